@@ -1,0 +1,59 @@
+# almanac_cc_library(NAME name [SRCS ...] [GLOB dir] DEPS ...)
+#   One static library per component, aliased almanac::<name>. Public headers live in
+#   include/almanac/<name>.h (and include/almanac/<name>/); everything under src/<name>/ is private.
+#   With GLOB, all *.cc files below src/<name>/ except *_test.cc and testing/ are compiled.
+function(almanac_cc_library)
+  cmake_parse_arguments(ARG "GLOB" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
+  set(srcs ${ARG_SRCS})
+  if(ARG_GLOB)
+    file(GLOB_RECURSE globbed CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+    foreach(f ${globbed})
+      if(NOT f MATCHES "_test\\.cc$" AND NOT f MATCHES "/testing/")
+        list(APPEND srcs ${f})
+      endif()
+    endforeach()
+  endif()
+  if(srcs)
+    add_library(almanac_${ARG_NAME} STATIC ${srcs})
+    target_include_directories(almanac_${ARG_NAME}
+      PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_BINARY_DIR}/generated
+      PRIVATE ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(almanac_${ARG_NAME} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  else()
+    add_library(almanac_${ARG_NAME} INTERFACE)
+    target_include_directories(almanac_${ARG_NAME}
+      INTERFACE ${PROJECT_SOURCE_DIR}/include ${PROJECT_BINARY_DIR}/generated)
+    target_link_libraries(almanac_${ARG_NAME} INTERFACE ${ARG_DEPS})
+  endif()
+  add_library(almanac::${ARG_NAME} ALIAS almanac_${ARG_NAME})
+endfunction()
+
+# almanac_cc_test(NAME name [SRCS ...] [GLOB] DEPS ... [LABELS ...])
+#   One test executable per component. With GLOB, every *_test.cc and testing/*.cc below
+#   the current source dir is compiled in.
+function(almanac_cc_test)
+  cmake_parse_arguments(ARG "GLOB" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT ALMANAC_BUILD_TESTS)
+    return()
+  endif()
+  set(srcs ${ARG_SRCS})
+  if(ARG_GLOB)
+    file(GLOB_RECURSE globbed CONFIGURE_DEPENDS
+         ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc ${CMAKE_CURRENT_SOURCE_DIR}/testing/*.cc)
+    list(APPEND srcs ${globbed})
+  endif()
+  if(NOT srcs)
+    return()
+  endif()
+  add_executable(${ARG_NAME} ${srcs})
+  target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${ARG_NAME} PRIVATE
+    ALMANAC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    ALMANAC_BINARY_PATH="$<TARGET_FILE_DIR:almanac>/almanac")
+  set(labels unit)
+  if(ARG_LABELS)
+    set(labels ${ARG_LABELS})
+  endif()
+  gtest_discover_tests(${ARG_NAME} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+endfunction()

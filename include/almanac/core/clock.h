@@ -1,0 +1,44 @@
+// File: almanac/core/clock.h
+//
+// Time sources. Code that records times (loaded_at, run start/end, audit entries) takes a
+// Clock so tests can use a fixed one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "almanac/core/period.h"
+
+namespace almanac {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Microseconds since the Unix epoch (UTC).
+  virtual int64_t NowMicros() const = 0;
+  // Today's date in UTC.
+  Date Today() const;
+};
+
+// The system clock. Thread-safe; the returned object lives for the whole process.
+const Clock& SystemClock();
+
+// A clock that returns a settable time. Thread-compatible.
+class FixedClock : public Clock {
+ public:
+  explicit FixedClock(int64_t micros) : micros_(micros) {}
+  int64_t NowMicros() const override { return micros_; }
+  void Set(int64_t micros) { micros_ = micros; }
+  void Advance(int64_t micros) { micros_ += micros; }
+
+ private:
+  int64_t micros_;
+};
+
+// "2024-05-01T12:34:56.789012Z".
+std::string FormatTimestamp(int64_t micros);
+// Parses the form above (fraction optional) or a plain date (midnight UTC).
+// InvalidArgument otherwise.
+Result<int64_t> ParseTimestamp(std::string_view text);
+
+}  // namespace almanac

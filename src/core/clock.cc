@@ -1,0 +1,84 @@
+#include "almanac/core/clock.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "almanac/core/format.h"
+
+namespace almanac {
+
+Date Clock::Today() const {
+  const int64_t us = NowMicros();
+  int64_t days = us / 86400000000LL;
+  if (us < 0 && us % 86400000000LL != 0) --days;
+  return Date::FromDays(days);
+}
+
+namespace {
+class RealClock : public Clock {
+ public:
+  int64_t NowMicros() const override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+}  // namespace
+
+const Clock& SystemClock() {
+  static const RealClock clock;
+  return clock;
+}
+
+std::string FormatTimestamp(int64_t micros) {
+  int64_t days = micros / 86400000000LL;
+  int64_t rem = micros % 86400000000LL;
+  if (rem < 0) {
+    rem += 86400000000LL;
+    --days;
+  }
+  Date d = Date::FromDays(days);
+  const int64_t secs = rem / 1000000, us = rem % 1000000;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%sT%02lld:%02lld:%02lld.%06lldZ", d.ToString().c_str(),
+                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+                static_cast<long long>(secs % 60), static_cast<long long>(us));
+  return buf;
+}
+
+Result<int64_t> ParseTimestamp(std::string_view raw) {
+  std::string_view text = Trim(raw);
+  auto bad = [&] {
+    return InvalidArgumentError("invalid timestamp " + QuoteForMessage(raw) +
+                                ": expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff]Z");
+  };
+  if (text.size() < 10) return bad();
+  auto d = Date::Parse(text.substr(0, 10));
+  if (!d.ok()) return d.status();
+  int64_t us = d->days() * 86400000000LL;
+  if (text.size() == 10) return us;
+  if (text.size() < 20 || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' || text[16] != ':' || text.back() != 'Z')
+    return bad();
+  auto two = [&](size_t pos) -> int {
+    char a = text[pos], b = text[pos + 1];
+    if (a < '0' || a > '9' || b < '0' || b > '9') return -1;
+    return (a - '0') * 10 + (b - '0');
+  };
+  int h = two(11), m = two(14), s = two(17);
+  if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60) return bad();
+  int64_t frac = 0;
+  std::string_view f = text.substr(19, text.size() - 20);
+  if (!f.empty()) {
+    if (f[0] != '.' || f.size() < 2 || f.size() > 7) return bad();
+    int digits = 0;
+    for (char c : f.substr(1)) {
+      if (c < '0' || c > '9') return bad();
+      frac = frac * 10 + (c - '0');
+      ++digits;
+    }
+    while (digits++ < 6) frac *= 10;
+  }
+  return us + ((h * 60LL + m) * 60 + s) * 1000000LL + frac;
+}
+
+}  // namespace almanac

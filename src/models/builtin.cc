@@ -1,0 +1,17 @@
+// The built-in model types: one row per model (CONVENTIONS.md §5). Add a new model here.
+#include "almanac/models.h"
+#include "models/naive/naive.h"
+
+namespace almanac::models {
+
+void RegisterBuiltinModels(ForecasterRegistry& registry) {
+  const ModelType rows[] = {
+      NaiveModelType(),
+      SeasonalNaiveModelType(),
+      DriftModelType(),
+      MeanModelType(),
+  };
+  for (const auto& row : rows) registry.Register(row).IgnoreError();
+}
+
+}  // namespace almanac::models
