@@ -1,0 +1,28 @@
+// The back-end factory: the only place that knows the concrete store classes.
+#include "almanac/store.h"
+
+#include "store/memory/memory_store.h"
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace almanac::store {
+
+int CurrentSchemaVersion() { return sqlite::Migrations().back().version; }
+
+Result<std::unique_ptr<Store>> OpenStore(std::string_view uri, const StoreOptions& options_in) {
+  StoreOptions options = options_in;
+  if (options.clock == nullptr) options.clock = &SystemClock();
+  const std::string u(uri);
+  if (u.rfind("sqlite:", 0) == 0) {
+    std::string path = u.substr(7);
+    if (path.rfind("//", 0) == 0) path = path.substr(2);  // sqlite:///abs/path
+    return sqlite::OpenSqliteStore(u, path, options);
+  }
+  if (u == "memory:" || u.rfind("memory:", 0) == 0) return memory::OpenMemoryStore(u, options);
+  if (u.rfind("postgresql:", 0) == 0 || u.rfind("postgres:", 0) == 0)
+    return UnimplementedError("the PostgreSQL back-end is not built into this almanac yet");
+  return InvalidArgumentError("unknown store URI " + QuoteForMessage(uri) +
+                              ": expected sqlite:PATH or memory: (postgresql:// later)");
+}
+
+}  // namespace almanac::store
