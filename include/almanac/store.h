@@ -201,7 +201,9 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view uri, const StoreOption
 // The schema version this build writes.
 int CurrentSchemaVersion();
 
-// The canonical content and id of a snapshot's data (shared by every back-end).
+// The canonical content of a snapshot's data (canonical JSON bytes, shared by every
+// back-end) and its id, the SHA-256 of those bytes.
+Result<std::string> SnapshotCanonicalContent(const std::vector<SnapshotSeries>& series);
 Result<std::string> SnapshotContentId(const std::vector<SnapshotSeries>& series);
 
 }  // namespace almanac::store

@@ -1,1 +1,120 @@
-int main() { return 0; }
+// The almanac command-line entry point: argument parsing (CLI11) and dispatch. Exit codes:
+// 0 ok, 1 user error (bad input, missing object, conflict), 2 usage error, 3 internal error.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "almanac/version.h"
+#include "cli/commands.h"
+
+namespace {
+
+std::string DefaultUser() {
+  if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') return u;
+  return "unknown";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace almanac::cli;
+  CLI::App app{"almanac: reproducible macroeconomic forecasting, from data vintages to served projections"};
+  app.set_version_flag("--version", std::string(ALMANAC_VERSION) + " (" + ALMANAC_GIT_COMMIT + ")");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  GlobalOptions g;
+  g.workspace.path = "almanac-workspace";
+  std::string format = "table";
+  double lock_timeout_s = 0;
+  app.add_option("-w,--workspace", g.workspace.path, "Workspace folder (default ./almanac-workspace)")
+      ->envname("ALMANAC_WORKSPACE");
+  app.add_option("--store", g.workspace.store_uri, "Store URI overriding the workspace database (sqlite:PATH)")
+      ->envname("ALMANAC_STORE");
+  app.add_option("-f,--format", format, "Output format: table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  app.add_option("-u,--user", g.user, "Who is acting (recorded on every write; default $USER)")->envname("ALMANAC_USER");
+  app.add_option("--lock-timeout", lock_timeout_s, "Seconds to wait for another writer to finish (default 0)");
+  app.add_flag("-q,--quiet", g.quiet, "Print only results, no progress or summaries");
+
+  // init
+  auto* init = app.add_subcommand("init", "Create a workspace (SQLite store and artifact folder)");
+
+  // ingest
+  IngestArgs ingest_args;
+  auto* ingest = app.add_subcommand("ingest", "Load CSV files (long, wide, FRED or ALFRED form) as new vintages");
+  ingest->add_option("files", ingest_args.files, "CSV files ('-' for standard input)")->required();
+  ingest->add_option("--file-format", ingest_args.format, "auto (default), long, wide, fred or alfred");
+  ingest->add_option("--series", ingest_args.series, "Series key for a FRED file whose column is VALUE (or to rename it)");
+  ingest->add_option("--frequency", ingest_args.frequency, "Frequency of the series: A, Q, M, W, D or B");
+  ingest->add_option("--title", ingest_args.title, "Series title");
+  ingest->add_option("--unit", ingest_args.unit, "Unit of measure");
+  ingest->add_option("--seasonal-adjustment", ingest_args.seasonal_adjustment, "e.g. SA, NSA, SAAR");
+  ingest->add_option("--source", ingest_args.source, "Publisher of the data");
+  ingest->add_option("--metadata", ingest_args.metadata_file, "YAML side file with per-series metadata");
+  ingest->add_option("--realtime-start", ingest_args.realtime_start,
+                     "Date the values became known, for rows without one (default today)");
+  ingest->add_flag("--any-day", ingest_args.any_day, "Accept any day within a period for date labels (default: first day)");
+
+  // series
+  auto* series = app.add_subcommand("series", "Inspect series, vintages and revisions");
+  series->require_subcommand(1);
+  auto* series_list = series->add_subcommand("list", "List series");
+  std::string key, as_of, period;
+  auto* series_show = series->add_subcommand("show", "Show a series as of a date");
+  series_show->add_option("key", key, "Series key")->required();
+  series_show->add_option("--as-of", as_of, "Date (YYYY-MM-DD): values known then (default latest)");
+  auto* series_vintages = series->add_subcommand("vintages", "List a series' vintages");
+  series_vintages->add_option("key", key, "Series key")->required();
+  auto* series_history = series->add_subcommand("history", "Revision history of one period");
+  series_history->add_option("key", key, "Series key")->required();
+  series_history->add_option("period", period, "Period, e.g. 2024Q1")->required();
+
+  // snapshot
+  auto* snapshot = app.add_subcommand("snapshot", "Create and inspect data snapshots (immutable data versions)");
+  snapshot->require_subcommand(1);
+  SnapshotCreateArgs snap_args;
+  auto* snap_create = snapshot->add_subcommand("create", "Resolve series as of a date and store them; prints the id");
+  snap_create->add_option("name", snap_args.name, "Snapshot name")->required();
+  snap_create->add_option("--series", snap_args.series, "Series keys (comma-separated or repeated; default all)");
+  snap_create->add_option("--as-of", snap_args.as_of, "Date (YYYY-MM-DD); default latest");
+  auto* snap_list = snapshot->add_subcommand("list", "List snapshots");
+  std::string snap_id, snap_id2, output;
+  auto* snap_show = snapshot->add_subcommand("show", "Show a snapshot");
+  snap_show->add_option("snapshot", snap_id, "Name, id or id prefix")->required();
+  auto* snap_export = snapshot->add_subcommand("export", "Export a snapshot's data (csv: long form; json: canonical content)");
+  snap_export->add_option("snapshot", snap_id, "Name, id or id prefix")->required();
+  snap_export->add_option("-o,--output", output, "Output file (default stdout)");
+  auto* snap_diff = snapshot->add_subcommand("diff", "Compare two snapshots value by value");
+  snap_diff->add_option("a", snap_id, "First snapshot")->required();
+  snap_diff->add_option("b", snap_id2, "Second snapshot")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  g.format = *ParseOutputFormat(format);
+  g.workspace.lock_timeout_ms = static_cast<int>(lock_timeout_s * 1000);
+  if (g.user.empty()) g.user = DefaultUser();
+
+  try {
+    if (*init) return RunInit(g);
+    if (*ingest) return RunIngest(g, ingest_args);
+    if (*series_list) return RunSeriesList(g);
+    if (*series_show) return RunSeriesShow(g, key, as_of);
+    if (*series_vintages) return RunSeriesVintages(g, key);
+    if (*series_history) return RunSeriesHistory(g, key, period);
+    if (*snap_create) return RunSnapshotCreate(g, snap_args);
+    if (*snap_list) return RunSnapshotList(g);
+    if (*snap_show) return RunSnapshotShow(g, snap_id);
+    if (*snap_export) return RunSnapshotExport(g, snap_id, output);
+    if (*snap_diff) return RunSnapshotDiff(g, snap_id, snap_id2);
+  } catch (const std::exception& e) {
+    std::cerr << "almanac: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+  std::cerr << app.help();
+  return kExitUsage;
+}

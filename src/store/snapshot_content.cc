@@ -25,9 +25,14 @@ Result<Json> SnapshotContent(const std::vector<SnapshotSeries>& series) {
   return Json{{"format", "almanac-snapshot"}, {"format_version", 1}, {"series", std::move(arr)}};
 }
 
-Result<std::string> SnapshotContentId(const std::vector<SnapshotSeries>& series) {
+Result<std::string> SnapshotCanonicalContent(const std::vector<SnapshotSeries>& series) {
   ALMANAC_ASSIGN_OR_RETURN(Json content, SnapshotContent(series));
-  return ContentId(content);
+  return CanonicalJson(content);
+}
+
+Result<std::string> SnapshotContentId(const std::vector<SnapshotSeries>& series) {
+  ALMANAC_ASSIGN_OR_RETURN(std::string bytes, SnapshotCanonicalContent(series));
+  return Sha256Hex(bytes);
 }
 
 Result<std::vector<SnapshotSeries>> ParseSnapshotContent(const Json& content) {
@@ -75,8 +80,7 @@ Result<ResolvedSnapshot> ResolveSnapshot(SeriesStore& store, const SnapshotReque
     out.num_observations += ts.size() - ts.CountMissing();
     series.push_back({k, std::move(ts)});
   }
-  ALMANAC_ASSIGN_OR_RETURN(Json content, SnapshotContent(series));
-  ALMANAC_ASSIGN_OR_RETURN(out.content, CanonicalJson(content));
+  ALMANAC_ASSIGN_OR_RETURN(out.content, SnapshotCanonicalContent(series));
   out.id = Sha256Hex(out.content);
   out.num_series = static_cast<int64_t>(series.size());
   return out;

@@ -1,0 +1,60 @@
+// Command implementations (cli-internal). main.cc parses arguments with CLI11 and calls these
+// with plain structs, so CLI11 is compiled once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "almanac/core.h"
+#include "cli/output.h"
+#include "cli/workspace.h"
+
+namespace almanac::cli {
+
+// Exit codes (docs/cli.md): 0 ok, 1 user error, 2 usage, 3 internal error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUser = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInternal = 3;
+
+struct GlobalOptions {
+  WorkspaceOptions workspace;
+  OutputFormat format = OutputFormat::kTable;
+  std::string user;
+  bool quiet = false;
+};
+
+// Prints "almanac: error: ..." and returns the exit code for the status.
+int ReportError(const Status& status);
+
+int RunInit(const GlobalOptions& g);
+
+struct IngestArgs {
+  std::vector<std::string> files;
+  std::string format = "auto";
+  std::string series;
+  std::string frequency;
+  std::string title, unit, seasonal_adjustment, source;
+  std::string metadata_file;
+  std::string realtime_start;
+  bool any_day = false;
+};
+int RunIngest(const GlobalOptions& g, const IngestArgs& a);
+
+int RunSeriesList(const GlobalOptions& g);
+int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::string& as_of);
+int RunSeriesVintages(const GlobalOptions& g, const std::string& key);
+int RunSeriesHistory(const GlobalOptions& g, const std::string& key, const std::string& period);
+
+struct SnapshotCreateArgs {
+  std::string name;
+  std::vector<std::string> series;
+  std::string as_of;
+};
+int RunSnapshotCreate(const GlobalOptions& g, const SnapshotCreateArgs& a);
+int RunSnapshotList(const GlobalOptions& g);
+int RunSnapshotShow(const GlobalOptions& g, const std::string& id);
+int RunSnapshotExport(const GlobalOptions& g, const std::string& id, const std::string& output);
+int RunSnapshotDiff(const GlobalOptions& g, const std::string& a, const std::string& b);
+
+}  // namespace almanac::cli

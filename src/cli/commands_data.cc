@@ -1,0 +1,342 @@
+// init, ingest, series and snapshot commands.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "almanac/data.h"
+#include "cli/commands.h"
+
+namespace almanac::cli {
+namespace {
+
+Result<std::unique_ptr<Workspace>> OpenWs(const GlobalOptions& g, bool write) {
+  ALMANAC_ASSIGN_OR_RETURN(auto ws, Workspace::Open(g.workspace));
+  if (write) ALMANAC_RETURN_IF_ERROR(ws->LockForWrite());
+  return ws;
+}
+
+Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what) {
+  if (text.empty()) return std::optional<Date>();
+  auto d = Date::Parse(text);
+  if (!d.ok()) return d.status().WithContext(std::string(what));
+  return std::optional<Date>(*d);
+}
+
+Json ValueJson(std::optional<double> v) { return v ? Json(*v) : Json(nullptr); }
+
+std::string ShortId(const std::string& id) { return id.substr(0, 12); }
+
+std::vector<std::string> SplitList(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    size_t start = 0;
+    while (start <= item.size()) {
+      size_t comma = item.find(',', start);
+      if (comma == std::string::npos) comma = item.size();
+      std::string part(Trim(std::string_view(item).substr(start, comma - start)));
+      if (!part.empty()) out.push_back(part);
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int ReportError(const Status& s) {
+  std::cerr << "almanac: error: " << s.message() << "\n";
+  switch (s.code()) {
+    case StatusCode::kInternal:
+    case StatusCode::kUnimplemented:
+    case StatusCode::kDataLoss:
+      return kExitInternal;
+    default:
+      return kExitUser;
+  }
+}
+
+int RunInit(const GlobalOptions& g) {
+  auto ws = Workspace::Init(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  if (!g.quiet) std::cout << "Initialised almanac workspace at " << (*ws)->path() << "\n";
+  return kExitOk;
+}
+
+int RunIngest(const GlobalOptions& g, const IngestArgs& a) {
+  data::IngestOptions opts;
+  opts.loader = g.user;
+  opts.series_key = a.series;
+  opts.any_day_in_period = a.any_day;
+  auto fmt = data::ParseFileFormat(a.format);
+  if (!fmt.ok()) return ReportError(fmt.status());
+  opts.format = *fmt;
+  if (!a.frequency.empty()) {
+    auto f = ParseFrequency(a.frequency);
+    if (!f.ok()) return ReportError(f.status().WithContext("--frequency"));
+    opts.defaults.frequency = *f;
+  }
+  opts.defaults.title = a.title;
+  opts.defaults.unit = a.unit;
+  opts.defaults.seasonal_adjustment = a.seasonal_adjustment;
+  opts.defaults.source = a.source;
+  if (!a.series.empty()) {
+    Status ks = ValidateSeriesKey(a.series);
+    if (!ks.ok()) return ReportError(ks.WithContext("--series"));
+  }
+  if (!a.metadata_file.empty()) {
+    auto m = data::ReadMetadataFile(a.metadata_file);
+    if (!m.ok()) return ReportError(m.status());
+    opts.metadata = std::move(*m);
+  }
+  auto rt = OptionalDate(a.realtime_start, "--realtime-start");
+  if (!rt.ok()) return ReportError(rt.status());
+  opts.realtime_start = *rt;
+  const bool tty = ::isatty(2);
+  if (!g.quiet) {
+    opts.progress = [tty](const data::IngestProgress& p) {
+      if (p.seconds < 2) return;
+      char buf[160];
+      const double mb = p.bytes / 1048576.0;
+      if (p.total_bytes > 0)
+        std::snprintf(buf, sizeof(buf), "ingest: %lld rows, %.1f of %.1f MiB (%.0f%%), %.2f M rows/s",
+                      static_cast<long long>(p.rows), mb, p.total_bytes / 1048576.0, 100.0 * p.bytes / p.total_bytes,
+                      p.rows / p.seconds / 1e6);
+      else
+        std::snprintf(buf, sizeof(buf), "ingest: %lld rows, %.1f MiB, %.2f M rows/s", static_cast<long long>(p.rows), mb,
+                      p.rows / p.seconds / 1e6);
+      std::cerr << (tty ? "\r" : "") << buf << (tty ? "" : "\n") << std::flush;
+    };
+  }
+  auto ws = OpenWs(g, true);
+  if (!ws.ok()) return ReportError(ws.status());
+  Table t{{"file", "format", "rows", "series", "new_series", "unchanged_series", "vintages", "observations", "sha256"}, {}};
+  for (const auto& file : a.files) {
+    auto r = data::IngestFile(file, opts, (*ws)->store().series());
+    if (tty && !g.quiet) std::cerr << "\r\033[K" << std::flush;
+    if (!r.ok()) return ReportError(r.status());
+    const auto& rep = r->report;
+    t.Add({file, std::string(data::FileFormatName(r->format)), rep.rows_read, rep.series_seen, rep.series_created,
+           rep.series_unchanged, rep.vintages_created, rep.observations_written, r->source_hash});
+  }
+  if (!g.quiet) Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunSeriesList(const GlobalOptions& g) {
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto list = (*ws)->store().series().ListSeries();
+  if (!list.ok()) return ReportError(list.status());
+  Table t{{"key", "frequency", "title", "unit", "seasonal_adjustment", "source"}, {}};
+  for (const auto& s : *list)
+    t.Add({s.key, std::string(FrequencyCode(s.frequency)), s.title, s.unit, s.seasonal_adjustment, s.source});
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::string& as_of_text) {
+  auto as_of = OptionalDate(as_of_text, "--as-of");
+  if (!as_of.ok()) return ReportError(as_of.status());
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto info = (*ws)->store().series().GetSeries(key);
+  if (!info.ok()) return ReportError(info.status());
+  auto ts = (*ws)->store().series().ReadAsOf(key, *as_of);
+  if (!ts.ok()) return ReportError(ts.status());
+  if (g.format == OutputFormat::kJson) {
+    Json obs = Json::array();
+    for (int64_t i = 0; i < ts->size(); ++i) obs.push_back({{"period", ts->PeriodAt(i).ToString()}, {"value", ValueJson(ts->at(i))}});
+    Json j = {{"key", info->key},
+              {"frequency", std::string(FrequencyCode(info->frequency))},
+              {"title", info->title},
+              {"unit", info->unit},
+              {"seasonal_adjustment", info->seasonal_adjustment},
+              {"source", info->source},
+              {"as_of", *as_of ? Json((*as_of)->ToString()) : Json(nullptr)},
+              {"observations", std::move(obs)}};
+    std::cout << PrettyJson(j) << "\n";
+    return kExitOk;
+  }
+  if (g.format == OutputFormat::kTable) {
+    std::cout << "# " << info->key << " (" << FrequencyCode(info->frequency) << ")"
+              << (info->title.empty() ? "" : " " + info->title) << (info->unit.empty() ? "" : ", " + info->unit)
+              << ", as of " << (*as_of ? (*as_of)->ToString() : std::string("latest")) << "\n";
+  }
+  Table t{{"period", "value"}, {}};
+  for (int64_t i = 0; i < ts->size(); ++i) t.Add({ts->PeriodAt(i).ToString(), ValueJson(ts->at(i))});
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunSeriesVintages(const GlobalOptions& g, const std::string& key) {
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto vs = (*ws)->store().series().ListVintages(key);
+  if (!vs.ok()) return ReportError(vs.status());
+  Table t{{"vintage", "realtime_start", "loaded_at", "kind", "observations", "loader", "source", "source_sha256"}, {}};
+  for (const auto& v : *vs)
+    t.Add({v.id, v.realtime_start.ToString(), FormatTimestamp(v.loaded_at), v.kind, v.num_observations, v.loader, v.source,
+           v.source_hash});
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunSeriesHistory(const GlobalOptions& g, const std::string& key, const std::string& period_text) {
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto info = (*ws)->store().series().GetSeries(key);
+  if (!info.ok()) return ReportError(info.status());
+  auto p = Period::Parse(period_text, info->frequency);
+  if (!p.ok()) return ReportError(p.status());
+  auto hist = (*ws)->store().series().RevisionHistory(key, *p);
+  if (!hist.ok()) return ReportError(hist.status());
+  Table t{{"realtime_start", "loaded_at", "vintage", "value"}, {}};
+  for (const auto& e : *hist) t.Add({e.realtime_start.ToString(), FormatTimestamp(e.loaded_at), e.vintage_id, ValueJson(e.value)});
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunSnapshotCreate(const GlobalOptions& g, const SnapshotCreateArgs& a) {
+  auto as_of = OptionalDate(a.as_of, "--as-of");
+  if (!as_of.ok()) return ReportError(as_of.status());
+  auto ws = OpenWs(g, true);
+  if (!ws.ok()) return ReportError(ws.status());
+  store::SnapshotRequest req{a.name, SplitList(a.series), *as_of, g.user};
+  auto info = (*ws)->store().series().CreateSnapshot(req);
+  if (!info.ok()) return ReportError(info.status());
+  if (g.format == OutputFormat::kJson) {
+    PrintRecord(std::cout, {{"id", info->id}, {"name", info->name}, {"as_of", *as_of ? Json((*as_of)->ToString()) : Json(nullptr)},
+                            {"series", info->num_series}, {"observations", info->num_observations}}, g.format);
+  } else {
+    std::cout << info->id << "\n";
+    if (!g.quiet)
+      std::cerr << "snapshot " << info->name << ": " << info->num_series << " series, " << info->num_observations
+                << " observations, as of " << (*as_of ? (*as_of)->ToString() : std::string("latest")) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunSnapshotList(const GlobalOptions& g) {
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto list = (*ws)->store().series().ListSnapshots();
+  if (!list.ok()) return ReportError(list.status());
+  Table t{{"name", "id", "as_of", "series", "observations", "created_at", "created_by"}, {}};
+  for (const auto& s : *list)
+    t.Add({s.name, g.format == OutputFormat::kTable ? ShortId(s.id) : s.id, s.as_of ? Json(s.as_of->ToString()) : Json("latest"),
+           s.num_series, s.num_observations, FormatTimestamp(s.created_at), s.created_by});
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunSnapshotShow(const GlobalOptions& g, const std::string& id) {
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto snap = (*ws)->store().series().GetSnapshot(id);
+  if (!snap.ok()) return ReportError(snap.status());
+  const auto& i = snap->info;
+  Table t{{"series", "frequency", "first", "last", "observations", "missing"}, {}};
+  for (const auto& s : snap->series) {
+    const bool empty = s.values.empty();
+    t.Add({s.key, std::string(FrequencyCode(s.values.frequency())), empty ? Json(nullptr) : Json(s.values.start().ToString()),
+           empty ? Json(nullptr) : Json(s.values.end().ToString()), s.values.size() - s.values.CountMissing(),
+           s.values.CountMissing()});
+  }
+  if (g.format == OutputFormat::kJson) {
+    Json series = Json::array();
+    for (const auto& row : t.rows)
+      series.push_back({{"key", row[0]}, {"frequency", row[1]}, {"first", row[2]}, {"last", row[3]}, {"observations", row[4]}, {"missing", row[5]}});
+    std::cout << PrettyJson({{"id", i.id}, {"name", i.name}, {"as_of", i.as_of ? Json(i.as_of->ToString()) : Json(nullptr)},
+                             {"created_at", FormatTimestamp(i.created_at)}, {"created_by", i.created_by}, {"series", series}})
+              << "\n";
+    return kExitOk;
+  }
+  if (g.format == OutputFormat::kTable) {
+    PrintRecord(std::cout, {{"id", i.id}, {"name", i.name}, {"as_of", i.as_of ? i.as_of->ToString() : "latest"},
+                            {"created_at", FormatTimestamp(i.created_at)}, {"created_by", i.created_by}}, g.format);
+    std::cout << "\n";
+  }
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunSnapshotExport(const GlobalOptions& g, const std::string& id, const std::string& output) {
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto snap = (*ws)->store().series().GetSnapshot(id);
+  if (!snap.ok()) return ReportError(snap.status());
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!output.empty() && output != "-") {
+    file.open(output, std::ios::binary);
+    if (!file) return ReportError(PermissionDeniedError("cannot write " + output));
+    out = &file;
+  }
+  if (g.format == OutputFormat::kJson) {
+    // The canonical content: hashing this output (without the final newline) gives the id.
+    auto bytes = store::SnapshotCanonicalContent(snap->series);
+    if (!bytes.ok()) return ReportError(bytes.status());
+    *out << *bytes << "\n";
+  } else {
+    *out << "series,period,value\n";
+    for (const auto& s : snap->series)
+      for (int64_t k = 0; k < s.values.size(); ++k) {
+        auto v = s.values.at(k);
+        *out << s.key << "," << s.values.PeriodAt(k).ToString() << "," << (v ? FormatDouble(*v) : ".") << "\n";
+      }
+  }
+  if (!*out) return ReportError(ResourceExhaustedError("writing the export failed"));
+  return kExitOk;
+}
+
+int RunSnapshotDiff(const GlobalOptions& g, const std::string& a_id, const std::string& b_id) {
+  auto ws = OpenWs(g, false);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto a = (*ws)->store().series().GetSnapshot(a_id);
+  if (!a.ok()) return ReportError(a.status());
+  auto b = (*ws)->store().series().GetSnapshot(b_id);
+  if (!b.ok()) return ReportError(b.status());
+  std::map<std::string, const TimeSeries*> sa, sb;
+  for (const auto& s : a->series) sa[s.key] = &s.values;
+  for (const auto& s : b->series) sb[s.key] = &s.values;
+  Table t{{"series", "period", "change", "a", "b"}, {}};
+  std::map<std::string, int> keys;
+  for (const auto& [k, v] : sa) keys[k] |= 1;
+  for (const auto& [k, v] : sb) keys[k] |= 2;
+  for (const auto& [k, where] : keys) {
+    if (where == 1) {
+      t.Add({k, nullptr, "series removed", nullptr, nullptr});
+      continue;
+    }
+    if (where == 2) {
+      t.Add({k, nullptr, "series added", nullptr, nullptr});
+      continue;
+    }
+    const TimeSeries& x = *sa[k];
+    const TimeSeries& y = *sb[k];
+    if (x.frequency() != y.frequency()) {
+      t.Add({k, nullptr, "frequency changed", std::string(FrequencyCode(x.frequency())), std::string(FrequencyCode(y.frequency()))});
+      continue;
+    }
+    std::map<int64_t, std::pair<std::optional<std::optional<double>>, std::optional<std::optional<double>>>> cells;
+    for (int64_t i = 0; i < x.size(); ++i) cells[x.PeriodAt(i).ordinal()].first = x.at(i);
+    for (int64_t i = 0; i < y.size(); ++i) cells[y.PeriodAt(i).ordinal()].second = y.at(i);
+    for (const auto& [ord, ab] : cells) {
+      const Period p(x.frequency(), ord);
+      if (!ab.first) t.Add({k, p.ToString(), "added", nullptr, ValueJson(*ab.second)});
+      else if (!ab.second) t.Add({k, p.ToString(), "removed", ValueJson(*ab.first), nullptr});
+      else if (*ab.first != *ab.second) t.Add({k, p.ToString(), "changed", ValueJson(*ab.first), ValueJson(*ab.second)});
+    }
+  }
+  if (g.format == OutputFormat::kTable && t.rows.empty()) {
+    std::cout << "snapshots " << ShortId(a->info.id) << " and " << ShortId(b->info.id) << " hold the same data\n";
+    return kExitOk;
+  }
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+}  // namespace almanac::cli

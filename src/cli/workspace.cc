@@ -1,0 +1,93 @@
+#include "cli/workspace.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "almanac/core/json.h"
+
+namespace almanac::cli {
+namespace fs = std::filesystem;
+
+namespace {
+std::string DbUri(const WorkspaceOptions& o, const std::string& path) {
+  return o.store_uri.empty() ? "sqlite:" + path + "/almanac.db" : o.store_uri;
+}
+}  // namespace
+
+Workspace::~Workspace() {
+  store_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
+  std::error_code ec;
+  const fs::path p = fs::absolute(o.path, ec);
+  if (fs::exists(p / "workspace.json"))
+    return AlreadyExistsError("a workspace already exists at " + p.string());
+  if (fs::exists(p) && !fs::is_directory(p)) return FailedPreconditionError(p.string() + " exists and is not a directory");
+  fs::create_directories(p / "artifacts", ec);
+  if (ec) return PermissionDeniedError("cannot create " + p.string() + ": " + ec.message());
+  std::unique_ptr<Workspace> ws(new Workspace());
+  ws->path_ = p.string();
+  ws->lock_timeout_ms_ = o.lock_timeout_ms;
+  ALMANAC_RETURN_IF_ERROR(ws->LockForWrite());
+  store::StoreOptions so;
+  so.create_if_missing = true;
+  ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
+  Json meta = {{"format", "almanac-workspace"},
+               {"format_version", 1},
+               {"created_at", FormatTimestamp(SystemClock().NowMicros())}};
+  std::ofstream(p / "workspace.json") << PrettyJson(meta) << "\n";
+  return ws;
+}
+
+Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
+  std::error_code ec;
+  const fs::path p = fs::absolute(o.path, ec);
+  if (!fs::exists(p / "workspace.json"))
+    return NotFoundError("no almanac workspace at " + p.string() +
+                         " (run 'almanac init' there, or pass --workspace / set ALMANAC_WORKSPACE)");
+  std::unique_ptr<Workspace> ws(new Workspace());
+  ws->path_ = p.string();
+  ws->lock_timeout_ms_ = o.lock_timeout_ms;
+  store::StoreOptions so;
+  ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
+  return ws;
+}
+
+Status Workspace::LockForWrite() {
+  if (lock_fd_ >= 0) return Status::Ok();
+  const std::string lock_path = path_ + "/almanac.lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return PermissionDeniedError("cannot open " + lock_path + ": " + std::strerror(errno));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(lock_timeout_ms_);
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) break;
+    if (errno != EWOULDBLOCK || std::chrono::steady_clock::now() >= deadline) {
+      std::string holder;
+      char buf[64] = {0};
+      if (::pread(fd, buf, sizeof(buf) - 1, 0) > 0) holder = std::string(Trim(buf));
+      ::close(fd);
+      return UnavailableError("workspace " + path_ + " is in use by another almanac process" +
+                              (holder.empty() ? "" : " (pid " + holder + ")") +
+                              "; wait for it to finish or pass --lock-timeout SECONDS");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is informational only.
+  }
+  lock_fd_ = fd;
+  return Status::Ok();
+}
+
+}  // namespace almanac::cli
