@@ -345,7 +345,11 @@ Result<Period> Period::Parse(std::string_view raw, Frequency freq, bool require_
     if (!d.ok()) return d.status();
     auto p = FromDate(*d, freq);
     if (!p.ok()) return p.status();
-    if (require_period_start && p->StartDate() != *d) {
+    // Weekly, daily and business-day data are dated by any day of their period (FRED dates
+    // weeks by their last day), so only A, Q and M insist on the first day.
+    const bool strict = require_period_start && (freq == Frequency::kAnnual || freq == Frequency::kQuarterly ||
+                                                 freq == Frequency::kMonthly);
+    if (strict && p->StartDate() != *d) {
       return InvalidArgumentError("date " + std::string(text) + " does not fit frequency " +
                                   std::string(FrequencyCode(freq)) + ": expected the first day of a period (" +
                                   p->StartDate().ToString() + " for " + p->ToString() + ")");

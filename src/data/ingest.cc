@@ -131,7 +131,7 @@ class Ingester {
     }
     FileFormat f = opts_.format;
     if (f == FileFormat::kAuto) {
-      if (has({"series", "key", "series_id"}) && has({"value"})) f = FileFormat::kLong;
+      if (has({"series", "key", "series_id"})) f = FileFormat::kLong;
       else if (alfred) f = FileFormat::kAlfred;
       else if (date_first && header_.size() == 2 && (lower[0] == "observation_date" || lower[0] == "date")) f = FileFormat::kFred;
       else if (date_first && header_.size() >= 2) f = FileFormat::kWide;
@@ -216,7 +216,9 @@ class Ingester {
       if (*slot >= 0) return InvalidArgumentError(r_.name() + ": column " + QuoteForMessage(header_[i]) + " appears twice");
       *slot = static_cast<int>(i);
     }
-    if (period_col < 0) return InvalidArgumentError(r_.name() + ": long form needs a 'period' column");
+    if (key_col < 0 || period_col < 0 || value_col < 0)
+      return InvalidArgumentError(r_.name() + ": long form needs the columns series, period and value (found " +
+                                  QuoteForMessage(Join(header_), 120) + ")");
     std::vector<std::string_view> f;
     std::string cur_key;
     std::optional<Frequency> cur_freq;

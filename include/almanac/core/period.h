@@ -85,8 +85,9 @@ class Period {
   // ("2024-03-15" is D). InvalidArgument names the text and what was expected.
   static Result<Period> Parse(std::string_view text);
   // Parses `text` as a period of `freq`. Accepts that frequency's own form and, for every
-  // frequency, an ISO date: the date must be the first day of the period (or, with
-  // `require_period_start` false, any day within it). A B date on a weekend is an error.
+  // frequency, an ISO date: for A, Q and M the date must be the first day of the period
+  // (or, with `require_period_start` false, any day within it); for W any day of the ISO
+  // week. A B date on a weekend is an error.
   static Result<Period> Parse(std::string_view text, Frequency freq, bool require_period_start = true);
   // The period of `freq` that contains `date`. For B, a weekend date is an error.
   static Result<Period> FromDate(Date date, Frequency freq);

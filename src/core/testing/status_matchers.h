@@ -5,7 +5,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "almanac/core/status.h"
+
+namespace almanac {
+inline void PrintTo(const Status& s, std::ostream* os) { *os << s.ToString(); }
+template <typename T>
+void PrintTo(const Result<T>& r, std::ostream* os) {
+  if (r.ok()) *os << "OK (a value)";
+  else *os << r.status().ToString();
+}
+}  // namespace almanac
 
 namespace almanac::testing {
 
