@@ -1,0 +1,39 @@
+// Runs the almanac binary in a child process for end-to-end tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace almanac::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // -signal when killed
+  std::string out;
+  std::string err;
+};
+
+// Runs ALMANAC_BINARY_PATH with `args`, feeding `input` on stdin, and waits.
+CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string& input = "",
+                         const std::vector<std::string>& env = {});
+
+// Starts the binary without waiting; stderr goes to `err_path`. Returns the pid.
+pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path);
+
+// A fresh temporary directory, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& content);
+
+}  // namespace almanac::testing
