@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages almanac needs, or says exactly what to install.
+#   scripts/deps.sh build   compiler, CMake and libraries
+#   scripts/deps.sh test    build + what the test suite uses
+#   scripts/deps.sh bench   test + reference implementations for benchmarks
+# As root it installs directly; otherwise through sudo when available; without either it
+# prints the apt-get line to run and exits 1.
+set -euo pipefail
+
+BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
+  libeigen3-dev libnlopt-cxx-dev libsqlite3-dev sqlite3 libpq-dev libpqxx-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
+  libboost-dev libgtest-dev libgmock-dev libbenchmark-dev)
+TEST_PKGS=(python3)
+BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels)
+
+what=${1:-build}
+pkgs=("${BUILD_PKGS[@]}")
+case "$what" in
+  build) ;;
+  test) pkgs+=("${TEST_PKGS[@]}") ;;
+  bench) pkgs+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+apt_line="apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO="sudo"
+else
+  echo "almanac needs these Debian packages, and this script cannot install them without root or sudo:" >&2
+  echo "  sudo apt-get update && sudo $apt_line" >&2
+  exit 1
+fi
+echo "Installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -o DPkg::Lock::Timeout=600 -qq
+$SUDO $apt_line -qq
