@@ -427,8 +427,8 @@ Status WriteSummary(const std::string& path, const std::vector<Outcome>& rows, c
       if (it == by[k].end()) continue;
       const Summary& s = it->second;
       const int good = s.series - s.failed;
-      out << "| " << k.first << " | " << k.second << " | " << period << " | " << s.series << " | " << s.failed
-          << " | " << Fixed(good ? s.smape_sum / good : kNaN, 3) << " | "
+      out << "| " << k.first << " | " << k.second << " | " << period << " | " << s.series << " | " << s.failed << " | "
+          << Fixed(good ? s.smape_sum / good : kNaN, 3) << " | "
           << Fixed(s.points ? s.smape_points / s.points : kNaN, 3) << " | "
           << Fixed(s.mase_n ? s.mase_sum / s.mase_n : kNaN, 3) << " | "
           << Fixed(s.cov_points ? s.cov80_points / s.cov_points : kNaN, 3) << " | "
@@ -485,9 +485,8 @@ int Main(int argc, char** argv) {
   const size_t ns = selected.size();
   std::vector<Outcome> rows(o.methods.size() * ns);
   const auto start = std::chrono::steady_clock::now();
-  ParallelFor(rows.size(), o.threads, [&](size_t i) {
-    rows[i] = RunOne(registry, o.methods[i / ns], *selected[i % ns]);
-  });
+  ParallelFor(rows.size(), o.threads,
+              [&](size_t i) { rows[i] = RunOne(registry, o.methods[i / ns], *selected[i % ns]); });
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (o.rescore) {
     Result<std::vector<Outcome>> m3 = Rescore(o.submissions, selected);

@@ -50,12 +50,11 @@ Result<double> Smape(std::span<const double> actual, std::span<const double> for
 Result<double> MaseScale(std::span<const double> insample, int period);
 
 // Mean absolute scaled error: Mae(actual, forecast) / MaseScale(insample, period).
-Result<double> Mase(std::span<const double> actual, std::span<const double> forecast,
-                    std::span<const double> insample, int period);
+Result<double> Mase(std::span<const double> actual, std::span<const double> forecast, std::span<const double> insample,
+                    int period);
 
 // Interval coverage: the fraction of positions with lower <= y <= upper.
-Result<double> Coverage(std::span<const double> actual, std::span<const double> lower,
-                        std::span<const double> upper);
+Result<double> Coverage(std::span<const double> actual, std::span<const double> lower, std::span<const double> upper);
 
 // The interval (Winkler) score of central (level)% intervals, averaged over positions
 // (Gneiting & Raftery 2007, eq. 43): (u - l) + (2/a)(l - y)[y < l] + (2/a)(y - u)[y > u] with

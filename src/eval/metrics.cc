@@ -45,7 +45,8 @@ double SmapeTerm(double y, double f) {
 
 Status CheckLevel(double level) {
   if (!(level > 0 && level < 100))
-    return InvalidArgumentError("interval level " + FormatDouble(level) + " is not in (0, 100) (levels are percentages)");
+    return InvalidArgumentError("interval level " + FormatDouble(level) +
+                                " is not in (0, 100) (levels are percentages)");
   return Status::Ok();
 }
 
@@ -65,8 +66,7 @@ Result<double> Mape(std::span<const double> actual, std::span<const double> fore
   ALMANAC_RETURN_IF_ERROR(CheckSizes("MAPE", actual.size(), forecast.size()));
   for (size_t i = 0; i < actual.size(); ++i)
     if (actual[i] == 0 && !std::isnan(forecast[i]))
-      return InvalidArgumentError("MAPE is undefined: the actual value at position " + std::to_string(i + 1) +
-                                  " is 0");
+      return InvalidArgumentError("MAPE is undefined: the actual value at position " + std::to_string(i + 1) + " is 0");
   return PairMean("MAPE", actual, forecast, [](double y, double f) { return 100.0 * std::fabs(y - f) / std::fabs(y); });
 }
 
@@ -85,22 +85,22 @@ Result<double> MaseScale(std::span<const double> insample, int period) {
   }
   if (n == 0)
     return InvalidArgumentError("MASE scale: needs at least " + std::to_string(m + 1) +
-                                " in-sample observations (seasonal lag " + std::to_string(m) + ") without missing values");
+                                " in-sample observations (seasonal lag " + std::to_string(m) +
+                                ") without missing values");
   const double scale = sum / n;
   if (!(scale > 0))
     return InvalidArgumentError("MASE scale is 0: the in-sample series does not change at lag " + std::to_string(m));
   return scale;
 }
 
-Result<double> Mase(std::span<const double> actual, std::span<const double> forecast,
-                    std::span<const double> insample, int period) {
+Result<double> Mase(std::span<const double> actual, std::span<const double> forecast, std::span<const double> insample,
+                    int period) {
   ALMANAC_ASSIGN_OR_RETURN(double scale, MaseScale(insample, period));
   ALMANAC_ASSIGN_OR_RETURN(double mae, Mae(actual, forecast));
   return mae / scale;
 }
 
-Result<double> Coverage(std::span<const double> actual, std::span<const double> lower,
-                        std::span<const double> upper) {
+Result<double> Coverage(std::span<const double> actual, std::span<const double> lower, std::span<const double> upper) {
   ALMANAC_RETURN_IF_ERROR(CheckSizes("coverage", actual.size(), lower.size(), "lower"));
   ALMANAC_RETURN_IF_ERROR(CheckSizes("coverage", actual.size(), upper.size(), "upper"));
   int inside = 0, n = 0;

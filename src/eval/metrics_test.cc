@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "almanac/eval.h"
+
 #include "core/testing/status_matchers.h"
 
 namespace almanac::eval {
@@ -54,7 +55,7 @@ TEST(MaseTest, HandComputedForPeriods1And2) {
   EXPECT_THAT(MaseScale(insample, 1), IsOkAndHolds(DoubleNear(2.0, 1e-15)));
   EXPECT_THAT(MaseScale(insample, 2), IsOkAndHolds(DoubleNear(7.0 / 3, 1e-15)));
   EXPECT_THAT(MaseScale(insample, 0), IsOkAndHolds(DoubleNear(2.0, 1e-15)));  // period < 1 means 1
-  const std::vector<double> y = {7, 8}, f = {6, 10};  // MAE 1.5
+  const std::vector<double> y = {7, 8}, f = {6, 10};                          // MAE 1.5
   EXPECT_THAT(Mase(y, f, insample, 1), IsOkAndHolds(DoubleNear(0.75, 1e-15)));
   EXPECT_THAT(Mase(y, f, insample, 2), IsOkAndHolds(DoubleNear(1.5 * 3 / 7, 1e-15)));
   // Missing in-sample values drop the pairs they belong to: lag 1 pairs left (3,2) and (6,5).
@@ -76,9 +77,7 @@ const std::vector<double> kY = {1, 2, 3, 4, kNaN};
 const std::vector<double> kLo = {0, 2.5, 3, 0, 0};
 const std::vector<double> kHi = {2, 3, 3, 3, 1};
 
-TEST(IntervalMetricsTest, CoverageCountsBoundsAsInside) {
-  EXPECT_THAT(Coverage(kY, kLo, kHi), IsOkAndHolds(0.5));
-}
+TEST(IntervalMetricsTest, CoverageCountsBoundsAsInside) { EXPECT_THAT(Coverage(kY, kLo, kHi), IsOkAndHolds(0.5)); }
 
 TEST(IntervalMetricsTest, WinklerScoreHandComputed) {
   // 80%: a = 0.2, 2/a = 10. Widths 2, 0.5, 0, 3; penalties 10*0.5 (below) and 10*1 (above).

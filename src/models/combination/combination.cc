@@ -73,7 +73,8 @@ class CombinationForecaster : public Forecaster {
       auto model = registry_->Create(cs);
       Status s = model.ok() ? (*model)->Fit(input) : model.status();
       if (!s.ok()) {
-        const std::string msg = "component " + std::to_string(i + 1) + " (" + cs.type + ") failed to fit: " + s.ToString();
+        const std::string msg =
+            "component " + std::to_string(i + 1) + " (" + cs.type + ") failed to fit: " + s.ToString();
         notes_.push_back(msg + "; dropped from the combination");
         errors += (errors.empty() ? "" : "; ") + msg;
         continue;

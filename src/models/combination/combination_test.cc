@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "almanac/models.h"
+
 #include "core/testing/status_matchers.h"
 #include "models/naive/naive.h"
 #include "models/testing/golden_csv.h"
@@ -126,7 +127,10 @@ class ConstantForecaster : public Forecaster {
  public:
   explicit ConstantForecaster(ModelSpec spec) : spec_(std::move(spec)) {}
   const ModelSpec& spec() const override { return spec_; }
-  Status Fit(const FitInput&) override { fitted_ = true; return Status::Ok(); }
+  Status Fit(const FitInput&) override {
+    fitted_ = true;
+    return Status::Ok();
+  }
   Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
     Forecast f;
     f.mean.assign(static_cast<size_t>(horizon), 100.0);

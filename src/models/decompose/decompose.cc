@@ -17,8 +17,9 @@ constexpr double kZ95 = 1.6448536269514722;
 Result<Decomposition> ClassicalDecompose(std::span<const double> y, int period, DecomposeType type) {
   const int n = static_cast<int>(y.size());
   const int m = period;
-  if (m < 2) return InvalidArgumentError("classical decomposition needs a seasonal period of at least 2, got " +
-                                         std::to_string(m));
+  if (m < 2)
+    return InvalidArgumentError("classical decomposition needs a seasonal period of at least 2, got " +
+                                std::to_string(m));
   int nvalid = 0;
   for (double v : y) nvalid += !std::isnan(v);
   if (nvalid < 2 * m)
@@ -87,7 +88,10 @@ bool IsConstant(std::span<const double> y) {
   constexpr double kTol = 1.5e-8;
   double first = std::nan("");
   for (double v : y)
-    if (!std::isnan(v)) { first = v; break; }
+    if (!std::isnan(v)) {
+      first = v;
+      break;
+    }
   if (std::isnan(first)) return true;
   double diff = 0, mag = 0;
   int n = 0;

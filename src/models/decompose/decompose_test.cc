@@ -15,8 +15,8 @@ namespace almanac::models {
 namespace {
 
 using ::almanac::testing::StatusIs;
-using ::testing::HasSubstr;
 using testing::CsvRow;
+using ::testing::HasSubstr;
 using testing::Num;
 
 TEST(DecomposeGoldenTest, SeasonalIndicesMatchRDecompose) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "almanac/models.h"
+
 #include "core/testing/status_matchers.h"
 #include "models/testing/golden_csv.h"
 

@@ -101,17 +101,29 @@ SesFit FitSes(std::span<const double> y) {
     const double u = std::fabs(d) >= tol1 ? x + d : x + (d > 0 ? tol1 : -tol1);
     const double fu = sse(u);
     if (fu <= fx) {
-      if (u >= x) lo = x; else hi = x;
-      v = w; fv = fw;
-      w = x; fw = fx;
-      x = u; fx = fu;
+      if (u >= x)
+        lo = x;
+      else
+        hi = x;
+      v = w;
+      fv = fw;
+      w = x;
+      fw = fx;
+      x = u;
+      fx = fu;
     } else {
-      if (u < x) lo = u; else hi = u;
+      if (u < x)
+        lo = u;
+      else
+        hi = u;
       if (fu <= fw || w == x) {
-        v = w; fv = fw;
-        w = u; fw = fu;
+        v = w;
+        fv = fw;
+        w = u;
+        fw = fu;
       } else if (fu <= fv || v == x || v == w) {
-        v = u; fv = fu;
+        v = u;
+        fv = fu;
       }
     }
   }

@@ -33,8 +33,8 @@ double LinearSlope(std::span<const double> y) {
 Result<std::string> SeasonalMode(const Json& params) {
   ALMANAC_ASSIGN_OR_RETURN(std::string mode, GetStringParam(params, "seasonal", "auto"));
   if (mode != "auto" && mode != "multiplicative" && mode != "none")
-    return InvalidArgumentError("parameter 'seasonal' must be \"auto\", \"multiplicative\" or \"none\", got \"" +
-                                mode + "\"");
+    return InvalidArgumentError("parameter 'seasonal' must be \"auto\", \"multiplicative\" or \"none\", got \"" + mode +
+                                "\"");
   return mode;
 }
 
@@ -47,13 +47,13 @@ class ThetaForecaster : public Forecaster {
   Status Fit(const FitInput& in) override {
     fitted_ok_ = false;
     notes_.clear();
-    if (in.period < 1) return InvalidArgumentError("theta: the seasonal period must be at least 1, got " +
-                                                   std::to_string(in.period));
+    if (in.period < 1)
+      return InvalidArgumentError("theta: the seasonal period must be at least 1, got " + std::to_string(in.period));
     ALMANAC_ASSIGN_OR_RETURN(std::vector<double> y, FillMissing(in.y, "theta", &notes_));
     const int n = static_cast<int>(y.size());
     if (n < kMinObservations)
-      return InvalidArgumentError("theta needs at least " + std::to_string(kMinObservations) +
-                                  " observations, got " + std::to_string(n));
+      return InvalidArgumentError("theta needs at least " + std::to_string(kMinObservations) + " observations, got " +
+                                  std::to_string(n));
     // thetaf's rule: the seasonality test runs when n > 2m.
     ALMANAC_ASSIGN_OR_RETURN(SeasonalAdjustment adj,
                              AdjustSeasonality(y, in.period, mode_, 2 * in.period + 1, &notes_));
@@ -133,8 +133,8 @@ class ThetaForecaster : public Forecaster {
 
   Result<Json> SaveState() const override {
     if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
-    return Json{{"alpha", alpha_}, {"l0", l0_},         {"level", level_},   {"drift", drift_},
-                {"sigma2", sigma2_}, {"n", n_},         {"period", period_}, {"seasonal", seasonal_},
+    return Json{{"alpha", alpha_},   {"l0", l0_},      {"level", level_},   {"drift", drift_},
+                {"sigma2", sigma2_}, {"n", n_},        {"period", period_}, {"seasonal", seasonal_},
                 {"figure", figure_}, {"notes", notes_}};
   }
 
@@ -180,8 +180,8 @@ class Naive2Forecaster : public Forecaster {
   Status Fit(const FitInput& in) override {
     fitted_ok_ = false;
     notes_.clear();
-    if (in.period < 1) return InvalidArgumentError("naive2: the seasonal period must be at least 1, got " +
-                                                   std::to_string(in.period));
+    if (in.period < 1)
+      return InvalidArgumentError("naive2: the seasonal period must be at least 1, got " + std::to_string(in.period));
     ALMANAC_ASSIGN_OR_RETURN(std::vector<double> y, FillMissing(in.y, "naive2", &notes_));
     const int n = static_cast<int>(y.size());
     // The M4 benchmarks' rule: test for seasonality only when n >= 3m.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "almanac/models.h"
+
 #include "core/testing/status_matchers.h"
 #include "models/testing/golden_csv.h"
 #include "models/theta/ses.h"
@@ -18,8 +19,8 @@ namespace {
 
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
-using ::testing::HasSubstr;
 using testing::CsvRow;
+using ::testing::HasSubstr;
 using testing::Num;
 
 constexpr double kLevels[] = {80, 95};
@@ -30,8 +31,8 @@ ForecasterRegistry Builtins() {
   return r;
 }
 
-Result<Forecast> FitPredict(const ForecasterRegistry& reg, const ModelSpec& spec, std::span<const double> y,
-                            int period, int h) {
+Result<Forecast> FitPredict(const ForecasterRegistry& reg, const ModelSpec& spec, std::span<const double> y, int period,
+                            int h) {
   ALMANAC_ASSIGN_OR_RETURN(auto m, reg.Create(spec));
   ALMANAC_RETURN_IF_ERROR(m->Fit({y, period}));
   return m->Predict(h, kLevels);
@@ -79,8 +80,8 @@ TEST(ThetaGoldenTest, MatchesThetafForecastsAndIntervals) {
           const double got_width = got[k] - f.mean[h];
           EXPECT_NEAR(got_width / want_width, std::sqrt(180381.0 / 205544.0), 2e-3) << "h=" << h + 1;
         } else {
-          EXPECT_LE(RelErr(got[k], want[k]), kThetaTolerance) << "h=" << h + 1 << " bound " << k << " got " << got[k]
-                                                               << " want " << want[k];
+          EXPECT_LE(RelErr(got[k], want[k]), kThetaTolerance)
+              << "h=" << h + 1 << " bound " << k << " got " << got[k] << " want " << want[k];
         }
       }
     }
@@ -250,6 +251,21 @@ TEST(ThetaTest, SeasonalModeParameter) {
   EXPECT_TRUE(forced->Describe().params["seasonal"].get<bool>());
   EXPECT_THAT(reg.Create({"theta", {{"seasonal", "additive"}}}), StatusIs(StatusCode::kInvalidArgument, "seasonal"));
   EXPECT_THAT(reg.Create({"theta", {{"seasonl", "none"}}}), StatusIs(StatusCode::kInvalidArgument, "did you mean"));
+}
+
+TEST(ThetaTest, WorksUnderTheRegistrysBoxCoxWrapper) {
+  const auto series = testing::ReadGoldenSeries("models/theta/series.csv");
+  const auto& s = series.at("AirPassengers");
+  const ForecasterRegistry reg = Builtins();
+  ASSERT_OK_AND_ASSIGN(Forecast f, FitPredict(reg, {"theta", {{"lambda", 0}}}, s.y, s.period, 24));
+  for (size_t h = 0; h < f.mean.size(); ++h) {
+    EXPECT_GT(f.mean[h], 0);
+    EXPECT_LT(f.intervals[1].lower[h], f.mean[h]);
+  }
+  // Forcing the decomposition on a series shorter than two periods falls back with a note.
+  const std::vector<double> y(s.y.begin(), s.y.begin() + 20);
+  ASSERT_OK_AND_ASSIGN(Forecast g, FitPredict(reg, {"theta", {{"seasonal", "multiplicative"}}}, y, 12, 6));
+  EXPECT_THAT(g.notes, ::testing::Contains(HasSubstr("two full periods")));
 }
 
 TEST(ThetaTest, PredictArgumentChecks) {
