@@ -1,6 +1,8 @@
 // The built-in model types: one row per model (CONVENTIONS.md §5). Add a new model here.
 #include "almanac/models.h"
+#include "models/combination/combination.h"
 #include "models/naive/naive.h"
+#include "models/theta/theta.h"
 
 namespace almanac::models {
 
@@ -10,6 +12,9 @@ void RegisterBuiltinModels(ForecasterRegistry& registry) {
       SeasonalNaiveModelType(),
       DriftModelType(),
       MeanModelType(),
+      ThetaModelType(),
+      Naive2ModelType(),
+      CombinationModelType(),
   };
   for (const auto& row : rows) registry.Register(row).IgnoreError();
 }
