@@ -39,7 +39,8 @@ CREATE TABLE observations (
   series_id INTEGER NOT NULL,
   period INTEGER NOT NULL,
   realtime_start INTEGER NOT NULL,
-  vintage_id INTEGER NOT NULL REFERENCES vintages(id),
+  vintage_id INTEGER NOT NULL,  -- vintages(id); not a declared foreign key: checking it on
+                                -- every row halves bulk-load speed, and only the store writes it
   value REAL,
   PRIMARY KEY (series_id, period, realtime_start, vintage_id)
 ) WITHOUT ROWID;

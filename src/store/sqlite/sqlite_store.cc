@@ -93,9 +93,8 @@ class SqliteLoadSession : public LoadSessionBase {
     ALMANAC_ASSIGN_OR_RETURN(insert_vintage_,
                              Stmt::Prepare(h, "INSERT INTO vintages (series_id, load_id, realtime_start, loaded_at, kind) "
                                               "VALUES (?1, ?2, ?3, ?4, ?5)"));
-    ALMANAC_ASSIGN_OR_RETURN(insert_obs_,
-                             Stmt::Prepare(h, "INSERT INTO observations (series_id, period, realtime_start, vintage_id, "
-                                              "value) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    ALMANAC_ASSIGN_OR_RETURN(insert_obs_, Stmt::Prepare(h, InsertObservationsSql(1)));
+    ALMANAC_ASSIGN_OR_RETURN(insert_obs_batch_, Stmt::Prepare(h, InsertObservationsSql(kInsertBatch)));
     ALMANAC_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(h, "INSERT INTO loads (started_at, loader, source) VALUES (?1, ?2, ?3)"));
     load.Bind(1, now_micros()).Bind(2, options().loader).Bind(3, options().source);
     ALMANAC_RETURN_IF_ERROR(load.Run());
@@ -160,12 +159,24 @@ class SqliteLoadSession : public LoadSessionBase {
     return sqlite3_last_insert_rowid(db_.get());
   }
 
+  // Rows go in batches of kInsertBatch per statement: one statement execution per row costs
+  // more than the b-tree insert itself.
   Status WriteRows(int64_t series_id, int64_t vintage_id, int64_t rt,
                    const std::vector<std::pair<int64_t, double>>& rows) override {
-    for (const auto& [period, value] : rows) {
-      insert_obs_.Bind(1, series_id).Bind(2, period).Bind(3, rt).Bind(4, vintage_id);
-      if (std::isnan(value)) insert_obs_.BindNull(5);
-      else insert_obs_.Bind(5, value);
+    size_t i = 0;
+    auto bind = [&](Stmt& st, int base, const std::pair<int64_t, double>& row) {
+      st.Bind(base + 1, series_id).Bind(base + 2, row.first).Bind(base + 3, rt).Bind(base + 4, vintage_id);
+      if (std::isnan(row.second)) st.BindNull(base + 5);
+      else st.Bind(base + 5, row.second);
+    };
+    for (; i + kInsertBatch <= rows.size(); i += kInsertBatch) {
+      for (size_t k = 0; k < kInsertBatch; ++k) bind(insert_obs_batch_, static_cast<int>(k * 5), rows[i + k]);
+      auto r = insert_obs_batch_.Step();
+      insert_obs_batch_.Rewind();
+      if (!r.ok()) return r.status();
+    }
+    for (; i < rows.size(); ++i) {
+      bind(insert_obs_, 0, rows[i]);
       auto r = insert_obs_.Step();
       insert_obs_.Rewind();
       if (!r.ok()) return r.status();
@@ -192,10 +203,22 @@ class SqliteLoadSession : public LoadSessionBase {
   }
 
  private:
+  static constexpr size_t kInsertBatch = 64;
+
+  static std::string InsertObservationsSql(size_t rows) {
+    std::string sql = "INSERT INTO observations (series_id, period, realtime_start, vintage_id, value) VALUES ";
+    for (size_t k = 0; k < rows; ++k) {
+      const size_t b = k * 5;
+      sql += (k ? ",(" : "(") + std::string("?") + std::to_string(b + 1) + ",?" + std::to_string(b + 2) + ",?" +
+             std::to_string(b + 3) + ",?" + std::to_string(b + 4) + ",?" + std::to_string(b + 5) + ")";
+    }
+    return sql;
+  }
+
   Db db_;
   bool open_ = false;
   int64_t load_id_ = 0;
-  Stmt find_series_, insert_series_, update_series_, read_rows_, insert_vintage_, insert_obs_;
+  Stmt find_series_, insert_series_, update_series_, read_rows_, insert_vintage_, insert_obs_, insert_obs_batch_;
 };
 
 class SqliteSeriesStore : public SeriesStore {

@@ -36,6 +36,12 @@ Db& Db::operator=(Db&& o) noexcept {
 }
 
 Result<Db> Db::Open(const std::string& path, bool create, int busy_timeout_ms, int cache_kib) {
+  // Memory statistics take a global mutex on every allocation; almanac does not use them.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   Db db;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
