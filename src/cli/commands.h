@@ -58,3 +58,22 @@ int RunSnapshotExport(const GlobalOptions& g, const std::string& id, const std::
 int RunSnapshotDiff(const GlobalOptions& g, const std::string& a, const std::string& b);
 
 }  // namespace almanac::cli
+
+namespace almanac::cli {
+
+struct ForecastArgs {
+  std::string series;      // key in the workspace, or in --input
+  std::string input;       // a CSV file (any ingest form): forecast without a workspace
+  std::string model = "auto_ets";
+  int horizon = 8;
+  std::vector<double> levels{80, 95};
+  std::string as_of;
+  std::vector<std::string> params;  // key=value (value parsed as JSON, else a string)
+  std::string params_json;          // a JSON object
+  std::string frequency;            // for --input files whose frequency cannot be inferred
+  int threads = 0;
+};
+int RunForecast(const GlobalOptions& g, const ForecastArgs& a);
+int RunModelTypes(const GlobalOptions& g);
+
+}  // namespace almanac::cli

@@ -89,6 +89,22 @@ int main(int argc, char** argv) {
   snap_diff->add_option("a", snap_id, "First snapshot")->required();
   snap_diff->add_option("b", snap_id2, "Second snapshot")->required();
 
+  // forecast
+  ForecastArgs fa;
+  std::string levels_text;
+  auto* forecast = app.add_subcommand("forecast", "Fit a model and print point forecasts with prediction intervals");
+  forecast->add_option("series", fa.series, "Series key (in the workspace, or in --input)");
+  forecast->add_option("-i,--input", fa.input, "Forecast from a CSV file (any ingest form) without a workspace");
+  forecast->add_option("-m,--model", fa.model, "Model type (see 'almanac model-types'; default auto_ets)");
+  forecast->add_option("-H,--horizon", fa.horizon, "Steps ahead (default 8)");
+  forecast->add_option("--level", levels_text, "Interval levels in percent, comma-separated (default 80,95)");
+  forecast->add_option("--as-of", fa.as_of, "Use the data known on this date (YYYY-MM-DD)");
+  forecast->add_option("-p,--param", fa.params, "Model parameter KEY=VALUE (repeatable; VALUE is JSON or text)");
+  forecast->add_option("--params", fa.params_json, "Model parameters as a JSON object");
+  forecast->add_option("--frequency", fa.frequency, "Frequency of --input data when it cannot be inferred");
+  forecast->add_option("--threads", fa.threads, "Threads for fitting several series (default: all cores)");
+  auto* model_types = app.add_subcommand("model-types", "List the model types and their parameters");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -99,8 +115,22 @@ int main(int argc, char** argv) {
   g.workspace.lock_timeout_ms = static_cast<int>(lock_timeout_s * 1000);
   if (g.user.empty()) g.user = DefaultUser();
 
+  if (!levels_text.empty()) {
+    fa.levels.clear();
+    std::string_view rest = levels_text;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      auto v = almanac::ParseFiniteDouble(rest.substr(0, comma));
+      if (!v.ok()) return ReportError(v.status().WithContext("--level"));
+      fa.levels.push_back(*v);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+
   try {
     if (*init) return RunInit(g);
+    if (*forecast) return RunForecast(g, fa);
+    if (*model_types) return RunModelTypes(g);
     if (*ingest) return RunIngest(g, ingest_args);
     if (*series_list) return RunSeriesList(g);
     if (*series_show) return RunSeriesShow(g, key, as_of);

@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <algorithm>
+#include <cmath>
 #include <ostream>
 
 namespace almanac::cli {
@@ -33,6 +34,19 @@ std::string CsvEscape(std::string_view s) {
 }
 
 namespace {
+// Numbers in aligned tables: four decimals at most, without trailing zeros (CSV and JSON keep
+// full precision).
+std::string TableText(const Json& v) {
+  if (!v.is_number_float()) return CellText(v);
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || std::fabs(d) >= 1e15 || (d != 0 && std::fabs(d) < 1e-4)) return FormatDouble(d);
+  std::string s = FormatFixed(d, 4);
+  while (!s.empty() && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  return s;
+}
+
 // Display width of UTF-8 text (code points).
 size_t Width(const std::string& s) {
   size_t w = 0;
@@ -69,7 +83,7 @@ void Print(std::ostream& out, const Table& t, OutputFormat format) {
   for (const auto& row : t.rows) {
     std::vector<std::string> r;
     for (size_t i = 0; i < row.size() && i < w.size(); ++i) {
-      r.push_back(CellText(row[i]));
+      r.push_back(TableText(row[i]));
       w[i] = std::max(w[i], Width(r.back()));
       if (!row[i].is_number() && !row[i].is_null()) numeric[i] = false;
     }
