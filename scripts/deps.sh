@@ -23,6 +23,10 @@ case "$what" in
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
+# ALMANAC_EXTRA_PACKAGES adds packages (also used by tests to exercise the "missing" path).
+read -r -a extra <<< "${ALMANAC_EXTRA_PACKAGES:-}"
+pkgs+=("${extra[@]}")
+
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
