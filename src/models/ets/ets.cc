@@ -61,6 +61,9 @@ std::vector<ParamSpec> EtsParams(bool with_model) {
   p.push_back({"bounds", "string", "both", "parameter space: \"both\", \"usual\" or \"admissible\""});
   p.push_back({"nmse", "int", 3, "horizons averaged by opt_crit \"amse\" (1..30)"});
   p.push_back({"opt_crit", "string", "lik", "fit criterion: \"lik\", \"amse\", \"mse\", \"sigma\" or \"mae\""});
+  p.push_back({"maxit", "int", 2000,
+               "Nelder-Mead evaluation budget per candidate model (R's default 2000; more can find better optima "
+               "than R for seasonal models that stop at the budget)"});
   p.push_back({"nsim", "int", 5000, "simulated paths for intervals of models without analytic variance"});
   p.push_back({"seed", "int", 42, "seed of the simulated paths"});
   return p;
@@ -136,6 +139,9 @@ Result<EtsOptions> ParseOptions(const Json& params, bool is_auto) {
   else
     return InvalidArgumentError("ets opt_crit must be \"lik\", \"amse\", \"mse\", \"sigma\" or \"mae\", got \"" + crit +
                                 "\"");
+  ALMANAC_ASSIGN_OR_RETURN(o.ctl.max_evals, GetIntParam(params, "maxit", 2000));
+  if (o.ctl.max_evals < 1 || o.ctl.max_evals > 10000000)
+    return InvalidArgumentError("ets maxit must be in 1..10000000, got " + std::to_string(o.ctl.max_evals));
   ALMANAC_ASSIGN_OR_RETURN(o.nsim, GetIntParam(params, "nsim", 5000));
   if (o.nsim < 10 || o.nsim > 1000000)
     return InvalidArgumentError("ets nsim must be in 10..1000000, got " + std::to_string(o.nsim));

@@ -610,6 +610,17 @@ bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has
     // The characteristic polynomial of the discount matrix: all roots within the unit circle.
     double c[64];
     if (m + 2 > 64) return false;
+    if (phi == 1 && beta == 0) {
+      // P(1) = (1 - phi)(m alpha + gamma) + m beta, so without trend and damping z = 1 is
+      // an exact root, on the boundary. Numerically it lands on either side of R's 1e-10
+      // tolerance (R's polyroot decides differently from run to run of nearby parameters),
+      // so it is factored out: P(z) = (z - 1) Q(z), Q(z) = z^m + alpha (z^(m-1) + ... + z)
+      // + alpha + gamma - 1, and only Q is tested.
+      c[0] = alpha + gamma - 1;
+      for (int i = 1; i < m; ++i) c[i] = alpha;
+      c[m] = 1;
+      return RootsWithin(std::span<const double>(c, static_cast<size_t>(m + 1)), 1 + 1e-10);
+    }
     c[0] = phi * (1 - alpha - gamma);
     c[1] = alpha + beta - alpha * phi + gamma - 1;
     for (int i = 0; i < m - 2; ++i) c[2 + i] = alpha + beta - alpha * phi;
