@@ -38,6 +38,7 @@ struct EtsOptions {
   int period = 0;  // 0: the input's period
   bool additive_only = false;
   bool allow_multiplicative_trend = false;
+  bool restrict = true;
   Ic ic = Ic::kAicc;
   int nsim = 5000;
   std::uint64_t seed = 42;
@@ -57,6 +58,9 @@ std::vector<ParamSpec> EtsParams(bool with_model) {
   p.push_back({"period", "int", nullptr, "seasonal period override (null: from the series frequency)"});
   p.push_back({"additive_only", "bool", false, "consider only additive models"});
   p.push_back({"allow_multiplicative_trend", "bool", false, "also consider multiplicative trends (R's default: no)"});
+  p.push_back({"restrict", "bool", true,
+               "exclude R's unstable combinations (additive error with a multiplicative trend or season, "
+               "multiplicative trend with additive season)"});
   p.push_back({"ic", "string", "aicc", "selection criterion: \"aicc\", \"aic\" or \"bic\""});
   p.push_back({"bounds", "string", "both", "parameter space: \"both\", \"usual\" or \"admissible\""});
   p.push_back({"nmse", "int", 3, "horizons averaged by opt_crit \"amse\" (1..30)"});
@@ -117,6 +121,7 @@ Result<EtsOptions> ParseOptions(const Json& params, bool is_auto) {
     return InvalidArgumentError("ets period must be at least 1, got " + std::to_string(o.period));
   ALMANAC_ASSIGN_OR_RETURN(o.additive_only, GetBoolParam(params, "additive_only", false));
   ALMANAC_ASSIGN_OR_RETURN(o.allow_multiplicative_trend, GetBoolParam(params, "allow_multiplicative_trend", false));
+  ALMANAC_ASSIGN_OR_RETURN(o.restrict, GetBoolParam(params, "restrict", true));
   ALMANAC_ASSIGN_OR_RETURN(std::string ic, GetStringParam(params, "ic", "aicc"));
   if (ic == "aicc") o.ic = Ic::kAicc;
   else if (ic == "aic") o.ic = Ic::kAic;
@@ -358,17 +363,21 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
       s = 'N';
     }
   }
-  if ((e == 'A' && (t == 'M' || s == 'M')) || (e == 'M' && t == 'M' && s == 'A') ||
-      (opts_.additive_only && (e == 'M' || t == 'M' || s == 'M')))
+  if (opts_.restrict && ((e == 'A' && (t == 'M' || s == 'M')) || (e == 'M' && t == 'M' && s == 'A')))
     return InvalidArgumentError(std::string("ets: forbidden model combination ") + e + t + s +
                                 " (R's restrictions: no additive error with a multiplicative trend or season, no "
-                                "multiplicative trend with additive season)");
+                                "multiplicative trend with additive season; set restrict: false to allow it)");
+  if (opts_.additive_only && (e == 'M' || t == 'M' || s == 'M'))
+    return InvalidArgumentError(std::string("ets: forbidden model combination ") + e + t + s +
+                                " with additive_only");
   double ymin = y[0];
   for (double v : y) ymin = std::min(ymin, v);
   const bool positive = ymin > 0;
-  if (!positive && e == 'M')
-    return InvalidArgumentError("ets: multiplicative error needs strictly positive data, but the series has the value " +
-                                FormatDouble(ymin));
+  // (With R's restrictions a multiplicative trend or season implies a multiplicative error.)
+  if (!positive && (e == 'M' || t == 'M' || s == 'M'))
+    return InvalidArgumentError(std::string("ets: multiplicative ") +
+                                (e == 'M' ? "error" : t == 'M' ? "trend" : "season") +
+                                " needs strictly positive data, but the series has the value " + FormatDouble(ymin));
   if (opts_.damped.value_or(false) && t == 'N')
     return InvalidArgumentError("ets: a damped trend needs a trend (model trend is N)");
 
@@ -395,10 +404,12 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
       for (char si : ss)
         for (bool di : ds) {
           if (ti == 'N' && di) continue;
-          if (ei == 'A' && (ti == 'M' || si == 'M')) continue;
-          if (ei == 'M' && ti == 'M' && si == 'A') continue;
+          if (opts_.restrict) {
+            if (ei == 'A' && (ti == 'M' || si == 'M')) continue;
+            if (ei == 'M' && ti == 'M' && si == 'A') continue;
+          }
           if (opts_.additive_only && (ei == 'M' || ti == 'M' || si == 'M')) continue;
-          if (!positive && ei == 'M') continue;
+          if (!positive && (ei == 'M' || ti == 'M' || si == 'M')) continue;
           Form f;
           f.error = ToComp(ei);
           f.trend = ToComp(ti);

@@ -129,6 +129,19 @@ TEST_F(EtsTest, ForbiddenCombinations) {
               StatusIs(StatusCode::kInvalidArgument, "forbidden"));
   EXPECT_THAT(Fit("ets", {{"model", "ANN"}, {"damped", true}}, kAirPassengers, 12),
               StatusIs(StatusCode::kInvalidArgument, "damped"));
+  // Without R's restrictions every combination can be fitted (simulated intervals).
+  ASSERT_OK_AND_ASSIGN(auto anm, Fit("ets", {{"model", "ANM"}, {"restrict", false}, {"nsim", 500}}, kAirPassengers, 12));
+  EXPECT_EQ(anm->Describe().method, "ETS(A,N,M)");
+  EXPECT_THAT(anm->Describe().notes, ::testing::Contains(HasSubstr("simulated")));
+  const double lv[] = {95};
+  ASSERT_OK_AND_ASSIGN(Forecast fa, anm->Predict(24, lv));
+  ExpectFinite(fa);
+  ASSERT_OK_AND_ASSIGN(auto amn, Fit("ets", {{"model", "AMdN"}, {"restrict", false}, {"nsim", 500}}, kWWWusage, 1));
+  EXPECT_EQ(amn->Describe().method, "ETS(A,Md,N)");
+  std::vector<double> shifted = kAirPassengers;
+  for (double& v : shifted) v -= 200;
+  EXPECT_THAT(Fit("ets", {{"model", "ANM"}, {"restrict", false}}, shifted, 12),
+              StatusIs(StatusCode::kInvalidArgument, "multiplicative season needs strictly positive"));
   // Multiplicative trends are possible when asked for explicitly or allowed.
   ASSERT_OK_AND_ASSIGN(auto m, Fit("ets", {{"model", "MMN"}}, kWWWusage, 1));
   EXPECT_THAT(m->Describe().method, HasSubstr("M,M"));

@@ -82,6 +82,7 @@ cases$AAN_amse <- fixed("WWWusage", "AAN", damped = FALSE, opt.crit = "amse", nm
 cases$AAA_UKgas8 <- fixed("UKgas8", "AAA")
 cases$MAM_UKgas8 <- fixed("UKgas8", "MAM")
 cases$AAN_WWWusage6 <- fixed("WWWusage6", "AAN")
+cases$ANM_unrestricted <- fixed("AirPassengers", "ANM", restrict = FALSE)
 cases$MAM_admissible <- fixed("AirPassengers", "MAM", damped = FALSE, bounds = "admissible")
 
 to_json <- function(type, args) {
@@ -109,6 +110,7 @@ for (cn in names(cases)) {
   # the input, so R's forecasts are extended by this many steps and the first ones dropped.
   offset <- round((tsp(y)[2] - tsp(fit$x)[2]) * frequency(y))
   h <- if (frequency(y) > 1) 2 * frequency(y) else 10
+  set.seed(2026)  # simulated intervals (multiplicative trends) are reproducible
   fc <- forecast(fit, h = h + offset, level = c(80, 95))
   par <- fit$par
   init <- fit$initstate
