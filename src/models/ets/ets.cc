@@ -73,9 +73,7 @@ std::vector<ParamSpec> EtsParams(bool with_model) {
   return p;
 }
 
-bool ValidLetter(char c, bool error_slot) {
-  return c == 'A' || c == 'M' || c == 'Z' || (!error_slot && c == 'N');
-}
+bool ValidLetter(char c, bool error_slot) { return c == 'A' || c == 'M' || c == 'Z' || (!error_slot && c == 'N'); }
 
 Result<EtsOptions> ParseOptions(const Json& params, bool is_auto) {
   EtsOptions o;
@@ -110,8 +108,8 @@ Result<EtsOptions> ParseOptions(const Json& params, bool is_auto) {
   ALMANAC_ASSIGN_OR_RETURN(o.ctl.beta, GetNumberParam(params, "beta", kNaN));
   ALMANAC_ASSIGN_OR_RETURN(o.ctl.gamma, GetNumberParam(params, "gamma", kNaN));
   ALMANAC_ASSIGN_OR_RETURN(o.ctl.phi, GetNumberParam(params, "phi", kNaN));
-  for (auto [name, v] : {std::pair{"alpha", o.ctl.alpha}, {"beta", o.ctl.beta}, {"gamma", o.ctl.gamma},
-                         {"phi", o.ctl.phi}}) {
+  for (auto [name, v] :
+       {std::pair{"alpha", o.ctl.alpha}, {"beta", o.ctl.beta}, {"gamma", o.ctl.gamma}, {"phi", o.ctl.phi}}) {
     if (!std::isnan(v) && (v < 0 || v > 1))
       return InvalidArgumentError(std::string("ets parameter ") + name + " = " + FormatDouble(v) +
                                   " is outside [0, 1]");
@@ -123,24 +121,37 @@ Result<EtsOptions> ParseOptions(const Json& params, bool is_auto) {
   ALMANAC_ASSIGN_OR_RETURN(o.allow_multiplicative_trend, GetBoolParam(params, "allow_multiplicative_trend", false));
   ALMANAC_ASSIGN_OR_RETURN(o.restrict, GetBoolParam(params, "restrict", true));
   ALMANAC_ASSIGN_OR_RETURN(std::string ic, GetStringParam(params, "ic", "aicc"));
-  if (ic == "aicc") o.ic = Ic::kAicc;
-  else if (ic == "aic") o.ic = Ic::kAic;
-  else if (ic == "bic") o.ic = Ic::kBic;
-  else return InvalidArgumentError("ets ic must be \"aicc\", \"aic\" or \"bic\", got \"" + ic + "\"");
+  if (ic == "aicc")
+    o.ic = Ic::kAicc;
+  else if (ic == "aic")
+    o.ic = Ic::kAic;
+  else if (ic == "bic")
+    o.ic = Ic::kBic;
+  else
+    return InvalidArgumentError("ets ic must be \"aicc\", \"aic\" or \"bic\", got \"" + ic + "\"");
   ALMANAC_ASSIGN_OR_RETURN(std::string bounds, GetStringParam(params, "bounds", "both"));
-  if (bounds == "both") o.ctl.bounds = ets::Bounds::kBoth;
-  else if (bounds == "usual") o.ctl.bounds = ets::Bounds::kUsual;
-  else if (bounds == "admissible") o.ctl.bounds = ets::Bounds::kAdmissible;
-  else return InvalidArgumentError("ets bounds must be \"both\", \"usual\" or \"admissible\", got \"" + bounds + "\"");
+  if (bounds == "both")
+    o.ctl.bounds = ets::Bounds::kBoth;
+  else if (bounds == "usual")
+    o.ctl.bounds = ets::Bounds::kUsual;
+  else if (bounds == "admissible")
+    o.ctl.bounds = ets::Bounds::kAdmissible;
+  else
+    return InvalidArgumentError("ets bounds must be \"both\", \"usual\" or \"admissible\", got \"" + bounds + "\"");
   ALMANAC_ASSIGN_OR_RETURN(o.ctl.nmse, GetIntParam(params, "nmse", 3));
   if (o.ctl.nmse < 1 || o.ctl.nmse > 30)
     return InvalidArgumentError("ets nmse must be in 1..30, got " + std::to_string(o.ctl.nmse));
   ALMANAC_ASSIGN_OR_RETURN(std::string crit, GetStringParam(params, "opt_crit", "lik"));
-  if (crit == "lik") o.ctl.crit = ets::OptCrit::kLik;
-  else if (crit == "amse") o.ctl.crit = ets::OptCrit::kAmse;
-  else if (crit == "mse") o.ctl.crit = ets::OptCrit::kMse;
-  else if (crit == "sigma") o.ctl.crit = ets::OptCrit::kSigma;
-  else if (crit == "mae") o.ctl.crit = ets::OptCrit::kMae;
+  if (crit == "lik")
+    o.ctl.crit = ets::OptCrit::kLik;
+  else if (crit == "amse")
+    o.ctl.crit = ets::OptCrit::kAmse;
+  else if (crit == "mse")
+    o.ctl.crit = ets::OptCrit::kMse;
+  else if (crit == "sigma")
+    o.ctl.crit = ets::OptCrit::kSigma;
+  else if (crit == "mae")
+    o.ctl.crit = ets::OptCrit::kMae;
   else
     return InvalidArgumentError("ets opt_crit must be \"lik\", \"amse\", \"mse\", \"sigma\" or \"mae\", got \"" + crit +
                                 "\"");
@@ -219,7 +230,8 @@ class EtsForecaster : public Forecaster {
 
  private:
   Status FitSeries(std::span<const double> y, int m);
-  Status FitShort(std::span<const double> y, int m, char e, char t, char s);
+  // R's fallback when n <= parameters + 4 (the error type plays no part in it).
+  Status FitShort(std::span<const double> y, int m, char t, char s);
   void TakeHoltWinters(const ets::HoltWintersFit& hw, std::span<const double> y);
 
   ModelSpec spec_;
@@ -232,8 +244,8 @@ class EtsForecaster : public Forecaster {
   double sigma2_ = 0;
   double loglik_ = kNaN, aic_ = kNaN, aicc_ = kNaN, bic_ = kNaN;
   int nobs_ = 0;
-  int offset_ = 0;       // observations after the fitted stretch (forecasts skip them)
-  int fit_start_ = 0;    // index of the fitted stretch in the input
+  int offset_ = 0;     // observations after the fitted stretch (forecasts skip them)
+  int fit_start_ = 0;  // index of the fitted stretch in the input
   int input_length_ = 0;
   std::vector<double> fitted_;  // one-step fits over the stretch
   std::vector<std::string> notes_;
@@ -252,9 +264,9 @@ Status EtsForecaster::Fit(const FitInput& in) {
   if (nvalid == 0) return InvalidArgumentError("ets: the series has no observations");
   const auto [first, last] = LongestStretch(in.y);
   if (last - first < n_in) {
-    notes_.push_back("missing values: fitted the longest contiguous stretch, observations " + std::to_string(first + 1) +
-                     ".." + std::to_string(last) + " of " + std::to_string(n_in) + " (R's na.contiguous)" +
-                     (last < n_in ? "; forecasts start after the last input period" : ""));
+    notes_.push_back("missing values: fitted the longest contiguous stretch, observations " +
+                     std::to_string(first + 1) + ".." + std::to_string(last) + " of " + std::to_string(n_in) +
+                     " (R's na.contiguous)" + (last < n_in ? "; forecasts start after the last input period" : ""));
   }
   fit_start_ = first;
   offset_ = n_in - last;
@@ -276,12 +288,11 @@ void EtsForecaster::TakeHoltWinters(const ets::HoltWintersFit& hw, std::span<con
   nobs_ = static_cast<int>(y.size());
 }
 
-Status EtsForecaster::FitShort(std::span<const double> y, int m, char e, char t, char s) {
+Status EtsForecaster::FitShort(std::span<const double> y, int m, char t, char s) {
   const int n = static_cast<int>(y.size());
-  (void)e;
   if (opts_.damped.value_or(false)) notes_.push_back("not enough data to use damping");
-  const std::string why = "too few observations (" + std::to_string(n) +
-                          ") to estimate the requested ETS model by maximum likelihood";
+  const std::string why =
+      "too few observations (" + std::to_string(n) + ") to estimate the requested ETS model by maximum likelihood";
   ets::HoltWintersSpec base;
   base.alpha = opts_.ctl.alpha;
   base.beta = opts_.ctl.beta;
@@ -336,9 +347,10 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
     auto hw = ets::FitHoltWinters(y, m, sp);
     if (!hw.ok()) return hw.status();
     TakeHoltWinters(*hw, y);
-    notes_.push_back("constant series: fitted simple exponential smoothing with alpha = 0.99999 and zero variance "
-                     "(as R's ets)" +
-                     std::string(opts_.model_given ? "; the requested model was not used" : ""));
+    notes_.push_back(
+        "constant series: fitted simple exponential smoothing with alpha = 0.99999 and zero variance "
+        "(as R's ets)" +
+        std::string(opts_.model_given ? "; the requested model was not used" : ""));
     return Status::Ok();
   }
   char e = opts_.error, t = opts_.trend, s = opts_.season;
@@ -368,15 +380,16 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
                                 " (R's restrictions: no additive error with a multiplicative trend or season, no "
                                 "multiplicative trend with additive season; set restrict: false to allow it)");
   if (opts_.additive_only && (e == 'M' || t == 'M' || s == 'M'))
-    return InvalidArgumentError(std::string("ets: forbidden model combination ") + e + t + s +
-                                " with additive_only");
+    return InvalidArgumentError(std::string("ets: forbidden model combination ") + e + t + s + " with additive_only");
   double ymin = y[0];
   for (double v : y) ymin = std::min(ymin, v);
   const bool positive = ymin > 0;
   // (With R's restrictions a multiplicative trend or season implies a multiplicative error.)
   if (!positive && (e == 'M' || t == 'M' || s == 'M'))
     return InvalidArgumentError(std::string("ets: multiplicative ") +
-                                (e == 'M' ? "error" : t == 'M' ? "trend" : "season") +
+                                (e == 'M'   ? "error"
+                                 : t == 'M' ? "trend"
+                                            : "season") +
                                 " needs strictly positive data, but the series has the value " + FormatDouble(ymin));
   if (opts_.damped.value_or(false) && t == 'N')
     return InvalidArgumentError("ets: a damped trend needs a trend (model trend is N)");
@@ -385,12 +398,12 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
   if (t == 'A' || t == 'M') npars += 2;
   if (s == 'A' || s == 'M') npars += m;
   if (opts_.damped.has_value()) npars += *opts_.damped ? 1 : 0;
-  if (n <= npars + 4) return FitShort(y, m, e, t, s);
+  if (n <= npars + 4) return FitShort(y, m, t, s);
 
   std::vector<char> es = e == 'Z' ? std::vector<char>{'A', 'M'} : std::vector<char>{e};
-  std::vector<char> ts = t == 'Z' ? (opts_.allow_multiplicative_trend ? std::vector<char>{'N', 'A', 'M'}
-                                                                      : std::vector<char>{'N', 'A'})
-                                  : std::vector<char>{t};
+  std::vector<char> ts =
+      t == 'Z' ? (opts_.allow_multiplicative_trend ? std::vector<char>{'N', 'A', 'M'} : std::vector<char>{'N', 'A'})
+               : std::vector<char>{t};
   std::vector<char> ss = s == 'Z' ? std::vector<char>{'N', 'A', 'M'} : std::vector<char>{s};
   std::vector<bool> ds = opts_.damped.has_value() ? std::vector<bool>{*opts_.damped} : std::vector<bool>{true, false};
 
@@ -430,9 +443,9 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
           }
         }
   if (!best.has_value() || best_ic == HUGE_VAL)
-    return InvalidArgumentError("ets: no model could be fitted to " + std::to_string(n) + " observations" +
-                                (tried == 0 ? std::string(" (no candidate model is allowed for these data)")
-                                            : ": " + failures));
+    return InvalidArgumentError(
+        "ets: no model could be fitted to " + std::to_string(n) + " observations" +
+        (tried == 0 ? std::string(" (no candidate model is allowed for these data)") : ": " + failures));
   ets::FitResult& fr = *best;
   form_ = fr.form;
   par_ = fr.par;

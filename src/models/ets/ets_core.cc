@@ -27,8 +27,10 @@ double RMean(const double* x, int n) {
 // sin(pi x) and cos(pi x) with exact zeros at integers and half-integers (R's sinpi/cospi).
 double SinPi(double x) {
   x = std::fmod(x, 2.0);
-  if (x <= -1) x += 2.0;
-  else if (x > 1.0) x -= 2.0;
+  if (x <= -1)
+    x += 2.0;
+  else if (x > 1.0)
+    x -= 2.0;
   if (x == 0.0 || x == 1.0) return 0.0;
   if (x == 0.5) return 1.0;
   if (x == -0.5) return -1.0;
@@ -93,18 +95,17 @@ inline double TrendPart(double l, double b, double phistar) {
 }
 
 struct KernelOut {
-  double* e = nullptr;        // n innovations
-  double* amse = nullptr;     // nmse
-  double* denom = nullptr;    // nmse scratch
+  double* e = nullptr;      // n innovations
+  double* amse = nullptr;   // nmse
+  double* denom = nullptr;  // nmse scratch
   int nmse = 0;
-  double* last = nullptr;     // final state (R layout)
+  double* last = nullptr;  // final state (R layout)
 };
 
 // The recursion of R's etscalc for one form, with the seasonal states in a ring buffer:
 // buf[pos] is the oldest seasonal state (R's s_m), buf[pos-1] the newest (s_1).
 template <Comp T, Comp S, bool kMultErr>
-double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& p, double* buf,
-              const KernelOut* out) {
+double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& p, double* buf, const KernelOut* out) {
   double l = x0[0];
   double b = T != Comp::kN ? x0[1] : 0.0;
   constexpr int kSOff = T != Comp::kN ? 2 : 1;
@@ -157,8 +158,10 @@ double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& 
           double fj = TrendPart<T>(l, b, phistar);
           if constexpr (S != Comp::kN) {
             const double sj = buf[(pos + j) % m];
-            if constexpr (S == Comp::kA) fj = fj + sj;
-            else fj = fj * sj;
+            if constexpr (S == Comp::kA)
+              fj = fj + sj;
+            else
+              fj = fj * sj;
           }
           out->denom[j] += 1.0;
           const double d = y[i + j] - fj;
@@ -235,9 +238,12 @@ template <Comp T>
 double DispatchSeason(Comp s, bool mult, const double* y, int n, int m, const double* x0, const Smoothing& p,
                       double* buf, const KernelOut* out) {
   switch (s) {
-    case Comp::kN: return DispatchErr<T, Comp::kN>(mult, y, n, m, x0, p, buf, out);
-    case Comp::kA: return DispatchErr<T, Comp::kA>(mult, y, n, m, x0, p, buf, out);
-    case Comp::kM: return DispatchErr<T, Comp::kM>(mult, y, n, m, x0, p, buf, out);
+    case Comp::kN:
+      return DispatchErr<T, Comp::kN>(mult, y, n, m, x0, p, buf, out);
+    case Comp::kA:
+      return DispatchErr<T, Comp::kA>(mult, y, n, m, x0, p, buf, out);
+    case Comp::kM:
+      return DispatchErr<T, Comp::kM>(mult, y, n, m, x0, p, buf, out);
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -247,9 +253,12 @@ double Dispatch(const Form& form, const double* y, int n, const double* x0, cons
   const bool mult = form.error == Comp::kM;
   const int m = form.season != Comp::kN ? form.m : 1;
   switch (form.trend) {
-    case Comp::kN: return DispatchSeason<Comp::kN>(form.season, mult, y, n, m, x0, p, buf, out);
-    case Comp::kA: return DispatchSeason<Comp::kA>(form.season, mult, y, n, m, x0, p, buf, out);
-    case Comp::kM: return DispatchSeason<Comp::kM>(form.season, mult, y, n, m, x0, p, buf, out);
+    case Comp::kN:
+      return DispatchSeason<Comp::kN>(form.season, mult, y, n, m, x0, p, buf, out);
+    case Comp::kA:
+      return DispatchSeason<Comp::kA>(form.season, mult, y, n, m, x0, p, buf, out);
+    case Comp::kM:
+      return DispatchSeason<Comp::kM>(form.season, mult, y, n, m, x0, p, buf, out);
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -259,8 +268,8 @@ struct StartParams {
   double alpha, beta, gamma, phi;
 };
 
-Result<StartParams> InitParams(const Form& form, const FitControl& ctl, const double* lower_in,
-                               const double* upper_in, int m) {
+Result<StartParams> InitParams(const Form& form, const FitControl& ctl, const double* lower_in, const double* upper_in,
+                               int m) {
   double lo[4], up[4];
   std::copy(lower_in, lower_in + 4, lo);
   std::copy(upper_in, upper_in + 4, up);
@@ -272,8 +281,9 @@ Result<StartParams> InitParams(const Form& form, const FitControl& ctl, const do
   } else {
     for (int i = 0; i < 4; ++i)
       if (lo[i] > up[i])
-        return InvalidArgumentError("inconsistent parameter bounds (a fixed smoothing parameter leaves an empty range "
-                                    "for another)");
+        return InvalidArgumentError(
+            "inconsistent parameter bounds (a fixed smoothing parameter leaves an empty range "
+            "for another)");
   }
   StartParams s{};
   if (std::isnan(ctl.alpha)) {
@@ -309,8 +319,8 @@ Result<StartParams> InitParams(const Form& form, const FitControl& ctl, const do
 // order, those not fixed), then the initial states without the last seasonal one.
 class Target {
  public:
-  Target(const Form& form, std::span<const double> y, const FitControl& ctl, const double* lower,
-         const double* upper, int nstate)
+  Target(const Form& form, std::span<const double> y, const FitControl& ctl, const double* lower, const double* upper,
+         int nstate)
       : form_(form), y_(y), ctl_(ctl), nstate_(nstate) {
     std::copy(lower, lower + 4, lower_);
     std::copy(upper, upper + 4, upper_);
@@ -393,8 +403,10 @@ class Target {
     if (std::isnan(lik)) lik = HUGE_VAL;
     if (std::fabs(lik - kNaForecast) < 1e-7) lik = HUGE_VAL;
     switch (ctl_.crit) {
-      case OptCrit::kLik: return lik;
-      case OptCrit::kMse: return amse_[0];
+      case OptCrit::kLik:
+        return lik;
+      case OptCrit::kMse:
+        return amse_[0];
       case OptCrit::kAmse: {
         double s = 0;
         for (double a : amse_) s += a;
@@ -430,9 +442,12 @@ class Target {
 
 char CompChar(Comp c) {
   switch (c) {
-    case Comp::kN: return 'N';
-    case Comp::kA: return 'A';
-    case Comp::kM: return 'M';
+    case Comp::kN:
+      return 'N';
+    case Comp::kA:
+      return 'A';
+    case Comp::kM:
+      return 'M';
   }
   return '?';
 }
@@ -458,8 +473,8 @@ std::string Form::Code() const {
   return s;
 }
 
-Pass RunPass(const Form& form, const Smoothing& par, std::span<const double> y, std::span<const double> x0,
-             bool record, int nmse) {
+Pass RunPass(const Form& form, const Smoothing& par, std::span<const double> y, std::span<const double> x0, bool record,
+             int nmse) {
   Pass pass;
   const int n = static_cast<int>(y.size());
   std::vector<double> buf(static_cast<size_t>(std::max(1, form.m)), 0.0);
@@ -484,8 +499,7 @@ Pass RunPass(const Form& form, const Smoothing& par, std::span<const double> y, 
   return pass;
 }
 
-double LikOnly(const Form& form, const Smoothing& par, const double* y, int n, const double* x0,
-               double* season_buf) {
+double LikOnly(const Form& form, const Smoothing& par, const double* y, int n, const double* x0, double* season_buf) {
   return Dispatch(form, y, n, x0, par, season_buf, nullptr);
 }
 
@@ -500,9 +514,15 @@ std::vector<double> PointForecast(const Form& form, double phi, std::span<const 
   for (int i = 0; i < h; ++i) {
     double v;
     switch (form.trend) {
-      case Comp::kN: v = TrendPart<Comp::kN>(l, b, phistar); break;
-      case Comp::kA: v = TrendPart<Comp::kA>(l, b, phistar); break;
-      default: v = TrendPart<Comp::kM>(l, b, phistar); break;
+      case Comp::kN:
+        v = TrendPart<Comp::kN>(l, b, phistar);
+        break;
+      case Comp::kA:
+        v = TrendPart<Comp::kA>(l, b, phistar);
+        break;
+      default:
+        v = TrendPart<Comp::kM>(l, b, phistar);
+        break;
     }
     if (form.season != Comp::kN) {
       // R: s[j] with j = m-1-i (mod m); s[k] is state s_{k+1}.
@@ -522,9 +542,15 @@ double OneStepForecast(const Form& form, double phi, const double* x) {
   const double b = form.trend != Comp::kN ? x[1] : 0.0;
   double v;
   switch (form.trend) {
-    case Comp::kN: v = TrendPart<Comp::kN>(l, b, phi); break;
-    case Comp::kA: v = TrendPart<Comp::kA>(l, b, phi); break;
-    default: v = TrendPart<Comp::kM>(l, b, phi); break;
+    case Comp::kN:
+      v = TrendPart<Comp::kN>(l, b, phi);
+      break;
+    case Comp::kA:
+      v = TrendPart<Comp::kA>(l, b, phi);
+      break;
+    default:
+      v = TrendPart<Comp::kM>(l, b, phi);
+      break;
   }
   if (form.season != Comp::kN) {
     const int soff = form.trend != Comp::kN ? 2 : 1;
@@ -541,8 +567,14 @@ void UpdateState(const Form& form, const Smoothing& p, double* x, double y, doub
   const double oldb = form.trend != Comp::kN ? x[1] : 0.0;
   double q, phib;
   switch (form.trend) {
-    case Comp::kN: q = oldl; phib = 0; break;
-    case Comp::kA: phib = p.phi * oldb; q = oldl + phib; break;
+    case Comp::kN:
+      q = oldl;
+      phib = 0;
+      break;
+    case Comp::kA:
+      phib = p.phi * oldb;
+      q = oldl + phib;
+      break;
     default:
       if (std::fabs(p.phi - 1.0) < kTol) {
         phib = oldb;
@@ -651,7 +683,8 @@ std::vector<double> DecomposeFigure(std::span<const double> y, int m, bool multi
     vals.clear();
     for (int t = i; t < n; t += m)
       if (!std::isnan(detr[t])) vals.push_back(detr[t]);
-    figure[i] = vals.empty() ? std::numeric_limits<double>::quiet_NaN() : RMean(vals.data(), static_cast<int>(vals.size()));
+    figure[i] =
+        vals.empty() ? std::numeric_limits<double>::quiet_NaN() : RMean(vals.data(), static_cast<int>(vals.size()));
   }
   const double mf = RMean(figure.data(), m);
   for (double& f : figure) f = multiplicative ? f / mf : f - mf;
@@ -752,8 +785,7 @@ Result<std::vector<double>> InitialState(std::span<const double> y, Comp trend, 
   return out;
 }
 
-Result<FitResult> FitForm(std::span<const double> y, const Form& form, const FitControl& ctl,
-                          NelderMeadWorkspace& ws) {
+Result<FitResult> FitForm(std::span<const double> y, const Form& form, const FitControl& ctl, NelderMeadWorkspace& ws) {
   const int n = static_cast<int>(y.size());
   const int m = form.season != Comp::kN ? form.m : 1;
   double lower[4], upper[4];
@@ -803,7 +835,8 @@ Result<FitResult> FitForm(std::span<const double> y, const Form& form, const Fit
   NelderMeadOptions nmo;
   nmo.max_evals = ctl.max_evals;
   NelderMeadResult nm = NelderMead(target, par, nmo, ws);
-  if (nm.fail == -1) return FailedPreconditionError(form.Name() + ": the likelihood is not finite at the starting values");
+  if (nm.fail == -1)
+    return FailedPreconditionError(form.Name() + ": the likelihood is not finite at the starting values");
 
   FitResult fr;
   fr.form = form;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "almanac/core/status.h"
+
 #include "models/ets/nelder_mead.h"
 
 namespace almanac::models::ets {
@@ -59,20 +60,19 @@ struct Pass {
   // log-likelihood up to a constant, as R's etscalc defines it. NaN when a multiplicative
   // trend went negative (the forecast is undefined).
   double lik = 0;
-  std::vector<double> e;          // innovations (relative for multiplicative errors)
-  std::vector<double> amse;       // mean squared 1..nmse-step errors (only when asked)
-  std::vector<double> last_state; // x_n in the layout above
+  std::vector<double> e;           // innovations (relative for multiplicative errors)
+  std::vector<double> amse;        // mean squared 1..nmse-step errors (only when asked)
+  std::vector<double> last_state;  // x_n in the layout above
 };
 
 // Runs the recursion from the full initial state x0 (NumStates() values). With `record`
 // the innovations and final state are kept; with nmse > 0 the multi-step errors too.
-Pass RunPass(const Form& form, const Smoothing& par, std::span<const double> y, std::span<const double> x0,
-             bool record, int nmse = 0);
+Pass RunPass(const Form& form, const Smoothing& par, std::span<const double> y, std::span<const double> x0, bool record,
+             int nmse = 0);
 
 // Fast likelihood-only pass for the optimiser (no allocation: `season_buf` needs m slots).
 // Same arithmetic, hence bit-identical results, as RunPass(...).lik.
-double LikOnly(const Form& form, const Smoothing& par, const double* y, int n, const double* x0,
-               double* season_buf);
+double LikOnly(const Form& form, const Smoothing& par, const double* y, int n, const double* x0, double* season_buf);
 
 // Point forecasts for h = 1..h from state x (R's etsforecast). kNaForecast in every slot
 // when a multiplicative trend is negative.
@@ -128,7 +128,7 @@ struct FitResult {
   std::vector<double> e;           // innovations
   double lik = 0;                  // as Pass::lik
   double loglik = 0, aic = 0, aicc = 0, bic = 0;
-  int np = 0;         // parameters counted in the information criteria (incl. sigma)
+  int np = 0;           // parameters counted in the information criteria (incl. sigma)
   int n_par_sigma = 0;  // parameters counted in sigma2's denominator (R: optimised + fixed + states)
   int evals = 0;
   int nm_fail = 0;
@@ -138,7 +138,6 @@ struct FitResult {
 // InvalidArgument when the starting parameters violate the bounds ("parameters out of
 // range"), FailedPrecondition when there are too few observations for the number of
 // parameters or the objective is not finite at the start.
-Result<FitResult> FitForm(std::span<const double> y, const Form& form, const FitControl& ctl,
-                          NelderMeadWorkspace& ws);
+Result<FitResult> FitForm(std::span<const double> y, const Form& form, const FitControl& ctl, NelderMeadWorkspace& ws);
 
 }  // namespace almanac::models::ets

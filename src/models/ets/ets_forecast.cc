@@ -221,20 +221,28 @@ IntervalClass ClassOf(const Form& form) {
 
 const char* IntervalClassName(IntervalClass c) {
   switch (c) {
-    case IntervalClass::kClass1: return "analytic (class 1: additive error, linear)";
-    case IntervalClass::kClass2: return "analytic (class 2: multiplicative error, linear)";
-    case IntervalClass::kClass3: return "analytic (class 3: multiplicative error and season)";
-    case IntervalClass::kSimulated: return "simulated";
+    case IntervalClass::kClass1:
+      return "analytic (class 1: additive error, linear)";
+    case IntervalClass::kClass2:
+      return "analytic (class 2: multiplicative error, linear)";
+    case IntervalClass::kClass3:
+      return "analytic (class 3: multiplicative error and season)";
+    case IntervalClass::kSimulated:
+      return "simulated";
   }
   return "?";
 }
 
 MeanVar AnalyticForecast(const Form& form, const Smoothing& par, std::span<const double> x, double sigma2, int h) {
   switch (ClassOf(form)) {
-    case IntervalClass::kClass1: return Class1(form, par, x, sigma2, h);
-    case IntervalClass::kClass2: return Class2(form, par, x, sigma2, h);
-    case IntervalClass::kClass3: return Class3(form, par, x, sigma2, h);
-    case IntervalClass::kSimulated: break;
+    case IntervalClass::kClass1:
+      return Class1(form, par, x, sigma2, h);
+    case IntervalClass::kClass2:
+      return Class2(form, par, x, sigma2, h);
+    case IntervalClass::kClass3:
+      return Class3(form, par, x, sigma2, h);
+    case IntervalClass::kSimulated:
+      break;
   }
   return {};
 }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "almanac/core/status.h"
+
 #include "models/ets/ets_core.h"
 
 namespace almanac::models::ets {

@@ -25,6 +25,7 @@
 
 #include "almanac/core/json.h"
 #include "almanac/models.h"
+
 #include "core/testing/status_matchers.h"
 
 namespace almanac::models {
@@ -151,9 +152,7 @@ TEST_P(EtsGoldenTest, MatchesR) {
     EXPECT_LE(d.aicc, c.aicc + 1e-6) << c.name << ": almanac " << d.method << " vs R " << c.method;
     return;
   }
-  auto param = [&](const char* name) {
-    return d.params.contains(name) ? d.params[name].get<double>() : std::nan("");
-  };
+  auto param = [&](const char* name) { return d.params.contains(name) ? d.params[name].get<double>() : std::nan(""); };
   const double tol_par = c.fallback ? 2e-2 : 1e-3;
   for (auto [name, want] : {std::pair{"alpha", c.alpha}, {"beta", c.beta}, {"gamma", c.gamma}, {"phi", c.phi}}) {
     if (std::isnan(want)) continue;
@@ -170,7 +169,8 @@ TEST_P(EtsGoldenTest, MatchesR) {
     const Json& init = d.params["initial_states"];
     std::vector<double> ours{init["l"].get<double>()};
     if (init.contains("b")) ours.push_back(init["b"].get<double>());
-    for (int j = 1; init.contains("s" + std::to_string(j)); ++j) ours.push_back(init["s" + std::to_string(j)].get<double>());
+    for (int j = 1; init.contains("s" + std::to_string(j)); ++j)
+      ours.push_back(init["s" + std::to_string(j)].get<double>());
     ASSERT_EQ(ours.size(), c.init.size()) << c.name;
     for (size_t i = 0; i < ours.size(); ++i)
       EXPECT_LT(std::fabs(ours[i] - c.init[i]), 1e-3 * std::max(1.0, std::fabs(c.init[0]))) << c.name << " state " << i;
@@ -184,9 +184,7 @@ TEST_P(EtsGoldenTest, MatchesR) {
     EXPECT_LT(Rel(fc.mean[i], r.mean), tol_fc) << c.name << " h=" << i + 1;
     // Analytic bounds: relative to the forecast. Simulated bounds: 10% of R's distance from
     // the mean (about 3.7 standard errors of the difference of two 5000-path quantiles).
-    auto tol = [&](double bound) {
-      return c.simulated ? 0.1 * std::fabs(bound - r.mean) : tol_fc * std::fabs(r.mean);
-    };
+    auto tol = [&](double bound) { return c.simulated ? 0.1 * std::fabs(bound - r.mean) : tol_fc * std::fabs(r.mean); };
     EXPECT_LT(std::fabs(fc.intervals[0].lower[i] - r.lo80), tol(r.lo80)) << c.name << " lo80 h=" << i + 1;
     EXPECT_LT(std::fabs(fc.intervals[0].upper[i] - r.hi80), tol(r.hi80)) << c.name << " hi80 h=" << i + 1;
     EXPECT_LT(std::fabs(fc.intervals[1].lower[i] - r.lo95), tol(r.lo95)) << c.name << " lo95 h=" << i + 1;

@@ -9,6 +9,7 @@
 
 #include "almanac/core/json.h"
 #include "almanac/models.h"
+
 #include "core/testing/status_matchers.h"
 
 namespace almanac::models {
@@ -18,14 +19,13 @@ using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 
 const std::vector<double> kAirPassengers = {
-    112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118, 115, 126, 141, 135, 125, 149, 170, 170,
-    158, 133, 114, 140, 145, 150, 178, 163, 172, 178, 199, 199, 184, 162, 146, 166, 171, 180, 193, 181,
-    183, 218, 230, 242, 209, 191, 172, 194, 196, 196, 236, 235, 229, 243, 264, 272, 237, 211, 180, 201,
-    204, 188, 235, 227, 234, 264, 302, 293, 259, 229, 203, 229, 242, 233, 267, 269, 270, 315, 364, 347,
-    312, 274, 237, 278, 284, 277, 317, 313, 318, 374, 413, 405, 355, 306, 271, 306, 315, 301, 356, 348,
-    355, 422, 465, 467, 404, 347, 305, 336, 340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337,
-    360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405, 417, 391, 419, 461, 472, 535, 622, 606,
-    508, 461, 390, 432};
+    112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118, 115, 126, 141, 135, 125, 149, 170, 170, 158,
+    133, 114, 140, 145, 150, 178, 163, 172, 178, 199, 199, 184, 162, 146, 166, 171, 180, 193, 181, 183, 218,
+    230, 242, 209, 191, 172, 194, 196, 196, 236, 235, 229, 243, 264, 272, 237, 211, 180, 201, 204, 188, 235,
+    227, 234, 264, 302, 293, 259, 229, 203, 229, 242, 233, 267, 269, 270, 315, 364, 347, 312, 274, 237, 278,
+    284, 277, 317, 313, 318, 374, 413, 405, 355, 306, 271, 306, 315, 301, 356, 348, 355, 422, 465, 467, 404,
+    347, 305, 336, 340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337, 360, 342, 406, 396, 420, 472,
+    548, 559, 463, 407, 362, 405, 417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432};
 
 // R's WWWusage (non-seasonal, 100 values).
 const std::vector<double> kWWWusage = {
@@ -86,7 +86,8 @@ TEST_F(EtsTest, AutoSelectsAndDescribes) {
   EXPECT_EQ(d.type, "auto_ets");
   EXPECT_EQ(d.method, "ETS(M,Ad,M)");
   EXPECT_EQ(d.nobs, 144);
-  for (const char* k : {"alpha", "beta", "gamma", "phi", "initial_states", "period"}) EXPECT_TRUE(d.params.contains(k)) << k;
+  for (const char* k : {"alpha", "beta", "gamma", "phi", "initial_states", "period"})
+    EXPECT_TRUE(d.params.contains(k)) << k;
   EXPECT_EQ(d.params["initial_states"].size(), 14u);  // l, b, s1..s12
   EXPECT_TRUE(std::isfinite(d.loglik) && std::isfinite(d.aic) && std::isfinite(d.aicc) && std::isfinite(d.bic));
   EXPECT_GT(d.sigma2, 0);
@@ -110,9 +111,9 @@ TEST_F(EtsTest, FixedModelStringsAndDamping) {
 }
 
 TEST_F(EtsTest, RejectsBadParameters) {
-  const Json bad[] = {{{"model", "XYZ"}},      {{"model", "AA"}},        {{"model", "NAN"}}, {{"ic", "hqc"}},
-                      {{"bounds", "loose"}},   {{"opt_crit", "ml"}},     {{"nmse", 0}},      {{"nmse", 31}},
-                      {{"alpha", 1.5}},        {{"period", 0}},          {{"nsim", 1}},      {{"model", "ANdN"}}};
+  const Json bad[] = {{{"model", "XYZ"}},    {{"model", "AA"}},    {{"model", "NAN"}}, {{"ic", "hqc"}},
+                      {{"bounds", "loose"}}, {{"opt_crit", "ml"}}, {{"nmse", 0}},      {{"nmse", 31}},
+                      {{"alpha", 1.5}},      {{"period", 0}},      {{"nsim", 1}},      {{"model", "ANdN"}}};
   for (const Json& p : {Json{{"maxit", 0}}, Json{{"seed", "x"}}})
     EXPECT_THAT(reg_.Create({"ets", p}), StatusIs(StatusCode::kInvalidArgument)) << p.dump();
   for (const Json& p : bad) EXPECT_THAT(reg_.Create({"ets", p}), StatusIs(StatusCode::kInvalidArgument)) << p.dump();
@@ -130,7 +131,8 @@ TEST_F(EtsTest, ForbiddenCombinations) {
   EXPECT_THAT(Fit("ets", {{"model", "ANN"}, {"damped", true}}, kAirPassengers, 12),
               StatusIs(StatusCode::kInvalidArgument, "damped"));
   // Without R's restrictions every combination can be fitted (simulated intervals).
-  ASSERT_OK_AND_ASSIGN(auto anm, Fit("ets", {{"model", "ANM"}, {"restrict", false}, {"nsim", 500}}, kAirPassengers, 12));
+  ASSERT_OK_AND_ASSIGN(auto anm,
+                       Fit("ets", {{"model", "ANM"}, {"restrict", false}, {"nsim", 500}}, kAirPassengers, 12));
   EXPECT_EQ(anm->Describe().method, "ETS(A,N,M)");
   EXPECT_THAT(anm->Describe().notes, ::testing::Contains(HasSubstr("simulated")));
   const double lv[] = {95};
@@ -167,8 +169,7 @@ TEST_F(EtsTest, LargerEvaluationBudgetDoesNotWorsenTheFit) {
 }
 
 TEST_F(EtsTest, SeasonalModelOnAnnualDataIsAnError) {
-  EXPECT_THAT(Fit("ets", {{"model", "AAA"}}, kWWWusage, 1),
-              StatusIs(StatusCode::kInvalidArgument, "non-seasonal"));
+  EXPECT_THAT(Fit("ets", {{"model", "AAA"}}, kWWWusage, 1), StatusIs(StatusCode::kInvalidArgument, "non-seasonal"));
   // `period` overrides the input's period.
   ASSERT_OK_AND_ASSIGN(auto m, Fit("ets", {{"model", "AAA"}, {"period", 4}}, kWWWusage, 1));
   EXPECT_EQ(m->Describe().params["period"], 4);
@@ -292,7 +293,8 @@ TEST_F(EtsTest, Horizons) {
   ExpectFinite(f);
   // The damped forecast converges; the intervals widen monotonically.
   EXPECT_NEAR(f.mean[kMaxHorizon - 1], f.mean[kMaxHorizon - 2], 1e-9);
-  for (int h = 1; h < kMaxHorizon; ++h) EXPECT_GE(f.intervals[1].upper[h] - f.mean[h], f.intervals[1].upper[h - 1] - f.mean[h - 1] - 1e-9);
+  for (int h = 1; h < kMaxHorizon; ++h)
+    EXPECT_GE(f.intervals[1].upper[h] - f.mean[h], f.intervals[1].upper[h - 1] - f.mean[h - 1] - 1e-9);
   // A long horizon for a multiplicative-seasonal (class 3) and a simulated model.
   ASSERT_OK_AND_ASSIGN(auto s, Fit("ets", {{"model", "MAdM"}}, kAirPassengers, 12));
   ASSERT_OK_AND_ASSIGN(Forecast fs, s->Predict(600, levels));
@@ -339,7 +341,8 @@ TEST_F(EtsTest, SimulationIsSeeded) {
 }
 
 TEST_F(EtsTest, DeterministicAcrossThreads) {
-  std::vector<std::vector<double>> ys = {kAirPassengers, kWWWusage, std::vector<double>(kAirPassengers.begin(), kAirPassengers.begin() + 40)};
+  std::vector<std::vector<double>> ys = {kAirPassengers, kWWWusage,
+                                         std::vector<double>(kAirPassengers.begin(), kAirPassengers.begin() + 40)};
   std::vector<FitInput> inputs = {{ys[0], 12}, {ys[1], 1}, {ys[2], 12}};
   auto one = FitMany(reg_, {"auto_ets", Json::object()}, inputs, 1);
   auto two = FitMany(reg_, {"auto_ets", Json::object()}, inputs, 2);

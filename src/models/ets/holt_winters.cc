@@ -46,12 +46,12 @@ double HwPass(std::span<const double> x, int m, const HoltWintersSpec& spec, boo
     const double xhat = add ? tr + lastseason : tr * lastseason;
     const double res = x[i] - xhat;
     sse += res * res;
-    const double level = add ? alpha * (x[i] - lastseason) + (1 - alpha) * tr
-                             : alpha * (x[i] / lastseason) + (1 - alpha) * tr;
+    const double level =
+        add ? alpha * (x[i] - lastseason) + (1 - alpha) * tr : alpha * (x[i] / lastseason) + (1 - alpha) * tr;
     const double newtrend = spec.exponential ? beta * (level / lastlevel) + (1 - beta) * std::pow(lasttrend, phi)
                                              : beta * (level - lastlevel) + (1 - beta) * phi * lasttrend;
-    const double newseason = add ? gamma * (x[i] - tr) + (1 - gamma) * lastseason
-                                 : gamma * (x[i] / tr) + (1 - gamma) * lastseason;
+    const double newseason =
+        add ? gamma * (x[i] - tr) + (1 - gamma) * lastseason : gamma * (x[i] / tr) + (1 - gamma) * lastseason;
     season[sm + i] = newseason;
     if (path != nullptr) {
       path->level.push_back(level);

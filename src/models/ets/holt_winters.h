@@ -10,14 +10,15 @@
 #include <vector>
 
 #include "almanac/core/status.h"
+
 #include "models/ets/ets_core.h"
 
 namespace almanac::models::ets {
 
 struct HoltWintersSpec {
   bool trend = false;
-  bool exponential = false;           // multiplicative trend
-  Comp season = Comp::kN;             // kN, kA or kM
+  bool exponential = false;                                 // multiplicative trend
+  Comp season = Comp::kN;                                   // kN, kA or kM
   double alpha = std::numeric_limits<double>::quiet_NaN();  // NaN = estimate
   double beta = std::numeric_limits<double>::quiet_NaN();
   double gamma = std::numeric_limits<double>::quiet_NaN();

@@ -53,8 +53,7 @@ inline constexpr double kBig = 1.0e35;
 // Minimises f over R^n starting at x0. `f` is any callable double(const double*), called
 // with a pointer to n coordinates. Deterministic: the same f and x0 give the same result.
 template <typename F>
-NelderMeadResult NelderMead(F&& f, std::span<const double> x0, const NelderMeadOptions& opt,
-                            NelderMeadWorkspace& ws) {
+NelderMeadResult NelderMead(F&& f, std::span<const double> x0, const NelderMeadOptions& opt, NelderMeadWorkspace& ws) {
   const int n = static_cast<int>(x0.size());
   NelderMeadResult res;
   res.x.assign(x0.begin(), x0.end());
@@ -62,8 +61,8 @@ NelderMeadResult NelderMead(F&& f, std::span<const double> x0, const NelderMeadO
     res.value = f(res.x.data());
     return res;
   }
-  const int stride = n + 1;   // coordinates then the value
-  const int nv = n + 1;       // vertices
+  const int stride = n + 1;                                        // coordinates then the value
+  const int nv = n + 1;                                            // vertices
   ws.simplex.assign(static_cast<size_t>(stride) * (nv + 1), 0.0);  // last slot: centroid/reflected
   ws.trial.assign(static_cast<size_t>(n), 0.0);
   double* const simplex = ws.simplex.data();
