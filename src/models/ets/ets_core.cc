@@ -104,7 +104,7 @@ struct KernelOut {
 
 // The recursion of R's etscalc for one form, with the seasonal states in a ring buffer:
 // buf[pos] is the oldest seasonal state (R's s_m), buf[pos-1] the newest (s_1).
-template <Comp T, Comp S, bool kMultErr>
+template <Comp T, Comp S, bool kMultErr, bool kOut>
 double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& p, double* buf, const KernelOut* out) {
   double l = x0[0];
   double b = T != Comp::kN ? x0[1] : 0.0;
@@ -116,7 +116,7 @@ double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& 
   const double alpha = p.alpha, gamma = p.gamma, phi = p.phi;
   const double ratio = p.beta / p.alpha;
   const bool phi_one = std::fabs(phi - 1.0) < kTol;
-  const int nmse = out != nullptr ? out->nmse : 0;
+  const int nmse = kOut ? out->nmse : 0;
   if (nmse > 0) {
     for (int j = 0; j < nmse; ++j) out->amse[j] = out->denom[j] = 0.0;
   }
@@ -147,10 +147,13 @@ double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& 
     const double s_old = S != Comp::kN ? buf[pos] : 0.0;
     if constexpr (S == Comp::kA) f = f + s_old;
     if constexpr (S == Comp::kM) f = f * s_old;
-    if (std::fabs(f - kNaForecast) < kTol) return std::numeric_limits<double>::quiet_NaN();
+    // R marks a negative multiplicative trend with an NA forecast and gives up on the pass.
+    if constexpr (T == Comp::kM) {
+      if (std::fabs(f - kNaForecast) < kTol) return std::numeric_limits<double>::quiet_NaN();
+    }
     const double yi = y[i];
     const double ei = kMultErr ? (yi - f) / f : yi - f;
-    if (out != nullptr) {
+    if constexpr (kOut) {
       out->e[i] = ei;
       if (nmse > 0) {
         double phistar = phi;
@@ -203,7 +206,7 @@ double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& 
     sse = sse + ei * ei;
     if constexpr (kMultErr) {
       const double af = std::fabs(f);
-      if (af > 1e150 || af < 1e-150 || !(af == af)) {
+      if (!(af <= 1e150 && af >= 1e-150)) {  // also NaN
         logsum += std::log(af);
       } else {
         prod *= af;
@@ -216,7 +219,7 @@ double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& 
     }
   }
   if constexpr (kMultErr) logsum += std::log(prod) + expo * 0.69314718055994530942;
-  if (out != nullptr && out->last != nullptr) {
+  if (kOut && out->last != nullptr) {
     out->last[0] = l;
     if constexpr (T != Comp::kN) out->last[1] = b;
     if constexpr (S != Comp::kN) {
@@ -231,7 +234,11 @@ double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& 
 template <Comp T, Comp S>
 double DispatchErr(bool mult, const double* y, int n, int m, const double* x0, const Smoothing& p, double* buf,
                    const KernelOut* out) {
-  return mult ? Kernel<T, S, true>(y, n, m, x0, p, buf, out) : Kernel<T, S, false>(y, n, m, x0, p, buf, out);
+  if (out != nullptr)
+    return mult ? Kernel<T, S, true, true>(y, n, m, x0, p, buf, out)
+                : Kernel<T, S, false, true>(y, n, m, x0, p, buf, out);
+  return mult ? Kernel<T, S, true, false>(y, n, m, x0, p, buf, out)
+              : Kernel<T, S, false, false>(y, n, m, x0, p, buf, out);
 }
 
 template <Comp T>
