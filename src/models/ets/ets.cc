@@ -350,7 +350,9 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
     notes_.push_back(
         "constant series: fitted simple exponential smoothing with alpha = 0.99999 and zero variance "
         "(as R's ets)" +
-        std::string(opts_.model_given ? "; the requested model was not used" : ""));
+        std::string(opts_.model_given && (opts_.error != 'Z' || opts_.trend != 'Z' || opts_.season != 'Z')
+                        ? "; the requested model was not used"
+                        : ""));
     return Status::Ok();
   }
   char e = opts_.error, t = opts_.trend, s = opts_.season;

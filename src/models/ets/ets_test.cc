@@ -215,6 +215,23 @@ TEST_F(EtsTest, ConstantSeriesGetsSimpleSmoothingWithoutNaN) {
   EXPECT_THAT(e->Describe().notes, ::testing::Contains(HasSubstr("requested model was not used")));
 }
 
+TEST_F(EtsTest, PerfectFitHasNoNaN) {
+  // A straight line: ETS(A,A,N) fits exactly, the likelihood is infinite (as in R).
+  std::vector<double> y;
+  for (int t = 1; t <= 30; ++t) y.push_back(t);
+  ASSERT_OK_AND_ASSIGN(auto m, Fit("auto_ets", Json::object(), y, 1));
+  const ModelDescription d = m->Describe();
+  EXPECT_EQ(d.method, "ETS(A,A,N)");
+  EXPECT_FALSE(std::isnan(d.aicc));
+  EXPECT_EQ(d.sigma2, 0);
+  EXPECT_THAT(d.notes, ::testing::Contains(HasSubstr("perfect")));
+  const double levels[] = {95};
+  ASSERT_OK_AND_ASSIGN(Forecast f, m->Predict(3, levels));
+  ExpectFinite(f);
+  EXPECT_NEAR(f.mean[2], 33, 1e-9);
+  ExpectRoundTrip(*m, 3);
+}
+
 TEST_F(EtsTest, ShortSeriesFallBackAsR) {
   // 6 observations: R fits Holt or SES by least squares and compares their variances.
   const std::vector<double> y6(kWWWusage.begin(), kWWWusage.begin() + 6);
