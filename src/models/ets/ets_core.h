@@ -84,12 +84,15 @@ double OneStepForecast(const Form& form, double phi, const double* x);
 // Filters one step: x -> x' given observation y (R's update, identical for both error types).
 void UpdateState(const Form& form, const Smoothing& par, double* x, double y, double* scratch);
 
-// R's admissibility test for (alpha, beta, gamma, phi) with seasonal period m (gamma < 0
-// means "no season", beta < 0 "no trend" -- use has_* flags instead of sentinels).
+// R's admissibility region for (alpha, beta, gamma, phi) with seasonal period m; has_beta /
+// has_gamma say whether the form has a trend / season. For seasonal forms the characteristic
+// polynomial's roots must lie within 1 + 1e-10 (the exact unit root of forms without trend
+// and damping is factored out first; see ets_core.cc).
 bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m);
 
 // True when every root of the polynomial c[0] + c[1] z + ... + c[d] z^d (c[d] != 0) has
-// modulus at most `radius` (Schur-Cohn test on the rescaled polynomial).
+// modulus below `radius` (Schur-Cohn test on the rescaled polynomial; roots exactly at
+// `radius` are numerically undecided).
 bool RootsWithin(std::span<const double> c, double radius);
 
 // R's initstate(): level (and trend) from a regression on the first max(10, 2m)
