@@ -1,6 +1,7 @@
 // The built-in model types: one row per model (CONVENTIONS.md §5). Add a new model here.
 #include "almanac/models.h"
 #include "models/combination/combination.h"
+#include "models/ets/ets.h"
 #include "models/naive/naive.h"
 #include "models/theta/theta.h"
 
@@ -12,6 +13,8 @@ void RegisterBuiltinModels(ForecasterRegistry& registry) {
       SeasonalNaiveModelType(),
       DriftModelType(),
       MeanModelType(),
+      EtsModelType(),
+      AutoEtsModelType(),
       ThetaModelType(),
       Naive2ModelType(),
       CombinationModelType(),
