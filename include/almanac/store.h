@@ -213,5 +213,7 @@ int CurrentSchemaVersion();
 // back-end) and its id, the SHA-256 of those bytes.
 Result<std::string> SnapshotCanonicalContent(const std::vector<SnapshotSeries>& series);
 Result<std::string> SnapshotContentId(const std::vector<SnapshotSeries>& series);
+// Reads canonical content back (DataLoss when malformed).
+Result<std::vector<SnapshotSeries>> ParseSnapshotCanonicalContent(std::string_view bytes);
 
 }  // namespace almanac::store
