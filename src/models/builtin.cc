@@ -1,5 +1,6 @@
 // The built-in model types: one row per model (CONVENTIONS.md §5). Add a new model here.
 #include "almanac/models.h"
+#include "models/arima/arima.h"
 #include "models/naive/naive.h"
 
 namespace almanac::models {
@@ -10,6 +11,8 @@ void RegisterBuiltinModels(ForecasterRegistry& registry) {
       SeasonalNaiveModelType(),
       DriftModelType(),
       MeanModelType(),
+      ArimaModelType(),
+      AutoArimaModelType(),
   };
   for (const auto& row : rows) registry.Register(row).IgnoreError();
 }
