@@ -131,15 +131,19 @@ class Problem {
       LeastSquaresFit lm;
       if (static_cast<int>(dx.size()) > ncxreg_) lm = LeastSquares(dx, dX);
       if (lm.rank == 0) lm = LeastSquares(std::vector<double>(y_.begin(), y_.end()), X_);
-      if (lm.rank < ncxreg_)
+      bool any_free = false;
+      for (int i = 0; i < ncxreg_; ++i) any_free = any_free || mask_[narma_ + i];
+      if (lm.rank < ncxreg_ && any_free)
         return FailedPreconditionError("the regression terms (intercept/drift) are collinear for this series");
       int used = 0;
       for (double v : y_) used += !std::isnan(v);
       n_used_ = used - static_cast<int>(delta_.size());
       for (int i = 0; i < ncxreg_; ++i) {
-        init_.push_back(lm.coef[i]);
-        parscale_.push_back(10 * lm.se[i]);
-        if (!(std::isfinite(lm.se[i]) && lm.se[i] > 0))
+        const bool have = static_cast<int>(lm.coef.size()) == ncxreg_;
+        init_.push_back(have ? lm.coef[i] : 0.0);
+        parscale_.push_back(have ? 10 * lm.se[i] : 1.0);
+        // Only the scales of estimated coefficients are used (R passes parscale[mask]).
+        if (mask_[narma_ + i] && !(std::isfinite(parscale_.back()) && parscale_.back() > 0))
           return FailedPreconditionError(
               "cannot scale the regression coefficients: their least-squares standard error is zero or undefined "
               "(the differenced series is constant or too short)");

@@ -48,6 +48,14 @@ bool SolveDense(int n, double* A, double* b) {
   return true;
 }
 
+// a <- T a + K g for the ARMA transition (first column phi, shift above the diagonal).
+inline void StepState(double* a, const double* phi, int p, int r, const double* K, double g) {
+  const double a0 = a[0];
+  for (int i = 0; i + 1 < r; ++i) a[i] = a[i + 1] + K[i] * g;
+  a[r - 1] = K[r - 1] * g;
+  for (int i = 0; i < p; ++i) a[i] += phi[i] * a0;
+}
+
 }  // namespace
 
 void ExpandArma(const Orders& o, const double* par, double* phi, double* theta) {
@@ -357,12 +365,13 @@ LikelihoodSums ArmaLikelihood(std::span<const double> w, std::span<const double>
       }
     }
     // a_{t+1} = T a_t + K_t v_t / F_t
-    const double a0 = a[0], g = v / F;
-    for (int i = 0; i < r; ++i) a[i] = (i < p ? ph[i] * a0 : 0.0) + (i + 1 < r ? a[i + 1] : 0.0) + K[i] * g;
+    StepState(a, ph, p, r, K, v / F);
     // Chandrasekhar step: F_{t+1} = F_t + M w0^2, K_{t+1} = K_t + M w0 T W,
     // W_{t+1} = T W - (w0 / F_t) K_t, M_{t+1} = M F_t / F_{t+1}.
     const double w0 = W[0];
-    for (int i = 0; i < r; ++i) tw[i] = (i < p ? ph[i] * w0 : 0.0) + (i + 1 < r ? W[i + 1] : 0.0);
+    for (int i = 0; i + 1 < r; ++i) tw[i] = W[i + 1];
+    tw[r - 1] = 0;
+    for (int i = 0; i < p; ++i) tw[i] += ph[i] * w0;
     const double Fnew = F + M * w0 * w0;
     const double cw = w0 / F, ck = M * w0;
     double norm = 0;
@@ -388,8 +397,7 @@ LikelihoodSums ArmaLikelihood(std::span<const double> w, std::span<const double>
     for (; t < n; ++t) {
       const double v = w[t] - a[0];
       ss += v * v;
-      const double a0 = a[0], g = v * invF;
-      for (int i = 0; i < r; ++i) a[i] = (i < p ? ph[i] * a0 : 0.0) + (i + 1 < r ? a[i + 1] : 0.0) + K[i] * g;
+      StepState(a, ph, p, r, K, v * invF);
     }
     if (F < kDiffuseGain) {
       nu += count;
@@ -479,40 +487,111 @@ LikelihoodSums FullStateFilter::Run(std::span<const double> y, std::vector<doubl
     out.ok = false;
     return out;
   }
-  const int rd = rd_;
+  const int rd = rd_, r = r_;
   const int n = static_cast<int>(y.size());
   if (residuals) residuals->assign(static_cast<size_t>(n), kNaN);
+  auto accumulate = [&](int t, double v, double F) {
+    if (F < kDiffuseGain) {
+      ++out.nu;
+      out.ssq += v * v / F;
+      out.sumlog += std::log(F);
+    }
+    if (residuals) (*residuals)[t] = v / std::sqrt(F);
+  };
+  // Full state (ARMA block + nd lags) and the reduced ARMA-only state. Once the last nd
+  // observations are all present, the lag states are known exactly (zero variance), so the
+  // filter continues on the ARMA block of dimension r with w_t = y_t - sum Delta_k y_{t-1-k};
+  // a missing value switches back to the full state until nd observations follow it. The
+  // numbers are those of the full filter (up to rounding) at a fraction of the work.
   std::vector<double> a(static_cast<size_t>(rd), 0.0), anew(static_cast<size_t>(rd)), M(static_cast<size_t>(rd));
   std::vector<double> P = P_, Pnew = Pn_, tmp;
+  std::vector<double> ar(static_cast<size_t>(r)), anr(static_cast<size_t>(r)), Pr(static_cast<size_t>(r * r)),
+      Pnr(static_cast<size_t>(r * r)), Mr(static_cast<size_t>(r));
+  bool reduced = false;
+  int observed_run = 0;  // consecutive observed values ending at t - 1
+  auto ph = [&](int i) { return i < p_ ? phi_[i] : 0.0; };
   for (int t = 0; t < n; ++t) {
-    ApplyT(a.data(), anew.data());
-    if (t > 0) Propagate(P, Pnew, tmp);
-    if (!std::isnan(y[t])) {
-      double v = y[t] - anew[0];
-      for (int k = 0; k < nd_; ++k) v -= delta_[k] * anew[r_ + k];
-      for (int i = 0; i < rd; ++i) {
-        double s = Pnew[i * rd];
-        for (int k = 0; k < nd_; ++k) s += Pnew[i * rd + r_ + k] * delta_[k];
-        M[i] = s;
+    const bool missing = std::isnan(y[t]);
+    if (!reduced && nd_ > 0 && t >= nd_ && observed_run >= nd_ && !missing) {
+      for (int i = 0; i < r; ++i) {
+        ar[i] = a[i];
+        for (int j = 0; j < r; ++j) Pr[i * r + j] = P[i * rd + j];
       }
-      double F = M[0];
-      for (int k = 0; k < nd_; ++k) F += delta_[k] * M[r_ + k];
-      if (F < kDiffuseGain) {
-        ++out.nu;
-        out.ssq += v * v / F;
-        out.sumlog += std::log(F);
+      reduced = true;
+    } else if (reduced && missing) {
+      // Back to the full state: the filtered lags hold y_{t-2}, ..., y_{t-1-nd}.
+      std::fill(a.begin(), a.end(), 0.0);
+      std::fill(P.begin(), P.end(), 0.0);
+      for (int i = 0; i < r; ++i) {
+        a[i] = ar[i];
+        for (int j = 0; j < r; ++j) P[i * rd + j] = Pr[i * r + j];
       }
-      if (residuals) (*residuals)[t] = v / std::sqrt(F);
-      for (int i = 0; i < rd; ++i) a[i] = anew[i] + M[i] * v / F;
-      for (int i = 0; i < rd; ++i)
-        for (int j = 0; j < rd; ++j) P[i * rd + j] = Pnew[i * rd + j] - M[i] * M[j] / F;
-    } else {
-      a = anew;
-      P = Pnew;
+      for (int k = 0; k < nd_; ++k) a[r + k] = y[t - 2 - k];
+      reduced = false;
     }
+    if (reduced) {
+      double w = y[t];
+      for (int k = 0; k < nd_; ++k) w -= delta_[k] * y[t - 1 - k];
+      for (int i = 0; i < r; ++i) anr[i] = ph(i) * ar[0] + (i + 1 < r ? ar[i + 1] : 0.0);
+      // Pnew = T P T' + R R' for the ARMA transition (symmetric: upper triangle, mirrored).
+      for (int i = 0; i < r; ++i) {
+        const double fi = ph(i);
+        for (int j = i; j < r; ++j) {
+          const double fj = ph(j);
+          double v = fi * fj * Pr[0] + rvec_[i] * rvec_[j];
+          if (j + 1 < r) v += fi * Pr[j + 1];
+          if (i + 1 < r) v += fj * Pr[(i + 1) * r];
+          if (j + 1 < r) v += Pr[(i + 1) * r + j + 1];  // i < j, so i + 1 < r here
+          Pnr[i * r + j] = Pnr[j * r + i] = v;
+        }
+      }
+      const double v = w - anr[0];
+      for (int i = 0; i < r; ++i) Mr[i] = Pnr[i * r];
+      const double F = Mr[0];
+      accumulate(t, v, F);
+      const double g = v / F;
+      for (int i = 0; i < r; ++i) ar[i] = anr[i] + Mr[i] * g;
+      for (int i = 0; i < r; ++i) {
+        const double mi = Mr[i] / F;
+        for (int j = i; j < r; ++j) Pr[i * r + j] = Pr[j * r + i] = Pnr[i * r + j] - mi * Mr[j];
+      }
+    } else {
+      ApplyT(a.data(), anew.data());
+      if (t > 0) Propagate(P, Pnew, tmp);
+      if (!missing) {
+        double v = y[t] - anew[0];
+        for (int k = 0; k < nd_; ++k) v -= delta_[k] * anew[r + k];
+        for (int i = 0; i < rd; ++i) {
+          double s = Pnew[i * rd];
+          for (int k = 0; k < nd_; ++k) s += Pnew[i * rd + r + k] * delta_[k];
+          M[i] = s;
+        }
+        double F = M[0];
+        for (int k = 0; k < nd_; ++k) F += delta_[k] * M[r + k];
+        accumulate(t, v, F);
+        for (int i = 0; i < rd; ++i) a[i] = anew[i] + M[i] * v / F;
+        for (int i = 0; i < rd; ++i)
+          for (int j = 0; j < rd; ++j) P[i * rd + j] = Pnew[i * rd + j] - M[i] * M[j] / F;
+      } else {
+        a = anew;
+        P = Pnew;
+      }
+    }
+    observed_run = missing ? 0 : observed_run + 1;
   }
-  a_ = std::move(a);
-  P_ = std::move(P);
+  if (reduced) {
+    // The full state: ARMA block, then the lags y_{n-2}, ..., y_{n-1-nd}, known exactly.
+    a_.assign(static_cast<size_t>(rd), 0.0);
+    P_.assign(static_cast<size_t>(rd * rd), 0.0);
+    for (int i = 0; i < r; ++i) {
+      a_[i] = ar[i];
+      for (int j = 0; j < r; ++j) P_[i * rd + j] = Pr[i * r + j];
+    }
+    for (int k = 0; k < nd_; ++k) a_[r + k] = y[n - 2 - k];
+  } else {
+    a_ = std::move(a);
+    P_ = std::move(P);
+  }
   return out;
 }
 
