@@ -267,7 +267,8 @@ bool ArmaAutocovariance(std::span<const double> phi, std::span<const double> the
   }
   for (int k = 0; k < ngam; ++k)
     if (!std::isfinite(gamma[k])) return false;
-  return true;
+  // A non-stationary AR part can still give a solvable system; its "variance" is not positive.
+  return gamma[0] > 0;
 }
 
 bool StationaryFirstColumn(std::span<const double> phi, std::span<const double> theta, ArmaWorkspace& ws,
