@@ -10,7 +10,6 @@
 #include "models/arima/optim_bfgs.h"
 
 namespace almanac::models::arima {
-thread_local long g_dbg_css = 0, g_dbg_ml = 0;  // TEMP
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -164,7 +163,6 @@ class Problem {
 
   // R's armaCSS: 0.5 log of the conditional residual variance.
   double Css(const double* free) {
-    ++g_dbg_css;
     Fill(free, full_.data());
     ExpandArma(o_, full_.data(), phi_.data(), theta_.data());
     Regress(full_.data(), y_, X_, xr_);
@@ -174,7 +172,6 @@ class Problem {
 
   // R's armafn: the concentrated negative log-likelihood per observation.
   double Ml(const double* free, bool trans) {
-    ++g_dbg_ml;
     Fill(free, full_.data());
     const double* par = full_.data();
     if (trans) {
@@ -274,16 +271,13 @@ class Problem {
     for (int i = 0; i < narma_ + ncxreg_; ++i)
       if (!mask_[i]) init[i] = fixed_[i];  // unused by the objectives; keeps init finite
     BfgsOptions opt = Options();
-    double value = 0;
+    // The optimisers' objective values are not reported: FinalPass() evaluates R's
+    // likelihood at the optimum.
     if (method_ == Method::kCss) {
       ObjectiveFn css = [this](const double* p) { return Css(p); };
       std::vector<double> start = FreeOf(init_);
-      if (no_optim_) {
-        value = Css(nullptr);
-        fit.opt_par = {};
-      } else {
+      if (!no_optim_) {
         ALMANAC_ASSIGN_OR_RETURN(BfgsResult res, Minimise(css, start, opt));
-        value = res.value;
         fit.convergence = res.convergence;
         fit.opt_par = res.par;
         for (size_t k = 0; k < free_.size(); ++k) coef[free_[k]] = res.par[k];
@@ -313,13 +307,10 @@ class Problem {
       const bool trans = transform_;
       ObjectiveFn ml = [this, trans](const double* p) { return Ml(p, trans); };
       std::vector<double> par;
-      if (no_optim_) {
-        value = Ml(nullptr, false);
-      } else {
+      if (!no_optim_) {
         ALMANAC_ASSIGN_OR_RETURN(BfgsResult res, Minimise(ml, FreeOf(init), opt));
         fit.convergence = res.convergence;
         par = res.par;
-        value = res.value;
         for (size_t k = 0; k < free_.size(); ++k) coef[free_[k]] = par[k];
       }
       if (transform_) {
@@ -335,7 +326,6 @@ class Problem {
         TransformArBlocks(o_, coef, tmp);
         coef = tmp;
       }
-      (void)value;
       ALMANAC_RETURN_IF_ERROR(FinalPass(coef, fit, /*css=*/false));
       // A partly fixed AR block may have ended up non-stationary without the transform.
       if (!transform_) {

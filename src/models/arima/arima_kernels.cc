@@ -472,14 +472,25 @@ void FullStateFilter::Propagate(const std::vector<double>& P, std::vector<double
       for (int j = 0; j < rd; ++j) out[j] = P[(i - 1) * rd + j];
     }
   }
-  // Pnew = tmp T' + V.
+  // Pnew = tmp T' + V: row i of Pnew is T applied to row i of tmp. Pnew is symmetric, so
+  // only the upper triangle is computed and then mirrored.
   for (int i = 0; i < rd; ++i) {
     const double* row = &tmp[i * rd];
     double* out = &Pnew[i * rd];
-    ApplyT(row, out);
+    for (int j = i; j < r_; ++j) out[j] = (j < p_ ? phi_[j] * row[0] : 0.0) + (j + 1 < r_ ? row[j + 1] : 0.0);
+    if (nd_ > 0) {
+      if (i <= r_) {
+        double s = row[0];
+        for (int k = 0; k < nd_; ++k) s += delta_[k] * row[r_ + k];
+        out[r_] = s;
+      }
+      for (int k = std::max(1, i - r_); k < nd_; ++k) out[r_ + k] = row[r_ + k - 1];
+    }
   }
   for (int i = 0; i < r_; ++i)
-    for (int j = 0; j < r_; ++j) Pnew[i * rd + j] += rvec_[i] * rvec_[j];
+    for (int j = i; j < r_; ++j) Pnew[i * rd + j] += rvec_[i] * rvec_[j];
+  for (int i = 0; i < rd; ++i)
+    for (int j = 0; j < i; ++j) Pnew[i * rd + j] = Pnew[j * rd + i];
 }
 
 LikelihoodSums FullStateFilter::Run(std::span<const double> y, std::vector<double>* residuals) {
@@ -571,8 +582,10 @@ LikelihoodSums FullStateFilter::Run(std::span<const double> y, std::vector<doubl
         for (int k = 0; k < nd_; ++k) F += delta_[k] * M[r + k];
         accumulate(t, v, F);
         for (int i = 0; i < rd; ++i) a[i] = anew[i] + M[i] * v / F;
-        for (int i = 0; i < rd; ++i)
-          for (int j = 0; j < rd; ++j) P[i * rd + j] = Pnew[i * rd + j] - M[i] * M[j] / F;
+        for (int i = 0; i < rd; ++i) {
+          const double mi = M[i] / F;
+          for (int j = i; j < rd; ++j) P[i * rd + j] = P[j * rd + i] = Pnew[i * rd + j] - mi * M[j];
+        }
       } else {
         a = anew;
         P = Pnew;

@@ -370,6 +370,8 @@ class ArimaForecaster : public Forecaster {
     if (!fit.ok()) return Status(fit.status().code(), name + ": " + fit.status().message());
     fit_ = std::move(*fit);
     for (const auto& note : fit_.notes) notes_.push_back(note);
+    if (fit_.convergence != 0)
+      notes_.push_back("possible convergence problem: the optimiser reached its iteration limit (R: optim code 1)");
     if (fit_.has_var && fit_.var_bad)
       notes_.push_back("some coefficient variances are negative: the likelihood is flat or the optimum is unreliable");
     fitted_ = arima::FittedValues(in.y, fit_);

@@ -430,7 +430,21 @@ Result<AutoArimaResult> Searcher::Run() {
   } else {
     ALMANAC_ASSIGN_OR_RETURN(best, Exhaustive(approximation));
   }
-  if (!best.ok || best.ic == kInf) return InvalidArgumentError("no suitable ARIMA model found");
+  if (!best.ok || best.ic == kInf) {
+    // R stops with "No suitable ARIMA model found". almanac falls back to the differenced
+    // white-noise model, which has nothing to estimate but sigma2, and says so.
+    ArimaSpec spec;
+    spec.orders = Orders{0, d_, 0, 0, D_, 0, m_};
+    spec.include_mean = false;
+    auto fit = FitArima(x_, spec);
+    if (!fit.ok())
+      return InvalidArgumentError("no suitable ARIMA model found (and the fallback failed: " +
+                                  fit.status().message() + ")");
+    best.fit = std::move(*fit);
+    best.spec = spec;
+    notes_.push_back("no candidate model passed the checks (R: \"No suitable ARIMA model found\"); fell back to " +
+                     best.fit.Description());
+  }
   out.fit = std::move(best.fit);
   out.spec = best.spec;
   out.models_fitted = models_fitted_;

@@ -100,6 +100,11 @@ TEST(AutoArima, FullSearchMatchesR) {
     CheckAgainstR("auto_arima_full", c["name"].get<std::string>(), Json{{"stepwise", false}});
 }
 
+TEST(AutoArima, ApproximateSearchMatchesR) {
+  for (const auto& c : Goldens()["auto_arima_approx"])
+    CheckAgainstR("auto_arima_approx", c["name"].get<std::string>(), Json{{"approximation", true}});
+}
+
 TEST(AutoArima, SerializationRoundTripIsByteIdentical) {
   auto s = Series("N2471");
   auto model = MakeAuto();
