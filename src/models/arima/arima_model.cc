@@ -161,7 +161,11 @@ class ArimaForecaster : public Forecaster {
     fitted_ok_ = false;
     notes_.clear();
     int nvalid = 0;
-    for (double v : in.y) nvalid += !std::isnan(v);
+    for (size_t t = 0; t < in.y.size(); ++t) {
+      if (std::isinf(in.y[t]))
+        return InvalidArgumentError(spec_.type + ": observation " + std::to_string(t + 1) + " is infinite");
+      nvalid += !std::isnan(in.y[t]);
+    }
     if (nvalid == 0) return InvalidArgumentError(spec_.type + ": the series has no observations");
     Status st = automatic_ ? FitAuto(in) : FitFixed(in);
     if (!st.ok()) return st;

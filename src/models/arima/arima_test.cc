@@ -212,6 +212,13 @@ TEST(ArimaModel, WrongFixedLengthIsAnError) {
   EXPECT_THAT(model->Fit({s.y, 1}), StatusIs(StatusCode::kInvalidArgument, "'fixed' has 1 values"));
 }
 
+TEST(ArimaModel, InfiniteValuesAreRejected) {
+  auto s = Series("www");
+  s.y[7] = INFINITY;
+  auto model = MakeModel("arima", Json{{"order", {1, 1, 1}}});
+  EXPECT_THAT(model->Fit({s.y, 1}), StatusIs(StatusCode::kInvalidArgument, "observation 8 is infinite"));
+}
+
 TEST(ArimaModel, HorizonLimits) {
   auto s = Series("www");
   auto model = MakeModel("arima", Json{{"order", {1, 1, 1}}});
