@@ -17,10 +17,12 @@
 //    when the (differenced) data have no missing values.
 //  * FullStateFilter: R's filter on the full (r + nd)-dimensional state with the diffuse
 //    part initialised with variance kappa (1e6) and observations whose prediction variance
-//    is >= 1e4 left out of the likelihood, exactly as R's ARIMA_Like. It skips missing
-//    values, yields the standardised residuals R reports and the final state for
-//    forecasting, and gives the log-likelihood R reports (which differs from the exact
-//    differenced-data likelihood by O(1/kappa)).
+//    is >= 1e4 left out of the likelihood, as R's ARIMA_Like. It skips missing values,
+//    yields the standardised residuals R reports and the final state for forecasting, and
+//    gives the log-likelihood R reports (which differs from the exact differenced-data
+//    likelihood by O(1/kappa)). Whenever the last nd observations are present it runs on
+//    the ARMA block only (the lag states are then known exactly), which gives the same
+//    numbers for a fraction of the work.
 //
 // All functions are pure; the workspace structs only hold scratch memory so that the
 // optimiser's inner loop does not allocate. Not thread-safe per workspace object.
