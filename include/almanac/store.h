@@ -183,7 +183,7 @@ struct StoreOptions {
   // Create the database when missing (false: NotFound).
   bool create_if_missing = false;
   // How long a writer waits for another writer before Unavailable.
-  int busy_timeout_ms = 5000;
+  int busy_timeout_ms = 30000;
   // Page cache per connection, in KiB.
   int cache_kib = 65536;
 };

@@ -69,6 +69,11 @@ class Tracker {
   // Ends the run and audits "run.finish" (or "run.fail" with the error).
   Status FinishRun(std::string_view run_id, store::RunStatus status, std::string_view error);
 
+  // Marks as killed (and audits "run.killed") every run still "running" that was started on
+  // this host by a process that no longer exists. Returns how many. Called before new runs,
+  // so a run killed half way never stays "running".
+  Result<int> ReapDeadRuns();
+
   Result<RunDetails> GetRun(std::string_view run_id);
   Result<std::vector<store::RunRecord>> ListRuns(const store::RunFilter& filter);
   Result<std::string> ReadArtifact(const store::ArtifactRecord& artifact);

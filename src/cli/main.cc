@@ -7,6 +7,7 @@
 
 #include "almanac/version.h"
 #include "cli/commands.h"
+#include "cli/commands_pipeline.h"
 
 namespace {
 
@@ -105,6 +106,77 @@ int main(int argc, char** argv) {
   forecast->add_option("--threads", fa.threads, "Threads for fitting several series (default: all cores)");
   auto* model_types = app.add_subcommand("model-types", "List the model types and their parameters");
 
+  // --- pipelines, tracking, registry and audit (issue 4) ---
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run a pipeline file (load, validate, transform, train, evaluate, register, promote)");
+  run->add_option("pipeline", run_args.file, "Pipeline YAML file")->required();
+  run->add_flag("--force", run_args.force, "Recompute every step instead of taking unchanged ones from the cache");
+  run->add_option("--threads", run_args.threads, "Threads for fitting and backtests (default: all cores)");
+  std::vector<std::string> validate_files;
+  auto* validate = app.add_subcommand("validate", "Check pipeline files against the schema without running them");
+  validate->add_option("pipelines", validate_files, "Pipeline YAML files")->required();
+  std::string run_id;
+  auto* reproduce = app.add_subcommand("reproduce", "Re-run a past run from its recorded inputs and compare every artifact");
+  reproduce->add_option("run", run_id, "Run id")->required();
+  auto* runs = app.add_subcommand("runs", "Tracked runs: list, show, compare");
+  runs->require_subcommand(1);
+  RunsListArgs runs_list_args;
+  auto* runs_list = runs->add_subcommand("list", "List runs, newest first");
+  runs_list->add_option("--experiment", runs_list_args.experiment, "Only this experiment");
+  runs_list->add_option("--pipeline", runs_list_args.pipeline, "Only this pipeline");
+  runs_list->add_option("--status", runs_list_args.status, "running, finished, failed or killed");
+  runs_list->add_option("--limit", runs_list_args.limit, "At most this many (default 20)");
+  auto* runs_show = runs->add_subcommand("show", "A run's context, parameters, metrics and artifacts");
+  runs_show->add_option("run", run_id, "Run id")->required();
+  std::vector<std::string> compare_ids;
+  auto* runs_compare = runs->add_subcommand("compare", "Parameters and metrics of runs side by side");
+  runs_compare->add_option("runs", compare_ids, "Run ids")->required();
+  auto* models_cmd = app.add_subcommand("models", "The model registry: versions, stages, four-eyes approvals");
+  models_cmd->require_subcommand(1);
+  std::string model_name, reason;
+  auto* models_list = models_cmd->add_subcommand("list", "Registered models");
+  auto* models_show = models_cmd->add_subcommand("show", "One registered model");
+  models_show->add_option("model", model_name, "Model name")->required();
+  auto* models_versions = models_cmd->add_subcommand("versions", "Versions of a model");
+  models_versions->add_option("model", model_name, "Model name")->required();
+  PromoteArgs promote_args;
+  auto* models_promote = models_cmd->add_subcommand("promote", "Move a version to staging, production or archived");
+  models_promote->add_option("version", promote_args.ref, "MODEL@VERSION")->required();
+  models_promote->add_option("--to", promote_args.to, "staging, production (default) or archived");
+  models_promote->add_option("--reason", promote_args.reason, "Why (recorded in the audit log)");
+  auto* models_approve = models_cmd->add_subcommand("approve", "Approve a pending promotion (four-eyes: not by its requester)");
+  models_approve->add_option("version", promote_args.ref, "MODEL@VERSION")->required();
+  models_approve->add_option("--reason", promote_args.reason, "Why");
+  auto* models_reject = models_cmd->add_subcommand("reject", "Reject a pending promotion");
+  models_reject->add_option("version", promote_args.ref, "MODEL@VERSION")->required();
+  models_reject->add_option("--reason", promote_args.reason, "Why");
+  auto* models_rollback = models_cmd->add_subcommand("rollback", "Request production for the previous production version");
+  models_rollback->add_option("model", model_name, "Model name")->required();
+  models_rollback->add_option("--reason", reason, "Why");
+  std::vector<std::string> card_fields;
+  auto* models_card = models_cmd->add_subcommand("card", "Show or edit the model card (purpose, assumptions, limitations, ...)");
+  models_card->add_option("model", model_name, "Model name")->required();
+  models_card->add_option("--set", card_fields, "FIELD=TEXT (repeatable)");
+  std::string lineage_ref;
+  auto* lineage = app.add_subcommand("lineage", "The chain vintage -> snapshot -> run -> artifact -> version -> approvals");
+  lineage->add_option("version", lineage_ref, "MODEL@VERSION")->required();
+  auto* audit = app.add_subcommand("audit", "The hash-chained audit log");
+  audit->require_subcommand(1);
+  std::string expect_head, audit_output;
+  int audit_limit = 50;
+  auto* audit_verify = audit->add_subcommand("verify", "Check that no entry was edited, deleted or reordered");
+  audit_verify->add_option("--expect-head", expect_head, "Also require this head hash (from an earlier verify or export)");
+  auto* audit_export = audit->add_subcommand("export", "Write every entry as JSON lines");
+  audit_export->add_option("-o,--output", audit_output, "Output file (default stdout)");
+  auto* audit_list = audit->add_subcommand("list", "The latest entries");
+  audit_list->add_option("--limit", audit_limit, "How many (default 50)");
+  SchedulerArgs sched_args;
+  auto* scheduler = app.add_subcommand("scheduler", "Run pipelines on their cron schedules, with retries and no overlaps");
+  scheduler->add_option("pipelines", sched_args.files, "Pipeline YAML files")->required();
+  scheduler->add_option("--max-runs", sched_args.max_runs, "Stop after this many runs (default: run forever)");
+  scheduler->add_option("--run-for", sched_args.run_for_s, "Stop after this many seconds");
+  scheduler->add_option("--retry-base-ms", sched_args.retry_base_ms, "First retry delay in ms (doubles each retry; default 30000)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -131,6 +203,25 @@ int main(int argc, char** argv) {
     if (*init) return RunInit(g);
     if (*forecast) return RunForecast(g, fa);
     if (*model_types) return RunModelTypes(g);
+    if (*run) return RunPipeline(g, run_args);
+    if (*validate) return RunValidatePipeline(g, validate_files);
+    if (*reproduce) return RunReproduce(g, run_id);
+    if (*runs_list) return RunRunsList(g, runs_list_args);
+    if (*runs_show) return RunRunsShow(g, run_id);
+    if (*runs_compare) return RunRunsCompare(g, compare_ids);
+    if (*models_list) return RunModelsList(g);
+    if (*models_show) return RunModelsShow(g, model_name);
+    if (*models_versions) return RunModelsVersions(g, model_name);
+    if (*models_promote) return RunModelsPromote(g, promote_args);
+    if (*models_approve) return RunModelsApprove(g, promote_args, true);
+    if (*models_reject) return RunModelsApprove(g, promote_args, false);
+    if (*models_rollback) return RunModelsRollback(g, model_name, reason);
+    if (*models_card) return RunModelsCard(g, model_name, card_fields);
+    if (*lineage) return RunLineage(g, lineage_ref);
+    if (*audit_verify) return RunAuditVerify(g, expect_head);
+    if (*audit_export) return RunAuditExport(g, audit_output);
+    if (*audit_list) return RunAuditList(g, audit_limit);
+    if (*scheduler) return RunSchedulerCommand(g, sched_args);
     if (*ingest) return RunIngest(g, ingest_args);
     if (*series_list) return RunSeriesList(g);
     if (*series_show) return RunSeriesShow(g, key, as_of);

@@ -91,3 +91,25 @@ Status Workspace::LockForWrite() {
 }
 
 }  // namespace almanac::cli
+
+namespace almanac::cli {
+
+Workspace::PipelineLock::~PipelineLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Workspace::PipelineLock> Workspace::LockPipeline(const std::string& name) {
+  ALMANAC_RETURN_IF_ERROR(ValidateName(name, "pipeline name"));
+  std::error_code ec;
+  fs::create_directories(path_ + "/locks", ec);
+  const std::string lock_path = path_ + "/locks/" + name + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return PermissionDeniedError("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return UnavailableError("pipeline " + name + " is already running in another process (scheduler or almanac run)");
+  }
+  return PipelineLock(fd);
+}
+
+}  // namespace almanac::cli

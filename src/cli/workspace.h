@@ -27,8 +27,25 @@ class Workspace {
   // Opens an existing workspace. NotFound (with a hint to run `almanac init`) otherwise.
   static Result<std::unique_ptr<Workspace>> Open(const WorkspaceOptions& options);
 
-  // Takes the writer lock: Unavailable when another almanac process holds it.
+  // Takes the writer lock: Unavailable when another almanac process holds it. Short write
+  // commands (init, ingest, snapshot, models) take it; long-running writers (run, scheduler,
+  // serve) do not, and rely on the store's own locking.
   Status LockForWrite();
+
+  // An exclusive lock on one pipeline (locks/<name>.lock), held by the returned object: no two
+  // runs of a pipeline overlap, whether started by hand or by the scheduler. Unavailable when
+  // another run holds it.
+  class PipelineLock {
+   public:
+    explicit PipelineLock(int fd) : fd_(fd) {}
+    ~PipelineLock();
+    PipelineLock(PipelineLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    PipelineLock& operator=(PipelineLock&&) = delete;
+
+   private:
+    int fd_;
+  };
+  Result<PipelineLock> LockPipeline(const std::string& name);
 
   store::Store& store() { return *store_; }
   const std::string& path() const { return path_; }

@@ -55,6 +55,7 @@ class Run {
         registry_(*env.store, *env.clock) {}
 
   Result<RunResult> Execute() {
+    ALMANAC_RETURN_IF_ERROR(tracker_.ReapDeadRuns().status());
     tracking::RunContext ctx;
     ctx.experiment = spec_.experiment;
     ctx.pipeline = spec_.name;
@@ -88,7 +89,7 @@ class Run {
     sr.step = name;
     const auto t0 = SteadyClock::now();
     Status s = fn(sr);
-    sr.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+    sr.seconds = std::round(std::chrono::duration<double>(SteadyClock::now() - t0).count() * 1e4) / 1e4;
     if (!s.ok()) {
       Progress("[" + name + "] failed after " + FormatFixed(sr.seconds, 2) + " s");
       return s.WithContext("step " + name);
@@ -186,7 +187,7 @@ class Run {
       result_.message = "reproduction: the package was rebuilt; registration and promotion skipped";
       return Status::Ok();
     }
-    if (spec_.promote.enabled && result_.registered)
+    if (spec_.promote.enabled && result_.registered && !unchanged_)
       ALMANAC_RETURN_IF_ERROR(Step("promote", [&](StepResult& sr) { return Promote(sr); }));
     std::vector<std::pair<std::string, std::string>> tags = {{"selected", result_.selected}};
     if (result_.registered)
@@ -464,6 +465,17 @@ class Run {
       return Status::Ok();
     }
     const auto& rs = spec_.register_spec;
+    // An identical package (same data, model, code) is not registered twice.
+    if (auto versions = registry_.ListVersions(rs.model); versions.ok()) {
+      for (const auto& v : *versions) {
+        if (v.artifact_sha256 != rec.sha256) continue;
+        result_.registered = v;
+        result_.message = "unchanged: the package is identical to " + v.model + "@" + std::to_string(v.version);
+        sr.summary = result_.message;
+        unchanged_ = true;
+        return Status::Ok();
+      }
+    }
     ALMANAC_RETURN_IF_ERROR(registry_.EnsureModel({rs.model, rs.owner, rs.description, rs.policy}, opts_.user).status());
     if (rs.card.is_object() && !rs.card.empty()) {
       ALMANAC_ASSIGN_OR_RETURN(auto model, registry_.GetModel(rs.model));
@@ -513,6 +525,7 @@ class Run {
   std::string target_hash_;
   std::vector<std::string> models_;  // serialized, per candidate
   size_t selected_ = 0;
+  bool unchanged_ = false;
   Json current_inputs_ = Json::object();
   Json step_log_ = Json::object();
   std::set<std::string> recorded_;

@@ -1,4 +1,7 @@
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <random>
 
@@ -38,6 +41,7 @@ Result<store::RunRecord> Tracker::StartRun(const RunContext& c) {
   r.reproduces = c.reproduces;
   ALMANAC_RETURN_IF_ERROR(metadata_.Run([&](store::MetadataTxn& t) -> Status {
     ALMANAC_RETURN_IF_ERROR(t.InsertRun(r));
+    ALMANAC_RETURN_IF_ERROR(t.SetTags(r.id, {{"almanac.pid", std::to_string(::getpid())}}));
     Json details = {{"experiment", r.experiment}, {"pipeline", r.pipeline}, {"pipeline_hash", r.pipeline_hash},
                     {"host", r.host}, {"almanac_version", r.almanac_version}, {"seed", r.seed}};
     if (!r.reproduces.empty()) details["reproduces"] = r.reproduces;
@@ -97,6 +101,33 @@ Status Tracker::FinishRun(std::string_view run_id, store::RunStatus status, std:
     return t.Audit({r.user, status == store::RunStatus::kFinished ? "run.finish" : "run.fail", "run", r.id, details})
         .status();
   });
+}
+
+Result<int> Tracker::ReapDeadRuns() {
+  const std::string host = HostName();
+  ALMANAC_ASSIGN_OR_RETURN(auto running, ListRuns({"", "", store::RunStatus::kRunning, 0}));
+  int reaped = 0;
+  for (const auto& r : running) {
+    if (r.host != host) continue;
+    using Tags = std::vector<std::pair<std::string, std::string>>;
+    ALMANAC_ASSIGN_OR_RETURN(Tags tags, metadata_.Transact<Tags>([&](store::MetadataTxn& t) { return t.GetTags(r.id); }));
+    int64_t pid = 0;
+    for (const auto& [k, v] : tags)
+      if (k == "almanac.pid") pid = ParseInt(v).value_or(0);
+    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    Status s = metadata_.Run([&](store::MetadataTxn& t) -> Status {
+      ALMANAC_ASSIGN_OR_RETURN(store::RunRecord cur, t.GetRun(r.id));
+      if (cur.status != store::RunStatus::kRunning) return Status::Ok();
+      cur.status = store::RunStatus::kKilled;
+      cur.end_time = clock_.NowMicros();
+      cur.error = "the process (pid " + std::to_string(pid) + ") ended without finishing the run";
+      ALMANAC_RETURN_IF_ERROR(t.UpdateRun(cur));
+      return t.Audit({"almanac", "run.killed", "run", cur.id, {{"pid", pid}, {"host", host}}}).status();
+    });
+    ALMANAC_RETURN_IF_ERROR(s);
+    ++reaped;
+  }
+  return reaped;
 }
 
 Result<RunDetails> Tracker::GetRun(std::string_view run_id) {

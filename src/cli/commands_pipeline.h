@@ -1,0 +1,55 @@
+// Pipeline, tracking, registry and audit commands (cli-internal).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace almanac::cli {
+
+struct RunArgs {
+  std::string file;
+  bool force = false;
+  int threads = 0;
+};
+int RunPipeline(const GlobalOptions& g, const RunArgs& a);
+int RunReproduce(const GlobalOptions& g, const std::string& run_id);
+int RunValidatePipeline(const GlobalOptions& g, const std::vector<std::string>& files);
+
+struct RunsListArgs {
+  std::string experiment, pipeline, status;
+  int limit = 20;
+};
+int RunRunsList(const GlobalOptions& g, const RunsListArgs& a);
+int RunRunsShow(const GlobalOptions& g, const std::string& run_id);
+int RunRunsCompare(const GlobalOptions& g, const std::vector<std::string>& run_ids);
+
+int RunModelsList(const GlobalOptions& g);
+int RunModelsShow(const GlobalOptions& g, const std::string& name);
+int RunModelsVersions(const GlobalOptions& g, const std::string& name);
+struct PromoteArgs {
+  std::string ref;      // MODEL@VERSION (or MODEL with `version`)
+  std::string version;  // optional second positional
+  std::string to = "production";
+  std::string reason;
+};
+int RunModelsPromote(const GlobalOptions& g, const PromoteArgs& a);
+int RunModelsApprove(const GlobalOptions& g, const PromoteArgs& a, bool approve);
+int RunModelsRollback(const GlobalOptions& g, const std::string& name, const std::string& reason);
+int RunModelsCard(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& fields);
+int RunLineage(const GlobalOptions& g, const std::string& ref);
+
+int RunAuditVerify(const GlobalOptions& g, const std::string& expect_head);
+int RunAuditExport(const GlobalOptions& g, const std::string& output);
+int RunAuditList(const GlobalOptions& g, int limit);
+
+struct SchedulerArgs {
+  std::vector<std::string> files;
+  int max_runs = 0;
+  double run_for_s = 0;
+  int64_t retry_base_ms = 30000;
+};
+int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a);
+
+}  // namespace almanac::cli
