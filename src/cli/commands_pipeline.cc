@@ -189,6 +189,8 @@ int RunRunsList(const GlobalOptions& g, const RunsListArgs& a) {
     f.status = *s;
   }
   tracking::Tracker tracker((*env)->ws->store().metadata(), *(*env)->artifacts, SystemClock());
+  // Runs whose process died show as killed, not running.
+  if (auto reaped = tracker.ReapDeadRuns(); !reaped.ok()) return ReportError(reaped.status());
   auto runs = tracker.ListRuns(f);
   if (!runs.ok()) return ReportError(runs.status());
   Table t{{"run", "experiment", "pipeline", "status", "start", "seconds", "user", "snapshot", "reproduces"}, {}};
@@ -403,6 +405,33 @@ int RunModelsCard(const GlobalOptions& g, const std::string& name, const std::ve
   std::vector<std::pair<std::string, Json>> out;
   for (auto it = m->card.begin(); it != m->card.end(); ++it) out.emplace_back(it.key(), it.value());
   PrintRecord(std::cout, out, g.format);
+  return kExitOk;
+}
+
+int RunModelsExport(const GlobalOptions& g, const std::string& ref_text, const std::string& output) {
+  const size_t at = ref_text.find('@');
+  const std::string name = ref_text.substr(0, at);
+  const std::string which = at == std::string::npos ? "production" : ref_text.substr(at + 1);
+  auto env = OpenEnv(g, false);
+  if (!env.ok()) return ReportError(env.status());
+  registry::Registry reg((*env)->ws->store(), SystemClock());
+  auto v = reg.Resolve(name, which);
+  if (!v.ok()) return ReportError(v.status());
+  // Read through the artifact store: the bytes are checked against the registered SHA-256.
+  auto bytes = (*env)->artifacts->Get(v->artifact_name, v->artifact_sha256);
+  if (!bytes.ok()) return ReportError(bytes.status());
+  auto package = registry::ParsePackage(*bytes);
+  if (!package.ok()) return ReportError(package.status());
+  if (output.empty() || output == "-") {
+    std::cout << *bytes << "\n";
+  } else {
+    std::ofstream out(output, std::ios::binary);
+    out << *bytes;
+    if (!out) return ReportError(PermissionDeniedError("cannot write " + output));
+    if (!g.quiet)
+      std::cerr << "wrote " << name << "@" << v->version << " (" << package->manifest.model_type << ", sha256 "
+                << v->artifact_sha256 << ") to " << output << "\n";
+  }
   return kExitOk;
 }
 

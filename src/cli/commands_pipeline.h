@@ -38,6 +38,7 @@ int RunModelsPromote(const GlobalOptions& g, const PromoteArgs& a);
 int RunModelsApprove(const GlobalOptions& g, const PromoteArgs& a, bool approve);
 int RunModelsRollback(const GlobalOptions& g, const std::string& name, const std::string& reason);
 int RunModelsCard(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& fields);
+int RunModelsExport(const GlobalOptions& g, const std::string& ref, const std::string& output);
 int RunLineage(const GlobalOptions& g, const std::string& ref);
 
 int RunAuditVerify(const GlobalOptions& g, const std::string& expect_head);

@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
   auto* models_card = models_cmd->add_subcommand("card", "Show or edit the model card (purpose, assumptions, limitations, ...)");
   models_card->add_option("model", model_name, "Model name")->required();
   models_card->add_option("--set", card_fields, "FIELD=TEXT (repeatable)");
+  std::string export_ref, export_output;
+  auto* models_export = models_cmd->add_subcommand("export", "Write a version's model package (checked against its SHA-256)");
+  models_export->add_option("version", export_ref, "MODEL@VERSION or MODEL (its production version)")->required();
+  models_export->add_option("-o,--output", export_output, "Output file (default stdout)");
   std::string lineage_ref;
   auto* lineage = app.add_subcommand("lineage", "The chain vintage -> snapshot -> run -> artifact -> version -> approvals");
   lineage->add_option("version", lineage_ref, "MODEL@VERSION")->required();
@@ -217,6 +221,7 @@ int main(int argc, char** argv) {
     if (*models_reject) return RunModelsApprove(g, promote_args, false);
     if (*models_rollback) return RunModelsRollback(g, model_name, reason);
     if (*models_card) return RunModelsCard(g, model_name, card_fields);
+    if (*models_export) return RunModelsExport(g, export_ref, export_output);
     if (*lineage) return RunLineage(g, lineage_ref);
     if (*audit_verify) return RunAuditVerify(g, expect_head);
     if (*audit_export) return RunAuditExport(g, audit_output);

@@ -1,0 +1,409 @@
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "almanac/pipeline.h"
+#include "core/testing/status_matchers.h"
+
+namespace almanac::pipeline {
+namespace {
+
+using ::almanac::testing::IsOk;
+using ::almanac::testing::StatusIs;
+using ::testing::HasSubstr;
+
+models::ForecasterRegistry& Models() {
+  static models::ForecasterRegistry* r = [] {
+    auto* reg = new models::ForecasterRegistry();
+    models::RegisterBuiltinModels(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+// --------------------------------------------------------------------------- rules, cron
+
+TEST(RuleTest, ParsesAndRejects) {
+  ASSERT_OK_AND_ASSIGN(Rule r, ParseRule("mase < 1 and better_than_production and coverage95 >= 0.9"));
+  ASSERT_EQ(r.clauses.size(), 3u);
+  EXPECT_EQ(r.clauses[0].metric, "mase");
+  EXPECT_EQ(r.clauses[1].keyword, "better_than_production");
+  EXPECT_EQ(r.clauses[2].op, ">=");
+  EXPECT_THAT(ParseRule(""), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseRule("mase <"), StatusIs(StatusCode::kInvalidArgument, "METRIC OP NUMBER"));
+  EXPECT_THAT(ParseRule("mase == 1"), StatusIs(StatusCode::kInvalidArgument, "unknown comparison"));
+  EXPECT_THAT(ParseRule("mase < one"), StatusIs(StatusCode::kInvalidArgument, "not a number"));
+  EXPECT_THAT(ParseRule("mase < 1 or always"), StatusIs(StatusCode::kInvalidArgument, "expected 'and'"));
+  EXPECT_THAT(ParseRule("always and"), StatusIs(StatusCode::kInvalidArgument, "ends with 'and'"));
+}
+
+int64_t At(const std::string& ts) { return *ParseTimestamp(ts); }
+
+TEST(CronTest, NextFireTimes) {
+  ASSERT_OK_AND_ASSIGN(CronSchedule weekly, CronSchedule::Parse("0 6 * * 1"));
+  // 2024-05-03 is a Friday: the next Monday 06:00 is 2024-05-06.
+  EXPECT_EQ(FormatTimestamp(*weekly.Next(At("2024-05-03T12:00:00Z"))), "2024-05-06T06:00:00.000000Z");
+  EXPECT_EQ(FormatTimestamp(*weekly.Next(At("2024-05-06T06:00:00Z"))), "2024-05-13T06:00:00.000000Z");
+  ASSERT_OK_AND_ASSIGN(CronSchedule q, CronSchedule::Parse("*/15 9-17 * * MON-FRI"));
+  EXPECT_EQ(FormatTimestamp(*q.Next(At("2024-05-03T17:50:00Z"))), "2024-05-06T09:00:00.000000Z");
+  ASSERT_OK_AND_ASSIGN(CronSchedule monthly, CronSchedule::Parse("30 6 1 * *"));
+  EXPECT_EQ(FormatTimestamp(*monthly.Next(At("2024-01-31T23:00:00Z"))), "2024-02-01T06:30:00.000000Z");
+  ASSERT_OK_AND_ASSIGN(CronSchedule daily, CronSchedule::Parse("@daily"));
+  EXPECT_EQ(FormatTimestamp(*daily.Next(At("2024-12-31T00:00:00Z"))), "2025-01-01T00:00:00.000000Z");
+  // Both day fields restricted: either matches (13th of the month or any Friday).
+  ASSERT_OK_AND_ASSIGN(CronSchedule either, CronSchedule::Parse("0 0 13 * 5"));
+  EXPECT_EQ(FormatTimestamp(*either.Next(At("2024-05-01T00:00:00Z"))), "2024-05-03T00:00:00.000000Z");
+  EXPECT_THAT(CronSchedule::Parse("61 * * * *"), StatusIs(StatusCode::kInvalidArgument, "minute"));
+  EXPECT_THAT(CronSchedule::Parse("* * *"), StatusIs(StatusCode::kInvalidArgument, "5 fields"));
+  EXPECT_THAT(CronSchedule::Parse("0 0 * * 1-"), StatusIs(StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(CronSchedule never, CronSchedule::Parse("0 0 31 2 *"));
+  EXPECT_THAT(never.Next(At("2024-01-01T00:00:00Z")), StatusIs(StatusCode::kOutOfRange));
+}
+
+// ------------------------------------------------------------------------------ specs
+
+const char* kGood = R"(name: gdp
+data:
+  series: [us:gdp]
+transforms:
+  - name: growth
+    op: pct_change
+    input: us:gdp
+target: growth
+horizon: 4
+models:
+  - name: naive
+    type: naive
+  - type: drift
+evaluation:
+  origins: 3
+  horizon: 2
+register:
+  model: gdp
+  when: mase < 5
+promote:
+  to: production
+  when: better_than_production
+schedule: "*/5 * * * *"
+max_retries: 2
+)";
+
+TEST(SpecTest, ParsesAGoodFile) {
+  ASSERT_OK_AND_ASSIGN(PipelineSpec s, ParsePipeline(kGood, "p.yaml", Models()));
+  EXPECT_EQ(s.name, "gdp");
+  EXPECT_EQ(s.candidates.size(), 2u);
+  EXPECT_EQ(s.candidates[1].name, "drift");
+  EXPECT_EQ(s.transforms[0].op, "pct_change");
+  EXPECT_EQ(s.evaluation.horizon, 2);
+  EXPECT_EQ(s.promote.to, store::Stage::kProduction);
+  EXPECT_EQ(s.source_hash, Sha256Hex(kGood));
+  EXPECT_TRUE(s.schedule.has_value());
+}
+
+struct BadSpec {
+  std::string name;
+  std::string from, to;  // replace in kGood
+  std::string message;
+};
+
+class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
+
+TEST_P(BadSpecTest, NamesFileLineAndKey) {
+  std::string text = kGood;
+  const auto& p = GetParam();
+  const size_t at = text.find(p.from);
+  ASSERT_NE(at, std::string::npos) << p.from;
+  text.replace(at, p.from.size(), p.to);
+  EXPECT_THAT(ParsePipeline(text, "p.yaml", Models()), StatusIs(StatusCode::kInvalidArgument, p.message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadSpecTest,
+    ::testing::Values(
+        BadSpec{"InvalidYaml", "horizon: 4", "horizon: [4", "p.yaml:10: invalid YAML"},
+        BadSpec{"UnknownTopKey", "horizon: 4", "horizn: 4", "p.yaml:9: horizn: unknown key 'horizn' (did you mean 'horizon'?)"},
+        BadSpec{"UnknownModelType", "type: drift", "type: drfit", "p.yaml:13: models[1].type: unknown model type 'drfit' (did you mean 'drift'?)"},
+        BadSpec{"UnknownModelParam", "  - type: drift", "  - type: ets\n    params: {modle: AAN}",
+                "models[1].params: model 'ets' has no parameter 'modle' (did you mean 'model'?)"},
+        BadSpec{"WrongParamType", "  - type: drift", "  - type: auto_ets\n    params: {damped: maybe}", "must be of type bool"},
+        BadSpec{"TransformOfMissingSeries", "input: us:gdp", "input: us:gpd",
+                "p.yaml:7: transforms[0]: input 'us:gpd' is neither a data series nor an earlier transform (did you mean 'us:gdp'?)"},
+        BadSpec{"TransformCycle", "input: us:gdp", "input: growth", "uses itself (a cycle)"},
+        BadSpec{"TransformLaterReference", "    input: us:gdp\n", "    input: later\n  - name: later\n    op: log\n    input: growth\n",
+                "'later' is defined by a later transform"},
+        BadSpec{"UnknownTransform", "op: pct_change", "op: pct_chnage", "unknown transformation 'pct_chnage' (did you mean 'pct_change'?)"},
+        BadSpec{"UnknownTransformParam", "op: pct_change", "op: pct_change\n    window: 3", "unknown key 'window'"},
+        BadSpec{"TargetUnknown", "target: growth", "target: grwth", "p.yaml:8: target: 'grwth' is neither"},
+        BadSpec{"BadHorizon", "horizon: 4", "horizon: -1", "p.yaml:9: horizon: must be between 1"},
+        BadSpec{"BadSeriesKey", "series: [us:gdp]", "series: [\"us:gdp; DROP TABLE\"]", "data.series[0]: series key"},
+        BadSpec{"AsOfAndSnapshot", "series: [us:gdp]", "series: [us:gdp]\n  as_of: 2024-01-01\n  snapshot: s1", "either as_of or snapshot"},
+        BadSpec{"BadAsOf", "series: [us:gdp]", "series: [us:gdp]\n  as_of: 2024-13-01", "data.as_of"},
+        BadSpec{"RuleOnMissingMetric", "when: mase < 5", "when: mape < 5", "metric 'mape' is not computed"},
+        BadSpec{"BadRule", "when: mase < 5", "when: mase ~ 5", "register.when: rule"},
+        BadSpec{"BadStage", "to: production", "to: prod", "promote.to: expected staging or production"},
+        BadSpec{"BadCron", "\"*/5 * * * *\"", "\"every five minutes\"", "schedule: cron expression"},
+        BadSpec{"DuplicateCandidates", "  - type: drift", "  - type: naive", "two candidates are named 'naive'"},
+        BadSpec{"MissingModels", "models:\n  - name: naive\n    type: naive\n  - type: drift\n", "", "models: required key is missing"},
+        BadSpec{"NaNParam", "  - type: drift", "  - type: ets\n    params: {alpha: .nan}", "NaN"}),
+    [](const auto& info) { return info.param.name; });
+
+// ---------------------------------------------------------------------------- transforms
+
+TimeSeries Q(const std::string& start, std::vector<double> v) { return *TimeSeries::FromValues(*Period::Parse(start), std::move(v)); }
+
+std::string Values(const TimeSeries& ts) {
+  std::string out;
+  for (int64_t i = 0; i < ts.size(); ++i)
+    out += (out.empty() ? "" : " ") + ts.PeriodAt(i).ToString() + "=" + (ts.at(i) ? FormatDouble(std::round(*ts.at(i) * 1e6) / 1e6) : ".");
+  return out;
+}
+
+Result<TimeSeries> Apply(const std::string& op, Json params, const std::map<std::string, TimeSeries>& in) {
+  return ApplyTransform({"out", op, "x", std::move(params)}, in);
+}
+
+TEST(TransformTest, EveryOperation) {
+  std::map<std::string, TimeSeries> in{{"x", Q("2023Q1", {100, 110, 121, 133.1, 146.41})},
+                                       {"p", Q("2023Q1", {1, 1.1, 1.21, 1.331, 1.4641})}};
+  EXPECT_EQ(Values(*Apply("diff", {}, in)), "2023Q2=10 2023Q3=11 2023Q4=12.1 2024Q1=13.31");
+  EXPECT_EQ(Values(*Apply("pct_change", {}, in)), "2023Q2=10 2023Q3=10 2023Q4=10 2024Q1=10");
+  EXPECT_EQ(Values(*Apply("yoy", {}, in)), "2024Q1=46.41");
+  EXPECT_EQ(Values(*Apply("lag", {{"periods", 1}}, in)), "2023Q2=100 2023Q3=110 2023Q4=121 2024Q1=133.1 2024Q2=146.41");
+  EXPECT_EQ(Values(*Apply("moving_average", {{"window", 2}}, in)), "2023Q2=105 2023Q3=115.5 2023Q4=127.05 2024Q1=139.755");
+  EXPECT_EQ(Values(*Apply("log", {}, in)).substr(0, 17), "2023Q1=4.60517 20");
+  EXPECT_EQ(Values(*Apply("deflate", {{"by", "p"}, {"base", 1}}, in)), "2023Q1=100 2023Q2=100 2023Q3=100 2023Q4=100 2024Q1=100");
+  std::map<std::string, TimeSeries> m{{"x", Q("2023-11", {1, 2, 3, 4, 5, 6, 7})}};  // Nov..May
+  EXPECT_EQ(Values(*Apply("resample", {{"to", "Q"}, {"how", "mean"}}, m)), "2024Q1=4");  // only complete quarters
+  EXPECT_EQ(Values(*Apply("resample", {{"to", "Q"}, {"how", "sum"}}, m)), "2024Q1=12");
+  std::map<std::string, TimeSeries> gap{{"x", Q("2024-01", {1, NAN, NAN, 4})}};
+  EXPECT_EQ(Values(*Apply("interpolate", {}, gap)), "2024-01=1 2024-02=2 2024-03=3 2024-04=4");
+}
+
+TEST(TransformTest, ErrorsNameTheTransform) {
+  std::map<std::string, TimeSeries> in{{"x", Q("2023Q1", {1, -2, 3})}, {"m", *TimeSeries::FromValues(*Period::Parse("2023-01"), {1, 2})}};
+  EXPECT_THAT(Apply("log", {}, in), StatusIs(StatusCode::kInvalidArgument, "transform 'out' (log of x): log of a non-positive value"));
+  EXPECT_THAT(Apply("deflate", {{"by", "m"}}, in), StatusIs(StatusCode::kInvalidArgument, "frequency"));
+  EXPECT_THAT(Apply("resample", {{"to", "M"}}, in), StatusIs(StatusCode::kInvalidArgument, "lower frequency"));
+  EXPECT_THAT(Apply("moving_average", {{"window", 10}}, in), StatusIs(StatusCode::kInvalidArgument, "at least 10"));
+  EXPECT_THAT(ApplyTransform({"out", "diff", "nope", {}}, in), StatusIs(StatusCode::kInvalidArgument, "not available"));
+  std::map<std::string, TimeSeries> zero{{"x", Q("2023Q1", {0, 1, 2})}};
+  EXPECT_THAT(Apply("pct_change", {}, zero), StatusIs(StatusCode::kInvalidArgument, "zero value"));
+}
+
+// --------------------------------------------------------------------------------- runner
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::StoreOptions o;
+    o.clock = &clock_;
+    store_ = *store::OpenStore("memory:", o);
+    artifacts_ = *store::OpenArtifactStore("memory:");
+    auto load = *store_->series().BeginLoad({.loader = "test", .default_realtime_start = *Date::Parse("2020-01-01")});
+    double v = 100;
+    for (int i = 0; i < 60; ++i) {
+      v *= 1.002 + 0.02 * std::sin(i);  // growth with some falls
+      EXPECT_OK(load->Add("us:gdp", *Period::Parse("2005Q1") + i, v, std::nullopt));
+    }
+    EXPECT_OK(load->Commit());
+  }
+
+  Environment Env() { return {store_.get(), artifacts_.get(), &Models(), &clock_, 2}; }
+  Result<RunResult> RunText(const std::string& text, RunOptions opts = {}) {
+    ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(text, "p.yaml", Models()));
+    if (opts.user.empty()) opts.user = "alice";
+    Runner r(Env());
+    return r.Run(spec, opts);
+  }
+  int Versions() {
+    auto v = registry::Registry(*store_, clock_).ListVersions("gdp");
+    return v.ok() ? static_cast<int>(v->size()) : 0;
+  }
+
+  FixedClock clock_{1714564800000000};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::ArtifactStore> artifacts_;
+};
+
+TEST_F(RunnerTest, RunsCachesReproducesAndRegistersOnce) {
+  ASSERT_OK_AND_ASSIGN(RunResult first, RunText(kGood));
+  EXPECT_EQ(first.status, store::RunStatus::kFinished);
+  ASSERT_TRUE(first.registered.has_value());
+  EXPECT_EQ(first.registered->version, 1);
+  ASSERT_TRUE(first.promotion.has_value());
+  EXPECT_TRUE(first.promotion->needs_approval);  // four-eyes by default
+  for (const auto& s : first.steps) EXPECT_FALSE(s.cached) << s.step;
+  EXPECT_TRUE(first.metrics.count("naive"));
+  // Unchanged inputs: every cacheable step is cached, and no new version is registered.
+  clock_.Advance(1000000);
+  ASSERT_OK_AND_ASSIGN(RunResult second, RunText(kGood));
+  int cached = 0;
+  for (const auto& s : second.steps) cached += s.cached;
+  EXPECT_EQ(cached, 5);  // transform, 2 x train, 2 x evaluate
+  EXPECT_THAT(second.message, HasSubstr("unchanged"));
+  EXPECT_EQ(Versions(), 1);
+  ASSERT_OK_AND_ASSIGN(RunResult forced, RunText(kGood, {.force = true}));
+  for (const auto& s : forced.steps) EXPECT_FALSE(s.cached) << s.step;
+  // Reproduction: same bytes for every artifact.
+  ASSERT_OK_AND_ASSIGN(ReproduceResult rep, Reproduce(Env(), first.run_id, {.user = "bob"}));
+  EXPECT_TRUE(rep.identical);
+  EXPECT_GE(rep.artifacts.size(), 7u);
+  for (const auto& a : rep.artifacts) EXPECT_TRUE(a.identical) << a.name << ": " << a.why;
+  EXPECT_EQ(Versions(), 1);
+  ASSERT_OK(store::VerifyAuditChain(store_->metadata()));
+}
+
+TEST_F(RunnerTest, RuleBlocksRegistration) {
+  std::string text = kGood;
+  text.replace(text.find("when: mase < 5"), 14, "when: mase < 0.0001");
+  ASSERT_OK_AND_ASSIGN(RunResult r, RunText(text));
+  EXPECT_FALSE(r.registered.has_value());
+  EXPECT_THAT(r.message, HasSubstr("not registered: mase ="));
+  EXPECT_EQ(Versions(), 0);
+}
+
+TEST_F(RunnerTest, FailingStepMarksRunFailedAndRegistersNothing) {
+  // The log of first differences fails: some differences are negative.
+  const std::string text = R"(name: gdp
+data:
+  series: [us:gdp]
+transforms:
+  - name: d
+    op: diff
+    input: us:gdp
+  - name: lg
+    op: log
+    input: d
+target: lg
+models:
+  - type: naive
+register:
+  model: gdp
+)";
+  auto r = RunText(text);
+  EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument, "step transform"));
+  EXPECT_EQ(Versions(), 0);
+  auto runs = *tracking::Tracker(store_->metadata(), *artifacts_, clock_).ListRuns({});
+  ASSERT_FALSE(runs.empty());
+  EXPECT_EQ(runs[0].status, store::RunStatus::kFailed);
+  EXPECT_THAT(runs[0].error, HasSubstr("log of a non-positive value"));
+}
+
+// A model whose saved state changes on every fit: not deterministic.
+class FlakyModel : public models::Forecaster {
+ public:
+  explicit FlakyModel(models::ModelSpec spec) : spec_(std::move(spec)) {}
+  const models::ModelSpec& spec() const override { return spec_; }
+  Status Fit(const models::FitInput& in) override {
+    static int counter = 0;
+    fit_ = ++counter;
+    last_ = in.y.back();
+    return Status::Ok();
+  }
+  Result<models::Forecast> Predict(int h, std::span<const double> levels) const override {
+    models::Forecast f;
+    f.mean.assign(static_cast<size_t>(h), last_);
+    for (double l : levels) f.intervals.push_back({l, f.mean, f.mean});
+    return f;
+  }
+  models::ModelDescription Describe() const override { return {"flaky", "Flaky"}; }
+  std::vector<double> Fitted() const override { return {}; }
+  Result<Json> SaveState() const override { return Json{{"fit", fit_}, {"last", last_}}; }
+
+ private:
+  models::ModelSpec spec_;
+  int fit_ = 0;
+  double last_ = 0;
+};
+
+TEST_F(RunnerTest, ReproductionNamesArtifactsThatDiffer) {
+  models::ForecasterRegistry reg;
+  models::RegisterBuiltinModels(reg);
+  models::ModelType flaky;
+  flaky.name = "flaky";
+  flaky.create = [](const models::ModelSpec& s, const models::ForecasterRegistry&) -> Result<std::unique_ptr<models::Forecaster>> {
+    return std::unique_ptr<models::Forecaster>(std::make_unique<FlakyModel>(s));
+  };
+  flaky.load = [](const models::ModelSpec& s, const Json&, const models::ForecasterRegistry&) -> Result<std::unique_ptr<models::Forecaster>> {
+    return std::unique_ptr<models::Forecaster>(std::make_unique<FlakyModel>(s));
+  };
+  ASSERT_OK(reg.Register(flaky));
+  const std::string text = "name: gdp\ndata:\n  series: [us:gdp]\ntarget: us:gdp\nmodels:\n  - type: flaky\n  - type: naive\n";
+  ASSERT_OK_AND_ASSIGN(PipelineSpec spec, ParsePipeline(text, "p.yaml", reg));
+  Environment env = Env();
+  env.models = &reg;
+  ASSERT_OK_AND_ASSIGN(RunResult first, Runner(env).Run(spec, {.user = "alice"}));
+  ASSERT_OK_AND_ASSIGN(ReproduceResult rep, Reproduce(env, first.run_id, {.user = "bob"}));
+  EXPECT_FALSE(rep.identical);
+  bool saw_flaky = false;
+  for (const auto& a : rep.artifacts) {
+    if (a.name == "model.flaky.json") {
+      saw_flaky = true;
+      EXPECT_FALSE(a.identical);
+      EXPECT_THAT(a.why, HasSubstr("not deterministic"));
+    }
+    if (a.name == "model.naive.json" || a.name == "transform.json") {
+      EXPECT_TRUE(a.identical) << a.name;
+    }
+  }
+  EXPECT_TRUE(saw_flaky);
+  // Only finished runs can be reproduced.
+  auto tracker = tracking::Tracker(store_->metadata(), *artifacts_, clock_);
+  auto started = *tracker.StartRun({.pipeline = "gdp", .user = "x"});
+  EXPECT_THAT(Reproduce(Env(), started.id, {}), StatusIs(StatusCode::kFailedPrecondition, "did not finish"));
+  EXPECT_THAT(Reproduce(Env(), "rnope", {}), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(RunnerTest, SchedulerFiresRetriesAndSkipsOverlaps) {
+  const auto dir = std::filesystem::temp_directory_path() / ("almanac_sched_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string good = (dir / "good.yaml").string(), bad = (dir / "bad.yaml").string();
+  std::ofstream(good) << kGood;
+  std::string failing = kGood;
+  failing.replace(failing.find("name: gdp"), 9, "name: broken");
+  failing.replace(failing.find("series: [us:gdp]"), 16, "series: [us:none]");
+  failing.replace(failing.find("input: us:gdp"), 13, "input: us:none");
+  failing.replace(failing.find("schedule: \"*/5 * * * *\""), 23, "schedule: \"*/10 * * * *\"");
+  std::ofstream(bad) << failing;
+  SchedulerOptions so;
+  so.pipeline_files = {good, bad};
+  so.lock_dir = dir.string();
+  so.retry_base_ms = 1000;
+  so.max_runs = 4;
+  std::vector<std::string> log;
+  so.log = [&](const std::string& l) { log.push_back(l); };
+  so.sleep_until = [&](int64_t t) {
+    if (t > clock_.NowMicros()) clock_.Set(t);
+  };
+  clock_.Set(At("2024-05-06T10:01:00Z"));
+  ASSERT_OK_AND_ASSIGN(auto history, RunScheduler(Env(), so));
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history[0].pipeline, "gdp");
+  EXPECT_EQ(FormatTimestamp(history[0].fired_at), "2024-05-06T10:05:00.000000Z");
+  EXPECT_EQ(history[0].status, store::RunStatus::kFinished);
+  // At 10:10 both are due; the broken one fails three times (max_retries 2).
+  const ScheduledRun& broken = history[1].pipeline == "broken" ? history[1] : history[2];
+  EXPECT_EQ(broken.pipeline, "broken");
+  EXPECT_EQ(broken.status, store::RunStatus::kFailed);
+  EXPECT_EQ(broken.attempts, 3);  // max_retries 2
+  EXPECT_THAT(broken.error, HasSubstr("us:none"));
+  // Another process holding the pipeline's lock: the fire is skipped, not overlapped.
+  int fd = ::open((dir / "gdp.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  so.pipeline_files = {good};
+  so.max_runs = 1;
+  ASSERT_OK_AND_ASSIGN(auto skipped, RunScheduler(Env(), so));
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_TRUE(skipped[0].skipped);
+  ::close(fd);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace almanac::pipeline
