@@ -41,4 +41,30 @@ step "As-of views of real GDP: what was known on 2009-12-20, and what is known n
 $A -w "$WS" series show us:realgdp --as-of 2009-12-20 | tail -n 4
 $A -w "$WS" series show us:realgdp | tail -n 2
 
+step "Forecast real GDP 8 quarters ahead from the data known on 2009-12-20 (auto_ets)"
+$A -w "$WS" forecast us:realgdp --model auto_ets --horizon 8 --as-of 2009-12-20
+
+step "Run the GDP growth pipeline as alice: backtest four models, register the best, request production"
+ALMANAC_USER=alice $A -w "$WS" run examples/pipelines/us_gdp_growth.yaml
+$A -w "$WS" models versions us-gdp-growth
+
+step "alice cannot approve her own promotion (four-eyes); bob can"
+ALMANAC_USER=alice $A -w "$WS" models approve us-gdp-growth@1 --reason "mine" || echo "(refused, as it should be)"
+ALMANAC_USER=bob $A -w "$WS" models approve us-gdp-growth@1 --reason "backtest reviewed"
+$A -w "$WS" models list
+
+step "Run it again: every step comes from the cache, and the identical model is not registered twice"
+ALMANAC_USER=alice $A -w "$WS" run examples/pipelines/us_gdp_growth.yaml
+
+step "Reproduce the first run from its recorded inputs: every artifact byte-identical"
+RUN=$($A -w "$WS" --format csv runs list --pipeline us-gdp-growth | tail -n 1 | cut -d, -f1)
+ALMANAC_USER=auditor $A -w "$WS" reproduce "$RUN"
+
+step "Lineage of the production model: vintages, snapshot, run, artifacts, version, approvals"
+$A -w "$WS" lineage us-gdp-growth@1
+
+step "Verify the hash-chained audit log"
+$A -w "$WS" audit list --limit 12
+$A -w "$WS" audit verify
+
 printf '\nDone. The workspace is in %s; try: %s -w %s --help\n' "$WS" "$A" "$WS"
