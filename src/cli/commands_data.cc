@@ -268,13 +268,9 @@ int RunSnapshotExport(const GlobalOptions& g, const std::string& id, const std::
   if (!ws.ok()) return ReportError(ws.status());
   auto snap = (*ws)->store().series().GetSnapshot(id);
   if (!snap.ok()) return ReportError(snap.status());
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (!output.empty() && output != "-") {
-    file.open(output, std::ios::binary);
-    if (!file) return ReportError(PermissionDeniedError("cannot write " + output));
-    out = &file;
-  }
+  auto target = OutputTarget::Open(output);
+  if (!target.ok()) return ReportError(target.status());
+  std::ostream* out = &(*target)->stream();
   if (g.format == OutputFormat::kJson) {
     // The canonical content: hashing this output (without the final newline) gives the id.
     auto bytes = store::SnapshotCanonicalContent(snap->series);

@@ -529,13 +529,9 @@ int RunAuditExport(const GlobalOptions& g, const std::string& output) {
   if (!ws.ok()) return ReportError(ws.status());
   auto entries = (*ws)->store().metadata().ReadAudit(1, 0);
   if (!entries.ok()) return ReportError(entries.status());
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (!output.empty() && output != "-") {
-    file.open(output, std::ios::binary);
-    if (!file) return ReportError(PermissionDeniedError("cannot write " + output));
-    out = &file;
-  }
+  auto target = OutputTarget::Open(output);
+  if (!target.ok()) return ReportError(target.status());
+  std::ostream* out = &(*target)->stream();
   for (const auto& e : *entries) {
     Json j = {{"seq", e.seq},          {"timestamp", FormatTimestamp(e.timestamp)}, {"timestamp_us", e.timestamp},
               {"actor", e.event.actor}, {"action", e.event.action},                 {"object_type", e.event.object_type},

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iostream>
 #include <ostream>
 
 namespace almanac::cli {
@@ -119,6 +121,19 @@ void PrintRecord(std::ostream& out, const std::vector<std::pair<std::string, Jso
   size_t w = 0;
   for (const auto& [k, v] : fields) w = std::max(w, k.size());
   for (const auto& [k, v] : fields) out << k << ":" << std::string(w - k.size() + 1, ' ') << CellText(v) << "\n";
+}
+
+Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& path) {
+  auto t = std::make_unique<OutputTarget>();
+  if (path.empty() || path == "-") {
+    t->out_ = &std::cout;
+    return t;
+  }
+  auto f = std::make_unique<std::ofstream>(path, std::ios::binary);
+  if (!*f) return PermissionDeniedError("cannot write " + path);
+  t->out_ = f.get();
+  t->file_ = std::move(f);
+  return t;
 }
 
 }  // namespace almanac::cli

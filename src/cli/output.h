@@ -2,6 +2,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,18 @@ void Print(std::ostream& out, const Table& table, OutputFormat format);
 // Prints a JSON document (for json format) or key: value lines (table/csv).
 void PrintRecord(std::ostream& out, const std::vector<std::pair<std::string, Json>>& fields, OutputFormat format);
 std::string CsvEscape(std::string_view s);
+
+// Standard output, or the file at `path` ("" or "-": standard output). PermissionDenied when
+// the file cannot be created.
+class OutputTarget {
+ public:
+  static Result<std::unique_ptr<OutputTarget>> Open(const std::string& path);
+  std::ostream& stream() { return *out_; }
+
+ private:
+  std::unique_ptr<std::ostream> file_;
+  std::ostream* out_ = nullptr;
+};
 std::string CellText(const Json& v);
 
 }  // namespace almanac::cli

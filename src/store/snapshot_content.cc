@@ -92,6 +92,24 @@ Result<ResolvedSnapshot> ResolveSnapshot(SeriesStore& store, const SnapshotReque
   return out;
 }
 
+SnapshotInfo NewSnapshotInfo(const ResolvedSnapshot& r, const SnapshotRequest& request, int64_t now) {
+  SnapshotInfo info;
+  info.id = r.id;
+  info.name = request.name;
+  info.as_of = request.as_of;
+  info.created_at = now;
+  info.created_by = request.created_by.empty() ? "unknown" : request.created_by;
+  info.num_series = r.num_series;
+  info.num_observations = r.num_observations;
+  return info;
+}
+
+AuditEvent SnapshotAuditEvent(const SnapshotInfo& info) {
+  Json details = {{"snapshot_id", info.id}, {"as_of", info.as_of ? Json(info.as_of->ToString()) : Json(nullptr)},
+                  {"series", info.num_series}, {"observations", info.num_observations}};
+  return {info.created_by, "snapshot.create", "snapshot", info.name, std::move(details)};
+}
+
 Result<Snapshot> DecodeSnapshot(SnapshotInfo info, std::string_view content) {
   if (Sha256Hex(content) != info.id)
     return DataLossError("snapshot " + info.id + " is corrupt: its stored content no longer hashes to its id");

@@ -31,6 +31,10 @@ struct ResolvedSnapshot {
 };
 Result<ResolvedSnapshot> ResolveSnapshot(SeriesStore& store, const SnapshotRequest& request);
 
+// The record of a new snapshot and its audit event (the same on every back-end).
+SnapshotInfo NewSnapshotInfo(const ResolvedSnapshot& r, const SnapshotRequest& request, int64_t now);
+AuditEvent SnapshotAuditEvent(const SnapshotInfo& info);
+
 // Rebuilds a Snapshot from stored bytes, verifying that they hash to `info.id` (DataLoss
 // otherwise).
 Result<Snapshot> DecodeSnapshot(SnapshotInfo info, std::string_view content);

@@ -241,19 +241,9 @@ class MemorySeriesStore : public SeriesStore {
       return AlreadyExistsError("a snapshot named " + request.name + " already exists (id " + existing->second.id +
                                 "); snapshot names are immutable, choose another name");
     state_.contents.emplace(r.id, std::make_pair(r.content, std::make_pair(r.num_series, r.num_observations)));
-    SnapshotInfo info;
-    info.id = r.id;
-    info.name = request.name;
-    info.as_of = request.as_of;
-    info.created_at = options_.clock->NowMicros();
-    info.created_by = request.created_by.empty() ? "unknown" : request.created_by;
-    info.num_series = r.num_series;
-    info.num_observations = r.num_observations;
+    SnapshotInfo info = NewSnapshotInfo(r, request, options_.clock->NowMicros());
     state_.snapshots[info.name] = info;
-    Json details = {{"snapshot_id", info.id}, {"as_of", info.as_of ? Json(info.as_of->ToString()) : Json(nullptr)},
-                    {"series", r.num_series}, {"observations", r.num_observations}};
-    ALMANAC_RETURN_IF_ERROR(
-        AppendAudit(state_, *options_.clock, {info.created_by, "snapshot.create", "snapshot", info.name, details}).status());
+    ALMANAC_RETURN_IF_ERROR(AppendAudit(state_, *options_.clock, SnapshotAuditEvent(info)).status());
     return info;
   }
 

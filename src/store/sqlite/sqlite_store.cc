@@ -340,14 +340,7 @@ class SqliteSeriesStore : public SeriesStore {
       db_.Exec("ROLLBACK", "rollback").IgnoreError();
       return s;
     };
-    SnapshotInfo info;
-    info.id = r.id;
-    info.name = request.name;
-    info.as_of = request.as_of;
-    info.created_at = options_.clock->NowMicros();
-    info.created_by = request.created_by.empty() ? "unknown" : request.created_by;
-    info.num_series = r.num_series;
-    info.num_observations = r.num_observations;
+    SnapshotInfo info = NewSnapshotInfo(r, request, options_.clock->NowMicros());
     {
       ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_.get(), "SELECT snapshot_id FROM snapshots WHERE name = ?1"));
       q.Bind(1, request.name);
@@ -372,12 +365,7 @@ class SqliteSeriesStore : public SeriesStore {
       Status s = q.Run();
       if (!s.ok()) return rollback(s);
     }
-    {
-      Json details = {{"snapshot_id", info.id}, {"as_of", info.as_of ? Json(info.as_of->ToString()) : Json(nullptr)},
-                      {"series", r.num_series}, {"observations", r.num_observations}};
-      auto a = AppendAudit(db_.get(), *options_.clock, {info.created_by, "snapshot.create", "snapshot", info.name, details});
-      if (!a.ok()) return rollback(a.status());
-    }
+    if (auto a = AppendAudit(db_.get(), *options_.clock, SnapshotAuditEvent(info)); !a.ok()) return rollback(a.status());
     ALMANAC_RETURN_IF_ERROR(db_.Exec("COMMIT", "cannot commit snapshot"));
     return info;
   }
