@@ -12,8 +12,9 @@
 // same series with the same code.
 //
 // Output in DIR (default ./m3_out):
-//   results.csv    one row per (engine, method, series): status, seconds (create + fit +
-//                  forecast), sMAPE, MASE, MAPE, coverage and interval score at 80/95, MSIS95.
+//   results.csv    one row per (engine, method, series): status, seconds (wall time of create
+//                  + fit + forecast), sMAPE, MASE, MAPE, coverage and interval score at 80/95,
+//                  MSIS95, cpu_seconds (thread CPU time of the same).
 //                  bench/m3/run_r.R writes the same columns for R's forecast package, so
 //                  bench/m3/compare.sh can put both side by side.
 //   summary.md     per method and period: series, failures, sMAPE (mean over series and pooled
@@ -30,6 +31,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -78,7 +80,8 @@ struct Outcome {
   std::string engine, method;
   const Series* series = nullptr;
   std::string status = "ok";
-  double seconds = kNaN;
+  double seconds = kNaN;      // wall time
+  double cpu_seconds = kNaN;  // CPU time of the thread that ran the task
   eval::Accuracy acc;
   models::Forecast forecast;
 };
@@ -239,11 +242,20 @@ void Score(Outcome& r) {
   r.acc = std::move(*a);
 }
 
+// CPU time consumed by the calling thread, in seconds (POSIX thread CPU clock). Other processes
+// on shared cores disturb it much less than wall time.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return kNaN;
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 Outcome RunOne(const models::ForecasterRegistry& registry, const Method& m, const Series& s) {
   Outcome r;
   r.engine = "almanac";
   r.method = m.label;
   r.series = &s;
+  const double cpu_start = ThreadCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   Status st;
   auto model = registry.Create(m.spec);
@@ -261,6 +273,7 @@ Outcome RunOne(const models::ForecasterRegistry& registry, const Method& m, cons
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.cpu_seconds = ThreadCpuSeconds() - cpu_start;
   if (!st.ok()) {
     r.status = "error: " + st.ToString();
     return r;
@@ -323,7 +336,7 @@ Status WriteResults(const std::string& path, const std::vector<Outcome>& rows) {
   std::ofstream out(path);
   if (!out) return UnavailableError("cannot write " + path);
   out << "engine,method,series_id,category,period,frequency,n_train,h,status,seconds,smape,mase,mape,cov80,cov95,"
-         "is80,is95,msis95\n";
+         "is80,is95,msis95,cpu_seconds\n";
   for (const auto& r : rows) {
     const bool ok = r.status == "ok";
     const double is95 = ok ? IntervalField(r, 95, true) : kNaN;
@@ -333,7 +346,7 @@ Status WriteResults(const std::string& path, const std::vector<Outcome>& rows) {
         << Num(ok ? r.acc.smape : kNaN) << ',' << Num(ok ? r.acc.mase : kNaN) << ',' << Num(ok ? r.acc.mape : kNaN)
         << ',' << Num(ok ? IntervalField(r, 80, false) : kNaN) << ',' << Num(ok ? IntervalField(r, 95, false) : kNaN)
         << ',' << Num(ok ? IntervalField(r, 80, true) : kNaN) << ',' << Num(is95) << ','
-        << Num(ok ? is95 / r.acc.mase_scale : kNaN) << '\n';
+        << Num(ok ? is95 / r.acc.mase_scale : kNaN) << ',' << Num(r.cpu_seconds) << '\n';
   }
   return out.good() ? Status::Ok() : UnavailableError("error writing " + path);
 }

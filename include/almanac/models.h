@@ -13,9 +13,13 @@
 //   ALMANAC_ASSIGN_OR_RETURN(std::string bytes, SerializeModel(*model));
 //   ALMANAC_ASSIGN_OR_RETURN(auto again, registry.Deserialize(bytes));  // identical model
 //
-// Every model type accepts two common parameters handled by the registry:
-//   lambda   null (default) | number | "auto"   Box-Cox transform before fitting
-//   biasadj  bool (default false)              bias-adjusted back-transform of the mean
+// Every model type accepts common parameters handled by the registry:
+//   lambda     null (default) | number | "auto"   Box-Cox transform before fitting
+//   biasadj    bool (default false)              bias-adjusted back-transform of the mean
+//   calibrate  null/false (default) | true | {origins, horizon, method, ...}: prediction
+//              intervals widened by the model's own rolling-origin out-of-sample errors on the
+//              training data (point forecasts unchanged; see docs/models.md "Calibrated
+//              intervals")
 #pragma once
 
 #include <cmath>
@@ -154,7 +158,8 @@ class ForecasterRegistry {
   // (InvalidArgument with a did-you-mean) and of its declared type.
   Status Validate(const ModelSpec& spec) const;
   // Validates, then creates an unfitted model (wrapped in a Box-Cox transform when `lambda`
-  // is set).
+  // is set, and in the interval calibration when `calibrate` is set; a calibrated model keeps
+  // a pointer to this registry, which must outlive it).
   Result<std::unique_ptr<Forecaster>> Create(const ModelSpec& spec) const;
   // Rebuilds a model from SerializeModel() bytes. InvalidArgument/DataLoss for malformed or
   // unsupported input; never executes anything from the bytes.

@@ -4,15 +4,19 @@
 
 #include "almanac/models.h"
 #include "models/boxcox/boxcox.h"
+#include "models/calibrate/calibrate.h"
 
 namespace almanac::models {
 namespace {
 
-// Parameters every model type accepts; handled by the Box-Cox wrapper.
+// Parameters every model type accepts; handled by the Box-Cox and calibration wrappers.
 const std::vector<ParamSpec>& CommonParams() {
   static const std::vector<ParamSpec> kParams = {
       {"lambda", "any", nullptr, "Box-Cox parameter: null (none), a number, or \"auto\" (Guerrero)"},
       {"biasadj", "bool", false, "bias-adjusted back-transform of the mean when lambda is set"},
+      {"calibrate", "any", nullptr,
+       "interval calibration on rolling-origin errors: null/false (off), true, or {origins, horizon, method, "
+       "min_errors, min_factor, max_factor}"},
   };
   return kParams;
 }
@@ -102,6 +106,8 @@ Status ForecasterRegistry::Validate(const ModelSpec& spec) const {
 Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Create(const ModelSpec& spec) const {
   ALMANAC_RETURN_IF_ERROR(Validate(spec));
   const ModelType* type = Find(spec.type);
+  // Calibration wraps everything else (it refits the rest, Box-Cox included, per origin).
+  if (CalibrationRequested(spec.params)) return CreateCalibrated(spec, *this);
   if (BoxCoxRequested(spec.params)) return CreateBoxCox(spec, *type, *this);
   return type->create(spec, *this);
 }
@@ -123,6 +129,7 @@ Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Load(const Json& env) co
   ALMANAC_RETURN_IF_ERROR(Validate(spec));
   const ModelType* type = Find(spec.type);
   try {
+    if (CalibrationRequested(spec.params)) return LoadCalibrated(spec, env["state"], *this);
     if (BoxCoxRequested(spec.params)) return LoadBoxCox(spec, env["state"], *type, *this);
     return type->load(spec, env["state"], *this);
   } catch (const Json::exception& e) {

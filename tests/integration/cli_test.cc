@@ -1,5 +1,6 @@
 // End-to-end tests of the almanac binary on the sample data: the quick-start path, output
-// formats, exit codes, an interrupted load and a workspace held by another process.
+// formats, exit codes, an interrupted load, a workspace held by another process, and
+// `almanac forecast` with every model type and the edge cases of issue 3.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -26,6 +27,18 @@ using ::testing::StartsWith;
 const std::string kSample = std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv";
 const std::string kMeta = std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.meta.yaml";
 const std::string kRevision = std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_gdp_revision_illustrative.csv";
+
+std::vector<std::string> Split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == sep) {
+      out.emplace_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -197,6 +210,120 @@ TEST_F(CliTest, LoadKilledHalfWayStoresNothing) {
   EXPECT_THAT(list.out, Not(HasSubstr("big:s")));
   // The store is usable afterwards.
   EXPECT_EQ(Run({"ingest", kRevision}).exit_code, 0);
+}
+
+// Issue 3: `almanac forecast --input FILE` with every registered model type.
+TEST_F(CliTest, ForecastEveryModelTypeOnTheSampleFile) {
+  const auto types = RunAlmanac({"model-types", "--format", "csv"});
+  ASSERT_EQ(types.exit_code, 0);
+  int checked = 0;
+  for (const auto& line : Split(types.out, '\n')) {
+    const std::string type = line.substr(0, line.find(','));
+    if (type.empty() || type == "type") continue;
+    auto r = RunAlmanac({"forecast", "--input", kSample, "us:realgdp", "-m", type, "-H", "8", "--format", "csv"});
+    EXPECT_EQ(r.exit_code, 0) << type << ": " << r.err;
+    EXPECT_EQ(Split(Trim(r.out), '\n').size(), 9u) << type << ": " << r.out;
+    EXPECT_THAT(r.out, HasSubstr("us:realgdp,2011Q3,8,")) << type;
+    EXPECT_THAT(r.out, Not(HasSubstr("nan"))) << type;
+    EXPECT_THAT(r.out, Not(HasSubstr(",,"))) << type;
+    ++checked;
+  }
+  EXPECT_GE(checked, 11);
+  // All series of the file at once, and calibrated intervals through --param.
+  auto all = RunAlmanac({"forecast", "--input", kSample, "-m", "auto_arima", "-H", "8", "--format", "csv"});
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(Split(Trim(all.out), '\n').size(), 1u + 12 * 8);
+  auto cal = RunAlmanac({"forecast", "--input", kSample, "us:unemp", "-m", "theta", "--param", "calibrate=true", "-H",
+                         "4", "--format", "json"});
+  EXPECT_EQ(cal.exit_code, 0) << cal.err;
+  EXPECT_THAT(cal.out, HasSubstr("intervals calibrated on"));
+}
+
+// Issue 3's edge cases: each gives a clear error or a fallback that says so.
+TEST_F(CliTest, ForecastEdgeCases) {
+  auto forecast = [&](const std::string& csv, std::vector<std::string> args) {
+    const std::string file = dir_ / "edge.csv";
+    WriteFile(file, csv);
+    args.insert(args.begin(), {"forecast", "--input", file, "--format", "csv"});
+    return RunAlmanac(args);
+  };
+  auto quarterly = [](const std::vector<std::string>& values) {
+    std::string csv = "period,x:s\n";
+    for (size_t i = 0; i < values.size(); ++i)
+      csv += std::to_string(2000 + i / 4) + "Q" + std::to_string(i % 4 + 1) + "," + values[i] + "\n";
+    return csv;
+  };
+  std::vector<std::string> wavy, with_gap, with_negative, constant(24, "5");
+  for (int i = 0; i < 40; ++i) {
+    wavy.push_back(std::to_string(100 + i + (i % 4) * 3 + (i * 7) % 5));
+    with_gap.push_back(i == 20 || i == 21 ? "" : wavy.back());
+    with_negative.push_back(std::to_string((i * 7) % 11 - 4));
+  }
+  // Too short: a fallback with a note, or an error naming the need.
+  auto r = forecast(quarterly({"1", "2", "3"}), {"-m", "auto_ets", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("too few observations (3)"));
+  r = forecast(quarterly({"1", "2", "3"}), {"-m", "theta", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("theta needs at least 4 observations, got 3"));
+  r = forecast(quarterly({"1", "2", "3"}), {"-m", "snaive", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("snaive needs more than one seasonal period"));
+  r = forecast(quarterly({"1", "2", "3"}), {"-m", "combination", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("component 3 (theta) failed to fit"));
+  // Constant series.
+  for (const char* m : {"auto_ets", "auto_arima", "theta"}) {
+    r = forecast(quarterly(constant), {"-m", m, "-H", "2"});
+    EXPECT_EQ(r.exit_code, 0) << m << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("constant")) << m;
+    EXPECT_THAT(r.out, HasSubstr("x:s,2006Q1,1,5,5,5,5,5")) << m;
+  }
+  // Missing values inside.
+  r = forecast(quarterly(with_gap), {"-m", "auto_ets", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("longest contiguous stretch"));
+  r = forecast(quarterly(with_gap), {"-m", "theta", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("2 missing values filled by linear interpolation"));
+  r = forecast(quarterly(with_gap), {"-m", "auto_arima", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("nan")));
+  // Zeros or negatives with multiplicative or Box-Cox models.
+  r = forecast(quarterly(with_negative), {"-m", "ets", "--param", "model=MAM", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("multiplicative error needs strictly positive data"));
+  r = forecast(quarterly(with_negative), {"-m", "auto_arima", "--param", "lambda=0", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("needs strictly positive data"));
+  r = forecast(quarterly(with_negative), {"-m", "naive2", "-H", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("multiplicative decomposition is undefined"));
+  // Horizon 0 or absurdly large.
+  r = forecast(quarterly(wavy), {"-m", "naive", "-H", "0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("horizon must be at least 1"));
+  r = forecast(quarterly(wavy), {"-m", "naive", "-H", "100000"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("larger than the maximum 10000"));
+  // Frequency 1 with a seasonal model asked for.
+  std::string annual = "period,x:s\n";
+  for (int i = 0; i < 30; ++i) annual += std::to_string(1990 + i) + "," + wavy[i] + "\n";
+  WriteFile(dir_ / "annual.csv", annual);
+  auto a = RunAlmanac({"forecast", "--input", dir_ / "annual.csv", "-m", "ets", "--param", "model=ANA", "-H", "2"});
+  EXPECT_EQ(a.exit_code, 1);
+  EXPECT_THAT(a.err, HasSubstr("the period is 1"));
+  a = RunAlmanac({"forecast", "--input", dir_ / "annual.csv", "-m", "arima", "--params",
+                  R"({"order":[1,1,0],"seasonal":[1,0,0]})", "-H", "2"});
+  EXPECT_EQ(a.exit_code, 1);
+  EXPECT_THAT(a.err, HasSubstr("has period 1"));
+  a = RunAlmanac({"forecast", "--input", dir_ / "annual.csv", "-m", "theta", "--param", "seasonal=multiplicative", "-H",
+                  "2"});
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_THAT(a.err, HasSubstr("the period is 1"));
+  a = RunAlmanac({"forecast", "--input", dir_ / "annual.csv", "-m", "snaive", "-H", "2"});
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_THAT(a.err, HasSubstr("is the naive method"));
 }
 
 }  // namespace

@@ -13,6 +13,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Observations whose one-step prediction variance reaches this value (the diffuse start of
 // a differenced model) are left out of the likelihood, as in R's ARIMA_Like.
 constexpr double kDiffuseGain = 1e4;
+// Longest AR/MA polynomial for which the CSS loops use stack index lists.
+constexpr int kMaxSparse = 256;
 
 // Solves the dense n x n system A x = b (row-major A, overwritten) by Gaussian elimination
 // with partial pivoting; x replaces b. False when a pivot is exactly zero or not finite.
@@ -48,12 +50,21 @@ bool SolveDense(int n, double* A, double* b) {
   return true;
 }
 
-// a <- T a + K g for the ARMA transition (first column phi, shift above the diagonal).
-inline void StepState(double* a, const double* phi, int p, int r, const double* K, double g) {
+// a <- T a + K g for the ARMA transition T (phi in the first column, ones above the
+// diagonal). `nz` lists the indices of the nonzero phi (expanded seasonal polynomials are
+// mostly zeros; adding phi_i a0 = 0 changes nothing, so skipping them gives the same numbers).
+inline void StepState(double* a, const double* phi, const int* nz, int nnz, int r, const double* K, double g) {
   const double a0 = a[0];
   for (int i = 0; i + 1 < r; ++i) a[i] = a[i + 1] + K[i] * g;
   a[r - 1] = K[r - 1] * g;
-  for (int i = 0; i < p; ++i) a[i] += phi[i] * a0;
+  for (int t = 0; t < nnz; ++t) a[nz[t]] += phi[nz[t]] * a0;
+}
+
+// The indices of the nonzero entries of c, in increasing order.
+void NonZeros(std::span<const double> c, std::vector<int>& out) {
+  out.clear();
+  for (size_t i = 0; i < c.size(); ++i)
+    if (c[i] != 0) out.push_back(static_cast<int>(i));
 }
 
 }  // namespace
@@ -229,11 +240,14 @@ bool ArmaAutocovariance(std::span<const double> phi, std::span<const double> the
   ws.psi.resize(static_cast<size_t>(npsi));
   ws.gamma.resize(static_cast<size_t>(ngam));
   double* psi = ws.psi.data();
+  NonZeros(phi, ws.nz_phi);
+  const int* nz = ws.nz_phi.data();
+  const int nnz = static_cast<int>(ws.nz_phi.size());
   psi[0] = 1;
   for (int j = 1; j < npsi; ++j) {
     double s = j <= q ? theta[j - 1] : 0.0;
-    const int lim = std::min(j, p);
-    for (int i = 1; i <= lim; ++i) s += phi[i - 1] * psi[j - i];
+    // sum over i = 1..min(j, p) of phi_i psi_{j-i}, skipping phi_i = 0 (same sum).
+    for (int t = 0; t < nnz && nz[t] < j; ++t) s += phi[nz[t]] * psi[j - 1 - nz[t]];
     psi[j] = s;
   }
   // c_k = sum_{j=k}^{q} theta_j psi_{j-k}, theta_0 = 1: the covariance of the MA side with
@@ -262,7 +276,7 @@ bool ArmaAutocovariance(std::span<const double> phi, std::span<const double> the
   for (int k = 0; k < n; ++k) gamma[k] = ws.rhs[k];
   for (int k = n; k < ngam; ++k) {
     double s = c(k);
-    for (int j = 1; j <= p; ++j) s += phi[j - 1] * gamma[k - j];
+    for (int t = 0; t < nnz; ++t) s += phi[nz[t]] * gamma[k - 1 - nz[t]];
     gamma[k] = s;
   }
   for (int k = 0; k < ngam; ++k)
@@ -340,6 +354,9 @@ LikelihoodSums ArmaLikelihood(std::span<const double> w, std::span<const double>
   double* tw = ws.tw.data();
   const double* col = ws.col.data();
   const double* ph = phi.data();
+  NonZeros(phi, ws.nz_phi);
+  const int* nz = ws.nz_phi.data();
+  const int nnz = static_cast<int>(ws.nz_phi.size());
   // P_1 = Q0, so F_1 = Q0[0][0], K_1 = T Q0 e_1 and P_2 - P_1 = -K_1 K_1' / F_1 (rank one).
   double F = col[0];
   for (int i = 0; i < r; ++i) K[i] = (i < p ? ph[i] * col[0] : 0.0) + (i + 1 < r ? col[i + 1] : 0.0);
@@ -366,13 +383,13 @@ LikelihoodSums ArmaLikelihood(std::span<const double> w, std::span<const double>
       }
     }
     // a_{t+1} = T a_t + K_t v_t / F_t
-    StepState(a, ph, p, r, K, v / F);
+    StepState(a, ph, nz, nnz, r, K, v / F);
     // Chandrasekhar step: F_{t+1} = F_t + M w0^2, K_{t+1} = K_t + M w0 T W,
     // W_{t+1} = T W - (w0 / F_t) K_t, M_{t+1} = M F_t / F_{t+1}.
     const double w0 = W[0];
     for (int i = 0; i + 1 < r; ++i) tw[i] = W[i + 1];
     tw[r - 1] = 0;
-    for (int i = 0; i < p; ++i) tw[i] += ph[i] * w0;
+    for (int t2 = 0; t2 < nnz; ++t2) tw[nz[t2]] += ph[nz[t2]] * w0;
     const double Fnew = F + M * w0 * w0;
     const double cw = w0 / F, ck = M * w0;
     double norm = 0;
@@ -398,7 +415,7 @@ LikelihoodSums ArmaLikelihood(std::span<const double> w, std::span<const double>
     for (; t < n; ++t) {
       const double v = w[t] - a[0];
       ss += v * v;
-      StepState(a, ph, p, r, K, v * invF);
+      StepState(a, ph, nz, nnz, r, K, v * invF);
     }
     if (F < kDiffuseGain) {
       nu += count;
@@ -657,15 +674,40 @@ double ConditionalSumOfSquares(std::span<const double> x, const Orders& o, std::
   for (int l = 0; l < std::min(ncond, n); ++l) res[l] = 0;
   double ssq = 0;
   int nu = 0;
-  for (int l = ncond; l < n; ++l) {
-    double tmp = w[l];
-    for (int j = 0; j < p; ++j) tmp -= phi[j] * w[l - j - 1];
-    const int jmax = std::min(l - ncond, q);
-    for (int j = 0; j < jmax; ++j) tmp -= theta[j] * res[l - j - 1];
-    res[l] = tmp;
-    if (!std::isnan(tmp)) {
-      ++nu;
-      ssq += tmp * tmp;
+  // Expanded seasonal polynomials are mostly zeros. With finite data, subtracting 0 * w
+  // changes nothing, so only the nonzero coefficients are visited (same numbers, in the
+  // same order); with missing values 0 * NaN matters and the dense loops run.
+  bool finite = p <= kMaxSparse && q <= kMaxSparse;
+  for (int l = 0; l < n && finite; ++l) finite = std::isfinite(w[l]);
+  if (finite) {
+    int nzp[kMaxSparse], nzq[kMaxSparse];
+    int np = 0, nq = 0;
+    for (int j = 0; j < p; ++j)
+      if (phi[j] != 0) nzp[np++] = j;
+    for (int j = 0; j < q; ++j)
+      if (theta[j] != 0) nzq[nq++] = j;
+    for (int l = ncond; l < n; ++l) {
+      double tmp = w[l];
+      for (int t = 0; t < np; ++t) tmp -= phi[nzp[t]] * w[l - nzp[t] - 1];
+      const int jmax = std::min(l - ncond, q);
+      for (int t = 0; t < nq && nzq[t] < jmax; ++t) tmp -= theta[nzq[t]] * res[l - nzq[t] - 1];
+      res[l] = tmp;
+      if (!std::isnan(tmp)) {
+        ++nu;
+        ssq += tmp * tmp;
+      }
+    }
+  } else {
+    for (int l = ncond; l < n; ++l) {
+      double tmp = w[l];
+      for (int j = 0; j < p; ++j) tmp -= phi[j] * w[l - j - 1];
+      const int jmax = std::min(l - ncond, q);
+      for (int j = 0; j < jmax; ++j) tmp -= theta[j] * res[l - j - 1];
+      res[l] = tmp;
+      if (!std::isnan(tmp)) {
+        ++nu;
+        ssq += tmp * tmp;
+      }
     }
   }
   if (residuals) residuals->assign(res, res + n);

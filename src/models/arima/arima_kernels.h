@@ -89,6 +89,7 @@ std::vector<double> InvertMa(std::span<const double> ma);
 struct ArmaWorkspace {
   std::vector<double> gamma, psi, sys, rhs, col, a, k, w, tw;
   std::vector<int> piv;
+  std::vector<int> nz_phi;  // indices of the nonzero AR coefficients
 };
 
 // Autocovariances ws.gamma[0..nlags] of the ARMA process phi(B) y = theta(B) e with unit

@@ -169,7 +169,13 @@ Result<SeasonalAdjustment> AdjustSeasonality(std::span<const double> y, int peri
   a.period = std::max(1, period);
   a.adjusted.assign(y.begin(), y.end());
   const int n = static_cast<int>(y.size());
-  if (mode == "none" || period < 2) return a;
+  if (mode == "none") return a;
+  if (period < 2) {
+    if (mode == "multiplicative")
+      notes->push_back("seasonal adjustment was asked for, but the period is 1 (non-seasonal data); forecasting "
+                       "without seasonal adjustment");
+    return a;
+  }
   if (mode == "auto") {
     a.test = TestSeasonality(y, period, min_length);
     if (!a.test.seasonal) return a;

@@ -266,6 +266,11 @@ TEST(ThetaTest, WorksUnderTheRegistrysBoxCoxWrapper) {
   const std::vector<double> y(s.y.begin(), s.y.begin() + 20);
   ASSERT_OK_AND_ASSIGN(Forecast g, FitPredict(reg, {"theta", {{"seasonal", "multiplicative"}}}, y, 12, 6));
   EXPECT_THAT(g.notes, ::testing::Contains(HasSubstr("two full periods")));
+  // A seasonal adjustment asked for on non-seasonal data (period 1) is skipped with a note.
+  for (const char* type : {"theta", "naive2"}) {
+    ASSERT_OK_AND_ASSIGN(Forecast a, FitPredict(reg, {type, {{"seasonal", "multiplicative"}}}, y, 1, 6));
+    EXPECT_THAT(a.notes, ::testing::Contains(HasSubstr("the period is 1"))) << type;
+  }
 }
 
 TEST(ThetaTest, PredictArgumentChecks) {
