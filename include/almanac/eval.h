@@ -119,6 +119,8 @@ struct DieboldMarianoResult {
   int n = 0;             // loss differentials used
   int horizon = 1;
   double mean_loss_difference = 0;  // mean of |e1|^power - |e2|^power
+  // e.g. the fallback to h = 1 when the variance estimate for horizon h is not positive (as R).
+  std::vector<std::string> notes;
 };
 
 // Compares the accuracy of two forecasts of the same targets from their errors e1, e2 (same
@@ -128,8 +130,9 @@ struct DieboldMarianoResult {
 // from the autocovariances of d up to lag h - 1, statistic scaled by
 // sqrt((n + 1 - 2h + h(h - 1)/n) / n) and referred to Student's t with n - 1 df. Alternatives
 // as R: kLess: method 2 is less accurate; kGreater: method 2 is more accurate.
-// InvalidArgument for mismatched lengths, fewer than 3 pairs, horizon < 1 or >= n, power <= 0,
-// or a non-positive variance estimate (e.g. identical errors).
+// When the variance estimate is not positive for h > 1, the test is redone with h = 1 and a
+// note (as R, which warns). InvalidArgument for mismatched lengths, fewer than 3 pairs,
+// horizon < 1 or >= n, power <= 0, or a zero variance at h = 1 (e.g. identical errors).
 Result<DieboldMarianoResult> DieboldMariano(std::span<const double> e1, std::span<const double> e2, int horizon,
                                             double power = 2, DmAlternative alternative = DmAlternative::kTwoSided);
 
