@@ -153,7 +153,6 @@ BacktestResult Aggregate(std::string model, std::string variable, std::vector<Or
     count += c;
   }
   r.crps = count > 0 ? total / count : kNaN;
-  if (count == 0) r.notes.push_back("CRPS not computed: the model gives no simulated paths");
   if (r.failures > 0) r.notes.push_back(std::to_string(r.failures) + " of " + std::to_string(r.origins.size()) +
                                         " origins failed and are not scored");
   return r;
