@@ -16,6 +16,8 @@
 // the latest vintage whose realtime_start <= as_of (ties: the vintage loaded last).
 //
 // Back-ends: "sqlite:PATH" (embedded default), "memory:" (tests). PostgreSQL later.
+// Split headers: almanac/store/metadata.h (tracking, registry, audit) and
+// almanac/store/artifacts.h (artifact blobs).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,8 @@
 #include <vector>
 
 #include "almanac/core.h"
+#include "almanac/store/artifacts.h"
+#include "almanac/store/metadata.h"
 
 namespace almanac::store {
 
@@ -71,6 +75,8 @@ struct LoadOptions {
   std::string source_hash;  // hex SHA-256 of the payload, when known before Commit
   // realtime_start for rows added without one; default: today (from the store's clock).
   std::optional<Date> default_realtime_start;
+  // Extra details recorded in the load's audit entry (e.g. the connector and its request).
+  Json audit_details = Json::object();
 };
 
 struct LoadReport {
@@ -141,7 +147,8 @@ struct SnapshotRequest {
 };
 
 // Series, vintages, observations and snapshots. Thread-safe: may be shared by threads; each
-// call is its own transaction.
+// call is its own transaction. Every write (a committed load, a snapshot) appends an entry to
+// the audit log in the same transaction.
 class SeriesStore {
  public:
   virtual ~SeriesStore() = default;
@@ -186,6 +193,7 @@ class Store {
  public:
   virtual ~Store() = default;
   virtual SeriesStore& series() = 0;
+  virtual MetadataStore& metadata() = 0;
   // The URI it was opened with.
   virtual const std::string& uri() const = 0;
   // The applied schema version (migrations are numbered and forward-only).
@@ -205,5 +213,7 @@ int CurrentSchemaVersion();
 // back-end) and its id, the SHA-256 of those bytes.
 Result<std::string> SnapshotCanonicalContent(const std::vector<SnapshotSeries>& series);
 Result<std::string> SnapshotContentId(const std::vector<SnapshotSeries>& series);
+// Reads canonical content back (DataLoss when malformed).
+Result<std::vector<SnapshotSeries>> ParseSnapshotCanonicalContent(std::string_view bytes);
 
 }  // namespace almanac::store

@@ -1,5 +1,6 @@
 // The built-in model types: one row per model (CONVENTIONS.md §5). Add a new model here.
 #include "almanac/models.h"
+#include "models/arima/arima.h"
 #include "models/combination/combination.h"
 #include "models/ets/ets.h"
 #include "models/naive/naive.h"
@@ -15,6 +16,8 @@ void RegisterBuiltinModels(ForecasterRegistry& registry) {
       MeanModelType(),
       EtsModelType(),
       AutoEtsModelType(),
+      ArimaModelType(),
+      AutoArimaModelType(),
       ThetaModelType(),
       Naive2ModelType(),
       CombinationModelType(),

@@ -10,6 +10,29 @@ constexpr int64_t kMaxBufferedRows = 1 << 20;
 constexpr size_t kFlushOnSwitchRows = 4096;
 }  // namespace
 
+Result<AuditEvent> LoadAuditEvent(const LoadOptions& options, const LoadReport& report,
+                                  const std::vector<VintageInfo>& vintages) {
+  Json details = options.audit_details.is_object() ? options.audit_details : Json::object();
+  details["source"] = options.source;
+  details["source_sha256"] = options.source_hash;
+  details["rows_read"] = report.rows_read;
+  details["series_seen"] = report.series_seen;
+  details["series_created"] = report.series_created;
+  details["vintages_created"] = report.vintages_created;
+  details["observations_written"] = report.observations_written;
+  // The series that received vintages (capped so one entry stays small).
+  constexpr size_t kMaxListed = 1000;
+  Json changed = Json::array();
+  for (size_t i = 0; i < vintages.size() && i < kMaxListed; ++i)
+    changed.push_back({{"series", vintages[i].series_key}, {"vintage", vintages[i].id},
+                       {"realtime_start", vintages[i].realtime_start.ToString()}, {"kind", vintages[i].kind},
+                       {"observations", vintages[i].num_observations}});
+  details["vintages"] = std::move(changed);
+  if (vintages.size() > kMaxListed) details["vintages_not_listed"] = vintages.size() - kMaxListed;
+  return AuditEvent{options.loader.empty() ? "unknown" : options.loader, "ingest", "load",
+                    std::to_string(report.load_id), std::move(details)};
+}
+
 LoadSessionBase::LoadSessionBase(LoadOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock), now_micros_(clock.NowMicros()) {
   if (options_.loader.empty()) options_.loader = "unknown";

@@ -12,6 +12,10 @@
 
 namespace almanac::store {
 
+// The audit entry of a committed load (the same on every back-end).
+Result<AuditEvent> LoadAuditEvent(const LoadOptions& options, const LoadReport& report,
+                                  const std::vector<VintageInfo>& vintages);
+
 class LoadSessionBase : public LoadSession {
  public:
   LoadSessionBase(LoadOptions options, const Clock& clock);

@@ -35,6 +35,12 @@ Result<std::string> SnapshotContentId(const std::vector<SnapshotSeries>& series)
   return Sha256Hex(bytes);
 }
 
+Result<std::vector<SnapshotSeries>> ParseSnapshotCanonicalContent(std::string_view bytes) {
+  auto j = ParseJson(bytes);
+  if (!j.ok()) return DataLossError("snapshot content is not valid JSON");
+  return ParseSnapshotContent(*j);
+}
+
 Result<std::vector<SnapshotSeries>> ParseSnapshotContent(const Json& content) {
   try {
     if (content.at("format").get<std::string>() != "almanac-snapshot" || content.at("format_version").get<int>() != 1)

@@ -35,10 +35,13 @@ Result<std::unique_ptr<Store>> OpenMemory(const Clock* clock) {
   return OpenStore("memory:", o);
 }
 
+using testing::MetadataStoreConformance;
 using testing::SeriesStoreConformance;
-INSTANTIATE_TEST_SUITE_P(Backends, SeriesStoreConformance,
-                         ::testing::Values(testing::StoreFactory{"sqlite", &OpenSqlite},
-                                           testing::StoreFactory{"memory", &OpenMemory}),
+const auto kBackends = ::testing::Values(testing::StoreFactory{"sqlite", &OpenSqlite},
+                                         testing::StoreFactory{"memory", &OpenMemory});
+INSTANTIATE_TEST_SUITE_P(Backends, SeriesStoreConformance, kBackends,
+                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreConformance, kBackends,
                          [](const auto& info) { return info.param.name; });
 
 TEST(OpenStoreTest, UnknownSchemeIsInvalid) {
@@ -96,6 +99,94 @@ TEST(OpenStoreTest, SecondWriterGetsUnavailable) {
   ASSERT_OK_AND_ASSIGN(auto s2, OpenStore("sqlite:" + path, o));
   ASSERT_OK_AND_ASSIGN(auto load1, s1->series().BeginLoad({}));
   EXPECT_THAT(s2->series().BeginLoad({}), StatusIs(StatusCode::kUnavailable, "another writer"));
+}
+
+}  // namespace
+}  // namespace almanac::store
+
+namespace almanac::store {
+namespace {
+
+using ::almanac::testing::StatusIs;
+
+class ArtifactStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::path(TempDbPath()).parent_path().string() + "/artifacts";
+    store_ = std::move(*OpenArtifactStore("file:" + root_));
+  }
+  std::string root_;
+  std::unique_ptr<ArtifactStore> store_;
+};
+
+TEST_F(ArtifactStoreTest, PutGetIdempotentAndImmutable) {
+  ASSERT_OK_AND_ASSIGN(ArtifactRecord r, store_->Put("runs/r1/model.json", "{\"a\":1}"));
+  EXPECT_EQ(r.sha256, Sha256Hex("{\"a\":1}"));
+  EXPECT_EQ(r.size, 7);
+  ASSERT_OK_AND_ASSIGN(std::string back, store_->Get("runs/r1/model.json", r.sha256));
+  EXPECT_EQ(back, "{\"a\":1}");
+  EXPECT_OK(store_->Put("runs/r1/model.json", "{\"a\":1}"));
+  EXPECT_THAT(store_->Put("runs/r1/model.json", "{\"a\":2}"), StatusIs(StatusCode::kAlreadyExists, "immutable"));
+  EXPECT_THAT(store_->Get("runs/r1/other.json", r.sha256), StatusIs(StatusCode::kNotFound));
+  EXPECT_TRUE(*store_->Exists("runs/r1/model.json"));
+  EXPECT_FALSE(*store_->Exists("runs/r2/model.json"));
+  EXPECT_EQ(ContentAddressedName(r.sha256), "sha256/" + r.sha256.substr(0, 2) + "/" + r.sha256);
+}
+
+TEST_F(ArtifactStoreTest, NamesCannotEscapeTheRoot) {
+  for (const char* bad : {"../evil", "a/../../evil", "/etc/passwd", "a/./b", "%2e%2e%2fevil", "..%2fevil", "a\\..\\b",
+                          "a//b", "", ".hidden", "a/b/", "x\ny"}) {
+    EXPECT_THAT(store_->Put(bad, "x"), StatusIs(StatusCode::kInvalidArgument)) << bad;
+    EXPECT_THAT(store_->Get(bad, Sha256Hex("x")), StatusIs(StatusCode::kInvalidArgument)) << bad;
+  }
+  EXPECT_THAT(store_->Put(std::string(513, 'a'), "x"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(root_).parent_path() / "evil"));
+}
+
+TEST_F(ArtifactStoreTest, SymlinksInsideTheRootAreRefused) {
+  const auto outside = std::filesystem::path(root_).parent_path() / "outside";
+  std::filesystem::create_directories(outside);
+  std::filesystem::create_directory_symlink(outside, std::filesystem::path(root_) / "link");
+  EXPECT_THAT(store_->Put("link/x.json", "x"), StatusIs(StatusCode::kInvalidArgument, "symbolic link"));
+  EXPECT_FALSE(std::filesystem::exists(outside / "x.json"));
+  std::ofstream(outside / "secret") << "secret";
+  std::filesystem::create_symlink(outside / "secret", std::filesystem::path(root_) / "file-link");
+  EXPECT_THAT(store_->Get("file-link", Sha256Hex("secret")), StatusIs(StatusCode::kInvalidArgument, "symbolic link"));
+}
+
+TEST_F(ArtifactStoreTest, AlteredFileIsDataLoss) {
+  ASSERT_OK_AND_ASSIGN(ArtifactRecord r, store_->Put("m/model.json", "original"));
+  std::ofstream(root_ + "/m/model.json") << "tampered";
+  EXPECT_THAT(store_->Get("m/model.json", r.sha256), StatusIs(StatusCode::kDataLoss, "altered"));
+}
+
+TEST(AuditVerifyTest, DetectsEditedDeletedAndReorderedEntries) {
+  for (const char* what : {"edit", "delete", "reorder", "truncate"}) {
+    std::string path = TempDbPath();
+    StoreOptions o;
+    o.create_if_missing = true;
+    auto s = std::move(*OpenStore("sqlite:" + path, o));
+    for (int i = 0; i < 5; ++i)
+      ASSERT_OK(s->metadata().Run([&](MetadataTxn& t) {
+        return t.Audit({"alice", "test.event", "thing", std::to_string(i), {{"i", i}}}).status();
+      }));
+    ASSERT_OK(VerifyAuditChain(s->metadata()));
+    std::string sql;
+    if (std::string(what) == "edit") sql = "UPDATE audit_log SET actor = 'mallory' WHERE seq = 3";
+    if (std::string(what) == "delete") sql = "DELETE FROM audit_log WHERE seq = 2";
+    if (std::string(what) == "reorder")
+      sql = "UPDATE audit_log SET seq = 100 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; "
+            "UPDATE audit_log SET seq = 3 WHERE seq = 100";
+    if (std::string(what) == "truncate") sql = "DELETE FROM audit_log WHERE seq = 5";
+    ASSERT_EQ(std::system(("sqlite3 " + path + " \"" + sql + "\"").c_str()), 0);
+    auto v = VerifyAuditChain(s->metadata());
+    EXPECT_THAT(v, StatusIs(StatusCode::kDataLoss)) << what;
+    const std::string expect = std::string(what) == "edit"       ? "entry 3"
+                               : std::string(what) == "delete"   ? "entry 2 is missing"
+                               : std::string(what) == "reorder"  ? "entry 2"
+                                                                 : "recorded head is entry 5";
+    EXPECT_THAT(v.status().message(), ::testing::HasSubstr(expect)) << what << ": " << v.status().message();
+  }
 }
 
 }  // namespace

@@ -72,11 +72,18 @@ CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string
   return r;
 }
 
-pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path) {
+pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path, int* stdin_fd) {
   std::string bin;
   auto argv = Argv(args, bin);
+  int pipe_fds[2] = {-1, -1};
+  if (stdin_fd != nullptr && ::pipe(pipe_fds) != 0) return -1;
   pid_t pid = ::fork();
   if (pid == 0) {
+    if (stdin_fd != nullptr) {
+      ::dup2(pipe_fds[0], 0);
+      ::close(pipe_fds[0]);
+      ::close(pipe_fds[1]);
+    }
     int fe = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int fo = ::open("/dev/null", O_WRONLY);
     ::dup2(fo, 1);
@@ -84,6 +91,10 @@ pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_
     ::setenv("ALMANAC_USER", "tester", 1);
     ::execv(argv[0], argv.data());
     ::_exit(127);
+  }
+  if (stdin_fd != nullptr) {
+    ::close(pipe_fds[0]);
+    *stdin_fd = pipe_fds[1];
   }
   return pid;
 }

@@ -18,8 +18,9 @@ struct CommandResult {
 CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string& input = "",
                          const std::vector<std::string>& env = {});
 
-// Starts the binary without waiting; stderr goes to `err_path`. Returns the pid.
-pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path);
+// Starts the binary without waiting; stderr goes to `err_path`. Returns the pid. With
+// `stdin_fd` non-null, the child's stdin is a pipe whose write end is stored there.
+pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path, int* stdin_fd = nullptr);
 
 // A fresh temporary directory, removed by the destructor.
 class TempDir {

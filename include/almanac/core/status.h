@@ -108,7 +108,9 @@ class [[nodiscard]] Result {
   Result(U&& value) : value_(T(std::forward<U>(value))) {}  // NOLINT
 
   bool ok() const { return value_.has_value(); }
-  const Status& status() const { return status_; }
+  const Status& status() const& { return status_; }
+  // By value on temporaries, so `ALMANAC_RETURN_IF_ERROR(F().status())` never dangles.
+  Status status() && { return std::move(status_); }
 
   // IMPORTANT: only call these when ok(); otherwise the behaviour is undefined.
   T& value() & { return *value_; }

@@ -36,7 +36,30 @@ struct State {
   std::map<std::string, SnapshotInfo> snapshots;  // by name
   int64_t next_id = 1;
   int64_t next_load = 1;
+  // Metadata.
+  std::map<std::string, RunRecord> runs;
+  std::map<std::string, std::map<std::string, std::string>> params, tags;
+  std::map<std::string, std::vector<MetricPoint>> metrics;
+  std::map<std::string, std::map<std::string, ArtifactRecord>> artifacts;
+  std::map<std::string, CacheEntry> cache;
+  std::map<std::string, RegisteredModelRecord> models;
+  std::map<std::pair<std::string, int64_t>, ModelVersionRecord> versions;
+  std::map<int64_t, PromotionRequestRecord> requests;
+  std::vector<AuditEntry> audit;
 };
+
+// Appends a hash-chained audit entry to `state`.
+Result<AuditEntry> AppendAudit(State& state, const Clock& clock, const AuditEvent& event) {
+  AuditEntry e;
+  e.seq = static_cast<int64_t>(state.audit.size()) + 1;
+  e.prev_hash = state.audit.empty() ? std::string(64, '0') : state.audit.back().hash;
+  e.timestamp = clock.NowMicros();
+  e.event = event;
+  if (e.event.details.is_null()) e.event.details = Json::object();
+  ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
+  state.audit.push_back(e);
+  return e;
+}
 
 class MemorySeriesStore;
 
@@ -44,7 +67,11 @@ class MemoryLoadSession : public LoadSessionBase {
  public:
   MemoryLoadSession(LoadOptions options, const Clock& clock, MemorySeriesStore* owner, State copy,
                     std::unique_lock<std::mutex> writer)
-      : LoadSessionBase(std::move(options), clock), owner_(owner), state_(std::move(copy)), writer_(std::move(writer)) {
+      : LoadSessionBase(std::move(options), clock),
+        owner_(owner),
+        clock_(clock),
+        state_(std::move(copy)),
+        writer_(std::move(writer)) {
     load_id_ = state_.next_load++;
   }
 
@@ -109,14 +136,23 @@ class MemoryLoadSession : public LoadSessionBase {
 
  private:
   MemorySeriesStore* owner_;
+  const Clock& clock_;
   State state_;
   std::unique_lock<std::mutex> writer_;
   int64_t load_id_ = 0;
 };
 
+// State shared by the series and metadata stores of one memory back-end.
+struct Shared {
+  std::mutex mu;         // guards state
+  std::mutex writer_mu;  // held by the one open write (load or metadata transaction)
+  State state;
+};
+
 class MemorySeriesStore : public SeriesStore {
  public:
-  explicit MemorySeriesStore(StoreOptions options) : options_(options) {}
+  MemorySeriesStore(StoreOptions options, Shared& shared)
+      : options_(options), mu_(shared.mu), writer_mu_(shared.writer_mu), state_(shared.state) {}
 
   Result<std::unique_ptr<LoadSession>> BeginLoad(const LoadOptions& options) override {
     std::unique_lock writer(writer_mu_, std::try_to_lock);
@@ -214,6 +250,10 @@ class MemorySeriesStore : public SeriesStore {
     info.num_series = r.num_series;
     info.num_observations = r.num_observations;
     state_.snapshots[info.name] = info;
+    Json details = {{"snapshot_id", info.id}, {"as_of", info.as_of ? Json(info.as_of->ToString()) : Json(nullptr)},
+                    {"series", r.num_series}, {"observations", r.num_observations}};
+    ALMANAC_RETURN_IF_ERROR(
+        AppendAudit(state_, *options_.clock, {info.created_by, "snapshot.create", "snapshot", info.name, details}).status());
     return info;
   }
 
@@ -252,9 +292,9 @@ class MemorySeriesStore : public SeriesStore {
   }
 
   StoreOptions options_;
-  std::mutex mu_;
-  std::mutex writer_mu_;
-  State state_;
+  std::mutex& mu_;
+  std::mutex& writer_mu_;
+  State& state_;
 };
 
 Status MemoryLoadSession::Finish(LoadReport* report, const std::vector<VintageInfo>& vintages) {
@@ -264,20 +304,259 @@ Status MemoryLoadSession::Finish(LoadReport* report, const std::vector<VintageIn
     row.info.source_hash = options().source_hash;
   }
   report->load_id = load_id_;
+  ALMANAC_ASSIGN_OR_RETURN(AuditEvent event, LoadAuditEvent(options(), *report, vintages));
+  ALMANAC_RETURN_IF_ERROR(AppendAudit(state_, clock_, event).status());
   owner_->Install(std::move(state_));
   return Status::Ok();
 }
 
+template <typename Map, typename Key>
+auto FindOr(Map& m, const Key& k) -> decltype(&m.begin()->second) {
+  auto it = m.find(k);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+class MemoryTxn : public MetadataTxn {
+ public:
+  MemoryTxn(State& s, const Clock& clock) : s_(s), clock_(clock) {}
+  const Clock& clock() const override { return clock_; }
+
+  Status InsertRun(const RunRecord& r) override {
+    if (!s_.runs.emplace(r.id, r).second) return AlreadyExistsError("run " + r.id + " already exists");
+    return Status::Ok();
+  }
+  Status UpdateRun(const RunRecord& r) override {
+    auto* p = FindOr(s_.runs, r.id);
+    if (p == nullptr) return NotFoundError("no run " + r.id);
+    *p = r;
+    return Status::Ok();
+  }
+  Result<RunRecord> GetRun(std::string_view id) override {
+    auto* p = FindOr(s_.runs, std::string(id));
+    if (p == nullptr) return NotFoundError("no run " + QuoteForMessage(id));
+    return *p;
+  }
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& f) override {
+    std::vector<RunRecord> out;
+    for (const auto& [id, r] : s_.runs) {
+      if (!f.experiment.empty() && r.experiment != f.experiment) continue;
+      if (!f.pipeline.empty() && r.pipeline != f.pipeline) continue;
+      if (f.status && r.status != *f.status) continue;
+      out.push_back(r);
+    }
+    std::sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
+      return a.start_time != b.start_time ? a.start_time > b.start_time : a.id > b.id;
+    });
+    if (f.limit > 0 && static_cast<int>(out.size()) > f.limit) out.resize(static_cast<size_t>(f.limit));
+    return out;
+  }
+  Status InsertParams(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& params) override {
+    ALMANAC_RETURN_IF_ERROR(GetRun(run_id).status());
+    auto& m = s_.params[std::string(run_id)];
+    for (const auto& [k, v] : params)
+      if (!m.emplace(k, v).second)
+        return AlreadyExistsError("parameter " + k + " of run " + std::string(run_id) + " already exists");
+    return Status::Ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> GetParams(std::string_view run_id) override {
+    auto* m = FindOr(s_.params, std::string(run_id));
+    if (m == nullptr) return std::vector<std::pair<std::string, std::string>>{};
+    return std::vector<std::pair<std::string, std::string>>(m->begin(), m->end());
+  }
+  Status InsertMetrics(std::string_view run_id, const std::vector<MetricPoint>& points) override {
+    ALMANAC_RETURN_IF_ERROR(GetRun(run_id).status());
+    for (const auto& p : points)
+      if (!std::isfinite(p.value))
+        return InvalidArgumentError("metric " + p.key + " of run " + std::string(run_id) + " is not finite");
+    auto& v = s_.metrics[std::string(run_id)];
+    v.insert(v.end(), points.begin(), points.end());
+    return Status::Ok();
+  }
+  Result<std::vector<MetricPoint>> GetMetrics(std::string_view run_id) override {
+    auto* m = FindOr(s_.metrics, std::string(run_id));
+    std::vector<MetricPoint> out = m ? *m : std::vector<MetricPoint>{};
+    std::stable_sort(out.begin(), out.end(), [](const MetricPoint& a, const MetricPoint& b) {
+      return a.key != b.key ? a.key < b.key : a.step < b.step;
+    });
+    return out;
+  }
+  Status SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) override {
+    ALMANAC_RETURN_IF_ERROR(GetRun(run_id).status());
+    for (const auto& [k, v] : tags) s_.tags[std::string(run_id)][k] = v;
+    return Status::Ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) override {
+    auto* m = FindOr(s_.tags, std::string(run_id));
+    if (m == nullptr) return std::vector<std::pair<std::string, std::string>>{};
+    return std::vector<std::pair<std::string, std::string>>(m->begin(), m->end());
+  }
+  Status InsertArtifact(std::string_view run_id, const ArtifactRecord& a) override {
+    ALMANAC_RETURN_IF_ERROR(GetRun(run_id).status());
+    if (!s_.artifacts[std::string(run_id)].emplace(a.name, a).second)
+      return AlreadyExistsError("artifact " + a.name + " of run " + std::string(run_id) + " already exists");
+    return Status::Ok();
+  }
+  Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) override {
+    std::vector<ArtifactRecord> out;
+    if (auto* m = FindOr(s_.artifacts, std::string(run_id)))
+      for (const auto& [n, a] : *m) out.push_back(a);
+    return out;
+  }
+  Result<std::optional<CacheEntry>> GetCache(std::string_view key) override {
+    auto* e = FindOr(s_.cache, std::string(key));
+    return e ? std::optional<CacheEntry>(*e) : std::optional<CacheEntry>();
+  }
+  Status PutCache(const CacheEntry& e) override {
+    s_.cache[e.key] = e;
+    return Status::Ok();
+  }
+  Status InsertModel(const RegisteredModelRecord& m) override {
+    if (!s_.models.emplace(m.name, m).second) return AlreadyExistsError("model " + m.name + " already exists");
+    return Status::Ok();
+  }
+  Status UpdateModel(const RegisteredModelRecord& m) override {
+    auto* p = FindOr(s_.models, m.name);
+    if (p == nullptr) return NotFoundError("no model " + m.name);
+    p->owner = m.owner;
+    p->description = m.description;
+    p->policy = m.policy;
+    p->card = m.card;
+    return Status::Ok();
+  }
+  Result<RegisteredModelRecord> GetModel(std::string_view name) override {
+    auto* p = FindOr(s_.models, std::string(name));
+    if (p == nullptr) return NotFoundError("no registered model " + QuoteForMessage(name));
+    return *p;
+  }
+  Result<std::vector<RegisteredModelRecord>> ListModels() override {
+    std::vector<RegisteredModelRecord> out;
+    for (const auto& [n, m] : s_.models) out.push_back(m);
+    return out;
+  }
+  Status InsertVersion(const ModelVersionRecord& v) override {
+    if (!s_.models.count(v.model)) return NotFoundError("no registered model " + QuoteForMessage(v.model));
+    for (const auto& [k, other] : s_.versions)
+      if (other.model == v.model && (other.version == v.version || other.run_id == v.run_id))
+        return AlreadyExistsError("model " + v.model + " already has version " + std::to_string(v.version) +
+                                  " or a version from run " + v.run_id);
+    ALMANAC_RETURN_IF_ERROR(CheckOneProduction(v));
+    s_.versions[{v.model, v.version}] = v;
+    return Status::Ok();
+  }
+  Status UpdateVersion(const ModelVersionRecord& v) override {
+    auto* p = FindOr(s_.versions, std::make_pair(v.model, v.version));
+    if (p == nullptr) return NotFoundError("no version " + std::to_string(v.version) + " of model " + v.model);
+    ALMANAC_RETURN_IF_ERROR(CheckOneProduction(v));
+    *p = v;
+    return Status::Ok();
+  }
+  Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) override {
+    auto* p = FindOr(s_.versions, std::make_pair(std::string(model), version));
+    if (p == nullptr) return NotFoundError("model " + std::string(model) + " has no version " + std::to_string(version));
+    return *p;
+  }
+  Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) override {
+    std::vector<ModelVersionRecord> out;
+    for (const auto& [k, v] : s_.versions)
+      if (v.model == model) out.push_back(v);
+    return out;
+  }
+  Result<int64_t> MaxVersion(std::string_view model) override {
+    int64_t m = 0;
+    for (const auto& [k, v] : s_.versions)
+      if (v.model == model) m = std::max(m, v.version);
+    return m;
+  }
+  Result<int64_t> InsertRequest(const PromotionRequestRecord& r) override {
+    PromotionRequestRecord copy = r;
+    copy.id = s_.requests.empty() ? 1 : s_.requests.rbegin()->first + 1;
+    s_.requests[copy.id] = copy;
+    return copy.id;
+  }
+  Status UpdateRequest(const PromotionRequestRecord& r) override {
+    auto* p = FindOr(s_.requests, r.id);
+    if (p == nullptr) return NotFoundError("no promotion request " + std::to_string(r.id));
+    *p = r;
+    return Status::Ok();
+  }
+  Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) override {
+    std::vector<PromotionRequestRecord> out;
+    for (const auto& [id, r] : s_.requests)
+      if (r.model == model) out.push_back(r);
+    return out;
+  }
+  Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(s_, clock_, event); }
+
+ private:
+  Status CheckOneProduction(const ModelVersionRecord& v) {
+    if (v.stage != Stage::kProduction) return Status::Ok();
+    for (const auto& [k, other] : s_.versions)
+      if (other.model == v.model && other.version != v.version && other.stage == Stage::kProduction)
+        return FailedPreconditionError("model " + v.model + " already has a production version");
+    return Status::Ok();
+  }
+
+  State& s_;
+  const Clock& clock_;
+};
+
+class MemoryMetadataStore : public MetadataStore {
+ public:
+  MemoryMetadataStore(Shared& shared, const Clock& clock) : shared_(shared), clock_(clock) {}
+
+  Status Run(const std::function<Status(MetadataTxn&)>& fn) override {
+    std::lock_guard writer(shared_.writer_mu);
+    State copy;
+    {
+      std::lock_guard lock(shared_.mu);
+      copy = shared_.state;
+    }
+    MemoryTxn txn(copy, clock_);
+    Status s;
+    try {
+      s = fn(txn);
+    } catch (const std::exception& e) {
+      s = InternalError(std::string("metadata transaction failed: ") + e.what());
+    }
+    if (!s.ok()) return s;
+    std::lock_guard lock(shared_.mu);
+    shared_.state = std::move(copy);
+    return Status::Ok();
+  }
+
+  Result<std::vector<AuditEntry>> ReadAudit(int64_t from, int64_t to) override {
+    std::lock_guard lock(shared_.mu);
+    std::vector<AuditEntry> out;
+    for (const auto& e : shared_.state.audit)
+      if (e.seq >= from && (to <= 0 || e.seq <= to)) out.push_back(e);
+    return out;
+  }
+
+  Result<std::pair<int64_t, std::string>> AuditHead() override {
+    std::lock_guard lock(shared_.mu);
+    if (shared_.state.audit.empty()) return std::make_pair(int64_t{0}, std::string(64, '0'));
+    return std::make_pair(shared_.state.audit.back().seq, shared_.state.audit.back().hash);
+  }
+
+ private:
+  Shared& shared_;
+  const Clock& clock_;
+};
+
 class MemoryStore : public Store {
  public:
-  MemoryStore(std::string uri, StoreOptions options) : uri_(std::move(uri)), series_(options) {}
+  MemoryStore(std::string uri, StoreOptions options)
+      : uri_(std::move(uri)), series_(options, shared_), metadata_(shared_, *options.clock) {}
   SeriesStore& series() override { return series_; }
+  MetadataStore& metadata() override { return metadata_; }
   const std::string& uri() const override { return uri_; }
   Result<int> SchemaVersion() override { return CurrentSchemaVersion(); }
 
  private:
   std::string uri_;
+  Shared shared_;
   MemorySeriesStore series_;
+  MemoryMetadataStore metadata_;
 };
 
 }  // namespace

@@ -59,6 +59,119 @@ CREATE TABLE snapshots (
 );
 CREATE INDEX snapshots_by_id ON snapshots(snapshot_id);
 )sql"},
+      {2, "tracking, step cache, model registry, audit log", R"sql(
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  experiment TEXT NOT NULL,
+  pipeline TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL CHECK (status IN ('running','finished','failed','killed')),
+  start_time INTEGER NOT NULL,
+  end_time INTEGER NOT NULL DEFAULT 0,
+  user TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pipeline_hash TEXT NOT NULL DEFAULT '',
+  snapshot_id TEXT NOT NULL DEFAULT '',
+  git_commit TEXT NOT NULL DEFAULT '',
+  almanac_version TEXT NOT NULL,
+  seed INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  reproduces TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_by_experiment ON runs(experiment, start_time);
+CREATE INDEX runs_by_pipeline ON runs(pipeline, start_time);
+CREATE TABLE run_params (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE run_metrics (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  value REAL NOT NULL,
+  timestamp INTEGER NOT NULL
+);
+CREATE INDEX run_metrics_by_run ON run_metrics(run_id, key, step);
+CREATE TABLE run_tags (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE run_artifacts (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+CREATE TABLE step_cache (
+  key TEXT PRIMARY KEY,
+  step TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  outputs TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE registered_models (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  policy TEXT NOT NULL DEFAULT '{}',
+  card TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE TABLE model_versions (
+  model TEXT NOT NULL REFERENCES registered_models(name),
+  version INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  artifact_name TEXT NOT NULL,
+  artifact_sha256 TEXT NOT NULL,
+  snapshot_id TEXT NOT NULL DEFAULT '',
+  stage TEXT NOT NULL CHECK (stage IN ('none','staging','production','archived')),
+  metrics TEXT NOT NULL DEFAULT '{}',
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  stage_changed_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (model, version),
+  UNIQUE (model, run_id)
+);
+CREATE UNIQUE INDEX one_production_version ON model_versions(model) WHERE stage = 'production';
+CREATE TABLE promotion_requests (
+  id INTEGER PRIMARY KEY,
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL CHECK (status IN ('pending','approved','rejected','cancelled')),
+  decided_by TEXT NOT NULL DEFAULT '',
+  decided_at INTEGER NOT NULL DEFAULT 0,
+  decision_reason TEXT NOT NULL DEFAULT '',
+  FOREIGN KEY (model, version) REFERENCES model_versions(model, version)
+);
+CREATE INDEX promotion_requests_by_model ON promotion_requests(model, version);
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  timestamp INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

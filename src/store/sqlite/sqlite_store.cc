@@ -9,6 +9,7 @@
 #include "store/load_session_base.h"
 #include "store/snapshot_content.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_metadata.h"
 #include "store/sqlite/sqlite_util.h"
 
 namespace almanac::store::sqlite {
@@ -67,7 +68,7 @@ Status Migrate(Db& db, const std::string& path) {
 class SqliteLoadSession : public LoadSessionBase {
  public:
   SqliteLoadSession(LoadOptions options, const Clock& clock, Db db)
-      : LoadSessionBase(std::move(options), clock), db_(std::move(db)) {}
+      : LoadSessionBase(std::move(options), clock), db_(std::move(db)), clock_(clock) {}
 
   ~SqliteLoadSession() override {
     if (open_) db_.Exec("ROLLBACK", "rollback").IgnoreError();
@@ -192,13 +193,15 @@ class SqliteLoadSession : public LoadSessionBase {
     }
     ALMANAC_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(db_.get(), "UPDATE loads SET committed_at = ?2, source_hash = ?3, "
                                                                 "rows_read = ?4, vintages_created = ?5 WHERE id = ?1"));
-    load.Bind(1, load_id_).Bind(2, SystemClock().NowMicros()).Bind(3, options().source_hash).Bind(4, report->rows_read)
+    load.Bind(1, load_id_).Bind(2, clock_.NowMicros()).Bind(3, options().source_hash).Bind(4, report->rows_read)
         .Bind(5, report->vintages_created);
     ALMANAC_RETURN_IF_ERROR(load.Run());
+    report->load_id = load_id_;
+    ALMANAC_ASSIGN_OR_RETURN(AuditEvent event, LoadAuditEvent(options(), *report, vintages));
+    ALMANAC_RETURN_IF_ERROR(AppendAudit(db_.get(), clock_, event).status());
     // Statements must be finalized before COMMIT releases nothing of theirs; reset is enough.
     ALMANAC_RETURN_IF_ERROR(db_.Exec("COMMIT", "cannot commit the load"));
     open_ = false;
-    report->load_id = load_id_;
     return Status::Ok();
   }
 
@@ -216,6 +219,7 @@ class SqliteLoadSession : public LoadSessionBase {
   }
 
   Db db_;
+  const Clock& clock_;
   bool open_ = false;
   int64_t load_id_ = 0;
   Stmt find_series_, insert_series_, update_series_, read_rows_, insert_vintage_, insert_obs_, insert_obs_batch_;
@@ -368,6 +372,12 @@ class SqliteSeriesStore : public SeriesStore {
       Status s = q.Run();
       if (!s.ok()) return rollback(s);
     }
+    {
+      Json details = {{"snapshot_id", info.id}, {"as_of", info.as_of ? Json(info.as_of->ToString()) : Json(nullptr)},
+                      {"series", r.num_series}, {"observations", r.num_observations}};
+      auto a = AppendAudit(db_.get(), *options_.clock, {info.created_by, "snapshot.create", "snapshot", info.name, details});
+      if (!a.ok()) return rollback(a.status());
+    }
     ALMANAC_RETURN_IF_ERROR(db_.Exec("COMMIT", "cannot commit snapshot"));
     return info;
   }
@@ -504,10 +514,13 @@ class SqliteSeriesStore : public SeriesStore {
 
 class SqliteStore : public Store {
  public:
-  SqliteStore(std::string uri, std::unique_ptr<SqliteSeriesStore> series, std::string path, StoreOptions options)
-      : uri_(std::move(uri)), series_(std::move(series)), path_(std::move(path)), options_(options) {}
+  SqliteStore(std::string uri, std::unique_ptr<SqliteSeriesStore> series, std::unique_ptr<MetadataStore> metadata,
+              std::string path, StoreOptions options)
+      : uri_(std::move(uri)), series_(std::move(series)), metadata_(std::move(metadata)), path_(std::move(path)),
+        options_(options) {}
 
   SeriesStore& series() override { return *series_; }
+  MetadataStore& metadata() override { return *metadata_; }
   const std::string& uri() const override { return uri_; }
   Result<int> SchemaVersion() override {
     ALMANAC_ASSIGN_OR_RETURN(Db db, Db::Open(path_, false, options_.busy_timeout_ms, 1024));
@@ -519,6 +532,7 @@ class SqliteStore : public Store {
  private:
   std::string uri_;
   std::unique_ptr<SqliteSeriesStore> series_;
+  std::unique_ptr<MetadataStore> metadata_;
   std::string path_;
   StoreOptions options_;
 };
@@ -536,7 +550,10 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& uri, const std
   ALMANAC_ASSIGN_OR_RETURN(Db db, Db::Open(path, options.create_if_missing, options.busy_timeout_ms, options.cache_kib));
   ALMANAC_RETURN_IF_ERROR(Migrate(db, path));
   auto series = std::make_unique<SqliteSeriesStore>(path, options, std::move(db));
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(uri, std::move(series), path, options));
+  ALMANAC_ASSIGN_OR_RETURN(Db meta_db, Db::Open(path, false, options.busy_timeout_ms, 8192));
+  auto metadata = NewSqliteMetadataStore(std::move(meta_db), *options.clock);
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(uri, std::move(series), std::move(metadata), path, options));
 }
 
 }  // namespace almanac::store::sqlite

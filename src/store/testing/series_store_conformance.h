@@ -36,4 +36,7 @@ class SeriesStoreConformance : public ::testing::TestWithParam<StoreFactory> {
   std::unique_ptr<Store> store_;
 };
 
+// The same fixture, for the MetadataStore tests (testing/metadata_store_conformance.cc).
+class MetadataStoreConformance : public SeriesStoreConformance {};
+
 }  // namespace almanac::store::testing

@@ -1,0 +1,237 @@
+// File: almanac/pipeline.h
+//
+// Reproducible pipelines: a YAML file (docs/pipelines.md) declares the data (series and an
+// as-of date, or a snapshot), transformations, model candidates, evaluation, registration and
+// promotion rules and a schedule. The runner executes the DAG
+//   load -> validate -> transform -> train -> evaluate -> register -> promote
+// with every step's output content-addressed by the hashes of its inputs, so unchanged steps
+// come from the cache and `Reproduce` re-runs a past run and compares every artifact byte for
+// byte. The scheduler fires pipelines on cron schedules with retries and no overlapping runs.
+//
+//   ALMANAC_ASSIGN_OR_RETURN(pipeline::PipelineSpec spec, pipeline::LoadPipelineFile("gdp.yaml", models));
+//   pipeline::Runner runner(env);
+//   ALMANAC_ASSIGN_OR_RETURN(pipeline::RunResult r, runner.Run(spec, {.user = "alice"}));
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "almanac/core.h"
+#include "almanac/core/json.h"
+#include "almanac/models.h"
+#include "almanac/registry.h"
+#include "almanac/store.h"
+#include "almanac/tracking.h"
+
+namespace almanac::pipeline {
+
+// --------------------------------------------------------------------------- the spec
+
+struct TransformSpec {
+  std::string name;   // the derived series' name
+  std::string op;     // log, diff, pct_change, yoy, resample, moving_average, lag, deflate, interpolate
+  std::string input;  // a data series or an earlier transform
+  Json params = Json::object();  // op-specific: periods, window, to, how, by, scale, base
+};
+
+struct CandidateSpec {
+  std::string name;
+  models::ModelSpec model;
+};
+
+struct EvaluationSpec {
+  int origins = 8;           // rolling origins (0: no backtest)
+  int step = 1;              // periods between origins
+  std::string window = "expanding";  // or "sliding"
+  int window_size = 0;       // sliding window length (default: data length at the first origin)
+  int horizon = 0;           // default: the pipeline's horizon
+  std::vector<std::string> metrics{"mase", "smape", "rmse", "mae", "coverage80", "coverage95"};
+  std::string select_by = "mase";
+};
+
+// A condition like "mase < 1 and better_than_production".
+struct Rule {
+  struct Clause {
+    std::string metric;  // empty for a keyword
+    std::string op;      // <, <=, >, >=
+    double value = 0;
+    std::string keyword;  // "better_than_production", "always"
+  };
+  std::vector<Clause> clauses;
+  std::string text;
+};
+Result<Rule> ParseRule(std::string_view text);
+
+struct RegisterSpec {
+  bool enabled = false;
+  std::string model;  // registry name
+  std::string owner;
+  std::string description;
+  Json policy = Json::object();
+  Json card = Json::object();
+  Rule when;  // default: always
+};
+
+struct PromoteSpec {
+  bool enabled = false;
+  store::Stage to = store::Stage::kStaging;
+  Rule when;
+};
+
+// A cron expression (minute hour day-of-month month day-of-week), evaluated in UTC.
+class CronSchedule {
+ public:
+  // Five fields with *, lists, ranges, steps and names (JAN-DEC, SUN-SAT), or @hourly, @daily,
+  // @weekly, @monthly, @yearly. InvalidArgument naming the field.
+  static Result<CronSchedule> Parse(std::string_view text);
+  // The first fire time strictly after `after_micros` (UTC). OutOfRange when none within 5 years.
+  Result<int64_t> Next(int64_t after_micros) const;
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  std::vector<bool> minute_, hour_, dom_, month_, dow_;
+  bool dom_star_ = true, dow_star_ = true;
+};
+
+struct PipelineSpec {
+  std::string name;
+  std::string description;
+  std::string experiment;  // default: name
+  std::vector<std::string> series;
+  std::optional<Date> as_of;  // or
+  std::string snapshot;       // a snapshot name or id
+  std::vector<TransformSpec> transforms;
+  std::string target;
+  int horizon = 8;
+  std::vector<double> levels{80, 95};
+  std::vector<CandidateSpec> candidates;
+  EvaluationSpec evaluation;
+  RegisterSpec register_spec;
+  PromoteSpec promote;
+  std::optional<CronSchedule> schedule;
+  int max_retries = 2;
+  int64_t seed = 42;
+
+  std::string file;           // where it was read from
+  std::string source_bytes;   // the file's bytes (hashed and stored with each run)
+  std::string source_hash;    // SHA-256 of source_bytes
+};
+
+// Parses and validates a pipeline file. InvalidArgument with "FILE:LINE: KEY: problem" (and a
+// did-you-mean for unknown keys, model types and parameters).
+Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file, const models::ForecasterRegistry& models);
+Result<PipelineSpec> LoadPipelineFile(const std::string& path, const models::ForecasterRegistry& models);
+
+// ---------------------------------------------------------------------------- transforms
+
+// Applies one transform. `inputs` holds every series available so far (data and earlier
+// transforms). InvalidArgument naming the transform for unknown inputs, bad parameters,
+// log of non-positive values, mismatched frequencies, ...
+Result<TimeSeries> ApplyTransform(const TransformSpec& t, const std::map<std::string, TimeSeries>& inputs);
+
+// ------------------------------------------------------------------------------- runner
+
+// What a run needs: the stores, the model types and a clock.
+struct Environment {
+  store::Store* store = nullptr;
+  store::ArtifactStore* artifacts = nullptr;
+  const models::ForecasterRegistry* models = nullptr;
+  const Clock* clock = nullptr;  // default: SystemClock()
+  int threads = 0;               // for fitting candidates and backtests (0: all cores)
+};
+
+struct RunOptions {
+  std::string user;
+  bool force = false;         // recompute every step
+  std::string reproduces;     // run id being reproduced (register/promote are skipped)
+  std::string snapshot_override;  // use this snapshot instead of the spec's data section
+  std::string git_commit;     // of the repository holding the pipeline file
+  // Live progress: called at the start and end of every step.
+  std::function<void(const std::string& line)> progress;
+};
+
+struct StepResult {
+  std::string step;     // "train:ets"
+  std::string cache_key;
+  bool cached = false;
+  double seconds = 0;
+  std::vector<store::ArtifactRecord> outputs;
+  std::string summary;
+};
+
+struct RunResult {
+  std::string run_id;
+  store::RunStatus status = store::RunStatus::kFinished;
+  std::string snapshot_id;
+  std::vector<StepResult> steps;
+  std::map<std::string, Json> metrics;  // per candidate
+  std::string selected;                 // best candidate
+  std::optional<store::ModelVersionRecord> registered;
+  std::optional<registry::PromotionResult> promotion;
+  std::string message;  // why registration/promotion did (not) happen
+};
+
+class Runner {
+ public:
+  explicit Runner(Environment env);
+  // Runs the pipeline as one tracked run. A failure marks the run failed (with the error) and
+  // leaves no half-registered version: registration is one transaction.
+  Result<RunResult> Run(const PipelineSpec& spec, const RunOptions& options);
+
+ private:
+  Environment env_;
+};
+
+struct ArtifactComparison {
+  std::string name;
+  std::string original_sha256;
+  std::string reproduced_sha256;
+  bool identical = false;
+  std::string why;  // when different
+};
+
+struct ReproduceResult {
+  std::string original_run;
+  std::string new_run;
+  bool identical = false;
+  std::vector<ArtifactComparison> artifacts;
+};
+
+// Re-runs RUN_ID from its recorded pipeline file and snapshot (every step recomputed), and
+// compares every artifact with the original's.
+Result<ReproduceResult> Reproduce(Environment env, std::string_view run_id, const RunOptions& options);
+
+// ---------------------------------------------------------------------------- scheduler
+
+struct SchedulerOptions {
+  std::vector<std::string> pipeline_files;
+  std::string lock_dir;            // per-pipeline lock files (no overlapping runs across processes)
+  int64_t retry_base_ms = 30000;   // first retry delay, doubled each time
+  int max_runs = 0;                // stop after this many runs (0: never; for tests)
+  int64_t run_for_ms = 0;          // stop after this long (0: never)
+  std::string user = "scheduler";
+  std::function<void(const std::string& line)> log;
+  // Sleeps until the given time (tests may advance a fake clock instead).
+  std::function<void(int64_t until_micros)> sleep_until;
+};
+
+struct ScheduledRun {
+  std::string pipeline;
+  int64_t fired_at = 0;
+  int attempts = 0;
+  std::string run_id;
+  store::RunStatus status = store::RunStatus::kFinished;
+  std::string error;
+  bool skipped = false;  // the previous run of this pipeline was still going
+};
+
+// Runs pipelines on their schedules until stopped (max_runs / run_for_ms) and returns the
+// history of this process. Each fire retries failed runs with exponential backoff.
+Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerOptions& options);
+
+}  // namespace almanac::pipeline

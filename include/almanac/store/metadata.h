@@ -1,0 +1,238 @@
+// File: almanac/store/metadata.h (part of almanac/store.h)
+//
+// The metadata store: experiments and runs (tracking), the step cache of pipelines, the model
+// registry, and the hash-chained audit log. Business rules (four-eyes approval, promotion
+// rules, cache keys) live in the tracking, registry and pipeline components; this interface
+// offers the primitive reads and writes inside one transaction, so that a rule check and the
+// write it guards (and the audit entry that records it) commit together or not at all.
+//
+//   ALMANAC_ASSIGN_OR_RETURN(ModelVersionRecord v, store.metadata().Transact<ModelVersionRecord>(
+//       [&](MetadataTxn& txn) -> Result<ModelVersionRecord> {
+//         ALMANAC_ASSIGN_OR_RETURN(auto model, txn.GetModel("gdp"));
+//         ...
+//         ALMANAC_RETURN_IF_ERROR(txn.Audit({"alice", "model.register", "model", "gdp@3", details}));
+//         return version;
+//       }));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "almanac/core.h"
+#include "almanac/core/json.h"
+
+namespace almanac::store {
+
+// ------------------------------------------------------------------------------ tracking
+
+enum class RunStatus { kRunning, kFinished, kFailed, kKilled };
+std::string_view RunStatusName(RunStatus s);
+Result<RunStatus> ParseRunStatus(std::string_view text);
+
+struct RunRecord {
+  std::string id;          // "r" + 16 hex digits, assigned by the caller
+  std::string experiment;  // experiment name (created on first use)
+  std::string pipeline;    // pipeline name ("" for ad-hoc runs)
+  RunStatus status = RunStatus::kRunning;
+  int64_t start_time = 0;  // micros
+  int64_t end_time = 0;    // micros; 0 while running
+  std::string user;
+  std::string host;
+  std::string pipeline_hash;  // SHA-256 of the pipeline file
+  std::string snapshot_id;
+  std::string git_commit;     // of the repository holding the pipeline file, "" if none
+  std::string almanac_version;
+  int64_t seed = 0;
+  std::string error;       // why a run failed
+  std::string reproduces;  // id of the run this one re-runs ("" if none)
+};
+
+struct MetricPoint {
+  std::string key;
+  int64_t step = 0;
+  double value = 0;
+  int64_t timestamp = 0;  // micros
+};
+
+struct ArtifactRecord {
+  std::string name;    // name in the artifact store
+  std::string sha256;  // of the bytes
+  int64_t size = 0;
+  std::string kind;  // "model-package", "forecast", "data", "pipeline", "report", ...
+};
+
+struct RunFilter {
+  std::string experiment;
+  std::string pipeline;
+  std::optional<RunStatus> status;
+  int limit = 100;
+};
+
+// A pipeline step's cached output: the artifacts it produced, by content.
+struct CacheEntry {
+  std::string key;  // SHA-256 of the step's inputs
+  std::string step;
+  std::string run_id;  // run that computed it
+  Json outputs;        // step-defined: artifact names, hashes and small values
+  int64_t created_at = 0;
+};
+
+// ------------------------------------------------------------------------------ registry
+
+struct RegisteredModelRecord {
+  std::string name;
+  std::string owner;
+  std::string description;
+  Json policy = Json::object();  // e.g. {"four_eyes": true}
+  Json card = Json::object();    // model card: purpose, assumptions, limitations, ...
+  int64_t created_at = 0;
+  std::string created_by;
+};
+
+enum class Stage { kNone, kStaging, kProduction, kArchived };
+std::string_view StageName(Stage s);
+Result<Stage> ParseStage(std::string_view text);
+
+struct ModelVersionRecord {
+  std::string model;
+  int64_t version = 0;
+  std::string run_id;
+  std::string artifact_name;
+  std::string artifact_sha256;
+  std::string snapshot_id;
+  Stage stage = Stage::kNone;
+  Json metrics = Json::object();
+  std::string description;
+  int64_t created_at = 0;
+  std::string created_by;
+  int64_t stage_changed_at = 0;
+};
+
+enum class RequestStatus { kPending, kApproved, kRejected, kCancelled };
+std::string_view RequestStatusName(RequestStatus s);
+Result<RequestStatus> ParseRequestStatus(std::string_view text);
+
+struct PromotionRequestRecord {
+  int64_t id = 0;
+  std::string model;
+  int64_t version = 0;
+  Stage target = Stage::kProduction;
+  std::string requested_by;
+  int64_t requested_at = 0;
+  std::string reason;
+  RequestStatus status = RequestStatus::kPending;
+  std::string decided_by;
+  int64_t decided_at = 0;
+  std::string decision_reason;
+};
+
+// --------------------------------------------------------------------------------- audit
+
+// What a write appends to the audit log.
+struct AuditEvent {
+  std::string actor;
+  std::string action;       // "ingest", "snapshot.create", "run.start", "model.promote", ...
+  std::string object_type;  // "series", "snapshot", "run", "model", ...
+  std::string object_id;
+  Json details = Json::object();
+};
+
+// A stored entry: hash = SHA-256 of the canonical JSON of every other field, so each entry
+// commits to its predecessor.
+struct AuditEntry {
+  int64_t seq = 0;  // 1, 2, 3, ...
+  int64_t timestamp = 0;
+  AuditEvent event;
+  std::string prev_hash;  // 64 zeros for the first entry
+  std::string hash;
+};
+
+// The bytes hashed for an entry (canonical JSON of seq, timestamp, event and prev_hash).
+Result<std::string> AuditEntryHashInput(const AuditEntry& entry);
+Result<std::string> AuditEntryHash(const AuditEntry& entry);
+
+// -------------------------------------------------------------------------- transactions
+
+// Primitive operations inside one transaction. Not thread-safe; valid only during the
+// Transact callback. NotFound for missing objects; AlreadyExists for duplicate keys.
+class MetadataTxn {
+ public:
+  virtual ~MetadataTxn() = default;
+  virtual const Clock& clock() const = 0;
+
+  // Tracking.
+  virtual Status InsertRun(const RunRecord& run) = 0;
+  virtual Status UpdateRun(const RunRecord& run) = 0;
+  virtual Result<RunRecord> GetRun(std::string_view id) = 0;
+  virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
+  virtual Status InsertParams(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& params) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> GetParams(std::string_view run_id) = 0;
+  virtual Status InsertMetrics(std::string_view run_id, const std::vector<MetricPoint>& points) = 0;
+  virtual Result<std::vector<MetricPoint>> GetMetrics(std::string_view run_id) = 0;
+  virtual Status SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) = 0;
+  virtual Status InsertArtifact(std::string_view run_id, const ArtifactRecord& artifact) = 0;
+  virtual Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) = 0;
+  virtual Result<std::optional<CacheEntry>> GetCache(std::string_view key) = 0;
+  virtual Status PutCache(const CacheEntry& entry) = 0;
+
+  // Registry.
+  virtual Status InsertModel(const RegisteredModelRecord& model) = 0;
+  virtual Status UpdateModel(const RegisteredModelRecord& model) = 0;
+  virtual Result<RegisteredModelRecord> GetModel(std::string_view name) = 0;
+  virtual Result<std::vector<RegisteredModelRecord>> ListModels() = 0;
+  virtual Status InsertVersion(const ModelVersionRecord& version) = 0;
+  virtual Status UpdateVersion(const ModelVersionRecord& version) = 0;
+  virtual Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) = 0;
+  virtual Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) = 0;
+  // Highest version number of the model (0 when none).
+  virtual Result<int64_t> MaxVersion(std::string_view model) = 0;
+  virtual Result<int64_t> InsertRequest(const PromotionRequestRecord& request) = 0;
+  virtual Status UpdateRequest(const PromotionRequestRecord& request) = 0;
+  virtual Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) = 0;
+
+  // Audit: appends one hash-chained entry and returns it.
+  virtual Result<AuditEntry> Audit(const AuditEvent& event) = 0;
+};
+
+// The metadata store of a back-end. Thread-safe.
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // Runs `fn` in one transaction: commits when it returns ok, rolls back otherwise (and when it
+  // throws). Unavailable when the store stays locked beyond the busy timeout.
+  virtual Status Run(const std::function<Status(MetadataTxn&)>& fn) = 0;
+
+  template <typename T>
+  Result<T> Transact(const std::function<Result<T>(MetadataTxn&)>& fn) {
+    std::optional<T> out;
+    Status s = Run([&](MetadataTxn& txn) -> Status {
+      Result<T> r = fn(txn);
+      if (!r.ok()) return r.status();
+      out = std::move(*r);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return std::move(*out);
+  }
+
+  // Audit entries with seq in [from, to] (to <= 0: up to the end), in order.
+  virtual Result<std::vector<AuditEntry>> ReadAudit(int64_t from, int64_t to) = 0;
+  // The recorded head of the chain (seq and hash of the last entry; seq 0 when empty).
+  virtual Result<std::pair<int64_t, std::string>> AuditHead() = 0;
+};
+
+// Checks the audit chain: consecutive seq from 1, each prev_hash equal to the previous hash,
+// each hash recomputed, and the last entry equal to the recorded head. ok when intact;
+// DataLoss naming the first bad entry ("entry 17 was modified", "entry 18 is missing", ...).
+struct AuditVerification {
+  int64_t entries = 0;
+  std::string head_hash;
+};
+Result<AuditVerification> VerifyAuditChain(MetadataStore& store);
+
+}  // namespace almanac::store

@@ -1,0 +1,534 @@
+// The pipeline runner: load -> validate -> transform -> train -> evaluate -> register -> promote,
+// with content-addressed, cached step outputs and full tracking.
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "almanac/pipeline.h"
+#include "almanac/version.h"
+#include "pipeline/evaluate.h"
+
+namespace almanac::pipeline {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string CodeVersion() { return std::string(ALMANAC_VERSION) + "+" + ALMANAC_GIT_COMMIT; }
+
+// The canonical JSON of a set of series (same form as snapshot content).
+Result<std::string> SeriesContent(const std::map<std::string, TimeSeries>& series) {
+  std::vector<store::SnapshotSeries> v;
+  for (const auto& [k, ts] : series) v.push_back({k, ts});
+  return store::SnapshotCanonicalContent(v);
+}
+
+Json TransformsJson(const std::vector<TransformSpec>& ts) {
+  Json a = Json::array();
+  for (const auto& t : ts) a.push_back({{"name", t.name}, {"op", t.op}, {"input", t.input}, {"params", t.params}});
+  return a;
+}
+
+Json ModelJson(const models::ModelSpec& m) { return {{"type", m.type}, {"params", m.params.is_null() ? Json::object() : m.params}}; }
+
+Json EvaluationJson(const EvaluationSpec& e) {
+  return {{"origins", e.origins}, {"step", e.step}, {"window", e.window}, {"window_size", e.window_size},
+          {"horizon", e.horizon}, {"metrics", e.metrics}};
+}
+
+bool Holds(const Rule::Clause& c, double v) {
+  if (c.op == "<") return v < c.value;
+  if (c.op == "<=") return v <= c.value;
+  if (c.op == ">") return v > c.value;
+  return v >= c.value;
+}
+
+// For coverage metrics "better" means closer to nominal; for the others, lower.
+double Badness(const std::string& metric, double v) {
+  if (metric.rfind("coverage", 0) == 0) return std::fabs(v - std::stod(metric.substr(8)) / 100.0);
+  return v;
+}
+
+class Run {
+ public:
+  Run(const Environment& env, const PipelineSpec& spec, const RunOptions& opts)
+      : env_(env), spec_(spec), opts_(opts), tracker_(env.store->metadata(), *env.artifacts, *env.clock),
+        registry_(*env.store, *env.clock) {}
+
+  Result<RunResult> Execute() {
+    tracking::RunContext ctx;
+    ctx.experiment = spec_.experiment;
+    ctx.pipeline = spec_.name;
+    ctx.user = opts_.user;
+    ctx.pipeline_hash = spec_.source_hash;
+    ctx.git_commit = opts_.git_commit;
+    ctx.seed = spec_.seed;
+    ctx.reproduces = opts_.reproduces;
+    ALMANAC_ASSIGN_OR_RETURN(store::RunRecord run, tracker_.StartRun(ctx));
+    result_.run_id = run.id;
+    Progress("run " + run.id + " of pipeline " + spec_.name + (opts_.reproduces.empty() ? "" : " (reproducing " + opts_.reproduces + ")"));
+    Status s = Steps();
+    if (!s.ok()) {
+      result_.status = store::RunStatus::kFailed;
+      tracker_.FinishRun(run.id, store::RunStatus::kFailed, s.message()).IgnoreError();
+      Progress("run " + run.id + " failed: " + s.message());
+      return s.WithContext("run " + run.id);
+    }
+    ALMANAC_RETURN_IF_ERROR(tracker_.FinishRun(run.id, store::RunStatus::kFinished, ""));
+    return result_;
+  }
+
+ private:
+  void Progress(const std::string& line) {
+    if (opts_.progress) opts_.progress(line);
+  }
+
+  // Runs a step function, timing it and reporting progress.
+  Status Step(const std::string& name, const std::function<Status(StepResult&)>& fn) {
+    StepResult sr;
+    sr.step = name;
+    const auto t0 = SteadyClock::now();
+    Status s = fn(sr);
+    sr.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+    if (!s.ok()) {
+      Progress("[" + name + "] failed after " + FormatFixed(sr.seconds, 2) + " s");
+      return s.WithContext("step " + name);
+    }
+    Progress("[" + name + "] " + (sr.cached ? "cached" : "done") + (sr.summary.empty() ? "" : ": " + sr.summary) + " (" +
+             FormatFixed(sr.seconds, 3) + " s)");
+    step_log_[name] = {{"key", sr.cache_key}, {"inputs", current_inputs_}, {"cached", sr.cached}};
+    result_.steps.push_back(std::move(sr));
+    current_inputs_ = Json::object();
+    return Status::Ok();
+  }
+
+  // Content-addressed output of a step: stored once, recorded on the run under `label`.
+  Result<store::ArtifactRecord> Output(const std::string& label, const std::string& bytes) {
+    const std::string sha = Sha256Hex(bytes);
+    ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec, env_.artifacts->Put(store::ContentAddressedName(sha), bytes));
+    rec.kind = label;
+    if (!recorded_.insert(rec.name).second) {
+      // The same bytes under another label in this run: record a run-specific copy.
+      ALMANAC_ASSIGN_OR_RETURN(rec, tracker_.LogArtifact(result_.run_id, label, bytes, label));
+      return rec;
+    }
+    ALMANAC_RETURN_IF_ERROR(tracker_.RecordArtifact(result_.run_id, rec));
+    return rec;
+  }
+
+  // The cached outputs for `key` when present, intact and not forced.
+  Result<std::optional<store::CacheEntry>> Cached(const std::string& key) {
+    if (opts_.force || !opts_.reproduces.empty()) return std::optional<store::CacheEntry>();
+    ALMANAC_ASSIGN_OR_RETURN(auto e, env_.store->metadata().Transact<std::optional<store::CacheEntry>>(
+                                         [&](store::MetadataTxn& t) { return t.GetCache(key); }));
+    return e;
+  }
+
+  Result<std::string> CachedBytes(const store::CacheEntry& e) {
+    return env_.artifacts->Get(e.outputs.at("artifact").get<std::string>(), e.outputs.at("sha256").get<std::string>());
+  }
+
+  Status PutCache(const std::string& key, const std::string& step, const store::ArtifactRecord& rec) {
+    store::CacheEntry e{key, step, result_.run_id, {{"artifact", rec.name}, {"sha256", rec.sha256}}, env_.clock->NowMicros()};
+    return env_.store->metadata().Run([&](store::MetadataTxn& t) { return t.PutCache(e); });
+  }
+
+  Result<std::string> Key(const Json& inputs) {
+    current_inputs_ = inputs;
+    current_inputs_["code"] = CodeVersion();
+    return ContentId(current_inputs_);
+  }
+
+  // Either reads the cached bytes for `key` or computes them; records the artifact.
+  Status CachedOrCompute(StepResult& sr, const std::string& label, const Json& inputs,
+                         const std::function<Result<std::string>()>& compute, std::string* bytes) {
+    ALMANAC_ASSIGN_OR_RETURN(sr.cache_key, Key(inputs));
+    ALMANAC_ASSIGN_OR_RETURN(auto cached, Cached(sr.cache_key));
+    if (cached) {
+      auto b = CachedBytes(*cached);
+      if (b.ok()) {
+        *bytes = std::move(*b);
+        sr.cached = true;
+      } else if (b.status().code() != StatusCode::kNotFound && b.status().code() != StatusCode::kDataLoss) {
+        return b.status();
+      }  // a lost or altered cache artifact is recomputed
+    }
+    if (!sr.cached) {
+      ALMANAC_ASSIGN_OR_RETURN(*bytes, compute());
+    }
+    ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec, Output(label, *bytes));
+    if (!sr.cached) ALMANAC_RETURN_IF_ERROR(PutCache(sr.cache_key, label, rec));
+    sr.outputs.push_back(rec);
+    return Status::Ok();
+  }
+
+  Status Steps() {
+    // Parameters: the whole spec, flattened.
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"pipeline", spec_.name}, {"target", spec_.target}, {"horizon", std::to_string(spec_.horizon)},
+        {"levels", CompactJson(spec_.levels)}, {"seed", std::to_string(spec_.seed)},
+        {"transforms", CompactJson(TransformsJson(spec_.transforms))},
+        {"evaluation", CompactJson(EvaluationJson(spec_.evaluation))}};
+    for (const auto& c : spec_.candidates) params.emplace_back("model." + c.name, CompactJson(ModelJson(c.model)));
+    ALMANAC_RETURN_IF_ERROR(tracker_.LogParams(result_.run_id, params));
+    // The pipeline file itself, for reproduction.
+    ALMANAC_RETURN_IF_ERROR(Output("pipeline.yaml", spec_.source_bytes).status());
+
+    ALMANAC_RETURN_IF_ERROR(Step("load", [&](StepResult& sr) { return Load(sr); }));
+    ALMANAC_RETURN_IF_ERROR(Step("validate", [&](StepResult& sr) { return Validate(sr); }));
+    ALMANAC_RETURN_IF_ERROR(Step("transform", [&](StepResult& sr) { return Transform(sr); }));
+    ALMANAC_RETURN_IF_ERROR(Train());
+    ALMANAC_RETURN_IF_ERROR(Evaluate());
+    Select();
+    ALMANAC_ASSIGN_OR_RETURN(std::string steps_bytes, CanonicalJson(step_log_));
+    ALMANAC_RETURN_IF_ERROR(Output("steps.json", steps_bytes).status());
+    if (spec_.register_spec.enabled) ALMANAC_RETURN_IF_ERROR(Step("register", [&](StepResult& sr) { return Register(sr); }));
+    if (!opts_.reproduces.empty()) {
+      result_.message = "reproduction: the package was rebuilt; registration and promotion skipped";
+      return Status::Ok();
+    }
+    if (spec_.promote.enabled && result_.registered)
+      ALMANAC_RETURN_IF_ERROR(Step("promote", [&](StepResult& sr) { return Promote(sr); }));
+    std::vector<std::pair<std::string, std::string>> tags = {{"selected", result_.selected}};
+    if (result_.registered)
+      tags.emplace_back("registered", result_.registered->model + "@" + std::to_string(result_.registered->version));
+    return tracker_.SetTags(result_.run_id, tags);
+  }
+
+  Status Load(StepResult& sr) {
+    auto& ss = env_.store->series();
+    std::string ref = !opts_.snapshot_override.empty() ? opts_.snapshot_override : spec_.snapshot;
+    if (ref.empty()) {
+      // Resolve the series as of the date, name the snapshot after its content.
+      std::vector<store::SnapshotSeries> series;
+      for (const auto& k : spec_.series) {
+        ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, ss.ReadAsOf(k, spec_.as_of));
+        series.push_back({k, std::move(ts)});
+      }
+      ALMANAC_ASSIGN_OR_RETURN(std::string id, store::SnapshotContentId(series));
+      ref = spec_.name + "." + id.substr(0, 16);
+      auto existing = ss.GetSnapshot(ref);
+      if (!existing.ok()) {
+        if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+        ALMANAC_RETURN_IF_ERROR(ss.CreateSnapshot({ref, spec_.series, spec_.as_of, opts_.user}).status());
+      }
+    }
+    ALMANAC_ASSIGN_OR_RETURN(store::Snapshot snap, ss.GetSnapshot(ref));
+    result_.snapshot_id = snap.info.id;
+    for (auto& s : snap.series) data_[s.key] = std::move(s.values);
+    ALMANAC_RETURN_IF_ERROR(tracker_.SetSnapshot(result_.run_id, snap.info.id));
+    current_inputs_ = {{"snapshot", snap.info.id}};
+    sr.cache_key = snap.info.id;
+    sr.summary = "snapshot " + snap.info.id.substr(0, 12) + " (" + std::to_string(snap.series.size()) + " series, as of " +
+                 (snap.info.as_of ? snap.info.as_of->ToString() : std::string("latest")) + ")";
+    return Status::Ok();
+  }
+
+  Status Validate(StepResult& sr) {
+    std::vector<std::string> need = spec_.series;
+    for (const auto& k : need) {
+      auto it = data_.find(k);
+      if (it == data_.end()) return NotFoundError("series " + k + " is not in snapshot " + result_.snapshot_id.substr(0, 12));
+      if (it->second.empty() || it->second.size() == it->second.CountMissing())
+        return FailedPreconditionError("series " + k + " has no observations in snapshot " + result_.snapshot_id.substr(0, 12));
+    }
+    sr.summary = std::to_string(need.size()) + " series present";
+    current_inputs_ = {{"snapshot", result_.snapshot_id}};
+    return Status::Ok();
+  }
+
+  Status Transform(StepResult& sr) {
+    std::string bytes;
+    ALMANAC_RETURN_IF_ERROR(CachedOrCompute(
+        sr, "transform.json", {{"step", "transform"}, {"snapshot", result_.snapshot_id}, {"transforms", TransformsJson(spec_.transforms)}},
+        [&]() -> Result<std::string> {
+          std::map<std::string, TimeSeries> all = data_, derived;
+          for (const auto& t : spec_.transforms) {
+            ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, ApplyTransform(t, all));
+            all[t.name] = ts;
+            derived[t.name] = ts;
+          }
+          // The target (derived or not) is what every later step uses.
+          derived[spec_.target] = all.at(spec_.target);
+          return SeriesContent(derived);
+        },
+        &bytes));
+    ALMANAC_ASSIGN_OR_RETURN(auto series, store::ParseSnapshotCanonicalContent(bytes));
+    for (auto& s : series) derived_[s.key] = std::move(s.values);
+    auto it = derived_.find(spec_.target);
+    if (it == derived_.end()) return InternalError("the transform output lacks the target " + spec_.target);
+    target_ = it->second.Trimmed();
+    ALMANAC_ASSIGN_OR_RETURN(std::string target_bytes, SeriesContent({{spec_.target, target_}}));
+    target_hash_ = Sha256Hex(target_bytes);
+    if (target_.size() < 4) return FailedPreconditionError("target " + spec_.target + " has fewer than 4 observations");
+    sr.summary = spec_.target + " " + target_.start().ToString() + ".." + target_.end().ToString() + " (" +
+                 std::to_string(target_.size()) + " observations)";
+    return Status::Ok();
+  }
+
+  models::ModelSpec SeededSpec(const models::ModelSpec& m) {
+    models::ModelSpec out = m;
+    if (out.params.is_null()) out.params = Json::object();
+    const models::ModelType* type = env_.models->Find(m.type);
+    if (type != nullptr && !out.params.contains("seed"))
+      for (const auto& p : type->params)
+        if (p.name == "seed") out.params["seed"] = spec_.seed;
+    return out;
+  }
+
+  Status Train() {
+    const size_t n = spec_.candidates.size();
+    models_.assign(n, std::string());
+    std::vector<StepResult> results(n);
+    std::vector<Status> status(n);
+    // Keys and cache lookups first (sequential: they touch the store), then fit in parallel.
+    std::vector<bool> need(n, false);
+    std::vector<Json> inputs(n);
+    for (size_t i = 0; i < n; ++i) {
+      const auto& c = spec_.candidates[i];
+      results[i].step = "train:" + c.name;
+      inputs[i] = {{"step", "train"}, {"target", target_hash_}, {"model", ModelJson(SeededSpec(c.model))}};
+      ALMANAC_ASSIGN_OR_RETURN(results[i].cache_key, Key(inputs[i]));
+      ALMANAC_ASSIGN_OR_RETURN(auto cached, Cached(results[i].cache_key));
+      if (cached) {
+        auto b = CachedBytes(*cached);
+        if (b.ok()) {
+          models_[i] = std::move(*b);
+          results[i].cached = true;
+          continue;
+        }
+      }
+      need[i] = true;
+    }
+    std::vector<double> seconds(n, 0);
+    ParallelFor(n, env_.threads, [&](size_t i) {
+      if (!need[i]) return;
+      const auto t0 = SteadyClock::now();
+      auto m = env_.models->Create(SeededSpec(spec_.candidates[i].model));
+      if (!m.ok()) {
+        status[i] = m.status();
+        return;
+      }
+      Status s = (*m)->Fit(models::ToFitInput(target_));
+      if (!s.ok()) {
+        status[i] = s;
+        return;
+      }
+      auto bytes = models::SerializeModel(**m);
+      if (!bytes.ok()) {
+        status[i] = bytes.status();
+        return;
+      }
+      models_[i] = std::move(*bytes);
+      seconds[i] = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+    });
+    for (size_t i = 0; i < n; ++i) {
+      const auto& c = spec_.candidates[i];
+      ALMANAC_RETURN_IF_ERROR(Step("train:" + c.name, [&](StepResult& sr) -> Status {
+        if (!status[i].ok()) return status[i].WithContext("model " + c.name + " (" + c.model.type + ")");
+        sr = results[i];
+        current_inputs_ = inputs[i];
+        current_inputs_["code"] = CodeVersion();
+        ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec, Output("model." + c.name + ".json", models_[i]));
+        if (!sr.cached) ALMANAC_RETURN_IF_ERROR(PutCache(sr.cache_key, "train:" + c.name, rec));
+        sr.outputs.push_back(rec);
+        ALMANAC_ASSIGN_OR_RETURN(auto model, env_.models->Deserialize(models_[i]));
+        sr.summary = model->Describe().method;
+        return Status::Ok();
+      }));
+      result_.steps.back().seconds += seconds[i];
+    }
+    return Status::Ok();
+  }
+
+  Status Evaluate() {
+    if (spec_.evaluation.origins == 0) return Status::Ok();
+    for (size_t i = 0; i < spec_.candidates.size(); ++i) {
+      const auto& c = spec_.candidates[i];
+      ALMANAC_RETURN_IF_ERROR(Step("evaluate:" + c.name, [&](StepResult& sr) -> Status {
+        std::string bytes;
+        ALMANAC_RETURN_IF_ERROR(CachedOrCompute(
+            sr, "metrics." + c.name + ".json",
+            {{"step", "evaluate"}, {"target", target_hash_}, {"model", ModelJson(SeededSpec(c.model))},
+             {"evaluation", EvaluationJson(spec_.evaluation)}},
+            [&]() -> Result<std::string> {
+              ALMANAC_ASSIGN_OR_RETURN(CandidateEvaluation e, EvaluateCandidate(*env_.models, SeededSpec(c.model), target_,
+                                                                               spec_.evaluation, env_.threads));
+              return CanonicalJson({{"metrics", e.metrics}, {"by_origin", e.by_origin}, {"notes", e.notes}});
+            },
+            &bytes));
+        ALMANAC_ASSIGN_OR_RETURN(Json j, ParseJson(bytes));
+        result_.metrics[c.name] = j["metrics"];
+        std::vector<store::MetricPoint> points;
+        for (auto it = j["metrics"].begin(); it != j["metrics"].end(); ++it)
+          points.push_back({c.name + "." + it.key(), 0, it.value().get<double>(), 0});
+        int64_t step = 0;
+        for (const auto& row : j["by_origin"]) {
+          for (auto it = row.begin(); it != row.end(); ++it)
+            if (it.value().is_number()) points.push_back({c.name + "." + it.key() + ".by_origin", step, it.value().get<double>(), 0});
+          ++step;
+        }
+        ALMANAC_RETURN_IF_ERROR(tracker_.LogMetrics(result_.run_id, points));
+        std::string summary;
+        for (auto it = j["metrics"].begin(); it != j["metrics"].end(); ++it)
+          summary += (summary.empty() ? "" : ", ") + it.key() + " " + FormatFixed(it.value().get<double>(), 3);
+        sr.summary = summary;
+        return Status::Ok();
+      }));
+    }
+    return Status::Ok();
+  }
+
+  void Select() {
+    selected_ = 0;
+    const std::string& key = spec_.evaluation.select_by;
+    double best = INFINITY;
+    for (size_t i = 0; i < spec_.candidates.size(); ++i) {
+      auto it = result_.metrics.find(spec_.candidates[i].name);
+      if (it == result_.metrics.end() || !it->second.contains(key)) continue;
+      const double b = Badness(key, it->second[key].get<double>());
+      if (b < best) {
+        best = b;
+        selected_ = i;
+      }
+    }
+    result_.selected = spec_.candidates[selected_].name;
+    Progress("selected " + result_.selected + (result_.metrics.count(result_.selected) ? " by " + key : std::string()));
+  }
+
+  // Evaluates a rule on the selected candidate; explains the outcome in `why`.
+  Result<bool> Check(const Rule& rule, std::string* why) {
+    const Json metrics = result_.metrics.count(result_.selected) ? result_.metrics[result_.selected] : Json::object();
+    for (const auto& c : rule.clauses) {
+      if (c.keyword == "always") continue;
+      if (c.keyword == "better_than_production") {
+        auto prod = registry_.Resolve(spec_.register_spec.model, "production");
+        if (!prod.ok()) {
+          if (prod.status().code() == StatusCode::kNotFound) continue;  // nothing to beat
+          return prod.status();
+        }
+        const std::string& key = spec_.evaluation.select_by;
+        if (!prod->metrics.contains(key) || !metrics.contains(key)) continue;
+        const double ours = metrics[key].get<double>(), theirs = prod->metrics[key].get<double>();
+        if (!(Badness(key, ours) < Badness(key, theirs))) {
+          *why = key + " " + FormatFixed(ours, 4) + " is not better than production version " + std::to_string(prod->version) +
+                 "'s " + FormatFixed(theirs, 4);
+          return false;
+        }
+        continue;
+      }
+      if (!metrics.contains(c.metric)) {
+        *why = "metric " + c.metric + " was not computed";
+        return false;
+      }
+      const double v = metrics[c.metric].get<double>();
+      if (!Holds(c, v)) {
+        *why = c.metric + " = " + FormatFixed(v, 4) + " fails '" + c.metric + " " + c.op + " " + FormatDouble(c.value) + "'";
+        return false;
+      }
+    }
+    *why = "'" + rule.text + "' holds";
+    return true;
+  }
+
+  Status Register(StepResult& sr) {
+    std::string why = "reproduction";
+    bool ok = true;
+    if (opts_.reproduces.empty()) {
+      ALMANAC_ASSIGN_OR_RETURN(ok, Check(spec_.register_spec.when, &why));
+    }
+    if (!ok) {
+      result_.message = "not registered: " + why;
+      sr.summary = result_.message;
+      return Status::Ok();
+    }
+    const auto& c = spec_.candidates[selected_];
+    ALMANAC_ASSIGN_OR_RETURN(Json envelope, ParseJson(models_[selected_]));
+    registry::PackageManifest m;
+    m.model_type = c.model.type;
+    m.model_spec = ModelJson(SeededSpec(c.model));
+    m.snapshot_id = result_.snapshot_id;
+    m.target = spec_.target;
+    m.frequency = std::string(FrequencyCode(target_.frequency()));
+    m.history_end = target_.end().ToString();
+    m.horizon = spec_.horizon;
+    m.levels = spec_.levels;
+    m.metrics = result_.metrics.count(c.name) ? result_.metrics[c.name] : Json::object();
+    m.transforms = TransformsJson(spec_.transforms);
+    m.pipeline_hash = spec_.source_hash;
+    m.almanac_version = CodeVersion();
+    ALMANAC_ASSIGN_OR_RETURN(std::string package, registry::BuildPackage(m, envelope));
+    ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec, Output("package.json", package));
+    sr.outputs.push_back(rec);
+    if (!opts_.reproduces.empty()) {
+      sr.summary = "package rebuilt (not registered: reproduction)";
+      return Status::Ok();
+    }
+    const auto& rs = spec_.register_spec;
+    ALMANAC_RETURN_IF_ERROR(registry_.EnsureModel({rs.model, rs.owner, rs.description, rs.policy}, opts_.user).status());
+    if (rs.card.is_object() && !rs.card.empty()) {
+      ALMANAC_ASSIGN_OR_RETURN(auto model, registry_.GetModel(rs.model));
+      bool differs = false;
+      for (auto it = rs.card.begin(); it != rs.card.end(); ++it)
+        if (!model.card.contains(it.key()) || model.card[it.key()] != it.value()) differs = true;
+      if (differs) ALMANAC_RETURN_IF_ERROR(registry_.UpdateCard(rs.model, rs.card, opts_.user).status());
+    }
+    ALMANAC_ASSIGN_OR_RETURN(store::ModelVersionRecord v,
+                             registry_.CreateVersion({rs.model, result_.run_id, rec, result_.snapshot_id, m.metrics,
+                                                      spec_.description},
+                                                     opts_.user));
+    result_.registered = v;
+    sr.summary = "registered " + v.model + "@" + std::to_string(v.version) + " (" + c.name + "; " + why + ")";
+    result_.message = sr.summary;
+    return Status::Ok();
+  }
+
+  Status Promote(StepResult& sr) {
+    std::string why;
+    ALMANAC_ASSIGN_OR_RETURN(bool ok, Check(spec_.promote.when, &why));
+    if (!ok) {
+      sr.summary = "not promoted: " + why;
+      result_.message += "; " + sr.summary;
+      return Status::Ok();
+    }
+    const auto& v = *result_.registered;
+    ALMANAC_ASSIGN_OR_RETURN(registry::PromotionResult p,
+                             registry_.Promote(v.model, v.version, spec_.promote.to, opts_.user,
+                                               "pipeline " + spec_.name + " run " + result_.run_id + ": " + why));
+    result_.promotion = p;
+    sr.summary = p.applied ? "promoted to " + std::string(store::StageName(spec_.promote.to))
+                           : "promotion to " + std::string(store::StageName(spec_.promote.to)) +
+                                 " requested; waiting for approval by a second person";
+    result_.message += "; " + sr.summary;
+    return Status::Ok();
+  }
+
+  const Environment& env_;
+  const PipelineSpec& spec_;
+  const RunOptions& opts_;
+  tracking::Tracker tracker_;
+  registry::Registry registry_;
+  RunResult result_;
+  std::map<std::string, TimeSeries> data_, derived_;
+  TimeSeries target_;
+  std::string target_hash_;
+  std::vector<std::string> models_;  // serialized, per candidate
+  size_t selected_ = 0;
+  Json current_inputs_ = Json::object();
+  Json step_log_ = Json::object();
+  std::set<std::string> recorded_;
+};
+
+}  // namespace
+
+Runner::Runner(Environment env) : env_(env) {
+  if (env_.clock == nullptr) env_.clock = &SystemClock();
+}
+
+Result<RunResult> Runner::Run(const PipelineSpec& spec, const RunOptions& options) {
+  if (env_.store == nullptr || env_.artifacts == nullptr || env_.models == nullptr)
+    return InvalidArgumentError("pipeline runner needs a store, an artifact store and model types");
+  class Run r(env_, spec, options);
+  return r.Execute();
+}
+
+}  // namespace almanac::pipeline

@@ -1,0 +1,486 @@
+#include "store/sqlite/sqlite_metadata.h"
+
+#include <mutex>
+
+namespace almanac::store::sqlite {
+namespace {
+
+Result<Json> ParseStoredJson(const std::string& text, std::string_view what) {
+  auto j = ParseJson(text);
+  if (!j.ok()) return DataLossError("stored " + std::string(what) + " is not valid JSON");
+  return j;
+}
+
+std::string JsonText(const Json& j) {
+  auto c = CanonicalJson(j.is_null() ? Json::object() : j);
+  return c.ok() ? *c : "{}";
+}
+
+Status NotFoundIfNoRow(bool row, std::string msg) {
+  if (!row) return NotFoundError(std::move(msg));
+  return Status::Ok();
+}
+
+// Maps a constraint failure to AlreadyExists with a message naming the object.
+Status Named(const Status& s, const std::string& what) {
+  if (s.ok()) return s;
+  if (s.code() == StatusCode::kAlreadyExists) return AlreadyExistsError(what + " already exists");
+  return s.WithContext(what);
+}
+
+class Txn : public MetadataTxn {
+ public:
+  Txn(sqlite3* db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  const Clock& clock() const override { return clock_; }
+
+  Status InsertRun(const RunRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "INSERT INTO runs (id, experiment, pipeline, status, start_time, end_time, user, host, pipeline_hash, "
+        "snapshot_id, git_commit, almanac_version, seed, error, reproduces) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
+    BindRun(q, r);
+    return Named(q.Run(), "run " + r.id);
+  }
+
+  Status UpdateRun(const RunRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "UPDATE runs SET experiment=?2, pipeline=?3, status=?4, start_time=?5, end_time=?6, user=?7, host=?8, "
+        "pipeline_hash=?9, snapshot_id=?10, git_commit=?11, almanac_version=?12, seed=?13, error=?14, reproduces=?15 "
+        "WHERE id=?1"));
+    BindRun(q, r);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("run " + r.id);
+  }
+
+  Result<RunRecord> GetRun(std::string_view id) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kRunSelect) + " WHERE id = ?1"));
+    q.Bind(1, id);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    ALMANAC_RETURN_IF_ERROR(NotFoundIfNoRow(row, "no run " + QuoteForMessage(id)));
+    return ReadRun(q);
+  }
+
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& f) override {
+    std::string sql = std::string(kRunSelect) + " WHERE (?1 = '' OR experiment = ?1) AND (?2 = '' OR pipeline = ?2) "
+                      "AND (?3 = '' OR status = ?3) ORDER BY start_time DESC, id DESC LIMIT ?4";
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, sql));
+    q.Bind(1, f.experiment).Bind(2, f.pipeline).Bind(3, f.status ? RunStatusName(*f.status) : std::string_view(""))
+        .Bind(4, int64_t{f.limit <= 0 ? 1000000 : f.limit});
+    std::vector<RunRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ALMANAC_ASSIGN_OR_RETURN(RunRecord r, ReadRun(q));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status InsertParams(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& params) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO run_params VALUES (?1, ?2, ?3)"));
+    for (const auto& [k, v] : params) {
+      q.Bind(1, run_id).Bind(2, k).Bind(3, v);
+      ALMANAC_RETURN_IF_ERROR(Named(q.Run(), "parameter " + k + " of run " + std::string(run_id)));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> GetParams(std::string_view run_id) override {
+    return KeyValues("SELECT key, value FROM run_params WHERE run_id = ?1 ORDER BY key", run_id);
+  }
+
+  Status InsertMetrics(std::string_view run_id, const std::vector<MetricPoint>& points) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO run_metrics VALUES (?1, ?2, ?3, ?4, ?5)"));
+    for (const auto& p : points) {
+      if (!std::isfinite(p.value))
+        return InvalidArgumentError("metric " + p.key + " of run " + std::string(run_id) + " is not finite");
+      q.Bind(1, run_id).Bind(2, p.key).Bind(3, p.step).Bind(4, p.value).Bind(5, p.timestamp);
+      ALMANAC_RETURN_IF_ERROR(q.Run());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<MetricPoint>> GetMetrics(std::string_view run_id) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT key, step, value, timestamp FROM run_metrics WHERE run_id = ?1 "
+                                                        "ORDER BY key, step, rowid"));
+    q.Bind(1, run_id);
+    std::vector<MetricPoint> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.push_back({q.Text(0), q.Int(1), q.Double(2), q.Int(3)});
+    }
+    return out;
+  }
+
+  Status SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO run_tags VALUES (?1, ?2, ?3) "
+                                                        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"));
+    for (const auto& [k, v] : tags) {
+      q.Bind(1, run_id).Bind(2, k).Bind(3, v);
+      ALMANAC_RETURN_IF_ERROR(q.Run());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) override {
+    return KeyValues("SELECT key, value FROM run_tags WHERE run_id = ?1 ORDER BY key", run_id);
+  }
+
+  Status InsertArtifact(std::string_view run_id, const ArtifactRecord& a) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO run_artifacts VALUES (?1, ?2, ?3, ?4, ?5)"));
+    q.Bind(1, run_id).Bind(2, a.name).Bind(3, a.sha256).Bind(4, a.size).Bind(5, a.kind);
+    return Named(q.Run(), "artifact " + a.name + " of run " + std::string(run_id));
+  }
+
+  Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT name, sha256, size, kind FROM run_artifacts WHERE run_id = ?1 ORDER BY name"));
+    q.Bind(1, run_id);
+    std::vector<ArtifactRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.push_back({q.Text(0), q.Text(1), q.Int(2), q.Text(3)});
+    }
+    return out;
+  }
+
+  Result<std::optional<CacheEntry>> GetCache(std::string_view key) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT key, step, run_id, outputs, created_at FROM step_cache WHERE key = ?1"));
+    q.Bind(1, key);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return std::optional<CacheEntry>();
+    ALMANAC_ASSIGN_OR_RETURN(Json outputs, ParseStoredJson(q.Text(3), "cache entry"));
+    return std::optional<CacheEntry>(CacheEntry{q.Text(0), q.Text(1), q.Text(2), std::move(outputs), q.Int(4)});
+  }
+
+  Status PutCache(const CacheEntry& e) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO step_cache VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) "
+                                                        "DO UPDATE SET step = excluded.step, run_id = excluded.run_id, "
+                                                        "outputs = excluded.outputs, created_at = excluded.created_at"));
+    q.Bind(1, e.key).Bind(2, e.step).Bind(3, e.run_id).Bind(4, JsonText(e.outputs)).Bind(5, e.created_at);
+    return q.Run();
+  }
+
+  Status InsertModel(const RegisteredModelRecord& m) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO registered_models VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    q.Bind(1, m.name).Bind(2, m.owner).Bind(3, m.description).Bind(4, JsonText(m.policy)).Bind(5, JsonText(m.card))
+        .Bind(6, m.created_at).Bind(7, m.created_by);
+    return Named(q.Run(), "model " + m.name);
+  }
+
+  Status UpdateModel(const RegisteredModelRecord& m) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE registered_models SET owner=?2, description=?3, policy=?4, card=?5 "
+                                                        "WHERE name=?1"));
+    q.Bind(1, m.name).Bind(2, m.owner).Bind(3, m.description).Bind(4, JsonText(m.policy)).Bind(5, JsonText(m.card));
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("model " + m.name);
+  }
+
+  Result<RegisteredModelRecord> GetModel(std::string_view name) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kModelSelect) + " WHERE name = ?1"));
+    q.Bind(1, name);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    ALMANAC_RETURN_IF_ERROR(NotFoundIfNoRow(row, "no registered model " + QuoteForMessage(name)));
+    return ReadModel(q);
+  }
+
+  Result<std::vector<RegisteredModelRecord>> ListModels() override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kModelSelect) + " ORDER BY name"));
+    std::vector<RegisteredModelRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ALMANAC_ASSIGN_OR_RETURN(auto m, ReadModel(q));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Status InsertVersion(const ModelVersionRecord& v) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO model_versions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"));
+    BindVersion(q, v);
+    Status s = q.Run();
+    if (s.code() == StatusCode::kAlreadyExists)
+      return AlreadyExistsError("model " + v.model + " already has version " + std::to_string(v.version) +
+                                " or a version from run " + v.run_id);
+    return s;
+  }
+
+  Status UpdateVersion(const ModelVersionRecord& v) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE model_versions SET run_id=?3, artifact_name=?4, artifact_sha256=?5, "
+                                                        "snapshot_id=?6, stage=?7, metrics=?8, description=?9, created_at=?10, "
+                                                        "created_by=?11, stage_changed_at=?12 WHERE model=?1 AND version=?2"));
+    BindVersion(q, v);
+    Status s = q.Run();
+    if (s.code() == StatusCode::kAlreadyExists)
+      return FailedPreconditionError("model " + v.model + " already has a production version");
+    ALMANAC_RETURN_IF_ERROR(s);
+    return Changed("version " + std::to_string(v.version) + " of model " + v.model);
+  }
+
+  Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kVersionSelect) + " WHERE model = ?1 AND version = ?2"));
+    q.Bind(1, model).Bind(2, version);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    ALMANAC_RETURN_IF_ERROR(NotFoundIfNoRow(row, "model " + std::string(model) + " has no version " + std::to_string(version)));
+    return ReadVersion(q);
+  }
+
+  Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kVersionSelect) + " WHERE model = ?1 ORDER BY version"));
+    q.Bind(1, model);
+    std::vector<ModelVersionRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ALMANAC_ASSIGN_OR_RETURN(auto v, ReadVersion(q));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<int64_t> MaxVersion(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = ?1"));
+    q.Bind(1, model);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    return row ? q.Int(0) : int64_t{0};
+  }
+
+  Result<int64_t> InsertRequest(const PromotionRequestRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "INSERT INTO promotion_requests (model, version, target, requested_by, requested_at, reason, status, decided_by, "
+        "decided_at, decision_reason) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"));
+    q.Bind(1, r.model).Bind(2, r.version).Bind(3, StageName(r.target)).Bind(4, r.requested_by).Bind(5, r.requested_at)
+        .Bind(6, r.reason).Bind(7, RequestStatusName(r.status)).Bind(8, r.decided_by).Bind(9, r.decided_at).Bind(10, r.decision_reason);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  Status UpdateRequest(const PromotionRequestRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE promotion_requests SET status=?2, decided_by=?3, decided_at=?4, "
+                                                        "decision_reason=?5 WHERE id=?1"));
+    q.Bind(1, r.id).Bind(2, RequestStatusName(r.status)).Bind(3, r.decided_by).Bind(4, r.decided_at).Bind(5, r.decision_reason);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("promotion request " + std::to_string(r.id));
+  }
+
+  Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "SELECT id, model, version, target, requested_by, requested_at, reason, status, decided_by, decided_at, "
+        "decision_reason FROM promotion_requests WHERE model = ?1 ORDER BY id"));
+    q.Bind(1, model);
+    std::vector<PromotionRequestRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      PromotionRequestRecord r;
+      r.id = q.Int(0);
+      r.model = q.Text(1);
+      r.version = q.Int(2);
+      ALMANAC_ASSIGN_OR_RETURN(r.target, ParseStage(q.Text(3)));
+      r.requested_by = q.Text(4);
+      r.requested_at = q.Int(5);
+      r.reason = q.Text(6);
+      ALMANAC_ASSIGN_OR_RETURN(r.status, ParseRequestStatus(q.Text(7)));
+      r.decided_by = q.Text(8);
+      r.decided_at = q.Int(9);
+      r.decision_reason = q.Text(10);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(db_, clock_, event); }
+
+ private:
+  static constexpr std::string_view kRunSelect =
+      "SELECT id, experiment, pipeline, status, start_time, end_time, user, host, pipeline_hash, snapshot_id, "
+      "git_commit, almanac_version, seed, error, reproduces FROM runs";
+  static constexpr std::string_view kModelSelect =
+      "SELECT name, owner, description, policy, card, created_at, created_by FROM registered_models";
+  static constexpr std::string_view kVersionSelect =
+      "SELECT model, version, run_id, artifact_name, artifact_sha256, snapshot_id, stage, metrics, description, "
+      "created_at, created_by, stage_changed_at FROM model_versions";
+
+  Status Changed(const std::string& what) {
+    if (sqlite3_changes(db_) == 0) return NotFoundError("no " + what);
+    return Status::Ok();
+  }
+
+  static void BindRun(Stmt& q, const RunRecord& r) {
+    q.Bind(1, r.id).Bind(2, r.experiment).Bind(3, r.pipeline).Bind(4, RunStatusName(r.status)).Bind(5, r.start_time)
+        .Bind(6, r.end_time).Bind(7, r.user).Bind(8, r.host).Bind(9, r.pipeline_hash).Bind(10, r.snapshot_id)
+        .Bind(11, r.git_commit).Bind(12, r.almanac_version).Bind(13, r.seed).Bind(14, r.error).Bind(15, r.reproduces);
+  }
+
+  static Result<RunRecord> ReadRun(const Stmt& q) {
+    RunRecord r;
+    r.id = q.Text(0);
+    r.experiment = q.Text(1);
+    r.pipeline = q.Text(2);
+    ALMANAC_ASSIGN_OR_RETURN(r.status, ParseRunStatus(q.Text(3)));
+    r.start_time = q.Int(4);
+    r.end_time = q.Int(5);
+    r.user = q.Text(6);
+    r.host = q.Text(7);
+    r.pipeline_hash = q.Text(8);
+    r.snapshot_id = q.Text(9);
+    r.git_commit = q.Text(10);
+    r.almanac_version = q.Text(11);
+    r.seed = q.Int(12);
+    r.error = q.Text(13);
+    r.reproduces = q.Text(14);
+    return r;
+  }
+
+  static Result<RegisteredModelRecord> ReadModel(const Stmt& q) {
+    RegisteredModelRecord m;
+    m.name = q.Text(0);
+    m.owner = q.Text(1);
+    m.description = q.Text(2);
+    ALMANAC_ASSIGN_OR_RETURN(m.policy, ParseStoredJson(q.Text(3), "model policy"));
+    ALMANAC_ASSIGN_OR_RETURN(m.card, ParseStoredJson(q.Text(4), "model card"));
+    m.created_at = q.Int(5);
+    m.created_by = q.Text(6);
+    return m;
+  }
+
+  static void BindVersion(Stmt& q, const ModelVersionRecord& v) {
+    q.Bind(1, v.model).Bind(2, v.version).Bind(3, v.run_id).Bind(4, v.artifact_name).Bind(5, v.artifact_sha256)
+        .Bind(6, v.snapshot_id).Bind(7, StageName(v.stage)).Bind(8, JsonText(v.metrics)).Bind(9, v.description)
+        .Bind(10, v.created_at).Bind(11, v.created_by).Bind(12, v.stage_changed_at);
+  }
+
+  static Result<ModelVersionRecord> ReadVersion(const Stmt& q) {
+    ModelVersionRecord v;
+    v.model = q.Text(0);
+    v.version = q.Int(1);
+    v.run_id = q.Text(2);
+    v.artifact_name = q.Text(3);
+    v.artifact_sha256 = q.Text(4);
+    v.snapshot_id = q.Text(5);
+    ALMANAC_ASSIGN_OR_RETURN(v.stage, ParseStage(q.Text(6)));
+    ALMANAC_ASSIGN_OR_RETURN(v.metrics, ParseStoredJson(q.Text(7), "version metrics"));
+    v.description = q.Text(8);
+    v.created_at = q.Int(9);
+    v.created_by = q.Text(10);
+    v.stage_changed_at = q.Int(11);
+    return v;
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> KeyValues(std::string_view sql, std::string_view run_id) {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, sql));
+    q.Bind(1, run_id);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.emplace_back(q.Text(0), q.Text(1));
+    }
+    return out;
+  }
+
+  sqlite3* db_;
+  const Clock& clock_;
+};
+
+class SqliteMetadataStore : public MetadataStore {
+ public:
+  SqliteMetadataStore(Db db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+
+  Status Run(const std::function<Status(MetadataTxn&)>& fn) override {
+    std::lock_guard lock(mu_);
+    ALMANAC_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE", "cannot start a metadata transaction"));
+    Txn txn(db_.get(), clock_);
+    Status s;
+    try {
+      s = fn(txn);
+    } catch (const std::exception& e) {
+      s = InternalError(std::string("metadata transaction failed: ") + e.what());
+    }
+    if (!s.ok()) {
+      db_.Exec("ROLLBACK", "rollback").IgnoreError();
+      return s;
+    }
+    Status c = db_.Exec("COMMIT", "cannot commit the metadata transaction");
+    if (!c.ok()) db_.Exec("ROLLBACK", "rollback").IgnoreError();
+    return c;
+  }
+
+  Result<std::vector<AuditEntry>> ReadAudit(int64_t from, int64_t to) override {
+    std::lock_guard lock(mu_);
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_.get(),
+        "SELECT seq, timestamp, actor, action, object_type, object_id, details, prev_hash, hash FROM audit_log "
+        "WHERE seq >= ?1 AND (?2 <= 0 OR seq <= ?2) ORDER BY seq"));
+    q.Bind(1, from).Bind(2, to);
+    std::vector<AuditEntry> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      AuditEntry e;
+      e.seq = q.Int(0);
+      e.timestamp = q.Int(1);
+      e.event.actor = q.Text(2);
+      e.event.action = q.Text(3);
+      e.event.object_type = q.Text(4);
+      e.event.object_id = q.Text(5);
+      auto details = ParseJson(q.Text(6));
+      // Unparsable details cannot match the hash: keep the raw text so verify reports it.
+      e.event.details = details.ok() ? *details : Json(q.Text(6));
+      e.prev_hash = q.Text(7);
+      e.hash = q.Text(8);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  Result<std::pair<int64_t, std::string>> AuditHead() override {
+    std::lock_guard lock(mu_);
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_.get(), "SELECT seq, hash FROM audit_head WHERE id = 1"));
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return std::make_pair(int64_t{0}, std::string(64, '0'));
+    return std::make_pair(q.Int(0), q.Text(1));
+  }
+
+ private:
+  std::mutex mu_;
+  Db db_;
+  const Clock& clock_;
+};
+
+}  // namespace
+
+Result<AuditEntry> AppendAudit(sqlite3* db, const Clock& clock, const AuditEvent& event) {
+  AuditEntry e;
+  e.prev_hash = std::string(64, '0');
+  {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) {
+      e.seq = q.Int(0);
+      e.prev_hash = q.Text(1);
+    }
+  }
+  e.seq += 1;
+  e.timestamp = clock.NowMicros();
+  e.event = event;
+  if (e.event.details.is_null()) e.event.details = Json::object();
+  ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
+  ALMANAC_ASSIGN_OR_RETURN(std::string details, CanonicalJson(e.event.details));
+  ALMANAC_ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db, "INSERT INTO audit_log VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  ins.Bind(1, e.seq).Bind(2, e.timestamp).Bind(3, e.event.actor).Bind(4, e.event.action).Bind(5, e.event.object_type)
+      .Bind(6, e.event.object_id).Bind(7, details).Bind(8, e.prev_hash).Bind(9, e.hash);
+  ALMANAC_RETURN_IF_ERROR(ins.Run());
+  ALMANAC_ASSIGN_OR_RETURN(Stmt head, Stmt::Prepare(db, "INSERT INTO audit_head VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE "
+                                                        "SET seq = excluded.seq, hash = excluded.hash"));
+  head.Bind(1, e.seq).Bind(2, e.hash);
+  ALMANAC_RETURN_IF_ERROR(head.Run());
+  return e;
+}
+
+std::unique_ptr<MetadataStore> NewSqliteMetadataStore(Db db, const Clock& clock) {
+  return std::make_unique<SqliteMetadataStore>(std::move(db), clock);
+}
+
+}  // namespace almanac::store::sqlite

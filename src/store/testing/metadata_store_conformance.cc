@@ -1,0 +1,156 @@
+// Conformance tests of MetadataStore (tracking, registry primitives, audit chain). Instantiated
+// for every back-end in store_test.cc with the same factories as the series suite.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/testing/status_matchers.h"
+#include "store/testing/series_store_conformance.h"
+
+namespace almanac::store::testing {
+
+using ::almanac::testing::IsOk;
+using ::almanac::testing::StatusIs;
+using ::testing::SizeIs;
+
+namespace {
+RunRecord NewRun(const std::string& id, int64_t t) {
+  RunRecord r;
+  r.id = id;
+  r.experiment = "exp";
+  r.pipeline = "p";
+  r.start_time = t;
+  r.user = "alice";
+  r.host = "h";
+  r.almanac_version = "0.1.0";
+  return r;
+}
+}  // namespace
+
+TEST_P(MetadataStoreConformance, RunsParamsMetricsTagsArtifacts) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun("r1", 10)));
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun("r2", 20)));
+    ALMANAC_RETURN_IF_ERROR(t.InsertParams("r1", {{"model", "auto_ets"}, {"horizon", "8"}}));
+    std::vector<MetricPoint> pts;
+    for (int i = 0; i < 100; ++i) pts.push_back({"loss", i, 1.0 / (i + 1), 5});
+    pts.push_back({"mase", 0, 0.9, 6});
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r1", pts));
+    ALMANAC_RETURN_IF_ERROR(t.SetTags("r1", {{"team", "macro"}}));
+    ALMANAC_RETURN_IF_ERROR(t.SetTags("r1", {{"team", "risk"}}));
+    return t.InsertArtifact("r1", {"runs/r1/model.json", std::string(64, 'a'), 10, "model-package"});
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto run = t.GetRun("r1");
+    EXPECT_EQ(run->user, "alice");
+    EXPECT_THAT(*t.GetParams("r1"), SizeIs(2));
+    auto m = *t.GetMetrics("r1");
+    EXPECT_THAT(m, SizeIs(101));
+    EXPECT_EQ(m[0].key, "loss");
+    EXPECT_EQ(m.back().key, "mase");
+    EXPECT_EQ((*t.GetTags("r1"))[0].second, "risk");
+    EXPECT_THAT(*t.GetArtifacts("r1"), SizeIs(1));
+    auto runs = *t.ListRuns({"exp", "", std::nullopt, 10});
+    EXPECT_EQ(runs[0].id, "r2");  // newest first
+    RunRecord r = *run;
+    r.status = RunStatus::kFinished;
+    r.end_time = 30;
+    EXPECT_OK(t.UpdateRun(r));
+    auto finished = *t.ListRuns({"", "", RunStatus::kFinished, 10});
+    EXPECT_THAT(finished, SizeIs(1));
+    return Status::Ok();
+  }));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.InsertRun(NewRun("r1", 1)); }), StatusIs(StatusCode::kAlreadyExists));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.InsertParams("r1", {{"model", "x"}}); }),
+              StatusIs(StatusCode::kAlreadyExists));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.InsertMetrics("r1", {{"bad", 0, std::nan(""), 0}}); }),
+              StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.GetRun("nope").status(); }), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_P(MetadataStoreConformance, FailedTransactionChangesNothing) {
+  auto& md = store_->metadata();
+  Status s = md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun("r1", 1)));
+    ALMANAC_RETURN_IF_ERROR(t.Audit({"alice", "run.start", "run", "r1", {}}).status());
+    return InvalidArgumentError("rule violated");
+  });
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument, "rule violated"));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.GetRun("r1").status(); }), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(md.AuditHead()->first, 0);
+}
+
+TEST_P(MetadataStoreConformance, RegistryPrimitives) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun("r1", 1)));
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun("r2", 2)));
+    RegisteredModelRecord m{"gdp", "alice", "GDP growth", {{"four_eyes", true}}, {}, 1, "alice"};
+    ALMANAC_RETURN_IF_ERROR(t.InsertModel(m));
+    ModelVersionRecord v;
+    v.model = "gdp";
+    v.version = 1;
+    v.run_id = "r1";
+    v.artifact_name = "a";
+    v.artifact_sha256 = "b";
+    v.stage = Stage::kProduction;
+    ALMANAC_RETURN_IF_ERROR(t.InsertVersion(v));
+    v.version = 2;
+    v.run_id = "r2";
+    v.stage = Stage::kNone;
+    return t.InsertVersion(v);
+  }));
+  // One production version per model.
+  EXPECT_THAT(md.Run([](MetadataTxn& t) -> Status {
+    auto v = t.GetVersion("gdp", 2);
+    v->stage = Stage::kProduction;
+    return t.UpdateVersion(*v);
+  }),
+              StatusIs(StatusCode::kFailedPrecondition, "production"));
+  // A version is created once per run.
+  EXPECT_THAT(md.Run([](MetadataTxn& t) -> Status {
+    ModelVersionRecord v;
+    v.model = "gdp";
+    v.version = 3;
+    v.run_id = "r1";
+    return t.InsertVersion(v);
+  }),
+              StatusIs(StatusCode::kAlreadyExists));
+  ASSERT_OK(md.Run([](MetadataTxn& t) -> Status {
+    EXPECT_EQ(*t.MaxVersion("gdp"), 2);
+    EXPECT_EQ(t.GetModel("gdp")->policy["four_eyes"], true);
+    PromotionRequestRecord r;
+    r.model = "gdp";
+    r.version = 2;
+    r.requested_by = "alice";
+    auto id = t.InsertRequest(r);
+    EXPECT_TRUE(id.ok());
+    r.id = *id;
+    r.status = RequestStatus::kApproved;
+    r.decided_by = "bob";
+    EXPECT_OK(t.UpdateRequest(r));
+    EXPECT_EQ((*t.ListRequests("gdp"))[0].decided_by, "bob");
+    return Status::Ok();
+  }));
+}
+
+TEST_P(MetadataStoreConformance, AuditChainCoversLoadsSnapshotsAndTransactions) {
+  ASSERT_OK(Load({"us:gdp,2024Q1,1"}));
+  ASSERT_OK(store_->series().CreateSnapshot({"s1", {}, std::nullopt, "bob"}));
+  ASSERT_OK(store_->metadata().Run([](MetadataTxn& t) {
+    return t.Audit({"carol", "model.approve", "model", "gdp@1", {{"reason", "backtest ok"}}}).status();
+  }));
+  ASSERT_OK_AND_ASSIGN(auto entries, store_->metadata().ReadAudit(1, 0));
+  ASSERT_THAT(entries, SizeIs(3));
+  EXPECT_EQ(entries[0].event.action, "ingest");
+  EXPECT_EQ(entries[0].event.actor, "test");
+  EXPECT_EQ(entries[0].event.details["vintages_created"], 1);
+  EXPECT_EQ(entries[1].event.action, "snapshot.create");
+  EXPECT_EQ(entries[1].prev_hash, entries[0].hash);
+  EXPECT_EQ(entries[2].event.details["reason"], "backtest ok");
+  ASSERT_OK_AND_ASSIGN(AuditVerification v, VerifyAuditChain(store_->metadata()));
+  EXPECT_EQ(v.entries, 3);
+  EXPECT_EQ(v.head_hash, entries[2].hash);
+}
+
+}  // namespace almanac::store::testing

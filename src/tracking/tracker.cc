@@ -1,0 +1,123 @@
+#include <unistd.h>
+
+#include <random>
+
+#include "almanac/tracking.h"
+#include "almanac/version.h"
+
+namespace almanac::tracking {
+
+std::string NewRunId(const Clock& clock) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "r%012llx%04x", static_cast<unsigned long long>(clock.NowMicros() / 1000),
+                static_cast<unsigned>(rng() & 0xffff));
+  return buf;
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+Result<store::RunRecord> Tracker::StartRun(const RunContext& c) {
+  store::RunRecord r;
+  r.id = NewRunId(clock_);
+  r.experiment = !c.experiment.empty() ? c.experiment : (!c.pipeline.empty() ? c.pipeline : "default");
+  r.pipeline = c.pipeline;
+  r.status = store::RunStatus::kRunning;
+  r.start_time = clock_.NowMicros();
+  r.user = c.user.empty() ? "unknown" : c.user;
+  r.host = c.host.empty() ? HostName() : c.host;
+  r.pipeline_hash = c.pipeline_hash;
+  r.snapshot_id = c.snapshot_id;
+  r.git_commit = c.git_commit;
+  r.almanac_version = std::string(ALMANAC_VERSION) + "+" + ALMANAC_GIT_COMMIT;
+  r.seed = c.seed;
+  r.reproduces = c.reproduces;
+  ALMANAC_RETURN_IF_ERROR(metadata_.Run([&](store::MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(r));
+    Json details = {{"experiment", r.experiment}, {"pipeline", r.pipeline}, {"pipeline_hash", r.pipeline_hash},
+                    {"host", r.host}, {"almanac_version", r.almanac_version}, {"seed", r.seed}};
+    if (!r.reproduces.empty()) details["reproduces"] = r.reproduces;
+    return t.Audit({r.user, "run.start", "run", r.id, details}).status();
+  }));
+  return r;
+}
+
+Status Tracker::SetSnapshot(std::string_view run_id, std::string_view snapshot_id) {
+  return metadata_.Run([&](store::MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(store::RunRecord r, t.GetRun(run_id));
+    r.snapshot_id = std::string(snapshot_id);
+    return t.UpdateRun(r);
+  });
+}
+
+Status Tracker::LogParams(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& params) {
+  return metadata_.Run([&](store::MetadataTxn& t) { return t.InsertParams(run_id, params); });
+}
+
+Status Tracker::LogMetrics(std::string_view run_id, std::vector<store::MetricPoint> points) {
+  const int64_t now = clock_.NowMicros();
+  for (auto& p : points)
+    if (p.timestamp == 0) p.timestamp = now;
+  return metadata_.Run([&](store::MetadataTxn& t) { return t.InsertMetrics(run_id, points); });
+}
+
+Status Tracker::SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) {
+  return metadata_.Run([&](store::MetadataTxn& t) { return t.SetTags(run_id, tags); });
+}
+
+Result<store::ArtifactRecord> Tracker::LogArtifact(std::string_view run_id, std::string_view name,
+                                                   std::string_view bytes, std::string_view kind) {
+  ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec,
+                           artifacts_.Put("runs/" + std::string(run_id) + "/" + std::string(name), bytes));
+  rec.kind = std::string(kind);
+  ALMANAC_RETURN_IF_ERROR(RecordArtifact(run_id, rec));
+  return rec;
+}
+
+Status Tracker::RecordArtifact(std::string_view run_id, const store::ArtifactRecord& artifact) {
+  return metadata_.Run([&](store::MetadataTxn& t) { return t.InsertArtifact(run_id, artifact); });
+}
+
+Status Tracker::FinishRun(std::string_view run_id, store::RunStatus status, std::string_view error) {
+  return metadata_.Run([&](store::MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(store::RunRecord r, t.GetRun(run_id));
+    if (r.status != store::RunStatus::kRunning)
+      return FailedPreconditionError("run " + r.id + " has already ended (" + std::string(store::RunStatusName(r.status)) + ")");
+    r.status = status;
+    r.end_time = clock_.NowMicros();
+    r.error = std::string(error);
+    ALMANAC_RETURN_IF_ERROR(t.UpdateRun(r));
+    Json details = {{"status", std::string(store::RunStatusName(status))}, {"snapshot_id", r.snapshot_id},
+                    {"duration_ms", (r.end_time - r.start_time) / 1000}};
+    if (!r.error.empty()) details["error"] = r.error;
+    return t.Audit({r.user, status == store::RunStatus::kFinished ? "run.finish" : "run.fail", "run", r.id, details})
+        .status();
+  });
+}
+
+Result<RunDetails> Tracker::GetRun(std::string_view run_id) {
+  return metadata_.Transact<RunDetails>([&](store::MetadataTxn& t) -> Result<RunDetails> {
+    RunDetails d;
+    ALMANAC_ASSIGN_OR_RETURN(d.run, t.GetRun(run_id));
+    ALMANAC_ASSIGN_OR_RETURN(d.params, t.GetParams(run_id));
+    ALMANAC_ASSIGN_OR_RETURN(d.metrics, t.GetMetrics(run_id));
+    ALMANAC_ASSIGN_OR_RETURN(d.tags, t.GetTags(run_id));
+    ALMANAC_ASSIGN_OR_RETURN(d.artifacts, t.GetArtifacts(run_id));
+    for (const auto& m : d.metrics) d.latest_metrics[m.key] = m.value;  // sorted by step
+    return d;
+  });
+}
+
+Result<std::vector<store::RunRecord>> Tracker::ListRuns(const store::RunFilter& filter) {
+  return metadata_.Transact<std::vector<store::RunRecord>>([&](store::MetadataTxn& t) { return t.ListRuns(filter); });
+}
+
+Result<std::string> Tracker::ReadArtifact(const store::ArtifactRecord& artifact) {
+  return artifacts_.Get(artifact.name, artifact.sha256);
+}
+
+}  // namespace almanac::tracking
