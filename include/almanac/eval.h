@@ -166,6 +166,10 @@ struct BacktestSettings {
   int threads = 1;      // origins (and series) in parallel; results do not depend on it
   // Multivariate models: ask for simulated paths and score them with the CRPS.
   bool crps = true;
+  // Multivariate models: variables whose realised future values (from the latest data) are
+  // given to the model as conditions at each origin (known future paths, e.g. the regressors
+  // of arimax or a policy-rate path for a VAR). They are not scored.
+  std::vector<std::string> known_future;
 };
 
 // Where the data of each origin come from in a real-time backtest: the series as known on a
@@ -224,8 +228,8 @@ std::vector<Result<BacktestResult>> BacktestMany(const models::ForecasterRegistr
 
 // Multivariate models (var, bvar): one model per origin, scored per variable.
 struct MultiBacktestResult {
-  std::vector<std::string> names;
-  std::vector<BacktestResult> variables;  // one per variable, same order as names
+  std::vector<std::string> names;         // the scored variables (known_future ones left out)
+  std::vector<BacktestResult> variables;  // one per scored variable, same order as names
 };
 using MultiVintageSource = std::function<Result<models::MultiInput>(std::optional<Date> as_of)>;
 

@@ -571,15 +571,22 @@ Result<std::vector<Labeled>> RunModel(const GlobalOptions& g, const BacktestArgs
   const std::string transform = a.data.transform;
   if (IsMultivariateType(m.model)) {
     const std::vector<std::string> keys = ds.keys;
+    eval::BacktestSettings ms = settings;
+    ms.known_future = SplitList(a.known_future);
+    if (ms.known_future.empty() && m.model == "arimax") {
+      const std::string target = params.value("target", keys.front());
+      for (const auto& k : keys)
+        if (k != target) ms.known_future.push_back(k);
+    }
     Result<eval::MultiBacktestResult> r = InternalError("not run");
     if (a.real_time) {
       eval::MultiVintageSource source = [&](std::optional<Date> d) {
         return ReadMulti(store, keys, d ? d : latest, transform);
       };
-      r = eval::BacktestMultivariateRealTime(spec, source, rt, settings);
+      r = eval::BacktestMultivariateRealTime(spec, source, rt, ms);
     } else {
       ALMANAC_ASSIGN_OR_RETURN(models::MultiInput data, ReadMulti(store, keys, latest, transform));
-      r = eval::BacktestMultivariate(spec, data, settings);
+      r = eval::BacktestMultivariate(spec, data, ms);
     }
     if (!r.ok()) return r.status();
     for (size_t i = 0; i < r->names.size(); ++i) out.push_back({r->names[i], label, std::move(r->variables[i])});

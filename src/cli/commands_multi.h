@@ -69,6 +69,9 @@ struct BacktestArgs {
   int threads = 0;
   std::string output = "summary";  // summary, horizons, origins, dm
   double power = 2;                // DM loss |e|^power
+  // Multivariate models: variables whose realised future values are given as known paths
+  // (default for arimax: every variable except the target).
+  std::vector<std::string> known_future;
 };
 int RunBacktest(const GlobalOptions& g, const BacktestArgs& a);
 

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   var->add_option("action", var_args.action, "forecast (default), coef, select, irf, fevd, granger or stability");
   var->add_option("series", var_args.data.series, "Series keys, in model order (comma-separated or separate)");
   add_data_options(var, var_args.data);
-  var->add_option("-m,--model", var_args.model.model, "var (default) or bvar");
+  var->add_option("-m,--model", var_args.model.model, "var (default), bvar or arimax");
   add_model_options(var, var_args.model, "");
   var->add_option("--lags", var_args.lags, "Lag order p");
   var->add_option("--max-lags", var_args.max_lags, "Largest order for selection (select; or with --ic)");
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   scenario->add_option("file", scen_args.file, "Scenario file (YAML)")->required();
   scenario->add_option("series", scen_args.data.series, "Series keys (default: the file's 'series')");
   add_data_options(scenario, scen_args.data);
-  scenario->add_option("-m,--model", scen_args.model.model, "var or bvar (default: the file's model, else var)");
+  scenario->add_option("-m,--model", scen_args.model.model, "var, bvar or arimax (default: the file's model, else var)");
   add_model_options(scenario, scen_args.model, " (merged over the file's)");
   scenario->add_option("-H,--horizon", scen_args.horizon, "Steps ahead (default: the file's horizon, else 8)");
   scenario->add_option("--level", scen_args.levels, "Interval levels in percent (default 80,95)");
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
   auto* backtest = app.add_subcommand("backtest", "Rolling-origin backtests (optionally in real time) with accuracy metrics and the Diebold-Mariano test");
   backtest->add_option("series", bt_args.data.series, "Series keys (one system for var/bvar)");
   add_data_options(backtest, bt_args.data);
-  backtest->add_option("-m,--model", bt_args.model.model, "Model type (default auto_ets; var/bvar for systems)");
+  backtest->add_option("-m,--model", bt_args.model.model, "Model type (default auto_ets; var, bvar or arimax for systems)");
   add_model_options(backtest, bt_args.model, "");
   backtest->add_option("--compare", bt_args.compare.model, "A second model type, compared by the Diebold-Mariano test");
   backtest->add_option("--compare-params", bt_args.compare.params_json, "Parameters of the second model (JSON object)");
@@ -169,6 +169,8 @@ int main(int argc, char** argv) {
   backtest->add_option("--threads", bt_args.threads, "Threads (default: all cores); results do not depend on it");
   backtest->add_option("--output", bt_args.output, "summary (default), horizons, origins or dm");
   backtest->add_option("--power", bt_args.power, "Diebold-Mariano loss |e|^power (default 2)");
+  backtest->add_option("--known-future", bt_args.known_future,
+                       "var/bvar/arimax: variables given their realised future paths (default for arimax: the regressors)");
   // --- end of multivariate and backtest commands ---
 
   try {

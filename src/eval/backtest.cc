@@ -279,6 +279,19 @@ void RunMulti(const models::ModelSpec& spec, const BacktestSettings& s, const mo
   req.horizon = s.horizon + task->gap;
   req.levels = s.levels;
   req.keep_samples = s.crps;
+  // Known future paths: the latest data over the forecast periods (origin - gap + 1 ..).
+  const int64_t first_index = *task->origin.Diff(*final_data.start) - task->gap + 1;
+  for (const auto& name : s.known_future) {
+    auto it = std::find(final_data.names.begin(), final_data.names.end(), name);
+    if (it == final_data.names.end()) return fail(InvalidArgumentError("known-future variable '" + name + "' is not in the data"));
+    const size_t i = static_cast<size_t>(it - final_data.names.begin());
+    models::PathCondition c{name, {}};
+    for (int h = 0; h < req.horizon; ++h) {
+      const int64_t t = first_index + h;
+      c.values.push_back(t >= 0 && t < final_data.size() ? final_data.values[i][static_cast<size_t>(t)] : kNaN);
+    }
+    req.conditions.push_back(std::move(c));
+  }
   auto fc = (*model)->Predict(req);
   if (!fc.ok()) return fail(fc.status().WithContext("forecast at origin " + task->origin.ToString()));
   const int skip = task->gap;
@@ -304,11 +317,12 @@ void RunMulti(const models::ModelSpec& spec, const BacktestSettings& s, const mo
 Result<MultiBacktestResult> FinishMulti(std::vector<MultiTask>& tasks, const models::ModelSpec& spec,
                                         const BacktestSettings& s, const std::vector<std::string>& names) {
   MultiBacktestResult out;
-  out.names = names;
   size_t ok = 0;
   for (const auto& t : tasks) ok += !t.results.empty() && t.results[0].status.ok();
   if (ok == 0) return tasks.front().results.front().status;
   for (size_t i = 0; i < names.size(); ++i) {
+    if (std::find(s.known_future.begin(), s.known_future.end(), names[i]) != s.known_future.end()) continue;
+    out.names.push_back(names[i]);
     std::vector<OriginResult> origins;
     for (auto& t : tasks) origins.push_back(std::move(t.results[i]));
     out.variables.push_back(Aggregate(spec.type, names[i], std::move(origins), s.horizon, s.levels.size()));

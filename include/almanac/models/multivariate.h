@@ -20,6 +20,10 @@
 //         irf, fevd, test_causality(kind="f")).
 //   bvar  Bayesian VAR with a Litterman/Minnesota prior; hyperparameters by maximal marginal
 //         likelihood over a grid; intervals by posterior predictive simulation (fixed seed).
+//   arimax  regression with ARIMA errors (R forecast's Arima(y, xreg = X)): the `target`
+//         variable on every other variable as a regressor; forecasts need the regressors'
+//         known future paths, given as conditions (a full path per regressor). IRF, FEVD and
+//         Granger are Unimplemented for it.
 //
 // Serialized form: the same envelope as univariate models,
 //   {"format":"almanac-model","format_version":1,"spec":{"type":"var","params":{..}},"state":{..}}

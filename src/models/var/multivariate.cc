@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "almanac/models.h"
+#include "models/arimax/arimax.h"
 #include "models/var/var_model.h"
 
 namespace almanac::models {
@@ -107,6 +108,8 @@ const std::vector<MultivariateModelType>& MultivariateModelTypes() {
        var::VarParams()},
       {"bvar", "Bayesian VAR, Minnesota prior with hyperparameters by marginal likelihood; simulated intervals",
        var::BvarParams()},
+      {"arimax", "regression with ARIMA errors on exogenous regressors with known future paths (R Arima(xreg=))",
+       arimax::ArimaxParams()},
   };
   return kTypes;
 }
@@ -139,7 +142,7 @@ Status ValidateMultivariateSpec(const ModelSpec& spec) {
     std::string msg = "unknown multivariate model type '" + spec.type + "'";
     const std::string hint = DidYouMean(spec.type, names);
     if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-    return NotFoundError(msg + "; known types: var, bvar");
+    return NotFoundError(msg + "; known types: var, bvar, arimax");
   }
   if (spec.params.is_null()) return Status::Ok();
   if (!spec.params.is_object()) return InvalidArgumentError("parameters of model '" + spec.type + "' must be a mapping");
@@ -160,13 +163,16 @@ Status ValidateMultivariateSpec(const ModelSpec& spec) {
                                   ", got " + CompactJson(it.value()));
   }
   // Value checks use the same parsers as Fit, so bad values fail here rather than later.
-  return spec.type == "var" ? var::CheckVarParams(spec.params) : var::CheckBvarParams(spec.params);
+  if (spec.type == "var") return var::CheckVarParams(spec.params);
+  if (spec.type == "bvar") return var::CheckBvarParams(spec.params);
+  return arimax::CheckArimaxParams(spec.params);
 }
 
 Result<std::unique_ptr<MultivariateForecaster>> CreateMultivariate(const ModelSpec& spec) {
   ALMANAC_RETURN_IF_ERROR(ValidateMultivariateSpec(spec));
   if (spec.type == "var") return var::NewVarModel(spec);
-  return var::NewBvarModel(spec);
+  if (spec.type == "bvar") return var::NewBvarModel(spec);
+  return arimax::NewArimaxModel(spec);
 }
 
 Result<Json> MultivariateEnvelope(const MultivariateForecaster& model) {
@@ -201,7 +207,8 @@ Result<std::unique_ptr<MultivariateForecaster>> LoadMultivariate(const Json& env
   ALMANAC_RETURN_IF_ERROR(ValidateMultivariateSpec(spec));
   try {
     if (spec.type == "var") return var::LoadVarModel(spec, env["state"]);
-    return var::LoadBvarModel(spec, env["state"]);
+    if (spec.type == "bvar") return var::LoadBvarModel(spec, env["state"]);
+    return arimax::LoadArimaxModel(spec, env["state"]);
   } catch (const Json::exception& e) {
     return DataLossError("malformed state for model type '" + spec.type + "': " + e.what());
   }
