@@ -13,8 +13,7 @@ trap 'rm -rf "$data"' EXIT
 echo "| case | K x T | statsmodels ms | almanac ms | speed-up | order sm / almanac |"
 echo "|---|---|---:|---:|---:|---|"
 while IFS=, read -r name k n secs p; do
-  base=${name%_nostab}
-  sm=$(grep "^$base," "$data/statsmodels.csv" || true)
+  sm=$(grep "^$name," "$data/statsmodels.csv" || true)
   if [ -n "$sm" ]; then
     IFS=, read -r _ _ _ smsecs smp <<< "$sm"
     awk -v n="$name" -v k="$k" -v t="$n" -v a="$secs" -v s="$smsecs" -v p="$p" -v sp="$smp" \

@@ -6,7 +6,8 @@
 Writes the benchmark data sets to DATA_DIR (so almanac times exactly the same numbers) and
 prints one line per case: case, variables, observations, seconds per call (median of
 repetitions). Cases:
-  select_fit_K  VAR(y).fit(maxlags=8, ic="aic")  (select_order over p = 0..8, then the fit)
+  select_fit_K_nostab  VAR(y).fit(maxlags=8, ic="aic")  (select_order over p = 0..8, then the fit)
+  select_fit_K         the same plus .is_stable() (companion eigenvalues, as almanac's default)
   fit2_macro    VAR(macrodata log-differences).fit(2)
 Data: a stable VAR(1) y_t = 0.5 y_{t-1} + 0.1 (cyclic neighbour) + e_t, e ~ N(0, I), 200
 quarters, numpy default_rng(20261127 + K).
@@ -53,6 +54,8 @@ def main():
         model = VAR(y)
         s = timed(lambda: VAR(y).fit(maxlags=8, ic="aic"), reps)
         p = model.fit(maxlags=8, ic="aic").k_ar
+        print(f"select_fit_{k}_nostab,{k},{len(y)},{s:.9f},{p}")
+        s = timed(lambda: VAR(y).fit(maxlags=8, ic="aic").is_stable(), reps)
         print(f"select_fit_{k},{k},{len(y)},{s:.9f},{p}")
     d = pd.read_csv(os.path.join(REPO, "examples", "data", "us_macro_quarterly.csv"))
     x = np.diff(np.log(d[["us:realgdp", "us:realcons", "us:realinv"]].values), axis=0)

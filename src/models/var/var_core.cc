@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <numeric>
 
 #include <Eigen/Eigenvalues>
@@ -95,28 +96,60 @@ CrossProducts::CrossProducts(const MatrixXd& y, int max_p, VarTrend trend, int f
   const int t_len = static_cast<int>(y.rows());
   n_ = t_len - first;
   const bool has_trend = trend == VarTrend::kConstantTrend;
-  q_ = (has_trend ? 1 : 0) + k_ * max_p;
+  const int qt = has_trend ? 1 : 0;
+  q_ = qt + k_ * max_p;
   centred_ = trend != VarTrend::kNone;
-  // [X Y] for rows first..T-1: trend (value t + 1, statsmodels' numbering), lags, then Y.
-  MatrixXd xy(n_, q_ + k_);
-  for (int r = 0; r < n_; ++r) {
-    const int t = first + r;
-    int c = 0;
-    if (has_trend) xy(r, c++) = t + 1;
-    for (int j = 1; j <= max_p; ++j) xy.row(r).segment(c + k_ * (j - 1), k_) = y.row(t - j);
-  }
-  xy.rightCols(k_) = y.bottomRows(n_);
-  VectorXd means = VectorXd::Zero(q_ + k_);
+  // Work on the data minus their global means when there is a constant: the centred
+  // cross-products are the same, and removing the window means below then cancels nothing.
+  MatrixXd z = y;
+  VectorXd mu = VectorXd::Zero(k_);
   if (centred_) {
-    means = xy.colwise().mean().transpose();
-    xy.rowwise() -= means.transpose();
+    mu = y.colwise().mean().transpose();
+    z.rowwise() -= mu.transpose();
   }
-  xbar_ = means.head(q_);
-  ybar_ = means.tail(k_);
+  // Every column but the trend is a lag a = 0..max_p of the data (lag 0 is Y), so the raw
+  // cross-products R(a, b) = sum_{t=first}^{T-1} z_{t-a} z_{t-b}' follow from R(0, b) by
+  //   R(a, b) = R(a-1, b-1) + z_{first-a} z_{first-b}' - z_{T-a} z_{T-b}'
+  // (shift the window by one period): O(K^2 p n) work instead of O(K^2 p^2 n).
+  const int lags = max_p + 1;
+  std::vector<std::vector<MatrixXd>> r(static_cast<size_t>(lags), std::vector<MatrixXd>(static_cast<size_t>(lags)));
+  std::vector<VectorXd> sum(static_cast<size_t>(lags));
+  const auto z0 = z.middleRows(first, n_);
+  for (int b = 0; b < lags; ++b) r[0][b].noalias() = z0.transpose() * z.middleRows(first - b, n_);
+  sum[0] = z0.colwise().sum().transpose();
+  for (int a = 1; a < lags; ++a) {
+    sum[a] = sum[a - 1] + z.row(first - a).transpose() - z.row(t_len - a).transpose();
+    for (int b = a; b < lags; ++b)
+      r[a][b] = r[a - 1][b - 1] + z.row(first - a).transpose() * z.row(first - b) -
+                z.row(t_len - a).transpose() * z.row(t_len - b);
+  }
+  // Column index of lag a (1..max_p) of variable i, and of Y (lag 0).
+  auto col = [&](int a) { return a == 0 ? q_ : qt + k_ * (a - 1); };
   gram_ = MatrixXd(q_ + k_, q_ + k_);
-  gram_.setZero();
-  gram_.selfadjointView<Eigen::Lower>().rankUpdate(xy.transpose());
-  gram_.triangularView<Eigen::StrictlyUpper>() = gram_.transpose();
+  const double inv_n = 1.0 / n_;
+  for (int a = 0; a < lags; ++a)
+    for (int b = a; b < lags; ++b) {
+      MatrixXd g = r[a][b];
+      if (centred_) g.noalias() -= inv_n * sum[a] * sum[b].transpose();
+      gram_.block(col(a), col(b), k_, k_) = g;
+      gram_.block(col(b), col(a), k_, k_) = g.transpose();
+    }
+  xbar_ = VectorXd::Zero(q_);
+  ybar_ = sum[0] * inv_n + mu;
+  for (int a = 1; a < lags; ++a) xbar_.segment(qt + k_ * (a - 1), k_) = sum[a] * inv_n + mu;
+  if (has_trend) {
+    // The trend t + 1 (statsmodels' numbering), centred on its window mean.
+    const double tbar = first + 1 + (n_ - 1) / 2.0;
+    xbar_(0) = tbar;
+    VectorXd c(n_);
+    for (int i = 0; i < n_; ++i) c(i) = first + i + 1 - tbar;
+    gram_(0, 0) = c.squaredNorm();
+    for (int a = 0; a < lags; ++a) {
+      const VectorXd g = z.middleRows(first - a, n_).transpose() * c;
+      gram_.block(col(a), 0, k_, 1) = g;
+      gram_.block(0, col(a), 1, k_) = g.transpose();
+    }
+  }
 }
 
 Result<OlsFit> CrossProducts::FitLeading(int p, bool want_inverse, const MultiInput& data) const {
@@ -191,6 +224,84 @@ Result<OlsFit> CrossProducts::FitLeading(int p, bool want_inverse, const MultiIn
   return fit;
 }
 
+Result<std::vector<MatrixXd>> CrossProducts::SsePerOrder(int p_min, const MultiInput& data) {
+  const int qt = trend_ == VarTrend::kConstantTrend ? 1 : 0;
+  const int qmax = qt + k_ * max_p_;
+  const MatrixXd yy = gram_.bottomRightCorner(k_, k_);
+  std::vector<MatrixXd> out;
+  auto fallback = [&](int p) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(OlsFit fit, FitLeading(p, false, data));
+    out.push_back(std::move(fit.sse));
+    return Status::Ok();
+  };
+  bool usable = qmax > 0;
+  VectorXd scale(qmax);
+  for (int j = 0; j < qmax && usable; ++j) {
+    usable = gram_(j, j) > 0;
+    if (usable) scale(j) = 1.0 / std::sqrt(gram_(j, j));
+  }
+  // Factorised in place (chol_ keeps the factor in its lower triangle): fewer large
+  // temporaries, which matters at this size (allocator traffic was a third of the time).
+  bool factored = false;
+  if (usable) {
+    chol_ = scale.asDiagonal() * gram_.topLeftCorner(qmax, qmax) * scale.asDiagonal();
+    Eigen::LLT<Eigen::Ref<MatrixXd>> llt(chol_);
+    factored = llt.info() == Eigen::Success;
+  }
+  if (!factored) {
+    chol_.resize(0, 0);
+    for (int p = p_min; p <= max_p_; ++p) ALMANAC_RETURN_IF_ERROR(fallback(p));
+    return out;
+  }
+  const auto lower = chol_.triangularView<Eigen::Lower>();
+  w_ = scale.asDiagonal() * gram_.block(0, q_, qmax, k_);
+  lower.solveInPlace(w_);
+  const MatrixXd& w = w_;
+  // Squared pivots of the unit-diagonal matrix: the share of each regressor not explained by
+  // the ones before it (1 / VIF); tiny means (nearly) collinear.
+  min_pivot_.assign(static_cast<size_t>(qmax) + 1, 1.0);
+  for (int j = 0; j < qmax; ++j) {
+    const double l = chol_(j, j);
+    min_pivot_[j + 1] = std::min(min_pivot_[j], l * l);
+  }
+  MatrixXd acc = MatrixXd::Zero(k_, k_);
+  int done = 0;  // rows of w accumulated
+  for (int p = p_min; p <= max_p_; ++p) {
+    const int q = qt + k_ * p;
+    for (; done < q; ++done) acc.noalias() += w.row(done).transpose() * w.row(done);
+    const double min_pivot = min_pivot_[q];
+    if (!(min_pivot > 1e-13)) {
+      ALMANAC_RETURN_IF_ERROR(fallback(p));
+      continue;
+    }
+    MatrixXd sse = yy - acc;
+    out.push_back(0.5 * (sse + sse.transpose()));
+  }
+  scale_ = scale;
+  return out;
+}
+
+Result<OlsFit> CrossProducts::FitFromFactor(int p, const MultiInput& data) const {
+  const int qt = trend_ == VarTrend::kConstantTrend ? 1 : 0;
+  const int q = qt + k_ * p;
+  if (chol_.size() == 0 || q == 0 || q > chol_.rows() || !(min_pivot_[q] > 1e-13)) return FitLeading(p, false, data);
+  const int d = NumDeterministic(trend_);
+  OlsFit fit;
+  fit.p = p;
+  fit.trend = trend_;
+  fit.nobs = n_;
+  fit.rcond = min_pivot_[q];
+  const auto wq = w_.topRows(q);
+  const MatrixXd slopes =
+      scale_.head(q).asDiagonal() * chol_.topLeftCorner(q, q).triangularView<Eigen::Lower>().transpose().solve(wq);
+  fit.b = MatrixXd::Zero(d + k_ * p, k_);
+  fit.b.bottomRows(q) = slopes;
+  if (trend_ != VarTrend::kNone) fit.b.row(0) = (ybar_ - slopes.transpose() * xbar_.head(q)).transpose();
+  MatrixXd sse = gram_.bottomRightCorner(k_, k_) - wq.transpose() * wq;
+  fit.sse = 0.5 * (sse + sse.transpose());
+  return fit;
+}
+
 Result<OlsFit> FitVarOls(const MatrixXd& y, int p, VarTrend trend, bool want_inverse, const MultiInput& data) {
   const int k = static_cast<int>(y.cols());
   const int t_len = static_cast<int>(y.rows());
@@ -257,20 +368,30 @@ Stability CheckStability(const MatrixXd& b, int k, int p, int d, const std::vect
   MatrixXd comp = MatrixXd::Zero(n, n);
   for (int j = 1; j <= p; ++j) comp.block(0, k * (j - 1), k, k) = b.block(d + k * (j - 1), 0, k, k).transpose();
   if (p > 1) comp.bottomLeftCorner(n - k, n - k).setIdentity();
-  Eigen::EigenSolver<MatrixXd> es(comp, /*computeEigenvectors=*/true);
-  const auto ev = es.eigenvalues();
+  Eigen::EigenSolver<MatrixXd> es(comp, /*computeEigenvectors=*/false);
+  const Eigen::VectorXcd ev = es.eigenvalues();
   std::vector<int> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int c) { return std::abs(ev(a)) > std::abs(ev(c)); });
   for (int i : order) s.moduli.push_back(std::abs(ev(i)));
   s.stable = s.moduli.empty() || s.moduli[0] < 1.0;
   if (!s.stable) {
-    // The variables that load on the explosive (or unit) roots.
+    // The variables that load on the explosive (or unit) roots. A companion eigenvector for
+    // root z is [z^{p-1} u; ...; z u; u] with u a null vector of the K x K matrix
+    // M(z) = z^p I - sum_j A_j z^{p-j}, so u comes from a small SVD, not from the (Kp)^2
+    // eigenvector problem.
     std::vector<double> load(static_cast<size_t>(k), 0.0);
+    int done = 0;
     for (int i : order) {
-      if (std::abs(ev(i)) < 1.0) break;
-      const auto vec = es.eigenvectors().col(i).head(k);
-      for (int v = 0; v < k; ++v) load[v] = std::max(load[v], std::abs(vec(v)));
+      if (std::abs(ev(i)) < 1.0 || done >= 8) break;
+      const std::complex<double> z = ev(i);
+      Eigen::MatrixXcd m = Eigen::MatrixXcd::Identity(k, k) * std::pow(z, p);
+      for (int j = 1; j <= p; ++j)
+        m -= b.block(d + k * (j - 1), 0, k, k).transpose().cast<std::complex<double>>() * std::pow(z, p - j);
+      Eigen::JacobiSVD<Eigen::MatrixXcd> svd(m, Eigen::ComputeFullV);
+      const Eigen::VectorXcd u = svd.matrixV().col(k - 1);
+      for (int v = 0; v < k; ++v) load[v] = std::max(load[v], std::abs(u(v)));
+      ++done;
     }
     const double mx = *std::max_element(load.begin(), load.end());
     for (int v = 0; v < k; ++v)

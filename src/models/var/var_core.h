@@ -54,6 +54,16 @@ class CrossProducts {
   // Solves the VAR(p) regression on the leading columns. InvalidArgument for a collinear
   // system, naming the variables (`names`, `data` for messages).
   Result<OlsFit> FitLeading(int p, bool want_inverse, const MultiInput& data) const;
+  // The residual cross-products of every order p_min..max_p (entry p - p_min), without the
+  // coefficients: one Cholesky factor of the largest scaled normal matrix serves every order,
+  // since the factor of a leading block is the leading block of the factor, and
+  // SSE_p = Y'Y - W_p'W_p with W = L^{-1} X'Y. Orders whose pivots signal collinearity fall
+  // back to FitLeading (which names the variables).
+  // Keeps the factor, so that FitFromFactor() can then solve any order by one triangular solve.
+  Result<std::vector<MatrixXd>> SsePerOrder(int p_min, const MultiInput& data);
+  // VAR(p) coefficients and residual cross-products from the factor kept by SsePerOrder (no
+  // inverse; `rcond` is then the smallest squared pivot); FitLeading when there is none.
+  Result<OlsFit> FitFromFactor(int p, const MultiInput& data) const;
 
  private:
   int k_, max_p_, n_, q_;  // q_: regressors excluding the constant
@@ -61,6 +71,11 @@ class CrossProducts {
   bool centred_;
   VectorXd xbar_, ybar_;
   MatrixXd gram_;  // (q + K) x (q + K): [X Y]' [X Y], centred when there is a constant
+  // Set by SsePerOrder: the scaled factor of the regressor block, L^{-1} D X'Y, the scales and
+  // the running minimum of the squared pivots.
+  MatrixXd chol_, w_;
+  VectorXd scale_;
+  std::vector<double> min_pivot_;
 };
 
 // Fits VAR(p) on all usable rows (p..T-1). InvalidArgument for too few observations

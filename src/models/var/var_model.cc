@@ -275,9 +275,7 @@ Result<Criteria> ComputeCriteria(const OlsFit& fit, int k, const std::vector<std
 // The largest order statsmodels can estimate: (T - K - d) / (1 + K).
 int MaxEstimable(int t_len, int k, VarTrend trend) { return (t_len - k - NumDeterministic(trend)) / (1 + k); }
 
-Result<LagOrderSelection> SelectOrderMatrix(const MatrixXd& y, int max_lags, VarTrend trend, const MultiInput& meta) {
-  const int k = static_cast<int>(y.cols());
-  const int t_len = static_cast<int>(y.rows());
+Status CheckSelectable(int t_len, int k, int max_lags, VarTrend trend) {
   if (max_lags < 1) return InvalidArgumentError("max_lags must be at least 1");
   const int max_est = MaxEstimable(t_len, k, trend);
   if (max_lags > max_est)
@@ -285,13 +283,22 @@ Result<LagOrderSelection> SelectOrderMatrix(const MatrixXd& y, int max_lags, Var
                                 std::to_string(k) + " variables: needs at least " +
                                 std::to_string(max_lags * (1 + k) + k + NumDeterministic(trend)) + " observations, got " +
                                 std::to_string(t_len) + (max_est >= 1 ? " (max_lags <= " + std::to_string(max_est) + " fits)" : ""));
+  return Status::Ok();
+}
+
+// Lag selection on cross-products built for the common sample (rows max_lags..T-1).
+Result<LagOrderSelection> SelectWith(CrossProducts& cp, int max_lags, VarTrend trend, int k, const MultiInput& meta) {
   LagOrderSelection sel;
   sel.max_lags = max_lags;
-  CrossProducts cp(y, max_lags, trend, max_lags);
   sel.nobs = cp.nobs();
   const int p_min = trend == VarTrend::kNone ? 1 : 0;
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<MatrixXd> sse, cp.SsePerOrder(p_min, meta));
   for (int p = p_min; p <= max_lags; ++p) {
-    ALMANAC_ASSIGN_OR_RETURN(OlsFit fit, cp.FitLeading(p, false, meta));
+    OlsFit fit;
+    fit.p = p;
+    fit.trend = trend;
+    fit.nobs = cp.nobs();
+    fit.sse = std::move(sse[static_cast<size_t>(p - p_min)]);
     ALMANAC_ASSIGN_OR_RETURN(Criteria c, ComputeCriteria(fit, k, meta.names));
     sel.lags.push_back(p);
     sel.aic.push_back(c.aic);
@@ -307,6 +314,13 @@ Result<LagOrderSelection> SelectOrderMatrix(const MatrixXd& y, int max_lags, Var
   sel.hqic_order = argmin(sel.hqic);
   sel.fpe_order = argmin(sel.fpe);
   return sel;
+}
+
+Result<LagOrderSelection> SelectOrderMatrix(const MatrixXd& y, int max_lags, VarTrend trend, const MultiInput& meta) {
+  const int k = static_cast<int>(y.cols());
+  ALMANAC_RETURN_IF_ERROR(CheckSelectable(static_cast<int>(y.rows()), k, max_lags, trend));
+  CrossProducts cp(y, max_lags, trend, max_lags);
+  return SelectWith(cp, max_lags, trend, k, meta);
 }
 
 MultiInput MetaOf(const std::vector<std::string>& names, std::optional<Period> start) {
@@ -335,16 +349,29 @@ class VarModel : public VarFamilyModel {
     const int k = data.num_vars();
     const int t_len = static_cast<int>(y_.rows());
     p_ = s.lags;
+    std::optional<OlsFit> reuse;
     if (s.ic) {
       int max_lags = s.max_lags ? *s.max_lags
                                 : std::min(static_cast<int>(std::lround(12 * std::pow(t_len / 100.0, 0.25))),
                                            MaxEstimable(t_len, k, s.trend));
-      ALMANAC_ASSIGN_OR_RETURN(LagOrderSelection sel, SelectOrderMatrix(y_, max_lags, s.trend, data));
+      ALMANAC_RETURN_IF_ERROR(CheckSelectable(t_len, k, max_lags, s.trend));
+      CrossProducts cp(y_, max_lags, s.trend, max_lags);
+      ALMANAC_ASSIGN_OR_RETURN(LagOrderSelection sel, SelectWith(cp, max_lags, s.trend, k, data));
       p_ = sel.Selected(*s.ic);
       ic_ = *s.ic;
       selection_ = std::move(sel);
+      // The largest order's fit uses the selection's sample: no second pass over the data.
+      if (p_ == max_lags) {
+        ALMANAC_ASSIGN_OR_RETURN(OlsFit f, cp.FitFromFactor(p_, data));
+        reuse = std::move(f);
+      }
     }
-    ALMANAC_ASSIGN_OR_RETURN(OlsFit fit, FitVarOls(y_, p_, trend_, false, data));
+    OlsFit fit;
+    if (reuse) {
+      fit = std::move(*reuse);
+    } else {
+      ALMANAC_ASSIGN_OR_RETURN(fit, FitVarOls(y_, p_, trend_, false, data));
+    }
     b_ = std::move(fit.b);
     const double df_resid = fit.nobs - (k * p_ + NumDeterministic(trend_));
     sigma_u_ = fit.sse / df_resid;
