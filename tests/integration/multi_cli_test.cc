@@ -199,6 +199,40 @@ TEST_F(MultiCliTest, RealTimeBacktestSeesTheRevisions) {
   EXPECT_THAT(too_many.err, HasSubstr("observations"));
 }
 
+TEST_F(MultiCliTest, ArimaxScenarioAndBacktest) {
+  InitAndLoad();
+  // Consumption growth regressed on GDP growth with AR(1) errors; GDP paths are the scenarios.
+  const std::string file = dir_ / "arimax.yaml";
+  WriteFile(file,
+            "horizon: 3\n"
+            "series: [us:realcons, us:realgdp]\n"
+            "model: {type: arimax, params: {order: [1, 0, 0]}}\n"
+            "scenarios:\n"
+            "  baseline:\n"
+            "    paths:\n"
+            "      us:realgdp: [0.005, 0.005, 0.005]\n"
+            "  adverse:\n"
+            "    paths:\n"
+            "      us:realgdp: [-0.01, -0.01, 0.0]\n"
+            "  missing_path: {}\n");
+  auto r = Run({"scenario", file, "--transform", "dlog", "--only", "baseline,adverse", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json j = ParseOut(r);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["method"], "Regression with ARIMA(1,0,0) errors");
+  // Lower GDP growth lowers the consumption forecast.
+  EXPECT_LT(j[1]["forecasts"][0]["mean"].get<double>(), j[0]["forecasts"][0]["mean"].get<double>());
+  auto missing = Run({"scenario", file, "--transform", "dlog", "--only", "missing_path"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("known future path of regressor us:realgdp"));
+  // Backtest: the regressor's realised path is known at each origin; only the target is scored.
+  auto bt = Run({"backtest", "us:realcons,us:realgdp", "--transform", "dlog", "-m", "arimax", "-p", "order=[1,0,0]",
+                 "-H", "2", "--origins", "5", "--format", "csv"});
+  ASSERT_EQ(bt.exit_code, 0) << bt.err;
+  EXPECT_THAT(bt.out, HasSubstr("\nus:realcons,"));
+  EXPECT_THAT(bt.out, ::testing::Not(HasSubstr("\nus:realgdp,")));
+}
+
 TEST_F(MultiCliTest, VarBacktestFromAFile) {
   auto r = RunAlmanac({"backtest", "--input", kSample, kVars, "--transform", "dlog", "-m", "var", "-p", "lags=1", "-H", "2",
                        "--origins", "6", "--output", "horizons", "--format", "csv"});

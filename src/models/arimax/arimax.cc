@@ -48,9 +48,10 @@ Result<std::vector<int>> Triple(const Json& params, const char* name, std::vecto
   if (!v.is_array() || v.size() != 3) return InvalidArgumentError(std::string("parameter '") + name + "' must be [a, b, c]");
   std::vector<int> out;
   for (const auto& x : v) {
-    if (!x.is_number_integer() || x.get<int>() < 0 || x.get<int>() > 20)
+    const double d = x.is_number() ? x.get<double>() : -1;
+    if (d != std::floor(d) || d < 0 || d > 20)
       return InvalidArgumentError(std::string("parameter '") + name + "' must hold integers in 0..20");
-    out.push_back(x.get<int>());
+    out.push_back(static_cast<int>(d));
   }
   return out;
 }

@@ -125,8 +125,11 @@ Result<ScenarioSet> ParseRoot(const YAML::Node& root, const std::string& file) {
           } else if (v.IsSequence()) {
             value = Json::array();
             for (const auto& item : v) {
-              ALMANAC_ASSIGN_OR_RETURN(double d, Number(file, item, "model.params." + key));
-              value.push_back(d);
+              // Keep integers integers (e.g. order: [1, 0, 0]).
+              auto parsed = item.IsScalar() ? ParseJson(item.Scalar()) : Result<Json>(InvalidArgumentError(""));
+              if (!parsed.ok() || !parsed->is_number())
+                return At(file, item, "model.params." + key, "expected a list of numbers");
+              value.push_back(*parsed);
             }
           } else {
             return At(file, v, "model.params." + key, "expected a value or a list of numbers");
