@@ -4,8 +4,8 @@
     /usr/bin/python3 var_statsmodels.py DATA_DIR [--reps N]
 
 Writes the benchmark data sets to DATA_DIR (so almanac times exactly the same numbers) and
-prints one line per case: case, variables, observations, seconds per call (median of
-repetitions). Cases:
+prints one line per case: case, variables, observations, CPU seconds per call (median of
+repetitions; run with one BLAS thread, see run.sh). Cases:
   select_fit_K_nostab  VAR(y).fit(maxlags=8, ic="aic")  (select_order over p = 0..8, then the fit)
   select_fit_K         the same plus .is_stable() (companion eigenvalues, as almanac's default)
   fit2_macro    VAR(macrodata log-differences).fit(2)
@@ -35,12 +35,14 @@ def simulate(k, n=200):
 
 
 def timed(fn, reps):
+    """Median process CPU seconds per call (the machine is shared: CPU time is what the call
+    itself costs; wall time also counts waiting for the other processes)."""
     fn()  # warm up
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return float(np.median(times))
 
 
