@@ -32,12 +32,18 @@ int main(int argc, char** argv) {
   std::string model = "auto_ets";
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--series") n_series = std::stoi(v);
-    else if (k == "--origins") origins = std::stoi(v);
-    else if (k == "--horizon") horizon = std::stoi(v);
-    else if (k == "--step") step = std::stoi(v);
-    else if (k == "--model") model = v;
-    else if (k == "--threads") threads = std::stoi(v);
+    if (k == "--series")
+      n_series = std::stoi(v);
+    else if (k == "--origins")
+      origins = std::stoi(v);
+    else if (k == "--horizon")
+      horizon = std::stoi(v);
+    else if (k == "--step")
+      step = std::stoi(v);
+    else if (k == "--model")
+      model = v;
+    else if (k == "--threads")
+      threads = std::stoi(v);
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -100,9 +106,10 @@ int main(int argc, char** argv) {
     }
   }
   const int fits = static_cast<int>(series.size()) * origins;
-  std::printf("model %s: %zu monthly series x %d origins (horizon %d, step %d) = %d fits on %d threads: %.2f s "
-              "(%.1f fits/s); failed series %d, failed origins %d; mean sMAPE %.3f, MASE %.3f, cov95 %.3f\n",
-              model.c_str(), series.size(), origins, horizon, step, fits, threads, secs, fits / secs, failed_series,
-              failed_origins, smape / std::max(1, scored), mase / std::max(1, scored), cov95 / std::max(1, scored));
+  std::printf(
+      "model %s: %zu monthly series x %d origins (horizon %d, step %d) = %d fits on %d threads: %.2f s "
+      "(%.1f fits/s); failed series %d, failed origins %d; mean sMAPE %.3f, MASE %.3f, cov95 %.3f\n",
+      model.c_str(), series.size(), origins, horizon, step, fits, threads, secs, fits / secs, failed_series,
+      failed_origins, smape / std::max(1, scored), mase / std::max(1, scored), cov95 / std::max(1, scored));
   return 0;
 }

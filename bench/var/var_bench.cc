@@ -15,8 +15,8 @@
 //   bvar_predict_7    that model's 8-step forecast with intervals from 2000 posterior draws
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
           },
           reps);
       const int p = Lags(*last);  // outside the timing: Describe() computes standard errors
-      std::printf("select_fit_%d%s,%d,%lld,%.9f,%d\n", k, stab ? "" : "_nostab", k, static_cast<long long>(d.size()), s, p);
+      std::printf("select_fit_%d%s,%d,%lld,%.9f,%d\n", k, stab ? "" : "_nostab", k, static_cast<long long>(d.size()), s,
+                  p);
     }
   }
   const MultiInput macro = ReadCsv(dir + "/macro.csv");
@@ -137,7 +138,11 @@ int main(int argc, char** argv) {
       },
       std::max(3, reps / 4));
   std::printf("bvar_search_7,7,%lld,%.9f,4\n", static_cast<long long>(d7.size()), sb);
-  const double sp = Timed([&] { Check(bvar->Predict({.horizon = 8, .levels = {80, 95}}).status()); }, std::max(3, reps / 4));
+  const double sp = Timed(
+      [&] {
+        Check(bvar->Predict({.horizon = 8, .levels = {80, 95}}).status());
+      },
+      std::max(3, reps / 4));
   std::printf("bvar_predict_7,7,%lld,%.9f,4\n", static_cast<long long>(d7.size()), sp);
   const auto desc = bvar->Describe().value();
   std::fprintf(stderr, "bvar: %s, log ML %.3f over %zu grid points\n", desc.method.c_str(),

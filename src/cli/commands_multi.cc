@@ -58,7 +58,8 @@ Result<Json> BuildParams(const ModelArgs& a, Json base = Json::object()) {
   }
   for (const auto& kv : a.params) {
     const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return InvalidArgumentError("--param " + QuoteForMessage(kv) + ": expected KEY=VALUE");
+    if (eq == std::string::npos || eq == 0)
+      return InvalidArgumentError("--param " + QuoteForMessage(kv) + ": expected KEY=VALUE");
     const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
     auto parsed = ParseJson(text);
     params[key] = parsed.ok() ? *parsed : Json(text);
@@ -146,7 +147,8 @@ Result<TimeSeries> ReadOne(store::SeriesStore& store, const std::string& key, st
   ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, store.ReadAsOf(key, as_of));
   ts = ts.Trimmed();
   if (ts.empty())
-    return NotFoundError("series " + key + " has no observations" + (as_of ? " known on " + as_of->ToString() : std::string()));
+    return NotFoundError("series " + key + " has no observations" +
+                         (as_of ? " known on " + as_of->ToString() : std::string()));
   ALMANAC_ASSIGN_OR_RETURN(TimeSeries t, Transform(ts, transform, key));
   return t.Trimmed();
 }
@@ -162,7 +164,8 @@ Result<models::MultiInput> ReadMulti(store::SeriesStore& store, const std::vecto
 }
 
 std::string Span(const models::MultiInput& d) {
-  return d.start->ToString() + ".." + (*d.start + (d.size() - 1)).ToString() + " (" + std::to_string(d.size()) + " obs)";
+  return d.start->ToString() + ".." + (*d.start + (d.size() - 1)).ToString() + " (" + std::to_string(d.size()) +
+         " obs)";
 }
 
 void PrintNotes(const GlobalOptions& g, const std::vector<std::string>& notes) {
@@ -208,18 +211,35 @@ void ForecastRows(const models::MultiForecast& f, const std::vector<models::Path
 }
 
 Json DescriptionJson(const models::MultiDescription& d) {
-  return {{"type", d.type},          {"method", d.method},       {"variables", d.names},
-          {"lags", d.lags},          {"trend", d.trend},         {"nobs", d.nobs},
-          {"regressors", d.regressors}, {"coefficients", d.coefficients}, {"std_errors", d.std_errors},
-          {"sigma_u", d.sigma_u},    {"loglik", Num(d.loglik)},  {"aic", Num(d.aic)},
-          {"bic", Num(d.bic)},       {"hqic", Num(d.hqic)},      {"fpe", Num(d.fpe)},
-          {"eigen_moduli", d.eigen_moduli}, {"stable", d.stable}, {"params", d.params},
+  return {{"type", d.type},
+          {"method", d.method},
+          {"variables", d.names},
+          {"lags", d.lags},
+          {"trend", d.trend},
+          {"nobs", d.nobs},
+          {"regressors", d.regressors},
+          {"coefficients", d.coefficients},
+          {"std_errors", d.std_errors},
+          {"sigma_u", d.sigma_u},
+          {"loglik", Num(d.loglik)},
+          {"aic", Num(d.aic)},
+          {"bic", Num(d.bic)},
+          {"hqic", Num(d.hqic)},
+          {"fpe", Num(d.fpe)},
+          {"eigen_moduli", d.eigen_moduli},
+          {"stable", d.stable},
+          {"params", d.params},
           {"notes", d.notes}};
 }
 
 Json SelectionJson(const models::LagOrderSelection& s) {
-  return {{"max_lags", s.max_lags}, {"nobs", s.nobs}, {"lags", s.lags}, {"aic", s.aic}, {"bic", s.bic},
-          {"hqic", s.hqic}, {"fpe", s.fpe},
+  return {{"max_lags", s.max_lags},
+          {"nobs", s.nobs},
+          {"lags", s.lags},
+          {"aic", s.aic},
+          {"bic", s.bic},
+          {"hqic", s.hqic},
+          {"fpe", s.fpe},
           {"selected", {{"aic", s.aic_order}, {"bic", s.bic_order}, {"hqic", s.hqic_order}, {"fpe", s.fpe_order}}}};
 }
 
@@ -228,12 +248,14 @@ Json SelectionJson(const models::LagOrderSelection& s) {
 // ---- var ----------------------------------------------------------------------------------------
 
 int RunVar(const GlobalOptions& g, const VarArgs& a) {
-  static const std::vector<std::string> kActions = {"forecast", "coef", "select", "irf", "fevd", "granger", "stability"};
+  static const std::vector<std::string> kActions = {"forecast", "coef",    "select",   "irf",
+                                                    "fevd",     "granger", "stability"};
   if (std::find(kActions.begin(), kActions.end(), a.action) == kActions.end()) {
     std::string msg = "unknown var action " + QuoteForMessage(a.action);
     const std::string hint = DidYouMean(a.action, kActions);
     if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-    return ReportError(InvalidArgumentError(msg + "; expected forecast, coef, select, irf, fevd, granger or stability"));
+    return ReportError(
+        InvalidArgumentError(msg + "; expected forecast, coef, select, irf, fevd, granger or stability"));
   }
   auto levels = ParseLevels(a.levels);
   if (!levels.ok()) return ReportError(levels.status());
@@ -276,8 +298,8 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     }
     if (!g.quiet)
       std::cerr << "lag order selection on " << Span(*data) << ", common sample of " << sel->nobs
-                << " obs; selected: aic " << sel->aic_order << ", bic " << sel->bic_order << ", hqic " << sel->hqic_order
-                << ", fpe " << sel->fpe_order << "\n";
+                << " obs; selected: aic " << sel->aic_order << ", bic " << sel->bic_order << ", hqic "
+                << sel->hqic_order << ", fpe " << sel->fpe_order << "\n";
     Print(std::cout, t, g.format);
     return kExitOk;
   }
@@ -299,8 +321,12 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
               << (ds->as_of ? " as known on " + ds->as_of->ToString() : std::string()) << "\n";
     PrintNotes(g, desc->notes);
   }
-  Json out = {{"model", spec.type}, {"method", desc->method}, {"variables", ds->keys}, {"sample", Span(*data)},
-              {"as_of", ds->as_of ? Json(ds->as_of->ToString()) : Json(nullptr)}, {"notes", desc->notes}};
+  Json out = {{"model", spec.type},
+              {"method", desc->method},
+              {"variables", ds->keys},
+              {"sample", Span(*data)},
+              {"as_of", ds->as_of ? Json(ds->as_of->ToString()) : Json(nullptr)},
+              {"notes", desc->notes}};
   Table t;
   if (a.action == "forecast") {
     auto fc = (*model)->Predict({.horizon = a.horizon, .levels = *levels});
@@ -320,8 +346,8 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     if (desc->selection) out["selection"] = SelectionJson(*desc->selection);
     if (!g.quiet && g.format == OutputFormat::kTable) {
       std::cerr << "log-likelihood " << FormatDouble(desc->loglik) << ", aic " << FormatDouble(desc->aic) << ", bic "
-                << FormatDouble(desc->bic) << ", hqic " << FormatDouble(desc->hqic) << ", fpe " << FormatDouble(desc->fpe)
-                << "\n";
+                << FormatDouble(desc->bic) << ", hqic " << FormatDouble(desc->hqic) << ", fpe "
+                << FormatDouble(desc->fpe) << "\n";
     }
   } else if (a.action == "irf") {
     models::IrfOptions o{.periods = a.periods,
@@ -342,7 +368,10 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
       for (size_t i = 0; i < irf->names.size(); ++i)
         for (size_t j = 0; j < irf->names.size(); ++j) {
           std::vector<Json> row{static_cast<int>(h), irf->names[i], irf->names[j], Num(irf->response[h][i][j])};
-          Json jr = {{"h", h}, {"response", irf->names[i]}, {"impulse", irf->names[j]}, {"value", Num(irf->response[h][i][j])}};
+          Json jr = {{"h", h},
+                     {"response", irf->names[i]},
+                     {"impulse", irf->names[j]},
+                     {"value", Num(irf->response[h][i][j])}};
           if (bands) {
             row.push_back(Num(irf->lower[h][i][j]));
             row.push_back(Num(irf->upper[h][i][j]));
@@ -385,7 +414,8 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
         for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
         return s;
       };
-      t.Add({join(r->caused), join(r->causing), Num(r->statistic), r->df_num, r->df_den, Num(r->pvalue), Num(r->crit_value)});
+      t.Add({join(r->caused), join(r->causing), Num(r->statistic), r->df_num, r->df_den, Num(r->pvalue),
+             Num(r->crit_value)});
     }
   } else if (a.action == "stability") {
     t.columns = {"root", "modulus"};
@@ -428,7 +458,8 @@ int RunScenario(const GlobalOptions& g, const ScenarioArgs& a) {
   auto params = BuildParams(a.model, type == set->model_type.value_or("") ? set->model_params : Json::object());
   if (!params.ok()) return ReportError(params.status());
   const models::ModelSpec spec{type, *params};
-  if (Status s = models::ValidateMultivariateSpec(spec); !s.ok()) return ReportError(s.WithContext(set->file + ": model"));
+  if (Status s = models::ValidateMultivariateSpec(spec); !s.ok())
+    return ReportError(s.WithContext(set->file + ": model"));
   const int horizon = a.horizon > 0 ? a.horizon : set->horizon.value_or(8);
   if (Status s = models::ValidatePredictArgs(horizon, *levels); !s.ok()) return ReportError(s);
   const auto only = SplitList(a.only);
@@ -500,8 +531,10 @@ struct Labeled {
 
 void SummaryRow(const Labeled& l, const std::vector<double>& levels, Table* t) {
   const auto& a = l.result.overall;
-  std::vector<Json> row{l.series, l.model, static_cast<int>(l.result.origins.size()), l.result.failures, a.n,
-                        Num(a.mae), Num(a.rmse), Num(a.mape), Num(a.smape), Num(a.mase)};
+  std::vector<Json> row{l.series,          l.model,     static_cast<int>(l.result.origins.size()),
+                        l.result.failures, a.n,         Num(a.mae),
+                        Num(a.rmse),       Num(a.mape), Num(a.smape),
+                        Num(a.mase)};
   for (size_t i = 0; i < levels.size(); ++i) {
     const bool have = i < a.intervals.size();
     row.push_back(have ? Num(a.intervals[i].coverage) : Json(nullptr));
@@ -515,8 +548,14 @@ Json AccuracyJson(const eval::Accuracy& a) {
   Json iv = Json::array();
   for (const auto& i : a.intervals)
     iv.push_back({{"level", i.level}, {"coverage", Num(i.coverage)}, {"score", Num(i.score)}, {"n", i.n}});
-  return {{"n", a.n},       {"mae", Num(a.mae)},     {"rmse", Num(a.rmse)}, {"mape", Num(a.mape)},
-          {"smape", Num(a.smape)}, {"mase", Num(a.mase)}, {"intervals", iv}, {"notes", a.notes}};
+  return {{"n", a.n},
+          {"mae", Num(a.mae)},
+          {"rmse", Num(a.rmse)},
+          {"mape", Num(a.mape)},
+          {"smape", Num(a.smape)},
+          {"mase", Num(a.mase)},
+          {"intervals", iv},
+          {"notes", a.notes}};
 }
 
 Json ResultJson(const Labeled& l) {
@@ -553,8 +592,8 @@ Json ResultJson(const Labeled& l) {
     a["crps"] = h < r.crps_by_horizon.size() ? Num(r.crps_by_horizon[h]) : Json(nullptr);
     by_h.push_back(std::move(a));
   }
-  return {{"series", l.series}, {"model", l.model}, {"failures", r.failures}, {"overall", AccuracyJson(r.overall)},
-          {"crps", Num(r.crps)}, {"by_horizon", by_h}, {"origins", origins}, {"notes", r.notes}};
+  return {{"series", l.series},  {"model", l.model},   {"failures", r.failures}, {"overall", AccuracyJson(r.overall)},
+          {"crps", Num(r.crps)}, {"by_horizon", by_h}, {"origins", origins},     {"notes", r.notes}};
 }
 
 // Runs one model over every series: univariate (one backtest per series) or multivariate (one
@@ -596,7 +635,9 @@ Result<std::vector<Labeled>> RunModel(const GlobalOptions& g, const BacktestArgs
   models::RegisterBuiltinModels(registry);
   if (a.real_time) {
     for (const auto& key : ds.keys) {
-      eval::VintageSource source = [&](std::optional<Date> d) { return ReadOne(store, key, d ? d : latest, transform); };
+      eval::VintageSource source = [&](std::optional<Date> d) {
+        return ReadOne(store, key, d ? d : latest, transform);
+      };
       auto r = eval::BacktestRealTime(registry, spec, source, rt, settings);
       if (!r.ok()) return r.status().WithContext("series " + key);
       out.push_back({key, label, std::move(*r)});
@@ -627,7 +668,8 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
   if (a.output == "dm" && a.compare.model.empty())
     return ReportError(InvalidArgumentError("--output dm needs a second model (--compare MODEL)"));
   if (a.window != "expanding" && a.window != "sliding")
-    return ReportError(InvalidArgumentError("unknown --window " + QuoteForMessage(a.window) + ": expected expanding or sliding"));
+    return ReportError(
+        InvalidArgumentError("unknown --window " + QuoteForMessage(a.window) + ": expected expanding or sliding"));
   auto levels = ParseLevels(a.levels);
   if (!levels.ok()) return ReportError(levels.status());
   eval::BacktestSettings settings;
@@ -666,12 +708,16 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
         dm.Add({all[i].series, h, all[i].model, other->model, r.ok() ? Json(r->n) : Json(nullptr),
                 r.ok() ? Num(r->statistic) : Json(nullptr), r.ok() ? Num(r->pvalue) : Json(nullptr),
                 r.ok() ? Num(r->mean_loss_difference) : Json(nullptr), note});
-        dm_json.push_back({{"series", all[i].series}, {"h", h}, {"model_1", all[i].model}, {"model_2", other->model},
+        dm_json.push_back({{"series", all[i].series},
+                           {"h", h},
+                           {"model_1", all[i].model},
+                           {"model_2", other->model},
                            {"n", r.ok() ? Json(r->n) : Json(nullptr)},
                            {"statistic", r.ok() ? Num(r->statistic) : Json(nullptr)},
                            {"p_value", r.ok() ? Num(r->pvalue) : Json(nullptr)},
                            {"mean_loss_difference", r.ok() ? Num(r->mean_loss_difference) : Json(nullptr)},
-                           {"power", a.power}, {"note", note}});
+                           {"power", a.power},
+                           {"note", note}});
       }
     }
   }
@@ -679,9 +725,15 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
     Json results = Json::array();
     for (const auto& l : all) results.push_back(ResultJson(l));
     Json out = {{"settings",
-                 {{"horizon", a.horizon}, {"origins", a.origins}, {"step", a.step}, {"window", a.window},
-                  {"window_size", a.window_size}, {"levels", *levels}, {"real_time", a.real_time},
-                  {"publication_lag_days", a.publication_lag}, {"transform", a.data.transform},
+                 {{"horizon", a.horizon},
+                  {"origins", a.origins},
+                  {"step", a.step},
+                  {"window", a.window},
+                  {"window_size", a.window_size},
+                  {"levels", *levels},
+                  {"real_time", a.real_time},
+                  {"publication_lag_days", a.publication_lag},
+                  {"transform", a.data.transform},
                   {"as_of", ds->as_of ? Json(ds->as_of->ToString()) : Json(nullptr)}}},
                 {"results", results}};
     if (!a.compare.model.empty()) out["diebold_mariano"] = dm_json;
@@ -689,8 +741,9 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
     return kExitOk;
   }
   if (!g.quiet) {
-    std::cerr << "backtest: " << a.origins << " origins, " << a.step << " apart, horizon " << a.horizon << ", " << a.window
-              << " window" << (a.real_time ? ", real time (publication lag " + std::to_string(a.publication_lag) + " days)" : "")
+    std::cerr << "backtest: " << a.origins << " origins, " << a.step << " apart, horizon " << a.horizon << ", "
+              << a.window << " window"
+              << (a.real_time ? ", real time (publication lag " + std::to_string(a.publication_lag) + " days)" : "")
               << "\n";
     for (const auto& l : all)
       for (const auto& n : l.result.notes) std::cerr << "  note: " << l.series << " " << l.model << ": " << n << "\n";
@@ -715,8 +768,10 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
     for (const auto& l : all)
       for (size_t h = 0; h < l.result.by_horizon.size(); ++h) {
         const auto& acc = l.result.by_horizon[h];
-        std::vector<Json> row{l.series, l.model, static_cast<int>(h + 1), acc.n, Num(acc.mae), Num(acc.rmse), Num(acc.smape), Num(acc.mase)};
-        for (size_t i = 0; i < levels->size(); ++i) row.push_back(i < acc.intervals.size() ? Num(acc.intervals[i].coverage) : Json(nullptr));
+        std::vector<Json> row{l.series,     l.model,       static_cast<int>(h + 1), acc.n,
+                              Num(acc.mae), Num(acc.rmse), Num(acc.smape),          Num(acc.mase)};
+        for (size_t i = 0; i < levels->size(); ++i)
+          row.push_back(i < acc.intervals.size() ? Num(acc.intervals[i].coverage) : Json(nullptr));
         row.push_back(Num(l.result.crps_by_horizon[h]));
         t.Add(std::move(row));
       }
@@ -731,8 +786,15 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
         for (int h = 0; h < steps; ++h) {
           const bool ok = o.status.ok();
           const double mean = ok ? o.mean[h] : kNaN;
-          std::vector<Json> row{l.series, l.model, o.origin.ToString(), o.as_of ? Json(o.as_of->ToString()) : Json(nullptr),
-                                o.gap, h + 1, (o.origin + (h + 1)).ToString(), Num(o.actual[h]), Num(mean),
+          std::vector<Json> row{l.series,
+                                l.model,
+                                o.origin.ToString(),
+                                o.as_of ? Json(o.as_of->ToString()) : Json(nullptr),
+                                o.gap,
+                                h + 1,
+                                (o.origin + (h + 1)).ToString(),
+                                Num(o.actual[h]),
+                                Num(mean),
                                 Num(o.actual[h] - mean)};
           for (size_t i = 0; i < levels->size(); ++i) {
             row.push_back(ok && i < o.intervals.size() ? Num(o.intervals[i].lower[h]) : Json(nullptr));

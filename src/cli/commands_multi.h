@@ -33,13 +33,13 @@ struct VarArgs {
   std::string trend;
   int horizon = 8;
   std::string levels = "80,95";
-  int periods = 10;          // irf, fevd
-  int replications = 0;      // irf bands
+  int periods = 10;      // irf, fevd
+  int replications = 0;  // irf bands
   double band_level = 95;
   int seed = 42;
-  bool plain_irf = false;    // non-orthogonalised responses
+  bool plain_irf = false;                    // non-orthogonalised responses
   std::vector<std::string> caused, causing;  // granger
-  std::string save;          // write the fitted model envelope to this file
+  std::string save;                          // write the fitted model envelope to this file
 };
 int RunVar(const GlobalOptions& g, const VarArgs& a);
 

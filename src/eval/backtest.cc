@@ -37,8 +37,9 @@ Result<std::vector<Window>> PlanWindows(int t_len, const BacktestSettings& s, co
   const int64_t need_first = std::max<int64_t>(s.min_train, s.window == WindowType::kSliding ? s.window_size : 0);
   if (first_end < need_first)
     return InvalidArgumentError(what + " has " + std::to_string(t_len) + " observations; " + std::to_string(s.origins) +
-                                " origins " + std::to_string(s.step) + " apart with horizon " + std::to_string(s.horizon) +
-                                " and at least " + std::to_string(need_first) + " training observations need " +
+                                " origins " + std::to_string(s.step) + " apart with horizon " +
+                                std::to_string(s.horizon) + " and at least " + std::to_string(need_first) +
+                                " training observations need " +
                                 std::to_string(need_first + s.horizon + static_cast<int64_t>(s.origins - 1) * s.step));
   const int window = s.window_size > 0 ? s.window_size : static_cast<int>(first_end);
   std::vector<Window> out;
@@ -153,15 +154,16 @@ BacktestResult Aggregate(std::string model, std::string variable, std::vector<Or
     count += c;
   }
   r.crps = count > 0 ? total / count : kNaN;
-  if (r.failures > 0) r.notes.push_back(std::to_string(r.failures) + " of " + std::to_string(r.origins.size()) +
-                                        " origins failed and are not scored");
+  if (r.failures > 0)
+    r.notes.push_back(std::to_string(r.failures) + " of " + std::to_string(r.origins.size()) +
+                      " origins failed and are not scored");
   return r;
 }
 
 // ---- Univariate -------------------------------------------------------------------------------
 
 struct UniTask {
-  TimeSeries train;   // the training window (possibly ending before the origin: real time)
+  TimeSeries train;  // the training window (possibly ending before the origin: real time)
   int gap = 0;
   OriginResult result;  // origin, as_of, actual filled in by the planner
   Status plan_status;
@@ -283,7 +285,8 @@ void RunMulti(const models::ModelSpec& spec, const BacktestSettings& s, const mo
   const int64_t first_index = *task->origin.Diff(*final_data.start) - task->gap + 1;
   for (const auto& name : s.known_future) {
     auto it = std::find(final_data.names.begin(), final_data.names.end(), name);
-    if (it == final_data.names.end()) return fail(InvalidArgumentError("known-future variable '" + name + "' is not in the data"));
+    if (it == final_data.names.end())
+      return fail(InvalidArgumentError("known-future variable '" + name + "' is not in the data"));
     const size_t i = static_cast<size_t>(it - final_data.names.begin());
     models::PathCondition c{name, {}};
     for (int h = 0; h < req.horizon; ++h) {
@@ -431,7 +434,8 @@ Result<MultiBacktestResult> BacktestMultivariate(const models::ModelSpec& spec, 
   ALMANAC_RETURN_IF_ERROR(CheckSettings(settings));
   ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(spec));
   ALMANAC_RETURN_IF_ERROR(CheckMultiData(data));
-  ALMANAC_ASSIGN_OR_RETURN(std::vector<Window> windows, PlanWindows(static_cast<int>(data.size()), settings, "the data"));
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<Window> windows,
+                           PlanWindows(static_cast<int>(data.size()), settings, "the data"));
   std::vector<MultiTask> tasks;
   for (const auto& w : windows) {
     MultiTask t;

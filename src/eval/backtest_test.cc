@@ -31,7 +31,9 @@ models::ForecasterRegistry& Registry() {
   return *r;
 }
 
-TimeSeries Annual(std::vector<double> v) { return TimeSeries::FromValues(Period::Parse("2000").value(), std::move(v)).value(); }
+TimeSeries Annual(std::vector<double> v) {
+  return TimeSeries::FromValues(Period::Parse("2000").value(), std::move(v)).value();
+}
 
 // y = 3 5 4 6 8 7 9 12 10 11; naive forecasts from origins 2005, 2006, 2007 (h = 2):
 //   origin 2005 (last 7):  actual 9 12  -> errors 2 5
@@ -241,8 +243,9 @@ TEST(DieboldMarianoTest, MatchesRForecastDmTest) {
     std::getline(ss, alt, ',');
     std::getline(ss, stat, ',');
     std::getline(ss, pval, ',');
-    const DmAlternative a = alt == "less" ? DmAlternative::kLess
-                            : alt == "greater" ? DmAlternative::kGreater : DmAlternative::kTwoSided;
+    const DmAlternative a = alt == "less"      ? DmAlternative::kLess
+                            : alt == "greater" ? DmAlternative::kGreater
+                                               : DmAlternative::kTwoSided;
     auto r = DieboldMariano(e1, e2, std::stoi(h), std::stod(power), a);
     ASSERT_THAT(r, IsOk()) << line;
     EXPECT_NEAR(r->statistic, std::stod(stat), 1e-10 * std::fabs(std::stod(stat))) << line;

@@ -58,9 +58,15 @@ Result<DieboldMarianoResult> Dm(const std::vector<double>& d, int h, DmAlternati
   try {
     boost::math::students_t t(r.df);
     switch (alternative) {
-      case DmAlternative::kTwoSided: r.pvalue = 2 * boost::math::cdf(t, -std::fabs(r.statistic)); break;
-      case DmAlternative::kLess: r.pvalue = boost::math::cdf(t, r.statistic); break;
-      case DmAlternative::kGreater: r.pvalue = boost::math::cdf(boost::math::complement(t, r.statistic)); break;
+      case DmAlternative::kTwoSided:
+        r.pvalue = 2 * boost::math::cdf(t, -std::fabs(r.statistic));
+        break;
+      case DmAlternative::kLess:
+        r.pvalue = boost::math::cdf(t, r.statistic);
+        break;
+      case DmAlternative::kGreater:
+        r.pvalue = boost::math::cdf(boost::math::complement(t, r.statistic));
+        break;
     }
   } catch (const std::exception& e) {
     return InternalError(std::string("Diebold-Mariano: t distribution: ") + e.what());

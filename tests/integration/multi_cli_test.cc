@@ -10,6 +10,7 @@
 
 #include "almanac/core.h"
 #include "almanac/core/json.h"
+
 #include "integration/cli_runner.h"
 
 namespace almanac::testing {
@@ -64,7 +65,8 @@ TEST_F(MultiCliTest, VarForecastMatchesStatsmodels) {
 
 TEST_F(MultiCliTest, VarAnalysisCommands) {
   InitAndLoad();
-  auto sel = Run({"var", "select", kVars, "--transform", "dlog", "--max-lags", "8", "--trend", "n", "--format", "json"});
+  auto sel =
+      Run({"var", "select", kVars, "--transform", "dlog", "--max-lags", "8", "--trend", "n", "--format", "json"});
   ASSERT_EQ(sel.exit_code, 0) << sel.err;
   // statsmodels select_order(8, trend="n"): AIC 6, BIC 2, HQ 3, FPE 6.
   EXPECT_EQ(ParseOut(sel)["selected"], (Json{{"aic", 6}, {"bic", 2}, {"hqic", 3}, {"fpe", 6}}));
@@ -72,7 +74,8 @@ TEST_F(MultiCliTest, VarAnalysisCommands) {
                       "--causing", "us:realgdp", "--format", "csv"});
   ASSERT_EQ(granger.exit_code, 0) << granger.err;
   EXPECT_THAT(granger.out, HasSubstr("us:realinv,us:realgdp,2.51042385738"));
-  auto irf = Run({"var", "irf", kVars, "--transform", "dlog", "--lags", "2", "--periods", "4", "--bands", "50", "--format", "csv"});
+  auto irf = Run({"var", "irf", kVars, "--transform", "dlog", "--lags", "2", "--periods", "4", "--bands", "50",
+                  "--format", "csv"});
   ASSERT_EQ(irf.exit_code, 0) << irf.err;
   EXPECT_THAT(irf.out, HasSubstr("h,response,impulse,value,lower,upper\n"));
   auto fevd = Run({"var", "fevd", kVars, "--transform", "dlog", "--lags", "2", "--format", "csv"});
@@ -80,7 +83,8 @@ TEST_F(MultiCliTest, VarAnalysisCommands) {
   auto stab = Run({"var", "stability", kVars, "--transform", "dlog", "--lags", "2"});
   EXPECT_THAT(stab.err, HasSubstr("stable"));
   auto saved = dir_ / "var.json";
-  ASSERT_EQ(Run({"var", "coef", kVars, "--transform", "dlog", "-m", "bvar", "-p", "lags=2", "--save", saved}).exit_code, 0);
+  ASSERT_EQ(Run({"var", "coef", kVars, "--transform", "dlog", "-m", "bvar", "-p", "lags=2", "--save", saved}).exit_code,
+            0);
   EXPECT_THAT(ReadFile(saved), HasSubstr("\"format\":\"almanac-model\""));
   // Bad input: an unknown action, a non-stationary system in levels (a note naming the
   // variables), mismatched frequencies, too many lags.
@@ -118,7 +122,8 @@ TEST_F(MultiCliTest, ScenarioFile) {
   EXPECT_THAT(r.out, HasSubstr("adverse,us:realgdp,2009Q4,1,-0.01,-0.01,-0.01,-0.01,-0.01,true\n"));
   EXPECT_THAT(r.out, HasSubstr("severely_adverse,us:realgdp,2010Q1,2,-0.02,"));
   EXPECT_THAT(r.out, HasSubstr("baseline,us:realinv,2010Q3,4,"));
-  auto only = Run({"scenario", file, "--transform", "dlog", "--only", "adverse", "-m", "bvar", "-p", "draws=200", "--format", "json"});
+  auto only = Run({"scenario", file, "--transform", "dlog", "--only", "adverse", "-m", "bvar", "-p", "draws=200",
+                   "--format", "json"});
   ASSERT_EQ(only.exit_code, 0) << only.err;
   const Json j = ParseOut(only);
   ASSERT_EQ(j.size(), 1u);
@@ -130,7 +135,8 @@ TEST_F(MultiCliTest, ScenarioFile) {
   WriteFile(bad, "horizon: 4\nscenarios:\n  adverse:\n    paths:\n      us:realgdp: [1, 2, 3]\n");
   auto wrong_len = Run({"scenario", bad, kVars, "--transform", "dlog"});
   EXPECT_EQ(wrong_len.exit_code, 1);
-  EXPECT_THAT(wrong_len.err, HasSubstr("bad.yaml:5: scenarios.adverse.paths.us:realgdp: the path has 3 values but the horizon is 4"));
+  EXPECT_THAT(wrong_len.err,
+              HasSubstr("bad.yaml:5: scenarios.adverse.paths.us:realgdp: the path has 3 values but the horizon is 4"));
   WriteFile(bad, "scenarios:\n  adverse:\n    paths:\n      us:tbilrate: [1, 2, 3, 4]\n");
   auto unknown = Run({"scenario", bad, kVars, "--transform", "dlog", "-H", "4"});
   EXPECT_EQ(unknown.exit_code, 1);
@@ -149,7 +155,9 @@ std::string RevisedVintages(std::vector<double>* finals) {
     const Period p = start + i;
     const Date release = p.EndDate() + 30;
     csv << "rt:gdp," << p.ToString() << "," << (*finals)[i] - 1 << "," << release.ToString() << "\n";
-    if (i + 1 < n) csv << "rt:gdp," << p.ToString() << "," << (*finals)[i] << "," << ((start + i + 1).EndDate() + 30).ToString() << "\n";
+    if (i + 1 < n)
+      csv << "rt:gdp," << p.ToString() << "," << (*finals)[i] << "," << ((start + i + 1).EndDate() + 30).ToString()
+          << "\n";
   }
   return csv.str();
 }
@@ -160,7 +168,8 @@ TEST_F(MultiCliTest, RealTimeBacktestSeesTheRevisions) {
   WriteFile(dir_ / "vintages.csv", RevisedVintages(&finals));
   auto ing = Run({"ingest", dir_ / "vintages.csv"});
   ASSERT_EQ(ing.exit_code, 0) << ing.err;
-  const std::vector<std::string> common = {"backtest", "rt:gdp", "-m", "naive", "-H", "2", "--origins", "6", "--format", "json"};
+  const std::vector<std::string> common = {"backtest", "rt:gdp",    "-m", "naive",    "-H",
+                                           "2",        "--origins", "6",  "--format", "json"};
   auto final_run = Run(common);
   ASSERT_EQ(final_run.exit_code, 0) << final_run.err;
   std::vector<std::string> rt_args = common;
@@ -189,10 +198,12 @@ TEST_F(MultiCliTest, RealTimeBacktestSeesTheRevisions) {
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_EQ(ParseOut(e)["results"][0]["origins"][0]["gap"], 1);
   // Comparing two models adds the Diebold-Mariano table.
-  auto cmp = Run({"backtest", "rt:gdp", "-m", "naive", "--compare", "drift", "-H", "1", "--origins", "10", "--output", "dm",
-                  "--format", "csv"});
+  auto cmp = Run({"backtest", "rt:gdp", "-m", "naive", "--compare", "drift", "-H", "1", "--origins", "10", "--output",
+                  "dm", "--format", "csv"});
   ASSERT_EQ(cmp.exit_code, 0) << cmp.err;
-  EXPECT_THAT(cmp.out, HasSubstr("series,h,model_1,model_2,n,dm_statistic,p_value,mean_loss_diff,note\nrt:gdp,1,naive,drift,10,"));
+  EXPECT_THAT(
+      cmp.out,
+      HasSubstr("series,h,model_1,model_2,n,dm_statistic,p_value,mean_loss_diff,note\nrt:gdp,1,naive,drift,10,"));
   // Too short for the origins.
   auto too_many = Run({"backtest", "rt:gdp", "-m", "naive", "--origins", "40"});
   EXPECT_EQ(too_many.exit_code, 1);
@@ -234,8 +245,8 @@ TEST_F(MultiCliTest, ArimaxScenarioAndBacktest) {
 }
 
 TEST_F(MultiCliTest, VarBacktestFromAFile) {
-  auto r = RunAlmanac({"backtest", "--input", kSample, kVars, "--transform", "dlog", "-m", "var", "-p", "lags=1", "-H", "2",
-                       "--origins", "6", "--output", "horizons", "--format", "csv"});
+  auto r = RunAlmanac({"backtest", "--input", kSample, kVars, "--transform", "dlog", "-m", "var", "-p", "lags=1", "-H",
+                       "2", "--origins", "6", "--output", "horizons", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("series,model,h,n,mae,rmse,smape,mase,cov80,cov95,crps\n"));
   EXPECT_THAT(r.out, HasSubstr("us:realinv,\"var{\"\"lags\"\":1}\",2,6,"));

@@ -104,7 +104,7 @@ struct PathCondition {
 
 struct MultiPredictRequest {
   int horizon = 8;
-  std::vector<double> levels{80, 95};  // percent, each in (0, 100)
+  std::vector<double> levels{80, 95};     // percent, each in (0, 100)
   std::vector<PathCondition> conditions;  // empty: unconditional forecast
   // Return the simulated paths in MultiForecast::samples (for sample-based scores such as
   // CRPS). Analytic models then simulate from their Gaussian forecast distribution.
@@ -118,7 +118,7 @@ struct MultiInterval {
 
 struct MultiForecast {
   std::vector<std::string> names;
-  std::optional<Period> first_period;  // the period of h = 1, when the input had a start
+  std::optional<Period> first_period;     // the period of h = 1, when the input had a start
   std::vector<std::vector<double>> mean;  // [variable][h-1]
   std::vector<MultiInterval> intervals;   // one per requested level, in order
   // Simulated paths [variable][h-1][draw] when requested (else empty).
@@ -150,10 +150,10 @@ struct MultiDescription {
 };
 
 struct IrfOptions {
-  int periods = 10;         // responses for h = 0..periods
-  bool orthogonal = true;   // Cholesky-orthogonalised shocks (variable order matters)
-  int replications = 0;     // > 0: error bands (var: residual bootstrap; bvar: posterior draws)
-  double level = 95;        // band coverage, percent
+  int periods = 10;        // responses for h = 0..periods
+  bool orthogonal = true;  // Cholesky-orthogonalised shocks (variable order matters)
+  int replications = 0;    // > 0: error bands (var: residual bootstrap; bvar: posterior draws)
+  double level = 95;       // band coverage, percent
   std::uint64_t seed = 42;
 };
 
@@ -162,7 +162,7 @@ struct ImpulseResponse {
   bool orthogonal = true;
   // response[h][i][j]: response of variable i at horizon h to a shock in variable j.
   std::vector<std::vector<std::vector<double>>> response;
-  double level = 0;  // 0 when there are no bands
+  double level = 0;                                            // 0 when there are no bands
   std::vector<std::vector<std::vector<double>>> lower, upper;  // same shape, or empty
   int replications = 0;
   std::string band_method;
@@ -264,7 +264,7 @@ Result<std::unique_ptr<MultivariateForecaster>> DeserializeMultivariate(std::str
 // One path as written: either a list (one entry per step, NaN for null) or period -> value.
 struct ScenarioPath {
   std::string variable;
-  std::vector<double> steps;                             // list form
+  std::vector<double> steps;                              // list form
   std::vector<std::pair<std::string, double>> by_period;  // mapping form
   bool is_list = true;
   int line = 0;  // 1-based line of the variable's key in the file

@@ -45,7 +45,8 @@ struct Settings {
 Result<std::vector<int>> Triple(const Json& params, const char* name, std::vector<int> fallback) {
   if (!params.is_object() || !params.contains(name) || params[name].is_null()) return fallback;
   const Json& v = params[name];
-  if (!v.is_array() || v.size() != 3) return InvalidArgumentError(std::string("parameter '") + name + "' must be [a, b, c]");
+  if (!v.is_array() || v.size() != 3)
+    return InvalidArgumentError(std::string("parameter '") + name + "' must be [a, b, c]");
   std::vector<int> out;
   for (const auto& x : v) {
     const double d = x.is_number() ? x.get<double>() : -1;
@@ -69,10 +70,14 @@ Result<Settings> Parse(const Json& params) {
   ALMANAC_ASSIGN_OR_RETURN(s.include_mean, GetBoolParam(params, "include_mean", true));
   ALMANAC_ASSIGN_OR_RETURN(s.include_drift, GetBoolParam(params, "include_drift", false));
   ALMANAC_ASSIGN_OR_RETURN(std::string method, GetStringParam(params, "method", "CSS-ML"));
-  if (method == "CSS-ML") s.method = Method::kCssMl;
-  else if (method == "ML") s.method = Method::kMl;
-  else if (method == "CSS") s.method = Method::kCss;
-  else return InvalidArgumentError("parameter 'method' must be \"CSS-ML\", \"ML\" or \"CSS\"");
+  if (method == "CSS-ML")
+    s.method = Method::kCssMl;
+  else if (method == "ML")
+    s.method = Method::kMl;
+  else if (method == "CSS")
+    s.method = Method::kCss;
+  else
+    return InvalidArgumentError("parameter 'method' must be \"CSS-ML\", \"ML\" or \"CSS\"");
   ALMANAC_ASSIGN_OR_RETURN(s.draws, GetIntParam(params, "draws", 1000));
   if (s.draws < 10 || s.draws > 1000000) return InvalidArgumentError("parameter 'draws' must be in 10..1000000");
   ALMANAC_ASSIGN_OR_RETURN(int seed, GetIntParam(params, "seed", 42));
@@ -121,13 +126,15 @@ class ArimaxModel : public MultivariateForecaster {
     settings_ = s;
     const int k = data.num_vars();
     if (k < 2) return InvalidArgumentError("arimax needs a target and at least one regressor (two or more variables)");
-    if (static_cast<int>(data.values.size()) != k) return InvalidArgumentError("arimax: names and value columns differ");
+    if (static_cast<int>(data.values.size()) != k)
+      return InvalidArgumentError("arimax: names and value columns differ");
     names_ = data.names;
     start_ = data.start;
     target_ = 0;
     if (!s.target.empty()) {
       auto it = std::find(names_.begin(), names_.end(), s.target);
-      if (it == names_.end()) return InvalidArgumentError("arimax: target '" + s.target + "' is not one of the variables");
+      if (it == names_.end())
+        return InvalidArgumentError("arimax: target '" + s.target + "' is not one of the variables");
       target_ = static_cast<int>(it - names_.begin());
     }
     const std::vector<double>& y = data.values[target_];
@@ -191,11 +198,13 @@ class ArimaxModel : public MultivariateForecaster {
       if (it == names_.end()) {
         std::string list;
         for (const auto& n : names_) list += (list.empty() ? "" : ", ") + n;
-        return InvalidArgumentError("condition on unknown variable '" + c.variable + "' (the model's variables: " + list + ")");
+        return InvalidArgumentError("condition on unknown variable '" + c.variable +
+                                    "' (the model's variables: " + list + ")");
       }
       const int i = static_cast<int>(it - names_.begin());
       if (i == target_)
-        return InvalidArgumentError("arimax: the target " + names_[i] + " cannot be conditioned; give paths for the regressors");
+        return InvalidArgumentError("arimax: the target " + names_[i] +
+                                    " cannot be conditioned; give paths for the regressors");
       if (static_cast<int>(c.values.size()) != horizon)
         return InvalidArgumentError("the path for '" + c.variable + "' has " + std::to_string(c.values.size()) +
                                     " values but the horizon is " + std::to_string(horizon));
@@ -208,7 +217,8 @@ class ArimaxModel : public MultivariateForecaster {
       for (double v : future[i]) complete = complete && std::isfinite(v);
       if (!complete)
         return InvalidArgumentError("arimax needs the known future path of regressor " + names_[i] +
-                                    ": give it as a condition with a value at every step 1.." + std::to_string(horizon));
+                                    ": give it as a condition with a value at every step 1.." +
+                                    std::to_string(horizon));
       xreg.push_back(future[i]);
     }
     MultiForecast f;
@@ -240,7 +250,8 @@ class ArimaxModel : public MultivariateForecaster {
       for (int i = 0; i < k; ++i)
         for (int h = 0; h < horizon; ++h) {
           auto& v = f.samples[i][h];
-          for (int d = 0; d < settings_.draws; ++d) v.push_back(i == target_ ? mean[h] + se[h] * normal.Next() : future[i][h]);
+          for (int d = 0; d < settings_.draws; ++d)
+            v.push_back(i == target_ ? mean[h] + se[h] * normal.Next() : future[i][h]);
         }
     }
     return f;
@@ -405,7 +416,9 @@ class ArimaxModel : public MultivariateForecaster {
 
 }  // namespace
 
-std::unique_ptr<MultivariateForecaster> NewArimaxModel(const ModelSpec& spec) { return std::make_unique<ArimaxModel>(spec); }
+std::unique_ptr<MultivariateForecaster> NewArimaxModel(const ModelSpec& spec) {
+  return std::make_unique<ArimaxModel>(spec);
+}
 
 Result<std::unique_ptr<MultivariateForecaster>> LoadArimaxModel(const ModelSpec& spec, const Json& state) {
   auto m = std::make_unique<ArimaxModel>(spec);

@@ -128,12 +128,14 @@ TEST(ArimaxTest, ErrorsNameTheProblem) {
   target.push_back({"y", std::vector<double>(12, 1.0)});
   EXPECT_THAT((*m)->Predict({.horizon = 12, .conditions = target}),
               StatusIs(StatusCode::kInvalidArgument, "cannot be conditioned"));
-  EXPECT_THAT((*m)->Predict({.horizon = 6, .conditions = cs.future}), StatusIs(StatusCode::kInvalidArgument, "horizon is 6"));
+  EXPECT_THAT((*m)->Predict({.horizon = 6, .conditions = cs.future}),
+              StatusIs(StatusCode::kInvalidArgument, "horizon is 6"));
   // Missing regressor value in the training data; an unknown target; a single variable.
   MultiInput bad = cs.train;
   bad.values[1][20] = std::nan("");
   auto m2 = CreateMultivariate({"arimax", cs.spec});
-  EXPECT_THAT((*m2)->Fit(bad), StatusIs(StatusCode::kInvalidArgument, "regressor PetrolPrice has a missing value at 1970-09"));
+  EXPECT_THAT((*m2)->Fit(bad),
+              StatusIs(StatusCode::kInvalidArgument, "regressor PetrolPrice has a missing value at 1970-09"));
   auto m3 = CreateMultivariate({"arimax", {{"target", "z"}}});
   EXPECT_THAT((*m3)->Fit(cs.train), StatusIs(StatusCode::kInvalidArgument, "target 'z'"));
   MultiInput single = cs.train;

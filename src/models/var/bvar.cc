@@ -35,7 +35,8 @@ Result<std::vector<double>> GridParam(const Json& params, const std::string& fix
     grid = {v};
   } else if (params.is_object() && params.contains(grid_name) && !params[grid_name].is_null()) {
     const Json& g = params[grid_name];
-    if (!g.is_array() || g.empty()) return InvalidArgumentError("parameter '" + grid_name + "' must be a non-empty list of numbers");
+    if (!g.is_array() || g.empty())
+      return InvalidArgumentError("parameter '" + grid_name + "' must be a non-empty list of numbers");
     for (const auto& v : g) {
       if (!v.is_number()) return InvalidArgumentError("parameter '" + grid_name + "' must be a list of numbers");
       grid.push_back(v.get<double>());
@@ -45,8 +46,8 @@ Result<std::vector<double>> GridParam(const Json& params, const std::string& fix
   }
   for (double v : grid)
     if (!(v > lo && v <= hi))
-      return InvalidArgumentError("parameter '" + fixed_name + "' (or its grid) must be in (" + FormatDouble(lo) + ", " +
-                                  FormatDouble(hi) + "], got " + FormatDouble(v));
+      return InvalidArgumentError("parameter '" + fixed_name + "' (or its grid) must be in (" + FormatDouble(lo) +
+                                  ", " + FormatDouble(hi) + "], got " + FormatDouble(v));
   return grid;
 }
 
@@ -103,8 +104,9 @@ class BvarModel : public VarFamilyModel {
     const int t_len = static_cast<int>(y_.rows());
     const int need = p_ + std::max(p_ + d + 2, k + 2);
     if (t_len < need)
-      return InvalidArgumentError("too few observations for a BVAR(" + std::to_string(p_) + ") in " + std::to_string(k) +
-                                  " variables: needs at least " + std::to_string(need) + ", got " + std::to_string(t_len));
+      return InvalidArgumentError("too few observations for a BVAR(" + std::to_string(p_) + ") in " +
+                                  std::to_string(k) + " variables: needs at least " + std::to_string(need) + ", got " +
+                                  std::to_string(t_len));
     ALMANAC_RETURN_IF_ERROR(SetDelta(s.delta));
     BuildCrossProducts();
     ALMANAC_RETURN_IF_ERROR(ArScales(data));
@@ -179,9 +181,10 @@ class BvarModel : public VarFamilyModel {
     for (size_t c = 0; c < conds.rows.size(); ++c) f.mean[conds.rows[c] % k][conds.rows[c] / k] = conds.values[c];
     if (request.keep_samples) f.samples = samples;
     BandsFromDraws(samples, request.levels, f.intervals);
-    f.interval_method = "simulated: posterior predictive, " + std::to_string(draws_) + " draws, seed " +
-                        std::to_string(seed_) + ", type-7 quantiles" +
-                        (request.conditions.empty() ? std::string() : "; paths conditioned by Waggoner-Zha hard conditions");
+    f.interval_method =
+        "simulated: posterior predictive, " + std::to_string(draws_) + " draws, seed " + std::to_string(seed_) +
+        ", type-7 quantiles" +
+        (request.conditions.empty() ? std::string() : "; paths conditioned by Waggoner-Zha hard conditions");
     return f;
   }
 
@@ -191,8 +194,9 @@ class BvarModel : public VarFamilyModel {
     FillDescription(&d);
     d.method = "BVAR(" + std::to_string(p_) + "), Minnesota prior (lambda " + FormatDouble(hyper_.lambda) + ", theta " +
                FormatDouble(hyper_.theta) + ", decay " + FormatDouble(hyper_.decay) + ")";
-    d.method += trend_ == VarTrend::kNone ? ", no deterministic terms"
-                : trend_ == VarTrend::kConstant ? ", constant" : ", constant and trend";
+    d.method += trend_ == VarTrend::kNone       ? ", no deterministic terms"
+                : trend_ == VarTrend::kConstant ? ", constant"
+                                                : ", constant and trend";
     d.loglik = d.aic = d.bic = d.hqic = d.fpe = kNaN;
     const int m = static_cast<int>(b_.rows());
     const int k = static_cast<int>(names_.size());
@@ -224,7 +228,8 @@ class BvarModel : public VarFamilyModel {
     if (o.replications == 0) return out;
     std::vector<std::vector<std::vector<std::vector<double>>>> draws(
         static_cast<size_t>(o.periods + 1),
-        std::vector<std::vector<std::vector<double>>>(static_cast<size_t>(k), std::vector<std::vector<double>>(static_cast<size_t>(k))));
+        std::vector<std::vector<std::vector<double>>>(static_cast<size_t>(k),
+                                                      std::vector<std::vector<double>>(static_cast<size_t>(k))));
     Rng rng(o.seed);
     MatrixXd b(b_.rows(), k);
     for (int r = 0; r < o.replications; ++r) {
@@ -236,8 +241,8 @@ class BvarModel : public VarFamilyModel {
     }
     FillBands(draws, o, &out);
     out.replications = o.replications;
-    out.band_method = "posterior draws of the coefficients (shock covariance fixed), " + std::to_string(o.replications) +
-                      " draws, seed " + std::to_string(o.seed) + ", percentile bands";
+    out.band_method = "posterior draws of the coefficients (shock covariance fixed), " +
+                      std::to_string(o.replications) + " draws, seed " + std::to_string(o.seed) + ", percentile bands";
     return out;
   }
 
@@ -336,9 +341,10 @@ class BvarModel : public VarFamilyModel {
       const double sse = (y_sample_.col(i) - xi * coef).squaredNorm();
       const double s2 = sse / (n - d - p_);
       if (!(s2 > 0) || qr.rank() < xi.cols() || !(s2 > 1e-20 * (yty_(i) / n)))
-        return InvalidArgumentError("variable " + data.names[i] +
-                                    " is constant or perfectly predicted by its own lags over the sample; the Minnesota "
-                                    "prior cannot be scaled (drop or transform it)");
+        return InvalidArgumentError(
+            "variable " + data.names[i] +
+            " is constant or perfectly predicted by its own lags over the sample; the Minnesota "
+            "prior cannot be scaled (drop or transform it)");
       ar_sigma_[i] = std::sqrt(s2);
     }
     return Status::Ok();
@@ -433,7 +439,8 @@ class BvarModel : public VarFamilyModel {
       VectorXd f = VectorXd::Zero(k);
       if (d >= 1) f += b.row(0).transpose();
       if (d >= 2) f += static_cast<double>(t_len + h + 1) * b.row(1).transpose();
-      for (int j = 1; j <= p_; ++j) f.noalias() += b.block(d + k * (j - 1), 0, k, k).transpose() * buf.row(p_ + h - j).transpose();
+      for (int j = 1; j <= p_; ++j)
+        f.noalias() += b.block(d + k * (j - 1), 0, k, k).transpose() * buf.row(p_ + h - j).transpose();
       for (int i = 0; i < k; ++i) z(i) = rng.Normal();
       buf.row(p_ + h) = (f + chol * z).transpose();
     }
@@ -451,7 +458,9 @@ class BvarModel : public VarFamilyModel {
 
 }  // namespace
 
-std::unique_ptr<MultivariateForecaster> NewBvarModel(const ModelSpec& spec) { return std::make_unique<BvarModel>(spec); }
+std::unique_ptr<MultivariateForecaster> NewBvarModel(const ModelSpec& spec) {
+  return std::make_unique<BvarModel>(spec);
+}
 
 Result<std::unique_ptr<MultivariateForecaster>> LoadBvarModel(const ModelSpec& spec, const Json& state) {
   auto m = std::make_unique<BvarModel>(spec);
@@ -468,7 +477,8 @@ std::vector<ParamSpec> BvarParams() {
       {"lambda", "number", nullptr, "overall tightness (null: chosen on lambda_grid by marginal likelihood)"},
       {"theta", "number", nullptr, "cross-variable weight in (0, 1] (null: chosen on theta_grid)"},
       {"decay", "number", nullptr, "lag decay: prior sd shrinks as 1/l^decay (null: chosen on decay_grid)"},
-      {"delta", "any", 0.0, "prior mean of each variable's own first lag: a number or one per variable (1: random walk)"},
+      {"delta", "any", 0.0,
+       "prior mean of each variable's own first lag: a number or one per variable (1: random walk)"},
       {"lambda_grid", "list", nullptr, "candidate lambdas (default 0.01 .. 2)"},
       {"theta_grid", "list", nullptr, "candidate thetas (default 0.1, 0.25, 0.5, 0.75, 1)"},
       {"decay_grid", "list", nullptr, "candidate decays (default 0.5, 1, 1.5, 2)"},

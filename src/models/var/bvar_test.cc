@@ -70,8 +70,8 @@ TEST(BvarTest, MarginalLikelihoodAndPosteriorMatchDenseFormulas) {
   const int k = 2, p = 2, d = 1, T = 40;
   MultiInput data = Simulated(k, T);
   const double delta = 0.3;
-  auto m = Fit({{"lags", p}, {"lambda_grid", {0.05, 0.4}}, {"theta_grid", {0.3, 1.0}}, {"decay", 1.5}, {"delta", delta}},
-               data);
+  auto m = Fit(
+      {{"lags", p}, {"lambda_grid", {0.05, 0.4}}, {"theta_grid", {0.3, 1.0}}, {"decay", 1.5}, {"delta", delta}}, data);
   auto desc = m->Describe();
   ASSERT_THAT(desc, IsOk());
   const int n = T - p, mm = d + k * p;
@@ -126,7 +126,8 @@ TEST(BvarTest, MarginalLikelihoodAndPosteriorMatchDenseFormulas) {
     Eigen::VectorXd b0 = Eigen::VectorXd::Zero(mm);
     b0(d + i) = delta;
     const Dense de = DenseEquation(x, y.col(i), b0, prior_var(best_h[0], best_h[1], best_h[2], i), sig[i] * sig[i]);
-    for (int r = 0; r < mm; ++r) EXPECT_NEAR(desc->coefficients[r][i], de.post_mean(r), 1e-9) << "coef " << r << "," << i;
+    for (int r = 0; r < mm; ++r)
+      EXPECT_NEAR(desc->coefficients[r][i], de.post_mean(r), 1e-9) << "coef " << r << "," << i;
   }
 }
 
@@ -137,12 +138,15 @@ TEST(BvarTest, FlatPriorGivesOlsAndTightPriorGivesThePriorMean) {
   // The constant's prior (sd 100 sigma_i) still shrinks it slightly: within 1e-4.
   for (size_t r = 0; r < ols.coefficients.size(); ++r)
     for (int e = 0; e < 3; ++e) EXPECT_NEAR(flat.coefficients[r][e], ols.coefficients[r][e], 1e-4) << r << "," << e;
-  auto tight = Fit({{"lags", 2}, {"lambda", 1e-6}, {"theta", 1.0}, {"decay", 1.0}, {"delta", Json::array({0.9, 0.0, 0.5})}},
-                   data)->Describe().value();
-  EXPECT_NEAR(tight.coefficients[1][0], 0.9, 1e-6);   // own first lag of x0
-  EXPECT_NEAR(tight.coefficients[3][2], 0.5, 1e-6);   // own first lag of x2
-  EXPECT_NEAR(tight.coefficients[2][0], 0.0, 1e-6);   // x1 in the x0 equation
-  EXPECT_NEAR(tight.coefficients[4][0], 0.0, 1e-6);   // lag 2
+  auto tight =
+      Fit({{"lags", 2}, {"lambda", 1e-6}, {"theta", 1.0}, {"decay", 1.0}, {"delta", Json::array({0.9, 0.0, 0.5})}},
+          data)
+          ->Describe()
+          .value();
+  EXPECT_NEAR(tight.coefficients[1][0], 0.9, 1e-6);  // own first lag of x0
+  EXPECT_NEAR(tight.coefficients[3][2], 0.5, 1e-6);  // own first lag of x2
+  EXPECT_NEAR(tight.coefficients[2][0], 0.0, 1e-6);  // x1 in the x0 equation
+  EXPECT_NEAR(tight.coefficients[4][0], 0.0, 1e-6);  // lag 2
 }
 
 TEST(BvarTest, SearchPicksAnInteriorLambdaAndNotesGridEdges) {

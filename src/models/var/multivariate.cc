@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "almanac/models.h"
+
 #include "models/arimax/arimax.h"
 #include "models/var/var_model.h"
 
@@ -11,7 +12,8 @@ namespace almanac::models {
 
 Result<MultiInput> AlignSeries(std::span<const std::string> names, std::span<const TimeSeries> series) {
   if (names.size() != series.size())
-    return InvalidArgumentError(std::to_string(names.size()) + " names but " + std::to_string(series.size()) + " series");
+    return InvalidArgumentError(std::to_string(names.size()) + " names but " + std::to_string(series.size()) +
+                                " series");
   if (series.empty()) return InvalidArgumentError("no series given");
   for (size_t i = 0; i < names.size(); ++i) {
     for (size_t j = 0; j < i; ++j)
@@ -58,14 +60,18 @@ Result<VarTrend> ParseVarTrend(std::string_view text) {
   if (text == "n" || text == "nc") return VarTrend::kNone;
   if (text == "c") return VarTrend::kConstant;
   if (text == "ct") return VarTrend::kConstantTrend;
-  return InvalidArgumentError("unknown trend '" + std::string(text) + "': use n (none), c (constant) or ct (constant and trend)");
+  return InvalidArgumentError("unknown trend '" + std::string(text) +
+                              "': use n (none), c (constant) or ct (constant and trend)");
 }
 
 std::string_view VarTrendName(VarTrend trend) {
   switch (trend) {
-    case VarTrend::kNone: return "n";
-    case VarTrend::kConstant: return "c";
-    case VarTrend::kConstantTrend: return "ct";
+    case VarTrend::kNone:
+      return "n";
+    case VarTrend::kConstant:
+      return "c";
+    case VarTrend::kConstantTrend:
+      return "ct";
   }
   return "?";
 }
@@ -80,20 +86,28 @@ Result<InfoCriterion> ParseInfoCriterion(std::string_view text) {
 
 std::string_view InfoCriterionName(InfoCriterion ic) {
   switch (ic) {
-    case InfoCriterion::kAic: return "aic";
-    case InfoCriterion::kBic: return "bic";
-    case InfoCriterion::kHqic: return "hqic";
-    case InfoCriterion::kFpe: return "fpe";
+    case InfoCriterion::kAic:
+      return "aic";
+    case InfoCriterion::kBic:
+      return "bic";
+    case InfoCriterion::kHqic:
+      return "hqic";
+    case InfoCriterion::kFpe:
+      return "fpe";
   }
   return "?";
 }
 
 int LagOrderSelection::Selected(InfoCriterion ic) const {
   switch (ic) {
-    case InfoCriterion::kAic: return aic_order;
-    case InfoCriterion::kBic: return bic_order;
-    case InfoCriterion::kHqic: return hqic_order;
-    case InfoCriterion::kFpe: return fpe_order;
+    case InfoCriterion::kAic:
+      return aic_order;
+    case InfoCriterion::kBic:
+      return bic_order;
+    case InfoCriterion::kHqic:
+      return hqic_order;
+    case InfoCriterion::kFpe:
+      return fpe_order;
   }
   return aic_order;
 }
@@ -125,7 +139,8 @@ const MultivariateModelType* FindType(std::string_view name) {
 bool TypeMatches(const std::string& type, const Json& v) {
   if (type == "any") return true;
   if (type == "number") return v.is_number();
-  if (type == "int") return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+  if (type == "int")
+    return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
   if (type == "bool") return v.is_boolean();
   if (type == "string") return v.is_string();
   if (type == "list") return v.is_array();
@@ -145,7 +160,8 @@ Status ValidateMultivariateSpec(const ModelSpec& spec) {
     return NotFoundError(msg + "; known types: var, bvar, arimax");
   }
   if (spec.params.is_null()) return Status::Ok();
-  if (!spec.params.is_object()) return InvalidArgumentError("parameters of model '" + spec.type + "' must be a mapping");
+  if (!spec.params.is_object())
+    return InvalidArgumentError("parameters of model '" + spec.type + "' must be a mapping");
   std::vector<std::string> known;
   for (const auto& p : type->params) known.push_back(p.name);
   for (auto it = spec.params.begin(); it != spec.params.end(); ++it) {
@@ -159,8 +175,8 @@ Status ValidateMultivariateSpec(const ModelSpec& spec) {
       return InvalidArgumentError(msg);
     }
     if (!it.value().is_null() && !TypeMatches(ps->type, it.value()))
-      return InvalidArgumentError("parameter '" + it.key() + "' of model '" + spec.type + "' must be of type " + ps->type +
-                                  ", got " + CompactJson(it.value()));
+      return InvalidArgumentError("parameter '" + it.key() + "' of model '" + spec.type + "' must be of type " +
+                                  ps->type + ", got " + CompactJson(it.value()));
   }
   // Value checks use the same parsers as Fit, so bad values fail here rather than later.
   if (spec.type == "var") return var::CheckVarParams(spec.params);
@@ -199,8 +215,10 @@ Result<std::unique_ptr<MultivariateForecaster>> LoadMultivariate(const Json& env
   const int v = env["format_version"].get<int>();
   if (v != kModelFormatVersion)
     return FailedPreconditionError("almanac model format version " + std::to_string(v) +
-                                   " is not supported by this build (supports " + std::to_string(kModelFormatVersion) + ")");
-  if (!env.contains("spec") || !env["spec"].is_object() || !env["spec"].contains("type") || !env["spec"]["type"].is_string())
+                                   " is not supported by this build (supports " + std::to_string(kModelFormatVersion) +
+                                   ")");
+  if (!env.contains("spec") || !env["spec"].is_object() || !env["spec"].contains("type") ||
+      !env["spec"]["type"].is_string())
     return InvalidArgumentError("almanac model has no spec.type");
   if (!env.contains("state")) return InvalidArgumentError("almanac model has no state");
   ModelSpec spec{env["spec"]["type"].get<std::string>(), env["spec"].value("params", Json::object())};

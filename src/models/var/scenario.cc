@@ -53,7 +53,8 @@ Result<ScenarioPath> ParsePath(const std::string& file, const YAML::Node& key_no
     if (horizon && static_cast<int>(path.steps.size()) != *horizon)
       return At(file, key_node, key,
                 "the path has " + std::to_string(path.steps.size()) + " values but the horizon is " +
-                    std::to_string(*horizon) + " (give one value per step, null for a free step, or a mapping PERIOD: VALUE)");
+                    std::to_string(*horizon) +
+                    " (give one value per step, null for a free step, or a mapping PERIOD: VALUE)");
     bool any = false;
     for (double v : path.steps) any = any || !std::isnan(v);
     if (!any) return At(file, key_node, key, "the path has no values (all null)");
@@ -107,7 +108,8 @@ Result<ScenarioSet> ParseRoot(const YAML::Node& root, const std::string& file) {
         const std::string key = entry.first.Scalar();
         if (key != "type" && key != "params") return UnknownKey(file, entry.first, "model", key, {"type", "params"});
       }
-      if (!m["type"] || !m["type"].IsScalar()) return At(file, m, "model.type", "expected the model type (var or bvar)");
+      if (!m["type"] || !m["type"].IsScalar())
+        return At(file, m, "model.type", "expected the model type (var or bvar)");
       set.model_type = m["type"].Scalar();
       if (const YAML::Node p = m["params"]; p) {
         if (!p.IsMap()) return At(file, p, "model.params", "expected a mapping of parameters");
@@ -142,9 +144,11 @@ Result<ScenarioSet> ParseRoot(const YAML::Node& root, const std::string& file) {
     }
   }
   const YAML::Node scenarios = root["scenarios"];
-  if (!scenarios) return InvalidArgumentError(file + ": no 'scenarios' key (expected scenarios: {baseline: ..., adverse: ...})");
+  if (!scenarios)
+    return InvalidArgumentError(file + ": no 'scenarios' key (expected scenarios: {baseline: ..., adverse: ...})");
   if (!scenarios.IsMap() || scenarios.size() == 0)
-    return At(file, scenarios, "scenarios", "expected a mapping of named scenarios (e.g. baseline, adverse, severely_adverse)");
+    return At(file, scenarios, "scenarios",
+              "expected a mapping of named scenarios (e.g. baseline, adverse, severely_adverse)");
   for (const auto& entry : scenarios) {
     Scenario sc;
     sc.name = entry.first.Scalar();
@@ -163,7 +167,8 @@ Result<ScenarioSet> ParseRoot(const YAML::Node& root, const std::string& file) {
         } else if (key == "paths") {
           if (field.second.IsNull()) continue;
           if (!field.second.IsMap())
-            return At(file, field.first, where + ".paths", "expected a mapping VARIABLE: [values] or VARIABLE: {PERIOD: value}");
+            return At(file, field.first, where + ".paths",
+                      "expected a mapping VARIABLE: [values] or VARIABLE: {PERIOD: value}");
           for (const auto& p : field.second) {
             const std::string pkey = where + ".paths." + p.first.Scalar();
             for (const auto& existing : sc.paths)
@@ -207,8 +212,8 @@ Result<std::vector<PathCondition>> ResolveScenario(const ScenarioSet& set, const
   std::vector<PathCondition> out;
   const std::vector<std::string> known(names.begin(), names.end());
   for (const auto& path : scenario.paths) {
-    const std::string where = set.file + ":" + std::to_string(path.line) + ": scenarios." + scenario.name + ".paths." +
-                              path.variable;
+    const std::string where =
+        set.file + ":" + std::to_string(path.line) + ": scenarios." + scenario.name + ".paths." + path.variable;
     if (std::find(known.begin(), known.end(), path.variable) == known.end()) {
       std::string msg = where + ": unknown variable";
       const std::string hint = DidYouMean(path.variable, known);
@@ -224,17 +229,17 @@ Result<std::vector<PathCondition>> ResolveScenario(const ScenarioSet& set, const
                                     " values but the horizon is " + std::to_string(horizon));
       pc.values = path.steps;
     } else {
-      if (!first_period)
-        return InvalidArgumentError(where + ": paths by period need data with dated periods");
+      if (!first_period) return InvalidArgumentError(where + ": paths by period need data with dated periods");
       for (const auto& [text, v] : path.by_period) {
         auto p = Period::Parse(text, first_period->frequency());
         if (!p.ok())
           return InvalidArgumentError(where + "." + text + ": not a period of the data's frequency (" +
-                                      std::string(FrequencyCode(first_period->frequency())) + "): " + p.status().message());
+                                      std::string(FrequencyCode(first_period->frequency())) +
+                                      "): " + p.status().message());
         const int64_t h = *p->Diff(*first_period);
         if (h < 0 || h >= horizon)
-          return InvalidArgumentError(where + "." + text + ": outside the forecast horizon " + first_period->ToString() +
-                                      ".." + (*first_period + (horizon - 1)).ToString());
+          return InvalidArgumentError(where + "." + text + ": outside the forecast horizon " +
+                                      first_period->ToString() + ".." + (*first_period + (horizon - 1)).ToString());
         pc.values[static_cast<size_t>(h)] = v;
       }
     }

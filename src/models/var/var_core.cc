@@ -13,9 +13,12 @@ namespace almanac::models::var {
 
 int NumDeterministic(VarTrend trend) {
   switch (trend) {
-    case VarTrend::kNone: return 0;
-    case VarTrend::kConstant: return 1;
-    case VarTrend::kConstantTrend: return 2;
+    case VarTrend::kNone:
+      return 0;
+    case VarTrend::kConstant:
+      return 1;
+    case VarTrend::kConstantTrend:
+      return 2;
   }
   return 0;
 }
@@ -344,7 +347,8 @@ MatrixXd PointForecast(const MatrixXd& b, int p, VarTrend trend, const MatrixXd&
     VectorXd f = VectorXd::Zero(k);
     if (d >= 1) f += b.row(0).transpose();
     if (d >= 2) f += static_cast<double>(t_len + h + 1) * b.row(1).transpose();
-    for (int j = 1; j <= p; ++j) f.noalias() += b.block(d + k * (j - 1), 0, k, k).transpose() * buf.row(p + h - j).transpose();
+    for (int j = 1; j <= p; ++j)
+      f.noalias() += b.block(d + k * (j - 1), 0, k, k).transpose() * buf.row(p + h - j).transpose();
     buf.row(p + h) = f.transpose();
   }
   return buf.bottomRows(horizon);
@@ -448,8 +452,8 @@ Result<IndexedConditions> IndexConditions(const std::vector<PathCondition>& cond
     if (it == names.end()) {
       std::string list;
       for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-      return InvalidArgumentError("condition on unknown variable '" + pc.variable + "' (the model's variables: " + list +
-                                  ")");
+      return InvalidArgumentError("condition on unknown variable '" + pc.variable +
+                                  "' (the model's variables: " + list + ")");
     }
     for (size_t c2 = 0; c2 < c; ++c2)
       if (conditions[c2].variable == pc.variable)
@@ -511,7 +515,8 @@ Result<MatrixXd> MatrixFromJson(const Json& j, std::string_view what) {
   const int cols = rows == 0 ? 0 : static_cast<int>(j[0].size());
   MatrixXd m(rows, cols);
   for (int i = 0; i < rows; ++i) {
-    if (!j[i].is_array() || static_cast<int>(j[i].size()) != cols) return DataLossError(std::string(what) + " is ragged");
+    if (!j[i].is_array() || static_cast<int>(j[i].size()) != cols)
+      return DataLossError(std::string(what) + " is ragged");
     for (int c = 0; c < cols; ++c) {
       if (!j[i][c].is_number()) return DataLossError(std::string(what) + " has a non-number");
       m(i, c) = j[i][c].get<double>();
@@ -521,7 +526,8 @@ Result<MatrixXd> MatrixFromJson(const Json& j, std::string_view what) {
 }
 
 std::vector<std::vector<double>> ToNested(const MatrixXd& m) {
-  std::vector<std::vector<double>> out(static_cast<size_t>(m.rows()), std::vector<double>(static_cast<size_t>(m.cols())));
+  std::vector<std::vector<double>> out(static_cast<size_t>(m.rows()),
+                                       std::vector<double>(static_cast<size_t>(m.cols())));
   for (int i = 0; i < m.rows(); ++i)
     for (int j = 0; j < m.cols(); ++j) out[i][j] = m(i, j);
   return out;

@@ -36,11 +36,11 @@ std::string PeriodLabel(const MultiInput& data, int64_t t);
 struct OlsFit {
   int p = 0;
   VarTrend trend = VarTrend::kConstant;
-  int nobs = 0;         // rows used
-  MatrixXd b;           // m x K
-  MatrixXd sse;         // K x K residual cross-products
-  MatrixXd zz_inv;      // m x m inverse of Z'Z (only when requested)
-  double rcond = 1;     // reciprocal condition estimate of the scaled normal equations
+  int nobs = 0;      // rows used
+  MatrixXd b;        // m x K
+  MatrixXd sse;      // K x K residual cross-products
+  MatrixXd zz_inv;   // m x m inverse of Z'Z (only when requested)
+  double rcond = 1;  // reciprocal condition estimate of the scaled normal equations
 };
 
 // Builds the centred cross-products of [regressors, Y] for rows first..T-1 of `y` with up to
@@ -114,11 +114,10 @@ MatrixXd ImpactMatrix(const std::vector<MatrixXd>& phi, const MatrixXd& chol, in
 // the shocks left free. `rows` are indices h*K + i of conditioned (step, variable) pairs and
 // `gaps` the condition value minus the unconditional mean there.
 struct ConditionalShocks {
-  VectorXd eps_star;  // HK
-  MatrixXd free_proj; // HK x HK: I - R'(RR')^{-1} R
+  VectorXd eps_star;   // HK
+  MatrixXd free_proj;  // HK x HK: I - R'(RR')^{-1} R
 };
-Result<ConditionalShocks> SolveConditions(const MatrixXd& impact, const std::vector<int>& rows,
-                                          const VectorXd& gaps);
+Result<ConditionalShocks> SolveConditions(const MatrixXd& impact, const std::vector<int>& rows, const VectorXd& gaps);
 
 // Index conditions: (h*K + i, value) pairs from PathConditions, validating variable names and
 // lengths. InvalidArgument names the problem.

@@ -1,11 +1,11 @@
 // The least-squares core against a direct QR solution on explicitly built regressors, for
 // every trend option, on level data with large means (where normal equations are fragile).
+#include "models/var/var_core.h"
+
 #include <cmath>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "models/var/var_core.h"
 
 namespace almanac::models::var {
 namespace {

@@ -140,7 +140,8 @@ Status VarFamilyModel::LoadCommon(const Json& s) {
     start_ = p;
   }
   const Json& data = s.at("data");
-  if (!data.is_array() || static_cast<int>(data.size()) != k) return DataLossError("model state data do not match names");
+  if (!data.is_array() || static_cast<int>(data.size()) != k)
+    return DataLossError("model state data do not match names");
   const int t_len = static_cast<int>(data[0].size());
   y_ = MatrixXd(t_len, k);
   for (int i = 0; i < k; ++i) {
@@ -161,15 +162,17 @@ Status VarFamilyModel::LoadCommon(const Json& s) {
 
 Result<VarianceDecomposition> VarFamilyModel::Fevd(int periods) const {
   ALMANAC_RETURN_IF_ERROR(RequireFitted());
-  if (periods < 1 || periods > kMaxHorizon) return InvalidArgumentError("FEVD periods must be in 1.." + std::to_string(kMaxHorizon));
+  if (periods < 1 || periods > kMaxHorizon)
+    return InvalidArgumentError("FEVD periods must be in 1.." + std::to_string(kMaxHorizon));
   const int k = static_cast<int>(names_.size());
   const auto phi = MaRep(b_, k, p_, NumDeterministic(trend_), periods);
   ALMANAC_ASSIGN_OR_RETURN(MatrixXd chol, CholeskyLower(sigma_u_, "the residual covariance"));
   const auto mse = ForecastMse(phi, sigma_u_, periods);
   VarianceDecomposition out;
   out.names = names_;
-  out.share.assign(static_cast<size_t>(k), std::vector<std::vector<double>>(static_cast<size_t>(periods),
-                                                                             std::vector<double>(static_cast<size_t>(k))));
+  out.share.assign(
+      static_cast<size_t>(k),
+      std::vector<std::vector<double>>(static_cast<size_t>(periods), std::vector<double>(static_cast<size_t>(k))));
   MatrixXd acc = MatrixXd::Zero(k, k);
   for (int h = 0; h < periods; ++h) {
     acc += (phi[h] * chol).cwiseAbs2();
@@ -221,9 +224,17 @@ Result<VarSettings> ParseVarSettings(const Json& params) {
 }
 
 Json SelectionToJson(const LagOrderSelection& s) {
-  return Json{{"max_lags", s.max_lags}, {"nobs", s.nobs}, {"lags", s.lags}, {"aic", s.aic}, {"bic", s.bic},
-              {"hqic", s.hqic}, {"fpe", s.fpe}, {"aic_order", s.aic_order}, {"bic_order", s.bic_order},
-              {"hqic_order", s.hqic_order}, {"fpe_order", s.fpe_order}};
+  return Json{{"max_lags", s.max_lags},
+              {"nobs", s.nobs},
+              {"lags", s.lags},
+              {"aic", s.aic},
+              {"bic", s.bic},
+              {"hqic", s.hqic},
+              {"fpe", s.fpe},
+              {"aic_order", s.aic_order},
+              {"bic_order", s.bic_order},
+              {"hqic_order", s.hqic_order},
+              {"fpe_order", s.fpe_order}};
 }
 
 LagOrderSelection SelectionFromJson(const Json& j) {
@@ -279,10 +290,11 @@ Status CheckSelectable(int t_len, int k, int max_lags, VarTrend trend) {
   if (max_lags < 1) return InvalidArgumentError("max_lags must be at least 1");
   const int max_est = MaxEstimable(t_len, k, trend);
   if (max_lags > max_est)
-    return InvalidArgumentError("too few observations to compare VAR orders up to " + std::to_string(max_lags) + " in " +
-                                std::to_string(k) + " variables: needs at least " +
-                                std::to_string(max_lags * (1 + k) + k + NumDeterministic(trend)) + " observations, got " +
-                                std::to_string(t_len) + (max_est >= 1 ? " (max_lags <= " + std::to_string(max_est) + " fits)" : ""));
+    return InvalidArgumentError("too few observations to compare VAR orders up to " + std::to_string(max_lags) +
+                                " in " + std::to_string(k) + " variables: needs at least " +
+                                std::to_string(max_lags * (1 + k) + k + NumDeterministic(trend)) +
+                                " observations, got " + std::to_string(t_len) +
+                                (max_est >= 1 ? " (max_lags <= " + std::to_string(max_est) + " fits)" : ""));
   return Status::Ok();
 }
 
@@ -398,7 +410,8 @@ class VarModel : public VarFamilyModel {
       const auto mse = ForecastMse(phi, sigma_u_, horizon);
       for (int h = 0; h < horizon; ++h)
         for (int i = 0; i < k; ++i) sd[h * k + i] = std::sqrt(std::max(0.0, mse[h](i, i)));
-      f.interval_method = "analytic: Gaussian, forecast MSE without parameter uncertainty (statsmodels forecast_interval)";
+      f.interval_method =
+          "analytic: Gaussian, forecast MSE without parameter uncertainty (statsmodels forecast_interval)";
     } else {
       ALMANAC_ASSIGN_OR_RETURN(Gaussian gf, GaussianForecast(b_, sigma_u_, request));
       g = std::move(gf);
@@ -457,11 +470,19 @@ class VarModel : public VarFamilyModel {
     FillDescription(&d);
     d.method = "VAR(" + std::to_string(p_) + ")";
     switch (trend_) {
-      case VarTrend::kNone: d.method += ", no deterministic terms"; break;
-      case VarTrend::kConstant: d.method += ", constant"; break;
-      case VarTrend::kConstantTrend: d.method += ", constant and trend"; break;
+      case VarTrend::kNone:
+        d.method += ", no deterministic terms";
+        break;
+      case VarTrend::kConstant:
+        d.method += ", constant";
+        break;
+      case VarTrend::kConstantTrend:
+        d.method += ", constant and trend";
+        break;
     }
-    if (selection_) d.method += ", order by " + std::string(InfoCriterionName(ic_)) + " (max " + std::to_string(selection_->max_lags) + ")";
+    if (selection_)
+      d.method +=
+          ", order by " + std::string(InfoCriterionName(ic_)) + " (max " + std::to_string(selection_->max_lags) + ")";
     d.loglik = criteria_.loglik;
     d.aic = criteria_.aic;
     d.bic = criteria_.bic;
@@ -504,7 +525,8 @@ class VarModel : public VarFamilyModel {
     Rng rng(o.seed);
     std::vector<std::vector<std::vector<std::vector<double>>>> draws(
         static_cast<size_t>(o.periods + 1),
-        std::vector<std::vector<std::vector<double>>>(static_cast<size_t>(k), std::vector<std::vector<double>>(static_cast<size_t>(k))));
+        std::vector<std::vector<std::vector<double>>>(static_cast<size_t>(k),
+                                                      std::vector<std::vector<double>>(static_cast<size_t>(k))));
     const MultiInput meta = MetaOf(names_, start_);
     int failed = 0;
     MatrixXd ys(t_len, k);
@@ -534,7 +556,8 @@ class VarModel : public VarFamilyModel {
     }
     if (o.replications - failed < 10)
       return FailedPreconditionError("IRF bootstrap: too few successful replications (" +
-                                     std::to_string(o.replications - failed) + " of " + std::to_string(o.replications) + ")");
+                                     std::to_string(o.replications - failed) + " of " + std::to_string(o.replications) +
+                                     ")");
     FillBands(draws, o, &out);
     out.replications = o.replications - failed;
     out.band_method = "residual bootstrap, " + std::to_string(out.replications) + " replications, seed " +
@@ -542,7 +565,8 @@ class VarModel : public VarFamilyModel {
     return out;
   }
 
-  Result<CausalityTest> Granger(std::span<const std::string> caused, std::span<const std::string> causing) const override {
+  Result<CausalityTest> Granger(std::span<const std::string> caused,
+                                std::span<const std::string> causing) const override {
     ALMANAC_RETURN_IF_ERROR(RequireFitted());
     if (p_ == 0) return FailedPreconditionError("cannot test Granger causality in a VAR with 0 lags");
     ALMANAC_ASSIGN_OR_RETURN(std::vector<int> ed, Indices(caused, "caused"));
@@ -570,7 +594,8 @@ class VarModel : public VarFamilyModel {
     for (int a = 0; a < q; ++a) {
       cb(a) = b_(restricted[a].first, restricted[a].second);
       for (int c = 0; c < q; ++c)
-        cov(a, c) = fit.zz_inv(restricted[a].first, restricted[c].first) * sigma_u_(restricted[a].second, restricted[c].second);
+        cov(a, c) =
+            fit.zz_inv(restricted[a].first, restricted[c].first) * sigma_u_(restricted[a].second, restricted[c].second);
     }
     Eigen::LDLT<MatrixXd> ldlt(cov);
     if (ldlt.info() != Eigen::Success) return InternalError("Granger test: singular restriction covariance");
@@ -664,9 +689,12 @@ Result<Responses3> ComputeResponses(const MatrixXd& b, const MatrixXd& sigma, in
 }
 
 Status CheckIrfOptions(const IrfOptions& o) {
-  if (o.periods < 0 || o.periods > kMaxHorizon) return InvalidArgumentError("IRF periods must be in 0.." + std::to_string(kMaxHorizon));
-  if (o.replications < 0 || o.replications > 100000) return InvalidArgumentError("IRF replications must be in 0..100000");
-  if (o.replications > 0 && !(o.level > 0 && o.level < 100)) return InvalidArgumentError("IRF band level must be in (0, 100)");
+  if (o.periods < 0 || o.periods > kMaxHorizon)
+    return InvalidArgumentError("IRF periods must be in 0.." + std::to_string(kMaxHorizon));
+  if (o.replications < 0 || o.replications > 100000)
+    return InvalidArgumentError("IRF replications must be in 0..100000");
+  if (o.replications > 0 && !(o.level > 0 && o.level < 100))
+    return InvalidArgumentError("IRF band level must be in (0, 100)");
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "almanac/models.h"
+
 #include "models/var/random.h"
 #include "models/var/var_core.h"
 
@@ -27,8 +28,8 @@ class VarFamilyModel : public MultivariateForecaster {
   // The analytic Gaussian forecast (unconditional or conditional) for coefficients `b` and
   // shock covariance `sigma`: mean (H x K) and the stacked forecast-error covariance.
   struct Gaussian {
-    MatrixXd mean;          // H x K
-    MatrixXd impact;        // HK x HK
+    MatrixXd mean;    // H x K
+    MatrixXd impact;  // HK x HK
     ConditionalShocks shocks;
     IndexedConditions conditions;
   };
@@ -49,7 +50,7 @@ class VarFamilyModel : public MultivariateForecaster {
   bool fitted_ = false;
   std::vector<std::string> names_;
   std::optional<Period> start_;
-  MatrixXd y_;        // T x K data
+  MatrixXd y_;  // T x K data
   int p_ = 1;
   VarTrend trend_ = VarTrend::kConstant;
   MatrixXd b_;        // m x K coefficients (point estimates)

@@ -76,7 +76,8 @@ TEST(VarInputTest, MissingValueNamesVariableAndPeriod) {
   MultiInput d = MacroData();
   d.values[1][10] = kNaN;
   auto m = CreateMultivariate({"var", {{"lags", 2}}});
-  EXPECT_THAT((*m)->Fit(d), StatusMatches(StatusCode::kInvalidArgument, AllOf(HasSubstr("us:realcons"), HasSubstr("1961Q4"))));
+  EXPECT_THAT((*m)->Fit(d),
+              StatusMatches(StatusCode::kInvalidArgument, AllOf(HasSubstr("us:realcons"), HasSubstr("1961Q4"))));
 }
 
 TEST(VarInputTest, TooFewObservationsSaysHowManyAreNeeded) {
@@ -84,7 +85,8 @@ TEST(VarInputTest, TooFewObservationsSaysHowManyAreNeeded) {
   auto m = CreateMultivariate({"var", {{"lags", 3}}});
   // 3 + 9 + 1 + 3 = 16 needed.
   EXPECT_THAT((*m)->Fit(d), StatusMatches(StatusCode::kInvalidArgument, HasSubstr("needs at least 16")));
-  EXPECT_THAT(SelectVarOrder(d, 4, VarTrend::kConstant), StatusMatches(StatusCode::kInvalidArgument, HasSubstr("too few")));
+  EXPECT_THAT(SelectVarOrder(d, 4, VarTrend::kConstant),
+              StatusMatches(StatusCode::kInvalidArgument, HasSubstr("too few")));
 }
 
 TEST(VarInputTest, CollinearSystemNamesTheVariables) {
@@ -107,7 +109,8 @@ TEST(VarInputTest, ConstantVariableIsNamed) {
   d.names.push_back("flat");
   d.values.push_back(std::vector<double>(60, 3.0));
   auto m = CreateMultivariate({"var", {{"lags", 1}}});
-  EXPECT_THAT((*m)->Fit(d), StatusMatches(StatusCode::kInvalidArgument, AllOf(HasSubstr("flat"), HasSubstr("constant"))));
+  EXPECT_THAT((*m)->Fit(d),
+              StatusMatches(StatusCode::kInvalidArgument, AllOf(HasSubstr("flat"), HasSubstr("constant"))));
   auto b = CreateMultivariate({"bvar", {{"lags", 1}}});
   EXPECT_THAT((*b)->Fit(d), StatusMatches(StatusCode::kInvalidArgument, HasSubstr("flat")));
 }
@@ -117,8 +120,8 @@ TEST(VarInputTest, AlignSeriesChecksFrequencyAndGaps) {
   TimeSeries m = TimeSeries::FromValues(Period::Parse("2000-01").value(), {1, 2, 3}).value();
   std::vector<std::string> names = {"gdp", "cpi"};
   std::vector<TimeSeries> both = {q, m};
-  EXPECT_THAT(AlignSeries(names, both),
-              StatusMatches(StatusCode::kInvalidArgument, AllOf(HasSubstr("mismatched frequencies"), HasSubstr("cpi"))));
+  EXPECT_THAT(AlignSeries(names, both), StatusMatches(StatusCode::kInvalidArgument,
+                                                      AllOf(HasSubstr("mismatched frequencies"), HasSubstr("cpi"))));
   TimeSeries q2 = TimeSeries::FromValues(Period::Parse("1999Q4").value(), {0, 1, kNaN, 3, 4}).value();
   std::vector<TimeSeries> gap = {q, q2};
   EXPECT_THAT(AlignSeries(names, gap),
@@ -219,8 +222,8 @@ TEST(VarConditionalTest, BadPathsAreRejected) {
   auto m = Fit({{"lags", 2}}, MacroData());
   PathCondition short_path{"us:realgdp", {0.01, 0.01}};
   EXPECT_THAT(m->Predict({.horizon = 4, .conditions = {short_path}}),
-              StatusMatches(StatusCode::kInvalidArgument, AllOf(HasSubstr("us:realgdp"), HasSubstr("has 2 values"),
-                                                            HasSubstr("horizon is 4"))));
+              StatusMatches(StatusCode::kInvalidArgument,
+                            AllOf(HasSubstr("us:realgdp"), HasSubstr("has 2 values"), HasSubstr("horizon is 4"))));
   PathCondition unknown{"us:gdp", {0.01, kNaN, kNaN, kNaN}};
   EXPECT_THAT(m->Predict({.horizon = 4, .conditions = {unknown}}),
               StatusMatches(StatusCode::kInvalidArgument, HasSubstr("unknown variable 'us:gdp'")));
@@ -284,7 +287,8 @@ TEST(VarIrfTest, BootstrapBandsAreDeterministicAndBracketThePointEstimate) {
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j) {
         EXPECT_LE(a->lower[h][i][j], a->upper[h][i][j]);
-        inside += a->lower[h][i][j] <= a->response[h][i][j] + 1e-15 && a->response[h][i][j] <= a->upper[h][i][j] + 1e-15;
+        inside +=
+            a->lower[h][i][j] <= a->response[h][i][j] + 1e-15 && a->response[h][i][j] <= a->upper[h][i][j] + 1e-15;
         ++total;
       }
   EXPECT_GE(inside, total * 9 / 10);
@@ -307,10 +311,13 @@ TEST(VarGrangerTest, ErrorsNameTheProblem) {
 TEST(VarSpecTest, ValidationNamesTheParameter) {
   EXPECT_THAT(CreateMultivariate({"var", {{"lag", 2}}}),
               StatusMatches(StatusCode::kInvalidArgument, HasSubstr("did you mean 'lags'")));
-  EXPECT_THAT(CreateMultivariate({"var", {{"ic", "aicc"}}}), StatusMatches(StatusCode::kInvalidArgument, HasSubstr("aicc")));
-  EXPECT_THAT(CreateMultivariate({"var", {{"trend", "t"}}}), StatusMatches(StatusCode::kInvalidArgument, HasSubstr("trend")));
+  EXPECT_THAT(CreateMultivariate({"var", {{"ic", "aicc"}}}),
+              StatusMatches(StatusCode::kInvalidArgument, HasSubstr("aicc")));
+  EXPECT_THAT(CreateMultivariate({"var", {{"trend", "t"}}}),
+              StatusMatches(StatusCode::kInvalidArgument, HasSubstr("trend")));
   EXPECT_THAT(CreateMultivariate({"vra", {}}), StatusMatches(StatusCode::kNotFound, HasSubstr("did you mean 'var'")));
-  EXPECT_THAT(CreateMultivariate({"bvar", {{"theta", 1.5}}}), StatusMatches(StatusCode::kInvalidArgument, HasSubstr("theta")));
+  EXPECT_THAT(CreateMultivariate({"bvar", {{"theta", 1.5}}}),
+              StatusMatches(StatusCode::kInvalidArgument, HasSubstr("theta")));
   auto m = CreateMultivariate({"var", {}});
   EXPECT_THAT((*m)->Predict({}), StatusIs(StatusCode::kFailedPrecondition));
   EXPECT_THAT(SerializeMultivariate(**m), StatusIs(StatusCode::kFailedPrecondition));
