@@ -199,3 +199,6 @@ double NormalQuantile(double p);
 inline double IntervalZ(double level) { return NormalQuantile(0.5 + level / 200.0); }
 
 }  // namespace almanac::models
+
+// Multivariate models (VAR, BVAR), their analysis and scenario files.
+#include "almanac/models/multivariate.h"

@@ -8,6 +8,7 @@
 #include "almanac/version.h"
 #include "cli/commands.h"
 #include "cli/commands_pipeline.h"
+#include "cli/commands_multi.h"
 
 namespace {
 
@@ -180,6 +181,72 @@ int main(int argc, char** argv) {
   scheduler->add_option("--max-runs", sched_args.max_runs, "Stop after this many runs (default: run forever)");
   scheduler->add_option("--run-for", sched_args.run_for_s, "Stop after this many seconds");
   scheduler->add_option("--retry-base-ms", sched_args.retry_base_ms, "First retry delay in ms (doubles each retry; default 30000)");
+  // --- multivariate and backtest commands (issue 6) ---
+  auto add_data_options = [](CLI::App* cmd, MultiDataArgs& d) {
+    cmd->add_option("-i,--input", d.input, "Read the series from a CSV file (any ingest form) instead of the workspace");
+    cmd->add_option("--frequency", d.frequency, "Frequency of --input data when it cannot be inferred");
+    cmd->add_option("--as-of", d.as_of, "Use the data known on this date (YYYY-MM-DD)");
+    cmd->add_option("--transform", d.transform, "Transform every series first: none (default), log, diff, dlog, pct")
+        ->check(CLI::IsMember({"none", "log", "diff", "dlog", "pct"}));
+  };
+  auto add_model_options = [](CLI::App* cmd, ModelArgs& m, const std::string& what) {
+    cmd->add_option("-p,--param", m.params, "Model parameter KEY=VALUE (repeatable; VALUE is JSON or text)");
+    cmd->add_option("--params", m.params_json, "Model parameters as a JSON object" + what);
+  };
+  VarArgs var_args;
+  auto* var = app.add_subcommand("var", "Vector autoregressions: forecasts, coefficients, lag selection, IRFs, FEVD, Granger tests");
+  var->add_option("action", var_args.action, "forecast (default), coef, select, irf, fevd, granger or stability");
+  var->add_option("series", var_args.data.series, "Series keys, in model order (comma-separated or separate)");
+  add_data_options(var, var_args.data);
+  var->add_option("-m,--model", var_args.model.model, "var (default), bvar or arimax");
+  add_model_options(var, var_args.model, "");
+  var->add_option("--lags", var_args.lags, "Lag order p");
+  var->add_option("--max-lags", var_args.max_lags, "Largest order for selection (select; or with --ic)");
+  var->add_option("--ic", var_args.ic, "Choose the order by aic, bic, hqic or fpe");
+  var->add_option("--trend", var_args.trend, "Deterministic terms: n, c (default) or ct");
+  var->add_option("-H,--horizon", var_args.horizon, "Steps ahead (default 8)");
+  var->add_option("--level", var_args.levels, "Interval levels in percent, comma-separated (default 80,95)");
+  var->add_option("--periods", var_args.periods, "IRF/FEVD horizon (default 10)");
+  var->add_option("--bands", var_args.replications, "IRF error bands from this many bootstrap replications (default 0: none)");
+  var->add_option("--band-level", var_args.band_level, "IRF band coverage in percent (default 95)");
+  var->add_option("--seed", var_args.seed, "Seed for IRF bands (default 42)");
+  var->add_flag("--plain", var_args.plain_irf, "Non-orthogonalised impulse responses");
+  var->add_option("--caused", var_args.caused, "Granger: the caused variable(s) (default: every pair)");
+  var->add_option("--causing", var_args.causing, "Granger: the causing variable(s) (default: all others)");
+  var->add_option("--save", var_args.save, "Write the fitted model (canonical JSON envelope) to this file");
+  ScenarioArgs scen_args;
+  auto* scenario = app.add_subcommand("scenario", "Conditional forecasts of a VAR/BVAR under the named scenarios of a YAML file");
+  scenario->add_option("file", scen_args.file, "Scenario file (YAML)")->required();
+  scenario->add_option("series", scen_args.data.series, "Series keys (default: the file's 'series')");
+  add_data_options(scenario, scen_args.data);
+  scenario->add_option("-m,--model", scen_args.model.model, "var, bvar or arimax (default: the file's model, else var)");
+  add_model_options(scenario, scen_args.model, " (merged over the file's)");
+  scenario->add_option("-H,--horizon", scen_args.horizon, "Steps ahead (default: the file's horizon, else 8)");
+  scenario->add_option("--level", scen_args.levels, "Interval levels in percent (default 80,95)");
+  scenario->add_option("--only", scen_args.only, "Run only these scenarios (comma-separated)");
+  BacktestArgs bt_args;
+  auto* backtest = app.add_subcommand("backtest", "Rolling-origin backtests (optionally in real time) with accuracy metrics and the Diebold-Mariano test");
+  backtest->add_option("series", bt_args.data.series, "Series keys (one system for var/bvar)");
+  add_data_options(backtest, bt_args.data);
+  backtest->add_option("-m,--model", bt_args.model.model, "Model type (default auto_ets; var, bvar or arimax for systems)");
+  add_model_options(backtest, bt_args.model, "");
+  backtest->add_option("--compare", bt_args.compare.model, "A second model type, compared by the Diebold-Mariano test");
+  backtest->add_option("--compare-params", bt_args.compare.params_json, "Parameters of the second model (JSON object)");
+  backtest->add_option("-H,--horizon", bt_args.horizon, "Steps scored at each origin (default 4)");
+  backtest->add_option("--origins", bt_args.origins, "Number of forecast origins (default 8)");
+  backtest->add_option("--step", bt_args.step, "Periods between origins (default 1)");
+  backtest->add_option("--window", bt_args.window, "expanding (default) or sliding");
+  backtest->add_option("--window-size", bt_args.window_size, "Sliding window length (default: the first origin's)");
+  backtest->add_option("--period", bt_args.period, "Seasonal period (default from the frequency)");
+  backtest->add_option("--level", bt_args.levels, "Interval levels in percent (default 80,95)");
+  backtest->add_flag("--real-time", bt_args.real_time, "Fit each origin on the data known at that origin (vintages)");
+  backtest->add_option("--publication-lag", bt_args.publication_lag, "Real time: days after a period ends before its origin's data are read (default 0)");
+  backtest->add_option("--threads", bt_args.threads, "Threads (default: all cores); results do not depend on it");
+  backtest->add_option("--output", bt_args.output, "summary (default), horizons, origins or dm");
+  backtest->add_option("--power", bt_args.power, "Diebold-Mariano loss |e|^power (default 2)");
+  backtest->add_option("--known-future", bt_args.known_future,
+                       "var/bvar/arimax: variables given their realised future paths (default for arimax: the regressors)");
+  // --- end of multivariate and backtest commands ---
 
   try {
     app.parse(argc, argv);
@@ -227,6 +294,9 @@ int main(int argc, char** argv) {
     if (*audit_export) return RunAuditExport(g, audit_output);
     if (*audit_list) return RunAuditList(g, audit_limit);
     if (*scheduler) return RunSchedulerCommand(g, sched_args);
+    if (*var) return RunVar(g, var_args);            // issue 6
+    if (*scenario) return RunScenario(g, scen_args);  // issue 6
+    if (*backtest) return RunBacktest(g, bt_args);    // issue 6
     if (*ingest) return RunIngest(g, ingest_args);
     if (*series_list) return RunSeriesList(g);
     if (*series_show) return RunSeriesShow(g, key, as_of);

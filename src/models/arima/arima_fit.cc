@@ -81,6 +81,18 @@ class Problem {
       names_.push_back("drift");
       has_drift_ = true;
     }
+    for (size_t k = 0; k < spec_.xreg.size(); ++k) {
+      const std::string name = k < spec_.xreg_names.size() ? spec_.xreg_names[k] : "xreg" + std::to_string(k + 1);
+      if (static_cast<int>(spec_.xreg[k].size()) != n_)
+        return InvalidArgumentError("regressor " + name + " has " + std::to_string(spec_.xreg[k].size()) +
+                                    " values for " + std::to_string(n_) + " observations");
+      for (int t = 0; t < n_; ++t)
+        if (!std::isfinite(spec_.xreg[k][t]))
+          return InvalidArgumentError("regressor " + name + " has a missing or infinite value at observation " +
+                                      std::to_string(t + 1));
+      X_.push_back(spec_.xreg[k]);
+      names_.push_back(name);
+    }
     ncxreg_ = static_cast<int>(X_.size());
     const int ntot = narma_ + ncxreg_;
     method_ = spec_.method;
@@ -133,7 +145,9 @@ class Problem {
       bool any_free = false;
       for (int i = 0; i < ncxreg_; ++i) any_free = any_free || mask_[narma_ + i];
       if (lm.rank < ncxreg_ && any_free)
-        return FailedPreconditionError("the regression terms (intercept/drift) are collinear for this series");
+        return FailedPreconditionError(spec_.xreg.empty()
+                                           ? "the regression terms (intercept/drift) are collinear for this series"
+                                           : "the regression terms (intercept, drift, regressors) are collinear");
       int used = 0;
       for (double v : y_) used += !std::isnan(v);
       n_used_ = used - static_cast<int>(delta_.size());
@@ -264,6 +278,7 @@ class Problem {
     fit.n_used = n_used_;
     fit.has_intercept = has_intercept_;
     fit.has_drift = has_drift_;
+    fit.num_xreg = static_cast<int>(spec_.xreg.size());
     fit.mask = mask_;
     fit.delta = delta_;
     std::vector<double> coef = fixed_;
@@ -497,6 +512,8 @@ std::string ArimaFit::Description() const {
   if (o.m > 1 && o.P + o.D + o.Q > 0)
     s += "(" + std::to_string(o.P) + "," + std::to_string(o.D) + "," + std::to_string(o.Q) + ")[" +
          std::to_string(o.m) + "]";
+  // forecast's arima.string: any regressor besides drift makes it a regression.
+  if (num_xreg > 0) return "Regression with " + s + " errors";
   if (has_drift)
     s += " with drift";
   else if (has_intercept)
@@ -518,7 +535,8 @@ Status ComputeVariance(std::span<const double> y, const ArimaSpec& spec, ArimaFi
   return problem.Variance(fit);
 }
 
-void ForecastArima(const ArimaFit& fit, int horizon, std::vector<double>& mean, std::vector<double>& se) {
+void ForecastArima(const ArimaFit& fit, int horizon, std::vector<double>& mean, std::vector<double>& se,
+                   std::span<const std::vector<double>> future_xreg) {
   FullStateFilter filter(fit.phi, fit.theta, fit.delta);
   filter.SetState(fit.state, fit.state_cov);
   std::vector<double> var;
@@ -528,6 +546,11 @@ void ForecastArima(const ArimaFit& fit, int horizon, std::vector<double>& mean, 
   double intercept = 0, drift = 0;
   if (fit.has_intercept) intercept = fit.coef[k++];
   if (fit.has_drift) drift = fit.coef[k++];
+  ALMANAC_DCHECK(static_cast<int>(future_xreg.size()) >= fit.num_xreg);
+  for (int j = 0; j < fit.num_xreg; ++j) {
+    const double b = fit.coef[k++];
+    for (int h = 0; h < horizon; ++h) mean[h] += b * future_xreg[j][h];
+  }
   se.resize(static_cast<size_t>(horizon));
   for (int h = 0; h < horizon; ++h) {
     mean[h] += intercept + drift * (fit.n + h + 1);

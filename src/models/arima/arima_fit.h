@@ -47,6 +47,11 @@ struct ArimaSpec {
   // instead of the exact likelihood of the differenced data. Slower for differenced models;
   // lands on R's optimum rather than within O(1/kappa) of it.
   bool full_state_likelihood = false;
+  // Exogenous regressors (regression with ARIMA errors, R's Arima(xreg = )): columns of the
+  // same length as y without missing values, after the intercept and drift in the coefficient
+  // order; named by xreg_names (default xreg1, xreg2, ...).
+  std::vector<std::vector<double>> xreg;
+  std::vector<std::string> xreg_names;
 };
 
 // A fitted model: everything Describe/Predict/SaveState need.
@@ -60,6 +65,7 @@ struct ArimaFit {
   bool has_var = false;
   bool var_bad = false;            // some variance is negative/NaN (forecast's checkarima)
   bool has_intercept = false, has_drift = false;
+  int num_xreg = 0;                // exogenous regressors (coefficients after intercept and drift)
   int n = 0;                       // length of the fitted series (drift continues at n + 1)
   int n_used = 0;                  // R's nobs: non-missing observations minus differencing
   int nstar = 0;                   // forecast's nstar
@@ -92,8 +98,11 @@ Result<ArimaFit> FitArima(std::span<const double> y, const ArimaSpec& spec);
 // means R's solve() would have failed (singular Hessian).
 Status ComputeVariance(std::span<const double> y, const ArimaSpec& spec, ArimaFit& fit);
 
-// Point forecasts and their standard errors (with fit.sigma2) for h = 1..horizon.
-void ForecastArima(const ArimaFit& fit, int horizon, std::vector<double>& mean, std::vector<double>& se);
+// Point forecasts and their standard errors (with fit.sigma2) for h = 1..horizon. A fit with
+// exogenous regressors needs their future values: future_xreg[j][h-1] for each regressor j
+// (fit.num_xreg columns of at least `horizon` values).
+void ForecastArima(const ArimaFit& fit, int horizon, std::vector<double>& mean, std::vector<double>& se,
+                   std::span<const std::vector<double>> future_xreg = {});
 
 // One-step in-sample fitted values y - residuals.
 std::vector<double> FittedValues(std::span<const double> y, const ArimaFit& fit);
