@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the embedded SQLite default: installs what is missing, builds,
 # then creates a workspace, ingests the sample data with its metadata, loads a revision,
-# snapshots the data and prints as-of views.
+# snapshots the data and prints as-of views, runs a pipeline with four-eyes approval, and ends
+# by starting the HTTP service, asking it for a forecast with curl, and stopping it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,5 +67,26 @@ $A -w "$WS" lineage us-gdp-growth@1
 step "Verify the hash-chained audit log"
 $A -w "$WS" audit list --limit 12
 $A -w "$WS" audit verify
+
+step "Serve the production model over HTTP: a token for a viewer, a forecast with curl, then SIGTERM"
+TOKEN=$($A -w "$WS" --quiet tokens create --role viewer --user dashboard)
+$A -w "$WS" serve --listen 127.0.0.1:0 --poll-seconds 1 2> "$WS/serve.log" &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null || true' EXIT
+PORT=""
+for _ in $(seq 1 100); do
+  PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WS/serve.log" | head -n 1)
+  [ -n "$PORT" ] && break
+  sleep 0.1
+done
+[ -n "$PORT" ] || { cat "$WS/serve.log"; echo "the server did not start" >&2; exit 1; }
+echo "+ curl -H 'Authorization: Bearer ...' -d '{\"model\":\"us-gdp-growth\",\"horizon\":4}' http://127.0.0.1:$PORT/v1/forecast"
+curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" \
+  -d '{"model":"us-gdp-growth","horizon":4,"levels":[80,95]}' "http://127.0.0.1:$PORT/v1/forecast"
+echo
+kill -TERM $SERVE_PID
+wait $SERVE_PID
+trap - EXIT
+cat "$WS/serve.log"
 
 printf '\nDone. The workspace is in %s; try: %s -w %s --help\n' "$WS" "$A" "$WS"

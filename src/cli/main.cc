@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/commands_pipeline.h"
 #include "cli/commands_multi.h"
+#include "cli/commands_serve.h"
 
 namespace {
 
@@ -248,6 +249,37 @@ int main(int argc, char** argv) {
                        "var/bvar/arimax: variables given their realised future paths (default for arimax: the regressors)");
   // --- end of multivariate and backtest commands ---
 
+  // --- serving (issue 5) ---
+  ServeArgs serve_args;
+  auto* serve = app.add_subcommand("serve", "HTTP service: forecasts from the production versions, registry, data; tokens, metrics");
+  serve->add_option("--listen", serve_args.listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
+  serve->add_option("--threads", serve_args.threads, "I/O threads (default 2)");
+  serve->add_option("--workers", serve_args.workers, "Threads for store reads and refits (default 2)");
+  serve->add_option("--poll-seconds", serve_args.poll_seconds, "Seconds between checks for registry, token and data changes (default 2)");
+  serve->add_flag("--no-auth", serve_args.no_auth, "No tokens: every request acts as --user with the admin role (loopback only)");
+  serve->add_option("--tls-cert", serve_args.tls_cert, "PEM certificate chain: serve HTTPS only");
+  serve->add_option("--tls-key", serve_args.tls_key, "PEM private key of --tls-cert");
+  serve->add_option("--policy", serve_args.policy, "Versions to serve: production (default), staging, MODEL@VERSION; comma-separated");
+  serve->add_option("--max-body-bytes", serve_args.max_body_bytes, "Larger request bodies get 413 (default 1048576)");
+  serve->add_option("--header-timeout-ms", serve_args.header_timeout_ms, "First byte to end of header (default 10000)");
+  serve->add_option("--read-timeout-ms", serve_args.read_timeout_ms, "End of header to end of body (default 30000)");
+  serve->add_option("--idle-timeout-ms", serve_args.idle_timeout_ms, "Keep-alive connections idle this long are closed (default 60000)");
+  serve->add_option("--max-connections", serve_args.max_connections, "More open connections get 503 (default 1024)");
+  serve->add_option("--max-queue", serve_args.max_queue, "More waiting store reads or refits get 503 (default 64)");
+  serve->add_option("--cache-entries", serve_args.cache_entries, "Forecast cache size (default 4096; 0 disables it)");
+  serve->add_option("--shutdown-timeout", serve_args.shutdown_timeout_s, "Seconds in-flight requests get after SIGTERM (default 10)");
+  auto* tokens = app.add_subcommand("tokens", "API tokens of almanac serve: create, list, revoke");
+  tokens->require_subcommand(1);
+  TokenCreateArgs token_args;
+  auto* tokens_create = tokens->add_subcommand("create", "Create a bearer token (printed once; only its SHA-256 is stored)");
+  tokens_create->add_option("--role", token_args.role, "viewer, analyst, modeler, approver or admin")->required();
+  tokens_create->add_option("--user", token_args.user, "Whom requests with the token act as (the audit actor)")->required();
+  tokens_create->add_option("--description", token_args.description, "What the token is for");
+  auto* tokens_list = tokens->add_subcommand("list", "List tokens (never their secrets)");
+  std::string token_id;
+  auto* tokens_revoke = tokens->add_subcommand("revoke", "Revoke a token by id (servers refuse it from their next poll)");
+  tokens_revoke->add_option("id", token_id, "Token id (tok_...)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -297,6 +329,10 @@ int main(int argc, char** argv) {
     if (*var) return RunVar(g, var_args);            // issue 6
     if (*scenario) return RunScenario(g, scen_args);  // issue 6
     if (*backtest) return RunBacktest(g, bt_args);    // issue 6
+    if (*serve) return RunServe(g, serve_args);
+    if (*tokens_create) return RunTokensCreate(g, token_args);
+    if (*tokens_list) return RunTokensList(g);
+    if (*tokens_revoke) return RunTokensRevoke(g, token_id);
     if (*ingest) return RunIngest(g, ingest_args);
     if (*series_list) return RunSeriesList(g);
     if (*series_show) return RunSeriesShow(g, key, as_of);

@@ -129,6 +129,22 @@ struct PromotionRequestRecord {
   std::string decision_reason;
 };
 
+// ---------------------------------------------------------------------------- API tokens
+
+// A bearer token of the HTTP service. Only the SHA-256 of the secret is stored: the secret
+// itself is shown once when created and cannot be recovered from the store.
+struct ApiTokenRecord {
+  std::string id;            // public identifier ("tok_" + 12 hex), for listing and revoking
+  std::string token_sha256;  // hex SHA-256 of the secret
+  std::string user;          // whom requests with this token act as (audit actor)
+  std::string role;          // viewer, analyst, modeler, approver or admin (checked by serve)
+  std::string description;
+  int64_t created_at = 0;  // micros
+  std::string created_by;
+  int64_t revoked_at = 0;  // micros; 0 while valid
+  std::string revoked_by;
+};
+
 // --------------------------------------------------------------------------------- audit
 
 // What a write appends to the audit log.
@@ -193,6 +209,16 @@ class MetadataTxn {
   virtual Result<int64_t> InsertRequest(const PromotionRequestRecord& request) = 0;
   virtual Status UpdateRequest(const PromotionRequestRecord& request) = 0;
   virtual Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) = 0;
+
+  // API tokens. InsertToken: AlreadyExists for a duplicate id or hash. GetTokenByHash:
+  // NotFound when no token has that hash (revoked tokens are returned, with revoked_at set).
+  // UpdateToken changes the revocation fields only; NotFound for an unknown id.
+  virtual Status InsertToken(const ApiTokenRecord& token) = 0;
+  virtual Status UpdateToken(const ApiTokenRecord& token) = 0;
+  virtual Result<ApiTokenRecord> GetToken(std::string_view id) = 0;
+  virtual Result<ApiTokenRecord> GetTokenByHash(std::string_view token_sha256) = 0;
+  // Every token, oldest first.
+  virtual Result<std::vector<ApiTokenRecord>> ListTokens() = 0;
 
   // Audit: appends one hash-chained entry and returns it.
   virtual Result<AuditEntry> Audit(const AuditEvent& event) = 0;

@@ -46,6 +46,7 @@ struct State {
   std::map<std::pair<std::string, int64_t>, ModelVersionRecord> versions;
   std::map<int64_t, PromotionRequestRecord> requests;
   std::vector<AuditEntry> audit;
+  std::map<std::string, ApiTokenRecord> tokens;  // by id
 };
 
 // Appends a hash-chained audit entry to `state`.
@@ -473,6 +474,41 @@ class MemoryTxn : public MetadataTxn {
     std::vector<PromotionRequestRecord> out;
     for (const auto& [id, r] : s_.requests)
       if (r.model == model) out.push_back(r);
+    return out;
+  }
+  Status InsertToken(const ApiTokenRecord& t) override {
+    for (const auto& [id, other] : s_.tokens)
+      if (id == t.id || other.token_sha256 == t.token_sha256)
+        return AlreadyExistsError("token " + t.id + " (or its hash) already exists");
+    static const char* const kRoles[] = {"viewer", "analyst", "modeler", "approver", "admin"};
+    if (std::find(std::begin(kRoles), std::end(kRoles), t.role) == std::end(kRoles))
+      return InvalidArgumentError("token " + t.id + ": unknown role " + QuoteForMessage(t.role));
+    s_.tokens[t.id] = t;
+    return Status::Ok();
+  }
+  Status UpdateToken(const ApiTokenRecord& t) override {
+    auto* p = FindOr(s_.tokens, t.id);
+    if (p == nullptr) return NotFoundError("no token " + t.id);
+    p->revoked_at = t.revoked_at;
+    p->revoked_by = t.revoked_by;
+    return Status::Ok();
+  }
+  Result<ApiTokenRecord> GetToken(std::string_view id) override {
+    auto* p = FindOr(s_.tokens, std::string(id));
+    if (p == nullptr) return NotFoundError("no token " + QuoteForMessage(id));
+    return *p;
+  }
+  Result<ApiTokenRecord> GetTokenByHash(std::string_view hash) override {
+    for (const auto& [id, t] : s_.tokens)
+      if (t.token_sha256 == hash) return t;
+    return NotFoundError("no token with that hash");
+  }
+  Result<std::vector<ApiTokenRecord>> ListTokens() override {
+    std::vector<ApiTokenRecord> out;
+    for (const auto& [id, t] : s_.tokens) out.push_back(t);
+    std::stable_sort(out.begin(), out.end(), [](const ApiTokenRecord& a, const ApiTokenRecord& b) {
+      return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+    });
     return out;
   }
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(s_, clock_, event); }

@@ -172,6 +172,19 @@ CREATE TABLE audit_head (
   hash TEXT NOT NULL
 );
 )sql"},
+      {3, "API tokens of the HTTP service (hashes only)", R"sql(
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  user TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('viewer','analyst','modeler','approver','admin')),
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0,
+  revoked_by TEXT NOT NULL DEFAULT ''
+);
+)sql"},
   };
   return kMigrations;
 }

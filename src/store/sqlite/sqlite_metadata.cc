@@ -291,9 +291,72 @@ class Txn : public MetadataTxn {
     return out;
   }
 
+  Status InsertToken(const ApiTokenRecord& t) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO api_tokens VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"));
+    q.Bind(1, t.id).Bind(2, t.token_sha256).Bind(3, t.user).Bind(4, t.role).Bind(5, t.description).Bind(6, t.created_at)
+        .Bind(7, t.created_by).Bind(8, t.revoked_at).Bind(9, t.revoked_by);
+    Status s = q.Run();
+    // The role CHECK constraint: a role the schema does not know.
+    if (!s.ok() && s.message().find("CHECK") != std::string::npos)
+      return InvalidArgumentError("token " + t.id + ": unknown role " + QuoteForMessage(t.role));
+    if (s.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("token " + t.id + " (or its hash) already exists");
+    return s;
+  }
+
+  Status UpdateToken(const ApiTokenRecord& t) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE api_tokens SET revoked_at=?2, revoked_by=?3 WHERE id=?1"));
+    q.Bind(1, t.id).Bind(2, t.revoked_at).Bind(3, t.revoked_by);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("token " + t.id);
+  }
+
+  Result<ApiTokenRecord> GetToken(std::string_view id) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kTokenSelect) + " WHERE id = ?1"));
+    q.Bind(1, id);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    ALMANAC_RETURN_IF_ERROR(NotFoundIfNoRow(row, "no token " + QuoteForMessage(id)));
+    return ReadToken(q);
+  }
+
+  Result<ApiTokenRecord> GetTokenByHash(std::string_view hash) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kTokenSelect) + " WHERE token_sha256 = ?1"));
+    q.Bind(1, hash);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    ALMANAC_RETURN_IF_ERROR(NotFoundIfNoRow(row, "no token with that hash"));
+    return ReadToken(q);
+  }
+
+  Result<std::vector<ApiTokenRecord>> ListTokens() override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kTokenSelect) + " ORDER BY created_at, id"));
+    std::vector<ApiTokenRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.push_back(ReadToken(q));
+    }
+    return out;
+  }
+
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(db_, clock_, event); }
 
  private:
+  static constexpr std::string_view kTokenSelect =
+      "SELECT id, token_sha256, user, role, description, created_at, created_by, revoked_at, revoked_by FROM api_tokens";
+
+  static ApiTokenRecord ReadToken(const Stmt& q) {
+    ApiTokenRecord t;
+    t.id = q.Text(0);
+    t.token_sha256 = q.Text(1);
+    t.user = q.Text(2);
+    t.role = q.Text(3);
+    t.description = q.Text(4);
+    t.created_at = q.Int(5);
+    t.created_by = q.Text(6);
+    t.revoked_at = q.Int(7);
+    t.revoked_by = q.Text(8);
+    return t;
+  }
+
   static constexpr std::string_view kRunSelect =
       "SELECT id, experiment, pipeline, status, start_time, end_time, user, host, pipeline_hash, snapshot_id, "
       "git_commit, almanac_version, seed, error, reproduces FROM runs";

@@ -154,3 +154,52 @@ TEST_P(MetadataStoreConformance, AuditChainCoversLoadsSnapshotsAndTransactions) 
 }
 
 }  // namespace almanac::store::testing
+
+namespace almanac::store::testing {
+
+TEST_P(MetadataStoreConformance, ApiTokensStoreHashesAndRevocations) {
+  auto& md = store_->metadata();
+  ApiTokenRecord a{"tok_a", std::string(64, 'a'), "alice", "modeler", "ci", 10, "admin", 0, ""};
+  ApiTokenRecord b{"tok_b", std::string(64, 'b'), "bob", "approver", "", 20, "admin", 0, ""};
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertToken(b));
+    return t.InsertToken(a);
+  }));
+  // Duplicate id or hash.
+  EXPECT_THAT(md.Run([&](MetadataTxn& t) { return t.InsertToken(a); }), StatusIs(StatusCode::kAlreadyExists));
+  ApiTokenRecord same_hash = a;
+  same_hash.id = "tok_c";
+  EXPECT_THAT(md.Run([&](MetadataTxn& t) { return t.InsertToken(same_hash); }), StatusIs(StatusCode::kAlreadyExists));
+  ApiTokenRecord bad_role = a;
+  bad_role.id = "tok_d";
+  bad_role.token_sha256 = std::string(64, 'd');
+  bad_role.role = "root";
+  EXPECT_THAT(md.Run([&](MetadataTxn& t) { return t.InsertToken(bad_role); }), StatusIs(StatusCode::kInvalidArgument, "role"));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto list = t.ListTokens();
+    EXPECT_THAT(*list, SizeIs(2));
+    EXPECT_EQ((*list)[0].id, "tok_a");  // oldest first
+    auto found = t.GetTokenByHash(std::string(64, 'b'));
+    EXPECT_EQ(found->user, "bob");
+    EXPECT_EQ(found->role, "approver");
+    EXPECT_EQ(t.GetToken("tok_a")->description, "ci");
+    EXPECT_THAT(t.GetTokenByHash(std::string(64, 'e')).status(), StatusIs(StatusCode::kNotFound));
+    ApiTokenRecord revoked = *found;
+    revoked.revoked_at = 30;
+    revoked.revoked_by = "carol";
+    revoked.user = "mallory";  // only the revocation fields change
+    return t.UpdateToken(revoked);
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto b2 = t.GetToken("tok_b");
+    EXPECT_EQ(b2->revoked_at, 30);
+    EXPECT_EQ(b2->revoked_by, "carol");
+    EXPECT_EQ(b2->user, "bob");
+    ApiTokenRecord ghost;
+    ghost.id = "tok_zzz";
+    EXPECT_THAT(t.UpdateToken(ghost), StatusIs(StatusCode::kNotFound));
+    return Status::Ok();
+  }));
+}
+
+}  // namespace almanac::store::testing

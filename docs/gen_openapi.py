@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Writes docs/openapi.json (the OpenAPI 3 document of `almanac serve`).
+
+The JSON file is what the server embeds and serves at /openapi.json; this script is only the
+convenient way to edit it. src/serve/http_api_test.cc checks that every route of the handler
+is documented here and nothing else is.  Run: python3 docs/gen_openapi.py > docs/openapi.json
+"""
+import json
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+ERR = {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}}
+
+def errors(*codes):
+    text = {"400": "Bad request: malformed JSON, wrong types, unknown fields, values out of range, bad path",
+            "401": "Missing, invalid or revoked bearer token",
+            "403": "The token's role may not do this",
+            "404": "Unknown model, version, series, run or endpoint",
+            "409": "Conflict with the current state (four-eyes, nothing pending, cannot refit)",
+            "413": "Request body or header over the limit",
+            "501": "Not implemented in this build",
+            "503": "Overloaded (worker queue full, too many connections) or the store is unreachable"}
+    return {c: {"description": text[c], "content": {"application/json": {"schema": ref("Error")}}} for c in codes}
+
+def ok(schema, description="OK", code="200"):
+    return {code: {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+def obj(props, required=(), extra=False, description=None):
+    o = {"type": "object", "properties": props, "additionalProperties": extra}
+    if required:
+        o["required"] = list(required)
+    if description:
+        o["description"] = description
+    return o
+
+def op(summary, permission, responses, *, params=None, body=None, description=None, security=True):
+    o = {"summary": summary, "x-almanac-permission": permission, "responses": responses}
+    if description:
+        o["description"] = description
+    if params:
+        o["parameters"] = params
+    if body:
+        o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if not security:
+        o["security"] = []
+    return o
+
+def path_param(name, description, schema=None):
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string", "pattern": "^[A-Za-z0-9_.:@-]{1,256}$"}}
+
+NAME = path_param("name", "Registered model name")
+VERSION = path_param("version", "Version number", {"type": "integer", "minimum": 1})
+KEY = path_param("key", "Series key, e.g. us:realgdp")
+
+number_array = {"type": "array", "items": {"type": "number"}}
+levels = {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+          "maxItems": 10, "description": "Interval levels in percent, each in (0, 100); default: the package's levels"}
+horizon = {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Steps ahead"}
+version_sel = {"version": {"type": "integer", "minimum": 1, "description": "A version number (served only if loaded)"},
+               "alias": {"type": "string", "enum": ["production", "staging"],
+                         "description": "Default production. Give version or alias, not both"}}
+
+schemas = {
+    "Error": obj({"code": {"type": "string", "description": "Canonical status code, e.g. INVALID_ARGUMENT"},
+                  "message": {"type": "string"},
+                  "request_id": {"type": "string"}}, ["code", "message", "request_id"]),
+    "ForecastRequest": obj({"model": {"type": "string"}, **version_sel, "horizon": horizon, "levels": levels,
+                            "as_of": {"type": "string", "format": "date",
+                                      "description": "Refit the version's model spec on the target as known on this date "
+                                                     "(not in the future); see docs/serving.md"}},
+                           ["model", "horizon"]),
+    "PredictRequest": obj({**version_sel, "horizon": horizon, "levels": levels,
+                           "history": obj({"start": {"type": "string", "description": "First period, e.g. 2001Q1"},
+                                           "values": {"type": "array", "items": {"type": ["number", "null"]},
+                                                      "maxItems": 100000}}, ["start", "values"],
+                                          description="The model's target series (after the pipeline's transforms), "
+                                                      "in the model's frequency; not stored")},
+                          ["horizon", "history"]),
+    "Interval": obj({"level": {"type": "number"}, "lower": number_array, "upper": number_array}, ["level", "lower", "upper"]),
+    "Forecast": obj({"model": {"type": "string"}, "version": {"type": "integer"},
+                     "alias": {"type": ["string", "null"], "description": "The alias served under; null when asked by number"},
+                     "model_type": {"type": "string"}, "method": {"type": "string"},
+                     "frequency": {"type": "string"}, "horizon": {"type": "integer"},
+                     "periods": {"type": "array", "items": {"type": "string"}},
+                     "mean": number_array,
+                     "intervals": {"type": "array", "items": ref("Interval")},
+                     "data": {"type": "object", "description": "The data used: snapshot_id, as_of, target, history_end, refit, ..."},
+                     "package_sha256": {"type": "string"},
+                     "notes": {"type": "array", "items": {"type": "string"}},
+                     "request_id": {"type": "string"}},
+                    ["model", "version", "periods", "mean", "intervals", "data", "request_id"]),
+    "PromoteRequest": obj({"to": {"type": "string", "enum": ["staging", "production", "archived"],
+                                  "description": "Default production"},
+                           "reason": {"type": "string", "maxLength": 4096}}),
+    "DecisionRequest": obj({"reason": {"type": "string", "maxLength": 4096}}),
+    "Promotion": obj({"model": {"type": "string"}, "version": {"type": "integer"}, "stage": {"type": "string"},
+                      "applied": {"type": "boolean"}, "needs_approval": {"type": "boolean"},
+                      "actor": {"type": "string"}, "request": {"type": ["object", "null"]},
+                      "archived_version": {"type": ["integer", "null"]}, "request_id": {"type": "string"}}, extra=True),
+    "Object": {"type": "object", "additionalProperties": True},
+}
+
+paths = {
+    "/v1/forecast": {"post": op(
+        "Forecast from a served model version", "forecast",
+        {**ok(ref("Forecast")), **errors("400", "401", "403", "404", "409", "413", "503")},
+        body=ref("ForecastRequest"),
+        description="Default: the production version. Identical requests are answered from a bounded cache "
+                    "(header X-Cache: hit) until a new version or new data arrives.")},
+    "/v1/models/{name}/predict": {"post": op(
+        "Refit the version's model spec on caller-supplied history (what-if; nothing is stored)", "predict",
+        {**ok(ref("Forecast")), **errors("400", "401", "403", "404", "413", "503")},
+        params=[NAME], body=ref("PredictRequest"))},
+    "/v1/scenarios": {"post": op(
+        "Scenario (conditional) forecasts", "predict",
+        {**errors("401", "403", "501")},
+        description="501 until multivariate models (VAR) are part of almanac.")},
+    "/v1/series": {"get": op("Series and their metadata", "read",
+                             {**ok(ref("Object")), **errors("401", "403", "503")})},
+    "/v1/series/{key}": {"get": op(
+        "A series as known on a date", "read",
+        {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+        params=[KEY, {"name": "as_of", "in": "query", "required": False,
+                      "description": "YYYY-MM-DD, not in the future (default: everything loaded)",
+                      "schema": {"type": "string", "format": "date"}}])},
+    "/v1/series/{key}/vintages": {"get": op("A series' vintages", "read",
+                                            {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+                                            params=[KEY])},
+    "/v1/models": {"get": op("Registered models and the versions this server serves", "read",
+                             {**ok(ref("Object")), **errors("401", "403", "503")})},
+    "/v1/models/{name}": {"get": op("One model: owner, policy, card, promotion requests, served versions", "read",
+                                    {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+                                    params=[NAME])},
+    "/v1/models/{name}/versions": {"get": op("A model's versions", "read",
+                                             {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+                                             params=[NAME])},
+    "/v1/runs/{id}": {"get": op("One tracked run: context, parameters, latest metrics, tags, artifacts", "read",
+                                {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+                                params=[path_param("id", "Run id")])},
+    "/v1/lineage/{name}/{version}": {"get": op(
+        "Lineage: vintages, snapshot, run, artifacts, version, approvals, audit entries", "read",
+        {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")}, params=[NAME, VERSION])},
+    "/v1/models/{name}/versions/{version}/promote": {"post": op(
+        "Request a stage change (production needs an approval by someone else under four-eyes)", "promote",
+        {**ok(ref("Promotion"), "Applied"), **ok(ref("Promotion"), "Waiting for approval", "202"),
+         **errors("400", "401", "403", "404", "409", "503")},
+        params=[NAME, VERSION], body=ref("PromoteRequest"),
+        description="Audited with the token's user as the actor. The body may be empty.")},
+    "/v1/models/{name}/versions/{version}/approve": {"post": op(
+        "Approve a pending promotion (not by its requester: 409)", "approve",
+        {**ok(ref("Promotion")), **errors("400", "401", "403", "404", "409", "503")},
+        params=[NAME, VERSION], body=ref("DecisionRequest"))},
+    "/v1/models/{name}/versions/{version}/reject": {"post": op(
+        "Reject a pending promotion", "approve",
+        {**ok(ref("Promotion")), **errors("400", "401", "403", "404", "409", "503")},
+        params=[NAME, VERSION], body=ref("DecisionRequest"))},
+    "/healthz": {"get": op("The process is alive", "public",
+                           ok(obj({"status": {"type": "string"}}, ["status"])), security=False)},
+    "/readyz": {"get": op("The store is reachable and every version the policy wants is loaded", "public",
+                          {**ok(ref("Object")), "503": {"description": "Not ready (same body)",
+                                                        "content": {"application/json": {"schema": ref("Object")}}}},
+                          security=False)},
+    "/metrics": {"get": op("Prometheus metrics (text exposition format 0.0.4)", "public",
+                           {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                           security=False)},
+    "/openapi.json": {"get": op("This document", "public", ok(ref("Object")), security=False)},
+}
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "almanac serve", "version": "1",
+             "description": "Projections from the production versions of the model registry, the registry, "
+                            "tracking and data, with bearer-token roles. Roles: viewer (read, forecast), analyst "
+                            "(+ predict, scenarios), modeler (+ promote), approver (analyst + approve/reject), admin "
+                            "(everything). x-almanac-permission names what each operation needs. Errors are "
+                            "{code, message, request_id}."},
+    "servers": [{"url": "http://127.0.0.1:8080"}],
+    "security": [{"bearer": []}],
+    "paths": paths,
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                  "description": "almanac tokens create --role ROLE --user NAME"}},
+                   "schemas": schemas},
+}
+print(json.dumps(doc, indent=2))

@@ -1,0 +1,123 @@
+// serve and tokens commands: the composition root of the HTTP service (store, artifacts,
+// model types, pipeline transforms for as_of refits).
+#include "cli/commands_serve.h"
+
+#include <iostream>
+
+#include "almanac/pipeline.h"
+#include "almanac/serve.h"
+
+namespace almanac::cli {
+namespace {
+
+Json Ts(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
+
+// Applies a package's recorded transforms (the pipeline's TransformSpec list as JSON), in
+// order, with the pipeline's own code: an as_of refit derives the target exactly as the run did.
+Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& transforms, std::map<std::string, TimeSeries> series) {
+  if (!transforms.is_array()) return InvalidArgumentError("the package's transforms are not a list");
+  for (const auto& t : transforms) {
+    pipeline::TransformSpec spec;
+    try {
+      spec.name = t.at("name").get<std::string>();
+      spec.op = t.at("op").get<std::string>();
+      spec.input = t.at("input").get<std::string>();
+      spec.params = t.value("params", Json::object());
+    } catch (const Json::exception& e) {
+      return InvalidArgumentError(std::string("malformed transform in the package: ") + e.what());
+    }
+    ALMANAC_ASSIGN_OR_RETURN(TimeSeries out, pipeline::ApplyTransform(spec, series));
+    series[spec.name] = std::move(out);
+  }
+  return series;
+}
+
+}  // namespace
+
+int RunServe(const GlobalOptions& g, const ServeArgs& a) {
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto artifacts = store::OpenArtifactStore("file:" + (*ws)->artifacts_dir());
+  if (!artifacts.ok()) return ReportError(artifacts.status());
+  models::ForecasterRegistry models;
+  models::RegisterBuiltinModels(models);
+  auto policy = serve::ParseVersionPolicy(a.policy);
+  if (!policy.ok()) return ReportError(policy.status());
+  if (a.cache_entries < 0) return ReportError(InvalidArgumentError("--cache-entries must be >= 0"));
+
+  serve::ServerOptions o;
+  o.listen = a.listen;
+  o.threads = a.threads;
+  o.workers = a.workers;
+  o.poll_seconds = a.poll_seconds;
+  o.no_auth = a.no_auth;
+  o.no_auth_user = g.user;
+  o.tls_cert_file = a.tls_cert;
+  o.tls_key_file = a.tls_key;
+  o.policy = *policy;
+  o.max_body_bytes = a.max_body_bytes;
+  o.header_timeout_ms = a.header_timeout_ms;
+  o.read_timeout_ms = a.read_timeout_ms;
+  o.idle_timeout_ms = a.idle_timeout_ms;
+  o.max_connections = a.max_connections;
+  o.max_queue = a.max_queue;
+  o.cache_entries = static_cast<size_t>(a.cache_entries);
+  o.shutdown_timeout_ms = static_cast<int>(a.shutdown_timeout_s * 1000);
+  o.transform = ApplyRecordedTransforms;
+  serve::ServerDeps deps{&(*ws)->store(), artifacts->get(), &models, nullptr};
+  auto server = serve::Server::Start(std::move(o), deps);
+  if (!server.ok()) return ReportError(server.status());
+  Status s = (*server)->Wait();
+  if (!s.ok()) return ReportError(s);
+  return kExitOk;
+}
+
+int RunTokensCreate(const GlobalOptions& g, const TokenCreateArgs& a) {
+  auto role = serve::ParseRole(a.role);
+  if (!role.ok()) return ReportError(role.status().WithContext("--role"));
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  if (Status s = (*ws)->LockForWrite(); !s.ok()) return ReportError(s);
+  auto t = serve::CreateToken((*ws)->store().metadata(), SystemClock(), *role, a.user, a.description, g.user);
+  if (!t.ok()) return ReportError(t.status());
+  if (g.format == OutputFormat::kJson) {
+    std::cout << PrettyJson({{"id", t->record.id}, {"user", t->record.user}, {"role", t->record.role}, {"token", t->secret}})
+              << "\n";
+  } else if (g.quiet) {
+    std::cout << t->secret << "\n";
+  } else {
+    std::cout << "token " << t->record.id << " for " << t->record.user << " (role " << t->record.role << "):\n"
+              << t->secret << "\n";
+    std::cerr << "Store it now: it is shown only this once (almanac keeps only its SHA-256). Use it as "
+                 "'Authorization: Bearer <token>'; revoke with 'almanac tokens revoke "
+              << t->record.id << "'.\n";
+  }
+  return kExitOk;
+}
+
+int RunTokensList(const GlobalOptions& g) {
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto tokens = serve::ListTokens((*ws)->store().metadata());
+  if (!tokens.ok()) return ReportError(tokens.status());
+  Table t{{"id", "user", "role", "status", "created_at", "created_by", "revoked_at", "revoked_by", "description"}, {}};
+  for (const auto& r : *tokens)
+    t.Add({r.id, r.user, r.role, r.revoked_at ? "revoked" : "active", Ts(r.created_at), r.created_by, Ts(r.revoked_at), r.revoked_by,
+           r.description});
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunTokensRevoke(const GlobalOptions& g, const std::string& id) {
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  if (Status s = (*ws)->LockForWrite(); !s.ok()) return ReportError(s);
+  auto r = serve::RevokeToken((*ws)->store().metadata(), SystemClock(), id, g.user);
+  if (!r.ok()) return ReportError(r.status());
+  if (!g.quiet)
+    std::cout << "revoked " << r->id << " (" << r->user << ", " << r->role
+              << "); servers refuse it from their next poll (--poll-seconds)\n";
+  return kExitOk;
+}
+
+}  // namespace almanac::cli

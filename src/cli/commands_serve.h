@@ -1,0 +1,38 @@
+// serve and tokens commands (cli-internal).
+#pragma once
+
+#include <string>
+
+#include "cli/commands.h"
+
+namespace almanac::cli {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8080";
+  int threads = 2;
+  int workers = 2;
+  double poll_seconds = 2.0;
+  bool no_auth = false;
+  std::string tls_cert, tls_key;
+  std::string policy = "production";
+  int64_t max_body_bytes = 1 << 20;
+  int header_timeout_ms = 10000;
+  int read_timeout_ms = 30000;
+  int idle_timeout_ms = 60000;
+  int max_connections = 1024;
+  int max_queue = 64;
+  int64_t cache_entries = 4096;
+  double shutdown_timeout_s = 10;
+};
+int RunServe(const GlobalOptions& g, const ServeArgs& a);
+
+struct TokenCreateArgs {
+  std::string role;
+  std::string user;
+  std::string description;
+};
+int RunTokensCreate(const GlobalOptions& g, const TokenCreateArgs& a);
+int RunTokensList(const GlobalOptions& g);
+int RunTokensRevoke(const GlobalOptions& g, const std::string& id);
+
+}  // namespace almanac::cli

@@ -1,0 +1,20 @@
+# Writes a C++ source holding docs/openapi.json as a raw string literal.
+#   cmake -DINPUT=docs/openapi.json -DOUTPUT=openapi_document.cc -P embed_openapi.cmake
+file(READ "${INPUT}" content)
+string(FIND "${content}" ")almanac_openapi\"" bad)
+if(NOT bad EQUAL -1)
+  message(FATAL_ERROR "${INPUT} contains the raw-string delimiter")
+endif()
+# MSVC-style limits do not apply to GCC; split anyway to stay under 64 KiB per literal.
+string(LENGTH "${content}" len)
+set(out "// Generated from docs/openapi.json by src/serve/embed_openapi.cmake. Do not edit.\n#include \"serve/openapi.h\"\n\nnamespace almanac::serve {\nnamespace {\nconstexpr const char* kParts[] = {\n")
+set(pos 0)
+while(pos LESS len)
+  string(SUBSTRING "${content}" ${pos} 30000 part)
+  string(APPEND out "R\"almanac_openapi(${part})almanac_openapi\",\n")
+  math(EXPR pos "${pos} + 30000")
+endwhile()
+string(APPEND out "};\n}  // namespace\n\nstd::string_view OpenApiDocument() {\n  static const std::string doc = [] {\n    std::string s;\n    for (const char* p : kParts) s += p;\n    return s;\n  }();\n  return doc;\n}\n\n}  // namespace almanac::serve\n")
+string(REPLACE "namespace almanac::serve {\nnamespace {" "#include <string>\n\nnamespace almanac::serve {\nnamespace {" out "${out}")
+file(WRITE "${OUTPUT}.tmp" "${out}")
+file(RENAME "${OUTPUT}.tmp" "${OUTPUT}")

@@ -1,0 +1,989 @@
+#include "serve/http_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include "almanac/core/json.h"
+#include "serve/json_out.h"
+
+namespace almanac::serve {
+namespace {
+
+constexpr size_t kMaxTarget = 4096;
+constexpr size_t kMaxSegment = 256;
+constexpr size_t kMaxHistory = 100000;
+constexpr size_t kMaxLevels = 10;
+
+Json Ts(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
+
+bool SafePathChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == ':' || c == '@' || c == '-';
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string Printable(char c) {
+  if (c >= 0x21 && c < 0x7f) return std::string("'") + c + "'";
+  static const char* const kHex = "0123456789abcdef";
+  const auto u = static_cast<unsigned char>(c);
+  return std::string("byte 0x") + kHex[u >> 4] + kHex[u & 15];
+}
+
+Result<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    const int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
+    const int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return InvalidArgumentError("bad percent escape in the URL");
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------ request bodies
+
+// Reads the fields of a JSON object body with exact types and a did-you-mean for unknown keys.
+class Fields {
+ public:
+  static Result<Fields> Parse(std::string_view body, std::vector<std::string> allowed, bool allow_empty) {
+    Fields f;
+    f.allowed_ = std::move(allowed);
+    if (Trim(body).empty()) {
+      if (!allow_empty) return InvalidArgumentError("the request body must be a JSON object");
+      f.j_ = Json::object();
+      return f;
+    }
+    auto j = ParseJson(body);
+    if (!j.ok()) return InvalidArgumentError("malformed JSON body: " + j.status().message());
+    if (!j->is_object()) return InvalidArgumentError("the request body must be a JSON object");
+    f.j_ = std::move(*j);
+    for (auto it = f.j_.begin(); it != f.j_.end(); ++it)
+      if (std::find(f.allowed_.begin(), f.allowed_.end(), it.key()) == f.allowed_.end())
+        return InvalidArgumentError("unknown field " + QuoteForMessage(it.key()) + Hint(it.key(), f.allowed_) +
+                                    " (fields: " + Join(f.allowed_) + ")");
+    return f;
+  }
+
+  bool Has(const std::string& k) const { return j_.contains(k) && !j_[k].is_null(); }
+  const Json& Raw(const std::string& k) const { return j_[k]; }
+
+  Result<std::string> String(const std::string& k) const {
+    if (!Has(k)) return InvalidArgumentError("missing field " + QuoteForMessage(k));
+    if (!j_[k].is_string()) return InvalidArgumentError("field " + QuoteForMessage(k) + " must be a string");
+    return j_[k].get<std::string>();
+  }
+  Result<int64_t> Int(const std::string& k) const {
+    if (!Has(k)) return InvalidArgumentError("missing field " + QuoteForMessage(k));
+    const Json& v = j_[k];
+    if (!v.is_number_integer()) return InvalidArgumentError("field " + QuoteForMessage(k) + " must be an integer");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return InvalidArgumentError("field " + QuoteForMessage(k) + " is out of range");
+    return v.get<int64_t>();
+  }
+
+ private:
+  static std::string Join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  }
+  Json j_;
+  std::vector<std::string> allowed_;
+};
+
+Result<int> ParseHorizon(const Fields& f) {
+  ALMANAC_ASSIGN_OR_RETURN(int64_t h, f.Int("horizon"));
+  if (h < 1 || h > models::kMaxHorizon)
+    return InvalidArgumentError("horizon must be in 1.." + std::to_string(models::kMaxHorizon) + ", got " + std::to_string(h));
+  return static_cast<int>(h);
+}
+
+Result<std::vector<double>> ParseLevels(const Fields& f, const std::vector<double>& fallback) {
+  if (!f.Has("levels")) return fallback.empty() ? std::vector<double>{80, 95} : fallback;
+  const Json& a = f.Raw("levels");
+  if (!a.is_array()) return InvalidArgumentError("field 'levels' must be an array of numbers, e.g. [80, 95]");
+  if (a.size() > kMaxLevels) return InvalidArgumentError("at most " + std::to_string(kMaxLevels) + " levels");
+  std::vector<double> out;
+  for (const auto& v : a) {
+    if (!v.is_number()) return InvalidArgumentError("field 'levels' must hold numbers");
+    const double x = v.get<double>();
+    if (!(x > 0 && x < 100)) return InvalidArgumentError("level " + FormatDouble(x) + " is outside (0, 100)");
+    out.push_back(x);
+  }
+  return out;
+}
+
+Result<VersionRef> ParseVersionRef(const Fields& f) {
+  VersionRef ref;
+  if (f.Has("version") && f.Has("alias")) return InvalidArgumentError("give either 'version' or 'alias', not both");
+  if (f.Has("version")) {
+    ALMANAC_ASSIGN_OR_RETURN(int64_t v, f.Int("version"));
+    if (v < 1) return InvalidArgumentError("version must be a positive integer, got " + std::to_string(v));
+    ref.version = v;
+  }
+  if (f.Has("alias")) {
+    ALMANAC_ASSIGN_OR_RETURN(ref.alias, f.String("alias"));
+    if (ref.alias != "production" && ref.alias != "staging")
+      return InvalidArgumentError("unknown alias " + QuoteForMessage(ref.alias) + " (use production or staging)");
+  }
+  return ref;
+}
+
+Result<Date> ParseAsOf(std::string_view text, const Clock& clock) {
+  auto d = Date::Parse(text);
+  if (!d.ok()) return InvalidArgumentError("as_of " + QuoteForMessage(text) + " is not a date (YYYY-MM-DD)");
+  if (*d > clock.Today())
+    return InvalidArgumentError("as_of " + d->ToString() + " is in the future (today is " + clock.Today().ToString() + ")");
+  return *d;
+}
+
+// ------------------------------------------------------------------------- rendering
+
+struct DataInfo {
+  Json fields;  // rendered into "data"
+};
+
+void AppendDoubles(std::string& out, const std::vector<double>& v) {
+  out += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    json_out::Number(out, v[i]);
+  }
+  out += ']';
+}
+
+// The forecast response up to (not including) the request id: `{...,` so the caller appends
+// `"request_id":"..."}`. InternalError when the model produced a non-finite value.
+Result<std::string> RenderForecast(const LoadedVersion& lv, const std::string& label, int horizon, Period first,
+                                   const models::Forecast& fc, const std::string& method, const Json& data) {
+  auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  };
+  if (static_cast<int>(fc.mean.size()) != horizon || !finite(fc.mean))
+    return InternalError("model " + lv.model + "@" + std::to_string(lv.version) + " produced a non-finite forecast");
+  for (const auto& pi : fc.intervals)
+    if (!finite(pi.lower) || !finite(pi.upper))
+      return InternalError("model " + lv.model + "@" + std::to_string(lv.version) + " produced non-finite interval bounds");
+  std::string out;
+  out.reserve(256 + static_cast<size_t>(horizon) * (24 + fc.intervals.size() * 48));
+  out += '{';
+  json_out::Key(out, "model");
+  json_out::String(out, lv.model);
+  out += ",\"version\":";
+  json_out::Int(out, lv.version);
+  out += ",\"alias\":";
+  if (label == "version")
+    out += "null";
+  else
+    json_out::String(out, label);
+  out += ",\"model_type\":";
+  json_out::String(out, lv.manifest.model_type);
+  out += ",\"method\":";
+  json_out::String(out, method);
+  out += ",\"frequency\":";
+  json_out::String(out, FrequencyCode(lv.frequency));
+  out += ",\"horizon\":";
+  json_out::Int(out, horizon);
+  out += ",\"periods\":[";
+  for (int i = 0; i < horizon; ++i) {
+    if (i) out += ',';
+    json_out::String(out, (first + i).ToString());
+  }
+  out += "],\"mean\":";
+  AppendDoubles(out, fc.mean);
+  out += ",\"intervals\":[";
+  for (size_t i = 0; i < fc.intervals.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"level\":";
+    json_out::Number(out, fc.intervals[i].level);
+    out += ",\"lower\":";
+    AppendDoubles(out, fc.intervals[i].lower);
+    out += ",\"upper\":";
+    AppendDoubles(out, fc.intervals[i].upper);
+    out += '}';
+  }
+  out += "],\"data\":";
+  out += CompactJson(data);
+  out += ",\"package_sha256\":";
+  json_out::String(out, lv.package_sha256);
+  out += ",\"notes\":[";
+  for (size_t i = 0; i < fc.notes.size(); ++i) {
+    if (i) out += ',';
+    json_out::String(out, fc.notes[i]);
+  }
+  out += "],";
+  return out;
+}
+
+void Finish(HttpResponse& res, const std::string& prefix, const std::string& request_id) {
+  res.body.reserve(prefix.size() + request_id.size() + 20);
+  res.body = prefix;
+  res.body += "\"request_id\":";
+  json_out::String(res.body, request_id);
+  res.body += '}';
+}
+
+void Send(HttpResponse& res, const Json& j, const std::string& request_id, int status = 200) {
+  Json out = j;
+  out["request_id"] = request_id;
+  res.status = status;
+  res.body = CompactJson(out);
+}
+
+std::string LevelsKey(const std::vector<double>& levels) {
+  std::string s;
+  for (double l : levels) {
+    json_out::Number(s, l);
+    s += ',';
+  }
+  return s;
+}
+
+// Refits the version's model spec on `target` and forecasts from its end.
+Result<models::Forecast> Refit(const models::ForecasterRegistry& registry, const LoadedVersion& lv, const TimeSeries& target,
+                               int horizon, const std::vector<double>& levels, std::string* method) {
+  models::ModelSpec spec;
+  if (!lv.manifest.model_spec.is_object() || !lv.manifest.model_spec.contains("type"))
+    return FailedPreconditionError("the package of " + lv.model + "@" + std::to_string(lv.version) + " records no model spec");
+  spec.type = lv.manifest.model_spec.value("type", "");
+  spec.params = lv.manifest.model_spec.value("params", Json::object());
+  ALMANAC_ASSIGN_OR_RETURN(auto model, registry.Create(spec));
+  Status fit = model->Fit(models::ToFitInput(target));
+  if (!fit.ok()) return fit;
+  *method = model->Describe().method;
+  return model->Predict(horizon, levels);
+}
+
+Json SeriesInfoJson(const store::SeriesInfo& s) {
+  return {{"key", s.key},   {"frequency", std::string(FrequencyCode(s.frequency))},
+          {"title", s.title}, {"unit", s.unit},
+          {"seasonal_adjustment", s.seasonal_adjustment}, {"source", s.source}};
+}
+
+Json VersionJson(const store::ModelVersionRecord& v) {
+  return {{"version", v.version},       {"stage", std::string(store::StageName(v.stage))},
+          {"run_id", v.run_id},         {"snapshot_id", v.snapshot_id},
+          {"metrics", v.metrics},       {"description", v.description},
+          {"created_at", Ts(v.created_at)}, {"created_by", v.created_by},
+          {"stage_changed_at", Ts(v.stage_changed_at)}, {"package", {{"name", v.artifact_name}, {"sha256", v.artifact_sha256}}}};
+}
+
+Json RequestJson(const store::PromotionRequestRecord& r) {
+  return {{"id", r.id},
+          {"version", r.version},
+          {"target", std::string(store::StageName(r.target))},
+          {"requested_by", r.requested_by},
+          {"requested_at", Ts(r.requested_at)},
+          {"reason", r.reason},
+          {"status", std::string(store::RequestStatusName(r.status))},
+          {"decided_by", r.decided_by},
+          {"decided_at", Ts(r.decided_at)},
+          {"decision_reason", r.decision_reason}};
+}
+
+Json ServedJson(const ServableManager& manager, const std::string& model) {
+  Json served = Json::array();
+  for (const auto& s : manager.Statuses()) {
+    if (s.model != model) continue;
+    if (s.state == ServableState::kDisabled) continue;
+    Json e = {{"version", s.version}, {"state", std::string(ServableStateName(s.state))}, {"labels", s.labels}, {"since", Ts(s.since)}};
+    if (!s.error.empty()) e["error"] = s.error;
+    served.push_back(e);
+  }
+  return served;
+}
+
+Result<int64_t> VersionParam(const std::string& text) {
+  auto v = ParseInt(text);
+  if (!v.ok() || *v < 1) return InvalidArgumentError("version " + QuoteForMessage(text) + " is not a positive integer");
+  return *v;
+}
+
+// Splits "a=1&b=2" (percent-decoded) and refuses keys outside `allowed`.
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view q, const std::vector<std::string>& allowed) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < q.size()) {
+    size_t amp = q.find('&', start);
+    if (amp == std::string_view::npos) amp = q.size();
+    std::string_view item = q.substr(start, amp - start);
+    start = amp + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    ALMANAC_ASSIGN_OR_RETURN(std::string k, PercentDecode(item.substr(0, eq)));
+    std::string v;
+    if (eq != std::string_view::npos) {
+      ALMANAC_ASSIGN_OR_RETURN(v, PercentDecode(item.substr(eq + 1)));
+    }
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      return InvalidArgumentError("unknown query parameter " + QuoteForMessage(k) +
+                                  (allowed.empty() ? std::string(" (this endpoint takes none)") : Hint(k, allowed)));
+    out[k] = v;
+  }
+  return out;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ routing
+
+const std::vector<RouteInfo>& HttpApi::Routes() {
+  static const std::vector<RouteInfo> kRoutes = {
+      {RouteId::kForecast, "POST", "/v1/forecast", Permission::kForecast, false},
+      {RouteId::kPredict, "POST", "/v1/models/{name}/predict", Permission::kPredict, true},
+      {RouteId::kScenarios, "POST", "/v1/scenarios", Permission::kPredict, false},
+      {RouteId::kSeriesList, "GET", "/v1/series", Permission::kRead, true},
+      {RouteId::kSeries, "GET", "/v1/series/{key}", Permission::kRead, true},
+      {RouteId::kSeriesVintages, "GET", "/v1/series/{key}/vintages", Permission::kRead, true},
+      {RouteId::kModels, "GET", "/v1/models", Permission::kRead, true},
+      {RouteId::kModel, "GET", "/v1/models/{name}", Permission::kRead, true},
+      {RouteId::kModelVersions, "GET", "/v1/models/{name}/versions", Permission::kRead, true},
+      {RouteId::kRun, "GET", "/v1/runs/{id}", Permission::kRead, true},
+      {RouteId::kLineage, "GET", "/v1/lineage/{name}/{version}", Permission::kRead, true},
+      {RouteId::kPromote, "POST", "/v1/models/{name}/versions/{version}/promote", Permission::kPromote, true},
+      {RouteId::kApprove, "POST", "/v1/models/{name}/versions/{version}/approve", Permission::kDecide, true},
+      {RouteId::kReject, "POST", "/v1/models/{name}/versions/{version}/reject", Permission::kDecide, true},
+      {RouteId::kHealthz, "GET", "/healthz", Permission::kPublic, false},
+      {RouteId::kReadyz, "GET", "/readyz", Permission::kPublic, false},
+      {RouteId::kMetrics, "GET", "/metrics", Permission::kPublic, false},
+      {RouteId::kOpenApi, "GET", "/openapi.json", Permission::kPublic, false},
+  };
+  return kRoutes;
+}
+
+Status SplitTarget(std::string_view target, std::vector<std::string>* segments, std::string* query) {
+  segments->clear();
+  query->clear();
+  if (target.size() > kMaxTarget)
+    return InvalidArgumentError("the request target is longer than " + std::to_string(kMaxTarget) + " bytes");
+  if (target.empty() || target[0] != '/') return InvalidArgumentError("the request target must be an absolute path");
+  const size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (q != std::string_view::npos) *query = std::string(target.substr(q + 1));
+  if (path == "/") return Status::Ok();
+  size_t start = 1;
+  for (;;) {
+    size_t slash = path.find('/', start);
+    std::string_view raw = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (raw.empty()) return InvalidArgumentError("empty path segment in " + QuoteForMessage(path));
+    ALMANAC_ASSIGN_OR_RETURN(std::string seg, PercentDecode(raw));
+    if (seg.size() > kMaxSegment)
+      return InvalidArgumentError("a path segment is longer than " + std::to_string(kMaxSegment) + " bytes");
+    if (seg == "." || seg == "..") return InvalidArgumentError("'.' and '..' are not allowed in paths");
+    for (char c : seg)
+      if (!SafePathChar(c))
+        return InvalidArgumentError("invalid character " + Printable(c) + " in path segment " + QuoteForMessage(seg, 40) +
+                                    " (allowed: letters, digits and _ . : @ -)");
+    segments->push_back(std::move(seg));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+    if (start == path.size()) return InvalidArgumentError("empty path segment in " + QuoteForMessage(path));
+  }
+  return Status::Ok();
+}
+
+void HttpApi::Error(const Status& status, const std::string& request_id, HttpResponse& res, bool request_too_large) {
+  res.status = HttpStatusFor(status, request_too_large);
+  res.content_type = "application/json";
+  res.cache_hit = false;
+  std::string body = "{\"code\":";
+  json_out::String(body, StatusCodeName(status.code()));
+  body += ",\"message\":";
+  json_out::String(body, status.message());
+  body += ",\"request_id\":";
+  json_out::String(body, request_id);
+  body += '}';
+  res.body = std::move(body);
+  if (res.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"almanac\"");
+}
+
+HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, bool may_block) const {
+  try {
+    std::vector<std::string> segs;
+    std::string query;
+    Status split = SplitTarget(req.target, &segs, &query);
+    if (!split.ok()) {
+      Error(split, req.request_id, res);
+      return Disposition::kDone;
+    }
+    // Match the path against every template, then the method.
+    const RouteInfo* match = nullptr;
+    std::vector<std::string> params;
+    std::string allow;
+    // Templates split once: {"v1", "models", "{name}", ...}.
+    static const std::vector<std::vector<std::string>> kTemplates = [] {
+      std::vector<std::vector<std::string>> out;
+      for (const auto& r : Routes()) {
+        std::vector<std::string> tpl;
+        for (size_t s = 1; s < r.path.size();) {
+          size_t e = r.path.find('/', s);
+          if (e == std::string_view::npos) e = r.path.size();
+          tpl.emplace_back(r.path.substr(s, e - s));
+          s = e + 1;
+        }
+        out.push_back(std::move(tpl));
+      }
+      return out;
+    }();
+    for (size_t ri = 0; ri < Routes().size(); ++ri) {
+      const RouteInfo& r = Routes()[ri];
+      const std::vector<std::string>& tpl = kTemplates[ri];
+      if (tpl.size() != segs.size()) continue;
+      std::vector<std::string> p;
+      bool ok = true;
+      for (size_t i = 0; i < tpl.size() && ok; ++i) {
+        if (!tpl[i].empty() && tpl[i][0] == '{')
+          p.push_back(segs[i]);
+        else
+          ok = tpl[i] == segs[i];
+      }
+      if (!ok) continue;
+      if (r.method != req.method) {
+        allow += (allow.empty() ? "" : ", ") + std::string(r.method);
+        continue;
+      }
+      match = &r;
+      params = std::move(p);
+      break;
+    }
+    if (match == nullptr) {
+      if (!allow.empty()) {
+        res.headers.emplace_back("Allow", allow);
+        Error(Status(StatusCode::kInvalidArgument, "method " + std::string(req.method) + " is not allowed here (allowed: " + allow + ")"),
+              req.request_id, res);
+        res.status = 405;
+        return Disposition::kDone;
+      }
+      Error(NotFoundError("no such endpoint: " + std::string(req.method) + " " +
+                          QuoteForMessage(req.target.substr(0, req.target.find('?')), 100) + " (see /openapi.json)"),
+            req.request_id, res);
+      return Disposition::kDone;
+    }
+    res.route = match->path;
+
+    Principal who;
+    if (match->permission != Permission::kPublic) {
+      if (ctx_.no_auth) {
+        who = {ctx_.no_auth_user, Role::kAdmin, ""};
+      } else {
+        std::string why;
+        switch (ctx_.auth->Check(req.authorization, &who, &why)) {
+          case Authenticator::Outcome::kOk:
+            break;
+          case Authenticator::Outcome::kUnauthenticated:
+            Error(UnauthenticatedError(why), req.request_id, res);
+            return Disposition::kDone;
+          case Authenticator::Outcome::kNeedsStore: {
+            if (!may_block) return Disposition::kNeedsWorker;
+            auto p = ctx_.auth->Lookup(req.authorization);
+            if (!p.ok()) {
+              Error(p.status().code() == StatusCode::kUnauthenticated ? p.status()
+                                                                       : UnavailableError("cannot check the token: " + p.status().message()),
+                    req.request_id, res);
+              return Disposition::kDone;
+            }
+            who = *p;
+          }
+        }
+      }
+      if (!RoleAllows(who.role, match->permission)) {
+        std::string roles;
+        for (Role r : {Role::kViewer, Role::kAnalyst, Role::kModeler, Role::kApprover, Role::kAdmin})
+          if (RoleAllows(r, match->permission)) roles += (roles.empty() ? "" : ", ") + std::string(RoleName(r));
+        Error(PermissionDeniedError("role " + std::string(RoleName(who.role)) + " of user " + who.user + " may not " +
+                                    std::string(PermissionName(match->permission)) + " (needs " + roles + ")"),
+              req.request_id, res);
+        return Disposition::kDone;
+      }
+    }
+    if (match->blocking && !may_block) return Disposition::kNeedsWorker;
+    return Dispatch(*match, params, query, req, res, who, may_block);
+  } catch (const std::exception& e) {
+    // Never a stack trace or exception text from a library in a response.
+    Error(InternalError("internal error (request " + req.request_id + ")"), req.request_id, res);
+    return Disposition::kDone;
+  }
+}
+
+HttpApi::Disposition HttpApi::Dispatch(const RouteInfo& route, const std::vector<std::string>& params,
+                                       std::string_view query, const HttpRequest& req, HttpResponse& res,
+                                       const Principal& who, bool may_block) const {
+  const std::string& rid = req.request_id;
+  // Query parameters: only /v1/series/{key} takes one.
+  auto q = ParseQuery(query, route.id == RouteId::kSeries ? std::vector<std::string>{"as_of"} : std::vector<std::string>{});
+  if (!q.ok()) {
+    Error(q.status(), rid, res);
+    return Disposition::kDone;
+  }
+  auto fail = [&](const Status& s) {
+    Error(s, rid, res);
+    return Disposition::kDone;
+  };
+  auto run = [&](const std::function<Status()>& fn) {
+    Status s = fn();
+    if (!s.ok()) Error(s, rid, res);
+    return Disposition::kDone;
+  };
+  store::Store& st = *ctx_.store;
+  registry::Registry reg(st, *ctx_.clock);
+
+  switch (route.id) {
+    case RouteId::kForecast:
+      return Forecast(req, res, may_block);
+    case RouteId::kPredict:
+      return run([&] { return Predict(params[0], req, res); });
+    case RouteId::kScenarios:
+      return fail(UnimplementedError(
+          "scenario (conditional) forecasts need multivariate models (VAR), which this almanac build does not have yet; "
+          "they arrive with the multivariate forecasting issue. Use POST /v1/forecast for univariate projections."));
+    case RouteId::kHealthz:
+      res.body = "{\"status\":\"ok\"}";
+      return Disposition::kDone;
+    case RouteId::kReadyz: {
+      auto [store_ok, store_error] = ctx_.store_status ? ctx_.store_status() : std::make_pair(true, std::string());
+      const bool models_ok = ctx_.manager->Ready();
+      Json models = Json::array();
+      for (const auto& s : ctx_.manager->Statuses()) {
+        if (s.state == ServableState::kDisabled) continue;
+        Json e = {{"model", s.model}, {"version", s.version}, {"state", std::string(ServableStateName(s.state))}, {"labels", s.labels}};
+        if (!s.error.empty()) e["error"] = s.error;
+        models.push_back(e);
+      }
+      Json j = {{"ready", store_ok && models_ok},
+                {"store", store_ok ? Json({{"reachable", true}}) : Json({{"reachable", false}, {"error", store_error}})},
+                {"models_loaded", models_ok},
+                {"policy", FormatVersionPolicy(ctx_.manager->policy())},
+                {"models", models}};
+      Send(res, j, rid, store_ok && models_ok ? 200 : 503);
+      return Disposition::kDone;
+    }
+    case RouteId::kMetrics:
+      res.body = ctx_.metrics->Exposition();
+      res.content_type = monitor::MetricRegistry::kContentType;
+      return Disposition::kDone;
+    case RouteId::kOpenApi:
+      res.body = std::string(ctx_.openapi_json);
+      return Disposition::kDone;
+    case RouteId::kSeriesList:
+      return run([&]() -> Status {
+        ALMANAC_ASSIGN_OR_RETURN(auto list, st.series().ListSeries());
+        Json a = Json::array();
+        for (const auto& s : list) a.push_back(SeriesInfoJson(s));
+        Send(res, {{"series", a}}, rid);
+        return Status::Ok();
+      });
+    case RouteId::kSeries:
+      return run([&]() -> Status {
+        ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(params[0]));
+        std::optional<Date> as_of;
+        if (q->count("as_of")) {
+          ALMANAC_ASSIGN_OR_RETURN(as_of, ParseAsOf(q->at("as_of"), *ctx_.clock));
+        }
+        ALMANAC_ASSIGN_OR_RETURN(store::SeriesInfo info, st.series().GetSeries(params[0]));
+        ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, st.series().ReadAsOf(params[0], as_of));
+        Json periods = Json::array(), values = Json::array();
+        for (int64_t i = 0; i < ts.size(); ++i) {
+          periods.push_back(ts.PeriodAt(i).ToString());
+          auto v = ts.at(i);
+          values.push_back(v ? Json(*v) : Json(nullptr));
+        }
+        Json j = SeriesInfoJson(info);
+        j["as_of"] = as_of ? Json(as_of->ToString()) : Json(nullptr);
+        j["periods"] = periods;
+        j["values"] = values;
+        Send(res, j, rid);
+        return Status::Ok();
+      });
+    case RouteId::kSeriesVintages:
+      return run([&]() -> Status {
+        ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(params[0]));
+        ALMANAC_ASSIGN_OR_RETURN(auto vs, st.series().ListVintages(params[0]));
+        Json a = Json::array();
+        for (const auto& v : vs)
+          a.push_back({{"id", v.id},
+                       {"realtime_start", v.realtime_start.ToString()},
+                       {"loaded_at", Ts(v.loaded_at)},
+                       {"loader", v.loader},
+                       {"source", v.source},
+                       {"source_sha256", v.source_hash},
+                       {"kind", v.kind},
+                       {"observations", v.num_observations}});
+        Send(res, {{"key", params[0]}, {"vintages", a}}, rid);
+        return Status::Ok();
+      });
+    case RouteId::kModels:
+      return run([&]() -> Status {
+        ALMANAC_ASSIGN_OR_RETURN(auto models, reg.ListModels());
+        Json a = Json::array();
+        for (const auto& m : models) {
+          ALMANAC_ASSIGN_OR_RETURN(auto versions, reg.ListVersions(m.name));
+          Json prod = nullptr, staging = nullptr;
+          for (const auto& v : versions) {
+            if (v.stage == store::Stage::kProduction) prod = v.version;
+            if (v.stage == store::Stage::kStaging) staging = v.version;
+          }
+          a.push_back({{"name", m.name},
+                       {"owner", m.owner},
+                       {"description", m.description},
+                       {"four_eyes", m.policy.value("four_eyes", true)},
+                       {"production", prod},
+                       {"staging", staging},
+                       {"versions", versions.size()},
+                       {"served", ServedJson(*ctx_.manager, m.name)}});
+        }
+        Send(res, {{"models", a}}, rid);
+        return Status::Ok();
+      });
+    case RouteId::kModel:
+      return run([&]() -> Status {
+        ALMANAC_RETURN_IF_ERROR(ValidateName(params[0], "model name"));
+        ALMANAC_ASSIGN_OR_RETURN(auto m, reg.GetModel(params[0]));
+        ALMANAC_ASSIGN_OR_RETURN(auto requests, st.metadata().Transact<std::vector<store::PromotionRequestRecord>>(
+                                                    [&](store::MetadataTxn& t) { return t.ListRequests(params[0]); }));
+        Json reqs = Json::array();
+        for (const auto& r : requests) reqs.push_back(RequestJson(r));
+        Send(res,
+             {{"name", m.name},
+              {"owner", m.owner},
+              {"description", m.description},
+              {"policy", m.policy},
+              {"card", m.card},
+              {"created_at", Ts(m.created_at)},
+              {"created_by", m.created_by},
+              {"promotion_requests", reqs},
+              {"served", ServedJson(*ctx_.manager, m.name)}},
+             rid);
+        return Status::Ok();
+      });
+    case RouteId::kModelVersions:
+      return run([&]() -> Status {
+        ALMANAC_RETURN_IF_ERROR(ValidateName(params[0], "model name"));
+        ALMANAC_ASSIGN_OR_RETURN(auto versions, reg.ListVersions(params[0]));
+        Json a = Json::array();
+        for (const auto& v : versions) a.push_back(VersionJson(v));
+        Send(res, {{"model", params[0]}, {"versions", a}}, rid);
+        return Status::Ok();
+      });
+    case RouteId::kRun:
+      return run([&]() -> Status {
+        Json j;
+        ALMANAC_RETURN_IF_ERROR(st.metadata().Run([&](store::MetadataTxn& t) -> Status {
+          ALMANAC_ASSIGN_OR_RETURN(store::RunRecord r, t.GetRun(params[0]));
+          ALMANAC_ASSIGN_OR_RETURN(auto ps, t.GetParams(r.id));
+          ALMANAC_ASSIGN_OR_RETURN(auto ms, t.GetMetrics(r.id));
+          ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetTags(r.id));
+          ALMANAC_ASSIGN_OR_RETURN(auto arts, t.GetArtifacts(r.id));
+          j = {{"id", r.id},
+               {"experiment", r.experiment},
+               {"pipeline", r.pipeline},
+               {"status", std::string(store::RunStatusName(r.status))},
+               {"start", Ts(r.start_time)},
+               {"end", Ts(r.end_time)},
+               {"user", r.user},
+               {"host", r.host},
+               {"pipeline_sha256", r.pipeline_hash},
+               {"snapshot_id", r.snapshot_id},
+               {"git_commit", r.git_commit},
+               {"almanac_version", r.almanac_version},
+               {"seed", r.seed},
+               {"error", r.error},
+               {"reproduces", r.reproduces}};
+          j["params"] = Json::object();
+          for (const auto& [k, v] : ps) j["params"][k] = v;
+          j["metrics"] = Json::object();
+          for (const auto& m : ms) j["metrics"][m.key] = m.value;  // ordered by step: the last wins
+          j["tags"] = Json::object();
+          for (const auto& [k, v] : tags) j["tags"][k] = v;
+          j["artifacts"] = Json::array();
+          for (const auto& a : arts) j["artifacts"].push_back({{"name", a.name}, {"kind", a.kind}, {"sha256", a.sha256}, {"size", a.size}});
+          return Status::Ok();
+        }));
+        Send(res, j, rid);
+        return Status::Ok();
+      });
+    case RouteId::kLineage:
+      return run([&]() -> Status {
+        ALMANAC_RETURN_IF_ERROR(ValidateName(params[0], "model name"));
+        ALMANAC_ASSIGN_OR_RETURN(int64_t version, VersionParam(params[1]));
+        ALMANAC_ASSIGN_OR_RETURN(registry::Lineage l, reg.GetLineage(params[0], version));
+        Json vintages = Json::array();
+        for (const auto& v : l.vintages)
+          vintages.push_back({{"series", v.series_key}, {"vintage", v.id}, {"realtime_start", v.realtime_start.ToString()},
+                              {"loaded_at", Ts(v.loaded_at)}, {"source", v.source}, {"source_sha256", v.source_hash}});
+        Json approvals = Json::array();
+        for (const auto& a : l.approvals) approvals.push_back(RequestJson(a));
+        Json artifacts = Json::array();
+        for (const auto& a : l.artifacts) artifacts.push_back({{"kind", a.kind}, {"name", a.name}, {"sha256", a.sha256}});
+        Json audit = Json::array();
+        for (const auto& e : l.audit)
+          audit.push_back({{"seq", e.seq}, {"time", Ts(e.timestamp)}, {"actor", e.event.actor}, {"action", e.event.action},
+                           {"object", e.event.object_type + ":" + e.event.object_id}, {"hash", e.hash}});
+        Send(res,
+             {{"model", l.model.name},
+              {"version", l.version.version},
+              {"stage", std::string(store::StageName(l.version.stage))},
+              {"package", {{"name", l.version.artifact_name}, {"sha256", l.version.artifact_sha256}}},
+              {"run", {{"id", l.run.id}, {"pipeline", l.run.pipeline}, {"pipeline_sha256", l.run.pipeline_hash},
+                       {"git_commit", l.run.git_commit}, {"almanac_version", l.run.almanac_version}, {"user", l.run.user},
+                       {"host", l.run.host}, {"start", Ts(l.run.start_time)}}},
+              {"snapshot", l.snapshot ? Json({{"id", l.snapshot->id}, {"name", l.snapshot->name},
+                                              {"as_of", l.snapshot->as_of ? Json(l.snapshot->as_of->ToString()) : Json(nullptr)}})
+                                      : Json(nullptr)},
+              {"vintages", vintages},
+              {"artifacts", artifacts},
+              {"approvals", approvals},
+              {"audit", audit}},
+             rid);
+        return Status::Ok();
+      });
+    case RouteId::kPromote:
+    case RouteId::kApprove:
+    case RouteId::kReject:
+      return run([&]() -> Status {
+        ALMANAC_RETURN_IF_ERROR(ValidateName(params[0], "model name"));
+        ALMANAC_ASSIGN_OR_RETURN(int64_t version, VersionParam(params[1]));
+        const bool promote = route.id == RouteId::kPromote;
+        ALMANAC_ASSIGN_OR_RETURN(Fields f, Fields::Parse(req.body, promote ? std::vector<std::string>{"to", "reason"}
+                                                                            : std::vector<std::string>{"reason"},
+                                                         /*allow_empty=*/true));
+        std::string reason;
+        if (f.Has("reason")) {
+          ALMANAC_ASSIGN_OR_RETURN(reason, f.String("reason"));
+        }
+        if (reason.size() > 4096) return InvalidArgumentError("reason is longer than 4096 characters");
+        // The token's user is the actor: the registry audits every change under that name, and
+        // four-eyes compares it with the requester's.
+        Result<registry::PromotionResult> r = InternalError("unreachable");
+        if (promote) {
+          store::Stage target = store::Stage::kProduction;
+          if (f.Has("to")) {
+            ALMANAC_ASSIGN_OR_RETURN(std::string to, f.String("to"));
+            ALMANAC_ASSIGN_OR_RETURN(target, store::ParseStage(to));
+          }
+          r = reg.Promote(params[0], version, target, who.user, reason);
+        } else if (route.id == RouteId::kApprove) {
+          r = reg.Approve(params[0], version, who.user, reason);
+        } else {
+          r = reg.Reject(params[0], version, who.user, reason);
+        }
+        if (!r.ok()) return r.status();
+        Json j = {{"model", params[0]},
+                  {"version", r->version.version},
+                  {"stage", std::string(store::StageName(r->version.stage))},
+                  {"applied", r->applied},
+                  {"needs_approval", r->needs_approval},
+                  {"actor", who.user},
+                  {"request", r->request.id != 0 ? RequestJson(r->request) : Json(nullptr)},
+                  {"archived_version", r->replaced ? Json(r->replaced->version) : Json(nullptr)}};
+        Send(res, j, rid, r->needs_approval ? 202 : 200);
+        return Status::Ok();
+      });
+  }
+  return fail(InternalError("unrouted endpoint"));
+}
+
+HttpApi::Disposition HttpApi::Forecast(const HttpRequest& req, HttpResponse& res, bool may_block) const {
+  const std::string& rid = req.request_id;
+  auto fail = [&](const Status& s) {
+    Error(s, rid, res);
+    return Disposition::kDone;
+  };
+  auto f = Fields::Parse(req.body, {"model", "version", "alias", "horizon", "levels", "as_of"}, false);
+  if (!f.ok()) return fail(f.status());
+  auto model = f->String("model");
+  if (!model.ok()) return fail(model.status());
+  auto ref = ParseVersionRef(*f);
+  if (!ref.ok()) return fail(ref.status());
+  auto horizon = ParseHorizon(*f);
+  if (!horizon.ok()) return fail(horizon.status());
+  std::optional<Date> as_of;
+  if (f->Has("as_of")) {
+    auto text = f->String("as_of");
+    if (!text.ok()) return fail(text.status());
+    auto d = ParseAsOf(*text, *ctx_.clock);
+    if (!d.ok()) return fail(d.status());
+    as_of = *d;
+  }
+  auto handle = ctx_.manager->Get(*model, *ref);
+  if (!handle.ok()) return fail(handle.status());
+  const LoadedVersion& lv = *handle->version;
+  auto levels = ParseLevels(*f, lv.manifest.levels);
+  if (!levels.ok()) return fail(levels.status());
+  if (as_of && !may_block) return Disposition::kNeedsWorker;
+
+  // Everything the answer depends on: the version (by content), the label it was served under,
+  // horizon, levels and as_of (whose data changes clear the cache).
+  std::string key;
+  const uint64_t generation = ctx_.cache->generation();
+  if (ctx_.cache->enabled()) {
+    key.reserve(lv.model.size() + 128);
+    key += lv.model;
+    key += '\x1f';
+    json_out::Int(key, lv.version);
+    key += '\x1f';
+    key += lv.package_sha256;
+    key += '\x1f';
+    key += handle->label;
+    key += '\x1f';
+    json_out::Int(key, *horizon);
+    key += '\x1f';
+    key += LevelsKey(*levels);
+    key += '\x1f';
+    if (as_of) key += as_of->ToString();
+    if (auto hit = ctx_.cache->Get(key)) {
+      if (ctx_.cache_hits) ctx_.cache_hits->Inc();
+      res.cache_hit = true;
+      Finish(res, *hit, rid);
+      return Disposition::kDone;
+    }
+    if (ctx_.cache_misses) ctx_.cache_misses->Inc();
+  }
+
+  Result<std::string> rendered = InternalError("unreachable");
+  if (!as_of) {
+    // The served model as fitted, forecasting from the end of its training data.
+    auto fc = lv.forecaster->Predict(*horizon, *levels);
+    if (!fc.ok()) return fail(fc.status());
+    Json data = {{"snapshot_id", lv.manifest.snapshot_id},
+                 {"as_of", lv.snapshot_as_of ? Json(lv.snapshot_as_of->ToString()) : Json(nullptr)},
+                 {"target", lv.manifest.target},
+                 {"history_end", lv.manifest.history_end},
+                 {"refit", false}};
+    rendered = RenderForecast(lv, handle->label, *horizon, lv.history_end + 1, *fc, lv.method, data);
+  } else {
+    // as_of: the version's model spec refitted on the target as known on that date (the
+    // recorded transforms applied to the input series read as of then); never data from later.
+    if (lv.input_series.empty())
+      return fail(FailedPreconditionError("cannot forecast " + lv.model + "@" + std::to_string(lv.version) +
+                                          " as of a date: its training snapshot " + lv.manifest.snapshot_id.substr(0, 12) +
+                                          " is not in this store, so its input series are unknown"));
+    std::map<std::string, TimeSeries> inputs;
+    for (const auto& key_name : lv.input_series) {
+      auto ts = ctx_.store->series().ReadAsOf(key_name, *as_of);
+      if (!ts.ok()) return fail(ts.status().WithContext("as_of " + as_of->ToString()));
+      inputs[key_name] = std::move(*ts);
+    }
+    std::map<std::string, TimeSeries> all;
+    const bool has_transforms = lv.manifest.transforms.is_array() && !lv.manifest.transforms.empty();
+    if (has_transforms) {
+      if (ctx_.transform == nullptr || !*ctx_.transform)
+        return fail(FailedPreconditionError("this server cannot apply the transforms recorded in " + lv.model + "@" +
+                                            std::to_string(lv.version) + "'s package, so it cannot refit as of a date"));
+      auto derived = (*ctx_.transform)(lv.manifest.transforms, inputs);
+      if (!derived.ok()) return fail(FailedPreconditionError("as_of " + as_of->ToString() + ": " + derived.status().message()));
+      all = std::move(*derived);
+    } else {
+      all = inputs;
+    }
+    auto it = all.find(lv.manifest.target);
+    if (it == all.end())
+      return fail(FailedPreconditionError("the package's target " + lv.manifest.target + " cannot be derived from its inputs"));
+    const TimeSeries target = it->second.Trimmed();
+    if (target.size() < 4)
+      return fail(FailedPreconditionError("as of " + as_of->ToString() + ", the target " + lv.manifest.target + " had " +
+                                          std::to_string(target.size()) + " observations; at least 4 are needed to refit"));
+    std::string method;
+    auto fc = Refit(*ctx_.models, lv, target, *horizon, *levels, &method);
+    if (!fc.ok())
+      return fail(FailedPreconditionError("refitting " + lv.model + "@" + std::to_string(lv.version) + " as of " +
+                                          as_of->ToString() + " failed: " + fc.status().message()));
+    std::vector<store::SnapshotSeries> content{{lv.manifest.target, target}};
+    auto target_id = store::SnapshotContentId(content);
+    Json data = {{"snapshot_id", nullptr},
+                 {"as_of", as_of->ToString()},
+                 {"target", lv.manifest.target},
+                 {"history_end", target.end().ToString()},
+                 {"observations", target.size()},
+                 {"target_sha256", target_id.ok() ? Json(*target_id) : Json(nullptr)},
+                 {"refit", true}};
+    rendered = RenderForecast(lv, handle->label, *horizon, target.end() + 1, *fc, method, data);
+  }
+  if (!rendered.ok()) return fail(rendered.status());
+  auto shared = std::make_shared<const std::string>(std::move(*rendered));
+  if (ctx_.cache->enabled()) ctx_.cache->Put(key, shared, generation);
+  Finish(res, *shared, rid);
+  return Disposition::kDone;
+}
+
+Status HttpApi::Predict(const std::string& model, const HttpRequest& req, HttpResponse& res) const {
+  ALMANAC_RETURN_IF_ERROR(ValidateName(model, "model name"));
+  ALMANAC_ASSIGN_OR_RETURN(Fields f, Fields::Parse(req.body, {"version", "alias", "horizon", "levels", "history"}, false));
+  ALMANAC_ASSIGN_OR_RETURN(VersionRef ref, ParseVersionRef(f));
+  ALMANAC_ASSIGN_OR_RETURN(int horizon, ParseHorizon(f));
+  ALMANAC_ASSIGN_OR_RETURN(ServableHandle handle, ctx_.manager->Get(model, ref));
+  const LoadedVersion& lv = *handle.version;
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<double> levels, ParseLevels(f, lv.manifest.levels));
+  if (!f.Has("history"))
+    return InvalidArgumentError("missing field 'history' ({\"start\": \"2001Q1\", \"values\": [...]}, in the model's frequency " +
+                                std::string(FrequencyCode(lv.frequency)) + ")");
+  const Json& h = f.Raw("history");
+  if (!h.is_object()) return InvalidArgumentError("field 'history' must be an object {\"start\", \"values\"}");
+  for (auto it = h.begin(); it != h.end(); ++it)
+    if (it.key() != "start" && it.key() != "values")
+      return InvalidArgumentError("unknown field " + QuoteForMessage("history." + it.key()) + " (fields: start, values)");
+  if (!h.contains("start") || !h["start"].is_string()) return InvalidArgumentError("history.start must be a period, e.g. \"2001Q1\"");
+  auto start = Period::Parse(h["start"].get<std::string>(), lv.frequency);
+  if (!start.ok()) return InvalidArgumentError("history.start: " + start.status().message());
+  if (!h.contains("values") || !h["values"].is_array()) return InvalidArgumentError("history.values must be an array of numbers");
+  const Json& vals = h["values"];
+  if (vals.size() > kMaxHistory) return InvalidArgumentError("history.values holds more than " + std::to_string(kMaxHistory) + " values");
+  std::vector<double> values;
+  values.reserve(vals.size());
+  for (size_t i = 0; i < vals.size(); ++i) {
+    if (vals[i].is_null()) {
+      values.push_back(TimeSeries::kMissing);
+    } else if (vals[i].is_number()) {
+      const double x = vals[i].get<double>();
+      if (!std::isfinite(x)) return InvalidArgumentError("history.values[" + std::to_string(i) + "] is not finite");
+      values.push_back(x);
+    } else {
+      return InvalidArgumentError("history.values[" + std::to_string(i) + "] must be a number or null");
+    }
+  }
+  ALMANAC_ASSIGN_OR_RETURN(TimeSeries history, TimeSeries::FromValues(*start, std::move(values)));
+  const TimeSeries target = history.Trimmed();
+  if (target.size() < 2) return InvalidArgumentError("history holds fewer than 2 observations");
+
+  std::vector<store::SnapshotSeries> content{{"history", target}};
+  ALMANAC_ASSIGN_OR_RETURN(std::string history_id, store::SnapshotContentId(content));
+  std::string key = "predict\x1f" + lv.model + '\x1f' + std::to_string(lv.version) + '\x1f' + lv.package_sha256 + '\x1f' +
+                    std::to_string(horizon) + '\x1f' + LevelsKey(levels) + '\x1f' + history_id;
+  const uint64_t generation = ctx_.cache->generation();
+  if (auto hit = ctx_.cache->Get(key)) {
+    if (ctx_.cache_hits) ctx_.cache_hits->Inc();
+    res.cache_hit = true;
+    Finish(res, *hit, req.request_id);
+    return Status::Ok();
+  }
+  if (ctx_.cache_misses && ctx_.cache->enabled()) ctx_.cache_misses->Inc();
+  std::string method;
+  auto fc = Refit(*ctx_.models, lv, target, horizon, levels, &method);
+  if (!fc.ok()) return fc.status().WithContext("refitting " + lv.model + "@" + std::to_string(lv.version) + " on the given history");
+  Json data = {{"source", "request"},
+               {"history_start", target.start().ToString()},
+               {"history_end", target.end().ToString()},
+               {"observations", target.size()},
+               {"history_sha256", history_id},
+               {"refit", true}};
+  ALMANAC_ASSIGN_OR_RETURN(std::string rendered, RenderForecast(lv, handle.label, horizon, target.end() + 1, *fc, method, data));
+  auto shared = std::make_shared<const std::string>(std::move(rendered));
+  ctx_.cache->Put(key, shared, generation);
+  Finish(res, *shared, req.request_id);
+  return Status::Ok();
+}
+
+}  // namespace almanac::serve

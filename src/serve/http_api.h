@@ -1,0 +1,136 @@
+// The HTTP handler (serve-internal): thin and stateless. It routes a request, checks the
+// token's role, validates input, asks the manager, registry or store, and renders JSON. It
+// owns nothing: the manager, stores, cache and metrics belong to the server. Independent of
+// the HTTP library (the Beast server in http_server.cc adapts to these plain structs), so it
+// is tested directly as well as over real HTTP.
+//
+// Routes (docs/openapi.json documents each; http_api_test.cc checks the two agree):
+//   POST /v1/forecast                                  forecast from a served version
+//   POST /v1/models/{name}/predict                     refit on caller-supplied history
+//   POST /v1/scenarios                                 501 until multivariate models exist
+//   GET  /v1/series                                    series and metadata
+//   GET  /v1/series/{key}                              values (?as_of=YYYY-MM-DD)
+//   GET  /v1/series/{key}/vintages                     vintages
+//   GET  /v1/models                                    registered models and what is served
+//   GET  /v1/models/{name}                             one model, its card and requests
+//   GET  /v1/models/{name}/versions                    its versions
+//   GET  /v1/runs/{id}                                 one tracked run
+//   GET  /v1/lineage/{name}/{version}                  vintages -> ... -> approvals, audit
+//   POST /v1/models/{name}/versions/{version}/promote  request a stage change
+//   POST /v1/models/{name}/versions/{version}/approve  approve a pending promotion
+//   POST /v1/models/{name}/versions/{version}/reject   reject a pending promotion
+//   GET  /healthz, /readyz, /metrics, /openapi.json    probes, Prometheus, this API's document
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "almanac/serve.h"
+#include "serve/forecast_cache.h"
+
+namespace almanac::serve {
+
+struct HttpRequest {
+  std::string_view method;
+  std::string_view target;  // path and query, as sent
+  std::string_view authorization;
+  std::string_view body;
+  std::string request_id;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string_view content_type = "application/json";
+  std::vector<std::pair<std::string_view, std::string>> headers;  // extra headers
+  std::string_view route = "unmatched";  // the route template, for metrics
+  bool cache_hit = false;
+};
+
+enum class RouteId {
+  kForecast,
+  kPredict,
+  kScenarios,
+  kSeriesList,
+  kSeries,
+  kSeriesVintages,
+  kModels,
+  kModel,
+  kModelVersions,
+  kRun,
+  kLineage,
+  kPromote,
+  kApprove,
+  kReject,
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kOpenApi,
+};
+
+struct RouteInfo {
+  RouteId id;
+  std::string_view method;
+  std::string_view path;  // template, e.g. "/v1/models/{name}/versions"
+  Permission permission;
+  bool blocking;  // reads the store or refits: runs on a worker thread
+};
+
+// Everything the handler uses; owned by the server.
+struct ApiContext {
+  ServableManager* manager = nullptr;
+  store::Store* store = nullptr;
+  const models::ForecasterRegistry* models = nullptr;
+  Authenticator* auth = nullptr;
+  ForecastCache* cache = nullptr;
+  monitor::MetricRegistry* metrics = nullptr;
+  const Clock* clock = nullptr;
+  const TransformFn* transform = nullptr;  // may point at an empty function
+  bool no_auth = false;
+  std::string no_auth_user;
+  // Whether the last poll reached the store, and its error otherwise.
+  std::function<std::pair<bool, std::string>()> store_status;
+  std::string_view openapi_json;
+  // Counts cache hits and misses (optional).
+  monitor::Counter* cache_hits = nullptr;
+  monitor::Counter* cache_misses = nullptr;
+};
+
+class HttpApi {
+ public:
+  explicit HttpApi(ApiContext ctx) : ctx_(std::move(ctx)) {}
+
+  enum class Disposition { kDone, kNeedsWorker };
+  // Handles `req` into `res`. With may_block == false (an I/O thread) a request that must read
+  // the store or refit a model is not handled: kNeedsWorker says to call again on a worker
+  // thread with may_block == true. Never throws; never exposes internals in a response.
+  Disposition Handle(const HttpRequest& req, HttpResponse& res, bool may_block) const;
+
+  // Every route, in the order matched.
+  static const std::vector<RouteInfo>& Routes();
+
+  // Renders {"code","message","request_id"} with the status from HttpStatusFor.
+  static void Error(const Status& status, const std::string& request_id, HttpResponse& res,
+                    bool request_too_large = false);
+
+ private:
+  Disposition Dispatch(const RouteInfo& route, const std::vector<std::string>& params, std::string_view query,
+                       const HttpRequest& req, HttpResponse& res, const Principal& who, bool may_block) const;
+  Disposition Forecast(const HttpRequest& req, HttpResponse& res, bool may_block) const;
+  Status Predict(const std::string& model, const HttpRequest& req, HttpResponse& res) const;
+
+  ApiContext ctx_;
+};
+
+// Splits and checks a request target: percent-decodes each path segment and refuses empty,
+// "." and ".." segments, characters outside [A-Za-z0-9_.:@-] (so ';', NUL, '/', '\' and '%'
+// after decoding), segments over 256 bytes and targets over 4096 bytes (InvalidArgument).
+Status SplitTarget(std::string_view target, std::vector<std::string>* segments, std::string* query);
+
+// " (did you mean 'x'?)" for the closest candidate, or "".
+std::string Hint(std::string_view name, const std::vector<std::string>& candidates);
+
+}  // namespace almanac::serve

@@ -1,0 +1,543 @@
+// End-to-end tests of `almanac serve` over real HTTP on 127.0.0.1: tokens and roles, every
+// bad input of issue 5, limits and timeouts, a promotion racing with a stream of forecasts,
+// graceful shutdown, TLS, metrics. The server runs as a child process of the built binary.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "almanac/core.h"
+#include "almanac/core/json.h"
+#include "integration/cli_runner.h"
+#include "integration/http_client.h"
+
+namespace almanac::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Clock = std::chrono::steady_clock;
+
+const std::string kSrc = ALMANAC_SOURCE_DIR;
+
+std::string Pipeline(const std::string& candidate_type) {
+  return "name: gdp-serve-" + candidate_type +
+         "\n"
+         "data:\n  series: [us:realgdp]\n  as_of: 2009-12-20\n"
+         "transforms:\n  - name: gdp_growth\n    op: pct_change\n    input: us:realgdp\n    periods: 1\n"
+         "target: gdp_growth\nhorizon: 8\nlevels: [80, 95]\n"
+         "models:\n  - name: m\n    type: " +
+         candidate_type +
+         "\n"
+         "evaluation:\n  origins: 2\n  horizon: 2\n"
+         "register:\n  model: gdp\n  policy:\n    four_eyes: true\n"
+         "promote:\n  to: production\n";
+}
+
+Json Parse(const std::string& body) {
+  auto j = ParseJson(body);
+  return j.ok() ? *j : Json();
+}
+
+// A running `almanac serve`; stopped (SIGTERM) by the destructor.
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& ws, std::vector<std::string> extra, const std::string& user = "operator") {
+    log_ = ws + "/../serve-" + std::to_string(++count_) + ".log";
+    std::vector<std::string> args = {"--workspace", ws, "--user", user, "serve", "--listen", "127.0.0.1:0", "--poll-seconds", "0.1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = StartAlmanac(args, log_);
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    static const std::regex kListening(R"(listening on https?://127\.0\.0\.1:(\d+))");
+    while (Clock::now() < deadline) {
+      std::smatch m;
+      const std::string text = ReadFile(log_);
+      if (std::regex_search(text, m, kListening)) {
+        port_ = std::stoi(m[1]);
+        return;
+      }
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ~ServerProcess() { Stop(); }
+
+  int port() const { return port_; }
+  bool running() const { return pid_ > 0 && port_ > 0; }
+  std::string log() const { return ReadFile(log_); }
+  // SIGTERM, then the exit code (waits up to `wait_s`).
+  int Stop(int wait_s = 20) {
+    if (pid_ <= 0) return exit_code_;
+    ::kill(pid_, SIGTERM);
+    return Wait(wait_s);
+  }
+  void Signal(int sig) { ::kill(pid_, sig); }
+  int Wait(int wait_s) {
+    const auto deadline = Clock::now() + std::chrono::seconds(wait_s);
+    int status = 0;
+    while (Clock::now() < deadline) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        return exit_code_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return exit_code_ = -999;
+  }
+
+ private:
+  static inline int count_ = 0;
+  std::string log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int exit_code_ = -1;
+};
+
+// One workspace for the suite: sample data, gdp@1 in production (alice requested, bob
+// approved), gdp@2 registered with a pending production request by alice, and tokens.
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ws_ = *dir_ / "ws";
+    ASSERT_EQ(Cli({"init"}).exit_code, 0);
+    auto r = Cli({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--metadata",
+                  kSrc + "/examples/data/us_macro_quarterly.meta.yaml", "--realtime-start", "2009-12-15"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = Cli({"ingest", kSrc + "/examples/data/us_gdp_revision_illustrative.csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    WriteFile(*dir_ / "ets.yaml", Pipeline("auto_ets"));
+    WriteFile(*dir_ / "theta.yaml", Pipeline("theta"));
+    r = Cli({"run", *dir_ / "ets.yaml"}, "alice");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = Cli({"models", "approve", "gdp@1", "--reason", "reviewed"}, "bob");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = Cli({"run", *dir_ / "theta.yaml"}, "alice");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* role : {"viewer", "analyst", "modeler", "approver", "admin"}) {
+      const std::string user = std::string(role) == "modeler" ? "alice" : std::string(role) == "approver" ? "bob" : role;
+      auto t = Cli({"--quiet", "tokens", "create", "--role", role, "--user", user}, "root");
+      ASSERT_EQ(t.exit_code, 0) << t.err;
+      (*tokens_)[role] = std::string(Trim(t.out));
+    }
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static CommandResult Cli(std::vector<std::string> args, const std::string& user = "tester", const std::string& ws = "") {
+    args.insert(args.begin(), {"--workspace", ws.empty() ? ws_ : ws, "--user", user});
+    return RunAlmanac(args);
+  }
+  // A private copy of the suite's workspace, for tests that change it.
+  static std::string CopyWorkspace(const TempDir& into) {
+    const std::string dst = into / "ws";
+    std::filesystem::copy(ws_, dst, std::filesystem::copy_options::recursive);
+    return dst;
+  }
+  static std::string Token(const std::string& role) { return (*tokens_)[role]; }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline std::string ws_;
+  static inline std::map<std::string, std::string>* tokens_ = new std::map<std::string, std::string>();
+};
+
+constexpr const char* kForecast = R"({"model":"gdp","horizon":8,"levels":[80,95]})";
+
+// A refit slow enough to be in flight for a while (auto_ets on a long history).
+constexpr int kSlowHistory = 4000;
+
+std::string PredictRequest(const std::string& token, int n) {
+  std::string values;
+  for (int i = 0; i < n; ++i) values += (i ? "," : "") + std::to_string(100 + (i * 37 % 11) * 0.1 + i * 0.01);
+  const std::string body = R"({"horizon":2,"history":{"start":"1000Q1","values":[)" + values + "]}}";
+  return "POST /v1/models/gdp/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+TEST_F(ServeTest, ForecastsWithTokensRolesAndHealth) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  auto r = HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Parse(r.body);
+  EXPECT_EQ(j["model"], "gdp");
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["alias"], "production");
+  EXPECT_EQ(j["periods"].size(), 8u);
+  EXPECT_EQ(j["intervals"].size(), 2u);
+  EXPECT_EQ(j["data"]["snapshot_id"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["request_id"], r.headers["x-request-id"]);
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer")).headers["x-cache"], "hit");
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/readyz").status, 200);
+  // Every endpoint of the issue answers.
+  for (const std::string& path : std::vector<std::string>{"/v1/series", "/v1/series/us:realgdp?as_of=2009-12-20",
+                                                          "/v1/series/us:realgdp/vintages", "/v1/models", "/v1/models/gdp",
+                                                          "/v1/models/gdp/versions", "/v1/lineage/gdp/1"}) {
+    auto g = HttpRequest(s.port(), "GET", path, "", Token("viewer"));
+    EXPECT_EQ(g.status, 200) << path << ": " << g.body;
+  }
+  const std::string run =
+      Parse(HttpRequest(s.port(), "GET", "/v1/models/gdp/versions", "", Token("viewer")).body)["versions"][0]["run_id"].get<std::string>();
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/v1/runs/" + run, "", Token("viewer")).status, 200);
+  auto predict = HttpRequest(s.port(), "POST", "/v1/models/gdp/predict",
+                             R"({"horizon":2,"history":{"start":"2001Q1","values":[1,0.5,0.8,1.2,0.9,0.7,1.1,0.6,0.4,0.9]}})",
+                             Token("analyst"));
+  EXPECT_EQ(predict.status, 200) << predict.body;
+  auto scen = HttpRequest(s.port(), "POST", "/v1/scenarios", "{}", Token("analyst"));
+  EXPECT_EQ(scen.status, 501);
+  EXPECT_THAT(Parse(scen.body)["message"].get<std::string>(), HasSubstr("multivariate"));
+  auto openapi = HttpRequest(s.port(), "GET", "/openapi.json");
+  EXPECT_EQ(openapi.body, ReadFile(kSrc + "/docs/openapi.json"));
+
+  // No token, a malformed one, an unknown one: 401 with a JSON error.
+  for (const std::string& tok : std::vector<std::string>{"", "garbage", "alm_" + std::string(64, 'a')}) {
+    auto u = HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, tok);
+    EXPECT_EQ(u.status, 401) << tok;
+    EXPECT_EQ(Parse(u.body)["code"], "UNAUTHENTICATED");
+    EXPECT_FALSE(Parse(u.body)["request_id"].get<std::string>().empty());
+    EXPECT_THAT(u.headers["www-authenticate"], HasSubstr("Bearer"));
+  }
+  // A viewer cannot promote.
+  auto v = HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/promote", R"({"to":"staging"})", Token("viewer"));
+  EXPECT_EQ(v.status, 403);
+  EXPECT_EQ(Parse(v.body)["code"], "PERMISSION_DENIED");
+}
+
+TEST_F(ServeTest, RevokedTokenIsRefusedFromTheNextPoll) {
+  TempDir d;
+  const std::string ws = CopyWorkspace(d);
+  auto t = Cli({"--format", "json", "tokens", "create", "--role", "viewer", "--user", "carol"}, "root", ws);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const Json created = Parse(t.out);
+  const std::string secret = created["token"].get<std::string>(), id = created["id"].get<std::string>();
+  ServerProcess s(ws, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, secret).status, 200);
+  ASSERT_EQ(Cli({"tokens", "revoke", id}, "root", ws).exit_code, 0);
+  auto list = Cli({"--format", "csv", "tokens", "list"}, "root", ws);
+  EXPECT_THAT(list.out, HasSubstr("revoked"));
+  EXPECT_THAT(list.out, Not(HasSubstr(secret)));
+  int status = 0;
+  for (int i = 0; i < 100 && status != 401; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, secret).status;
+  }
+  EXPECT_EQ(status, 401);
+  auto audit = Cli({"--format", "csv", "audit", "list"}, "root", ws);
+  EXPECT_THAT(audit.out, HasSubstr("token.revoke"));
+}
+
+TEST_F(ServeTest, EveryBadInputGetsAJsonErrorWithARequestId) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  struct Case {
+    std::string body;
+    int status;
+  };
+  const Case cases[] = {
+      {"{\"model\":", 400},                                               // malformed JSON
+      {R"({"model":"gdp","horizon":"8"})", 400},                          // wrong type
+      {R"({"model":"gdp","horizon":8,"colour":"red"})", 400},             // unknown field
+      {R"({"horizon":8})", 400},                                          // missing model
+      {R"({"model":"nope","horizon":8})", 404},                           // unknown model
+      {R"({"model":"gdp","version":99,"horizon":8})", 404},               // unknown version
+      {R"({"model":"gdp","horizon":0})", 400},                            // horizon 0
+      {R"({"model":"gdp","horizon":-1})", 400},                           // negative
+      {R"({"model":"gdp","horizon":1000000000})", 400},                   // 10^9
+      {R"({"model":"gdp","horizon":8,"levels":[0,95]})", 400},            // level 0
+      {R"({"model":"gdp","horizon":8,"levels":[80,100]})", 400},          // level 100
+      {R"({"model":"gdp","horizon":8,"levels":[150]})", 400},             // outside (0,100)
+      {R"({"model":"gdp","horizon":8,"as_of":"2999-01-01"})", 400},       // as_of in the future
+      {R"({"model":"gdp","horizon":8,"as_of":"20th of May"})", 400},      // unparsable
+  };
+  HttpConnection c(s.port());  // all on one keep-alive connection
+  for (const auto& k : cases) {
+    auto r = c.Request("POST", "/v1/forecast", k.body, Token("admin"));
+    EXPECT_EQ(r.status, k.status) << k.body << " -> " << r.body;
+    const Json j = Parse(r.body);
+    EXPECT_TRUE(j.contains("code") && j.contains("message") && j.contains("request_id")) << r.body;
+    EXPECT_THAT(r.body, Not(HasSubstr("exception")));
+    EXPECT_THAT(r.body, Not(HasSubstr(".cc")));
+  }
+  // The server is fine afterwards, on the same connection.
+  EXPECT_EQ(c.Request("POST", "/v1/forecast", kForecast, Token("admin")).status, 200);
+}
+
+TEST_F(ServeTest, AsOfRefitsHonestly) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  const Json served = Parse(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer")).body);
+  // As of the training data's date: the recorded transforms and model spec reproduce the served numbers.
+  auto same = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"levels":[80,95],"as_of":"2009-12-20"})",
+                          Token("viewer"));
+  ASSERT_EQ(same.status, 200) << same.body;
+  const Json sj = Parse(same.body);
+  EXPECT_EQ(sj["data"]["refit"], true);
+  EXPECT_EQ(sj["mean"], served["mean"]);
+  EXPECT_EQ(sj["intervals"], served["intervals"]);
+  // After the illustrative revision of 2009Q3 (known from 2009-12-22) the data differ.
+  const Json later = Parse(
+      HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"as_of":"2010-01-05"})", Token("viewer")).body);
+  EXPECT_NE(later["mean"], served["mean"]);
+  // Before anything was known: refused, not invented.
+  auto none = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"as_of":"1950-01-01"})", Token("viewer"));
+  EXPECT_EQ(none.status, 409) << none.body;
+}
+
+TEST_F(ServeTest, PathsWithTraversalEncodedDotsSemicolonsNulAndOverlongSegments) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  for (const std::string& path :
+       std::vector<std::string>{"/v1/series/../../etc/passwd", "/v1/series/%2e%2e/%2e%2e/etc/passwd", "/v1/series/%2E%2E",
+                                "/v1/series/us:realgdp;jsessionid=1", "/v1/series/us%3Brealgdp", "/v1/series/a%00b",
+                                "/v1/models/" + std::string(300, 'x'), "/v1/series/..%2f..%2fetc"}) {
+    auto r = HttpRequest(s.port(), "GET", path, "", Token("viewer"));
+    EXPECT_EQ(r.status, 400) << path << " -> " << r.body;
+    EXPECT_EQ(Parse(r.body)["code"], "INVALID_ARGUMENT") << path;
+  }
+  // A raw NUL byte in the request line: the HTTP parser refuses the request.
+  HttpConnection c(s.port());
+  ASSERT_TRUE(c.SendRaw(std::string("GET /v1/series/a\0b HTTP/1.1\r\nHost: x\r\n\r\n", 40)));
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(c.ClosedByPeer(2000));
+  // A target longer than the header limit: 413 and closed.
+  auto big = HttpRequest(s.port(), "GET", "/v1/series/" + std::string(20000, 'a'), "", Token("viewer"));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(ServeTest, HundredMegabyteBodyGets413) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpConnection c(s.port());
+  const size_t total = 100u << 20;
+  ASSERT_TRUE(c.SendRaw("POST /v1/forecast HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + Token("viewer") +
+                        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n"));
+  // Start sending the body; the server answers as soon as it sees the length.
+  const std::string chunk(1 << 20, ' ');
+  size_t sent = 0;
+  for (int i = 0; i < 4 && c.SendRaw(chunk); ++i) sent += chunk.size();
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_THAT(Parse(r.body)["message"].get<std::string>(), HasSubstr("larger than the limit"));
+  EXPECT_TRUE(c.ClosedByPeer(5000));
+  EXPECT_LT(sent, total);
+  // Chunked bodies are counted too.
+  HttpConnection chunked(s.port());
+  ASSERT_TRUE(chunked.SendRaw("POST /v1/forecast HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  for (int i = 0; i < 3; ++i) chunked.SendRaw("100000\r\n" + std::string(0x100000, ' ') + "\r\n");
+  EXPECT_EQ(chunked.ReadResponse().status, 413);
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(ServeTest, SlowClientsAreCutOffAfterTheTimeouts) {
+  ServerProcess s(ws_, {"--header-timeout-ms", "1500", "--read-timeout-ms", "1500", "--idle-timeout-ms", "1500"});
+  ASSERT_TRUE(s.running()) << s.log();
+  // A request dribbled one byte a second: closed after the header timeout, long before it ends.
+  HttpConnection c(s.port(), 10000);
+  const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const auto t0 = Clock::now();
+  bool closed = false;
+  size_t i = 0;
+  for (; i < req.size() && !closed; ++i) {
+    c.SendRaw(req.substr(i, 1));
+    closed = c.ClosedByPeer(1000);
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_TRUE(closed);
+  EXPECT_LT(i, req.size());
+  EXPECT_GE(secs, 1.3);
+  EXPECT_LT(secs, 4.0);
+  // A body that stops half way: closed after the read timeout.
+  HttpConnection b(s.port(), 10000);
+  b.SendRaw("POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model\"");
+  EXPECT_TRUE(b.ClosedByPeer(4000));
+  // An idle keep-alive connection: closed after the idle timeout.
+  HttpConnection idle(s.port(), 10000);
+  EXPECT_EQ(idle.Request("GET", "/healthz").status, 200);
+  EXPECT_TRUE(idle.ClosedByPeer(4000));
+  // Meanwhile everyone else is served.
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/healthz").status, 200);
+  EXPECT_THAT(HttpRequest(s.port(), "GET", "/metrics").body, HasSubstr("almanac_http_rejected_total{reason=\"header_timeout\"} 1"));
+}
+
+TEST_F(ServeTest, OverloadGets503) {
+  ServerProcess s(ws_, {"--max-connections", "3", "--workers", "1", "--max-queue", "0"});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpConnection a(s.port()), b(s.port()), c(s.port());
+  ASSERT_EQ(a.Request("GET", "/healthz").status, 200);
+  ASSERT_EQ(b.Request("GET", "/healthz").status, 200);
+  ASSERT_EQ(c.Request("GET", "/healthz").status, 200);
+  auto over = HttpRequest(s.port(), "GET", "/healthz");
+  EXPECT_EQ(over.status, 503);
+  EXPECT_EQ(over.headers["retry-after"], "1");
+  // The worker busy with a long refit; the next store read finds the queue full.
+  ASSERT_TRUE(a.SendRaw(PredictRequest(Token("analyst"), kSlowHistory)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  auto busy = b.Request("GET", "/v1/models", "", Token("viewer"));
+  EXPECT_EQ(busy.status, 503) << busy.body;
+  EXPECT_EQ(Parse(busy.body)["code"], "UNAVAILABLE");
+  // Loaded-model forecasts do not need the workers.
+  EXPECT_EQ(c.Request("POST", "/v1/forecast", kForecast, Token("viewer")).status, 200);
+}
+
+TEST_F(ServeTest, RequesterCannotApproveAndPromotionRacesWithForecasts) {
+  TempDir d;
+  const std::string ws = CopyWorkspace(d);
+  ServerProcess s(ws, {"--threads", "2"});
+  ASSERT_TRUE(s.running()) << s.log();
+  // alice (modeler) requested production for gdp@2 in the pipeline; she cannot approve it.
+  auto own = HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/approve", R"({"reason":"mine"})", Token("modeler"));
+  EXPECT_EQ(own.status, 403);  // modelers cannot approve at all
+  // Even with an approver token of her own, four-eyes refuses the requester: 409.
+  auto alice_approver = Cli({"--quiet", "tokens", "create", "--role", "approver", "--user", "alice"}, "root", ws);
+  ASSERT_EQ(alice_approver.exit_code, 0);
+  auto self = HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/approve", R"({"reason":"mine"})",
+                          std::string(Trim(alice_approver.out)));
+  EXPECT_EQ(self.status, 409) << self.body;
+  EXPECT_EQ(Parse(self.body)["code"], "FAILED_PRECONDITION");
+
+  // Forecasts stream on two keep-alive connections while bob approves.
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::mutex mu;
+  std::map<int, std::set<std::string>> means_by_version;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 2; ++t)
+    clients.emplace_back([&] {
+      HttpConnection c(s.port());
+      while (!stop) {
+        auto r = c.Request("POST", "/v1/forecast", kForecast, Token("viewer"));
+        if (r.status != 200) {
+          ++failures;
+          continue;
+        }
+        const Json j = Parse(r.body);
+        std::lock_guard lock(mu);
+        means_by_version[j["version"].get<int>()].insert(CompactJson(j["mean"]) + CompactJson(j["intervals"]) + j["method"].get<std::string>());
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto ok = HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/approve", R"({"reason":"reviewed"})", Token("approver"));
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(Parse(ok.body)["archived_version"], 1);
+  // Until the poll swaps version 2 in, then a little longer.
+  bool swapped = false;
+  for (int i = 0; i < 100 && !swapped; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(mu);
+    swapped = means_by_version.count(2) > 0;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_TRUE(swapped);
+  // Every response is wholly version 1 or wholly version 2: one set of numbers per version.
+  ASSERT_EQ(means_by_version.size(), 2u);
+  EXPECT_EQ(means_by_version[1].size(), 1u);
+  EXPECT_EQ(means_by_version[2].size(), 1u);
+  EXPECT_NE(*means_by_version[1].begin(), *means_by_version[2].begin());
+  // The approval is audited under the token's user.
+  auto audit = Cli({"--format", "csv", "audit", "list"}, "root", ws);
+  EXPECT_THAT(audit.out, HasSubstr("bob,model.approve"));
+  EXPECT_THAT(s.log(), HasSubstr("serving gdp@2 as production"));
+  EXPECT_THAT(HttpRequest(s.port(), "GET", "/metrics").body, HasSubstr("almanac_model_version_info{model=\"gdp\",version=\"2\",stage=\"production\"} 1"));
+}
+
+TEST_F(ServeTest, SigtermFinishesInFlightRequestsAndExitsZero) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  // A slow request (a refit on a long history) in flight when SIGTERM arrives.
+  HttpConnection slow(s.port(), 20000);
+  HttpConnection idle(s.port(), 20000);
+  ASSERT_EQ(idle.Request("GET", "/healthz").status, 200);
+  ASSERT_TRUE(slow.SendRaw(PredictRequest(Token("analyst"), kSlowHistory)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  s.Signal(SIGTERM);
+  auto r = slow.ReadResponse();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_TRUE(idle.ClosedByPeer(5000));  // idle keep-alive connections are closed at once
+  EXPECT_EQ(s.Wait(20), 0) << s.log();
+  EXPECT_THAT(s.log(), HasSubstr("received SIGTERM"));
+  EXPECT_FALSE(HttpConnection(s.port()).ok());  // no longer listening
+}
+
+TEST_F(ServeTest, NoAuthOnlyOnLoopbackAndLoudly) {
+  TempDir d;
+  auto refused = RunAlmanac({"--workspace", ws_, "serve", "--listen", "0.0.0.0:0", "--no-auth"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("only allowed on a loopback address"));
+  ServerProcess s(ws_, {"--no-auth"}, "dev");
+  ASSERT_TRUE(s.running()) << s.log();
+  EXPECT_THAT(s.log(), HasSubstr("WARNING: --no-auth"));
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast).status, 200);
+}
+
+TEST_F(ServeTest, MetricsPassPromtool) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer"));
+  HttpRequest(s.port(), "GET", "/v1/nothing", "", Token("viewer"));
+  const std::string text = HttpRequest(s.port(), "GET", "/metrics").body;
+  EXPECT_THAT(text, HasSubstr("almanac_http_requests_total{route=\"/v1/forecast\",method=\"POST\",status=\"200\"} 1"));
+  EXPECT_THAT(text, HasSubstr("almanac_http_request_duration_seconds_bucket{route=\"/v1/forecast\",le=\"+Inf\"} 1"));
+  EXPECT_THAT(text, HasSubstr("almanac_model_version_info{model=\"gdp\",version=\"1\",stage=\"production\"} 1"));
+  EXPECT_THAT(text, HasSubstr("almanac_model_reloads_total{result=\"success\"} 1"));
+  EXPECT_THAT(text, HasSubstr("process_resident_memory_bytes"));
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool not installed (Debian 'prometheus')";
+  TempDir d;
+  WriteFile(d / "m.txt", text);
+  EXPECT_EQ(std::system(("promtool check metrics < " + (d / "m.txt") + " >/dev/null 2>&1").c_str()), 0) << text;
+}
+
+TEST_F(ServeTest, TlsWithOpenSsl) {
+  if (std::system("command -v openssl >/dev/null 2>&1 && command -v curl >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "openssl or curl not installed";
+  TempDir d;
+  const std::string cert = d / "cert.pem", key = d / "key.pem";
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key + " -out " +
+                         cert + " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  ServerProcess s(ws_, {"--tls-cert", cert, "--tls-key", key});
+  ASSERT_TRUE(s.running()) << s.log();
+  const std::string out = d / "out.json";
+  const std::string curl = "curl -sk -o " + out + " -w '%{http_code}' -H 'Authorization: Bearer " + Token("viewer") +
+                           "' -d '" + kForecast + "' https://127.0.0.1:" + std::to_string(s.port()) + "/v1/forecast";
+  FILE* p = ::popen(curl.c_str(), "r");
+  char buf[16] = {0};
+  ASSERT_NE(std::fgets(buf, sizeof(buf), p), nullptr);
+  ::pclose(p);
+  EXPECT_STREQ(buf, "200");
+  EXPECT_EQ(Parse(ReadFile(out))["version"], 1);
+  // Plain HTTP to the TLS port gets nothing useful.
+  EXPECT_NE(HttpRequest(s.port(), "GET", "/healthz").status, 200);
+  auto missing = RunAlmanac({"--workspace", ws_, "serve", "--listen", "127.0.0.1:0", "--tls-cert", d / "nope.pem", "--tls-key", key});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("--tls-cert"));
+}
+
+}  // namespace
+}  // namespace almanac::testing
