@@ -107,6 +107,10 @@ TEST(CanonicalJsonTest, RejectsNonFiniteAndInvalidUtf8) {
   EXPECT_THAT(CanonicalJson(Json{{"x", {1.0, std::nan("")}}}), StatusIs(StatusCode::kInvalidArgument, "/x/1"));
   EXPECT_THAT(CanonicalJson(Json("bad \xff")), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseJson("{\"a\":"), StatusIs(StatusCode::kInvalidArgument, "invalid JSON"));
+  // The library's "[json.exception.parse_error.101]" prefix is not shown to users.
+  const Status bad = ParseJson("{\"a\": tru}").status();
+  EXPECT_THAT(bad.message(), ::testing::HasSubstr("at byte"));
+  EXPECT_THAT(bad.message(), ::testing::Not(::testing::HasSubstr("exception")));
 }
 
 TEST(FormatTest, NumbersAndKeys) {

@@ -55,13 +55,29 @@ Result<std::string> ContentId(const Json& value) {
   return Sha256Hex(bytes);
 }
 
+namespace {
+
+// nlohmann's messages start with "[json.exception.parse_error.101] ": an implementation
+// detail that users (and API clients) should not see. Keep only the explanation.
+std::string WithoutLibraryPrefix(const char* what) {
+  std::string_view s(what);
+  if (s.starts_with("[json.exception.")) {
+    const size_t end = s.find("] ");
+    if (end != std::string_view::npos) s.remove_prefix(end + 2);
+  }
+  return std::string(s);
+}
+
+}  // namespace
+
 Result<Json> ParseJson(std::string_view text) {
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
-    return InvalidArgumentError(std::string("invalid JSON at byte ") + std::to_string(e.byte) + ": " + e.what());
+    return InvalidArgumentError(std::string("invalid JSON at byte ") + std::to_string(e.byte) + ": " +
+                                WithoutLibraryPrefix(e.what()));
   } catch (const Json::exception& e) {
-    return InvalidArgumentError(std::string("invalid JSON: ") + e.what());
+    return InvalidArgumentError(std::string("invalid JSON: ") + WithoutLibraryPrefix(e.what()));
   }
 }
 
