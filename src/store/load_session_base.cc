@@ -142,7 +142,19 @@ Status LoadSessionBase::Add(std::string_view key, Period period, std::optional<d
 
 Status LoadSessionBase::Flush(SeriesState& state) {
   if (state.chunk.empty()) return Status::Ok();
+  const auto done_with_chunk = [&] {
+    buffered_rows_ -= static_cast<int64_t>(state.chunk.size());
+    state.chunk.clear();
+    state.chunk.shrink_to_fit();
+  };
+  // The common re-download of an unchanged file: recognised from the stored digest without
+  // reading the stored rows (the full path below would plan no vintage either).
+  if (LoadChangesNothing(state.ref.digest, DigestOfIncoming(state.chunk))) {
+    done_with_chunk();
+    return Status::Ok();
+  }
   stored_scratch_.clear();
+  written_scratch_.clear();
   ALMANAC_RETURN_IF_ERROR(ReadStoredRows(state.ref.id, &stored_scratch_));
   DuplicateRow dup{};
   auto plan = PlanVintages(stored_scratch_, state.chunk, &dup);
@@ -174,10 +186,20 @@ Status LoadSessionBase::Flush(SeriesState& state) {
     vintages_[idx].num_observations += static_cast<int64_t>(v.rows.size());
     report_.observations_written += static_cast<int64_t>(v.rows.size());
     state.changed = true;
+    for (const auto& [period, value] : v.rows) written_scratch_.push_back({period, v.rt, vintages_[idx].id, value});
   }
-  buffered_rows_ -= static_cast<int64_t>(state.chunk.size());
-  state.chunk.clear();
-  state.chunk.shrink_to_fit();
+  // Keep the digest current: after writes, and when it was not recorded yet.
+  if (!written_scratch_.empty() || !state.ref.digest) {
+    const auto less = [](const StoredRow& a, const StoredRow& b) {
+      return a.period != b.period ? a.period < b.period : a.rt != b.rt ? a.rt < b.rt : a.vintage_id < b.vintage_id;
+    };
+    if (!std::is_sorted(written_scratch_.begin(), written_scratch_.end(), less))
+      std::sort(written_scratch_.begin(), written_scratch_.end(), less);
+    LatestDigest digest = DigestOfLatest(stored_scratch_, written_scratch_);
+    ALMANAC_RETURN_IF_ERROR(WriteLatestDigest(state.ref.id, digest));
+    state.ref.digest = std::move(digest);
+  }
+  done_with_chunk();
   return Status::Ok();
 }
 

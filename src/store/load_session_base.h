@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +33,7 @@ class LoadSessionBase : public LoadSession {
     int64_t id = 0;
     Frequency frequency = Frequency::kAnnual;
     bool created = false;
+    std::optional<LatestDigest> digest;  // nullopt: not recorded (e.g. stored before schema 4)
   };
 
   // Finds the series, or creates it from `info` (frequency set). Applies non-empty metadata
@@ -41,6 +43,8 @@ class LoadSessionBase : public LoadSession {
   virtual Result<std::optional<SeriesRef>> FindSeries(std::string_view key) = 0;
   // Every stored row of the series, sorted by (period, rt, vintage_id).
   virtual Status ReadStoredRows(int64_t series_id, std::vector<StoredRow>* rows) = 0;
+  // Records the series' latest-view digest (in the load's transaction).
+  virtual Status WriteLatestDigest(int64_t series_id, const LatestDigest& digest) = 0;
   virtual Result<int64_t> CreateVintage(int64_t series_id, int64_t rt, bool restate) = 0;
   virtual Status WriteRows(int64_t series_id, int64_t vintage_id, int64_t rt,
                            const std::vector<std::pair<int64_t, double>>& rows) = 0;
@@ -97,6 +101,7 @@ class LoadSessionBase : public LoadSession {
   std::unordered_map<VintageKey, size_t, VintageKeyHash> vintage_index_;  // into vintages_
   std::vector<VintageInfo> vintages_;
   std::vector<StoredRow> stored_scratch_;
+  std::vector<StoredRow> written_scratch_;
 };
 
 }  // namespace almanac::store

@@ -90,6 +90,44 @@ TEST(OpenStoreTest, ReopenKeepsDataAndSchemaVersion) {
   EXPECT_EQ(ts.size(), 1);
 }
 
+// Series stored before schema 4 have no latest-view digest: loads take the full path, record
+// it, and the next unchanged load is recognised.
+TEST(OpenStoreTest, SeriesWithoutDigestTakeTheFullPathAndGetOne) {
+  std::string path = TempDbPath();
+  StoreOptions o;
+  o.create_if_missing = true;
+  auto load = [&](double q2, const char* rt) -> Result<LoadReport> {
+    ALMANAC_ASSIGN_OR_RETURN(auto s, OpenStore("sqlite:" + path, o));
+    LoadOptions lo;
+    lo.default_realtime_start = *Date::Parse(rt);
+    ALMANAC_ASSIGN_OR_RETURN(auto session, s->series().BeginLoad(lo));
+    ALMANAC_RETURN_IF_ERROR(session->Add("a:b", *Period::Parse("2024Q1"), 1.0, std::nullopt));
+    ALMANAC_RETURN_IF_ERROR(session->Add("a:b", *Period::Parse("2024Q2"), q2, std::nullopt));
+    return session->Commit();
+  };
+  auto sql = [&](const std::string& q) {
+    return std::system(("python3 -c \"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                        "print(c.execute(sys.argv[2]).fetchall()); c.commit()\" " + path + " '" + q + "' > " + path +
+                        ".out")
+                           .c_str());
+  };
+  auto out = [&] {
+    std::ifstream f(path + ".out");
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  ASSERT_OK(load(2.0, "2024-05-01"));
+  ASSERT_EQ(sql("UPDATE series SET latest_max_rt = NULL, latest_sha256 = NULL"), 0);
+  ASSERT_OK_AND_ASSIGN(LoadReport r, load(2.0, "2024-06-01"));
+  EXPECT_EQ(r.vintages_created, 0);
+  ASSERT_EQ(sql("SELECT latest_sha256 IS NOT NULL FROM series"), 0);
+  EXPECT_EQ(out(), "[(1,)]\n");
+  ASSERT_OK_AND_ASSIGN(r, load(2.0, "2024-07-01"));
+  EXPECT_EQ(r.vintages_created, 0);
+  ASSERT_OK_AND_ASSIGN(r, load(2.5, "2024-08-01"));
+  EXPECT_EQ(r.vintages_created, 1);
+  EXPECT_EQ(r.observations_written, 1);
+}
+
 TEST(OpenStoreTest, SecondWriterGetsUnavailable) {
   std::string path = TempDbPath();
   StoreOptions o;

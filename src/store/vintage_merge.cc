@@ -1,8 +1,14 @@
 #include "store/vintage_merge.h"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <set>
+
+#include "almanac/core/hash.h"
 
 namespace almanac::store {
 namespace {
@@ -143,7 +149,74 @@ std::vector<PlannedVintage> PlanBackfill(std::span<const StoredRow> existing, co
   return out;
 }
 
+// Hashes (period, value) pairs in 16-byte little-endian records; every NaN hashes alike.
+class ViewHasher {
+ public:
+  void Add(int64_t period, double value) {
+    uint64_t bits = std::isnan(value) ? 0x7ff8000000000000ull : std::bit_cast<uint64_t>(value);
+    Put(static_cast<uint64_t>(period));
+    Put(bits);
+    if (used_ + 16 > sizeof(buf_)) FlushBuffer();
+    ++count_;
+  }
+  std::string Finish() {
+    FlushBuffer();
+    return count_ == 0 ? std::string() : sha_.HexDigest();
+  }
+
+ private:
+  void Put(uint64_t v) {
+    for (int i = 0; i < 8; ++i) buf_[used_++] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  void FlushBuffer() {
+    sha_.Update(std::string_view(buf_, used_));
+    used_ = 0;
+  }
+  Sha256 sha_;
+  char buf_[4096];
+  size_t used_ = 0;
+  int64_t count_ = 0;
+};
+
+bool StoredLess(const StoredRow& a, const StoredRow& b) {
+  if (a.period != b.period) return a.period < b.period;
+  if (a.rt != b.rt) return a.rt < b.rt;
+  return a.vintage_id < b.vintage_id;
+}
+
 }  // namespace
+
+LatestDigest DigestOfLatest(std::span<const StoredRow> a, std::span<const StoredRow> b) {
+  LatestDigest out;
+  out.max_rt = std::numeric_limits<int64_t>::min();
+  ViewHasher h;
+  size_t i = 0, j = 0;
+  const StoredRow* last = nullptr;  // the newest row of the current period so far
+  while (i < a.size() || j < b.size()) {
+    const StoredRow* r = (j >= b.size() || (i < a.size() && !StoredLess(b[j], a[i]))) ? &a[i++] : &b[j++];
+    out.max_rt = std::max(out.max_rt, r->rt);
+    if (last != nullptr && last->period != r->period) h.Add(last->period, last->value);
+    last = r;  // rows come in (period, rt, vintage_id) order: the last one of a period wins
+  }
+  if (last != nullptr) h.Add(last->period, last->value);
+  out.sha256 = h.Finish();
+  return out;
+}
+
+std::optional<LatestDigest> DigestOfIncoming(std::vector<IncomingRow>& incoming) {
+  if (incoming.empty()) return std::nullopt;
+  const int64_t rt = incoming.front().rt;
+  for (const auto& r : incoming)
+    if (r.rt != rt) return std::nullopt;
+  if (!std::is_sorted(incoming.begin(), incoming.end(), IncomingLess))
+    std::stable_sort(incoming.begin(), incoming.end(), IncomingLess);
+  ViewHasher h;
+  for (size_t i = 0; i < incoming.size(); ++i) {
+    if (i > 0 && incoming[i].period == incoming[i - 1].period) return std::nullopt;  // duplicates: full path
+    h.Add(incoming[i].period, incoming[i].value);
+  }
+  return LatestDigest{rt, h.Finish()};
+}
 
 Result<std::vector<PlannedVintage>> PlanVintages(std::span<const StoredRow> existing, std::vector<IncomingRow>& incoming,
                                                  DuplicateRow* duplicate) {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "almanac/core.h"
@@ -46,6 +48,31 @@ struct DuplicateRow {
 Result<std::vector<PlannedVintage>> PlanVintages(std::span<const StoredRow> existing,
                                                  std::vector<IncomingRow>& incoming,
                                                  DuplicateRow* duplicate);
+
+// What a series' latest view is: every period's value in its newest vintage (the largest
+// (realtime_start, vintage_id)), hashed. Stores keep it per series so that a load identical to
+// what is stored is recognised without reading the stored rows: re-downloading an unchanged
+// file every day then costs little more than parsing it.
+struct LatestDigest {
+  int64_t max_rt = 0;  // the largest realtime_start of any stored row
+  std::string sha256;  // hex SHA-256 over (period, value) of the latest view, by period
+  bool operator==(const LatestDigest&) const = default;
+};
+
+// The digest of the latest view of `a` and `b` together; each sorted by (period, rt,
+// vintage_id) (stored rows, and the rows this load wrote). Empty sha256 when both are empty.
+LatestDigest DigestOfLatest(std::span<const StoredRow> a, std::span<const StoredRow> b);
+
+// When every row of `incoming` has the same realtime_start: that rt and the digest of the rows
+// seen as a latest view. Sorts `incoming` as PlanVintages does. nullopt otherwise (or empty).
+std::optional<LatestDigest> DigestOfIncoming(std::vector<IncomingRow>& incoming);
+
+// A load changes nothing when all its rows share one realtime_start at or after every stored
+// one and they are exactly the stored latest view (same periods, same values).
+inline bool LoadChangesNothing(const std::optional<LatestDigest>& stored, const std::optional<LatestDigest>& incoming) {
+  return stored && incoming && !stored->sha256.empty() && incoming->max_rt >= stored->max_rt &&
+         incoming->sha256 == stored->sha256;
+}
 
 // Values equal for vintage purposes: both missing, or equal numbers.
 inline bool SameValue(double a, double b) { return (a != a && b != b) || a == b; }

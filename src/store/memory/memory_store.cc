@@ -20,6 +20,7 @@ struct SeriesData {
   SeriesInfo info;
   int64_t id = 0;
   std::map<ObsKey, double> obs;  // value NaN = missing
+  std::optional<LatestDigest> digest;
 };
 
 struct VintageRow {
@@ -80,7 +81,7 @@ class MemoryLoadSession : public LoadSessionBase {
   Result<std::optional<SeriesRef>> FindSeries(std::string_view key) override {
     auto it = state_.series.find(std::string(key));
     if (it == state_.series.end()) return std::optional<SeriesRef>();
-    return std::optional<SeriesRef>(SeriesRef{it->second.id, it->second.info.frequency, false});
+    return std::optional<SeriesRef>(SeriesRef{it->second.id, it->second.info.frequency, false, it->second.digest});
   }
   Result<SeriesRef> ResolveSeries(const SeriesInfo& info, bool update) override {
     auto it = state_.series.find(info.key);
@@ -96,7 +97,7 @@ class MemoryLoadSession : public LoadSessionBase {
         if (!info.seasonal_adjustment.empty()) i.seasonal_adjustment = info.seasonal_adjustment;
         if (!info.source.empty()) i.source = info.source;
       }
-      return SeriesRef{it->second.id, it->second.info.frequency, false};
+      return SeriesRef{it->second.id, it->second.info.frequency, false, it->second.digest};
     }
     SeriesData d;
     d.info = info;
@@ -110,6 +111,10 @@ class MemoryLoadSession : public LoadSessionBase {
   Status ReadStoredRows(int64_t series_id, std::vector<StoredRow>* rows) override {
     const auto& d = state_.series.at(state_.key_by_id.at(series_id));
     for (const auto& [k, v] : d.obs) rows->push_back({k.period, k.rt, k.vintage_id, v});
+    return Status::Ok();
+  }
+  Status WriteLatestDigest(int64_t series_id, const LatestDigest& digest) override {
+    state_.series.at(state_.key_by_id.at(series_id)).digest = digest;
     return Status::Ok();
   }
   Result<int64_t> CreateVintage(int64_t series_id, int64_t rt, bool restate) override {

@@ -185,6 +185,10 @@ CREATE TABLE api_tokens (
   revoked_by TEXT NOT NULL DEFAULT ''
 );
 )sql"},
+      {4, "digest of each series' latest view (unchanged re-loads skip reading stored rows)", R"sql(
+ALTER TABLE series ADD COLUMN latest_max_rt INTEGER;
+ALTER TABLE series ADD COLUMN latest_sha256 TEXT;
+)sql"},
   };
   return kMigrations;
 }

@@ -78,7 +78,9 @@ class SqliteLoadSession : public LoadSessionBase {
     ALMANAC_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE", "cannot start a load"));
     open_ = true;
     sqlite3* h = db_.get();
-    ALMANAC_ASSIGN_OR_RETURN(find_series_, Stmt::Prepare(h, "SELECT id, frequency FROM series WHERE key = ?1"));
+    ALMANAC_ASSIGN_OR_RETURN(find_series_, Stmt::Prepare(h, "SELECT id, frequency, latest_max_rt, latest_sha256 FROM series WHERE key = ?1"));
+    ALMANAC_ASSIGN_OR_RETURN(write_digest_,
+                             Stmt::Prepare(h, "UPDATE series SET latest_max_rt = ?2, latest_sha256 = ?3 WHERE id = ?1"));
     ALMANAC_ASSIGN_OR_RETURN(insert_series_,
                              Stmt::Prepare(h, "INSERT INTO series (key, frequency, title, unit, seasonal_adjustment, "
                                               "source, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
@@ -112,6 +114,8 @@ class SqliteLoadSession : public LoadSessionBase {
     if (*row) {
       ALMANAC_ASSIGN_OR_RETURN(Frequency f, FreqFromText(find_series_.Text(1)));
       out = SeriesRef{find_series_.Int(0), f, false};
+      if (!find_series_.IsNull(2) && !find_series_.IsNull(3))
+        out->digest = LatestDigest{find_series_.Int(2), find_series_.Text(3)};
     }
     find_series_.Reset();
     return out;
@@ -152,6 +156,11 @@ class SqliteLoadSession : public LoadSessionBase {
     }
     read_rows_.Reset();
     return Status::Ok();
+  }
+
+  Status WriteLatestDigest(int64_t series_id, const LatestDigest& digest) override {
+    write_digest_.Bind(1, series_id).Bind(2, digest.max_rt).Bind(3, digest.sha256);
+    return write_digest_.Run();
   }
 
   Result<int64_t> CreateVintage(int64_t series_id, int64_t rt, bool restate) override {
@@ -222,7 +231,7 @@ class SqliteLoadSession : public LoadSessionBase {
   const Clock& clock_;
   bool open_ = false;
   int64_t load_id_ = 0;
-  Stmt find_series_, insert_series_, update_series_, read_rows_, insert_vintage_, insert_obs_, insert_obs_batch_;
+  Stmt find_series_, write_digest_, insert_series_, update_series_, read_rows_, insert_vintage_, insert_obs_, insert_obs_batch_;
 };
 
 class SqliteSeriesStore : public SeriesStore {

@@ -95,6 +95,53 @@ TEST_P(SeriesStoreConformance, IdenticalReloadCreatesNothing) {
   EXPECT_THAT(vs, SizeIs(1));
 }
 
+// Unchanged re-loads are recognised from the stored digest of the latest view without reading
+// the stored rows; these are the cases where that shortcut must NOT apply, or must agree with
+// the full planning.
+TEST_P(SeriesStoreConformance, UnchangedReloadShortcutAgreesWithFullPlanning) {
+  const Date may = *Date::Parse("2024-05-01");
+  ASSERT_OK(Load({"us:gdp,2024Q1,1", "us:gdp,2024Q2,2", "us:gdp,2024Q3,."}, may));
+  // Identical, later date: nothing (the shortcut).
+  ASSERT_OK_AND_ASSIGN(LoadReport r, Load({"us:gdp,2024Q3,.", "us:gdp,2024Q1,1", "us:gdp,2024Q2,2"},
+                                          *Date::Parse("2024-06-01")));
+  EXPECT_EQ(r.vintages_created, 0);
+  EXPECT_EQ(r.series_unchanged, 1);
+  // Identical values but dated before every stored vintage: a back-fill, which does create a
+  // vintage (what was known on 2024-03-01), so it must not be skipped.
+  ASSERT_OK_AND_ASSIGN(r, Load({"us:gdp,2024Q1,1", "us:gdp,2024Q2,2", "us:gdp,2024Q3,."}, *Date::Parse("2024-03-01")));
+  EXPECT_EQ(r.vintages_created, 1);
+  EXPECT_EQ(AsOf("us:gdp", "2024-03-15"), "2024Q1=1 2024Q2=2");  // trailing missing values are not shown
+  // A subset of the periods, unchanged: full path, nothing written.
+  ASSERT_OK_AND_ASSIGN(r, Load({"us:gdp,2024Q1,1"}, *Date::Parse("2024-07-01")));
+  EXPECT_EQ(r.vintages_created, 0);
+  // One value revised (missing -> number): one vintage with one row; then identical again.
+  ASSERT_OK_AND_ASSIGN(r, Load({"us:gdp,2024Q1,1", "us:gdp,2024Q2,2", "us:gdp,2024Q3,3"}, *Date::Parse("2024-08-01")));
+  EXPECT_EQ(r.vintages_created, 1);
+  EXPECT_EQ(r.observations_written, 1);
+  ASSERT_OK_AND_ASSIGN(r, Load({"us:gdp,2024Q1,1", "us:gdp,2024Q2,2", "us:gdp,2024Q3,3"}, *Date::Parse("2024-09-01")));
+  EXPECT_EQ(r.vintages_created, 0);
+  // The same values as the latest view but one period fewer and one more: a vintage.
+  ASSERT_OK_AND_ASSIGN(r, Load({"us:gdp,2024Q1,1", "us:gdp,2024Q2,2", "us:gdp,2024Q4,3"}, *Date::Parse("2024-10-01")));
+  EXPECT_EQ(r.vintages_created, 1);
+  EXPECT_EQ(r.observations_written, 1);
+  // Identical rows under two realtime_starts in one load: full path, nothing new.
+  ASSERT_OK_AND_ASSIGN(r, Load({"us:gdp,2024Q1,1,2024-11-01", "us:gdp,2024Q1,1,2024-12-01"}));
+  EXPECT_EQ(r.vintages_created, 0);
+  EXPECT_EQ(AsOf("us:gdp", std::nullopt), "2024Q1=1 2024Q2=2 2024Q3=3 2024Q4=3");
+  EXPECT_EQ(AsOf("us:gdp", "2024-07-15"), "2024Q1=1 2024Q2=2");
+  ASSERT_OK_AND_ASSIGN(auto vs, store_->series().ListVintages("us:gdp"));
+  EXPECT_THAT(vs, SizeIs(4));
+}
+
+// A change in one of many series is still found when the others are unchanged.
+TEST_P(SeriesStoreConformance, ShortcutKeepsRevisionsOfOtherSeries) {
+  ASSERT_OK(Load({"a:x,2024,1", "a:y,2024,1", "a:z,2024,1"}, *Date::Parse("2024-05-01")));
+  ASSERT_OK_AND_ASSIGN(LoadReport r, Load({"a:x,2024,1", "a:y,2024,1.5", "a:z,2024,1"}, *Date::Parse("2024-06-01")));
+  EXPECT_EQ(r.vintages_created, 1);
+  EXPECT_EQ(r.series_unchanged, 2);
+  EXPECT_EQ(AsOf("a:y", std::nullopt), "2024=1.5");
+}
+
 TEST_P(SeriesStoreConformance, RevisionStoresOnlyChangesAndAsOfReadsHistory) {
   ASSERT_OK(Load({"us:gdp,2024Q1,1", "us:gdp,2024Q2,2"}, *Date::Parse("2024-05-01")));
   ASSERT_OK_AND_ASSIGN(LoadReport r, Load({"us:gdp,2024Q1,1", "us:gdp,2024Q2,2.5", "us:gdp,2024Q3,3"},
