@@ -159,6 +159,7 @@ class ViewHasher {
     if (used_ + 16 > sizeof(buf_)) FlushBuffer();
     ++count_;
   }
+  int64_t count() const { return count_; }
   std::string Finish() {
     FlushBuffer();
     return count_ == 0 ? std::string() : sha_.HexDigest();
@@ -199,6 +200,7 @@ LatestDigest DigestOfLatest(std::span<const StoredRow> a, std::span<const Stored
     last = r;  // rows come in (period, rt, vintage_id) order: the last one of a period wins
   }
   if (last != nullptr) h.Add(last->period, last->value);
+  out.periods = h.count();
   out.sha256 = h.Finish();
   return out;
 }
@@ -215,7 +217,8 @@ std::optional<LatestDigest> DigestOfIncoming(std::vector<IncomingRow>& incoming)
     if (i > 0 && incoming[i].period == incoming[i - 1].period) return std::nullopt;  // duplicates: full path
     h.Add(incoming[i].period, incoming[i].value);
   }
-  return LatestDigest{rt, h.Finish()};
+  const int64_t periods = h.count();
+  return LatestDigest{rt, h.Finish(), periods};
 }
 
 Result<std::vector<PlannedVintage>> PlanVintages(std::span<const StoredRow> existing, std::vector<IncomingRow>& incoming,

@@ -56,6 +56,7 @@ Result<std::vector<PlannedVintage>> PlanVintages(std::span<const StoredRow> exis
 struct LatestDigest {
   int64_t max_rt = 0;  // the largest realtime_start of any stored row
   std::string sha256;  // hex SHA-256 over (period, value) of the latest view, by period
+  int64_t periods = 0;  // number of periods in the latest view (lets readers pick a query plan)
   bool operator==(const LatestDigest&) const = default;
 };
 

@@ -188,6 +188,7 @@ CREATE TABLE api_tokens (
       {4, "digest of each series' latest view (unchanged re-loads skip reading stored rows)", R"sql(
 ALTER TABLE series ADD COLUMN latest_max_rt INTEGER;
 ALTER TABLE series ADD COLUMN latest_sha256 TEXT;
+ALTER TABLE series ADD COLUMN latest_periods INTEGER;
 )sql"},
   };
   return kMigrations;
