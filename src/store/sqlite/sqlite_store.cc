@@ -166,7 +166,10 @@ class SqliteLoadSession : public LoadSessionBase {
   Result<int64_t> CreateVintage(int64_t series_id, int64_t rt, bool restate) override {
     insert_vintage_.Bind(1, series_id).Bind(2, load_id_).Bind(3, rt).Bind(4, now_micros()).Bind(5, restate ? "restate" : "load");
     ALMANAC_RETURN_IF_ERROR(insert_vintage_.Run());
-    return sqlite3_last_insert_rowid(db_.get());
+    const int64_t id = sqlite3_last_insert_rowid(db_.get());
+    // ReadAsOf packs (realtime_start, vintage_id) into one integer with 32 bits for the id.
+    if (id >= (int64_t{1} << 32)) return ResourceExhaustedError("vintage ids exhausted (2^32 vintages)");
+    return id;
   }
 
   // Rows go in batches of kInsertBatch per statement: one statement execution per row costs
