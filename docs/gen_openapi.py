@@ -17,7 +17,7 @@ def errors(*codes):
             "401": "Missing, invalid or revoked bearer token",
             "403": "The token's role may not do this",
             "404": "Unknown model, version, series, run or endpoint",
-            "409": "Conflict with the current state (four-eyes, nothing pending, cannot refit)",
+            "409": "Conflict with the current state (four-eyes, nothing pending, cannot refit, no data as of the date)",
             "413": "Request body or header over the limit",
             "501": "Not implemented in this build",
             "503": "Overloaded (worker queue full, too many connections) or the store is unreachable"}
@@ -91,6 +91,51 @@ schemas = {
                      "notes": {"type": "array", "items": {"type": "string"}},
                      "request_id": {"type": "string"}},
                     ["model", "version", "periods", "mean", "intervals", "data", "request_id"]),
+    "ScenarioRequest": obj({
+        "series": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20, "uniqueItems": True,
+                   "description": "Series keys, the model's variables in order; read from the store as known on as_of"},
+        "model": {"type": "string", "enum": ["var", "bvar"], "description": "Default var"},
+        "params": {"type": "object", "additionalProperties": True,
+                   "description": "Model parameters as for `almanac var` (e.g. lags, trend, ic; bvar: lambda, draws, ...); "
+                                  "lags and max_lags at most 48, grids at most 20 values"},
+        "horizon": {"type": "integer", "minimum": 1, "maximum": 500,
+                    "description": "Steps ahead; horizon x series at most 500, and the work limits of docs/serving.md"},
+        "levels": {**levels, "description": "Interval levels in percent, each in (0, 100); default [80, 95]"},
+        "as_of": {"type": "string", "format": "date",
+                  "description": "Use the series as known on this date (not in the future); default: everything loaded"},
+        "scenarios": {"type": "object", "maxProperties": 10,
+                      "description": "Scenario name -> {series key -> path}. A path is an array of horizon entries "
+                                     "(a number fixes that step, null leaves it free) or an object {period: number}. "
+                                     "{} is the unconditional forecast",
+                      "additionalProperties": {"type": "object", "additionalProperties": {"oneOf": [
+                          {"type": "array", "items": {"type": ["number", "null"]}},
+                          {"type": "object", "additionalProperties": {"type": ["number", "null"]}}]}}}},
+        ["series", "horizon"]),
+    "VariableForecast": obj({"name": {"type": "string"}, "mean": number_array,
+                             "intervals": {"type": "array", "items": ref("Interval")},
+                             "conditioned": {"type": "array", "items": {"type": "boolean"},
+                                             "description": "Steps fixed by the scenario's path (mean = the path, "
+                                                            "lower = upper)"}},
+                            ["name", "mean", "intervals", "conditioned"]),
+    "MultiForecast": obj({"name": {"type": "string", "description": "The scenario's name (not in baseline)"},
+                          "paths": {"type": "object", "description": "The scenario's paths, one entry per step (not in baseline)"},
+                          "interval_method": {"type": "string"},
+                          "notes": {"type": "array", "items": {"type": "string"}},
+                          "variables": {"type": "array", "items": ref("VariableForecast")}},
+                         ["interval_method", "notes", "variables"]),
+    "ScenarioForecast": obj({"model": {"type": "string"}, "params": {"type": "object"}, "method": {"type": "string"},
+                             "series": {"type": "array", "items": {"type": "string"}},
+                             "frequency": {"type": "string"}, "horizon": {"type": "integer"}, "levels": number_array,
+                             "periods": {"type": "array", "items": {"type": "string"}},
+                             "data": {"type": "object", "description": "as_of, start, end, observations, data_sha256 "
+                                                                       "(of the series read, as in snapshots)"},
+                             "notes": {"type": "array", "items": {"type": "string"},
+                                       "description": "The fit's notes, e.g. that the system is not stable"},
+                             "baseline": ref("MultiForecast"),
+                             "scenarios": {"type": "array", "items": ref("MultiForecast"),
+                                           "description": "In name order"},
+                             "request_id": {"type": "string"}},
+                            ["model", "method", "series", "periods", "data", "baseline", "scenarios", "request_id"]),
     "PromoteRequest": obj({"to": {"type": "string", "enum": ["staging", "production", "archived"],
                                   "description": "Default production"},
                            "reason": {"type": "string", "maxLength": 4096}}),
@@ -114,9 +159,12 @@ paths = {
         {**ok(ref("Forecast")), **errors("400", "401", "403", "404", "413", "503")},
         params=[NAME], body=ref("PredictRequest"))},
     "/v1/scenarios": {"post": op(
-        "Scenario (conditional) forecasts", "predict",
-        {**errors("401", "403", "501")},
-        description="501 until multivariate models (VAR) are part of almanac.")},
+        "Scenario (conditional) forecasts from a VAR or BVAR fitted on stored series", "predict",
+        {**ok(ref("ScenarioForecast")), **errors("400", "401", "403", "404", "409", "413", "503")},
+        body=ref("ScenarioRequest"),
+        description="Fits the model on the series as known on as_of and returns the unconditional baseline and, "
+                    "for each scenario, the forecast conditional on its paths (Waggoner-Zha hard conditions: the "
+                    "fixed steps equal the path exactly). Nothing is stored; answers are not cached.")},
     "/v1/series": {"get": op("Series and their metadata", "read",
                              {**ok(ref("Object")), **errors("401", "403", "503")})},
     "/v1/series/{key}": {"get": op(

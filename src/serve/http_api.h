@@ -7,7 +7,7 @@
 // Routes (docs/openapi.json documents each; http_api_test.cc checks the two agree):
 //   POST /v1/forecast                                  forecast from a served version
 //   POST /v1/models/{name}/predict                     refit on caller-supplied history
-//   POST /v1/scenarios                                 501 until multivariate models exist
+//   POST /v1/scenarios                                 VAR/BVAR scenario (conditional) forecasts on stored series
 //   GET  /v1/series                                    series and metadata
 //   GET  /v1/series/{key}                              values (?as_of=YYYY-MM-DD)
 //   GET  /v1/series/{key}/vintages                     vintages
@@ -121,6 +121,7 @@ class HttpApi {
                        const HttpRequest& req, HttpResponse& res, const Principal& who, bool may_block) const;
   Disposition Forecast(const HttpRequest& req, HttpResponse& res, bool may_block) const;
   Status Predict(const std::string& model, const HttpRequest& req, HttpResponse& res) const;
+  Status Scenarios(const HttpRequest& req, HttpResponse& res) const;
 
   ApiContext ctx_;
 };

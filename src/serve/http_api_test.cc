@@ -1,6 +1,8 @@
 // The HTTP handler without a network: routing, path checks, input validation, roles, the
 // forecast cache, as_of refits, and the OpenAPI document kept in sync with the routes.
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -289,9 +291,10 @@ TEST_F(HttpApiTest, AuthAndRoles) {
   EXPECT_THAT(Body(viewer)["message"].get<std::string>(), HasSubstr("needs modeler, admin"));
   EXPECT_EQ(Call("POST", "/v1/models/gdp/versions/1/approve", "", Role::kModeler).status, 403);
   EXPECT_EQ(Call("POST", "/v1/scenarios", "{}", Role::kViewer).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/scenarios", "{}", std::nullopt).status, 401);
   auto scen = Call("POST", "/v1/scenarios", "{}", Role::kAnalyst);
-  EXPECT_EQ(scen.status, 501);
-  EXPECT_THAT(Body(scen)["message"].get<std::string>(), HasSubstr("multivariate"));
+  EXPECT_EQ(scen.status, 400);
+  EXPECT_THAT(Body(scen)["message"].get<std::string>(), HasSubstr("missing field 'series'"));
 }
 
 TEST_F(HttpApiTest, FourEyesPromotionAuditedWithTheTokensUsers) {
@@ -351,6 +354,238 @@ TEST_F(HttpApiTest, ReadEndpoints) {
   EXPECT_EQ(wrong_method.status, 405);
   EXPECT_EQ(Call("GET", "/v2/nothing").status, 404);
   EXPECT_EQ(Call("GET", "/v1/series/..").status, 400);
+}
+
+// POST /v1/scenarios: a stable three-variable VAR(1) system stored as x:a, x:b, x:c (2000Q1,
+// 80 quarters, known from 2010-01-15), a later revision of x:a's last four values (known from
+// 2015-01-01), an explosive series and one with a gap.
+class ScenarioApiTest : public HttpApiTest {
+ protected:
+  void SetUp() override {
+    HttpApiTest::SetUp();
+    std::vector<double> a, b, c;
+    uint64_t state = 2024;
+    auto noise = [&] {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      return static_cast<double>(state >> 11) * 0x1.0p-53 - 0.5;
+    };
+    double xa = 0, xb = 0, xc = 0;
+    for (int t = 0; t < 80; ++t) {
+      const double na = 0.5 * xa + 0.2 * xb + noise(), nb = 0.1 * xa + 0.6 * xb + noise(),
+                   nc = 0.3 * xb - 0.2 * xc + noise();
+      xa = na, xb = nb, xc = nc;
+      a.push_back(2 + xa), b.push_back(3 + xb), c.push_back(1 + xc);
+    }
+    Ingest("x:a", a, "2010-01-15");
+    Ingest("x:b", b, "2010-01-15");
+    Ingest("x:c", c, "2010-01-15");
+    Ingest("x:a", {9, 9.5, 8.7, 9.2}, "2015-01-01", Period(Frequency::kQuarterly, 2000 * 4 + 76));
+    std::vector<double> boom;
+    for (int t = 0; t < 80; ++t) boom.push_back(std::pow(1.06, t) + 0.3 * noise());
+    Ingest("x:boom", boom, "2010-01-15");
+    Ingest("x:gappy", {1, 2, 3}, "2010-01-15");
+    Ingest("x:gappy", {5, 6, 7}, "2010-01-15", Period(Frequency::kQuarterly, 2000 * 4 + 4));
+  }
+
+  // The model API called directly on the stored series as known on `as_of`.
+  std::unique_ptr<models::MultivariateForecaster> Direct(const std::vector<std::string>& keys,
+                                                         const models::ModelSpec& spec,
+                                                         std::optional<Date> as_of = std::nullopt) {
+    std::vector<TimeSeries> series;
+    for (const auto& k : keys) series.push_back(store_->series().ReadAsOf(k, as_of)->Trimmed());
+    auto data = models::AlignSeries(keys, series);
+    EXPECT_TRUE(data.ok()) << data.status().ToString();
+    auto m = *models::CreateMultivariate(spec);
+    EXPECT_THAT(m->Fit(*data), IsOk());
+    return m;
+  }
+
+  // Compares one forecast of the response with a MultiForecast, value by value (the JSON
+  // numbers round-trip exactly).
+  void ExpectSame(const Json& got, const models::MultiForecast& want) {
+    ASSERT_EQ(got["variables"].size(), want.names.size());
+    for (size_t i = 0; i < want.names.size(); ++i) {
+      const Json& v = got["variables"][i];
+      EXPECT_EQ(v["name"], want.names[i]);
+      EXPECT_EQ(v["mean"].get<std::vector<double>>(), want.mean[i]) << want.names[i];
+      ASSERT_EQ(v["intervals"].size(), want.intervals.size());
+      for (size_t l = 0; l < want.intervals.size(); ++l) {
+        EXPECT_EQ(v["intervals"][l]["level"].get<double>(), want.intervals[l].level);
+        EXPECT_EQ(v["intervals"][l]["lower"].get<std::vector<double>>(), want.intervals[l].lower[i]) << want.names[i];
+        EXPECT_EQ(v["intervals"][l]["upper"].get<std::vector<double>>(), want.intervals[l].upper[i]) << want.names[i];
+      }
+    }
+  }
+};
+
+constexpr double kFree = std::numeric_limits<double>::quiet_NaN();
+
+TEST_F(ScenarioApiTest, ScenarioMeetsThePathAndMatchesTheModelApi) {
+  auto r = Call("POST", "/v1/scenarios",
+                R"({"series":["x:a","x:b","x:c"],"params":{"lags":2},"horizon":6,"levels":[80,95],
+                    "scenarios":{"tight":{"x:b":[4,4.5,5,null,null,null]},"flat":{}}})",
+                Role::kAnalyst);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json j = Body(r);
+  EXPECT_EQ(j["request_id"], "req-1");
+  EXPECT_EQ(j["model"], "var");
+  EXPECT_THAT(j["method"].get<std::string>(), HasSubstr("VAR(2)"));
+  EXPECT_EQ(j["frequency"], "Q");
+  EXPECT_EQ(j["periods"], Json({"2020Q1", "2020Q2", "2020Q3", "2020Q4", "2021Q1", "2021Q2"}));
+  EXPECT_EQ(j["data"]["end"], "2019Q4");
+  EXPECT_EQ(j["data"]["observations"], 80);
+  EXPECT_EQ(j["data"]["as_of"], nullptr);
+  EXPECT_EQ(j["data"]["data_sha256"].get<std::string>().size(), 64u);
+
+  const models::ModelSpec spec{"var", {{"lags", 2}}};
+  auto model = Direct({"x:a", "x:b", "x:c"}, spec);
+  ASSERT_OK_AND_ASSIGN(models::MultiForecast base, model->Predict({.horizon = 6, .levels = {80, 95}}));
+  ExpectSame(j["baseline"], base);
+  const models::PathCondition path{"x:b", {4, 4.5, 5, kFree, kFree, kFree}};
+  ASSERT_OK_AND_ASSIGN(models::MultiForecast cond,
+                       model->Predict({.horizon = 6, .levels = {80, 95}, .conditions = {path}}));
+
+  // Scenarios come in name order.
+  ASSERT_EQ(j["scenarios"].size(), 2u);
+  const Json& flat = j["scenarios"][0];
+  EXPECT_EQ(flat["name"], "flat");
+  ExpectSame(flat, base);
+  const Json& tight = j["scenarios"][1];
+  EXPECT_EQ(tight["name"], "tight");
+  ExpectSame(tight, cond);
+  EXPECT_EQ(tight["paths"]["x:b"], Json::parse("[4,4.5,5,null,null,null]"));
+  const Json& b = tight["variables"][1];
+  // The conditioned steps equal the path exactly, with no uncertainty left.
+  EXPECT_EQ(b["mean"][0].get<double>(), 4.0);
+  EXPECT_EQ(b["mean"][1].get<double>(), 4.5);
+  EXPECT_EQ(b["mean"][2].get<double>(), 5.0);
+  EXPECT_EQ(b["intervals"][1]["lower"][2].get<double>(), 5.0);
+  EXPECT_EQ(b["intervals"][1]["upper"][2].get<double>(), 5.0);
+  EXPECT_EQ(b["conditioned"], Json({true, true, true, false, false, false}));
+  EXPECT_EQ(tight["variables"][0]["conditioned"], Json({false, false, false, false, false, false}));
+  // The path moves the other variables (x:a loads on x:b).
+  EXPECT_NE(tight["variables"][0]["mean"], j["baseline"]["variables"][0]["mean"]);
+  EXPECT_GT(b["intervals"][1]["upper"][3].get<double>(), b["intervals"][1]["lower"][3].get<double>());
+  // Read-only: nothing is written.
+  EXPECT_EQ(Call("POST", "/v1/scenarios", R"({"series":["x:a","x:b"],"horizon":2})", Role::kViewer).status, 403);
+}
+
+TEST_F(ScenarioApiTest, PathsByPeriodAsOfAndBvar) {
+  // {period: value} places the value at that step.
+  auto by_period =
+      Call("POST", "/v1/scenarios", R"({"series":["x:a","x:b"],"horizon":4,"scenarios":{"s":{"x:b":{"2020Q3":5}}}})");
+  auto by_list = Call("POST", "/v1/scenarios",
+                      R"({"series":["x:a","x:b"],"horizon":4,"scenarios":{"s":{"x:b":[null,null,5,null]}}})");
+  ASSERT_EQ(by_period.status, 200) << by_period.body;
+  ASSERT_EQ(by_list.status, 200) << by_list.body;
+  EXPECT_EQ(Body(by_period)["scenarios"], Body(by_list)["scenarios"]);
+  EXPECT_EQ(Body(by_period)["scenarios"][0]["variables"][1]["mean"][2].get<double>(), 5.0);
+
+  // as_of: the data known then (before x:a's revision), as the model API sees it.
+  auto before = Call("POST", "/v1/scenarios", R"({"series":["x:a","x:b"],"horizon":4,"as_of":"2012-06-30"})");
+  ASSERT_EQ(before.status, 200) << before.body;
+  const Date then = *Date::Parse("2012-06-30");
+  ASSERT_OK_AND_ASSIGN(models::MultiForecast want,
+                       Direct({"x:a", "x:b"}, {"var", Json::object()}, then)->Predict({.horizon = 4}));
+  ExpectSame(Body(before)["baseline"], want);
+  EXPECT_EQ(Body(before)["data"]["as_of"], "2012-06-30");
+  const Json latest = Body(by_list);
+  EXPECT_NE(Body(before)["data"]["data_sha256"], latest["data"]["data_sha256"]);
+  EXPECT_NE(Body(before)["baseline"], latest["baseline"]);
+
+  // bvar (few draws to stay quick): the path is met exactly, the rest is simulated.
+  auto bvar =
+      Call("POST", "/v1/scenarios",
+           R"({"series":["x:a","x:b"],"model":"bvar","params":{"lags":1,"draws":100,"lambda":0.2,"theta":0.5,"decay":1},
+                       "horizon":3,"scenarios":{"s":{"x:a":[2.5,null,3]}}})");
+  ASSERT_EQ(bvar.status, 200) << bvar.body;
+  const Json bj = Body(bvar);
+  EXPECT_EQ(bj["model"], "bvar");
+  EXPECT_EQ(bj["scenarios"][0]["variables"][0]["mean"][0].get<double>(), 2.5);
+  EXPECT_EQ(bj["scenarios"][0]["variables"][0]["mean"][2].get<double>(), 3.0);
+  EXPECT_THAT(bj["scenarios"][0]["interval_method"].get<std::string>(), HasSubstr("100 draws"));
+}
+
+TEST_F(ScenarioApiTest, NonStationarySystemAnswersWithTheModelsNote) {
+  auto r =
+      Call("POST", "/v1/scenarios", R"({"series":["x:boom","x:b"],"horizon":4,"scenarios":{"s":{"x:b":[3,3,3,3]}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json j = Body(r);
+  ASSERT_FALSE(j["notes"].empty());
+  EXPECT_THAT(j["notes"][0].get<std::string>(), HasSubstr("not stable"));
+  EXPECT_THAT(j["notes"][0].get<std::string>(), HasSubstr("x:boom"));
+}
+
+TEST_F(ScenarioApiTest, BadInputs) {
+  struct Bad {
+    std::string body;
+    int status;
+    std::string message;
+  };
+  std::string many = "[";
+  for (int i = 0; i < 21; ++i) many += std::string(i ? "," : "") + "\"s:" + std::to_string(i) + "\"";
+  many += "]";
+  std::string eleven;
+  for (int i = 0; i < 11; ++i) eleven += std::string(i ? "," : "") + "\"s" + std::to_string(i) + "\":{}";
+  const std::string ab = R"("series":["x:a","x:b"],)";
+  const Bad cases[] = {
+      {"", 400, "must be a JSON object"},
+      {R"({"horizon":4})", 400, "missing field 'series'"},
+      {R"({"series":"x:a","horizon":4})", 400, "must be an array"},
+      {R"({"series":[],"horizon":4})", 400, "at least one series"},
+      {R"({"series":[1],"horizon":4})", 400, "must hold strings"},
+      {R"({"series":)" + many + R"(,"horizon":4})", 400, "at most 20 series per scenario request, got 21"},
+      {R"({"series":["x:a","x:a"],"horizon":4})", 400, "named twice"},
+      {R"({"series":["x;a"],"horizon":4})", 400, "';'"},
+      {R"({"series":["x:a","x:nope"],"horizon":4})", 404, "x:nope"},
+      {"{" + ab + R"("horizon":4,"scenario":{}})", 400, "unknown field 'scenario' (did you mean 'scenarios'"},
+      {"{" + ab + R"("horizon":4,"model":"arima"})", 400, "cannot run scenarios"},
+      {"{" + ab + R"("horizon":4,"model":"arimax"})", 400, "no baseline"},
+      {"{" + ab + R"("horizon":4,"params":[2]})", 400, "'params' must be an object"},
+      {"{" + ab + R"("horizon":4,"params":{"lagz":2}})", 400, "did you mean 'lags'"},
+      {"{" + ab + R"("horizon":4,"params":{"lags":100}})", 400, "params.lags is at most 48"},
+      {"{" + ab + R"("horizon":4,"params":{"lags":30}})", 400, "observations"},
+      {"{" + ab + R"("horizon":0})", 400, "horizon must be in 1..10000"},
+      {"{" + ab + R"("horizon":10001})", 400, "horizon must be in 1..10000"},
+      {"{" + ab + R"("horizon":251})", 400, "horizon x series is at most 500"},
+      {"{" + ab + R"("horizon":60,"model":"bvar"})", 400,
+       "too large: 2000 draws x horizon 60 x 2 series is over 200000"},
+      {"{" + ab + R"("horizon":40,"model":"bvar","scenarios":{"s":{"x:a":{"2020Q1":1}}}})", 400,
+       "too large: 1 conditional scenario(s) x (horizon 40 x 2 series)^3 x 2000 draws is over the budget"},
+      {"{" + ab + R"("horizon":250,"scenarios":{"s1":{"x:a":{"2020Q1":1}},"s2":{"x:a":{}},"s3":{"x:b":{}},"s4":{}}})",
+       400, "too large: 3 conditional scenario(s) x (horizon 250 x 2 series)^3 is over the budget"},
+      {"{" + ab + R"("horizon":4,"levels":[100]})", 400, "outside (0, 100)"},
+      {"{" + ab + R"("horizon":4,"as_of":"2099-01-01"})", 400, "in the future"},
+      {"{" + ab + R"("horizon":4,"as_of":"soon"})", 400, "not a date"},
+      {"{" + ab + R"("horizon":4,"as_of":"2005-01-01"})", 409, "no observations known on 2005-01-01"},
+      {R"({"series":["x:a","x:gappy"],"horizon":4})", 400, "missing"},
+      {"{" + ab + R"("horizon":4,"scenarios":[]})", 400, "'scenarios' must be an object"},
+      {"{" + ab + R"("horizon":4,"scenarios":{)" + eleven + "}}", 400, "at most 10 scenarios per request, got 11"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"a b":{}}})", 400, "scenario name"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":[1,2,3,4]}})", 400, "scenarios.s must be an object"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:bb":[1,2,3,4]}}})", 400,
+       "scenarios.s.x:bb: unknown variable (did you mean 'x:b'?); the request's series are: x:a, x:b"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":[1,2,3]}}})", 400,
+       "scenarios.s.x:b: the path has 3 values but the horizon is 4"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":[1,2,3,4,5]}}})", 400, "has 5 values"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":[1,"NaN",3,4]}}})", 400,
+       "scenarios.s.x:b[1] must be a number or null"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":[1,NaN,3,4]}}})", 400, "malformed JSON"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":[1,1e999,3,4]}}})", 400, ""},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":5}}})", 400, "must be an array"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":{"2020Q9":1}}}})", 400, "not a period"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":{"2021Q1":1}}}})", 400,
+       "outside the forecast horizon 2020Q1..2020Q4"},
+      {"{" + ab + R"("horizon":4,"scenarios":{"s":{"x:b":{"2020Q1":"high"}}}})", 400, "must be a number or null"},
+  };
+  for (const auto& c : cases) {
+    auto r = Call("POST", "/v1/scenarios", c.body);
+    EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body.substr(0, 300);
+    Json j = Body(r);
+    EXPECT_THAT(j.value("message", ""), HasSubstr(c.message)) << c.body;
+    EXPECT_EQ(j["request_id"], "req-1");
+    EXPECT_FALSE(j.value("code", "").empty());
+  }
 }
 
 }  // namespace

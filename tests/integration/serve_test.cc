@@ -5,10 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -16,6 +20,7 @@
 
 #include "almanac/core.h"
 #include "almanac/core/json.h"
+#include "almanac/models.h"
 #include "integration/cli_runner.h"
 #include "integration/http_client.h"
 
@@ -202,9 +207,9 @@ TEST_F(ServeTest, ForecastsWithTokensRolesAndHealth) {
                              R"({"horizon":2,"history":{"start":"2001Q1","values":[1,0.5,0.8,1.2,0.9,0.7,1.1,0.6,0.4,0.9]}})",
                              Token("analyst"));
   EXPECT_EQ(predict.status, 200) << predict.body;
-  auto scen = HttpRequest(s.port(), "POST", "/v1/scenarios", "{}", Token("analyst"));
-  EXPECT_EQ(scen.status, 501);
-  EXPECT_THAT(Parse(scen.body)["message"].get<std::string>(), HasSubstr("multivariate"));
+  auto scen = HttpRequest(s.port(), "POST", "/v1/scenarios", R"({"series":["us:infl","us:unemp"],"horizon":2})",
+                          Token("analyst"));
+  EXPECT_EQ(scen.status, 200) << scen.body;
   auto openapi = HttpRequest(s.port(), "GET", "/openapi.json");
   EXPECT_EQ(openapi.body, ReadFile(kSrc + "/docs/openapi.json"));
 
@@ -220,6 +225,112 @@ TEST_F(ServeTest, ForecastsWithTokensRolesAndHealth) {
   auto v = HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/promote", R"({"to":"staging"})", Token("viewer"));
   EXPECT_EQ(v.status, 403);
   EXPECT_EQ(Parse(v.body)["code"], "PERMISSION_DENIED");
+}
+
+std::vector<std::string> SplitCsvLine(const std::string& line) {
+  std::vector<std::string> out;
+  std::string field;
+  std::istringstream in(line);
+  while (std::getline(in, field, ',')) out.emplace_back(Trim(field));
+  return out;
+}
+
+// Columns of the sample file the suite ingested (quarterly from 1959Q1; none of these three
+// is revised by the illustrative revision file), read without the store.
+models::MultiInput SampleColumns(const std::vector<std::string>& keys) {
+  std::istringstream in(ReadFile(kSrc + "/examples/data/us_macro_quarterly.csv"));
+  std::string line;
+  std::getline(in, line);
+  const std::vector<std::string> header = SplitCsvLine(line);
+  std::vector<size_t> cols;
+  for (const auto& k : keys) cols.push_back(std::find(header.begin(), header.end(), k) - header.begin());
+  models::MultiInput data;
+  data.names = keys;
+  data.values.assign(keys.size(), {});
+  while (std::getline(in, line)) {
+    if (Trim(line).empty()) continue;
+    const auto fields = SplitCsvLine(line);
+    if (!data.start) data.start = *Period::Parse(fields[0], Frequency::kQuarterly);
+    for (size_t i = 0; i < keys.size(); ++i) data.values[i].push_back(std::stod(fields[cols[i]]));
+  }
+  return data;
+}
+
+TEST_F(ServeTest, ScenarioForecastsMeetThePathAndMatchTheModelApi) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  const std::vector<std::string> keys = {"us:infl", "us:tbilrate", "us:unemp"};
+  auto r = HttpRequest(s.port(), "POST", "/v1/scenarios",
+                       R"({"series":["us:infl","us:tbilrate","us:unemp"],"model":"var","params":{"lags":2},"horizon":8,
+                           "levels":[90],"scenarios":{"hike":{"us:tbilrate":[4,4.5,5,5.5,null,null,null,null]}}})",
+                       Token("analyst"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json j = Parse(r.body);
+  EXPECT_EQ(j["request_id"], r.headers["x-request-id"]);
+  EXPECT_EQ(j["periods"][0], "2009Q4");
+  EXPECT_EQ(j["data"]["observations"], 203);
+
+  // The model API on the same data, read from the sample file instead of the store.
+  auto model = *models::CreateMultivariate({"var", {{"lags", 2}}});
+  ASSERT_TRUE(model->Fit(SampleColumns(keys)).ok());
+  constexpr double kFree = std::numeric_limits<double>::quiet_NaN();
+  const models::PathCondition hike{"us:tbilrate", {4, 4.5, 5, 5.5, kFree, kFree, kFree, kFree}};
+  const auto base = *model->Predict({.horizon = 8, .levels = {90}});
+  const auto cond = *model->Predict({.horizon = 8, .levels = {90}, .conditions = {hike}});
+  auto expect_same = [](const Json& got, const models::MultiForecast& want) {
+    ASSERT_EQ(got["variables"].size(), want.names.size());
+    for (size_t i = 0; i < want.names.size(); ++i)
+      for (size_t h = 0; h < 8; ++h) {
+        const auto near = [](double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b)); };
+        const Json& v = got["variables"][i];
+        EXPECT_TRUE(near(v["mean"][h].get<double>(), want.mean[i][h])) << want.names[i] << " h" << h + 1;
+        EXPECT_TRUE(near(v["intervals"][0]["lower"][h].get<double>(), want.intervals[0].lower[i][h])) << want.names[i];
+        EXPECT_TRUE(near(v["intervals"][0]["upper"][h].get<double>(), want.intervals[0].upper[i][h])) << want.names[i];
+      }
+  };
+  expect_same(j["baseline"], base);
+  ASSERT_EQ(j["scenarios"].size(), 1u);
+  expect_same(j["scenarios"][0], cond);
+  const Json& rate = j["scenarios"][0]["variables"][1];
+  EXPECT_EQ(rate["name"], "us:tbilrate");
+  const std::vector<double> path = {4, 4.5, 5, 5.5};
+  for (size_t h = 0; h < 4; ++h) {
+    EXPECT_EQ(rate["mean"][h].get<double>(), path[h]);  // exactly
+    EXPECT_EQ(rate["intervals"][0]["lower"][h].get<double>(), path[h]);
+  }
+  EXPECT_NE(j["scenarios"][0]["variables"][0]["mean"], j["baseline"]["variables"][0]["mean"]);
+
+  // Bad inputs: JSON errors with the request id, on one keep-alive connection.
+  struct Case {
+    std::string body;
+    int status;
+    std::string message;
+  };
+  const std::string two = R"("series":["us:infl","us:tbilrate"],"horizon":3,)";
+  std::string many;
+  for (int i = 0; i < 21; ++i) many += std::string(i ? "," : "") + "\"us:x" + std::to_string(i) + "\"";
+  const Case cases[] = {
+      {R"({"series":["us:infl","us:nope"],"horizon":3})", 404, "us:nope"},
+      {"{" + two + R"("scenarios":{"s":{"us:tbilrate":[1,2]}}})", 400, "the path has 2 values but the horizon is 3"},
+      {"{" + two + R"("scenarios":{"s":{"us:unemp":[1,2,3]}}})", 400, "unknown variable"},
+      {"{" + two + R"("scenarios":{"s":{"us:tbilrate":[1,"NaN",3]}}})", 400, "must be a number or null"},
+      {"{" + two + R"("scenarios":{"s":{"us:tbilrate":[1,Infinity,3]}}})", 400, "malformed JSON"},
+      {R"({"series":[)" + many + R"(],"horizon":3})", 400, "at most 20 series"},
+      {"{" + two + R"("scenarioz":{}})", 400, "unknown field"},
+  };
+  HttpConnection c(s.port());
+  for (const auto& k : cases) {
+    auto e = c.Request("POST", "/v1/scenarios", k.body, Token("analyst"));
+    EXPECT_EQ(e.status, k.status) << k.body << " -> " << e.body;
+    const Json ej = Parse(e.body);
+    EXPECT_THAT(ej.value("message", ""), HasSubstr(k.message)) << k.body;
+    EXPECT_EQ(ej.value("request_id", ""), e.headers["x-request-id"]);
+    EXPECT_FALSE(ej.value("code", "").empty());
+  }
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/scenarios", "{" + two + "}", "").status, 401);
+  EXPECT_EQ(
+      HttpRequest(s.port(), "POST", "/v1/scenarios", R"({"series":["us:infl"],"horizon":3})", Token("viewer")).status,
+      403);
 }
 
 TEST_F(ServeTest, RevokedTokenIsRefusedFromTheNextPoll) {
