@@ -5,7 +5,7 @@
 #     the forecast is computed per request from the loaded ETS model, horizon 8, two levels),
 #   FastAPI + uvicorn serving the same forecast from a statsmodels ETS model (the Python peer).
 # Prints a markdown table (also written to $OUT, default bench/serve/results.md).
-#   bench/serve/run.sh            (DURATION=15s CONNECTIONS=64 by default)
+#   bench/serve/run.sh            (DURATION=15s CONNECTIONS=64 BUILD=build/default by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -14,9 +14,10 @@ CONNECTIONS=${CONNECTIONS:-64}
 OUT=${OUT:-$ROOT/bench/serve/results.md}
 
 scripts/deps.sh bench
-cmake --preset default >/dev/null
-cmake --build --preset default --target almanac >/dev/null
-A=$ROOT/build/default/src/cli/almanac
+BUILD=${BUILD:-build/default}  # any configured build tree (e.g. build/ci)
+if [ "$BUILD" = build/default ] && [ ! -f build/default/build.ninja ]; then cmake --preset default >/dev/null; fi
+cmake --build "$BUILD" --target almanac >/dev/null
+A=$ROOT/$BUILD/src/cli/almanac
 
 TMP=$(mktemp -d /tmp/almanac-serve-bench.XXXXXX)
 chmod 755 "$TMP"
