@@ -8,13 +8,17 @@ import csv
 import os
 
 import numpy as np
+import pandas as pd
 from fastapi import FastAPI
 from pydantic import BaseModel
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 rows = list(csv.reader(open(os.environ["SERIES_CSV"])))[1:]
 periods = [r[0] for r in rows]
-values = np.array([float(r[1]) for r in rows])
+# A pandas series with a quarterly index: statsmodels 0.13's ETS prediction results fail on
+# plain numpy input ("'numpy.ndarray' object has no attribute 'index'").
+values = pd.Series(np.array([float(r[1]) for r in rows]),
+                   index=pd.period_range(start=periods[0], periods=len(rows), freq="Q"))
 model = ETSModel(values, error="add", trend="add", seasonal=None).fit(disp=False)
 n = len(values)
 year, quarter = int(periods[-1][:4]), int(periods[-1][-1])
@@ -45,7 +49,8 @@ def forecast(req: ForecastRequest):
     intervals = []
     for level in req.levels:
         frame = pred.summary_frame(alpha=1 - level / 100)
-        intervals.append({"level": level, "lower": frame["pi_lower"].tolist(), "upper": frame["pi_upper"].tolist()})
+        intervals.append({"level": level, "lower": np.asarray(frame["pi_lower"]).tolist(),
+                          "upper": np.asarray(frame["pi_upper"]).tolist()})
     return {"model": req.model, "version": 1, "alias": "production", "model_type": "ets", "method": "ETS(A,A,N)",
             "frequency": "Q", "horizon": req.horizon, "periods": future_periods(req.horizon),
-            "mean": pred.predicted_mean.tolist(), "intervals": intervals}
+            "mean": np.asarray(pred.predicted_mean).tolist(), "intervals": intervals}

@@ -71,14 +71,16 @@ $A -w "$WS" --format csv series show us:realgdp --as-of 2009-12-20 > "$TMP/serie
 
 REQ='{"model":"bench-ets","horizon":8,"levels":[80,95]}'
 
-start_almanac() {  # $1 port, $2 extra flags
-  $A -w "$WS" serve --listen "127.0.0.1:$1" --threads 2 --workers 1 $2 2>>"$TMP/serve-$1.log" &
-  PIDS+=($!)
-  echo $!
+# Not called in $(...): the server would inherit the substitution's pipe and keep it open.
+start_almanac() {  # $1 port, $2 extra flags; sets STARTED_PID
+  $A -w "$WS" serve --listen "127.0.0.1:$1" --threads 2 --workers 1 $2 >>"$TMP/serve-$1.log" 2>&1 &
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
 }
 
 P_CACHED=$(free_port)
-PID_CACHED=$(start_almanac "$P_CACHED" "")
+start_almanac "$P_CACHED" ""
+PID_CACHED=$STARTED_PID
 wait_port "$P_CACHED"
 BODY=$(curl -sS -H "Authorization: Bearer $TOKEN" -d "$REQ" "http://127.0.0.1:$P_CACHED/v1/forecast")
 echo "$BODY" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["method"].startswith("ETS(A,A,N)"), j' >&2
@@ -117,7 +119,8 @@ wait_port "$P_NGINX"
 
 echo "== almanac serve without the cache" >&2
 P_UNCACHED=$(free_port)
-PID_UNCACHED=$(start_almanac "$P_UNCACHED" "--cache-entries 0")
+start_almanac "$P_UNCACHED" "--cache-entries 0"
+PID_UNCACHED=$STARTED_PID
 wait_port "$P_UNCACHED"
 
 echo "== FastAPI + uvicorn (statsmodels ETS)" >&2
