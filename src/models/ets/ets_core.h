@@ -120,6 +120,9 @@ struct FitControl {
   Bounds bounds = Bounds::kBoth;
   int nmse = 3;
   int max_evals = 2000;
+  // Evaluate two optimiser points per pass over the data where possible
+  // (NelderMeadSpeculative). Same results either way; false only to test that.
+  bool look_ahead = true;
 };
 
 // One fitted form.

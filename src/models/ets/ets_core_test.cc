@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -68,6 +69,56 @@ TEST(NelderMead, ReportsANonFiniteStart) {
   EXPECT_EQ(NelderMead(bad, x0, NelderMeadOptions{}, ws).fail, -1);
 }
 
+// A PairObjective for NelderMeadSpeculative: Rosenbrock in 4 dimensions, rejected (cheaply)
+// where x0 > 1.5, counting the full evaluations and the passes.
+struct CountingRosenbrock {
+  int full = 0, passes = 0;
+  static double F(const double* x) {
+    double s = 0;
+    for (int i = 0; i < 3; ++i) s += 100 * std::pow(x[i + 1] - x[i] * x[i], 2) + std::pow(1 - x[i], 2);
+    return s;
+  }
+  bool Cheap(const double* x, double* v) {
+    if (x[0] <= 1.5) return false;
+    *v = HUGE_VAL;
+    return true;
+  }
+  double Full(const double* x) {
+    ++full;
+    ++passes;
+    return F(x);
+  }
+  void FullPair(const double* a, const double* b, double* va, double* vb) {
+    full += 2;
+    ++passes;
+    *va = F(a);
+    *vb = F(b);
+  }
+  double operator()(const double* x) {
+    double v;
+    return Cheap(x, &v) ? v : Full(x);
+  }
+};
+
+TEST(NelderMead, LookAheadFollowsTheSamePath) {
+  for (int budget : {40, 300, 5000}) {
+    NelderMeadOptions opt;
+    opt.max_evals = budget;
+    const std::vector<double> x0 = {-1.2, 1.0, 1.4, 0.5};
+    CountingRosenbrock plain, ahead;
+    NelderMeadWorkspace ws1, ws2;
+    const NelderMeadResult a = NelderMead(plain, x0, opt, ws1);
+    const NelderMeadResult b = NelderMeadSpeculative(ahead, x0, opt, ws2);
+    EXPECT_EQ(a.x, b.x) << budget;  // bit for bit
+    EXPECT_EQ(a.value, b.value);
+    EXPECT_EQ(a.evals, b.evals);
+    EXPECT_EQ(a.fail, b.fail);
+    // Fewer passes, and no more than one wasted evaluation per pass.
+    EXPECT_LT(ahead.passes, plain.passes);
+    EXPECT_LE(ahead.full, plain.full + ahead.passes);
+  }
+}
+
 TEST(RootsWithin, SchurCohn) {
   // (z - 0.5)(z + 0.9) = z^2 + 0.4 z - 0.45
   EXPECT_TRUE(RootsWithin(std::vector<double>{-0.45, 0.4, 1.0}, 1.0));
@@ -97,6 +148,69 @@ TEST(Admissible, AgreesWithR) {
   EXPECT_FALSE(Admissible(2.5, 0, false, 0, false, 1, 1));
   EXPECT_FALSE(Admissible(0.5, 3.5, true, 0, false, 1, 1));
   EXPECT_FALSE(Admissible(0.5, 0.1, true, 0, false, 1.2, 1));
+}
+
+TEST(Admissible, NoTrendShortcutAgreesWithTheRootTest) {
+  // Admissible() accepts seasonal forms without trend and damping in R's usual region
+  // (alpha, gamma >= 1e-4, alpha + gamma <= 1) without the root test (proof in
+  // ets_core.cc); the floating-point root test must agree there, including the corners.
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  auto log_uniform = [&] { return std::exp(std::log(1e-4) * u(rng)); };
+  int tested = 0;
+  for (int m : {2, 3, 4, 7, 12, 13, 24}) {
+    for (int i = 0; i < 4000; ++i) {
+      double a = log_uniform(), g = log_uniform();
+      if (i % 5 == 1) a = 1e-4;
+      if (i % 5 == 2) g = 1e-4;
+      if (i % 5 == 3) g = 1 - a;
+      if (i % 5 == 4) a = 1 - g;
+      if (a + g > 1 || a < 1e-4 || g < 1e-4) continue;
+      std::vector<double> q(static_cast<size_t>(m + 1), a);
+      q[0] = a + g - 1;
+      q[m] = 1;
+      ASSERT_TRUE(RootsWithin(q, 1 + 1e-10)) << "m " << m << " alpha " << a << " gamma " << g;
+      ASSERT_TRUE(Admissible(a, 0, false, g, true, 1.0, m));
+      ++tested;
+    }
+  }
+  EXPECT_GT(tested, 20000);
+}
+
+// FitForm with and without the look-ahead (two likelihood passes side by side) must give
+// the same fit bit for bit: same path, same evaluations, same optimum.
+TEST(FitForm, LookAheadGivesIdenticalFits) {
+  const std::vector<double> y(kAirPassengers.begin(), kAirPassengers.begin() + 96);
+  for (Comp e : {Comp::kA, Comp::kM})
+    for (Comp t : {Comp::kN, Comp::kA})
+      for (bool damped : {false, true})
+        for (Comp s : {Comp::kN, Comp::kA, Comp::kM})
+          for (Bounds bounds : {Bounds::kBoth, Bounds::kUsual, Bounds::kAdmissible}) {
+            if (t == Comp::kN && damped) continue;
+            if (bounds != Bounds::kBoth && s != Comp::kA) continue;
+            Form f;
+            f.error = e;
+            f.trend = t;
+            f.season = s;
+            f.damped = damped;
+            f.m = s != Comp::kN ? 12 : 1;
+            FitControl on, off;
+            on.bounds = off.bounds = bounds;
+            off.look_ahead = false;
+            NelderMeadWorkspace ws;
+            auto a = FitForm(y, f, on, ws);
+            auto b = FitForm(y, f, off, ws);
+            ASSERT_EQ(a.ok(), b.ok()) << f.Name();
+            if (!a.ok()) continue;
+            EXPECT_EQ(a->lik, b->lik) << f.Name() << " bounds " << static_cast<int>(bounds);
+            EXPECT_EQ(a->x0, b->x0) << f.Name();
+            EXPECT_EQ(a->par.alpha, b->par.alpha) << f.Name();
+            EXPECT_EQ(a->par.beta, b->par.beta) << f.Name();
+            EXPECT_EQ(a->par.gamma, b->par.gamma) << f.Name();
+            EXPECT_EQ(a->par.phi, b->par.phi) << f.Name();
+            EXPECT_EQ(a->evals, b->evals) << f.Name();
+            EXPECT_EQ(a->nm_fail, b->nm_fail) << f.Name();
+          }
 }
 
 TEST(InitialState, AgreesWithRInitstate) {
