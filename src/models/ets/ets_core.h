@@ -120,9 +120,9 @@ struct FitControl {
   Bounds bounds = Bounds::kBoth;
   int nmse = 3;
   int max_evals = 2000;
-  // Evaluate two optimiser points per pass over the data where possible
-  // (NelderMeadSpeculative). Same results either way; false only to test that.
-  bool look_ahead = true;
+  // Optimiser points evaluated per pass over the data, at most (NelderMeadSpeculative):
+  // 4 needs AVX (else 2); 1 turns the look-ahead off. Same results for every value.
+  int lanes = 4;
 };
 
 // One fitted form.

@@ -69,9 +69,10 @@ TEST(NelderMead, ReportsANonFiniteStart) {
   EXPECT_EQ(NelderMead(bad, x0, NelderMeadOptions{}, ws).fail, -1);
 }
 
-// A PairObjective for NelderMeadSpeculative: Rosenbrock in 4 dimensions, rejected (cheaply)
-// where x0 > 1.5, counting the full evaluations and the passes.
+// A BatchObjective for NelderMeadSpeculative: Rosenbrock in 4 dimensions, rejected
+// (cheaply) where x0 > 1.5, counting the full evaluations and the passes.
 struct CountingRosenbrock {
+  int lanes = 1;
   int full = 0, passes = 0;
   static double F(const double* x) {
     double s = 0;
@@ -88,11 +89,11 @@ struct CountingRosenbrock {
     ++passes;
     return F(x);
   }
-  void FullPair(const double* a, const double* b, double* va, double* vb) {
-    full += 2;
+  int Lanes() const { return lanes; }
+  void FullMany(const double* const* xs, int k, double* v) {
+    full += k;
     ++passes;
-    *va = F(a);
-    *vb = F(b);
+    for (int j = 0; j < k; ++j) v[j] = F(xs[j]);
   }
   double operator()(const double* x) {
     double v;
@@ -105,17 +106,23 @@ TEST(NelderMead, LookAheadFollowsTheSamePath) {
     NelderMeadOptions opt;
     opt.max_evals = budget;
     const std::vector<double> x0 = {-1.2, 1.0, 1.4, 0.5};
-    CountingRosenbrock plain, ahead;
-    NelderMeadWorkspace ws1, ws2;
-    const NelderMeadResult a = NelderMead(plain, x0, opt, ws1);
-    const NelderMeadResult b = NelderMeadSpeculative(ahead, x0, opt, ws2);
-    EXPECT_EQ(a.x, b.x) << budget;  // bit for bit
-    EXPECT_EQ(a.value, b.value);
-    EXPECT_EQ(a.evals, b.evals);
-    EXPECT_EQ(a.fail, b.fail);
-    // Fewer passes, and no more than one wasted evaluation per pass.
-    EXPECT_LT(ahead.passes, plain.passes);
-    EXPECT_LE(ahead.full, plain.full + ahead.passes);
+    CountingRosenbrock plain;
+    NelderMeadWorkspace ws;
+    const NelderMeadResult a = NelderMead(plain, x0, opt, ws);
+    int last_passes = plain.passes;
+    for (int lanes : {2, 3, 4}) {
+      CountingRosenbrock ahead;
+      ahead.lanes = lanes;
+      const NelderMeadResult b = NelderMeadSpeculative(ahead, x0, opt, ws);
+      EXPECT_EQ(a.x, b.x) << budget << " " << lanes;  // bit for bit
+      EXPECT_EQ(a.value, b.value);
+      EXPECT_EQ(a.evals, b.evals);
+      EXPECT_EQ(a.fail, b.fail);
+      // Fewer passes with more lanes, and at most lanes - 1 wasted evaluations per pass.
+      EXPECT_LT(ahead.passes, last_passes) << budget << " " << lanes;
+      EXPECT_LE(ahead.full, plain.full + (lanes - 1) * ahead.passes);
+      last_passes = ahead.passes;
+    }
   }
 }
 
@@ -177,7 +184,7 @@ TEST(Admissible, NoTrendShortcutAgreesWithTheRootTest) {
   EXPECT_GT(tested, 20000);
 }
 
-// FitForm with and without the look-ahead (two likelihood passes side by side) must give
+// FitForm with and without the look-ahead (likelihood passes side by side) must give
 // the same fit bit for bit: same path, same evaluations, same optimum.
 TEST(FitForm, LookAheadGivesIdenticalFits) {
   const std::vector<double> y(kAirPassengers.begin(), kAirPassengers.begin() + 96);
@@ -194,22 +201,29 @@ TEST(FitForm, LookAheadGivesIdenticalFits) {
             f.season = s;
             f.damped = damped;
             f.m = s != Comp::kN ? 12 : 1;
-            FitControl on, off;
-            on.bounds = off.bounds = bounds;
-            off.look_ahead = false;
+            FitControl off;
+            off.bounds = bounds;
+            off.lanes = 1;
             NelderMeadWorkspace ws;
-            auto a = FitForm(y, f, on, ws);
             auto b = FitForm(y, f, off, ws);
-            ASSERT_EQ(a.ok(), b.ok()) << f.Name();
-            if (!a.ok()) continue;
-            EXPECT_EQ(a->lik, b->lik) << f.Name() << " bounds " << static_cast<int>(bounds);
-            EXPECT_EQ(a->x0, b->x0) << f.Name();
-            EXPECT_EQ(a->par.alpha, b->par.alpha) << f.Name();
-            EXPECT_EQ(a->par.beta, b->par.beta) << f.Name();
-            EXPECT_EQ(a->par.gamma, b->par.gamma) << f.Name();
-            EXPECT_EQ(a->par.phi, b->par.phi) << f.Name();
-            EXPECT_EQ(a->evals, b->evals) << f.Name();
-            EXPECT_EQ(a->nm_fail, b->nm_fail) << f.Name();
+            // 2 lanes (SSE2 vectors), 4 (AVX, where the processor has it, else 2 again).
+            for (int lanes : {2, 4}) {
+              FitControl on = off;
+              on.lanes = lanes;
+              auto a = FitForm(y, f, on, ws);
+              ASSERT_EQ(a.ok(), b.ok()) << f.Name();
+              if (!a.ok()) continue;
+              const std::string what =
+                  f.Name() + " bounds " + std::to_string(static_cast<int>(bounds)) + " lanes " + std::to_string(lanes);
+              EXPECT_EQ(a->lik, b->lik) << what;
+              EXPECT_EQ(a->x0, b->x0) << what;
+              EXPECT_EQ(a->par.alpha, b->par.alpha) << what;
+              EXPECT_EQ(a->par.beta, b->par.beta) << what;
+              EXPECT_EQ(a->par.gamma, b->par.gamma) << what;
+              EXPECT_EQ(a->par.phi, b->par.phi) << what;
+              EXPECT_EQ(a->evals, b->evals) << what;
+              EXPECT_EQ(a->nm_fail, b->nm_fail) << what;
+            }
           }
 }
 
