@@ -449,6 +449,55 @@ void DispatchQuad(const Form&, const double*, int, const double* const*, const S
 bool HasAvx() { return false; }
 #endif
 
+// RootsWithin() on L polynomials of degree d in the lanes of V: the same operations per
+// lane; a lane that fails stays failed (its later arithmetic is ignored).
+template <typename V, int L>
+[[gnu::always_inline]] inline void RootsLanes(const double* const* c, int d, double radius, bool* inside) {
+  using Mask = decltype(V{} < V{});
+  V buf_a[kMaxPolyCoefs], buf_b[kMaxPolyCoefs];
+  V* a = buf_a;
+  V* next = buf_b;
+  double scale = 1.0;
+  for (int k = 0; k <= d; ++k) {
+    for (int j = 0; j < L; ++j) a[k][j] = c[j][k] * scale;
+    scale *= radius;
+  }
+  const V zero = {};
+  const V one = zero + 1.0;
+  const Mask abs_mask = ~reinterpret_cast<Mask>(-zero);  // all bits but the sign
+  Mask alive = zero == zero;
+  V lo = a[0], hi = a[d];
+  for (int deg = d; deg >= 1; --deg) {
+    const V k = lo / hi;
+    alive &= reinterpret_cast<V>(reinterpret_cast<Mask>(k) & abs_mask) < one;  // also NaN
+    bool any = false;
+    for (int j = 0; j < L; ++j) any = any || alive[j] != 0;
+    if (!any) break;
+    lo = a[1] - k * a[deg - 1];
+    hi = a[deg] - k * a[0];
+    for (int i = 2; i < deg; ++i) next[i - 1] = a[i] - k * a[deg - i];
+    next[0] = lo;
+    next[deg - 1] = hi;
+    std::swap(a, next);
+  }
+  for (int j = 0; j < L; ++j) inside[j] = alive[j] != 0;
+}
+
+void RootsPair(const double* const* c, int d, double radius, bool* inside) {
+  RootsLanes<Vec2, 2>(c, d, radius, inside);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+[[gnu::target("avx")]] void RootsQuad(const double* const* c, int d, double radius, bool* inside) {
+  RootsLanes<Vec4, 4>(c, d, radius, inside);
+}
+#else
+void RootsQuad(const double* const* c, int d, double radius, bool* inside) {
+  RootsPair(c, d, radius, inside);
+  RootsPair(c + 2, d, radius, inside + 2);
+}
+#endif
+
 // R's initparam(): starting values of the parameters to estimate.
 struct StartParams {
   double alpha, beta, gamma, phi;
@@ -536,12 +585,8 @@ class Target {
 
   // Unpacks a parameter vector into smoothing parameters and the full initial state.
   void Unpack(const double* par, Smoothing* p, double* x0) const {
-    *p = base_;
-    int j = 0;
-    if (opt_alpha_) p->alpha = par[j++];
-    if (opt_beta_) p->beta = par[j++];
-    if (opt_gamma_) p->gamma = par[j++];
-    if (opt_phi_) p->phi = par[j++];
+    UnpackSmoothing(par, p);
+    const int j = NumOpt();
     for (int i = 0; i < nstate_; ++i) x0[i] = par[j + i];
     if (form_.season != Comp::kN) {
       const int start = form_.trend != Comp::kN ? 2 : 1;
@@ -551,7 +596,20 @@ class Target {
     }
   }
 
-  bool ParamsOk(const Smoothing& p) const {
+  // The usual bounds and the admissibility conditions short of the root test; the
+  // polynomial still to test, if any, in c[0..*degree] (kMaxPolyCoefs slots).
+  // The smoothing parameters only (the bounds and admissibility need nothing else).
+  void UnpackSmoothing(const double* par, Smoothing* p) const {
+    *p = base_;
+    int j = 0;
+    if (opt_alpha_) p->alpha = par[j++];
+    if (opt_beta_) p->beta = par[j++];
+    if (opt_gamma_) p->gamma = par[j++];
+    if (opt_phi_) p->phi = par[j++];
+  }
+
+  bool LinearOk(const Smoothing& p, double* c, int* degree) const {
+    *degree = 0;
     if (ctl_.bounds != Bounds::kAdmissible) {
       if (opt_alpha_ && (p.alpha < lower_[0] || p.alpha > upper_[0])) return false;
       if (opt_beta_ && (p.beta < lower_[1] || p.beta > p.alpha || p.beta > upper_[1])) return false;
@@ -559,17 +617,20 @@ class Target {
       if (opt_gamma_ && (p.gamma < lower_[2] || p.gamma > 1 - p.alpha || p.gamma > upper_[2])) return false;
     }
     if (ctl_.bounds != Bounds::kUsual) {
-      if (!Admissible(p.alpha, p.beta, has_beta_, p.gamma, has_gamma_, p.phi, m_)) return false;
+      return AdmissibleLinear(p.alpha, p.beta, has_beta_, p.gamma, has_gamma_, p.phi, m_, c, degree);
     }
     return true;
   }
 
-  // Multiplicative seasonal states must not be negative (the last one included).
-  bool SeasonsOk(const double* x0) const {
+  // Multiplicative seasonal states must not be negative (the last one included, which the
+  // normalisation implies).
+  bool SeasonsOk(const double* par) {
     if (form_.season != Comp::kM) return true;
+    Smoothing unused;
+    Unpack(par, &unused, x0_.data());
     const int start = form_.trend != Comp::kN ? 2 : 1;
     double mn = HUGE_VAL;
-    for (int i = start; i <= nstate_; ++i) mn = std::min(mn, x0[i]);
+    for (int i = start; i <= nstate_; ++i) mn = std::min(mn, x0_[i]);
     return !(mn < 0);
   }
 
@@ -587,14 +648,57 @@ class Target {
     return Cheap(par, &v) ? v : Full(par);
   }
 
-  // NelderMeadSpeculative's interface (PairObjective). Cheap: true, with the value
+  // NelderMeadSpeculative's interface (BatchObjective). Cheap: true, with the value
   // HUGE_VAL, when the parameters are rejected before any pass over the data.
   bool Cheap(const double* par, double* value) {
     Smoothing p;
-    Unpack(par, &p, x0_.data());
-    if (ParamsOk(p) && SeasonsOk(x0_.data())) return false;
+    UnpackSmoothing(par, &p);
+    double c[kMaxPolyCoefs];
+    int d;
+    if (LinearOk(p, c, &d) && SeasonsOk(par) &&
+        (d == 0 || RootsWithin(std::span<const double>(c, static_cast<size_t>(d + 1)), kAdmissibleRadius)))
+      return false;
     *value = HUGE_VAL;
     return true;
+  }
+
+  // Cheap() without the root test of the admissibility condition (the slow part).
+  bool Quick(const double* par, double* value) {
+    Smoothing p;
+    UnpackSmoothing(par, &p);
+    double c[kMaxPolyCoefs];
+    int d;
+    if (LinearOk(p, c, &d) && SeasonsOk(par)) return false;
+    *value = HUGE_VAL;
+    return true;
+  }
+
+  // The root tests of k points that passed Quick(), side by side: rejected[j] (with the
+  // value HUGE_VAL) when point j fails.
+  void SlowMany(const double* const* xs, int k, bool* rejected, double* values) {
+    double c[kMaxLanes][kMaxPolyCoefs];
+    const double* cs[kMaxLanes];
+    int degree[kMaxLanes];
+    bool same = true;
+    for (int j = 0; j < k; ++j) {
+      Smoothing p;
+      UnpackSmoothing(xs[j], &p);
+      LinearOk(p, c[j], &degree[j]);
+      cs[j] = c[j];
+      same = same && degree[j] == degree[0];
+    }
+    bool inside[kMaxLanes];
+    if (same && degree[0] > 0) {
+      RootsWithinMany(cs, k, degree[0], kAdmissibleRadius, inside);
+    } else {
+      for (int j = 0; j < k; ++j)
+        inside[j] = degree[j] == 0 ||
+                    RootsWithin(std::span<const double>(c[j], static_cast<size_t>(degree[j] + 1)), kAdmissibleRadius);
+    }
+    for (int j = 0; j < k; ++j) {
+      rejected[j] = !inside[j];
+      values[j] = HUGE_VAL;
+    }
   }
 
   // The objective at a point that Cheap() accepted.
@@ -879,7 +983,29 @@ bool RootsWithin(std::span<const double> c, double radius) {
   return true;
 }
 
-bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m) {
+void RootsWithinMany(const double* const* c, int k, int d, double radius, bool* inside) {
+  if (k == 1 || d < 1 || d >= kMaxPolyCoefs) {
+    for (int j = 0; j < k; ++j)
+      inside[j] = RootsWithin(std::span<const double>(c[j], static_cast<size_t>(d + 1)), radius);
+    return;
+  }
+  // Unused lanes repeat the first polynomial.
+  const double* cc[4] = {c[0], c[k > 1 ? 1 : 0], c[k > 2 ? 2 : 0], c[k > 3 ? 3 : 0]};
+  bool in[4];
+  if (k == 2) {
+    RootsPair(cc, d, radius, in);
+  } else if (HasAvx()) {
+    RootsQuad(cc, d, radius, in);
+  } else {
+    RootsPair(cc, d, radius, in);
+    RootsPair(cc + 2, d, radius, in + 2);
+  }
+  for (int j = 0; j < k; ++j) inside[j] = in[j];
+}
+
+bool AdmissibleLinear(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m,
+                      double* c, int* degree) {
+  *degree = 0;
   if (phi < 0 || phi > 1 + 1e-8) return false;
   if (!has_gamma) {
     if (alpha < 1 - 1 / phi || alpha > 1 + 1 / phi) return false;
@@ -892,8 +1018,7 @@ bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has
     if (alpha < 1 - 1 / phi - gamma * (1 - m + phi + phi * m) / (2 * phi * m)) return false;
     if (beta < -(1 - phi) * (gamma / m + alpha)) return false;
     // The characteristic polynomial of the discount matrix: all roots within the unit circle.
-    double c[64];
-    if (m + 2 > 64) return false;
+    if (m + 2 > kMaxPolyCoefs) return false;
     if (phi == 1 && beta == 0) {
       // P(1) = (1 - phi)(m alpha + gamma) + m beta, so without trend and damping z = 1 is
       // an exact root, on the boundary. Numerically it lands on either side of R's 1e-10
@@ -916,16 +1041,24 @@ bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has
       c[0] = alpha + gamma - 1;
       for (int i = 1; i < m; ++i) c[i] = alpha;
       c[m] = 1;
-      return RootsWithin(std::span<const double>(c, static_cast<size_t>(m + 1)), 1 + 1e-10);
+      *degree = m;
+      return true;
     }
     c[0] = phi * (1 - alpha - gamma);
     c[1] = alpha + beta - alpha * phi + gamma - 1;
     for (int i = 0; i < m - 2; ++i) c[2 + i] = alpha + beta - alpha * phi;
     c[m] = alpha + beta - phi;
     c[m + 1] = 1;
-    if (!RootsWithin(std::span<const double>(c, static_cast<size_t>(m + 2)), 1 + 1e-10)) return false;
+    *degree = m + 1;
   }
   return true;
+}
+
+bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m) {
+  double c[kMaxPolyCoefs];
+  int degree;
+  if (!AdmissibleLinear(alpha, beta, has_beta, gamma, has_gamma, phi, m, c, &degree)) return false;
+  return degree == 0 || RootsWithin(std::span<const double>(c, static_cast<size_t>(degree + 1)), kAdmissibleRadius);
 }
 
 std::vector<double> DecomposeFigure(std::span<const double> y, int m, bool multiplicative) {

@@ -79,10 +79,20 @@ struct CountingRosenbrock {
     for (int i = 0; i < 3; ++i) s += 100 * std::pow(x[i + 1] - x[i] * x[i], 2) + std::pow(1 - x[i], 2);
     return s;
   }
-  bool Cheap(const double* x, double* v) {
+  bool Cheap(const double* x, double* v) { return Quick(x, v) || Slow(x, v); }
+  // The cheap rejection in two parts (x0 > 2; x0 in (1.5, 2]), as ETS's bounds and roots.
+  bool Quick(const double* x, double* v) {
+    if (x[0] <= 2) return false;
+    *v = HUGE_VAL;
+    return true;
+  }
+  bool Slow(const double* x, double* v) {
     if (x[0] <= 1.5) return false;
     *v = HUGE_VAL;
     return true;
+  }
+  void SlowMany(const double* const* xs, int k, bool* settled, double* v) {
+    for (int j = 0; j < k; ++j) settled[j] = Slow(xs[j], &v[j]);
   }
   double Full(const double* x) {
     ++full;
@@ -137,6 +147,45 @@ TEST(RootsWithin, SchurCohn) {
   // Complex pair of modulus 0.95: z^2 - 2*0.95*cos(1) z + 0.9025
   EXPECT_TRUE(RootsWithin(std::vector<double>{0.9025, -1.9 * std::cos(1.0), 1.0}, 1.0));
   EXPECT_FALSE(RootsWithin(std::vector<double>{1.1025, -2.1 * std::cos(1.0), 1.0}, 1.0));
+}
+
+TEST(RootsWithin, ManyAgreeWithOne) {
+  // Random polynomials near the stability boundary (roots of modulus 0.9..1.1), 1 to 4 at
+  // a time: each answer must be RootsWithin's.
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  int inside = 0, total = 0;
+  for (int d : {1, 2, 5, 12, 13}) {
+    for (int rep = 0; rep < 300; ++rep) {
+      std::vector<std::vector<double>> polys(4);
+      for (auto& c : polys) {
+        // Coefficients of prod (z - r_i) for real roots r_i of random sign and modulus.
+        c = {1.0};
+        for (int i = 0; i < d; ++i) {
+          const double r = (u(rng) < 0.5 ? -1 : 1) * (0.9 + 0.2 * u(rng));
+          std::vector<double> next(c.size() + 1, 0.0);
+          for (size_t k = 0; k < c.size(); ++k) {
+            next[k + 1] += c[k];
+            next[k] -= r * c[k];
+          }
+          c = next;
+        }
+      }
+      const double* cs[4] = {polys[0].data(), polys[1].data(), polys[2].data(), polys[3].data()};
+      for (int k = 1; k <= 4; ++k) {
+        bool got[4];
+        RootsWithinMany(cs, k, d, kAdmissibleRadius, got);
+        for (int j = 0; j < k; ++j) {
+          const bool want = RootsWithin(polys[j], kAdmissibleRadius);
+          ASSERT_EQ(got[j], want) << "degree " << d << " lane " << j << " of " << k;
+          inside += want;
+          ++total;
+        }
+      }
+    }
+  }
+  EXPECT_GT(inside, total / 20);  // both answers occur
+  EXPECT_LT(inside, total - total / 20);
 }
 
 TEST(Admissible, AgreesWithR) {

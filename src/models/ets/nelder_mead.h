@@ -386,6 +386,9 @@ NelderMeadResult NelderMead(F&& f, std::span<const double> x0, const NelderMeadO
 // An objective that can evaluate several points in one go, for NelderMeadSpeculative:
 //   bool Cheap(const double* x, double* value): true when f(x) is known without the
 //     expensive part (e.g. the parameters are out of bounds), with the value set;
+//   bool Quick(const double* x, double* value): the fast part of Cheap() (true: settled);
+//   void SlowMany(const double* const* xs, int k, bool* settled, double* values): the rest
+//     of Cheap() for k <= Lanes() points that passed Quick(), at once;
 //   double Full(const double* x): f(x) for a point where Cheap() was false;
 //   int Lanes(): how many such points FullMany() takes at once (1..kMaxLanes);
 //   void FullMany(const double* const* xs, int k, double* values): k <= Lanes() of them.
@@ -393,8 +396,10 @@ NelderMeadResult NelderMead(F&& f, std::span<const double> x0, const NelderMeadO
 inline constexpr int kMaxLanes = 4;
 
 template <typename F>
-concept BatchObjective = requires(F f, const double* x, const double* const* xs, double* v) {
+concept BatchObjective = requires(F f, const double* x, const double* const* xs, double* v, bool* b) {
   { f.Cheap(x, v) } -> std::convertible_to<bool>;
+  { f.Quick(x, v) } -> std::convertible_to<bool>;
+  f.SlowMany(xs, 1, b, v);
   { f.Full(x) } -> std::convertible_to<double>;
   { f.Lanes() } -> std::convertible_to<int>;
   f.FullMany(xs, 1, v);
@@ -446,11 +451,12 @@ NelderMeadResult NelderMeadSpeculative(F& f, std::span<const double> x0, const N
       int k = 1;
       ahead = s;
       ahead.Tell(ahead.Guess());
+      // Look-ahead points pass Quick() here and the slow rest of Cheap() below, all at once.
       while (k < lanes && !ahead.Done() && memo_size < kMemo) {
         double* slot = &ws.memo_x[static_cast<size_t>(memo_size) * n];
         std::memcpy(slot, ahead.Pending(), bytes);
         double va;
-        if (f.Cheap(slot, &va)) {
+        if (f.Quick(slot, &va)) {
           ws.memo_v[memo_size++] = va;
           ahead.Tell(va);
           continue;
@@ -458,6 +464,20 @@ NelderMeadResult NelderMeadSpeculative(F& f, std::span<const double> x0, const N
         xs[k] = slot;
         slot_of[k++] = memo_size++;
         if (k < lanes) ahead.Tell(ahead.Guess());
+      }
+      if (k > 1) {
+        bool settled[kMaxLanes];
+        double sv[kMaxLanes];
+        f.SlowMany(xs + 1, k - 1, settled, sv);
+        // A point settled here was cheap after all, and the look-ahead went on from it with
+        // a guess: keep its value, drop what follows.
+        for (int j = 1; j < k; ++j) {
+          if (!settled[j - 1]) continue;
+          ws.memo_v[slot_of[j]] = sv[j - 1];
+          memo_size = slot_of[j] + 1;
+          k = j;
+          break;
+        }
       }
       double vals[kMaxLanes];
       f.FullMany(xs, k, vals);
