@@ -15,17 +15,18 @@
 //     that was best at the start of the last iteration.
 //
 // The search is written as a resumable state machine (NelderMeadSearch: Pending() is the next
-// point to evaluate, Tell() its value) so that a caller can look ahead: run a copy with a
-// guessed value to learn the point that will probably be needed after the pending one, and
-// evaluate both at once. For an ETS likelihood that nearly halves the cost of the passes
-// over the data, because one pass is bound by the latency of the recursion and two
-// independent recursions run side by side for little more than the cost of one (see
-// NelderMeadSpeculative below). The search path itself never depends on the look-ahead.
+// point to evaluate, Tell() its value) so that a caller can look ahead: run a copy with
+// guessed values to learn the points that will probably be needed after the pending one,
+// and evaluate them all at once. For an ETS likelihood that cuts the cost of the passes over
+// the data by about 60%, because one pass is bound by the latency of the recursion and
+// independent recursions run side by side in vector lanes for little more than the cost of
+// one (see NelderMeadSpeculative below). The search path never depends on the look-ahead.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <vector>
@@ -54,13 +55,29 @@ namespace internal {
 inline constexpr double kBig = 1.0e35;
 }
 
+// Centroids computed by a look-ahead copy of a search, for the search itself to reuse
+// (NelderMeadSearch::ShareCentroids). Each is tagged with the copy's change log since the
+// two were last synchronised (which vertex was replaced, by which kind of point) and the
+// worst vertex it leaves out. Both start from the same simplex, and every new vertex is a
+// function of the simplex, the worst vertex and the kind of point, so the same log means
+// the same coordinates and the same tag the same centroid, bit for bit.
+struct CentroidCache {
+  static constexpr int kSize = 8;
+  int count = 0;
+  std::uint64_t log[kSize] = {};
+  int log_len[kSize] = {};
+  int worst[kSize] = {};
+  std::vector<double> centre;  // kSize x n
+};
+
 // Nash's Nelder-Mead as a state machine. Copyable (a copy is an independent search in the
-// same state), which is what the look-ahead needs; copies reuse their vectors' memory.
+// same state), which is what the look-ahead needs; SyncFrom() makes such a copy cheaply.
 class NelderMeadSearch {
  public:
   // Begins a search from x0; the first pending point is x0 itself.
   void Start(std::span<const double> x0, const NelderMeadOptions& opt) {
-    opt_ = opt;
+    st_ = State{};
+    st_.opt = opt;
     n_ = static_cast<int>(x0.size());
     const int stride = n_ + 1;                                     // coordinates then the value
     simplex_.assign(static_cast<size_t>(stride) * (n_ + 2), 0.0);  // last slot: centroid/reflected
@@ -69,7 +86,7 @@ class NelderMeadSearch {
     double step = 0.0;
     for (int i = 0; i < n_; ++i) step = std::max(step, 0.1 * std::fabs(x0[i]));
     if (step == 0.0) step = 0.1;
-    size_ = 0.0;
+    double size = 0.0;
     for (int j = 0; j < n_ + 1; ++j) {
       double* v = Vertex(j);
       for (int i = 0; i < n_; ++i) v[i] = x0[i];
@@ -79,56 +96,53 @@ class NelderMeadSearch {
         v[j - 1] = x0[j - 1] + s;
         s *= 10.0;
       }
-      size_ += s;
+      size += s;
     }
-    phase_ = Phase::kStart;
-    pending_ = 0;
-    evals_ = 0;
-    fail_ = 0;
-    best_ = 0;
+    st_.size = size;
+    dirty_ = kAllDirty;
+    ResetLog();
+    cache_ = nullptr;
+    record_ = false;
   }
 
-  bool Done() const { return phase_ == Phase::kDone; }
+  bool Done() const { return st_.phase == Phase::kDone; }
   int n() const { return n_; }
 
   // The point whose value Tell() expects next (n() coordinates; valid until the next Tell).
-  const double* Pending() const { return pending_ >= 0 ? Vertex(pending_) : trial_.data(); }
+  const double* Pending() const { return st_.pending >= 0 ? Vertex(st_.pending) : trial_.data(); }
 
   // Takes f(Pending()) and runs the search up to the next point to evaluate, or the end.
   void Tell(double v) {
-    switch (phase_) {
+    switch (st_.phase) {
       case Phase::kStart:
-        evals_ = 1;
-        Value(0) = v;
+        st_.evals = 1;
+        SetValue(0, v);
         if (!std::isfinite(v)) {
-          fail_ = -1;
-          phase_ = Phase::kDone;
+          st_.fail = -1;
+          st_.phase = Phase::kDone;
           return;
         }
-        tol_ = opt_.reltol * (std::fabs(v) + opt_.reltol);
-        old_size_ = size_;
-        recompute_ = true;
+        st_.tol = st_.opt.reltol * (std::fabs(v) + st_.opt.reltol);
+        st_.old_size = st_.size;
+        st_.recompute = true;
         Top();
         return;
       case Phase::kVertex:
-        Value(pending_) = Finite(v);
-        ++evals_;
-        NextVertex(pending_ + 1);
+        SetValue(st_.pending, Finite(v));
+        ++st_.evals;
+        NextVertex(st_.pending + 1);
         return;
       case Phase::kReflect:
         TellReflected(Finite(v));
         return;
       case Phase::kExpand: {
         const double v_exp = Finite(v);
-        ++evals_;
-        double* wv = Vertex(worst_);
+        ++st_.evals;
         const double* centre = Vertex(n_ + 1);  // holds the reflected point now
-        if (v_exp < v_refl_) {
-          for (int i = 0; i < n_; ++i) wv[i] = trial_[i];
-          Value(worst_) = v_exp;
+        if (v_exp < st_.v_refl) {
+          Replace(st_.worst, trial_.data(), v_exp, kLogExpanded);
         } else {
-          for (int i = 0; i < n_; ++i) wv[i] = centre[i];
-          Value(worst_) = v_refl_;
+          Replace(st_.worst, centre, st_.v_refl, kLogReflected);
         }
         EndIteration();
         return;
@@ -149,19 +163,19 @@ class NelderMeadSearch {
   // outside 68% of the time and expands 30%, in runs (guessing the previous outcome hits
   // 65%).
   double Guess() const {
-    switch (phase_) {
+    switch (st_.phase) {
       case Phase::kReflect:
         // Like the previous reflection: a new best (expand), else between best and worst.
-        return last_expanded_ ? std::nextafter(v_lo_, -HUGE_VAL) : v_lo_;
+        return st_.last_expanded ? std::nextafter(st_.v_lo, -HUGE_VAL) : st_.v_lo;
       case Phase::kExpand:
-        return std::nextafter(v_refl_, -HUGE_VAL);  // the expansion succeeds
+        return std::nextafter(st_.v_refl, -HUGE_VAL);  // the expansion succeeds
       case Phase::kContract:
         // Outside: fails (the worst vertex is the reflected point already). Inside: succeeds
         // without becoming the best.
-        return v_refl_ < v_hi_ ? Value(worst_) : v_lo_;
+        return st_.v_refl < st_.v_hi ? Value(st_.worst) : st_.v_lo;
       case Phase::kVertex:
         // The next vertex does not depend on it; after the last one, no new best or worst.
-        return Value(best_);
+        return Value(st_.best);
       default:
         return 0.0;  // the start: only needs to be finite
     }
@@ -169,26 +183,103 @@ class NelderMeadSearch {
 
   NelderMeadResult Result() const {
     NelderMeadResult res;
-    const int b = fail_ == -1 ? 0 : best_;
+    const int b = st_.fail == -1 ? 0 : st_.best;
     res.x.assign(Vertex(b), Vertex(b) + n_);
     res.value = Value(b);
-    res.evals = evals_;
-    res.fail = fail_;
+    res.evals = st_.evals;
+    res.fail = st_.fail;
     return res;
+  }
+
+  // Makes this search a copy of `src` (as `*this = src`), copying only the vertices that
+  // either changed since the two were last synchronised; both start new change logs.
+  void SyncFrom(NelderMeadSearch& src) {
+    const std::uint64_t changed = dirty_ | src.dirty_;
+    if (n_ != src.n_ || simplex_.size() != src.simplex_.size() || changed == kAllDirty) {
+      CentroidCache* const cache = cache_;
+      const bool record = record_;
+      *this = src;
+      cache_ = cache;
+      record_ = record;
+    } else {
+      const size_t stride = static_cast<size_t>(n_) + 1;
+      for (int j = 0; j < n_ + 1; ++j) {
+        if ((changed >> j) & 1) std::memcpy(Vertex(j), src.Vertex(j), stride * sizeof(double));
+      }
+      std::memcpy(Vertex(n_ + 1), src.Vertex(n_ + 1), stride * sizeof(double));
+      std::memcpy(trial_.data(), src.trial_.data(), static_cast<size_t>(n_) * sizeof(double));
+      st_ = src.st_;
+    }
+    dirty_ = src.dirty_ = 0;
+    ResetLog();
+    src.ResetLog();
+  }
+
+  // Look-ahead support: with `record`, this search (a copy) stores the centroids it
+  // computes in `cache`; without, this search takes a centroid from `cache` when its own
+  // change log and worst vertex match one there. nullptr: neither.
+  void ShareCentroids(CentroidCache* cache, bool record) {
+    cache_ = cache;
+    record_ = record;
   }
 
  private:
   enum class Phase { kStart, kVertex, kReflect, kExpand, kContract, kDone };
+  // Everything but the simplex and the trial point (what SyncFrom copies wholesale).
+  struct State {
+    NelderMeadOptions opt;
+    Phase phase = Phase::kStart;
+    int pending = 0;  // vertex index, or -1: the trial point
+    int evals = 0, fail = 0;
+    int best = 0, worst = 0;
+    bool recompute = true;       // vertices other than the best need values
+    bool last_expanded = false;  // for Guess()
+    double tol = 0, size = 0, old_size = 0;
+    double v_lo = 0, v_hi = 0, v_refl = 0;
+  };
+  // Change-log entries: how a vertex was replaced (the vertex index is logged with it).
+  enum LogOp : std::uint64_t {
+    kLogExpanded = 1,
+    kLogReflected = 2,
+    kLogAccepted = 3,
+    kLogContracted = 4,
+    kLogShrunk = 5
+  };
+  static constexpr std::uint64_t kAllDirty = ~std::uint64_t{0};
 
   static double Finite(double v) { return std::isfinite(v) ? v : internal::kBig; }
   double* Vertex(int j) { return simplex_.data() + static_cast<size_t>(j) * (n_ + 1); }
   const double* Vertex(int j) const { return simplex_.data() + static_cast<size_t>(j) * (n_ + 1); }
-  double& Value(int j) { return Vertex(j)[n_]; }
   double Value(int j) const { return Vertex(j)[n_]; }
+  void MarkDirty(int j) { dirty_ |= j < 63 ? std::uint64_t{1} << j : kAllDirty; }
+  void SetValue(int j, double v) {
+    Vertex(j)[n_] = v;
+    MarkDirty(j);
+  }
+  // Vertex j := x with value v, logged as `op`.
+  void Replace(int j, const double* x, double v, LogOp op) {
+    double* dst = Vertex(j);
+    for (int i = 0; i < n_; ++i) dst[i] = x[i];
+    dst[n_] = v;
+    MarkDirty(j);
+    Log(op, j);
+  }
+  void ResetLog() {
+    log_ = 0;
+    log_len_ = 0;
+    log_ok_ = n_ + 1 < 64;  // 6 bits per vertex index
+  }
+  // Appends (op, vertex) to the change log; 9 bits each, so 7 fit (then no more reuse).
+  void Log(LogOp op, int j) {
+    if (log_len_ >= 7) log_ok_ = false;
+    if (!log_ok_) return;
+    log_ = (log_ << 9) | (static_cast<std::uint64_t>(op) << 6) | static_cast<std::uint64_t>(j);
+    ++log_len_;
+  }
 
   // The start of an iteration: values for the vertices that need them, then the reflection.
   void Top() {
-    if (recompute_) {
+    if (st_.recompute) {
       NextVertex(0);
       return;
     }
@@ -197,26 +288,27 @@ class NelderMeadSearch {
 
   // Asks for the value of the first vertex from j on other than the best, or moves on.
   void NextVertex(int j) {
-    if (j == best_) ++j;
+    if (j == st_.best) ++j;
     if (j < n_ + 1) {
-      phase_ = Phase::kVertex;
-      pending_ = j;
+      st_.phase = Phase::kVertex;
+      st_.pending = j;
       return;
     }
-    recompute_ = false;
+    st_.recompute = false;
     Reflect();
   }
 
   void Reflect() {
     // Best and worst; ties keep the earlier choice (the previous best stays best).
     const int nv = n_ + 1;
-    double v_lo = Value(best_), v_hi = v_lo;
-    int worst = best_;
+    int best = st_.best;
+    double v_lo = Value(best), v_hi = v_lo;
+    int worst = best;
     for (int j = 0; j < nv; ++j) {
-      if (j == best_) continue;
+      if (j == best) continue;
       const double v = Value(j);
       if (v < v_lo) {
-        best_ = j;
+        best = j;
         v_lo = v;
       }
       if (v > v_hi) {
@@ -224,22 +316,48 @@ class NelderMeadSearch {
         v_hi = v;
       }
     }
-    worst_ = worst;
-    v_lo_ = v_lo;
-    v_hi_ = v_hi;
-    if (v_hi <= v_lo + tol_ || v_lo <= opt_.abstol) {
+    st_.best = best;
+    st_.worst = worst;
+    st_.v_lo = v_lo;
+    st_.v_hi = v_hi;
+    if (v_hi <= v_lo + st_.tol || v_lo <= st_.opt.abstol) {
       Finish();
       return;
     }
-    // Centroid of all vertices but the worst.
+    // Centroid of all vertices but the worst (from the look-ahead when it has this one).
     double* centre = Vertex(nv);
     const double* w = Vertex(worst);
-    Centroid(w, centre);
-    for (int i = 0; i < n_; ++i) trial_[i] = (1.0 + opt_.reflect) * centre[i] - opt_.reflect * w[i];
-    phase_ = Phase::kReflect;
-    pending_ = -1;
+    if (!ReuseCentroid(worst, centre)) {
+      Centroid(w, centre);
+      RecordCentroid(worst, centre);
+    }
+    for (int i = 0; i < n_; ++i) trial_[i] = (1.0 + st_.opt.reflect) * centre[i] - st_.opt.reflect * w[i];
+    st_.phase = Phase::kReflect;
+    st_.pending = -1;
   }
 
+  bool ReuseCentroid(int worst, double* centre) const {
+    if (cache_ == nullptr || record_ || !log_ok_) return false;
+    for (int k = 0; k < cache_->count; ++k) {
+      if (cache_->log[k] == log_ && cache_->log_len[k] == log_len_ && cache_->worst[k] == worst) {
+        std::memcpy(centre, &cache_->centre[static_cast<size_t>(k) * n_], static_cast<size_t>(n_) * sizeof(double));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void RecordCentroid(int worst, const double* centre) {
+    if (cache_ == nullptr || !record_ || !log_ok_) return;
+    CentroidCache& c = *cache_;
+    if (c.count == CentroidCache::kSize) return;
+    const int k = c.count++;
+    c.log[k] = log_;
+    c.log_len[k] = log_len_;
+    c.worst[k] = worst;
+    c.centre.resize(static_cast<size_t>(CentroidCache::kSize) * n_);
+    std::memcpy(&c.centre[static_cast<size_t>(k) * n_], centre, static_cast<size_t>(n_) * sizeof(double));
+  }
   // centre = (sum of all vertices - w) / n, each coordinate summed as -w, v_0, v_1, ... in
   // that order (R's order), but eight coordinates at a time in 2-wide vectors held in
   // registers: the plain loop was a tenth of an ETS fit. Element-wise vector arithmetic
@@ -274,57 +392,54 @@ class NelderMeadSearch {
   }
 
   void TellReflected(double v_refl) {
-    ++evals_;
-    v_refl_ = v_refl;
-    last_expanded_ = v_refl < v_lo_;
+    ++st_.evals;
+    st_.v_refl = v_refl;
+    st_.last_expanded = v_refl < st_.v_lo;
     double* centre = Vertex(n_ + 1);
-    if (v_refl < v_lo_) {
+    if (v_refl < st_.v_lo) {
       // Try to expand further; keep the reflected point in the centre slot meanwhile.
       centre[n_] = v_refl;
       for (int i = 0; i < n_; ++i) {
-        const double e = opt_.expand * trial_[i] + (1.0 - opt_.expand) * centre[i];
+        const double e = st_.opt.expand * trial_[i] + (1.0 - st_.opt.expand) * centre[i];
         centre[i] = trial_[i];
         trial_[i] = e;
       }
-      phase_ = Phase::kExpand;
+      st_.phase = Phase::kExpand;
       return;
     }
-    double* wv = Vertex(worst_);
-    if (v_refl < v_hi_) {
-      for (int i = 0; i < n_; ++i) wv[i] = trial_[i];
-      Value(worst_) = v_refl;
-    }
+    if (v_refl < st_.v_hi) Replace(st_.worst, trial_.data(), v_refl, kLogAccepted);
     // Contract between the (possibly replaced) worst vertex and the centroid.
-    for (int i = 0; i < n_; ++i) trial_[i] = (1.0 - opt_.contract) * wv[i] + opt_.contract * centre[i];
-    phase_ = Phase::kContract;
+    const double* wv = Vertex(st_.worst);
+    for (int i = 0; i < n_; ++i) trial_[i] = (1.0 - st_.opt.contract) * wv[i] + st_.opt.contract * centre[i];
+    st_.phase = Phase::kContract;
   }
 
   void TellContracted(double v_con) {
-    ++evals_;
-    double* wv = Vertex(worst_);
-    if (v_con < Value(worst_)) {
-      for (int i = 0; i < n_; ++i) wv[i] = trial_[i];
-      Value(worst_) = v_con;
-    } else if (v_refl_ >= v_hi_) {
+    ++st_.evals;
+    if (v_con < Value(st_.worst)) {
+      Replace(st_.worst, trial_.data(), v_con, kLogContracted);
+    } else if (st_.v_refl >= st_.v_hi) {
       // Shrink every vertex towards the best one.
-      recompute_ = true;
+      st_.recompute = true;
       // (Accumulated in a local: a member would make every step wait on a store.)
       double size = 0.0;
-      const double contract = opt_.contract;
-      const double* b = Vertex(best_);
+      const double contract = st_.opt.contract;
+      const double* b = Vertex(st_.best);
       for (int j = 0; j < n_ + 1; ++j) {
-        if (j == best_) continue;
+        if (j == st_.best) continue;
         double* v = Vertex(j);
         for (int i = 0; i < n_; ++i) {
           v[i] = contract * (v[i] - b[i]) + b[i];
           size += std::fabs(v[i] - b[i]);
         }
+        MarkDirty(j);
       }
-      size_ = size;
-      if (size_ < old_size_) {
-        old_size_ = size_;
+      Log(kLogShrunk, st_.best);
+      st_.size = size;
+      if (st_.size < st_.old_size) {
+        st_.old_size = st_.size;
       } else {
-        fail_ = 10;
+        st_.fail = 10;
         Finish();
         return;
       }
@@ -333,7 +448,7 @@ class NelderMeadSearch {
   }
 
   void EndIteration() {
-    if (evals_ <= opt_.max_evals) {
+    if (st_.evals <= st_.opt.max_evals) {
       Top();
     } else {
       Finish();
@@ -341,28 +456,30 @@ class NelderMeadSearch {
   }
 
   void Finish() {
-    if (evals_ > opt_.max_evals && fail_ == 0) fail_ = 1;
-    phase_ = Phase::kDone;
+    if (st_.evals > st_.opt.max_evals && st_.fail == 0) st_.fail = 1;
+    st_.phase = Phase::kDone;
   }
 
-  NelderMeadOptions opt_;
+  State st_;
   int n_ = 0;
   std::vector<double> simplex_;  // n + 2 slots of n + 1 numbers: vertices, then centroid
   std::vector<double> trial_;
-  Phase phase_ = Phase::kDone;
-  int pending_ = 0;  // vertex index, or -1: the trial point
-  int evals_ = 0, fail_ = 0;
-  int best_ = 0, worst_ = 0;
-  bool recompute_ = true;       // vertices other than the best need values
-  bool last_expanded_ = false;  // for Guess()
-  double tol_ = 0, size_ = 0, old_size_ = 0;
-  double v_lo_ = 0, v_hi_ = 0, v_refl_ = 0;
+  // Look-ahead support (not part of the search's state): the vertices changed since the
+  // last SyncFrom (bit j: vertex j; all bits: everything), the change log since then, and
+  // the centroid cache.
+  std::uint64_t dirty_ = kAllDirty;
+  std::uint64_t log_ = 0;
+  int log_len_ = 0;
+  bool log_ok_ = false;
+  CentroidCache* cache_ = nullptr;
+  bool record_ = false;
 };
 
 // Reusable memory for NelderMead() and NelderMeadSpeculative(): the search, the look-ahead
 // copy and its results. Keep one per thread (or per fit) to avoid allocations.
 struct NelderMeadWorkspace {
   NelderMeadSearch search, ahead;
+  CentroidCache centroids;     // computed by `ahead`, reused by `search`
   std::vector<double> memo_x;  // points evaluated ahead of need, n numbers each
   std::vector<double> memo_v;  // their values
 };
@@ -425,6 +542,8 @@ NelderMeadResult NelderMeadSpeculative(F& f, std::span<const double> x0, const N
   NelderMeadSearch& s = ws.search;
   NelderMeadSearch& ahead = ws.ahead;
   s.Start(x0, opt);
+  s.ShareCentroids(&ws.centroids, /*record=*/false);
+  ahead.ShareCentroids(&ws.centroids, /*record=*/true);
   const int n = s.n();
   const size_t bytes = sizeof(double) * static_cast<size_t>(n);
   // The memo holds the look-ahead's points: the expensive ones and the cheap ones between.
@@ -449,7 +568,8 @@ NelderMeadResult NelderMeadSpeculative(F& f, std::span<const double> x0, const N
       const double* xs[kMaxLanes] = {p};
       int slot_of[kMaxLanes] = {};
       int k = 1;
-      ahead = s;
+      ws.centroids.count = 0;
+      ahead.SyncFrom(s);
       ahead.Tell(ahead.Guess());
       // Look-ahead points pass Quick() here and the slow rest of Cheap() below, all at once.
       while (k < lanes && !ahead.Done() && memo_size < kMemo) {
