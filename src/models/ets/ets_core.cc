@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace almanac::models::ets {
 namespace {
+
+// R's usual lower bound of alpha, beta and gamma (FitControl's default).
+constexpr double kUsualLowerBound = 1e-4;
 
 // Guards of R's recursion: a divisor below kTol is replaced by a huge ratio.
 constexpr double kTol = 1.0e-10;
@@ -231,6 +235,136 @@ double Kernel(const double* y, int n, int m, const double* x0, const Smoothing& 
   return lik;
 }
 
+// Several likelihood passes side by side, for the optimiser's look-ahead
+// (NelderMeadSpeculative): the same arithmetic as Kernel<T, S, kMultErr, false> on each of
+// L parameter sets, in vectors of L doubles (V). One pass of Kernel is bound by the latency
+// of the level/trend recursion (each step waits for the previous one), so the other
+// recursions fill idle execution slots: on an M3 monthly series two lanes (SSE2) cost
+// 1.0-1.1 single passes with a trend and 1.0-1.5 without (where the recursion is short and
+// divisions dominate); four lanes (AVX) 1.0-1.3 with a trend. Element-wise vector operations
+// round exactly as the scalar ones (the build does not contract them into fused
+// multiply-adds, and AVX has none), so each value is bit-identical to Kernel's;
+// FitForm.LookAheadGivesIdenticalFits in ets_core_test checks it. GCC/Clang vector
+// extensions. Not for multiplicative trends (std::pow per step, early exit on a negative
+// trend), which keep the scalar kernel and no look-ahead. Always inlined, so that the AVX
+// instantiations are compiled for AVX inside their [[gnu::target("avx")]] callers.
+using Vec2 = double __attribute__((vector_size(16)));
+using Vec4 = double __attribute__((vector_size(32)));
+
+template <typename V, int L, Comp T, Comp S, bool kMultErr>
+[[gnu::always_inline]] inline void KernelLanes(const double* y, int n, int m, const double* const* x0,
+                                               const Smoothing* const* p, double* buf, double* lik) {
+  static_assert(T != Comp::kM, "multiplicative trends use the scalar kernel");
+  static_assert(sizeof(V) == L * sizeof(double));
+  using Mask = decltype(V{} < V{});
+  constexpr int kSOff = T != Comp::kN ? 2 : 1;
+  V l, b = {}, alpha, gamma, phi, ratio;
+  for (int j = 0; j < L; ++j) {
+    l[j] = x0[j][0];
+    if constexpr (T != Comp::kN) b[j] = x0[j][1];
+    alpha[j] = p[j]->alpha;
+    gamma[j] = p[j]->gamma;
+    phi[j] = p[j]->phi;
+    ratio[j] = p[j]->beta / p[j]->alpha;
+  }
+  // buf[L k + j] is seasonal slot k of parameter set j (the ring buffer of Kernel).
+  if constexpr (S != Comp::kN) {
+    for (int k = 0; k < m; ++k)
+      for (int j = 0; j < L; ++j) buf[L * k + j] = x0[j][kSOff + m - 1 - k];
+  }
+  const V zero = {};
+  const Mask abs_mask = ~reinterpret_cast<Mask>(-zero);  // all bits but the sign
+  // |x| by clearing the sign bit (a lambda would pass AVX vectors by value across the ABI).
+#define ALMANAC_ETS_ABS(x) reinterpret_cast<V>(reinterpret_cast<Mask>(x) & abs_mask)
+  const V tol = zero + kTol, huge = zero + kHuge;
+  const V f_lo = zero + 1e-150, f_hi = zero + 1e150;
+  const V p_lo = zero + 0x1p-500, p_hi = zero + 0x1p500;
+  V sse = zero, prod = zero + 1.0;
+  double logsum[L] = {};
+  int expo[L] = {};
+  int pos = 0;
+  for (int i = 0; i < n; ++i) {
+    const V yi = zero + y[i];
+    V q, phib;
+    if constexpr (T == Comp::kN) {
+      q = l;
+      phib = zero;
+    } else {
+      phib = phi * b;
+      q = l + phib;
+    }
+    V s_old = zero;
+    if constexpr (S != Comp::kN) std::memcpy(&s_old, buf + L * pos, sizeof s_old);
+    V f = q;
+    if constexpr (S == Comp::kA) f = f + s_old;
+    if constexpr (S == Comp::kM) f = f * s_old;
+    V ei;
+    if constexpr (kMultErr) {
+      ei = (yi - f) / f;
+    } else {
+      ei = yi - f;
+    }
+    V obs;
+    if constexpr (S == Comp::kN) {
+      obs = yi;
+    } else if constexpr (S == Comp::kA) {
+      obs = yi - s_old;
+    } else {
+      obs = ALMANAC_ETS_ABS(s_old) < tol ? huge : yi / s_old;
+    }
+    const V l_new = q + alpha * (obs - q);
+    if constexpr (T != Comp::kN) {
+      const V r = l_new - l;
+      b = phib + ratio * (r - phib);
+    }
+    if constexpr (S != Comp::kN) {
+      V t;
+      if constexpr (S == Comp::kA) {
+        t = yi - q;
+      } else {
+        t = ALMANAC_ETS_ABS(q) < tol ? huge : yi / q;
+      }
+      const V s_new = s_old + gamma * (t - s_old);
+      std::memcpy(buf + L * pos, &s_new, sizeof s_new);
+      pos = pos + 1 == m ? 0 : pos + 1;
+    }
+    l = l_new;
+    sse = sse + ei * ei;
+    if constexpr (kMultErr) {
+      // Kernel's product of |f| with its rare cases (a factor out of range: its log is
+      // added; the product out of range: renormalised) done lane by lane when they occur.
+      const V af = ALMANAC_ETS_ABS(f);
+      const V next = prod * af;
+      const Mask ok = (af <= f_hi) & (af >= f_lo) & (next <= p_hi) & (next >= p_lo);
+      bool all = true;
+      for (int j = 0; j < L; ++j) all = all && ok[j] != 0;
+      if (all) {
+        prod = next;
+      } else {
+        for (int j = 0; j < L; ++j) {
+          const double a = af[j];
+          if (!(a <= 1e150 && a >= 1e-150)) {
+            logsum[j] += std::log(a);
+          } else {
+            double pr = prod[j] * a;
+            if (pr > 0x1p500 || pr < 0x1p-500) {
+              int e2;
+              pr = std::frexp(pr, &e2);
+              expo[j] += e2;
+            }
+            prod[j] = pr;
+          }
+        }
+      }
+    }
+  }
+  for (int j = 0; j < L; ++j) {
+    double v = n * std::log(sse[j]);
+    if constexpr (kMultErr) v += 2 * (logsum[j] + (std::log(prod[j]) + expo[j] * 0.69314718055994530942));
+    lik[j] = v;
+  }
+}
+
 template <Comp T, Comp S>
 double DispatchErr(bool mult, const double* y, int n, int m, const double* x0, const Smoothing& p, double* buf,
                    const KernelOut* out) {
@@ -269,6 +403,100 @@ double Dispatch(const Form& form, const double* y, int n, const double* x0, cons
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
+
+// KernelLanes for the form (not for multiplicative trends); buf needs L m slots.
+template <typename V, int L>
+[[gnu::always_inline]] inline void DispatchLanes(const Form& form, const double* y, int n, const double* const* x0,
+                                                 const Smoothing* const* p, double* buf, double* lik) {
+  const int m = form.season != Comp::kN ? form.m : 1;
+  const bool mult = form.error == Comp::kM;
+  const bool trend = form.trend != Comp::kN;
+#define ALMANAC_ETS_LANES(T, S)                                   \
+  (mult ? KernelLanes<V, L, T, S, true>(y, n, m, x0, p, buf, lik) \
+        : KernelLanes<V, L, T, S, false>(y, n, m, x0, p, buf, lik))
+  switch (form.season) {
+    case Comp::kN:
+      trend ? ALMANAC_ETS_LANES(Comp::kA, Comp::kN) : ALMANAC_ETS_LANES(Comp::kN, Comp::kN);
+      break;
+    case Comp::kA:
+      trend ? ALMANAC_ETS_LANES(Comp::kA, Comp::kA) : ALMANAC_ETS_LANES(Comp::kN, Comp::kA);
+      break;
+    case Comp::kM:
+      trend ? ALMANAC_ETS_LANES(Comp::kA, Comp::kM) : ALMANAC_ETS_LANES(Comp::kN, Comp::kM);
+      break;
+  }
+#undef ALMANAC_ETS_LANES
+}
+
+// Two lanes in SSE2 vectors (every x86-64; elsewhere the compiler's 2-wide vectors).
+void DispatchPair(const Form& form, const double* y, int n, const double* const* x0, const Smoothing* const* p,
+                  double* buf, double* lik) {
+  DispatchLanes<Vec2, 2>(form, y, n, x0, p, buf, lik);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// Four lanes in AVX vectors, for processors that have AVX (HasAvx()).
+[[gnu::target("avx")]] void DispatchQuad(const Form& form, const double* y, int n, const double* const* x0,
+                                         const Smoothing* const* p, double* buf, double* lik) {
+  DispatchLanes<Vec4, 4>(form, y, n, x0, p, buf, lik);
+}
+bool HasAvx() {
+  static const bool has = __builtin_cpu_supports("avx");
+  return has;
+}
+#else
+void DispatchQuad(const Form&, const double*, int, const double* const*, const Smoothing* const*, double*, double*) {}
+bool HasAvx() { return false; }
+#endif
+
+// RootsWithin() on L polynomials of degree d in the lanes of V: the same operations per
+// lane; a lane that fails stays failed (its later arithmetic is ignored).
+template <typename V, int L>
+[[gnu::always_inline]] inline void RootsLanes(const double* const* c, int d, double radius, bool* inside) {
+  using Mask = decltype(V{} < V{});
+  V buf_a[kMaxPolyCoefs], buf_b[kMaxPolyCoefs];
+  V* a = buf_a;
+  V* next = buf_b;
+  double scale = 1.0;
+  for (int k = 0; k <= d; ++k) {
+    for (int j = 0; j < L; ++j) a[k][j] = c[j][k] * scale;
+    scale *= radius;
+  }
+  const V zero = {};
+  const V one = zero + 1.0;
+  const Mask abs_mask = ~reinterpret_cast<Mask>(-zero);  // all bits but the sign
+  Mask alive = zero == zero;
+  V lo = a[0], hi = a[d];
+  for (int deg = d; deg >= 1; --deg) {
+    const V k = lo / hi;
+    alive &= reinterpret_cast<V>(reinterpret_cast<Mask>(k) & abs_mask) < one;  // also NaN
+    bool any = false;
+    for (int j = 0; j < L; ++j) any = any || alive[j] != 0;
+    if (!any) break;
+    lo = a[1] - k * a[deg - 1];
+    hi = a[deg] - k * a[0];
+    for (int i = 2; i < deg; ++i) next[i - 1] = a[i] - k * a[deg - i];
+    next[0] = lo;
+    next[deg - 1] = hi;
+    std::swap(a, next);
+  }
+  for (int j = 0; j < L; ++j) inside[j] = alive[j] != 0;
+}
+
+void RootsPair(const double* const* c, int d, double radius, bool* inside) {
+  RootsLanes<Vec2, 2>(c, d, radius, inside);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+[[gnu::target("avx")]] void RootsQuad(const double* const* c, int d, double radius, bool* inside) {
+  RootsLanes<Vec4, 4>(c, d, radius, inside);
+}
+#else
+void RootsQuad(const double* const* c, int d, double radius, bool* inside) {
+  RootsPair(c, d, radius, inside);
+  RootsPair(c + 2, d, radius, inside + 2);
+}
+#endif
 
 // R's initparam(): starting values of the parameters to estimate.
 struct StartParams {
@@ -344,6 +572,8 @@ class Target {
     base_.phi = form.damped ? ctl.phi : 1.0;
     x0_.assign(static_cast<size_t>(form.NumStates()), 0.0);
     buf_.assign(static_cast<size_t>(m_), 0.0);
+    x0_lanes_.assign(4 * x0_.size(), 0.0);
+    buf_lanes_.assign(4 * buf_.size(), 0.0);
     if (ctl.crit != OptCrit::kLik) {
       e_.assign(y.size(), 0.0);
       amse_.assign(static_cast<size_t>(ctl.nmse), 0.0);
@@ -355,12 +585,8 @@ class Target {
 
   // Unpacks a parameter vector into smoothing parameters and the full initial state.
   void Unpack(const double* par, Smoothing* p, double* x0) const {
-    *p = base_;
-    int j = 0;
-    if (opt_alpha_) p->alpha = par[j++];
-    if (opt_beta_) p->beta = par[j++];
-    if (opt_gamma_) p->gamma = par[j++];
-    if (opt_phi_) p->phi = par[j++];
+    UnpackSmoothing(par, p);
+    const int j = NumOpt();
     for (int i = 0; i < nstate_; ++i) x0[i] = par[j + i];
     if (form_.season != Comp::kN) {
       const int start = form_.trend != Comp::kN ? 2 : 1;
@@ -370,7 +596,20 @@ class Target {
     }
   }
 
-  bool ParamsOk(const Smoothing& p) const {
+  // The usual bounds and the admissibility conditions short of the root test; the
+  // polynomial still to test, if any, in c[0..*degree] (kMaxPolyCoefs slots).
+  // The smoothing parameters only (the bounds and admissibility need nothing else).
+  void UnpackSmoothing(const double* par, Smoothing* p) const {
+    *p = base_;
+    int j = 0;
+    if (opt_alpha_) p->alpha = par[j++];
+    if (opt_beta_) p->beta = par[j++];
+    if (opt_gamma_) p->gamma = par[j++];
+    if (opt_phi_) p->phi = par[j++];
+  }
+
+  bool LinearOk(const Smoothing& p, double* c, int* degree) const {
+    *degree = 0;
     if (ctl_.bounds != Bounds::kAdmissible) {
       if (opt_alpha_ && (p.alpha < lower_[0] || p.alpha > upper_[0])) return false;
       if (opt_beta_ && (p.beta < lower_[1] || p.beta > p.alpha || p.beta > upper_[1])) return false;
@@ -378,37 +617,103 @@ class Target {
       if (opt_gamma_ && (p.gamma < lower_[2] || p.gamma > 1 - p.alpha || p.gamma > upper_[2])) return false;
     }
     if (ctl_.bounds != Bounds::kUsual) {
-      if (!Admissible(p.alpha, p.beta, has_beta_, p.gamma, has_gamma_, p.phi, m_)) return false;
+      return AdmissibleLinear(p.alpha, p.beta, has_beta_, p.gamma, has_gamma_, p.phi, m_, c, degree);
     }
     return true;
   }
 
-  double operator()(const double* par) {
-    Smoothing p;
-    double* x0 = x0_.data();
-    Unpack(par, &p, x0);
-    if (!ParamsOk(p)) return HUGE_VAL;
-    if (form_.season == Comp::kM) {
-      const int start = form_.trend != Comp::kN ? 2 : 1;
-      double mn = HUGE_VAL;
-      for (int i = start; i <= nstate_; ++i) mn = std::min(mn, x0[i]);
-      if (mn < 0) return HUGE_VAL;
-    }
-    const int n = static_cast<int>(y_.size());
-    double lik;
-    if (ctl_.crit == OptCrit::kLik) {
-      lik = Dispatch(form_, y_.data(), n, x0, p, buf_.data(), nullptr);
-    } else {
-      KernelOut out;
-      out.e = e_.data();
-      out.amse = amse_.data();
-      out.denom = denom_.data();
-      out.nmse = ctl_.nmse;
-      lik = Dispatch(form_, y_.data(), n, x0, p, buf_.data(), &out);
-    }
+  // Multiplicative seasonal states must not be negative (the last one included, which the
+  // normalisation implies).
+  bool SeasonsOk(const double* par) {
+    if (form_.season != Comp::kM) return true;
+    Smoothing unused;
+    Unpack(par, &unused, x0_.data());
+    const int start = form_.trend != Comp::kN ? 2 : 1;
+    double mn = HUGE_VAL;
+    for (int i = start; i <= nstate_; ++i) mn = std::min(mn, x0_[i]);
+    return !(mn < 0);
+  }
+
+  // R's clean-up of the likelihood value.
+  static double Clean(double lik) {
     if (lik < -1e10) lik = -1e10;
     if (std::isnan(lik)) lik = HUGE_VAL;
     if (std::fabs(lik - kNaForecast) < 1e-7) lik = HUGE_VAL;
+    return lik;
+  }
+
+  // The objective at `par` (NelderMead's interface).
+  double operator()(const double* par) {
+    double v;
+    return Cheap(par, &v) ? v : Full(par);
+  }
+
+  // NelderMeadSpeculative's interface (BatchObjective). Cheap: true, with the value
+  // HUGE_VAL, when the parameters are rejected before any pass over the data.
+  bool Cheap(const double* par, double* value) {
+    Smoothing p;
+    UnpackSmoothing(par, &p);
+    double c[kMaxPolyCoefs];
+    int d;
+    if (LinearOk(p, c, &d) && SeasonsOk(par) &&
+        (d == 0 || RootsWithin(std::span<const double>(c, static_cast<size_t>(d + 1)), kAdmissibleRadius)))
+      return false;
+    *value = HUGE_VAL;
+    return true;
+  }
+
+  // Cheap() without the root test of the admissibility condition (the slow part).
+  bool Quick(const double* par, double* value) {
+    Smoothing p;
+    UnpackSmoothing(par, &p);
+    double c[kMaxPolyCoefs];
+    int d;
+    if (LinearOk(p, c, &d) && SeasonsOk(par)) return false;
+    *value = HUGE_VAL;
+    return true;
+  }
+
+  // The root tests of k points that passed Quick(), side by side: rejected[j] (with the
+  // value HUGE_VAL) when point j fails.
+  void SlowMany(const double* const* xs, int k, bool* rejected, double* values) {
+    double c[kMaxLanes][kMaxPolyCoefs];
+    const double* cs[kMaxLanes];
+    int degree[kMaxLanes];
+    bool same = true;
+    for (int j = 0; j < k; ++j) {
+      Smoothing p;
+      UnpackSmoothing(xs[j], &p);
+      LinearOk(p, c[j], &degree[j]);
+      cs[j] = c[j];
+      same = same && degree[j] == degree[0];
+    }
+    bool inside[kMaxLanes];
+    if (same && degree[0] > 0) {
+      RootsWithinMany(cs, k, degree[0], kAdmissibleRadius, inside);
+    } else {
+      for (int j = 0; j < k; ++j)
+        inside[j] = degree[j] == 0 ||
+                    RootsWithin(std::span<const double>(c[j], static_cast<size_t>(degree[j] + 1)), kAdmissibleRadius);
+    }
+    for (int j = 0; j < k; ++j) {
+      rejected[j] = !inside[j];
+      values[j] = HUGE_VAL;
+    }
+  }
+
+  // The objective at a point that Cheap() accepted.
+  double Full(const double* par) {
+    Smoothing p;
+    double* x0 = x0_.data();
+    Unpack(par, &p, x0);
+    const int n = static_cast<int>(y_.size());
+    if (ctl_.crit == OptCrit::kLik) return Clean(Dispatch(form_, y_.data(), n, x0, p, buf_.data(), nullptr));
+    KernelOut out;
+    out.e = e_.data();
+    out.amse = amse_.data();
+    out.denom = denom_.data();
+    out.nmse = ctl_.nmse;
+    const double lik = Clean(Dispatch(form_, y_.data(), n, x0, p, buf_.data(), &out));
     switch (ctl_.crit) {
       case OptCrit::kLik:
         return lik;
@@ -433,6 +738,41 @@ class Target {
     return lik;
   }
 
+  // How many points FullMany() evaluates in one pass: 4 with AVX, else 2, or 1 where the
+  // kernel has no multi-lane version (multiplicative trends, criteria other than the
+  // likelihood), capped by FitControl::lanes.
+  int Lanes() const {
+    if (ctl_.crit != OptCrit::kLik || form_.trend == Comp::kM || ctl_.lanes < 2) return 1;
+    return ctl_.lanes >= 3 && HasAvx() ? std::min(ctl_.lanes, 4) : 2;
+  }
+
+  // Full() at k <= Lanes() points that Cheap() accepted, in one pass.
+  void FullMany(const double* const* xs, int k, double* out) {
+    if (k == 1 || Lanes() == 1) {
+      for (int j = 0; j < k; ++j) out[j] = Full(xs[j]);
+      return;
+    }
+    const int lanes = k == 2 ? 2 : 4;
+    Smoothing par[4];
+    const double* x0[4];
+    const Smoothing* pp[4];
+    for (int j = 0; j < lanes; ++j) {
+      // Unused lanes repeat the first point (any valid input will do).
+      const int src = j < k ? j : 0;
+      double* x = x0_lanes_.data() + static_cast<size_t>(j) * x0_.size();
+      Unpack(xs[src], &par[j], x);
+      x0[j] = x;
+      pp[j] = &par[j];
+    }
+    double lik[4];
+    if (lanes == 2) {
+      DispatchPair(form_, y_.data(), static_cast<int>(y_.size()), x0, pp, buf_lanes_.data(), lik);
+    } else {
+      DispatchQuad(form_, y_.data(), static_cast<int>(y_.size()), x0, pp, buf_lanes_.data(), lik);
+    }
+    for (int j = 0; j < k; ++j) out[j] = Clean(lik[j]);
+  }
+
  private:
   Form form_;
   std::span<const double> y_;
@@ -443,6 +783,7 @@ class Target {
   bool opt_alpha_, opt_beta_, opt_gamma_, opt_phi_, has_beta_, has_gamma_;
   Smoothing base_;
   std::vector<double> x0_, buf_, e_, amse_, denom_;
+  std::vector<double> x0_lanes_, buf_lanes_;  // FullMany's initial states and seasonal buffers
 };
 
 }  // namespace
@@ -625,16 +966,46 @@ bool RootsWithin(std::span<const double> c, double radius) {
   // Schur-Cohn: all roots strictly inside the unit circle iff |a0| < |ad| and the reduced
   // polynomial (ad*p(z) - a0*p*(z))/z has the same property, where p* reverses p. Its
   // leading coefficient is ad * (1 - k^2) with k = a0/ad, so magnitudes stay bounded.
+  // The end coefficients of each reduced polynomial, which give the next k, are computed
+  // first and kept in registers: the chain of divisions is what this test waits for, and a
+  // round trip through memory would lengthen it (same operations, same results).
+  double lo = a[0], hi = a[d];
   for (int deg = d; deg >= 1; --deg) {
-    const double k = a[0] / a[deg];
+    const double k = lo / hi;
     if (!(std::fabs(k) < 1.0)) return false;  // also rejects NaN and a zero leading term
-    for (int i = 1; i <= deg; ++i) next[i - 1] = a[i] - k * a[deg - i];
+    lo = a[1] - k * a[deg - 1];
+    hi = a[deg] - k * a[0];
+    for (int i = 2; i < deg; ++i) next[i - 1] = a[i] - k * a[deg - i];
+    next[0] = lo;
+    next[deg - 1] = hi;
     std::swap(a, next);
   }
   return true;
 }
 
-bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m) {
+void RootsWithinMany(const double* const* c, int k, int d, double radius, bool* inside) {
+  if (k == 1 || d < 1 || d >= kMaxPolyCoefs) {
+    for (int j = 0; j < k; ++j)
+      inside[j] = RootsWithin(std::span<const double>(c[j], static_cast<size_t>(d + 1)), radius);
+    return;
+  }
+  // Unused lanes repeat the first polynomial.
+  const double* cc[4] = {c[0], c[k > 1 ? 1 : 0], c[k > 2 ? 2 : 0], c[k > 3 ? 3 : 0]};
+  bool in[4];
+  if (k == 2) {
+    RootsPair(cc, d, radius, in);
+  } else if (HasAvx()) {
+    RootsQuad(cc, d, radius, in);
+  } else {
+    RootsPair(cc, d, radius, in);
+    RootsPair(cc + 2, d, radius, in + 2);
+  }
+  for (int j = 0; j < k; ++j) inside[j] = in[j];
+}
+
+bool AdmissibleLinear(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m,
+                      double* c, int* degree) {
+  *degree = 0;
   if (phi < 0 || phi > 1 + 1e-8) return false;
   if (!has_gamma) {
     if (alpha < 1 - 1 / phi || alpha > 1 + 1 / phi) return false;
@@ -647,27 +1018,47 @@ bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has
     if (alpha < 1 - 1 / phi - gamma * (1 - m + phi + phi * m) / (2 * phi * m)) return false;
     if (beta < -(1 - phi) * (gamma / m + alpha)) return false;
     // The characteristic polynomial of the discount matrix: all roots within the unit circle.
-    double c[64];
-    if (m + 2 > 64) return false;
+    if (m + 2 > kMaxPolyCoefs) return false;
     if (phi == 1 && beta == 0) {
       // P(1) = (1 - phi)(m alpha + gamma) + m beta, so without trend and damping z = 1 is
       // an exact root, on the boundary. Numerically it lands on either side of R's 1e-10
       // tolerance (R's polyroot decides differently from run to run of nearby parameters),
       // so it is factored out: P(z) = (z - 1) Q(z), Q(z) = z^m + alpha (z^(m-1) + ... + z)
       // + alpha + gamma - 1, and only Q is tested.
+      //
+      // Inside R's usual region Q needs no test: with a = 1 - alpha, c = 1 - gamma,
+      // (z - 1) Q(z) = z^m (z - a) - c (z - a) - (1 - a)(1 - c). For 0 < alpha, 0 < gamma and
+      // alpha + gamma <= 1 (so 0 < a < 1 and 0 <= c < 1), any |z| >= 1 other than 1 has
+      // |z - a| >= |z| - a >= 1 - a with equality only at z = 1, hence
+      // |c (z - a) + (1 - a)(1 - c)| <= c |z - a| + (1 - c)(1 - a) < |z - a| <= |z^m (z - a)|,
+      // and Q(1) = m alpha + gamma > 0: every root of Q lies inside the unit circle. The
+      // floating-point test agrees there (checked on 45 million points from 1e-4 up,
+      // corners and edges included, m = 2..24; ets_core_test repeats a sample). For the
+      // seasonal models without trend this skips the test at almost every point the
+      // optimiser tries, with the same decisions. Below 1e-4 (fixed parameters, or
+      // bounds: "admissible") the roots crowd the unit circle, so the test still runs.
+      if (alpha >= kUsualLowerBound && gamma >= kUsualLowerBound && alpha + gamma <= 1) return true;
       c[0] = alpha + gamma - 1;
       for (int i = 1; i < m; ++i) c[i] = alpha;
       c[m] = 1;
-      return RootsWithin(std::span<const double>(c, static_cast<size_t>(m + 1)), 1 + 1e-10);
+      *degree = m;
+      return true;
     }
     c[0] = phi * (1 - alpha - gamma);
     c[1] = alpha + beta - alpha * phi + gamma - 1;
     for (int i = 0; i < m - 2; ++i) c[2 + i] = alpha + beta - alpha * phi;
     c[m] = alpha + beta - phi;
     c[m + 1] = 1;
-    if (!RootsWithin(std::span<const double>(c, static_cast<size_t>(m + 2)), 1 + 1e-10)) return false;
+    *degree = m + 1;
   }
   return true;
+}
+
+bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m) {
+  double c[kMaxPolyCoefs];
+  int degree;
+  if (!AdmissibleLinear(alpha, beta, has_beta, gamma, has_gamma, phi, m, c, &degree)) return false;
+  return degree == 0 || RootsWithin(std::span<const double>(c, static_cast<size_t>(degree + 1)), kAdmissibleRadius);
 }
 
 std::vector<double> DecomposeFigure(std::span<const double> y, int m, bool multiplicative) {
@@ -841,7 +1232,9 @@ Result<FitResult> FitForm(std::span<const double> y, const Form& form, const Fit
 
   NelderMeadOptions nmo;
   nmo.max_evals = ctl.max_evals;
-  NelderMeadResult nm = NelderMead(target, par, nmo, ws);
+  // With the look-ahead when two points can share a pass: the same search, fewer passes.
+  NelderMeadResult nm =
+      target.Lanes() > 1 ? NelderMeadSpeculative(target, par, nmo, ws) : NelderMead(target, par, nmo, ws);
   if (nm.fail == -1)
     return FailedPreconditionError(form.Name() + ": the likelihood is not finite at the starting values");
 

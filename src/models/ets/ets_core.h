@@ -84,16 +84,33 @@ double OneStepForecast(const Form& form, double phi, const double* x);
 // Filters one step: x -> x' given observation y (R's update, identical for both error types).
 void UpdateState(const Form& form, const Smoothing& par, double* x, double y, double* scratch);
 
+// Largest number of polynomial coefficients the admissibility test handles (m <= 62).
+inline constexpr int kMaxPolyCoefs = 64;
+// R's tolerance on the roots' modulus in the admissibility test.
+inline constexpr double kAdmissibleRadius = 1 + 1e-10;
+
 // R's admissibility region for (alpha, beta, gamma, phi) with seasonal period m; has_beta /
 // has_gamma say whether the form has a trend / season. For seasonal forms the characteristic
 // polynomial's roots must lie within 1 + 1e-10 (the exact unit root of forms without trend
 // and damping is factored out first; see ets_core.cc).
 bool Admissible(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m);
 
+// Admissible() up to the root test: false when one of the linear conditions fails; else
+// true, with the polynomial whose roots must lie within kAdmissibleRadius in
+// c[0..*degree] (kMaxPolyCoefs slots), or *degree = 0 when there is none to test.
+bool AdmissibleLinear(double alpha, double beta, bool has_beta, double gamma, bool has_gamma, double phi, int m,
+                      double* c, int* degree);
+
 // True when every root of the polynomial c[0] + c[1] z + ... + c[d] z^d (c[d] != 0) has
 // modulus below `radius` (Schur-Cohn test on the rescaled polynomial; roots exactly at
 // `radius` are numerically undecided).
 bool RootsWithin(std::span<const double> c, double radius);
+
+// RootsWithin() for k <= 4 polynomials of the same degree d (coefficients c[j][0..d]) at
+// once: inside[j] is exactly what RootsWithin(c[j]) gives. The test is a chain of d
+// divisions, each waiting for the previous; side by side in vectors, several cost about as
+// much as one.
+void RootsWithinMany(const double* const* c, int k, int d, double radius, bool* inside);
 
 // R's initstate(): level (and trend) from a regression on the first max(10, 2m)
 // deseasonalised values; seasonal states from a classical decomposition (n >= 3m) or a
@@ -120,6 +137,9 @@ struct FitControl {
   Bounds bounds = Bounds::kBoth;
   int nmse = 3;
   int max_evals = 2000;
+  // Optimiser points evaluated per pass over the data, at most (NelderMeadSpeculative):
+  // 4 needs AVX (else 2); 1 turns the look-ahead off. Same results for every value.
+  int lanes = 4;
 };
 
 // One fitted form.

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -68,6 +69,73 @@ TEST(NelderMead, ReportsANonFiniteStart) {
   EXPECT_EQ(NelderMead(bad, x0, NelderMeadOptions{}, ws).fail, -1);
 }
 
+// A BatchObjective for NelderMeadSpeculative: Rosenbrock in 4 dimensions, rejected
+// (cheaply) where x0 > 1.5, counting the full evaluations and the passes.
+struct CountingRosenbrock {
+  int lanes = 1;
+  int full = 0, passes = 0;
+  static double F(const double* x) {
+    double s = 0;
+    for (int i = 0; i < 3; ++i) s += 100 * std::pow(x[i + 1] - x[i] * x[i], 2) + std::pow(1 - x[i], 2);
+    return s;
+  }
+  bool Cheap(const double* x, double* v) { return Quick(x, v) || Slow(x, v); }
+  // The cheap rejection in two parts (x0 > 2; x0 in (1.5, 2]), as ETS's bounds and roots.
+  bool Quick(const double* x, double* v) {
+    if (x[0] <= 2) return false;
+    *v = HUGE_VAL;
+    return true;
+  }
+  bool Slow(const double* x, double* v) {
+    if (x[0] <= 1.5) return false;
+    *v = HUGE_VAL;
+    return true;
+  }
+  void SlowMany(const double* const* xs, int k, bool* settled, double* v) {
+    for (int j = 0; j < k; ++j) settled[j] = Slow(xs[j], &v[j]);
+  }
+  double Full(const double* x) {
+    ++full;
+    ++passes;
+    return F(x);
+  }
+  int Lanes() const { return lanes; }
+  void FullMany(const double* const* xs, int k, double* v) {
+    full += k;
+    ++passes;
+    for (int j = 0; j < k; ++j) v[j] = F(xs[j]);
+  }
+  double operator()(const double* x) {
+    double v;
+    return Cheap(x, &v) ? v : Full(x);
+  }
+};
+
+TEST(NelderMead, LookAheadFollowsTheSamePath) {
+  for (int budget : {40, 300, 5000}) {
+    NelderMeadOptions opt;
+    opt.max_evals = budget;
+    const std::vector<double> x0 = {-1.2, 1.0, 1.4, 0.5};
+    CountingRosenbrock plain;
+    NelderMeadWorkspace ws;
+    const NelderMeadResult a = NelderMead(plain, x0, opt, ws);
+    int last_passes = plain.passes;
+    for (int lanes : {2, 3, 4}) {
+      CountingRosenbrock ahead;
+      ahead.lanes = lanes;
+      const NelderMeadResult b = NelderMeadSpeculative(ahead, x0, opt, ws);
+      EXPECT_EQ(a.x, b.x) << budget << " " << lanes;  // bit for bit
+      EXPECT_EQ(a.value, b.value);
+      EXPECT_EQ(a.evals, b.evals);
+      EXPECT_EQ(a.fail, b.fail);
+      // Fewer passes with more lanes, and at most lanes - 1 wasted evaluations per pass.
+      EXPECT_LT(ahead.passes, last_passes) << budget << " " << lanes;
+      EXPECT_LE(ahead.full, plain.full + (lanes - 1) * ahead.passes);
+      last_passes = ahead.passes;
+    }
+  }
+}
+
 TEST(RootsWithin, SchurCohn) {
   // (z - 0.5)(z + 0.9) = z^2 + 0.4 z - 0.45
   EXPECT_TRUE(RootsWithin(std::vector<double>{-0.45, 0.4, 1.0}, 1.0));
@@ -79,6 +147,45 @@ TEST(RootsWithin, SchurCohn) {
   // Complex pair of modulus 0.95: z^2 - 2*0.95*cos(1) z + 0.9025
   EXPECT_TRUE(RootsWithin(std::vector<double>{0.9025, -1.9 * std::cos(1.0), 1.0}, 1.0));
   EXPECT_FALSE(RootsWithin(std::vector<double>{1.1025, -2.1 * std::cos(1.0), 1.0}, 1.0));
+}
+
+TEST(RootsWithin, ManyAgreeWithOne) {
+  // Random polynomials near the stability boundary (roots of modulus 0.9..1.1), 1 to 4 at
+  // a time: each answer must be RootsWithin's.
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  int inside = 0, total = 0;
+  for (int d : {1, 2, 5, 12, 13}) {
+    for (int rep = 0; rep < 300; ++rep) {
+      std::vector<std::vector<double>> polys(4);
+      for (auto& c : polys) {
+        // Coefficients of prod (z - r_i) for real roots r_i of random sign and modulus.
+        c = {1.0};
+        for (int i = 0; i < d; ++i) {
+          const double r = (u(rng) < 0.5 ? -1 : 1) * (0.9 + 0.2 * u(rng));
+          std::vector<double> next(c.size() + 1, 0.0);
+          for (size_t k = 0; k < c.size(); ++k) {
+            next[k + 1] += c[k];
+            next[k] -= r * c[k];
+          }
+          c = next;
+        }
+      }
+      const double* cs[4] = {polys[0].data(), polys[1].data(), polys[2].data(), polys[3].data()};
+      for (int k = 1; k <= 4; ++k) {
+        bool got[4];
+        RootsWithinMany(cs, k, d, kAdmissibleRadius, got);
+        for (int j = 0; j < k; ++j) {
+          const bool want = RootsWithin(polys[j], kAdmissibleRadius);
+          ASSERT_EQ(got[j], want) << "degree " << d << " lane " << j << " of " << k;
+          inside += want;
+          ++total;
+        }
+      }
+    }
+  }
+  EXPECT_GT(inside, total / 20);  // both answers occur
+  EXPECT_LT(inside, total - total / 20);
 }
 
 TEST(Admissible, AgreesWithR) {
@@ -97,6 +204,76 @@ TEST(Admissible, AgreesWithR) {
   EXPECT_FALSE(Admissible(2.5, 0, false, 0, false, 1, 1));
   EXPECT_FALSE(Admissible(0.5, 3.5, true, 0, false, 1, 1));
   EXPECT_FALSE(Admissible(0.5, 0.1, true, 0, false, 1.2, 1));
+}
+
+TEST(Admissible, NoTrendShortcutAgreesWithTheRootTest) {
+  // Admissible() accepts seasonal forms without trend and damping in R's usual region
+  // (alpha, gamma >= 1e-4, alpha + gamma <= 1) without the root test (proof in
+  // ets_core.cc); the floating-point root test must agree there, including the corners.
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  auto log_uniform = [&] { return std::exp(std::log(1e-4) * u(rng)); };
+  int tested = 0;
+  for (int m : {2, 3, 4, 7, 12, 13, 24}) {
+    for (int i = 0; i < 4000; ++i) {
+      double a = log_uniform(), g = log_uniform();
+      if (i % 5 == 1) a = 1e-4;
+      if (i % 5 == 2) g = 1e-4;
+      if (i % 5 == 3) g = 1 - a;
+      if (i % 5 == 4) a = 1 - g;
+      if (a + g > 1 || a < 1e-4 || g < 1e-4) continue;
+      std::vector<double> q(static_cast<size_t>(m + 1), a);
+      q[0] = a + g - 1;
+      q[m] = 1;
+      ASSERT_TRUE(RootsWithin(q, 1 + 1e-10)) << "m " << m << " alpha " << a << " gamma " << g;
+      ASSERT_TRUE(Admissible(a, 0, false, g, true, 1.0, m));
+      ++tested;
+    }
+  }
+  EXPECT_GT(tested, 20000);
+}
+
+// FitForm with and without the look-ahead (likelihood passes side by side) must give
+// the same fit bit for bit: same path, same evaluations, same optimum.
+TEST(FitForm, LookAheadGivesIdenticalFits) {
+  const std::vector<double> y(kAirPassengers.begin(), kAirPassengers.begin() + 96);
+  for (Comp e : {Comp::kA, Comp::kM})
+    for (Comp t : {Comp::kN, Comp::kA})
+      for (bool damped : {false, true})
+        for (Comp s : {Comp::kN, Comp::kA, Comp::kM})
+          for (Bounds bounds : {Bounds::kBoth, Bounds::kUsual, Bounds::kAdmissible}) {
+            if (t == Comp::kN && damped) continue;
+            if (bounds != Bounds::kBoth && s != Comp::kA) continue;
+            Form f;
+            f.error = e;
+            f.trend = t;
+            f.season = s;
+            f.damped = damped;
+            f.m = s != Comp::kN ? 12 : 1;
+            FitControl off;
+            off.bounds = bounds;
+            off.lanes = 1;
+            NelderMeadWorkspace ws;
+            auto b = FitForm(y, f, off, ws);
+            // 2 lanes (SSE2 vectors), 4 (AVX, where the processor has it, else 2 again).
+            for (int lanes : {2, 4}) {
+              FitControl on = off;
+              on.lanes = lanes;
+              auto a = FitForm(y, f, on, ws);
+              ASSERT_EQ(a.ok(), b.ok()) << f.Name();
+              if (!a.ok()) continue;
+              const std::string what =
+                  f.Name() + " bounds " + std::to_string(static_cast<int>(bounds)) + " lanes " + std::to_string(lanes);
+              EXPECT_EQ(a->lik, b->lik) << what;
+              EXPECT_EQ(a->x0, b->x0) << what;
+              EXPECT_EQ(a->par.alpha, b->par.alpha) << what;
+              EXPECT_EQ(a->par.beta, b->par.beta) << what;
+              EXPECT_EQ(a->par.gamma, b->par.gamma) << what;
+              EXPECT_EQ(a->par.phi, b->par.phi) << what;
+              EXPECT_EQ(a->evals, b->evals) << what;
+              EXPECT_EQ(a->nm_fail, b->nm_fail) << what;
+            }
+          }
 }
 
 TEST(InitialState, AgreesWithRInitstate) {
