@@ -150,7 +150,8 @@ TEST_P(VarGoldenTest, MatchesStatsmodels) {
 INSTANTIATE_TEST_SUITE_P(Cases, VarGoldenTest, ::testing::Values(0, 1, 2, 3));
 
 TEST(VarGoldenSelectOrderTest, TablesAndChoicesMatchStatsmodels) {
-  for (const auto& s : Goldens()["select_order"]) {
+  const Json goldens = Goldens();  // kept alive: a range-for over Goldens()[...] would iterate a destroyed temporary
+  for (const auto& s : goldens["select_order"]) {
     const std::string trend = s["trend"].get<std::string>();
     SCOPED_TRACE("trend " + trend);
     auto sel = SelectVarOrder(MacroData(), s["maxlags"].get<int>(), ParseVarTrend(trend).value());
