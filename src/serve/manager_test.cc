@@ -213,6 +213,9 @@ TEST_F(ManagerTest, ConcurrentRequestsDuringSwapsSeeWholeVersions) {
         (h->version->version == v1 ? seen1 : seen2)++;
       }
     });
+  // Swap only once every reader runs (on a busy machine the swaps could otherwise all finish
+  // before any reader was scheduled, and the test would check nothing).
+  while (seen1 + seen2 + bad < 3) std::this_thread::yield();
   for (int i = 0; i < 20; ++i) {
     Promote("gdp", i % 2 ? v1 : v2);
     Reconcile(*m);
