@@ -11,6 +11,15 @@ start=$(date +%s)
 
 scripts/check_layout.sh
 
+# One throwaway PostgreSQL server for the whole run (the store tests create a database per
+# test in it); stopped and removed on exit, also when a step fails.
+pgdir=$(mktemp -d /tmp/almanac-test-pg-XXXXXX)
+trap 'scripts/pg_test_server.sh stop "$pgdir"' EXIT
+ALMANAC_TEST_POSTGRES_URI=$(scripts/pg_test_server.sh start "$pgdir")
+export ALMANAC_TEST_POSTGRES_URI
+# PostgreSQL tests fail instead of skipping when no server can run.
+export ALMANAC_REQUIRE_POSTGRES=1
+
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$JOBS"
 ctest --preset ci -j "$JOBS" --timeout 900

@@ -15,7 +15,8 @@
 // holds only the observations that changed; an as-of read returns, per period, the value of
 // the latest vintage whose realtime_start <= as_of (ties: the vintage loaded last).
 //
-// Back-ends: "sqlite:PATH" (embedded default), "memory:" (tests). PostgreSQL later.
+// Back-ends: "sqlite:PATH" (embedded default), "postgresql://..." (shared by many processes and
+// hosts; any libpq connection URI), "memory:" (tests).
 // Split headers: almanac/store/metadata.h (tracking, registry, audit) and
 // almanac/store/artifacts.h (artifact blobs).
 #pragma once
@@ -200,7 +201,8 @@ class Store {
   virtual Result<int> SchemaVersion() = 0;
 };
 
-// Opens a store by URI: "sqlite:PATH" or "memory:". InvalidArgument for an unknown scheme;
+// Opens a store by URI: "sqlite:PATH", "postgresql://..." or "memory:". InvalidArgument for an
+// unknown scheme; Unavailable when a PostgreSQL server cannot be reached or refuses the login;
 // NotFound when the database does not exist and !create_if_missing; FailedPrecondition when
 // the database was written by a newer almanac (schema version too new) or is not an almanac
 // database.

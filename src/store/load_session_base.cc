@@ -61,6 +61,10 @@ Status LoadSessionBase::DeclareSeries(const SeriesInfo& info) {
   if (!poisoned_.ok()) return poisoned_;
   Status s = ValidateSeriesKey(info.key);
   if (!s.ok()) return Poison(s);
+  // NUL bytes: PostgreSQL text cannot hold them, so no back-end accepts them.
+  for (const std::string* field : {&info.title, &info.unit, &info.seasonal_adjustment, &info.source})
+    if (field->find('\0') != std::string::npos)
+      return Poison(InvalidArgumentError("metadata of series " + info.key + " contains a NUL byte"));
   auto it = states_.find(info.key);
   if (it != states_.end() && it->second->ref.frequency != info.frequency)
     return Poison(FailedPreconditionError("series " + info.key + " has frequency " +

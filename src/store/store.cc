@@ -4,8 +4,15 @@
 #include "store/memory/memory_store.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_store.h"
+#ifdef ALMANAC_WITH_POSTGRES
+#include "store/postgres/pg_store.h"
+#endif
 
 namespace almanac::store {
+
+bool IsPostgresUri(std::string_view uri) {
+  return uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0;
+}
 
 int CurrentSchemaVersion() { return sqlite::Migrations().back().version; }
 
@@ -19,10 +26,15 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view uri, const StoreOption
     return sqlite::OpenSqliteStore(u, path, options);
   }
   if (u == "memory:" || u.rfind("memory:", 0) == 0) return memory::OpenMemoryStore(u, options);
-  if (u.rfind("postgresql:", 0) == 0 || u.rfind("postgres:", 0) == 0)
-    return UnimplementedError("the PostgreSQL back-end is not built into this almanac yet");
+  if (IsPostgresUri(u)) {
+#ifdef ALMANAC_WITH_POSTGRES
+    return pg::OpenPostgresStore(u, options);
+#else
+    return UnimplementedError("this almanac was built without the PostgreSQL back-end (install libpq-dev and rebuild)");
+#endif
+  }
   return InvalidArgumentError("unknown store URI " + QuoteForMessage(uri) +
-                              ": expected sqlite:PATH or memory: (postgresql:// later)");
+                              ": expected sqlite:PATH, postgresql://... or memory:");
 }
 
 }  // namespace almanac::store

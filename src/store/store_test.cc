@@ -7,6 +7,9 @@
 #include "almanac/store.h"
 #include "core/testing/status_matchers.h"
 #include "store/testing/series_store_conformance.h"
+#ifdef ALMANAC_WITH_POSTGRES
+#include "store/testing/pg_server.h"
+#endif
 
 namespace almanac::store {
 namespace {
@@ -35,10 +38,31 @@ Result<std::unique_ptr<Store>> OpenMemory(const Clock* clock) {
   return OpenStore("memory:", o);
 }
 
+#ifdef ALMANAC_WITH_POSTGRES
+// Each test gets a fresh database on the throwaway server (or ALMANAC_TEST_POSTGRES_URI's).
+Result<std::unique_ptr<Store>> OpenPostgres(const Clock* clock) {
+  auto* server = testing::PgTestServer::Get();
+  if (server == nullptr) return UnavailableError(testing::PgTestServer::UnavailableReason());
+  ALMANAC_ASSIGN_OR_RETURN(std::string uri, server->NewDatabase());
+  StoreOptions o;
+  o.clock = clock;
+  o.create_if_missing = true;
+  return OpenStore(uri, o);
+}
+std::string PostgresUnavailable() {
+  return testing::PgTestServer::Get() == nullptr ? testing::PgTestServer::UnavailableReason() : "";
+}
+#endif
+
 using testing::MetadataStoreConformance;
 using testing::SeriesStoreConformance;
 const auto kBackends = ::testing::Values(testing::StoreFactory{"sqlite", &OpenSqlite},
-                                         testing::StoreFactory{"memory", &OpenMemory});
+                                         testing::StoreFactory{"memory", &OpenMemory}
+#ifdef ALMANAC_WITH_POSTGRES
+                                         ,
+                                         testing::StoreFactory{"postgresql", &OpenPostgres, &PostgresUnavailable}
+#endif
+);
 INSTANTIATE_TEST_SUITE_P(Backends, SeriesStoreConformance, kBackends,
                          [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreConformance, kBackends,

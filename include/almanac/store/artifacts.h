@@ -40,8 +40,12 @@ class ArtifactStore {
   virtual std::string Describe() const = 0;
 };
 
-// "file:PATH" (a folder, created when missing) or "memory:". InvalidArgument otherwise.
+// "file:PATH" (a folder, created when missing), "postgresql://..." (chunks in the store's
+// database, which must already hold an almanac store) or "memory:". InvalidArgument otherwise.
 Result<std::unique_ptr<ArtifactStore>> OpenArtifactStore(std::string_view uri);
+
+// "postgresql://..." or "postgres://..." (a store or artifact URI of the PostgreSQL back-end).
+bool IsPostgresUri(std::string_view uri);
 
 // Content-addressed name of bytes: "sha256/ab/abcdef...".
 std::string ContentAddressedName(std::string_view sha256_hex);

@@ -10,6 +10,9 @@
 #include <random>
 
 #include "almanac/store.h"
+#ifdef ALMANAC_WITH_POSTGRES
+#include "store/postgres/pg_store.h"
+#endif
 
 namespace almanac::store {
 namespace {
@@ -243,8 +246,16 @@ std::string ContentAddressedName(std::string_view sha) {
 Result<std::unique_ptr<ArtifactStore>> OpenArtifactStore(std::string_view uri) {
   const std::string u(uri);
   if (u == "memory:") return std::unique_ptr<ArtifactStore>(std::make_unique<MemoryArtifactStore>());
+  if (IsPostgresUri(u)) {
+#ifdef ALMANAC_WITH_POSTGRES
+    return pg::OpenPostgresArtifactStore(u);
+#else
+    return UnimplementedError("this almanac was built without the PostgreSQL back-end (install libpq-dev and rebuild)");
+#endif
+  }
   if (u.rfind("file:", 0) != 0)
-    return InvalidArgumentError("unknown artifact store URI " + QuoteForMessage(uri) + ": expected file:PATH or memory:");
+    return InvalidArgumentError("unknown artifact store URI " + QuoteForMessage(uri) +
+                                ": expected file:PATH, postgresql://... or memory:");
   std::string path = u.substr(5);
   if (path.rfind("//", 0) == 0) path = path.substr(2);
   if (path.empty()) return InvalidArgumentError("artifact store URI has no path");

@@ -12,6 +12,13 @@ using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 void SeriesStoreConformance::SetUp() {
+  if (GetParam().unavailable) {
+    if (std::string why = GetParam().unavailable(); !why.empty()) {
+      const char* req = std::getenv("ALMANAC_REQUIRE_POSTGRES");
+      if (req != nullptr && std::string(req) == "1") FAIL() << GetParam().name << " is required: " << why;
+      GTEST_SKIP() << GetParam().name << " back-end not available here: " << why;
+    }
+  }
   auto s = GetParam().open(&clock_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store_ = std::move(*s);
@@ -272,6 +279,38 @@ TEST_P(SeriesStoreConformance, BadKeysAreRejected) {
         << key;
     EXPECT_THAT(session->Commit(), StatusIs(StatusCode::kInvalidArgument));
   }
+  ASSERT_OK_AND_ASSIGN(auto all, store_->series().ListSeries());
+  EXPECT_TRUE(all.empty());
+}
+
+TEST_P(SeriesStoreConformance, MetadataWithQuotesBackslashesAndLongStringsRoundTrips) {
+  SeriesInfo info;
+  info.key = "weird:Key.1-x_y";
+  info.frequency = Frequency::kQuarterly;
+  info.title = "O'Brien \"index\" \\ '); DROP TABLE series; -- \t\n" + std::string(100000, 'x');
+  info.unit = "%\\N\\.";
+  info.source = "https://example.test/?a=1&b='2'";
+  {
+    ASSERT_OK_AND_ASSIGN(auto session, store_->series().BeginLoad({}));
+    ASSERT_OK(session->DeclareSeries(info));
+    ASSERT_OK(session->Add(info.key, *Period::Parse("2024Q1"), 1.5, std::nullopt));
+    ASSERT_OK(session->Commit().status());
+  }
+  ASSERT_OK_AND_ASSIGN(SeriesInfo back, store_->series().GetSeries(info.key));
+  EXPECT_EQ(back.title, info.title);
+  EXPECT_EQ(back.unit, info.unit);
+  EXPECT_EQ(back.source, info.source);
+  EXPECT_EQ(AsOf(info.key, std::nullopt), "2024Q1=1.5");
+}
+
+TEST_P(SeriesStoreConformance, NulBytesInMetadataAreRejectedAndStoreNothing) {
+  SeriesInfo info;
+  info.key = "nul";
+  info.frequency = Frequency::kAnnual;
+  info.title = std::string("before\0after", 12);
+  ASSERT_OK_AND_ASSIGN(auto session, store_->series().BeginLoad({}));
+  EXPECT_THAT(session->DeclareSeries(info), StatusIs(StatusCode::kInvalidArgument, "NUL byte"));
+  EXPECT_THAT(session->Commit(), StatusIs(StatusCode::kInvalidArgument));
   ASSERT_OK_AND_ASSIGN(auto all, store_->series().ListSeries());
   EXPECT_TRUE(all.empty());
 }

@@ -19,6 +19,9 @@ struct StoreFactory {
   std::string name;
   // Opens a fresh, empty store using the given clock.
   std::function<Result<std::unique_ptr<Store>>(const Clock* clock)> open;
+  // Non-empty reason when the back-end cannot run here (tests then skip, or fail when
+  // ALMANAC_REQUIRE_POSTGRES=1). Empty function: always available.
+  std::function<std::string()> unavailable = nullptr;
 };
 
 inline std::string PrintToString(const StoreFactory& f) { return f.name; }

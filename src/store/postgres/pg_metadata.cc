@@ -1,0 +1,541 @@
+// The PostgreSQL metadata store: tracking, step cache, registry, tokens and the audit chain.
+// Each MetadataStore::Run is one SERIALIZABLE transaction, retried as a whole on
+// serialization failures, deadlocks and connections lost before COMMIT: the business rules
+// checked inside (four-eyes approval, next version number) then hold across any number of
+// processes and hosts, exactly as under SQLite's single writer.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include "store/postgres/pg_store.h"
+
+namespace almanac::store::pg {
+namespace {
+
+Result<Json> ParseStoredJson(const std::string& text, std::string_view what) {
+  auto j = ParseJson(text);
+  if (!j.ok()) return DataLossError("stored " + std::string(what) + " is not valid JSON");
+  return j;
+}
+
+std::string JsonText(const Json& j) {
+  auto c = CanonicalJson(j.is_null() ? Json::object() : j);
+  return c.ok() ? *c : "{}";
+}
+
+// Inserts use ON CONFLICT DO NOTHING and report a duplicate from the affected-row count: a
+// violated constraint would abort the whole PostgreSQL transaction, while callers may go on
+// after AlreadyExists (as they can on SQLite).
+Status Inserted(const Result<PgResult>& r, const std::string& what) {
+  if (!r.ok()) return r.status().WithContext(what);
+  if (r->Affected() == 0) return AlreadyExistsError(what + " already exists");
+  return Status::Ok();
+}
+
+// A PostgreSQL array literal of text values: {"a","b\"c"}.
+std::string TextArray(const std::vector<std::string_view>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+template <typename T>
+std::string NumberArray(const std::vector<T>& items) {
+  std::string out = "{";
+  char buf[40];
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    if constexpr (std::is_floating_point_v<T>) {
+      const int n = std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(items[i]));
+      out.append(buf, static_cast<size_t>(n));
+    } else {
+      out += std::to_string(items[i]);
+    }
+  }
+  out += '}';
+  return out;
+}
+
+class Txn : public MetadataTxn {
+ public:
+  Txn(Conn& conn, const Clock& clock) : c_(conn), clock_(clock) {}
+
+  const Clock& clock() const override { return clock_; }
+
+  Status InsertRun(const RunRecord& r) override {
+    return Inserted(c_.Query("INSERT INTO runs (id, experiment, pipeline, status, start_time, end_time, \"user\", host, "
+                             "pipeline_hash, snapshot_id, git_commit, almanac_version, seed, error, reproduces) VALUES "
+                             "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT DO NOTHING",
+                             RunParams(r)),
+                    "run " + r.id);
+  }
+
+  Status UpdateRun(const RunRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE runs SET experiment=$2, pipeline=$3, status=$4, start_time=$5, "
+                                                  "end_time=$6, \"user\"=$7, host=$8, pipeline_hash=$9, snapshot_id=$10, "
+                                                  "git_commit=$11, almanac_version=$12, seed=$13, error=$14, reproduces=$15 "
+                                                  "WHERE id=$1",
+                                                  RunParams(r)));
+    return Changed(q, "run " + r.id);
+  }
+
+  Result<RunRecord> GetRun(std::string_view id) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kRunSelect) + " WHERE id = $1", Params().Add(id)));
+    if (q.rows() == 0) return NotFoundError("no run " + QuoteForMessage(id));
+    return ReadRun(q, 0);
+  }
+
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& f) override {
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query(std::string(kRunSelect) + " WHERE ($1 = '' OR experiment = $1) AND ($2 = '' OR pipeline = $2) "
+                                           "AND ($3 = '' OR status = $3) ORDER BY start_time DESC, id DESC LIMIT $4",
+                 Params()
+                     .Add(f.experiment)
+                     .Add(f.pipeline)
+                     .Add(f.status ? RunStatusName(*f.status) : std::string_view(""))
+                     .Add(int64_t{f.limit <= 0 ? 1000000 : f.limit})));
+    std::vector<RunRecord> out;
+    for (int i = 0; i < q.rows(); ++i) {
+      ALMANAC_ASSIGN_OR_RETURN(RunRecord r, ReadRun(q, i));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status InsertParams(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& params) override {
+    for (const auto& [k, v] : params)
+      ALMANAC_RETURN_IF_ERROR(Inserted(c_.Query("INSERT INTO run_params VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                                Params().Add(run_id).Add(k).Add(v)),
+                                       "parameter " + k + " of run " + std::string(run_id)));
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> GetParams(std::string_view run_id) override {
+    return KeyValues("SELECT key, value FROM run_params WHERE run_id = $1 ORDER BY key", run_id);
+  }
+
+  // All points in one statement (unnest keeps their order, and so the identity order that
+  // GetMetrics sorts ties by).
+  Status InsertMetrics(std::string_view run_id, const std::vector<MetricPoint>& points) override {
+    if (points.empty()) return Status::Ok();
+    std::vector<std::string_view> keys;
+    std::vector<int64_t> steps, stamps;
+    std::vector<double> values;
+    for (const auto& p : points) {
+      if (!std::isfinite(p.value))
+        return InvalidArgumentError("metric " + p.key + " of run " + std::string(run_id) + " is not finite");
+      if (p.key.find('\0') != std::string::npos) return InvalidArgumentError("a metric key contains a NUL byte");
+      keys.push_back(p.key);
+      steps.push_back(p.step);
+      values.push_back(p.value);
+      stamps.push_back(p.timestamp);
+    }
+    return c_.Query("INSERT INTO run_metrics (run_id, key, step, value, timestamp) SELECT $1, k, s, v, t FROM "
+                    "unnest($2::text[], $3::bigint[], $4::float8[], $5::bigint[]) WITH ORDINALITY AS u(k, s, v, t, n) "
+                    "ORDER BY n",
+                    Params().Add(run_id).Add(TextArray(keys)).Add(NumberArray(steps)).Add(NumberArray(values))
+                        .Add(NumberArray(stamps)))
+        .status();
+  }
+
+  Result<std::vector<MetricPoint>> GetMetrics(std::string_view run_id) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT key, step, value, timestamp FROM run_metrics WHERE run_id = $1 "
+                                                  "ORDER BY key, step, id",
+                                                  Params().Add(run_id)));
+    std::vector<MetricPoint> out;
+    out.reserve(static_cast<size_t>(q.rows()));
+    for (int i = 0; i < q.rows(); ++i) out.push_back({q.Text(i, 0), q.Int(i, 1), q.Double(i, 2), q.Int(i, 3)});
+    return out;
+  }
+
+  Status SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) override {
+    for (const auto& [k, v] : tags)
+      ALMANAC_RETURN_IF_ERROR(c_.Query("INSERT INTO run_tags VALUES ($1, $2, $3) ON CONFLICT (run_id, key) DO UPDATE "
+                                       "SET value = excluded.value",
+                                       Params().Add(run_id).Add(k).Add(v))
+                                  .status());
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) override {
+    return KeyValues("SELECT key, value FROM run_tags WHERE run_id = $1 ORDER BY key", run_id);
+  }
+
+  Status InsertArtifact(std::string_view run_id, const ArtifactRecord& a) override {
+    return Inserted(c_.Query("INSERT INTO run_artifacts VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                             Params().Add(run_id).Add(a.name).Add(a.sha256).Add(a.size).Add(a.kind)),
+                    "artifact " + a.name + " of run " + std::string(run_id));
+  }
+
+  Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT name, sha256, size, kind FROM run_artifacts WHERE run_id = $1 "
+                                                  "ORDER BY name",
+                                                  Params().Add(run_id)));
+    std::vector<ArtifactRecord> out;
+    for (int i = 0; i < q.rows(); ++i) out.push_back({q.Text(i, 0), q.Text(i, 1), q.Int(i, 2), q.Text(i, 3)});
+    return out;
+  }
+
+  Result<std::optional<CacheEntry>> GetCache(std::string_view key) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT key, step, run_id, outputs, created_at FROM step_cache "
+                                                  "WHERE key = $1",
+                                                  Params().Add(key)));
+    if (q.rows() == 0) return std::optional<CacheEntry>();
+    ALMANAC_ASSIGN_OR_RETURN(Json outputs, ParseStoredJson(q.Text(0, 3), "cache entry"));
+    return std::optional<CacheEntry>(CacheEntry{q.Text(0, 0), q.Text(0, 1), q.Text(0, 2), std::move(outputs), q.Int(0, 4)});
+  }
+
+  Status PutCache(const CacheEntry& e) override {
+    return c_.Query("INSERT INTO step_cache VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET "
+                    "step = excluded.step, run_id = excluded.run_id, outputs = excluded.outputs, "
+                    "created_at = excluded.created_at",
+                    Params().Add(e.key).Add(e.step).Add(e.run_id).Add(JsonText(e.outputs)).Add(e.created_at))
+        .status();
+  }
+
+  Status InsertModel(const RegisteredModelRecord& m) override {
+    return Inserted(c_.Query("INSERT INTO registered_models VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                             Params().Add(m.name).Add(m.owner).Add(m.description).Add(JsonText(m.policy))
+                                 .Add(JsonText(m.card)).Add(m.created_at).Add(m.created_by)),
+                    "model " + m.name);
+  }
+
+  Status UpdateModel(const RegisteredModelRecord& m) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE registered_models SET owner=$2, description=$3, policy=$4, card=$5 "
+                                                  "WHERE name=$1",
+                                                  Params().Add(m.name).Add(m.owner).Add(m.description)
+                                                      .Add(JsonText(m.policy)).Add(JsonText(m.card))));
+    return Changed(q, "model " + m.name);
+  }
+
+  Result<RegisteredModelRecord> GetModel(std::string_view name) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kModelSelect) + " WHERE name = $1", Params().Add(name)));
+    if (q.rows() == 0) return NotFoundError("no registered model " + QuoteForMessage(name));
+    return ReadModel(q, 0);
+  }
+
+  Result<std::vector<RegisteredModelRecord>> ListModels() override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kModelSelect) + " ORDER BY name"));
+    std::vector<RegisteredModelRecord> out;
+    for (int i = 0; i < q.rows(); ++i) {
+      ALMANAC_ASSIGN_OR_RETURN(auto m, ReadModel(q, i));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Status InsertVersion(const ModelVersionRecord& v) override {
+    Status s = Inserted(c_.Query("INSERT INTO model_versions VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
+                                 "ON CONFLICT DO NOTHING",
+                                 VersionParams(v)),
+                        "version");
+    if (s.code() == StatusCode::kAlreadyExists)
+      return AlreadyExistsError("model " + v.model + " already has version " + std::to_string(v.version) +
+                                " or a version from run " + v.run_id);
+    return s;
+  }
+
+  Status UpdateVersion(const ModelVersionRecord& v) override {
+    // Checked first: a violated unique index would abort the whole transaction.
+    if (v.stage == Stage::kProduction) {
+      ALMANAC_ASSIGN_OR_RETURN(PgResult other, c_.Query("SELECT 1 FROM model_versions WHERE model = $1 AND version <> $2 "
+                                                        "AND stage = 'production'",
+                                                        Params().Add(v.model).Add(v.version)));
+      if (other.rows() > 0) return FailedPreconditionError("model " + v.model + " already has a production version");
+    }
+    auto q = c_.Query("UPDATE model_versions SET run_id=$3, artifact_name=$4, artifact_sha256=$5, snapshot_id=$6, "
+                      "stage=$7, metrics=$8, description=$9, created_at=$10, created_by=$11, stage_changed_at=$12 "
+                      "WHERE model=$1 AND version=$2",
+                      VersionParams(v));
+    if (q.status().code() == StatusCode::kAlreadyExists)
+      return FailedPreconditionError("model " + v.model + " already has a production version");
+    if (!q.ok()) return q.status();
+    return Changed(*q, "version " + std::to_string(v.version) + " of model " + v.model);
+  }
+
+  Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kVersionSelect) + " WHERE model = $1 AND version = $2",
+                                                  Params().Add(model).Add(version)));
+    if (q.rows() == 0) return NotFoundError("model " + std::string(model) + " has no version " + std::to_string(version));
+    return ReadVersion(q, 0);
+  }
+
+  Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kVersionSelect) + " WHERE model = $1 ORDER BY version",
+                                                  Params().Add(model)));
+    std::vector<ModelVersionRecord> out;
+    for (int i = 0; i < q.rows(); ++i) {
+      ALMANAC_ASSIGN_OR_RETURN(auto v, ReadVersion(q, i));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<int64_t> MaxVersion(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = $1",
+                                                  Params().Add(model)));
+    return q.Int(0, 0);
+  }
+
+  Result<int64_t> InsertRequest(const PromotionRequestRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query("INSERT INTO promotion_requests (model, version, target, requested_by, requested_at, reason, status, "
+                 "decided_by, decided_at, decision_reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id",
+                 Params()
+                     .Add(r.model)
+                     .Add(r.version)
+                     .Add(StageName(r.target))
+                     .Add(r.requested_by)
+                     .Add(r.requested_at)
+                     .Add(r.reason)
+                     .Add(RequestStatusName(r.status))
+                     .Add(r.decided_by)
+                     .Add(r.decided_at)
+                     .Add(r.decision_reason)));
+    return q.Int(0, 0);
+  }
+
+  Status UpdateRequest(const PromotionRequestRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE promotion_requests SET status=$2, decided_by=$3, decided_at=$4, "
+                                                  "decision_reason=$5 WHERE id=$1",
+                                                  Params().Add(r.id).Add(RequestStatusName(r.status)).Add(r.decided_by)
+                                                      .Add(r.decided_at).Add(r.decision_reason)));
+    return Changed(q, "promotion request " + std::to_string(r.id));
+  }
+
+  Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT id, model, version, target, requested_by, requested_at, reason, "
+                                                  "status, decided_by, decided_at, decision_reason FROM promotion_requests "
+                                                  "WHERE model = $1 ORDER BY id",
+                                                  Params().Add(model)));
+    std::vector<PromotionRequestRecord> out;
+    for (int i = 0; i < q.rows(); ++i) {
+      PromotionRequestRecord r;
+      r.id = q.Int(i, 0);
+      r.model = q.Text(i, 1);
+      r.version = q.Int(i, 2);
+      ALMANAC_ASSIGN_OR_RETURN(r.target, ParseStage(q.Text(i, 3)));
+      r.requested_by = q.Text(i, 4);
+      r.requested_at = q.Int(i, 5);
+      r.reason = q.Text(i, 6);
+      ALMANAC_ASSIGN_OR_RETURN(r.status, ParseRequestStatus(q.Text(i, 7)));
+      r.decided_by = q.Text(i, 8);
+      r.decided_at = q.Int(i, 9);
+      r.decision_reason = q.Text(i, 10);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status InsertToken(const ApiTokenRecord& t) override {
+    static constexpr std::string_view kRoles[] = {"viewer", "analyst", "modeler", "approver", "admin"};
+    if (std::find(std::begin(kRoles), std::end(kRoles), t.role) == std::end(kRoles))
+      return InvalidArgumentError("token " + t.id + ": unknown role " + QuoteForMessage(t.role));
+    Status s = Inserted(c_.Query("INSERT INTO api_tokens VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
+                                 Params().Add(t.id).Add(t.token_sha256).Add(t.user).Add(t.role).Add(t.description)
+                                     .Add(t.created_at).Add(t.created_by).Add(t.revoked_at).Add(t.revoked_by)),
+                        "token");
+    if (s.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("token " + t.id + " (or its hash) already exists");
+    return s;
+  }
+
+  Status UpdateToken(const ApiTokenRecord& t) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE api_tokens SET revoked_at=$2, revoked_by=$3 WHERE id=$1",
+                                                  Params().Add(t.id).Add(t.revoked_at).Add(t.revoked_by)));
+    return Changed(q, "token " + t.id);
+  }
+
+  Result<ApiTokenRecord> GetToken(std::string_view id) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTokenSelect) + " WHERE id = $1", Params().Add(id)));
+    if (q.rows() == 0) return NotFoundError("no token " + QuoteForMessage(id));
+    return ReadToken(q, 0);
+  }
+
+  Result<ApiTokenRecord> GetTokenByHash(std::string_view hash) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTokenSelect) + " WHERE token_sha256 = $1", Params().Add(hash)));
+    if (q.rows() == 0) return NotFoundError("no token with that hash");
+    return ReadToken(q, 0);
+  }
+
+  Result<std::vector<ApiTokenRecord>> ListTokens() override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTokenSelect) + " ORDER BY created_at, id"));
+    std::vector<ApiTokenRecord> out;
+    for (int i = 0; i < q.rows(); ++i) out.push_back(ReadToken(q, i));
+    return out;
+  }
+
+  Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(c_, clock_, event); }
+
+ private:
+  static constexpr std::string_view kTokenSelect =
+      "SELECT id, token_sha256, \"user\", role, description, created_at, created_by, revoked_at, revoked_by FROM api_tokens";
+  static constexpr std::string_view kRunSelect =
+      "SELECT id, experiment, pipeline, status, start_time, end_time, \"user\", host, pipeline_hash, snapshot_id, "
+      "git_commit, almanac_version, seed, error, reproduces FROM runs";
+  static constexpr std::string_view kModelSelect =
+      "SELECT name, owner, description, policy, card, created_at, created_by FROM registered_models";
+  static constexpr std::string_view kVersionSelect =
+      "SELECT model, version, run_id, artifact_name, artifact_sha256, snapshot_id, stage, metrics, description, "
+      "created_at, created_by, stage_changed_at FROM model_versions";
+
+  static Status Changed(const PgResult& q, const std::string& what) {
+    if (q.Affected() == 0) return NotFoundError("no " + what);
+    return Status::Ok();
+  }
+
+  static ApiTokenRecord ReadToken(const PgResult& q, int i) {
+    ApiTokenRecord t;
+    t.id = q.Text(i, 0);
+    t.token_sha256 = q.Text(i, 1);
+    t.user = q.Text(i, 2);
+    t.role = q.Text(i, 3);
+    t.description = q.Text(i, 4);
+    t.created_at = q.Int(i, 5);
+    t.created_by = q.Text(i, 6);
+    t.revoked_at = q.Int(i, 7);
+    t.revoked_by = q.Text(i, 8);
+    return t;
+  }
+
+  static Params RunParams(const RunRecord& r) {
+    Params p;
+    p.Add(r.id).Add(r.experiment).Add(r.pipeline).Add(RunStatusName(r.status)).Add(r.start_time).Add(r.end_time)
+        .Add(r.user).Add(r.host).Add(r.pipeline_hash).Add(r.snapshot_id).Add(r.git_commit).Add(r.almanac_version)
+        .Add(r.seed).Add(r.error).Add(r.reproduces);
+    return p;
+  }
+
+  static Result<RunRecord> ReadRun(const PgResult& q, int i) {
+    RunRecord r;
+    r.id = q.Text(i, 0);
+    r.experiment = q.Text(i, 1);
+    r.pipeline = q.Text(i, 2);
+    ALMANAC_ASSIGN_OR_RETURN(r.status, ParseRunStatus(q.Text(i, 3)));
+    r.start_time = q.Int(i, 4);
+    r.end_time = q.Int(i, 5);
+    r.user = q.Text(i, 6);
+    r.host = q.Text(i, 7);
+    r.pipeline_hash = q.Text(i, 8);
+    r.snapshot_id = q.Text(i, 9);
+    r.git_commit = q.Text(i, 10);
+    r.almanac_version = q.Text(i, 11);
+    r.seed = q.Int(i, 12);
+    r.error = q.Text(i, 13);
+    r.reproduces = q.Text(i, 14);
+    return r;
+  }
+
+  static Result<RegisteredModelRecord> ReadModel(const PgResult& q, int i) {
+    RegisteredModelRecord m;
+    m.name = q.Text(i, 0);
+    m.owner = q.Text(i, 1);
+    m.description = q.Text(i, 2);
+    ALMANAC_ASSIGN_OR_RETURN(m.policy, ParseStoredJson(q.Text(i, 3), "model policy"));
+    ALMANAC_ASSIGN_OR_RETURN(m.card, ParseStoredJson(q.Text(i, 4), "model card"));
+    m.created_at = q.Int(i, 5);
+    m.created_by = q.Text(i, 6);
+    return m;
+  }
+
+  static Params VersionParams(const ModelVersionRecord& v) {
+    Params p;
+    p.Add(v.model).Add(v.version).Add(v.run_id).Add(v.artifact_name).Add(v.artifact_sha256).Add(v.snapshot_id)
+        .Add(StageName(v.stage)).Add(JsonText(v.metrics)).Add(v.description).Add(v.created_at).Add(v.created_by)
+        .Add(v.stage_changed_at);
+    return p;
+  }
+
+  static Result<ModelVersionRecord> ReadVersion(const PgResult& q, int i) {
+    ModelVersionRecord v;
+    v.model = q.Text(i, 0);
+    v.version = q.Int(i, 1);
+    v.run_id = q.Text(i, 2);
+    v.artifact_name = q.Text(i, 3);
+    v.artifact_sha256 = q.Text(i, 4);
+    v.snapshot_id = q.Text(i, 5);
+    ALMANAC_ASSIGN_OR_RETURN(v.stage, ParseStage(q.Text(i, 6)));
+    ALMANAC_ASSIGN_OR_RETURN(v.metrics, ParseStoredJson(q.Text(i, 7), "version metrics"));
+    v.description = q.Text(i, 8);
+    v.created_at = q.Int(i, 9);
+    v.created_by = q.Text(i, 10);
+    v.stage_changed_at = q.Int(i, 11);
+    return v;
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> KeyValues(std::string_view sql, std::string_view run_id) {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(sql, Params().Add(run_id)));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 0; i < q.rows(); ++i) out.emplace_back(q.Text(i, 0), q.Text(i, 1));
+    return out;
+  }
+
+  Conn& c_;
+  const Clock& clock_;
+};
+
+class PgMetadataStore : public MetadataStore {
+ public:
+  PgMetadataStore(std::shared_ptr<Pool> pool, const Clock& clock) : pool_(std::move(pool)), clock_(clock) {}
+
+  Status Run(const std::function<Status(MetadataTxn&)>& fn) override {
+    return RunTransaction(*pool_, "BEGIN ISOLATION LEVEL SERIALIZABLE", [&](Conn& c) -> Status {
+      Txn txn(c, clock_);
+      return fn(txn);
+    });
+  }
+
+  Result<std::vector<AuditEntry>> ReadAudit(int64_t from, int64_t to) override {
+    ALMANAC_ASSIGN_OR_RETURN(Pool::Lease lease, pool_->Acquire());
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, lease->Query("SELECT seq, timestamp, actor, action, object_type, object_id, "
+                                                      "details, prev_hash, hash FROM audit_log WHERE seq >= $1 AND "
+                                                      "($2 <= 0 OR seq <= $2) ORDER BY seq",
+                                                      Params().Add(from).Add(to)));
+    std::vector<AuditEntry> out;
+    out.reserve(static_cast<size_t>(q.rows()));
+    for (int i = 0; i < q.rows(); ++i) {
+      AuditEntry e;
+      e.seq = q.Int(i, 0);
+      e.timestamp = q.Int(i, 1);
+      e.event.actor = q.Text(i, 2);
+      e.event.action = q.Text(i, 3);
+      e.event.object_type = q.Text(i, 4);
+      e.event.object_id = q.Text(i, 5);
+      auto details = ParseJson(q.Text(i, 6));
+      e.event.details = details.ok() ? *details : Json(q.Text(i, 6));
+      e.prev_hash = q.Text(i, 7);
+      e.hash = q.Text(i, 8);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  Result<std::pair<int64_t, std::string>> AuditHead() override {
+    ALMANAC_ASSIGN_OR_RETURN(Pool::Lease lease, pool_->Acquire());
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, lease->Query("SELECT seq, hash FROM audit_head WHERE id = 1"));
+    if (q.rows() == 0) return std::make_pair(int64_t{0}, std::string(64, '0'));
+    return std::make_pair(q.Int(0, 0), q.Text(0, 1));
+  }
+
+ private:
+  std::shared_ptr<Pool> pool_;
+  const Clock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<MetadataStore> NewPostgresMetadataStore(std::shared_ptr<Pool> pool, const Clock& clock) {
+  return std::make_unique<PgMetadataStore>(std::move(pool), clock);
+}
+
+}  // namespace almanac::store::pg

@@ -1,0 +1,264 @@
+// PostgreSQL-specific tests (the shared conformance suites run in store_test.cc): identical
+// snapshot ids across back-ends, connection failures, concurrent migrations and writers,
+// server restarts, database artifacts, hostile strings. Against a real server
+// (store/testing/pg_server.h).
+#ifdef ALMANAC_WITH_POSTGRES
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "almanac/store.h"
+#include "core/testing/status_matchers.h"
+#include "store/postgres/pg_conn.h"
+#include "store/testing/pg_server.h"
+
+namespace almanac::store {
+namespace {
+
+using ::almanac::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::PgTestServer;
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ALMANAC_REQUIRE_PG_SERVER();
+    server_ = PgTestServer::Get();
+    auto uri = server_->NewDatabase();
+    ASSERT_TRUE(uri.ok()) << uri.status().ToString();
+    uri_ = *uri;
+  }
+
+  Result<std::unique_ptr<Store>> Open(bool create = true) {
+    StoreOptions o;
+    o.clock = &clock_;
+    o.create_if_missing = create;
+    return OpenStore(uri_, o);
+  }
+
+  static Status LoadRows(Store& store, const std::string& key, int n, double offset, const std::string& rt) {
+    ALMANAC_ASSIGN_OR_RETURN(auto session, store.series().BeginLoad({.loader = "t", .source = "test"}));
+    const Period first = *Period::Parse("2000-01");
+    for (int i = 0; i < n; ++i)
+      ALMANAC_RETURN_IF_ERROR(session->Add(key, Period(first.frequency(), first.ordinal() + i), offset + i * 0.25, *Date::Parse(rt)));
+    return session->Commit().status();
+  }
+
+  FixedClock clock_{1714564800000000};
+  PgTestServer* server_ = nullptr;
+  std::string uri_;
+};
+
+TEST_F(PgStoreTest, SnapshotIdsAreIdenticalOnSqliteAndPostgres) {
+  ASSERT_OK_AND_ASSIGN(auto pg, Open());
+  const auto dir = std::filesystem::temp_directory_path() / ("almanac_pg_vs_sqlite_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  StoreOptions o;
+  o.clock = &clock_;
+  o.create_if_missing = true;
+  ASSERT_OK_AND_ASSIGN(auto lite, OpenStore("sqlite:" + (dir / "a.db").string(), o));
+  for (Store* s : {pg.get(), lite.get()}) {
+    ASSERT_OK(LoadRows(*s, "gdp", 40, 100.0, "2024-01-15"));
+    ASSERT_OK(LoadRows(*s, "gdp", 41, 100.5, "2024-02-15"));  // revises all, adds one
+    ASSERT_OK(LoadRows(*s, "cpi", 12, 1e-300, "2024-01-15"));  // tiny values round-trip
+  }
+  ASSERT_OK_AND_ASSIGN(SnapshotInfo a, pg->series().CreateSnapshot({"s1", {}, *Date::Parse("2024-01-31"), "t"}));
+  ASSERT_OK_AND_ASSIGN(SnapshotInfo b, lite->series().CreateSnapshot({"s1", {}, *Date::Parse("2024-01-31"), "t"}));
+  EXPECT_EQ(a.id, b.id);
+  ASSERT_OK_AND_ASSIGN(SnapshotInfo c, pg->series().CreateSnapshot({"s2", {}, std::nullopt, "t"}));
+  ASSERT_OK_AND_ASSIGN(SnapshotInfo d, lite->series().CreateSnapshot({"s2", {}, std::nullopt, "t"}));
+  EXPECT_EQ(c.id, d.id);
+  EXPECT_NE(a.id, c.id);
+  ASSERT_OK_AND_ASSIGN(Snapshot back, pg->series().GetSnapshot(a.id.substr(0, 10)));
+  EXPECT_EQ(back.info.name, "s1");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(PgStoreTest, WrongPasswordIsAClearErrorWithoutThePassword) {
+  std::string bad = uri_;
+  const std::string pw = server_->password();
+  ASSERT_NE(bad.find(pw), std::string::npos);
+  bad.replace(bad.find(pw), pw.size(), "wrong-secret-123");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto s = OpenStore(bad, {});
+  EXPECT_THAT(s, StatusIs(StatusCode::kUnavailable, "password authentication failed"));
+  EXPECT_THAT(s.status().message(), Not(HasSubstr("wrong-secret-123")));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+}
+
+TEST_F(PgStoreTest, UnreachablePortFailsQuicklyWithTheAddress) {
+  const std::string uri = "postgresql://u:secretpw@127.0.0.1:1/db?connect_timeout=3";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto s = OpenStore(uri, {});
+  EXPECT_THAT(s, StatusIs(StatusCode::kUnavailable, "cannot connect to postgresql://u:***@127.0.0.1:1/db"));
+  EXPECT_THAT(s.status().message(), Not(HasSubstr("secretpw")));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST_F(PgStoreTest, EmptyDatabaseWithoutCreateIsNotFoundAndForeignTablesAreRefused) {
+  EXPECT_THAT(Open(/*create=*/false), StatusIs(StatusCode::kNotFound, "almanac init"));
+  ASSERT_OK_AND_ASSIGN(auto conn, pg::Conn::Connect(uri_, {}));
+  ASSERT_OK(conn->Exec("CREATE TABLE customers (id int)"));
+  EXPECT_THAT(Open(), StatusIs(StatusCode::kFailedPrecondition, "other tables"));
+}
+
+TEST_F(PgStoreTest, ConcurrentMigrationsOfAnEmptyDatabaseApplyEachStepOnce) {
+  constexpr int kProcs = 6;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kProcs);
+  for (int i = 0; i < kProcs; ++i)
+    threads.emplace_back([&, i] { results[static_cast<size_t>(i)] = Open().status(); });
+  for (auto& t : threads) t.join();
+  for (const auto& s : results) EXPECT_OK(s);
+  ASSERT_OK_AND_ASSIGN(auto conn, pg::Conn::Connect(uri_, {}));
+  ASSERT_OK_AND_ASSIGN(pg::PgResult r, conn->Query("SELECT count(*), max(version) FROM schema_migrations"));
+  EXPECT_EQ(r.Int(0, 0), CurrentSchemaVersion());
+  EXPECT_EQ(r.Int(0, 1), CurrentSchemaVersion());
+}
+
+TEST_F(PgStoreTest, ConcurrentWritersKeepOneIntactAuditChain) {
+  // Several "processes" (stores with their own pools) append at once: serialization failures
+  // are retried, so every transaction lands once and the chain verifies.
+  ASSERT_OK(Open().status());
+  constexpr int kWriters = 4, kEach = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      auto store = Open();
+      if (!store.ok()) {
+        ++failures;
+        return;
+      }
+      for (int i = 0; i < kEach; ++i) {
+        Status s = (*store)->metadata().Run([&](MetadataTxn& t) -> Status {
+          return t.Audit({"writer" + std::to_string(w), "test.write", "test", std::to_string(i), Json::object()}).status();
+        });
+        if (!s.ok()) {
+          ADD_FAILURE() << s.ToString();
+          ++failures;
+        }
+      }
+    });
+  }
+  // A load runs at the same time and appends its own entry.
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  ASSERT_OK(LoadRows(*store, "x", 100, 1.0, "2024-01-01"));
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_OK_AND_ASSIGN(AuditVerification v, VerifyAuditChain(store->metadata()));
+  EXPECT_EQ(v.entries, kWriters * kEach + 1);
+}
+
+TEST_F(PgStoreTest, TwoLoadsAtOnceAreSerialisedAndBothLand) {
+  ASSERT_OK_AND_ASSIGN(auto a, Open());
+  ASSERT_OK_AND_ASSIGN(auto b, Open());
+  Status sa, sb;
+  std::thread ta([&] { sa = LoadRows(*a, "s", 2000, 1.0, "2024-01-01"); });
+  std::thread tb([&] { sb = LoadRows(*b, "s", 2000, 2.0, "2024-02-01"); });
+  ta.join();
+  tb.join();
+  ASSERT_OK(sa);
+  ASSERT_OK(sb);
+  ASSERT_OK_AND_ASSIGN(auto vintages, a->series().ListVintages("s"));
+  EXPECT_EQ(vintages.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(TimeSeries jan, a->series().ReadAsOf("s", *Date::Parse("2024-01-20")));
+  ASSERT_OK_AND_ASSIGN(TimeSeries feb, a->series().ReadAsOf("s", std::nullopt));
+  EXPECT_DOUBLE_EQ(jan.values()[10], 1.0 + 10 * 0.25);
+  EXPECT_DOUBLE_EQ(feb.values()[10], 2.0 + 10 * 0.25);
+}
+
+TEST_F(PgStoreTest, NulBytesInMetadataTextAreRefusedAndChangeNothing) {
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  ASSERT_OK_AND_ASSIGN(auto head_before, store->metadata().AuditHead());
+  Status s = store->metadata().Run([&](MetadataTxn& t) -> Status {
+    RegisteredModelRecord m;
+    m.name = "gdp";
+    m.owner = "alice";
+    m.description = std::string("a\0b", 3);
+    m.created_by = "alice";
+    return t.InsertModel(m);
+  });
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument, "NUL byte"));
+  ASSERT_OK_AND_ASSIGN(auto head_after, store->metadata().AuditHead());
+  EXPECT_EQ(head_before, head_after);
+  Status get = store->metadata().Run([](MetadataTxn& t) { return t.GetModel("gdp").status(); });
+  EXPECT_THAT(get, StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(PgStoreTest, ServerRestartIsSurvivedByReadsAndTransactions) {
+  // A server of its own: it is stopped and started again.
+  auto launched = PgTestServer::LaunchPrivate();
+  if (!launched.ok()) {
+    const char* req = std::getenv("ALMANAC_REQUIRE_POSTGRES");
+    if (req != nullptr && std::string(req) == "1") FAIL() << launched.status().ToString();
+    GTEST_SKIP() << "cannot run a private PostgreSQL server: " << launched.status().ToString();
+  }
+  std::unique_ptr<PgTestServer> own = std::move(*launched);
+  server_ = own.get();
+  ASSERT_OK_AND_ASSIGN(uri_, own->NewDatabase());
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  ASSERT_OK(LoadRows(*store, "r", 10, 1.0, "2024-01-01"));
+  ASSERT_OK(store->series().ReadAsOf("r", std::nullopt).status());  // pooled connections exist now
+  ASSERT_OK(server_->Stop());
+  auto down = store->series().ReadAsOf("r", std::nullopt);
+  EXPECT_THAT(down, StatusIs(StatusCode::kUnavailable));
+  ASSERT_OK(server_->Start());
+  // Dead pooled connections are discarded and replaced.
+  ASSERT_OK_AND_ASSIGN(TimeSeries ts, store->series().ReadAsOf("r", std::nullopt));
+  EXPECT_EQ(ts.size(), 10);
+  ASSERT_OK(store->metadata().Run([](MetadataTxn& t) {
+    return t.Audit({"t", "after.restart", "test", "1", Json::object()}).status();
+  }));
+  ASSERT_OK(LoadRows(*store, "r", 11, 1.0, "2024-03-01"));
+  ASSERT_OK_AND_ASSIGN(AuditVerification v, VerifyAuditChain(store->metadata()));
+  EXPECT_EQ(v.entries, 3);
+}
+
+TEST_F(PgStoreTest, ArtifactsInTheDatabaseAreImmutableAndVerified) {
+  ASSERT_OK(Open().status());
+  ASSERT_OK_AND_ASSIGN(auto artifacts, OpenArtifactStore(uri_));
+  std::string big(3 * (1 << 20) + 17, '\0');  // several chunks, with NUL bytes
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) % 251);
+  ASSERT_OK_AND_ASSIGN(ArtifactRecord rec, artifacts->Put("runs/r1/model.bin", big));
+  EXPECT_EQ(rec.size, static_cast<int64_t>(big.size()));
+  ASSERT_OK_AND_ASSIGN(std::string back, artifacts->Get("runs/r1/model.bin", rec.sha256));
+  EXPECT_TRUE(back == big);
+  EXPECT_OK(artifacts->Put("runs/r1/model.bin", big).status());  // idempotent
+  EXPECT_THAT(artifacts->Put("runs/r1/model.bin", "other"), StatusIs(StatusCode::kAlreadyExists, "immutable"));
+  EXPECT_THAT(artifacts->Get("runs/r1/none.bin", rec.sha256), StatusIs(StatusCode::kNotFound));
+  for (const char* bad : {"../x", "/abs", "a/%2e%2e/b", "a//b", "a\\b"})
+    EXPECT_THAT(artifacts->Put(bad, "x"), StatusIs(StatusCode::kInvalidArgument)) << bad;
+  EXPECT_OK(artifacts->Put("empty", "").status());
+  ASSERT_OK_AND_ASSIGN(std::string empty, artifacts->Get("empty", Sha256Hex("")));
+  EXPECT_EQ(empty, "");
+  // Altered in the database: detected on read.
+  ASSERT_OK_AND_ASSIGN(auto conn, pg::Conn::Connect(uri_, {}));
+  ASSERT_OK(conn->Exec("UPDATE artifact_chunks SET data = 'tampered'::bytea WHERE name = 'runs/r1/model.bin' AND seq = 1"));
+  EXPECT_THAT(artifacts->Get("runs/r1/model.bin", rec.sha256), StatusIs(StatusCode::kDataLoss, "SHA-256"));
+}
+
+TEST_F(PgStoreTest, UriIsReportedWithoutThePassword) {
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  EXPECT_THAT(store->uri(), Not(HasSubstr(server_->password())));
+  EXPECT_THAT(store->uri(), HasSubstr("***"));
+}
+
+TEST(PgConnTest, RedactsPasswordsInUrisAndKeyValueStrings) {
+  EXPECT_EQ(pg::RedactConnInfo("postgresql://bob:s3cret@db:5432/almanac"), "postgresql://bob:***@db:5432/almanac");
+  EXPECT_EQ(pg::RedactConnInfo("postgresql://db/almanac?user=x&password=s3cret&sslmode=require"),
+            "postgresql://db/almanac?user=x&password=***&sslmode=require");
+  EXPECT_EQ(pg::RedactConnInfo("host=db password='a b\\'c' user=x"), "host=db password=*** user=x");
+  EXPECT_EQ(pg::RedactConnInfo("postgresql://bob@db/almanac"), "postgresql://bob@db/almanac");
+}
+
+}  // namespace
+}  // namespace almanac::store
+
+#endif  // ALMANAC_WITH_POSTGRES
