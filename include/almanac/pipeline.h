@@ -211,6 +211,9 @@ Result<ReproduceResult> Reproduce(Environment env, std::string_view run_id, cons
 struct SchedulerOptions {
   std::vector<std::string> pipeline_files;
   std::string lock_dir;            // per-pipeline lock files (no overlapping runs across processes)
+  // When set, used instead of lock_dir: takes the pipeline's lock (Unavailable when held), e.g.
+  // a database lock that holds across hosts for a shared store.
+  std::function<Result<std::unique_ptr<store::StoreLock>>(const std::string& pipeline)> lock;
   int64_t retry_base_ms = 30000;   // first retry delay, doubled each time
   int max_runs = 0;                // stop after this many runs (0: never; for tests)
   int64_t run_for_ms = 0;          // stop after this long (0: never)

@@ -189,6 +189,12 @@ struct StoreOptions {
   int cache_kib = 65536;
 };
 
+// A lock held until destroyed (see Store::TryLock).
+class StoreLock {
+ public:
+  virtual ~StoreLock() = default;
+};
+
 // The root of every back-end.
 class Store {
  public:
@@ -199,6 +205,13 @@ class Store {
   virtual const std::string& uri() const = 0;
   // The applied schema version (migrations are numbered and forward-only).
   virtual Result<int> SchemaVersion() = 0;
+  // Takes a named lock shared by every process and host using this store (PostgreSQL: a
+  // session advisory lock on a connection of its own, released when the returned object is
+  // destroyed or the process dies). Unavailable when another holder has it. Unimplemented on
+  // back-ends whose users share one host (SQLite: the workspace's lock files do this).
+  virtual Result<std::unique_ptr<StoreLock>> TryLock(std::string_view /*name*/) {
+    return UnimplementedError("named locks are not provided by the store back-end " + uri());
+  }
 };
 
 // Opens a store by URI: "sqlite:PATH", "postgresql://..." or "memory:". InvalidArgument for an
@@ -207,6 +220,28 @@ class Store {
 // the database was written by a newer almanac (schema version too new) or is not an almanac
 // database.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view uri, const StoreOptions& options);
+
+// What CopySqliteToPostgres copied and verified.
+struct CopyReport {
+  std::vector<std::pair<std::string, int64_t>> tables;  // (table, rows copied), in copy order
+  int64_t artifacts = 0;
+  int64_t artifact_bytes = 0;
+  int64_t artifacts_verified = 0;  // referenced by runs and model versions, read back by SHA-256
+  int64_t snapshots_verified = 0;
+  int64_t series_verified = 0;
+  int64_t audit_entries = 0;
+  std::string audit_head;
+};
+
+// Copies a whole SQLite store (data, vintages, snapshots, runs, registry, tokens, the audit
+// log with its chain) and its artifact folder into an empty PostgreSQL store (its schema is
+// created when missing), then verifies row counts, the audit chain and head, every snapshot's
+// content hash, every series' latest view and every referenced artifact. FailedPrecondition
+// when the destination is not empty or the source's audit chain does not verify; nothing is
+// copied then, and a failed copy leaves the destination's tables empty. `progress` gets lines.
+Result<CopyReport> CopySqliteToPostgres(const std::string& sqlite_path, const std::string& artifacts_dir,
+                                        const std::string& pg_uri,
+                                        const std::function<void(const std::string&)>& progress);
 
 // The schema version this build writes.
 int CurrentSchemaVersion();

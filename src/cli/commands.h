@@ -29,6 +29,13 @@ int ReportError(const Status& status);
 
 int RunInit(const GlobalOptions& g);
 
+// almanac migrate --from WORKSPACE|sqlite:PATH --to postgresql://...
+struct MigrateArgs {
+  std::string from;
+  std::string to;
+};
+int RunMigrate(const GlobalOptions& g, const MigrateArgs& a);
+
 struct IngestArgs {
   std::vector<std::string> files;
   std::string format = "auto";

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -61,7 +62,41 @@ int ReportError(const Status& s) {
 int RunInit(const GlobalOptions& g) {
   auto ws = Workspace::Init(g.workspace);
   if (!ws.ok()) return ReportError(ws.status());
-  if (!g.quiet) std::cout << "Initialised almanac workspace at " << (*ws)->path() << "\n";
+  if (!g.quiet) {
+    if ((*ws)->shared()) std::cout << "Initialised almanac store in " << (*ws)->path() << "\n";
+    else std::cout << "Initialised almanac workspace at " << (*ws)->path() << "\n";
+  }
+  return kExitOk;
+}
+
+int RunMigrate(const GlobalOptions& g, const MigrateArgs& a) {
+  namespace fs = std::filesystem;
+  if (!store::IsPostgresUri(a.to))
+    return ReportError(InvalidArgumentError("--to must be a postgresql:// URI, not " + QuoteForMessage(a.to)));
+  // A workspace folder, or sqlite:PATH (its artifacts beside it, in artifacts/).
+  std::string db = a.from;
+  if (db.rfind("sqlite:", 0) == 0) {
+    db = db.substr(7);
+    if (db.rfind("//", 0) == 0) db = db.substr(2);
+  } else if (fs::is_directory(db)) {
+    db = (fs::path(db) / "almanac.db").string();
+  }
+  if (!fs::is_regular_file(db))
+    return ReportError(NotFoundError("no SQLite almanac store at " + db + " (--from takes a workspace folder or sqlite:PATH)"));
+  const std::string artifacts = (fs::path(db).parent_path() / "artifacts").string();
+  auto progress = [&](const std::string& line) {
+    if (!g.quiet) std::cerr << line << "\n";
+  };
+  auto report = store::CopySqliteToPostgres(db, artifacts, a.to, progress);
+  if (!report.ok()) return ReportError(report.status());
+  Table t{{"table", "rows"}, {}};
+  for (const auto& [table, n] : report->tables) t.Add({table, n});
+  t.Add({"artifacts", report->artifacts});
+  Print(std::cout, t, g.format);
+  if (!g.quiet && g.format == OutputFormat::kTable)
+    std::cout << "verified: row counts, audit chain (" << report->audit_entries << " entries, head "
+              << report->audit_head.substr(0, 16) << "), " << report->snapshots_verified << " snapshots, "
+              << report->series_verified << " series, " << report->artifacts_verified << " referenced artifacts\n";
   return kExitOk;
 }
 

@@ -33,7 +33,7 @@ Result<std::unique_ptr<Env>> OpenEnv(const GlobalOptions& g, bool write) {
   auto env = std::make_unique<Env>();
   ALMANAC_ASSIGN_OR_RETURN(env->ws, Workspace::Open(g.workspace));
   if (write) ALMANAC_RETURN_IF_ERROR(env->ws->LockForWrite());
-  ALMANAC_ASSIGN_OR_RETURN(env->artifacts, store::OpenArtifactStore("file:" + env->ws->artifacts_dir()));
+  ALMANAC_ASSIGN_OR_RETURN(env->artifacts, store::OpenArtifactStore(env->ws->artifacts_uri()));
   models::RegisterBuiltinModels(env->models);
   return env;
 }
@@ -562,8 +562,13 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   if (!env.ok()) return ReportError(env.status());
   pipeline::SchedulerOptions so;
   so.pipeline_files = a.files;
-  so.lock_dir = (*env)->ws->path() + "/locks";
-  std::filesystem::create_directories(so.lock_dir);
+  if ((*env)->ws->shared()) {
+    store::Store* st = &(*env)->ws->store();
+    so.lock = [st](const std::string& name) { return st->TryLock("pipeline:" + name); };
+  } else {
+    so.lock_dir = (*env)->ws->path() + "/locks";
+    std::filesystem::create_directories(so.lock_dir);
+  }
   so.max_runs = a.max_runs;
   so.run_for_ms = static_cast<int64_t>(a.run_for_s * 1000);
   so.retry_base_ms = a.retry_base_ms;

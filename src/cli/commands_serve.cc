@@ -37,7 +37,7 @@ Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& tr
 int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   auto ws = Workspace::Open(g.workspace);
   if (!ws.ok()) return ReportError(ws.status());
-  auto artifacts = store::OpenArtifactStore("file:" + (*ws)->artifacts_dir());
+  auto artifacts = store::OpenArtifactStore((*ws)->artifacts_uri());
   if (!artifacts.ok()) return ReportError(artifacts.status());
   models::ForecasterRegistry models;
   models::RegisterBuiltinModels(models);

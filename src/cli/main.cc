@@ -33,15 +33,30 @@ int main(int argc, char** argv) {
   double lock_timeout_s = 0;
   app.add_option("-w,--workspace", g.workspace.path, "Workspace folder (default ./almanac-workspace)")
       ->envname("ALMANAC_WORKSPACE");
-  app.add_option("--store", g.workspace.store_uri, "Store URI overriding the workspace database (sqlite:PATH)")
+  app.add_option("--store", g.workspace.store_uri,
+                 "Store URI: sqlite:PATH (overrides the workspace database) or postgresql://USER@HOST/DB (a shared "
+                 "store; no workspace folder)")
       ->envname("ALMANAC_STORE");
+  // ALMANAC_CONFIG names the file when --config is not given (then it must exist).
+  const char* config_env = std::getenv("ALMANAC_CONFIG");
+  app.set_config("--config", config_env != nullptr ? config_env : "",
+                 "Read global options (store, workspace, user, ...) from a TOML/INI file (or $ALMANAC_CONFIG)",
+                 config_env != nullptr && *config_env != 0);
   app.add_option("-f,--format", format, "Output format: table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
   app.add_option("-u,--user", g.user, "Who is acting (recorded on every write; default $USER)")->envname("ALMANAC_USER");
   app.add_option("--lock-timeout", lock_timeout_s, "Seconds to wait for another writer to finish (default 0)");
   app.add_flag("-q,--quiet", g.quiet, "Print only results, no progress or summaries");
 
   // init
-  auto* init = app.add_subcommand("init", "Create a workspace (SQLite store and artifact folder)");
+  auto* init = app.add_subcommand("init", "Create a workspace (SQLite store and artifact folder), or the schema of "
+                                          "a --store postgresql://... store");
+
+  // migrate
+  MigrateArgs migrate_args;
+  auto* migrate = app.add_subcommand("migrate", "Copy a whole SQLite workspace (data, vintages, runs, registry, "
+                                                "artifacts, audit log) into an empty PostgreSQL store, and verify it");
+  migrate->add_option("--from", migrate_args.from, "Workspace folder or sqlite:PATH")->required();
+  migrate->add_option("--to", migrate_args.to, "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")->required();
 
   // ingest
   IngestArgs ingest_args;
@@ -304,6 +319,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*init) return RunInit(g);
+    if (*migrate) return RunMigrate(g, migrate_args);
     if (*forecast) return RunForecast(g, fa);
     if (*model_types) return RunModelTypes(g);
     if (*run) return RunPipeline(g, run_args);

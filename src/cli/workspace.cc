@@ -28,6 +28,17 @@ Workspace::~Workspace() {
 }
 
 Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
+  if (store::IsPostgresUri(o.store_uri)) {
+    // A shared store: the schema is created in the database; no folder.
+    std::unique_ptr<Workspace> ws(new Workspace());
+    ws->shared_ = true;
+    ws->store_uri_ = o.store_uri;
+    store::StoreOptions so;
+    so.create_if_missing = true;
+    ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, so));
+    ws->path_ = ws->store_->uri();
+    return ws;
+  }
   std::error_code ec;
   const fs::path p = fs::absolute(o.path, ec);
   if (fs::exists(p / "workspace.json"))
@@ -50,6 +61,14 @@ Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
 }
 
 Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
+  if (store::IsPostgresUri(o.store_uri)) {
+    std::unique_ptr<Workspace> ws(new Workspace());
+    ws->shared_ = true;
+    ws->store_uri_ = o.store_uri;
+    ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, store::StoreOptions{}));
+    ws->path_ = ws->store_->uri();
+    return ws;
+  }
   std::error_code ec;
   const fs::path p = fs::absolute(o.path, ec);
   if (!fs::exists(p / "workspace.json"))
@@ -64,6 +83,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
 }
 
 Status Workspace::LockForWrite() {
+  if (shared_) return Status::Ok();  // the database serialises writers
   if (lock_fd_ >= 0) return Status::Ok();
   const std::string lock_path = path_ + "/almanac.lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -100,6 +120,15 @@ Workspace::PipelineLock::~PipelineLock() {
 
 Result<Workspace::PipelineLock> Workspace::LockPipeline(const std::string& name) {
   ALMANAC_RETURN_IF_ERROR(ValidateName(name, "pipeline name"));
+  if (shared_) {
+    auto lock = store_->TryLock("pipeline:" + name);
+    if (!lock.ok()) {
+      if (lock.status().code() == StatusCode::kUnavailable && lock.status().message().find("held by") != std::string::npos)
+        return UnavailableError("pipeline " + name + " is already running in another process (on this or another host)");
+      return lock.status();
+    }
+    return PipelineLock(std::move(*lock));
+  }
   std::error_code ec;
   fs::create_directories(path_ + "/locks", ec);
   const std::string lock_path = path_ + "/locks/" + name + ".lock";

@@ -1,8 +1,12 @@
-// The workspace folder of the embedded deployment (cli-internal):
+// The workspace of a command (cli-internal).
+// Embedded deployment, a folder:
 //   <workspace>/almanac.db      the SQLite store
 //   <workspace>/artifacts/      model packages and other artifacts
 //   <workspace>/workspace.json  format version and creation time
 //   <workspace>/almanac.lock    held (flock) by the one process writing at a time
+// Shared deployment (--store postgresql://...): everything, artifacts included, lives in the
+// database; no folder is needed, writers are serialised by the database, and pipeline locks
+// are advisory locks that hold across hosts.
 #pragma once
 
 #include <memory>
@@ -32,24 +36,30 @@ class Workspace {
   // serve) do not, and rely on the store's own locking.
   Status LockForWrite();
 
-  // An exclusive lock on one pipeline (locks/<name>.lock), held by the returned object: no two
-  // runs of a pipeline overlap, whether started by hand or by the scheduler. Unavailable when
-  // another run holds it.
+  // An exclusive lock on one pipeline (locks/<name>.lock, or a database lock for a shared
+  // store), held by the returned object: no two runs of a pipeline overlap, whether started by
+  // hand or by a scheduler, on any host. Unavailable when another run holds it.
   class PipelineLock {
    public:
     explicit PipelineLock(int fd) : fd_(fd) {}
+    explicit PipelineLock(std::unique_ptr<store::StoreLock> lock) : lock_(std::move(lock)) {}
     ~PipelineLock();
-    PipelineLock(PipelineLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    PipelineLock(PipelineLock&& o) noexcept : fd_(o.fd_), lock_(std::move(o.lock_)) { o.fd_ = -1; }
     PipelineLock& operator=(PipelineLock&&) = delete;
 
    private:
-    int fd_;
+    int fd_ = -1;
+    std::unique_ptr<store::StoreLock> lock_;
   };
   Result<PipelineLock> LockPipeline(const std::string& name);
 
   store::Store& store() { return *store_; }
   const std::string& path() const { return path_; }
   std::string artifacts_dir() const { return path_ + "/artifacts"; }
+  // Where artifacts live: the folder (file:...) or, for a shared store, its database.
+  std::string artifacts_uri() const { return shared_ ? store_uri_ : "file:" + artifacts_dir(); }
+  // A PostgreSQL store: no folder, database locks.
+  bool shared() const { return shared_; }
 
  private:
   Workspace() = default;
@@ -57,6 +67,8 @@ class Workspace {
   std::unique_ptr<store::Store> store_;
   int lock_fd_ = -1;
   int lock_timeout_ms_ = 0;
+  bool shared_ = false;
+  std::string store_uri_;  // as given (with credentials), for opening the artifact store
 };
 
 }  // namespace almanac::cli

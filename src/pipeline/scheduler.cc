@@ -79,8 +79,16 @@ Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerO
     ScheduledRun sr;
     sr.pipeline = due->spec.name;
     sr.fired_at = due->next;
-    PipelineLock lock(opts.lock_dir, due->spec.name);
-    if (!lock.held()) {
+    PipelineLock lock(opts.lock ? std::string() : opts.lock_dir, due->spec.name);
+    std::unique_ptr<store::StoreLock> store_lock;
+    bool held = lock.held();
+    if (opts.lock) {
+      auto l = opts.lock(due->spec.name);
+      held = l.ok();
+      if (held) store_lock = std::move(*l);
+      else if (l.status().code() != StatusCode::kUnavailable) log("pipeline " + sr.pipeline + ": " + l.status().message());
+    }
+    if (!held) {
       sr.skipped = true;
       sr.error = "the previous run of " + due->spec.name + " is still going";
       log("pipeline " + sr.pipeline + ": skipped at " + FormatTimestamp(sr.fired_at) + ": " + sr.error);

@@ -38,3 +38,12 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view uri, const StoreOption
 }
 
 }  // namespace almanac::store
+
+#ifndef ALMANAC_WITH_POSTGRES
+namespace almanac::store {
+Result<CopyReport> CopySqliteToPostgres(const std::string&, const std::string&, const std::string&,
+                                        const std::function<void(const std::string&)>&) {
+  return UnimplementedError("this almanac was built without the PostgreSQL back-end (install libpq-dev and rebuild)");
+}
+}  // namespace almanac::store
+#endif

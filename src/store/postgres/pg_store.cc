@@ -510,6 +510,14 @@ class PgSeriesStore : public SeriesStore {
   StoreOptions options_;
 };
 
+class PgLock : public StoreLock {
+ public:
+  explicit PgLock(std::unique_ptr<Conn> conn) : conn_(std::move(conn)) {}
+
+ private:
+  std::unique_ptr<Conn> conn_;  // closing it releases the lock
+};
+
 class PgStore : public Store {
  public:
   PgStore(std::string uri, std::shared_ptr<Pool> pool, StoreOptions options)
@@ -522,6 +530,14 @@ class PgStore : public Store {
     ALMANAC_ASSIGN_OR_RETURN(Pool::Lease lease, pool_->Acquire());
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, lease->Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
     return static_cast<int>(r.Int(0, 0));
+  }
+
+  Result<std::unique_ptr<StoreLock>> TryLock(std::string_view name) override {
+    ALMANAC_ASSIGN_OR_RETURN(auto conn, Conn::Connect(pool_->conninfo(), pool_->options()));
+    ALMANAC_ASSIGN_OR_RETURN(PgResult r, conn->Query("SELECT pg_try_advisory_lock($1::int, hashtext($2))",
+                                                     Params().Add(kLockNamed).Add(name)));
+    if (!r.Bool(0, 0)) return UnavailableError(std::string(name) + " is held by another process");
+    return std::unique_ptr<StoreLock>(std::make_unique<PgLock>(std::move(conn)));
   }
 
  private:

@@ -29,5 +29,6 @@ Status Migrate(Conn& conn, bool create_if_missing);
 inline constexpr int kAdvisoryLockSpace = 0x616c6d;  // "alm"
 inline constexpr int kLockMigrate = 1;
 inline constexpr int kLockLoad = 2;
+inline constexpr int kLockNamed = 3;  // Store::TryLock (second key: hashtext(name))
 
 }  // namespace almanac::store::pg

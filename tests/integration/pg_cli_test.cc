@@ -1,0 +1,195 @@
+// The CLI against a shared PostgreSQL store: the whole workflow without a workspace folder
+// (artifacts in the database), `almanac migrate` from SQLite with verification, identical
+// snapshot ids on both back-ends, and clear errors for bad connection strings.
+#ifdef ALMANAC_WITH_POSTGRES
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "almanac/core.h"
+#include "almanac/core/json.h"
+#include "integration/cli_runner.h"
+#include "store/postgres/pg_conn.h"
+#include "store/testing/pg_server.h"
+
+namespace almanac::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kSrc = ALMANAC_SOURCE_DIR;
+
+class PgCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ALMANAC_REQUIRE_PG_SERVER();
+    auto uri = store::testing::PgTestServer::Get()->NewDatabase();
+    ASSERT_TRUE(uri.ok()) << uri.status().ToString();
+    uri_ = *uri;
+  }
+  CommandResult Pg(std::vector<std::string> args, const std::string& user = "alice") {
+    args.insert(args.begin(), {"--store", uri_, "--user", user});
+    return RunAlmanac(args);
+  }
+  CommandResult Lite(std::vector<std::string> args, const std::string& user = "alice") {
+    args.insert(args.begin(), {"--workspace", dir_ / "ws", "--user", user});
+    return RunAlmanac(args);
+  }
+  static std::string RunId(const std::string& out) {
+    const size_t at = out.find("\nrun r");
+    return at == std::string::npos ? "" : out.substr(at + 5, 17);
+  }
+  int64_t Count(const std::string& sql) {
+    auto conn = store::pg::Conn::Connect(uri_, {});
+    if (!conn.ok()) return -1;
+    auto r = (*conn)->Query(sql);
+    return r.ok() ? r->Int(0, 0) : -1;
+  }
+
+  TempDir dir_;
+  std::string uri_;
+};
+
+TEST_F(PgCliTest, WholeWorkflowRunsOnASharedStoreWithoutAFolder) {
+  auto init = Pg({"init"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_THAT(init.out, HasSubstr("***"));  // the password is not echoed
+  EXPECT_THAT(init.out, Not(HasSubstr(store::testing::PgTestServer::Get()->password())));
+  auto ing = Pg({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--metadata",
+                 kSrc + "/examples/data/us_macro_quarterly.meta.yaml", "--realtime-start", "2009-12-15"});
+  ASSERT_EQ(ing.exit_code, 0) << ing.err;
+  auto run = Pg({"run", kSrc + "/examples/pipelines/us_gdp_growth.yaml"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string id = RunId(run.out);
+  ASSERT_FALSE(id.empty()) << run.out;
+  // Four eyes across users, then reproduction from the artifacts stored in the database.
+  auto approve = Pg({"models", "approve", "us-gdp-growth@1"}, "bob");
+  EXPECT_EQ(approve.exit_code, 0) << approve.out << approve.err;
+  auto rep = Pg({"reproduce", id}, "auditor");
+  EXPECT_EQ(rep.exit_code, 0) << rep.out << rep.err;
+  EXPECT_THAT(rep.out, HasSubstr("every artifact is byte-identical"));
+  EXPECT_GT(Count("SELECT count(*) FROM artifacts"), 0);
+  auto verify = Pg({"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("intact"));
+  // Nothing was written to the current directory or a default workspace folder.
+  EXPECT_FALSE(std::filesystem::exists("almanac-workspace"));
+}
+
+TEST_F(PgCliTest, SnapshotIdsMatchTheSqliteWorkspace) {
+  ASSERT_EQ(Pg({"init"}).exit_code, 0);
+  ASSERT_EQ(Lite({"init"}).exit_code, 0);
+  const std::vector<std::string> ingest = {"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--realtime-start",
+                                           "2009-12-15"};
+  ASSERT_EQ(Pg(ingest).exit_code, 0);
+  ASSERT_EQ(Lite(ingest).exit_code, 0);
+  auto a = Pg({"--format", "json", "snapshot", "create", "s1", "--as-of", "2010-01-01"});
+  auto b = Lite({"--format", "json", "snapshot", "create", "s1", "--as-of", "2010-01-01"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto ja = almanac::ParseJson(a.out), jb = almanac::ParseJson(b.out);
+  ASSERT_TRUE(ja.ok() && jb.ok()) << a.out << b.out;
+  auto id = [](const almanac::Json& j) { return j.is_array() ? j[0].value("id", "") : j.value("id", ""); };
+  EXPECT_FALSE(id(*ja).empty()) << a.out;
+  EXPECT_EQ(id(*ja), id(*jb));
+}
+
+TEST_F(PgCliTest, MigrateCopiesAWorkspaceAndVerifiesIt) {
+  ASSERT_EQ(Lite({"init"}).exit_code, 0);
+  ASSERT_EQ(Lite({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--metadata",
+                  kSrc + "/examples/data/us_macro_quarterly.meta.yaml", "--realtime-start", "2009-12-15"})
+                .exit_code,
+            0);
+  // A revision, so that vintages matter.
+  WriteFile(dir_ / "rev.csv", "key,period,value\nus:realgdp,2009Q3,12990.5\n");
+  ASSERT_EQ(Lite({"ingest", dir_ / "rev.csv", "--realtime-start", "2010-01-29"}).exit_code, 0);
+  ASSERT_EQ(Lite({"snapshot", "create", "before-rev", "--as-of", "2010-01-01"}).exit_code, 0);
+  auto run = Lite({"run", kSrc + "/examples/pipelines/us_gdp_growth.yaml"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string id = RunId(run.out);
+  ASSERT_EQ(Lite({"tokens", "create", "--role", "viewer", "--user", "carol"}).exit_code, 0);
+  auto head = Lite({"--format", "json", "audit", "verify"});
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+
+  auto m = RunAlmanac({"migrate", "--from", dir_ / "ws", "--to", uri_});
+  ASSERT_EQ(m.exit_code, 0) << m.out << m.err;
+  EXPECT_THAT(m.out, HasSubstr("verified: row counts, audit chain"));
+  // The same audit head, history and data on the destination.
+  auto head_pg = Pg({"--format", "json", "audit", "verify"});
+  ASSERT_EQ(head_pg.exit_code, 0) << head_pg.err;
+  EXPECT_EQ(head_pg.out, head.out);
+  for (const std::vector<std::string>& q :
+       {std::vector<std::string>{"--format", "csv", "series", "vintages", "us:realgdp"},
+        std::vector<std::string>{"--format", "csv", "series", "show", "us:realgdp", "--as-of", "2010-01-01"},
+        std::vector<std::string>{"--format", "csv", "snapshot", "list"},
+        std::vector<std::string>{"--format", "csv", "runs", "show", id},
+        std::vector<std::string>{"--format", "csv", "models", "versions", "us-gdp-growth"}}) {
+    auto x = Lite(q), y = Pg(q);
+    EXPECT_EQ(x.exit_code, 0) << x.err;
+    EXPECT_EQ(x.out, y.out) << q[3];
+  }
+  // Artifacts came along: the run reproduces on PostgreSQL.
+  auto rep = Pg({"reproduce", id}, "auditor");
+  EXPECT_EQ(rep.exit_code, 0) << rep.out << rep.err;
+  // New ids continue after the copied ones.
+  WriteFile(dir_ / "rev2.csv", "key,period,value\nus:realgdp,2009Q3,12991.0\n");
+  EXPECT_EQ(Pg({"ingest", dir_ / "rev2.csv", "--realtime-start", "2010-02-26"}).exit_code, 0);
+  EXPECT_EQ(Pg({"audit", "verify"}).exit_code, 0);
+
+  // Migrating again into the (now non-empty) store is refused and changes nothing.
+  const int64_t series_rows = Count("SELECT count(*) FROM vintages");
+  auto again = RunAlmanac({"migrate", "--from", dir_ / "ws", "--to", uri_});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("not empty"));
+  EXPECT_EQ(Count("SELECT count(*) FROM vintages"), series_rows);
+}
+
+TEST_F(PgCliTest, MigrateRefusesATamperedAuditLogAndCopiesNothing) {
+  ASSERT_EQ(Lite({"init"}).exit_code, 0);
+  ASSERT_EQ(Lite({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--realtime-start", "2009-12-15"}).exit_code, 0);
+  ASSERT_EQ(std::system(("sqlite3 '" + (dir_ / "ws") + "/almanac.db' \"UPDATE audit_log SET actor = 'mallory' WHERE seq = 1\"").c_str()), 0);
+  auto m = RunAlmanac({"migrate", "--from", dir_ / "ws", "--to", uri_});
+  EXPECT_EQ(m.exit_code, 1);
+  EXPECT_THAT(m.err, HasSubstr("audit log does not verify"));
+  EXPECT_EQ(Count("SELECT count(*) FROM information_schema.tables WHERE table_name = 'series'"), 0);
+}
+
+TEST_F(PgCliTest, BadConnectionStringsFailClearlyWithoutSecrets) {
+  std::string bad = uri_;
+  const std::string pw = store::testing::PgTestServer::Get()->password();
+  bad.replace(bad.find(pw), pw.size(), "not-the-password");
+  auto r = RunAlmanac({"--store", bad, "series", "list"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("password authentication failed"));
+  EXPECT_THAT(r.err, Not(HasSubstr("not-the-password")));
+  auto unreachable = RunAlmanac({"--store", "postgresql://x:y@127.0.0.1:1/db?connect_timeout=2", "series", "list"});
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_THAT(unreachable.err, HasSubstr("cannot connect to postgresql://x:***@127.0.0.1:1/db"));
+  auto no_schema = RunAlmanac({"--store", uri_, "series", "list"});
+  EXPECT_EQ(no_schema.exit_code, 1);
+  EXPECT_THAT(no_schema.err, HasSubstr("almanac init"));
+  auto migrate_bad = RunAlmanac({"migrate", "--from", dir_ / "nothing", "--to", uri_});
+  EXPECT_EQ(migrate_bad.exit_code, 1);
+  EXPECT_THAT(migrate_bad.err, HasSubstr("no SQLite almanac store"));
+  auto migrate_to_sqlite = RunAlmanac({"migrate", "--from", dir_ / "nothing", "--to", "sqlite:/tmp/x.db"});
+  EXPECT_EQ(migrate_to_sqlite.exit_code, 1);
+  EXPECT_THAT(migrate_to_sqlite.err, HasSubstr("postgresql://"));
+}
+
+TEST_F(PgCliTest, ConfigFileNamesTheStore) {
+  WriteFile(dir_ / "almanac.toml", "store = \"" + uri_ + "\"\nuser = \"dora\"\n");
+  auto init = RunAlmanac({"--config", dir_ / "almanac.toml", "init"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  auto ing = RunAlmanac({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--realtime-start", "2009-12-15"}, "",
+                        {"ALMANAC_CONFIG=" + (dir_ / "almanac.toml")});
+  ASSERT_EQ(ing.exit_code, 0) << ing.err;
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE actor = 'dora' AND action = 'ingest'"), 1);
+}
+
+}  // namespace
+}  // namespace almanac::testing
+
+#endif  // ALMANAC_WITH_POSTGRES
