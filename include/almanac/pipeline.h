@@ -214,6 +214,9 @@ struct SchedulerOptions {
   // When set, used instead of lock_dir: takes the pipeline's lock (Unavailable when held), e.g.
   // a database lock that holds across hosts for a shared store.
   std::function<Result<std::unique_ptr<store::StoreLock>>(const std::string& pipeline)> lock;
+  // When set, each fire is claimed first (true: ours to run; false: another scheduler, on any
+  // host, already ran it). ClaimScheduledRun in the store makes every fire run once.
+  std::function<Result<bool>(const std::string& pipeline, int64_t fired_at)> claim;
   int64_t retry_base_ms = 30000;   // first retry delay, doubled each time
   int max_runs = 0;                // stop after this many runs (0: never; for tests)
   int64_t run_for_ms = 0;          // stop after this long (0: never)

@@ -21,6 +21,7 @@
 // almanac/store/artifacts.h (artifact blobs).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -189,6 +190,15 @@ struct StoreOptions {
   int cache_kib = 65536;
 };
 
+// Tells about writes by any process as they commit (see Store::WatchChanges).
+class ChangeWatcher {
+ public:
+  virtual ~ChangeWatcher() = default;
+  // Waits up to `timeout` for a write by anyone; true when one was announced (re-read what
+  // you cache), false on timeout. Unavailable when the connection broke.
+  virtual Result<bool> Wait(std::chrono::milliseconds timeout) = 0;
+};
+
 // A lock held until destroyed (see Store::TryLock).
 class StoreLock {
  public:
@@ -211,6 +221,12 @@ class Store {
   // back-ends whose users share one host (SQLite: the workspace's lock files do this).
   virtual Result<std::unique_ptr<StoreLock>> TryLock(std::string_view /*name*/) {
     return UnimplementedError("named locks are not provided by the store back-end " + uri());
+  }
+  // Push notification of writes (PostgreSQL: LISTEN on the channel every audit append
+  // NOTIFYs, so serving replicas and schedulers learn of promotions and new data at once).
+  // Unimplemented where callers must poll (SQLite, memory).
+  virtual Result<std::unique_ptr<ChangeWatcher>> WatchChanges() {
+    return UnimplementedError("the store back-end " + uri() + " has no change notifications; poll instead");
   }
 };
 

@@ -1,6 +1,8 @@
 // run, reproduce, runs, models, lineage, audit and scheduler commands.
 #include "cli/commands_pipeline.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -562,6 +564,16 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   if (!env.ok()) return ReportError(env.status());
   pipeline::SchedulerOptions so;
   so.pipeline_files = a.files;
+  {
+    store::Store* st = &(*env)->ws->store();
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    const std::string holder = std::string(host) + ":" + std::to_string(::getpid());
+    so.claim = [st, holder](const std::string& name, int64_t fired_at) {
+      return st->metadata().Transact<bool>(
+          [&](store::MetadataTxn& t) { return t.ClaimScheduledRun(name, fired_at, holder); });
+    };
+  }
   if ((*env)->ws->shared()) {
     store::Store* st = &(*env)->ws->store();
     so.lock = [st](const std::string& name) { return st->TryLock("pipeline:" + name); };

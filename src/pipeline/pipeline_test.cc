@@ -405,5 +405,41 @@ TEST_F(RunnerTest, SchedulerFiresRetriesAndSkipsOverlaps) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(RunnerTest, TwoSchedulersOnOneScheduleRunEachFireOnce) {
+  const auto dir = std::filesystem::temp_directory_path() / ("almanac_sched2_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string good = (dir / "good.yaml").string();
+  std::ofstream(good) << kGood;
+  // Two schedulers (as on two hosts: no shared lock folder), one store, the same clock: the
+  // store's claim lets exactly one of them run each fire.
+  auto make = [&](const std::string& holder) {
+    SchedulerOptions so;
+    so.pipeline_files = {good};
+    so.max_runs = 3;
+    so.claim = [this, holder](const std::string& name, int64_t fired_at) {
+      return store_->metadata().Transact<bool>(
+          [&](store::MetadataTxn& t) { return t.ClaimScheduledRun(name, fired_at, holder); });
+    };
+    so.sleep_until = [&](int64_t t) {
+      if (t > clock_.NowMicros()) clock_.Set(t);
+    };
+    return so;
+  };
+  clock_.Set(At("2024-05-06T10:01:00Z"));
+  ASSERT_OK_AND_ASSIGN(auto a, RunScheduler(Env(), make("host-a")));
+  clock_.Set(At("2024-05-06T10:01:00Z"));  // the second host fires the same times
+  ASSERT_OK_AND_ASSIGN(auto b, RunScheduler(Env(), make("host-b")));
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_FALSE(a[i].skipped);
+    EXPECT_FALSE(a[i].run_id.empty());
+    EXPECT_TRUE(b[i].skipped) << i;
+    EXPECT_THAT(b[i].error, HasSubstr("another scheduler already ran this fire"));
+    EXPECT_EQ(a[i].fired_at, b[i].fired_at);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace almanac::pipeline

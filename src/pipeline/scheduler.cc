@@ -88,9 +88,19 @@ Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerO
       if (held) store_lock = std::move(*l);
       else if (l.status().code() != StatusCode::kUnavailable) log("pipeline " + sr.pipeline + ": " + l.status().message());
     }
+    bool claimed = true;
+    if (held && opts.claim) {
+      auto c = opts.claim(due->spec.name, due->next);
+      claimed = c.ok() && *c;
+      if (!c.ok()) sr.error = "cannot claim the run: " + c.status().message();
+      else if (!*c) sr.error = "another scheduler already ran this fire";
+    }
     if (!held) {
       sr.skipped = true;
       sr.error = "the previous run of " + due->spec.name + " is still going";
+      log("pipeline " + sr.pipeline + ": skipped at " + FormatTimestamp(sr.fired_at) + ": " + sr.error);
+    } else if (!claimed) {
+      sr.skipped = true;
       log("pipeline " + sr.pipeline + ": skipped at " + FormatTimestamp(sr.fired_at) + ": " + sr.error);
     } else {
       for (int attempt = 0; attempt <= due->spec.max_retries; ++attempt) {

@@ -22,6 +22,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -681,9 +682,34 @@ void Server::Impl::Poll(bool force) {
 
 void Server::Impl::PollLoop() {
   const auto interval = std::chrono::microseconds(static_cast<int64_t>(std::max(0.01, opt_.poll_seconds) * 1e6));
+  // With a store that announces writes (PostgreSQL NOTIFY), a promotion or new data is picked
+  // up at once; the interval stays as the fallback. Waits are sliced so shutdown stays prompt.
+  std::unique_ptr<store::ChangeWatcher> watcher;
+  if (auto w = deps_.store->WatchChanges(); w.ok()) {
+    watcher = std::move(*w);
+    Log("watching the store for changes (polling every " + FormatFixed(opt_.poll_seconds, 1) + " s as a fallback)");
+  }
   std::unique_lock lock(poll_mu_);
   while (!poll_stop_) {
-    poll_cv_.wait_for(lock, interval, [&] { return poll_stop_; });
+    if (watcher) {
+      const auto deadline = std::chrono::steady_clock::now() + interval;
+      bool notified = false;
+      while (!poll_stop_ && !notified && watcher && std::chrono::steady_clock::now() < deadline) {
+        lock.unlock();
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto r = watcher->Wait(std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(200)));
+        if (!r.ok()) {
+          Log("WARNING: change notifications lost (" + r.status().message() + "); polling only");
+          watcher.reset();
+        } else {
+          notified = *r;
+        }
+        lock.lock();
+      }
+      if (!watcher && !notified) poll_cv_.wait_until(lock, deadline, [&] { return poll_stop_; });
+    } else {
+      poll_cv_.wait_for(lock, interval, [&] { return poll_stop_; });
+    }
     if (poll_stop_) break;
     lock.unlock();
     try {

@@ -6,11 +6,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <filesystem>
+#include <regex>
+#include <thread>
 
 #include "almanac/core.h"
 #include "almanac/core/json.h"
 #include "integration/cli_runner.h"
+#include "integration/http_client.h"
 #include "store/postgres/pg_conn.h"
 #include "store/testing/pg_server.h"
 
@@ -177,6 +184,44 @@ TEST_F(PgCliTest, BadConnectionStringsFailClearlyWithoutSecrets) {
   auto migrate_to_sqlite = RunAlmanac({"migrate", "--from", dir_ / "nothing", "--to", "sqlite:/tmp/x.db"});
   EXPECT_EQ(migrate_to_sqlite.exit_code, 1);
   EXPECT_THAT(migrate_to_sqlite.err, HasSubstr("postgresql://"));
+}
+
+TEST_F(PgCliTest, ServeLearnsOfNewTokensAtOnceThroughNotifications) {
+  ASSERT_EQ(Pg({"init"}).exit_code, 0);
+  ASSERT_EQ(Pg({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--realtime-start", "2009-12-15"}).exit_code, 0);
+  // Polling every 120 s: only a notification can make the server see the token in time.
+  const std::string log = dir_ / "serve.log";
+  const pid_t pid = StartAlmanac({"--store", uri_, "serve", "--listen", "127.0.0.1:0", "--poll-seconds", "120"}, log);
+  int port = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  static const std::regex kListening(R"(listening on https?://127\.0\.0\.1:(\d+))");
+  while (port == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    const std::string text = ReadFile(log);
+    if (std::regex_search(text, m, kListening)) port = std::stoi(m[1]);
+    else std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(port, 0) << ReadFile(log);
+  auto created = Pg({"--format", "json", "tokens", "create", "--role", "viewer", "--user", "erin"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto j = almanac::ParseJson(created.out);
+  ASSERT_TRUE(j.ok()) << created.out;
+  const std::string token = j->is_array() ? (*j)[0].value("token", "") : j->value("token", "");
+  ASSERT_FALSE(token.empty()) << created.out;
+  int status = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until) {
+    HttpConnection c(port);
+    status = c.Request("GET", "/v1/series", "", token).status;
+    if (status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 200) << ReadFile(log);
+  EXPECT_THAT(ReadFile(log), HasSubstr("watching the store for changes"));
+  ::kill(pid, SIGTERM);
+  int ws = 0;
+  ::waitpid(pid, &ws, 0);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ReadFile(log);
 }
 
 TEST_F(PgCliTest, ConfigFileNamesTheStore) {

@@ -220,6 +220,11 @@ class MetadataTxn {
   // Every token, oldest first.
   virtual Result<std::vector<ApiTokenRecord>> ListTokens() = 0;
 
+  // Schedules: claims the run of `pipeline` scheduled for `fired_at` (micros) for `holder`.
+  // true for the first claim; false when another scheduler (any process or host) already
+  // claimed that fire, so that each scheduled run happens once however many schedulers run.
+  virtual Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) = 0;
+
   // Audit: appends one hash-chained entry and returns it.
   virtual Result<AuditEntry> Audit(const AuditEvent& event) = 0;
 };

@@ -48,6 +48,7 @@ struct State {
   std::map<int64_t, PromotionRequestRecord> requests;
   std::vector<AuditEntry> audit;
   std::map<std::string, ApiTokenRecord> tokens;  // by id
+  std::map<std::pair<std::string, int64_t>, std::string> scheduled_runs;  // (pipeline, fired_at) -> holder
 };
 
 // Appends a hash-chained audit entry to `state`.
@@ -515,6 +516,9 @@ class MemoryTxn : public MetadataTxn {
       return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
     });
     return out;
+  }
+  Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) override {
+    return s_.scheduled_runs.emplace(std::make_pair(std::string(pipeline), fired_at), std::string(holder)).second;
   }
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(s_, clock_, event); }
 

@@ -4,6 +4,7 @@
 // every series' latest view and every artifact's SHA-256 on the destination.
 #include <sys/stat.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,7 +22,7 @@ constexpr const char* kTables[] = {"series",        "loads",        "vintages", 
                                    "snapshot_contents", "snapshots", "runs",              "run_params",
                                    "run_metrics",   "run_tags",     "run_artifacts",     "step_cache",
                                    "registered_models", "model_versions", "promotion_requests", "audit_log",
-                                   "audit_head",    "api_tokens"};
+                                   "audit_head",    "api_tokens",   "scheduled_runs"};
 constexpr const char* kIdentityTables[] = {"series", "loads", "vintages", "promotion_requests"};
 
 void AppendCopyText(std::string* out, std::string_view text) {
@@ -49,8 +50,57 @@ Result<std::vector<std::string>> Columns(sqlite3* db, const std::string& table) 
   return out;
 }
 
+// SQLite keeps one row per observation; PostgreSQL one row per vintage with arrays
+// (pg_migrations.cc). Returns the number of observations copied.
+Result<int64_t> CopyObservations(sqlite3* db, pg::Conn& conn, const std::function<void(const std::string&)>& progress) {
+  const std::string copy_sql = "COPY observations (series_id, realtime_start, vintage_id, part, periods, \"values\") FROM STDIN";
+  ALMANAC_ASSIGN_OR_RETURN(sqlite::Stmt q, sqlite::Stmt::Prepare(db, "SELECT series_id, realtime_start, vintage_id, period, value "
+                                                                     "FROM observations ORDER BY series_id, vintage_id, period"));
+  std::string buf, periods, values;
+  int64_t rows = 0, cur_series = -1, cur_rt = 0, cur_vintage = -1;
+  char num[40];
+  auto flush_vintage = [&] {
+    if (cur_vintage < 0) return;
+    buf += std::to_string(cur_series) + '\t' + std::to_string(cur_rt) + '\t' + std::to_string(cur_vintage) + "\t0\t{" +
+           periods + "}\t{" + values + "}\n";
+    periods.clear();
+    values.clear();
+  };
+  for (;;) {
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    if (q.Int(2) != cur_vintage || q.Int(0) != cur_series) {
+      flush_vintage();
+      cur_series = q.Int(0);
+      cur_rt = q.Int(1);
+      cur_vintage = q.Int(2);
+    }
+    if (!periods.empty()) {
+      periods += ',';
+      values += ',';
+    }
+    periods += std::to_string(q.Int(3));
+    if (q.IsNull(4)) {
+      values += "NULL";
+    } else {
+      auto [end, ec] = std::to_chars(num, num + sizeof num, q.Double(4));
+      values.append(num, end);
+    }
+    ++rows;
+    if (buf.size() >= (16u << 20)) {
+      ALMANAC_RETURN_IF_ERROR(conn.CopyIn(copy_sql, buf).WithContext("copying observations"));
+      buf.clear();
+      if (progress) progress("  observations: " + std::to_string(rows) + " rows...");
+    }
+  }
+  flush_vintage();
+  if (!buf.empty()) ALMANAC_RETURN_IF_ERROR(conn.CopyIn(copy_sql, buf).WithContext("copying observations"));
+  return rows;
+}
+
 Result<int64_t> CopyTable(sqlite3* db, pg::Conn& conn, const std::string& table,
                           const std::function<void(const std::string&)>& progress) {
+  if (table == "observations") return CopyObservations(db, conn, progress);
   ALMANAC_ASSIGN_OR_RETURN(std::vector<std::string> cols, Columns(db, table));
   std::string col_list;
   for (size_t i = 0; i < cols.size(); ++i) col_list += (i ? ", \"" : "\"") + cols[i] + "\"";
@@ -181,7 +231,9 @@ Result<CopyReport> CopySqliteToPostgres(const std::string& sqlite_path, const st
   // Verification on the destination.
   say("verifying");
   for (const auto& [table, n] : report.tables) {
-    ALMANAC_ASSIGN_OR_RETURN(pg::PgResult r, conn->Query("SELECT count(*) FROM " + table));
+    ALMANAC_ASSIGN_OR_RETURN(pg::PgResult r, conn->Query(table == "observations"
+                                                             ? "SELECT COALESCE(sum(cardinality(periods)), 0) FROM observations"
+                                                             : "SELECT count(*) FROM " + table));
     if (r.Int(0, 0) != n)
       return DataLossError("table " + table + ": " + std::to_string(n) + " rows copied but " +
                            std::to_string(r.Int(0, 0)) + " found");

@@ -375,6 +375,12 @@ class Txn : public MetadataTxn {
     return out;
   }
 
+  Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("INSERT INTO scheduled_runs VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                                                  Params().Add(pipeline).Add(fired_at).Add(holder).Add(clock_.NowMicros())));
+    return q.Affected() == 1;
+  }
+
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(c_, clock_, event); }
 
  private:

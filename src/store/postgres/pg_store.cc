@@ -3,9 +3,13 @@
 // prepared statement with parameters; loads stream observations with COPY.
 #include "store/postgres/pg_store.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <set>
+#include <unordered_map>
 
 #include "store/load_session_base.h"
 #include "store/postgres/pg_migrations.h"
@@ -18,6 +22,42 @@ std::unique_ptr<MetadataStore> NewPostgresMetadataStore(std::shared_ptr<Pool> po
 namespace {
 
 constexpr int64_t kMaxRt = std::numeric_limits<int64_t>::max();
+
+// Parses PostgreSQL's text form of a bigint[] ("{1,2,3}").
+void ParseIntArray(std::string_view text, std::vector<int64_t>* out) {
+  out->clear();
+  if (text.size() < 2) return;
+  const char* p = text.data() + 1;
+  const char* end = text.data() + text.size() - 1;
+  while (p < end) {
+    int64_t v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    out->push_back(v);
+    p = next + 1;  // past the comma
+    if (ec != std::errc()) break;
+  }
+}
+
+// Parses a double precision[] ("{1.5,NULL,-2e-05}"); NULL elements become NaN (missing).
+void ParseDoubleArray(std::string_view text, std::vector<double>* out) {
+  out->clear();
+  if (text.size() < 2) return;
+  const char* p = text.data() + 1;
+  const char* end = text.data() + text.size() - 1;
+  while (p < end) {
+    const char* comma = static_cast<const char*>(std::memchr(p, ',', static_cast<size_t>(end - p)));
+    if (comma == nullptr) comma = end;
+    const std::string_view item(p, static_cast<size_t>(comma - p));
+    double v = 0;
+    if (item == "NULL" || item == "NaN") {
+      v = TimeSeries::kMissing;
+    } else if (auto [q, ec] = std::from_chars(item.data(), item.data() + item.size(), v); ec != std::errc()) {
+      v = item == "Infinity" ? HUGE_VAL : item == "-Infinity" ? -HUGE_VAL : TimeSeries::kMissing;
+    }
+    out->push_back(v);
+    p = comma + 1;
+  }
+}
 
 std::string LockSql(int key) {
   return "SELECT pg_advisory_xact_lock(" + std::to_string(kAdvisoryLockSpace) + ", " + std::to_string(key) + ")";
@@ -190,12 +230,21 @@ class PgLoadSession : public LoadSessionBase {
   Status ReadStoredRows(int64_t series_id, std::vector<StoredRow>* rows) override {
     // Rows of this series still in the COPY buffer must be visible to the planner.
     if (pending_series_.count(series_id)) ALMANAC_RETURN_IF_ERROR(FlushCopy());
-    ALMANAC_ASSIGN_OR_RETURN(PgResult r, lease_->Query("SELECT period, realtime_start, vintage_id, value FROM observations "
-                                                       "WHERE series_id = $1 ORDER BY period, realtime_start, vintage_id",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult r, lease_->Query("SELECT realtime_start, vintage_id, periods, \"values\" FROM "
+                                                       "observations WHERE series_id = $1",
                                                        Params().Add(series_id)));
-    rows->reserve(rows->size() + static_cast<size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i)
-      rows->push_back({r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.IsNull(i, 3) ? TimeSeries::kMissing : r.Double(i, 3)});
+    const size_t first = rows->size();
+    std::vector<int64_t> periods;
+    std::vector<double> values;
+    for (int i = 0; i < r.rows(); ++i) {
+      ParseIntArray(r.View(i, 2), &periods);
+      ParseDoubleArray(r.View(i, 3), &values);
+      if (periods.size() != values.size()) return DataLossError("stored observations of a vintage are malformed");
+      for (size_t k = 0; k < periods.size(); ++k) rows->push_back({periods[k], r.Int(i, 0), r.Int(i, 1), values[k]});
+    }
+    std::sort(rows->begin() + static_cast<std::ptrdiff_t>(first), rows->end(), [](const StoredRow& a, const StoredRow& b) {
+      return a.period != b.period ? a.period < b.period : a.rt != b.rt ? a.rt < b.rt : a.vintage_id < b.vintage_id;
+    });
     return Status::Ok();
   }
 
@@ -213,25 +262,38 @@ class PgLoadSession : public LoadSessionBase {
     return r.Int(0, 0);
   }
 
-  // Rows are buffered in COPY's text format and streamed in large pieces: one COPY of
-  // millions of rows costs a fraction of as many INSERTs.
+  // Each planned vintage becomes one row (periods and values as arrays), buffered in COPY's
+  // text format and streamed in large pieces.
   Status WriteRows(int64_t series_id, int64_t vintage_id, int64_t rt,
                    const std::vector<std::pair<int64_t, double>>& rows) override {
-    const std::string prefix = std::to_string(series_id) + '\t';
-    const std::string rt_vid = '\t' + std::to_string(rt) + '\t' + std::to_string(vintage_id) + '\t';
+    if (rows.empty()) return Status::Ok();
+    const int part = parts_[vintage_id]++;
+    copy_buffer_ += std::to_string(series_id);
+    copy_buffer_ += '\t';
+    copy_buffer_ += std::to_string(rt);
+    copy_buffer_ += '\t';
+    copy_buffer_ += std::to_string(vintage_id);
+    copy_buffer_ += '\t';
+    copy_buffer_ += std::to_string(part);
+    copy_buffer_ += "\t{";
     char buf[40];
-    for (const auto& [period, value] : rows) {
-      copy_buffer_ += prefix;
-      copy_buffer_ += std::to_string(period);
-      copy_buffer_ += rt_vid;
-      if (std::isnan(value)) {
-        copy_buffer_ += "\\N";
-      } else {
-        const int n = std::snprintf(buf, sizeof buf, "%.17g", value);
-        copy_buffer_.append(buf, static_cast<size_t>(n));
-      }
-      copy_buffer_ += '\n';
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i) copy_buffer_ += ',';
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rows[i].first);
+      copy_buffer_.append(buf, end);
     }
+    copy_buffer_ += "}\t{";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i) copy_buffer_ += ',';
+      if (std::isnan(rows[i].second)) {
+        copy_buffer_ += "NULL";
+      } else {
+        // Shortest form that reads back as the same double.
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rows[i].second);
+        copy_buffer_.append(buf, end);
+      }
+    }
+    copy_buffer_ += "}\n";
     pending_series_.insert(series_id);
     if (copy_buffer_.size() >= kCopyFlushBytes) return FlushCopy();
     return Status::Ok();
@@ -282,7 +344,7 @@ class PgLoadSession : public LoadSessionBase {
 
   Status FlushCopy() {
     if (copy_buffer_.empty()) return Status::Ok();
-    Status s = lease_->CopyIn("COPY observations (series_id, period, realtime_start, vintage_id, value) FROM STDIN",
+    Status s = lease_->CopyIn("COPY observations (series_id, realtime_start, vintage_id, part, periods, \"values\") FROM STDIN",
                               copy_buffer_);
     copy_buffer_.clear();
     pending_series_.clear();
@@ -296,6 +358,7 @@ class PgLoadSession : public LoadSessionBase {
   int64_t load_id_ = 0;
   std::string copy_buffer_;
   std::set<int64_t> pending_series_;
+  std::unordered_map<int64_t, int> parts_;  // vintage id -> rows written so far
 };
 
 class PgSeriesStore : public SeriesStore {
@@ -327,23 +390,38 @@ class PgSeriesStore : public SeriesStore {
   }
 
   Result<TimeSeries> ReadAsOf(std::string_view key, std::optional<Date> as_of) override {
-    // One round trip: the series' frequency and, per period, the row of the newest vintage at
-    // or before as_of (DISTINCT ON over the primary key's order). A series with no rows yet
-    // returns one row with a NULL period; an unknown key returns none.
+    // One round trip: the series' frequency and its vintages up to as_of, oldest first; each
+    // period then takes its value from the newest vintage that recorded it. A series with no
+    // vintage yet returns one row with NULL arrays; an unknown key returns none.
     ALMANAC_ASSIGN_OR_RETURN(
         PgResult r,
-        Read("SELECT s.frequency, o.period, o.value, o.period IS NOT NULL FROM series s LEFT JOIN LATERAL ("
-             " SELECT DISTINCT ON (period) period, value FROM observations WHERE series_id = s.id AND realtime_start <= $2"
-             " ORDER BY period, realtime_start DESC, vintage_id DESC) o ON true WHERE s.key = $1 ORDER BY o.period",
+        Read("SELECT s.frequency, o.periods, o.\"values\", o.periods IS NOT NULL FROM series s LEFT JOIN observations o "
+             "ON o.series_id = s.id AND o.realtime_start <= $2 WHERE s.key = $1 "
+             "ORDER BY o.realtime_start, o.vintage_id, o.part",
              Params().Add(key).Add(as_of ? as_of->days() : kMaxRt)));
     if (r.rows() == 0) return NotFoundError("no series " + QuoteForMessage(key) + " in the store");
     ALMANAC_ASSIGN_OR_RETURN(Frequency f, ParseFrequency(r.Text(0, 0)));
-    std::vector<std::pair<int64_t, double>> latest;
-    latest.reserve(static_cast<size_t>(r.rows()));
+    struct Entry {
+      int64_t period;
+      int seq;
+      double value;
+    };
+    std::vector<Entry> all;
+    std::vector<int64_t> periods;
+    std::vector<double> values;
     for (int i = 0; i < r.rows(); ++i) {
       if (!r.Bool(i, 3)) continue;
-      latest.emplace_back(r.Int(i, 1), r.IsNull(i, 2) ? TimeSeries::kMissing : r.Double(i, 2));
+      ParseIntArray(r.View(i, 1), &periods);
+      ParseDoubleArray(r.View(i, 2), &values);
+      if (periods.size() != values.size()) return DataLossError("stored observations of " + std::string(key) + " are malformed");
+      for (size_t k = 0; k < periods.size(); ++k) all.push_back({periods[k], i, values[k]});
     }
+    std::sort(all.begin(), all.end(), [](const Entry& a, const Entry& b) {
+      return a.period != b.period ? a.period < b.period : a.seq < b.seq;
+    });
+    std::vector<std::pair<int64_t, double>> latest;
+    for (size_t k = 0; k < all.size(); ++k)
+      if (k + 1 == all.size() || all[k + 1].period != all[k].period) latest.emplace_back(all[k].period, all[k].value);
     return BuildSeries(f, latest);
   }
 
@@ -380,9 +458,9 @@ class PgSeriesStore : public SeriesStore {
                                   " (frequency " + std::string(FrequencyCode(info.frequency)) + ")");
     ALMANAC_ASSIGN_OR_RETURN(
         PgResult r,
-        Read("SELECT o.vintage_id, o.realtime_start, v.loaded_at, o.value FROM observations o JOIN vintages v "
-             "ON v.id = o.vintage_id JOIN series s ON s.id = o.series_id WHERE s.key = $1 AND o.period = $2 "
-             "ORDER BY o.realtime_start, o.vintage_id",
+        Read("SELECT o.vintage_id, o.realtime_start, v.loaded_at, o.\"values\"[array_position(o.periods, $2::bigint)] "
+             "FROM observations o JOIN vintages v ON v.id = o.vintage_id JOIN series s ON s.id = o.series_id "
+             "WHERE s.key = $1 AND $2::bigint = ANY(o.periods) ORDER BY o.realtime_start, o.vintage_id",
              Params().Add(key).Add(period.ordinal())));
     std::vector<RevisionEntry> out;
     for (int i = 0; i < r.rows(); ++i) {
@@ -518,6 +596,18 @@ class PgLock : public StoreLock {
   std::unique_ptr<Conn> conn_;  // closing it releases the lock
 };
 
+class PgWatcher : public ChangeWatcher {
+ public:
+  explicit PgWatcher(std::unique_ptr<Conn> conn) : conn_(std::move(conn)) {}
+  Result<bool> Wait(std::chrono::milliseconds timeout) override {
+    ALMANAC_ASSIGN_OR_RETURN(auto notes, conn_->WaitNotifications(timeout));
+    return !notes.empty();
+  }
+
+ private:
+  std::unique_ptr<Conn> conn_;
+};
+
 class PgStore : public Store {
  public:
   PgStore(std::string uri, std::shared_ptr<Pool> pool, StoreOptions options)
@@ -538,6 +628,12 @@ class PgStore : public Store {
                                                      Params().Add(kLockNamed).Add(name)));
     if (!r.Bool(0, 0)) return UnavailableError(std::string(name) + " is held by another process");
     return std::unique_ptr<StoreLock>(std::make_unique<PgLock>(std::move(conn)));
+  }
+
+  Result<std::unique_ptr<ChangeWatcher>> WatchChanges() override {
+    ALMANAC_ASSIGN_OR_RETURN(auto conn, Conn::Connect(pool_->conninfo(), pool_->options()));
+    ALMANAC_RETURN_IF_ERROR(conn->Exec("LISTEN almanac_audit"));
+    return std::unique_ptr<ChangeWatcher>(std::make_unique<PgWatcher>(std::move(conn)));
   }
 
  private:

@@ -190,6 +190,15 @@ ALTER TABLE series ADD COLUMN latest_max_rt INTEGER;
 ALTER TABLE series ADD COLUMN latest_sha256 TEXT;
 ALTER TABLE series ADD COLUMN latest_periods INTEGER;
 )sql"},
+      {5, "scheduled runs claimed by a scheduler (each fire runs once, however many schedulers)", R"sql(
+CREATE TABLE scheduled_runs (
+  pipeline TEXT NOT NULL,
+  fired_at INTEGER NOT NULL,
+  holder TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL,
+  PRIMARY KEY (pipeline, fired_at)
+) WITHOUT ROWID;
+)sql"},
   };
   return kMigrations;
 }

@@ -337,6 +337,13 @@ class Txn : public MetadataTxn {
     return out;
   }
 
+  Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT OR IGNORE INTO scheduled_runs VALUES (?1, ?2, ?3, ?4)"));
+    q.Bind(1, pipeline).Bind(2, fired_at).Bind(3, holder).Bind(4, clock_.NowMicros());
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return sqlite3_changes(db_) == 1;
+  }
+
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(db_, clock_, event); }
 
  private:

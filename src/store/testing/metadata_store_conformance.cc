@@ -26,6 +26,22 @@ RunRecord NewRun(const std::string& id, int64_t t) {
 }
 }  // namespace
 
+TEST_P(MetadataStoreConformance, EachScheduledRunIsClaimedOnce) {
+  auto claim = [&](const std::string& p, int64_t t, const std::string& who) {
+    return store_->metadata().Transact<bool>([&](MetadataTxn& txn) { return txn.ClaimScheduledRun(p, t, who); });
+  };
+  EXPECT_THAT(claim("gdp", 100, "host-a"), ::almanac::testing::IsOkAndHolds(true));
+  EXPECT_THAT(claim("gdp", 100, "host-b"), ::almanac::testing::IsOkAndHolds(false));
+  EXPECT_THAT(claim("gdp", 200, "host-b"), ::almanac::testing::IsOkAndHolds(true));
+  EXPECT_THAT(claim("cpi", 100, "host-b"), ::almanac::testing::IsOkAndHolds(true));
+  // A lost claim does not spoil the rest of its transaction.
+  ASSERT_OK(store_->metadata().Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(bool won, t.ClaimScheduledRun("gdp", 100, "host-c"));
+    EXPECT_FALSE(won);
+    return t.Audit({"sched", "test.after_claim", "pipeline", "gdp", Json::object()}).status();
+  }));
+}
+
 TEST_P(MetadataStoreConformance, RunsParamsMetricsTagsArtifacts) {
   auto& md = store_->metadata();
   ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
