@@ -12,11 +12,14 @@
 namespace almanac::data {
 namespace {
 
-std::string UrlEncode(std::string_view s) {
+// Percent-encodes a query value or (path = true) a path segment. SDMX keys use '+' for
+// "or" in the path, where it must stay literal; in a query it would read as a space.
+std::string UrlEncode(std::string_view s, bool path = false) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == ';' || c == ',' || c == '/') {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == ';' || c == ',' || c == '/' ||
+        (path && c == '+') || (path && c == '@')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -133,6 +136,7 @@ class SourceLoader {
     ALMANAC_ASSIGN_OR_RETURN(HttpResponse r, client_->Get(req));
     ++result_.requests;
     result_.bytes += static_cast<int64_t>(r.body.size());
+    payload_hash_.Update(r.body);  // the load's source_hash covers every body it read
     ++progress_.requests_done;
     progress_.bytes = result_.bytes;
     if (opt_.progress) opt_.progress(progress_);
@@ -189,7 +193,7 @@ class SourceLoader {
       if (auto g = store_.series().GetSeries(key); g.ok()) stored = *g;
       store::SeriesInfo info;
       info.key = key;
-      std::optional<Frequency> freq = spec.metadata.frequency ? spec.metadata.frequency : spec.rules.frequency;
+      std::optional<Frequency> freq = spec.metadata.frequency;
       if (stored) {
         info = *stored;
         if (!freq) freq = stored->frequency;
@@ -275,7 +279,7 @@ class SourceLoader {
       q.Add("startPeriod", src_.start_period);
       q.Add("updatedAfter", opt_.since ? opt_.since->ToString() : src_.updated_after);
       for (const auto& [k, v] : src_.params) q.Add(k, v);
-      const std::string url = q.On(src_.base_url + "/data/" + UrlEncode(flow) + "/" + UrlEncode(spec.id.substr(slash + 1)));
+      const std::string url = q.On(src_.base_url + "/data/" + UrlEncode(flow, true) + "/" + UrlEncode(spec.id.substr(slash + 1), true));
       Validator v = *LookupValidator(url);
       std::vector<std::string> headers = {csv ? "Accept: application/vnd.sdmx.data+csv;version=1.0.0, text/csv;q=0.9"
                                               : "Accept: application/vnd.sdmx.data+json;version=1.0.0, application/json;q=0.9"};
@@ -436,20 +440,8 @@ class SourceLoader {
                             {"requests", result_.requests},
                             {"not_modified", result_.not_modified},
                             {"bytes", result_.bytes}};
-    ALMANAC_ASSIGN_OR_RETURN(auto session, store_.series().BeginLoad(lo));
-    Sha256 hash;
-    for (const auto& s : fetched_) {
-      ALMANAC_RETURN_IF_ERROR_CTX(session->DeclareSeries(s.info), "source " + src_.name);
-      hash.Update(s.info.key);
-      for (const auto& o : s.observations) {
-        ALMANAC_RETURN_IF_ERROR_CTX(session->Add(s.info.key, o.period, o.value, o.realtime_start),
-                                    "source " + src_.name + ", series " + s.info.key + ", " + o.period.ToString());
-        hash.Update(o.period.ToString());
-        hash.Update(o.value ? std::to_string(*o.value) : std::string("."));
-      }
-    }
-    session->SetSourceHash(hash.HexDigest());
-    ALMANAC_ASSIGN_OR_RETURN(result_.report, session->Commit());
+    // The session holds the store's write lock until destroyed: commit in its own scope.
+    ALMANAC_RETURN_IF_ERROR(CommitLoad(lo));
     result_.committed = true;
     // Validators only after the commit: a failed load must be fetched in full next time.
     Status vs = store_.metadata().Run([&](store::MetadataTxn& t) -> Status {
@@ -470,6 +462,20 @@ class SourceLoader {
     return Status::Ok();
   }
 
+  Status CommitLoad(const store::LoadOptions& lo) {
+    ALMANAC_ASSIGN_OR_RETURN(auto session, store_.series().BeginLoad(lo));
+    for (const auto& s : fetched_) {
+      ALMANAC_RETURN_IF_ERROR_CTX(session->DeclareSeries(s.info), "source " + src_.name);
+      for (const auto& o : s.observations) {
+        ALMANAC_RETURN_IF_ERROR_CTX(session->Add(s.info.key, o.period, o.value, o.realtime_start),
+                                    "source " + src_.name + ", series " + s.info.key + ", " + o.period.ToString());
+      }
+    }
+    session->SetSourceHash(payload_hash_.HexDigest());
+    ALMANAC_ASSIGN_OR_RETURN(result_.report, session->Commit());
+    return Status::Ok();
+  }
+
   const SourceConfig& src_;
   const SourceLoadOptions& opt_;
   store::Store& store_;
@@ -480,6 +486,7 @@ class SourceLoader {
   std::vector<ParsedSeries> fetched_;
   std::map<std::string, const SeriesSpec*> specs_;
   std::vector<Validator> validators_;
+  Sha256 payload_hash_;
 };
 
 }  // namespace
