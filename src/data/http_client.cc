@@ -247,7 +247,8 @@ Result<HttpResponse> HttpClient::Get(const HttpRequest& request) {
       }
     }
     if (attempt >= options_.max_retries)
-      return last.WithContext("after " + std::to_string(attempt + 1) + " attempt" + (attempt == 0 ? "" : "s"));
+      return Status(last.code(), last.message() + " (gave up after " + std::to_string(attempt + 1) + " attempt" +
+                                     (attempt == 0 ? "" : "s") + ")");
     int64_t wait_ms;
     if (retry_after >= 0) {
       if (retry_after > options_.max_retry_after_s)

@@ -293,4 +293,24 @@ Result<SourceLoadResult> LoadSource(const SourceConfig& source, const SourceLoad
 Status ValidateSeries(const ParsedSeries& series, const ValidationRules& rules, store::SeriesStore& store,
                       Date today);
 
+// ------------------------------------------------------------------------------ push ingest
+
+// One NDJSON record: {"series": KEY, "period": "2024-01", "value": 1.5 | null | "1.5",
+// "realtime_start": "2024-02-01" (optional), "frequency": "M" (optional)}.
+struct NdjsonRecord {
+  std::string key;
+  std::string period;  // resolved against the series' frequency when the batch is stored
+  std::optional<Frequency> frequency;
+  std::optional<double> value;
+  std::optional<Date> realtime_start;
+};
+// InvalidArgument naming the field for malformed JSON, a missing field, a bad key, value or date.
+Result<NdjsonRecord> ParseNdjsonRecord(std::string_view line);
+
+// Stores a batch as one load (one transaction; one vintage per series per realtime_start).
+// A period is read with the stored series' frequency, else the record's, else inferred from
+// its text. On any error nothing is stored; the message names the record (1-based in the batch).
+Result<store::LoadReport> IngestBatch(const std::vector<NdjsonRecord>& batch, const std::string& loader,
+                                      const std::string& source, store::SeriesStore& store);
+
 }  // namespace almanac::data
