@@ -147,7 +147,13 @@ class FredSax : public nlohmann::json_sax<Json> {
   }
   bool start_array(std::size_t) override {
     ++depth_;
-    if (depth_ == 2 && key_ == "observations") in_obs_ = true, saw_obs_ = true;
+    if (depth_ == 2 && key_ == "observations") {
+      in_obs_ = saw_obs_ = true;
+      // FRED sends count and limit before the array: size the vector once (bounded, since
+      // the numbers come from the network).
+      const int64_t expect = std::min<int64_t>(page_->count - page_->offset, page_->limit > 0 ? page_->limit : 100000);
+      if (expect > 0) page_->observations.reserve(static_cast<size_t>(std::min<int64_t>(expect, 1 << 22)));
+    }
     return true;
   }
   bool end_array() override {

@@ -298,3 +298,56 @@ TEST(SourceConfigTest, ErrorsNameFileLineAndField) {
 
 }  // namespace
 }  // namespace almanac::data
+
+namespace almanac::data {
+namespace {
+
+TEST(NdjsonTest, Records) {
+  ASSERT_OK_AND_ASSIGN(NdjsonRecord r, ParseNdjsonRecord(R"({"series":"push:a","period":"2024-01","value":"2.5","realtime_start":"2024-02-01"})"));
+  EXPECT_EQ(r.key, "push:a");
+  EXPECT_EQ(r.value, 2.5);
+  EXPECT_EQ(r.realtime_start->ToString(), "2024-02-01");
+  ASSERT_OK_AND_ASSIGN(r, ParseNdjsonRecord(R"({"series":"push:a","period":"2024-01-01","value":null,"frequency":"M"})"));
+  EXPECT_EQ(r.value, std::nullopt);
+  EXPECT_EQ(r.frequency, Frequency::kMonthly);
+  auto bad = [](const char* line) { return ParseNdjsonRecord(line).status(); };
+  EXPECT_THAT(bad("{\"series\":\"a\"}"), StatusIs(StatusCode::kInvalidArgument, "no \"period\" field"));
+  EXPECT_THAT(bad("{\"series\":\"a\",\"period\":\"2024\"}"), StatusIs(StatusCode::kInvalidArgument, "no \"value\" field"));
+  EXPECT_THAT(bad("{\"series\":\"a b\",\"period\":\"2024\",\"value\":1}"), StatusIs(StatusCode::kInvalidArgument, "series key"));
+  EXPECT_THAT(bad("{\"series\":\"a\",\"period\":\"2024\",\"value\":true}"),
+              StatusIs(StatusCode::kInvalidArgument, "must be a number, a numeric string or null"));
+  EXPECT_THAT(bad("{\"series\":\"a\",\"period\":\"2024\",\"value\":1,\"vlaue\":2}"),
+              StatusIs(StatusCode::kInvalidArgument, "unknown field 'vlaue'"));
+  EXPECT_THAT(bad("[1,2]"), StatusIs(StatusCode::kInvalidArgument, "expected a JSON object"));
+  EXPECT_THAT(bad("{\"series\":"), StatusIs(StatusCode::kInvalidArgument, "not a JSON object"));
+  EXPECT_THAT(bad("{\"series\":\"a\",\"period\":\"2024\",\"value\":1,\"realtime_start\":\"2024-02-30\"}"),
+              StatusIs(StatusCode::kInvalidArgument, "realtime_start"));
+}
+
+TEST(NdjsonTest, BatchIsOneLoadAndAllOrNothing) {
+  auto store = *store::OpenStore("memory:", store::StoreOptions());
+  std::vector<NdjsonRecord> batch;
+  for (const char* line : {R"({"series":"push:a","period":"2024-01","value":1})",
+                           R"({"series":"push:a","period":"2024-02","value":2})",
+                           R"({"series":"push:b","period":"2024Q1","value":3,"realtime_start":"2024-04-02"})",
+                           R"({"series":"push:b","period":"2024Q1","value":4,"realtime_start":"2024-05-02"})"})
+    batch.push_back(*ParseNdjsonRecord(line));
+  ASSERT_OK_AND_ASSIGN(store::LoadReport rep, IngestBatch(batch, "t", "stream", store->series()));
+  EXPECT_EQ(rep.vintages_created, 3);  // a: 1; b: one per realtime_start
+  EXPECT_EQ(store->series().ListVintages("push:b")->size(), 2u);
+  // The stored frequency wins: a date label of a monthly series is its month.
+  std::vector<NdjsonRecord> more = {*ParseNdjsonRecord(R"({"series":"push:a","period":"2024-03-01","value":3})"),
+                                    *ParseNdjsonRecord(R"({"series":"push:c","period":"2024-01","value":1})"),
+                                    *ParseNdjsonRecord(R"({"series":"push:c","period":"2024Q1","value":1})")};
+  EXPECT_THAT(IngestBatch(more, "t", "stream", store->series()).status(),
+              StatusIs(StatusCode::kInvalidArgument, "record 3 (series push:c)"));
+  EXPECT_THAT(store->series().GetSeries("push:c").status(), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(store->series().ReadAsOf("push:a", std::nullopt)->size(), 2);
+  more.pop_back();
+  ASSERT_OK(IngestBatch(more, "t", "stream", store->series()).status());
+  EXPECT_EQ(store->series().ReadAsOf("push:a", std::nullopt)->size(), 3);
+  EXPECT_THAT(IngestBatch({}, "t", "s", store->series()).status(), StatusIs(StatusCode::kInvalidArgument, "empty batch"));
+}
+
+}  // namespace
+}  // namespace almanac::data

@@ -165,3 +165,31 @@ TEST_F(LoadCliTest, ValidationFailureAndMissingKey) {
 
 }  // namespace
 }  // namespace almanac::testing
+
+namespace almanac::testing {
+namespace {
+
+TEST(IngestFollowTest, NdjsonBatchesFromStdin) {
+  TempDir dir;
+  const std::string ws = dir / "ws";
+  ASSERT_EQ(RunAlmanac({"--workspace", ws, "init"}).exit_code, 0);
+  const std::string stream =
+      "{\"series\":\"push:a\",\"period\":\"2024-01\",\"value\":1}\n"
+      "{\"series\":\"push:a\",\"period\":\"2024-02\",\"value\":2}\n"
+      "\n"
+      "{\"series\":\"push:a\",\"period\":\"2024-03\",\"value\":\"oops\"}\n"   // rejects batch 2 (lines 4-5)
+      "{\"series\":\"push:b\",\"period\":\"2024Q1\",\"value\":5}\n"
+      "{\"series\":\"push:b\",\"period\":\"2024Q2\",\"value\":6,\"realtime_start\":\"2024-08-01\"}\n";
+  auto r = RunAlmanac({"--workspace", ws, "ingest", "--follow", "-", "--batch-lines", "2", "--format", "csv"}, stream);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("batch lines 4-5 rejected, nothing stored: line 4: \"value\" 'oops' is not a number"));
+  EXPECT_THAT(r.out, HasSubstr("-,2,1,3,2"));  // batches, rejected, records, vintages
+  EXPECT_THAT(RunAlmanac({"--workspace", ws, "series", "show", "push:a", "--format", "csv"}).out,
+              HasSubstr("2024-01,1\n2024-02,2\n"));
+  EXPECT_EQ(RunAlmanac({"--workspace", ws, "series", "show", "push:b", "--format", "csv"}).out, "period,value\n2024Q2,6\n");
+  auto usage = RunAlmanac({"--workspace", ws, "ingest", "--follow", "a", "b"});
+  EXPECT_EQ(usage.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace almanac::testing
