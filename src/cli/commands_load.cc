@@ -128,6 +128,7 @@ int RunIngestFollow(const GlobalOptions& g, const IngestArgs& a) {
   std::string buf;
   std::vector<data::NdjsonRecord> batch;
   int64_t line_no = 0, first_line = 0, batches = 0, rejected = 0, records = 0, vintages = 0;
+  int batch_count = 0;  // non-empty lines in the current batch, valid or not
   std::string batch_error;
   auto last_data = std::chrono::steady_clock::now();
   auto flush = [&]() {
@@ -153,6 +154,7 @@ int RunIngestFollow(const GlobalOptions& g, const IngestArgs& a) {
     batch.clear();
     batch_error.clear();
     first_line = 0;
+    batch_count = 0;
   };
   char chunk[65536];
   bool eof = false;
@@ -181,12 +183,13 @@ int RunIngestFollow(const GlobalOptions& g, const IngestArgs& a) {
         ++line_no;
         if (line.empty()) continue;
         if (first_line == 0) first_line = line_no;
+        ++batch_count;
         if (batch_error.empty()) {
           auto rec = data::ParseNdjsonRecord(line);
           if (rec.ok()) batch.push_back(std::move(*rec));
           else batch_error = "line " + std::to_string(line_no) + ": " + rec.status().message();
         }
-        if (static_cast<int>(batch.size()) >= a.batch_lines) flush();
+        if (batch_count >= a.batch_lines) flush();
       }
       buf.erase(0, start);
     }
