@@ -466,6 +466,7 @@ struct FailureCase {
   std::function<FixtureResponse()> respond;
   StatusCode code;
   const char* message;
+  int timeout_ms = 700;  // per attempt; the slow-server case relies on it
 };
 
 TEST_F(LoadSourceTest, FailuresStoreNothing) {
@@ -496,7 +497,7 @@ TEST_F(LoadSourceTest, FailuresStoreNothing) {
        },
        StatusCode::kInvalidArgument, "invalid JSON"},
       {"50 MB over the limit", [] { FixtureResponse r; r.body = std::string(50 << 20, ' '); return r; },
-       StatusCode::kResourceExhausted, "exceeds the limit"},
+       StatusCode::kResourceExhausted, "exceeds the limit", 20000},  // building 50 MB is slow under sanitizers
       {"200 with a FRED error body", [] { FixtureResponse r; r.body = Fixture("fred_error.json"); return r; },
        StatusCode::kInvalidArgument, "FRED replied with an error"},
   };
@@ -508,11 +509,11 @@ TEST_F(LoadSourceTest, FailuresStoreNothing) {
     SourceLoadOptions o = Opts();
     o.force = true;  // no 304 shortcut
     auto adjust = o.adjust_http;
-    o.adjust_http = [adjust](HttpClientOptions& h) {
+    o.adjust_http = [adjust, &c](HttpClientOptions& h) {
       adjust(h);
       h.max_body_bytes = 16 << 20;
       h.max_retries = 1;
-      h.timeout_ms = 700;
+      h.timeout_ms = c.timeout_ms;
     };
     auto r = LoadSource(s, o, *store_);
     EXPECT_THAT(r.status(), StatusIs(c.code, c.message));
