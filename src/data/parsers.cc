@@ -109,9 +109,9 @@ class FredSax : public nlohmann::json_sax<Json> {
       if (key_ == "date") {
         st = SetDate(s, &cur_.date, &have_date_);
       } else if (key_ == "realtime_start") {
-        st = SetDate(s, &cur_.realtime_start, &have_rs_);
+        st = CachedDate(s, &rs_cache_, &cur_.realtime_start, &have_rs_);
       } else if (key_ == "realtime_end") {
-        st = SetDate(s, &cur_.realtime_end, &have_re_);
+        st = CachedDate(s, &re_cache_, &cur_.realtime_end, &have_re_);
       } else if (key_ == "value") {
         auto v = ParseValue(s);
         if (!v.ok()) st = v.status();
@@ -131,7 +131,7 @@ class FredSax : public nlohmann::json_sax<Json> {
     return true;
   }
   bool key(string_t& k) override {
-    key_ = k;
+    key_.swap(k);  // the lexer refills its buffer for the next token anyway
     return true;
   }
   bool end_object() override {
@@ -188,6 +188,18 @@ class FredSax : public nlohmann::json_sax<Json> {
     *have = true;
     return Status::Ok();
   }
+  // Real-time dates repeat on almost every row (all of them outside ALFRED): parse each
+  // distinct text once.
+  static Status CachedDate(const std::string& s, std::pair<std::string, Date>* cache, Date* d, bool* have) {
+    if (!cache->first.empty() && s == cache->first) {
+      *d = cache->second;
+      *have = true;
+      return Status::Ok();
+    }
+    ALMANAC_RETURN_IF_ERROR(SetDate(s, d, have));
+    *cache = {s, *d};
+    return Status::Ok();
+  }
   bool Fail(std::string msg) {
     error_text_ = std::move(msg);
     return false;
@@ -200,6 +212,7 @@ class FredSax : public nlohmann::json_sax<Json> {
   FredObservation cur_;
   bool have_date_ = false, have_rs_ = false, have_re_ = false, have_value_ = false;
   std::string error_, error_text_;
+  std::pair<std::string, Date> rs_cache_, re_cache_;
 };
 
 }  // namespace
