@@ -2,7 +2,8 @@
 //
 // The data component: reading provider files and feeds and loading them into the store as
 // vintages. This header covers file ingest (CSV in long, wide, FRED and ALFRED form) and the
-// streaming CSV reader; provider connectors (FRED API, SDMX, ...) come later.
+// streaming CSV reader; provider connectors (FRED API, SDMX, World Bank, generic HTTP) are
+// in almanac/data/connectors.h, included at the end.
 //
 //   data::IngestOptions opts;
 //   opts.loader = "alice";
@@ -131,3 +132,5 @@ Result<IngestResult> IngestReader(CsvReader& reader, const IngestOptions& option
 Result<std::map<std::string, SeriesMetadata>> ReadMetadataFile(const std::string& path);
 
 }  // namespace almanac::data
+
+#include "almanac/data/connectors.h"  // IWYU pragma: export

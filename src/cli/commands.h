@@ -45,8 +45,22 @@ struct IngestArgs {
   std::string metadata_file;
   std::string realtime_start;
   bool any_day = false;
+  // --follow: NDJSON records from FILE (tail -f) or '-' until EOF/SIGTERM, in batches.
+  bool follow = false;
+  int batch_lines = 1000;
+  int flush_ms = 1000;
 };
 int RunIngest(const GlobalOptions& g, const IngestArgs& a);
+int RunIngestFollow(const GlobalOptions& g, const IngestArgs& a);
+
+// almanac load CONFIG [--source NAME]... [--since DATE] [--force] (docs/connectors.md).
+struct LoadArgs {
+  std::string config;
+  std::vector<std::string> sources;
+  std::string since;
+  bool force = false;
+};
+int RunLoad(const GlobalOptions& g, const LoadArgs& a);
 
 int RunSeriesList(const GlobalOptions& g);
 int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::string& as_of);

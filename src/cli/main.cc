@@ -58,6 +58,14 @@ int main(int argc, char** argv) {
   migrate->add_option("--from", migrate_args.from, "Workspace folder or sqlite:PATH")->required();
   migrate->add_option("--to", migrate_args.to, "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")->required();
 
+  // load (issue 8)
+  LoadArgs load_args;
+  auto* load = app.add_subcommand("load", "Fetch the sources of a YAML source configuration (FRED, ALFRED, ECB, OECD, Eurostat, World Bank, HTTP) as new vintages");
+  load->add_option("config", load_args.config, "Source configuration (YAML, docs/connectors.md)")->required();
+  load->add_option("--source", load_args.sources, "Load only this source (repeatable)");
+  load->add_option("--since", load_args.since, "Only changes since DATE (SDMX updatedAfter, ALFRED realtime_start, FRED observation_start)");
+  load->add_flag("--force", load_args.force, "Fetch everything, ignoring stored ETag/Last-Modified validators");
+
   // ingest
   IngestArgs ingest_args;
   auto* ingest = app.add_subcommand("ingest", "Load CSV files (long, wide, FRED or ALFRED form) as new vintages");
@@ -72,6 +80,10 @@ int main(int argc, char** argv) {
   ingest->add_option("--metadata", ingest_args.metadata_file, "YAML side file with per-series metadata");
   ingest->add_option("--realtime-start", ingest_args.realtime_start,
                      "Date the values became known, for rows without one (default today)");
+  ingest->add_flag("--follow", ingest_args.follow,
+                   "Read NDJSON records ({series, period, value[, realtime_start, frequency]}) from FILE (following it) or '-'; each batch is one load");
+  ingest->add_option("--batch-lines", ingest_args.batch_lines, "With --follow: records per batch at most (default 1000)");
+  ingest->add_option("--flush-ms", ingest_args.flush_ms, "With --follow: commit a batch after this much idle time (default 1000)");
   ingest->add_flag("--any-day", ingest_args.any_day, "Accept any day within a period for date labels (default: first day)");
 
   // series
@@ -349,7 +361,8 @@ int main(int argc, char** argv) {
     if (*tokens_create) return RunTokensCreate(g, token_args);
     if (*tokens_list) return RunTokensList(g);
     if (*tokens_revoke) return RunTokensRevoke(g, token_id);
-    if (*ingest) return RunIngest(g, ingest_args);
+    if (*ingest) return ingest_args.follow ? RunIngestFollow(g, ingest_args) : RunIngest(g, ingest_args);
+    if (*load) return RunLoad(g, load_args);
     if (*series_list) return RunSeriesList(g);
     if (*series_show) return RunSeriesShow(g, key, as_of);
     if (*series_vintages) return RunSeriesVintages(g, key);

@@ -1,0 +1,195 @@
+// `almanac load` end to end: the real binary fetches from an HTTP server on 127.0.0.1
+// started by the test, in each provider's format (issue 8).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "data/testing/fixture_server.h"
+#include "integration/cli_runner.h"
+
+namespace almanac::testing {
+namespace {
+
+using data::testing::FixtureRequest;
+using data::testing::FixtureResponse;
+using data::testing::FixtureServer;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kKey[] = "clitestkey0123456789abcdefabcdef";
+
+std::string Fixture(const std::string& name) { return ReadFile(std::string(ALMANAC_SOURCE_DIR) + "/testdata/connectors/" + name); }
+
+class LoadCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ws_ = dir_ / "ws";
+    server_ = std::make_unique<FixtureServer>([this](const FixtureRequest& r) { return Handle(r); });
+    ASSERT_TRUE(server_->Start());
+    WriteFile(dir_ / "sources.yaml", "sources:\n"
+                                     "  - name: fred\n"
+                                     "    type: fred\n"
+                                     "    base_url: " + server_->base_url() + "\n"
+                                     "    api_key_env: FRED_API_KEY\n"
+                                     "    retries: 1\n"
+                                     "    timeout_s: 2\n"
+                                     "    series: [GDPC1]\n"
+                                     "  - name: ecb\n"
+                                     "    type: ecb\n"
+                                     "    base_url: " + server_->base_url() + "\n"
+                                     "    retries: 0\n"
+                                     "    series:\n"
+                                     "      - id: EXR/M.USD+JPY.EUR.SP00.A\n"
+                                     "        rules: {min: 0, max: 1000}\n");
+    ASSERT_EQ(Run({"init"}).exit_code, 0);
+  }
+
+  FixtureResponse Handle(const FixtureRequest& r) {
+    std::lock_guard<std::mutex> l(mu_);
+    FixtureResponse resp;
+    if (fail_) {
+      resp.status = 500;
+      resp.body = "internal error for " + r.target;
+      return resp;
+    }
+    if (r.path == "/fred/series") resp.body = Fixture("fred_series_GDPC1.json");
+    else if (r.path == "/fred/series/observations") resp.body = Fixture("fred_observations_GDPC1.json");
+    else if (r.path == "/data/EXR/M.USD+JPY.EUR.SP00.A") {
+      resp.body = ecb_;
+      resp.content_type = "application/vnd.sdmx.data+csv; version=1.0.0";
+    } else {
+      resp.status = 404;
+      return resp;
+    }
+    const std::string etag = "\"" + std::to_string(std::hash<std::string>()(resp.body)) + "\"";
+    resp.headers = {{"ETag", etag}};
+    if (r.headers.count("if-none-match") && r.headers.at("if-none-match") == etag) {
+      resp.status = 304;
+      resp.body.clear();
+    }
+    return resp;
+  }
+
+  CommandResult Run(std::vector<std::string> args, bool with_key = true) {
+    args.insert(args.begin(), {"--workspace", ws_});
+    std::vector<std::string> env = {"no_proxy=127.0.0.1"};
+    if (with_key) env.push_back(std::string("FRED_API_KEY=") + kKey);
+    return RunAlmanac(args, "", env);
+  }
+
+  std::string State() {
+    std::string s = Run({"series", "list", "--format", "csv"}).out;
+    for (const char* k : {"fred:GDPC1", "ecb:EXR.M.USD.EUR.SP00.A", "ecb:EXR.M.JPY.EUR.SP00.A"}) {
+      s += Run({"series", "show", k, "--format", "csv"}).out;
+      s += Run({"series", "vintages", k, "--format", "csv"}).out;
+    }
+    return s;
+  }
+
+  TempDir dir_;
+  std::string ws_;
+  std::unique_ptr<FixtureServer> server_;
+  std::mutex mu_;
+  bool fail_ = false;
+  std::string ecb_ = Fixture("ecb_exr.csv");
+};
+
+TEST_F(LoadCliTest, LoadsEverySourceThenCosts304) {
+  auto r = Run({"load", dir_ / "sources.yaml", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("fred,loaded,2,0,"));
+  EXPECT_THAT(r.out, HasSubstr("ecb,loaded,1,0,"));
+  auto show = Run({"series", "show", "fred:GDPC1", "--format", "csv"});
+  EXPECT_THAT(show.out, HasSubstr("2024Q1,22758.752"));
+  EXPECT_THAT(Run({"series", "show", "ecb:EXR.M.JPY.EUR.SP00.A", "--format", "csv"}).out, HasSubstr("2024-02,161.38"));
+  const std::string before = State();
+
+  auto again = Run({"load", dir_ / "sources.yaml", "--format", "csv"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("fred,unchanged,1,1,"));
+  EXPECT_THAT(again.out, HasSubstr("ecb,unchanged,1,1,"));
+  EXPECT_EQ(State(), before);
+
+  // --source picks one; a misspelt one gets a hint and loads nothing.
+  auto one = Run({"load", dir_ / "sources.yaml", "--source", "ecb", "--force", "--format", "csv"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_THAT(one.out, Not(HasSubstr("fred")));
+  auto typo = Run({"load", dir_ / "sources.yaml", "--source", "ebc"});
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_THAT(typo.err, HasSubstr("has no source 'ebc' (did you mean 'ecb'?)"));
+}
+
+TEST_F(LoadCliTest, FailuresStoreNothingAndAreAuditedWithoutTheKey) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    fail_ = true;
+  }
+  const std::string before = State();
+  auto r = Run({"load", dir_ / "sources.yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("source fred: GET http://127.0.0.1:"));
+  EXPECT_THAT(r.err, HasSubstr("HTTP 500"));
+  EXPECT_THAT(r.err, HasSubstr("api_key=***"));
+  EXPECT_THAT(r.err, Not(HasSubstr(kKey)));
+  EXPECT_EQ(State(), before);
+  auto audit = Run({"audit", "list", "--format", "json"});
+  EXPECT_THAT(audit.out, HasSubstr("source.load_failed"));
+  EXPECT_THAT(audit.out, Not(HasSubstr(kKey)));
+  EXPECT_EQ(Run({"audit", "verify"}).exit_code, 0);
+}
+
+TEST_F(LoadCliTest, ValidationFailureAndMissingKey) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ecb_ = Fixture("ecb_exr.csv");
+    ecb_.replace(ecb_.find("161.38"), 6, "1161.38");
+  }
+  const std::string before = State();
+  auto r = Run({"load", dir_ / "sources.yaml", "--source", "ecb"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("series ecb:EXR.M.JPY.EUR.SP00.A, 2024-02: value 1161.38 is above the allowed maximum 1000 (rule max)"));
+  auto nokey = Run({"load", dir_ / "sources.yaml", "--source", "fred"}, /*with_key=*/false);
+  EXPECT_EQ(nokey.exit_code, 1);
+  EXPECT_THAT(nokey.err, HasSubstr("FRED_API_KEY (api_key_env) is not set"));
+  EXPECT_EQ(State(), before);
+  auto bad = Run({"load", dir_ / "missing.yaml"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("cannot read source configuration"));
+  auto since = Run({"load", dir_ / "sources.yaml", "--since", "yesterday"});
+  EXPECT_EQ(since.exit_code, 1);
+  EXPECT_THAT(since.err, HasSubstr("--since"));
+}
+
+}  // namespace
+}  // namespace almanac::testing
+
+namespace almanac::testing {
+namespace {
+
+TEST(IngestFollowTest, NdjsonBatchesFromStdin) {
+  TempDir dir;
+  const std::string ws = dir / "ws";
+  ASSERT_EQ(RunAlmanac({"--workspace", ws, "init"}).exit_code, 0);
+  const std::string stream =
+      "{\"series\":\"push:a\",\"period\":\"2024-01\",\"value\":1}\n"
+      "{\"series\":\"push:a\",\"period\":\"2024-02\",\"value\":2}\n"
+      "\n"
+      "{\"series\":\"push:a\",\"period\":\"2024-03\",\"value\":\"oops\"}\n"   // rejects batch 2 (lines 4-5)
+      "{\"series\":\"push:b\",\"period\":\"2024Q1\",\"value\":5}\n"
+      "{\"series\":\"push:b\",\"period\":\"2024Q2\",\"value\":6,\"realtime_start\":\"2024-08-01\"}\n";
+  auto r = RunAlmanac({"--workspace", ws, "ingest", "--follow", "-", "--batch-lines", "2", "--format", "csv"}, stream);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("batch lines 4-5 rejected, nothing stored: line 4: \"value\" 'oops' is not a number"));
+  EXPECT_THAT(r.out, HasSubstr("-,2,1,3,2"));  // batches, rejected, records, vintages
+  EXPECT_THAT(RunAlmanac({"--workspace", ws, "series", "show", "push:a", "--format", "csv"}).out,
+              HasSubstr("2024-01,1\n2024-02,2\n"));
+  EXPECT_EQ(RunAlmanac({"--workspace", ws, "series", "show", "push:b", "--format", "csv"}).out, "period,value\n2024Q2,6\n");
+  auto usage = RunAlmanac({"--workspace", ws, "ingest", "--follow", "a", "b"});
+  EXPECT_EQ(usage.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace almanac::testing
