@@ -3,6 +3,12 @@
 // per thousand series, and Prometheus scrapes one request at a time.
 #include <utility>  // before Boost.Asio (GCC 12, C++20)
 
+// IMPORTANT: every translation unit that includes Beast must agree on this (serve's
+// http_server.cc defines it too). Beast's inline field table is built with whichever
+// string_view the first user compiled; a mismatch is an ODR violation that corrupts every
+// header set in the other unit.
+#define BOOST_BEAST_USE_STD_STRING_VIEW
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -146,7 +148,7 @@ class MonitorTest : public ::testing::Test {
               "target: us:realgdp\nhorizon: 4\nlevels: [80, 95]\n"
               "models:\n  - name: m\n    type: naive\n"
               "evaluation:\n  origins: 2\n  horizon: 2\n"
-              "register:\n  model: gdp\n"
+              "register:\n  model: gdp\n  policy:\n    four_eyes: false\n"
               "promote:\n  to: production\n"
               "schedule: \"0 3 * * *\"\n");
     r = Cli({"run", *dir_ / "gdp.yaml"});
@@ -185,7 +187,8 @@ TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdAndNoSecrets) {
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(c.Request("POST", "/v1/forecast", kForecast, *token_, "X-Request-Id: req-forecast-1\r\n").status, 200);
   }
-  EXPECT_EQ(Get(port, "/v1/models?api_key=querysecret", *token_, "X-Request-Id: req-list-2\r\n").status, 200);
+  // An unknown query parameter is refused (400), and its value must not reach the log either.
+  EXPECT_EQ(Get(port, "/v1/models?api_key=querysecret", *token_, "X-Request-Id: req-list-2\r\n").status, 400);
   const std::string wrong = "alm_" + std::string(64, 'f');
   EXPECT_EQ(Get(port, "/v1/models", wrong, "X-Request-Id: req-denied-3\r\n").status, 401);
   EXPECT_EQ(Get(port, "/v1/nothing", "", "X-Request-Id: req-missing-4\r\n").status, 404);
@@ -374,7 +377,7 @@ TEST_F(MonitorTest, RealPrometheusScrapesServe) {
   };
   // Waits until the query returns at least one series (Prometheus starts, then scrapes).
   auto wait_for = [&](const std::string& q) -> Json {
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
     while (Clock::now() < deadline) {
       Json j = query(q);
       if (j.is_object() && j.value("status", "") == "success" && !j["data"]["result"].empty()) return j;
@@ -426,15 +429,22 @@ TEST_F(MonitorTest, AccuracyMonitoringFromServedForecastsToFlags) {
   ASSERT_EQ(c.Request("POST", "/v1/forecast", kForecast, *token_).status, 200);  // a cache hit: stored once
   // The poller stores it; then `almanac monitor` finds it but no actuals yet.
   const auto deadline = Clock::now() + std::chrono::seconds(10);
+  Json first;
   do {
     r = cli({"--format", "json", "monitor", "gdp", "--no-audit"});
-    if (r.out.find("\"forecasts\":1") != std::string::npos) break;
+    auto j = ParseJson(r.out);
+    if (j.ok() && j->is_array() && j->size() == 1 && (*j)[0].value("forecasts", 0) == 1) {
+      first = (*j)[0];
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   } while (Clock::now() < deadline);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("\"verdict\":\"no_actuals\""));
-  EXPECT_THAT(r.out, HasSubstr("no actuals yet"));
-  EXPECT_THAT(r.out, HasSubstr("the first is 2009Q4"));
+  ASSERT_TRUE(first.is_object()) << r.out;
+  EXPECT_EQ(first["verdict"], "no_actuals");
+  EXPECT_EQ(first["errors"], 0);
+  EXPECT_THAT(first["reason"].get<std::string>(), HasSubstr("no actuals yet"));
+  EXPECT_THAT(first["reason"].get<std::string>(), HasSubstr("the first is 2009Q4"));
 
   // Actuals for 2009Q4..2010Q3, 20% below anything the model forecast.
   WriteFile(d / "actuals.csv",
@@ -474,6 +484,60 @@ TEST_F(MonitorTest, AccuracyMonitoringFromServedForecastsToFlags) {
   EXPECT_THAT(metrics, HasSubstr("almanac_forecast_realized_mase{model=\"gdp\",version=\"1\"} "));
   EXPECT_THAT(metrics, HasSubstr("almanac_forecast_interval_coverage_ratio{model=\"gdp\",version=\"1\",level=\"80\"} 0"));
   ExpectPromtoolAccepts(metrics, d, "accuracy.txt");
+}
+
+// Scrapes while a promotion swaps gdp@1 for gdp@2: every scrape is complete and shows a
+// production version of gdp (the old or the new one, never none).
+TEST_F(MonitorTest, ScrapesDuringAReload) {
+  TempDir d;
+  const std::string ws = d / "ws";
+  std::filesystem::copy(ws_, ws, std::filesystem::copy_options::recursive);
+  Process s({"--workspace", ws, "--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--poll-seconds", "0.05"}, d.path(),
+            "serve");
+  const std::string port_text = s.WaitFor(kListening);
+  ASSERT_FALSE(port_text.empty()) << s.out() << s.err();
+  const int port = std::stoi(port_text);
+  std::atomic<bool> stop{false};
+  std::atomic<int> scrapes{0}, bad{0};
+  std::string first_bad;
+  std::mutex mu;
+  std::set<std::string> versions_seen;
+  std::thread scraper([&] {
+    static const std::regex kInfo(R"re(almanac_model_version_info\{model="gdp",version="(\d+)",stage="production"\} 1\n)re");
+    while (!stop) {
+      HttpResult r = Get(port, "/metrics");
+      ++scrapes;
+      std::smatch m;
+      const bool ok = r.status == 200 && !r.body.empty() && r.body.back() == '\n' && std::regex_search(r.body, m, kInfo);
+      std::lock_guard lock(mu);
+      if (ok) {
+        versions_seen.insert(m[1]);
+      } else if (bad++ == 0) {
+        first_bad = r.body;
+      }
+    }
+  });
+  std::string yaml = ReadFile(*dir_ / "gdp.yaml");
+  yaml.replace(yaml.find("type: naive"), 11, "type: drift");
+  WriteFile(d / "gdp2.yaml", yaml);
+  auto r = RunAlmanac({"--workspace", ws, "--user", "tester", "run", d / "gdp2.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline) {
+    {
+      std::lock_guard lock(mu);
+      if (versions_seen.count("2")) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  stop = true;
+  scraper.join();
+  EXPECT_GT(scrapes.load(), 5);
+  EXPECT_EQ(bad.load(), 0) << first_bad;
+  EXPECT_TRUE(versions_seen.count("1"));
+  EXPECT_TRUE(versions_seen.count("2"));
+  EXPECT_THAT(s.out(), HasSubstr("serving gdp@2 as production"));
 }
 
 TEST_F(MonitorTest, MonitorBadInput) {
