@@ -6,13 +6,14 @@
 #   2. wrk on POST /v1/forecast (cached path, the endpoint's fastest) without and with a
 #      Prometheus-like scrape of /metrics every second in the background.
 # Prints a markdown table (also written to $OUT, default bench/monitor/results.md).
-#   bench/monitor/run.sh        (DURATION=15s CONNECTIONS=64 SCRAPES=200 BUILD=build/default)
+#   bench/monitor/run.sh        (DURATION=15s CONNECTIONS=64 SCRAPES=200 ROUNDS=3 BUILD=build/default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DURATION=${DURATION:-15s}
 CONNECTIONS=${CONNECTIONS:-64}
 SCRAPES=${SCRAPES:-200}
+ROUNDS=${ROUNDS:-3}
 MODELS=${MODELS:-100}
 SERIES=${SERIES:-1000}
 OUT=${OUT:-$ROOT/bench/monitor/results.md}
@@ -99,18 +100,23 @@ run_wrk() {  # $1 name
 }
 curl -s -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -d '{"model":"m000","horizon":8,"levels":[80,95]}' \
   "http://127.0.0.1:$PORT/v1/forecast"
-echo "== wrk without scrapes (load before: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-run_wrk plain
-echo "== wrk with a scrape every second" >&2
-( while true; do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/metrics" >> "$TMP/scrapes-under-load.txt"; sleep 1; done ) &
-SCRAPER=$!
-PIDS+=("$SCRAPER")
-run_wrk scraped
-kill "$SCRAPER" 2>/dev/null || true
+# Alternating rounds (plain, scraped, plain, scraped, ...): on a shared machine the load drifts,
+# and alternating keeps the drift from looking like a scrape effect.
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round: wrk without scrapes (load before: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  run_wrk "plain-$round"
+  echo "== round $round: wrk with a scrape every second (load before: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  ( while true; do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/metrics" >> "$TMP/scrapes-under-load.txt"; sleep 1; done ) &
+  SCRAPER=$!
+  PIDS+=("$SCRAPER")
+  run_wrk "scraped-$round"
+  kill "$SCRAPER" 2>/dev/null || true
+  wait "$SCRAPER" 2>/dev/null || true
+done
 
-/usr/bin/python3 - "$TMP" "$INFO" "$FRESH" "$LINES" "$BYTES" "$CONNECTIONS" "$DURATION" "$(nproc)" > "$OUT" <<'PY'
+/usr/bin/python3 - "$TMP" "$INFO" "$FRESH" "$LINES" "$BYTES" "$CONNECTIONS" "$DURATION" "$(nproc)" "$ROUNDS" > "$OUT" <<'PY'
 import re, statistics, sys
-tmp, info, fresh, lines, size, conns, dur, cpus = sys.argv[1:]
+tmp, info, fresh, lines, size, conns, dur, cpus, rounds = sys.argv[1:]
 def times(name):
     return sorted(float(x) * 1000 for x in open(f"{tmp}/{name}") if x.strip())
 def pct(v, p):
@@ -128,14 +134,21 @@ print(f"almanac serve with {info} production model versions loaded and {fresh} s
 print("| measurement | median | p99 | max | n |")
 print("|---|---|---|---|---|")
 print(f"| GET /metrics, sequential (curl time_total, ms) | {statistics.median(s):.2f} | {pct(s, 99):.2f} | {max(s):.2f} | {len(s)} |")
-print(f"| GET /metrics every 1 s during the wrk run (ms) | {statistics.median(u):.2f} | {pct(u, 99):.2f} | {max(u):.2f} | {len(u)} |")
+print(f"| GET /metrics every 1 s during the wrk runs (ms) | {statistics.median(u):.2f} | {pct(u, 99):.2f} | {max(u):.2f} | {len(u)} |")
 print()
-print(f"wrk -t2 -c{conns} -d{dur} --latency, POST /v1/forecast (cached, horizon 8, levels 80 and 95):\n")
+print(f"wrk -t2 -c{conns} -d{dur} --latency, POST /v1/forecast (cached, horizon 8, levels 80 and 95), "
+      f"{rounds} alternating rounds:\n")
 print("| run | requests/s | p50 | p90 | p99 | non-2xx |")
 print("|---|---|---|---|---|---|")
-a = wrk("plain"); b = wrk("scraped")
-for name, (rps, lat, err) in (("no scrapes", a), ("scrape every 1 s", b)):
-    print(f"| {name} | {rps:,.0f} | {lat.get('50')} | {lat.get('90')} | {lat.get('99')} | {err} |")
-print(f"\nthroughput ratio (scraped / not scraped): {b[0] / a[0]:.3f}")
+plain, scraped = [], []
+for r in range(1, int(rounds) + 1):
+    for name, acc in (("plain", plain), ("scraped", scraped)):
+        rps, lat, err = wrk(f"{name}-{r}")
+        acc.append(rps)
+        label = "no scrapes" if name == "plain" else "scrape every 1 s"
+        print(f"| round {r}, {label} | {rps:,.0f} | {lat.get('50')} | {lat.get('90')} | {lat.get('99')} | {err} |")
+mp, ms = statistics.median(plain), statistics.median(scraped)
+print(f"\nmedian requests/s: {mp:,.0f} without, {ms:,.0f} with scrapes; ratio {ms / mp:.3f} "
+      f"(round-to-round spread without scrapes: {min(plain):,.0f}..{max(plain):,.0f})")
 PY
 cat "$OUT"
