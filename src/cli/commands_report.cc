@@ -164,12 +164,13 @@ struct BacktestRow {
 };
 
 void AccuracyCells(std::string& html, const eval::Accuracy& a) {
-  html += "<td>" + Num(a.mase) + "</td><td>" + Num(a.mae) + "</td><td>" + Num(a.rmse) + "</td>";
+  html += "<td class=\"num\">" + Num(a.mase) + "</td><td class=\"num\">" + Num(a.mae) + "</td><td class=\"num\">" +
+          Num(a.rmse) + "</td>";
   for (double level : {80.0, 95.0}) {
     double cov = NAN;
     for (const auto& iv : a.intervals)
       if (iv.level == level) cov = iv.coverage;
-    html += "<td>" + Num(cov, 2) + "</td>";
+    html += "<td class=\"num\">" + Num(cov, 2) + "</td>";
   }
 }
 
