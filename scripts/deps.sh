@@ -11,9 +11,10 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
   libeigen3-dev libnlopt-cxx-dev libsqlite3-dev sqlite3 libpq-dev libpqxx-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
   libboost-dev libgtest-dev libgmock-dev libbenchmark-dev curl)
-# prometheus: promtool checks the /metrics output; openssl: TLS test certificates;
+# prometheus: promtool and a Prometheus server for the monitoring tests; openssl: TLS test
+# certificates; chromium: renders the model-risk report headless (and prints --pdf);
 # postgresql-15: the throwaway server of the PostgreSQL back-end's tests.
-TEST_PKGS=(python3 prometheus openssl postgresql-15)
+TEST_PKGS=(python3 prometheus openssl chromium postgresql-15)
 # nginx, FastAPI and uvicorn: the serving benchmark's reference ceiling and Python peer.
 BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels nginx python3-fastapi python3-uvicorn)
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -29,7 +30,12 @@
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
+#include <variant>
 #include <vector>
+
+#include "almanac/core.h"
+#include "almanac/core/json.h"
+#include "almanac/store.h"
 
 namespace almanac::monitor {
 
@@ -175,5 +181,227 @@ bool IsValidLabelName(std::string_view name);
 // open file descriptors and the start time, as the standard `process_*` gauges and counter.
 // Registers its families and a collector on `registry`.
 void AddProcessMetrics(MetricRegistry& registry);
+
+
+// ------------------------------------------------------------------- process metric helpers
+//
+// What every long-running process exports, so `almanac serve`, `almanac scheduler` and
+// `almanac worker` show the same series (docs/monitoring.md lists them). A process without an
+// HTTP API starts a MetricsEndpoint; serve answers /metrics from its own listener.
+
+// GET /metrics (the registry's exposition) and GET /healthz on its own thread (Boost.Beast).
+// Any other path: 404. Each connection gets 10 s to send its request. Thread-safe.
+class MetricsEndpoint {
+ public:
+  // `listen`: "host:port" (port 0 picks a free one). InvalidArgument for a malformed address;
+  // Unavailable when it cannot bind. `registry` must outlive the endpoint.
+  static Result<std::unique_ptr<MetricsEndpoint>> Start(std::string_view listen, MetricRegistry& registry);
+  ~MetricsEndpoint();  // stops and joins
+  int port() const;
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit MetricsEndpoint(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Pipeline runs and steps (scheduler and worker). Outcomes: runs "success", "failure",
+// "skipped"; steps "computed", "cached", "failed". Thread-safe.
+class PipelineMetrics {
+ public:
+  explicit PipelineMetrics(MetricRegistry& registry);
+  void RunFinished(std::string_view pipeline, std::string_view outcome, double seconds, int64_t finished_micros);
+  void StepFinished(std::string_view pipeline, std::string_view step, std::string_view outcome, double seconds);
+  // Work waiting to start, by queue ("scheduled": fires due but not started).
+  void SetQueueDepth(std::string_view queue, int64_t depth);
+
+ private:
+  Family<Counter>& runs_;
+  Family<Histogram>& run_seconds_;
+  Family<Histogram>& step_seconds_;
+  Family<Gauge>& last_run_;
+  Family<Gauge>& last_success_;
+  Family<Gauge>& queue_depth_;
+};
+
+// Data freshness per series and loads per source, read from the store by Refresh() and
+// exported from a copy, so that a scrape never touches the store:
+//   almanac_series_last_vintage_timestamp_seconds{series}  (age = time() - value)
+//   almanac_series_tracked, almanac_data_loads{source}
+// Call Refresh on a background thread when the store changed (serve's poller does after every
+// audit-log move). Thread-safe.
+class StoreMetrics {
+ public:
+  StoreMetrics(MetricRegistry& registry, store::SeriesStore& series);
+  // Re-reads every series' vintages. Errors of the store are returned (the old values stay).
+  Status Refresh();
+
+ private:
+  store::SeriesStore& series_;
+  Family<Gauge>& last_vintage_;
+  Family<Gauge>& tracked_;
+  Family<Gauge>& loads_;
+  std::mutex mu_;
+  std::vector<std::string> series_seen_;  // GUARDED_BY(mu_)
+};
+
+
+// ------------------------------------------------------------------- accuracy monitoring
+//
+// Outcomes analysis of production forecasts (SR 11-7, SS1/23): the forecasts a production
+// version issued (store::IssuedForecastRecord) are scored against the actuals that arrived
+// since (a newer vintage of the target), per horizon, and compared with the version's backtest
+// (its registered metrics `mase`, `coverage80`, `coverage95`). The verdict follows the rule in
+// the model's policy:
+//   policy: {"monitor": {"max_mase_ratio": 1.5, "max_coverage_shortfall": 0.15, "min_errors": 4}}
+
+struct AccuracyRule {
+  double max_mase_ratio = 1.5;           // degraded: realized MASE > ratio x backtest MASE
+  double max_coverage_shortfall = 0.15;  // degraded: realized coverage < level/100 - shortfall
+  int min_errors = 4;                    // fewer (forecast, horizon) errors: no verdict yet
+};
+// Reads policy["monitor"] (defaults for absent keys). InvalidArgument naming an unknown key or
+// a bad value (ratio <= 0, shortfall outside [0, 1], min_errors < 1).
+Result<AccuracyRule> ParseAccuracyRule(const Json& policy);
+
+struct HorizonError {
+  int horizon = 0;
+  int n = 0;         // forecasts with an actual at this horizon
+  double mae = 0;
+  double mase = 0;   // NaN when no forecast had a MASE scale
+};
+
+struct LevelCoverage {
+  double level = 0;     // percent
+  int n = 0;
+  double realized = 0;  // fraction of actuals inside the interval
+  double backtest = 0;  // NaN when the backtest did not record it
+};
+
+enum class AccuracyVerdict { kNoForecasts, kNoActuals, kTooFew, kOk, kDegraded };
+// "no_forecasts", "no_actuals", "too_few", "ok", "degraded"
+std::string_view AccuracyVerdictName(AccuracyVerdict v);
+
+struct VersionAccuracy {
+  std::string model;
+  int64_t version = 0;
+  std::string target;
+  int forecasts = 0;  // stored forecasts of the version
+  int evaluated = 0;  // (forecast, horizon) pairs with an actual
+  double realized_mae = 0;
+  double realized_mase = 0;  // pooled: mean of |error| / scale of its forecast's origin; NaN if none
+  double backtest_mase = 0;  // NaN without a backtest
+  std::vector<HorizonError> by_horizon;
+  std::vector<LevelCoverage> coverage;
+  AccuracyVerdict verdict = AccuracyVerdict::kNoForecasts;
+  std::string reason;  // for people: why this verdict
+};
+
+// Scores `forecasts` (of one version) against `actuals` (the target as known now; the MASE
+// scale of each forecast uses the actuals up to its origin with the seasonal period of the
+// frequency, as the backtests do). `backtest` is the version's metrics object. A forecast whose
+// origin does not parse in the actuals' frequency is InvalidArgument.
+Result<VersionAccuracy> EvaluateAccuracy(std::string_view model, int64_t version, const Json& backtest,
+                                         const std::vector<store::IssuedForecastRecord>& forecasts,
+                                         const TimeSeries& actuals, const AccuracyRule& rule);
+
+// Gauges of the latest evaluation, one series per production version:
+//   almanac_forecast_realized_mase, almanac_forecast_backtest_mase{model,version}
+//   almanac_forecast_interval_coverage_ratio{model,version,level}
+//   almanac_forecast_errors_evaluated, almanac_forecast_accuracy_degraded (1 or 0){model,version}
+// Publish replaces the whole set (versions no longer passed disappear). Thread-safe.
+class AccuracyMetrics {
+ public:
+  explicit AccuracyMetrics(MetricRegistry& registry);
+  void Publish(const std::vector<VersionAccuracy>& accuracies);
+
+ private:
+  Family<Gauge>& realized_;
+  Family<Gauge>& backtest_;
+  Family<Gauge>& coverage_;
+  Family<Gauge>& evaluated_;
+  Family<Gauge>& degraded_;
+  std::mutex mu_;
+  std::vector<std::vector<std::string>> two_;    // GUARDED_BY(mu_): {model, version} sets
+  std::vector<std::vector<std::string>> three_;  // GUARDED_BY(mu_): {model, version, level}
+};
+
+// ------------------------------------------------------------------------------- logging
+//
+// Structured logs shared by every long-running process (serve, scheduler, worker):
+//   monitor::Logger log({.format = monitor::LogFormat::kJson, .service = "almanac-serve"});
+//   log.Info("GET /v1/models 200", {{"trace.id", rid}, {"http.response.status_code", int64_t{200}}});
+// kJson writes one JSON object per line with Elastic Common Schema field names (`@timestamp`,
+// `log.level`, `message`, `service.name`, `ecs.version`, then the caller's fields such as
+// `trace.id`, `http.request.method`, `url.path`, `http.response.status_code`,
+// `event.duration` in nanoseconds, `user.name`), flat dotted keys, which Elasticsearch maps
+// to the nested ECS objects. kText writes "TIMESTAMP SERVICE: [ERROR: |WARNING: ]message
+// key=value ..." for people. Bearer tokens, almanac API secrets and `api_key=`-style URL
+// parameters are redacted from the message and every string field (RedactSecrets).
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+enum class LogFormat { kText, kJson };
+std::string_view LogLevelName(LogLevel level);  // "debug", "info", "warn", "error" (ECS log.level)
+// "json" or "text"; InvalidArgument otherwise.
+Result<LogFormat> ParseLogFormat(std::string_view text);
+
+// One ECS field. IMPORTANT: string values are views; they must outlive the Log call only.
+struct LogField {
+  std::string_view key;
+  std::variant<std::string_view, int64_t, double> value;
+  LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
+  LogField(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
+  LogField(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
+  LogField(std::string_view k, int64_t v) : key(k), value(v) {}
+  LogField(std::string_view k, int v) : key(k), value(int64_t{v}) {}
+  LogField(std::string_view k, double v) : key(k), value(v) {}
+};
+
+// Writes log lines. Thread-safe: each line is written whole, under a lock.
+class Logger {
+ public:
+  struct Options {
+    LogFormat format = LogFormat::kText;
+    std::string service = "almanac";  // ECS service.name, e.g. "almanac-serve"
+    LogLevel min_level = LogLevel::kInfo;
+    // Receives each finished line (with its '\n'). Default: stdout for kJson (one object per
+    // line, as log shippers expect), stderr for kText.
+    std::function<void(std::string_view line)> sink;
+    const Clock* clock = nullptr;  // default SystemClock()
+  };
+  Logger() : Logger(Options{}) {}
+  explicit Logger(Options options);
+
+  void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {}) const;
+  void Info(std::string_view message, std::initializer_list<LogField> fields = {}) const {
+    Log(LogLevel::kInfo, message, fields);
+  }
+  void Warn(std::string_view message, std::initializer_list<LogField> fields = {}) const {
+    Log(LogLevel::kWarning, message, fields);
+  }
+  void Error(std::string_view message, std::initializer_list<LogField> fields = {}) const {
+    Log(LogLevel::kError, message, fields);
+  }
+  // A free-text line from a callback that predates levels: "ERROR: " or "WARNING: " at its
+  // start sets the level (and is dropped from the message in kJson); anything else is info.
+  void Line(std::string_view line, std::initializer_list<LogField> fields = {}) const;
+  // The line Log would write (no trailing newline), for tests and other sinks.
+  std::string Format(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const;
+
+  LogFormat format() const { return options_.format; }
+  const std::string& service() const { return options_.service; }
+
+ private:
+  Options options_;
+  std::string text_prefix_;  // "almanac serve: "
+  mutable std::mutex mu_;
+};
+
+// Replaces secrets in free text: "Bearer <anything>" -> "Bearer [REDACTED]", almanac API
+// secrets ("alm_" + 64 hex) -> "alm_[REDACTED]", and the values of URL/query parameters named
+// api_key, apikey, token, access_token, password, secret -> "[REDACTED]".
+std::string RedactSecrets(std::string_view text);
 
 }  // namespace almanac::monitor

@@ -208,6 +208,16 @@ Result<ReproduceResult> Reproduce(Environment env, std::string_view run_id, cons
 
 // ---------------------------------------------------------------------------- scheduler
 
+struct ScheduledRun {
+  std::string pipeline;
+  int64_t fired_at = 0;
+  int attempts = 0;
+  std::string run_id;
+  store::RunStatus status = store::RunStatus::kFinished;
+  std::string error;
+  bool skipped = false;  // the previous run of this pipeline was still going
+};
+
 struct SchedulerOptions {
   std::vector<std::string> pipeline_files;
   std::string lock_dir;            // per-pipeline lock files (no overlapping runs across processes)
@@ -224,16 +234,11 @@ struct SchedulerOptions {
   std::function<void(const std::string& line)> log;
   // Sleeps until the given time (tests may advance a fake clock instead).
   std::function<void(int64_t until_micros)> sleep_until;
-};
-
-struct ScheduledRun {
-  std::string pipeline;
-  int64_t fired_at = 0;
-  int attempts = 0;
-  std::string run_id;
-  store::RunStatus status = store::RunStatus::kFinished;
-  std::string error;
-  bool skipped = false;  // the previous run of this pipeline was still going
+  // Monitoring hooks (optional), called on the scheduler's thread. on_run: after every fire,
+  // with its wall time and, when the last attempt succeeded, the run's result (its steps).
+  std::function<void(const ScheduledRun& run, double seconds, const RunResult* result)> on_run;
+  // Before each fire: how many other pipelines are due and waiting behind it.
+  std::function<void(int64_t waiting)> on_queue;
 };
 
 // Runs pipelines on their schedules until stopped (max_runs / run_for_ms) and returns the

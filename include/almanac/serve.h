@@ -333,8 +333,18 @@ struct ServerOptions {
   bool handle_signals = true;  // SIGTERM/SIGINT start a graceful shutdown
   TransformFn transform;       // null: as_of refits of models with transforms are refused
   const Clock* clock = nullptr;  // default SystemClock()
-  // Log lines (start, reloads, errors); default: standard error.
+  // Log lines (start, reloads, errors); default: standard error. Ignored when `logger` is set.
   std::function<void(std::string_view line)> log;
+  // Structured logs (ECS JSON or text, docs/monitoring.md): every line above, one access line
+  // per request (trace.id = the request id, method, path, status, duration, user) when
+  // `access_log`, and internal errors with the request's trace.id. Must outlive the server.
+  const monitor::Logger* logger = nullptr;
+  bool access_log = true;
+  // Accuracy monitoring: forecasts of production versions are stored (store::PutForecast, by
+  // the poller, never on a request's thread) and, after every store change, this function
+  // scores the production versions; its result is exported as the almanac_forecast_* metrics.
+  // Null: forecasts are still stored, no accuracy metrics.
+  std::function<Result<std::vector<monitor::VersionAccuracy>>()> accuracy;
 };
 
 struct ServerDeps {

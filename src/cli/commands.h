@@ -22,6 +22,9 @@ struct GlobalOptions {
   OutputFormat format = OutputFormat::kTable;
   std::string user;
   bool quiet = false;
+  // Logs of long-running processes (serve, scheduler): "text" on stderr or "json" (ECS, one
+  // object per line) on stdout.
+  std::string log_format = "text";
 };
 
 // Prints "almanac: error: ..." and returns the exit code for the status.

@@ -12,6 +12,7 @@
 #include "almanac/pipeline.h"
 #include "almanac/registry.h"
 #include "almanac/tracking.h"
+#include "cli/commands_monitor.h"
 
 namespace almanac::cli {
 namespace {
@@ -585,7 +586,21 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   so.run_for_ms = static_cast<int64_t>(a.run_for_s * 1000);
   so.retry_base_ms = a.retry_base_ms;
   so.user = g.user;
-  so.log = [](const std::string& line) { std::cerr << FormatTimestamp(SystemClock().NowMicros()) << " " << line << "\n"; };
+  store::Store* st = &(*env)->ws->store();
+  store::ArtifactStore* arts = (*env)->artifacts.get();
+  auto mon = StartProcessMonitoring(g, "almanac-scheduler", a.metrics, st,
+                                    [st, arts] { return EvaluateProductionAccuracy(*st, *arts, ""); });
+  if (!mon.ok()) return ReportError(mon.status());
+  ProcessMonitoring& m = **mon;
+  so.log = [&m](const std::string& line) { m.log().Line(line); };
+  so.on_queue = [&m](int64_t waiting) { m.pipeline().SetQueueDepth("scheduled", waiting); };
+  so.on_run = [&m](const pipeline::ScheduledRun& run, double seconds, const pipeline::RunResult* result) {
+    const char* outcome = run.skipped ? "skipped" : run.status == store::RunStatus::kFinished ? "success" : "failure";
+    if (result != nullptr)
+      for (const auto& step : result->steps)
+        m.pipeline().StepFinished(run.pipeline, step.step, step.cached ? "cached" : "computed", step.seconds);
+    m.pipeline().RunFinished(run.pipeline, outcome, seconds, SystemClock().NowMicros());
+  };
   auto history = pipeline::RunScheduler((*env)->env(), so);
   if (!history.ok()) return ReportError(history.status());
   Table t{{"pipeline", "fired_at", "attempts", "run", "status", "error"}, {}};

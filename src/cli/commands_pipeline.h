@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/monitoring.h"
 
 namespace almanac::cli {
 
@@ -50,6 +51,7 @@ struct SchedulerArgs {
   int max_runs = 0;
   double run_for_s = 0;
   int64_t retry_base_ms = 30000;
+  MetricsArgs metrics;
 };
 int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a);
 

@@ -6,11 +6,15 @@
 
 #include "almanac/pipeline.h"
 #include "almanac/serve.h"
+#include "cli/commands_monitor.h"
+#include "cli/monitoring.h"
 
 namespace almanac::cli {
 namespace {
 
 Json Ts(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
+
+}  // namespace
 
 // Applies a package's recorded transforms (the pipeline's TransformSpec list as JSON), in
 // order, with the pipeline's own code: an as_of refit derives the target exactly as the run did.
@@ -31,8 +35,6 @@ Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& tr
   }
   return series;
 }
-
-}  // namespace
 
 int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   auto ws = Workspace::Open(g.workspace);
@@ -64,6 +66,12 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   o.cache_entries = static_cast<size_t>(a.cache_entries);
   o.shutdown_timeout_ms = static_cast<int>(a.shutdown_timeout_s * 1000);
   o.transform = ApplyRecordedTransforms;
+  auto logger = MakeLogger(g, "almanac-serve");
+  if (!logger.ok()) return ReportError(logger.status());
+  o.logger = logger->get();
+  store::Store* st = &(*ws)->store();
+  store::ArtifactStore* arts = artifacts->get();
+  o.accuracy = [st, arts] { return EvaluateProductionAccuracy(*st, *arts, ""); };
   serve::ServerDeps deps{&(*ws)->store(), artifacts->get(), &models, nullptr};
   auto server = serve::Server::Start(std::move(o), deps);
   if (!server.ok()) return ReportError(server.status());

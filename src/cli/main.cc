@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "cli/commands_pipeline.h"
 #include "cli/commands_multi.h"
+#include "cli/commands_monitor.h"
+#include "cli/commands_report.h"
 #include "cli/commands_serve.h"
 
 namespace {
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
   app.add_option("-u,--user", g.user, "Who is acting (recorded on every write; default $USER)")->envname("ALMANAC_USER");
   app.add_option("--lock-timeout", lock_timeout_s, "Seconds to wait for another writer to finish (default 0)");
   app.add_flag("-q,--quiet", g.quiet, "Print only results, no progress or summaries");
+  app.add_option("--log-format", g.log_format,
+                 "Logs of serve and scheduler: text (default, stderr) or json (ECS, one object per line on stdout)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->envname("ALMANAC_LOG_FORMAT");
 
   // init
   auto* init = app.add_subcommand("init", "Create a workspace (SQLite store and artifact folder), or the schema of "
@@ -209,6 +215,17 @@ int main(int argc, char** argv) {
   scheduler->add_option("--max-runs", sched_args.max_runs, "Stop after this many runs (default: run forever)");
   scheduler->add_option("--run-for", sched_args.run_for_s, "Stop after this many seconds");
   scheduler->add_option("--retry-base-ms", sched_args.retry_base_ms, "First retry delay in ms (doubles each retry; default 30000)");
+  ReportArgs report_args;
+  auto* report = app.add_subcommand("report", "Model-risk report of MODEL@VERSION: one self-contained HTML file (and --pdf)");
+  report->add_option("ref", report_args.ref, "MODEL@VERSION (or MODEL@production)")->required();
+  report->add_option("-o,--output", report_args.output, "HTML file (default MODEL-vVERSION-report.html)");
+  report->add_option("--pdf", report_args.pdf, "Also print the report to this PDF (needs Chromium)");
+  MonitorArgs monitor_args;
+  auto* monitor = app.add_subcommand("monitor", "Realized accuracy of production forecasts against their backtests; flags degradation");
+  monitor->add_option("model", monitor_args.model, "Model name (default: every model with a production version)");
+  monitor->add_flag("!--no-audit", monitor_args.audit, "Do not record verdict changes in the audit log");
+  scheduler->add_option("--metrics-port", sched_args.metrics.port, "Serve Prometheus /metrics on this port (0: any free port)");
+  scheduler->add_option("--metrics-host", sched_args.metrics.host, "Address of the metrics endpoint (default 127.0.0.1)");
   // --- multivariate and backtest commands (issue 6) ---
   auto add_data_options = [](CLI::App* cmd, MultiDataArgs& d) {
     cmd->add_option("-i,--input", d.input, "Read the series from a CSV file (any ingest form) instead of the workspace");
@@ -354,6 +371,8 @@ int main(int argc, char** argv) {
     if (*audit_export) return RunAuditExport(g, audit_output);
     if (*audit_list) return RunAuditList(g, audit_limit);
     if (*scheduler) return RunSchedulerCommand(g, sched_args);
+    if (*monitor) return RunMonitor(g, monitor_args);
+    if (*report) return RunReport(g, report_args);
     if (*var) return RunVar(g, var_args);            // issue 6
     if (*scenario) return RunScenario(g, scen_args);  // issue 6
     if (*backtest) return RunBacktest(g, bt_args);    // issue 6

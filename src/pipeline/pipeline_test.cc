@@ -381,9 +381,32 @@ TEST_F(RunnerTest, SchedulerFiresRetriesAndSkipsOverlaps) {
   so.sleep_until = [&](int64_t t) {
     if (t > clock_.NowMicros()) clock_.Set(t);
   };
+  // Monitoring hooks: every fire reported with its outcome; steps only for a finished run.
+  struct Seen {
+    std::string pipeline;
+    bool ok;
+    size_t steps;
+  };
+  std::vector<Seen> runs;
+  std::vector<int64_t> waiting;
+  so.on_run = [&](const ScheduledRun& r, double seconds, const RunResult* result) {
+    EXPECT_GE(seconds, 0);
+    runs.push_back({r.pipeline, r.status == store::RunStatus::kFinished, result ? result->steps.size() : 0});
+    EXPECT_EQ(result != nullptr, r.status == store::RunStatus::kFinished);
+  };
+  so.on_queue = [&](int64_t w) { waiting.push_back(w); };
   clock_.Set(At("2024-05-06T10:01:00Z"));
   ASSERT_OK_AND_ASSIGN(auto history, RunScheduler(Env(), so));
   ASSERT_EQ(history.size(), 4u);
+  ASSERT_EQ(runs.size(), 4u);
+  ASSERT_EQ(waiting.size(), 4u);
+  EXPECT_EQ(waiting[0], 0);
+  EXPECT_EQ(waiting[1], 1);  // at 10:10 both are due: one waits behind the other
+  for (size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i].pipeline, history[i].pipeline);
+    EXPECT_EQ(runs[i].ok, runs[i].pipeline == "gdp");
+    EXPECT_EQ(runs[i].steps > 0, runs[i].ok);
+  }
   EXPECT_EQ(history[0].pipeline, "gdp");
   EXPECT_EQ(FormatTimestamp(history[0].fired_at), "2024-05-06T10:05:00.000000Z");
   EXPECT_EQ(history[0].status, store::RunStatus::kFinished);
@@ -398,6 +421,8 @@ TEST_F(RunnerTest, SchedulerFiresRetriesAndSkipsOverlaps) {
   ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
   so.pipeline_files = {good};
   so.max_runs = 1;
+  so.on_run = nullptr;
+  so.on_queue = nullptr;
   ASSERT_OK_AND_ASSIGN(auto skipped, RunScheduler(Env(), so));
   ASSERT_EQ(skipped.size(), 1u);
   EXPECT_TRUE(skipped[0].skipped);

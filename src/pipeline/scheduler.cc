@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "almanac/pipeline.h"
@@ -74,8 +75,20 @@ Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerO
     Entry* due = &entries[0];
     for (auto& e : entries)
       if (e.next < due->next) due = &e;
-    if (opts.run_for_ms > 0 && due->next > start + opts.run_for_ms * 1000) break;
+    if (opts.run_for_ms > 0 && due->next > start + opts.run_for_ms * 1000) {
+      // Stay up until the end (the process serves /metrics meanwhile).
+      sleep_until(start + opts.run_for_ms * 1000);
+      break;
+    }
     sleep_until(due->next);
+    if (opts.on_queue) {
+      int64_t waiting = 0;
+      const int64_t now = clock.NowMicros();
+      for (const auto& e : entries) waiting += (&e != due && e.next <= now) ? 1 : 0;
+      opts.on_queue(waiting);
+    }
+    const int64_t began = clock.NowMicros();
+    std::optional<RunResult> last_ok;
     ScheduledRun sr;
     sr.pipeline = due->spec.name;
     sr.fired_at = due->next;
@@ -115,6 +128,7 @@ Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerO
         ro.user = opts.user;
         auto r = runner.Run(due->spec, ro);
         if (r.ok()) {
+          last_ok = *r;
           sr.run_id = r->run_id;
           sr.status = store::RunStatus::kFinished;
           sr.error.clear();
@@ -126,6 +140,7 @@ Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerO
         log("pipeline " + sr.pipeline + ": attempt " + std::to_string(sr.attempts) + " failed: " + sr.error);
       }
     }
+    if (opts.on_run) opts.on_run(sr, static_cast<double>(clock.NowMicros() - began) / 1e6, last_ok ? &*last_ok : nullptr);
     history.push_back(sr);
     // Fires missed while the run was going are not made up: the next is after now.
     ALMANAC_ASSIGN_OR_RETURN(due->next, due->spec.schedule->Next(std::max(clock.NowMicros(), sr.fired_at)));

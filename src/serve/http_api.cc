@@ -722,6 +722,7 @@ HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, 
           }
         }
       }
+      res.user = who.user;
       if (!RoleAllows(who.role, match->permission)) {
         std::string roles;
         for (Role r : {Role::kViewer, Role::kAnalyst, Role::kModeler, Role::kApprover, Role::kAdmin})
@@ -735,7 +736,9 @@ HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, 
     if (match->blocking && !may_block) return Disposition::kNeedsWorker;
     return Dispatch(*match, params, query, req, res, who, may_block);
   } catch (const std::exception& e) {
-    // Never a stack trace or exception text from a library in a response.
+    // Never a stack trace or exception text from a library in a response; the log has it.
+    if (ctx_.logger != nullptr)
+      ctx_.logger->Error(std::string("internal error: ") + e.what(), {{"trace.id", req.request_id}});
     Error(InternalError("internal error (request " + req.request_id + ")"), req.request_id, res);
     return Disposition::kDone;
   }
@@ -1084,6 +1087,7 @@ HttpApi::Disposition HttpApi::Forecast(const HttpRequest& req, HttpResponse& res
                  {"history_end", lv.manifest.history_end},
                  {"refit", false}};
     rendered = RenderForecast(lv, handle->label, *horizon, lv.history_end + 1, *fc, lv.method, data);
+    if (rendered.ok() && ctx_.record_forecast && handle->label == "production") ctx_.record_forecast(lv, *fc);
   } else {
     // as_of: the version's model spec refitted on the target as known on that date (the
     // recorded transforms applied to the input series read as of then); never data from later.

@@ -48,6 +48,7 @@ struct HttpResponse {
   std::vector<std::pair<std::string_view, std::string>> headers;  // extra headers
   std::string_view route = "unmatched";  // the route template, for metrics
   bool cache_hit = false;
+  std::string user;  // the authenticated user, for the access log ("" when none)
 };
 
 enum class RouteId {
@@ -97,6 +98,11 @@ struct ApiContext {
   // Counts cache hits and misses (optional).
   monitor::Counter* cache_hits = nullptr;
   monitor::Counter* cache_misses = nullptr;
+  // Errors inside a request (with its trace.id); null: not logged.
+  const monitor::Logger* logger = nullptr;
+  // Called with every forecast a version serving as "production" computes from its own fit
+  // (not as_of refits, not cache hits), for accuracy monitoring. Must not block.
+  std::function<void(const LoadedVersion& version, const models::Forecast& forecast)> record_forecast;
 };
 
 class HttpApi {

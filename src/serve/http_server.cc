@@ -193,7 +193,9 @@ class Server::Impl {
     return buf;
   }
   void Log(std::string_view line) const {
-    if (opt_.log) {
+    if (opt_.logger != nullptr) {
+      opt_.logger->Line(line);
+    } else if (opt_.log) {
       opt_.log(line);
     } else {
       std::cerr << FormatTimestamp(SystemClock().NowMicros()) << " almanac serve: " << line << "\n";
@@ -227,6 +229,91 @@ class Server::Impl {
     latency_->WithLabels({route}).Observe(seconds);
   }
   void Rejected(std::string_view reason) { rejected_->WithLabels({reason}).Inc(); }
+  // One access-log line per answered request (structured logger only).
+  void AccessLog(const std::string& request_id, std::string_view method, std::string_view target, int status,
+                 std::string_view user, double seconds) const {
+    if (opt_.logger == nullptr || !opt_.access_log) return;
+    // The path only: a query string may carry data the caller did not mean to be logged.
+    const std::string_view path = target.substr(0, target.find('?'));
+    std::string message;
+    message.reserve(method.size() + path.size() + 8);
+    message.append(method).append(" ").append(path).append(" ").append(std::to_string(status));
+    const auto level = status >= 500 ? monitor::LogLevel::kError : monitor::LogLevel::kInfo;
+    const auto ns = static_cast<int64_t>(seconds * 1e9);
+    if (user.empty()) {
+      opt_.logger->Log(level, message,
+                       {{"trace.id", request_id}, {"http.request.method", method}, {"url.path", path},
+                        {"http.response.status_code", status}, {"event.duration", ns}});
+    } else {
+      opt_.logger->Log(level, message,
+                       {{"trace.id", request_id}, {"http.request.method", method}, {"url.path", path},
+                        {"http.response.status_code", status}, {"event.duration", ns}, {"user.name", user}});
+    }
+  }
+  // Queues a production forecast for the store (deduplicated by version and origin; the
+  // poller writes it).
+  void RecordForecast(const LoadedVersion& lv, const models::Forecast& fc) {
+    std::string key = lv.model;
+    key += '\x1f';
+    key += std::to_string(lv.version);
+    key += '\x1f';
+    key += lv.history_end.ToString();
+    std::lock_guard lock(forecasts_mu_);
+    size_t& recorded = recorded_horizon_[key];
+    if (fc.mean.size() <= recorded || pending_forecasts_.size() >= 10'000) return;
+    recorded = fc.mean.size();
+    store::IssuedForecastRecord r;
+    r.model = lv.model;
+    r.version = lv.version;
+    r.target = lv.manifest.target;
+    r.origin = lv.history_end.ToString();
+    r.mean = fc.mean;
+    for (const auto& pi : fc.intervals) {
+      r.levels.push_back(pi.level);
+      r.lower.push_back(pi.lower);
+      r.upper.push_back(pi.upper);
+    }
+    r.issued_at = clock_.NowMicros();
+    r.issued_by = "serve";
+    pending_forecasts_.push_back(std::move(r));
+  }
+  // Writes the queued forecasts; true when one was new.
+  bool StorePendingForecasts() {
+    std::vector<store::IssuedForecastRecord> batch;
+    {
+      std::lock_guard lock(forecasts_mu_);
+      batch.swap(pending_forecasts_);
+    }
+    if (batch.empty()) return false;
+    bool wrote = false;
+    Status s = deps_.store->metadata().Run([&](store::MetadataTxn& txn) -> Status {
+      for (const auto& f : batch) {
+        ALMANAC_ASSIGN_OR_RETURN(bool w, txn.PutForecast(f));
+        wrote = wrote || w;
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) {
+      Log("ERROR: cannot store " + std::to_string(batch.size()) + " issued forecast(s): " + s.message());
+      // Forget them so that the next request queues them again.
+      std::lock_guard lock(forecasts_mu_);
+      for (const auto& f : batch) recorded_horizon_.erase(f.model + '\x1f' + std::to_string(f.version) + '\x1f' + f.origin);
+      return false;
+    }
+    return wrote;
+  }
+  void RefreshAccuracy() {
+    if (!opt_.accuracy) return;
+    auto a = opt_.accuracy();
+    if (!a.ok()) {
+      Log("ERROR: cannot evaluate forecast accuracy: " + a.status().message());
+      return;
+    }
+    accuracy_metrics_->Publish(*a);
+  }
+  void RefreshStoreMetrics() {
+    if (Status s = store_metrics_->Refresh(); !s.ok()) Log("ERROR: cannot read series freshness: " + s.message());
+  }
   monitor::Gauge& in_flight() { return *in_flight_; }
 
   ssl::context* tls() { return tls_.get(); }
@@ -296,6 +383,11 @@ class Server::Impl {
   monitor::Family<monitor::Counter>* polls_ = nullptr;
   monitor::Counter* cache_hits_ = nullptr;
   monitor::Counter* cache_misses_ = nullptr;
+  std::unique_ptr<monitor::StoreMetrics> store_metrics_;
+  std::unique_ptr<monitor::AccuracyMetrics> accuracy_metrics_;
+  std::mutex forecasts_mu_;
+  std::unordered_map<std::string, size_t> recorded_horizon_;         // GUARDED_BY(forecasts_mu_)
+  std::vector<store::IssuedForecastRecord> pending_forecasts_;       // GUARDED_BY(forecasts_mu_)
 };
 
 // ---------------------------------------------------------------------------- sessions
@@ -484,7 +576,9 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     res_.prepare_payload();
     if (counted_) {
       srv_.in_flight().Dec();
-      srv_.RecordRequest(out.route, method_, out.status, std::chrono::duration<double>(Clock::now() - started_).count());
+      const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+      srv_.RecordRequest(out.route, method_, out.status, seconds);
+      srv_.AccessLog(request_id_, method_, http_req_.target, out.status, out.user, seconds);
     }
     beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(opt().write_timeout_ms));
     http::async_write(stream_, res_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
@@ -605,6 +699,8 @@ void Server::Impl::SetUpMetrics() {
     bytes.Set(static_cast<double>(cache_.bytes()));
   });
   monitor::AddProcessMetrics(metrics_);
+  store_metrics_ = std::make_unique<monitor::StoreMetrics>(metrics_, deps_.store->series());
+  accuracy_metrics_ = std::make_unique<monitor::AccuracyMetrics>(metrics_);
   for (const char* reason : {"overloaded", "body_too_large", "header_too_large", "header_timeout", "read_timeout", "malformed",
                              "connection_limit"})
     rejected_->WithLabels({reason});
@@ -635,6 +731,7 @@ void Server::Impl::OnServableEvent(const ServableEvent& e) {
 }
 
 void Server::Impl::Poll(bool force) {
+  const bool new_forecasts = StorePendingForecasts();
   auto head = deps_.store->metadata().AuditHead();
   if (!head.ok()) {
     polls_->WithLabels({"failure"}).Inc();
@@ -644,7 +741,7 @@ void Server::Impl::Poll(bool force) {
     return;
   }
   const bool moved = !last_head_ || *last_head_ != *head;
-  if (!force && !moved && pending_failures_ == 0) {
+  if (!force && !moved && pending_failures_ == 0 && !new_forecasts) {
     polls_->WithLabels({"success"}).Inc();
     if (!store_ok_.exchange(true)) Log("the store is reachable again");
     return;
@@ -664,6 +761,8 @@ void Server::Impl::Poll(bool force) {
     // reread and cached forecasts dropped (as_of answers depend on the data).
     if (Status s = auth_.Refresh(); !s.ok()) Log("ERROR: cannot read the API tokens: " + s.message());
     cache_.Clear();
+    // Data freshness per series: a new vintage is always an audit-log move.
+    RefreshStoreMetrics();
   }
   ServableManager::ReconcileReport r = manager_.Reconcile(*state);
   pending_failures_ = r.failed;
@@ -678,6 +777,8 @@ void Server::Impl::Poll(bool force) {
     if (!now.count(labels)) model_info_->Remove(labels);
   info_labels_ = std::move(now);
   last_head_ = *head;
+  // Realized accuracy changes with new actuals (an audit move), new forecasts or a promotion.
+  if (moved || new_forecasts || r.changed) RefreshAccuracy();
 }
 
 void Server::Impl::PollLoop() {
@@ -771,6 +872,8 @@ Status Server::Impl::Start() {
   ctx.openapi_json = OpenApiDocument();
   ctx.cache_hits = cache_hits_;
   ctx.cache_misses = cache_misses_;
+  ctx.logger = opt_.logger;
+  ctx.record_forecast = [this](const LoadedVersion& lv, const models::Forecast& fc) { RecordForecast(lv, fc); };
   api_ = std::make_unique<HttpApi>(std::move(ctx));
 
   if (opt_.no_auth)
@@ -891,6 +994,8 @@ Status Server::Impl::Wait() {
   poll_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
   if (workers_) workers_->Stop();
+  // Forecasts answered since the last poll are kept for accuracy monitoring.
+  StorePendingForecasts();
   if (!stopped_.exchange(true)) Log("stopped");
   return Status::Ok();
 }

@@ -72,7 +72,8 @@ CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string
   return r;
 }
 
-pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path, int* stdin_fd) {
+pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path, int* stdin_fd,
+                   const std::string& out_path) {
   std::string bin;
   auto argv = Argv(args, bin);
   int pipe_fds[2] = {-1, -1};
@@ -85,7 +86,7 @@ pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_
       ::close(pipe_fds[1]);
     }
     int fe = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fo = ::open("/dev/null", O_WRONLY);
+    int fo = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fo, 1);
     ::dup2(fe, 2);
     ::setenv("ALMANAC_USER", "tester", 1);

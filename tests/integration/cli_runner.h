@@ -18,9 +18,10 @@ struct CommandResult {
 CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string& input = "",
                          const std::vector<std::string>& env = {});
 
-// Starts the binary without waiting; stderr goes to `err_path`. Returns the pid. With
-// `stdin_fd` non-null, the child's stdin is a pipe whose write end is stored there.
-pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path, int* stdin_fd = nullptr);
+// Starts the binary without waiting; stderr goes to `err_path`, stdout to `out_path`. Returns
+// the pid. With `stdin_fd` non-null, the child's stdin is a pipe whose write end is stored there.
+pid_t StartAlmanac(const std::vector<std::string>& args, const std::string& err_path, int* stdin_fd = nullptr,
+                   const std::string& out_path = "/dev/null");
 
 // A fresh temporary directory, removed by the destructor.
 class TempDir {

@@ -145,6 +145,24 @@ struct ApiTokenRecord {
   std::string revoked_by;
 };
 
+// ---------------------------------------------------------------------- issued forecasts
+
+// A forecast that a production version issued (the answers of `almanac serve`'s
+// /v1/forecast), kept for outcomes analysis by the monitor component. One row per
+// (model, version, origin): a version answers the same forecast from the same origin every
+// time, so repeats are not stored again; a longer horizon replaces a shorter one.
+struct IssuedForecastRecord {
+  std::string model;
+  int64_t version = 0;
+  std::string target;               // the series forecast (a key or a derived name)
+  std::string origin;               // the last period of the data, e.g. "2009Q3"
+  std::vector<double> mean;         // for origin+1, origin+2, ...; finite
+  std::vector<double> levels;       // interval levels in percent, e.g. {80, 95}
+  std::vector<std::vector<double>> lower, upper;  // one per level, each as long as mean
+  int64_t issued_at = 0;            // micros; when first stored
+  std::string issued_by;            // "serve" or what else issued it
+};
+
 // --------------------------------------------------------------------------------- audit
 
 // What a write appends to the audit log.
@@ -227,6 +245,14 @@ class MetadataTxn {
 
   // Audit: appends one hash-chained entry and returns it.
   virtual Result<AuditEntry> Audit(const AuditEvent& event) = 0;
+
+  // Issued forecasts. PutForecast stores `f`, or replaces the stored row of the same (model,
+  // version, origin) when `f` has a longer horizon; true when it wrote. InvalidArgument when
+  // the sizes disagree (lower/upper per level, each as long as mean), a value is not finite,
+  // the horizon is 0 or the model, origin or target is empty.
+  virtual Result<bool> PutForecast(const IssuedForecastRecord& f) = 0;
+  // The model's forecasts (of one version when version > 0), by version then origin.
+  virtual Result<std::vector<IssuedForecastRecord>> ListForecasts(std::string_view model, int64_t version) = 0;
 };
 
 // The metadata store of a back-end. Thread-safe.

@@ -4,7 +4,9 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <tuple>
 
+#include "store/issued_forecast.h"
 #include "store/load_session_base.h"
 #include "store/snapshot_content.h"
 
@@ -49,6 +51,7 @@ struct State {
   std::vector<AuditEntry> audit;
   std::map<std::string, ApiTokenRecord> tokens;  // by id
   std::map<std::pair<std::string, int64_t>, std::string> scheduled_runs;  // (pipeline, fired_at) -> holder
+  std::map<std::tuple<std::string, int64_t, std::string>, IssuedForecastRecord> forecasts;  // (model, version, origin)
 };
 
 // Appends a hash-chained audit entry to `state`.
@@ -521,6 +524,29 @@ class MemoryTxn : public MetadataTxn {
     return s_.scheduled_runs.emplace(std::make_pair(std::string(pipeline), fired_at), std::string(holder)).second;
   }
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(s_, clock_, event); }
+  Result<bool> PutForecast(const IssuedForecastRecord& f) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateIssuedForecast(f));
+    auto key = std::make_tuple(f.model, f.version, f.origin);
+    auto it = s_.forecasts.find(key);
+    if (it == s_.forecasts.end()) {
+      s_.forecasts.emplace(key, f);
+      return true;
+    }
+    if (f.mean.size() <= it->second.mean.size()) return false;
+    // Longer horizon: replace the values, keep when and by whom it was first issued.
+    const int64_t at = it->second.issued_at;
+    const std::string by = it->second.issued_by;
+    it->second = f;
+    it->second.issued_at = at;
+    it->second.issued_by = by;
+    return true;
+  }
+  Result<std::vector<IssuedForecastRecord>> ListForecasts(std::string_view model, int64_t version) override {
+    std::vector<IssuedForecastRecord> out;
+    for (const auto& [key, f] : s_.forecasts)
+      if (f.model == model && (version <= 0 || f.version == version)) out.push_back(f);
+    return out;  // the map's order: version, then origin
+  }
 
  private:
   Status CheckOneProduction(const ModelVersionRecord& v) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "store/issued_forecast.h"
 #include "store/postgres/pg_store.h"
 
 namespace almanac::store::pg {
@@ -382,6 +383,53 @@ class Txn : public MetadataTxn {
   }
 
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(c_, clock_, event); }
+
+  Result<bool> PutForecast(const IssuedForecastRecord& f) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateIssuedForecast(f));
+    // A longer horizon replaces the row; an equal or shorter one leaves it (first issue kept).
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query("INSERT INTO issued_forecasts VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) "
+                 "ON CONFLICT (model, version, origin) DO UPDATE SET target = excluded.target, "
+                 "horizon = excluded.horizon, mean = excluded.mean, levels = excluded.levels, lower = excluded.lower, "
+                 "upper = excluded.upper WHERE excluded.horizon > issued_forecasts.horizon",
+                 Params()
+                     .Add(f.model)
+                     .Add(f.version)
+                     .Add(f.origin)
+                     .Add(f.target)
+                     .Add(static_cast<int64_t>(f.mean.size()))
+                     .Add(DoublesToJson(f.mean))
+                     .Add(DoublesToJson(f.levels))
+                     .Add(DoubleRowsToJson(f.lower))
+                     .Add(DoubleRowsToJson(f.upper))
+                     .Add(f.issued_at)
+                     .Add(f.issued_by)));
+    return q.Affected() > 0;
+  }
+
+  Result<std::vector<IssuedForecastRecord>> ListForecasts(std::string_view model, int64_t version) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT model, version, origin, target, mean, levels, lower, upper, "
+                                                  "issued_at, issued_by FROM issued_forecasts WHERE model = $1 AND "
+                                                  "($2 <= 0 OR version = $2) ORDER BY version, origin",
+                                                  Params().Add(model).Add(version)));
+    std::vector<IssuedForecastRecord> out;
+    for (int i = 0; i < q.rows(); ++i) {
+      IssuedForecastRecord f;
+      f.model = q.Text(i, 0);
+      f.version = q.Int(i, 1);
+      f.origin = q.Text(i, 2);
+      f.target = q.Text(i, 3);
+      ALMANAC_ASSIGN_OR_RETURN(f.mean, DoublesFromJson(q.View(i, 4)));
+      ALMANAC_ASSIGN_OR_RETURN(f.levels, DoublesFromJson(q.View(i, 5)));
+      ALMANAC_ASSIGN_OR_RETURN(f.lower, DoubleRowsFromJson(q.View(i, 6)));
+      ALMANAC_ASSIGN_OR_RETURN(f.upper, DoubleRowsFromJson(q.View(i, 7)));
+      f.issued_at = q.Int(i, 8);
+      f.issued_by = q.Text(i, 9);
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
 
  private:
   static constexpr std::string_view kTokenSelect =

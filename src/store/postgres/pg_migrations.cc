@@ -262,6 +262,22 @@ CREATE TABLE scheduled_runs (
   PRIMARY KEY (pipeline, fired_at)
 );
 )sql"},
+      {6, "forecasts issued by production versions (outcomes analysis)", R"sql(
+CREATE TABLE issued_forecasts (
+  model TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  origin TEXT NOT NULL,
+  target TEXT NOT NULL,
+  horizon BIGINT NOT NULL CHECK (horizon > 0),
+  mean TEXT NOT NULL,
+  levels TEXT NOT NULL,
+  lower TEXT NOT NULL,
+  upper TEXT NOT NULL,
+  issued_at BIGINT NOT NULL,
+  issued_by TEXT NOT NULL,
+  PRIMARY KEY (model, version, origin)
+);
+)sql"},
   };
   return kMigrations;
 }

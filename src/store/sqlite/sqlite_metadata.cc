@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "store/issued_forecast.h"
+
 namespace almanac::store::sqlite {
 namespace {
 
@@ -345,6 +347,48 @@ class Txn : public MetadataTxn {
   }
 
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(db_, clock_, event); }
+
+  Result<bool> PutForecast(const IssuedForecastRecord& f) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateIssuedForecast(f));
+    // A longer horizon replaces the row; an equal or shorter one leaves it (first issue kept).
+    ALMANAC_ASSIGN_OR_RETURN(
+        Stmt q, Stmt::Prepare(db_,
+                              "INSERT INTO issued_forecasts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+                              "ON CONFLICT (model, version, origin) DO UPDATE SET target=excluded.target, "
+                              "horizon=excluded.horizon, mean=excluded.mean, levels=excluded.levels, "
+                              "lower=excluded.lower, upper=excluded.upper WHERE excluded.horizon > issued_forecasts.horizon"));
+    q.Bind(1, f.model).Bind(2, f.version).Bind(3, f.origin).Bind(4, f.target).Bind(5, static_cast<int64_t>(f.mean.size()))
+        .Bind(6, DoublesToJson(f.mean)).Bind(7, DoublesToJson(f.levels)).Bind(8, DoubleRowsToJson(f.lower))
+        .Bind(9, DoubleRowsToJson(f.upper)).Bind(10, f.issued_at).Bind(11, f.issued_by);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return sqlite3_changes(db_) > 0;
+  }
+
+  Result<std::vector<IssuedForecastRecord>> ListForecasts(std::string_view model, int64_t version) override {
+    ALMANAC_ASSIGN_OR_RETURN(
+        Stmt q, Stmt::Prepare(db_,
+                              "SELECT model, version, origin, target, mean, levels, lower, upper, issued_at, issued_by "
+                              "FROM issued_forecasts WHERE model = ?1 AND (?2 <= 0 OR version = ?2) ORDER BY version, origin"));
+    q.Bind(1, model).Bind(2, version);
+    std::vector<IssuedForecastRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      IssuedForecastRecord f;
+      f.model = q.Text(0);
+      f.version = q.Int(1);
+      f.origin = q.Text(2);
+      f.target = q.Text(3);
+      ALMANAC_ASSIGN_OR_RETURN(f.mean, DoublesFromJson(q.Text(4)));
+      ALMANAC_ASSIGN_OR_RETURN(f.levels, DoublesFromJson(q.Text(5)));
+      ALMANAC_ASSIGN_OR_RETURN(f.lower, DoubleRowsFromJson(q.Text(6)));
+      ALMANAC_ASSIGN_OR_RETURN(f.upper, DoubleRowsFromJson(q.Text(7)));
+      f.issued_at = q.Int(8);
+      f.issued_by = q.Text(9);
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
 
  private:
   static constexpr std::string_view kTokenSelect =

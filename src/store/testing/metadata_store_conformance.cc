@@ -219,3 +219,98 @@ TEST_P(MetadataStoreConformance, ApiTokensStoreHashesAndRevocations) {
 }
 
 }  // namespace almanac::store::testing
+
+namespace almanac::store::testing {
+
+namespace {
+IssuedForecastRecord Issued(int64_t version, const std::string& origin, int horizon) {
+  IssuedForecastRecord f;
+  f.model = "gdp";
+  f.version = version;
+  f.target = "us:gdp";
+  f.origin = origin;
+  f.levels = {80, 95};
+  f.lower.resize(2);
+  f.upper.resize(2);
+  for (int h = 0; h < horizon; ++h) {
+    f.mean.push_back(100 + h + 0.125);
+    f.lower[0].push_back(99 + h);
+    f.upper[0].push_back(101 + h);
+    f.lower[1].push_back(98 + h);
+    f.upper[1].push_back(102 + h);
+  }
+  f.issued_at = 1000 + version;
+  f.issued_by = "serve";
+  return f;
+}
+}  // namespace
+
+TEST_P(MetadataStoreConformance, IssuedForecastsOnePerOriginLongestHorizonWins) {
+  auto& md = store_->metadata();
+  auto put = [&](const IssuedForecastRecord& f) {
+    bool wrote = false;
+    Status s = md.Run([&](MetadataTxn& t) -> Status {
+      ALMANAC_ASSIGN_OR_RETURN(wrote, t.PutForecast(f));
+      return Status::Ok();
+    });
+    return std::make_pair(s, wrote);
+  };
+  EXPECT_EQ(put(Issued(2, "2009Q3", 4)), std::make_pair(Status::Ok(), true));
+  EXPECT_EQ(put(Issued(1, "2009Q2", 4)), std::make_pair(Status::Ok(), true));
+  // The same forecast again, or a shorter one: not written.
+  EXPECT_EQ(put(Issued(2, "2009Q3", 4)), std::make_pair(Status::Ok(), false));
+  EXPECT_EQ(put(Issued(2, "2009Q3", 2)), std::make_pair(Status::Ok(), false));
+  // A longer horizon replaces the values; the first issue's time stays.
+  IssuedForecastRecord longer = Issued(2, "2009Q3", 6);
+  longer.issued_at = 5000;
+  EXPECT_EQ(put(longer), std::make_pair(Status::Ok(), true));
+  EXPECT_EQ(put(Issued(2, "2009Q4", 4)), std::make_pair(Status::Ok(), true));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto all = t.ListForecasts("gdp", 0);
+    EXPECT_THAT(all, ::almanac::testing::IsOk());
+    EXPECT_THAT(*all, SizeIs(3));
+    EXPECT_EQ((*all)[0].version, 1);
+    EXPECT_EQ((*all)[1].origin, "2009Q3");
+    EXPECT_EQ((*all)[2].origin, "2009Q4");
+    const IssuedForecastRecord& f = (*all)[1];
+    EXPECT_EQ(f.mean.size(), 6u);
+    EXPECT_EQ(f.mean[5], 105.125);  // doubles round-trip
+    EXPECT_EQ(f.levels, (std::vector<double>{80, 95}));
+    EXPECT_EQ(f.upper[1][5], 107);
+    EXPECT_EQ(f.issued_at, 1002);
+    EXPECT_EQ(f.issued_by, "serve");
+    EXPECT_EQ(f.target, "us:gdp");
+    auto v2 = t.ListForecasts("gdp", 2);
+    EXPECT_THAT(*v2, SizeIs(2));
+    EXPECT_THAT(*t.ListForecasts("cpi", 0), SizeIs(0));
+    return Status::Ok();
+  }));
+}
+
+TEST_P(MetadataStoreConformance, IssuedForecastsRejectMalformedRowsAndStoreNothing) {
+  auto& md = store_->metadata();
+  auto put = [&](const IssuedForecastRecord& f) {
+    return md.Run([&](MetadataTxn& t) -> Status { return t.PutForecast(f).status(); });
+  };
+  IssuedForecastRecord f = Issued(1, "2009Q3", 3);
+  f.upper.pop_back();
+  EXPECT_THAT(put(f), StatusIs(StatusCode::kInvalidArgument, "one lower and one upper bound row per level"));
+  f = Issued(1, "2009Q3", 3);
+  f.lower[1].pop_back();
+  EXPECT_THAT(put(f), StatusIs(StatusCode::kInvalidArgument, "are not as long as the forecast"));
+  f = Issued(1, "2009Q3", 3);
+  f.mean[1] = std::nan("");
+  EXPECT_THAT(put(f), StatusIs(StatusCode::kInvalidArgument, "not finite"));
+  f = Issued(1, "2009Q3", 0);
+  EXPECT_THAT(put(f), StatusIs(StatusCode::kInvalidArgument, "horizon 0"));
+  f = Issued(1, "", 3);
+  EXPECT_THAT(put(f), StatusIs(StatusCode::kInvalidArgument, "required"));
+  f = Issued(0, "2009Q3", 3);
+  EXPECT_THAT(put(f), StatusIs(StatusCode::kInvalidArgument, "version must be positive"));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    EXPECT_THAT(*t.ListForecasts("gdp", 0), SizeIs(0));
+    return Status::Ok();
+  }));
+}
+
+}  // namespace almanac::store::testing

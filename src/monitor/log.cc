@@ -1,0 +1,250 @@
+// Structured logging: ECS JSON lines or text, with secrets redacted.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "almanac/monitor.h"
+
+namespace almanac::monitor {
+namespace {
+
+// Appends `s` as a JSON string. Control characters are \u-escaped and bytes that are not
+// valid UTF-8 become U+FFFD, so every line parses even when a message quotes binary input.
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+            out += buf;
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t min = 0;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      min = 0x10000;
+    }
+    bool ok = len > 0 && i + len <= s.size();
+    uint32_t cp = len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) ok = false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    ok = ok && cp >= min && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
+  out += '"';
+}
+
+void AppendNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  // Prefer the shortest form that reads back the same.
+  for (int prec = 1; prec <= 17; ++prec) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "%.*g", prec, v);
+    if (std::strtod(b, nullptr) == v) {
+      out += b;
+      return;
+    }
+  }
+  out += buf;
+}
+
+bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool StartsWithIgnoreCase(std::string_view s, size_t at, std::string_view word) {
+  if (at + word.size() > s.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    char a = s[at + k];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (a != word[k]) return false;
+  }
+  return true;
+}
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+}  // namespace
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarning: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+Result<LogFormat> ParseLogFormat(std::string_view text) {
+  if (text == "json") return LogFormat::kJson;
+  if (text == "text") return LogFormat::kText;
+  return InvalidArgumentError("unknown log format '" + std::string(text) + "' (expected json or text)");
+}
+
+std::string RedactSecrets(std::string_view text) {
+  // Parameter names whose values are secrets (compared case-insensitively, followed by '=').
+  static constexpr std::string_view kSecretParams[] = {"api_key", "apikey", "access_token", "token", "password", "secret"};
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    if (StartsWithIgnoreCase(text, i, "bearer ")) {
+      out.append(text.substr(i, 7));
+      i += 7;
+      while (i < text.size() && text[i] == ' ') out += text[i++];
+      if (i < text.size() && text[i] != '\n' && text[i] != '"') {
+        out += "[REDACTED]";
+        while (i < text.size() && text[i] != ' ' && text[i] != '\n' && text[i] != '"' && text[i] != ',' && text[i] != ';') ++i;
+      }
+      continue;
+    }
+    if (text.compare(i, 4, "alm_") == 0 && (i == 0 || !IsNameChar(text[i - 1]))) {
+      size_t n = 0;
+      while (i + 4 + n < text.size() && IsHex(text[i + 4 + n])) ++n;
+      if (n >= 32) {
+        out += "alm_[REDACTED]";
+        i += 4 + n;
+        continue;
+      }
+    }
+    if (i == 0 || !IsNameChar(text[i - 1])) {
+      bool done = false;
+      for (std::string_view p : kSecretParams) {
+        if (StartsWithIgnoreCase(text, i, p) && i + p.size() < text.size() && text[i + p.size()] == '=') {
+          out.append(text.substr(i, p.size() + 1));
+          out += "[REDACTED]";
+          i += p.size() + 1;
+          while (i < text.size() && text[i] != '&' && text[i] != ' ' && text[i] != '\n' && text[i] != '"' && text[i] != ',' &&
+                 text[i] != ';')
+            ++i;
+          done = true;
+          break;
+        }
+      }
+      if (done) continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+Logger::Logger(Options options) : options_(std::move(options)) {
+  text_prefix_ = options_.service;
+  for (char& c : text_prefix_)
+    if (c == '-') c = ' ';
+  text_prefix_ += ": ";
+}
+
+std::string Logger::Format(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
+  const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock();
+  const std::string ts = FormatTimestamp(clock.NowMicros());
+  std::string out;
+  out.reserve(160 + message.size());
+  if (options_.format == LogFormat::kJson) {
+    // ECS wants millisecond (or finer) ISO 8601 in UTC; ours has microseconds.
+    out += "{\"@timestamp\":\"";
+    out += ts;
+    out += "\",\"log.level\":\"";
+    out += LogLevelName(level);
+    out += "\",\"message\":";
+    AppendJsonString(out, RedactSecrets(message));
+    out += ",\"service.name\":";
+    AppendJsonString(out, options_.service);
+    out += ",\"ecs.version\":\"8.11.0\"";
+    for (const auto& f : fields) {
+      out += ',';
+      AppendJsonString(out, f.key);
+      out += ':';
+      if (const auto* s = std::get_if<std::string_view>(&f.value)) {
+        AppendJsonString(out, RedactSecrets(*s));
+      } else if (const auto* n = std::get_if<int64_t>(&f.value)) {
+        out += std::to_string(*n);
+      } else {
+        AppendNumber(out, std::get<double>(f.value));
+      }
+    }
+    out += '}';
+    return out;
+  }
+  out += ts;
+  out += ' ';
+  out += text_prefix_;
+  if (level == LogLevel::kError) out += "ERROR: ";
+  if (level == LogLevel::kWarning) out += "WARNING: ";
+  out += RedactSecrets(message);
+  for (const auto& f : fields) {
+    out += ' ';
+    out += f.key;
+    out += '=';
+    if (const auto* s = std::get_if<std::string_view>(&f.value)) {
+      out += RedactSecrets(*s);
+    } else if (const auto* n = std::get_if<int64_t>(&f.value)) {
+      out += std::to_string(*n);
+    } else {
+      AppendNumber(out, std::get<double>(f.value));
+    }
+  }
+  // One record per line, even for multi-line messages.
+  for (char& c : out)
+    if (c == '\n' || c == '\r') c = ' ';
+  return out;
+}
+
+void Logger::Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
+  if (static_cast<int>(level) < static_cast<int>(options_.min_level)) return;
+  std::string line = Format(level, message, fields);
+  line += '\n';
+  std::lock_guard lock(mu_);
+  if (options_.sink) {
+    options_.sink(line);
+    return;
+  }
+  std::FILE* f = options_.format == LogFormat::kJson ? stdout : stderr;
+  std::fwrite(line.data(), 1, line.size(), f);
+  std::fflush(f);
+}
+
+void Logger::Line(std::string_view line, std::initializer_list<LogField> fields) const {
+  if (line.starts_with("ERROR: ")) return Log(LogLevel::kError, line.substr(7), fields);
+  if (line.starts_with("WARNING: ")) return Log(LogLevel::kWarning, line.substr(9), fields);
+  Log(LogLevel::kInfo, line, fields);
+}
+
+}  // namespace almanac::monitor

@@ -1,0 +1,154 @@
+#include <nlohmann/json.hpp>
+#include <cmath>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "almanac/monitor.h"
+#include "core/testing/status_matchers.h"
+
+namespace almanac::monitor {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+
+constexpr int64_t kNow = 1764267600123456;  // 2025-11-27T18:20:00.123456Z
+
+struct Captured {
+  std::vector<std::string> lines;
+  std::mutex mu;
+};
+
+Logger MakeLogger(Captured& out, LogFormat format, const Clock& clock) {
+  Logger::Options o;
+  o.format = format;
+  o.service = "almanac-serve";
+  o.clock = &clock;
+  o.sink = [&out](std::string_view line) {
+    std::lock_guard lock(out.mu);
+    out.lines.emplace_back(line);
+  };
+  return Logger(o);
+}
+
+TEST(LoggerTest, JsonLinesUseEcsFieldNames) {
+  FixedClock clock(kNow);
+  Captured out;
+  Logger log = MakeLogger(out, LogFormat::kJson, clock);
+  log.Info("POST /v1/forecast 200", {{"trace.id", "abc123"},
+                                      {"http.request.method", "POST"},
+                                      {"url.path", "/v1/forecast"},
+                                      {"http.response.status_code", 200},
+                                      {"event.duration", int64_t{1500000}},
+                                      {"user.name", "ana"}});
+  ASSERT_THAT(out.lines, SizeIs(1));
+  ASSERT_EQ(out.lines[0].back(), '\n');
+  ASSERT_EQ(std::count(out.lines[0].begin(), out.lines[0].end(), '\n'), 1);
+  auto j = nlohmann::json::parse(out.lines[0]);
+  EXPECT_EQ(j["@timestamp"], "2025-11-27T18:20:00.123456Z");
+  EXPECT_EQ(j["log.level"], "info");
+  EXPECT_EQ(j["message"], "POST /v1/forecast 200");
+  EXPECT_EQ(j["service.name"], "almanac-serve");
+  EXPECT_EQ(j["ecs.version"], "8.11.0");
+  EXPECT_EQ(j["trace.id"], "abc123");
+  EXPECT_EQ(j["http.request.method"], "POST");
+  EXPECT_EQ(j["url.path"], "/v1/forecast");
+  EXPECT_EQ(j["http.response.status_code"], 200);
+  EXPECT_EQ(j["event.duration"], 1500000);
+  EXPECT_EQ(j["user.name"], "ana");
+}
+
+TEST(LoggerTest, LevelsFromLinePrefixesAndMinimumLevel) {
+  FixedClock clock(kNow);
+  Captured out;
+  Logger log = MakeLogger(out, LogFormat::kJson, clock);
+  log.Line("ERROR: cannot load gdp@2");
+  log.Line("WARNING: --no-auth");
+  log.Line("listening on http://127.0.0.1:80");
+  log.Log(LogLevel::kDebug, "not shown at the default level");
+  ASSERT_THAT(out.lines, SizeIs(3));
+  EXPECT_EQ(nlohmann::json::parse(out.lines[0])["log.level"], "error");
+  EXPECT_EQ(nlohmann::json::parse(out.lines[0])["message"], "cannot load gdp@2");
+  EXPECT_EQ(nlohmann::json::parse(out.lines[1])["log.level"], "warn");
+  EXPECT_EQ(nlohmann::json::parse(out.lines[2])["log.level"], "info");
+}
+
+TEST(LoggerTest, HostileTextStaysOneValidJsonLine) {
+  FixedClock clock(kNow);
+  Captured out;
+  Logger log = MakeLogger(out, LogFormat::kJson, clock);
+  const std::string nasty = std::string("quote\" backslash\\ newline\n tab\t nul") + '\0' + " bad utf8 \xff\xc3 end é";
+  log.Error(nasty, {{"url.path", nasty}, {"x.ratio", 0.25}, {"x.nan", std::nan("")}});
+  ASSERT_THAT(out.lines, SizeIs(1));
+  ASSERT_EQ(std::count(out.lines[0].begin(), out.lines[0].end(), '\n'), 1);
+  auto j = nlohmann::json::parse(out.lines[0]);
+  const std::string msg = j["message"];
+  EXPECT_THAT(msg, HasSubstr("quote\" backslash\\ newline\n tab\t nul"));
+  EXPECT_THAT(msg, HasSubstr("\xef\xbf\xbd"));  // U+FFFD for the invalid bytes
+  EXPECT_THAT(msg, HasSubstr("end é"));
+  EXPECT_EQ(j["x.ratio"], 0.25);
+  EXPECT_TRUE(j["x.nan"].is_null());
+}
+
+TEST(LoggerTest, TextFormatForPeople) {
+  FixedClock clock(kNow);
+  Captured out;
+  Logger log = MakeLogger(out, LogFormat::kText, clock);
+  log.Warn("two\nlines", {{"trace.id", "r1"}, {"http.response.status_code", 404}});
+  ASSERT_THAT(out.lines, SizeIs(1));
+  EXPECT_EQ(out.lines[0], "2025-11-27T18:20:00.123456Z almanac serve: WARNING: two lines trace.id=r1 http.response.status_code=404\n");
+}
+
+TEST(LoggerTest, SecretsAreRedacted) {
+  const std::string token = "alm_" + std::string(64, 'a');
+  EXPECT_EQ(RedactSecrets("Authorization: Bearer " + token), "Authorization: Bearer [REDACTED]");
+  EXPECT_EQ(RedactSecrets("authorization: bearer xyz, next"), "authorization: bearer [REDACTED], next");
+  EXPECT_EQ(RedactSecrets("token " + token + " revoked"), "token alm_[REDACTED] revoked");
+  EXPECT_EQ(RedactSecrets("GET https://api.example/obs?series_id=GDP&api_key=0123abcd&file_type=json"),
+            "GET https://api.example/obs?series_id=GDP&api_key=[REDACTED]&file_type=json");
+  EXPECT_EQ(RedactSecrets("password=hunter2 apikey=k TOKEN=t"), "password=[REDACTED] apikey=[REDACTED] TOKEN=[REDACTED]");
+  // Words that merely contain the names are left alone.
+  EXPECT_EQ(RedactSecrets("tokens=3 my_api_key_count=2 alm_short"), "tokens=3 my_api_key_count=2 alm_short");
+
+  FixedClock clock(kNow);
+  Captured out;
+  Logger log = MakeLogger(out, LogFormat::kJson, clock);
+  log.Info("request with Bearer " + token, {{"url.path", "/x?api_key=s3cret"}});
+  ASSERT_THAT(out.lines, SizeIs(1));
+  EXPECT_THAT(out.lines[0], Not(HasSubstr(token)));
+  EXPECT_THAT(out.lines[0], Not(HasSubstr("s3cret")));
+  EXPECT_THAT(out.lines[0], HasSubstr("[REDACTED]"));
+}
+
+TEST(LoggerTest, ConcurrentWritersNeverInterleaveLines) {
+  Captured out;
+  Logger::Options o;
+  o.format = LogFormat::kJson;
+  o.sink = [&out](std::string_view line) { out.lines.emplace_back(line); };  // guarded by the logger
+  Logger log(o);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&log, t] {
+      for (int i = 0; i < 200; ++i) log.Info("line", {{"trace.id", std::to_string(t * 1000 + i)}});
+    });
+  for (auto& th : threads) th.join();
+  ASSERT_THAT(out.lines, SizeIs(800));
+  std::set<std::string> ids;
+  for (const auto& l : out.lines) ids.insert(nlohmann::json::parse(l)["trace.id"].get<std::string>());
+  EXPECT_THAT(ids, SizeIs(800));
+}
+
+TEST(LoggerTest, ParseLogFormat) {
+  EXPECT_THAT(ParseLogFormat("json"), testing::IsOkAndHolds(LogFormat::kJson));
+  EXPECT_THAT(ParseLogFormat("text"), testing::IsOkAndHolds(LogFormat::kText));
+  EXPECT_THAT(ParseLogFormat("xml"), testing::StatusIs(StatusCode::kInvalidArgument, "expected json or text"));
+}
+
+}  // namespace
+}  // namespace almanac::monitor

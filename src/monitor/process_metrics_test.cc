@@ -1,0 +1,119 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "almanac/monitor.h"
+#include "core/testing/status_matchers.h"
+
+namespace almanac::monitor {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// A plain HTTP/1.0 exchange over a socket (no client library in this component's tests).
+std::string Fetch(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  (void)!::write(fd, request.data(), request.size());
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(MetricsEndpointTest, ServesMetricsAndHealthz) {
+  MetricRegistry r;
+  r.AddCounter("almanac_test_total", "A test counter.", {"name"}).WithLabels({"a\"b"}).Inc(3);
+  ASSERT_OK_AND_ASSIGN(auto ep, MetricsEndpoint::Start("127.0.0.1:0", r));
+  ASSERT_GT(ep->port(), 0);
+  const std::string m = Fetch(ep->port(), "GET /metrics HTTP/1.0\r\n\r\n");
+  EXPECT_THAT(m, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(m, HasSubstr("Content-Type: text/plain; version=0.0.4"));
+  EXPECT_THAT(m, HasSubstr("almanac_test_total{name=\"a\\\"b\"} 3\n"));
+  EXPECT_THAT(Fetch(ep->port(), "GET /healthz HTTP/1.0\r\n\r\n"), HasSubstr("\r\n\r\nok\n"));
+  EXPECT_THAT(Fetch(ep->port(), "GET /other HTTP/1.0\r\n\r\n"), StartsWith("HTTP/1.1 404"));
+  EXPECT_THAT(Fetch(ep->port(), "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n"), StartsWith("HTTP/1.1 405"));
+  ep->Stop();
+  EXPECT_EQ(Fetch(ep->port(), "GET /metrics HTTP/1.0\r\n\r\n"), "");
+}
+
+TEST(MetricsEndpointTest, BadAddresses) {
+  MetricRegistry r;
+  EXPECT_THAT(MetricsEndpoint::Start("127.0.0.1", r), testing::StatusIs(StatusCode::kInvalidArgument, "is not HOST:PORT"));
+  EXPECT_THAT(MetricsEndpoint::Start("127.0.0.1:99999", r),
+              testing::StatusIs(StatusCode::kInvalidArgument, "is not a number in 0..65535"));
+  EXPECT_THAT(MetricsEndpoint::Start("example.org:1", r), testing::StatusIs(StatusCode::kInvalidArgument, "not an IP address"));
+  ASSERT_OK_AND_ASSIGN(auto first, MetricsEndpoint::Start("127.0.0.1:0", r));
+  EXPECT_THAT(MetricsEndpoint::Start("127.0.0.1:" + std::to_string(first->port()), r),
+              testing::StatusIs(StatusCode::kUnavailable, "cannot listen for metrics"));
+}
+
+TEST(PipelineMetricsTest, RunsStepsAndQueueDepth) {
+  MetricRegistry r;
+  PipelineMetrics pm(r);
+  pm.RunFinished("gdp", "success", 2.5, 1'700'000'123'000'000);
+  pm.RunFinished("gdp", "failure", 0.2, 1'700'000'100'000'000);
+  pm.StepFinished("gdp", "train:ets", "computed", 1.2);
+  pm.StepFinished("gdp", "train:ets", "cached", 0.0005);
+  pm.SetQueueDepth("scheduled", 2);
+  const std::string text = r.Exposition();
+  EXPECT_THAT(text, HasSubstr("almanac_pipeline_runs_total{pipeline=\"gdp\",outcome=\"success\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_pipeline_runs_total{pipeline=\"gdp\",outcome=\"failure\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_pipeline_run_duration_seconds_sum{pipeline=\"gdp\",outcome=\"success\"} 2.5\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_pipeline_step_duration_seconds_count{pipeline=\"gdp\",step=\"train:ets\",outcome=\"cached\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_pipeline_last_success_timestamp_seconds{pipeline=\"gdp\"} 1700000123\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_pipeline_last_run_timestamp_seconds{pipeline=\"gdp\",outcome=\"failure\"} 1700000100\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_queue_depth{queue=\"scheduled\"} 2\n"));
+}
+
+Status Load(store::Store& s, const std::string& key, const std::string& source, int n) {
+  ALMANAC_ASSIGN_OR_RETURN(auto session, s.series().BeginLoad(store::LoadOptions{.loader = "test", .source = "f.csv"}));
+  store::SeriesInfo info;
+  info.key = key;
+  info.frequency = Frequency::kQuarterly;
+  info.source = source;
+  ALMANAC_RETURN_IF_ERROR(session->DeclareSeries(info));
+  ALMANAC_ASSIGN_OR_RETURN(Period p, Period::Parse("2020Q1"));
+  for (int i = 0; i < n; ++i) ALMANAC_RETURN_IF_ERROR(session->Add(key, p + i, 1.0 + i, std::nullopt));
+  return session->Commit().status();
+}
+
+TEST(StoreMetricsTest, FreshnessPerSeriesAndLoadsPerSource) {
+  FixedClock clock(1'700'000'000'000'000);
+  store::StoreOptions so;
+  so.clock = &clock;
+  ASSERT_OK_AND_ASSIGN(auto s, store::OpenStore("memory:", so));
+  MetricRegistry r;
+  StoreMetrics sm(r, s->series());
+  ASSERT_OK(sm.Refresh());
+  EXPECT_THAT(r.Exposition(), HasSubstr("almanac_series_tracked 0\n"));
+  ASSERT_OK(Load(*s, "gdp", "fred", 4));
+  clock.Advance(3'600'000'000);
+  ASSERT_OK(Load(*s, "cpi", "ons", 4));
+  clock.Advance(3'600'000'000);
+  ASSERT_OK(Load(*s, "gdp", "fred", 5));
+  ASSERT_OK(sm.Refresh());
+  const std::string text = r.Exposition();
+  EXPECT_THAT(text, HasSubstr("almanac_series_last_vintage_timestamp_seconds{series=\"gdp\"} 1700007200\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_series_last_vintage_timestamp_seconds{series=\"cpi\"} 1700003600\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_series_tracked 2\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_data_loads{source=\"fred\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_data_loads{source=\"ons\"} 1\n"));
+}
+
+}  // namespace
+}  // namespace almanac::monitor
