@@ -51,6 +51,21 @@ Result<RequestStatus> ParseRequestStatus(std::string_view t) {
   return InvalidArgumentError("unknown request status " + QuoteForMessage(t));
 }
 
+std::string_view QuarantineStateName(QuarantineState s) {
+  switch (s) {
+    case QuarantineState::kPending: return "pending";
+    case QuarantineState::kReleased: return "released";
+    case QuarantineState::kDropped: return "dropped";
+  }
+  return "?";
+}
+
+Result<QuarantineState> ParseQuarantineState(std::string_view t) {
+  for (QuarantineState s : {QuarantineState::kPending, QuarantineState::kReleased, QuarantineState::kDropped})
+    if (t == QuarantineStateName(s)) return s;
+  return InvalidArgumentError("unknown quarantine state " + QuoteForMessage(t) + ": expected pending, released or dropped");
+}
+
 Result<std::string> AuditEntryHashInput(const AuditEntry& e) {
   Json j = {{"seq", e.seq},
             {"timestamp", e.timestamp},

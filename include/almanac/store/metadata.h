@@ -163,6 +163,32 @@ struct IssuedForecastRecord {
   std::string issued_by;            // "serve" or what else issued it
 };
 
+// ---------------------------------------------------------------------------- quarantine
+
+// A load that broke a validation rule, kept out of the series until someone releases it
+// (it then becomes vintages) or drops it. The payload is the load's parsed series as the
+// data component wrote them (docs/connectors.md); the store keeps it as opaque text.
+enum class QuarantineState { kPending, kReleased, kDropped };
+std::string_view QuarantineStateName(QuarantineState s);
+Result<QuarantineState> ParseQuarantineState(std::string_view text);
+
+struct QuarantineRecord {
+  int64_t id = 0;                    // assigned by InsertQuarantine
+  std::string source;                // the source's name in its configuration
+  QuarantineState state = QuarantineState::kPending;
+  std::vector<std::string> reasons;  // one line per violated rule
+  std::vector<std::string> series;   // keys of the series in the payload
+  int64_t observations = 0;
+  std::string payload;               // empty in ListQuarantine results
+  std::string payload_sha256;
+  int64_t created_at = 0;            // micros
+  std::string created_by;
+  int64_t decided_at = 0;            // micros; 0 while pending
+  std::string decided_by;
+  std::string decision_reason;
+  int64_t load_id = 0;               // the load that release made (0 otherwise)
+};
+
 // --------------------------------------------------------------------------------- audit
 
 // What a write appends to the audit log.
@@ -253,6 +279,15 @@ class MetadataTxn {
   virtual Result<bool> PutForecast(const IssuedForecastRecord& f) = 0;
   // The model's forecasts (of one version when version > 0), by version then origin.
   virtual Result<std::vector<IssuedForecastRecord>> ListForecasts(std::string_view model, int64_t version) = 0;
+
+  // Quarantine. InsertQuarantine returns the new id (InvalidArgument for a record without
+  // source, reasons or payload). GetQuarantine: NotFound for an unknown id. ListQuarantine:
+  // the entries in `states` (all when empty), oldest first, without their payloads.
+  // UpdateQuarantine changes the state and decision fields only; NotFound for an unknown id.
+  virtual Result<int64_t> InsertQuarantine(const QuarantineRecord& q) = 0;
+  virtual Result<QuarantineRecord> GetQuarantine(int64_t id) = 0;
+  virtual Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) = 0;
+  virtual Status UpdateQuarantine(const QuarantineRecord& q) = 0;
 };
 
 // The metadata store of a back-end. Thread-safe.

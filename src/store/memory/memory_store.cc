@@ -6,7 +6,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "store/issued_forecast.h"
+#include "store/record_text.h"
 #include "store/load_session_base.h"
 #include "store/snapshot_content.h"
 
@@ -52,6 +52,7 @@ struct State {
   std::map<std::string, ApiTokenRecord> tokens;  // by id
   std::map<std::pair<std::string, int64_t>, std::string> scheduled_runs;  // (pipeline, fired_at) -> holder
   std::map<std::tuple<std::string, int64_t, std::string>, IssuedForecastRecord> forecasts;  // (model, version, origin)
+  std::map<int64_t, QuarantineRecord> quarantine;
 };
 
 // Appends a hash-chained audit entry to `state`.
@@ -546,6 +547,37 @@ class MemoryTxn : public MetadataTxn {
     for (const auto& [key, f] : s_.forecasts)
       if (f.model == model && (version <= 0 || f.version == version)) out.push_back(f);
     return out;  // the map's order: version, then origin
+  }
+  Result<int64_t> InsertQuarantine(const QuarantineRecord& q) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateQuarantine(q));
+    QuarantineRecord copy = q;
+    copy.id = s_.quarantine.empty() ? 1 : s_.quarantine.rbegin()->first + 1;
+    s_.quarantine[copy.id] = std::move(copy);
+    return s_.quarantine.rbegin()->first;
+  }
+  Result<QuarantineRecord> GetQuarantine(int64_t id) override {
+    auto* p = FindOr(s_.quarantine, id);
+    if (p == nullptr) return NotFoundError("no quarantined load " + std::to_string(id));
+    return *p;
+  }
+  Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) override {
+    std::vector<QuarantineRecord> out;
+    for (const auto& [id, q] : s_.quarantine) {
+      if (!states.empty() && std::find(states.begin(), states.end(), q.state) == states.end()) continue;
+      out.push_back(q);
+      out.back().payload.clear();
+    }
+    return out;
+  }
+  Status UpdateQuarantine(const QuarantineRecord& q) override {
+    auto* p = FindOr(s_.quarantine, q.id);
+    if (p == nullptr) return NotFoundError("no quarantined load " + std::to_string(q.id));
+    p->state = q.state;
+    p->decided_at = q.decided_at;
+    p->decided_by = q.decided_by;
+    p->decision_reason = q.decision_reason;
+    p->load_id = q.load_id;
+    return Status::Ok();
   }
 
  private:

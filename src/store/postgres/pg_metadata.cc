@@ -7,22 +7,11 @@
 #include <cmath>
 #include <mutex>
 
-#include "store/issued_forecast.h"
+#include "store/record_text.h"
 #include "store/postgres/pg_store.h"
 
 namespace almanac::store::pg {
 namespace {
-
-Result<Json> ParseStoredJson(const std::string& text, std::string_view what) {
-  auto j = ParseJson(text);
-  if (!j.ok()) return DataLossError("stored " + std::string(what) + " is not valid JSON");
-  return j;
-}
-
-std::string JsonText(const Json& j) {
-  auto c = CanonicalJson(j.is_null() ? Json::object() : j);
-  return c.ok() ? *c : "{}";
-}
 
 // Inserts use ON CONFLICT DO NOTHING and report a duplicate from the affected-row count: a
 // violated constraint would abort the whole PostgreSQL transaction, while callers may go on
@@ -384,6 +373,57 @@ class Txn : public MetadataTxn {
 
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(c_, clock_, event); }
 
+  Result<int64_t> InsertQuarantine(const QuarantineRecord& r) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateQuarantine(r));
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query("INSERT INTO quarantine (source, state, reasons, series, observations, payload, payload_sha256, "
+                 "created_at, created_by, decided_at, decided_by, decision_reason, load_id) "
+                 "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
+                 Params()
+                     .Add(r.source)
+                     .Add(QuarantineStateName(r.state))
+                     .Add(StringsToJson(r.reasons))
+                     .Add(StringsToJson(r.series))
+                     .Add(r.observations)
+                     .Add(r.payload)
+                     .Add(r.payload_sha256)
+                     .Add(r.created_at)
+                     .Add(r.created_by)
+                     .Add(r.decided_at)
+                     .Add(r.decided_by)
+                     .Add(r.decision_reason)
+                     .Add(r.load_id)));
+    return q.Int(0, 0);
+  }
+
+  Result<QuarantineRecord> GetQuarantine(int64_t id) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kQuarantineSelect) + ", payload FROM quarantine WHERE id = $1",
+                                                  Params().Add(id)));
+    if (q.rows() == 0) return NotFoundError("no quarantined load " + std::to_string(id));
+    ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, ReadQuarantine(q, 0));
+    r.payload = q.Text(0, 13);
+    return r;
+  }
+
+  Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kQuarantineSelect) + " FROM quarantine ORDER BY id"));
+    std::vector<QuarantineRecord> out;
+    for (int i = 0; i < q.rows(); ++i) {
+      ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, ReadQuarantine(q, i));
+      if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end()) out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status UpdateQuarantine(const QuarantineRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE quarantine SET state=$2, decided_at=$3, decided_by=$4, "
+                                                  "decision_reason=$5, load_id=$6 WHERE id=$1",
+                                                  Params().Add(r.id).Add(QuarantineStateName(r.state)).Add(r.decided_at)
+                                                      .Add(r.decided_by).Add(r.decision_reason).Add(r.load_id)));
+    return Changed(q, "quarantined load " + std::to_string(r.id));
+  }
+
   Result<bool> PutForecast(const IssuedForecastRecord& f) override {
     ALMANAC_RETURN_IF_ERROR(ValidateIssuedForecast(f));
     // A longer horizon replaces the row; an equal or shorter one leaves it (first issue kept).
@@ -442,6 +482,28 @@ class Txn : public MetadataTxn {
   static constexpr std::string_view kVersionSelect =
       "SELECT model, version, run_id, artifact_name, artifact_sha256, snapshot_id, stage, metrics, description, "
       "created_at, created_by, stage_changed_at FROM model_versions";
+
+  static constexpr std::string_view kQuarantineSelect =
+      "SELECT id, source, state, reasons, series, observations, payload_sha256, created_at, created_by, decided_at, "
+      "decided_by, decision_reason, load_id";
+
+  static Result<QuarantineRecord> ReadQuarantine(const PgResult& q, int i) {
+    QuarantineRecord r;
+    r.id = q.Int(i, 0);
+    r.source = q.Text(i, 1);
+    ALMANAC_ASSIGN_OR_RETURN(r.state, ParseQuarantineState(q.Text(i, 2)));
+    ALMANAC_ASSIGN_OR_RETURN(r.reasons, StringsFromJson(q.Text(i, 3), "quarantine reasons"));
+    ALMANAC_ASSIGN_OR_RETURN(r.series, StringsFromJson(q.Text(i, 4), "quarantine series"));
+    r.observations = q.Int(i, 5);
+    r.payload_sha256 = q.Text(i, 6);
+    r.created_at = q.Int(i, 7);
+    r.created_by = q.Text(i, 8);
+    r.decided_at = q.Int(i, 9);
+    r.decided_by = q.Text(i, 10);
+    r.decision_reason = q.Text(i, 11);
+    r.load_id = q.Int(i, 12);
+    return r;
+  }
 
   static Status Changed(const PgResult& q, const std::string& what) {
     if (q.Affected() == 0) return NotFoundError("no " + what);

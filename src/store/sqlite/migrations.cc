@@ -215,6 +215,25 @@ CREATE TABLE issued_forecasts (
   PRIMARY KEY (model, version, origin)
 );
 )sql"},
+      {7, "quarantined loads (loads that broke a validation rule, kept until released or dropped)", R"sql(
+CREATE TABLE quarantine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','released','dropped')),
+  reasons TEXT NOT NULL,
+  series TEXT NOT NULL,
+  observations INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  payload_sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  decided_at INTEGER NOT NULL DEFAULT 0,
+  decided_by TEXT NOT NULL DEFAULT '',
+  decision_reason TEXT NOT NULL DEFAULT '',
+  load_id INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX quarantine_by_state ON quarantine(state, id);
+)sql"},
   };
   return kMigrations;
 }

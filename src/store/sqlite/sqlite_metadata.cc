@@ -2,21 +2,10 @@
 
 #include <mutex>
 
-#include "store/issued_forecast.h"
+#include "store/record_text.h"
 
 namespace almanac::store::sqlite {
 namespace {
-
-Result<Json> ParseStoredJson(const std::string& text, std::string_view what) {
-  auto j = ParseJson(text);
-  if (!j.ok()) return DataLossError("stored " + std::string(what) + " is not valid JSON");
-  return j;
-}
-
-std::string JsonText(const Json& j) {
-  auto c = CanonicalJson(j.is_null() ? Json::object() : j);
-  return c.ok() ? *c : "{}";
-}
 
 Status NotFoundIfNoRow(bool row, std::string msg) {
   if (!row) return NotFoundError(std::move(msg));
@@ -390,7 +379,73 @@ class Txn : public MetadataTxn {
     return out;
   }
 
+  Result<int64_t> InsertQuarantine(const QuarantineRecord& r) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateQuarantine(r));
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "INSERT INTO quarantine (source, state, reasons, series, observations, payload, payload_sha256, created_at, "
+        "created_by, decided_at, decided_by, decision_reason, load_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"));
+    q.Bind(1, r.source).Bind(2, QuarantineStateName(r.state)).Bind(3, StringsToJson(r.reasons))
+        .Bind(4, StringsToJson(r.series)).Bind(5, r.observations).Bind(6, r.payload).Bind(7, r.payload_sha256)
+        .Bind(8, r.created_at).Bind(9, r.created_by).Bind(10, r.decided_at).Bind(11, r.decided_by)
+        .Bind(12, r.decision_reason).Bind(13, r.load_id);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  Result<QuarantineRecord> GetQuarantine(int64_t id) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kQuarantineSelect) + ", payload FROM quarantine WHERE id = ?1"));
+    q.Bind(1, id);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFoundError("no quarantined load " + std::to_string(id));
+    ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, ReadQuarantine(q));
+    r.payload = q.Text(14);
+    return r;
+  }
+
+  Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kQuarantineSelect) + " FROM quarantine ORDER BY id"));
+    std::vector<QuarantineRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, ReadQuarantine(q));
+      if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end()) out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status UpdateQuarantine(const QuarantineRecord& r) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE quarantine SET state=?2, decided_at=?3, decided_by=?4, "
+                                                        "decision_reason=?5, load_id=?6 WHERE id=?1"));
+    q.Bind(1, r.id).Bind(2, QuarantineStateName(r.state)).Bind(3, r.decided_at).Bind(4, r.decided_by)
+        .Bind(5, r.decision_reason).Bind(6, r.load_id);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("quarantined load " + std::to_string(r.id));
+  }
+
  private:
+  static constexpr std::string_view kQuarantineSelect =
+      "SELECT id, source, state, reasons, series, observations, payload_sha256, created_at, created_by, decided_at, "
+      "decided_by, decision_reason, load_id, length(payload)";
+
+  static Result<QuarantineRecord> ReadQuarantine(const Stmt& q) {
+    QuarantineRecord r;
+    r.id = q.Int(0);
+    r.source = q.Text(1);
+    ALMANAC_ASSIGN_OR_RETURN(r.state, ParseQuarantineState(q.Text(2)));
+    ALMANAC_ASSIGN_OR_RETURN(r.reasons, StringsFromJson(q.Text(3), "quarantine reasons"));
+    ALMANAC_ASSIGN_OR_RETURN(r.series, StringsFromJson(q.Text(4), "quarantine series"));
+    r.observations = q.Int(5);
+    r.payload_sha256 = q.Text(6);
+    r.created_at = q.Int(7);
+    r.created_by = q.Text(8);
+    r.decided_at = q.Int(9);
+    r.decided_by = q.Text(10);
+    r.decision_reason = q.Text(11);
+    r.load_id = q.Int(12);
+    return r;
+  }
+
   static constexpr std::string_view kTokenSelect =
       "SELECT id, token_sha256, user, role, description, created_at, created_by, revoked_at, revoked_by FROM api_tokens";
 

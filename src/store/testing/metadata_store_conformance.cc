@@ -313,4 +313,93 @@ TEST_P(MetadataStoreConformance, IssuedForecastsRejectMalformedRowsAndStoreNothi
   }));
 }
 
+TEST_P(MetadataStoreConformance, QuarantineKeepsPayloadsAndDecisions) {
+  auto& md = store_->metadata();
+  QuarantineRecord q;
+  q.source = "fred";
+  q.reasons = {"series fred:GDP, 2024Q1: value 1e9 above max 1e6", "quote \" and \\ and\nnewline"};
+  q.series = {"fred:GDP", "fred:CPI"};
+  q.observations = 12;
+  q.payload = R"({"series":[]})";
+  q.payload_sha256 = std::string(64, 'a');
+  q.created_at = 1000;
+  q.created_by = "loader";
+  int64_t first = 0, second = 0;
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(first, t.InsertQuarantine(q));
+    QuarantineRecord other = q;
+    other.source = "ecb";
+    ALMANAC_ASSIGN_OR_RETURN(second, t.InsertQuarantine(other));
+    return Status::Ok();
+  }));
+  EXPECT_GT(first, 0);
+  EXPECT_GT(second, first);
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto got = t.GetQuarantine(first);
+    EXPECT_THAT(got, ::almanac::testing::IsOk());
+    EXPECT_EQ(got->source, "fred");
+    EXPECT_EQ(got->reasons, q.reasons);
+    EXPECT_EQ(got->series, q.series);
+    EXPECT_EQ(got->observations, 12);
+    EXPECT_EQ(got->payload, q.payload);
+    EXPECT_EQ(got->state, QuarantineState::kPending);
+    auto pending = t.ListQuarantine({QuarantineState::kPending});
+    EXPECT_THAT(*pending, SizeIs(2));
+    EXPECT_EQ((*pending)[0].id, first);
+    EXPECT_TRUE((*pending)[0].payload.empty());  // lists leave payloads out
+    EXPECT_EQ((*pending)[0].payload_sha256, q.payload_sha256);
+    QuarantineRecord decided = *got;
+    decided.state = QuarantineState::kReleased;
+    decided.decided_at = 2000;
+    decided.decided_by = "reviewer";
+    decided.decision_reason = "checked with the provider";
+    decided.load_id = 7;
+    decided.source = "changed";  // not an updatable field
+    return t.UpdateQuarantine(decided);
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto got = t.GetQuarantine(first);
+    EXPECT_EQ(got->state, QuarantineState::kReleased);
+    EXPECT_EQ(got->decided_by, "reviewer");
+    EXPECT_EQ(got->decision_reason, "checked with the provider");
+    EXPECT_EQ(got->load_id, 7);
+    EXPECT_EQ(got->source, "fred");
+    EXPECT_THAT(*t.ListQuarantine({QuarantineState::kPending}), SizeIs(1));
+    EXPECT_THAT(*t.ListQuarantine({QuarantineState::kReleased, QuarantineState::kDropped}), SizeIs(1));
+    EXPECT_THAT(*t.ListQuarantine({}), SizeIs(2));
+    return Status::Ok();
+  }));
+}
+
+TEST_P(MetadataStoreConformance, QuarantineRejectsBadRecordsAndUnknownIds) {
+  auto& md = store_->metadata();
+  QuarantineRecord q;
+  q.source = "fred";
+  q.reasons = {"r"};
+  q.payload = "{}";
+  q.payload_sha256 = std::string(64, 'b');
+  auto insert = [&](const QuarantineRecord& r) {
+    return md.Run([&](MetadataTxn& t) -> Status { return t.InsertQuarantine(r).status(); });
+  };
+  QuarantineRecord bad = q;
+  bad.reasons.clear();
+  EXPECT_THAT(insert(bad), StatusIs(StatusCode::kInvalidArgument, "no reason"));
+  bad = q;
+  bad.source.clear();
+  EXPECT_THAT(insert(bad), StatusIs(StatusCode::kInvalidArgument, "source is required"));
+  bad = q;
+  bad.payload.clear();
+  EXPECT_THAT(insert(bad), StatusIs(StatusCode::kInvalidArgument, "empty payload"));
+  EXPECT_THAT(md.Run([&](MetadataTxn& t) -> Status { return t.GetQuarantine(99).status(); }),
+              StatusIs(StatusCode::kNotFound, "no quarantined load 99"));
+  QuarantineRecord unknown = q;
+  unknown.id = 99;
+  EXPECT_THAT(md.Run([&](MetadataTxn& t) -> Status { return t.UpdateQuarantine(unknown); }),
+              StatusIs(StatusCode::kNotFound, "quarantined load 99"));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    EXPECT_THAT(*t.ListQuarantine({}), SizeIs(0));
+    return Status::Ok();
+  }));
+}
+
 }  // namespace almanac::store::testing

@@ -1,8 +1,19 @@
-#include "store/issued_forecast.h"
+#include "store/record_text.h"
 
 #include <cmath>
 
 namespace almanac::store {
+
+Result<Json> ParseStoredJson(const std::string& text, std::string_view what) {
+  auto j = ParseJson(text);
+  if (!j.ok()) return DataLossError("stored " + std::string(what) + " is not valid JSON");
+  return j;
+}
+
+std::string JsonText(const Json& j) {
+  auto c = CanonicalJson(j.is_null() ? Json::object() : j);
+  return c.ok() ? *c : "{}";
+}
 
 Status ValidateIssuedForecast(const IssuedForecastRecord& f) {
   const std::string id = f.model + "@" + std::to_string(f.version) + " from " + f.origin;
@@ -71,6 +82,32 @@ Result<std::vector<std::vector<double>>> DoubleRowsFromJson(std::string_view tex
   for (const auto& row : *j) {
     ALMANAC_ASSIGN_OR_RETURN(std::vector<double> r, Doubles(row, "bounds"));
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status ValidateQuarantine(const QuarantineRecord& q) {
+  if (q.source.empty()) return InvalidArgumentError("quarantined load: the source is required");
+  if (q.reasons.empty()) return InvalidArgumentError("quarantined load of " + q.source + ": no reason given");
+  if (q.payload.empty()) return InvalidArgumentError("quarantined load of " + q.source + ": empty payload");
+  if (q.payload_sha256.size() != 64) return InvalidArgumentError("quarantined load of " + q.source + ": bad payload digest");
+  if (q.observations < 0) return InvalidArgumentError("quarantined load of " + q.source + ": negative observation count");
+  return Status::Ok();
+}
+
+std::string StringsToJson(const std::vector<std::string>& v) {
+  Json j = Json::array();
+  for (const auto& s : v) j.push_back(s);
+  return CompactJson(j);
+}
+
+Result<std::vector<std::string>> StringsFromJson(std::string_view text, std::string_view what) {
+  auto j = ParseJson(text);
+  if (!j.ok() || !j->is_array()) return DataLossError("stored " + std::string(what) + " is not a JSON array");
+  std::vector<std::string> out;
+  for (const auto& x : *j) {
+    if (!x.is_string()) return DataLossError("stored " + std::string(what) + " holds a non-string");
+    out.push_back(x.get<std::string>());
   }
   return out;
 }
