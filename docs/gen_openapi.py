@@ -34,14 +34,15 @@ def obj(props, required=(), extra=False, description=None):
         o["description"] = description
     return o
 
-def op(summary, permission, responses, *, params=None, body=None, description=None, security=True):
+def op(summary, permission, responses, *, params=None, body=None, description=None, security=True,
+       body_type="application/json"):
     o = {"summary": summary, "x-almanac-permission": permission, "responses": responses}
     if description:
         o["description"] = description
     if params:
         o["parameters"] = params
     if body:
-        o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        o["requestBody"] = {"required": True, "content": {body_type: {"schema": body}}}
     if not security:
         o["security"] = []
     return o
@@ -145,6 +146,15 @@ schemas = {
                       "actor": {"type": "string"}, "request": {"type": ["object", "null"]},
                       "archived_version": {"type": ["integer", "null"]}, "request_id": {"type": "string"}}, extra=True),
     "Object": {"type": "object", "additionalProperties": True},
+    "IngestResult": obj({"load_id": {"type": "integer"}, "records": {"type": "integer"},
+                         "series": {"type": "integer"}, "series_created": {"type": "integer"},
+                         "series_unchanged": {"type": "integer"}, "vintages_created": {"type": "integer"},
+                         "observations_written": {"type": "integer"}, "user": {"type": "string"},
+                         "vintages": {"type": "array", "items": obj({"series": {"type": "string"},
+                                                                     "realtime_start": {"type": "string", "format": "date"},
+                                                                     "observations": {"type": "integer"}})},
+                         "request_id": {"type": "string"}},
+                        ["load_id", "records", "vintages_created", "request_id"]),
 }
 
 paths = {
@@ -165,6 +175,18 @@ paths = {
         description="Fits the model on the series as known on as_of and returns the unconditional baseline and, "
                     "for each scenario, the forecast conditional on its paths (Waggoner-Zha hard conditions: the "
                     "fixed steps equal the path exactly). Nothing is stored; answers are not cached.")},
+    "/v1/ingest": {"post": op(
+        "Push observations (NDJSON) into the store as new vintages", "ingest",
+        {**ok(ref("IngestResult"), "Stored (vintages_created 0: nothing new)"), **errors("400", "401", "403", "413", "503")},
+        params=[{"name": "source", "in": "query", "required": False,
+                 "description": "A label recorded as the load's source (push:LABEL)",
+                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:@-]{1,256}$"}}],
+        body={"type": "string", "description": "One JSON record per line"}, body_type="application/x-ndjson",
+        description="Each line: {\"series\": KEY, \"period\": \"2024-01\", \"value\": 1.5 | null, "
+                    "\"realtime_start\": \"2024-02-01\" (optional), \"frequency\": \"M\" (optional)}. One request "
+                    "is one batch, stored as one load in one transaction (one vintage per series per "
+                    "realtime_start) and audited with the token's user. A bad line refuses the whole batch, naming "
+                    "the line; nothing is stored.")},
     "/v1/series": {"get": op("Series and their metadata", "read",
                              {**ok(ref("Object")), **errors("401", "403", "503")})},
     "/v1/series/{key}": {"get": op(
@@ -221,7 +243,8 @@ doc = {
     "info": {"title": "almanac serve", "version": "1",
              "description": "Projections from the production versions of the model registry, the registry, "
                             "tracking and data, with bearer-token roles. Roles: viewer (read, forecast), analyst "
-                            "(+ predict, scenarios), modeler (+ promote), approver (analyst + approve/reject), admin "
+                            "(+ predict, scenarios, ingest), modeler (+ promote), approver (predict, scenarios + "
+                            "approve/reject; not ingest), admin "
                             "(everything). x-almanac-permission names what each operation needs. Errors are "
                             "{code, message, request_id}."},
     "servers": [{"url": "http://127.0.0.1:8080"}],

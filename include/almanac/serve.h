@@ -55,10 +55,12 @@ enum class Permission {
   kPredict,   // POST /v1/models/{name}/predict, POST /v1/scenarios (computation on caller data)
   kPromote,   // request a stage change
   kDecide,    // approve or reject a pending promotion
+  kIngest,    // POST /v1/ingest: push observations into the store as new vintages
 };
 std::string_view PermissionName(Permission p);
-// viewer: read, forecast. analyst: + predict. modeler: + promote. approver: analyst + decide
-// (not promote: separation of duties). admin: everything.
+// viewer: read, forecast. analyst: + predict, ingest. modeler: + promote. approver: analyst's
+// predict + decide (not promote, not ingest: who approves must not feed the data or the model
+// versions being approved). admin: everything.
 bool RoleAllows(Role role, Permission p);
 
 struct CreatedToken {

@@ -62,8 +62,20 @@ struct LoadArgs {
   std::vector<std::string> sources;
   std::string since;
   bool force = false;
+  bool no_quarantine = false;
 };
 int RunLoad(const GlobalOptions& g, const LoadArgs& a);
+
+struct QuarantineArgs {
+  int64_t id = 0;
+  bool all = false;  // list: also released and dropped entries
+  std::string reason;
+  bool force = false;
+};
+int RunQuarantineList(const GlobalOptions& g, const QuarantineArgs& a);
+int RunQuarantineShow(const GlobalOptions& g, const QuarantineArgs& a);
+int RunQuarantineRelease(const GlobalOptions& g, const QuarantineArgs& a);
+int RunQuarantineDrop(const GlobalOptions& g, const QuarantineArgs& a);
 
 int RunSeriesList(const GlobalOptions& g);
 int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::string& as_of);

@@ -31,6 +31,7 @@ int RunLoad(const GlobalOptions& g, const LoadArgs& a) {
   data::SourceLoadOptions opts;
   opts.loader = g.user;
   opts.force = a.force;
+  opts.quarantine = !a.no_quarantine;
   if (!a.since.empty()) {
     auto d = Date::Parse(a.since);
     if (!d.ok()) return ReportError(d.status().WithContext("--since"));
@@ -70,11 +71,130 @@ int RunLoad(const GlobalOptions& g, const LoadArgs& a) {
       t.Add({src->name, "failed: " + std::string(StatusCodeName(r.status().code())), 0, 0, 0, 0, 0, 0, 0});
       continue;
     }
+    if (r->quarantine_id > 0) {
+      // Not an error of the tool, but the data did not arrive: scripts must notice (exit 1).
+      ++failed;
+      std::cerr << "almanac: source " << src->name << ": the load broke " << r->violations.size()
+                << (r->violations.size() == 1 ? " validation rule" : " validation rules") << " and is quarantined as "
+                << r->quarantine_id << (r->quarantine_repeat ? " (the same data is already pending there)" : "")
+                << "; nothing was stored:\n";
+      for (const auto& v : r->violations) std::cerr << "  " << v << "\n";
+      std::cerr << "  review it with 'almanac quarantine show " << r->quarantine_id << "', then release or drop it\n";
+      t.Add({src->name, "quarantined #" + std::to_string(r->quarantine_id), r->requests, r->not_modified, r->bytes,
+             r->series_fetched, r->series_unchanged, 0, 0});
+      continue;
+    }
     t.Add({src->name, r->committed ? "loaded" : "unchanged", r->requests, r->not_modified, r->bytes, r->series_fetched,
            r->series_unchanged, r->report.vintages_created, r->report.observations_written});
   }
   if (!g.quiet || g.format != OutputFormat::kTable) Print(std::cout, t, g.format);
   return failed == 0 ? kExitOk : kExitUser;
+}
+
+int RunQuarantineList(const GlobalOptions& g, const QuarantineArgs& a) {
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  std::vector<store::QuarantineState> states;
+  if (!a.all) states.push_back(store::QuarantineState::kPending);
+  auto list = (*ws)->store().metadata().Transact<std::vector<store::QuarantineRecord>>(
+      [&](store::MetadataTxn& t) { return t.ListQuarantine(states); });
+  if (!list.ok()) return ReportError(list.status());
+  Table t{{"id", "source", "state", "created_at", "created_by", "series", "observations", "first_reason", "decided_by",
+           "decided_at"},
+          {}};
+  for (const auto& q : *list)
+    t.Add({q.id, q.source, std::string(store::QuarantineStateName(q.state)), Ts(q.created_at), q.created_by,
+           static_cast<int64_t>(q.series.size()), q.observations, q.reasons.empty() ? std::string() : q.reasons[0],
+           q.decided_by, Ts(q.decided_at)});
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunQuarantineShow(const GlobalOptions& g, const QuarantineArgs& a) {
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  auto q = (*ws)->store().metadata().Transact<store::QuarantineRecord>(
+      [&](store::MetadataTxn& t) { return t.GetQuarantine(a.id); });
+  if (!q.ok()) return ReportError(q.status());
+  auto series = data::DecodeQuarantinePayload(q->payload);
+  if (!series.ok()) return ReportError(series.status().WithContext("quarantined load " + std::to_string(a.id)));
+  // Per series: what arrived, next to what is stored now.
+  Table t{{"series", "observations", "first", "last", "min", "max", "stored_latest_last"}, {}};
+  for (const auto& s : *series) {
+    std::optional<Period> first, last;
+    double lo = 0, hi = 0;
+    bool any = false;
+    for (const auto& o : s.observations) {
+      if (!first || o.period < *first) first = o.period;
+      if (!last || *last < o.period) last = o.period;
+      if (!o.value) continue;
+      lo = any ? std::min(lo, *o.value) : *o.value;
+      hi = any ? std::max(hi, *o.value) : *o.value;
+      any = true;
+    }
+    Json stored = nullptr;
+    auto cur = (*ws)->store().series().ReadAsOf(s.info.key, std::nullopt);
+    if (cur.ok() && !cur->empty()) stored = cur->end().ToString();
+    t.Add({s.info.key, static_cast<int64_t>(s.observations.size()), first ? Json(first->ToString()) : Json(nullptr),
+           last ? Json(last->ToString()) : Json(nullptr), any ? Json(lo) : Json(nullptr), any ? Json(hi) : Json(nullptr),
+           stored});
+  }
+  std::vector<std::pair<std::string, Json>> f = {
+      {"id", q->id},
+      {"source", q->source},
+      {"state", std::string(store::QuarantineStateName(q->state))},
+      {"created_at", Ts(q->created_at)},
+      {"created_by", q->created_by},
+      {"observations", q->observations},
+      {"payload_sha256", q->payload_sha256}};
+  if (q->state != store::QuarantineState::kPending) {
+    f.emplace_back("decided_at", Ts(q->decided_at));
+    f.emplace_back("decided_by", q->decided_by);
+    f.emplace_back("decision_reason", q->decision_reason);
+    if (q->load_id > 0) f.emplace_back("load_id", q->load_id);
+  }
+  if (g.format == OutputFormat::kJson) {
+    Json j = Json::object();
+    for (auto& [k, v] : f) j[k] = v;
+    j["reasons"] = q->reasons;
+    j["series"] = Json::array();
+    for (const auto& row : t.rows) {
+      Json o = Json::object();
+      for (size_t i = 0; i < t.columns.size(); ++i) o[t.columns[i]] = row[i];
+      j["series"].push_back(std::move(o));
+    }
+    std::cout << PrettyJson(j) << "\n";
+    return kExitOk;
+  }
+  PrintRecord(std::cout, f, g.format);
+  std::cout << "\nreasons:\n";
+  for (const auto& r : q->reasons) std::cout << "  " << r << "\n";
+  std::cout << "\n";
+  Print(std::cout, t, g.format);
+  return kExitOk;
+}
+
+int RunQuarantineRelease(const GlobalOptions& g, const QuarantineArgs& a) {
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  if (Status s = (*ws)->LockForWrite(); !s.ok()) return ReportError(s);
+  data::QuarantineDecision d{g.user, a.reason, a.force};
+  auto r = data::ReleaseQuarantined(a.id, d, (*ws)->store());
+  if (!r.ok()) return ReportError(r.status());
+  if (!g.quiet)
+    std::cout << "released quarantined load " << a.id << " as load " << r->load_id << ": " << r->vintages_created
+              << " vintages, " << r->observations_written << " observations\n";
+  return kExitOk;
+}
+
+int RunQuarantineDrop(const GlobalOptions& g, const QuarantineArgs& a) {
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  if (Status s = (*ws)->LockForWrite(); !s.ok()) return ReportError(s);
+  data::QuarantineDecision d{g.user, a.reason, false};
+  if (Status s = data::DropQuarantined(a.id, d, (*ws)->store()); !s.ok()) return ReportError(s);
+  if (!g.quiet) std::cout << "dropped quarantined load " << a.id << "; nothing was stored\n";
+  return kExitOk;
 }
 
 }  // namespace almanac::cli

@@ -78,8 +78,6 @@ Result<std::pair<std::string, int64_t>> ParseRef(const std::string& ref, const s
   return std::make_pair(name, *n);
 }
 
-Json Ts(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
-
 std::string Short(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
 
 void PrintPromotion(const GlobalOptions& g, const registry::PromotionResult& p, const std::string& model) {

@@ -40,7 +40,7 @@ std::string Esc(std::string_view s) {
 }
 
 std::string Num(double v, int digits = 3) { return std::isfinite(v) ? FormatFixed(v, digits) : std::string("&ndash;"); }
-std::string Ts(int64_t micros) { return micros == 0 ? std::string() : FormatTimestamp(micros).substr(0, 19) + "Z"; }
+std::string TsText(int64_t micros) { return micros == 0 ? std::string() : FormatTimestamp(micros).substr(0, 19) + "Z"; }
 std::string JsonText(const Json& j) { return j.is_string() ? j.get<std::string>() : CompactJson(j); }
 
 // The target as the version was trained on it (its snapshot, transforms applied) and as known now.
@@ -298,7 +298,7 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
        "@media print{body{margin:0;max-width:none}h2{break-after:avoid}table,svg{break-inside:avoid}}\n</style>\n";
   h += "</head>\n<body>\n";
   h += "<h1>Model-risk report: " + Esc(id) + "</h1>\n";
-  h += "<p class=\"muted\">Generated " + Esc(Ts(SystemClock().NowMicros())) + " by almanac " + Esc(man.almanac_version) +
+  h += "<p class=\"muted\">Generated " + Esc(TsText(SystemClock().NowMicros())) + " by almanac " + Esc(man.almanac_version) +
        " from " + Esc(st.uri()) + ". Stage: <b>" + Esc(std::string(store::StageName(v->stage))) + "</b>" +
        (production ? "; current production version: " + std::to_string(production->version) : "; no production version") +
        ".</p>\n";
@@ -396,7 +396,7 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
   // Lineage.
   h += "<h2 id=\"lineage\">Lineage</h2>\n<table id=\"lineage-table\">\n";
   h += "<tr><th>run</th><td>" + Esc(lineage->run.id) + " (" + Esc(lineage->run.pipeline) + ", by " + Esc(lineage->run.user) + ", " +
-       Esc(Ts(lineage->run.start_time)) + ")</td></tr>\n";
+       Esc(TsText(lineage->run.start_time)) + ")</td></tr>\n";
   h += "<tr><th>package</th><td><code>" + Esc(v->artifact_name) + "</code> sha256 <code>" + Esc(v->artifact_sha256) + "</code></td></tr>\n";
   h += "<tr><th>snapshot</th><td><code>" + Esc(man.snapshot_id) + "</code></td></tr>\n";
   h += "<tr><th>transforms</th><td><code>" + Esc(CompactJson(man.transforms)) + "</code></td></tr>\n";
@@ -415,9 +415,9 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
          "<th>decided by</th><th>at</th><th>reason</th></tr>\n";
     for (const auto& r : lineage->approvals)
       h += "<tr><td>" + Esc(std::string(store::StageName(r.target))) + "</td><td>" + Esc(r.requested_by) + "</td><td>" +
-           Esc(Ts(r.requested_at)) + "</td><td>" + Esc(r.reason) + "</td><td>" +
+           Esc(TsText(r.requested_at)) + "</td><td>" + Esc(r.reason) + "</td><td>" +
            Esc(std::string(store::RequestStatusName(r.status))) + "</td><td>" + Esc(r.decided_by) + "</td><td>" +
-           Esc(Ts(r.decided_at)) + "</td><td>" + Esc(r.decision_reason) + "</td></tr>\n";
+           Esc(TsText(r.decided_at)) + "</td><td>" + Esc(r.decision_reason) + "</td></tr>\n";
     h += "</table>\n";
   }
 
@@ -437,7 +437,7 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
   std::string history;
   for (const auto& e : audit)
     if (e.event.action == "monitor.verdict" && e.event.object_id == id)
-      history += "<tr><td>" + Esc(Ts(e.timestamp)) + "</td><td>" + Esc(e.event.details.value("verdict", "")) + "</td><td>" +
+      history += "<tr><td>" + Esc(TsText(e.timestamp)) + "</td><td>" + Esc(e.event.details.value("verdict", "")) + "</td><td>" +
                  Esc(e.event.details.value("reason", "")) + "</td></tr>\n";
   if (history.empty()) {
     h += "<p class=\"muted\">No monitoring verdicts recorded yet (run <code>almanac monitor</code>).</p>\n";
@@ -449,7 +449,7 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
   h += "<h2 id=\"audit\">Audit entries for " + Esc(name) + "</h2>\n<table id=\"audit-table\"><tr><th>seq</th><th>at</th>"
        "<th>actor</th><th>action</th><th>object</th><th>hash</th></tr>\n";
   for (const auto& e : audit)
-    h += "<tr><td>" + std::to_string(e.seq) + "</td><td>" + Esc(Ts(e.timestamp)) + "</td><td>" + Esc(e.event.actor) + "</td><td>" +
+    h += "<tr><td>" + std::to_string(e.seq) + "</td><td>" + Esc(TsText(e.timestamp)) + "</td><td>" + Esc(e.event.actor) + "</td><td>" +
          Esc(e.event.action) + "</td><td>" + Esc(e.event.object_id) + "</td><td><code>" + Esc(e.hash.substr(0, 16)) +
          "</code></td></tr>\n";
   h += "</table>\n</body>\n</html>\n";

@@ -10,11 +10,6 @@
 #include "cli/monitoring.h"
 
 namespace almanac::cli {
-namespace {
-
-Json Ts(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
-
-}  // namespace
 
 // Applies a package's recorded transforms (the pipeline's TransformSpec list as JSON), in
 // order, with the pipeline's own code: an as_of refit derives the target exactly as the run did.

@@ -71,6 +71,24 @@ int main(int argc, char** argv) {
   load->add_option("--source", load_args.sources, "Load only this source (repeatable)");
   load->add_option("--since", load_args.since, "Only changes since DATE (SDMX updatedAfter, ALFRED realtime_start, FRED observation_start)");
   load->add_flag("--force", load_args.force, "Fetch everything, ignoring stored ETag/Last-Modified validators");
+  load->add_flag("--no-quarantine", load_args.no_quarantine,
+                 "Fail a load that breaks a validation rule instead of quarantining it");
+  QuarantineArgs quarantine_args;
+  auto* quarantine = app.add_subcommand("quarantine", "Loads that broke a validation rule: list, show, release, drop");
+  quarantine->require_subcommand(1);
+  auto* quarantine_list = quarantine->add_subcommand("list", "List pending quarantined loads");
+  quarantine_list->add_flag("--all", quarantine_args.all, "Also released and dropped ones");
+  auto* quarantine_show = quarantine->add_subcommand("show", "Show a quarantined load: reasons and its series");
+  quarantine_show->add_option("id", quarantine_args.id, "Quarantine id")->required();
+  auto* quarantine_release =
+      quarantine->add_subcommand("release", "Store a quarantined load as new vintages (audited with the reason)");
+  quarantine_release->add_option("id", quarantine_args.id, "Quarantine id")->required();
+  quarantine_release->add_option("--reason", quarantine_args.reason, "Why the data is right after all")->required();
+  quarantine_release->add_flag("--force", quarantine_args.force,
+                               "Release even though a series got a newer vintage since (its values become current)");
+  auto* quarantine_drop = quarantine->add_subcommand("drop", "Discard a quarantined load (audited with the reason)");
+  quarantine_drop->add_option("id", quarantine_args.id, "Quarantine id")->required();
+  quarantine_drop->add_option("--reason", quarantine_args.reason, "Why the data is discarded")->required();
 
   // ingest
   IngestArgs ingest_args;
@@ -382,6 +400,10 @@ int main(int argc, char** argv) {
     if (*tokens_revoke) return RunTokensRevoke(g, token_id);
     if (*ingest) return ingest_args.follow ? RunIngestFollow(g, ingest_args) : RunIngest(g, ingest_args);
     if (*load) return RunLoad(g, load_args);
+    if (*quarantine_list) return RunQuarantineList(g, quarantine_args);
+    if (*quarantine_show) return RunQuarantineShow(g, quarantine_args);
+    if (*quarantine_release) return RunQuarantineRelease(g, quarantine_args);
+    if (*quarantine_drop) return RunQuarantineDrop(g, quarantine_args);
     if (*series_list) return RunSeriesList(g);
     if (*series_show) return RunSeriesShow(g, key, as_of);
     if (*series_vintages) return RunSeriesVintages(g, key);

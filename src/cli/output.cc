@@ -136,4 +136,6 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& path
   return t;
 }
 
+Json Ts(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
+
 }  // namespace almanac::cli

@@ -26,6 +26,8 @@ void Print(std::ostream& out, const Table& table, OutputFormat format);
 // Prints a JSON document (for json format) or key: value lines (table/csv).
 void PrintRecord(std::ostream& out, const std::vector<std::pair<std::string, Json>>& fields, OutputFormat format);
 std::string CsvEscape(std::string_view s);
+// A timestamp cell: ISO 8601 text, or null for 0 (not set).
+Json Ts(int64_t micros);
 
 // Standard output, or the file at `path` ("" or "-": standard output). PermissionDenied when
 // the file cannot be created.

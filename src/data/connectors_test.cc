@@ -20,6 +20,8 @@ using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::ElementsAre;
+using ::testing::SizeIs;
 using testing::FixtureRequest;
 using testing::FixtureResponse;
 using testing::FixtureServer;
@@ -562,7 +564,9 @@ TEST_F(LoadSourceTest, ValidationRulesRejectLoudly) {
   auto with = [&](ValidationRules rules) {
     SourceConfig s = Fred();
     s.series[0].rules = rules;
-    return LoadSource(s, Opts(), *store_).status();
+    SourceLoadOptions o = Opts();
+    o.quarantine = false;
+    return LoadSource(s, o, *store_).status();
   };
   EXPECT_THAT(with({.max = 20000.0}), StatusIs(StatusCode::kInvalidArgument,
                                                "series fred:GDPC1, 2023Q1: value 22112.329 is above the allowed maximum 20000 (rule max)"));
@@ -577,9 +581,151 @@ TEST_F(LoadSourceTest, ValidationRulesRejectLoudly) {
   const std::string loaded = Dump();
   SourceConfig s = Fred();
   s.series[0].rules.max_revision = 100;
-  EXPECT_THAT(LoadSource(s, Opts(), *store_).status(),
+  SourceLoadOptions refuse = Opts();
+  refuse.quarantine = false;
+  EXPECT_THAT(LoadSource(s, refuse, *store_).status(),
               StatusIs(StatusCode::kInvalidArgument, "2024Q1: revision from 22758.752 to 23758.752 exceeds the maximum revision 100"));
   EXPECT_EQ(Dump(), loaded);
+}
+
+// ---- quarantine
+
+std::string SeriesOnly(const std::string& dump) { return dump.substr(0, dump.rfind("audit ")); }
+
+std::vector<std::string> AuditActions(store::Store& st) {
+  std::vector<std::string> out;
+  auto entries = st.metadata().ReadAudit(1, 0);
+  for (const auto& e : *entries) out.push_back(e.event.action);
+  return out;
+}
+
+TEST_F(LoadSourceTest, ViolatingLoadIsQuarantinedThenReleased) {
+  const std::string before = SeriesOnly(Dump());
+  SourceConfig s = Fred();
+  s.series[0].rules.max = 20000.0;
+  ASSERT_OK_AND_ASSIGN(SourceLoadResult r, LoadSource(s, Opts(), *store_));
+  EXPECT_FALSE(r.committed);
+  EXPECT_GT(r.quarantine_id, 0);
+  EXPECT_FALSE(r.quarantine_repeat);
+  ASSERT_THAT(r.violations, SizeIs(1));
+  EXPECT_THAT(r.violations[0], HasSubstr("series fred:GDPC1, 2023Q1: value 22112.329 is above the allowed maximum 20000"));
+  EXPECT_EQ(SeriesOnly(Dump()), before);
+  EXPECT_THAT(AuditActions(*store_), ElementsAre("load.quarantine"));
+  // The provider sends the same bad data again: one entry, audited again.
+  ASSERT_OK_AND_ASSIGN(SourceLoadResult again, LoadSource(s, Opts(), *store_));
+  EXPECT_EQ(again.quarantine_id, r.quarantine_id);
+  EXPECT_TRUE(again.quarantine_repeat);
+  auto pending = store_->metadata().Transact<std::vector<store::QuarantineRecord>>(
+      [](store::MetadataTxn& t) { return t.ListQuarantine({store::QuarantineState::kPending}); });
+  ASSERT_THAT(*pending, SizeIs(1));
+  EXPECT_EQ((*pending)[0].series, std::vector<std::string>{"fred:GDPC1"});
+  EXPECT_EQ((*pending)[0].created_by, "test");
+
+  EXPECT_THAT(ReleaseQuarantined(r.quarantine_id, {"reviewer", "  ", false}, *store_).status(),
+              StatusIs(StatusCode::kInvalidArgument, "a reason is required"));
+  EXPECT_THAT(ReleaseQuarantined(r.quarantine_id + 1, {"reviewer", "ok", false}, *store_).status(),
+              StatusIs(StatusCode::kNotFound, "no quarantined load"));
+  EXPECT_EQ(SeriesOnly(Dump()), before);
+  ASSERT_OK_AND_ASSIGN(store::LoadReport rep,
+                       ReleaseQuarantined(r.quarantine_id, {"reviewer", "real-GDP rebasing, checked", false}, *store_));
+  EXPECT_GT(rep.load_id, 0);
+  EXPECT_EQ(rep.vintages_created, 1);
+  EXPECT_THAT(Dump(), HasSubstr("fred:GDPC1|Q|Real Gross Domestic Product:"));
+  EXPECT_THAT(Dump(), HasSubstr("22112.329"));
+  auto q = store_->metadata().Transact<store::QuarantineRecord>(
+      [&](store::MetadataTxn& t) { return t.GetQuarantine(r.quarantine_id); });
+  EXPECT_EQ(q->state, store::QuarantineState::kReleased);
+  EXPECT_EQ(q->decided_by, "reviewer");
+  EXPECT_EQ(q->load_id, rep.load_id);
+  EXPECT_THAT(AuditActions(*store_), ElementsAre("load.quarantine", "load.quarantine", "ingest", "quarantine.release"));
+  // Decided once only.
+  const std::string released = Dump();
+  EXPECT_THAT(ReleaseQuarantined(r.quarantine_id, {"reviewer", "again", false}, *store_).status(),
+              StatusIs(StatusCode::kFailedPrecondition, "was already released by reviewer"));
+  EXPECT_THAT(DropQuarantined(r.quarantine_id, {"reviewer", "oops", false}, *store_),
+              StatusIs(StatusCode::kFailedPrecondition, "was already released"));
+  EXPECT_EQ(Dump(), released);
+}
+
+TEST_F(LoadSourceTest, DroppedQuarantineStoresNothing) {
+  const std::string before = SeriesOnly(Dump());
+  SourceConfig s = Fred();
+  s.series[0].rules.max_gap = 0;
+  ASSERT_OK_AND_ASSIGN(SourceLoadResult r, LoadSource(s, Opts(), *store_));
+  ASSERT_GT(r.quarantine_id, 0);
+  EXPECT_THAT(DropQuarantined(r.quarantine_id, {"reviewer", "", false}, *store_),
+              StatusIs(StatusCode::kInvalidArgument, "a reason is required"));
+  EXPECT_THAT(DropQuarantined(999, {"reviewer", "x", false}, *store_), StatusIs(StatusCode::kNotFound));
+  ASSERT_OK(DropQuarantined(r.quarantine_id, {"reviewer", "provider glitch", false}, *store_));
+  EXPECT_EQ(SeriesOnly(Dump()), before);
+  EXPECT_THAT(AuditActions(*store_), ElementsAre("load.quarantine", "quarantine.drop"));
+  EXPECT_THAT(ReleaseQuarantined(r.quarantine_id, {"reviewer", "changed my mind", false}, *store_).status(),
+              StatusIs(StatusCode::kFailedPrecondition, "was already dropped"));
+  EXPECT_EQ(SeriesOnly(Dump()), before);
+}
+
+TEST_F(LoadSourceTest, ReleaseRefusesToRollBackANewerVintageUnlessForced) {
+  ASSERT_OK(LoadSource(Fred(), Opts(), *store_).status());
+  // A big revision is quarantined ...
+  fred_obs_.replace(fred_obs_.find("22758.752"), 9, "23758.752");
+  SourceConfig strict = Fred();
+  strict.series[0].rules.max_revision = 100;
+  ASSERT_OK_AND_ASSIGN(SourceLoadResult q, LoadSource(strict, Opts(), *store_));
+  ASSERT_GT(q.quarantine_id, 0);
+  EXPECT_THAT(q.violations[0], HasSubstr("revision from 22758.752 to 23758.752"));
+  // ... then newer, acceptable data arrives.
+  fred_obs_.replace(fred_obs_.find("23758.752"), 9, "22760.000");
+  ASSERT_OK_AND_ASSIGN(SourceLoadResult ok, LoadSource(strict, Opts(), *store_));
+  ASSERT_TRUE(ok.committed);
+  const std::string current = SeriesOnly(Dump());
+  EXPECT_THAT(ReleaseQuarantined(q.quarantine_id, {"reviewer", "fine", false}, *store_).status(),
+              StatusIs(StatusCode::kFailedPrecondition, "got a newer vintage"));
+  EXPECT_EQ(SeriesOnly(Dump()), current);
+  ASSERT_OK(ReleaseQuarantined(q.quarantine_id, {"reviewer", "the provider confirmed it", true}, *store_).status());
+  EXPECT_THAT(Dump(), HasSubstr("23758.752"));
+}
+
+TEST_F(LoadSourceTest, NotQuarantiningFailsAndStoresNothing) {
+  const std::string before = Dump();
+  SourceConfig s = Fred();
+  s.series[0].rules.max = 20000.0;
+  SourceLoadOptions o = Opts();
+  o.quarantine = false;
+  EXPECT_THAT(LoadSource(s, o, *store_).status(), StatusIs(StatusCode::kInvalidArgument, "source fred: series fred:GDPC1"));
+  EXPECT_EQ(Dump(), before);
+}
+
+TEST(QuarantinePayloadTest, RoundTripsAndRejectsDamage) {
+  ParsedSeries s;
+  s.info.key = "x:a\"b";
+  s.info.frequency = Frequency::kMonthly;
+  s.info.title = "T\nitle";
+  s.observations.push_back({*Period::Parse("2024-01", Frequency::kMonthly), 1.5, std::nullopt});
+  s.observations.push_back({*Period::Parse("2024-02", Frequency::kMonthly), std::nullopt, *Date::Parse("2024-03-05")});
+  s.observations.push_back({*Period::Parse("2024-03", Frequency::kMonthly), 0.1 + 0.2, std::nullopt});
+  const std::string text = EncodeQuarantinePayload({s});
+  ASSERT_OK_AND_ASSIGN(auto back, DecodeQuarantinePayload(text));
+  ASSERT_THAT(back, SizeIs(1));
+  EXPECT_EQ(back[0].info.key, s.info.key);
+  EXPECT_EQ(back[0].info.title, s.info.title);
+  EXPECT_EQ(back[0].info.frequency, Frequency::kMonthly);
+  ASSERT_THAT(back[0].observations, SizeIs(3));
+  EXPECT_EQ(back[0].observations[0].value, 1.5);
+  EXPECT_FALSE(back[0].observations[1].value.has_value());
+  EXPECT_EQ(back[0].observations[1].realtime_start->ToString(), "2024-03-05");
+  EXPECT_EQ(*back[0].observations[2].value, 0.1 + 0.2);  // exact round trip
+  EXPECT_EQ(EncodeQuarantinePayload(back), text);
+  EXPECT_THAT(DecodeQuarantinePayload("{").status(), StatusIs(StatusCode::kDataLoss, "not JSON"));
+  EXPECT_THAT(DecodeQuarantinePayload(R"({"format":"other","series":[]})").status(),
+              StatusIs(StatusCode::kDataLoss, "not an almanac.quarantine.v1 document"));
+  EXPECT_THAT(DecodeQuarantinePayload(
+                  R"({"format":"almanac.quarantine.v1","series":[{"key":"k","frequency":"M","observations":[["2024-13",1,null]]}]})")
+                  .status(),
+              StatusIs(StatusCode::kDataLoss, "k:"));
+  EXPECT_THAT(DecodeQuarantinePayload(
+                  R"({"format":"almanac.quarantine.v1","series":[{"key":"k","frequency":"M","observations":[["2024-01","1",null]]}]})")
+                  .status(),
+              StatusIs(StatusCode::kDataLoss, "neither a number nor null"));
 }
 
 TEST_F(LoadSourceTest, MissingApiKeyIsAPreconditionError) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "almanac/core/hash.h"
 #include "almanac/core/json.h"
 #include "almanac/data.h"
 
@@ -429,8 +430,12 @@ class SourceLoader {
         if (!m.seasonal_adjustment.empty()) s.info.seasonal_adjustment = m.seasonal_adjustment;
       }
       const ValidationRules rules = spec != nullptr ? Merge(src_.rules, spec->rules) : src_.rules;
-      ALMANAC_RETURN_IF_ERROR_CTX(ValidateSeries(s, rules, store_.series(), today), "source " + src_.name);
+      Status v = ValidateSeries(s, rules, store_.series(), today);
+      if (v.ok()) continue;
+      if (v.code() != StatusCode::kInvalidArgument || !opt_.quarantine) return v.WithContext("source " + src_.name);
+      result_.violations.push_back(v.message());
     }
+    if (!result_.violations.empty()) return Quarantine();
     store::LoadOptions lo;
     lo.loader = opt_.loader;
     lo.source = "source:" + src_.name + " " + client_->Redact(src_.base_url);
@@ -460,6 +465,49 @@ class SourceLoader {
     // The data is stored; losing validators only costs a full fetch next time.
     (void)vs;
     return Status::Ok();
+  }
+
+  // Keeps the whole load out of the series, in the quarantine, with its violations. An
+  // identical load already pending (the provider sends the same bad data again) is not kept
+  // twice. HTTP validators are not updated: the next load fetches the source in full.
+  Status Quarantine() {
+    store::QuarantineRecord q;
+    q.source = src_.name;
+    q.reasons = result_.violations;
+    for (const auto& s : fetched_) {
+      q.series.push_back(s.info.key);
+      q.observations += static_cast<int64_t>(s.observations.size());
+    }
+    q.payload = EncodeQuarantinePayload(fetched_);
+    q.payload_sha256 = Sha256Hex(q.payload);
+    q.created_by = opt_.loader;
+    return store_.metadata().Run([&](store::MetadataTxn& t) -> Status {
+      result_.quarantine_repeat = false;
+      ALMANAC_ASSIGN_OR_RETURN(auto pending, t.ListQuarantine({store::QuarantineState::kPending}));
+      for (const auto& p : pending) {
+        if (p.source == q.source && p.payload_sha256 == q.payload_sha256) {
+          result_.quarantine_id = p.id;
+          result_.quarantine_repeat = true;
+        }
+      }
+      if (!result_.quarantine_repeat) {
+        q.created_at = t.clock().NowMicros();
+        ALMANAC_ASSIGN_OR_RETURN(result_.quarantine_id, t.InsertQuarantine(q));
+      }
+      store::AuditEvent ev;
+      ev.actor = opt_.loader;
+      ev.action = "load.quarantine";
+      ev.object_type = "quarantine";
+      ev.object_id = std::to_string(result_.quarantine_id);
+      ev.details = Json{{"source", src_.name},
+                        {"base_url", client_->Redact(src_.base_url)},
+                        {"reasons", q.reasons},
+                        {"series", static_cast<int64_t>(q.series.size())},
+                        {"observations", q.observations},
+                        {"payload_sha256", q.payload_sha256},
+                        {"repeat", result_.quarantine_repeat}};
+      return t.Audit(ev).status();
+    });
   }
 
   Status CommitLoad(const store::LoadOptions& lo) {

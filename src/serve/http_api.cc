@@ -9,6 +9,7 @@
 #include <set>
 
 #include "almanac/core/json.h"
+#include "almanac/data.h"
 
 #include "serve/json_out.h"
 
@@ -576,6 +577,7 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
       {RouteId::kModelVersions, "GET", "/v1/models/{name}/versions", Permission::kRead, true},
       {RouteId::kRun, "GET", "/v1/runs/{id}", Permission::kRead, true},
       {RouteId::kLineage, "GET", "/v1/lineage/{name}/{version}", Permission::kRead, true},
+      {RouteId::kIngest, "POST", "/v1/ingest", Permission::kIngest, true},
       {RouteId::kPromote, "POST", "/v1/models/{name}/versions/{version}/promote", Permission::kPromote, true},
       {RouteId::kApprove, "POST", "/v1/models/{name}/versions/{version}/approve", Permission::kDecide, true},
       {RouteId::kReject, "POST", "/v1/models/{name}/versions/{version}/reject", Permission::kDecide, true},
@@ -749,7 +751,11 @@ HttpApi::Disposition HttpApi::Dispatch(const RouteInfo& route, const std::vector
                                        const Principal& who, bool may_block) const {
   const std::string& rid = req.request_id;
   // Query parameters: only /v1/series/{key} takes one.
-  auto q = ParseQuery(query, route.id == RouteId::kSeries ? std::vector<std::string>{"as_of"} : std::vector<std::string>{});
+  // Query parameters: /v1/series/{key} takes as_of, /v1/ingest a source label.
+  std::vector<std::string> allowed_query;
+  if (route.id == RouteId::kSeries) allowed_query = {"as_of"};
+  if (route.id == RouteId::kIngest) allowed_query = {"source"};
+  auto q = ParseQuery(query, allowed_query);
   if (!q.ok()) {
     Error(q.status(), rid, res);
     return Disposition::kDone;
@@ -773,6 +779,8 @@ HttpApi::Disposition HttpApi::Dispatch(const RouteInfo& route, const std::vector
       return run([&] { return Predict(params[0], req, res); });
     case RouteId::kScenarios:
       return run([&] { return Scenarios(req, res); });
+    case RouteId::kIngest:
+      return run([&] { return Ingest(req, *q, who, res); });
     case RouteId::kHealthz:
       res.body = "{\"status\":\"ok\"}";
       return Disposition::kDone;
@@ -1017,6 +1025,50 @@ HttpApi::Disposition HttpApi::Dispatch(const RouteInfo& route, const std::vector
       });
   }
   return fail(InternalError("unrouted endpoint"));
+}
+
+// POST /v1/ingest: NDJSON records, one batch = one load (one transaction, one vintage per
+// series per realtime_start), audited with the token's user. Any bad line refuses the whole
+// batch, naming the line; nothing is stored.
+Status HttpApi::Ingest(const HttpRequest& req, const std::map<std::string, std::string>& query, const Principal& who,
+                       HttpResponse& res) const {
+  std::string label = "api";
+  if (auto it = query.find("source"); it != query.end()) {
+    ALMANAC_RETURN_IF_ERROR(ValidateName(it->second, "source"));
+    label = it->second;
+  }
+  std::vector<data::NdjsonRecord> batch;
+  std::string_view body = req.body;
+  int64_t line_no = 0;
+  while (!body.empty()) {
+    const size_t nl = body.find('\n');
+    std::string_view line = Trim(body.substr(0, nl));
+    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    auto rec = data::ParseNdjsonRecord(line);
+    if (!rec.ok()) return rec.status().WithContext("line " + std::to_string(line_no));
+    batch.push_back(std::move(*rec));
+  }
+  if (batch.empty())
+    return InvalidArgumentError("no records: send NDJSON, one {\"series\", \"period\", \"value\"} object per line");
+  const std::string source = "push:" + label + " (POST /v1/ingest, request " + req.request_id + ")";
+  ALMANAC_ASSIGN_OR_RETURN(store::LoadReport r, data::IngestBatch(batch, who.user, source, ctx_.store->series()));
+  Json vintages = Json::array();
+  for (const auto& v : r.vintages)
+    vintages.push_back({{"series", v.series_key}, {"realtime_start", v.realtime_start.ToString()},
+                        {"observations", v.num_observations}});
+  Json j = {{"load_id", r.load_id},
+            {"records", static_cast<int64_t>(batch.size())},
+            {"series", r.series_seen},
+            {"series_created", r.series_created},
+            {"series_unchanged", r.series_unchanged},
+            {"vintages_created", r.vintages_created},
+            {"observations_written", r.observations_written},
+            {"vintages", std::move(vintages)},
+            {"user", who.user}};
+  Send(res, j, req.request_id, 200);
+  return Status::Ok();
 }
 
 HttpApi::Disposition HttpApi::Forecast(const HttpRequest& req, HttpResponse& res, bool may_block) const {

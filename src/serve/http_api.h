@@ -63,6 +63,7 @@ enum class RouteId {
   kModelVersions,
   kRun,
   kLineage,
+  kIngest,
   kPromote,
   kApprove,
   kReject,
@@ -128,6 +129,8 @@ class HttpApi {
   Disposition Forecast(const HttpRequest& req, HttpResponse& res, bool may_block) const;
   Status Predict(const std::string& model, const HttpRequest& req, HttpResponse& res) const;
   Status Scenarios(const HttpRequest& req, HttpResponse& res) const;
+  Status Ingest(const HttpRequest& req, const std::map<std::string, std::string>& query, const Principal& who,
+                HttpResponse& res) const;
 
   ApiContext ctx_;
 };

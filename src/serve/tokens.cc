@@ -58,6 +58,8 @@ std::string_view PermissionName(Permission p) {
       return "promote";
     case Permission::kDecide:
       return "approve";
+    case Permission::kIngest:
+      return "ingest";
   }
   return "?";
 }
@@ -74,6 +76,8 @@ bool RoleAllows(Role role, Permission p) {
       return role == Role::kModeler || role == Role::kAdmin;
     case Permission::kDecide:
       return role == Role::kApprover || role == Role::kAdmin;
+    case Permission::kIngest:
+      return role == Role::kAnalyst || role == Role::kModeler || role == Role::kAdmin;
   }
   return false;
 }

@@ -163,6 +163,61 @@ TEST_F(LoadCliTest, ValidationFailureAndMissingKey) {
   EXPECT_THAT(since.err, HasSubstr("--since"));
 }
 
+TEST_F(LoadCliTest, QuarantineListShowReleaseDrop) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ecb_ = Fixture("ecb_exr.csv");
+    ecb_.replace(ecb_.find("161.38"), 6, "1161.38");
+  }
+  const std::string before = State();
+  auto refused = Run({"load", dir_ / "sources.yaml", "--source", "ecb", "--no-quarantine"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("(rule max)"));
+  EXPECT_EQ(Run({"quarantine", "list", "--format", "csv"}).out, "id,source,state,created_at,created_by,series,observations,first_reason,decided_by,decided_at\n");
+
+  auto r = Run({"load", dir_ / "sources.yaml", "--source", "ecb"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("source ecb: the load broke 1 validation rule and is quarantined as 1; nothing was stored"));
+  EXPECT_THAT(r.err, HasSubstr("value 1161.38 is above the allowed maximum 1000 (rule max)"));
+  EXPECT_THAT(r.out, HasSubstr("quarantined #1"));
+  EXPECT_EQ(State(), before);
+  auto list = Run({"quarantine", "list", "--format", "json"});
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_THAT(list.out, HasSubstr("\"state\": \"pending\""));
+  EXPECT_THAT(list.out, HasSubstr("\"source\": \"ecb\""));
+  auto show = Run({"quarantine", "show", "1", "--format", "json"});
+  EXPECT_EQ(show.exit_code, 0);
+  EXPECT_THAT(show.out, HasSubstr("ecb:EXR.M.JPY.EUR.SP00.A"));
+  EXPECT_THAT(show.out, HasSubstr("1161.38"));
+  EXPECT_THAT(show.out, HasSubstr("(rule max)"));
+
+  // Bad decisions change nothing.
+  auto noreason = Run({"quarantine", "release", "1"});
+  EXPECT_EQ(noreason.exit_code, 2);
+  EXPECT_THAT(noreason.err, HasSubstr("--reason"));
+  auto unknown = Run({"quarantine", "drop", "99", "--reason", "x"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("no quarantined load 99"));
+  auto notnumber = Run({"quarantine", "show", "1;DROP TABLE quarantine"});
+  EXPECT_EQ(notnumber.exit_code, 2);
+  EXPECT_EQ(State(), before);
+
+  auto rel = Run({"--user", "reviewer", "quarantine", "release", "1", "--reason", "JPY rebased; confirmed by the ECB"});
+  EXPECT_EQ(rel.exit_code, 0) << rel.err;
+  EXPECT_THAT(rel.out, HasSubstr("released quarantined load 1 as load"));
+  EXPECT_THAT(Run({"series", "show", "ecb:EXR.M.JPY.EUR.SP00.A", "--format", "csv"}).out, HasSubstr("1161.38"));
+  auto again = Run({"quarantine", "drop", "1", "--reason", "late"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("was already released by reviewer"));
+  EXPECT_EQ(Run({"quarantine", "list", "--format", "csv"}).out.find("ecb"), std::string::npos);
+  EXPECT_THAT(Run({"quarantine", "list", "--all", "--format", "csv"}).out, HasSubstr("released"));
+  auto audit = Run({"audit", "export"});
+  EXPECT_THAT(audit.out, HasSubstr("load.quarantine"));
+  EXPECT_THAT(audit.out, HasSubstr("quarantine.release"));
+  EXPECT_THAT(audit.out, HasSubstr("JPY rebased"));
+  EXPECT_EQ(Run({"audit", "verify"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace almanac::testing
 

@@ -359,6 +359,76 @@ TEST_F(ServeTest, RevokedTokenIsRefusedFromTheNextPoll) {
   EXPECT_THAT(audit.out, HasSubstr("token.revoke"));
 }
 
+TEST_F(ServeTest, PushIngestStoresEachBatchAsOneLoadAndRefusesBadBatches) {
+  TempDir d;
+  const std::string ws = CopyWorkspace(d);
+  ServerProcess s(ws, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  const std::string batch =
+      "{\"series\":\"push:cpi\",\"period\":\"2024-01\",\"value\":100.5,\"frequency\":\"M\"}\n"
+      "\n"
+      "{\"series\":\"push:cpi\",\"period\":\"2024-02\",\"value\":\"101.25\"}\n"
+      "{\"series\":\"push:cpi\",\"period\":\"2024-03\",\"value\":null}\n";
+  // Who may push: analysts, modelers, admins; not viewers, not approvers, not anonymous.
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/ingest", batch).status, 401);
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/ingest", batch, "alm_" + std::string(64, '0')).status, 401);
+  for (const char* role : {"viewer", "approver"}) {
+    auto r = HttpRequest(s.port(), "POST", "/v1/ingest", batch, Token(role));
+    EXPECT_EQ(r.status, 403) << role;
+    EXPECT_THAT(r.body, HasSubstr("may not ingest"));
+  }
+  auto vintages = [&] {
+    auto r = HttpRequest(s.port(), "GET", "/v1/series/push:cpi/vintages", "", Token("viewer"));
+    return r.status == 200 ? Parse(r.body)["vintages"].size() : size_t{0};
+  };
+  EXPECT_EQ(vintages(), 0u);
+
+  auto ok = HttpRequest(s.port(), "POST", "/v1/ingest?source=desk-feed", batch, Token("analyst"));
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const Json j = Parse(ok.body);
+  EXPECT_GT(j["load_id"].get<int64_t>(), 0);
+  EXPECT_EQ(j["records"], 3);
+  EXPECT_EQ(j["vintages_created"], 1);
+  EXPECT_EQ(j["user"], "analyst");
+  EXPECT_FALSE(j["request_id"].get<std::string>().empty());
+  auto series = Parse(HttpRequest(s.port(), "GET", "/v1/series/push:cpi", "", Token("viewer")).body);
+  EXPECT_THAT(series.dump(), HasSubstr("101.25"));
+  EXPECT_EQ(vintages(), 1u);
+  // The same batch again is nothing new.
+  auto same = HttpRequest(s.port(), "POST", "/v1/ingest", batch, Token("modeler"));
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(Parse(same.body)["vintages_created"], 0);
+
+  // Bad batches: a clear error naming the line or record, and nothing stored.
+  struct Bad {
+    std::string body, want;
+  } bad[] = {
+      {"", "no records"},
+      {"\n\n", "no records"},
+      {"{\"series\":\"push:cpi\",\"period\":\"2024-04\",\"value\":1}\n{\"series\":", "line 2"},
+      {"{\"series\":\"push:cpi\",\"period\":\"2024-04\",\"value\":\"NaN\"}", "is not a number"},
+      {"{\"series\":\"push:cpi\",\"period\":\"2024-04\",\"value\":\"inf\"}", "is not a number"},
+      {"{\"series\":\"push:cpi\",\"period\":\"2024-04\",\"value\":true}", "must be a number"},
+      {"{\"series\":\"push:cpi\",\"period\":\"2024-04\",\"value\":1,\"colour\":2}", "unknown field 'colour'"},
+      {"{\"series\":\"push:cpi\",\"period\":\"2024Q2\",\"value\":1}", "record 1 (series push:cpi)"},
+      {"{\"series\":\"x'; DROP TABLE series;--\",\"period\":\"2024-04\",\"value\":1}", "series"},
+      {"[1,2,3]", "expected a JSON object"},
+  };
+  for (const auto& b : bad) {
+    auto r = HttpRequest(s.port(), "POST", "/v1/ingest", b.body, Token("analyst"));
+    EXPECT_EQ(r.status, 400) << b.body << " -> " << r.body;
+    EXPECT_THAT(r.body, HasSubstr(b.want)) << b.body;
+    EXPECT_THAT(r.body, HasSubstr("request_id"));
+  }
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/ingest?source=../etc", batch, Token("analyst")).status, 400);
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/ingest?colour=red", batch, Token("analyst")).status, 400);
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/v1/ingest", "", Token("analyst")).status, 405);
+  EXPECT_EQ(vintages(), 1u);
+  auto audit = Cli({"audit", "export"}, "root", ws);
+  EXPECT_THAT(audit.out, HasSubstr("push:desk-feed"));
+  EXPECT_EQ(Cli({"audit", "verify"}, "root", ws).exit_code, 0);
+}
+
 TEST_F(ServeTest, EveryBadInputGetsAJsonErrorWithARequestId) {
   ServerProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();

@@ -268,6 +268,9 @@ struct SourceLoadOptions {
   std::function<void(const SourceProgress&)> progress;
   // Looks up environment variables (tests). Default: getenv.
   std::function<std::optional<std::string>(const std::string&)> getenv;
+  // A load that breaks a validation rule goes to the quarantine (true) or fails with the
+  // violation (false). Either way nothing becomes a vintage.
+  bool quarantine = true;
 };
 
 struct SourceLoadResult {
@@ -277,14 +280,20 @@ struct SourceLoadResult {
   int64_t bytes = 0;
   int64_t series_fetched = 0;
   int64_t series_unchanged = 0;  // skipped thanks to 304
-  bool committed = false;        // false: nothing new (no load was made)
+  bool committed = false;        // false: nothing new, or quarantined (no load was made)
   store::LoadReport report;
+  // Quarantined: the entry's id (the same id when an identical load is already pending) and
+  // every violation, one line each.
+  int64_t quarantine_id = 0;
+  bool quarantine_repeat = false;
+  std::vector<std::string> violations;
 };
 
 // Fetches every series of `source`, validates, and stores them in one load (one vintage
 // per series per realtime_start). Updates the stored HTTP validators (ETag/Last-Modified)
 // only after the load commits. On error nothing is stored; the message names the source,
-// the series and the redacted URL.
+// the series and the redacted URL. A load that breaks a validation rule is quarantined
+// (SourceLoadResult::quarantine_id; audited as "load.quarantine"), unless options say not to.
 Result<SourceLoadResult> LoadSource(const SourceConfig& source, const SourceLoadOptions& options,
                                     store::Store& store);
 
@@ -292,6 +301,29 @@ Result<SourceLoadResult> LoadSource(const SourceConfig& source, const SourceLoad
 // current latest values for revision checks. InvalidArgument naming series, period, rule.
 Status ValidateSeries(const ParsedSeries& series, const ValidationRules& rules, store::SeriesStore& store,
                       Date today);
+
+// ------------------------------------------------------------------------------ quarantine
+
+// The payload of a quarantined load: its parsed series, as versioned JSON (docs/connectors.md).
+std::string EncodeQuarantinePayload(const std::vector<ParsedSeries>& series);
+// DataLoss when the text is not a payload EncodeQuarantinePayload wrote.
+Result<std::vector<ParsedSeries>> DecodeQuarantinePayload(std::string_view text);
+
+struct QuarantineDecision {
+  std::string user;    // who decides (audited)
+  std::string reason;  // required
+  // Release even when a series got a newer vintage after the load was quarantined (which
+  // would make the quarantined, older values the latest).
+  bool force = false;
+};
+
+// Stores a pending quarantined load as one load (its vintages start at the release, when the
+// data was accepted), marks it released and audits "quarantine.release". FailedPrecondition
+// when it is not pending or a series changed since (without force); InvalidArgument without
+// a reason; NotFound for an unknown id; DataLoss when the payload no longer matches its digest.
+Result<store::LoadReport> ReleaseQuarantined(int64_t id, const QuarantineDecision& decision, store::Store& store);
+// Marks a pending quarantined load dropped (nothing is stored) and audits "quarantine.drop".
+Status DropQuarantined(int64_t id, const QuarantineDecision& decision, store::Store& store);
 
 // ------------------------------------------------------------------------------ push ingest
 
