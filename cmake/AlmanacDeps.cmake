@@ -11,6 +11,7 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(CURL REQUIRED)
+find_package(simdjson 3 REQUIRED)
 # NLopt: the C++ config (nlopt_cxx); the plain one lacks the C++-only algorithms.
 pkg_check_modules(NLOPT REQUIRED IMPORTED_TARGET nlopt_cxx)
 
