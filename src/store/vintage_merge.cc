@@ -238,4 +238,14 @@ Result<std::vector<PlannedVintage>> PlanVintages(std::span<const StoredRow> exis
   return PlanBackfill(existing, incoming);
 }
 
+TimeSeries SeriesFromLatest(Frequency f, const std::vector<std::pair<int64_t, double>>& latest) {
+  size_t b = 0, e = latest.size();
+  while (b < e && std::isnan(latest[b].second)) ++b;
+  while (e > b && std::isnan(latest[e - 1].second)) --e;
+  if (b == e) return TimeSeries(Period(f, 0));
+  std::vector<double> values(static_cast<size_t>(latest[e - 1].first - latest[b].first + 1), TimeSeries::kMissing);
+  for (size_t i = b; i < e; ++i) values[static_cast<size_t>(latest[i].first - latest[b].first)] = latest[i].second;
+  return *TimeSeries::FromValues(Period(f, latest[b].first), std::move(values));
+}
+
 }  // namespace almanac::store

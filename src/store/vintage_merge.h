@@ -75,6 +75,11 @@ inline bool LoadChangesNothing(const std::optional<LatestDigest>& stored, const 
          incoming->sha256 == stored->sha256;
 }
 
+// The series seen as `latest` (period, value) pairs sorted by period, NaN = missing: leading
+// and trailing missing values dropped, gaps filled with missing. Every back-end's ReadAsOf
+// ends here.
+TimeSeries SeriesFromLatest(Frequency f, const std::vector<std::pair<int64_t, double>>& latest);
+
 // Values equal for vintage purposes: both missing, or equal numbers.
 inline bool SameValue(double a, double b) { return (a != a && b != b) || a == b; }
 

@@ -422,7 +422,7 @@ class PgSeriesStore : public SeriesStore {
     std::vector<std::pair<int64_t, double>> latest;
     for (size_t k = 0; k < all.size(); ++k)
       if (k + 1 == all.size() || all[k + 1].period != all[k].period) latest.emplace_back(all[k].period, all[k].value);
-    return BuildSeries(f, latest);
+    return SeriesFromLatest(f, latest);
   }
 
   Result<std::vector<VintageInfo>> ListVintages(std::string_view key) override {
@@ -572,16 +572,6 @@ class PgSeriesStore : public SeriesStore {
     info.num_series = r.Int(i, 5);
     info.num_observations = r.Int(i, 6);
     return info;
-  }
-
-  static TimeSeries BuildSeries(Frequency f, const std::vector<std::pair<int64_t, double>>& latest) {
-    size_t b = 0, e = latest.size();
-    while (b < e && std::isnan(latest[b].second)) ++b;
-    while (e > b && std::isnan(latest[e - 1].second)) --e;
-    if (b == e) return TimeSeries(Period(f, 0));
-    std::vector<double> values(static_cast<size_t>(latest[e - 1].first - latest[b].first + 1), TimeSeries::kMissing);
-    for (size_t i = b; i < e; ++i) values[static_cast<size_t>(latest[i].first - latest[b].first)] = latest[i].second;
-    return *TimeSeries::FromValues(Period(f, latest[b].first), std::move(values));
   }
 
   std::shared_ptr<Pool> pool_;

@@ -1,16 +1,11 @@
 // Numbered, forward-only schema migrations of the SQLite back-end (docs/schema.md).
 #pragma once
 
-#include <string_view>
 #include <vector>
 
-namespace almanac::store::sqlite {
+#include "store/migration.h"
 
-struct Migration {
-  int version;
-  std::string_view description;
-  std::string_view sql;
-};
+namespace almanac::store::sqlite {
 
 // All migrations in version order. Never edit a released migration: add a new one.
 const std::vector<Migration>& Migrations();

@@ -330,7 +330,7 @@ class SqliteSeriesStore : public SeriesStore {
       latest.emplace_back(p, v);
     }
     q.Reset();
-    return BuildSeries(ref.second, latest);
+    return SeriesFromLatest(ref.second, latest);
   }
 
   Result<std::vector<VintageInfo>> ListVintages(std::string_view key) override {
@@ -531,18 +531,6 @@ class SqliteSeriesStore : public SeriesStore {
     find_.Reset();
     if (!f.ok()) return f.status();
     return std::make_pair(id, *f);
-  }
-
-  static TimeSeries BuildSeries(Frequency f, const std::vector<std::pair<int64_t, double>>& latest) {
-    // Drop trailing/leading missing values.
-    size_t b = 0, e = latest.size();
-    while (b < e && std::isnan(latest[b].second)) ++b;
-    while (e > b && std::isnan(latest[e - 1].second)) --e;
-    if (b == e) return TimeSeries(Period(f, 0));
-    TimeSeries ts(Period(f, latest[b].first));
-    std::vector<double> values(static_cast<size_t>(latest[e - 1].first - latest[b].first + 1), TimeSeries::kMissing);
-    for (size_t i = b; i < e; ++i) values[static_cast<size_t>(latest[i].first - latest[b].first)] = latest[i].second;
-    return *TimeSeries::FromValues(Period(f, latest[b].first), std::move(values));
   }
 
   std::string path_;
