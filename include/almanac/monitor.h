@@ -216,6 +216,9 @@ class PipelineMetrics {
   void StepFinished(std::string_view pipeline, std::string_view step, std::string_view outcome, double seconds);
   // Work waiting to start, by queue ("scheduled": fires due but not started).
   void SetQueueDepth(std::string_view queue, int64_t depth);
+  // A scheduled load of a source finished: almanac_source_loads_total{source,outcome} and
+  // almanac_source_load_duration_seconds{source,outcome} (outcome from pipeline::LoadOutcome).
+  void LoadFinished(std::string_view source, std::string_view outcome, double seconds);
 
  private:
   Family<Counter>& runs_;
@@ -224,6 +227,8 @@ class PipelineMetrics {
   Family<Gauge>& last_run_;
   Family<Gauge>& last_success_;
   Family<Gauge>& queue_depth_;
+  Family<Counter>& source_loads_;
+  Family<Histogram>& source_load_seconds_;
 };
 
 // Data freshness per series and loads per source, read from the store by Refresh() and

@@ -6,7 +6,8 @@
 //   load -> validate -> transform -> train -> evaluate -> register -> promote
 // with every step's output content-addressed by the hashes of its inputs, so unchanged steps
 // come from the cache and `Reproduce` re-runs a past run and compares every artifact byte for
-// byte. The scheduler fires pipelines on cron schedules with retries and no overlapping runs.
+// byte. The scheduler fires pipelines and source loads on cron schedules with retries and no
+// overlapping runs, and re-runs pipelines whose series a load changed (`trigger: on_new_data`).
 //
 //   ALMANAC_ASSIGN_OR_RETURN(pipeline::PipelineSpec spec, pipeline::LoadPipelineFile("gdp.yaml", models));
 //   pipeline::Runner runner(env);
@@ -22,6 +23,7 @@
 
 #include "almanac/core.h"
 #include "almanac/core/json.h"
+#include "almanac/data.h"
 #include "almanac/models.h"
 #include "almanac/registry.h"
 #include "almanac/store.h"
@@ -98,6 +100,11 @@ class CronSchedule {
   bool dom_star_ = true, dow_star_ = true;
 };
 
+// When a pipeline runs besides its cron schedule. kOnNewData (`trigger: on_new_data`): right
+// after a scheduled load commits new vintages of a series its data section uses.
+enum class Trigger { kNone, kOnNewData };
+std::string_view TriggerName(Trigger t);
+
 struct PipelineSpec {
   std::string name;
   std::string description;
@@ -114,6 +121,7 @@ struct PipelineSpec {
   RegisterSpec register_spec;
   PromoteSpec promote;
   std::optional<CronSchedule> schedule;
+  Trigger trigger = Trigger::kNone;  // a triggered pipeline needs no schedule
   int max_retries = 2;
   int64_t seed = 42;
 
@@ -208,41 +216,79 @@ Result<ReproduceResult> Reproduce(Environment env, std::string_view run_id, cons
 
 // ---------------------------------------------------------------------------- scheduler
 
+// One entry of the scheduler's history: a pipeline run (on its schedule or triggered by a
+// load) or a scheduled load of a source.
 struct ScheduledRun {
-  std::string pipeline;
+  std::string kind = "pipeline";  // "pipeline" or "load"
+  std::string pipeline;           // kind pipeline
+  std::string source;             // kind load: the source's name
   int64_t fired_at = 0;
   int attempts = 0;
   std::string run_id;
   store::RunStatus status = store::RunStatus::kFinished;
   std::string error;
-  bool skipped = false;  // the previous run of this pipeline was still going
+  bool skipped = false;  // the previous run of this pipeline (load) was still going, or another scheduler ran it
+  // kind load: LoadOutcome(); the committed load and how many vintages it created.
+  std::string outcome;
+  int64_t load_id = 0;
+  int64_t vintages_created = 0;
+  // kind pipeline: the load whose new data triggered this run ("load:SOURCE@FIRED_AT (load ID)";
+  // empty for a run on the pipeline's own schedule).
+  std::string triggered_by;
 };
+
+// The outcome of a scheduled load, as history and metrics label it: "committed" (new
+// vintages), "unchanged" (nothing new: 304 replies or the same values), "failed" (the last
+// attempt's error), "skipped" (the source's previous load was still going or another
+// scheduler ran this fire). The one place that maps results to outcomes.
+std::string_view LoadOutcome(bool skipped, const data::SourceLoadResult* result, const Status& status);
 
 struct SchedulerOptions {
   std::vector<std::string> pipeline_files;
+  // Source configurations (data::ReadLoadConfig): every source with a `schedule:` is loaded on
+  // it, with the scheduler's user as loader, and triggers the pipelines that say
+  // `trigger: on_new_data` and use a series that got a new vintage.
+  std::vector<std::string> load_files;
+  int load_max_retries = 2;        // retries of a failed scheduled load (the HTTP client retries within each)
+  // Adjusts every scheduled load's options (tests: environment, HTTP backoff).
+  std::function<void(data::SourceLoadOptions&)> adjust_load;
   std::string lock_dir;            // per-pipeline lock files (no overlapping runs across processes)
-  // When set, used instead of lock_dir: takes the pipeline's lock (Unavailable when held), e.g.
-  // a database lock that holds across hosts for a shared store.
+  // When set, used instead of lock_dir: takes the job's lock (Unavailable when held), e.g.
+  // a database lock that holds across hosts for a shared store. Called with the pipeline's
+  // name, or "load:SOURCE" for a load.
   std::function<Result<std::unique_ptr<store::StoreLock>>(const std::string& pipeline)> lock;
   // When set, each fire is claimed first (true: ours to run; false: another scheduler, on any
-  // host, already ran it). ClaimScheduledRun in the store makes every fire run once.
+  // host, already ran it). ClaimScheduledRun in the store makes every fire run once. Loads are
+  // claimed as "load:SOURCE" at their fire time, triggered runs as "PIPELINE@load:SOURCE" at
+  // the load's fire time.
   std::function<Result<bool>(const std::string& pipeline, int64_t fired_at)> claim;
   int64_t retry_base_ms = 30000;   // first retry delay, doubled each time
-  int max_runs = 0;                // stop after this many runs (0: never; for tests)
+  // Stop after this many history entries (0: never; for tests). Runs triggered by a load
+  // always complete, so the history may end a little longer.
+  int max_runs = 0;
   int64_t run_for_ms = 0;          // stop after this long (0: never)
+  // Fire every scheduled pipeline and source once at start (claimed at the start time), then
+  // follow the schedules: a catch-up after downtime, and a first load without waiting.
+  bool fire_now = false;
   std::string user = "scheduler";
   std::function<void(const std::string& line)> log;
   // Sleeps until the given time (tests may advance a fake clock instead).
   std::function<void(int64_t until_micros)> sleep_until;
-  // Monitoring hooks (optional), called on the scheduler's thread. on_run: after every fire,
-  // with its wall time and, when the last attempt succeeded, the run's result (its steps).
+  // Monitoring hooks (optional), called on the scheduler's thread. on_run: after every
+  // pipeline fire, with its wall time and, when the last attempt succeeded, the run's result
+  // (its steps).
   std::function<void(const ScheduledRun& run, double seconds, const RunResult* result)> on_run;
+  // After every scheduled load (run.kind == "load", run.outcome set), with its wall time and,
+  // when the last attempt succeeded, the load's result.
+  std::function<void(const ScheduledRun& load, double seconds, const data::SourceLoadResult* result)> on_load;
   // Before each fire: how many other pipelines are due and waiting behind it.
   std::function<void(int64_t waiting)> on_queue;
 };
 
-// Runs pipelines on their schedules until stopped (max_runs / run_for_ms) and returns the
-// history of this process. Each fire retries failed runs with exponential backoff.
+// Runs pipelines and loads on their schedules until stopped (max_runs / run_for_ms) and
+// returns the history of this process. Each fire retries failed runs with exponential
+// backoff. InvalidArgument naming the file (and source) for a bad pipeline file, source
+// configuration or source schedule; FailedPrecondition when nothing has a schedule.
 Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerOptions& options);
 
 }  // namespace almanac::pipeline

@@ -563,6 +563,9 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   if (!env.ok()) return ReportError(env.status());
   pipeline::SchedulerOptions so;
   so.pipeline_files = a.files;
+  so.load_files = a.sources;
+  so.load_max_retries = a.load_retries;
+  so.fire_now = a.now;
   {
     store::Store* st = &(*env)->ws->store();
     char host[256] = {0};
@@ -575,7 +578,8 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   }
   if ((*env)->ws->shared()) {
     store::Store* st = &(*env)->ws->store();
-    so.lock = [st](const std::string& name) { return st->TryLock("pipeline:" + name); };
+    // Loads arrive as "load:SOURCE" and keep that lock name; pipelines share `almanac run`'s.
+    so.lock = [st](const std::string& name) { return st->TryLock(name.rfind("load:", 0) == 0 ? name : "pipeline:" + name); };
   } else {
     so.lock_dir = (*env)->ws->path() + "/locks";
     std::filesystem::create_directories(so.lock_dir);
@@ -592,6 +596,9 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   ProcessMonitoring& m = **mon;
   so.log = [&m](const std::string& line) { m.log().Line(line); };
   so.on_queue = [&m](int64_t waiting) { m.pipeline().SetQueueDepth("scheduled", waiting); };
+  so.on_load = [&m](const pipeline::ScheduledRun& load, double seconds, const data::SourceLoadResult*) {
+    m.pipeline().LoadFinished(load.source, load.outcome, seconds);
+  };
   so.on_run = [&m](const pipeline::ScheduledRun& run, double seconds, const pipeline::RunResult* result) {
     const char* outcome = run.skipped ? "skipped" : run.status == store::RunStatus::kFinished ? "success" : "failure";
     if (result != nullptr)
@@ -601,9 +608,17 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   };
   auto history = pipeline::RunScheduler((*env)->env(), so);
   if (!history.ok()) return ReportError(history.status());
-  Table t{{"pipeline", "fired_at", "attempts", "run", "status", "error"}, {}};
-  for (const auto& h : *history)
-    t.Add({h.pipeline, Ts(h.fired_at), h.attempts, h.run_id, h.skipped ? "skipped" : std::string(store::RunStatusName(h.status)), h.error});
+  // Loads show their outcome and load id; triggered runs name the load that triggered them.
+  Table t{{"job", "fired_at", "attempts", "run", "status", "error", "triggered_by"}, {}};
+  for (const auto& h : *history) {
+    if (h.kind == "load") {
+      t.Add({"load:" + h.source, Ts(h.fired_at), h.attempts, h.load_id > 0 ? "load " + std::to_string(h.load_id) : std::string(),
+             h.outcome, h.error, std::string()});
+    } else {
+      t.Add({h.pipeline, Ts(h.fired_at), h.attempts, h.run_id,
+             h.skipped ? "skipped" : std::string(store::RunStatusName(h.status)), h.error, h.triggered_by});
+    }
+  }
   Print(std::cout, t, g.format);
   return kExitOk;
 }

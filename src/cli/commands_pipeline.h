@@ -48,6 +48,9 @@ int RunAuditList(const GlobalOptions& g, int limit);
 
 struct SchedulerArgs {
   std::vector<std::string> files;
+  std::vector<std::string> sources;  // source configurations whose scheduled sources are loaded
+  int load_retries = 2;
+  bool now = false;  // fire everything once at start
   int max_runs = 0;
   double run_for_s = 0;
   int64_t retry_base_ms = 30000;

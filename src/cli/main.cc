@@ -228,8 +228,15 @@ int main(int argc, char** argv) {
   auto* audit_list = audit->add_subcommand("list", "The latest entries");
   audit_list->add_option("--limit", audit_limit, "How many (default 50)");
   SchedulerArgs sched_args;
-  auto* scheduler = app.add_subcommand("scheduler", "Run pipelines on their cron schedules, with retries and no overlaps");
-  scheduler->add_option("pipelines", sched_args.files, "Pipeline YAML files")->required();
+  auto* scheduler = app.add_subcommand(
+      "scheduler", "Run pipelines and source loads on their cron schedules, with retries and no overlaps; "
+                   "re-run pipelines with 'trigger: on_new_data' when a load brings new data");
+  scheduler->add_option("pipelines", sched_args.files, "Pipeline YAML files");
+  scheduler->add_option("--sources", sched_args.sources,
+                        "Source configuration (as for 'almanac load'): load every source with a schedule (repeatable)");
+  scheduler->add_option("--load-retries", sched_args.load_retries, "Retries of a failed scheduled load (default 2)")
+      ->check(CLI::Range(0, 20));
+  scheduler->add_flag("--now", sched_args.now, "Fire every scheduled pipeline and source once at start, then follow the schedules");
   scheduler->add_option("--max-runs", sched_args.max_runs, "Stop after this many runs (default: run forever)");
   scheduler->add_option("--run-for", sched_args.run_for_s, "Stop after this many seconds");
   scheduler->add_option("--retry-base-ms", sched_args.retry_base_ms, "First retry delay in ms (doubles each retry; default 30000)");

@@ -24,7 +24,13 @@ PipelineMetrics::PipelineMetrics(MetricRegistry& r)
                            {"pipeline", "outcome"})),
       last_success_(r.AddGauge("almanac_pipeline_last_success_timestamp_seconds",
                                "When the last successful run of a pipeline finished.", {"pipeline"})),
-      queue_depth_(r.AddGauge("almanac_queue_depth", "Work waiting to start, by queue.", {"queue"})) {}
+      queue_depth_(r.AddGauge("almanac_queue_depth", "Work waiting to start, by queue.", {"queue"})),
+      source_loads_(r.AddCounter("almanac_source_loads_total",
+                                 "Scheduled loads of a source, by outcome (committed, unchanged, quarantined, failed, skipped).",
+                                 {"source", "outcome"})),
+      source_load_seconds_(r.AddHistogram("almanac_source_load_duration_seconds",
+                                          "Wall time of scheduled loads (with retries), by outcome.", {"source", "outcome"},
+                                          RunBuckets())) {}
 
 void PipelineMetrics::RunFinished(std::string_view pipeline, std::string_view outcome, double seconds,
                                   int64_t finished_micros) {
@@ -32,6 +38,11 @@ void PipelineMetrics::RunFinished(std::string_view pipeline, std::string_view ou
   run_seconds_.WithLabels({pipeline, outcome}).Observe(seconds);
   last_run_.WithLabels({pipeline, outcome}).Set(static_cast<double>(finished_micros) / 1e6);
   if (outcome == "success") last_success_.WithLabels({pipeline}).Set(static_cast<double>(finished_micros) / 1e6);
+}
+
+void PipelineMetrics::LoadFinished(std::string_view source, std::string_view outcome, double seconds) {
+  source_loads_.WithLabels({source, outcome}).Inc();
+  source_load_seconds_.WithLabels({source, outcome}).Observe(seconds);
 }
 
 void PipelineMetrics::StepFinished(std::string_view pipeline, std::string_view step, std::string_view outcome,

@@ -80,6 +80,21 @@ TEST(PipelineMetricsTest, RunsStepsAndQueueDepth) {
   EXPECT_THAT(text, HasSubstr("almanac_queue_depth{queue=\"scheduled\"} 2\n"));
 }
 
+TEST(PipelineMetricsTest, ScheduledLoadsBySourceAndOutcome) {
+  MetricRegistry r;
+  PipelineMetrics pm(r);
+  pm.LoadFinished("fred", "committed", 1.5);
+  pm.LoadFinished("fred", "unchanged", 0.25);
+  pm.LoadFinished("fred", "unchanged", 0.5);
+  pm.LoadFinished("ecb", "failed", 3);
+  const std::string text = r.Exposition();
+  EXPECT_THAT(text, HasSubstr("# TYPE almanac_source_loads_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_source_loads_total{source=\"fred\",outcome=\"committed\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_source_loads_total{source=\"fred\",outcome=\"unchanged\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_source_loads_total{source=\"ecb\",outcome=\"failed\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_source_load_duration_seconds_sum{source=\"fred\",outcome=\"unchanged\"} 0.75\n"));
+}
+
 Status Load(store::Store& s, const std::string& key, const std::string& source, int n) {
   ALMANAC_ASSIGN_OR_RETURN(auto session, s.series().BeginLoad(store::LoadOptions{.loader = "test", .source = "f.csv"}));
   store::SeriesInfo info;

@@ -1,10 +1,12 @@
-// The scheduler: fires pipelines on their cron schedules with retries and no overlapping runs.
+// The scheduler: fires pipelines and source loads on their cron schedules with retries and no
+// overlapping runs, and runs the pipelines a committed load triggers (trigger: on_new_data).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "almanac/pipeline.h"
@@ -12,10 +14,10 @@
 namespace almanac::pipeline {
 namespace {
 
-// An exclusive, non-blocking lock on lock_dir/<pipeline>.lock (released when destroyed).
-class PipelineLock {
+// An exclusive, non-blocking lock on lock_dir/<job>.lock (a pipeline's name or load:SOURCE) (released when destroyed).
+class JobLock {
  public:
-  PipelineLock(const std::string& dir, const std::string& name) {
+  JobLock(const std::string& dir, const std::string& name) {
     if (dir.empty()) {
       held_ = true;
       return;
@@ -23,7 +25,7 @@ class PipelineLock {
     fd_ = ::open((dir + "/" + name + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
   }
-  ~PipelineLock() {
+  ~JobLock() {
     if (fd_ >= 0) ::close(fd_);
   }
   bool held() const { return held_; }
@@ -33,119 +35,319 @@ class PipelineLock {
   bool held_ = false;
 };
 
+// The series keys a source may store, as far as its configuration tells: exact keys for FRED
+// and explicit `key:`s; for SDMX, World Bank and mapped HTTP sources the keys come from the
+// response, so any key under the source's prefix may be one of them.
+bool MayLoad(const data::SourceConfig& src, const std::string& key) {
+  for (const auto& sp : src.series) {
+    if (!sp.key.empty() && sp.key == key) return true;
+    if (src.key_prefix + ":" + sp.id == key) return true;
+  }
+  if (src.type == data::SourceType::kFred || src.type == data::SourceType::kAlfred) return false;
+  if (!src.mapping.series_key.empty() && src.mapping.series.empty()) return key == src.mapping.series_key;
+  return key.rfind(src.key_prefix + ":", 0) == 0;
+}
+
+std::string JoinKeys(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+struct Job {
+  bool is_load = false;
+  std::string name;             // pipeline name, or "load:SOURCE"
+  const PipelineSpec* spec = nullptr;
+  const data::SourceConfig* source = nullptr;
+  CronSchedule cron;
+  int64_t next = 0;
+};
+
+class Scheduler {
+ public:
+  Scheduler(Environment env, const SchedulerOptions& opts) : env_(env), opts_(opts), runner_(env) {}
+
+  Result<std::vector<ScheduledRun>> Run() {
+    ALMANAC_RETURN_IF_ERROR(Prepare());
+    const Clock& clock = *env_.clock;
+    const int64_t start = clock.NowMicros();
+    for (;;) {
+      if (opts_.max_runs > 0 && static_cast<int>(history_.size()) >= opts_.max_runs) break;
+      Job* due = &jobs_[0];
+      for (auto& j : jobs_)
+        if (j.next < due->next) due = &j;
+      if (opts_.run_for_ms > 0 && due->next > start + opts_.run_for_ms * 1000) {
+        // Stay up until the end (the process serves /metrics meanwhile).
+        SleepUntil(start + opts_.run_for_ms * 1000);
+        break;
+      }
+      SleepUntil(due->next);
+      if (opts_.on_queue) {
+        int64_t waiting = 0;
+        const int64_t now = clock.NowMicros();
+        for (const auto& j : jobs_) waiting += (&j != due && j.next <= now) ? 1 : 0;
+        opts_.on_queue(waiting);
+      }
+      if (due->is_load) {
+        FireLoad(*due);
+      } else {
+        FirePipeline(*due->spec, due->name, due->next, "");
+      }
+      // Fires missed while the job was going are not made up: the next is after now.
+      ALMANAC_ASSIGN_OR_RETURN(due->next, due->cron.Next(std::max(clock.NowMicros(), due->next)));
+    }
+    return std::move(history_);
+  }
+
+ private:
+  void Log(const std::string& line) const {
+    if (opts_.log) opts_.log(line);
+  }
+
+  void SleepUntil(int64_t t) const {
+    if (opts_.sleep_until) {
+      opts_.sleep_until(t);
+      return;
+    }
+    const int64_t now = env_.clock->NowMicros();
+    if (t > now) std::this_thread::sleep_for(std::chrono::microseconds(t - now));
+  }
+
+  Status Prepare() {
+    const Clock& clock = *env_.clock;
+    for (const auto& f : opts_.pipeline_files) {
+      ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, LoadPipelineFile(f, *env_.models));
+      for (const auto& p : pipelines_)
+        if (p->name == spec.name) return InvalidArgumentError("two pipeline files are named " + spec.name);
+      if (!spec.schedule && spec.trigger == Trigger::kNone) {
+        Log("pipeline " + spec.name + " (" + f + ") has no schedule and no trigger; skipped");
+        continue;
+      }
+      pipelines_.push_back(std::make_unique<PipelineSpec>(std::move(spec)));
+    }
+    for (const auto& f : opts_.load_files) {
+      ALMANAC_ASSIGN_OR_RETURN(data::LoadConfig cfg, data::ReadLoadConfig(f));
+      for (auto& src : cfg.sources) {
+        for (const auto& s : sources_)
+          if (s->name == src.name) return InvalidArgumentError(f + ": source " + src.name + " is defined in two configuration files");
+        if (src.schedule.empty()) {
+          Log("source " + src.name + " (" + f + ") has no schedule; skipped");
+          continue;
+        }
+        auto cron = CronSchedule::Parse(src.schedule);
+        if (!cron.ok()) return InvalidArgumentError(f + ": source " + src.name + ": schedule: " + cron.status().message());
+        sources_.push_back(std::make_unique<data::SourceConfig>(std::move(src)));
+        Job j;
+        j.is_load = true;
+        j.name = "load:" + sources_.back()->name;
+        j.source = sources_.back().get();
+        j.cron = *cron;
+        jobs_.push_back(std::move(j));
+      }
+    }
+    for (const auto& p : pipelines_) {
+      if (p->schedule) {
+        Job j;
+        j.name = p->name;
+        j.spec = p.get();
+        j.cron = *p->schedule;
+        jobs_.push_back(std::move(j));
+      }
+      if (p->trigger != Trigger::kOnNewData) continue;
+      // Series keys of loads are partly known only from the responses, so an unmatched trigger
+      // is a warning, not an error (docs/pipelines.md).
+      bool loaded = false;
+      for (const auto& s : sources_)
+        for (const auto& k : p->series) loaded = loaded || MayLoad(*s, k);
+      if (!loaded)
+        Log("warning: pipeline " + p->name + " (" + p->file + ") has trigger on_new_data, but no scheduled source loads " +
+            "any of its series (" + JoinKeys(p->series) + "); it runs only on its schedule");
+    }
+    if (jobs_.empty())
+      return FailedPreconditionError("nothing to schedule: add 'schedule:' to a pipeline file or to a source of --sources");
+    for (auto& j : jobs_) {
+      if (opts_.fire_now) {
+        j.next = clock.NowMicros();
+      } else {
+        ALMANAC_ASSIGN_OR_RETURN(j.next, j.cron.Next(clock.NowMicros()));
+      }
+      Log(std::string(j.is_load ? "source " + j.source->name : "pipeline " + j.name) + ": schedule '" + j.cron.text() +
+          "', next " + (j.is_load ? "load" : "run") + " at " + FormatTimestamp(j.next));
+    }
+    return Status::Ok();
+  }
+
+  // Takes the job's lock and claims the fire. Empty: ours to run (the lock is held until the
+  // returned guard is destroyed); otherwise why the fire is skipped.
+  struct Gate {
+    std::unique_ptr<JobLock> file_lock;
+    std::unique_ptr<store::StoreLock> store_lock;
+    std::string skip;
+  };
+  Gate Enter(const std::string& lock_name, const std::string& claim_name, int64_t fired_at, const std::string& what) {
+    Gate g;
+    g.file_lock = std::make_unique<JobLock>(opts_.lock ? std::string() : opts_.lock_dir, lock_name);
+    bool held = g.file_lock->held();
+    if (opts_.lock) {
+      auto l = opts_.lock(lock_name);
+      held = l.ok();
+      if (held) g.store_lock = std::move(*l);
+      else if (l.status().code() != StatusCode::kUnavailable) Log(what + ": " + l.status().message());
+    }
+    if (!held) {
+      g.skip = "the previous " + std::string(lock_name.rfind("load:", 0) == 0 ? "load of " + lock_name.substr(5) : "run of " + lock_name) +
+               " is still going";
+      return g;
+    }
+    if (opts_.claim) {
+      auto c = opts_.claim(claim_name, fired_at);
+      if (!c.ok()) g.skip = "cannot claim the run: " + c.status().message();
+      else if (!*c) g.skip = "another scheduler already ran this fire";
+    }
+    return g;
+  }
+
+  // Calls `attempt` once and then up to max_retries times more while it fails, waiting
+  // retry_base_ms, doubled each time, before each retry.
+  Status WithRetries(const std::string& what, int max_retries, int* attempts, const std::function<Status()>& attempt) {
+    Status last = Status::Ok();
+    for (int a = 0; a <= max_retries; ++a) {
+      if (a > 0) {
+        const int64_t delay = opts_.retry_base_ms * 1000 * (int64_t{1} << (a - 1));
+        Log(what + ": retry " + std::to_string(a) + " of " + std::to_string(max_retries) + " in " + FormatFixed(delay / 1e6, 1) + " s");
+        SleepUntil(env_.clock->NowMicros() + delay);
+      }
+      ++*attempts;
+      last = attempt();
+      if (last.ok()) return last;
+      Log(what + ": attempt " + std::to_string(*attempts) + " failed: " + last.message());
+    }
+    return last;
+  }
+
+  void FirePipeline(const PipelineSpec& spec, const std::string& claim_name, int64_t fired_at, const std::string& triggered_by) {
+    const int64_t began = env_.clock->NowMicros();
+    const std::string what = "pipeline " + spec.name;
+    ScheduledRun sr;
+    sr.pipeline = spec.name;
+    sr.fired_at = fired_at;
+    sr.triggered_by = triggered_by;
+    std::optional<RunResult> last_ok;
+    Gate gate = Enter(spec.name, claim_name, fired_at, what);
+    if (!gate.skip.empty()) {
+      sr.skipped = true;
+      sr.error = gate.skip;
+      Log(what + ": skipped at " + FormatTimestamp(fired_at) + ": " + sr.error);
+    } else {
+      if (!triggered_by.empty()) Log(what + ": triggered by " + triggered_by);
+      Status s = WithRetries(what, spec.max_retries, &sr.attempts, [&]() -> Status {
+        RunOptions ro;
+        ro.user = opts_.user;
+        auto r = runner_.Run(spec, ro);
+        if (!r.ok()) return r.status();
+        last_ok = *r;
+        return Status::Ok();
+      });
+      if (s.ok()) {
+        sr.run_id = last_ok->run_id;
+        Log(what + ": run " + sr.run_id + " finished" + (last_ok->message.empty() ? "" : " (" + last_ok->message + ")"));
+      } else {
+        sr.status = store::RunStatus::kFailed;
+        sr.error = s.message();
+      }
+    }
+    if (opts_.on_run) opts_.on_run(sr, static_cast<double>(env_.clock->NowMicros() - began) / 1e6, last_ok ? &*last_ok : nullptr);
+    history_.push_back(std::move(sr));
+  }
+
+  void FireLoad(const Job& job) {
+    const data::SourceConfig& src = *job.source;
+    const int64_t began = env_.clock->NowMicros();
+    const std::string what = "source " + src.name;
+    ScheduledRun sr;
+    sr.kind = "load";
+    sr.source = src.name;
+    sr.fired_at = job.next;
+    std::optional<data::SourceLoadResult> last_ok;
+    Status status = Status::Ok();
+    {
+      Gate gate = Enter(job.name, job.name, job.next, what);
+      if (!gate.skip.empty()) {
+        sr.skipped = true;
+        sr.error = gate.skip;
+        Log(what + ": load skipped at " + FormatTimestamp(job.next) + ": " + sr.error);
+      } else {
+        status = WithRetries(what, opts_.load_max_retries, &sr.attempts, [&]() -> Status {
+          data::SourceLoadOptions lo;
+          lo.loader = opts_.user;
+          if (opts_.adjust_load) opts_.adjust_load(lo);
+          auto r = data::LoadSource(src, lo, *env_.store);
+          if (!r.ok()) return r.status();
+          last_ok = *r;
+          return Status::Ok();
+        });
+        if (!status.ok()) {
+          sr.status = store::RunStatus::kFailed;
+          sr.error = status.message();
+        }
+      }
+    }
+    sr.outcome = std::string(LoadOutcome(sr.skipped, last_ok ? &*last_ok : nullptr, status));
+    if (last_ok && last_ok->committed) {
+      sr.load_id = last_ok->report.load_id;
+      sr.vintages_created = last_ok->report.vintages_created;
+    }
+    if (last_ok && last_ok->quarantine_id > 0) {
+      // Data arrived but broke a rule: not a failure to retry, a decision for a person.
+      sr.error = "quarantined as " + std::to_string(last_ok->quarantine_id) + ": " +
+                 (last_ok->violations.empty() ? std::string() : last_ok->violations[0]) +
+                 (last_ok->violations.size() > 1 ? " (and " + std::to_string(last_ok->violations.size() - 1) + " more)" : "");
+      Log(what + ": load " + sr.error + "; see 'almanac quarantine show " + std::to_string(last_ok->quarantine_id) + "'");
+    } else if (!sr.skipped && status.ok())
+      Log(what + ": load " + sr.outcome +
+          (sr.outcome == "committed" ? " (load " + std::to_string(sr.load_id) + ", " + std::to_string(sr.vintages_created) + " new vintages)" : ""));
+    if (opts_.on_load) opts_.on_load(sr, static_cast<double>(env_.clock->NowMicros() - began) / 1e6, last_ok ? &*last_ok : nullptr);
+    const ScheduledRun load = sr;
+    history_.push_back(std::move(sr));
+    if (load.outcome != "committed" || load.vintages_created == 0) return;
+    // Which series got new vintages. The report lists at most 10,000: past that, any series
+    // the source may load counts as changed (a needless re-run costs less than a missed one).
+    std::set<std::string> changed;
+    for (const auto& v : last_ok->report.vintages) changed.insert(v.series_key);
+    const bool all = static_cast<int64_t>(last_ok->report.vintages.size()) < load.vintages_created;
+    const std::string by = "load:" + src.name + "@" + FormatTimestamp(load.fired_at) + " (load " + std::to_string(load.load_id) + ")";
+    for (const auto& p : pipelines_) {
+      if (p->trigger != Trigger::kOnNewData) continue;
+      bool hit = false;
+      for (const auto& k : p->series) hit = hit || changed.count(k) > 0 || (all && MayLoad(src, k));
+      if (hit) FirePipeline(*p, p->name + "@load:" + src.name, load.fired_at, by);
+    }
+  }
+
+  Environment env_;
+  const SchedulerOptions& opts_;
+  Runner runner_;
+  std::vector<std::unique_ptr<PipelineSpec>> pipelines_;
+  std::vector<std::unique_ptr<data::SourceConfig>> sources_;
+  std::vector<Job> jobs_;
+  std::vector<ScheduledRun> history_;
+};
+
 }  // namespace
+
+std::string_view LoadOutcome(bool skipped, const data::SourceLoadResult* result, const Status& status) {
+  if (skipped) return "skipped";
+  if (!status.ok() || result == nullptr) return "failed";
+  if (result->quarantine_id > 0) return "quarantined";
+  if (!result->committed || result->report.vintages_created == 0) return "unchanged";
+  return "committed";
+}
 
 Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerOptions& opts) {
   if (env.clock == nullptr) env.clock = &SystemClock();
-  const Clock& clock = *env.clock;
-  auto log = [&](const std::string& line) {
-    if (opts.log) opts.log(line);
-  };
-  auto sleep_until = [&](int64_t t) {
-    if (opts.sleep_until) {
-      opts.sleep_until(t);
-      return;
-    }
-    const int64_t now = clock.NowMicros();
-    if (t > now) std::this_thread::sleep_for(std::chrono::microseconds(t - now));
-  };
-  struct Entry {
-    PipelineSpec spec;
-    int64_t next = 0;
-  };
-  std::vector<Entry> entries;
-  for (const auto& f : opts.pipeline_files) {
-    ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, LoadPipelineFile(f, *env.models));
-    if (!spec.schedule) {
-      log("pipeline " + spec.name + " (" + f + ") has no schedule; skipped");
-      continue;
-    }
-    for (const auto& e : entries)
-      if (e.spec.name == spec.name) return InvalidArgumentError("two pipeline files are named " + spec.name);
-    ALMANAC_ASSIGN_OR_RETURN(int64_t next, spec.schedule->Next(clock.NowMicros()));
-    log("pipeline " + spec.name + ": schedule '" + spec.schedule->text() + "', next run at " + FormatTimestamp(next));
-    entries.push_back({std::move(spec), next});
-  }
-  if (entries.empty()) return FailedPreconditionError("no scheduled pipelines (add 'schedule:' to a pipeline file)");
-  const int64_t start = clock.NowMicros();
-  std::vector<ScheduledRun> history;
-  Runner runner(env);
-  for (;;) {
-    if (opts.max_runs > 0 && static_cast<int>(history.size()) >= opts.max_runs) break;
-    Entry* due = &entries[0];
-    for (auto& e : entries)
-      if (e.next < due->next) due = &e;
-    if (opts.run_for_ms > 0 && due->next > start + opts.run_for_ms * 1000) {
-      // Stay up until the end (the process serves /metrics meanwhile).
-      sleep_until(start + opts.run_for_ms * 1000);
-      break;
-    }
-    sleep_until(due->next);
-    if (opts.on_queue) {
-      int64_t waiting = 0;
-      const int64_t now = clock.NowMicros();
-      for (const auto& e : entries) waiting += (&e != due && e.next <= now) ? 1 : 0;
-      opts.on_queue(waiting);
-    }
-    const int64_t began = clock.NowMicros();
-    std::optional<RunResult> last_ok;
-    ScheduledRun sr;
-    sr.pipeline = due->spec.name;
-    sr.fired_at = due->next;
-    PipelineLock lock(opts.lock ? std::string() : opts.lock_dir, due->spec.name);
-    std::unique_ptr<store::StoreLock> store_lock;
-    bool held = lock.held();
-    if (opts.lock) {
-      auto l = opts.lock(due->spec.name);
-      held = l.ok();
-      if (held) store_lock = std::move(*l);
-      else if (l.status().code() != StatusCode::kUnavailable) log("pipeline " + sr.pipeline + ": " + l.status().message());
-    }
-    bool claimed = true;
-    if (held && opts.claim) {
-      auto c = opts.claim(due->spec.name, due->next);
-      claimed = c.ok() && *c;
-      if (!c.ok()) sr.error = "cannot claim the run: " + c.status().message();
-      else if (!*c) sr.error = "another scheduler already ran this fire";
-    }
-    if (!held) {
-      sr.skipped = true;
-      sr.error = "the previous run of " + due->spec.name + " is still going";
-      log("pipeline " + sr.pipeline + ": skipped at " + FormatTimestamp(sr.fired_at) + ": " + sr.error);
-    } else if (!claimed) {
-      sr.skipped = true;
-      log("pipeline " + sr.pipeline + ": skipped at " + FormatTimestamp(sr.fired_at) + ": " + sr.error);
-    } else {
-      for (int attempt = 0; attempt <= due->spec.max_retries; ++attempt) {
-        if (attempt > 0) {
-          const int64_t delay = opts.retry_base_ms * 1000 * (int64_t{1} << (attempt - 1));
-          log("pipeline " + sr.pipeline + ": retry " + std::to_string(attempt) + " of " +
-              std::to_string(due->spec.max_retries) + " in " + FormatFixed(delay / 1e6, 1) + " s");
-          sleep_until(clock.NowMicros() + delay);
-        }
-        ++sr.attempts;
-        RunOptions ro;
-        ro.user = opts.user;
-        auto r = runner.Run(due->spec, ro);
-        if (r.ok()) {
-          last_ok = *r;
-          sr.run_id = r->run_id;
-          sr.status = store::RunStatus::kFinished;
-          sr.error.clear();
-          log("pipeline " + sr.pipeline + ": run " + r->run_id + " finished" + (r->message.empty() ? "" : " (" + r->message + ")"));
-          break;
-        }
-        sr.status = store::RunStatus::kFailed;
-        sr.error = r.status().message();
-        log("pipeline " + sr.pipeline + ": attempt " + std::to_string(sr.attempts) + " failed: " + sr.error);
-      }
-    }
-    if (opts.on_run) opts.on_run(sr, static_cast<double>(clock.NowMicros() - began) / 1e6, last_ok ? &*last_ok : nullptr);
-    history.push_back(sr);
-    // Fires missed while the run was going are not made up: the next is after now.
-    ALMANAC_ASSIGN_OR_RETURN(due->next, due->spec.schedule->Next(std::max(clock.NowMicros(), sr.fired_at)));
-  }
-  return history;
+  if ((!opts.load_files.empty()) && env.store == nullptr) return InvalidArgumentError("scheduled loads need a store");
+  Scheduler s(env, opts);
+  return s.Run();
 }
 
 }  // namespace almanac::pipeline

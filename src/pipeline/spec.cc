@@ -98,7 +98,7 @@ class Parser {
     if (!root.IsMap()) return InvalidArgumentError(file_ + ": a pipeline file is a mapping (name:, data:, models:, ...)");
     ALMANAC_RETURN_IF_ERROR(CheckKeys(root, "", {"name", "description", "experiment", "data", "transforms", "target",
                                                  "horizon", "levels", "models", "evaluation", "register", "promote",
-                                                 "schedule", "max_retries", "seed"}));
+                                                 "schedule", "trigger", "max_retries", "seed"}));
     PipelineSpec spec;
     for (const char* req : {"name", "data", "target", "models"})
       if (!root[req]) return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
@@ -149,6 +149,21 @@ class Parser {
       auto c = CronSchedule::Parse(cron);
       if (!c.ok()) return Error(root["schedule"], "schedule", c.status().message());
       spec.schedule = *c;
+    }
+    if (root["trigger"]) {
+      ALMANAC_ASSIGN_OR_RETURN(std::string t, String(root["trigger"], "trigger"));
+      const std::vector<std::string> kTriggers = {"on_new_data"};
+      if (t != "on_new_data") {
+        std::string msg = "unknown trigger '" + t + "' (use on_new_data)";
+        std::string hint = DidYouMean(t, kTriggers);
+        if (!hint.empty()) msg = "unknown trigger '" + t + "' (did you mean '" + hint + "'?)";
+        return Error(root["trigger"], "trigger", msg);
+      }
+      // A snapshot never changes: new data could not change what the pipeline reads.
+      if (!spec.snapshot.empty())
+        return Error(root["trigger"], "trigger", "a pipeline on snapshot '" + spec.snapshot +
+                                                     "' never sees new data; use data.series to re-run on new vintages");
+      spec.trigger = Trigger::kOnNewData;
     }
     if (root["max_retries"]) {
       ALMANAC_ASSIGN_OR_RETURN(spec.max_retries, Int(root["max_retries"], "max_retries", 0, 20));
@@ -440,6 +455,14 @@ Result<Rule> ParseRule(std::string_view text) {
     ++i;
   }
   return r;
+}
+
+std::string_view TriggerName(Trigger t) {
+  switch (t) {
+    case Trigger::kNone: return "none";
+    case Trigger::kOnNewData: return "on_new_data";
+  }
+  return "?";
 }
 
 Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file, const models::ForecasterRegistry& models) {

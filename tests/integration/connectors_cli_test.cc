@@ -246,5 +246,60 @@ TEST(IngestFollowTest, NdjsonBatchesFromStdin) {
   EXPECT_EQ(usage.exit_code, 2);
 }
 
+// `almanac scheduler --sources`: a scheduled source is loaded (--now: at once) and its new data
+// triggers the pipeline that says `trigger: on_new_data`; the run shows in `runs list`.
+TEST(SchedulerCliTest, ScheduledLoadTriggersTheDependentPipeline) {
+  TempDir dir;
+  std::string csv = "period,value\n";
+  for (int i = 0; i < 32; ++i) csv += std::to_string(2016 + i / 4) + "Q" + std::to_string(i % 4 + 1) + "," + std::to_string(100 + i * 0.7 + (i % 3)) + "\n";
+  FixtureServer server([&csv](const FixtureRequest& r) {
+    FixtureResponse resp;
+    resp.content_type = "text/csv";
+    if (r.path == "/gdp.csv") resp.body = csv;
+    else resp.status = 404;
+    return resp;
+  });
+  ASSERT_TRUE(server.Start());
+  WriteFile(dir / "sources.yaml", "sources:\n"
+                                  "  - name: gdp\n"
+                                  "    type: http_csv\n"
+                                  "    url: " + server.base_url() + "/gdp.csv\n"
+                                  "    schedule: \"0 6 * * *\"\n"
+                                  "    retries: 0\n"
+                                  "    mapping: {period: period, value: value, series_key: in:gdp}\n");
+  WriteFile(dir / "gdp.yaml", "name: gdp_fc\ndata:\n  series: [in:gdp]\ntarget: in:gdp\nhorizon: 2\n"
+                              "models:\n  - type: naive\nevaluation:\n  origins: 2\ntrigger: on_new_data\n");
+  const std::string ws = dir / "ws";
+  const std::vector<std::string> env = {"no_proxy=127.0.0.1"};
+  ASSERT_EQ(RunAlmanac({"--workspace", ws, "init"}).exit_code, 0);
+  auto r = RunAlmanac({"--workspace", ws, "--format", "csv", "scheduler", dir / "gdp.yaml", "--sources", dir / "sources.yaml",
+                       "--now", "--max-runs", "2"},
+                      "", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("source gdp: load committed"));
+  EXPECT_THAT(r.err, HasSubstr("pipeline gdp_fc: triggered by load:gdp@"));
+  EXPECT_THAT(r.out, HasSubstr("load:gdp,"));
+  EXPECT_THAT(r.out, HasSubstr(",committed,"));
+  EXPECT_THAT(r.out, HasSubstr("gdp_fc,"));
+  EXPECT_EQ(server.requests(), 1);
+  auto runs = RunAlmanac({"--workspace", ws, "runs", "list", "--format", "csv"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  EXPECT_THAT(runs.out, HasSubstr("gdp_fc"));
+  EXPECT_THAT(runs.out, HasSubstr("finished"));
+  EXPECT_THAT(RunAlmanac({"--workspace", ws, "series", "show", "in:gdp", "--format", "csv"}).out, HasSubstr("2023Q4,"));
+
+  // A bad source schedule: refused before anything is fetched, naming the file and source.
+  WriteFile(dir / "bad.yaml", "sources:\n"
+                              "  - name: gdp\n"
+                              "    type: http_csv\n"
+                              "    url: " + server.base_url() + "/gdp.csv\n"
+                              "    schedule: \"every day\"\n"
+                              "    mapping: {period: period, value: value, series_key: in:gdp}\n");
+  auto bad = RunAlmanac({"--workspace", ws, "scheduler", "--sources", dir / "bad.yaml", "--max-runs", "1"}, "", env);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr(dir / "bad.yaml" + ": source gdp: schedule:"));
+  EXPECT_EQ(server.requests(), 1);
+}
+
 }  // namespace
 }  // namespace almanac::testing
