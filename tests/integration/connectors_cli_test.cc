@@ -3,8 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <mutex>
+#include <thread>
 #include <sstream>
 
 #include "data/testing/fixture_server.h"
@@ -244,6 +250,42 @@ TEST(IngestFollowTest, NdjsonBatchesFromStdin) {
   EXPECT_EQ(RunAlmanac({"--workspace", ws, "series", "show", "push:b", "--format", "csv"}).out, "period,value\n2024Q2,6\n");
   auto usage = RunAlmanac({"--workspace", ws, "ingest", "--follow", "a", "b"});
   EXPECT_EQ(usage.exit_code, 2);
+}
+
+// --follow FILE follows the file like `tail -f`: lines appended later become new batches
+// until SIGTERM, which stops it cleanly (flushing what it has).
+TEST(IngestFollowTest, FollowsAGrowingFileUntilSigterm) {
+  TempDir dir;
+  const std::string ws = dir / "ws";
+  ASSERT_EQ(RunAlmanac({"--workspace", ws, "init"}).exit_code, 0);
+  const std::string feed = dir / "feed.ndjson";
+  WriteFile(feed, "{\"series\":\"push:f\",\"period\":\"2024-01\",\"value\":1}\n");
+  const pid_t pid = StartAlmanac({"--workspace", ws, "ingest", "--follow", feed, "--flush-ms", "100", "--format", "csv"},
+                                 dir / "err.log", nullptr, dir / "out.log");
+  ASSERT_GT(pid, 0);
+  auto value_count = [&]() {
+    auto r = RunAlmanac({"--workspace", ws, "series", "show", "push:f", "--format", "csv"});
+    return r.exit_code == 0 ? std::count(r.out.begin(), r.out.end(), '\n') - 1 : 0;
+  };
+  auto wait_for = [&](long n) {
+    for (int i = 0; i < 100 && value_count() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return value_count();
+  };
+  EXPECT_EQ(wait_for(1), 1);
+  {
+    std::ofstream out(feed, std::ios::app);
+    out << "{\"series\":\"push:f\",\"period\":\"2024-02\",\"value\":2}\n"
+        << "{\"series\":\"push:f\",\"period\":\"2024-03\",\"value\":3}\n";
+  }
+  EXPECT_EQ(wait_for(3), 3);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << ReadFile(dir / "err.log");
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(dir / "err.log");
+  EXPECT_THAT(ReadFile(dir / "out.log"), HasSubstr(",0,3,"));  // (batches,) rejected, records(, vintages)
+  EXPECT_EQ(RunAlmanac({"--workspace", ws, "series", "show", "push:f", "--format", "csv"}).out,
+            "period,value\n2024-01,1\n2024-02,2\n2024-03,3\n");
 }
 
 // `almanac scheduler --sources`: a scheduled source is loaded (--now: at once) and its new data
