@@ -750,7 +750,6 @@ HttpApi::Disposition HttpApi::Dispatch(const RouteInfo& route, const std::vector
                                        std::string_view query, const HttpRequest& req, HttpResponse& res,
                                        const Principal& who, bool may_block) const {
   const std::string& rid = req.request_id;
-  // Query parameters: only /v1/series/{key} takes one.
   // Query parameters: /v1/series/{key} takes as_of, /v1/ingest a source label.
   std::vector<std::string> allowed_query;
   if (route.id == RouteId::kSeries) allowed_query = {"as_of"};
