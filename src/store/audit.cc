@@ -66,6 +66,22 @@ Result<QuarantineState> ParseQuarantineState(std::string_view t) {
   return InvalidArgumentError("unknown quarantine state " + QuoteForMessage(t) + ": expected pending, released or dropped");
 }
 
+std::string_view TaskStateName(TaskState s) {
+  switch (s) {
+    case TaskState::kQueued: return "queued";
+    case TaskState::kRunning: return "running";
+    case TaskState::kDone: return "done";
+    case TaskState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+Result<TaskState> ParseTaskState(std::string_view t) {
+  for (TaskState s : {TaskState::kQueued, TaskState::kRunning, TaskState::kDone, TaskState::kFailed})
+    if (t == TaskStateName(s)) return s;
+  return InvalidArgumentError("unknown task state " + QuoteForMessage(t) + ": expected queued, running, done or failed");
+}
+
 Result<std::string> AuditEntryHashInput(const AuditEntry& e) {
   Json j = {{"seq", e.seq},
             {"timestamp", e.timestamp},

@@ -95,6 +95,13 @@ Status ValidateQuarantine(const QuarantineRecord& q) {
   return Status::Ok();
 }
 
+Status ValidateTask(const TaskRecord& t) {
+  if (t.kind.empty() || t.name.empty()) return InvalidArgumentError("task: kind and name are required");
+  if (t.dedupe_key.empty()) return InvalidArgumentError("task " + t.name + ": a dedupe key is required");
+  if (t.max_attempts < 1) return InvalidArgumentError("task " + t.name + ": max_attempts must be at least 1");
+  return Status::Ok();
+}
+
 std::string StringsToJson(const std::vector<std::string>& v) {
   Json j = Json::array();
   for (const auto& s : v) j.push_back(s);

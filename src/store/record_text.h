@@ -25,6 +25,8 @@ Result<std::vector<std::vector<double>>> DoubleRowsFromJson(std::string_view tex
 
 // InvalidArgument naming the problem (see MetadataTxn::InsertQuarantine).
 Status ValidateQuarantine(const QuarantineRecord& q);
+// InvalidArgument naming the problem (see MetadataTxn::InsertTask).
+Status ValidateTask(const TaskRecord& t);
 // ["a","b"]; DataLoss when stored text is not an array of strings.
 std::string StringsToJson(const std::vector<std::string>& v);
 Result<std::vector<std::string>> StringsFromJson(std::string_view text, std::string_view what);

@@ -189,7 +189,35 @@ struct QuarantineRecord {
   int64_t load_id = 0;               // the load that release made (0 otherwise)
 };
 
-// --------------------------------------------------------------------------------- audit
+// --------------------------------------------------------------------------------- tasks
+
+// A unit of work in the shared queue (`almanac worker` runs them). A task is claimed with a
+// lease that its worker extends by heartbeats; a task whose lease expired (its worker died)
+// can be claimed again. Effects must be idempotent (content-addressed outputs).
+enum class TaskState { kQueued, kRunning, kDone, kFailed };
+std::string_view TaskStateName(TaskState s);
+Result<TaskState> ParseTaskState(std::string_view text);
+
+struct TaskRecord {
+  int64_t id = 0;                 // assigned by InsertTask
+  std::string kind;               // "pipeline", ...
+  std::string name;               // what it runs (a pipeline's name), for listings
+  std::string payload;            // what the worker needs, as JSON text (opaque to the store)
+  std::string dedupe_key;         // unique among all tasks: enqueueing the same work twice fails
+  TaskState state = TaskState::kQueued;
+  int64_t attempts = 0;           // claims so far
+  int64_t max_attempts = 3;
+  int64_t not_before = 0;         // micros: not claimed before (retry backoff)
+  std::string lease_owner;        // worker id while running
+  int64_t lease_expires_at = 0;   // micros
+  int64_t created_at = 0;
+  std::string created_by;
+  int64_t started_at = 0;         // of the latest claim
+  int64_t finished_at = 0;
+  std::string result;             // JSON text, when done
+  std::string error;              // when failed (or the latest attempt's error)
+};
+
 
 // What a write appends to the audit log.
 struct AuditEvent {
@@ -288,6 +316,21 @@ class MetadataTxn {
   virtual Result<QuarantineRecord> GetQuarantine(int64_t id) = 0;
   virtual Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) = 0;
   virtual Status UpdateQuarantine(const QuarantineRecord& q) = 0;
+
+  // Task queue. InsertTask returns the new id; AlreadyExists when a task has the same
+  // dedupe_key; InvalidArgument without kind, name or dedupe_key. ClaimTask takes the oldest
+  // claimable task of `kinds` (all when empty): queued with not_before <= now, or running with
+  // an expired lease and attempts left; it sets running, the lease and attempts + 1 and returns
+  // it (nullopt when none). On PostgreSQL concurrent claims skip each other's rows
+  // (FOR UPDATE SKIP LOCKED). UpdateTask writes state, attempts, not_before, lease, started_at,
+  // finished_at, result and error; NotFound for an unknown id. ListTasks: in `states` (all when
+  // empty), by id, without payloads.
+  virtual Result<int64_t> InsertTask(const TaskRecord& t) = 0;
+  virtual Result<std::optional<TaskRecord>> ClaimTask(std::string_view worker, int64_t now, int64_t lease_until,
+                                                      const std::vector<std::string>& kinds) = 0;
+  virtual Result<TaskRecord> GetTask(int64_t id) = 0;
+  virtual Status UpdateTask(const TaskRecord& t) = 0;
+  virtual Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) = 0;
 };
 
 // The metadata store of a back-end. Thread-safe.

@@ -53,6 +53,7 @@ struct State {
   std::map<std::pair<std::string, int64_t>, std::string> scheduled_runs;  // (pipeline, fired_at) -> holder
   std::map<std::tuple<std::string, int64_t, std::string>, IssuedForecastRecord> forecasts;  // (model, version, origin)
   std::map<int64_t, QuarantineRecord> quarantine;
+  std::map<int64_t, TaskRecord> tasks;
 };
 
 // Appends a hash-chained audit entry to `state`.
@@ -565,6 +566,59 @@ class MemoryTxn : public MetadataTxn {
     for (const auto& [id, q] : s_.quarantine) {
       if (!states.empty() && std::find(states.begin(), states.end(), q.state) == states.end()) continue;
       out.push_back(q);
+      out.back().payload.clear();
+    }
+    return out;
+  }
+  Result<int64_t> InsertTask(const TaskRecord& t) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateTask(t));
+    for (const auto& [id, other] : s_.tasks)
+      if (other.dedupe_key == t.dedupe_key) return AlreadyExistsError("task " + t.dedupe_key + " already exists");
+    TaskRecord copy = t;
+    copy.id = s_.tasks.empty() ? 1 : s_.tasks.rbegin()->first + 1;
+    s_.tasks[copy.id] = copy;
+    return copy.id;
+  }
+  Result<std::optional<TaskRecord>> ClaimTask(std::string_view worker, int64_t now, int64_t lease_until,
+                                              const std::vector<std::string>& kinds) override {
+    for (auto& [id, t] : s_.tasks) {
+      if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), t.kind) == kinds.end()) continue;
+      const bool queued = t.state == TaskState::kQueued && t.not_before <= now;
+      const bool orphaned = t.state == TaskState::kRunning && t.lease_expires_at < now && t.attempts < t.max_attempts;
+      if (!queued && !orphaned) continue;
+      t.state = TaskState::kRunning;
+      t.lease_owner = std::string(worker);
+      t.lease_expires_at = lease_until;
+      t.attempts += 1;
+      t.started_at = now;
+      return std::optional<TaskRecord>(t);
+    }
+    return std::optional<TaskRecord>();
+  }
+  Result<TaskRecord> GetTask(int64_t id) override {
+    auto* p = FindOr(s_.tasks, id);
+    if (p == nullptr) return NotFoundError("no task " + std::to_string(id));
+    return *p;
+  }
+  Status UpdateTask(const TaskRecord& t) override {
+    auto* p = FindOr(s_.tasks, t.id);
+    if (p == nullptr) return NotFoundError("no task " + std::to_string(t.id));
+    p->state = t.state;
+    p->attempts = t.attempts;
+    p->not_before = t.not_before;
+    p->lease_owner = t.lease_owner;
+    p->lease_expires_at = t.lease_expires_at;
+    p->started_at = t.started_at;
+    p->finished_at = t.finished_at;
+    p->result = t.result;
+    p->error = t.error;
+    return Status::Ok();
+  }
+  Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) override {
+    std::vector<TaskRecord> out;
+    for (const auto& [id, t] : s_.tasks) {
+      if (!states.empty() && std::find(states.begin(), states.end(), t.state) == states.end()) continue;
+      out.push_back(t);
       out.back().payload.clear();
     }
     return out;

@@ -23,8 +23,8 @@ constexpr const char* kTables[] = {"series",        "loads",        "vintages", 
                                    "run_metrics",   "run_tags",     "run_artifacts",     "step_cache",
                                    "registered_models", "model_versions", "promotion_requests", "audit_log",
                                    "audit_head",    "api_tokens",   "scheduled_runs", "issued_forecasts",
-                                   "quarantine"};
-constexpr const char* kIdentityTables[] = {"series", "loads", "vintages", "promotion_requests", "quarantine"};
+                                   "quarantine",    "tasks"};
+constexpr const char* kIdentityTables[] = {"series", "loads", "vintages", "promotion_requests", "quarantine", "tasks"};
 
 void AppendCopyText(std::string* out, std::string_view text) {
   for (char c : text) {

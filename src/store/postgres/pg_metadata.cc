@@ -373,6 +373,81 @@ class Txn : public MetadataTxn {
 
   Result<AuditEntry> Audit(const AuditEvent& event) override { return AppendAudit(c_, clock_, event); }
 
+  Result<int64_t> InsertTask(const TaskRecord& t) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateTask(t));
+    auto q = c_.Query("INSERT INTO tasks (kind, name, payload, dedupe_key, state, attempts, max_attempts, not_before, "
+                      "lease_owner, lease_expires_at, created_at, created_by, started_at, finished_at, result, error) "
+                      "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
+                      "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                      Params()
+                          .Add(t.kind)
+                          .Add(t.name)
+                          .Add(t.payload)
+                          .Add(t.dedupe_key)
+                          .Add(TaskStateName(t.state))
+                          .Add(t.attempts)
+                          .Add(t.max_attempts)
+                          .Add(t.not_before)
+                          .Add(t.lease_owner)
+                          .Add(t.lease_expires_at)
+                          .Add(t.created_at)
+                          .Add(t.created_by)
+                          .Add(t.started_at)
+                          .Add(t.finished_at)
+                          .Add(t.result)
+                          .Add(t.error));
+    ALMANAC_RETURN_IF_ERROR(Inserted(q, "task " + t.dedupe_key));
+    return q->Int(0, 0);
+  }
+
+  Result<std::optional<TaskRecord>> ClaimTask(std::string_view worker, int64_t now, int64_t lease_until,
+                                              const std::vector<std::string>& kinds) override {
+    std::vector<std::string_view> k(kinds.begin(), kinds.end());
+    // SKIP LOCKED: workers claiming at the same time take different rows instead of queueing
+    // on one (or failing serialization) — the point of the queue on PostgreSQL.
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query("UPDATE tasks SET state = 'running', lease_owner = $2, lease_expires_at = $3, attempts = attempts + 1, "
+                 "started_at = $1 WHERE id = (SELECT id FROM tasks WHERE ((state = 'queued' AND not_before <= $1) OR "
+                 "(state = 'running' AND lease_expires_at < $1 AND attempts < max_attempts)) AND "
+                 "(cardinality($4::text[]) = 0 OR kind = ANY($4::text[])) ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) "
+                 "RETURNING " + std::string(kTaskSelect).substr(7) + ", payload",
+                 Params().Add(now).Add(worker).Add(lease_until).Add(TextArray(k))));
+    if (q.rows() == 0) return std::optional<TaskRecord>();
+    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q, 0));
+    t.payload = q.Text(0, 16);
+    return std::optional<TaskRecord>(std::move(t));
+  }
+
+  Result<TaskRecord> GetTask(int64_t id) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTaskSelect) + ", payload FROM tasks WHERE id = $1",
+                                                  Params().Add(id)));
+    if (q.rows() == 0) return NotFoundError("no task " + std::to_string(id));
+    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q, 0));
+    t.payload = q.Text(0, 16);
+    return t;
+  }
+
+  Status UpdateTask(const TaskRecord& t) override {
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q, c_.Query("UPDATE tasks SET state=$2, attempts=$3, not_before=$4, lease_owner=$5, lease_expires_at=$6, "
+                             "started_at=$7, finished_at=$8, result=$9, error=$10 WHERE id=$1",
+                             Params().Add(t.id).Add(TaskStateName(t.state)).Add(t.attempts).Add(t.not_before)
+                                 .Add(t.lease_owner).Add(t.lease_expires_at).Add(t.started_at).Add(t.finished_at)
+                                 .Add(t.result).Add(t.error)));
+    return Changed(q, "task " + std::to_string(t.id));
+  }
+
+  Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTaskSelect) + " FROM tasks ORDER BY id"));
+    std::vector<TaskRecord> out;
+    for (int i = 0; i < q.rows(); ++i) {
+      ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q, i));
+      if (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end()) out.push_back(std::move(t));
+    }
+    return out;
+  }
+
   Result<int64_t> InsertQuarantine(const QuarantineRecord& r) override {
     ALMANAC_RETURN_IF_ERROR(ValidateQuarantine(r));
     ALMANAC_ASSIGN_OR_RETURN(
@@ -482,6 +557,29 @@ class Txn : public MetadataTxn {
   static constexpr std::string_view kVersionSelect =
       "SELECT model, version, run_id, artifact_name, artifact_sha256, snapshot_id, stage, metrics, description, "
       "created_at, created_by, stage_changed_at FROM model_versions";
+
+  static constexpr std::string_view kTaskSelect = "SELECT id, kind, name, dedupe_key, state, attempts, max_attempts, not_before, lease_owner, lease_expires_at, created_at, created_by, started_at, finished_at, result, error";
+
+  static Result<TaskRecord> ReadTask(const PgResult& q, int i) {
+    TaskRecord t;
+    t.id = q.Int(i, 0);
+    t.kind = q.Text(i, 1);
+    t.name = q.Text(i, 2);
+    t.dedupe_key = q.Text(i, 3);
+    ALMANAC_ASSIGN_OR_RETURN(t.state, ParseTaskState(q.Text(i, 4)));
+    t.attempts = q.Int(i, 5);
+    t.max_attempts = q.Int(i, 6);
+    t.not_before = q.Int(i, 7);
+    t.lease_owner = q.Text(i, 8);
+    t.lease_expires_at = q.Int(i, 9);
+    t.created_at = q.Int(i, 10);
+    t.created_by = q.Text(i, 11);
+    t.started_at = q.Int(i, 12);
+    t.finished_at = q.Int(i, 13);
+    t.result = q.Text(i, 14);
+    t.error = q.Text(i, 15);
+    return t;
+  }
 
   static constexpr std::string_view kQuarantineSelect =
       "SELECT id, source, state, reasons, series, observations, payload_sha256, created_at, created_by, decided_at, "

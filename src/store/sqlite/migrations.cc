@@ -234,6 +234,28 @@ CREATE TABLE quarantine (
 );
 CREATE INDEX quarantine_by_state ON quarantine(state, id);
 )sql"},
+      {8, "task queue of almanac worker (leases, attempts, dedupe keys)", R"sql(
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  dedupe_key TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL CHECK (state IN ('queued','running','done','failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+  not_before INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  result TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX tasks_claimable ON tasks(state, id);
+)sql"},
   };
   return kMigrations;
 }

@@ -423,7 +423,100 @@ class Txn : public MetadataTxn {
     return Changed("quarantined load " + std::to_string(r.id));
   }
 
+  Result<int64_t> InsertTask(const TaskRecord& t) override {
+    ALMANAC_RETURN_IF_ERROR(ValidateTask(t));
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "INSERT INTO tasks (kind, name, payload, dedupe_key, state, attempts, max_attempts, not_before, lease_owner, "
+        "lease_expires_at, created_at, created_by, started_at, finished_at, result, error) "
+        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) ON CONFLICT (dedupe_key) DO NOTHING"));
+    q.Bind(1, t.kind).Bind(2, t.name).Bind(3, t.payload).Bind(4, t.dedupe_key).Bind(5, TaskStateName(t.state))
+        .Bind(6, t.attempts).Bind(7, t.max_attempts).Bind(8, t.not_before).Bind(9, t.lease_owner)
+        .Bind(10, t.lease_expires_at).Bind(11, t.created_at).Bind(12, t.created_by).Bind(13, t.started_at)
+        .Bind(14, t.finished_at).Bind(15, t.result).Bind(16, t.error);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    if (sqlite3_changes(db_) == 0) return AlreadyExistsError("task " + t.dedupe_key + " already exists");
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  Result<std::optional<TaskRecord>> ClaimTask(std::string_view worker, int64_t now, int64_t lease_until,
+                                              const std::vector<std::string>& kinds) override {
+    // One writer at a time on SQLite: the transaction itself serialises claims.
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kTaskSelect) +
+        ", payload FROM tasks WHERE (state = 'queued' AND not_before <= ?1) OR "
+        "(state = 'running' AND lease_expires_at < ?1 AND attempts < max_attempts) ORDER BY id"));
+    q.Bind(1, now);
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return std::optional<TaskRecord>();
+      ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q));
+      if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), t.kind) == kinds.end()) continue;
+      t.payload = q.Text(16);
+      t.state = TaskState::kRunning;
+      t.lease_owner = std::string(worker);
+      t.lease_expires_at = lease_until;
+      t.attempts += 1;
+      t.started_at = now;
+      ALMANAC_RETURN_IF_ERROR(UpdateTask(t));
+      return std::optional<TaskRecord>(std::move(t));
+    }
+  }
+
+  Result<TaskRecord> GetTask(int64_t id) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kTaskSelect) + ", payload FROM tasks WHERE id = ?1"));
+    q.Bind(1, id);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFoundError("no task " + std::to_string(id));
+    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q));
+    t.payload = q.Text(16);
+    return t;
+  }
+
+  Status UpdateTask(const TaskRecord& t) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
+        "UPDATE tasks SET state=?2, attempts=?3, not_before=?4, lease_owner=?5, lease_expires_at=?6, started_at=?7, "
+        "finished_at=?8, result=?9, error=?10 WHERE id=?1"));
+    q.Bind(1, t.id).Bind(2, TaskStateName(t.state)).Bind(3, t.attempts).Bind(4, t.not_before).Bind(5, t.lease_owner)
+        .Bind(6, t.lease_expires_at).Bind(7, t.started_at).Bind(8, t.finished_at).Bind(9, t.result).Bind(10, t.error);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("task " + std::to_string(t.id));
+  }
+
+  Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kTaskSelect) + " FROM tasks ORDER BY id"));
+    std::vector<TaskRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q));
+      if (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end()) out.push_back(std::move(t));
+    }
+    return out;
+  }
+
  private:
+  static constexpr std::string_view kTaskSelect = "SELECT id, kind, name, dedupe_key, state, attempts, max_attempts, not_before, lease_owner, lease_expires_at, created_at, created_by, started_at, finished_at, result, error";
+
+  static Result<TaskRecord> ReadTask(const Stmt& q) {
+    TaskRecord t;
+    t.id = q.Int(0);
+    t.kind = q.Text(1);
+    t.name = q.Text(2);
+    t.dedupe_key = q.Text(3);
+    ALMANAC_ASSIGN_OR_RETURN(t.state, ParseTaskState(q.Text(4)));
+    t.attempts = q.Int(5);
+    t.max_attempts = q.Int(6);
+    t.not_before = q.Int(7);
+    t.lease_owner = q.Text(8);
+    t.lease_expires_at = q.Int(9);
+    t.created_at = q.Int(10);
+    t.created_by = q.Text(11);
+    t.started_at = q.Int(12);
+    t.finished_at = q.Int(13);
+    t.result = q.Text(14);
+    t.error = q.Text(15);
+    return t;
+  }
+
   static constexpr std::string_view kQuarantineSelect =
       "SELECT id, source, state, reasons, series, observations, payload_sha256, created_at, created_by, decided_at, "
       "decided_by, decision_reason, load_id, length(payload)";

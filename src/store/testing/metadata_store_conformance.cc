@@ -1,5 +1,8 @@
 // Conformance tests of MetadataStore (tracking, registry primitives, audit chain). Instantiated
 // for every back-end in store_test.cc with the same factories as the series suite.
+#include <thread>
+#include <mutex>
+#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -400,6 +403,129 @@ TEST_P(MetadataStoreConformance, QuarantineRejectsBadRecordsAndUnknownIds) {
     EXPECT_THAT(*t.ListQuarantine({}), SizeIs(0));
     return Status::Ok();
   }));
+}
+
+namespace {
+TaskRecord Task(const std::string& name, const std::string& kind = "pipeline") {
+  TaskRecord t;
+  t.kind = kind;
+  t.name = name;
+  t.payload = R"({"file":"x"})";
+  t.dedupe_key = kind + ":" + name;
+  t.max_attempts = 2;
+  t.created_at = 100;
+  t.created_by = "tester";
+  return t;
+}
+}  // namespace
+
+TEST_P(MetadataStoreConformance, TaskQueueClaimsLeasesAndReclaimsExpiredLeases) {
+  auto& md = store_->metadata();
+  auto insert = [&](const TaskRecord& t) { return md.Transact<int64_t>([&](MetadataTxn& x) { return x.InsertTask(t); }); };
+  auto claim = [&](const std::string& w, int64_t now, std::vector<std::string> kinds = {}) {
+    return md.Transact<std::optional<TaskRecord>>(
+        [&](MetadataTxn& x) { return x.ClaimTask(w, now, now + 1000, kinds); });
+  };
+  ASSERT_OK_AND_ASSIGN(int64_t a, insert(Task("a")));
+  ASSERT_OK_AND_ASSIGN(int64_t b, insert(Task("b", "load")));
+  TaskRecord later = Task("c");
+  later.not_before = 5000;
+  ASSERT_OK_AND_ASSIGN(int64_t c, insert(later));
+  EXPECT_THAT(insert(Task("a")).status(), StatusIs(StatusCode::kAlreadyExists));
+
+  // Oldest first, kinds filter, not_before respected.
+  ASSERT_OK_AND_ASSIGN(auto got, claim("w1", 200, {"load"}));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->id, b);
+  ASSERT_OK_AND_ASSIGN(got, claim("w1", 200));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->id, a);
+  EXPECT_EQ(got->state, TaskState::kRunning);
+  EXPECT_EQ(got->lease_owner, "w1");
+  EXPECT_EQ(got->lease_expires_at, 1200);
+  EXPECT_EQ(got->attempts, 1);
+  EXPECT_EQ(got->payload, R"({"file":"x"})");
+  ASSERT_OK_AND_ASSIGN(got, claim("w2", 300));
+  EXPECT_FALSE(got.has_value());  // c waits until 5000; a and b are leased
+  // w1 dies: after its lease a second worker takes a (attempt 2 of 2) ...
+  ASSERT_OK_AND_ASSIGN(got, claim("w2", 1500, {"pipeline"}));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->id, a);
+  EXPECT_EQ(got->lease_owner, "w2");
+  EXPECT_EQ(got->attempts, 2);
+  // ... and once its attempts are used up an expired lease is not claimed again.
+  ASSERT_OK_AND_ASSIGN(got, claim("w3", 4000, {"pipeline"}));
+  EXPECT_FALSE(got.has_value());
+  ASSERT_OK_AND_ASSIGN(got, claim("w3", 6000, {"pipeline"}));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->id, c);
+
+  // Finishing: the record keeps what the worker wrote.
+  ASSERT_OK(md.Run([&](MetadataTxn& x) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, x.GetTask(c));
+    t.state = TaskState::kDone;
+    t.finished_at = 6500;
+    t.result = R"({"run":"r1"})";
+    return x.UpdateTask(t);
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& x) -> Status {
+    auto t = x.GetTask(c);
+    EXPECT_EQ(t->state, TaskState::kDone);
+    EXPECT_EQ(t->result, R"({"run":"r1"})");
+    auto done = x.ListTasks({TaskState::kDone});
+    EXPECT_THAT(*done, SizeIs(1));
+    EXPECT_TRUE((*done)[0].payload.empty());
+    EXPECT_THAT(*x.ListTasks({}), SizeIs(3));
+    return Status::Ok();
+  }));
+}
+
+TEST_P(MetadataStoreConformance, TaskQueueRejectsBadTasksAndUnknownIds) {
+  auto& md = store_->metadata();
+  auto insert = [&](const TaskRecord& t) { return md.Run([&](MetadataTxn& x) { return x.InsertTask(t).status(); }); };
+  TaskRecord t = Task("a");
+  t.dedupe_key.clear();
+  EXPECT_THAT(insert(t), StatusIs(StatusCode::kInvalidArgument, "dedupe key"));
+  t = Task("a");
+  t.kind.clear();
+  EXPECT_THAT(insert(t), StatusIs(StatusCode::kInvalidArgument, "kind and name"));
+  t = Task("a");
+  t.max_attempts = 0;
+  EXPECT_THAT(insert(t), StatusIs(StatusCode::kInvalidArgument, "max_attempts"));
+  EXPECT_THAT(md.Run([&](MetadataTxn& x) { return x.GetTask(42).status(); }), StatusIs(StatusCode::kNotFound, "no task 42"));
+  t = Task("a");
+  t.id = 42;
+  EXPECT_THAT(md.Run([&](MetadataTxn& x) { return x.UpdateTask(t); }), StatusIs(StatusCode::kNotFound, "task 42"));
+  ASSERT_OK(md.Run([&](MetadataTxn& x) -> Status {
+    EXPECT_THAT(*x.ListTasks({}), SizeIs(0));
+    return Status::Ok();
+  }));
+}
+
+TEST_P(MetadataStoreConformance, ConcurrentWorkersClaimEachTaskOnce) {
+  auto& md = store_->metadata();
+  constexpr int kTasks = 24;
+  for (int i = 0; i < kTasks; ++i)
+    ASSERT_OK(md.Run([&](MetadataTxn& x) { return x.InsertTask(Task("t" + std::to_string(i))).status(); }));
+  std::mutex mu;
+  std::vector<int64_t> claimed;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      for (;;) {
+        auto got = md.Transact<std::optional<TaskRecord>>(
+            [&](MetadataTxn& x) { return x.ClaimTask("w" + std::to_string(w), 200, 100000, {}); });
+        if (!got.ok()) continue;  // busy store: try again
+        if (!got->has_value()) return;
+        std::lock_guard l(mu);
+        claimed.push_back((*got)->id);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  std::sort(claimed.begin(), claimed.end());
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kTasks));
+  EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end());  // no task twice
 }
 
 }  // namespace almanac::store::testing
