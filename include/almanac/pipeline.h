@@ -291,4 +291,31 @@ struct SchedulerOptions {
 // configuration or source schedule; FailedPrecondition when nothing has a schedule.
 Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerOptions& options);
 
+// ---------------------------------------------------------------------------- task queue
+
+// Puts a pipeline run in the store's task queue (its file's text travels in the payload, so a
+// worker on another host needs no copy). The dedupe key is the pipeline file's SHA-256 plus
+// `key` (e.g. a schedule fire): enqueueing the same run twice is AlreadyExists.
+Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const std::string& path, const std::string& key,
+                               const std::string& user, int max_attempts);
+
+struct WorkerOptions {
+  std::string worker_id;          // unique per worker thread, e.g. host:pid:thread
+  int64_t lease_ms = 30000;       // a task whose lease expires is re-run by another worker
+  int64_t heartbeat_ms = 10000;   // the lease is extended this often while a task runs
+  int64_t retry_base_ms = 30000;  // backoff of a failed attempt (doubled per attempt)
+  int max_tasks = 0;              // stop after this many tasks (0: never)
+  int64_t idle_exit_ms = 0;       // stop after this long (real time) without work (0: never)
+  int64_t poll_ms = 1000;         // wait between empty claims
+  std::function<bool()> stop;     // checked between tasks (SIGTERM)
+  std::function<void(const std::string& line)> log;
+  // Called after each task with its final state (monitoring).
+  std::function<void(const store::TaskRecord& task, double seconds)> on_task;
+};
+
+// Claims and runs pipeline tasks until stopped. A task runs as one tracked pipeline run; its
+// lease is renewed by a heartbeat thread; a worker that lost its lease (it was too slow, the
+// task was taken over) does not mark the task. Returns the tasks this worker finished.
+Result<std::vector<store::TaskRecord>> RunWorker(Environment env, const WorkerOptions& options);
+
 }  // namespace almanac::pipeline

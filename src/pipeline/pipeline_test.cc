@@ -468,3 +468,80 @@ TEST_F(RunnerTest, TwoSchedulersOnOneScheduleRunEachFireOnce) {
 
 }  // namespace
 }  // namespace almanac::pipeline
+
+namespace almanac::pipeline {
+namespace {
+
+class WorkerTest : public RunnerTest {
+ protected:
+  std::string Write(const std::string& name, const std::string& text) {
+    const auto dir = std::filesystem::temp_directory_path() / ("almanac_worker_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string p = (dir / name).string();
+    std::ofstream(p) << text;
+    return p;
+  }
+  WorkerOptions Options(const std::string& id) {
+    WorkerOptions o;
+    o.worker_id = id;
+    o.lease_ms = 2000;
+    o.heartbeat_ms = 500;
+    o.retry_base_ms = 1000;
+    o.poll_ms = 1;
+    o.idle_exit_ms = 1;
+    return o;
+  }
+};
+
+TEST_F(WorkerTest, RunsSubmittedPipelinesOnceAndRefusesDuplicates) {
+  const std::string good = Write("good.yaml", kGood);
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), good, "manual-1", "alice", 2));
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), good, "manual-1", "alice", 2).status(),
+              StatusIs(StatusCode::kAlreadyExists));
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), "/nonexistent.yaml", "k", "alice", 2).status(),
+              StatusIs(StatusCode::kNotFound, "cannot read pipeline file"));
+  ASSERT_OK_AND_ASSIGN(auto done, RunWorker(Env(), Options("w1")));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, id);
+  EXPECT_EQ(done[0].state, store::TaskState::kDone);
+  EXPECT_THAT(done[0].result, HasSubstr("\"version\":1"));
+  EXPECT_EQ(Versions(), 1);
+  // Nothing left: a second worker finds no work.
+  ASSERT_OK_AND_ASSIGN(auto none, RunWorker(Env(), Options("w2")));
+  EXPECT_TRUE(none.empty());
+  ASSERT_OK(store::VerifyAuditChain(store_->metadata()));
+}
+
+TEST_F(WorkerTest, FailedAttemptsBackOffThenFail) {
+  std::string failing = kGood;
+  failing.replace(failing.find("series: [us:gdp]"), 16, "series: [us:none]");
+  failing.replace(failing.find("input: us:gdp"), 13, "input: us:none");
+  const std::string bad = Write("bad.yaml", failing);
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), bad, "k", "alice", 2));
+  ASSERT_OK_AND_ASSIGN(auto first, RunWorker(Env(), Options("w1")));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].state, store::TaskState::kQueued);  // attempt 1 of 2 failed: back off
+  EXPECT_EQ(first[0].not_before, clock_.NowMicros() + 1000000);
+  EXPECT_THAT(first[0].error, HasSubstr("us:none"));
+  ASSERT_OK_AND_ASSIGN(auto early, RunWorker(Env(), Options("w2")));
+  EXPECT_TRUE(early.empty());  // not before the backoff
+  clock_.Advance(1000000);
+  ASSERT_OK_AND_ASSIGN(auto second, RunWorker(Env(), Options("w2")));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].id, id);
+  EXPECT_EQ(second[0].state, store::TaskState::kFailed);
+  EXPECT_EQ(second[0].attempts, 2);
+  EXPECT_EQ(Versions(), 0);
+}
+
+TEST_F(WorkerTest, BadOptionsAreRefused) {
+  WorkerOptions o = Options("");
+  EXPECT_THAT(RunWorker(Env(), o).status(), StatusIs(StatusCode::kInvalidArgument, "needs an id"));
+  o = Options("w");
+  o.lease_ms = 100;
+  o.heartbeat_ms = 500;
+  EXPECT_THAT(RunWorker(Env(), o).status(), StatusIs(StatusCode::kInvalidArgument, "longer than the heartbeat"));
+}
+
+}  // namespace
+}  // namespace almanac::pipeline

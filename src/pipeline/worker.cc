@@ -1,0 +1,190 @@
+// almanac worker: runs pipeline tasks from the store's queue with leases and heartbeats.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "almanac/core/hash.h"
+#include "almanac/pipeline.h"
+
+namespace almanac::pipeline {
+
+Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const std::string& path, const std::string& key,
+                               const std::string& user, int max_attempts) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot read pipeline file " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  store::TaskRecord t;
+  t.kind = "pipeline";
+  t.name = path;
+  t.payload = CompactJson(Json{{"file", path}, {"yaml", text}});
+  t.dedupe_key = "pipeline:" + Sha256Hex(text) + ":" + key;
+  t.max_attempts = max_attempts;
+  t.created_by = user;
+  return metadata.Transact<int64_t>([&](store::MetadataTxn& x) -> Result<int64_t> {
+    t.created_at = x.clock().NowMicros();
+    ALMANAC_ASSIGN_OR_RETURN(int64_t id, x.InsertTask(t));
+    store::AuditEvent ev;
+    ev.actor = user;
+    ev.action = "task.submit";
+    ev.object_type = "task";
+    ev.object_id = std::to_string(id);
+    ev.details = Json{{"kind", t.kind}, {"name", t.name}, {"dedupe_key", t.dedupe_key}};
+    ALMANAC_RETURN_IF_ERROR(x.Audit(ev).status());
+    return id;
+  });
+}
+
+namespace {
+
+// Renews a task's lease every heartbeat_ms until destroyed; `lost` turns true when the task
+// is no longer ours (another worker took it over after our lease expired).
+class Heartbeat {
+ public:
+  Heartbeat(store::MetadataStore& md, const Clock& clock, int64_t id, std::string owner, const WorkerOptions& o)
+      : md_(md), clock_(clock), id_(id), owner_(std::move(owner)), opts_(o), thread_([this] { Loop(); }) {}
+  ~Heartbeat() {
+    {
+      std::lock_guard l(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool lost() const { return lost_; }
+
+ private:
+  void Loop() {
+    std::unique_lock l(mu_);
+    while (!done_) {
+      cv_.wait_for(l, std::chrono::milliseconds(opts_.heartbeat_ms), [this] { return done_; });
+      if (done_) break;
+      Status s = md_.Run([&](store::MetadataTxn& x) -> Status {
+        ALMANAC_ASSIGN_OR_RETURN(store::TaskRecord t, x.GetTask(id_));
+        if (t.state != store::TaskState::kRunning || t.lease_owner != owner_) {
+          lost_ = true;
+          return Status::Ok();
+        }
+        t.lease_expires_at = clock_.NowMicros() + opts_.lease_ms * 1000;
+        return x.UpdateTask(t);
+      });
+      (void)s;  // a failed renewal is retried at the next beat; the lease margin covers it
+    }
+  }
+
+  store::MetadataStore& md_;
+  const Clock& clock_;
+  int64_t id_;
+  std::string owner_;
+  const WorkerOptions& opts_;
+  std::atomic<bool> lost_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::vector<store::TaskRecord>> RunWorker(Environment env, const WorkerOptions& o) {
+  if (env.clock == nullptr) env.clock = &SystemClock();
+  if (env.store == nullptr || env.models == nullptr) return InvalidArgumentError("a worker needs a store and models");
+  if (o.worker_id.empty()) return InvalidArgumentError("a worker needs an id");
+  if (o.heartbeat_ms <= 0 || o.lease_ms <= o.heartbeat_ms)
+    return InvalidArgumentError("the lease must be longer than the heartbeat interval");
+  const Clock& clock = *env.clock;
+  store::MetadataStore& md = env.store->metadata();
+  auto log = [&](const std::string& line) {
+    if (o.log) o.log(line);
+  };
+  std::vector<store::TaskRecord> finished;
+  Runner runner(env);
+  // Idle time is real time (the store's clock may be a test's fixed clock).
+  auto idle_since = std::chrono::steady_clock::now();
+  while (!(o.stop && o.stop())) {
+    if (o.max_tasks > 0 && static_cast<int>(finished.size()) >= o.max_tasks) break;
+    const int64_t now = clock.NowMicros();
+    ALMANAC_ASSIGN_OR_RETURN(auto claimed, md.Transact<std::optional<store::TaskRecord>>([&](store::MetadataTxn& x) {
+      return x.ClaimTask(o.worker_id, now, now + o.lease_ms * 1000, {"pipeline"});
+    }));
+    if (!claimed) {
+      if (o.idle_exit_ms > 0 && std::chrono::steady_clock::now() - idle_since >= std::chrono::milliseconds(o.idle_exit_ms)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));
+      continue;
+    }
+    store::TaskRecord task = std::move(*claimed);
+    log("task " + std::to_string(task.id) + " (" + task.name + "): attempt " + std::to_string(task.attempts) + " of " +
+        std::to_string(task.max_attempts));
+    const int64_t began = clock.NowMicros();
+    Status outcome;
+    std::string result;
+    bool lost = false;
+    {
+      Heartbeat hb(md, clock, task.id, o.worker_id, o);
+      auto payload = ParseJson(task.payload);
+      if (!payload.ok() || !payload->contains("yaml") || !(*payload)["yaml"].is_string()) {
+        outcome = DataLossError("task " + std::to_string(task.id) + ": malformed payload");
+      } else {
+        auto spec = ParsePipeline((*payload)["yaml"].get<std::string>(), task.name, *env.models);
+        if (!spec.ok()) {
+          outcome = spec.status();
+        } else {
+          RunOptions ro;
+          ro.user = task.created_by;
+          auto r = runner.Run(*spec, ro);
+          if (r.ok()) {
+            Json j = {{"run_id", r->run_id}, {"snapshot", r->snapshot_id}, {"message", r->message}};
+            if (r->registered) j["version"] = r->registered->version;
+            result = CompactJson(j);
+          } else {
+            outcome = r.status();
+          }
+        }
+      }
+      lost = hb.lost();
+    }
+    // Fencing: only the lease owner marks the task; a worker that lost it leaves it alone.
+    Result<store::TaskRecord> marked = md.Transact<store::TaskRecord>([&](store::MetadataTxn& x) -> Result<store::TaskRecord> {
+      ALMANAC_ASSIGN_OR_RETURN(store::TaskRecord t, x.GetTask(task.id));
+      if (t.state != store::TaskState::kRunning || t.lease_owner != o.worker_id)
+        return FailedPreconditionError("task " + std::to_string(task.id) + ": the lease was lost to " + t.lease_owner);
+      const int64_t end = x.clock().NowMicros();
+      t.lease_owner.clear();
+      t.lease_expires_at = 0;
+      if (outcome.ok()) {
+        t.state = store::TaskState::kDone;
+        t.finished_at = end;
+        t.result = result;
+        t.error.clear();
+      } else if (t.attempts < t.max_attempts) {
+        t.state = store::TaskState::kQueued;
+        t.not_before = end + o.retry_base_ms * 1000 * (int64_t{1} << std::min<int64_t>(t.attempts - 1, 20));
+        t.error = outcome.message();
+      } else {
+        t.state = store::TaskState::kFailed;
+        t.finished_at = end;
+        t.error = outcome.message();
+      }
+      ALMANAC_RETURN_IF_ERROR(x.UpdateTask(t));
+      return t;
+    });
+    const double seconds = static_cast<double>(clock.NowMicros() - began) / 1e6;
+    if (!marked.ok()) {
+      log("task " + std::to_string(task.id) + ": " + marked.status().message() + (lost ? " (heartbeat saw it)" : ""));
+      continue;
+    }
+    log("task " + std::to_string(task.id) + ": " + std::string(store::TaskStateName(marked->state)) +
+        (marked->error.empty() ? "" : ": " + marked->error));
+    if (o.on_task) o.on_task(*marked, seconds);
+    finished.push_back(*marked);
+    idle_since = std::chrono::steady_clock::now();
+  }
+  return finished;
+}
+
+}  // namespace almanac::pipeline
