@@ -219,6 +219,11 @@ class PipelineMetrics {
   // A scheduled load of a source finished: almanac_source_loads_total{source,outcome} and
   // almanac_source_load_duration_seconds{source,outcome} (outcome from pipeline::LoadOutcome).
   void LoadFinished(std::string_view source, std::string_view outcome, double seconds);
+  // Task queue workers: a claimed task started (almanac_worker_busy_tasks + 1) or an attempt
+  // ended (busy - 1, almanac_tasks_total{kind,outcome}, almanac_task_duration_seconds{kind,outcome};
+  // outcomes from pipeline::WorkerOptions::on_task: done, retry, failed, lost).
+  void TaskStarted(std::string_view kind);
+  void TaskFinished(std::string_view kind, std::string_view outcome, double seconds);
 
  private:
   Family<Counter>& runs_;
@@ -229,6 +234,9 @@ class PipelineMetrics {
   Family<Gauge>& queue_depth_;
   Family<Counter>& source_loads_;
   Family<Histogram>& source_load_seconds_;
+  Family<Counter>& tasks_;
+  Family<Histogram>& task_seconds_;
+  Family<Gauge>& busy_;
 };
 
 // Data freshness per series and loads per source, read from the store by Refresh() and

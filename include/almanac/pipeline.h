@@ -161,6 +161,8 @@ struct RunOptions {
   std::string git_commit;     // of the repository holding the pipeline file
   // Live progress: called at the start and end of every step.
   std::function<void(const std::string& line)> progress;
+  // Tags set on the run when it starts (a worker tags its task: almanac.task=ID).
+  std::vector<std::pair<std::string, std::string>> tags;
 };
 
 struct StepResult {
@@ -291,13 +293,34 @@ struct SchedulerOptions {
 // configuration or source schedule; FailedPrecondition when nothing has a schedule.
 Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerOptions& options);
 
+// ---------------------------------------------------------------------------- sharding
+
+// A share of a large set of work: shard `index` of `count` (0 <= index < count).
+struct Shard {
+  int index = 0;
+  int count = 1;
+};
+// "I/N" (e.g. "0/4"). InvalidArgument otherwise.
+Result<Shard> ParseShard(std::string_view text);
+// The shard of a Kubernetes Indexed Job: JOB_COMPLETION_INDEX with the total from
+// ALMANAC_SHARD_COUNT (set it to the Job's completions). nullopt when JOB_COMPLETION_INDEX is
+// unset; InvalidArgument when it is set but the pair is not valid.
+Result<std::optional<Shard>> ShardFromEnvironment();
+// Which shard of `count` a series key belongs to: from its SHA-256, so the same on every host,
+// build and run, and balanced for many keys.
+int ShardOf(std::string_view key, int count);
+// The key a pipeline is sharded by: its data series, comma-joined (one series for the usual
+// per-series pipeline).
+std::string ShardKey(const PipelineSpec& spec);
+
 // ---------------------------------------------------------------------------- task queue
 
 // Puts a pipeline run in the store's task queue (its file's text travels in the payload, so a
-// worker on another host needs no copy). The dedupe key is the pipeline file's SHA-256 plus
-// `key` (e.g. a schedule fire): enqueueing the same run twice is AlreadyExists.
-Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const std::string& path, const std::string& key,
-                               const std::string& user, int max_attempts);
+// worker on another host needs no copy). The file is checked first (InvalidArgument, nothing
+// queued). The dedupe key is the pipeline file's SHA-256 plus `key` (e.g. a schedule fire or a
+// CI job id): enqueueing the same run twice is AlreadyExists. Audited "task.submit".
+Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const models::ForecasterRegistry& models,
+                               const std::string& path, const std::string& key, const std::string& user, int max_attempts);
 
 struct WorkerOptions {
   std::string worker_id;          // unique per worker thread, e.g. host:pid:thread
@@ -308,9 +331,14 @@ struct WorkerOptions {
   int64_t idle_exit_ms = 0;       // stop after this long (real time) without work (0: never)
   int64_t poll_ms = 1000;         // wait between empty claims
   std::function<bool()> stop;     // checked between tasks (SIGTERM)
-  std::function<void(const std::string& line)> log;
-  // Called after each task with its final state (monitoring).
-  std::function<void(const store::TaskRecord& task, double seconds)> on_task;
+  std::function<void(const std::string& line)> log;  // task events and the runs' step progress
+  // Monitoring: on_claim when a task starts; on_task after each attempt with its outcome
+  // ("done", "retry" when it failed with attempts left, "failed", or "lost" when another worker
+  // had taken it over), the wall time, the task as marked and the run's result (null when the
+  // pipeline did not finish).
+  std::function<void(const store::TaskRecord& task)> on_claim;
+  std::function<void(const store::TaskRecord& task, std::string_view outcome, double seconds, const RunResult* run)>
+      on_task;
 };
 
 // Claims and runs pipeline tasks until stopped. A task runs as one tracked pipeline run; its

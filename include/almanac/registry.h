@@ -69,6 +69,10 @@ struct NewVersion {
   std::string snapshot_id;
   Json metrics = Json::object();
   std::string description;
+  // When a version of the model already has this package (same SHA-256), return that version
+  // instead of creating another: decided inside the registration transaction, so concurrent
+  // or re-run registrations of one package (a task re-run after its worker died) make one version.
+  bool reuse_identical_package = false;
 };
 
 struct PromotionResult {
@@ -103,7 +107,9 @@ class Registry {
   Result<RegisteredModelRecord> UpdateCard(std::string_view name, const Json& card, std::string_view actor);
 
   // Creates the next version from a run. AlreadyExists when the run already created one
-  // (a version is created exactly once per run). NotFound for an unknown model.
+  // (a version is created exactly once per run). NotFound for an unknown model. With
+  // reuse_identical_package, an existing version with the same package is returned (its
+  // run_id then differs from the caller's).
   Result<ModelVersionRecord> CreateVersion(const NewVersion& v, std::string_view actor);
   Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model);
   // By number, or by stage name ("production", "staging") or "latest".

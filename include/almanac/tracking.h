@@ -73,6 +73,10 @@ class Tracker {
   // this host by a process that no longer exists. Returns how many. Called before new runs,
   // so a run killed half way never stays "running".
   Result<int> ReapDeadRuns();
+  // Marks as killed (audited "run.killed" with `details`) the runs still "running" that carry
+  // the tag key=value: a task queue's worker calls it for the runs of an earlier attempt of a
+  // task whose lease expired (their worker died, possibly on another host). Returns how many.
+  Result<int> KillRunsTagged(std::string_view key, std::string_view value, std::string_view why, const Json& details);
 
   Result<RunDetails> GetRun(std::string_view run_id);
   Result<std::vector<store::RunRecord>> ListRuns(const store::RunFilter& filter);

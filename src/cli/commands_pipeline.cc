@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,22 +16,6 @@
 #include "cli/commands_monitor.h"
 
 namespace almanac::cli {
-namespace {
-
-// Everything the pipeline, tracking and registry commands need, opened from the workspace.
-struct Env {
-  std::unique_ptr<Workspace> ws;
-  std::unique_ptr<store::ArtifactStore> artifacts;
-  models::ForecasterRegistry models;
-  pipeline::Environment env() {
-    pipeline::Environment e;
-    e.store = &ws->store();
-    e.artifacts = artifacts.get();
-    e.models = &models;
-    e.clock = &SystemClock();
-    return e;
-  }
-};
 
 Result<std::unique_ptr<Env>> OpenEnv(const GlobalOptions& g, bool write) {
   auto env = std::make_unique<Env>();
@@ -40,6 +25,8 @@ Result<std::unique_ptr<Env>> OpenEnv(const GlobalOptions& g, bool write) {
   models::RegisterBuiltinModels(env->models);
   return env;
 }
+
+namespace {
 
 // The commit of the git repository holding `file`, or "" when it is not in one.
 std::string GitCommitOf(const std::string& file) {
@@ -101,10 +88,14 @@ void PrintPromotion(const GlobalOptions& g, const registry::PromotionResult& p, 
 
 // Long-running writers (run, reproduce, scheduler) do not hold the workspace lock: SQLite
 // serializes their short transactions with other writers.
+int RunPipelines(const GlobalOptions& g, const RunArgs& a);
+
 int RunPipeline(const GlobalOptions& g, const RunArgs& a) {
+  if (a.files.size() != 1 || !a.shard.empty() || std::getenv("JOB_COMPLETION_INDEX") != nullptr) return RunPipelines(g, a);
   auto env = OpenEnv(g, false);
   if (!env.ok()) return ReportError(env.status());
-  auto spec = pipeline::LoadPipelineFile(a.file, (*env)->models);
+  const std::string& file = a.files[0];
+  auto spec = pipeline::LoadPipelineFile(file, (*env)->models);
   if (!spec.ok()) return ReportError(spec.status());
   // No overlapping runs of one pipeline (the scheduler takes the same lock).
   auto lock = (*env)->ws->LockPipeline(spec->name);
@@ -112,7 +103,7 @@ int RunPipeline(const GlobalOptions& g, const RunArgs& a) {
   pipeline::RunOptions opts;
   opts.user = g.user;
   opts.force = a.force;
-  opts.git_commit = GitCommitOf(a.file);
+  opts.git_commit = GitCommitOf(file);
   if (!g.quiet) opts.progress = [](const std::string& line) { std::cerr << line << "\n"; };
   pipeline::Environment e = (*env)->env();
   e.threads = a.threads;
@@ -138,6 +129,69 @@ int RunPipeline(const GlobalOptions& g, const RunArgs& a) {
     std::cout << "\nrun " << r->run_id << ": selected " << r->selected;
     if (!r->message.empty()) std::cout << "; " << r->message;
     std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+// Several pipelines, or one shard of them (--shard I/N, or JOB_COMPLETION_INDEX with
+// ALMANAC_SHARD_COUNT in a Kubernetes Indexed Job): every file is checked first; a pipeline
+// belongs to shard ShardOf(its series) so N processes on N hosts split a large series set
+// without talking to each other. One failed pipeline does not stop the others (exit 1 at the end).
+int RunPipelines(const GlobalOptions& g, const RunArgs& a) {
+  pipeline::Shard shard;
+  if (!a.shard.empty()) {
+    auto s = pipeline::ParseShard(a.shard);
+    if (!s.ok()) return ReportError(s.status().WithContext("--shard"));
+    shard = *s;
+  } else {
+    auto s = pipeline::ShardFromEnvironment();
+    if (!s.ok()) return ReportError(s.status());
+    if (*s) shard = **s;
+  }
+  auto env = OpenEnv(g, false);
+  if (!env.ok()) return ReportError(env.status());
+  std::vector<std::pair<std::string, pipeline::PipelineSpec>> mine;
+  for (const auto& f : a.files) {
+    auto spec = pipeline::LoadPipelineFile(f, (*env)->models);
+    if (!spec.ok()) return ReportError(spec.status());
+    if (pipeline::ShardOf(pipeline::ShardKey(*spec), shard.count) == shard.index) mine.emplace_back(f, std::move(*spec));
+  }
+  if (!g.quiet)
+    std::cerr << "shard " << shard.index << "/" << shard.count << ": " << mine.size() << " of " << a.files.size()
+              << " pipeline(s)\n";
+  pipeline::Environment e = (*env)->env();
+  e.threads = a.threads;
+  pipeline::Runner runner(e);
+  Table t{{"pipeline", "series", "run", "status", "message"}, {}};
+  int failed = 0;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const auto& [file, spec] = mine[i];
+    auto lock = (*env)->ws->LockPipeline(spec.name);
+    if (!lock.ok()) {
+      ++failed;
+      t.Add({spec.name, pipeline::ShardKey(spec), "", "skipped", lock.status().message()});
+      continue;
+    }
+    pipeline::RunOptions opts;
+    opts.user = g.user;
+    opts.force = a.force;
+    opts.git_commit = GitCommitOf(file);
+    if (!g.quiet)
+      opts.progress = [&, i](const std::string& line) {
+        std::cerr << "[" << i + 1 << "/" << mine.size() << " " << spec.name << "] " << line << "\n";
+      };
+    auto r = runner.Run(spec, opts);
+    if (!r.ok()) {
+      ++failed;
+      t.Add({spec.name, pipeline::ShardKey(spec), "", "failed", r.status().message()});
+      continue;
+    }
+    t.Add({spec.name, pipeline::ShardKey(spec), r->run_id, "finished", r->message});
+  }
+  Print(std::cout, t, g.format);
+  if (failed > 0) {
+    std::cerr << "almanac: error: " << failed << " of " << mine.size() << " pipeline(s) failed\n";
+    return kExitUser;
   }
   return kExitOk;
 }

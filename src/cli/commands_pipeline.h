@@ -4,13 +4,34 @@
 #include <string>
 #include <vector>
 
+#include "almanac/models.h"
+#include "almanac/pipeline.h"
 #include "cli/commands.h"
 #include "cli/monitoring.h"
+#include "cli/workspace.h"
 
 namespace almanac::cli {
 
+// Everything the pipeline, tracking, registry and queue commands need, opened from the workspace.
+struct Env {
+  std::unique_ptr<Workspace> ws;
+  std::unique_ptr<store::ArtifactStore> artifacts;
+  models::ForecasterRegistry models;
+  pipeline::Environment env() {
+    pipeline::Environment e;
+    e.store = &ws->store();
+    e.artifacts = artifacts.get();
+    e.models = &models;
+    e.clock = &SystemClock();
+    return e;
+  }
+};
+// Opens the workspace (with the write lock when `write`), its artifact store and the models.
+Result<std::unique_ptr<Env>> OpenEnv(const GlobalOptions& g, bool write);
+
 struct RunArgs {
-  std::string file;
+  std::vector<std::string> files;
+  std::string shard;  // "I/N": run only the pipelines of shard I (default: JOB_COMPLETION_INDEX)
   bool force = false;
   int threads = 0;
 };

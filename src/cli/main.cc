@@ -8,6 +8,7 @@
 #include "almanac/version.h"
 #include "cli/commands.h"
 #include "cli/commands_pipeline.h"
+#include "cli/commands_queue.h"
 #include "cli/commands_multi.h"
 #include "cli/commands_monitor.h"
 #include "cli/commands_report.h"
@@ -161,8 +162,11 @@ int main(int argc, char** argv) {
 
   // --- pipelines, tracking, registry and audit (issue 4) ---
   RunArgs run_args;
-  auto* run = app.add_subcommand("run", "Run a pipeline file (load, validate, transform, train, evaluate, register, promote)");
-  run->add_option("pipeline", run_args.file, "Pipeline YAML file")->required();
+  auto* run = app.add_subcommand("run", "Run pipeline files (load, validate, transform, train, evaluate, register, promote)");
+  run->add_option("pipelines", run_args.files, "Pipeline YAML files")->required();
+  run->add_option("--shard", run_args.shard,
+                  "I/N: run only the pipelines whose series fall in shard I of N (default: JOB_COMPLETION_INDEX of a "
+                  "Kubernetes Indexed Job, with ALMANAC_SHARD_COUNT)");
   run->add_flag("--force", run_args.force, "Recompute every step instead of taking unchanged ones from the cache");
   run->add_option("--threads", run_args.threads, "Threads for fitting and backtests (default: all cores)");
   std::vector<std::string> validate_files;
@@ -240,6 +244,41 @@ int main(int argc, char** argv) {
   scheduler->add_option("--max-runs", sched_args.max_runs, "Stop after this many runs (default: run forever)");
   scheduler->add_option("--run-for", sched_args.run_for_s, "Stop after this many seconds");
   scheduler->add_option("--retry-base-ms", sched_args.retry_base_ms, "First retry delay in ms (doubles each retry; default 30000)");
+  // --- task queue (issue 7) ---
+  SubmitArgs submit_args;
+  auto* submit = app.add_subcommand("submit", "Queue pipeline runs for 'almanac worker' processes (on any host sharing the store)");
+  submit->add_option("pipelines", submit_args.files, "Pipeline YAML files (checked before anything is queued)")->required();
+  submit->add_option("--key", submit_args.key,
+                     "Idempotency key: submitting the same file with the same key again is refused (default: always new)");
+  submit->add_option("--max-attempts", submit_args.max_attempts, "Attempts before a task fails (default 3)")
+      ->check(CLI::Range(1, 100));
+  WorkerArgs worker_args;
+  auto* worker = app.add_subcommand("worker", "Run queued tasks: claim with a lease, renew it by heartbeats, retry failures "
+                                              "with backoff; a task whose worker died is re-run by another");
+  worker->add_option("--concurrency", worker_args.concurrency, "Tasks run at once (default 1)");
+  worker->add_option("--threads", worker_args.threads, "Fitting threads per task (default: cores / concurrency)");
+  worker->add_option("--lease-seconds", worker_args.lease_s, "Lease of a claimed task; another worker re-runs it after (default 30)");
+  worker->add_option("--heartbeat-seconds", worker_args.heartbeat_s, "Lease renewal interval (default: a third of the lease)");
+  worker->add_option("--retry-base-ms", worker_args.retry_base_ms, "Backoff after a failed attempt in ms (doubles; default 30000)");
+  worker->add_option("--max-tasks", worker_args.max_tasks, "Stop after this many tasks per concurrent slot (default: never)");
+  worker->add_option("--idle-exit", worker_args.idle_exit_s, "Stop after this many seconds without work (default: never)");
+  worker->add_option("--poll-ms", worker_args.poll_ms, "Wait between claims of an empty queue (default 1000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  worker->add_option("--metrics-port", worker_args.metrics.port, "Serve Prometheus /metrics on this port (0: any free port)");
+  worker->add_option("--metrics-host", worker_args.metrics.host, "Address of the metrics endpoint (default 127.0.0.1)");
+  auto* tasks = app.add_subcommand("tasks", "The task queue: list, show, retry failed, cancel queued");
+  tasks->require_subcommand(1);
+  std::string task_state, task_id, task_reason;
+  auto* tasks_list = tasks->add_subcommand("list", "Tasks, oldest first");
+  tasks_list->add_option("--state", task_state, "queued, running, done or failed");
+  auto* tasks_show = tasks->add_subcommand("show", "One task: attempts, lease, result or error");
+  tasks_show->add_option("id", task_id, "Task id")->required();
+  auto* tasks_retry = tasks->add_subcommand("retry", "Queue a failed task again with fresh attempts (audited)");
+  tasks_retry->add_option("id", task_id, "Task id")->required();
+  tasks_retry->add_option("--reason", task_reason, "Why (recorded in the audit log)")->required();
+  auto* tasks_cancel = tasks->add_subcommand("cancel", "Fail a queued task so no worker runs it (audited)");
+  tasks_cancel->add_option("id", task_id, "Task id")->required();
+  tasks_cancel->add_option("--reason", task_reason, "Why (recorded in the audit log)")->required();
   ReportArgs report_args;
   auto* report = app.add_subcommand("report", "Model-risk report of MODEL@VERSION: one self-contained HTML file (and --pdf)");
   report->add_option("ref", report_args.ref, "MODEL@VERSION (or MODEL@production)")->required();
@@ -396,6 +435,12 @@ int main(int argc, char** argv) {
     if (*audit_export) return RunAuditExport(g, audit_output);
     if (*audit_list) return RunAuditList(g, audit_limit);
     if (*scheduler) return RunSchedulerCommand(g, sched_args);
+    if (*submit) return RunSubmit(g, submit_args);
+    if (*worker) return RunWorkerCommand(g, worker_args);
+    if (*tasks_list) return RunTasksList(g, task_state);
+    if (*tasks_show) return RunTasksShow(g, task_id);
+    if (*tasks_retry) return RunTasksRetry(g, task_id, task_reason);
+    if (*tasks_cancel) return RunTasksCancel(g, task_id, task_reason);
     if (*monitor) return RunMonitor(g, monitor_args);
     if (*report) return RunReport(g, report_args);
     if (*var) return RunVar(g, var_args);            // issue 6

@@ -30,7 +30,21 @@ PipelineMetrics::PipelineMetrics(MetricRegistry& r)
                                  {"source", "outcome"})),
       source_load_seconds_(r.AddHistogram("almanac_source_load_duration_seconds",
                                           "Wall time of scheduled loads (with retries), by outcome.", {"source", "outcome"},
-                                          RunBuckets())) {}
+                                          RunBuckets())),
+      tasks_(r.AddCounter("almanac_tasks_total",
+                          "Task attempts finished by this worker, by kind and outcome (done, retry, failed, lost).",
+                          {"kind", "outcome"})),
+      task_seconds_(r.AddHistogram("almanac_task_duration_seconds", "Wall time of task attempts, by kind and outcome.",
+                                   {"kind", "outcome"}, RunBuckets())),
+      busy_(r.AddGauge("almanac_worker_busy_tasks", "Tasks this worker is running now, by kind.", {"kind"})) {}
+
+void PipelineMetrics::TaskStarted(std::string_view kind) { busy_.WithLabels({kind}).Inc(); }
+
+void PipelineMetrics::TaskFinished(std::string_view kind, std::string_view outcome, double seconds) {
+  busy_.WithLabels({kind}).Dec();
+  tasks_.WithLabels({kind, outcome}).Inc();
+  task_seconds_.WithLabels({kind, outcome}).Observe(seconds);
+}
 
 void PipelineMetrics::RunFinished(std::string_view pipeline, std::string_view outcome, double seconds,
                                   int64_t finished_micros) {

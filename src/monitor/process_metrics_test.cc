@@ -70,7 +70,16 @@ TEST(PipelineMetricsTest, RunsStepsAndQueueDepth) {
   pm.StepFinished("gdp", "train:ets", "computed", 1.2);
   pm.StepFinished("gdp", "train:ets", "cached", 0.0005);
   pm.SetQueueDepth("scheduled", 2);
+  pm.TaskStarted("pipeline");
+  pm.TaskStarted("pipeline");
+  pm.TaskFinished("pipeline", "done", 3.0);
+  pm.TaskStarted("pipeline");
+  pm.TaskFinished("pipeline", "lost", 40.0);
   const std::string text = r.Exposition();
+  EXPECT_THAT(text, HasSubstr("almanac_worker_busy_tasks{kind=\"pipeline\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_tasks_total{kind=\"pipeline\",outcome=\"done\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_tasks_total{kind=\"pipeline\",outcome=\"lost\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_task_duration_seconds_sum{kind=\"pipeline\",outcome=\"lost\"} 40\n"));
   EXPECT_THAT(text, HasSubstr("almanac_pipeline_runs_total{pipeline=\"gdp\",outcome=\"success\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("almanac_pipeline_runs_total{pipeline=\"gdp\",outcome=\"failure\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("almanac_pipeline_run_duration_seconds_sum{pipeline=\"gdp\",outcome=\"success\"} 2.5\n"));

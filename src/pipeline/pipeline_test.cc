@@ -495,10 +495,10 @@ class WorkerTest : public RunnerTest {
 
 TEST_F(WorkerTest, RunsSubmittedPipelinesOnceAndRefusesDuplicates) {
   const std::string good = Write("good.yaml", kGood);
-  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), good, "manual-1", "alice", 2));
-  EXPECT_THAT(SubmitPipeline(store_->metadata(), good, "manual-1", "alice", 2).status(),
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), Models(), good, "manual-1", "alice", 2));
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), good, "manual-1", "alice", 2).status(),
               StatusIs(StatusCode::kAlreadyExists));
-  EXPECT_THAT(SubmitPipeline(store_->metadata(), "/nonexistent.yaml", "k", "alice", 2).status(),
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), "/nonexistent.yaml", "k", "alice", 2).status(),
               StatusIs(StatusCode::kNotFound, "cannot read pipeline file"));
   ASSERT_OK_AND_ASSIGN(auto done, RunWorker(Env(), Options("w1")));
   ASSERT_EQ(done.size(), 1u);
@@ -517,7 +517,7 @@ TEST_F(WorkerTest, FailedAttemptsBackOffThenFail) {
   failing.replace(failing.find("series: [us:gdp]"), 16, "series: [us:none]");
   failing.replace(failing.find("input: us:gdp"), 13, "input: us:none");
   const std::string bad = Write("bad.yaml", failing);
-  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), bad, "k", "alice", 2));
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), Models(), bad, "k", "alice", 2));
   ASSERT_OK_AND_ASSIGN(auto first, RunWorker(Env(), Options("w1")));
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].state, store::TaskState::kQueued);  // attempt 1 of 2 failed: back off
@@ -534,6 +534,58 @@ TEST_F(WorkerTest, FailedAttemptsBackOffThenFail) {
   EXPECT_EQ(Versions(), 0);
 }
 
+TEST_F(WorkerTest, BadPipelinesAreRefusedAtSubmitAndNothingIsQueued) {
+  const std::string bad = Write("broken.yaml", "name: x\nmodels: [[[\n");
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), bad, "k", "alice", 2).status(),
+              StatusIs(StatusCode::kInvalidArgument));
+  const std::string good = Write("good.yaml", kGood);
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), good, "k", "alice", 0).status(),
+              StatusIs(StatusCode::kInvalidArgument, "at least 1"));
+  auto tasks = store_->metadata().Transact<std::vector<store::TaskRecord>>(
+      [](store::MetadataTxn& x) { return x.ListTasks({}); });
+  ASSERT_OK(tasks);
+  EXPECT_TRUE(tasks->empty());
+}
+
+// A worker died half way (its lease expired, its run still "running"): the next worker re-runs
+// the task, marks the dead attempt's run killed, and the registry gets exactly one version.
+TEST_F(WorkerTest, ATaskWhoseWorkerDiedIsRerunOnceAndItsRunMarkedKilled) {
+  const std::string good = Write("good.yaml", kGood);
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), Models(), good, "k", "alice", 3));
+  const int64_t now = clock_.NowMicros();
+  auto claimed = store_->metadata().Transact<std::optional<store::TaskRecord>>(
+      [&](store::MetadataTxn& x) { return x.ClaimTask("dead-host:1:0", now, now + 2000000, {"pipeline"}); });
+  ASSERT_OK(claimed);
+  ASSERT_TRUE(claimed->has_value());
+  tracking::Tracker tracker(store_->metadata(), *artifacts_, clock_);
+  ASSERT_OK_AND_ASSIGN(auto ghost, tracker.StartRun({.pipeline = "gdp-pipeline", .user = "alice", .host = "dead-host"}));
+  ASSERT_OK(tracker.SetTags(ghost.id, {{"almanac.task", std::to_string(id)}}));
+  // While the lease holds nobody takes the task.
+  ASSERT_OK_AND_ASSIGN(auto none, RunWorker(Env(), Options("w2")));
+  EXPECT_TRUE(none.empty());
+  clock_.Advance(2000001);
+  std::vector<std::string> outcomes;
+  WorkerOptions o = Options("w2");
+  o.on_task = [&](const store::TaskRecord&, std::string_view outcome, double, const RunResult* run) {
+    outcomes.emplace_back(outcome);
+    EXPECT_NE(run, nullptr);
+  };
+  ASSERT_OK_AND_ASSIGN(auto done, RunWorker(Env(), o));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].state, store::TaskState::kDone);
+  EXPECT_EQ(done[0].attempts, 2);
+  EXPECT_EQ(outcomes, std::vector<std::string>{"done"});
+  EXPECT_EQ(Versions(), 1);
+  ASSERT_OK_AND_ASSIGN(auto details, tracker.GetRun(ghost.id));
+  EXPECT_EQ(details.run.status, store::RunStatus::kKilled);
+  EXPECT_THAT(details.run.error, HasSubstr("stopped renewing the lease"));
+  // The dead worker cannot mark the task any more (fencing is by lease owner).
+  auto t = store_->metadata().Transact<store::TaskRecord>([&](store::MetadataTxn& x) { return x.GetTask(id); });
+  ASSERT_OK(t);
+  EXPECT_EQ(t->lease_owner, "");
+  ASSERT_OK(store::VerifyAuditChain(store_->metadata()));
+}
+
 TEST_F(WorkerTest, BadOptionsAreRefused) {
   WorkerOptions o = Options("");
   EXPECT_THAT(RunWorker(Env(), o).status(), StatusIs(StatusCode::kInvalidArgument, "needs an id"));
@@ -541,6 +593,55 @@ TEST_F(WorkerTest, BadOptionsAreRefused) {
   o.lease_ms = 100;
   o.heartbeat_ms = 500;
   EXPECT_THAT(RunWorker(Env(), o).status(), StatusIs(StatusCode::kInvalidArgument, "longer than the heartbeat"));
+}
+
+}  // namespace
+}  // namespace almanac::pipeline
+
+namespace almanac::pipeline {
+namespace {
+
+TEST(ShardTest, ParsesAndRefusesBadShards) {
+  ASSERT_OK_AND_ASSIGN(Shard s, ParseShard("2/4"));
+  EXPECT_EQ(s.index, 2);
+  EXPECT_EQ(s.count, 4);
+  for (const char* bad : {"", "4/4", "-1/4", "1/0", "a/b", "1", "1/", "/4", "1/4/2", "0/1000001"})
+    EXPECT_THAT(ParseShard(bad).status(), StatusIs(StatusCode::kInvalidArgument, "0 <= I < N")) << bad;
+}
+
+TEST(ShardTest, EveryKeyHasOneStableBalancedShard) {
+  // The same key lands in the same shard on every host and build (SHA-256 based).
+  EXPECT_EQ(ShardOf("us:realgdp", 4), ShardOf("us:realgdp", 4));
+  EXPECT_EQ(ShardOf("anything", 1), 0);
+  std::vector<int> counts(4, 0);
+  for (int i = 0; i < 10000; ++i) {
+    const int s = ShardOf("m3:N" + std::to_string(i), 4);
+    ASSERT_GE(s, 0);
+    ASSERT_LT(s, 4);
+    ++counts[s];
+  }
+  for (int c : counts) {
+    EXPECT_GT(c, 2300);
+    EXPECT_LT(c, 2700);
+  }
+}
+
+TEST(ShardTest, ReadsAKubernetesIndexedJob) {
+  ::unsetenv("JOB_COMPLETION_INDEX");
+  ::unsetenv("ALMANAC_SHARD_COUNT");
+  ASSERT_OK_AND_ASSIGN(auto none, ShardFromEnvironment());
+  EXPECT_FALSE(none.has_value());
+  ::setenv("JOB_COMPLETION_INDEX", "3", 1);
+  EXPECT_THAT(ShardFromEnvironment().status(), StatusIs(StatusCode::kInvalidArgument, "ALMANAC_SHARD_COUNT"));
+  ::setenv("ALMANAC_SHARD_COUNT", "3", 1);
+  EXPECT_THAT(ShardFromEnvironment().status(), StatusIs(StatusCode::kInvalidArgument, "0 <= I < N"));
+  ::setenv("ALMANAC_SHARD_COUNT", "8", 1);
+  ASSERT_OK_AND_ASSIGN(auto s, ShardFromEnvironment());
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->index, 3);
+  EXPECT_EQ(s->count, 8);
+  ::unsetenv("JOB_COMPLETION_INDEX");
+  ::unsetenv("ALMANAC_SHARD_COUNT");
 }
 
 }  // namespace

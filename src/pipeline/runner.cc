@@ -66,6 +66,7 @@ class Run {
     ctx.reproduces = opts_.reproduces;
     ALMANAC_ASSIGN_OR_RETURN(store::RunRecord run, tracker_.StartRun(ctx));
     result_.run_id = run.id;
+    if (!opts_.tags.empty()) ALMANAC_RETURN_IF_ERROR(tracker_.SetTags(run.id, opts_.tags));
     Progress("run " + run.id + " of pipeline " + spec_.name + (opts_.reproduces.empty() ? "" : " (reproducing " + opts_.reproduces + ")"));
     Status s = Steps();
     if (!s.ok()) {
@@ -484,11 +485,16 @@ class Run {
         if (!model.card.contains(it.key()) || model.card[it.key()] != it.value()) differs = true;
       if (differs) ALMANAC_RETURN_IF_ERROR(registry_.UpdateCard(rs.model, rs.card, opts_.user).status());
     }
-    ALMANAC_ASSIGN_OR_RETURN(store::ModelVersionRecord v,
-                             registry_.CreateVersion({rs.model, result_.run_id, rec, result_.snapshot_id, m.metrics,
-                                                      spec_.description},
-                                                     opts_.user));
+    registry::NewVersion nv{rs.model, result_.run_id, rec, result_.snapshot_id, m.metrics, spec_.description};
+    nv.reuse_identical_package = true;  // another run (a re-run task, a second worker) may have won the race
+    ALMANAC_ASSIGN_OR_RETURN(store::ModelVersionRecord v, registry_.CreateVersion(nv, opts_.user));
     result_.registered = v;
+    if (v.run_id != result_.run_id) {
+      result_.message = "unchanged: the package is identical to " + v.model + "@" + std::to_string(v.version);
+      sr.summary = result_.message;
+      unchanged_ = true;
+      return Status::Ok();
+    }
     sr.summary = "registered " + v.model + "@" + std::to_string(v.version) + " (" + c.name + "; " + why + ")";
     result_.message = sr.summary;
     return Status::Ok();

@@ -4,24 +4,28 @@
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "almanac/core/hash.h"
 #include "almanac/pipeline.h"
+#include "almanac/tracking.h"
 
 namespace almanac::pipeline {
 
-Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const std::string& path, const std::string& key,
-                               const std::string& user, int max_attempts) {
+Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const models::ForecasterRegistry& models,
+                               const std::string& path, const std::string& key, const std::string& user, int max_attempts) {
+  if (max_attempts < 1) return InvalidArgumentError("max attempts must be at least 1");
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("cannot read pipeline file " + path);
   std::ostringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
+  ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(text, path, models));
   store::TaskRecord t;
   t.kind = "pipeline";
-  t.name = path;
+  t.name = spec.name;
   t.payload = CompactJson(Json{{"file", path}, {"yaml", text}});
   t.dedupe_key = "pipeline:" + Sha256Hex(text) + ":" + key;
   t.max_attempts = max_attempts;
@@ -118,29 +122,47 @@ Result<std::vector<store::TaskRecord>> RunWorker(Environment env, const WorkerOp
       continue;
     }
     store::TaskRecord task = std::move(*claimed);
-    log("task " + std::to_string(task.id) + " (" + task.name + "): attempt " + std::to_string(task.attempts) + " of " +
-        std::to_string(task.max_attempts));
-    const int64_t began = clock.NowMicros();
+    const std::string tag = "task " + std::to_string(task.id);
+    log(tag + " (" + task.name + "): attempt " + std::to_string(task.attempts) + " of " + std::to_string(task.max_attempts) +
+        " on " + o.worker_id);
+    if (o.on_claim) o.on_claim(task);
+    const auto began = std::chrono::steady_clock::now();
     Status outcome;
     std::string result;
+    std::optional<RunResult> run;
     bool lost = false;
     {
       Heartbeat hb(md, clock, task.id, o.worker_id, o);
+      if (task.attempts > 1) {
+        // An earlier attempt's worker died (its lease expired): its run stays "running" unless
+        // someone ends it, and it may have been on another host.
+        tracking::Tracker tracker(md, *env.artifacts, clock);
+        auto killed = tracker.KillRunsTagged("almanac.task", std::to_string(task.id),
+                                             "its worker stopped renewing the lease of " + tag + "; the task was re-run",
+                                             Json{{"task", task.id}, {"attempt", task.attempts}, {"worker", o.worker_id}});
+        if (killed.ok() && *killed > 0) log(tag + ": marked " + std::to_string(*killed) + " run(s) of an earlier attempt as killed");
+      }
       auto payload = ParseJson(task.payload);
       if (!payload.ok() || !payload->contains("yaml") || !(*payload)["yaml"].is_string()) {
-        outcome = DataLossError("task " + std::to_string(task.id) + ": malformed payload");
+        outcome = DataLossError(tag + ": malformed payload");
       } else {
-        auto spec = ParsePipeline((*payload)["yaml"].get<std::string>(), task.name, *env.models);
+        const std::string file = payload->value("file", task.name);
+        auto spec = ParsePipeline((*payload)["yaml"].get<std::string>(), file, *env.models);
         if (!spec.ok()) {
           outcome = spec.status();
         } else {
           RunOptions ro;
           ro.user = task.created_by;
+          ro.tags = {{"almanac.task", std::to_string(task.id)},
+                     {"almanac.task_attempt", std::to_string(task.attempts)},
+                     {"almanac.worker", o.worker_id}};
+          ro.progress = [&](const std::string& line) { log(tag + ": " + line); };
           auto r = runner.Run(*spec, ro);
           if (r.ok()) {
             Json j = {{"run_id", r->run_id}, {"snapshot", r->snapshot_id}, {"message", r->message}};
             if (r->registered) j["version"] = r->registered->version;
             result = CompactJson(j);
+            run = std::move(*r);
           } else {
             outcome = r.status();
           }
@@ -149,10 +171,11 @@ Result<std::vector<store::TaskRecord>> RunWorker(Environment env, const WorkerOp
       lost = hb.lost();
     }
     // Fencing: only the lease owner marks the task; a worker that lost it leaves it alone.
+    std::string verdict;
     Result<store::TaskRecord> marked = md.Transact<store::TaskRecord>([&](store::MetadataTxn& x) -> Result<store::TaskRecord> {
       ALMANAC_ASSIGN_OR_RETURN(store::TaskRecord t, x.GetTask(task.id));
       if (t.state != store::TaskState::kRunning || t.lease_owner != o.worker_id)
-        return FailedPreconditionError("task " + std::to_string(task.id) + ": the lease was lost to " + t.lease_owner);
+        return FailedPreconditionError(tag + ": the lease was lost to " + (t.lease_owner.empty() ? "another worker" : t.lease_owner));
       const int64_t end = x.clock().NowMicros();
       t.lease_owner.clear();
       t.lease_expires_at = 0;
@@ -161,28 +184,31 @@ Result<std::vector<store::TaskRecord>> RunWorker(Environment env, const WorkerOp
         t.finished_at = end;
         t.result = result;
         t.error.clear();
+        verdict = "done";
       } else if (t.attempts < t.max_attempts) {
         t.state = store::TaskState::kQueued;
         t.not_before = end + o.retry_base_ms * 1000 * (int64_t{1} << std::min<int64_t>(t.attempts - 1, 20));
         t.error = outcome.message();
+        verdict = "retry";
       } else {
         t.state = store::TaskState::kFailed;
         t.finished_at = end;
         t.error = outcome.message();
+        verdict = "failed";
       }
       ALMANAC_RETURN_IF_ERROR(x.UpdateTask(t));
       return t;
     });
-    const double seconds = static_cast<double>(clock.NowMicros() - began) / 1e6;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    idle_since = std::chrono::steady_clock::now();
     if (!marked.ok()) {
-      log("task " + std::to_string(task.id) + ": " + marked.status().message() + (lost ? " (heartbeat saw it)" : ""));
+      log(tag + ": " + marked.status().message() + (lost ? " (the heartbeat saw it)" : ""));
+      if (o.on_task) o.on_task(task, "lost", seconds, run ? &*run : nullptr);
       continue;
     }
-    log("task " + std::to_string(task.id) + ": " + std::string(store::TaskStateName(marked->state)) +
-        (marked->error.empty() ? "" : ": " + marked->error));
-    if (o.on_task) o.on_task(*marked, seconds);
+    log(tag + ": " + verdict + (marked->error.empty() ? "" : ": " + marked->error));
+    if (o.on_task) o.on_task(*marked, verdict, seconds, run ? &*run : nullptr);
     finished.push_back(*marked);
-    idle_since = std::chrono::steady_clock::now();
   }
   return finished;
 }

@@ -162,6 +162,9 @@ Result<ModelVersionRecord> Registry::CreateVersion(const NewVersion& nv, std::st
     for (const auto& e : existing)
       if (e.run_id == nv.run_id)
         return AlreadyExistsError("run " + nv.run_id + " already created " + VersionId(nv.model, e.version));
+    if (nv.reuse_identical_package)
+      for (const auto& e : existing)
+        if (e.artifact_sha256 == nv.package.sha256) return e;
     ALMANAC_ASSIGN_OR_RETURN(int64_t max, t.MaxVersion(nv.model));
     ModelVersionRecord v;
     v.model = nv.model;

@@ -1,3 +1,5 @@
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -107,6 +109,40 @@ TEST_F(RegistryTest, BadReferencesAndDuplicates) {
               StatusIs(StatusCode::kAlreadyExists, "already created"));
   ASSERT_OK(reg_->Promote("gdp", v1, Stage::kStaging, "alice", ""));
   EXPECT_THAT(reg_->Promote("gdp", v1, Stage::kStaging, "alice", ""), StatusIs(StatusCode::kFailedPrecondition, "already in"));
+}
+
+TEST_F(RegistryTest, IdenticalPackageFromAnotherRunReusesTheVersionWhenAsked) {
+  ASSERT_OK(reg_->EnsureModel({"gdp", "alice"}, "alice"));
+  const int64_t v1 = NewVersion();
+  auto first = *reg_->Resolve("gdp", std::to_string(v1));
+  const store::ArtifactRecord package{first.artifact_name, first.artifact_sha256, 1, ""};
+  // Several runs (a task re-run, workers racing) register the same package at once.
+  std::vector<std::string> runs;
+  for (int i = 0; i < 4; ++i) {
+    auto run = *tracker_->StartRun({.pipeline = "p", .user = "alice"});
+    ASSERT_OK(tracker_->FinishRun(run.id, store::RunStatus::kFinished, ""));
+    runs.push_back(run.id);
+  }
+  std::vector<Result<ModelVersionRecord>> got(runs.size(), InternalError("not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < runs.size(); ++i)
+    threads.emplace_back([&, i] {
+      registry::NewVersion nv{"gdp", runs[i], package, "", {}, ""};
+      nv.reuse_identical_package = true;
+      got[i] = reg_->CreateVersion(nv, "alice");
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) {
+    ASSERT_OK(g);
+    EXPECT_EQ(g->version, v1);
+    EXPECT_EQ(g->run_id, first.run_id);
+  }
+  EXPECT_EQ(reg_->ListVersions("gdp")->size(), 1u);
+  // Without the flag the same package from a new run is a new version (explicit registration).
+  registry::NewVersion again{"gdp", runs[0], package, "", {}, ""};
+  auto v2 = reg_->CreateVersion(again, "alice");
+  ASSERT_OK(v2);
+  EXPECT_EQ(v2->version, v1 + 1);
 }
 
 TEST_F(RegistryTest, EveryChangeIsAuditedAndLineageCollectsIt) {

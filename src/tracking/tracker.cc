@@ -103,6 +103,40 @@ Status Tracker::FinishRun(std::string_view run_id, store::RunStatus status, std:
   });
 }
 
+namespace {
+
+// Sets a still-running run to killed and audits it (nothing when it ended meanwhile).
+Status MarkKilled(store::MetadataStore& metadata, const Clock& clock, const std::string& run_id, const std::string& why,
+                  const Json& details) {
+  return metadata.Run([&](store::MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(store::RunRecord cur, t.GetRun(run_id));
+    if (cur.status != store::RunStatus::kRunning) return Status::Ok();
+    cur.status = store::RunStatus::kKilled;
+    cur.end_time = clock.NowMicros();
+    cur.error = why;
+    ALMANAC_RETURN_IF_ERROR(t.UpdateRun(cur));
+    return t.Audit({"almanac", "run.killed", "run", cur.id, details}).status();
+  });
+}
+
+}  // namespace
+
+Result<int> Tracker::KillRunsTagged(std::string_view key, std::string_view value, std::string_view why,
+                                    const Json& details) {
+  ALMANAC_ASSIGN_OR_RETURN(auto running, ListRuns({"", "", store::RunStatus::kRunning, 0}));
+  int killed = 0;
+  for (const auto& r : running) {
+    using Tags = std::vector<std::pair<std::string, std::string>>;
+    ALMANAC_ASSIGN_OR_RETURN(Tags tags, metadata_.Transact<Tags>([&](store::MetadataTxn& t) { return t.GetTags(r.id); }));
+    bool match = false;
+    for (const auto& [k, v] : tags) match = match || (k == key && v == value);
+    if (!match) continue;
+    ALMANAC_RETURN_IF_ERROR(MarkKilled(metadata_, clock_, r.id, std::string(why), details));
+    ++killed;
+  }
+  return killed;
+}
+
 Result<int> Tracker::ReapDeadRuns() {
   const std::string host = HostName();
   ALMANAC_ASSIGN_OR_RETURN(auto running, ListRuns({"", "", store::RunStatus::kRunning, 0}));
@@ -115,15 +149,9 @@ Result<int> Tracker::ReapDeadRuns() {
     for (const auto& [k, v] : tags)
       if (k == "almanac.pid") pid = ParseInt(v).value_or(0);
     if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
-    Status s = metadata_.Run([&](store::MetadataTxn& t) -> Status {
-      ALMANAC_ASSIGN_OR_RETURN(store::RunRecord cur, t.GetRun(r.id));
-      if (cur.status != store::RunStatus::kRunning) return Status::Ok();
-      cur.status = store::RunStatus::kKilled;
-      cur.end_time = clock_.NowMicros();
-      cur.error = "the process (pid " + std::to_string(pid) + ") ended without finishing the run";
-      ALMANAC_RETURN_IF_ERROR(t.UpdateRun(cur));
-      return t.Audit({"almanac", "run.killed", "run", cur.id, {{"pid", pid}, {"host", host}}}).status();
-    });
+    Status s = MarkKilled(metadata_, clock_, r.id,
+                          "the process (pid " + std::to_string(pid) + ") ended without finishing the run",
+                          {{"pid", pid}, {"host", host}});
     ALMANAC_RETURN_IF_ERROR(s);
     ++reaped;
   }

@@ -607,6 +607,40 @@ TEST_F(MonitorTest, ReportForAVersionWithoutBacktestAndBadRefs) {
   EXPECT_FALSE(std::filesystem::exists(d / "x.html"));
 }
 
+// `almanac worker --metrics-port`: task outcomes, busy slots, queue depth and the runs' pipeline
+// metrics in a format promtool accepts.
+TEST_F(MonitorTest, WorkerExposesTaskMetrics) {
+  TempDir d;
+  auto sub = RunAlmanac({"--workspace", ws_, "submit", *dir_ / "gdp.yaml"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  Process w({"--workspace", ws_, "--log-format", "json", "worker", "--metrics-port", "0", "--poll-ms", "20"}, d.path(),
+            "worker");
+  const std::string port_text = w.WaitFor(kMetricsOn);
+  ASSERT_FALSE(port_text.empty()) << w.out() << w.err();
+  const int port = std::stoi(port_text);
+  static const std::regex kDone(R"((task 1: done))");
+  ASSERT_FALSE(w.WaitFor(kDone).empty()) << w.out() << w.err();
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {  // the queue depth is sampled every second
+    text = Get(port, "/metrics").body;
+    if (text.find("almanac_queue_depth{queue=\"tasks\"} 0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(text, HasSubstr("almanac_tasks_total{kind=\"pipeline\",outcome=\"done\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_worker_busy_tasks{kind=\"pipeline\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_queue_depth{queue=\"tasks\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_task_duration_seconds_count{kind=\"pipeline\",outcome=\"done\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("almanac_pipeline_runs_total{pipeline=\"gdp-monitor\",outcome=\"success\"} 1\n"));
+  ExpectPromtoolAccepts(text, d, "worker.txt");
+  w.Stop();
+  for (const auto& line : Lines(w.out())) {
+    auto j = ParseJson(line);
+    ASSERT_TRUE(j.ok() && j->is_object()) << line;
+    EXPECT_EQ((*j)["service.name"], "almanac-worker");
+  }
+}
+
 // Every metric a dashboard panel queries is exported by serve or the scheduler.
 TEST_F(MonitorTest, GrafanaDashboardQueriesOnlyExportedMetrics) {
   TempDir d;

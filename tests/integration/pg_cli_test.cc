@@ -234,6 +234,79 @@ TEST_F(PgCliTest, ConfigFileNamesTheStore) {
   EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE actor = 'dora' AND action = 'ingest'"), 1);
 }
 
+// The task queue on a shared PostgreSQL store: a worker SIGKILLed in the middle of a task loses
+// its lease, another worker re-runs the task once, the dead attempt's run is marked killed, and
+// the registry has exactly one version; then several workers race on copies of the same
+// pipeline and still create no second version (the package is the same).
+TEST_F(PgCliTest, AKilledWorkersTaskIsRerunOnceWithExactlyOneRegistryVersion) {
+  ASSERT_EQ(Pg({"init"}).exit_code, 0);
+  ASSERT_EQ(Pg({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--metadata",
+                kSrc + "/examples/data/us_macro_quarterly.meta.yaml", "--realtime-start", "2009-12-15"})
+                .exit_code,
+            0);
+  // The example pipeline with a longer backtest, so the kill surely lands mid-run.
+  std::string yaml = ReadFile(kSrc + "/examples/pipelines/us_gdp_growth.yaml");
+  ASSERT_NE(yaml.find("origins: 12"), std::string::npos);
+  yaml.replace(yaml.find("origins: 12"), 11, "origins: 40");
+  const std::string pipeline = dir_ / "gdp.yaml";
+  WriteFile(pipeline, yaml);
+  auto submitted = Pg({"--format", "csv", "submit", pipeline, "--key", "job-1"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  EXPECT_THAT(submitted.out, HasSubstr("1,us-gdp-growth,"));
+  auto again = Pg({"submit", pipeline, "--key", "job-1"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("already submitted with key 'job-1'"));
+
+  // Worker A claims the task; it is killed as soon as its run has started.
+  const std::string log_a = dir_ / "worker_a.log";
+  const pid_t a = StartAlmanac({"--store", uri_, "worker", "--lease-seconds", "2", "--heartbeat-seconds", "0.5", "--poll-ms", "20"},
+                               log_a);
+  bool started = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!started && std::chrono::steady_clock::now() < deadline) {
+    started = ReadFile(log_a).find(" of pipeline us-gdp-growth") != std::string::npos;
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(a, SIGKILL);
+  int ws = 0;
+  ::waitpid(a, &ws, 0);
+  ASSERT_TRUE(started) << ReadFile(log_a);
+  ASSERT_THAT(ReadFile(log_a), Not(HasSubstr("task 1: done"))) << "the run finished before the kill";
+  EXPECT_EQ(Count("SELECT count(*) FROM tasks WHERE state = 'running' AND attempts = 1"), 1);
+
+  // Worker B waits out A's lease, re-runs the task and stops when the queue stays empty.
+  auto b = Pg({"--format", "csv", "worker", "--lease-seconds", "2", "--heartbeat-seconds", "0.5", "--poll-ms", "50",
+               "--idle-exit", "3"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_THAT(b.out, HasSubstr("1,us-gdp-growth,2,done,"));
+  EXPECT_THAT(b.err, HasSubstr("marked 1 run(s) of an earlier attempt as killed"));
+  EXPECT_EQ(Count("SELECT count(*) FROM model_versions WHERE model = 'us-gdp-growth'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM runs WHERE status = 'killed'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM runs WHERE status = 'finished'"), 1);
+  auto shown = Pg({"--format", "json", "tasks", "show", "1"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_THAT(shown.out, HasSubstr("\"state\": \"done\""));
+  EXPECT_THAT(shown.out, HasSubstr("\"version\": 1"));
+
+  // Four copies of the same work (new keys), two worker processes with two slots each: every
+  // task is done once and the identical package makes no new version.
+  for (int i = 2; i <= 5; ++i) ASSERT_EQ(Pg({"submit", pipeline, "--key", "job-" + std::to_string(i)}).exit_code, 0);
+  const std::vector<std::string> worker = {"--store", uri_, "worker", "--concurrency", "2", "--threads", "1",
+                                           "--poll-ms", "20", "--idle-exit", "2", "--lease-seconds", "60"};
+  const pid_t w1 = StartAlmanac(worker, dir_ / "w1.log");
+  const pid_t w2 = StartAlmanac(worker, dir_ / "w2.log");
+  for (pid_t w : {w1, w2}) {
+    int st = 0;
+    ::waitpid(w, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ReadFile(dir_ / "w1.log") << ReadFile(dir_ / "w2.log");
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM tasks WHERE state = 'done'"), 5);
+  EXPECT_EQ(Count("SELECT count(*) FROM tasks WHERE attempts <> 1 AND id > 1"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM model_versions WHERE model = 'us-gdp-growth'"), 1);
+  auto verify = Pg({"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+}
+
 }  // namespace
 }  // namespace almanac::testing
 

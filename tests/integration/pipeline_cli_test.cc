@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -19,6 +21,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string kSrc = ALMANAC_SOURCE_DIR;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
 
 class PipelineCliTest : public ::testing::Test {
  protected:
@@ -159,6 +168,111 @@ TEST_F(PipelineCliTest, RunKilledHalfWayIsMarkedKilledAndRegistersNothing) {
   auto versions = Run({"models", "versions", "slow"});
   EXPECT_EQ(versions.exit_code, 1);  // the model was never registered
   EXPECT_EQ(Run({"audit", "verify"}).exit_code, 0);
+}
+
+// The task queue on a SQLite workspace: submit, a worker that drains it, listings, and the
+// user-reachable errors (bad files, bad ids, wrong states, missing reasons) leave the queue as it was.
+TEST_F(PipelineCliTest, SubmitWorkerAndTasksCommands) {
+  const std::string pipeline = kSrc + "/examples/pipelines/us_inflation.yaml";
+  WriteFile(dir_ / "broken.yaml", "name: broken\nmodels: [[[\n");
+  auto bad = Run({"submit", pipeline, dir_ / "broken.yaml"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("broken.yaml"));
+  auto missing = Run({"submit", dir_ / "nope.yaml"});
+  EXPECT_EQ(missing.exit_code, 1);
+  auto empty = Run({"--format", "csv", "tasks", "list"});
+  ASSERT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_EQ(empty.out.find('\n'), empty.out.size() - 1) << "a bad file in the batch queued nothing: " << empty.out;
+
+  auto sub = Run({"--format", "csv", "submit", pipeline, pipeline});  // no key: two separate runs
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  EXPECT_THAT(sub.out, HasSubstr("1,us-inflation,"));
+  EXPECT_THAT(sub.out, HasSubstr("2,us-inflation,"));
+  auto cancel = Run({"tasks", "cancel", "2", "--reason", "duplicate'; DROP TABLE tasks; --"});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_EQ(Run({"tasks", "cancel", "2", "--reason", "again"}).exit_code, 1);
+  EXPECT_THAT(Run({"tasks", "cancel", "1", "--reason", " "}).err, HasSubstr("--reason must say why"));
+  for (const char* id : {"abc", "0", "-3", "1.5", "99999999999999999999"}) {
+    auto r = Run({"tasks", "show", id});
+    EXPECT_EQ(r.exit_code, 1) << id;
+    EXPECT_THAT(r.err, HasSubstr("not a task id")) << id;
+  }
+  EXPECT_EQ(Run({"tasks", "show", "42"}).exit_code, 1);
+  EXPECT_THAT(Run({"tasks", "list", "--state", "sleeping"}).err, HasSubstr("sleeping"));
+  EXPECT_THAT(Run({"worker", "--concurrency", "0"}).err, HasSubstr("--concurrency"));
+  EXPECT_THAT(Run({"worker", "--lease-seconds", "2", "--heartbeat-seconds", "5"}).err, HasSubstr("shorter than the lease"));
+
+  auto w = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "1"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  EXPECT_THAT(w.out, HasSubstr("1,us-inflation,1,done,"));
+  EXPECT_THAT(w.out, Not(HasSubstr("\n2,")));  // cancelled: never run
+  auto failed = Run({"--format", "json", "tasks", "show", "2"});
+  EXPECT_THAT(failed.out, HasSubstr("cancelled by alice: duplicate'; DROP TABLE tasks; --"));
+  EXPECT_THAT(Run({"tasks", "retry", "1", "--reason", "why not"}).err, HasSubstr("only failed tasks"));
+  ASSERT_EQ(Run({"tasks", "retry", "2", "--reason", "needed after all"}).exit_code, 0);
+  auto w2 = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "1"});
+  ASSERT_EQ(w2.exit_code, 0) << w2.err;
+  EXPECT_THAT(w2.out, HasSubstr("2,us-inflation,1,done,"));
+  auto list = Run({"--format", "csv", "tasks", "list", "--state", "done"});
+  EXPECT_THAT(list.out, HasSubstr("1,pipeline,us-inflation,done,1/3,"));
+  EXPECT_THAT(list.out, HasSubstr("2,pipeline,us-inflation,done,1/3,"));
+  auto audit = Run({"--format", "csv", "audit", "list"});
+  EXPECT_THAT(audit.out, HasSubstr("task.cancel"));
+  EXPECT_THAT(audit.out, HasSubstr("task.retry"));
+  EXPECT_EQ(Run({"audit", "verify"}).exit_code, 0);
+}
+
+// `almanac run FILES --shard I/N`: the shards of a series set are disjoint, together cover it,
+// and a Kubernetes Indexed Job's JOB_COMPLETION_INDEX selects the same share as --shard.
+TEST_F(PipelineCliTest, ShardsSplitASeriesSetDeterministically) {
+  std::vector<std::string> files;
+  for (const char* key : {"us:realgdp", "us:realcons", "us:realinv", "us:realgovt", "us:realdpi", "us:cpi", "us:m1", "us:pop"}) {
+    const std::string name = std::string(key).substr(3);
+    const std::string f = dir_ / (name + ".yaml");
+    WriteFile(f, "name: shard-" + name + "\ndata:\n  series: [" + key + "]\n  as_of: 2009-12-20\ntarget: " + key +
+                     "\nhorizon: 2\nlevels: [80]\nmodels:\n  - name: n\n    type: naive\n"
+                     "evaluation:\n  origins: 2\n  horizon: 1\n  metrics: [mae]\n  select_by: mae\n");
+    files.push_back(f);
+  }
+  auto run_shard = [&](const std::string& shard, const std::vector<std::string>& env) {
+    std::vector<std::string> args = {"--workspace", ws_, "--format", "csv", "run"};
+    args.insert(args.end(), files.begin(), files.end());
+    if (!shard.empty()) args.insert(args.end(), {"--shard", shard});
+    return RunAlmanac(args, "", env);
+  };
+  std::set<std::string> seen;
+  size_t total = 0;
+  std::string first_share;
+  for (const char* shard : {"0/3", "1/3", "2/3"}) {
+    auto r = run_shard(shard, {});
+    ASSERT_EQ(r.exit_code, 0) << shard << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(std::string("shard ") + shard + ": "));
+    for (const auto& line : Lines(r.out)) {
+      if (line.rfind("shard-", 0) != 0) continue;
+      seen.insert(line.substr(0, line.find(',')));
+      ++total;
+    }
+    if (first_share.empty()) first_share = r.out;
+  }
+  EXPECT_EQ(seen.size(), files.size());  // every pipeline ran ...
+  EXPECT_EQ(total, files.size());        // ... in exactly one shard
+  auto k8s = run_shard("", {"JOB_COMPLETION_INDEX=0", "ALMANAC_SHARD_COUNT=3"});
+  ASSERT_EQ(k8s.exit_code, 0) << k8s.err;
+  auto names = [](const std::string& out) {
+    std::set<std::string> n;
+    for (const auto& line : Lines(out))
+      if (line.rfind("shard-", 0) == 0) n.insert(line.substr(0, line.find(',')));
+    return n;
+  };
+  EXPECT_EQ(names(k8s.out), names(first_share));
+  for (const char* bad : {"3/3", "x", "1/0"}) {
+    auto r = run_shard(bad, {});
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--shard")) << bad;
+  }
+  auto no_count = run_shard("", {"JOB_COMPLETION_INDEX=1"});
+  EXPECT_EQ(no_count.exit_code, 1);
+  EXPECT_THAT(no_count.err, HasSubstr("ALMANAC_SHARD_COUNT"));
 }
 
 }  // namespace
