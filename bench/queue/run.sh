@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 7's worker figure: the same M3 subset trained by 1, 2 and 4 worker processes (one task
 # at a time each, one fitting thread each) on this machine, against one throwaway PostgreSQL
-# store on 127.0.0.1. Each task is one pipeline (one M3 quarterly MACRO series, candidates
-# auto_ets, auto_arima and theta, a 4-origin backtest). The wall time is the span of the
+# store on 127.0.0.1. Each task is one pipeline (one M3 MACRO series, monthly by default;
+# candidates auto_ets, auto_arima and theta, a 12-origin backtest). The wall time is the span of the
 # tasks in the store (first start to last finish), so process start-up and the idle exit are
 # not counted. REPS interleaved repetitions, medians.
 #   BUILD=build/dev bench/queue/run.sh [SERIES] [REPS]      (default 24 3)
@@ -24,11 +24,15 @@ trap 'scripts/pg_test_server.sh stop "$PGDIR" >/dev/null 2>&1 || true; rm -rf "$
 ADMIN=$(scripts/pg_test_server.sh start "$PGDIR")
 BASE=${ADMIN%/postgres}
 
-# The first SERIES quarterly MACRO series as a long CSV (key m3:ID, period YYYYQn).
-awk -F, -v n="$SERIES" 'NR == 1 { print "series,period,value"; next }
-  $2 == "MACRO" && $4 == "QUARTERLY" && $5 == "train" {
+# The first SERIES MACRO series of PERIOD (MONTHLY by default, or QUARTERLY) with at least
+# MIN_LENGTH observations (default 100) as a long CSV (key m3:ID).
+PERIOD=${PERIOD:-MONTHLY}; MIN_LENGTH=${MIN_LENGTH:-100}
+awk -F, -v n="$SERIES" -v p="$PERIOD" -v m="$MIN_LENGTH" 'FNR == 1 { if (NR == 1) print "series,period,value"; next }
+  $2 != "MACRO" || $4 != p || $5 != "train" { next }
+  NR == FNR { len[$1]++; next }
+  len[$1] >= m {
     if (!($1 in seen)) { if (count >= n) next; seen[$1] = 1; count++ }
-    print "m3:" $1 "," $7 "," $8 }' "$M3" > "$WORK/m3.csv"
+    print "m3:" $1 "," $7 "," $8 }' "$M3" "$M3" > "$WORK/m3.csv"
 mkdir -p "$WORK/pipelines"
 for id in $(cut -d, -f1 "$WORK/m3.csv" | tail -n +2 | sort -u); do
   name=${id#m3:}
@@ -43,13 +47,13 @@ models:
   - {name: ets, type: auto_ets}
   - {name: arima, type: auto_arima}
   - {name: theta, type: theta}
-evaluation: {origins: 4, step: 1, window: expanding, horizon: 4, metrics: [mase, smape], select_by: mase}
+evaluation: {origins: 12, step: 1, window: expanding, horizon: 8, metrics: [mase, smape], select_by: mase}
 register: {model: m3-$name, owner: bench, when: mase < 100}
 seed: 1
 YAML
 done
 NTASKS=$(ls "$WORK/pipelines" | wc -l)
-echo "$NTASKS tasks (M3 quarterly MACRO); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "$NTASKS tasks (M3 MACRO $PERIOD, >= $MIN_LENGTH observations); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 span() {  # seconds from the first task start to the last finish
   psql -qtA "$1" -c "SELECT round(((max(finished_at) - min(started_at)) / 1e6)::numeric, 2) FROM tasks WHERE state = 'done'"
@@ -69,7 +73,7 @@ for r in $(seq "$REPS"); do
     done
     for p in "${pids[@]}"; do wait "$p" || { cat "$WORK"/err*; exit 1; }; done
     done_count=$(psql -qtA "$BASE/$db" -c "SELECT count(*) FROM tasks WHERE state = 'done'")
-    [ "$done_count" = "$NTASKS" ] || { echo "only $done_count of $NTASKS tasks done" >&2; exit 1; }
+    [ "$done_count" = "$NTASKS" ] || { echo "only $done_count of $NTASKS tasks done" >&2; psql -qtA "$BASE/$db" -c "SELECT id, name, state, attempts, error FROM tasks WHERE state <> 'done'" >&2; exit 1; }
     s=$(span "$BASE/$db")
     echo "$s" >> "$WORK/w$w"
     echo "rep $r: $w worker(s): $s s" >&2

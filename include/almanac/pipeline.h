@@ -330,6 +330,7 @@ struct WorkerOptions {
   int max_tasks = 0;              // stop after this many tasks (0: never)
   int64_t idle_exit_ms = 0;       // stop after this long (real time) without work (0: never)
   int64_t poll_ms = 1000;         // wait between empty claims
+  int max_claim_failures = 10;    // store errors in a row (backing off 0.5 s .. 30 s) before giving up
   std::function<bool()> stop;     // checked between tasks (SIGTERM)
   std::function<void(const std::string& line)> log;  // task events and the runs' step progress
   // Monitoring: on_claim when a task starts; on_task after each attempt with its outcome

@@ -110,12 +110,25 @@ Result<std::vector<store::TaskRecord>> RunWorker(Environment env, const WorkerOp
   Runner runner(env);
   // Idle time is real time (the store's clock may be a test's fixed clock).
   auto idle_since = std::chrono::steady_clock::now();
+  int claim_failures = 0;
   while (!(o.stop && o.stop())) {
     if (o.max_tasks > 0 && static_cast<int>(finished.size()) >= o.max_tasks) break;
     const int64_t now = clock.NowMicros();
-    ALMANAC_ASSIGN_OR_RETURN(auto claimed, md.Transact<std::optional<store::TaskRecord>>([&](store::MetadataTxn& x) {
+    auto claim = md.Transact<std::optional<store::TaskRecord>>([&](store::MetadataTxn& x) {
       return x.ClaimTask(o.worker_id, now, now + o.lease_ms * 1000, {"pipeline"});
-    }));
+    });
+    if (!claim.ok()) {
+      // The store went away (a restart, a network cut): back off and try again; a worker is a
+      // long-running process and should outlive a database restart.
+      if (++claim_failures >= o.max_claim_failures) return claim.status().WithContext("claiming a task");
+      const int64_t wait_ms = std::min<int64_t>(30000, 500 * (int64_t{1} << std::min(claim_failures - 1, 6)));
+      log("claiming a task failed (" + std::to_string(claim_failures) + " in a row): " + claim.status().message() +
+          "; retrying in " + std::to_string(wait_ms) + " ms");
+      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+      continue;
+    }
+    claim_failures = 0;
+    std::optional<store::TaskRecord>& claimed = *claim;
     if (!claimed) {
       if (o.idle_exit_ms > 0 && std::chrono::steady_clock::now() - idle_since >= std::chrono::milliseconds(o.idle_exit_ms)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));

@@ -307,6 +307,45 @@ TEST_F(PgCliTest, AKilledWorkersTaskIsRerunOnceWithExactlyOneRegistryVersion) {
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
 
+// PostgreSQL restarts while a worker runs queued pipelines: the worker backs off, reconnects and
+// every task ends done (a run cut by the restart fails and is retried), with one version.
+TEST_F(PgCliTest, WorkersSurviveAServerRestart) {
+  auto launched = store::testing::PgTestServer::LaunchPrivate();
+  if (!launched.ok()) {
+    const char* req = std::getenv("ALMANAC_REQUIRE_POSTGRES");
+    if (req != nullptr && std::string(req) == "1") FAIL() << launched.status().ToString();
+    GTEST_SKIP() << "cannot run a private PostgreSQL server: " << launched.status().ToString();
+  }
+  std::unique_ptr<store::testing::PgTestServer> own = std::move(*launched);
+  auto uri = own->NewDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status().ToString();
+  uri_ = *uri;
+  ASSERT_EQ(Pg({"init"}).exit_code, 0);
+  ASSERT_EQ(Pg({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--realtime-start", "2009-12-15"}).exit_code, 0);
+  const std::string pipeline = kSrc + "/examples/pipelines/us_inflation.yaml";
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(Pg({"submit", pipeline, "--key", "k" + std::to_string(i)}).exit_code, 0);
+  const std::string log = dir_ / "worker.log";
+  const pid_t w = StartAlmanac({"--store", uri_, "worker", "--poll-ms", "50", "--idle-exit", "8", "--lease-seconds", "3",
+                                "--heartbeat-seconds", "1", "--retry-base-ms", "200"},
+                               log);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (ReadFile(log).find("attempt 1 of 3") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(own->Stop().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(own->Start().ok());
+  int st = 0;
+  ::waitpid(w, &st, 0);
+  const std::string text = ReadFile(log);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << text;
+  // The restart was felt (a run or a claim failed) and overcome.
+  EXPECT_THAT(text, ::testing::ContainsRegex("retry|claiming a task failed")) << text;
+  EXPECT_EQ(Count("SELECT count(*) FROM tasks WHERE state = 'done'"), 4) << text;
+  EXPECT_EQ(Count("SELECT count(*) FROM model_versions"), 1) << text;
+  EXPECT_EQ(Count("SELECT count(*) FROM runs WHERE status = 'running'"), 0) << text;
+  EXPECT_EQ(Pg({"audit", "verify"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace almanac::testing
 
