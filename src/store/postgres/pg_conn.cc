@@ -339,7 +339,11 @@ Status RunTransaction(Pool& pool, std::string_view begin, const std::function<St
   thread_local std::mt19937_64 rng{std::random_device{}()};
   Status last;
   for (int attempt = 0; attempt < attempts; ++attempt) {
-    if (attempt > 0) {
+    // A serialization failure usually means a concurrent transaction that held a row we
+    // needed (the audit head, a task) has just committed: the first retry goes at once, later
+    // ones back off, so contention costs a redo rather than a sleep.
+    const bool immediate = attempt == 1 && last.code() == StatusCode::kAborted;
+    if (attempt > 0 && !immediate) {
       // Jittered exponential backoff: 5, 10, 20, ... ms (capped at 1 s), times [0.5, 1.5).
       const double base = std::min(1000.0, 5.0 * static_cast<double>(1 << std::min(attempt - 1, 8)));
       std::uniform_real_distribution<double> jitter(0.5, 1.5);
