@@ -10,6 +10,7 @@
 
 #include "almanac/pipeline.h"
 #include "core/testing/status_matchers.h"
+#include "pipeline/testing/builtin_models.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -18,14 +19,7 @@ using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 
-models::ForecasterRegistry& Models() {
-  static models::ForecasterRegistry* r = [] {
-    auto* reg = new models::ForecasterRegistry();
-    models::RegisterBuiltinModels(*reg);
-    return reg;
-  }();
-  return *r;
-}
+using ::almanac::pipeline::testing::BuiltinModels;
 
 // --------------------------------------------------------------------------- rules, cron
 
@@ -95,7 +89,7 @@ max_retries: 2
 )";
 
 TEST(SpecTest, ParsesAGoodFile) {
-  ASSERT_OK_AND_ASSIGN(PipelineSpec s, ParsePipeline(kGood, "p.yaml", Models()));
+  ASSERT_OK_AND_ASSIGN(PipelineSpec s, ParsePipeline(kGood, "p.yaml", BuiltinModels()));
   EXPECT_EQ(s.name, "gdp");
   EXPECT_EQ(s.candidates.size(), 2u);
   EXPECT_EQ(s.candidates[1].name, "drift");
@@ -120,7 +114,7 @@ TEST_P(BadSpecTest, NamesFileLineAndKey) {
   const size_t at = text.find(p.from);
   ASSERT_NE(at, std::string::npos) << p.from;
   text.replace(at, p.from.size(), p.to);
-  EXPECT_THAT(ParsePipeline(text, "p.yaml", Models()), StatusIs(StatusCode::kInvalidArgument, p.message));
+  EXPECT_THAT(ParsePipeline(text, "p.yaml", BuiltinModels()), StatusIs(StatusCode::kInvalidArgument, p.message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -214,9 +208,9 @@ class RunnerTest : public ::testing::Test {
     EXPECT_OK(load->Commit());
   }
 
-  Environment Env() { return {store_.get(), artifacts_.get(), &Models(), &clock_, 2}; }
+  Environment Env() { return {store_.get(), artifacts_.get(), &BuiltinModels(), &clock_, 2}; }
   Result<RunResult> RunText(const std::string& text, RunOptions opts = {}) {
-    ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(text, "p.yaml", Models()));
+    ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(text, "p.yaml", BuiltinModels()));
     if (opts.user.empty()) opts.user = "alice";
     Runner r(Env());
     return r.Run(spec, opts);
@@ -495,10 +489,10 @@ class WorkerTest : public RunnerTest {
 
 TEST_F(WorkerTest, RunsSubmittedPipelinesOnceAndRefusesDuplicates) {
   const std::string good = Write("good.yaml", kGood);
-  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), Models(), good, "manual-1", "alice", 2));
-  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), good, "manual-1", "alice", 2).status(),
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), BuiltinModels(), good, "manual-1", "alice", 2));
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), BuiltinModels(), good, "manual-1", "alice", 2).status(),
               StatusIs(StatusCode::kAlreadyExists));
-  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), "/nonexistent.yaml", "k", "alice", 2).status(),
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), BuiltinModels(), "/nonexistent.yaml", "k", "alice", 2).status(),
               StatusIs(StatusCode::kNotFound, "cannot read pipeline file"));
   ASSERT_OK_AND_ASSIGN(auto done, RunWorker(Env(), Options("w1")));
   ASSERT_EQ(done.size(), 1u);
@@ -517,7 +511,7 @@ TEST_F(WorkerTest, FailedAttemptsBackOffThenFail) {
   failing.replace(failing.find("series: [us:gdp]"), 16, "series: [us:none]");
   failing.replace(failing.find("input: us:gdp"), 13, "input: us:none");
   const std::string bad = Write("bad.yaml", failing);
-  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), Models(), bad, "k", "alice", 2));
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), BuiltinModels(), bad, "k", "alice", 2));
   ASSERT_OK_AND_ASSIGN(auto first, RunWorker(Env(), Options("w1")));
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].state, store::TaskState::kQueued);  // attempt 1 of 2 failed: back off
@@ -536,10 +530,10 @@ TEST_F(WorkerTest, FailedAttemptsBackOffThenFail) {
 
 TEST_F(WorkerTest, BadPipelinesAreRefusedAtSubmitAndNothingIsQueued) {
   const std::string bad = Write("broken.yaml", "name: x\nmodels: [[[\n");
-  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), bad, "k", "alice", 2).status(),
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), BuiltinModels(), bad, "k", "alice", 2).status(),
               StatusIs(StatusCode::kInvalidArgument));
   const std::string good = Write("good.yaml", kGood);
-  EXPECT_THAT(SubmitPipeline(store_->metadata(), Models(), good, "k", "alice", 0).status(),
+  EXPECT_THAT(SubmitPipeline(store_->metadata(), BuiltinModels(), good, "k", "alice", 0).status(),
               StatusIs(StatusCode::kInvalidArgument, "at least 1"));
   auto tasks = store_->metadata().Transact<std::vector<store::TaskRecord>>(
       [](store::MetadataTxn& x) { return x.ListTasks({}); });
@@ -551,7 +545,7 @@ TEST_F(WorkerTest, BadPipelinesAreRefusedAtSubmitAndNothingIsQueued) {
 // the task, marks the dead attempt's run killed, and the registry gets exactly one version.
 TEST_F(WorkerTest, ATaskWhoseWorkerDiedIsRerunOnceAndItsRunMarkedKilled) {
   const std::string good = Write("good.yaml", kGood);
-  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), Models(), good, "k", "alice", 3));
+  ASSERT_OK_AND_ASSIGN(int64_t id, SubmitPipeline(store_->metadata(), BuiltinModels(), good, "k", "alice", 3));
   const int64_t now = clock_.NowMicros();
   auto claimed = store_->metadata().Transact<std::optional<store::TaskRecord>>(
       [&](store::MetadataTxn& x) { return x.ClaimTask("dead-host:1:0", now, now + 2000000, {"pipeline"}); });

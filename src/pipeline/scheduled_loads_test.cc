@@ -12,6 +12,7 @@
 
 #include "almanac/pipeline.h"
 #include "core/testing/status_matchers.h"
+#include "pipeline/testing/builtin_models.h"
 #include "data/testing/fixture_server.h"
 
 namespace almanac::pipeline {
@@ -25,14 +26,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-models::ForecasterRegistry& Models() {
-  static models::ForecasterRegistry* r = [] {
-    auto* reg = new models::ForecasterRegistry();
-    models::RegisterBuiltinModels(*reg);
-    return reg;
-  }();
-  return *r;
-}
+using ::almanac::pipeline::testing::BuiltinModels;
 
 int64_t At(const std::string& ts) { return *ParseTimestamp(ts); }
 
@@ -119,7 +113,7 @@ class ScheduledLoadsTest : public ::testing::Test {
     return p;
   }
 
-  Environment Env() { return {store_.get(), artifacts_.get(), &Models(), &clock_, 1}; }
+  Environment Env() { return {store_.get(), artifacts_.get(), &BuiltinModels(), &clock_, 1}; }
 
   SchedulerOptions Options() {
     SchedulerOptions so;
@@ -338,9 +332,9 @@ TEST_F(ScheduledLoadsTest, BadConfigurationIsRejectedBeforeAnythingRuns) {
               StatusIs(StatusCode::kInvalidArgument, "typo.yaml:10: trigger: unknown trigger 'on_new_dta' (did you mean 'on_new_data'?)"));
   std::string key_typo = TriggeredPipeline("gdp_fc", "in:gdp");
   key_typo.replace(key_typo.find("trigger:"), 8, "triger:");
-  EXPECT_THAT(ParsePipeline(key_typo, "p.yaml", Models()),
+  EXPECT_THAT(ParsePipeline(key_typo, "p.yaml", BuiltinModels()),
               StatusIs(StatusCode::kInvalidArgument, "p.yaml:10: triger: unknown key 'triger' (did you mean 'trigger'?)"));
-  EXPECT_THAT(ParsePipeline("name: s\ndata:\n  series: [x]\n  snapshot: q1\ntarget: x\nmodels:\n  - type: naive\ntrigger: on_new_data\n", "s.yaml", Models()),
+  EXPECT_THAT(ParsePipeline("name: s\ndata:\n  series: [x]\n  snapshot: q1\ntarget: x\nmodels:\n  - type: naive\ntrigger: on_new_data\n", "s.yaml", BuiltinModels()),
               StatusIs(StatusCode::kInvalidArgument, "never sees new data"));
   // Nothing with a schedule: a triggered pipeline without sources cannot fire.
   so = Options();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -207,6 +208,19 @@ TEST_F(LoadCliTest, QuarantineListShowReleaseDrop) {
   auto notnumber = Run({"quarantine", "show", "1;DROP TABLE quarantine"});
   EXPECT_EQ(notnumber.exit_code, 2);
   EXPECT_EQ(State(), before);
+  // A payload edited in the database behind almanac's back no longer matches its SHA-256:
+  // release refuses it and stores nothing; put back, it can be released.
+  auto edit = [&](const std::string& from, const std::string& to) {
+    const std::string sql = "UPDATE quarantine SET payload = replace(payload, '" + from + "', '" + to + "') WHERE id = 1";
+    return std::system(("sqlite3 '" + ws_ + "/almanac.db' \"" + sql + "\"").c_str());
+  };
+  ASSERT_EQ(edit("1161.38", "1161.39"), 0);
+  auto tampered = Run({"quarantine", "release", "1", "--reason", "looks fine"});
+  EXPECT_EQ(tampered.exit_code, 3);  // a corrupt store (docs/cli.md)
+  EXPECT_THAT(tampered.err, HasSubstr("does not match its SHA-256; it was altered"));
+  EXPECT_EQ(State(), before);
+  EXPECT_THAT(Run({"quarantine", "list", "--format", "csv"}).out, HasSubstr("pending"));
+  ASSERT_EQ(edit("1161.39", "1161.38"), 0);
 
   auto rel = Run({"--user", "reviewer", "quarantine", "release", "1", "--reason", "JPY rebased; confirmed by the ECB"});
   EXPECT_EQ(rel.exit_code, 0) << rel.err;
