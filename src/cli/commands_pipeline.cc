@@ -86,10 +86,10 @@ void PrintPromotion(const GlobalOptions& g, const registry::PromotionResult& p, 
 
 }  // namespace
 
-// Long-running writers (run, reproduce, scheduler) do not hold the workspace lock: SQLite
-// serializes their short transactions with other writers.
 int RunPipelines(const GlobalOptions& g, const RunArgs& a);
 
+// Long-running writers (run, reproduce, scheduler) do not hold the workspace lock: SQLite
+// serializes their short transactions with other writers.
 int RunPipeline(const GlobalOptions& g, const RunArgs& a) {
   if (a.files.size() != 1 || !a.shard.empty() || std::getenv("JOB_COMPLETION_INDEX") != nullptr) return RunPipelines(g, a);
   auto env = OpenEnv(g, false);
