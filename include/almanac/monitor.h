@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdint>
 #include <functional>
@@ -28,6 +29,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <variant>
@@ -383,9 +385,17 @@ class Logger {
     // line, as log shippers expect), stderr for kText.
     std::function<void(std::string_view line)> sink;
     const Clock* clock = nullptr;  // default SystemClock()
+    // > 0 (without a sink): lines are collected and written by a background thread at most
+    // this many milliseconds later (or at 64 KiB), so a busy server makes one write per batch
+    // instead of one per access-log line; warnings and errors are written at once (with what
+    // is pending), and the destructor writes the rest. A SIGKILL loses at most this window.
+    int64_t buffer_ms = 0;
   };
   Logger() : Logger(Options{}) {}
   explicit Logger(Options options);
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
 
   void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {}) const;
   void Info(std::string_view message, std::initializer_list<LogField> fields = {}) const {
@@ -407,9 +417,16 @@ class Logger {
   const std::string& service() const { return options_.service; }
 
  private:
+  void WritePending() const;  // REQUIRES mu_
+  void FlushLoop();
+
   Options options_;
   std::string text_prefix_;  // "almanac serve: "
   mutable std::mutex mu_;
+  mutable std::string pending_;  // GUARDED_BY(mu_): buffered lines
+  mutable std::condition_variable flush_cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread flusher_;
 };
 
 // Replaces secrets in free text: "Bearer <anything>" -> "Bearer [REDACTED]", almanac API

@@ -4,11 +4,12 @@
 
 namespace almanac::cli {
 
-Result<std::unique_ptr<monitor::Logger>> MakeLogger(const GlobalOptions& g, std::string_view service) {
+Result<std::unique_ptr<monitor::Logger>> MakeLogger(const GlobalOptions& g, std::string_view service, int64_t buffer_ms) {
   ALMANAC_ASSIGN_OR_RETURN(monitor::LogFormat format, monitor::ParseLogFormat(g.log_format));
   monitor::Logger::Options o;
   o.format = format;
   o.service = std::string(service);
+  o.buffer_ms = buffer_ms;
   return std::make_unique<monitor::Logger>(std::move(o));
 }
 

@@ -1,4 +1,5 @@
 // Structured logging: ECS JSON lines or text, with secrets redacted.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -170,6 +171,36 @@ Logger::Logger(Options options) : options_(std::move(options)) {
   for (char& c : text_prefix_)
     if (c == '-') c = ' ';
   text_prefix_ += ": ";
+  if (options_.buffer_ms > 0 && !options_.sink) flusher_ = std::thread([this] { FlushLoop(); });
+}
+
+Logger::~Logger() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    flush_cv_.notify_all();
+    flusher_.join();
+  }
+  std::lock_guard lock(mu_);
+  WritePending();
+}
+
+void Logger::WritePending() const {
+  if (pending_.empty()) return;
+  std::FILE* f = options_.format == LogFormat::kJson ? stdout : stderr;
+  std::fwrite(pending_.data(), 1, pending_.size(), f);
+  std::fflush(f);
+  pending_.clear();
+}
+
+void Logger::FlushLoop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    flush_cv_.wait_for(lock, std::chrono::milliseconds(options_.buffer_ms));
+    WritePending();
+  }
 }
 
 std::string Logger::Format(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
@@ -234,6 +265,13 @@ void Logger::Log(LogLevel level, std::string_view message, std::initializer_list
   std::lock_guard lock(mu_);
   if (options_.sink) {
     options_.sink(line);
+    return;
+  }
+  if (flusher_.joinable()) {
+    pending_ += line;
+    // Problems are seen at once; a full buffer is handed to the flusher.
+    if (static_cast<int>(level) >= static_cast<int>(LogLevel::kWarning)) WritePending();
+    else if (pending_.size() >= 64 * 1024) flush_cv_.notify_one();
     return;
   }
   std::FILE* f = options_.format == LogFormat::kJson ? stdout : stderr;

@@ -1,8 +1,14 @@
-#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -142,6 +148,47 @@ TEST(LoggerTest, ConcurrentWritersNeverInterleaveLines) {
   std::set<std::string> ids;
   for (const auto& l : out.lines) ids.insert(nlohmann::json::parse(l)["trace.id"].get<std::string>());
   EXPECT_THAT(ids, SizeIs(800));
+}
+
+// Buffered (serve's access log): info lines wait for the flusher, a warning writes everything
+// pending at once and in order, and the destructor writes the rest.
+TEST(LoggerTest, BufferedLinesAreWrittenInOrderByWarningsAndTheDestructor) {
+  char path[] = "/tmp/almanac_log_test_XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  ::dup2(fd, 2);
+  auto read_all = [&] {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  std::string after_info, after_warning;
+  {
+    Logger::Options o;
+    o.service = "almanac-serve";
+    o.buffer_ms = 60000;  // the flusher does not wake during the test
+    Logger log(o);
+    log.Info("first");
+    log.Info("second");
+    after_info = read_all();
+    log.Warn("third");
+    after_warning = read_all();
+    log.Info("fourth");
+  }
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(fd);
+  const std::string all = read_all();
+  std::remove(path);
+  EXPECT_EQ(after_info, "");
+  EXPECT_THAT(after_warning, HasSubstr("first"));
+  EXPECT_LT(after_warning.find("first"), after_warning.find("second"));
+  EXPECT_LT(after_warning.find("second"), after_warning.find("WARNING: third"));
+  EXPECT_EQ(after_warning.find("fourth"), std::string::npos);
+  EXPECT_THAT(all, HasSubstr("fourth"));
+  EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 4);
 }
 
 TEST(LoggerTest, ParseLogFormat) {
