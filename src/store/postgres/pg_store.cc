@@ -4,6 +4,7 @@
 #include "store/postgres/pg_store.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -172,6 +173,14 @@ class PgLoadSession : public LoadSessionBase {
       return locked;
     }
     ALMANAC_RETURN_IF_ERROR(c.Exec("SET LOCAL lock_timeout = 0"));
+    // A vintage row holds its periods and values as arrays of tens of kilobytes, which
+    // PostgreSQL compresses when it stores them out of line. Its default, pglz, took most of
+    // the server's time on a bulk load (bench/pg); lz4 compresses these arrays about as well
+    // at a fraction of the cost. Servers built without lz4 keep their default. Reads
+    // decompress either form, so stores written before keep working.
+    ALMANAC_RETURN_IF_ERROR(c.Query("SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
+                                    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
+                                .status());
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, c.Query("INSERT INTO loads (started_at, loader, source) VALUES ($1, $2, $3) "
                                                  "RETURNING id",
                                                  Params().Add(now_micros()).Add(options().loader).Add(options().source)));
@@ -263,37 +272,58 @@ class PgLoadSession : public LoadSessionBase {
   }
 
   // Each planned vintage becomes one row (periods and values as arrays), buffered in COPY's
-  // text format and streamed in large pieces.
+  // binary format and streamed in large pieces: the server then neither parses numbers nor
+  // array literals, and the client skips formatting them.
   Status WriteRows(int64_t series_id, int64_t vintage_id, int64_t rt,
                    const std::vector<std::pair<int64_t, double>>& rows) override {
     if (rows.empty()) return Status::Ok();
     const int part = parts_[vintage_id]++;
-    copy_buffer_ += std::to_string(series_id);
-    copy_buffer_ += '\t';
-    copy_buffer_ += std::to_string(rt);
-    copy_buffer_ += '\t';
-    copy_buffer_ += std::to_string(vintage_id);
-    copy_buffer_ += '\t';
-    copy_buffer_ += std::to_string(part);
-    copy_buffer_ += "\t{";
-    char buf[40];
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (i) copy_buffer_ += ',';
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rows[i].first);
-      copy_buffer_.append(buf, end);
+    if (copy_buffer_.empty()) copy_buffer_.append(kCopyBinaryHeader, sizeof kCopyBinaryHeader - 1);
+    bool has_null = false;
+    for (const auto& r : rows) has_null |= std::isnan(r.second);
+    const size_t n = rows.size();
+    const size_t array_header = 20;  // ndim, has-null flag, element type, size, lower bound
+    const size_t bytes = 2 + 3 * (4 + 8) + (4 + 4) + 2 * (4 + array_header + 12 * n);
+    const size_t start = copy_buffer_.size();
+    copy_buffer_.resize(start + bytes);
+    char* out = copy_buffer_.data() + start;
+    PutBe16(out, 6);  // fields
+    for (int64_t v : {series_id, rt, vintage_id}) {
+      PutBe32(out, 8);
+      PutBe64(out, static_cast<uint64_t>(v));
     }
-    copy_buffer_ += "}\t{";
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (i) copy_buffer_ += ',';
-      if (std::isnan(rows[i].second)) {
-        copy_buffer_ += "NULL";
+    PutBe32(out, 4);
+    PutBe32(out, static_cast<uint32_t>(part));
+    auto put_array_header = [&](uint32_t element_oid, bool nulls) {
+      PutBe32(out, static_cast<uint32_t>(array_header + 12 * n));
+      PutBe32(out, 1);  // one dimension
+      PutBe32(out, nulls ? 1 : 0);
+      PutBe32(out, element_oid);
+      PutBe32(out, static_cast<uint32_t>(n));
+      PutBe32(out, 1);  // lower bound
+    };
+    put_array_header(kInt8Oid, false);
+    for (const auto& r : rows) {
+      PutBe32(out, 8);
+      PutBe64(out, static_cast<uint64_t>(r.first));
+    }
+    put_array_header(kFloat8Oid, has_null);
+    for (const auto& r : rows) {
+      if (std::isnan(r.second)) {  // explicitly missing: a NULL element, which takes no bytes
+        PutBe32(out, 0xFFFFFFFFu);
       } else {
-        // Shortest form that reads back as the same double.
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rows[i].second);
-        copy_buffer_.append(buf, end);
+        PutBe32(out, 8);
+        PutBe64(out, std::bit_cast<uint64_t>(r.second));
       }
     }
-    copy_buffer_ += "}\n";
+    // NULL elements are 8 bytes shorter than the reservation, and so is the values array.
+    if (has_null) {
+      const size_t nulls = static_cast<size_t>(std::count_if(rows.begin(), rows.end(),
+                                                              [](const auto& r) { return std::isnan(r.second); }));
+      char* len_at = copy_buffer_.data() + start + 2 + 3 * 12 + 8 + 4 + array_header + 12 * n;
+      PutBe32(len_at, static_cast<uint32_t>(array_header + 12 * n - 8 * nulls));
+    }
+    copy_buffer_.resize(static_cast<size_t>(out - copy_buffer_.data()));
     pending_series_.insert(series_id);
     if (copy_buffer_.size() >= kCopyFlushBytes) return FlushCopy();
     return Status::Ok();
@@ -341,10 +371,29 @@ class PgLoadSession : public LoadSessionBase {
 
  private:
   static constexpr size_t kCopyFlushBytes = 16 << 20;
+  // COPY's binary format: signature, flags, header extension length; a tuple count of -1 ends it.
+  static constexpr char kCopyBinaryHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+  static constexpr uint32_t kInt8Oid = 20, kFloat8Oid = 701;  // fixed in every PostgreSQL
+
+  static void PutBe16(char*& out, uint16_t v) {
+    out[0] = static_cast<char>(v >> 8);
+    out[1] = static_cast<char>(v);
+    out += 2;
+  }
+  static void PutBe32(char*& out, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (24 - 8 * i));
+    out += 4;
+  }
+  static void PutBe64(char*& out, uint64_t v) {
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (56 - 8 * i));
+    out += 8;
+  }
 
   Status FlushCopy() {
     if (copy_buffer_.empty()) return Status::Ok();
-    Status s = lease_->CopyIn("COPY observations (series_id, realtime_start, vintage_id, part, periods, \"values\") FROM STDIN",
+    copy_buffer_.append("\xFF\xFF", 2);
+    Status s = lease_->CopyIn("COPY observations (series_id, realtime_start, vintage_id, part, periods, \"values\") FROM STDIN "
+                              "(FORMAT binary)",
                               copy_buffer_);
     copy_buffer_.clear();
     pending_series_.clear();
