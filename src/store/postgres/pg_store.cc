@@ -233,10 +233,13 @@ class PgLoadSession : public LoadSessionBase {
                                                            .Add(info.seasonal_adjustment)
                                                            .Add(info.source)
                                                            .Add(now_micros())));
+    created_.insert(r.Int(0, 0));
     return SeriesRef{r.Int(0, 0), info.frequency, true};
   }
 
   Status ReadStoredRows(int64_t series_id, std::vector<StoredRow>* rows) override {
+    // A series this load created has no rows but those it wrote: no round trip for a new one.
+    if (created_.count(series_id) && !written_.count(series_id)) return Status::Ok();
     // Rows of this series still in the COPY buffer must be visible to the planner.
     if (pending_series_.count(series_id)) ALMANAC_RETURN_IF_ERROR(FlushCopy());
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, lease_->Query("SELECT realtime_start, vintage_id, periods, \"values\" FROM "
@@ -257,10 +260,11 @@ class PgLoadSession : public LoadSessionBase {
     return Status::Ok();
   }
 
+  // Kept until Finish, which writes them all in one statement: one round trip per load rather
+  // than per series. Nothing reads them back before (the base class keeps each series' digest).
   Status WriteLatestDigest(int64_t series_id, const LatestDigest& digest) override {
-    return lease_->Query("UPDATE series SET latest_max_rt = $2, latest_sha256 = $3, latest_periods = $4 WHERE id = $1",
-                         Params().Add(series_id).Add(digest.max_rt).Add(digest.sha256).Add(digest.periods))
-        .status();
+    digests_[series_id] = digest;
+    return Status::Ok();
   }
 
   Result<int64_t> CreateVintage(int64_t series_id, int64_t rt, bool restate) override {
@@ -325,6 +329,7 @@ class PgLoadSession : public LoadSessionBase {
     }
     copy_buffer_.resize(static_cast<size_t>(out - copy_buffer_.data()));
     pending_series_.insert(series_id);
+    written_.insert(series_id);
     if (copy_buffer_.size() >= kCopyFlushBytes) return FlushCopy();
     return Status::Ok();
   }
@@ -332,6 +337,26 @@ class PgLoadSession : public LoadSessionBase {
   Status Finish(LoadReport* report, const std::vector<VintageInfo>& vintages) override {
     ALMANAC_RETURN_IF_ERROR(FlushCopy());
     Conn& c = *lease_;
+    if (!digests_.empty()) {
+      std::string ids = "{", rts = "{", shas = "{", periods = "{";
+      for (const auto& [id, d] : digests_) {
+        if (ids.size() > 1) {
+          ids += ',';
+          rts += ',';
+          shas += ',';
+          periods += ',';
+        }
+        ids += std::to_string(id);
+        rts += std::to_string(d.max_rt);
+        shas += d.sha256.empty() ? "\"\"" : d.sha256;  // hex digits need no quoting
+        periods += std::to_string(d.periods);
+      }
+      ALMANAC_RETURN_IF_ERROR(c.Query("UPDATE series s SET latest_max_rt = u.rt, latest_sha256 = u.sha, latest_periods = u.n "
+                                      "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[]) AS u(id, rt, sha, n) "
+                                      "WHERE s.id = u.id",
+                                      Params().Add(ids + '}').Add(rts + '}').Add(shas + '}').Add(periods + '}'))
+                                  .status());
+    }
     // Vintage counts in one statement.
     if (!vintages.empty()) {
       std::string ids = "{", counts = "{";
@@ -408,6 +433,9 @@ class PgLoadSession : public LoadSessionBase {
   std::string copy_buffer_;
   std::set<int64_t> pending_series_;
   std::unordered_map<int64_t, int> parts_;  // vintage id -> rows written so far
+  std::set<int64_t> created_;                 // series this load created
+  std::set<int64_t> written_;                 // series this load wrote rows for
+  std::unordered_map<int64_t, LatestDigest> digests_;  // series id -> latest view, written at Finish
 };
 
 class PgSeriesStore : public SeriesStore {
