@@ -262,7 +262,9 @@ class Ingester {
     bool last = false;
     int64_t bytes = 0;  // read up to the batch's end
   };
-  static constexpr size_t kBatchItems = 8192, kMaxQueuedBatches = 32;
+  // Small batches stay in the cache between the threads; the queue lets the parser run about
+  // 100,000 rows ahead while the session waits for the store.
+  static constexpr size_t kBatchItems = 2048, kMaxQueuedBatches = 48;
 
   // Runs on the parser thread; owns the reader until it returns.
   void ParseLong(const Columns c) {
