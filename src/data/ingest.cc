@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -230,7 +231,12 @@ class Ingester {
     // the parsing instead of waiting for it. Items keep the file's order, and errors from
     // either side stop the load at the line they name, as a single thread would.
     const Columns cols{key_col, period_col, value_col, rt_col};
-    std::thread parser([&] { ParseLong(cols); });
+    std::thread parser;
+    try {
+      parser = std::thread([this, cols] { ParseLong(cols); });
+    } catch (const std::system_error& e) {
+      return ResourceExhaustedError(std::string("cannot start the CSV parser thread: ") + e.what());
+    }
     Status s = ApplyLong(cols);
     {
       std::lock_guard<std::mutex> lock(mu_);
