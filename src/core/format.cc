@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace almanac {
 
@@ -39,6 +40,9 @@ std::string ToLower(std::string_view s) {
 
 namespace {
 bool LooksNonFinite(std::string_view t) {
+  // Numbers start with a digit or a point after an optional sign: no lower-casing for them.
+  const size_t first = !t.empty() && (t[0] == '+' || t[0] == '-') ? 1 : 0;
+  if (first < t.size() && ((t[first] >= '0' && t[first] <= '9') || t[first] == '.')) return false;
   std::string l = ToLower(t);
   if (!l.empty() && (l[0] == '+' || l[0] == '-')) l.erase(0, 1);
   return l == "nan" || l == "inf" || l == "infinity" || l == "-nan" || l.rfind("nan(", 0) == 0;
@@ -79,6 +83,14 @@ bool IsValidUtf8(std::string_view s) {
   size_t i = 0, n = s.size();
   const auto* b = reinterpret_cast<const unsigned char*>(s.data());
   while (i < n) {
+    // ASCII, the common case, eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, b + i, 8);
+      if ((word & 0x8080808080808080ull) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     unsigned char c = b[i];
     if (c < 0x80) { ++i; continue; }
     size_t len;

@@ -177,11 +177,16 @@ bool IsLowerFrequency(Frequency a, Frequency b) { return FrequencyRank(a) < Freq
 // --------------------------------------------------------------------------------- Period
 
 Result<Period> Period::FromDate(Date date, Frequency freq) {
-  Ymd c = CivilFromDays(date.days());
   switch (freq) {
-    case Frequency::kAnnual: return Period(freq, c.y);
-    case Frequency::kQuarterly: return Period(freq, c.y * 4 + (c.m - 1) / 3);
-    case Frequency::kMonthly: return Period(freq, c.y * 12 + (c.m - 1));
+    case Frequency::kAnnual: return Period(freq, CivilFromDays(date.days()).y);
+    case Frequency::kQuarterly: {
+      const Ymd c = CivilFromDays(date.days());
+      return Period(freq, c.y * 4 + (c.m - 1) / 3);
+    }
+    case Frequency::kMonthly: {
+      const Ymd c = CivilFromDays(date.days());
+      return Period(freq, c.y * 12 + (c.m - 1));
+    }
     case Frequency::kWeekly: return Period(freq, WeekOrdinalFromDays(date.days()));
     case Frequency::kDaily: return Period(freq, date.days());
     case Frequency::kBusiness: {

@@ -1,6 +1,11 @@
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include "almanac/data.h"
@@ -158,14 +163,15 @@ class Ingester {
     return s;
   }
 
-  void MaybeProgress() {
+  void MaybeProgress() { MaybeProgress(r_.bytes_read()); }
+  void MaybeProgress(int64_t bytes_read) {
     if ((++tick_ & 0xFFFF) != 0 || !opts_.progress) return;
     auto now = Clock::now();
     if (now - last_progress_ < std::chrono::seconds(1)) return;
     last_progress_ = now;
     IngestProgress p;
     p.rows = rows_added_;
-    p.bytes = r_.bytes_read();
+    p.bytes = bytes_read;
     p.total_bytes = r_.total_bytes();
     p.seconds = std::chrono::duration<double>(now - start_).count();
     opts_.progress(p);
@@ -219,21 +225,93 @@ class Ingester {
     if (key_col < 0 || period_col < 0 || value_col < 0)
       return InvalidArgumentError(r_.name() + ": long form needs the columns series, period and value (found " +
                                   QuoteForMessage(Join(header_), 120) + ")");
+    // Two threads: this one reads and parses the file (CSV fields, periods, values) into
+    // batches while the calling thread hands the previous batches to the load session, whose
+    // vintage planning and writes to the store (a COPY stream on PostgreSQL) then overlap with
+    // the parsing instead of waiting for it. Items keep the file's order, and errors from
+    // either side stop the load at the line they name, as a single thread would.
+    const Columns cols{key_col, period_col, value_col, rt_col};
+    std::thread parser;
+    try {
+      parser = std::thread([this, cols] { ParseLong(cols); });
+    } catch (const std::system_error& e) {
+      return ResourceExhaustedError(std::string("cannot start the CSV parser thread: ") + e.what());
+    }
+    Status s = ApplyLong(cols);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;  // the parser stops at its next batch if it has not finished
+    }
+    cv_.notify_all();
+    parser.join();
+    return s;
+  }
+
+  struct Columns {
+    int key, period, value, rt;
+  };
+  // One parsed line: a row to add or, before a key's first row, a series to declare.
+  struct LongItem {
+    bool declare = false;
+    bool has_value = false;
+    bool has_rt = false;
+    uint32_t key = 0;  // index into LongBatch::keys
+    Period period;     // the declared frequency for a declaration
+    double value = 0;
+    Date rt;
+    int64_t line = 0;
+  };
+  struct LongBatch {
+    std::vector<std::string> keys;
+    std::vector<LongItem> items;
+    Status error;  // the parser stopped here (after the items)
+    bool last = false;
+    int64_t bytes = 0;  // read up to the batch's end
+  };
+  // Small batches stay in the cache between the threads; the queue lets the parser run about
+  // 100,000 rows ahead while the session waits for the store.
+  static constexpr size_t kBatchItems = 2048, kMaxQueuedBatches = 48;
+
+  // Runs on the parser thread; owns the reader until it returns.
+  void ParseLong(const Columns c) {
+    LongBatch batch = TakeFreeBatch();
     std::vector<std::string_view> f;
     std::string cur_key;
     std::optional<Frequency> cur_freq;
     bool have_key = false;
+    int64_t rows = 0;
+    auto push = [&](bool last) {
+      batch.last = last;
+      batch.bytes = r_.bytes_read();
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || queue_.size() < kMaxQueuedBatches; });
+      if (stop_) return false;
+      queue_.push_back(std::move(batch));
+      lock.unlock();
+      cv_.notify_all();
+      batch = TakeFreeBatch();
+      return true;
+    };
+    auto fail = [&](Status s) {
+      batch.error = std::move(s);
+      push(true);
+    };
+    auto key_slot = [&] {
+      if (batch.keys.empty() || batch.keys.back() != cur_key) batch.keys.push_back(cur_key);
+      return static_cast<uint32_t>(batch.keys.size() - 1);
+    };
     for (;;) {
-      ALMANAC_ASSIGN_OR_RETURN(bool more, r_.Next(&f));
-      if (!more) break;
-      ++data_rows_;
+      auto more = r_.Next(&f);
+      if (!more.ok()) return fail(more.status());
+      if (!*more) break;
+      data_rows_ = ++rows;
       if (f.size() != header_.size())
-        return AtLine(r_, InvalidArgumentError("has " + std::to_string(f.size()) + " fields, the header has " +
-                                               std::to_string(header_.size())));
-      std::string_view key = Trim(f[key_col]);
+        return fail(AtLine(r_, InvalidArgumentError("has " + std::to_string(f.size()) + " fields, the header has " +
+                                                    std::to_string(header_.size()))));
+      std::string_view key = Trim(f[c.key]);
       if (!have_key || key != cur_key) {
         Status ks = ValidateSeriesKey(key);
-        if (!ks.ok()) return At(r_, key_col + 1, header_[key_col], ks);
+        if (!ks.ok()) return fail(At(r_, c.key + 1, header_[c.key], ks));
         cur_key = std::string(key);
         have_key = true;
         auto known = freq_.find(cur_key);
@@ -245,8 +323,12 @@ class Ingester {
               if (stored.ok()) fq = stored->frequency;
             }
             if (fq) {
-              Status ds = Declare(cur_key, *fq);
-              if (!ds.ok()) return At(r_, key_col + 1, header_[key_col], ds);
+              LongItem d;
+              d.declare = true;
+              d.key = key_slot();
+              d.period = Period(*fq, 0);
+              d.line = r_.line();
+              batch.items.push_back(d);
             }
           } else {
             auto stored = store_.GetSeries(cur_key);
@@ -256,26 +338,90 @@ class Ingester {
         }
         cur_freq = known->second;
       }
-      std::string_view ptext = Trim(f[period_col]);
+      std::string_view ptext = Trim(f[c.period]);
       Result<Period> p = cur_freq ? Period::Parse(ptext, *cur_freq, !opts_.any_day_in_period) : Period::Parse(ptext);
-      if (!p.ok()) return At(r_, period_col + 1, header_[period_col], p.status());
+      if (!p.ok()) return fail(At(r_, c.period + 1, header_[c.period], p.status()));
       if (!cur_freq) {
         cur_freq = p->frequency();
         freq_[cur_key] = cur_freq;
       }
-      ALMANAC_ASSIGN_OR_RETURN(std::optional<double> v, ParseValue(f[value_col], value_col));
-      std::optional<Date> rt;
-      if (rt_col >= 0 && !Trim(f[rt_col]).empty()) {
-        auto d = Date::Parse(Trim(f[rt_col]));
-        if (!d.ok()) return At(r_, rt_col + 1, header_[rt_col], d.status());
-        rt = *d;
+      LongItem item;
+      item.key = key_slot();
+      item.period = *p;
+      item.line = r_.line();
+      auto v = ParseValue(f[c.value], c.value);
+      if (!v.ok()) return fail(v.status());
+      if (*v) {
+        item.has_value = true;
+        item.value = **v;
       }
-      Status s = session_->Add(cur_key, *p, v, rt);
-      if (!s.ok()) return AtLine(r_, s);
-      ++rows_added_;
-      MaybeProgress();
+      if (c.rt >= 0 && !Trim(f[c.rt]).empty()) {
+        auto d = Date::Parse(Trim(f[c.rt]));
+        if (!d.ok()) return fail(At(r_, c.rt + 1, header_[c.rt], d.status()));
+        item.has_rt = true;
+        item.rt = *d;
+      }
+      batch.items.push_back(item);
+      if (batch.items.size() >= kBatchItems && !push(false)) return;
     }
-    return Status::Ok();
+    push(true);
+  }
+
+  LongBatch TakeFreeBatch() {
+    std::lock_guard<std::mutex> lock(mu_);
+    LongBatch b;
+    if (!free_.empty()) {
+      b = std::move(free_.back());
+      free_.pop_back();
+      b.keys.clear();
+      b.items.clear();
+      b.error = Status::Ok();
+      b.last = false;
+    } else {
+      b.items.reserve(kBatchItems + 1);
+    }
+    return b;
+  }
+
+  // Runs on the calling thread: hands the parsed rows to the load session, in file order.
+  Status ApplyLong(const Columns c) {
+    for (;;) {
+      LongBatch batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty(); });
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      cv_.notify_all();
+      for (const LongItem& it : batch.items) {
+        const std::string& key = batch.keys[it.key];
+        if (it.declare) {
+          Status ds = Declare(key, it.period.frequency());
+          if (!ds.ok()) return AtLineNo(it.line, c.key + 1, header_[c.key], ds);
+          continue;
+        }
+        Status s = session_->Add(key, it.period, it.has_value ? std::optional<double>(it.value) : std::nullopt,
+                                 it.has_rt ? std::optional<Date>(it.rt) : std::nullopt);
+        if (!s.ok()) return AtLineNo(it.line, 0, "", s);
+        ++rows_added_;
+        MaybeProgress(batch.bytes);
+      }
+      if (!batch.error.ok()) return batch.error;
+      if (batch.last) return Status::Ok();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (free_.size() < 4) free_.push_back(std::move(batch));
+    }
+  }
+
+  // At() for a line the parser read earlier (the reader has moved on).
+  Status AtLineNo(int64_t line, size_t column, std::string_view column_name, const Status& s) const {
+    std::string where = r_.name() + ": line " + std::to_string(line);
+    if (column > 0) {
+      where += ", column " + std::to_string(column);
+      if (!column_name.empty()) where += " (" + std::string(column_name) + ")";
+    }
+    return s.WithContext(where);
   }
 
   // Wide, FRED and ALFRED: a date/period column, then one column per series (or vintage).
@@ -419,6 +565,12 @@ class Ingester {
   std::unordered_map<std::string, std::optional<Frequency>> freq_;
   int64_t data_rows_ = 0;
   int64_t rows_added_ = 0;
+  // The long form's parser thread and the calling thread (ParseLong / ApplyLong).
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<LongBatch> queue_;
+  std::vector<LongBatch> free_;
+  bool stop_ = false;
   uint64_t tick_ = 0;
   Clock::time_point start_;
   Clock::time_point last_progress_ = Clock::now();

@@ -132,6 +132,29 @@ TEST_F(IngestTest, MetadataFromOptions) {
   EXPECT_EQ(store_->series().GetSeries("b:y")->title, "default title");
 }
 
+// A long-form file of `series` daily series x `days` rows (value = series * 1000 + day), then
+// `tail`: long enough that the parser thread hands over many batches before the tail.
+std::string ManyRows(int series, int days, const std::string& tail) {
+  std::string out = "series,period,value\n";
+  const Date start = *Date::Parse("2000-01-01");
+  for (int s = 0; s < series; ++s)
+    for (int d = 0; d < days; ++d)
+      out += "s:" + std::to_string(s) + "," + (start + d).ToString() + "," + std::to_string(s * 1000 + d) + "\n";
+  return out + tail;
+}
+
+TEST_F(IngestTest, LongFormAcrossManyParserBatches) {
+  ASSERT_OK_AND_ASSIGN(auto r, Ingest(ManyRows(3, 10000, "s:1,1999-12-31,-1\n")));
+  EXPECT_EQ(r.report.rows_read, 30001);
+  EXPECT_EQ(r.report.series_created, 3);
+  ASSERT_OK_AND_ASSIGN(TimeSeries ts, store_->series().ReadAsOf("s:1", std::nullopt));
+  ASSERT_EQ(ts.size(), 10001);
+  EXPECT_EQ(ts.start().ToString(), "1999-12-31");
+  EXPECT_EQ(*ts.at(0), -1);
+  EXPECT_EQ(*ts.at(1), 1000);
+  EXPECT_EQ(*ts.at(10000), 1000 + 9999);
+}
+
 // Each bad input gives a clear error naming the place, and leaves the store as it was.
 struct BadInput {
   std::string name;
@@ -187,7 +210,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"LongWithoutValueColumn", "series,period\nx:y,2024\n", "needs the columns series, period and value"},
         BadInput{"DuplicateWideColumn", "period,a:b,a:b\n2024Q1,1,2\n", "series a:b has two columns"},
         BadInput{"UnknownForm", "foo,bar\n1,2\n", "cannot tell the CSV form"},
-        BadInput{"FrequencyNotInferable", "DATE,X\n2024-01-01,1\n", "cannot infer the frequency"}),
+        BadInput{"FrequencyNotInferable", "DATE,X\n2024-01-01,1\n", "cannot infer the frequency"},
+        // Far into a long file, past many batches of the parser thread: the line is still right.
+        BadInput{"ParseErrorAfterManyRows", ManyRows(3, 10000, "s:9,2001-01-01,abc\n"),
+                 "in.csv: line 30002, column 3 (value): value 'abc' is not a number"},
+        BadInput{"DuplicateAfterManyRows", ManyRows(3, 10000, "s:3,2000-01-01,1\ns:1,2000-01-05,1\n"),
+                 "in.csv: line 30003: duplicate observation: series s:1 period 2000-01-05"},
+        BadInput{"RaggedRowAfterManyRows", ManyRows(3, 10000, "s:1\n"), "in.csv: line 30002: has 1 fields"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(MetadataFileTest, ParsesAndRejectsBadFields) {

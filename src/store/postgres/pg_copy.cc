@@ -194,6 +194,11 @@ Result<CopyReport> CopySqliteToPostgres(const std::string& sqlite_path, const st
     if (!conn->broken()) conn->Exec("ROLLBACK").IgnoreError();
     return s.WithContext("nothing was migrated");
   };
+  // The observation arrays compressed with lz4 as loads store them (pg_store.cc).
+  if (auto r = conn->Query("SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
+                           "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)");
+      !r.ok())
+    return fail(r.status());
   if (Status s = conn->Exec("DELETE FROM audit_head"); !s.ok()) return fail(s);
   for (const char* t : kTables) {
     say("copying " + std::string(t));
