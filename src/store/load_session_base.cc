@@ -135,7 +135,9 @@ Status LoadSessionBase::Add(std::string_view key, Period period, std::optional<d
                                        period.ToString() + " realtime_start " + Date::FromDays(rt).ToString() +
                                        " appears more than once in this load"));
   }
-  current_->chunk.push_back({period.ordinal(), rt, value ? *value : TimeSeries::kMissing});
+  // -0.0 becomes 0: PostgreSQL would keep the sign and SQLite drop it, and the back-ends'
+  // snapshot ids must agree.
+  current_->chunk.push_back({period.ordinal(), rt, value ? (*value == 0.0 ? 0.0 : *value) : TimeSeries::kMissing});
   ++report_.rows_read;
   if (++buffered_rows_ >= kMaxBufferedRows) {
     Status s = FlushAll();

@@ -339,7 +339,7 @@ TEST_F(PgCliTest, WorkersSurviveAServerRestart) {
   const std::string text = ReadFile(log);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << text;
   // The restart was felt (a run or a claim failed) and overcome.
-  EXPECT_THAT(text, ::testing::ContainsRegex("retry|claiming a task failed")) << text;
+  EXPECT_THAT(text, ::testing::ContainsRegex("attempt 2 of 3|claiming a task failed")) << text;
   EXPECT_EQ(Count("SELECT count(*) FROM tasks WHERE state = 'done'"), 4) << text;
   EXPECT_EQ(Count("SELECT count(*) FROM model_versions"), 1) << text;
   EXPECT_EQ(Count("SELECT count(*) FROM runs WHERE status = 'running'"), 0) << text;

@@ -1,5 +1,7 @@
 #include "store/testing/series_store_conformance.h"
 
+#include <cmath>
+
 #include <gmock/gmock.h>
 
 #include "core/testing/status_matchers.h"
@@ -89,6 +91,22 @@ TEST_P(SeriesStoreConformance, FirstLoadCreatesOneVintagePerSeries) {
   EXPECT_EQ(vs[0].num_observations, 2);
   ASSERT_OK_AND_ASSIGN(auto info, store_->series().GetSeries("us:cpi"));
   EXPECT_EQ(info.frequency, Frequency::kMonthly);
+}
+
+// -0.0 is stored as 0 on every back-end (PostgreSQL keeps the sign, SQLite does not), so reads,
+// digests and snapshot ids agree.
+TEST_P(SeriesStoreConformance, NegativeZeroIsStoredAsZero) {
+  ASSERT_OK(Load({"x:z,2024Q1,-0", "x:z,2024Q2,-0.0", "x:z,2024Q3,1"}));
+  ASSERT_OK_AND_ASSIGN(TimeSeries ts, store_->series().ReadAsOf("x:z", std::nullopt));
+  ASSERT_EQ(ts.size(), 3);
+  for (int64_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(ts.at(i).has_value());
+    EXPECT_EQ(*ts.at(i), 0.0);
+    EXPECT_FALSE(std::signbit(*ts.at(i))) << i;
+  }
+  clock_.Advance(86400000000LL);
+  ASSERT_OK_AND_ASSIGN(LoadReport again, Load({"x:z,2024Q1,0", "x:z,2024Q2,0", "x:z,2024Q3,1"}));
+  EXPECT_EQ(again.vintages_created, 0);
 }
 
 TEST_P(SeriesStoreConformance, IdenticalReloadCreatesNothing) {
