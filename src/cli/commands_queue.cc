@@ -75,8 +75,12 @@ int RunSubmit(const GlobalOptions& g, const SubmitArgs& a) {
   // callers: a CI job id, a schedule's fire time).
   const std::string key = a.key.empty() ? "submit:" + std::to_string(SystemClock().NowMicros()) : a.key;
   // Check every file before queueing any, so a bad file in a batch queues nothing.
-  for (const auto& f : a.files)
-    if (auto spec = pipeline::LoadPipelineFile(f, (*env)->models); !spec.ok()) return ReportError(spec.status());
+  std::vector<std::string> names;
+  for (const auto& f : a.files) {
+    auto spec = pipeline::LoadPipelineFile(f, (*env)->models);
+    if (!spec.ok()) return ReportError(spec.status());
+    names.push_back(spec->name);
+  }
   Table t{{"task", "pipeline", "file", "state"}, {}};
   for (size_t i = 0; i < a.files.size(); ++i) {
     const std::string& f = a.files[i];
@@ -89,8 +93,7 @@ int RunSubmit(const GlobalOptions& g, const SubmitArgs& a) {
                              ? AlreadyExistsError(f + " was already submitted with key '" + key + "' (nothing queued for it)")
                              : id.status());
     }
-    auto spec = pipeline::LoadPipelineFile(f, (*env)->models);
-    t.Add({*id, spec.ok() ? spec->name : std::string(), f, "queued"});
+    t.Add({*id, names[i], f, "queued"});
   }
   Print(std::cout, t, g.format);
   return kExitOk;

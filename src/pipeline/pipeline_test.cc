@@ -604,8 +604,12 @@ TEST(ShardTest, ParsesAndRefusesBadShards) {
 }
 
 TEST(ShardTest, EveryKeyHasOneStableBalancedShard) {
-  // The same key lands in the same shard on every host and build (SHA-256 based).
-  EXPECT_EQ(ShardOf("us:realgdp", 4), ShardOf("us:realgdp", 4));
+  // The same key lands in the same shard on every host and build: pinned values, from the first
+  // 8 bytes of SHA-256 (python3: int(sha256(key).hexdigest()[:16], 16) % n).
+  EXPECT_EQ(ShardOf("us:realgdp", 4), 3);
+  EXPECT_EQ(ShardOf("us:realgdp", 7), 2);
+  EXPECT_EQ(ShardOf("m3:N1402", 4), 1);
+  EXPECT_EQ(ShardOf("m3:N1402", 7), 6);
   EXPECT_EQ(ShardOf("anything", 1), 0);
   std::vector<int> counts(4, 0);
   for (int i = 0; i < 10000; ++i) {

@@ -439,11 +439,19 @@ class Txn : public MetadataTxn {
   }
 
   Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTaskSelect) + " FROM tasks ORDER BY id"));
+    // Filtered in SQL: a worker samples the queued tasks every second, and done tasks pile up.
+    std::string sql = std::string(kTaskSelect) + " FROM tasks";
+    Params params;
+    for (size_t i = 0; i < states.size(); ++i) {
+      sql += (i == 0 ? " WHERE state IN ($" : ", $") + std::to_string(i + 1);
+      params.Add(std::string(TaskStateName(states[i])));
+    }
+    if (!states.empty()) sql += ")";
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(sql + " ORDER BY id", params));
     std::vector<TaskRecord> out;
     for (int i = 0; i < q.rows(); ++i) {
       ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q, i));
-      if (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end()) out.push_back(std::move(t));
+      out.push_back(std::move(t));
     }
     return out;
   }

@@ -482,13 +482,18 @@ class Txn : public MetadataTxn {
   }
 
   Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) override {
-    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kTaskSelect) + " FROM tasks ORDER BY id"));
+    // Filtered in SQL: a worker samples the queued tasks every second, and done tasks pile up.
+    std::string sql = std::string(kTaskSelect) + " FROM tasks";
+    for (size_t i = 0; i < states.size(); ++i) sql += i == 0 ? " WHERE state IN (?" : ", ?";
+    if (!states.empty()) sql += ")";
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, sql + " ORDER BY id"));
+    for (size_t i = 0; i < states.size(); ++i) q.Bind(static_cast<int>(i + 1), TaskStateName(states[i]));
     std::vector<TaskRecord> out;
     for (;;) {
       ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
       ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q));
-      if (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end()) out.push_back(std::move(t));
+      out.push_back(std::move(t));
     }
     return out;
   }

@@ -476,6 +476,10 @@ TEST_P(MetadataStoreConformance, TaskQueueClaimsLeasesAndReclaimsExpiredLeases) 
     EXPECT_THAT(*done, SizeIs(1));
     EXPECT_TRUE((*done)[0].payload.empty());
     EXPECT_THAT(*x.ListTasks({}), SizeIs(3));
+    // Several states: every task is in exactly one of two complementary filters.
+    EXPECT_EQ(x.ListTasks({TaskState::kDone, TaskState::kQueued})->size() +
+                  x.ListTasks({TaskState::kRunning, TaskState::kFailed})->size(),
+              3u);
     return Status::Ok();
   }));
 }
