@@ -1,6 +1,7 @@
 #include "almanac/core/clock.h"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 
 #include "almanac/core/format.h"
@@ -31,19 +32,35 @@ const Clock& SystemClock() {
 }
 
 std::string FormatTimestamp(int64_t micros) {
-  int64_t days = micros / 86400000000LL;
-  int64_t rem = micros % 86400000000LL;
-  if (rem < 0) {
-    rem += 86400000000LL;
-    --days;
+  int64_t secs = micros / 1000000;
+  int64_t us = micros % 1000000;
+  if (us < 0) {
+    us += 1000000;
+    --secs;
   }
-  Date d = Date::FromDays(days);
-  const int64_t secs = rem / 1000000, us = rem % 1000000;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%sT%02lld:%02lld:%02lld.%06lldZ", d.ToString().c_str(),
-                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                static_cast<long long>(secs % 60), static_cast<long long>(us));
-  return buf;
+  // Log lines format many timestamps per second: the part up to the seconds is kept per thread.
+  thread_local int64_t cached_secs = INT64_MIN;
+  thread_local std::string cached;
+  if (secs != cached_secs) {
+    int64_t days = secs / 86400;
+    int64_t rem = secs % 86400;
+    if (rem < 0) {
+      rem += 86400;
+      --days;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%sT%02lld:%02lld:%02lld.", Date::FromDays(days).ToString().c_str(),
+                  static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+    cached = buf;
+    cached_secs = secs;
+  }
+  std::string out;
+  out.reserve(cached.size() + 7);
+  out = cached;
+  char digits[7] = {0, 0, 0, 0, 0, 0, 'Z'};
+  for (int i = 5; i >= 0; --i, us /= 10) digits[i] = static_cast<char>('0' + us % 10);
+  out.append(digits, 7);
+  return out;
 }
 
 Result<int64_t> ParseTimestamp(std::string_view raw) {

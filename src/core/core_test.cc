@@ -138,6 +138,13 @@ TEST(ClockTest, TimestampsRoundTrip) {
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000000Z");
   ASSERT_OK_AND_ASSIGN(int64_t t, ParseTimestamp("2024-05-01T12:34:56.5Z"));
   EXPECT_EQ(FormatTimestamp(t), "2024-05-01T12:34:56.500000Z");
+  // The same second again (its formatted part is reused), the next one, and before 1970.
+  EXPECT_EQ(FormatTimestamp(t + 499999), "2024-05-01T12:34:56.999999Z");
+  EXPECT_EQ(FormatTimestamp(t + 500000), "2024-05-01T12:34:57.000000Z");
+  EXPECT_EQ(FormatTimestamp(t - 500000), "2024-05-01T12:34:56.000000Z");
+  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatTimestamp(-86400000000LL - 1000000), "1969-12-30T23:59:59.000000Z");
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(*ParseTimestamp("2024-05-01"), Date::Parse("2024-05-01")->days() * 86400000000LL);
   EXPECT_THAT(ParseTimestamp("2024-05-01T25:00:00Z"), StatusIs(StatusCode::kInvalidArgument));
   FixedClock c(86400000000LL * 3 + 5);

@@ -203,6 +203,36 @@ void Logger::FlushLoop() {
   }
 }
 
+namespace {
+
+// False when RedactSecrets would return `text` unchanged: it changes only text after
+// "bearer ", "alm_" or a parameter name followed by '='. Most log lines have none of them,
+// and the check costs less than the copy (an access line per request).
+bool MayHoldSecret(std::string_view text) {
+  if (text.find('=') != std::string_view::npos || text.find("alm_") != std::string_view::npos) return true;
+  for (size_t i = 0; i + 7 <= text.size(); ++i)
+    if ((text[i] == 'b' || text[i] == 'B') && StartsWithIgnoreCase(text, i, "bearer ")) return true;
+  return false;
+}
+
+void AppendRedactedJson(std::string& out, std::string_view text) {
+  if (MayHoldSecret(text)) {
+    AppendJsonString(out, RedactSecrets(text));
+  } else {
+    AppendJsonString(out, text);
+  }
+}
+
+void AppendRedacted(std::string& out, std::string_view text) {
+  if (MayHoldSecret(text)) {
+    out += RedactSecrets(text);
+  } else {
+    out += text;
+  }
+}
+
+}  // namespace
+
 std::string Logger::Format(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
   const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock();
   const std::string ts = FormatTimestamp(clock.NowMicros());
@@ -215,7 +245,7 @@ std::string Logger::Format(LogLevel level, std::string_view message, std::initia
     out += "\",\"log.level\":\"";
     out += LogLevelName(level);
     out += "\",\"message\":";
-    AppendJsonString(out, RedactSecrets(message));
+    AppendRedactedJson(out, message);
     out += ",\"service.name\":";
     AppendJsonString(out, options_.service);
     out += ",\"ecs.version\":\"8.11.0\"";
@@ -224,7 +254,7 @@ std::string Logger::Format(LogLevel level, std::string_view message, std::initia
       AppendJsonString(out, f.key);
       out += ':';
       if (const auto* s = std::get_if<std::string_view>(&f.value)) {
-        AppendJsonString(out, RedactSecrets(*s));
+        AppendRedactedJson(out, *s);
       } else if (const auto* n = std::get_if<int64_t>(&f.value)) {
         out += std::to_string(*n);
       } else {
@@ -239,13 +269,13 @@ std::string Logger::Format(LogLevel level, std::string_view message, std::initia
   out += text_prefix_;
   if (level == LogLevel::kError) out += "ERROR: ";
   if (level == LogLevel::kWarning) out += "WARNING: ";
-  out += RedactSecrets(message);
+  AppendRedacted(out, message);
   for (const auto& f : fields) {
     out += ' ';
     out += f.key;
     out += '=';
     if (const auto* s = std::get_if<std::string_view>(&f.value)) {
-      out += RedactSecrets(*s);
+      AppendRedacted(out, *s);
     } else if (const auto* n = std::get_if<int64_t>(&f.value)) {
       out += std::to_string(*n);
     } else {

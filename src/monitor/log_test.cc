@@ -130,6 +130,24 @@ TEST(LoggerTest, SecretsAreRedacted) {
   EXPECT_THAT(out.lines[0], Not(HasSubstr(token)));
   EXPECT_THAT(out.lines[0], Not(HasSubstr("s3cret")));
   EXPECT_THAT(out.lines[0], HasSubstr("[REDACTED]"));
+
+  // Each kind of secret alone (lines without one skip the redaction pass), both formats.
+  for (LogFormat format : {LogFormat::kJson, LogFormat::kText}) {
+    Captured alone;
+    Logger l = MakeLogger(alone, format, clock);
+    l.Info("header BEARER sekrit1");
+    l.Info("plain " + token);
+    l.Info("q", {{"url.query", "password=sekrit3"}});
+    l.Info("nothing secret here", {{"user.name", "bearer-of-news"}});
+    ASSERT_THAT(alone.lines, SizeIs(4));
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_THAT(alone.lines[i], Not(HasSubstr("sekrit"))) << alone.lines[i];
+      EXPECT_THAT(alone.lines[i], Not(HasSubstr(token))) << alone.lines[i];
+      EXPECT_THAT(alone.lines[i], HasSubstr("[REDACTED]")) << alone.lines[i];
+    }
+    EXPECT_THAT(alone.lines[3], HasSubstr("nothing secret here"));
+    EXPECT_THAT(alone.lines[3], HasSubstr("bearer-of-news"));
+  }
 }
 
 TEST(LoggerTest, ConcurrentWritersNeverInterleaveLines) {

@@ -1,11 +1,15 @@
 // The HTTP/1.1 server: Boost.Asio + Beast (keep-alive, optional TLS), a bounded worker pool
 // for requests that read the store or refit, the registry poller, and the serve metrics.
 //
-// Threads: `threads` I/O threads run the io_context (accept, parse, route, answer requests
-// that need no store access: cached forecasts, forecasts from loaded models, probes,
-// metrics); `workers` threads run blocking requests handed over with a bounded queue (full:
-// 503); one poller thread watches the audit log head and reconciles the manager, the tokens
-// and the cache when it moves. Each connection runs on its own strand.
+// Threads: `threads` I/O threads, each running its own io_context (accept, parse, route,
+// answer requests that need no store access: cached forecasts, forecasts from loaded models,
+// probes, metrics); `workers` threads run blocking requests handed over with a bounded queue
+// (full: 503); one poller thread watches the audit log head and reconciles the manager, the
+// tokens and the cache when it moves. The first context accepts and hands each connection to
+// the next context in turn; a connection stays on its context's one thread, so its handlers
+// never run concurrently and need no strand (measured: one shared io_context run by two
+// threads, with a strand per connection, answered fewer requests than one thread alone, the
+// threads contending for the scheduler's lock; docs/benchmarks.md "Issue 5").
 //
 // Why Beast (docs/architecture.md): on this machine kind a bare Beast server answered 0.74x
 // nginx's requests per second; cpp-httplib, even tuned, 0.40x with 38-153 ms p99 spikes.
@@ -23,6 +27,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -35,6 +40,7 @@
 #include "almanac/serve.h"
 #include "serve/forecast_cache.h"
 #include "serve/http_api.h"
+#include "serve/json_out.h"
 #include "serve/openapi.h"
 
 namespace almanac::serve {
@@ -46,6 +52,18 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
+// Concrete executor types instead of any_io_executor: no type-erased dispatch per operation.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using TcpStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
+using TlsStream = beast::ssl_stream<TcpStream>;
+
+// One io_context per I/O thread; hint 1: each is run by one thread (others only post to it).
+std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
+  std::vector<std::unique_ptr<net::io_context>> out;
+  for (int i = 0; i < std::clamp(threads, 1, 256); ++i) out.push_back(std::make_unique<net::io_context>(1));
+  return out;
+}
 
 // Runs blocking jobs on a fixed set of threads; refuses work beyond `max_queue` waiting jobs.
 class WorkerPool {
@@ -144,6 +162,11 @@ Result<ListenAddress> ParseListen(std::string_view text) {
   return out;
 }
 
+// A header value as is, except that line breaks (never sent by the API) cannot end the header.
+void AppendHeaderValue(std::string& out, std::string_view value) {
+  for (char c : value) out += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
+}
+
 bool ValidRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id)
@@ -167,10 +190,12 @@ class Server::Impl {
         cache_(opt_.cache_entries, opt_.cache_bytes),
         auth_(deps.store->metadata()),
         manager_(ManagerOptions(), *deps.artifacts, *deps.models, &deps.store->series(), clock_),
-        ioc_(std::max(1, opt_.threads)),
-        acceptor_(ioc_),
-        signals_(ioc_),
-        drain_timer_(ioc_) {
+        iocs_(MakeContexts(opt_.threads)),
+        acceptor_(*iocs_[0]),
+        signals_(*iocs_[0]),
+        drain_timer_(*iocs_[0]) {
+    // Keep every context running while it has no connection.
+    for (auto& ioc : iocs_) guards_.push_back(net::make_work_guard(*ioc));
     std::random_device rd;
     request_prefix_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }
@@ -187,10 +212,12 @@ class Server::Impl {
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   std::string NextRequestId() {
     const uint64_t n = request_counter_.fetch_add(1, std::memory_order_relaxed);
-    char buf[17];
-    std::snprintf(buf, sizeof(buf), "%08x%08x", static_cast<unsigned>(request_prefix_ >> 32) ^ static_cast<unsigned>(n >> 32),
-                  static_cast<unsigned>(n) ^ static_cast<unsigned>(request_prefix_));
-    return buf;
+    // 16 hex digits of prefix ^ n: unique per process, not guessable across restarts.
+    static constexpr char kHex[] = "0123456789abcdef";
+    uint64_t v = request_prefix_ ^ n;
+    std::string id(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4) id[static_cast<size_t>(i)] = kHex[v & 15];
+    return id;
   }
   void Log(std::string_view line) const {
     if (opt_.logger != nullptr) {
@@ -347,7 +374,9 @@ class Server::Impl {
   mutable std::mutex sessions_mu_;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;
 
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  std::vector<net::executor_work_guard<Executor>> guards_;
+  size_t next_ioc_ = 0;  // the context of the next connection (used on the first context only)
   tcp::acceptor acceptor_;
   net::signal_set signals_;
   net::steady_timer drain_timer_;
@@ -404,7 +433,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
   ~Session() override { srv_.Unregister(this); }
 
   void Start() {
-    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(srv_.opt().header_timeout_ms));
       stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
         if (ec) return self->Close(false);
@@ -414,6 +443,8 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
       ReadRequest();
     }
   }
+
+  Executor executor() { return stream_.get_executor(); }
 
   void Drain() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -532,6 +563,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     phase_ = Phase::kHandling;
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive() && !srv_.draining();
+    http_version_ = req.version();
     auto rid = req["X-Request-Id"];
     request_id_ = ValidRequestId(rid) ? std::string(rid) : srv_.NextRequestId();
     method_ = req.method_string();
@@ -561,19 +593,36 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     }
   }
 
+  // The status line and headers are written into one reused string and sent with the body in
+  // one gathered write (Beast's serializer and field list cost an allocation per header and
+  // a type-erased buffer walk per request; measured in docs/benchmarks.md "Issue 5").
   void Respond(HttpResponse out) {
-    res_ = {};
-    res_.version(11);
-    res_.result(static_cast<unsigned>(out.status));
-    res_.set(http::field::server, "almanac");
-    res_.set(http::field::content_type, out.content_type);
-    res_.set("X-Request-Id", request_id_);
-    for (auto& [k, v] : out.headers) res_.set(k, v);
-    if (out.cache_hit) res_.set("X-Cache", "hit");
     if (srv_.draining()) keep_alive_ = false;
-    res_.keep_alive(keep_alive_);
-    res_.body() = std::move(out.body);
-    res_.prepare_payload();
+    head_.clear();
+    head_ += "HTTP/1.1 ";
+    json_out::Int(head_, out.status);
+    head_ += ' ';
+    head_ += http::obsolete_reason(http::int_to_status(static_cast<unsigned>(out.status)));
+    head_ += "\r\nServer: almanac\r\nContent-Type: ";
+    AppendHeaderValue(head_, out.content_type);
+    head_ += "\r\nX-Request-Id: ";
+    head_ += request_id_;  // validated or generated: [A-Za-z0-9._-]
+    for (const auto& [k, v] : out.headers) {
+      head_ += "\r\n";
+      head_ += k;
+      head_ += ": ";
+      AppendHeaderValue(head_, v);
+    }
+    if (out.cache_hit) head_ += "\r\nX-Cache: hit";
+    if (!keep_alive_) {
+      head_ += "\r\nConnection: close";
+    } else if (http_version_ == 10) {
+      head_ += "\r\nConnection: keep-alive";  // HTTP/1.0 clients that asked for it
+    }
+    head_ += "\r\nContent-Length: ";
+    json_out::Int(head_, static_cast<int64_t>(out.body.size()));
+    head_ += "\r\n\r\n";
+    body_ = std::move(out.body);
     if (counted_) {
       srv_.in_flight().Dec();
       const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
@@ -581,7 +630,8 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
       srv_.AccessLog(request_id_, method_, http_req_.target, out.status, out.user, seconds);
     }
     beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(opt().write_timeout_ms));
-    http::async_write(stream_, res_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(stream_, buffers, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->Close(false);
       if (!self->keep_alive_) return self->Close(true);
       self->ReadRequest();
@@ -595,7 +645,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     phase_ = Phase::kClosed;
     auto& sock = beast::get_lowest_layer(stream_).socket();
     beast::error_code ec;
-    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
       if (graceful) {
         beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
         stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
@@ -633,7 +683,9 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> res_;
+  std::string head_;  // the response's status line and headers
+  std::string body_;
+  unsigned http_version_ = 11;
   HttpRequest http_req_;
   std::string request_id_;
   std::string method_;
@@ -650,7 +702,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
 };
 
 // Answers a connection over the limit with 503 and closes it.
-void RefuseConnection(tcp::socket socket) {
+void RefuseConnection(Socket socket) {
   static const std::string kBusy = [] {
     const std::string body =
         "{\"code\":\"UNAVAILABLE\",\"message\":\"too many open connections; retry shortly\",\"request_id\":\"\"}";
@@ -658,7 +710,7 @@ void RefuseConnection(tcp::socket socket) {
            "Retry-After: 1\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
   }();
-  auto s = std::make_shared<tcp::socket>(std::move(socket));
+  auto s = std::make_shared<Socket>(std::move(socket));
   net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, size_t) {
     beast::error_code ec;
     s->shutdown(tcp::socket::shutdown_send, ec);
@@ -904,11 +956,11 @@ Status Server::Impl::Start() {
     });
   }
   Accept();
-  for (int i = 0; i < opt_.threads; ++i)
-    io_threads_.emplace_back([this] {
+  for (auto& ioc_ptr : iocs_)
+    io_threads_.emplace_back([this, ioc = ioc_ptr.get()] {
       for (;;) {
         try {
-          ioc_.run();
+          ioc->run();
           return;
         } catch (const std::exception& e) {
           Log(std::string("ERROR: unexpected exception on an I/O thread: ") + e.what());
@@ -923,7 +975,8 @@ Status Server::Impl::Start() {
 }
 
 void Server::Impl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+  net::io_context& target = *iocs_[next_ioc_++ % iocs_.size()];
+  acceptor_.async_accept(target.get_executor(), [this](boost::system::error_code ec, Socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
       Accept();  // e.g. too many open files: keep accepting what we can
@@ -940,21 +993,22 @@ void Server::Impl::Accept() {
       }
       return Accept();
     }
+    // The session starts on its own context's thread; this one goes on accepting.
     if (tls_) {
-      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(socket), *tls_);
+      auto s = std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_);
       Register(s);
-      s->Start();
+      net::post(s->executor(), [s] { s->Start(); });
     } else {
-      auto s = std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket));
+      auto s = std::make_shared<Session<TcpStream>>(*this, std::move(socket));
       Register(s);
-      s->Start();
+      net::post(s->executor(), [s] { s->Start(); });
     }
     Accept();
   });
 }
 
 void Server::Impl::BeginShutdown() {
-  net::post(ioc_, [this] {
+  net::post(*iocs_[0], [this] {
     if (draining_.exchange(true)) return;
     boost::system::error_code ec;
     acceptor_.close(ec);
@@ -974,7 +1028,8 @@ void Server::Impl::BeginShutdown() {
 void Server::Impl::CheckDrained() {
   if ((Sessions() == 0 && workers_->busy() == 0) || SteadyClock::now() >= drain_deadline_) {
     if (Sessions() > 0) Log("shutdown timeout: closing " + std::to_string(Sessions()) + " connection(s)");
-    ioc_.stop();
+    for (auto& g : guards_) g.reset();
+    for (auto& ioc : iocs_) ioc->stop();
     return;
   }
   drain_timer_.expires_after(std::chrono::milliseconds(20));

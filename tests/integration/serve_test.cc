@@ -11,6 +11,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -507,6 +509,78 @@ TEST_F(ServeTest, PathsWithTraversalEncodedDotsSemicolonsNulAndOverlongSegments)
   auto big = HttpRequest(s.port(), "GET", "/v1/series/" + std::string(20000, 'a'), "", Token("viewer"));
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(HttpRequest(s.port(), "GET", "/healthz").status, 200);
+}
+
+// The hand-written response head (status line, headers, Content-Length) over connections spread
+// across several I/O threads, with keep-alive, pipelining, HTTP/1.0 and Connection: close.
+TEST_F(ServeTest, ResponsesFromEveryIoThreadKeepAlivePipeliningAndHttp10) {
+  ServerProcess s(ws_, {"--threads", "3"});
+  ASSERT_TRUE(s.running()) << s.log();
+  EXPECT_THAT(s.log(), HasSubstr("3 I/O threads"));
+  const std::string token = Token("viewer");
+  std::vector<std::unique_ptr<HttpConnection>> conns;
+  for (int i = 0; i < 9; ++i) conns.push_back(std::make_unique<HttpConnection>(s.port()));
+  std::optional<Json> first;
+  for (int round = 0; round < 4; ++round) {
+    for (auto& c : conns) {
+      auto r = c->Request("POST", "/v1/forecast", kForecast, token);
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.headers["content-type"], "application/json");
+      EXPECT_EQ(r.headers["server"], "almanac");
+      EXPECT_EQ(r.headers["content-length"], std::to_string(r.body.size()));
+      EXPECT_EQ(r.headers.count("connection"), 0u) << "HTTP/1.1 keeps the connection without saying so";
+      Json j = Parse(r.body);
+      EXPECT_EQ(j["request_id"], r.headers["x-request-id"]);
+      j.erase("request_id");
+      if (!first) first = j;
+      EXPECT_EQ(j, *first) << "every thread answers the same forecast";
+      if (round > 0) {
+        EXPECT_EQ(r.headers["x-cache"], "hit");
+      }
+    }
+  }
+  // Two requests in one write: answered in order on the same connection.
+  HttpConnection piped(s.port());
+  std::string two;
+  for (const char* id : {"first-1", "second-2"})
+    two += std::string("POST /v1/forecast HTTP/1.1\r\nHost: x\r\nX-Request-Id: ") + id + "\r\nAuthorization: Bearer " + token +
+           "\r\nContent-Length: " + std::to_string(std::string(kForecast).size()) + "\r\n\r\n" + kForecast;
+  ASSERT_TRUE(piped.SendRaw(two));
+  auto a = piped.ReadResponse();
+  auto b = piped.ReadResponse();
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(a.headers["x-request-id"], "first-1");
+  EXPECT_EQ(b.headers["x-request-id"], "second-2");
+  EXPECT_EQ(Parse(b.body)["request_id"], "second-2");
+  // HTTP/1.0 closes unless the client asks to keep the connection; then the answer says so.
+  HttpConnection old(s.port());
+  ASSERT_TRUE(old.SendRaw("GET /healthz HTTP/1.0\r\n\r\n"));
+  auto r10 = old.ReadResponse();
+  EXPECT_EQ(r10.status, 200);
+  EXPECT_EQ(r10.headers["connection"], "close");
+  EXPECT_TRUE(old.ClosedByPeer(2000));
+  HttpConnection kept(s.port());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(kept.SendRaw("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto k = kept.ReadResponse();
+    EXPECT_EQ(k.status, 200) << i;
+    EXPECT_EQ(k.headers["connection"], "keep-alive") << i;
+  }
+  // HTTP/1.1 with Connection: close.
+  HttpConnection closing(s.port());
+  auto c = closing.Request("GET", "/healthz", "", "", "Connection: close\r\n");
+  EXPECT_EQ(c.status, 200);
+  EXPECT_EQ(c.headers["connection"], "close");
+  EXPECT_TRUE(closing.ClosedByPeer(2000));
+  // Extra headers of error answers: Allow on 405, WWW-Authenticate on 401.
+  auto m = HttpRequest(s.port(), "DELETE", "/v1/forecast", "", token);
+  EXPECT_EQ(m.status, 405);
+  EXPECT_EQ(m.headers["allow"], "POST");
+  auto u = HttpRequest(s.port(), "POST", "/v1/forecast", kForecast);
+  EXPECT_EQ(u.status, 401);
+  EXPECT_EQ(u.headers["www-authenticate"], "Bearer realm=\"almanac\"");
+  EXPECT_EQ(s.Stop(), 0) << s.log();
 }
 
 TEST_F(ServeTest, HundredMegabyteBodyGets413) {
