@@ -2,7 +2,9 @@
 // model types, pipeline transforms for as_of refits).
 #include "cli/commands_serve.h"
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "almanac/pipeline.h"
 #include "almanac/serve.h"
@@ -44,7 +46,8 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
 
   serve::ServerOptions o;
   o.listen = a.listen;
-  o.threads = a.threads;
+  // One event loop per core by default, as nginx's `worker_processes auto` (docs/serving.md).
+  o.threads = a.threads != 0 ? a.threads : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
   o.workers = a.workers;
   o.poll_seconds = a.poll_seconds;
   o.no_auth = a.no_auth;

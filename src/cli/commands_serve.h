@@ -11,7 +11,7 @@ namespace almanac::cli {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
-  int threads = 2;
+  int threads = 0;  // 0: one per core
   int workers = 2;
   double poll_seconds = 2.0;
   bool no_auth = false;

@@ -361,7 +361,7 @@ int main(int argc, char** argv) {
   ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "HTTP service: forecasts from the production versions, registry, data; tokens, metrics");
   serve->add_option("--listen", serve_args.listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
-  serve->add_option("--threads", serve_args.threads, "I/O threads (default 2)");
+  serve->add_option("--threads", serve_args.threads, "I/O threads, each with its own event loop (default: one per core)");
   serve->add_option("--workers", serve_args.workers, "Threads for store reads and refits (default 2)");
   serve->add_option("--poll-seconds", serve_args.poll_seconds, "Seconds between checks for registry, token and data changes (default 2)");
   serve->add_flag("--no-auth", serve_args.no_auth, "No tokens: every request acts as --user with the admin role (loopback only)");

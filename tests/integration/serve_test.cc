@@ -514,6 +514,18 @@ TEST_F(ServeTest, PathsWithTraversalEncodedDotsSemicolonsNulAndOverlongSegments)
 // The hand-written response head (status line, headers, Content-Length) over connections spread
 // across several I/O threads, with keep-alive, pipelining, HTTP/1.0 and Connection: close.
 TEST_F(ServeTest, ResponsesFromEveryIoThreadKeepAlivePipeliningAndHttp10) {
+  // Thread counts out of range are refused before anything listens; the default is one per core.
+  for (const char* bad : {"-1", "257", "two"}) {
+    auto refused = RunAlmanac({"--workspace", ws_, "serve", "--listen", "127.0.0.1:0", "--threads", bad});
+    EXPECT_NE(refused.exit_code, 0) << bad;
+    EXPECT_THAT(refused.err, HasSubstr("--threads")) << bad;
+  }
+  {
+    ServerProcess d(ws_, {});
+    ASSERT_TRUE(d.running()) << d.log();
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    EXPECT_THAT(d.log(), HasSubstr(" " + std::to_string(std::min(cores, 64u)) + " I/O threads"));
+  }
   ServerProcess s(ws_, {"--threads", "3"});
   ASSERT_TRUE(s.running()) << s.log();
   EXPECT_THAT(s.log(), HasSubstr("3 I/O threads"));
