@@ -164,6 +164,25 @@ TEST_F(PgCliTest, MigrateRefusesATamperedAuditLogAndCopiesNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM information_schema.tables WHERE table_name = 'series'"), 0);
 }
 
+// SQLite stores text with NUL bytes that PostgreSQL text cannot hold (almanac refuses them on
+// every write, but a workspace edited by hand may have one): the copy stops with the table,
+// row and column, and rolls back.
+TEST_F(PgCliTest, MigrateRefusesATextValueWithANulByteAndCopiesNothing) {
+  ASSERT_EQ(Lite({"init"}).exit_code, 0);
+  ASSERT_EQ(Lite({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--realtime-start", "2009-12-15"}).exit_code, 0);
+  ASSERT_EQ(std::system(("sqlite3 '" + (dir_ / "ws") +
+                         "/almanac.db' \"UPDATE series SET title = 'Real' || char(0) || 'GDP' WHERE key = 'us:realgdp'\"")
+                            .c_str()),
+            0);
+  auto m = RunAlmanac({"migrate", "--from", dir_ / "ws", "--to", uri_});
+  EXPECT_EQ(m.exit_code, 1) << m.out << m.err;
+  EXPECT_THAT(m.err, HasSubstr("NUL byte"));
+  EXPECT_THAT(m.err, HasSubstr("column title"));
+  EXPECT_THAT(m.err, HasSubstr("nothing was migrated"));
+  EXPECT_EQ(Count("SELECT count(*) FROM series"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log"), 0);
+}
+
 TEST_F(PgCliTest, BadConnectionStringsFailClearlyWithoutSecrets) {
   std::string bad = uri_;
   const std::string pw = store::testing::PgTestServer::Get()->password();

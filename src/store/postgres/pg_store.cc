@@ -503,13 +503,14 @@ class PgSeriesStore : public SeriesStore {
   }
 
   Result<std::vector<VintageInfo>> ListVintages(std::string_view key) override {
-    ALMANAC_RETURN_IF_ERROR(GetSeries(key).status());
     ALMANAC_ASSIGN_OR_RETURN(
         PgResult r,
         Read("SELECT v.id, v.realtime_start, v.loaded_at, v.load_id, l.loader, l.source, l.source_hash, v.kind, "
              "v.num_observations FROM vintages v JOIN loads l ON l.id = v.load_id JOIN series s ON s.id = v.series_id "
              "WHERE s.key = $1 ORDER BY v.realtime_start, v.id",
              Params().Add(key)));
+    // No rows: an unknown series is NotFound (asked only then, to spare a round trip).
+    if (r.rows() == 0) ALMANAC_RETURN_IF_ERROR(GetSeries(key).status());
     std::vector<VintageInfo> out;
     for (int i = 0; i < r.rows(); ++i) {
       VintageInfo v;
