@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "almanac/store.h"
@@ -312,6 +313,46 @@ TEST_F(PgStoreTest, UriIsReportedWithoutThePassword) {
   ASSERT_OK_AND_ASSIGN(auto store, Open());
   EXPECT_THAT(store->uri(), Not(HasSubstr(server_->password())));
   EXPECT_THAT(store->uri(), HasSubstr("***"));
+}
+
+// The connection pool of one process: a caller waits for a connection another returns, gets a
+// clear Unavailable when none comes back in time, and a discarded connection is not reused.
+TEST_F(PgStoreTest, ConnectionPoolHandsOverReturnedConnectionsAndTimesOutClearly) {
+  pg::ConnectOptions o;
+  o.connect_timeout_s = 1;
+  pg::Pool pool(uri_, o, 1);
+  auto backend_pid = [](pg::Pool::Lease& l) -> int64_t {
+    auto r = l->Query("SELECT pg_backend_pid()");
+    return r.ok() ? r->Int(0, 0) : -1;
+  };
+  ASSERT_OK_AND_ASSIGN(pg::Pool::Lease first, pool.Acquire());
+  const int64_t pid = backend_pid(first);
+  ASSERT_GT(pid, 0);
+  std::optional<pg::Pool::Lease> held(std::move(first));
+
+  // The only connection is out: Acquire waits for the timeout, then says why.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto busy = pool.Acquire();
+  EXPECT_THAT(busy.status(), StatusIs(StatusCode::kUnavailable, "connections of this process are busy"));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
+
+  // Returned while another caller waits: handed over, the same server session.
+  std::thread releaser([&held] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    held.reset();
+  });
+  {
+    auto waited = pool.Acquire();
+    releaser.join();
+    ASSERT_TRUE(waited.ok()) << waited.status().ToString();
+    EXPECT_EQ(backend_pid(*waited), pid);
+    // Discarded (e.g. after an error left it in doubt): the next caller gets a new session.
+    waited->Discard();
+  }
+  ASSERT_OK_AND_ASSIGN(pg::Pool::Lease fresh, pool.Acquire());
+  const int64_t new_pid = backend_pid(fresh);
+  EXPECT_GT(new_pid, 0);
+  EXPECT_NE(new_pid, pid);
 }
 
 TEST(PgConnTest, RedactsPasswordsInUrisAndKeyValueStrings) {
