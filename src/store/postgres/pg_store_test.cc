@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <bit>
 #include <chrono>
 #include <cmath>
@@ -44,6 +46,23 @@ class PgStoreTest : public ::testing::Test {
     return OpenStore(uri_, o);
   }
 
+  // A SQLite store in a folder of its own (removed with the fixture, also when a test fails),
+  // for comparisons with the PostgreSQL one.
+  Result<std::unique_ptr<Store>> OpenSqliteBeside() {
+    if (sqlite_dir_.empty()) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "almanac_pg_vs_sqlite_XXXXXX").string();
+      if (::mkdtemp(tmpl.data()) == nullptr) return InternalError("cannot create a temporary folder");
+      sqlite_dir_ = tmpl;
+    }
+    StoreOptions o;
+    o.clock = &clock_;
+    o.create_if_missing = true;
+    return OpenStore("sqlite:" + (sqlite_dir_ / "a.db").string(), o);
+  }
+  void TearDown() override {
+    if (!sqlite_dir_.empty()) std::filesystem::remove_all(sqlite_dir_);
+  }
+
   static Status LoadRows(Store& store, const std::string& key, int n, double offset, const std::string& rt) {
     ALMANAC_ASSIGN_OR_RETURN(auto session, store.series().BeginLoad({.loader = "t", .source = "test"}));
     const Period first = *Period::Parse("2000-01");
@@ -55,17 +74,12 @@ class PgStoreTest : public ::testing::Test {
   FixedClock clock_{1714564800000000};
   PgTestServer* server_ = nullptr;
   std::string uri_;
+  std::filesystem::path sqlite_dir_;
 };
 
 TEST_F(PgStoreTest, SnapshotIdsAreIdenticalOnSqliteAndPostgres) {
   ASSERT_OK_AND_ASSIGN(auto pg, Open());
-  const auto dir = std::filesystem::temp_directory_path() / ("almanac_pg_vs_sqlite_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  StoreOptions o;
-  o.clock = &clock_;
-  o.create_if_missing = true;
-  ASSERT_OK_AND_ASSIGN(auto lite, OpenStore("sqlite:" + (dir / "a.db").string(), o));
+  ASSERT_OK_AND_ASSIGN(auto lite, OpenSqliteBeside());
   for (Store* s : {pg.get(), lite.get()}) {
     ASSERT_OK(LoadRows(*s, "gdp", 40, 100.0, "2024-01-15"));
     ASSERT_OK(LoadRows(*s, "gdp", 41, 100.5, "2024-02-15"));  // revises all, adds one
@@ -80,7 +94,6 @@ TEST_F(PgStoreTest, SnapshotIdsAreIdenticalOnSqliteAndPostgres) {
   EXPECT_NE(a.id, c.id);
   ASSERT_OK_AND_ASSIGN(Snapshot back, pg->series().GetSnapshot(a.id.substr(0, 10)));
   EXPECT_EQ(back.info.name, "s1");
-  std::filesystem::remove_all(dir);
 }
 
 // Loads stream vintages in COPY's binary format: every value, explicit missing values (NULL
@@ -88,13 +101,7 @@ TEST_F(PgStoreTest, SnapshotIdsAreIdenticalOnSqliteAndPostgres) {
 // SQLite; and the arrays are stored with lz4 where the server has it.
 TEST_F(PgStoreTest, BinaryCopyRoundTripsEveryValueAsSqliteDoes) {
   ASSERT_OK_AND_ASSIGN(auto pg, Open());
-  const auto dir = std::filesystem::temp_directory_path() / ("almanac_pg_binary_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  StoreOptions o;
-  o.clock = &clock_;
-  o.create_if_missing = true;
-  ASSERT_OK_AND_ASSIGN(auto lite, OpenStore("sqlite:" + (dir / "a.db").string(), o));
+  ASSERT_OK_AND_ASSIGN(auto lite, OpenSqliteBeside());
   const std::vector<std::optional<double>> first = {1.5, std::nullopt, -2.5e-7, 1e-300, -1.7976931348623157e308,
                                                     4.9e-324, 0.1 + 0.2, std::nullopt, 123456789.125};
   // 3000 periods: larger than PostgreSQL's out-of-line threshold, so the arrays get compressed.
@@ -142,7 +149,6 @@ TEST_F(PgStoreTest, BinaryCopyRoundTripsEveryValueAsSqliteDoes) {
   ASSERT_OK_AND_ASSIGN(pg::PgResult comp, conn->Query("SELECT DISTINCT pg_column_compression(\"values\") FROM observations"));
   ASSERT_EQ(comp.rows(), 1);
   EXPECT_EQ(comp.Text(0, 0), lz4.Text(0, 0) == "t" ? "lz4" : "pglz");
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(PgStoreTest, WrongPasswordIsAClearErrorWithoutThePassword) {
