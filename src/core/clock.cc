@@ -54,9 +54,7 @@ std::string FormatTimestamp(int64_t micros) {
     cached = buf;
     cached_secs = secs;
   }
-  std::string out;
-  out.reserve(cached.size() + 7);
-  out = cached;
+  std::string out = cached;
   char digits[7] = {0, 0, 0, 0, 0, 0, 'Z'};
   for (int i = 5; i >= 0; --i, us /= 10) digits[i] = static_cast<char>('0' + us % 10);
   out.append(digits, 7);

@@ -37,6 +37,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "almanac/core/hash.h"
 #include "almanac/serve.h"
 #include "serve/forecast_cache.h"
 #include "serve/http_api.h"
@@ -213,11 +214,10 @@ class Server::Impl {
   std::string NextRequestId() {
     const uint64_t n = request_counter_.fetch_add(1, std::memory_order_relaxed);
     // 16 hex digits of prefix ^ n: unique per process, not guessable across restarts.
-    static constexpr char kHex[] = "0123456789abcdef";
-    uint64_t v = request_prefix_ ^ n;
-    std::string id(16, '0');
-    for (int i = 15; i >= 0; --i, v >>= 4) id[static_cast<size_t>(i)] = kHex[v & 15];
-    return id;
+    const uint64_t v = request_prefix_ ^ n;
+    std::array<uint8_t, 8> bytes;
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+    return ToHex(bytes.data(), bytes.size());
   }
   void Log(std::string_view line) const {
     if (opt_.logger != nullptr) {
@@ -447,7 +447,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
   Executor executor() { return stream_.get_executor(); }
 
   void Drain() override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    net::post(executor(), [self = this->shared_from_this()] {
       if (self->phase_ == Phase::kIdle && self->reading_) beast::get_lowest_layer(self->stream_).cancel();
     });
   }
@@ -581,7 +581,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     const bool queued = srv_.workers().TrySubmit([self] {
       auto out = std::make_shared<HttpResponse>();
       self->srv_.api().Handle(self->http_req_, *out, /*may_block=*/true);
-      net::post(self->stream_.get_executor(), [self, out] { self->Respond(std::move(*out)); });
+      net::post(self->executor(), [self, out] { self->Respond(std::move(*out)); });
     });
     if (!queued) {
       srv_.Rejected("overloaded");
