@@ -2,7 +2,9 @@
 // with plain structs, so CLI11 is compiled once.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "almanac/core.h"
@@ -29,6 +31,11 @@ struct GlobalOptions {
 
 // Prints "almanac: error: ..." and returns the exit code for the status.
 int ReportError(const Status& status);
+
+// Splits comma-separated items ("a,b" "c" -> a, b, c), trimming blanks and dropping empty parts.
+std::vector<std::string> SplitList(const std::vector<std::string>& items);
+// A date option: nullopt when `text` is empty; InvalidArgument naming `what` when it is not YYYY-MM-DD.
+Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what);
 
 int RunInit(const GlobalOptions& g);
 

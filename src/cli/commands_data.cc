@@ -19,16 +19,18 @@ Result<std::unique_ptr<Workspace>> OpenWs(const GlobalOptions& g, bool write) {
   return ws;
 }
 
+Json ValueJson(std::optional<double> v) { return v ? Json(*v) : Json(nullptr); }
+
+std::string ShortId(const std::string& id) { return id.substr(0, 12); }
+
+}  // namespace
+
 Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what) {
   if (text.empty()) return std::optional<Date>();
   auto d = Date::Parse(text);
   if (!d.ok()) return d.status().WithContext(std::string(what));
   return std::optional<Date>(*d);
 }
-
-Json ValueJson(std::optional<double> v) { return v ? Json(*v) : Json(nullptr); }
-
-std::string ShortId(const std::string& id) { return id.substr(0, 12); }
 
 std::vector<std::string> SplitList(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -44,8 +46,6 @@ std::vector<std::string> SplitList(const std::vector<std::string>& items) {
   }
   return out;
 }
-
-}  // namespace
 
 int ReportError(const Status& s) {
   std::cerr << "almanac: error: " << s.message() << "\n";

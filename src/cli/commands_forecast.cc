@@ -30,8 +30,6 @@ struct Job {
   TimeSeries series;
 };
 
-Json ValueOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
-
 }  // namespace
 
 int RunForecast(const GlobalOptions& g, const ForecastArgs& a) {
@@ -121,13 +119,13 @@ int RunForecast(const GlobalOptions& g, const ForecastArgs& a) {
     const Period first = job.series.end() + 1;
     Json rows = Json::array();
     for (int h = 0; h < a.horizon; ++h) {
-      std::vector<Json> row{job.key, (first + h).ToString(), h + 1, ValueOrNull(fc->mean[h])};
-      Json jr = {{"period", (first + h).ToString()}, {"h", h + 1}, {"mean", ValueOrNull(fc->mean[h])}};
+      std::vector<Json> row{job.key, (first + h).ToString(), h + 1, FiniteOrNull(fc->mean[h])};
+      Json jr = {{"period", (first + h).ToString()}, {"h", h + 1}, {"mean", FiniteOrNull(fc->mean[h])}};
       for (const auto& iv : fc->intervals) {
-        row.push_back(ValueOrNull(iv.lower[h]));
-        row.push_back(ValueOrNull(iv.upper[h]));
-        jr["lower_" + FormatDouble(iv.level)] = ValueOrNull(iv.lower[h]);
-        jr["upper_" + FormatDouble(iv.level)] = ValueOrNull(iv.upper[h]);
+        row.push_back(FiniteOrNull(iv.lower[h]));
+        row.push_back(FiniteOrNull(iv.upper[h]));
+        jr["lower_" + FormatDouble(iv.level)] = FiniteOrNull(iv.lower[h]);
+        jr["upper_" + FormatDouble(iv.level)] = FiniteOrNull(iv.upper[h]);
       }
       table.Add(std::move(row));
       rows.push_back(std::move(jr));
@@ -141,11 +139,11 @@ int RunForecast(const GlobalOptions& g, const ForecastArgs& a) {
                      {"model", spec.type},
                      {"method", d.method},
                      {"parameters", d.params},
-                     {"loglik", ValueOrNull(d.loglik)},
-                     {"aic", ValueOrNull(d.aic)},
-                     {"aicc", ValueOrNull(d.aicc)},
-                     {"bic", ValueOrNull(d.bic)},
-                     {"sigma2", ValueOrNull(d.sigma2)},
+                     {"loglik", FiniteOrNull(d.loglik)},
+                     {"aic", FiniteOrNull(d.aic)},
+                     {"aicc", FiniteOrNull(d.aicc)},
+                     {"bic", FiniteOrNull(d.bic)},
+                     {"sigma2", FiniteOrNull(d.sigma2)},
                      {"nobs", d.nobs},
                      {"as_of", as_of ? Json(as_of->ToString()) : Json(nullptr)},
                      {"history_end", job.series.end().ToString()},

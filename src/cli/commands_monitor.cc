@@ -24,8 +24,7 @@ Result<TimeSeries> CurrentTarget(store::Store& store, const registry::PackageMan
   return it->second;
 }
 
-std::string Num(double v, int digits) { return std::isfinite(v) ? FormatFixed(v, digits) : std::string(); }
-Json NumJson(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+std::string FixedOrEmpty(double v, int digits) { return std::isfinite(v) ? FormatFixed(v, digits) : std::string(); }
 
 }  // namespace
 
@@ -102,10 +101,10 @@ int RunMonitor(const GlobalOptions& g, const MonitorArgs& a) {
         if (it != last.end() && it->second == verdict) continue;
         if (it == last.end() && v.verdict == monitor::AccuracyVerdict::kNoForecasts) continue;
         Json coverage = Json::object();
-        for (const auto& c : v.coverage) coverage[FormatDouble(c.level)] = NumJson(c.realized);
+        for (const auto& c : v.coverage) coverage[FormatDouble(c.level)] = FiniteOrNull(c.realized);
         Json details = {{"verdict", verdict},          {"reason", v.reason},
                         {"evaluated", v.evaluated},    {"forecasts", v.forecasts},
-                        {"realized_mase", NumJson(v.realized_mase)}, {"backtest_mase", NumJson(v.backtest_mase)},
+                        {"realized_mase", FiniteOrNull(v.realized_mase)}, {"backtest_mase", FiniteOrNull(v.backtest_mase)},
                         {"coverage", coverage}};
         ALMANAC_RETURN_IF_ERROR(txn.Audit({g.user.empty() ? "monitor" : g.user, "monitor.verdict", "model_version", id, details}).status());
       }
@@ -117,16 +116,16 @@ int RunMonitor(const GlobalOptions& g, const MonitorArgs& a) {
   for (const auto& v : *acc) {
     std::string cov;
     for (const auto& c : v.coverage)
-      cov += (cov.empty() ? "" : " ") + FormatDouble(c.level) + "%:" + Num(c.realized, 2) +
-             (std::isfinite(c.backtest) ? "/" + Num(c.backtest, 2) : std::string());
+      cov += (cov.empty() ? "" : " ") + FormatDouble(c.level) + "%:" + FixedOrEmpty(c.realized, 2) +
+             (std::isfinite(c.backtest) ? "/" + FixedOrEmpty(c.backtest, 2) : std::string());
     if (g.format == OutputFormat::kJson) {
       Json covj = Json::array();
       for (const auto& c : v.coverage)
-        covj.push_back({{"level", c.level}, {"n", c.n}, {"realized", NumJson(c.realized)}, {"backtest", NumJson(c.backtest)}});
-      t.Add({v.model, v.version, v.forecasts, v.evaluated, NumJson(v.realized_mase), NumJson(v.backtest_mase), covj,
+        covj.push_back({{"level", c.level}, {"n", c.n}, {"realized", FiniteOrNull(c.realized)}, {"backtest", FiniteOrNull(c.backtest)}});
+      t.Add({v.model, v.version, v.forecasts, v.evaluated, FiniteOrNull(v.realized_mase), FiniteOrNull(v.backtest_mase), covj,
              std::string(monitor::AccuracyVerdictName(v.verdict)), v.reason});
     } else {
-      t.Add({v.model, v.version, v.forecasts, v.evaluated, Num(v.realized_mase, 3), Num(v.backtest_mase, 3), cov,
+      t.Add({v.model, v.version, v.forecasts, v.evaluated, FixedOrEmpty(v.realized_mase, 3), FixedOrEmpty(v.backtest_mase, 3), cov,
              std::string(monitor::AccuracyVerdictName(v.verdict)), v.reason});
     }
   }

@@ -13,25 +13,6 @@
 namespace almanac::cli {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Json Num(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
-
-std::vector<std::string> SplitList(const std::vector<std::string>& items) {
-  std::vector<std::string> out;
-  for (const auto& item : items) {
-    size_t start = 0;
-    while (start <= item.size()) {
-      size_t comma = item.find(',', start);
-      if (comma == std::string::npos) comma = item.size();
-      std::string part(Trim(std::string_view(item).substr(start, comma - start)));
-      if (!part.empty()) out.push_back(part);
-      start = comma + 1;
-    }
-  }
-  return out;
-}
-
 Result<std::vector<double>> ParseLevels(const std::string& text) {
   std::vector<double> out;
   for (const auto& part : SplitList({text})) {
@@ -40,13 +21,6 @@ Result<std::vector<double>> ParseLevels(const std::string& text) {
     out.push_back(*v);
   }
   return out;
-}
-
-Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what) {
-  if (text.empty()) return std::optional<Date>();
-  auto d = Date::Parse(text);
-  if (!d.ok()) return d.status().WithContext(std::string(what));
-  return std::optional<Date>(*d);
 }
 
 Result<Json> BuildParams(const ModelArgs& a, Json base = Json::object()) {
@@ -192,13 +166,13 @@ void ForecastRows(const models::MultiForecast& f, const std::vector<models::Path
       const std::string period = f.first_period ? (*f.first_period + static_cast<int64_t>(h)).ToString() : "";
       const bool conditioned = cond != nullptr && !std::isnan(cond->values[h]);
       std::vector<Json> row = prefix;
-      row.insert(row.end(), {f.names[i], period, static_cast<int>(h + 1), Num(f.mean[i][h])});
-      Json jr = {{"variable", f.names[i]}, {"period", period}, {"h", h + 1}, {"mean", Num(f.mean[i][h])}};
+      row.insert(row.end(), {f.names[i], period, static_cast<int>(h + 1), FiniteOrNull(f.mean[i][h])});
+      Json jr = {{"variable", f.names[i]}, {"period", period}, {"h", h + 1}, {"mean", FiniteOrNull(f.mean[i][h])}};
       for (const auto& iv : f.intervals) {
-        row.push_back(Num(iv.lower[i][h]));
-        row.push_back(Num(iv.upper[i][h]));
-        jr["lower_" + FormatDouble(iv.level)] = Num(iv.lower[i][h]);
-        jr["upper_" + FormatDouble(iv.level)] = Num(iv.upper[i][h]);
+        row.push_back(FiniteOrNull(iv.lower[i][h]));
+        row.push_back(FiniteOrNull(iv.upper[i][h]));
+        jr["lower_" + FormatDouble(iv.level)] = FiniteOrNull(iv.lower[i][h]);
+        jr["upper_" + FormatDouble(iv.level)] = FiniteOrNull(iv.upper[i][h]);
       }
       if (!conditions.empty() || t->columns.back() == "conditioned") {
         row.push_back(conditioned);
@@ -221,11 +195,11 @@ Json DescriptionJson(const models::MultiDescription& d) {
           {"coefficients", d.coefficients},
           {"std_errors", d.std_errors},
           {"sigma_u", d.sigma_u},
-          {"loglik", Num(d.loglik)},
-          {"aic", Num(d.aic)},
-          {"bic", Num(d.bic)},
-          {"hqic", Num(d.hqic)},
-          {"fpe", Num(d.fpe)},
+          {"loglik", FiniteOrNull(d.loglik)},
+          {"aic", FiniteOrNull(d.aic)},
+          {"bic", FiniteOrNull(d.bic)},
+          {"hqic", FiniteOrNull(d.hqic)},
+          {"fpe", FiniteOrNull(d.fpe)},
           {"eigen_moduli", d.eigen_moduli},
           {"stable", d.stable},
           {"params", d.params},
@@ -284,7 +258,7 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     Table t{{"lags", "aic", "bic", "hqic", "fpe"}, {}};
     for (size_t i = 0; i < sel->lags.size(); ++i) {
       auto mark = [&](double v, int chosen) {
-        return g.format == OutputFormat::kTable && chosen == sel->lags[i] ? Json(FormatDouble(v) + " *") : Num(v);
+        return g.format == OutputFormat::kTable && chosen == sel->lags[i] ? Json(FormatDouble(v) + " *") : FiniteOrNull(v);
       };
       t.Add({sel->lags[i], mark(sel->aic[i], sel->aic_order), mark(sel->bic[i], sel->bic_order),
              mark(sel->hqic[i], sel->hqic_order), mark(sel->fpe[i], sel->fpe_order)});
@@ -341,7 +315,7 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     t.columns = {"regressor", "equation", "coefficient", "std_error"};
     for (size_t r = 0; r < desc->regressors.size(); ++r)
       for (size_t e = 0; e < desc->names.size(); ++e)
-        t.Add({desc->regressors[r], desc->names[e], Num(desc->coefficients[r][e]), Num(desc->std_errors[r][e])});
+        t.Add({desc->regressors[r], desc->names[e], FiniteOrNull(desc->coefficients[r][e]), FiniteOrNull(desc->std_errors[r][e])});
     out["description"] = DescriptionJson(*desc);
     if (desc->selection) out["selection"] = SelectionJson(*desc->selection);
     if (!g.quiet && g.format == OutputFormat::kTable) {
@@ -367,16 +341,16 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     for (size_t h = 0; h < irf->response.size(); ++h)
       for (size_t i = 0; i < irf->names.size(); ++i)
         for (size_t j = 0; j < irf->names.size(); ++j) {
-          std::vector<Json> row{static_cast<int>(h), irf->names[i], irf->names[j], Num(irf->response[h][i][j])};
+          std::vector<Json> row{static_cast<int>(h), irf->names[i], irf->names[j], FiniteOrNull(irf->response[h][i][j])};
           Json jr = {{"h", h},
                      {"response", irf->names[i]},
                      {"impulse", irf->names[j]},
-                     {"value", Num(irf->response[h][i][j])}};
+                     {"value", FiniteOrNull(irf->response[h][i][j])}};
           if (bands) {
-            row.push_back(Num(irf->lower[h][i][j]));
-            row.push_back(Num(irf->upper[h][i][j]));
-            jr["lower"] = Num(irf->lower[h][i][j]);
-            jr["upper"] = Num(irf->upper[h][i][j]);
+            row.push_back(FiniteOrNull(irf->lower[h][i][j]));
+            row.push_back(FiniteOrNull(irf->upper[h][i][j]));
+            jr["lower"] = FiniteOrNull(irf->lower[h][i][j]);
+            jr["upper"] = FiniteOrNull(irf->upper[h][i][j]);
           }
           t.Add(std::move(row));
           rows.push_back(std::move(jr));
@@ -394,7 +368,7 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     for (size_t i = 0; i < fevd->names.size(); ++i)
       for (size_t h = 0; h < fevd->share[i].size(); ++h)
         for (size_t j = 0; j < fevd->names.size(); ++j)
-          t.Add({fevd->names[i], static_cast<int>(h + 1), fevd->names[j], Num(fevd->share[i][h][j])});
+          t.Add({fevd->names[i], static_cast<int>(h + 1), fevd->names[j], FiniteOrNull(fevd->share[i][h][j])});
   } else if (a.action == "granger") {
     t.columns = {"caused", "causing", "F", "df_num", "df_den", "p_value", "crit_5pct"};
     std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> tests;
@@ -414,12 +388,12 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
         for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
         return s;
       };
-      t.Add({join(r->caused), join(r->causing), Num(r->statistic), r->df_num, r->df_den, Num(r->pvalue),
-             Num(r->crit_value)});
+      t.Add({join(r->caused), join(r->causing), FiniteOrNull(r->statistic), r->df_num, r->df_den, FiniteOrNull(r->pvalue),
+             FiniteOrNull(r->crit_value)});
     }
   } else if (a.action == "stability") {
     t.columns = {"root", "modulus"};
-    for (size_t i = 0; i < desc->eigen_moduli.size(); ++i) t.Add({static_cast<int>(i + 1), Num(desc->eigen_moduli[i])});
+    for (size_t i = 0; i < desc->eigen_moduli.size(); ++i) t.Add({static_cast<int>(i + 1), FiniteOrNull(desc->eigen_moduli[i])});
     out["stable"] = desc->stable;
     if (!g.quiet && g.format == OutputFormat::kTable)
       std::cerr << (desc->stable ? "stable: every companion eigenvalue is inside the unit circle"
@@ -532,28 +506,28 @@ struct Labeled {
 void SummaryRow(const Labeled& l, const std::vector<double>& levels, Table* t) {
   const auto& a = l.result.overall;
   std::vector<Json> row{l.series,          l.model,     static_cast<int>(l.result.origins.size()),
-                        l.result.failures, a.n,         Num(a.mae),
-                        Num(a.rmse),       Num(a.mape), Num(a.smape),
-                        Num(a.mase)};
+                        l.result.failures, a.n,         FiniteOrNull(a.mae),
+                        FiniteOrNull(a.rmse),       FiniteOrNull(a.mape), FiniteOrNull(a.smape),
+                        FiniteOrNull(a.mase)};
   for (size_t i = 0; i < levels.size(); ++i) {
     const bool have = i < a.intervals.size();
-    row.push_back(have ? Num(a.intervals[i].coverage) : Json(nullptr));
-    row.push_back(have ? Num(a.intervals[i].score) : Json(nullptr));
+    row.push_back(have ? FiniteOrNull(a.intervals[i].coverage) : Json(nullptr));
+    row.push_back(have ? FiniteOrNull(a.intervals[i].score) : Json(nullptr));
   }
-  row.push_back(Num(l.result.crps));
+  row.push_back(FiniteOrNull(l.result.crps));
   t->Add(std::move(row));
 }
 
 Json AccuracyJson(const eval::Accuracy& a) {
   Json iv = Json::array();
   for (const auto& i : a.intervals)
-    iv.push_back({{"level", i.level}, {"coverage", Num(i.coverage)}, {"score", Num(i.score)}, {"n", i.n}});
+    iv.push_back({{"level", i.level}, {"coverage", FiniteOrNull(i.coverage)}, {"score", FiniteOrNull(i.score)}, {"n", i.n}});
   return {{"n", a.n},
-          {"mae", Num(a.mae)},
-          {"rmse", Num(a.rmse)},
-          {"mape", Num(a.mape)},
-          {"smape", Num(a.smape)},
-          {"mase", Num(a.mase)},
+          {"mae", FiniteOrNull(a.mae)},
+          {"rmse", FiniteOrNull(a.rmse)},
+          {"mape", FiniteOrNull(a.mape)},
+          {"smape", FiniteOrNull(a.smape)},
+          {"mase", FiniteOrNull(a.mase)},
           {"intervals", iv},
           {"notes", a.notes}};
 }
@@ -565,14 +539,14 @@ Json ResultJson(const Labeled& l) {
     Json iv = Json::array();
     for (const auto& p : o.intervals) {
       Json lo = Json::array(), hi = Json::array();
-      for (double v : p.lower) lo.push_back(Num(v));
-      for (double v : p.upper) hi.push_back(Num(v));
+      for (double v : p.lower) lo.push_back(FiniteOrNull(v));
+      for (double v : p.upper) hi.push_back(FiniteOrNull(v));
       iv.push_back({{"level", p.level}, {"lower", lo}, {"upper", hi}});
     }
     Json mean = Json::array(), actual = Json::array(), crps = Json::array();
-    for (double v : o.mean) mean.push_back(Num(v));
-    for (double v : o.actual) actual.push_back(Num(v));
-    for (double v : o.crps) crps.push_back(Num(v));
+    for (double v : o.mean) mean.push_back(FiniteOrNull(v));
+    for (double v : o.actual) actual.push_back(FiniteOrNull(v));
+    for (double v : o.crps) crps.push_back(FiniteOrNull(v));
     origins.push_back({{"origin", o.origin.ToString()},
                        {"as_of", o.as_of ? Json(o.as_of->ToString()) : Json(nullptr)},
                        {"train_start", o.train_start ? Json(o.train_start->ToString()) : Json(nullptr)},
@@ -589,11 +563,11 @@ Json ResultJson(const Labeled& l) {
   for (size_t h = 0; h < r.by_horizon.size(); ++h) {
     Json a = AccuracyJson(r.by_horizon[h]);
     a["h"] = h + 1;
-    a["crps"] = h < r.crps_by_horizon.size() ? Num(r.crps_by_horizon[h]) : Json(nullptr);
+    a["crps"] = h < r.crps_by_horizon.size() ? FiniteOrNull(r.crps_by_horizon[h]) : Json(nullptr);
     by_h.push_back(std::move(a));
   }
   return {{"series", l.series},  {"model", l.model},   {"failures", r.failures}, {"overall", AccuracyJson(r.overall)},
-          {"crps", Num(r.crps)}, {"by_horizon", by_h}, {"origins", origins},     {"notes", r.notes}};
+          {"crps", FiniteOrNull(r.crps)}, {"by_horizon", by_h}, {"origins", origins},     {"notes", r.notes}};
 }
 
 // Runs one model over every series: univariate (one backtest per series) or multivariate (one
@@ -706,16 +680,16 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
         auto r = eval::DieboldMariano(e1, e2, h, a.power);
         std::string note = r.ok() ? (r->notes.empty() ? "" : r->notes[0]) : r.status().message();
         dm.Add({all[i].series, h, all[i].model, other->model, r.ok() ? Json(r->n) : Json(nullptr),
-                r.ok() ? Num(r->statistic) : Json(nullptr), r.ok() ? Num(r->pvalue) : Json(nullptr),
-                r.ok() ? Num(r->mean_loss_difference) : Json(nullptr), note});
+                r.ok() ? FiniteOrNull(r->statistic) : Json(nullptr), r.ok() ? FiniteOrNull(r->pvalue) : Json(nullptr),
+                r.ok() ? FiniteOrNull(r->mean_loss_difference) : Json(nullptr), note});
         dm_json.push_back({{"series", all[i].series},
                            {"h", h},
                            {"model_1", all[i].model},
                            {"model_2", other->model},
                            {"n", r.ok() ? Json(r->n) : Json(nullptr)},
-                           {"statistic", r.ok() ? Num(r->statistic) : Json(nullptr)},
-                           {"p_value", r.ok() ? Num(r->pvalue) : Json(nullptr)},
-                           {"mean_loss_difference", r.ok() ? Num(r->mean_loss_difference) : Json(nullptr)},
+                           {"statistic", r.ok() ? FiniteOrNull(r->statistic) : Json(nullptr)},
+                           {"p_value", r.ok() ? FiniteOrNull(r->pvalue) : Json(nullptr)},
+                           {"mean_loss_difference", r.ok() ? FiniteOrNull(r->mean_loss_difference) : Json(nullptr)},
                            {"power", a.power},
                            {"note", note}});
       }
@@ -769,10 +743,10 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
       for (size_t h = 0; h < l.result.by_horizon.size(); ++h) {
         const auto& acc = l.result.by_horizon[h];
         std::vector<Json> row{l.series,     l.model,       static_cast<int>(h + 1), acc.n,
-                              Num(acc.mae), Num(acc.rmse), Num(acc.smape),          Num(acc.mase)};
+                              FiniteOrNull(acc.mae), FiniteOrNull(acc.rmse), FiniteOrNull(acc.smape),          FiniteOrNull(acc.mase)};
         for (size_t i = 0; i < levels->size(); ++i)
-          row.push_back(i < acc.intervals.size() ? Num(acc.intervals[i].coverage) : Json(nullptr));
-        row.push_back(Num(l.result.crps_by_horizon[h]));
+          row.push_back(i < acc.intervals.size() ? FiniteOrNull(acc.intervals[i].coverage) : Json(nullptr));
+        row.push_back(FiniteOrNull(l.result.crps_by_horizon[h]));
         t.Add(std::move(row));
       }
     Print(std::cout, t, g.format);
@@ -793,12 +767,12 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
                                 o.gap,
                                 h + 1,
                                 (o.origin + (h + 1)).ToString(),
-                                Num(o.actual[h]),
-                                Num(mean),
-                                Num(o.actual[h] - mean)};
+                                FiniteOrNull(o.actual[h]),
+                                FiniteOrNull(mean),
+                                FiniteOrNull(o.actual[h] - mean)};
           for (size_t i = 0; i < levels->size(); ++i) {
-            row.push_back(ok && i < o.intervals.size() ? Num(o.intervals[i].lower[h]) : Json(nullptr));
-            row.push_back(ok && i < o.intervals.size() ? Num(o.intervals[i].upper[h]) : Json(nullptr));
+            row.push_back(ok && i < o.intervals.size() ? FiniteOrNull(o.intervals[i].lower[h]) : Json(nullptr));
+            row.push_back(ok && i < o.intervals.size() ? FiniteOrNull(o.intervals[i].upper[h]) : Json(nullptr));
           }
           row.push_back(ok ? "ok" : o.status.message());
           t.Add(std::move(row));

@@ -39,7 +39,7 @@ std::string Esc(std::string_view s) {
   return out;
 }
 
-std::string Num(double v, int digits = 3) { return std::isfinite(v) ? FormatFixed(v, digits) : std::string("&ndash;"); }
+std::string HtmlNum(double v, int digits = 3) { return std::isfinite(v) ? FormatFixed(v, digits) : std::string("&ndash;"); }
 std::string TsText(int64_t micros) { return micros == 0 ? std::string() : FormatTimestamp(micros).substr(0, 19) + "Z"; }
 std::string JsonText(const Json& j) { return j.is_string() ? j.get<std::string>() : CompactJson(j); }
 
@@ -164,13 +164,13 @@ struct BacktestRow {
 };
 
 void AccuracyCells(std::string& html, const eval::Accuracy& a) {
-  html += "<td class=\"num\">" + Num(a.mase) + "</td><td class=\"num\">" + Num(a.mae) + "</td><td class=\"num\">" +
-          Num(a.rmse) + "</td>";
+  html += "<td class=\"num\">" + HtmlNum(a.mase) + "</td><td class=\"num\">" + HtmlNum(a.mae) + "</td><td class=\"num\">" +
+          HtmlNum(a.rmse) + "</td>";
   for (double level : {80.0, 95.0}) {
     double cov = NAN;
     for (const auto& iv : a.intervals)
       if (iv.level == level) cov = iv.coverage;
-    html += "<td class=\"num\">" + Num(cov, 2) + "</td>";
+    html += "<td class=\"num\">" + HtmlNum(cov, 2) + "</td>";
   }
 }
 
@@ -344,10 +344,10 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
     h += "<th>actual</th></tr>\n";
     for (size_t i = 0; i < fc->mean.size(); ++i) {
       const Period p = target.trained.end() + static_cast<int64_t>(i + 1);
-      h += "<tr><td>" + Esc(p.ToString()) + "</td><td class=\"num\">" + Num(fc->mean[i]) + "</td>";
-      for (const auto& pi : fc->intervals) h += "<td class=\"num\">" + Num(pi.lower[i]) + "</td><td class=\"num\">" + Num(pi.upper[i]) + "</td>";
+      h += "<tr><td>" + Esc(p.ToString()) + "</td><td class=\"num\">" + HtmlNum(fc->mean[i]) + "</td>";
+      for (const auto& pi : fc->intervals) h += "<td class=\"num\">" + HtmlNum(pi.lower[i]) + "</td><td class=\"num\">" + HtmlNum(pi.upper[i]) + "</td>";
       auto act = target.now.empty() ? std::nullopt : target.now.at(p);
-      h += "<td class=\"num\">" + (act ? Num(*act) : std::string("<span class=\"muted\">not yet</span>")) + "</td></tr>\n";
+      h += "<td class=\"num\">" + (act ? HtmlNum(*act) : std::string("<span class=\"muted\">not yet</span>")) + "</td></tr>\n";
     }
     h += "</table>\n";
   } else {
@@ -369,9 +369,9 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
       h += "<td>" + Esc(r.note) + "</td></tr>\n";
     }
     h += "<tr><td>" + Esc(id) + " as registered</td><td class=\"num\">" +
-         Num(v->metrics.value("mase", NAN)) + "</td><td class=\"num\">" + Num(v->metrics.value("mae", NAN)) +
-         "</td><td class=\"num\">" + Num(v->metrics.value("rmse", NAN)) + "</td><td class=\"num\">" +
-         Num(v->metrics.value("coverage80", NAN), 2) + "</td><td class=\"num\">" + Num(v->metrics.value("coverage95", NAN), 2) +
+         HtmlNum(v->metrics.value("mase", NAN)) + "</td><td class=\"num\">" + HtmlNum(v->metrics.value("mae", NAN)) +
+         "</td><td class=\"num\">" + HtmlNum(v->metrics.value("rmse", NAN)) + "</td><td class=\"num\">" +
+         HtmlNum(v->metrics.value("coverage80", NAN), 2) + "</td><td class=\"num\">" + HtmlNum(v->metrics.value("coverage95", NAN), 2) +
          "</td><td>the run's recorded metrics</td></tr>\n</table>\n";
   }
   // Diebold-Mariano: this version against naive, squared-error loss, per horizon.
@@ -382,8 +382,8 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
     for (int hh = 1; hh <= static_cast<int>(ours->by_horizon.size()); ++hh) {
       auto r = eval::DieboldMariano(eval::ErrorsAtHorizon(*ours, hh), eval::ErrorsAtHorizon(*naive, hh), hh, 2);
       if (r.ok())
-        h += "<tr><td>" + std::to_string(hh) + "</td><td>" + std::to_string(r->n) + "</td><td class=\"num\">" + Num(r->statistic) +
-             "</td><td class=\"num\">" + Num(r->pvalue) + "</td><td class=\"num\">" + Num(r->mean_loss_difference) + "</td><td>" +
+        h += "<tr><td>" + std::to_string(hh) + "</td><td>" + std::to_string(r->n) + "</td><td class=\"num\">" + HtmlNum(r->statistic) +
+             "</td><td class=\"num\">" + HtmlNum(r->pvalue) + "</td><td class=\"num\">" + HtmlNum(r->mean_loss_difference) + "</td><td>" +
              Esc(r->notes.empty() ? "" : r->notes[0]) + "</td></tr>\n";
       else
         h += "<tr><td>" + std::to_string(hh) + "</td><td colspan=\"5\" class=\"muted\">" + Esc(r.status().message()) + "</td></tr>\n";
@@ -430,8 +430,8 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
     h += "<table id=\"monitoring-table\"><tr><th>stored forecasts</th><th>errors</th><th>realized MASE</th><th>backtest MASE</th>";
     for (const auto& c : accuracy->coverage) h += "<th>coverage " + FormatDouble(c.level) + "% (backtest)</th>";
     h += "</tr>\n<tr><td>" + std::to_string(accuracy->forecasts) + "</td><td>" + std::to_string(accuracy->evaluated) +
-         "</td><td class=\"num\">" + Num(accuracy->realized_mase) + "</td><td class=\"num\">" + Num(accuracy->backtest_mase) + "</td>";
-    for (const auto& c : accuracy->coverage) h += "<td class=\"num\">" + Num(c.realized, 2) + " (" + Num(c.backtest, 2) + ")</td>";
+         "</td><td class=\"num\">" + HtmlNum(accuracy->realized_mase) + "</td><td class=\"num\">" + HtmlNum(accuracy->backtest_mase) + "</td>";
+    for (const auto& c : accuracy->coverage) h += "<td class=\"num\">" + HtmlNum(c.realized, 2) + " (" + HtmlNum(c.backtest, 2) + ")</td>";
     h += "</tr>\n</table>\n";
   }
   std::string history;

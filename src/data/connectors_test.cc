@@ -26,13 +26,6 @@ using testing::FixtureRequest;
 using testing::FixtureResponse;
 using testing::FixtureServer;
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(ALMANAC_SOURCE_DIR) + "/testdata/connectors/" + name, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 constexpr char kKey[] = "s3cr3tapikey0123456789abcdef";
 
 // Records requested sleeps instead of sleeping.
@@ -249,20 +242,20 @@ class LoadSourceTest : public ::testing::Test {
     FixtureResponse resp;
     std::string body;
     if (r.path == "/fred/series") {
-      body = Fixture("fred_series_GDPC1.json");
+      body = testing::ReadFixture("fred_series_GDPC1.json");
     } else if (r.path == "/fred/series/observations") {
-      body = r.query.count("realtime_end") ? Fixture("alfred_observations_GDPC1.json") : fred_obs_;
+      body = r.query.count("realtime_end") ? testing::ReadFixture("alfred_observations_GDPC1.json") : fred_obs_;
     } else if (r.path == "/data/EXR/M.USD+JPY.EUR.SP00.A") {
-      body = Fixture("ecb_exr.csv");
+      body = testing::ReadFixture("ecb_exr.csv");
       resp.content_type = "application/vnd.sdmx.data+csv; version=1.0.0; charset=utf-8";
     } else if (r.path == "/data/ICP/M..000000") {
-      body = Fixture("ecb_sdmx.json");
+      body = testing::ReadFixture("ecb_sdmx.json");
       resp.content_type = "application/vnd.sdmx.data+json; version=1.0.0";
     } else if (r.path == "/data/PRC_HICP_MANR/M.RCH_A.EA20") {
       body = hicp_;
       resp.content_type = "application/vnd.sdmx.data+csv; version=2.0.0";
     } else if (r.path == "/country/USA;DEU/indicator/NY.GDP.MKTP.CD") {
-      body = Fixture(r.query.count("page") && r.query.at("page") == "2" ? "worldbank_page2.json" : "worldbank_page1.json");
+      body = testing::ReadFixture(r.query.count("page") && r.query.at("page") == "2" ? "worldbank_page2.json" : "worldbank_page1.json");
     } else {
       resp.status = 404;
       return resp;
@@ -327,8 +320,8 @@ class LoadSourceTest : public ::testing::Test {
   std::mutex mu_;
   std::map<std::string, std::function<FixtureResponse(const FixtureRequest&)>> override_;
   std::vector<std::string> paths_;
-  std::string fred_obs_ = Fixture("fred_observations_GDPC1.json");
-  std::string hicp_ = Fixture("eurostat_sdmx_csv2_delete.csv");
+  std::string fred_obs_ = testing::ReadFixture("fred_observations_GDPC1.json");
+  std::string hicp_ = testing::ReadFixture("eurostat_sdmx_csv2_delete.csv");
   Sleeps sleeps_;
 };
 
@@ -438,7 +431,7 @@ TEST_F(LoadSourceTest, SdmxCsvJsonAndDeletions) {
   ASSERT_OK(LoadSource(es, o, *store_).status());
   const std::string key = "eurostat:PRC_HICP_MANR.M.RCH_A.EA20";
   EXPECT_EQ(*store_->series().ReadAsOf(key, std::nullopt)->at(*Period::Parse("2024-03")), 2.4);
-  hicp_ = Fixture("eurostat_sdmx_csv2_delete.csv");
+  hicp_ = testing::ReadFixture("eurostat_sdmx_csv2_delete.csv");
   ASSERT_OK(LoadSource(es, o, *store_).status());
   ASSERT_OK_AND_ASSIGN(TimeSeries after, store_->series().ReadAsOf(key, std::nullopt));
   EXPECT_EQ(after.end().ToString(), "2024-02");  // the deleted 2024-03 is gone from the latest view
@@ -500,7 +493,7 @@ TEST_F(LoadSourceTest, FailuresStoreNothing) {
        StatusCode::kInvalidArgument, "invalid JSON"},
       {"50 MB over the limit", [] { FixtureResponse r; r.body = std::string(50 << 20, ' '); return r; },
        StatusCode::kResourceExhausted, "exceeds the limit", 20000},  // building 50 MB is slow under sanitizers
-      {"200 with a FRED error body", [] { FixtureResponse r; r.body = Fixture("fred_error.json"); return r; },
+      {"200 with a FRED error body", [] { FixtureResponse r; r.body = testing::ReadFixture("fred_error.json"); return r; },
        StatusCode::kInvalidArgument, "FRED replied with an error"},
   };
   for (const auto& c : cases) {
@@ -531,10 +524,10 @@ TEST_F(LoadSourceTest, OneBadSeriesStoresNoneOfTheSource) {
     FixtureResponse resp;
     if (r.query.at("series_id") == "BROKEN") {
       resp.status = 400;
-      resp.body = Fixture("fred_error.json");
+      resp.body = testing::ReadFixture("fred_error.json");
       return resp;
     }
-    resp.body = Fixture("fred_series_GDPC1.json");
+    resp.body = testing::ReadFixture("fred_series_GDPC1.json");
     return resp;
   });
   const std::string before = Dump();
@@ -740,7 +733,7 @@ TEST_F(LoadSourceTest, GenericCsvSource) {
   Override("/inhouse.csv", [](const FixtureRequest&) {
     FixtureResponse r;
     r.content_type = "text/csv";
-    r.body = Fixture("inhouse.csv");
+    r.body = testing::ReadFixture("inhouse.csv");
     return r;
   });
   SourceConfig s;

@@ -8,6 +8,7 @@
 
 #include "almanac/data.h"
 #include "core/testing/status_matchers.h"
+#include "data/testing/fixture_server.h"
 
 namespace almanac::data {
 namespace {
@@ -16,13 +17,6 @@ using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(ALMANAC_SOURCE_DIR) + "/testdata/connectors/" + name, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> Keys(const std::vector<ParsedSeries>& s) {
   std::vector<std::string> out;
@@ -40,7 +34,7 @@ std::string Values(const ParsedSeries& s) {
 }
 
 TEST(FredParserTest, SeriesMetadata) {
-  ASSERT_OK_AND_ASSIGN(FredSeriesMeta m, ParseFredSeries(Fixture("fred_series_GDPC1.json"), "f"));
+  ASSERT_OK_AND_ASSIGN(FredSeriesMeta m, ParseFredSeries(testing::ReadFixture("fred_series_GDPC1.json"), "f"));
   EXPECT_EQ(m.id, "GDPC1");
   EXPECT_EQ(m.frequency, Frequency::kQuarterly);
   EXPECT_EQ(m.units, "Billions of Chained 2017 Dollars");
@@ -48,13 +42,13 @@ TEST(FredParserTest, SeriesMetadata) {
 }
 
 TEST(FredParserTest, SemiannualIsRejected) {
-  std::string body = Fixture("fred_series_GDPC1.json");
+  std::string body = testing::ReadFixture("fred_series_GDPC1.json");
   body.replace(body.find("\"frequency_short\": \"Q\""), 22, "\"frequency_short\": \"SA\"");
   EXPECT_THAT(ParseFredSeries(body, "f").status(), StatusIs(StatusCode::kInvalidArgument, "frequency 'SA'"));
 }
 
 TEST(FredParserTest, ObservationsWithMissingDot) {
-  ASSERT_OK_AND_ASSIGN(FredObservationsPage p, ParseFredObservations(Fixture("fred_observations_GDPC1.json"), "f"));
+  ASSERT_OK_AND_ASSIGN(FredObservationsPage p, ParseFredObservations(testing::ReadFixture("fred_observations_GDPC1.json"), "f"));
   EXPECT_EQ(p.count, 5);
   EXPECT_EQ(p.limit, 100000);
   ASSERT_EQ(p.observations.size(), 5u);
@@ -65,7 +59,7 @@ TEST(FredParserTest, ObservationsWithMissingDot) {
 }
 
 TEST(FredParserTest, AlfredVintages) {
-  ASSERT_OK_AND_ASSIGN(FredObservationsPage p, ParseFredObservations(Fixture("alfred_observations_GDPC1.json"), "f"));
+  ASSERT_OK_AND_ASSIGN(FredObservationsPage p, ParseFredObservations(testing::ReadFixture("alfred_observations_GDPC1.json"), "f"));
   ASSERT_EQ(p.observations.size(), 6u);
   EXPECT_EQ(p.observations[1].realtime_start.ToString(), "2023-11-29");
   EXPECT_EQ(p.observations[1].realtime_end.ToString(), "2023-12-20");
@@ -73,12 +67,12 @@ TEST(FredParserTest, AlfredVintages) {
 }
 
 TEST(FredParserTest, ErrorReplyNamesProviderMessage) {
-  EXPECT_THAT(ParseFredObservations(Fixture("fred_error.json"), "fred/series/observations").status(),
+  EXPECT_THAT(ParseFredObservations(testing::ReadFixture("fred_error.json"), "fred/series/observations").status(),
               StatusIs(StatusCode::kInvalidArgument, "FRED replied with an error: Bad Request."));
 }
 
 TEST(FredParserTest, MalformedBodies) {
-  const std::string good = Fixture("fred_observations_GDPC1.json");
+  const std::string good = testing::ReadFixture("fred_observations_GDPC1.json");
   // Truncated.
   EXPECT_THAT(ParseFredObservations(good.substr(0, good.size() / 2), "u").status(),
               StatusIs(StatusCode::kInvalidArgument, "invalid JSON"));
@@ -105,7 +99,7 @@ TEST(FredParserTest, MalformedBodies) {
 
 TEST(SdmxCsvTest, EcbCsvDataWithKeyColumn) {
   SdmxParseOptions o{"ecb", "ecb", "EXR"};
-  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxCsv(Fixture("ecb_exr.csv"), o));
+  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxCsv(testing::ReadFixture("ecb_exr.csv"), o));
   EXPECT_THAT(Keys(s), ElementsAre("ecb:EXR.M.USD.EUR.SP00.A", "ecb:EXR.M.JPY.EUR.SP00.A"));
   EXPECT_EQ(Values(s[0]), "2024-01=1.0905 2024-02=1.0795 2024-03=1.0872");
   EXPECT_EQ(Values(s[1]), "2024-01=159.46 2024-02=161.38 2024-03=.");
@@ -114,14 +108,14 @@ TEST(SdmxCsvTest, EcbCsvDataWithKeyColumn) {
 
 TEST(SdmxCsvTest, Version1DataflowColumn) {
   SdmxParseOptions o{"oecd", "oecd", ""};
-  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxCsv(Fixture("oecd_sdmx_csv1.csv"), o));
+  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxCsv(testing::ReadFixture("oecd_sdmx_csv1.csv"), o));
   EXPECT_THAT(Keys(s), ElementsAre("oecd:DF_QNA.FRA.Q.B1GQ.XDC", "oecd:DF_QNA.DEU.Q.B1GQ.XDC"));
   EXPECT_EQ(Values(s[1]), "2023Q3=1042000 2023Q4=1039500");
 }
 
 TEST(SdmxCsvTest, Version2ActionDeleteIsAnExplicitMissingValue) {
   SdmxParseOptions o{"eurostat", "e", ""};
-  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxCsv(Fixture("eurostat_sdmx_csv2_delete.csv"), o));
+  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxCsv(testing::ReadFixture("eurostat_sdmx_csv2_delete.csv"), o));
   EXPECT_THAT(Keys(s), ElementsAre("eurostat:PRC_HICP_MANR.M.RCH_A.EA20"));
   EXPECT_EQ(Values(s[0]), "2024-01=2.8 2024-02=2.6 2024-03=.");
 }
@@ -145,14 +139,14 @@ TEST(SdmxCsvTest, BadInput) {
 
 TEST(SdmxJsonTest, DataMessage) {
   SdmxParseOptions o{"ecb", "ecb", "ICP"};
-  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxJson(Fixture("ecb_sdmx.json"), o));
+  ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxJson(testing::ReadFixture("ecb_sdmx.json"), o));
   EXPECT_THAT(Keys(s), ElementsAre("ecb:ICP.M.U2.000000", "ecb:ICP.M.DE.000000"));
   EXPECT_EQ(Values(s[0]), "2024-01=2.8 2024-02=2.6 2024-03=2.4");
   EXPECT_EQ(Values(s[1]), "2024-01=3.1 2024-02=. 2024-03=2.9");
 }
 
 TEST(SdmxJsonTest, DeleteDataSet) {
-  std::string body = Fixture("ecb_sdmx.json");
+  std::string body = testing::ReadFixture("ecb_sdmx.json");
   body.replace(body.find("\"Replace\""), 9, "\"Delete\"");
   ASSERT_OK_AND_ASSIGN(auto s, ParseSdmxJson(body, SdmxParseOptions{"ecb", "ecb", "ICP"}));
   EXPECT_EQ(Values(s[0]), "2024-01=. 2024-02=. 2024-03=.");
@@ -162,7 +156,7 @@ TEST(SdmxJsonTest, BadInput) {
   SdmxParseOptions o{"ecb", "resp", "ICP"};
   EXPECT_THAT(ParseSdmxJson("{\"foo\": 1}", o).status(),
               StatusIs(StatusCode::kInvalidArgument, "not an SDMX-JSON data message"));
-  std::string body = Fixture("ecb_sdmx.json");
+  std::string body = testing::ReadFixture("ecb_sdmx.json");
   body.replace(body.find("\"0:1:0\""), 7, "\"0:7:0\"");
   EXPECT_THAT(ParseSdmxJson(body, o).status(),
               StatusIs(StatusCode::kInvalidArgument, "series key '0:7:0' does not match"));
@@ -171,15 +165,15 @@ TEST(SdmxJsonTest, BadInput) {
 }
 
 TEST(WorldBankTest, PagesAndErrors) {
-  ASSERT_OK_AND_ASSIGN(WorldBankPage p1, ParseWorldBankPage(Fixture("worldbank_page1.json"), "wb", "u"));
+  ASSERT_OK_AND_ASSIGN(WorldBankPage p1, ParseWorldBankPage(testing::ReadFixture("worldbank_page1.json"), "wb", "u"));
   EXPECT_EQ(p1.pages, 2);
   EXPECT_EQ(p1.total, 5);
   ASSERT_THAT(Keys(p1.series), ElementsAre("wb:NY.GDP.MKTP.CD.USA"));
   EXPECT_EQ(Values(p1.series[0]), "2020=. 2021=2.3594031e+13 2022=2.5744108e+13");
   EXPECT_EQ(p1.series[0].info.title, "GDP (current US$) - United States");
-  ASSERT_OK_AND_ASSIGN(WorldBankPage p2, ParseWorldBankPage(Fixture("worldbank_page2.json"), "wb", "u"));
+  ASSERT_OK_AND_ASSIGN(WorldBankPage p2, ParseWorldBankPage(testing::ReadFixture("worldbank_page2.json"), "wb", "u"));
   EXPECT_THAT(Keys(p2.series), ElementsAre("wb:NY.GDP.MKTP.CD.DEU"));
-  EXPECT_THAT(ParseWorldBankPage(Fixture("worldbank_error.json"), "wb", "u").status(),
+  EXPECT_THAT(ParseWorldBankPage(testing::ReadFixture("worldbank_error.json"), "wb", "u").status(),
               StatusIs(StatusCode::kInvalidArgument, "Invalid value: The provided parameter value is not valid"));
   EXPECT_THAT(ParseWorldBankPage("{\"page\": 1}", "wb", "u").status(),
               StatusIs(StatusCode::kInvalidArgument, "[metadata, data]"));
@@ -194,12 +188,12 @@ TEST(MappedTest, CsvColumns) {
   m.series = "code";
   m.realtime_start = "published";
   m.key_prefix = "inhouse";
-  ASSERT_OK_AND_ASSIGN(auto s, ParseMappedCsv(Fixture("inhouse.csv"), m, "u"));
+  ASSERT_OK_AND_ASSIGN(auto s, ParseMappedCsv(testing::ReadFixture("inhouse.csv"), m, "u"));
   EXPECT_THAT(Keys(s), ElementsAre("inhouse:CREDIT_HH", "inhouse:CREDIT_NFC"));
   EXPECT_EQ(Values(s[0]), "2024-01=101.5@2024-02-15 2024-02=102.25@2024-03-15");
   EXPECT_EQ(Values(s[1]), "2024-01=88@2024-02-15 2024-02=.@2024-03-15");
   m.value = "lvl";
-  EXPECT_THAT(ParseMappedCsv(Fixture("inhouse.csv"), m, "u").status(),
+  EXPECT_THAT(ParseMappedCsv(testing::ReadFixture("inhouse.csv"), m, "u").status(),
               StatusIs(StatusCode::kInvalidArgument, "the mapped column 'lvl' is not in the header"));
 }
 
@@ -210,14 +204,14 @@ TEST(MappedTest, JsonPointers) {
   m.value = "/v";
   m.series = "/id";
   m.key_prefix = "inhouse";
-  ASSERT_OK_AND_ASSIGN(auto s, ParseMappedJson(Fixture("inhouse.json"), m, "u"));
+  ASSERT_OK_AND_ASSIGN(auto s, ParseMappedJson(testing::ReadFixture("inhouse.json"), m, "u"));
   EXPECT_THAT(Keys(s), ElementsAre("inhouse:RATE_MORTGAGE"));
   EXPECT_EQ(Values(s[0]), "2024Q1=4.1 2024Q2=4.25 2024Q3=.");
   m.records = "/data/nothing";
-  EXPECT_THAT(ParseMappedJson(Fixture("inhouse.json"), m, "u").status(), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseMappedJson(testing::ReadFixture("inhouse.json"), m, "u").status(), StatusIs(StatusCode::kInvalidArgument));
   m.records = "/data/rows";
   m.value = "/value";
-  EXPECT_THAT(ParseMappedJson(Fixture("inhouse.json"), m, "u").status(),
+  EXPECT_THAT(ParseMappedJson(testing::ReadFixture("inhouse.json"), m, "u").status(),
               StatusIs(StatusCode::kInvalidArgument, "record 0: no field at '/value'"));
 }
 

@@ -13,8 +13,6 @@
 namespace almanac::eval {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 Status CheckSettings(const BacktestSettings& s) {
   if (s.horizon < 1 || s.horizon > models::kMaxHorizon)
     return InvalidArgumentError("backtest horizon must be in 1.." + std::to_string(models::kMaxHorizon));

@@ -20,8 +20,6 @@ using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using ::testing::DoubleNear;
 
-const double kNaN = std::nan("");
-
 models::ForecasterRegistry& Registry() {
   static models::ForecasterRegistry* r = [] {
     auto* reg = new models::ForecasterRegistry();

@@ -9,8 +9,6 @@
 namespace almanac::eval {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 Status CheckSizes(std::string_view metric, size_t a, size_t b, std::string_view what = "forecast") {
   if (a != b)
     return InvalidArgumentError(std::string(metric) + ": " + std::to_string(a) + " actual values but " +

@@ -16,8 +16,6 @@ using ::almanac::testing::StatusIs;
 using ::testing::DoubleNear;
 using ::testing::HasSubstr;
 
-const double kNaN = std::nan("");
-
 // actual 100 200 300 NaN, forecast 110 180 300 5: the NaN pair is ignored, errors -10, 20, 0.
 const std::vector<double> kActual = {100, 200, 300, kNaN};
 const std::vector<double> kForecast = {110, 180, 300, 5};
@@ -73,22 +71,22 @@ TEST(MaseTest, UndefinedScaleIsAnError) {
 
 // actual 1 2 3 4 NaN; intervals [0,2] [2.5,3] [3,3] [0,3] [0,1]: in, below, in (on the bound),
 // above, skipped.
-const std::vector<double> kY = {1, 2, 3, 4, kNaN};
+const std::vector<double> kCoveredY = {1, 2, 3, 4, kNaN};
 const std::vector<double> kLo = {0, 2.5, 3, 0, 0};
 const std::vector<double> kHi = {2, 3, 3, 3, 1};
 
-TEST(IntervalMetricsTest, CoverageCountsBoundsAsInside) { EXPECT_THAT(Coverage(kY, kLo, kHi), IsOkAndHolds(0.5)); }
+TEST(IntervalMetricsTest, CoverageCountsBoundsAsInside) { EXPECT_THAT(Coverage(kCoveredY, kLo, kHi), IsOkAndHolds(0.5)); }
 
 TEST(IntervalMetricsTest, WinklerScoreHandComputed) {
   // 80%: a = 0.2, 2/a = 10. Widths 2, 0.5, 0, 3; penalties 10*0.5 (below) and 10*1 (above).
-  EXPECT_THAT(IntervalScore(kY, kLo, kHi, 80), IsOkAndHolds(DoubleNear((2 + 5.5 + 0 + 13) / 4, 1e-12)));
+  EXPECT_THAT(IntervalScore(kCoveredY, kLo, kHi, 80), IsOkAndHolds(DoubleNear((2 + 5.5 + 0 + 13) / 4, 1e-12)));
   // 95%: 2/a = 40.
-  EXPECT_THAT(IntervalScore(kY, kLo, kHi, 95), IsOkAndHolds(DoubleNear((2 + 20.5 + 0 + 43) / 4, 1e-12)));
+  EXPECT_THAT(IntervalScore(kCoveredY, kLo, kHi, 95), IsOkAndHolds(DoubleNear((2 + 20.5 + 0 + 43) / 4, 1e-12)));
 }
 
 TEST(IntervalMetricsTest, Errors) {
-  EXPECT_THAT(IntervalScore(kY, kLo, kHi, 0.95), IsOkAndHolds(::testing::_));  // 0.95% is a valid level
-  EXPECT_THAT(IntervalScore(kY, kLo, kHi, 100), StatusIs(StatusCode::kInvalidArgument, "not in (0, 100)"));
+  EXPECT_THAT(IntervalScore(kCoveredY, kLo, kHi, 0.95), IsOkAndHolds(::testing::_));  // 0.95% is a valid level
+  EXPECT_THAT(IntervalScore(kCoveredY, kLo, kHi, 100), StatusIs(StatusCode::kInvalidArgument, "not in (0, 100)"));
   const std::vector<double> y = {1}, lo = {2}, hi = {1};
   EXPECT_THAT(IntervalScore(y, lo, hi, 80), StatusIs(StatusCode::kInvalidArgument, "above upper bound"));
   const std::vector<double> lo2 = {0, 0};

@@ -5,6 +5,7 @@
 #include "almanac/models.h"
 #include "models/boxcox/boxcox.h"
 #include "models/calibrate/calibrate.h"
+#include "models/param_types.h"
 
 namespace almanac::models {
 namespace {
@@ -21,7 +22,9 @@ const std::vector<ParamSpec>& CommonParams() {
   return kParams;
 }
 
-bool TypeMatches(const std::string& type, const Json& v) {
+}  // namespace
+
+bool ParamTypeMatches(const std::string& type, const Json& v) {
   if (type == "any") return true;
   if (type == "number") return v.is_number();
   if (type == "int") return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
@@ -30,8 +33,6 @@ bool TypeMatches(const std::string& type, const Json& v) {
   if (type == "list") return v.is_array();
   return false;
 }
-
-}  // namespace
 
 FitInput ToFitInput(const TimeSeries& series) {
   return FitInput{series.values(), SeasonalPeriod(series.frequency())};
@@ -96,7 +97,7 @@ Status ForecasterRegistry::Validate(const ModelSpec& spec) const {
       if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
       return InvalidArgumentError(msg);
     }
-    if (!it.value().is_null() && !TypeMatches(ps->type, it.value()))
+    if (!it.value().is_null() && !ParamTypeMatches(ps->type, it.value()))
       return InvalidArgumentError("parameter '" + it.key() + "' of model '" + spec.type + "' must be of type " +
                                   ps->type + ", got " + CompactJson(it.value()));
   }

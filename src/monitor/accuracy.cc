@@ -9,8 +9,6 @@
 namespace almanac::monitor {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 std::string Fixed(double v, int digits) { return std::isfinite(v) ? FormatFixed(v, digits) : std::string("n/a"); }
 
 }  // namespace

@@ -10,10 +10,12 @@
 
 #include "almanac/pipeline.h"
 #include "core/testing/status_matchers.h"
-#include "pipeline/testing/builtin_models.h"
+#include "pipeline/testing/pipeline_testing.h"
 
 namespace almanac::pipeline {
 namespace {
+
+using ::almanac::pipeline::testing::At;
 
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
@@ -36,8 +38,6 @@ TEST(RuleTest, ParsesAndRejects) {
   EXPECT_THAT(ParseRule("mase < 1 or always"), StatusIs(StatusCode::kInvalidArgument, "expected 'and'"));
   EXPECT_THAT(ParseRule("always and"), StatusIs(StatusCode::kInvalidArgument, "ends with 'and'"));
 }
-
-int64_t At(const std::string& ts) { return *ParseTimestamp(ts); }
 
 TEST(CronTest, NextFireTimes) {
   ASSERT_OK_AND_ASSIGN(CronSchedule weekly, CronSchedule::Parse("0 6 * * 1"));

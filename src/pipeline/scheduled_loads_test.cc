@@ -12,11 +12,13 @@
 
 #include "almanac/pipeline.h"
 #include "core/testing/status_matchers.h"
-#include "pipeline/testing/builtin_models.h"
+#include "pipeline/testing/pipeline_testing.h"
 #include "data/testing/fixture_server.h"
 
 namespace almanac::pipeline {
 namespace {
+
+using ::almanac::pipeline::testing::At;
 
 using ::almanac::testing::StatusIs;
 using data::testing::FixtureRequest;
@@ -27,8 +29,6 @@ using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 using ::almanac::pipeline::testing::BuiltinModels;
-
-int64_t At(const std::string& ts) { return *ParseTimestamp(ts); }
 
 // Quarterly values 2010Q1.. as published on `vintage` (CSV with a realtime_start column).
 std::string Csv(int quarters, const std::string& vintage) {

@@ -13,6 +13,7 @@
 //   ALMANAC_ASSIGN_OR_RETURN(std::string id, ContentId(j));   // sha256 hex of `bytes`
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -34,5 +35,7 @@ Result<Json> ParseJson(std::string_view text);
 std::string PrettyJson(const Json& value);
 // Compact JSON; invalid UTF-8 is replaced.
 std::string CompactJson(const Json& value);
+// A finite number as a JSON number; NaN (missing) and infinities, which JSON cannot hold, as null.
+inline Json FiniteOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 }  // namespace almanac

@@ -24,6 +24,10 @@
 
 namespace almanac {
 
+// A quiet NaN: a missing value in numeric code (models, metrics). One definition for the
+// project, so that unity builds do not see a second one.
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
 class TimeSeries {
  public:
   TimeSeries() = default;

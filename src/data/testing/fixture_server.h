@@ -4,15 +4,27 @@
 #pragma once
 
 #include <atomic>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace almanac::data::testing {
+
+#ifdef ALMANAC_SOURCE_DIR
+// The bytes of testdata/connectors/<name> (provider-format files); empty when unreadable.
+inline std::string ReadFixture(const std::string& name) {
+  std::ifstream in(std::string(ALMANAC_SOURCE_DIR) + "/testdata/connectors/" + name, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+#endif
 
 struct FixtureRequest {
   std::string method;

@@ -7,12 +7,12 @@
 
 #include <Eigen/Dense>
 
+#include "almanac/core/time_series.h"
 #include "models/arima/optim_bfgs.h"
 
 namespace almanac::models::arima {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // What R's armafn returns when the state-space model cannot be built.
 constexpr double kBadObjective = std::numeric_limits<double>::max();
 

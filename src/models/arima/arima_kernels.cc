@@ -6,10 +6,11 @@
 
 #include <Eigen/Dense>
 
+#include "almanac/core/time_series.h"
+
 namespace almanac::models::arima {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Observations whose one-step prediction variance reaches this value (the diffuse start of
 // a differenced model) are left out of the likelihood, as in R's ARIMA_Like.
 constexpr double kDiffuseGain = 1e4;

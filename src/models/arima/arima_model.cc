@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "almanac/core/json.h"
+#include "almanac/core/time_series.h"
 #include "models/arima/arima.h"
 #include "models/arima/arima_fit.h"
 #include "models/arima/auto_arima.h"
@@ -17,8 +18,6 @@ using arima::ArimaFit;
 using arima::ArimaSpec;
 using arima::Method;
 using arima::Orders;
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Non-finite numbers cannot appear in canonical JSON: NaN is stored as null and infinities
 // as the strings "Infinity" / "-Infinity".
@@ -405,7 +404,7 @@ class ArimaForecaster : public Forecaster {
   std::vector<std::string> notes_;
 };
 
-ModelType MakeType(bool automatic) {
+ModelType MakeArimaType(bool automatic) {
   ModelType t;
   t.name = automatic ? "auto_arima" : "arima";
   if (automatic) {
@@ -460,7 +459,7 @@ ModelType MakeType(bool automatic) {
 
 }  // namespace
 
-ModelType ArimaModelType() { return MakeType(false); }
-ModelType AutoArimaModelType() { return MakeType(true); }
+ModelType ArimaModelType() { return MakeArimaType(false); }
+ModelType AutoArimaModelType() { return MakeArimaType(true); }
 
 }  // namespace almanac::models

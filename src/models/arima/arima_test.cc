@@ -23,17 +23,10 @@ using arima::testing::MaxRelDiff;
 using arima::testing::Scale;
 using arima::testing::Series;
 
-// Tolerances against R. Stationary models (d = D = 0) use R's objective and R's optimiser
-// path and agree to ~1e-12. For differenced models almanac optimises the exact likelihood of
-// the differenced data while R optimises its diffuse approximation (kappa = 1e6), so the
-// optimum moves by O(1/kappa): coefficients agree to ~1e-4 (far inside their standard
-// errors), the log-likelihood (evaluated with R's filter at the optimum) to ~5e-7, sigma2 to
-// ~5e-5 relative and forecasts/bounds to ~2e-5 of the series level. See the REPORT lines
-// (ALMANAC_ARIMA_REPORT=1) for the per-case figures.
-constexpr double kLoglikTol = 1e-5;     // absolute, also for AIC/AICc/BIC (x2)
-constexpr double kCoefTol = 2e-4;       // absolute, relative to max(1, |coef|)
-constexpr double kSigma2RelTol = 1e-4;  // relative
-constexpr double kForecastTol = 5e-5;   // relative to the mean level of the series
+using arima::testing::kCoefTol;
+using arima::testing::kForecastTol;
+using arima::testing::kLoglikTol;
+using arima::testing::kSigma2RelTol;
 
 std::unique_ptr<Forecaster> MakeModel(const std::string& type, const Json& params) {
   ForecasterRegistry registry;

@@ -22,11 +22,10 @@ using arima::testing::MaxRelDiff;
 using arima::testing::Scale;
 using arima::testing::Series;
 
-// Same tolerances as arima_test.cc (see there for why).
-constexpr double kLoglikTol = 1e-5;
-constexpr double kCoefTol = 2e-4;
-constexpr double kSigma2RelTol = 1e-4;
-constexpr double kForecastTol = 5e-5;
+using arima::testing::kCoefTol;
+using arima::testing::kForecastTol;
+using arima::testing::kLoglikTol;
+using arima::testing::kSigma2RelTol;
 
 std::unique_ptr<Forecaster> MakeAuto(const Json& params = Json::object()) {
   ForecasterRegistry registry;

@@ -3,12 +3,11 @@
 #include <cmath>
 #include <limits>
 
+#include "almanac/core/time_series.h"
 #include "models/arima/stl.h"
 
 namespace almanac::models::arima {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<double> DropMissing(std::span<const double> x) {
   std::vector<double> out;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "almanac/core/time_series.h"
 #include "models/arima/arima_fit.h"
 
 namespace almanac::models::arimax {
@@ -16,13 +17,10 @@ using arima::ArimaSpec;
 using arima::Method;
 using arima::Orders;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Json Num(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 double FromNum(const Json& j) { return j.is_null() ? kNaN : j.get<double>(); }
 Json NumArray(const std::vector<double>& v) {
   Json a = Json::array();
-  for (double x : v) a.push_back(Num(x));
+  for (double x : v) a.push_back(FiniteOrNull(x));
   return a;
 }
 std::vector<double> FromNumArray(const Json& j) {
@@ -290,8 +288,8 @@ class ArimaxModel : public MultivariateForecaster {
                 {"order", {o.p, o.d, o.q}},
                 {"seasonal", {o.P, o.D, o.Q}},
                 {"period", o.m},
-                {"aicc", Num(fit_.aicc)},
-                {"sigma2", Num(fit_.sigma2)},
+                {"aicc", FiniteOrNull(fit_.aicc)},
+                {"sigma2", FiniteOrNull(fit_.sigma2)},
                 {"estimation", arima::MethodName(fit_.method)}};
     d.notes = notes_;
     return d;
@@ -333,11 +331,11 @@ class ArimaxModel : public MultivariateForecaster {
     s["n_used"] = fit_.n_used;
     s["nstar"] = fit_.nstar;
     s["npar"] = fit_.npar;
-    s["sigma2"] = Num(fit_.sigma2);
-    s["loglik"] = Num(fit_.loglik);
-    s["aic"] = Num(fit_.aic);
-    s["aicc"] = Num(fit_.aicc);
-    s["bic"] = Num(fit_.bic);
+    s["sigma2"] = FiniteOrNull(fit_.sigma2);
+    s["loglik"] = FiniteOrNull(fit_.loglik);
+    s["aic"] = FiniteOrNull(fit_.aic);
+    s["aicc"] = FiniteOrNull(fit_.aicc);
+    s["bic"] = FiniteOrNull(fit_.bic);
     s["phi"] = NumArray(fit_.phi);
     s["theta"] = NumArray(fit_.theta);
     s["delta"] = NumArray(fit_.delta);

@@ -25,7 +25,7 @@ namespace {
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 
-const Json& Goldens() {
+const Json& ArimaxGoldens() {
   static const Json g = [] {
     std::ifstream in(std::string(ALMANAC_SOURCE_DIR) + "/testdata/models/arimax/goldens.json");
     std::stringstream ss;
@@ -35,14 +35,14 @@ const Json& Goldens() {
   return g;
 }
 
-struct Case {
+struct ArimaxCase {
   MultiInput train;
   std::vector<PathCondition> future;
   Json spec;
 };
 
-Case Make(const Json& c) {
-  Case out;
+ArimaxCase Make(const Json& c) {
+  ArimaxCase out;
   const int n_train = c["n_train"].get<int>();
   const auto y = c["y"].get<std::vector<double>>();
   out.train.names = {"y"};
@@ -70,9 +70,9 @@ void Near(double a, double e, double rel, const std::string& what) {
 class ArimaxGoldenTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(ArimaxGoldenTest, MatchesRArimaWithXreg) {
-  const Json& c = Goldens()["cases"][GetParam()];
+  const Json& c = ArimaxGoldens()["cases"][GetParam()];
   SCOPED_TRACE(c["name"].get<std::string>());
-  Case cs = Make(c);
+  ArimaxCase cs = Make(c);
   auto m = CreateMultivariate({"arimax", cs.spec});
   ASSERT_THAT(m, IsOk());
   ASSERT_THAT((*m)->Fit(cs.train), IsOk());
@@ -114,7 +114,7 @@ TEST_P(ArimaxGoldenTest, MatchesRArimaWithXreg) {
 INSTANTIATE_TEST_SUITE_P(Cases, ArimaxGoldenTest, ::testing::Values(0, 1, 2, 3));
 
 TEST(ArimaxTest, ErrorsNameTheProblem) {
-  Case cs = Make(Goldens()["cases"][2]);
+  ArimaxCase cs = Make(ArimaxGoldens()["cases"][2]);
   auto m = CreateMultivariate({"arimax", cs.spec});
   ASSERT_THAT((*m)->Fit(cs.train), IsOk());
   // A regressor without a future path, or with a gap in it.

@@ -5,7 +5,7 @@
 namespace almanac::models {
 namespace {
 
-Json InnerParams(const Json& params) {
+Json WithoutBoxCoxParams(const Json& params) {
   Json p = params.is_object() ? params : Json::object();
   p.erase("lambda");
   p.erase("biasadj");
@@ -232,7 +232,7 @@ Result<std::unique_ptr<Forecaster>> CreateBoxCox(const ModelSpec& spec, const Mo
                                                  const ForecasterRegistry& registry) {
   ALMANAC_ASSIGN_OR_RETURN(LambdaSpec ls, ParseLambda(spec.params));
   ALMANAC_ASSIGN_OR_RETURN(bool biasadj, GetBoolParam(spec.params, "biasadj", false));
-  ALMANAC_ASSIGN_OR_RETURN(auto model, inner.create(ModelSpec{spec.type, InnerParams(spec.params)}, registry));
+  ALMANAC_ASSIGN_OR_RETURN(auto model, inner.create(ModelSpec{spec.type, WithoutBoxCoxParams(spec.params)}, registry));
   return std::unique_ptr<Forecaster>(
       std::make_unique<BoxCoxForecaster>(spec, std::move(model), ls.is_auto, ls.value, biasadj));
 }
@@ -242,7 +242,7 @@ Result<std::unique_ptr<Forecaster>> LoadBoxCox(const ModelSpec& spec, const Json
   ALMANAC_ASSIGN_OR_RETURN(bool biasadj, GetBoolParam(spec.params, "biasadj", false));
   if (!state.is_object() || !state.contains("lambda") || !state["lambda"].is_number() || !state.contains("inner"))
     return DataLossError("Box-Cox model state lacks lambda or inner state");
-  ALMANAC_ASSIGN_OR_RETURN(auto model, inner.load(ModelSpec{spec.type, InnerParams(spec.params)}, state["inner"], registry));
+  ALMANAC_ASSIGN_OR_RETURN(auto model, inner.load(ModelSpec{spec.type, WithoutBoxCoxParams(spec.params)}, state["inner"], registry));
   auto bc = std::make_unique<BoxCoxForecaster>(spec, std::move(model), false, state["lambda"].get<double>(), biasadj);
   bc->MarkFitted();
   return std::unique_ptr<Forecaster>(std::move(bc));

@@ -10,18 +10,18 @@ namespace {
 
 constexpr double kReferenceLevel = 80.0;
 
-enum class Method { kQuantile, kVariance };
+enum class CalibrationMethod { kQuantile, kVariance };
 
 struct Options {
   int origins = 0;  // 0: horizon
   int horizon = 0;  // 0: from the period
-  Method method = Method::kVariance;
+  CalibrationMethod method = CalibrationMethod::kVariance;
   int min_errors = 10;
   double min_factor = 1.0;
   double max_factor = 10.0;
 };
 
-Json InnerParams(const Json& params) {
+Json WithoutCalibrateParam(const Json& params) {
   Json p = params.is_object() ? params : Json::object();
   p.erase("calibrate");
   return p;
@@ -52,9 +52,9 @@ Result<Options> ParseOptions(const Json& params) {
     return InvalidArgumentError("calibrate.horizon must be in 1..500, got " + std::to_string(o.horizon));
   ALMANAC_ASSIGN_OR_RETURN(std::string method, GetStringParam(c, "method", "variance"));
   if (method == "quantile") {
-    o.method = Method::kQuantile;
+    o.method = CalibrationMethod::kQuantile;
   } else if (method == "variance") {
-    o.method = Method::kVariance;
+    o.method = CalibrationMethod::kVariance;
   } else {
     return InvalidArgumentError("calibrate.method must be \"quantile\" or \"variance\", got \"" + method + "\"");
   }
@@ -84,7 +84,7 @@ class CalibratedForecaster : public Forecaster {
   CalibratedForecaster(ModelSpec spec, Options options, std::unique_ptr<Forecaster> inner,
                        const ForecasterRegistry& registry)
       : spec_(std::move(spec)),
-        inner_spec_{spec_.type, InnerParams(spec_.params)},
+        inner_spec_{spec_.type, WithoutCalibrateParam(spec_.params)},
         options_(options),
         inner_(std::move(inner)),
         registry_(&registry) {}
@@ -159,7 +159,7 @@ class CalibratedForecaster : public Forecaster {
               {"origins_failed", origins_failed_},
               {"horizon", horizon_},
               {"errors", static_cast<int>(errors_.size())},
-              {"method", options_.method == Method::kQuantile ? "quantile" : "variance"}};
+              {"method", options_.method == CalibrationMethod::kQuantile ? "quantile" : "variance"}};
     if (Calibrated()) {
       c["factor80_h1"] = Factor(80, 1);
       c["factor95_h1"] = Factor(95, 1);
@@ -240,7 +240,7 @@ class CalibratedForecaster : public Forecaster {
   // the factor of its last step).
   double Factor(double level, int h) const {
     double c;
-    if (options_.method == Method::kVariance) {
+    if (options_.method == CalibrationMethod::kVariance) {
       const int hh = std::min(h, std::max(horizon_, 1));
       c = std::sqrt(std::max(0.0, var_a_ + var_b_ * (hh - 1)));
     } else {
@@ -255,7 +255,7 @@ class CalibratedForecaster : public Forecaster {
   std::string Summary() const {
     return "intervals calibrated on " + std::to_string(errors_.size()) + " out-of-sample errors from " +
            std::to_string(origins_used_) + " forecast origin(s) (" +
-           (options_.method == Method::kQuantile ? "quantile" : "variance") + " method)";
+           (options_.method == CalibrationMethod::kQuantile ? "quantile" : "variance") + " method)";
   }
 
   std::string SkipNote() const {
@@ -288,7 +288,7 @@ bool CalibrationRequested(const Json& params) {
 
 Result<std::unique_ptr<Forecaster>> CreateCalibrated(const ModelSpec& spec, const ForecasterRegistry& registry) {
   ALMANAC_ASSIGN_OR_RETURN(Options o, ParseOptions(spec.params));
-  ALMANAC_ASSIGN_OR_RETURN(auto inner, registry.Create(ModelSpec{spec.type, InnerParams(spec.params)}));
+  ALMANAC_ASSIGN_OR_RETURN(auto inner, registry.Create(ModelSpec{spec.type, WithoutCalibrateParam(spec.params)}));
   return std::unique_ptr<Forecaster>(std::make_unique<CalibratedForecaster>(spec, o, std::move(inner), registry));
 }
 
@@ -298,7 +298,7 @@ Result<std::unique_ptr<Forecaster>> LoadCalibrated(const ModelSpec& spec, const 
   if (!state.is_object() || !state.contains("inner")) return DataLossError("calibrated model state lacks inner state");
   Json env = {{"format", "almanac-model"},
               {"format_version", kModelFormatVersion},
-              {"spec", {{"type", spec.type}, {"params", InnerParams(spec.params)}}},
+              {"spec", {{"type", spec.type}, {"params", WithoutCalibrateParam(spec.params)}}},
               {"state", state["inner"]}};
   ALMANAC_ASSIGN_OR_RETURN(auto inner, registry.Load(env));
   auto m = std::make_unique<CalibratedForecaster>(spec, o, std::move(inner), registry);

@@ -12,22 +12,18 @@
 #include "almanac/models.h"
 
 #include "core/testing/status_matchers.h"
+#include "models/testing/model_testing.h"
 
 namespace almanac::models {
 namespace {
+
+using testing::kLevels;
+using testing::Builtins;
 
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-
-constexpr double kLevels[] = {80, 95};
-
-ForecasterRegistry Builtins() {
-  ForecasterRegistry r;
-  RegisterBuiltinModels(r);
-  return r;
-}
 
 // Standard normal variates from a seeded mt19937_64 (Box-Muller on 53-bit uniforms), so the
 // test data are the same with every standard library.

@@ -11,22 +11,17 @@
 
 #include "core/testing/status_matchers.h"
 #include "models/naive/naive.h"
-#include "models/testing/golden_csv.h"
+#include "models/testing/model_testing.h"
 
 namespace almanac::models {
 namespace {
 
+using testing::kLevels;
+using testing::Builtins;
+
 using ::almanac::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-
-constexpr double kLevels[] = {80, 95};
-
-ForecasterRegistry Builtins() {
-  ForecasterRegistry r;
-  RegisterBuiltinModels(r);
-  return r;
-}
 
 std::vector<double> Nile() { return testing::ReadGoldenSeries("models/theta/series.csv").at("Nile").y; }
 

@@ -15,6 +15,7 @@
 #include <limits>
 #include <optional>
 
+#include "almanac/core/time_series.h"
 #include "models/ets/ets_core.h"
 #include "models/ets/ets_forecast.h"
 #include "models/ets/holt_winters.h"
@@ -25,8 +26,6 @@ namespace {
 using ets::Comp;
 using ets::Form;
 using ets::Smoothing;
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 enum class Ic { kAicc, kAic, kBic };
 
@@ -212,7 +211,6 @@ bool IsConstant(std::span<const double> y) {
   return !(xy > kTol);
 }
 
-Json NumberOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 double NumberFromJson(const Json& j) { return j.is_null() ? kNaN : j.get<double>(); }
 
 class EtsForecaster : public Forecaster {
@@ -573,16 +571,16 @@ Result<Json> EtsForecaster::SaveState() const {
   s["initial_state"] = x0_;
   s["last_state"] = last_state_;
   s["sigma2"] = sigma2_;
-  s["loglik"] = NumberOrNull(loglik_);
-  s["aic"] = NumberOrNull(aic_);
-  s["aicc"] = NumberOrNull(aicc_);
-  s["bic"] = NumberOrNull(bic_);
+  s["loglik"] = FiniteOrNull(loglik_);
+  s["aic"] = FiniteOrNull(aic_);
+  s["aicc"] = FiniteOrNull(aicc_);
+  s["bic"] = FiniteOrNull(bic_);
   s["nobs"] = nobs_;
   s["offset"] = offset_;
   s["fit_start"] = fit_start_;
   s["input_length"] = input_length_;
   Json fitted = Json::array();
-  for (double v : fitted_) fitted.push_back(NumberOrNull(v));
+  for (double v : fitted_) fitted.push_back(FiniteOrNull(v));
   s["fitted"] = std::move(fitted);
   s["notes"] = notes_;
   return s;
@@ -632,7 +630,7 @@ Status EtsForecaster::Load(const Json& s) {
   return Status::Ok();
 }
 
-ModelType MakeType(bool is_auto) {
+ModelType MakeEtsType(bool is_auto) {
   ModelType t;
   t.name = is_auto ? "auto_ets" : "ets";
   t.description = is_auto ? "exponential smoothing with automatic model selection by AICc (R: ets(y))"
@@ -654,7 +652,7 @@ ModelType MakeType(bool is_auto) {
 
 }  // namespace
 
-ModelType EtsModelType() { return MakeType(false); }
-ModelType AutoEtsModelType() { return MakeType(true); }
+ModelType EtsModelType() { return MakeEtsType(false); }
+ModelType AutoEtsModelType() { return MakeEtsType(true); }
 
 }  // namespace almanac::models

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include "almanac/core/time_series.h"
+
 namespace almanac::models::ets {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // A small dense row-major matrix.
 struct Mat {

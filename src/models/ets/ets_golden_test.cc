@@ -33,12 +33,12 @@ namespace {
 
 const std::string kDir = ALMANAC_SOURCE_DIR "/testdata/models/ets/";
 
-struct Series {
+struct EtsSeries {
   int period = 1;
   std::vector<double> y;
 };
 
-struct Case {
+struct EtsCase {
   std::string name, series, spec, method;
   double alpha, beta, gamma, phi, loglik, aic, aicc, bic, sigma2;
   int nobs = 0, offset = 0;
@@ -61,8 +61,8 @@ std::vector<std::string> Split(const std::string& s, char sep) {
 
 double Num(const std::string& s) { return s == "NA" ? std::nan("") : std::stod(s); }
 
-std::map<std::string, Series> ReadSeries() {
-  std::map<std::string, Series> out;
+std::map<std::string, EtsSeries> ReadEtsSeries() {
+  std::map<std::string, EtsSeries> out;
   std::ifstream in(kDir + "series.csv");
   std::string line;
   std::getline(in, line);
@@ -75,14 +75,14 @@ std::map<std::string, Series> ReadSeries() {
   return out;
 }
 
-std::vector<Case> ReadCases() {
-  std::vector<Case> out;
+std::vector<EtsCase> ReadCases() {
+  std::vector<EtsCase> out;
   std::ifstream in(kDir + "fits.tsv");
   std::string line;
   std::getline(in, line);
   while (std::getline(in, line)) {
     auto f = Split(line, '\t');
-    Case c;
+    EtsCase c;
     c.name = f[0];
     c.series = f[1];
     c.spec = f[2];
@@ -120,18 +120,18 @@ std::map<std::string, std::vector<Row>> ReadForecasts() {
 
 double Rel(double a, double b) { return std::fabs(a - b) / std::max(1e-12, std::fabs(b)); }
 
-class EtsGoldenTest : public ::testing::TestWithParam<Case> {};
+class EtsGoldenTest : public ::testing::TestWithParam<EtsCase> {};
 
 TEST(EtsGoldenFiles, Present) {
   EXPECT_GE(ReadCases().size(), 40u);
-  EXPECT_GE(ReadSeries().size(), 18u);
+  EXPECT_GE(ReadEtsSeries().size(), 18u);
 }
 
 TEST_P(EtsGoldenTest, MatchesR) {
-  const Case& c = GetParam();
-  static const auto series = ReadSeries();
+  const EtsCase& c = GetParam();
+  static const auto series = ReadEtsSeries();
   static const auto forecasts = ReadForecasts();
-  const Series& s = series.at(c.series);
+  const EtsSeries& s = series.at(c.series);
   const std::vector<Row>& rows = forecasts.at(c.name);
   ForecasterRegistry reg;
   RegisterBuiltinModels(reg);
@@ -193,7 +193,7 @@ TEST_P(EtsGoldenTest, MatchesR) {
 }
 
 INSTANTIATE_TEST_SUITE_P(R, EtsGoldenTest, ::testing::ValuesIn(ReadCases()),
-                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<EtsCase>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace almanac::models

@@ -184,7 +184,7 @@ class BenchmarkForecaster : public Forecaster {
   std::vector<std::string> notes_;
 };
 
-ModelType MakeType(Kind kind, std::string description) {
+ModelType MakeNaiveType(Kind kind, std::string description) {
   ModelType t;
   t.name = KindName(kind);
   t.description = std::move(description);
@@ -202,11 +202,11 @@ ModelType MakeType(Kind kind, std::string description) {
 
 }  // namespace
 
-ModelType NaiveModelType() { return MakeType(Kind::kNaive, "last observation carried forward (R: naive)"); }
+ModelType NaiveModelType() { return MakeNaiveType(Kind::kNaive, "last observation carried forward (R: naive)"); }
 ModelType SeasonalNaiveModelType() {
-  return MakeType(Kind::kSeasonalNaive, "value of the same season one period earlier (R: snaive)");
+  return MakeNaiveType(Kind::kSeasonalNaive, "value of the same season one period earlier (R: snaive)");
 }
-ModelType DriftModelType() { return MakeType(Kind::kDrift, "random walk with drift (R: rwf(drift = TRUE))"); }
-ModelType MeanModelType() { return MakeType(Kind::kMean, "historical mean with t intervals (R: meanf)"); }
+ModelType DriftModelType() { return MakeNaiveType(Kind::kDrift, "random walk with drift (R: rwf(drift = TRUE))"); }
+ModelType MeanModelType() { return MakeNaiveType(Kind::kMean, "historical mean with t intervals (R: meanf)"); }
 
 }  // namespace almanac::models

@@ -11,18 +11,17 @@
 #include "almanac/models.h"
 
 #include "core/testing/status_matchers.h"
-#include "models/testing/golden_csv.h"
+#include "models/testing/model_testing.h"
 
 namespace almanac::models {
 namespace {
 
+using testing::kLevels;
+using testing::RelErr;
+
 using ::almanac::testing::StatusIs;
 using testing::CsvRow;
 using testing::Num;
-
-constexpr double kLevels[] = {80, 95};
-
-double RelErr(double a, double b) { return std::fabs(a - b) / std::max(1.0, std::fabs(b)); }
 
 // naive(), snaive(), rwf(drift = TRUE) and meanf() are closed-form: agreement to 1e-10
 // relative is expected (the t quantile of meanf comes from Boost instead of R's qt).

@@ -278,7 +278,7 @@ class Naive2Forecaster : public Forecaster {
 };
 
 template <typename T>
-ModelType MakeType(std::string name, std::string description) {
+ModelType MakeThetaType(std::string name, std::string description) {
   ModelType t;
   t.name = std::move(name);
   t.description = std::move(description);
@@ -302,12 +302,12 @@ ModelType MakeType(std::string name, std::string description) {
 }  // namespace
 
 ModelType ThetaModelType() {
-  return MakeType<ThetaForecaster>(
+  return MakeThetaType<ThetaForecaster>(
       "theta", "Theta method: SES with drift of half the linear slope on seasonally adjusted data (R: thetaf)");
 }
 
 ModelType Naive2ModelType() {
-  return MakeType<Naive2Forecaster>("naive2",
+  return MakeThetaType<Naive2Forecaster>("naive2",
                                     "M3 NAIVE2 benchmark: naive method on multiplicatively seasonally adjusted data");
 }
 

@@ -11,25 +11,21 @@
 #include "almanac/models.h"
 
 #include "core/testing/status_matchers.h"
-#include "models/testing/golden_csv.h"
+#include "models/testing/model_testing.h"
 #include "models/theta/ses.h"
 
 namespace almanac::models {
 namespace {
+
+using testing::kLevels;
+using testing::Builtins;
+using testing::RelErr;
 
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using testing::CsvRow;
 using ::testing::HasSubstr;
 using testing::Num;
-
-constexpr double kLevels[] = {80, 95};
-
-ForecasterRegistry Builtins() {
-  ForecasterRegistry r;
-  RegisterBuiltinModels(r);
-  return r;
-}
 
 Result<Forecast> FitPredict(const ForecasterRegistry& reg, const ModelSpec& spec, std::span<const double> y, int period,
                             int h) {
@@ -44,8 +40,6 @@ std::map<std::string, std::vector<CsvRow>> GoldenForecasts(const std::string& fi
   for (auto& row : testing::ReadGoldenCsv(file)) out[row["series"]].push_back(row);
   return out;
 }
-
-double RelErr(double a, double b) { return std::fabs(a - b) / std::max(1.0, std::fabs(b)); }
 
 // thetaf() minimises the SES criterion with Nelder-Mead; we reach the exact optimum (see ses.h).
 // Where R's optimiser converges, alpha agrees to ~1e-4 and forecasts and bounds to < 5e-4

@@ -5,10 +5,11 @@
 
 #include "models/var/var_model.h"
 
+#include "almanac/core/time_series.h"
+
 namespace almanac::models::var {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Prior standard deviation of deterministic terms, in units of the equation's sigma_i:
 // effectively flat (the data dominate) but proper, so the marginal likelihood exists.
 constexpr double kDeterministicScale = 100.0;

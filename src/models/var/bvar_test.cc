@@ -18,8 +18,6 @@ using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 
-const double kNaN = std::nan("");
-
 MultiInput Simulated(int k, int n, uint64_t seed = 11) {
   MultiInput d;
   for (int i = 0; i < k; ++i) d.names.push_back("x" + std::to_string(i));
@@ -39,7 +37,7 @@ MultiInput Simulated(int k, int n, uint64_t seed = 11) {
   return d;
 }
 
-std::unique_ptr<MultivariateForecaster> Fit(const Json& params, const MultiInput& d, const char* type = "bvar") {
+std::unique_ptr<MultivariateForecaster> FitBvar(const Json& params, const MultiInput& d, const char* type = "bvar") {
   auto m = CreateMultivariate({type, params});
   EXPECT_THAT(m, IsOk());
   EXPECT_THAT((*m)->Fit(d), IsOk());
@@ -70,7 +68,7 @@ TEST(BvarTest, MarginalLikelihoodAndPosteriorMatchDenseFormulas) {
   const int k = 2, p = 2, d = 1, T = 40;
   MultiInput data = Simulated(k, T);
   const double delta = 0.3;
-  auto m = Fit(
+  auto m = FitBvar(
       {{"lags", p}, {"lambda_grid", {0.05, 0.4}}, {"theta_grid", {0.3, 1.0}}, {"decay", 1.5}, {"delta", delta}}, data);
   auto desc = m->Describe();
   ASSERT_THAT(desc, IsOk());
@@ -133,13 +131,13 @@ TEST(BvarTest, MarginalLikelihoodAndPosteriorMatchDenseFormulas) {
 
 TEST(BvarTest, FlatPriorGivesOlsAndTightPriorGivesThePriorMean) {
   MultiInput data = Simulated(3, 120);
-  auto ols = Fit({{"lags", 2}}, data, "var")->Describe().value();
-  auto flat = Fit({{"lags", 2}, {"lambda", 1e4}, {"theta", 1.0}, {"decay", 0.0}}, data)->Describe().value();
+  auto ols = FitBvar({{"lags", 2}}, data, "var")->Describe().value();
+  auto flat = FitBvar({{"lags", 2}, {"lambda", 1e4}, {"theta", 1.0}, {"decay", 0.0}}, data)->Describe().value();
   // The constant's prior (sd 100 sigma_i) still shrinks it slightly: within 1e-4.
   for (size_t r = 0; r < ols.coefficients.size(); ++r)
     for (int e = 0; e < 3; ++e) EXPECT_NEAR(flat.coefficients[r][e], ols.coefficients[r][e], 1e-4) << r << "," << e;
   auto tight =
-      Fit({{"lags", 2}, {"lambda", 1e-6}, {"theta", 1.0}, {"decay", 1.0}, {"delta", Json::array({0.9, 0.0, 0.5})}},
+      FitBvar({{"lags", 2}, {"lambda", 1e-6}, {"theta", 1.0}, {"decay", 1.0}, {"delta", Json::array({0.9, 0.0, 0.5})}},
           data)
           ->Describe()
           .value();
@@ -151,18 +149,18 @@ TEST(BvarTest, FlatPriorGivesOlsAndTightPriorGivesThePriorMean) {
 
 TEST(BvarTest, SearchPicksAnInteriorLambdaAndNotesGridEdges) {
   MultiInput data = Simulated(3, 150);
-  auto d = Fit({{"lags", 3}}, data)->Describe().value();
+  auto d = FitBvar({{"lags", 3}}, data)->Describe().value();
   EXPECT_EQ(d.params["grid"].size(), 9u * 5u * 4u);
   const double lambda = d.params["lambda"].get<double>();
   EXPECT_GT(lambda, 0.01);
   EXPECT_LT(lambda, 2.0);
-  auto edge = Fit({{"lags", 3}, {"lambda_grid", {1e-4, 2e-4}}}, data)->Describe().value();
+  auto edge = FitBvar({{"lags", 3}, {"lambda_grid", {1e-4, 2e-4}}}, data)->Describe().value();
   EXPECT_THAT(edge.notes, ::testing::Contains(HasSubstr("edge of the lambda grid")));
 }
 
 TEST(BvarTest, SimulationIsSeededAndConditionalPathsAreMet) {
   MultiInput data = Simulated(3, 100);
-  auto m = Fit({{"lags", 2}, {"draws", 500}, {"seed", 9}}, data);
+  auto m = FitBvar({{"lags", 2}, {"draws", 500}, {"seed", 9}}, data);
   auto a = m->Predict({.horizon = 6, .levels = {50, 90}});
   auto b = m->Predict({.horizon = 6, .levels = {50, 90}});
   ASSERT_THAT(a, IsOk());
@@ -175,7 +173,7 @@ TEST(BvarTest, SimulationIsSeededAndConditionalPathsAreMet) {
       EXPECT_LT(a->mean[i][h], a->intervals[0].upper[i][h]);
     }
   // Another seed moves the simulated numbers.
-  auto m2 = Fit({{"lags", 2}, {"draws", 500}, {"seed", 10}}, data);
+  auto m2 = FitBvar({{"lags", 2}, {"draws", 500}, {"seed", 10}}, data);
   EXPECT_NE(m2->Predict({.horizon = 6})->mean, a->mean);
   PathCondition c{"x1", {2.0, 2.5, kNaN, kNaN, kNaN, 3.0}};
   auto cond = m->Predict({.horizon = 6, .levels = {90}, .conditions = {c}, .keep_samples = true});

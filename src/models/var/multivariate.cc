@@ -6,6 +6,7 @@
 #include "almanac/models.h"
 
 #include "models/arimax/arimax.h"
+#include "models/param_types.h"
 #include "models/var/var_model.h"
 
 namespace almanac::models {
@@ -136,17 +137,6 @@ const MultivariateModelType* FindType(std::string_view name) {
   return nullptr;
 }
 
-bool TypeMatches(const std::string& type, const Json& v) {
-  if (type == "any") return true;
-  if (type == "number") return v.is_number();
-  if (type == "int")
-    return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
-  if (type == "bool") return v.is_boolean();
-  if (type == "string") return v.is_string();
-  if (type == "list") return v.is_array();
-  return false;
-}
-
 }  // namespace
 
 Status ValidateMultivariateSpec(const ModelSpec& spec) {
@@ -174,7 +164,7 @@ Status ValidateMultivariateSpec(const ModelSpec& spec) {
       if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
       return InvalidArgumentError(msg);
     }
-    if (!it.value().is_null() && !TypeMatches(ps->type, it.value()))
+    if (!it.value().is_null() && !ParamTypeMatches(ps->type, it.value()))
       return InvalidArgumentError("parameter '" + it.key() + "' of model '" + spec.type + "' must be of type " +
                                   ps->type + ", got " + CompactJson(it.value()));
   }

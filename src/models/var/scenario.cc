@@ -10,8 +10,6 @@
 namespace almanac::models {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 // "file:line: key: message".
 Status At(const std::string& file, const YAML::Node& node, const std::string& key, const std::string& message) {
   const int line = node.Mark().line + 1;

@@ -19,15 +19,18 @@
 #include "almanac/models.h"
 
 #include "core/testing/status_matchers.h"
+#include "models/testing/model_testing.h"
 
 namespace almanac::models {
 namespace {
+
+using testing::MacroData;
 
 using ::almanac::testing::IsOk;
 
 constexpr double kRel = 1e-6;
 
-Json Goldens() {
+Json VarGoldens() {
   static const Json doc = [] {
     std::ifstream in(std::string(ALMANAC_SOURCE_DIR) + "/testdata/models/var/macrodata_goldens.json");
     std::stringstream ss;
@@ -37,17 +40,6 @@ Json Goldens() {
     return j.ok() ? *j : Json();
   }();
   return doc;
-}
-
-MultiInput MacroData() {
-  const Json g = Goldens();
-  MultiInput in;
-  in.names = g["names"].get<std::vector<std::string>>();
-  in.values.assign(in.names.size(), {});
-  for (const auto& row : g["data"])
-    for (size_t i = 0; i < in.names.size(); ++i) in.values[i].push_back(row[i].get<double>());
-  in.start = Period::Parse("1959Q2").value();
-  return in;
 }
 
 // Flattens nested arrays of numbers.
@@ -88,7 +80,7 @@ std::unique_ptr<MultivariateForecaster> FitCase(const Json& c) {
 class VarGoldenTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(VarGoldenTest, MatchesStatsmodels) {
-  const Json c = Goldens()["cases"][GetParam()];
+  const Json c = VarGoldens()["cases"][GetParam()];
   const std::string label = "VAR(" + std::to_string(c["lags"].get<int>()) + ") trend " + c["trend"].get<std::string>();
   SCOPED_TRACE(label);
   auto model = FitCase(c);
@@ -150,7 +142,7 @@ TEST_P(VarGoldenTest, MatchesStatsmodels) {
 INSTANTIATE_TEST_SUITE_P(Cases, VarGoldenTest, ::testing::Values(0, 1, 2, 3));
 
 TEST(VarGoldenSelectOrderTest, TablesAndChoicesMatchStatsmodels) {
-  const Json goldens = Goldens();  // kept alive: a range-for over Goldens()[...] would iterate a destroyed temporary
+  const Json goldens = VarGoldens();  // kept alive: a range-for over VarGoldens()[...] would iterate a destroyed temporary
   for (const auto& s : goldens["select_order"]) {
     const std::string trend = s["trend"].get<std::string>();
     SCOPED_TRACE("trend " + trend);
@@ -169,7 +161,7 @@ TEST(VarGoldenSelectOrderTest, TablesAndChoicesMatchStatsmodels) {
 
 TEST(VarGoldenSelectOrderTest, FitWithCriterionUsesTheSelectedOrder) {
   // Without deterministic terms the criteria disagree: AIC 6, BIC 2, HQ 3, FPE 6.
-  const Json sel = Goldens()["select_order"][1];
+  const Json sel = VarGoldens()["select_order"][1];
   for (const char* ic : {"aic", "bic", "hqic", "fpe"}) {
     auto m = CreateMultivariate({"var", {{"max_lags", 8}, {"ic", ic}, {"trend", "n"}}});
     ASSERT_THAT(m, IsOk());

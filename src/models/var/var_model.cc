@@ -6,15 +6,15 @@
 
 #include <boost/math/distributions/fisher_f.hpp>
 
+#include "almanac/core/time_series.h"
+
 namespace almanac::models::var {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // The largest stacked system (horizon x variables) for conditional forecasts: the algebra works
 // on dense (HK x HK) matrices.
 constexpr int kMaxConditionalSize = 3000;
 
-Json NullIfNan(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 double NanIfNull(const Json& v) { return v.is_number() ? v.get<double>() : kNaN; }
 
 }  // namespace
@@ -619,11 +619,11 @@ class VarModel : public VarFamilyModel {
   Result<Json> SaveState() const override {
     ALMANAC_RETURN_IF_ERROR(RequireFitted());
     Json s = SaveCommon();
-    s["loglik"] = NullIfNan(criteria_.loglik);
-    s["aic"] = NullIfNan(criteria_.aic);
-    s["bic"] = NullIfNan(criteria_.bic);
-    s["hqic"] = NullIfNan(criteria_.hqic);
-    s["fpe"] = NullIfNan(criteria_.fpe);
+    s["loglik"] = FiniteOrNull(criteria_.loglik);
+    s["aic"] = FiniteOrNull(criteria_.aic);
+    s["bic"] = FiniteOrNull(criteria_.bic);
+    s["hqic"] = FiniteOrNull(criteria_.hqic);
+    s["fpe"] = FiniteOrNull(criteria_.fpe);
     s["selection"] = selection_ ? SelectionToJson(*selection_) : Json(nullptr);
     s["ic"] = selection_ ? Json(std::string(InfoCriterionName(ic_))) : Json(nullptr);
     return s;

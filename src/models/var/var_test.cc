@@ -12,36 +12,23 @@
 #include "almanac/models.h"
 
 #include "core/testing/status_matchers.h"
+#include "models/testing/model_testing.h"
 
 namespace almanac::models {
 namespace {
+
+using testing::MacroData;
 
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-const double kNaN = std::nan("");
-
 // Status code plus a gmock matcher on the message.
 MATCHER_P2(StatusMatches, code, m, "") {
   const Status& s = ::almanac::testing::ToStatus(arg);
   *result_listener << "status is " << s.ToString();
   return s.code() == code && ::testing::ExplainMatchResult(m, s.message(), result_listener);
-}
-
-MultiInput MacroData() {
-  std::ifstream in(std::string(ALMANAC_SOURCE_DIR) + "/testdata/models/var/macrodata_goldens.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const Json g = ParseJson(ss.str()).value();
-  MultiInput d;
-  d.names = g["names"].get<std::vector<std::string>>();
-  d.values.assign(d.names.size(), {});
-  for (const auto& row : g["data"])
-    for (size_t i = 0; i < d.names.size(); ++i) d.values[i].push_back(row[i].get<double>());
-  d.start = Period::Parse("1959Q2").value();
-  return d;
 }
 
 // A stationary VAR(1) simulated with a simple LCG (deterministic, no library RNG).
@@ -65,7 +52,7 @@ MultiInput Simulated(int k, int n, double rho, uint64_t seed = 7) {
   return d;
 }
 
-std::unique_ptr<MultivariateForecaster> Fit(const Json& params, const MultiInput& d, const char* type = "var") {
+std::unique_ptr<MultivariateForecaster> FitVar(const Json& params, const MultiInput& d, const char* type = "var") {
   auto m = CreateMultivariate({type, params});
   EXPECT_THAT(m, IsOk());
   EXPECT_THAT((*m)->Fit(d), IsOk());
@@ -140,7 +127,7 @@ TEST(VarStabilityTest, ExplosiveSystemFitsWithANoteNamingTheVariables) {
   MultiInput d = Simulated(3, 120, 0.3);
   // Make v1 explosive: v1_t = 1.03 v1_{t-1} + noise.
   for (int t = 1; t < 120; ++t) d.values[1][t] = 1.03 * d.values[1][t - 1] + d.values[1][t] * 0.1;
-  auto m = Fit({{"lags", 1}}, d);
+  auto m = FitVar({{"lags", 1}}, d);
   auto desc = m->Describe();
   ASSERT_THAT(desc, IsOk());
   EXPECT_FALSE(desc->stable);
@@ -156,7 +143,7 @@ TEST(VarStabilityTest, ExplosiveSystemFitsWithANoteNamingTheVariables) {
 // Joint covariance of the stacked forecast errors, written out independently of the library:
 // Cov(e_h, e_s) = sum_{j=1..min(h,s)} Phi_{h-j} Sigma Phi_{s-j}'.
 TEST(VarConditionalTest, EqualsGaussianConditioningOfTheJointForecast) {
-  auto m = Fit({{"lags", 2}}, MacroData());
+  auto m = FitVar({{"lags", 2}}, MacroData());
   auto d = m->Describe().value();
   const int k = 3, p = 2, H = 6;
   std::vector<Eigen::MatrixXd> a(p, Eigen::MatrixXd(k, k));
@@ -219,7 +206,7 @@ TEST(VarConditionalTest, EqualsGaussianConditioningOfTheJointForecast) {
 }
 
 TEST(VarConditionalTest, BadPathsAreRejected) {
-  auto m = Fit({{"lags", 2}}, MacroData());
+  auto m = FitVar({{"lags", 2}}, MacroData());
   PathCondition short_path{"us:realgdp", {0.01, 0.01}};
   EXPECT_THAT(m->Predict({.horizon = 4, .conditions = {short_path}}),
               StatusMatches(StatusCode::kInvalidArgument,
@@ -230,7 +217,7 @@ TEST(VarConditionalTest, BadPathsAreRejected) {
 }
 
 TEST(VarConditionalTest, SimulatedPathsMeetConditionsAndMatchTheMoments) {
-  auto m = Fit({{"lags", 2}, {"draws", 4000}}, MacroData());
+  auto m = FitVar({{"lags", 2}, {"draws", 4000}}, MacroData());
   PathCondition gdp{"us:realgdp", {0.01, kNaN, kNaN}};
   auto f = m->Predict({.horizon = 3, .levels = {95}, .conditions = {gdp}, .keep_samples = true});
   ASSERT_THAT(f, IsOk());
@@ -252,7 +239,7 @@ TEST(VarSerializationTest, RoundTripGivesIdenticalBytesAndForecasts) {
   for (const char* type : {"var", "bvar"}) {
     SCOPED_TRACE(type);
     Json params = std::string(type) == "var" ? Json{{"max_lags", 4}, {"ic", "bic"}} : Json{{"lags", 2}, {"draws", 200}};
-    auto m = Fit(params, MacroData(), type);
+    auto m = FitVar(params, MacroData(), type);
     auto bytes = SerializeMultivariate(*m);
     ASSERT_THAT(bytes, IsOk());
     EXPECT_THAT(*bytes, HasSubstr("\"format\":\"almanac-model\""));
@@ -264,7 +251,7 @@ TEST(VarSerializationTest, RoundTripGivesIdenticalBytesAndForecasts) {
     EXPECT_EQ(f1.mean, f2.mean);
     EXPECT_EQ(f1.intervals[1].upper, f2.intervals[1].upper);
     // A second fit of the same data gives the same bytes.
-    auto m2 = Fit(params, MacroData(), type);
+    auto m2 = FitVar(params, MacroData(), type);
     EXPECT_EQ(SerializeMultivariate(*m2).value(), *bytes);
   }
   EXPECT_THAT(DeserializeMultivariate("{\"format\":\"almanac-model\",\"format_version\":1,\"spec\":{\"type\":\"var\"},"
@@ -274,7 +261,7 @@ TEST(VarSerializationTest, RoundTripGivesIdenticalBytesAndForecasts) {
 }
 
 TEST(VarIrfTest, BootstrapBandsAreDeterministicAndBracketThePointEstimate) {
-  auto m = Fit({{"lags", 2}}, MacroData());
+  auto m = FitVar({{"lags", 2}}, MacroData());
   IrfOptions o{.periods = 8, .orthogonal = true, .replications = 200, .level = 90, .seed = 3};
   auto a = m->ImpulseResponses(o);
   ASSERT_THAT(a, IsOk());
@@ -297,7 +284,7 @@ TEST(VarIrfTest, BootstrapBandsAreDeterministicAndBracketThePointEstimate) {
 }
 
 TEST(VarGrangerTest, ErrorsNameTheProblem) {
-  auto m = Fit({{"lags", 2}}, MacroData());
+  auto m = FitVar({{"lags", 2}}, MacroData());
   std::vector<std::string> caused = {"us:realgdp"}, bad = {"us:gdp"}, same = {"us:realgdp"};
   EXPECT_THAT(m->Granger(caused, bad), StatusMatches(StatusCode::kNotFound, HasSubstr("us:gdp")));
   EXPECT_THAT(m->Granger(caused, same), StatusMatches(StatusCode::kInvalidArgument, HasSubstr("both")));
@@ -326,7 +313,7 @@ TEST(VarSpecTest, ValidationNamesTheParameter) {
 TEST(VarForecastTest, TrendTermsAndZeroLags) {
   // A VAR(0) with a constant forecasts the sample mean.
   MultiInput d = Simulated(2, 50, 0.2);
-  auto m = Fit({{"lags", 0}}, d);
+  auto m = FitVar({{"lags", 0}}, d);
   auto f = m->Predict({.horizon = 2}).value();
   double mean0 = 0;
   for (double v : d.values[0]) mean0 += v / 50;
@@ -335,7 +322,7 @@ TEST(VarForecastTest, TrendTermsAndZeroLags) {
   // A deterministic linear trend is extrapolated exactly by "ct".
   MultiInput lin = d;
   for (int t = 0; t < 50; ++t) lin.values[1][t] = 2 + 0.5 * (t + 1) + 1e-3 * d.values[1][t];
-  auto mt = Fit({{"lags", 1}, {"trend", "ct"}}, lin);
+  auto mt = FitVar({{"lags", 1}, {"trend", "ct"}}, lin);
   auto ft = mt->Predict({.horizon = 3}).value();
   EXPECT_NEAR(ft.mean[1][2], 2 + 0.5 * 53, 0.01);
 }
