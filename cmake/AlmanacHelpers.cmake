@@ -28,6 +28,33 @@ function(almanac_cc_library)
   add_library(almanac::${ARG_NAME} ALIAS almanac_${ARG_NAME})
 endfunction()
 
+# Settings every test executable shares: the source tree's headers, gtest/gmock, where the
+# sources and the almanac binary are, and ALMANAC_TEST_CXX_FLAGS (the ci preset compiles the
+# tests' own code without optimisation: it is not what ships, and -O2 doubled its compile time).
+set(ALMANAC_TEST_CXX_FLAGS "" CACHE STRING "Extra compile flags for test sources (e.g. -O0)")
+function(almanac_test_settings target)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${target} PRIVATE GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${target} PRIVATE
+    ALMANAC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    ALMANAC_BINARY_PATH="$<TARGET_FILE_DIR:almanac>/almanac")
+  if(ALMANAC_TEST_CXX_FLAGS)
+    separate_arguments(flags UNIX_COMMAND "${ALMANAC_TEST_CXX_FLAGS}")
+    target_compile_options(${target} PRIVATE ${flags})
+  endif()
+endfunction()
+
+# almanac_integration_test(NAME name SRCS ... [DEPS ...])
+#   A test executable of tests/ that runs the built `almanac` binary (label `integration`).
+function(almanac_integration_test)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  almanac_test_settings(${ARG_NAME})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+  add_dependencies(${ARG_NAME} almanac)
+  gtest_discover_tests(${ARG_NAME} PROPERTIES LABELS "integration" DISCOVERY_TIMEOUT 60)
+endfunction()
+
 # almanac_cc_test(NAME name [SRCS ...] [GLOB] DEPS ... [LABELS ...])
 #   One test executable per component. With GLOB, every *_test.cc and testing/*.cc below
 #   the current source dir is compiled in.
@@ -46,14 +73,15 @@ function(almanac_cc_test)
     return()
   endif()
   add_executable(${ARG_NAME} ${srcs})
-  target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
-  target_compile_definitions(${ARG_NAME} PRIVATE
-    ALMANAC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    ALMANAC_BINARY_PATH="$<TARGET_FILE_DIR:almanac>/almanac")
+  almanac_test_settings(${ARG_NAME})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
   set(labels unit)
   if(ARG_LABELS)
     set(labels ${ARG_LABELS})
+  endif()
+  if("unit" IN_LIST labels)
+    # Collected into the `unit_tests` target: the sanitizer pass builds only these.
+    set_property(GLOBAL APPEND PROPERTY ALMANAC_UNIT_TEST_TARGETS ${ARG_NAME})
   endif()
   gtest_discover_tests(${ARG_NAME} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -297,9 +297,10 @@ std::string MetricRegistry::Exposition() const {
   std::string out;
   out.reserve(4096);
   for (const auto& [name, e] : families_) {
-    auto header = [&](const std::string& help) {
+    // Structured bindings are not captured by lambdas before Clang 16 (the sanitizer build).
+    auto header = [&out, &name = name, type = e.type](const std::string& help) {
       out += "# HELP " + name + " " + EscapeHelp(help) + "\n";
-      out += "# TYPE " + name + " " + TypeName(e.type) + "\n";
+      out += "# TYPE " + name + " " + TypeName(type) + "\n";
     };
     if (e.type == MetricType::kCounter) {
       header(e.counter->help_);
