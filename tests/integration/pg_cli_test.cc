@@ -293,9 +293,9 @@ TEST_F(PgCliTest, AKilledWorkersTaskIsRerunOnceWithExactlyOneRegistryVersion) {
   ASSERT_THAT(ReadFile(log_a), Not(HasSubstr("task 1: done"))) << "the run finished before the kill";
   EXPECT_EQ(Count("SELECT count(*) FROM tasks WHERE state = 'running' AND attempts = 1"), 1);
 
-  // Worker B waits out A's lease, re-runs the task and stops when the queue stays empty.
+  // Worker B waits out A's lease, re-runs the task and stops after it (--max-tasks 1).
   auto b = Pg({"--format", "csv", "worker", "--lease-seconds", "2", "--heartbeat-seconds", "0.5", "--poll-ms", "50",
-               "--idle-exit", "3"});
+               "--max-tasks", "1"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_THAT(b.out, HasSubstr("1,us-gdp-growth,2,done,"));
   EXPECT_THAT(b.err, HasSubstr("marked 1 run(s) of an earlier attempt as killed"));
@@ -311,9 +311,14 @@ TEST_F(PgCliTest, AKilledWorkersTaskIsRerunOnceWithExactlyOneRegistryVersion) {
   // task is done once and the identical package makes no new version.
   for (int i = 2; i <= 5; ++i) ASSERT_EQ(Pg({"submit", pipeline, "--key", "job-" + std::to_string(i)}).exit_code, 0);
   const std::vector<std::string> worker = {"--store", uri_, "worker", "--concurrency", "2", "--threads", "1",
-                                           "--poll-ms", "20", "--idle-exit", "2", "--lease-seconds", "60"};
+                                           "--poll-ms", "20", "--lease-seconds", "60"};
   const pid_t w1 = StartAlmanac(worker, dir_ / "w1.log");
   const pid_t w2 = StartAlmanac(worker, dir_ / "w2.log");
+  // Waits for every task to be done, then stops both workers (SIGTERM: finish and exit 0).
+  const auto done_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Count("SELECT count(*) FROM tasks WHERE state = 'done'") < 5 && std::chrono::steady_clock::now() < done_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (pid_t w : {w1, w2}) ::kill(w, SIGTERM);
   for (pid_t w : {w1, w2}) {
     int st = 0;
     ::waitpid(w, &st, 0);
@@ -344,7 +349,7 @@ TEST_F(PgCliTest, WorkersSurviveAServerRestart) {
   const std::string pipeline = kSrc + "/examples/pipelines/us_inflation.yaml";
   for (int i = 0; i < 4; ++i) ASSERT_EQ(Pg({"submit", pipeline, "--key", "k" + std::to_string(i)}).exit_code, 0);
   const std::string log = dir_ / "worker.log";
-  const pid_t w = StartAlmanac({"--store", uri_, "worker", "--poll-ms", "50", "--idle-exit", "8", "--lease-seconds", "3",
+  const pid_t w = StartAlmanac({"--store", uri_, "worker", "--poll-ms", "50", "--lease-seconds", "3",
                                 "--heartbeat-seconds", "1", "--retry-base-ms", "200"},
                                log);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -353,6 +358,11 @@ TEST_F(PgCliTest, WorkersSurviveAServerRestart) {
   ASSERT_TRUE(own->Stop().ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ASSERT_TRUE(own->Start().ok());
+  // Waits for the event (every task done) instead of an idle timeout, then stops the worker.
+  const auto done_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Count("SELECT count(*) FROM tasks WHERE state = 'done'") < 4 && std::chrono::steady_clock::now() < done_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(w, SIGTERM);
   int st = 0;
   ::waitpid(w, &st, 0);
   const std::string text = ReadFile(log);
