@@ -1,4 +1,6 @@
-# Third-party dependencies, all from Debian 12 packages (see scripts/deps.sh).
+# Third-party dependencies, all from Debian 12 packages (see scripts/deps.sh). Only what the code
+# links: logging is monitor's own ECS/text logger (one JSON line per event, secrets redacted),
+# not spdlog, and formatting is std::to_chars, not fmt (docs/architecture.md, "Dependencies").
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
@@ -6,8 +8,6 @@ find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(yaml-cpp REQUIRED)
-find_package(fmt REQUIRED)
-find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(CURL REQUIRED)
@@ -15,11 +15,11 @@ find_package(simdjson 3 REQUIRED)
 # NLopt: the C++ config (nlopt_cxx); the plain one lacks the C++-only algorithms.
 pkg_check_modules(NLOPT REQUIRED IMPORTED_TARGET nlopt_cxx)
 
+# The PostgreSQL back-end uses libpq directly (src/store/postgres/pg_conn.h says why not libpqxx).
 if(ALMANAC_WITH_POSTGRES)
   find_package(PostgreSQL QUIET)
-  pkg_check_modules(PQXX QUIET IMPORTED_TARGET libpqxx)
-  if(NOT PostgreSQL_FOUND OR NOT PQXX_FOUND)
-    message(STATUS "PostgreSQL back-end disabled: libpq-dev / libpqxx-dev not found")
+  if(NOT PostgreSQL_FOUND)
+    message(STATUS "PostgreSQL back-end disabled: libpq-dev not found")
     set(ALMANAC_WITH_POSTGRES OFF)
   endif()
 endif()

@@ -8,8 +8,8 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
-  libeigen3-dev libnlopt-cxx-dev libsqlite3-dev sqlite3 libpq-dev libpqxx-dev libyaml-cpp-dev
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
+  libeigen3-dev libnlopt-cxx-dev libsqlite3-dev sqlite3 libpq-dev libyaml-cpp-dev
+  libcli11-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
   libsimdjson-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev curl)
 # prometheus: promtool and a Prometheus server for the monitoring tests; openssl: TLS test
 # certificates; chromium: renders the model-risk report headless (and prints --pdf);

@@ -12,6 +12,7 @@
 #include "almanac/core/format.h"
 #include "almanac/core/hash.h"
 #include "almanac/core/period.h"
+#include "almanac/core/shared_library.h"
 #include "almanac/core/status.h"
 #include "almanac/core/thread_pool.h"
 #include "almanac/core/time_series.h"

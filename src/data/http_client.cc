@@ -1,7 +1,5 @@
 // libcurl GET with retries, backoff with jitter, Retry-After, conditional requests, a body
 // cap and a per-client rate limit. Every message goes through Redact() first.
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -10,17 +8,10 @@
 #include <thread>
 
 #include "almanac/data.h"
+#include "data/libcurl.h"
 
 namespace almanac::data {
 namespace {
-
-Status GlobalInit() {
-  static std::once_flag once;
-  static CURLcode rc = CURLE_OK;
-  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (rc != CURLE_OK) return InternalError(std::string("libcurl initialisation failed: ") + curl_easy_strerror(rc));
-  return Status::Ok();
-}
 
 bool IsRetryableStatus(long s) { return s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
 
@@ -49,7 +40,7 @@ int64_t ParseRetryAfter(std::string_view v) {
   if (v.empty()) return -1;
   if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return v.size() > 9 ? INT32_MAX : std::stoll(std::string(v));
-  const time_t when = curl_getdate(std::string(v).c_str(), nullptr);
+  const time_t when = Curl().getdate(std::string(v).c_str(), nullptr);
   if (when < 0) return -1;
   const int64_t delta = static_cast<int64_t>(when) - static_cast<int64_t>(std::time(nullptr));
   return std::max<int64_t>(0, delta);
@@ -132,7 +123,7 @@ struct HttpClient::Impl {
   std::mt19937_64 rng;
   std::chrono::steady_clock::time_point next_request{};
   ~Impl() {
-    if (curl != nullptr) curl_easy_cleanup(curl);
+    if (curl != nullptr) Curl().easy_cleanup(curl);
   }
 };
 
@@ -145,10 +136,10 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions options
   if (options.max_retries < 0 || options.max_retries > 20) return InvalidArgumentError("HTTP retries must be 0..20");
   if (options.max_body_bytes <= 0) return InvalidArgumentError("max_body_bytes must be positive");
   if (options.requests_per_minute < 0) return InvalidArgumentError("requests_per_minute must not be negative");
-  ALMANAC_RETURN_IF_ERROR(GlobalInit());
+  ALMANAC_RETURN_IF_ERROR(LoadLibCurl().status());
   if (!options.sleep) options.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   std::unique_ptr<HttpClient> c(new HttpClient(std::move(options)));
-  c->impl_->curl = curl_easy_init();
+  c->impl_->curl = Curl().easy_init();
   if (c->impl_->curl == nullptr) return InternalError("libcurl could not create a handle");
   c->impl_->rng.seed(c->options_.jitter_seed != 0 ? c->options_.jitter_seed : std::random_device{}());
   return c;
@@ -171,43 +162,43 @@ Result<HttpResponse> HttpClient::Get(const HttpRequest& request) {
     }
     Transfer t;
     t.max_bytes = options_.max_body_bytes;
-    curl_easy_reset(curl);
+    Curl().easy_reset(curl);
     curl_slist* headers = nullptr;
-    for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
-    if (!request.etag.empty()) headers = curl_slist_append(headers, ("If-None-Match: " + request.etag).c_str());
+    for (const auto& h : request.headers) headers = Curl().slist_append(headers, h.c_str());
+    if (!request.etag.empty()) headers = Curl().slist_append(headers, ("If-None-Match: " + request.etag).c_str());
     if (!request.last_modified.empty())
-      headers = curl_slist_append(headers, ("If-Modified-Since: " + request.last_modified).c_str());
+      headers = Curl().slist_append(headers, ("If-Modified-Since: " + request.last_modified).c_str());
     char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate when the server offers it
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_body_bytes));
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    const CURLcode rc = curl_easy_perform(curl);
-    curl_slist_free_all(headers);
+    Curl().easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+    Curl().easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    Curl().easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    Curl().easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+    Curl().easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    Curl().easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+    Curl().easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    Curl().easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    Curl().easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
+    Curl().easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+    Curl().easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    Curl().easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    Curl().easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+    Curl().easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    Curl().easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options_.ca_file.empty()) Curl().easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+    Curl().easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    Curl().easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate when the server offers it
+    Curl().easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_body_bytes));
+    Curl().easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    Curl().easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    const CURLcode rc = Curl().easy_perform(curl);
+    Curl().slist_free_all(headers);
     long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    Curl().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 
     bool retry = false;
     int64_t retry_after = -1;
     if (rc != CURLE_OK) {
-      const std::string why = Redact(errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc));
+      const std::string why = Redact(errbuf[0] != 0 ? errbuf : Curl().easy_strerror(rc));
       if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED)
         return ResourceExhaustedError("GET " + shown + ": the response exceeds the limit of " +
                                       std::to_string(options_.max_body_bytes) + " bytes (max_body_bytes)");

@@ -153,6 +153,19 @@ TEST_F(CliTest, ExitCodesAndMessages) {
   EXPECT_EQ(Run({"snapshot", "create", "x", "--series", "us:nope"}).exit_code, 1);
 }
 
+// libpq is opened on first use (src/store/postgres/libpq.h): a command on a SQLite workspace
+// never needs it, and a PostgreSQL store without it is a clear error naming the package.
+TEST_F(CliTest, MissingLibpqIsAClearErrorOnlyForAPostgresStore) {
+  const std::vector<std::string> no_libpq = {"ALMANAC_LIBPQ=/nonexistent/libpq.so.5"};
+  auto r = RunAlmanac({"--store", "postgresql://almanac@127.0.0.1:9/none", "series", "list"}, "", no_libpq);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("the PostgreSQL store: cannot load /nonexistent/libpq.so.5 (install the Debian package "
+                               "libpq5)"));
+  ASSERT_EQ(RunAlmanac({"--workspace", ws_, "init"}, "", no_libpq).exit_code, 0);
+  auto sqlite = RunAlmanac({"--workspace", ws_, "ingest", kSample, "--realtime-start", "2009-12-15"}, "", no_libpq);
+  EXPECT_EQ(sqlite.exit_code, 0) << sqlite.err;
+}
+
 TEST_F(CliTest, WorkspaceHeldByAnotherProcess) {
   InitAndLoad();
   const std::string before = State();

@@ -23,12 +23,11 @@ namespace {
 using data::testing::FixtureRequest;
 using data::testing::FixtureResponse;
 using data::testing::FixtureServer;
+using data::testing::ReadFixture;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr char kKey[] = "clitestkey0123456789abcdefabcdef";
-
-std::string Fixture(const std::string& name) { return ReadFile(std::string(ALMANAC_SOURCE_DIR) + "/testdata/connectors/" + name); }
 
 class LoadCliTest : public ::testing::Test {
  protected:
@@ -62,8 +61,8 @@ class LoadCliTest : public ::testing::Test {
       resp.body = "internal error for " + r.target;
       return resp;
     }
-    if (r.path == "/fred/series") resp.body = Fixture("fred_series_GDPC1.json");
-    else if (r.path == "/fred/series/observations") resp.body = Fixture("fred_observations_GDPC1.json");
+    if (r.path == "/fred/series") resp.body = ReadFixture("fred_series_GDPC1.json");
+    else if (r.path == "/fred/series/observations") resp.body = ReadFixture("fred_observations_GDPC1.json");
     else if (r.path == "/data/EXR/M.USD+JPY.EUR.SP00.A") {
       resp.body = ecb_;
       resp.content_type = "application/vnd.sdmx.data+csv; version=1.0.0";
@@ -80,9 +79,9 @@ class LoadCliTest : public ::testing::Test {
     return resp;
   }
 
-  CommandResult Run(std::vector<std::string> args, bool with_key = true) {
+  CommandResult Run(std::vector<std::string> args, bool with_key = true, std::vector<std::string> env = {}) {
     args.insert(args.begin(), {"--workspace", ws_});
-    std::vector<std::string> env = {"no_proxy=127.0.0.1"};
+    env.push_back("no_proxy=127.0.0.1");
     if (with_key) env.push_back(std::string("FRED_API_KEY=") + kKey);
     return RunAlmanac(args, "", env);
   }
@@ -101,8 +100,19 @@ class LoadCliTest : public ::testing::Test {
   std::unique_ptr<FixtureServer> server_;
   std::mutex mu_;
   bool fail_ = false;
-  std::string ecb_ = Fixture("ecb_exr.csv");
+  std::string ecb_ = ReadFixture("ecb_exr.csv");
 };
+
+// libcurl is opened on first use (src/data/libcurl.h): when it cannot be, the load says which
+// library and package, fetches nothing and stores nothing.
+TEST_F(LoadCliTest, MissingLibcurlIsAClearErrorAndStoresNothing) {
+  const std::string before = State();
+  auto r = Run({"load", dir_ / "sources.yaml"}, true, {"ALMANAC_LIBCURL=/nonexistent/libcurl.so.4"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cannot load /nonexistent/libcurl.so.4 (install the Debian package libcurl4)"));
+  EXPECT_THAT(r.err, Not(HasSubstr("internal error")));
+  EXPECT_EQ(State(), before);
+}
 
 TEST_F(LoadCliTest, LoadsEverySourceThenCosts304) {
   auto r = Run({"load", dir_ / "sources.yaml", "--format", "csv"});
@@ -151,7 +161,7 @@ TEST_F(LoadCliTest, FailuresStoreNothingAndAreAuditedWithoutTheKey) {
 TEST_F(LoadCliTest, ValidationFailureAndMissingKey) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    ecb_ = Fixture("ecb_exr.csv");
+    ecb_ = ReadFixture("ecb_exr.csv");
     ecb_.replace(ecb_.find("161.38"), 6, "1161.38");
   }
   const std::string before = State();
@@ -173,7 +183,7 @@ TEST_F(LoadCliTest, ValidationFailureAndMissingKey) {
 TEST_F(LoadCliTest, QuarantineListShowReleaseDrop) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    ecb_ = Fixture("ecb_exr.csv");
+    ecb_ = ReadFixture("ecb_exr.csv");
     ecb_.replace(ecb_.find("161.38"), 6, "1161.38");
   }
   const std::string before = State();

@@ -91,15 +91,16 @@ double PgResult::Double(int row, int col) const {
 
 std::string PgResult::Bytes(int row, int col) const {
   size_t n = 0;
-  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_.get(), row, col)), &n);
+  const auto* text = reinterpret_cast<const unsigned char*>(Pq().PQgetvalue(r_.get(), row, col));
+  unsigned char* raw = Pq().PQunescapeBytea(text, &n);
   if (raw == nullptr) return {};
   std::string out(reinterpret_cast<char*>(raw), n);
-  PQfreemem(raw);
+  Pq().PQfreemem(raw);
   return out;
 }
 
 int64_t PgResult::Affected() const {
-  const char* n = PQcmdTuples(r_.get());
+  const char* n = Pq().PQcmdTuples(r_.get());
   return (n == nullptr || *n == 0) ? 0 : std::strtoll(n, nullptr, 10);
 }
 
@@ -171,22 +172,23 @@ std::string RedactConnInfo(std::string_view conninfo) {
 
 // ----------------------------------------------------------------------------------- Conn
 
-Conn::~Conn() { PQfinish(conn_); }
+Conn::~Conn() { Pq().PQfinish(conn_); }
 
 Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& conninfo, const ConnectOptions& options) {
+  ALMANAC_RETURN_IF_ERROR(LoadLibPq().status());
   const std::string timeout = std::to_string(options.connect_timeout_s);
   // Our defaults first: with expand_dbname the connection string's own settings override them.
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
   const char* values[] = {timeout.c_str(), options.application_name.c_str(), conninfo.c_str(), nullptr};
-  PGconn* c = PQconnectdbParams(keys, values, 1);
+  PGconn* c = Pq().PQconnectdbParams(keys, values, 1);
   if (c == nullptr) return ResourceExhaustedError("cannot allocate a PostgreSQL connection");
-  if (PQstatus(c) != CONNECTION_OK) {
-    std::string why = Trimmed(PQerrorMessage(c));
-    PQfinish(c);
+  if (Pq().PQstatus(c) != CONNECTION_OK) {
+    std::string why = Trimmed(Pq().PQerrorMessage(c));
+    Pq().PQfinish(c);
     return UnavailableError(std::string(kDbMarker) + "cannot connect to " + RedactConnInfo(conninfo) + ": " + why);
   }
   // Quiet NOTICEs (they would go to stderr).
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  Pq().PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   std::unique_ptr<Conn> out(new Conn(c));
   // UTC timestamps, and errors instead of silent truncation.
   ALMANAC_RETURN_IF_ERROR(out->Exec("SET TIME ZONE 'UTC'"));
@@ -194,25 +196,25 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& conninfo, const C
 }
 
 Status Conn::ResultStatus(PGresult* r, std::string_view what) {
-  const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  const ExecStatusType st = r ? Pq().PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN || st == PGRES_EMPTY_QUERY)
     return Status::Ok();
-  if (r == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-    return UnavailableError(std::string(kDbMarker) + "connection lost (" + Trimmed(PQerrorMessage(conn_)) + ")" +
+  if (r == nullptr || Pq().PQstatus(conn_) != CONNECTION_OK) {
+    return UnavailableError(std::string(kDbMarker) + "connection lost (" + Trimmed(Pq().PQerrorMessage(conn_)) + ")" +
                             (what.empty() ? "" : " during " + std::string(what)));
   }
-  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  std::string msg = Trimmed(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
-  if (msg.empty()) msg = Trimmed(PQresultErrorMessage(r));
-  if (const char* detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL); detail != nullptr)
+  const char* state = Pq().PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  std::string msg = Trimmed(Pq().PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+  if (msg.empty()) msg = Trimmed(Pq().PQresultErrorMessage(r));
+  if (const char* detail = Pq().PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL); detail != nullptr)
     msg += " (" + Trimmed(detail) + ")";
   return StatusFromSqlState(state ? state : "", std::string(kDbMarker) + msg);
 }
 
 Status Conn::Exec(std::string_view sql) {
-  PGresult* r = PQexec(conn_, std::string(sql).c_str());
+  PGresult* r = Pq().PQexec(conn_, std::string(sql).c_str());
   Status s = ResultStatus(r, "");
-  PQclear(r);
+  Pq().PQclear(r);
   return s;
 }
 
@@ -221,44 +223,44 @@ Result<PgResult> Conn::Query(std::string_view sql, const Params& params) {
   auto it = prepared_.find(std::string(sql));
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size() + 1);
-    PGresult* r = PQprepare(conn_, name.c_str(), std::string(sql).c_str(), 0, nullptr);
+    PGresult* r = Pq().PQprepare(conn_, name.c_str(), std::string(sql).c_str(), 0, nullptr);
     Status s = ResultStatus(r, "prepare");
-    PQclear(r);
+    Pq().PQclear(r);
     if (!s.ok()) return s;
     it = prepared_.emplace(std::string(sql), std::move(name)).first;
   }
   std::vector<const char*> values;
   std::vector<int> lengths, formats;
   params.Arrays(&values, &lengths, &formats);
-  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), lengths.data(), formats.data(), 0);
+  PGresult* r = Pq().PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), lengths.data(), formats.data(), 0);
   Status s = ResultStatus(r, "");
   if (!s.ok()) {
-    PQclear(r);
+    Pq().PQclear(r);
     return s;
   }
   return PgResult(r);
 }
 
 Status Conn::CopyIn(std::string_view copy_sql, std::string_view data) {
-  PGresult* r = PQexec(conn_, std::string(copy_sql).c_str());
+  PGresult* r = Pq().PQexec(conn_, std::string(copy_sql).c_str());
   Status s = ResultStatus(r, "COPY");
-  PQclear(r);
+  Pq().PQclear(r);
   if (!s.ok()) return s;
   // Send in pieces: libpq buffers each call in memory.
   constexpr size_t kPiece = 1 << 20;
   for (size_t off = 0; off < data.size(); off += kPiece) {
     const size_t n = std::min(kPiece, data.size() - off);
-    if (PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1) {
-      return UnavailableError(std::string(kDbMarker) + "COPY failed: " + Trimmed(PQerrorMessage(conn_)));
+    if (Pq().PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1) {
+      return UnavailableError(std::string(kDbMarker) + "COPY failed: " + Trimmed(Pq().PQerrorMessage(conn_)));
     }
   }
-  if (PQputCopyEnd(conn_, nullptr) != 1)
-    return UnavailableError(std::string(kDbMarker) + "COPY failed: " + Trimmed(PQerrorMessage(conn_)));
+  if (Pq().PQputCopyEnd(conn_, nullptr) != 1)
+    return UnavailableError(std::string(kDbMarker) + "COPY failed: " + Trimmed(Pq().PQerrorMessage(conn_)));
   Status out;
-  while (PGresult* res = PQgetResult(conn_)) {
+  while (PGresult* res = Pq().PQgetResult(conn_)) {
     Status st = ResultStatus(res, "COPY");
     if (out.ok() && !st.ok()) out = st;
-    PQclear(res);
+    Pq().PQclear(res);
   }
   return out;
 }
@@ -266,17 +268,17 @@ Status Conn::CopyIn(std::string_view copy_sql, std::string_view data) {
 Result<std::vector<std::pair<std::string, std::string>>> Conn::WaitNotifications(std::chrono::milliseconds timeout) {
   std::vector<std::pair<std::string, std::string>> out;
   auto drain = [&]() -> Status {
-    if (PQconsumeInput(conn_) != 1)
-      return UnavailableError(std::string(kDbMarker) + "connection lost while listening (" + Trimmed(PQerrorMessage(conn_)) + ")");
-    while (PGnotify* n = PQnotifies(conn_)) {
+    if (Pq().PQconsumeInput(conn_) != 1)
+      return UnavailableError(std::string(kDbMarker) + "connection lost while listening (" + Trimmed(Pq().PQerrorMessage(conn_)) + ")");
+    while (PGnotify* n = Pq().PQnotifies(conn_)) {
       out.emplace_back(n->relname, n->extra ? n->extra : "");
-      PQfreemem(n);
+      Pq().PQfreemem(n);
     }
     return Status::Ok();
   };
   ALMANAC_RETURN_IF_ERROR(drain());
   if (!out.empty()) return out;
-  pollfd pfd{PQsocket(conn_), POLLIN, 0};
+  pollfd pfd{Pq().PQsocket(conn_), POLLIN, 0};
   if (pfd.fd < 0) return UnavailableError(std::string(kDbMarker) + "connection lost while listening");
   const int rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
   if (rc < 0 && errno != EINTR) return UnavailableError(std::string("poll failed: ") + std::strerror(errno));

@@ -7,8 +7,6 @@
 // with no exception boundary to guard.
 #pragma once
 
-#include <libpq-fe.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "almanac/core.h"
+#include "store/postgres/libpq.h"
 
 namespace almanac::store::pg {
 
@@ -59,14 +58,14 @@ class Params {
 class PgResult {
  public:
   PgResult() = default;
-  explicit PgResult(PGresult* r) : r_(r, &PQclear) {}
-  int rows() const { return r_ ? PQntuples(r_.get()) : 0; }
-  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  explicit PgResult(PGresult* r) : r_(r, [](PGresult* p) { Pq().PQclear(p); }) {}
+  int rows() const { return r_ ? Pq().PQntuples(r_.get()) : 0; }
+  bool IsNull(int row, int col) const { return Pq().PQgetisnull(r_.get(), row, col) != 0; }
   std::string Text(int row, int col) const {
-    return std::string(PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col)));
+    return std::string(Pq().PQgetvalue(r_.get(), row, col), static_cast<size_t>(Pq().PQgetlength(r_.get(), row, col)));
   }
   std::string_view View(int row, int col) const {
-    return {PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col))};
+    return {Pq().PQgetvalue(r_.get(), row, col), static_cast<size_t>(Pq().PQgetlength(r_.get(), row, col))};
   }
   int64_t Int(int row, int col) const;
   double Double(int row, int col) const;  // NULL -> NaN
@@ -108,9 +107,9 @@ class Conn {
   Status CopyIn(std::string_view copy_sql, std::string_view data);
 
   // The connection is unusable (server gone, network error); the pool discards it.
-  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  bool broken() const { return Pq().PQstatus(conn_) != CONNECTION_OK; }
   // Transaction state of the session (for sanity checks before reuse).
-  bool idle() const { return PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+  bool idle() const { return Pq().PQtransactionStatus(conn_) == PQTRANS_IDLE; }
   PGconn* raw() { return conn_; }
   // Waits up to timeout for NOTIFY messages on channels this connection LISTENs to; returns
   // (channel, payload) pairs (empty on timeout). Unavailable when the connection broke.
