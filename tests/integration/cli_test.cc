@@ -166,6 +166,46 @@ TEST_F(CliTest, MissingLibpqIsAClearErrorOnlyForAPostgresStore) {
   EXPECT_EQ(sqlite.exit_code, 0) << sqlite.err;
 }
 
+// Usage errors use the "almanac: error:" form of every other error, exit 2, and name what is
+// wrong with a did-you-mean where one is close.
+TEST_F(CliTest, UsageErrorsNameTheProblem) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"bogus"}, "almanac: error: unknown command 'bogus'\nRun 'almanac --help'"},
+      {{"serie", "list"}, "almanac: error: unknown command 'serie' (did you mean 'series'?)"},
+      {{"--format", "json", "snapshots"}, "unknown command 'snapshots' (did you mean 'snapshot'?)"},
+      {{"series"}, "almanac: error: 'almanac series' needs a subcommand: list, show, vintages, history"},
+      {{"series", "lst"}, "'almanac series' has no subcommand 'lst' (did you mean 'list'?); subcommands: list, show"},
+      {{"series", "show"}, "almanac: error: 'almanac series show' is missing its argument <key>\n"
+                           "Run 'almanac series show --help' for usage."},
+      {{"migrate", "--from", "x"}, "'almanac migrate' is missing the option --to"},
+      {{"series", "show", "us:cpi", "--as-off", "2020-01-01"}, "'almanac series show' has no option --as-off (did you mean --as-of?)"},
+      {{"series", "list", "--form", "json"}, "has no option --form (did you mean --format?)"},
+      {{"--format", "xml", "series", "list"}, "almanac: error: --format: xml not in {table,json,csv}"},
+  };
+  for (const Case& c : cases) {
+    auto r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0];
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.args[0];
+    EXPECT_EQ(r.out, "") << c.args[0];
+  }
+  // No command: the list of commands (on stderr), then the error.
+  auto none = RunAlmanac({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.err, HasSubstr("forecast"));
+  EXPECT_THAT(none.err, HasSubstr("almanac: error: missing command"));
+  // Help and version still exit 0 on stdout.
+  auto version = RunAlmanac({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.out, StartsWith("0."));
+  auto help = RunAlmanac({"series", "show", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("--as-of"));
+}
+
 TEST_F(CliTest, WorkspaceHeldByAnotherProcess) {
   InitAndLoad();
   const std::string before = State();

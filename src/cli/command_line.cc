@@ -1,0 +1,558 @@
+// The options of every almanac command (CLI11) and the table that names them. Each Define
+// function declares one top-level command and returns the Runner that calls its Run function
+// (commands_*.cc) with plain structs; CLI11 stays in this file and main.cc.
+#include "cli/command_line.h"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+#include "cli/commands_monitor.h"
+#include "cli/commands_multi.h"
+#include "cli/commands_pipeline.h"
+#include "cli/commands_queue.h"
+#include "cli/commands_report.h"
+#include "cli/commands_serve.h"
+
+namespace almanac::cli {
+namespace {
+
+// ------------------------------------------------------------------------------------- data
+
+Runner DefineInit(CLI::App&, GlobalOptions& g) {
+  return [&g] { return RunInit(g); };
+}
+
+Runner DefineMigrate(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<MigrateArgs>();
+  cmd.add_option("--from", a->from, "Workspace folder or sqlite:PATH")->required();
+  cmd.add_option("--to", a->to, "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")->required();
+  return [&g, a] { return RunMigrate(g, *a); };
+}
+
+Runner DefineLoad(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<LoadArgs>();
+  cmd.add_option("config", a->config, "Source configuration (YAML, docs/connectors.md)")->required();
+  cmd.add_option("--source", a->sources, "Load only this source (repeatable)");
+  cmd.add_option("--since", a->since,
+                 "Only changes since DATE (SDMX updatedAfter, ALFRED realtime_start, FRED observation_start)");
+  cmd.add_flag("--force", a->force, "Fetch everything, ignoring stored ETag/Last-Modified validators");
+  cmd.add_flag("--no-quarantine", a->no_quarantine, "Fail a load that breaks a validation rule instead of quarantining it");
+  return [&g, a] { return RunLoad(g, *a); };
+}
+
+Runner DefineQuarantine(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<QuarantineArgs>();
+  cmd.require_subcommand(1);
+  auto* list = cmd.add_subcommand("list", "List pending quarantined loads");
+  list->add_flag("--all", a->all, "Also released and dropped ones");
+  auto* show = cmd.add_subcommand("show", "Show a quarantined load: reasons and its series");
+  show->add_option("id", a->id, "Quarantine id")->required();
+  auto* release = cmd.add_subcommand("release", "Store a quarantined load as new vintages (audited with the reason)");
+  release->add_option("id", a->id, "Quarantine id")->required();
+  release->add_option("--reason", a->reason, "Why the data is right after all")->required();
+  release->add_flag("--force", a->force, "Release even though a series got a newer vintage since (its values become current)");
+  auto* drop = cmd.add_subcommand("drop", "Discard a quarantined load (audited with the reason)");
+  drop->add_option("id", a->id, "Quarantine id")->required();
+  drop->add_option("--reason", a->reason, "Why the data is discarded")->required();
+  return [&g, a, list, show, release] {
+    if (*list) return RunQuarantineList(g, *a);
+    if (*show) return RunQuarantineShow(g, *a);
+    if (*release) return RunQuarantineRelease(g, *a);
+    return RunQuarantineDrop(g, *a);
+  };
+}
+
+Runner DefineIngest(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<IngestArgs>();
+  cmd.add_option("files", a->files, "CSV files ('-' for standard input)")->required();
+  cmd.add_option("--file-format", a->format, "auto (default), long, wide, fred or alfred");
+  cmd.add_option("--series", a->series, "Series key for a FRED file whose column is VALUE (or to rename it)");
+  cmd.add_option("--frequency", a->frequency, "Frequency of the series: A, Q, M, W, D or B");
+  cmd.add_option("--title", a->title, "Series title");
+  cmd.add_option("--unit", a->unit, "Unit of measure");
+  cmd.add_option("--seasonal-adjustment", a->seasonal_adjustment, "e.g. SA, NSA, SAAR");
+  cmd.add_option("--source", a->source, "Publisher of the data");
+  cmd.add_option("--metadata", a->metadata_file, "YAML side file with per-series metadata");
+  cmd.add_option("--realtime-start", a->realtime_start, "Date the values became known, for rows without one (default today)");
+  cmd.add_flag("--follow", a->follow,
+               "Read NDJSON records ({series, period, value[, realtime_start, frequency]}) from FILE (following it) or "
+               "'-'; each batch is one load");
+  cmd.add_option("--batch-lines", a->batch_lines, "With --follow: records per batch at most (default 1000)");
+  cmd.add_option("--flush-ms", a->flush_ms, "With --follow: commit a batch after this much idle time (default 1000)");
+  cmd.add_flag("--any-day", a->any_day, "Accept any day within a period for date labels (default: first day)");
+  return [&g, a] { return a->follow ? RunIngestFollow(g, *a) : RunIngest(g, *a); };
+}
+
+Runner DefineSeries(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    std::string key, as_of, period;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.require_subcommand(1);
+  auto* list = cmd.add_subcommand("list", "List series");
+  auto* show = cmd.add_subcommand("show", "Show a series as of a date");
+  show->add_option("key", a->key, "Series key")->required();
+  show->add_option("--as-of", a->as_of, "Date (YYYY-MM-DD): values known then (default latest)");
+  auto* vintages = cmd.add_subcommand("vintages", "List a series' vintages");
+  vintages->add_option("key", a->key, "Series key")->required();
+  auto* history = cmd.add_subcommand("history", "Revision history of one period");
+  history->add_option("key", a->key, "Series key")->required();
+  history->add_option("period", a->period, "Period, e.g. 2024Q1")->required();
+  return [&g, a, list, show, vintages] {
+    if (*list) return RunSeriesList(g);
+    if (*show) return RunSeriesShow(g, a->key, a->as_of);
+    if (*vintages) return RunSeriesVintages(g, a->key);
+    return RunSeriesHistory(g, a->key, a->period);
+  };
+}
+
+Runner DefineSnapshot(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    SnapshotCreateArgs create;
+    std::string id, id2, output;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.require_subcommand(1);
+  auto* create = cmd.add_subcommand("create", "Resolve series as of a date and store them; prints the id");
+  create->add_option("name", a->create.name, "Snapshot name")->required();
+  create->add_option("--series", a->create.series, "Series keys (comma-separated or repeated; default all)");
+  create->add_option("--as-of", a->create.as_of, "Date (YYYY-MM-DD); default latest");
+  auto* list = cmd.add_subcommand("list", "List snapshots");
+  auto* show = cmd.add_subcommand("show", "Show a snapshot");
+  show->add_option("snapshot", a->id, "Name, id or id prefix")->required();
+  auto* exp = cmd.add_subcommand("export", "Export a snapshot's data (csv: long form; json: canonical content)");
+  exp->add_option("snapshot", a->id, "Name, id or id prefix")->required();
+  exp->add_option("-o,--output", a->output, "Output file (default stdout)");
+  auto* diff = cmd.add_subcommand("diff", "Compare two snapshots value by value");
+  diff->add_option("a", a->id, "First snapshot")->required();
+  diff->add_option("b", a->id2, "Second snapshot")->required();
+  return [&g, a, create, list, show, exp] {
+    if (*create) return RunSnapshotCreate(g, a->create);
+    if (*list) return RunSnapshotList(g);
+    if (*show) return RunSnapshotShow(g, a->id);
+    if (*exp) return RunSnapshotExport(g, a->id, a->output);
+    return RunSnapshotDiff(g, a->id, a->id2);
+  };
+}
+
+// --------------------------------------------------------------------------------- models
+
+// "80,95" -> {80, 95}; InvalidArgument naming --level.
+Result<std::vector<double>> ParseLevelList(const std::string& text) {
+  std::vector<double> out;
+  for (const std::string& part : SplitList({text})) {
+    auto v = ParseFiniteDouble(part);
+    if (!v.ok()) return v.status().WithContext("--level");
+    out.push_back(*v);
+  }
+  return out;
+}
+
+Runner DefineForecast(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    ForecastArgs forecast;
+    std::string levels;
+  };
+  auto a = std::make_shared<Args>();
+  ForecastArgs& f = a->forecast;
+  cmd.add_option("series", f.series, "Series key (in the workspace, or in --input)");
+  cmd.add_option("-i,--input", f.input, "Forecast from a CSV file (any ingest form) without a workspace");
+  cmd.add_option("-m,--model", f.model, "Model type (see 'almanac model-types'; default auto_ets)");
+  cmd.add_option("-H,--horizon", f.horizon, "Steps ahead (default 8)");
+  cmd.add_option("--level", a->levels, "Interval levels in percent, comma-separated (default 80,95)");
+  cmd.add_option("--as-of", f.as_of, "Use the data known on this date (YYYY-MM-DD)");
+  cmd.add_option("-p,--param", f.params, "Model parameter KEY=VALUE (repeatable; VALUE is JSON or text)");
+  cmd.add_option("--params", f.params_json, "Model parameters as a JSON object");
+  cmd.add_option("--frequency", f.frequency, "Frequency of --input data when it cannot be inferred");
+  cmd.add_option("--threads", f.threads, "Threads for fitting several series (default: all cores)");
+  return [&g, a] {
+    if (!a->levels.empty()) {
+      auto levels = ParseLevelList(a->levels);
+      if (!levels.ok()) return ReportError(levels.status());
+      a->forecast.levels = *levels;
+    }
+    return RunForecast(g, a->forecast);
+  };
+}
+
+Runner DefineModelTypes(CLI::App&, GlobalOptions& g) {
+  return [&g] { return RunModelTypes(g); };
+}
+
+// Options shared by var, scenario and backtest.
+void AddDataOptions(CLI::App& cmd, MultiDataArgs& d) {
+  cmd.add_option("-i,--input", d.input, "Read the series from a CSV file (any ingest form) instead of the workspace");
+  cmd.add_option("--frequency", d.frequency, "Frequency of --input data when it cannot be inferred");
+  cmd.add_option("--as-of", d.as_of, "Use the data known on this date (YYYY-MM-DD)");
+  cmd.add_option("--transform", d.transform, "Transform every series first: none (default), log, diff, dlog, pct")
+      ->check(CLI::IsMember({"none", "log", "diff", "dlog", "pct"}));
+}
+
+void AddModelOptions(CLI::App& cmd, ModelArgs& m, const std::string& what) {
+  cmd.add_option("-p,--param", m.params, "Model parameter KEY=VALUE (repeatable; VALUE is JSON or text)");
+  cmd.add_option("--params", m.params_json, "Model parameters as a JSON object" + what);
+}
+
+Runner DefineVar(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<VarArgs>();
+  cmd.add_option("action", a->action, "forecast (default), coef, select, irf, fevd, granger or stability");
+  cmd.add_option("series", a->data.series, "Series keys, in model order (comma-separated or separate)");
+  AddDataOptions(cmd, a->data);
+  cmd.add_option("-m,--model", a->model.model, "var (default), bvar or arimax");
+  AddModelOptions(cmd, a->model, "");
+  cmd.add_option("--lags", a->lags, "Lag order p");
+  cmd.add_option("--max-lags", a->max_lags, "Largest order for selection (select; or with --ic)");
+  cmd.add_option("--ic", a->ic, "Choose the order by aic, bic, hqic or fpe");
+  cmd.add_option("--trend", a->trend, "Deterministic terms: n, c (default) or ct");
+  cmd.add_option("-H,--horizon", a->horizon, "Steps ahead (default 8)");
+  cmd.add_option("--level", a->levels, "Interval levels in percent, comma-separated (default 80,95)");
+  cmd.add_option("--periods", a->periods, "IRF/FEVD horizon (default 10)");
+  cmd.add_option("--bands", a->replications, "IRF error bands from this many bootstrap replications (default 0: none)");
+  cmd.add_option("--band-level", a->band_level, "IRF band coverage in percent (default 95)");
+  cmd.add_option("--seed", a->seed, "Seed for IRF bands (default 42)");
+  cmd.add_flag("--plain", a->plain_irf, "Non-orthogonalised impulse responses");
+  cmd.add_option("--caused", a->caused, "Granger: the caused variable(s) (default: every pair)");
+  cmd.add_option("--causing", a->causing, "Granger: the causing variable(s) (default: all others)");
+  cmd.add_option("--save", a->save, "Write the fitted model (canonical JSON envelope) to this file");
+  return [&g, a] { return RunVar(g, *a); };
+}
+
+Runner DefineScenario(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<ScenarioArgs>();
+  cmd.add_option("file", a->file, "Scenario file (YAML)")->required();
+  cmd.add_option("series", a->data.series, "Series keys (default: the file's 'series')");
+  AddDataOptions(cmd, a->data);
+  cmd.add_option("-m,--model", a->model.model, "var, bvar or arimax (default: the file's model, else var)");
+  AddModelOptions(cmd, a->model, " (merged over the file's)");
+  cmd.add_option("-H,--horizon", a->horizon, "Steps ahead (default: the file's horizon, else 8)");
+  cmd.add_option("--level", a->levels, "Interval levels in percent (default 80,95)");
+  cmd.add_option("--only", a->only, "Run only these scenarios (comma-separated)");
+  return [&g, a] { return RunScenario(g, *a); };
+}
+
+Runner DefineBacktest(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<BacktestArgs>();
+  cmd.add_option("series", a->data.series, "Series keys (one system for var/bvar)");
+  AddDataOptions(cmd, a->data);
+  cmd.add_option("-m,--model", a->model.model, "Model type (default auto_ets; var, bvar or arimax for systems)");
+  AddModelOptions(cmd, a->model, "");
+  cmd.add_option("--compare", a->compare.model, "A second model type, compared by the Diebold-Mariano test");
+  cmd.add_option("--compare-params", a->compare.params_json, "Parameters of the second model (JSON object)");
+  cmd.add_option("-H,--horizon", a->horizon, "Steps scored at each origin (default 4)");
+  cmd.add_option("--origins", a->origins, "Number of forecast origins (default 8)");
+  cmd.add_option("--step", a->step, "Periods between origins (default 1)");
+  cmd.add_option("--window", a->window, "expanding (default) or sliding");
+  cmd.add_option("--window-size", a->window_size, "Sliding window length (default: the first origin's)");
+  cmd.add_option("--period", a->period, "Seasonal period (default from the frequency)");
+  cmd.add_option("--level", a->levels, "Interval levels in percent (default 80,95)");
+  cmd.add_flag("--real-time", a->real_time, "Fit each origin on the data known at that origin (vintages)");
+  cmd.add_option("--publication-lag", a->publication_lag,
+                 "Real time: days after a period ends before its origin's data are read (default 0)");
+  cmd.add_option("--threads", a->threads, "Threads (default: all cores); results do not depend on it");
+  cmd.add_option("--output", a->output, "summary (default), horizons, origins or dm");
+  cmd.add_option("--power", a->power, "Diebold-Mariano loss |e|^power (default 2)");
+  cmd.add_option("--known-future", a->known_future,
+                 "var/bvar/arimax: variables given their realised future paths (default for arimax: the regressors)");
+  return [&g, a] { return RunBacktest(g, *a); };
+}
+
+// ----------------------------------------------------------- pipelines, tracking, registry
+
+Runner DefineRun(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<RunArgs>();
+  cmd.add_option("pipelines", a->files, "Pipeline YAML files")->required();
+  cmd.add_option("--shard", a->shard,
+                 "I/N: run only the pipelines whose series fall in shard I of N (default: JOB_COMPLETION_INDEX of a "
+                 "Kubernetes Indexed Job, with ALMANAC_SHARD_COUNT)");
+  cmd.add_flag("--force", a->force, "Recompute every step instead of taking unchanged ones from the cache");
+  cmd.add_option("--threads", a->threads, "Threads for fitting and backtests (default: all cores)");
+  return [&g, a] { return RunPipeline(g, *a); };
+}
+
+Runner DefineValidate(CLI::App& cmd, GlobalOptions& g) {
+  auto files = std::make_shared<std::vector<std::string>>();
+  cmd.add_option("pipelines", *files, "Pipeline YAML files")->required();
+  return [&g, files] { return RunValidatePipeline(g, *files); };
+}
+
+Runner DefineReproduce(CLI::App& cmd, GlobalOptions& g) {
+  auto run = std::make_shared<std::string>();
+  cmd.add_option("run", *run, "Run id")->required();
+  return [&g, run] { return RunReproduce(g, *run); };
+}
+
+Runner DefineRuns(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    RunsListArgs list;
+    std::string run;
+    std::vector<std::string> compare;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.require_subcommand(1);
+  auto* list = cmd.add_subcommand("list", "List runs, newest first");
+  list->add_option("--experiment", a->list.experiment, "Only this experiment");
+  list->add_option("--pipeline", a->list.pipeline, "Only this pipeline");
+  list->add_option("--status", a->list.status, "running, finished, failed or killed");
+  list->add_option("--limit", a->list.limit, "At most this many (default 20)");
+  auto* show = cmd.add_subcommand("show", "A run's context, parameters, metrics and artifacts");
+  show->add_option("run", a->run, "Run id")->required();
+  auto* compare = cmd.add_subcommand("compare", "Parameters and metrics of runs side by side");
+  compare->add_option("runs", a->compare, "Run ids")->required();
+  return [&g, a, list, show] {
+    if (*list) return RunRunsList(g, a->list);
+    if (*show) return RunRunsShow(g, a->run);
+    return RunRunsCompare(g, a->compare);
+  };
+}
+
+Runner DefineModels(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    std::string model, reason, ref, output;
+    PromoteArgs promote;
+    std::vector<std::string> card_fields;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.require_subcommand(1);
+  auto* list = cmd.add_subcommand("list", "Registered models");
+  auto* show = cmd.add_subcommand("show", "One registered model");
+  show->add_option("model", a->model, "Model name")->required();
+  auto* versions = cmd.add_subcommand("versions", "Versions of a model");
+  versions->add_option("model", a->model, "Model name")->required();
+  auto* promote = cmd.add_subcommand("promote", "Move a version to staging, production or archived");
+  promote->add_option("version", a->promote.ref, "MODEL@VERSION")->required();
+  promote->add_option("--to", a->promote.to, "staging, production (default) or archived");
+  promote->add_option("--reason", a->promote.reason, "Why (recorded in the audit log)");
+  auto* approve = cmd.add_subcommand("approve", "Approve a pending promotion (four-eyes: not by its requester)");
+  approve->add_option("version", a->promote.ref, "MODEL@VERSION")->required();
+  approve->add_option("--reason", a->promote.reason, "Why");
+  auto* reject = cmd.add_subcommand("reject", "Reject a pending promotion");
+  reject->add_option("version", a->promote.ref, "MODEL@VERSION")->required();
+  reject->add_option("--reason", a->promote.reason, "Why");
+  auto* rollback = cmd.add_subcommand("rollback", "Request production for the previous production version");
+  rollback->add_option("model", a->model, "Model name")->required();
+  rollback->add_option("--reason", a->reason, "Why");
+  auto* card = cmd.add_subcommand("card", "Show or edit the model card (purpose, assumptions, limitations, ...)");
+  card->add_option("model", a->model, "Model name")->required();
+  card->add_option("--set", a->card_fields, "FIELD=TEXT (repeatable)");
+  auto* exp = cmd.add_subcommand("export", "Write a version's model package (checked against its SHA-256)");
+  exp->add_option("version", a->ref, "MODEL@VERSION or MODEL (its production version)")->required();
+  exp->add_option("-o,--output", a->output, "Output file (default stdout)");
+  return [&g, a, list, show, versions, promote, approve, reject, rollback, card] {
+    if (*list) return RunModelsList(g);
+    if (*show) return RunModelsShow(g, a->model);
+    if (*versions) return RunModelsVersions(g, a->model);
+    if (*promote) return RunModelsPromote(g, a->promote);
+    if (*approve) return RunModelsApprove(g, a->promote, true);
+    if (*reject) return RunModelsApprove(g, a->promote, false);
+    if (*rollback) return RunModelsRollback(g, a->model, a->reason);
+    if (*card) return RunModelsCard(g, a->model, a->card_fields);
+    return RunModelsExport(g, a->ref, a->output);
+  };
+}
+
+Runner DefineLineage(CLI::App& cmd, GlobalOptions& g) {
+  auto ref = std::make_shared<std::string>();
+  cmd.add_option("version", *ref, "MODEL@VERSION")->required();
+  return [&g, ref] { return RunLineage(g, *ref); };
+}
+
+Runner DefineAudit(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    std::string expect_head, output;
+    int limit = 50;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.require_subcommand(1);
+  auto* verify = cmd.add_subcommand("verify", "Check that no entry was edited, deleted or reordered");
+  verify->add_option("--expect-head", a->expect_head, "Also require this head hash (from an earlier verify or export)");
+  auto* exp = cmd.add_subcommand("export", "Write every entry as JSON lines");
+  exp->add_option("-o,--output", a->output, "Output file (default stdout)");
+  auto* list = cmd.add_subcommand("list", "The latest entries");
+  list->add_option("--limit", a->limit, "How many (default 50)");
+  return [&g, a, verify, exp] {
+    if (*verify) return RunAuditVerify(g, a->expect_head);
+    if (*exp) return RunAuditExport(g, a->output);
+    return RunAuditList(g, a->limit);
+  };
+}
+
+// Options of processes that serve Prometheus /metrics without an HTTP API.
+void AddMetricsOptions(CLI::App& cmd, MetricsArgs& m) {
+  cmd.add_option("--metrics-port", m.port, "Serve Prometheus /metrics on this port (0: any free port)");
+  cmd.add_option("--metrics-host", m.host, "Address of the metrics endpoint (default 127.0.0.1)");
+}
+
+Runner DefineScheduler(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<SchedulerArgs>();
+  cmd.add_option("pipelines", a->files, "Pipeline YAML files");
+  cmd.add_option("--sources", a->sources,
+                 "Source configuration (as for 'almanac load'): load every source with a schedule (repeatable)");
+  cmd.add_option("--load-retries", a->load_retries, "Retries of a failed scheduled load (default 2)")
+      ->check(CLI::Range(0, 20));
+  cmd.add_flag("--now", a->now, "Fire every scheduled pipeline and source once at start, then follow the schedules");
+  cmd.add_option("--max-runs", a->max_runs, "Stop after this many runs (default: run forever)");
+  cmd.add_option("--run-for", a->run_for_s, "Stop after this many seconds");
+  cmd.add_option("--retry-base-ms", a->retry_base_ms, "First retry delay in ms (doubles each retry; default 30000)");
+  AddMetricsOptions(cmd, a->metrics);
+  return [&g, a] { return RunSchedulerCommand(g, *a); };
+}
+
+// ---------------------------------------------------------------------------- task queue
+
+Runner DefineSubmit(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<SubmitArgs>();
+  cmd.add_option("pipelines", a->files, "Pipeline YAML files (checked before anything is queued)")->required();
+  cmd.add_option("--key", a->key,
+                 "Idempotency key: submitting the same file with the same key again is refused (default: always new)");
+  cmd.add_option("--max-attempts", a->max_attempts, "Attempts before a task fails (default 3)")->check(CLI::Range(1, 100));
+  return [&g, a] { return RunSubmit(g, *a); };
+}
+
+Runner DefineWorker(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<WorkerArgs>();
+  cmd.add_option("--concurrency", a->concurrency, "Tasks run at once (default 1)");
+  cmd.add_option("--threads", a->threads, "Fitting threads per task (default: cores / concurrency)");
+  cmd.add_option("--lease-seconds", a->lease_s, "Lease of a claimed task; another worker re-runs it after (default 30)");
+  cmd.add_option("--heartbeat-seconds", a->heartbeat_s, "Lease renewal interval (default: a third of the lease)");
+  cmd.add_option("--retry-base-ms", a->retry_base_ms, "Backoff after a failed attempt in ms (doubles; default 30000)");
+  cmd.add_option("--max-tasks", a->max_tasks, "Stop after this many tasks per concurrent slot (default: never)");
+  cmd.add_option("--idle-exit", a->idle_exit_s, "Stop after this many seconds without work (default: never)");
+  cmd.add_option("--poll-ms", a->poll_ms, "Wait between claims of an empty queue (default 1000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  AddMetricsOptions(cmd, a->metrics);
+  return [&g, a] { return RunWorkerCommand(g, *a); };
+}
+
+Runner DefineTasks(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    std::string state, id, reason;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.require_subcommand(1);
+  auto* list = cmd.add_subcommand("list", "Tasks, oldest first");
+  list->add_option("--state", a->state, "queued, running, done or failed");
+  auto* show = cmd.add_subcommand("show", "One task: attempts, lease, result or error");
+  show->add_option("id", a->id, "Task id")->required();
+  auto* retry = cmd.add_subcommand("retry", "Queue a failed task again with fresh attempts (audited)");
+  retry->add_option("id", a->id, "Task id")->required();
+  retry->add_option("--reason", a->reason, "Why (recorded in the audit log)")->required();
+  auto* cancel = cmd.add_subcommand("cancel", "Fail a queued task so no worker runs it (audited)");
+  cancel->add_option("id", a->id, "Task id")->required();
+  cancel->add_option("--reason", a->reason, "Why (recorded in the audit log)")->required();
+  return [&g, a, list, show, retry] {
+    if (*list) return RunTasksList(g, a->state);
+    if (*show) return RunTasksShow(g, a->id);
+    if (*retry) return RunTasksRetry(g, a->id, a->reason);
+    return RunTasksCancel(g, a->id, a->reason);
+  };
+}
+
+// ----------------------------------------------------------------------------- monitoring
+
+Runner DefineReport(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<ReportArgs>();
+  cmd.add_option("ref", a->ref, "MODEL@VERSION (or MODEL@production)")->required();
+  cmd.add_option("-o,--output", a->output, "HTML file (default MODEL-vVERSION-report.html)");
+  cmd.add_option("--pdf", a->pdf, "Also print the report to this PDF (needs Chromium)");
+  return [&g, a] { return RunReport(g, *a); };
+}
+
+Runner DefineMonitor(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<MonitorArgs>();
+  cmd.add_option("model", a->model, "Model name (default: every model with a production version)");
+  cmd.add_flag("!--no-audit", a->audit, "Do not record verdict changes in the audit log");
+  return [&g, a] { return RunMonitor(g, *a); };
+}
+
+// -------------------------------------------------------------------------------- serving
+
+Runner DefineServe(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<ServeArgs>();
+  cmd.add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
+  cmd.add_option("--threads", a->threads, "I/O threads, each with its own event loop (default: one per core)");
+  cmd.add_option("--workers", a->workers, "Threads for store reads and refits (default 2)");
+  cmd.add_option("--poll-seconds", a->poll_seconds, "Seconds between checks for registry, token and data changes (default 2)");
+  cmd.add_flag("--no-auth", a->no_auth, "No tokens: every request acts as --user with the admin role (loopback only)");
+  cmd.add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS only");
+  cmd.add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
+  cmd.add_option("--policy", a->policy, "Versions to serve: production (default), staging, MODEL@VERSION; comma-separated");
+  cmd.add_option("--max-body-bytes", a->max_body_bytes, "Larger request bodies get 413 (default 1048576)");
+  cmd.add_option("--header-timeout-ms", a->header_timeout_ms, "First byte to end of header (default 10000)");
+  cmd.add_option("--read-timeout-ms", a->read_timeout_ms, "End of header to end of body (default 30000)");
+  cmd.add_option("--idle-timeout-ms", a->idle_timeout_ms, "Keep-alive connections idle this long are closed (default 60000)");
+  cmd.add_option("--max-connections", a->max_connections, "More open connections get 503 (default 1024)");
+  cmd.add_option("--max-queue", a->max_queue, "More waiting store reads or refits get 503 (default 64)");
+  cmd.add_option("--cache-entries", a->cache_entries, "Forecast cache size (default 4096; 0 disables it)");
+  cmd.add_option("--shutdown-timeout", a->shutdown_timeout_s, "Seconds in-flight requests get after SIGTERM (default 10)");
+  return [&g, a] { return RunServe(g, *a); };
+}
+
+Runner DefineTokens(CLI::App& cmd, GlobalOptions& g) {
+  struct Args {
+    TokenCreateArgs create;
+    std::string id;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.require_subcommand(1);
+  auto* create = cmd.add_subcommand("create", "Create a bearer token (printed once; only its SHA-256 is stored)");
+  create->add_option("--role", a->create.role, "viewer, analyst, modeler, approver or admin")->required();
+  create->add_option("--user", a->create.user, "Whom requests with the token act as (the audit actor)")->required();
+  create->add_option("--description", a->create.description, "What the token is for");
+  auto* list = cmd.add_subcommand("list", "List tokens (never their secrets)");
+  auto* revoke = cmd.add_subcommand("revoke", "Revoke a token by id (servers refuse it from their next poll)");
+  revoke->add_option("id", a->id, "Token id (tok_...)")->required();
+  return [&g, a, create, list] {
+    if (*create) return RunTokensCreate(g, a->create);
+    if (*list) return RunTokensList(g);
+    return RunTokensRevoke(g, a->id);
+  };
+}
+
+// One row per command, in the order `almanac --help` lists them: data, models, pipelines and
+// registry, queue, monitoring, serving.
+constexpr CommandDef kCommands[] = {
+    {"init", "Create a workspace (SQLite store and artifact folder), or the schema of a --store postgresql://... store",
+     DefineInit},
+    {"migrate", "Copy a whole SQLite workspace (data, vintages, runs, registry, artifacts, audit log) into an empty "
+                "PostgreSQL store, and verify it",
+     DefineMigrate},
+    {"ingest", "Load CSV files (long, wide, FRED or ALFRED form) as new vintages", DefineIngest},
+    {"load", "Fetch the sources of a YAML source configuration (FRED, ALFRED, ECB, OECD, Eurostat, World Bank, HTTP) as "
+             "new vintages",
+     DefineLoad},
+    {"quarantine", "Loads that broke a validation rule: list, show, release, drop", DefineQuarantine},
+    {"series", "Inspect series, vintages and revisions", DefineSeries},
+    {"snapshot", "Create and inspect data snapshots (immutable data versions)", DefineSnapshot},
+    {"forecast", "Fit a model and print point forecasts with prediction intervals", DefineForecast},
+    {"model-types", "List the model types and their parameters", DefineModelTypes},
+    {"var", "Vector autoregressions: forecasts, coefficients, lag selection, IRFs, FEVD, Granger tests", DefineVar},
+    {"scenario", "Conditional forecasts of a VAR/BVAR under the named scenarios of a YAML file", DefineScenario},
+    {"backtest", "Rolling-origin backtests (optionally in real time) with accuracy metrics and the Diebold-Mariano test",
+     DefineBacktest},
+    {"run", "Run pipeline files (load, validate, transform, train, evaluate, register, promote)", DefineRun},
+    {"validate", "Check pipeline files against the schema without running them", DefineValidate},
+    {"reproduce", "Re-run a past run from its recorded inputs and compare every artifact", DefineReproduce},
+    {"runs", "Tracked runs: list, show, compare", DefineRuns},
+    {"models", "The model registry: versions, stages, four-eyes approvals", DefineModels},
+    {"lineage", "The chain vintage -> snapshot -> run -> artifact -> version -> approvals", DefineLineage},
+    {"audit", "The hash-chained audit log", DefineAudit},
+    {"scheduler", "Run pipelines and source loads on their cron schedules, with retries and no overlaps; re-run "
+                  "pipelines with 'trigger: on_new_data' when a load brings new data",
+     DefineScheduler},
+    {"submit", "Queue pipeline runs for 'almanac worker' processes (on any host sharing the store)", DefineSubmit},
+    {"worker", "Run queued tasks: claim with a lease, renew it by heartbeats, retry failures with backoff; a task whose "
+               "worker died is re-run by another",
+     DefineWorker},
+    {"tasks", "The task queue: list, show, retry failed, cancel queued", DefineTasks},
+    {"monitor", "Realized accuracy of production forecasts against their backtests; flags degradation", DefineMonitor},
+    {"report", "Model-risk report of MODEL@VERSION: one self-contained HTML file (and --pdf)", DefineReport},
+    {"serve", "HTTP service: forecasts from the production versions, registry, data; tokens, metrics", DefineServe},
+    {"tokens", "API tokens of almanac serve: create, list, revoke", DefineTokens},
+};
+
+}  // namespace
+
+std::span<const CommandDef> Commands() { return kCommands; }
+
+}  // namespace almanac::cli
