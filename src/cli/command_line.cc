@@ -138,17 +138,6 @@ Runner DefineSnapshot(CLI::App& cmd, GlobalOptions& g) {
 
 // --------------------------------------------------------------------------------- models
 
-// "80,95" -> {80, 95}; InvalidArgument naming --level.
-Result<std::vector<double>> ParseLevelList(const std::string& text) {
-  std::vector<double> out;
-  for (const std::string& part : SplitList({text})) {
-    auto v = ParseFiniteDouble(part);
-    if (!v.ok()) return v.status().WithContext("--level");
-    out.push_back(*v);
-  }
-  return out;
-}
-
 Runner DefineForecast(CLI::App& cmd, GlobalOptions& g) {
   struct Args {
     ForecastArgs forecast;

@@ -34,6 +34,9 @@ int ReportError(const Status& status);
 
 // Splits comma-separated items ("a,b" "c" -> a, b, c), trimming blanks and dropping empty parts.
 std::vector<std::string> SplitList(const std::vector<std::string>& items);
+// Interval levels in percent from "80,95"; InvalidArgument naming --level for a part that is
+// not a number.
+Result<std::vector<double>> ParseLevelList(const std::string& text);
 // A date option: nullopt when `text` is empty; InvalidArgument naming `what` when it is not YYYY-MM-DD.
 Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what);
 

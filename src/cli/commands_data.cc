@@ -32,6 +32,16 @@ Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_vi
   return std::optional<Date>(*d);
 }
 
+Result<std::vector<double>> ParseLevelList(const std::string& text) {
+  std::vector<double> out;
+  for (const auto& part : SplitList({text})) {
+    auto v = ParseFiniteDouble(part);
+    if (!v.ok()) return v.status().WithContext("--level");
+    out.push_back(*v);
+  }
+  return out;
+}
+
 std::vector<std::string> SplitList(const std::vector<std::string>& items) {
   std::vector<std::string> out;
   for (const auto& item : items) {

@@ -1,0 +1,246 @@
+// almanac var: VAR/BVAR/ARIMAX forecasts, coefficients, lag selection, IRFs, FEVD, Granger
+// tests and stability (issue 6).
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+
+#include "almanac/models.h"
+#include "cli/commands_multi.h"
+#include "cli/multi_data.h"
+
+namespace almanac::cli {
+namespace {
+
+Json DescriptionJson(const models::MultiDescription& d) {
+  return {{"type", d.type},
+          {"method", d.method},
+          {"variables", d.names},
+          {"lags", d.lags},
+          {"trend", d.trend},
+          {"nobs", d.nobs},
+          {"regressors", d.regressors},
+          {"coefficients", d.coefficients},
+          {"std_errors", d.std_errors},
+          {"sigma_u", d.sigma_u},
+          {"loglik", FiniteOrNull(d.loglik)},
+          {"aic", FiniteOrNull(d.aic)},
+          {"bic", FiniteOrNull(d.bic)},
+          {"hqic", FiniteOrNull(d.hqic)},
+          {"fpe", FiniteOrNull(d.fpe)},
+          {"eigen_moduli", d.eigen_moduli},
+          {"stable", d.stable},
+          {"params", d.params},
+          {"notes", d.notes}};
+}
+
+Json SelectionJson(const models::LagOrderSelection& s) {
+  return {{"max_lags", s.max_lags},
+          {"nobs", s.nobs},
+          {"lags", s.lags},
+          {"aic", s.aic},
+          {"bic", s.bic},
+          {"hqic", s.hqic},
+          {"fpe", s.fpe},
+          {"selected", {{"aic", s.aic_order}, {"bic", s.bic_order}, {"hqic", s.hqic_order}, {"fpe", s.fpe_order}}}};
+}
+
+}  // namespace
+
+int RunVar(const GlobalOptions& g, const VarArgs& a) {
+  static const std::vector<std::string> kActions = {"forecast", "coef",    "select",   "irf",
+                                                    "fevd",     "granger", "stability"};
+  if (std::find(kActions.begin(), kActions.end(), a.action) == kActions.end()) {
+    std::string msg = "unknown var action " + QuoteForMessage(a.action);
+    const std::string hint = DidYouMean(a.action, kActions);
+    if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+    return ReportError(
+        InvalidArgumentError(msg + "; expected forecast, coef, select, irf, fevd, granger or stability"));
+  }
+  auto levels = ParseLevelList(a.levels);
+  if (!levels.ok()) return ReportError(levels.status());
+  auto params = BuildParams(a.model);
+  if (!params.ok()) return ReportError(params.status());
+  if (a.lags >= 0) (*params)["lags"] = a.lags;
+  if (a.max_lags >= 0) (*params)["max_lags"] = a.max_lags;
+  if (!a.ic.empty()) (*params)["ic"] = a.ic;
+  if (!a.trend.empty()) (*params)["trend"] = a.trend;
+  const models::ModelSpec spec{a.model.model, *params};
+  if (Status s = models::ValidateMultivariateSpec(spec); !s.ok()) return ReportError(s);
+  if (a.action == "forecast")
+    if (Status s = models::ValidatePredictArgs(a.horizon, *levels); !s.ok()) return ReportError(s);
+
+  auto ds = OpenData(g, a.data);
+  if (!ds.ok()) return ReportError(ds.status());
+  auto data = ReadMulti(*ds->store, ds->keys, ds->as_of, a.data.transform);
+  if (!data.ok()) return ReportError(data.status());
+
+  if (a.action == "select") {
+    int max_lags = a.max_lags >= 0 ? a.max_lags : params->value("max_lags", 8);
+    auto trend = models::ParseVarTrend(params->value("trend", std::string("c")));
+    if (!trend.ok()) return ReportError(trend.status());
+    auto sel = models::SelectVarOrder(*data, max_lags, *trend);
+    if (!sel.ok()) return ReportError(sel.status());
+    Table t{{"lags", "aic", "bic", "hqic", "fpe"}, {}};
+    for (size_t i = 0; i < sel->lags.size(); ++i) {
+      auto mark = [&](double v, int chosen) {
+        return g.format == OutputFormat::kTable && chosen == sel->lags[i] ? Json(FormatDouble(v) + " *") : FiniteOrNull(v);
+      };
+      t.Add({sel->lags[i], mark(sel->aic[i], sel->aic_order), mark(sel->bic[i], sel->bic_order),
+             mark(sel->hqic[i], sel->hqic_order), mark(sel->fpe[i], sel->fpe_order)});
+    }
+    if (g.format == OutputFormat::kJson) {
+      Json out = SelectionJson(*sel);
+      out["variables"] = ds->keys;
+      out["sample"] = Span(*data);
+      std::cout << PrettyJson(out) << "\n";
+      return kExitOk;
+    }
+    if (!g.quiet)
+      std::cerr << "lag order selection on " << Span(*data) << ", common sample of " << sel->nobs
+                << " obs; selected: aic " << sel->aic_order << ", bic " << sel->bic_order << ", hqic "
+                << sel->hqic_order << ", fpe " << sel->fpe_order << "\n";
+    Print(std::cout, t, g.format);
+    return kExitOk;
+  }
+
+  auto model = models::CreateMultivariate(spec);
+  if (!model.ok()) return ReportError(model.status());
+  if (Status s = (*model)->Fit(*data); !s.ok()) return ReportError(s);
+  auto desc = (*model)->Describe();
+  if (!desc.ok()) return ReportError(desc.status());
+  if (!a.save.empty()) {
+    auto bytes = models::SerializeMultivariate(**model);
+    if (!bytes.ok()) return ReportError(bytes.status());
+    std::ofstream out(a.save, std::ios::binary);
+    out << *bytes;
+    if (!out) return ReportError(UnavailableError("cannot write " + a.save));
+  }
+  if (!g.quiet && g.format != OutputFormat::kJson) {
+    std::cerr << desc->method << " on " << Span(*data)
+              << (ds->as_of ? " as known on " + ds->as_of->ToString() : std::string()) << "\n";
+    PrintNotes(g, desc->notes);
+  }
+  Json out = {{"model", spec.type},
+              {"method", desc->method},
+              {"variables", ds->keys},
+              {"sample", Span(*data)},
+              {"as_of", ds->as_of ? Json(ds->as_of->ToString()) : Json(nullptr)},
+              {"notes", desc->notes}};
+  Table t;
+  if (a.action == "forecast") {
+    auto fc = (*model)->Predict({.horizon = a.horizon, .levels = *levels});
+    if (!fc.ok()) return ReportError(fc.status());
+    t.columns = {"variable", "period", "h", "mean"};
+    AddLevelColumns(&t, *levels);
+    Json rows = Json::array();
+    ForecastRows(*fc, {}, {}, &t, &rows);
+    out["interval_method"] = fc->interval_method;
+    out["forecasts"] = rows;
+  } else if (a.action == "coef") {
+    t.columns = {"regressor", "equation", "coefficient", "std_error"};
+    for (size_t r = 0; r < desc->regressors.size(); ++r)
+      for (size_t e = 0; e < desc->names.size(); ++e)
+        t.Add({desc->regressors[r], desc->names[e], FiniteOrNull(desc->coefficients[r][e]), FiniteOrNull(desc->std_errors[r][e])});
+    out["description"] = DescriptionJson(*desc);
+    if (desc->selection) out["selection"] = SelectionJson(*desc->selection);
+    if (!g.quiet && g.format == OutputFormat::kTable) {
+      std::cerr << "log-likelihood " << FormatDouble(desc->loglik) << ", aic " << FormatDouble(desc->aic) << ", bic "
+                << FormatDouble(desc->bic) << ", hqic " << FormatDouble(desc->hqic) << ", fpe "
+                << FormatDouble(desc->fpe) << "\n";
+    }
+  } else if (a.action == "irf") {
+    models::IrfOptions o{.periods = a.periods,
+                         .orthogonal = !a.plain_irf,
+                         .replications = a.replications,
+                         .level = a.band_level,
+                         .seed = static_cast<std::uint64_t>(std::max(0, a.seed))};
+    auto irf = (*model)->ImpulseResponses(o);
+    if (!irf.ok()) return ReportError(irf.status());
+    t.columns = {"h", "response", "impulse", "value"};
+    const bool bands = !irf->lower.empty();
+    if (bands) {
+      t.columns.push_back("lower");
+      t.columns.push_back("upper");
+    }
+    Json rows = Json::array();
+    for (size_t h = 0; h < irf->response.size(); ++h)
+      for (size_t i = 0; i < irf->names.size(); ++i)
+        for (size_t j = 0; j < irf->names.size(); ++j) {
+          std::vector<Json> row{static_cast<int>(h), irf->names[i], irf->names[j], FiniteOrNull(irf->response[h][i][j])};
+          Json jr = {{"h", h},
+                     {"response", irf->names[i]},
+                     {"impulse", irf->names[j]},
+                     {"value", FiniteOrNull(irf->response[h][i][j])}};
+          if (bands) {
+            row.push_back(FiniteOrNull(irf->lower[h][i][j]));
+            row.push_back(FiniteOrNull(irf->upper[h][i][j]));
+            jr["lower"] = FiniteOrNull(irf->lower[h][i][j]);
+            jr["upper"] = FiniteOrNull(irf->upper[h][i][j]);
+          }
+          t.Add(std::move(row));
+          rows.push_back(std::move(jr));
+        }
+    out["orthogonal"] = irf->orthogonal;
+    out["band_level"] = bands ? Json(irf->level) : Json(nullptr);
+    out["band_method"] = irf->band_method;
+    out["responses"] = rows;
+    if (!g.quiet && g.format == OutputFormat::kTable && bands)
+      std::cerr << FormatDouble(irf->level) << "% bands: " << irf->band_method << "\n";
+  } else if (a.action == "fevd") {
+    auto fevd = (*model)->Fevd(a.periods);
+    if (!fevd.ok()) return ReportError(fevd.status());
+    t.columns = {"variable", "h", "shock", "share"};
+    for (size_t i = 0; i < fevd->names.size(); ++i)
+      for (size_t h = 0; h < fevd->share[i].size(); ++h)
+        for (size_t j = 0; j < fevd->names.size(); ++j)
+          t.Add({fevd->names[i], static_cast<int>(h + 1), fevd->names[j], FiniteOrNull(fevd->share[i][h][j])});
+  } else if (a.action == "granger") {
+    t.columns = {"caused", "causing", "F", "df_num", "df_den", "p_value", "crit_5pct"};
+    std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> tests;
+    const auto caused = SplitList(a.caused), causing = SplitList(a.causing);
+    if (!caused.empty()) {
+      tests.emplace_back(caused, causing);
+    } else {
+      for (const auto& x : desc->names)
+        for (const auto& y : desc->names)
+          if (x != y) tests.push_back({{x}, {y}});
+    }
+    for (const auto& [ed, ing] : tests) {
+      auto r = (*model)->Granger(ed, ing);
+      if (!r.ok()) return ReportError(r.status());
+      auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+        return s;
+      };
+      t.Add({join(r->caused), join(r->causing), FiniteOrNull(r->statistic), r->df_num, r->df_den, FiniteOrNull(r->pvalue),
+             FiniteOrNull(r->crit_value)});
+    }
+  } else if (a.action == "stability") {
+    t.columns = {"root", "modulus"};
+    for (size_t i = 0; i < desc->eigen_moduli.size(); ++i) t.Add({static_cast<int>(i + 1), FiniteOrNull(desc->eigen_moduli[i])});
+    out["stable"] = desc->stable;
+    if (!g.quiet && g.format == OutputFormat::kTable)
+      std::cerr << (desc->stable ? "stable: every companion eigenvalue is inside the unit circle"
+                                 : "NOT stable: a companion eigenvalue is on or outside the unit circle")
+                << "\n";
+  }
+  if (g.format == OutputFormat::kJson) {
+    if (!out.contains("forecasts") && !out.contains("responses")) {
+      Json rows = Json::array();
+      for (const auto& row : t.rows) {
+        Json obj = Json::object();
+        for (size_t i = 0; i < t.columns.size(); ++i) obj[t.columns[i]] = row[i];
+        rows.push_back(std::move(obj));
+      }
+      out[a.action == "coef" ? "coefficients" : a.action] = rows;
+    }
+    std::cout << PrettyJson(out) << "\n";
+  } else {
+    Print(std::cout, t, g.format);
+  }
+  return kExitOk;
+}
+
+}  // namespace almanac::cli

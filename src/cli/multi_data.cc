@@ -1,0 +1,163 @@
+// Shared by the var, scenario and backtest commands: model parameters from the command line,
+// the series to read (workspace or --input) and multivariate forecast tables.
+#include "cli/multi_data.h"
+
+#include <cmath>
+#include <iostream>
+
+#include "almanac/data.h"
+
+namespace almanac::cli {
+namespace {
+
+// Applies --transform. Missing values stay missing; log of a non-positive value is an error
+// naming the series and period.
+Result<TimeSeries> Transform(const TimeSeries& ts, const std::string& how, const std::string& key) {
+  if (how == "none" || how.empty()) return ts;
+  const bool uses_log = how == "log" || how == "dlog";
+  if (!uses_log && how != "diff" && how != "pct")
+    return InvalidArgumentError("unknown --transform " + QuoteForMessage(how) + ": use none, log, diff, dlog or pct");
+  std::vector<double> v(ts.values().begin(), ts.values().end());
+  if (uses_log) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (std::isnan(v[i])) continue;
+      if (!(v[i] > 0))
+        return InvalidArgumentError("--transform " + how + ": series " + key + " has a non-positive value at " +
+                                    ts.PeriodAt(static_cast<int64_t>(i)).ToString());
+      v[i] = std::log(v[i]);
+    }
+    if (how == "log") return TimeSeries::FromValues(ts.start(), std::move(v));
+  }
+  if (v.size() < 2) return InvalidArgumentError("--transform " + how + ": series " + key + " has fewer than 2 values");
+  std::vector<double> d;
+  for (size_t i = 1; i < v.size(); ++i) {
+    if (how == "pct") {
+      d.push_back(v[i - 1] == 0 ? kNaN : 100 * (v[i] / v[i - 1] - 1));
+    } else {
+      d.push_back(v[i] - v[i - 1]);
+    }
+  }
+  return TimeSeries::FromValues(ts.start() + 1, std::move(d));
+}
+
+}  // namespace
+
+Result<Json> BuildParams(const ModelArgs& a, Json base) {
+  Json params = base.is_object() ? base : Json::object();
+  if (!a.params_json.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(Json p, ParseJson(a.params_json));
+    if (!p.is_object()) return InvalidArgumentError("--params must be a JSON object, e.g. '{\"lags\":2}'");
+    for (auto it = p.begin(); it != p.end(); ++it) params[it.key()] = it.value();
+  }
+  for (const auto& kv : a.params) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return InvalidArgumentError("--param " + QuoteForMessage(kv) + ": expected KEY=VALUE");
+    const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
+    auto parsed = ParseJson(text);
+    params[key] = parsed.ok() ? *parsed : Json(text);
+  }
+  return params;
+}
+
+bool IsMultivariateType(const std::string& type) {
+  for (const auto& t : models::MultivariateModelTypes())
+    if (t.name == type) return true;
+  return false;
+}
+
+Result<DataSource> OpenData(const GlobalOptions& g, const MultiDataArgs& a) {
+  DataSource ds;
+  ALMANAC_ASSIGN_OR_RETURN(ds.as_of, OptionalDate(a.as_of, "--as-of"));
+  if (!a.input.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(ds.mem, store::OpenStore("memory:", {}));
+    data::IngestOptions io;
+    io.loader = g.user;
+    if (!a.frequency.empty()) {
+      auto f = ParseFrequency(a.frequency);
+      if (!f.ok()) return f.status().WithContext("--frequency");
+      io.defaults.frequency = *f;
+    }
+    auto ingested = data::IngestFile(a.input, io, ds.mem->series());
+    if (!ingested.ok()) return ingested.status();
+    ds.store = &ds.mem->series();
+  } else {
+    ALMANAC_ASSIGN_OR_RETURN(ds.ws, Workspace::Open(g.workspace));
+    ds.store = &ds.ws->store().series();
+  }
+  ds.keys = SplitList(a.series);
+  if (ds.keys.empty()) {
+    if (a.input.empty()) return InvalidArgumentError("name the series to use (e.g. us:realgdp,us:realcons)");
+    ALMANAC_ASSIGN_OR_RETURN(auto list, ds.store->ListSeries());
+    for (const auto& s : list) ds.keys.push_back(s.key);
+  }
+  return ds;
+}
+
+Result<TimeSeries> ReadOne(store::SeriesStore& store, const std::string& key, std::optional<Date> as_of,
+                           const std::string& transform) {
+  ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, store.ReadAsOf(key, as_of));
+  ts = ts.Trimmed();
+  if (ts.empty())
+    return NotFoundError("series " + key + " has no observations" +
+                         (as_of ? " known on " + as_of->ToString() : std::string()));
+  ALMANAC_ASSIGN_OR_RETURN(TimeSeries t, Transform(ts, transform, key));
+  return t.Trimmed();
+}
+
+Result<models::MultiInput> ReadMulti(store::SeriesStore& store, const std::vector<std::string>& keys,
+                                     std::optional<Date> as_of, const std::string& transform) {
+  std::vector<TimeSeries> series;
+  for (const auto& k : keys) {
+    ALMANAC_ASSIGN_OR_RETURN(TimeSeries t, ReadOne(store, k, as_of, transform));
+    series.push_back(std::move(t));
+  }
+  return models::AlignSeries(keys, series);
+}
+
+std::string Span(const models::MultiInput& d) {
+  return d.start->ToString() + ".." + (*d.start + (d.size() - 1)).ToString() + " (" + std::to_string(d.size()) +
+         " obs)";
+}
+
+void PrintNotes(const GlobalOptions& g, const std::vector<std::string>& notes) {
+  if (g.quiet) return;
+  for (const auto& n : notes) std::cerr << "  note: " << n << "\n";
+}
+
+void AddLevelColumns(Table* t, const std::vector<double>& levels) {
+  for (double l : levels) {
+    t->columns.push_back("lo" + FormatDouble(l));
+    t->columns.push_back("hi" + FormatDouble(l));
+  }
+}
+
+void ForecastRows(const models::MultiForecast& f, const std::vector<models::PathCondition>& conditions,
+                  const std::vector<Json>& prefix, Table* t, Json* json) {
+  for (size_t i = 0; i < f.names.size(); ++i) {
+    const models::PathCondition* cond = nullptr;
+    for (const auto& c : conditions)
+      if (c.variable == f.names[i]) cond = &c;
+    for (size_t h = 0; h < f.mean[i].size(); ++h) {
+      const std::string period = f.first_period ? (*f.first_period + static_cast<int64_t>(h)).ToString() : "";
+      const bool conditioned = cond != nullptr && !std::isnan(cond->values[h]);
+      std::vector<Json> row = prefix;
+      row.insert(row.end(), {f.names[i], period, static_cast<int>(h + 1), FiniteOrNull(f.mean[i][h])});
+      Json jr = {{"variable", f.names[i]}, {"period", period}, {"h", h + 1}, {"mean", FiniteOrNull(f.mean[i][h])}};
+      for (const auto& iv : f.intervals) {
+        row.push_back(FiniteOrNull(iv.lower[i][h]));
+        row.push_back(FiniteOrNull(iv.upper[i][h]));
+        jr["lower_" + FormatDouble(iv.level)] = FiniteOrNull(iv.lower[i][h]);
+        jr["upper_" + FormatDouble(iv.level)] = FiniteOrNull(iv.upper[i][h]);
+      }
+      if (!conditions.empty() || t->columns.back() == "conditioned") {
+        row.push_back(conditioned);
+        jr["conditioned"] = conditioned;
+      }
+      t->Add(std::move(row));
+      json->push_back(std::move(jr));
+    }
+  }
+}
+
+}  // namespace almanac::cli
