@@ -3,9 +3,9 @@
 // (commands_*.cc) with plain structs; CLI11 stays in this file and main.cc.
 #include "cli/command_line.h"
 
-#include <CLI/CLI.hpp>
-
 #include <memory>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/commands_monitor.h"
 #include "cli/commands_multi.h"
@@ -37,7 +37,8 @@ Runner DefineLoad(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--since", a->since,
                  "Only changes since DATE (SDMX updatedAfter, ALFRED realtime_start, FRED observation_start)");
   cmd.add_flag("--force", a->force, "Fetch everything, ignoring stored ETag/Last-Modified validators");
-  cmd.add_flag("--no-quarantine", a->no_quarantine, "Fail a load that breaks a validation rule instead of quarantining it");
+  cmd.add_flag("--no-quarantine", a->no_quarantine,
+               "Fail a load that breaks a validation rule instead of quarantining it");
   return [&g, a] { return RunLoad(g, *a); };
 }
 
@@ -51,7 +52,8 @@ Runner DefineQuarantine(CLI::App& cmd, GlobalOptions& g) {
   auto* release = cmd.add_subcommand("release", "Store a quarantined load as new vintages (audited with the reason)");
   release->add_option("id", a->id, "Quarantine id")->required();
   release->add_option("--reason", a->reason, "Why the data is right after all")->required();
-  release->add_flag("--force", a->force, "Release even though a series got a newer vintage since (its values become current)");
+  release->add_flag("--force", a->force,
+                    "Release even though a series got a newer vintage since (its values become current)");
   auto* drop = cmd.add_subcommand("drop", "Discard a quarantined load (audited with the reason)");
   drop->add_option("id", a->id, "Quarantine id")->required();
   drop->add_option("--reason", a->reason, "Why the data is discarded")->required();
@@ -74,7 +76,8 @@ Runner DefineIngest(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--seasonal-adjustment", a->seasonal_adjustment, "e.g. SA, NSA, SAAR");
   cmd.add_option("--source", a->source, "Publisher of the data");
   cmd.add_option("--metadata", a->metadata_file, "YAML side file with per-series metadata");
-  cmd.add_option("--realtime-start", a->realtime_start, "Date the values became known, for rows without one (default today)");
+  cmd.add_option("--realtime-start", a->realtime_start,
+                 "Date the values became known, for rows without one (default today)");
   cmd.add_flag("--follow", a->follow,
                "Read NDJSON records ({series, period, value[, realtime_start, frequency]}) from FILE (following it) or "
                "'-'; each batch is one load");
@@ -394,7 +397,8 @@ Runner DefineSubmit(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("pipelines", a->files, "Pipeline YAML files (checked before anything is queued)")->required();
   cmd.add_option("--key", a->key,
                  "Idempotency key: submitting the same file with the same key again is refused (default: always new)");
-  cmd.add_option("--max-attempts", a->max_attempts, "Attempts before a task fails (default 3)")->check(CLI::Range(1, 100));
+  cmd.add_option("--max-attempts", a->max_attempts, "Attempts before a task fails (default 3)")
+      ->check(CLI::Range(1, 100));
   return [&g, a] { return RunSubmit(g, *a); };
 }
 
@@ -402,7 +406,8 @@ Runner DefineWorker(CLI::App& cmd, GlobalOptions& g) {
   auto a = std::make_shared<WorkerArgs>();
   cmd.add_option("--concurrency", a->concurrency, "Tasks run at once (default 1)");
   cmd.add_option("--threads", a->threads, "Fitting threads per task (default: cores / concurrency)");
-  cmd.add_option("--lease-seconds", a->lease_s, "Lease of a claimed task; another worker re-runs it after (default 30)");
+  cmd.add_option("--lease-seconds", a->lease_s,
+                 "Lease of a claimed task; another worker re-runs it after (default 30)");
   cmd.add_option("--heartbeat-seconds", a->heartbeat_s, "Lease renewal interval (default: a third of the lease)");
   cmd.add_option("--retry-base-ms", a->retry_base_ms, "Backoff after a failed attempt in ms (doubles; default 30000)");
   cmd.add_option("--max-tasks", a->max_tasks, "Stop after this many tasks per concurrent slot (default: never)");
@@ -461,19 +466,23 @@ Runner DefineServe(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
   cmd.add_option("--threads", a->threads, "I/O threads, each with its own event loop (default: one per core)");
   cmd.add_option("--workers", a->workers, "Threads for store reads and refits (default 2)");
-  cmd.add_option("--poll-seconds", a->poll_seconds, "Seconds between checks for registry, token and data changes (default 2)");
+  cmd.add_option("--poll-seconds", a->poll_seconds,
+                 "Seconds between checks for registry, token and data changes (default 2)");
   cmd.add_flag("--no-auth", a->no_auth, "No tokens: every request acts as --user with the admin role (loopback only)");
   cmd.add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS only");
   cmd.add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
-  cmd.add_option("--policy", a->policy, "Versions to serve: production (default), staging, MODEL@VERSION; comma-separated");
+  cmd.add_option("--policy", a->policy,
+                 "Versions to serve: production (default), staging, MODEL@VERSION; comma-separated");
   cmd.add_option("--max-body-bytes", a->max_body_bytes, "Larger request bodies get 413 (default 1048576)");
   cmd.add_option("--header-timeout-ms", a->header_timeout_ms, "First byte to end of header (default 10000)");
   cmd.add_option("--read-timeout-ms", a->read_timeout_ms, "End of header to end of body (default 30000)");
-  cmd.add_option("--idle-timeout-ms", a->idle_timeout_ms, "Keep-alive connections idle this long are closed (default 60000)");
+  cmd.add_option("--idle-timeout-ms", a->idle_timeout_ms,
+                 "Keep-alive connections idle this long are closed (default 60000)");
   cmd.add_option("--max-connections", a->max_connections, "More open connections get 503 (default 1024)");
   cmd.add_option("--max-queue", a->max_queue, "More waiting store reads or refits get 503 (default 64)");
   cmd.add_option("--cache-entries", a->cache_entries, "Forecast cache size (default 4096; 0 disables it)");
-  cmd.add_option("--shutdown-timeout", a->shutdown_timeout_s, "Seconds in-flight requests get after SIGTERM (default 10)");
+  cmd.add_option("--shutdown-timeout", a->shutdown_timeout_s,
+                 "Seconds in-flight requests get after SIGTERM (default 10)");
   return [&g, a] { return RunServe(g, *a); };
 }
 
@@ -503,12 +512,14 @@ Runner DefineTokens(CLI::App& cmd, GlobalOptions& g) {
 constexpr CommandDef kCommands[] = {
     {"init", "Create a workspace (SQLite store and artifact folder), or the schema of a --store postgresql://... store",
      DefineInit},
-    {"migrate", "Copy a whole SQLite workspace (data, vintages, runs, registry, artifacts, audit log) into an empty "
-                "PostgreSQL store, and verify it",
+    {"migrate",
+     "Copy a whole SQLite workspace (data, vintages, runs, registry, artifacts, audit log) into an empty "
+     "PostgreSQL store, and verify it",
      DefineMigrate},
     {"ingest", "Load CSV files (long, wide, FRED or ALFRED form) as new vintages", DefineIngest},
-    {"load", "Fetch the sources of a YAML source configuration (FRED, ALFRED, ECB, OECD, Eurostat, World Bank, HTTP) as "
-             "new vintages",
+    {"load",
+     "Fetch the sources of a YAML source configuration (FRED, ALFRED, ECB, OECD, Eurostat, World Bank, HTTP) as "
+     "new vintages",
      DefineLoad},
     {"quarantine", "Loads that broke a validation rule: list, show, release, drop", DefineQuarantine},
     {"series", "Inspect series, vintages and revisions", DefineSeries},
@@ -517,7 +528,8 @@ constexpr CommandDef kCommands[] = {
     {"model-types", "List the model types and their parameters", DefineModelTypes},
     {"var", "Vector autoregressions: forecasts, coefficients, lag selection, IRFs, FEVD, Granger tests", DefineVar},
     {"scenario", "Conditional forecasts of a VAR/BVAR under the named scenarios of a YAML file", DefineScenario},
-    {"backtest", "Rolling-origin backtests (optionally in real time) with accuracy metrics and the Diebold-Mariano test",
+    {"backtest",
+     "Rolling-origin backtests (optionally in real time) with accuracy metrics and the Diebold-Mariano test",
      DefineBacktest},
     {"run", "Run pipeline files (load, validate, transform, train, evaluate, register, promote)", DefineRun},
     {"validate", "Check pipeline files against the schema without running them", DefineValidate},
@@ -526,12 +538,14 @@ constexpr CommandDef kCommands[] = {
     {"models", "The model registry: versions, stages, four-eyes approvals", DefineModels},
     {"lineage", "The chain vintage -> snapshot -> run -> artifact -> version -> approvals", DefineLineage},
     {"audit", "The hash-chained audit log", DefineAudit},
-    {"scheduler", "Run pipelines and source loads on their cron schedules, with retries and no overlaps; re-run "
-                  "pipelines with 'trigger: on_new_data' when a load brings new data",
+    {"scheduler",
+     "Run pipelines and source loads on their cron schedules, with retries and no overlaps; re-run "
+     "pipelines with 'trigger: on_new_data' when a load brings new data",
      DefineScheduler},
     {"submit", "Queue pipeline runs for 'almanac worker' processes (on any host sharing the store)", DefineSubmit},
-    {"worker", "Run queued tasks: claim with a lease, renew it by heartbeats, retry failures with backoff; a task whose "
-               "worker died is re-run by another",
+    {"worker",
+     "Run queued tasks: claim with a lease, renew it by heartbeats, retry failures with backoff; a task whose "
+     "worker died is re-run by another",
      DefineWorker},
     {"tasks", "The task queue: list, show, retry failed, cancel queued", DefineTasks},
     {"monitor", "Realized accuracy of production forecasts against their backtests; flags degradation", DefineMonitor},

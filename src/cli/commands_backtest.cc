@@ -6,6 +6,7 @@
 
 #include "almanac/eval.h"
 #include "almanac/models.h"
+
 #include "cli/commands_multi.h"
 #include "cli/multi_data.h"
 
@@ -21,9 +22,15 @@ struct Labeled {
 
 void SummaryRow(const Labeled& l, const std::vector<double>& levels, Table* t) {
   const auto& a = l.result.overall;
-  std::vector<Json> row{l.series,          l.model,     static_cast<int>(l.result.origins.size()),
-                        l.result.failures, a.n,         FiniteOrNull(a.mae),
-                        FiniteOrNull(a.rmse),       FiniteOrNull(a.mape), FiniteOrNull(a.smape),
+  std::vector<Json> row{l.series,
+                        l.model,
+                        static_cast<int>(l.result.origins.size()),
+                        l.result.failures,
+                        a.n,
+                        FiniteOrNull(a.mae),
+                        FiniteOrNull(a.rmse),
+                        FiniteOrNull(a.mape),
+                        FiniteOrNull(a.smape),
                         FiniteOrNull(a.mase)};
   for (size_t i = 0; i < levels.size(); ++i) {
     const bool have = i < a.intervals.size();
@@ -37,7 +44,8 @@ void SummaryRow(const Labeled& l, const std::vector<double>& levels, Table* t) {
 Json AccuracyJson(const eval::Accuracy& a) {
   Json iv = Json::array();
   for (const auto& i : a.intervals)
-    iv.push_back({{"level", i.level}, {"coverage", FiniteOrNull(i.coverage)}, {"score", FiniteOrNull(i.score)}, {"n", i.n}});
+    iv.push_back(
+        {{"level", i.level}, {"coverage", FiniteOrNull(i.coverage)}, {"score", FiniteOrNull(i.score)}, {"n", i.n}});
   return {{"n", a.n},
           {"mae", FiniteOrNull(a.mae)},
           {"rmse", FiniteOrNull(a.rmse)},
@@ -82,8 +90,10 @@ Json ResultJson(const Labeled& l) {
     a["crps"] = h < r.crps_by_horizon.size() ? FiniteOrNull(r.crps_by_horizon[h]) : Json(nullptr);
     by_h.push_back(std::move(a));
   }
-  return {{"series", l.series},  {"model", l.model},   {"failures", r.failures}, {"overall", AccuracyJson(r.overall)},
-          {"crps", FiniteOrNull(r.crps)}, {"by_horizon", by_h}, {"origins", origins},     {"notes", r.notes}};
+  return {{"series", l.series},           {"model", l.model},
+          {"failures", r.failures},       {"overall", AccuracyJson(r.overall)},
+          {"crps", FiniteOrNull(r.crps)}, {"by_horizon", by_h},
+          {"origins", origins},           {"notes", r.notes}};
 }
 
 // Runs one model over every series: univariate (one backtest per series) or multivariate (one
@@ -258,8 +268,14 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
     for (const auto& l : all)
       for (size_t h = 0; h < l.result.by_horizon.size(); ++h) {
         const auto& acc = l.result.by_horizon[h];
-        std::vector<Json> row{l.series,     l.model,       static_cast<int>(h + 1), acc.n,
-                              FiniteOrNull(acc.mae), FiniteOrNull(acc.rmse), FiniteOrNull(acc.smape),          FiniteOrNull(acc.mase)};
+        std::vector<Json> row{l.series,
+                              l.model,
+                              static_cast<int>(h + 1),
+                              acc.n,
+                              FiniteOrNull(acc.mae),
+                              FiniteOrNull(acc.rmse),
+                              FiniteOrNull(acc.smape),
+                              FiniteOrNull(acc.mase)};
         for (size_t i = 0; i < levels->size(); ++i)
           row.push_back(i < acc.intervals.size() ? FiniteOrNull(acc.intervals[i].coverage) : Json(nullptr));
         row.push_back(FiniteOrNull(l.result.crps_by_horizon[h]));

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "almanac/models.h"
+
 #include "cli/commands_multi.h"
 #include "cli/multi_data.h"
 

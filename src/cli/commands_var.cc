@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "almanac/models.h"
+
 #include "cli/commands_multi.h"
 #include "cli/multi_data.h"
 
@@ -84,7 +85,8 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     Table t{{"lags", "aic", "bic", "hqic", "fpe"}, {}};
     for (size_t i = 0; i < sel->lags.size(); ++i) {
       auto mark = [&](double v, int chosen) {
-        return g.format == OutputFormat::kTable && chosen == sel->lags[i] ? Json(FormatDouble(v) + " *") : FiniteOrNull(v);
+        return g.format == OutputFormat::kTable && chosen == sel->lags[i] ? Json(FormatDouble(v) + " *")
+                                                                          : FiniteOrNull(v);
       };
       t.Add({sel->lags[i], mark(sel->aic[i], sel->aic_order), mark(sel->bic[i], sel->bic_order),
              mark(sel->hqic[i], sel->hqic_order), mark(sel->fpe[i], sel->fpe_order)});
@@ -141,7 +143,8 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     t.columns = {"regressor", "equation", "coefficient", "std_error"};
     for (size_t r = 0; r < desc->regressors.size(); ++r)
       for (size_t e = 0; e < desc->names.size(); ++e)
-        t.Add({desc->regressors[r], desc->names[e], FiniteOrNull(desc->coefficients[r][e]), FiniteOrNull(desc->std_errors[r][e])});
+        t.Add({desc->regressors[r], desc->names[e], FiniteOrNull(desc->coefficients[r][e]),
+               FiniteOrNull(desc->std_errors[r][e])});
     out["description"] = DescriptionJson(*desc);
     if (desc->selection) out["selection"] = SelectionJson(*desc->selection);
     if (!g.quiet && g.format == OutputFormat::kTable) {
@@ -167,7 +170,8 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     for (size_t h = 0; h < irf->response.size(); ++h)
       for (size_t i = 0; i < irf->names.size(); ++i)
         for (size_t j = 0; j < irf->names.size(); ++j) {
-          std::vector<Json> row{static_cast<int>(h), irf->names[i], irf->names[j], FiniteOrNull(irf->response[h][i][j])};
+          std::vector<Json> row{static_cast<int>(h), irf->names[i], irf->names[j],
+                                FiniteOrNull(irf->response[h][i][j])};
           Json jr = {{"h", h},
                      {"response", irf->names[i]},
                      {"impulse", irf->names[j]},
@@ -214,12 +218,13 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
         for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
         return s;
       };
-      t.Add({join(r->caused), join(r->causing), FiniteOrNull(r->statistic), r->df_num, r->df_den, FiniteOrNull(r->pvalue),
-             FiniteOrNull(r->crit_value)});
+      t.Add({join(r->caused), join(r->causing), FiniteOrNull(r->statistic), r->df_num, r->df_den,
+             FiniteOrNull(r->pvalue), FiniteOrNull(r->crit_value)});
     }
   } else if (a.action == "stability") {
     t.columns = {"root", "modulus"};
-    for (size_t i = 0; i < desc->eigen_moduli.size(); ++i) t.Add({static_cast<int>(i + 1), FiniteOrNull(desc->eigen_moduli[i])});
+    for (size_t i = 0; i < desc->eigen_moduli.size(); ++i)
+      t.Add({static_cast<int>(i + 1), FiniteOrNull(desc->eigen_moduli[i])});
     out["stable"] = desc->stable;
     if (!g.quiet && g.format == OutputFormat::kTable)
       std::cerr << (desc->stable ? "stable: every companion eigenvalue is inside the unit circle"

@@ -2,13 +2,14 @@
 // (declared from the table in command_line.cc, the others only by name), usage errors and
 // dispatch. Exit codes: 0 ok, 1 user error (bad input, missing object, conflict), 2 usage
 // error, 3 internal error.
-#include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
+
 #include "almanac/version.h"
+
 #include "cli/command_line.h"
 #include "cli/commands.h"
 
@@ -23,8 +24,8 @@ std::string DefaultUser() {
 // Global options that take a value (short and long names), for finding the command name
 // before CLI11 parses: the first argument that is neither an option nor such a value.
 bool TakesValue(std::string_view arg) {
-  for (std::string_view o : {"-w", "--workspace", "--store", "--config", "-f", "--format", "-u", "--user",
-                             "--lock-timeout", "--log-format"})
+  for (std::string_view o :
+       {"-w", "--workspace", "--store", "--config", "-f", "--format", "-u", "--user", "--lock-timeout", "--log-format"})
     if (arg == o) return true;
   return false;
 }
@@ -101,11 +102,14 @@ int UsageError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
     message += "; subcommands: " + JoinNames(subs);
   };
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !subs.empty()) {
-    if (std::string typed = ArgAfter(at, argc, argv); !typed.empty()) unknown_subcommand(typed);
-    else message = "'" + path + "' needs a subcommand: " + JoinNames(subs);
+    if (std::string typed = ArgAfter(at, argc, argv); !typed.empty())
+      unknown_subcommand(typed);
+    else
+      message = "'" + path + "' needs a subcommand: " + JoinNames(subs);
   } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && message.ends_with(" is required")) {
     const std::string what = message.substr(0, message.size() - std::string_view(" is required").size());
-    message = "'" + path + "' is missing " + (what.starts_with("-") ? "the option " + what : "its argument <" + what + ">");
+    message =
+        "'" + path + "' is missing " + (what.starts_with("-") ? "the option " + what : "its argument <" + what + ">");
   } else if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     // The first argument CLI11 did not take: an unknown option or subcommand.
     std::string extra;
@@ -114,7 +118,8 @@ int UsageError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
     if (!extra.empty() && extra[0] == '-') {
       const std::string flag = extra.substr(0, extra.find('='));
       message = "'" + path + "' has no option " + flag;
-      if (std::string hint = DidYouMean(flag, OptionNames(at)); !hint.empty()) message += " (did you mean " + hint + "?)";
+      if (std::string hint = DidYouMean(flag, OptionNames(at)); !hint.empty())
+        message += " (did you mean " + hint + "?)";
     } else if (!extra.empty() && !subs.empty()) {
       unknown_subcommand(extra);
     }
@@ -145,8 +150,10 @@ int Main(int argc, char** argv) {
   app.set_config("--config", config_env != nullptr ? config_env : "",
                  "Read global options (store, workspace, user, ...) from a TOML/INI file (or $ALMANAC_CONFIG)",
                  config_env != nullptr && *config_env != 0);
-  app.add_option("-f,--format", format, "Output format: table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
-  app.add_option("-u,--user", g.user, "Who is acting (recorded on every write; default $USER)")->envname("ALMANAC_USER");
+  app.add_option("-f,--format", format, "Output format: table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  app.add_option("-u,--user", g.user, "Who is acting (recorded on every write; default $USER)")
+      ->envname("ALMANAC_USER");
   app.add_option("--lock-timeout", lock_timeout_s, "Seconds to wait for another writer to finish (default 0)");
   app.add_flag("-q,--quiet", g.quiet, "Print only results, no progress or summaries");
   app.add_option("--log-format", g.log_format,

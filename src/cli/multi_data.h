@@ -11,6 +11,7 @@
 #include "almanac/core/json.h"
 #include "almanac/models.h"
 #include "almanac/store.h"
+
 #include "cli/commands_multi.h"
 
 namespace almanac::cli {

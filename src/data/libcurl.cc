@@ -10,8 +10,10 @@ LibCurl g_libcurl;
 
 Status Load() {
   std::vector<std::string> candidates;
-  if (const char* path = std::getenv("ALMANAC_LIBCURL"); path != nullptr && *path != '\0') candidates.push_back(path);
-  else candidates.push_back("libcurl.so.4");
+  if (const char* path = std::getenv("ALMANAC_LIBCURL"); path != nullptr && *path != '\0')
+    candidates.push_back(path);
+  else
+    candidates.push_back("libcurl.so.4");
   ALMANAC_ASSIGN_OR_RETURN(SharedLibrary lib, SharedLibrary::Open(candidates, "libcurl4"));
   LibCurl loaded;
 #define ALMANAC_LIBCURL_RESOLVE(member, function) ALMANAC_RETURN_IF_ERROR(lib.Resolve(#function, &loaded.member));

@@ -12,10 +12,11 @@ namespace almanac::data {
 // The libcurl functions almanac uses, as (member, function). Members drop the curl_ prefix:
 // curl.h defines curl_easy_setopt and curl_easy_getinfo as type-checking macros under GCC.
 #define ALMANAC_LIBCURL_FUNCTIONS(X)                                                                         \
-  X(global_init, curl_global_init) X(easy_init, curl_easy_init) X(easy_cleanup, curl_easy_cleanup)            \
-  X(easy_reset, curl_easy_reset) X(easy_setopt, curl_easy_setopt) X(easy_perform, curl_easy_perform)          \
-  X(easy_getinfo, curl_easy_getinfo) X(easy_strerror, curl_easy_strerror) X(slist_append, curl_slist_append) \
-  X(slist_free_all, curl_slist_free_all) X(getdate, curl_getdate)
+  X(global_init, curl_global_init)                                                                           \
+  X(easy_init, curl_easy_init) X(easy_cleanup, curl_easy_cleanup) X(easy_reset, curl_easy_reset)             \
+      X(easy_setopt, curl_easy_setopt) X(easy_perform, curl_easy_perform) X(easy_getinfo, curl_easy_getinfo) \
+          X(easy_strerror, curl_easy_strerror) X(slist_append, curl_slist_append)                            \
+              X(slist_free_all, curl_slist_free_all) X(getdate, curl_getdate)
 
 struct LibCurl {
 #define ALMANAC_LIBCURL_MEMBER(member, function) decltype(&::function) member = nullptr;

@@ -11,6 +11,7 @@
 //   GET  /v1/series                                    series and metadata
 //   GET  /v1/series/{key}                              values (?as_of=YYYY-MM-DD)
 //   GET  /v1/series/{key}/vintages                     vintages
+//   POST /v1/ingest                                    NDJSON records as one load (?source=label)
 //   GET  /v1/models                                    registered models and what is served
 //   GET  /v1/models/{name}                             one model, its card and requests
 //   GET  /v1/models/{name}/versions                    its versions
@@ -23,12 +24,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "almanac/serve.h"
+
 #include "serve/forecast_cache.h"
 
 namespace almanac::serve {
@@ -46,7 +49,7 @@ struct HttpResponse {
   std::string body;
   std::string_view content_type = "application/json";
   std::vector<std::pair<std::string_view, std::string>> headers;  // extra headers
-  std::string_view route = "unmatched";  // the route template, for metrics
+  std::string_view route = "unmatched";                           // the route template, for metrics
   bool cache_hit = false;
   std::string user;  // the authenticated user, for the access log ("" when none)
 };
@@ -73,12 +76,29 @@ enum class RouteId {
   kOpenApi,
 };
 
+class HttpApi;
+
+// One matched request as a handler sees it.
+struct ApiCall {
+  RouteId route;
+  const HttpRequest& req;
+  HttpResponse& res;
+  std::vector<std::string> params;           // path parameters, in the template's order
+  std::map<std::string, std::string> query;  // decoded; only the route's query parameters
+  Principal who;                             // the authenticated caller (empty for public routes)
+  bool may_block = false;                    // on a worker thread: may read the store or refit
+  bool needs_worker = false;                 // set by a handler that must be called again on a worker
+};
+
 struct RouteInfo {
   RouteId id;
   std::string_view method;
   std::string_view path;  // template, e.g. "/v1/models/{name}/versions"
   Permission permission;
   bool blocking;  // reads the store or refits: runs on a worker thread
+  // Renders the response into call.res, or returns the error that HttpApi::Error renders.
+  Status (HttpApi::*handler)(ApiCall& call) const;
+  std::vector<std::string> query = {};  // the query parameters the route takes
 };
 
 // Everything the handler uses; owned by the server.
@@ -106,6 +126,9 @@ struct ApiContext {
   std::function<void(const LoadedVersion& version, const models::Forecast& forecast)> record_forecast;
 };
 
+// The handlers live in one file per endpoint group: http_api.cc (routing, authorization,
+// probes), api_forecast.cc, api_scenarios.cc, api_data.cc and api_registry.cc; api_common.h
+// holds the request parsing and rendering they share.
 class HttpApi {
  public:
   explicit HttpApi(ApiContext ctx) : ctx_(std::move(ctx)) {}
@@ -124,13 +147,27 @@ class HttpApi {
                     bool request_too_large = false);
 
  private:
-  Disposition Dispatch(const RouteInfo& route, const std::vector<std::string>& params, std::string_view query,
-                       const HttpRequest& req, HttpResponse& res, const Principal& who, bool may_block) const;
-  Disposition Forecast(const HttpRequest& req, HttpResponse& res, bool may_block) const;
-  Status Predict(const std::string& model, const HttpRequest& req, HttpResponse& res) const;
-  Status Scenarios(const HttpRequest& req, HttpResponse& res) const;
-  Status Ingest(const HttpRequest& req, const std::map<std::string, std::string>& query, const Principal& who,
-                HttpResponse& res) const;
+  // Probes (http_api.cc).
+  Status Healthz(ApiCall& call) const;
+  Status Readyz(ApiCall& call) const;
+  Status Metrics(ApiCall& call) const;
+  Status OpenApi(ApiCall& call) const;
+  // Forecasts (api_forecast.cc, api_scenarios.cc).
+  Status Forecast(ApiCall& call) const;
+  Status Predict(ApiCall& call) const;
+  Status Scenarios(ApiCall& call) const;
+  // Data (api_data.cc).
+  Status SeriesList(ApiCall& call) const;
+  Status Series(ApiCall& call) const;
+  Status SeriesVintages(ApiCall& call) const;
+  Status Ingest(ApiCall& call) const;
+  // Registry and tracking (api_registry.cc).
+  Status Models(ApiCall& call) const;
+  Status Model(ApiCall& call) const;
+  Status ModelVersions(ApiCall& call) const;
+  Status Run(ApiCall& call) const;
+  Status Lineage(ApiCall& call) const;
+  Status ChangeStage(ApiCall& call) const;  // promote, approve, reject
 
   ApiContext ctx_;
 };

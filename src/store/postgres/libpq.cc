@@ -10,8 +10,10 @@ LibPq g_libpq;
 
 Status Load() {
   std::vector<std::string> candidates;
-  if (const char* path = std::getenv("ALMANAC_LIBPQ"); path != nullptr && *path != '\0') candidates.push_back(path);
-  else candidates.push_back("libpq.so.5");
+  if (const char* path = std::getenv("ALMANAC_LIBPQ"); path != nullptr && *path != '\0')
+    candidates.push_back(path);
+  else
+    candidates.push_back("libpq.so.5");
   ALMANAC_ASSIGN_OR_RETURN(SharedLibrary lib, SharedLibrary::Open(candidates, "libpq5"));
   LibPq loaded;
 #define ALMANAC_LIBPQ_RESOLVE(name) ALMANAC_RETURN_IF_ERROR(lib.Resolve(#name, &loaded.name));

@@ -11,11 +11,12 @@
 namespace almanac::store::pg {
 
 // The libpq functions almanac uses.
-#define ALMANAC_LIBPQ_FUNCTIONS(X)                                                                                   \
-  X(PQclear) X(PQcmdTuples) X(PQconnectdbParams) X(PQconsumeInput) X(PQerrorMessage) X(PQexec) X(PQexecPrepared) \
-  X(PQfinish) X(PQfreemem) X(PQgetResult) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQnotifies)               \
-  X(PQntuples) X(PQprepare) X(PQputCopyData) X(PQputCopyEnd) X(PQresultErrorField) X(PQresultErrorMessage)      \
-  X(PQresultStatus) X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus) X(PQtransactionStatus) X(PQunescapeBytea)
+#define ALMANAC_LIBPQ_FUNCTIONS(X)                                                                                    \
+  X(PQclear)                                                                                                          \
+  X(PQcmdTuples) X(PQconnectdbParams) X(PQconsumeInput) X(PQerrorMessage) X(PQexec) X(PQexecPrepared) X(PQfinish)     \
+      X(PQfreemem) X(PQgetResult) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQnotifies) X(PQntuples) X(PQprepare) \
+          X(PQputCopyData) X(PQputCopyEnd) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)            \
+              X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus) X(PQtransactionStatus) X(PQunescapeBytea)
 
 struct LibPq {
 #define ALMANAC_LIBPQ_MEMBER(name) decltype(&::name) name = nullptr;

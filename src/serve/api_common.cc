@@ -1,0 +1,126 @@
+#include "serve/api_common.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "serve/json_out.h"
+
+namespace almanac::serve::api {
+namespace {
+
+constexpr size_t kMaxLevels = 10;
+
+std::string JoinFields(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+}  // namespace
+
+Result<Fields> Fields::Parse(std::string_view body, std::vector<std::string> allowed, bool allow_empty) {
+  Fields f;
+  f.allowed_ = std::move(allowed);
+  if (Trim(body).empty()) {
+    if (!allow_empty) return InvalidArgumentError("the request body must be a JSON object");
+    f.j_ = Json::object();
+    return f;
+  }
+  auto j = ParseJson(body);
+  if (!j.ok()) return InvalidArgumentError("malformed JSON body: " + j.status().message());
+  if (!j->is_object()) return InvalidArgumentError("the request body must be a JSON object");
+  f.j_ = std::move(*j);
+  for (auto it = f.j_.begin(); it != f.j_.end(); ++it)
+    if (std::find(f.allowed_.begin(), f.allowed_.end(), it.key()) == f.allowed_.end())
+      return InvalidArgumentError("unknown field " + QuoteForMessage(it.key()) + Hint(it.key(), f.allowed_) +
+                                  " (fields: " + JoinFields(f.allowed_) + ")");
+  return f;
+}
+
+Result<std::string> Fields::String(const std::string& k) const {
+  if (!Has(k)) return InvalidArgumentError("missing field " + QuoteForMessage(k));
+  if (!j_[k].is_string()) return InvalidArgumentError("field " + QuoteForMessage(k) + " must be a string");
+  return j_[k].get<std::string>();
+}
+
+Result<int64_t> Fields::Int(const std::string& k) const {
+  if (!Has(k)) return InvalidArgumentError("missing field " + QuoteForMessage(k));
+  const Json& v = j_[k];
+  if (!v.is_number_integer()) return InvalidArgumentError("field " + QuoteForMessage(k) + " must be an integer");
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    return InvalidArgumentError("field " + QuoteForMessage(k) + " is out of range");
+  return v.get<int64_t>();
+}
+
+Result<int> ParseHorizon(const Fields& f) {
+  ALMANAC_ASSIGN_OR_RETURN(int64_t h, f.Int("horizon"));
+  if (h < 1 || h > models::kMaxHorizon)
+    return InvalidArgumentError("horizon must be in 1.." + std::to_string(models::kMaxHorizon) + ", got " +
+                                std::to_string(h));
+  return static_cast<int>(h);
+}
+
+Result<std::vector<double>> ParseLevels(const Fields& f, const std::vector<double>& fallback) {
+  if (!f.Has("levels")) return fallback.empty() ? std::vector<double>{80, 95} : fallback;
+  const Json& a = f.Raw("levels");
+  if (!a.is_array()) return InvalidArgumentError("field 'levels' must be an array of numbers, e.g. [80, 95]");
+  if (a.size() > kMaxLevels) return InvalidArgumentError("at most " + std::to_string(kMaxLevels) + " levels");
+  std::vector<double> out;
+  for (const auto& v : a) {
+    if (!v.is_number()) return InvalidArgumentError("field 'levels' must hold numbers");
+    const double x = v.get<double>();
+    if (!(x > 0 && x < 100)) return InvalidArgumentError("level " + FormatDouble(x) + " is outside (0, 100)");
+    out.push_back(x);
+  }
+  return out;
+}
+
+Result<VersionRef> ParseVersionRef(const Fields& f) {
+  VersionRef ref;
+  if (f.Has("version") && f.Has("alias")) return InvalidArgumentError("give either 'version' or 'alias', not both");
+  if (f.Has("version")) {
+    ALMANAC_ASSIGN_OR_RETURN(int64_t v, f.Int("version"));
+    if (v < 1) return InvalidArgumentError("version must be a positive integer, got " + std::to_string(v));
+    ref.version = v;
+  }
+  if (f.Has("alias")) {
+    ALMANAC_ASSIGN_OR_RETURN(ref.alias, f.String("alias"));
+    if (ref.alias != "production" && ref.alias != "staging")
+      return InvalidArgumentError("unknown alias " + QuoteForMessage(ref.alias) + " (use production or staging)");
+  }
+  return ref;
+}
+
+Result<Date> ParseAsOf(std::string_view text, const Clock& clock) {
+  auto d = Date::Parse(text);
+  if (!d.ok()) return InvalidArgumentError("as_of " + QuoteForMessage(text) + " is not a date (YYYY-MM-DD)");
+  if (*d > clock.Today())
+    return InvalidArgumentError("as_of " + d->ToString() + " is in the future (today is " + clock.Today().ToString() +
+                                ")");
+  return *d;
+}
+
+Result<int64_t> VersionParam(const std::string& text) {
+  auto v = ParseInt(text);
+  if (!v.ok() || *v < 1) return InvalidArgumentError("version " + QuoteForMessage(text) + " is not a positive integer");
+  return *v;
+}
+
+Json TimestampJson(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
+
+void Finish(HttpResponse& res, const std::string& prefix, const std::string& request_id) {
+  res.body.reserve(prefix.size() + request_id.size() + 20);
+  res.body = prefix;
+  res.body += "\"request_id\":";
+  json_out::String(res.body, request_id);
+  res.body += '}';
+}
+
+void Send(HttpResponse& res, const Json& j, const std::string& request_id, int status) {
+  Json out = j;
+  out["request_id"] = request_id;
+  res.status = status;
+  res.body = CompactJson(out);
+}
+
+}  // namespace almanac::serve::api

@@ -1,0 +1,129 @@
+// The data endpoints: GET /v1/series, /v1/series/{key} (?as_of=), /v1/series/{key}/vintages,
+// and POST /v1/ingest (NDJSON records as one load).
+#include <optional>
+
+#include "almanac/data.h"
+
+#include "serve/api_common.h"
+
+namespace almanac::serve {
+namespace {
+
+using api::ParseAsOf;
+using api::Send;
+using api::TimestampJson;
+
+Json SeriesInfoJson(const store::SeriesInfo& s) {
+  return {{"key", s.key},   {"frequency", std::string(FrequencyCode(s.frequency))}, {"title", s.title},
+          {"unit", s.unit}, {"seasonal_adjustment", s.seasonal_adjustment},         {"source", s.source}};
+}
+
+}  // namespace
+
+Status HttpApi::SeriesList(ApiCall& call) const {
+  const std::string& rid = call.req.request_id;
+  HttpResponse& res = call.res;
+  store::Store& st = *ctx_.store;
+  ALMANAC_ASSIGN_OR_RETURN(auto list, st.series().ListSeries());
+  Json a = Json::array();
+  for (const auto& s : list) a.push_back(SeriesInfoJson(s));
+  Send(res, {{"series", a}}, rid);
+  return Status::Ok();
+}
+
+Status HttpApi::Series(ApiCall& call) const {
+  const std::vector<std::string>& params = call.params;
+  const std::string& rid = call.req.request_id;
+  HttpResponse& res = call.res;
+  store::Store& st = *ctx_.store;
+  ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(params[0]));
+  std::optional<Date> as_of;
+  if (call.query.count("as_of")) {
+    ALMANAC_ASSIGN_OR_RETURN(as_of, ParseAsOf(call.query.at("as_of"), *ctx_.clock));
+  }
+  ALMANAC_ASSIGN_OR_RETURN(store::SeriesInfo info, st.series().GetSeries(params[0]));
+  ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, st.series().ReadAsOf(params[0], as_of));
+  Json periods = Json::array(), values = Json::array();
+  for (int64_t i = 0; i < ts.size(); ++i) {
+    periods.push_back(ts.PeriodAt(i).ToString());
+    auto v = ts.at(i);
+    values.push_back(v ? Json(*v) : Json(nullptr));
+  }
+  Json j = SeriesInfoJson(info);
+  j["as_of"] = as_of ? Json(as_of->ToString()) : Json(nullptr);
+  j["periods"] = periods;
+  j["values"] = values;
+  Send(res, j, rid);
+  return Status::Ok();
+}
+
+Status HttpApi::SeriesVintages(ApiCall& call) const {
+  const std::vector<std::string>& params = call.params;
+  const std::string& rid = call.req.request_id;
+  HttpResponse& res = call.res;
+  store::Store& st = *ctx_.store;
+  ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(params[0]));
+  ALMANAC_ASSIGN_OR_RETURN(auto vs, st.series().ListVintages(params[0]));
+  Json a = Json::array();
+  for (const auto& v : vs)
+    a.push_back({{"id", v.id},
+                 {"realtime_start", v.realtime_start.ToString()},
+                 {"loaded_at", TimestampJson(v.loaded_at)},
+                 {"loader", v.loader},
+                 {"source", v.source},
+                 {"source_sha256", v.source_hash},
+                 {"kind", v.kind},
+                 {"observations", v.num_observations}});
+  Send(res, {{"key", params[0]}, {"vintages", a}}, rid);
+  return Status::Ok();
+}
+
+// POST /v1/ingest: NDJSON records, one batch = one load (one transaction, one vintage per
+// series per realtime_start), audited with the token's user. Any bad line refuses the whole
+// batch, naming the line; nothing is stored.
+Status HttpApi::Ingest(ApiCall& call) const {
+  const HttpRequest& req = call.req;
+  const std::map<std::string, std::string>& query = call.query;
+  const Principal& who = call.who;
+  HttpResponse& res = call.res;
+  std::string label = "api";
+  if (auto it = query.find("source"); it != query.end()) {
+    ALMANAC_RETURN_IF_ERROR(ValidateName(it->second, "source"));
+    label = it->second;
+  }
+  std::vector<data::NdjsonRecord> batch;
+  std::string_view body = req.body;
+  int64_t line_no = 0;
+  while (!body.empty()) {
+    const size_t nl = body.find('\n');
+    std::string_view line = Trim(body.substr(0, nl));
+    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    auto rec = data::ParseNdjsonRecord(line);
+    if (!rec.ok()) return rec.status().WithContext("line " + std::to_string(line_no));
+    batch.push_back(std::move(*rec));
+  }
+  if (batch.empty())
+    return InvalidArgumentError("no records: send NDJSON, one {\"series\", \"period\", \"value\"} object per line");
+  const std::string source = "push:" + label + " (POST /v1/ingest, request " + req.request_id + ")";
+  ALMANAC_ASSIGN_OR_RETURN(store::LoadReport r, data::IngestBatch(batch, who.user, source, ctx_.store->series()));
+  Json vintages = Json::array();
+  for (const auto& v : r.vintages)
+    vintages.push_back({{"series", v.series_key},
+                        {"realtime_start", v.realtime_start.ToString()},
+                        {"observations", v.num_observations}});
+  Json j = {{"load_id", r.load_id},
+            {"records", static_cast<int64_t>(batch.size())},
+            {"series", r.series_seen},
+            {"series_created", r.series_created},
+            {"series_unchanged", r.series_unchanged},
+            {"vintages_created", r.vintages_created},
+            {"observations_written", r.observations_written},
+            {"vintages", std::move(vintages)},
+            {"user", who.user}};
+  Send(res, j, req.request_id, 200);
+  return Status::Ok();
+}
+
+}  // namespace almanac::serve

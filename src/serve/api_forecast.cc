@@ -1,0 +1,334 @@
+// POST /v1/forecast (a served version, or its spec refitted on the data known as of a date)
+// and POST /v1/models/{name}/predict (refitted on history sent by the caller).
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "serve/api_common.h"
+#include "serve/json_out.h"
+
+namespace almanac::serve {
+namespace {
+
+using api::Fields;
+using api::Finish;
+using api::ParseAsOf;
+using api::ParseHorizon;
+using api::ParseLevels;
+using api::ParseVersionRef;
+
+constexpr size_t kMaxHistory = 100000;
+
+void AppendDoubles(std::string& out, const std::vector<double>& v) {
+  out += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    json_out::Number(out, v[i]);
+  }
+  out += ']';
+}
+
+// The forecast response up to (not including) the request id: `{...,` so the caller appends
+// `"request_id":"..."}`. InternalError when the model produced a non-finite value.
+Result<std::string> RenderForecast(const LoadedVersion& lv, const std::string& label, int horizon, Period first,
+                                   const models::Forecast& fc, const std::string& method, const Json& data) {
+  auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  };
+  if (static_cast<int>(fc.mean.size()) != horizon || !finite(fc.mean))
+    return InternalError("model " + lv.model + "@" + std::to_string(lv.version) + " produced a non-finite forecast");
+  for (const auto& pi : fc.intervals)
+    if (!finite(pi.lower) || !finite(pi.upper))
+      return InternalError("model " + lv.model + "@" + std::to_string(lv.version) +
+                           " produced non-finite interval bounds");
+  std::string out;
+  out.reserve(256 + static_cast<size_t>(horizon) * (24 + fc.intervals.size() * 48));
+  out += '{';
+  json_out::Key(out, "model");
+  json_out::String(out, lv.model);
+  out += ",\"version\":";
+  json_out::Int(out, lv.version);
+  out += ",\"alias\":";
+  if (label == "version")
+    out += "null";
+  else
+    json_out::String(out, label);
+  out += ",\"model_type\":";
+  json_out::String(out, lv.manifest.model_type);
+  out += ",\"method\":";
+  json_out::String(out, method);
+  out += ",\"frequency\":";
+  json_out::String(out, FrequencyCode(lv.frequency));
+  out += ",\"horizon\":";
+  json_out::Int(out, horizon);
+  out += ",\"periods\":[";
+  for (int i = 0; i < horizon; ++i) {
+    if (i) out += ',';
+    json_out::String(out, (first + i).ToString());
+  }
+  out += "],\"mean\":";
+  AppendDoubles(out, fc.mean);
+  out += ",\"intervals\":[";
+  for (size_t i = 0; i < fc.intervals.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"level\":";
+    json_out::Number(out, fc.intervals[i].level);
+    out += ",\"lower\":";
+    AppendDoubles(out, fc.intervals[i].lower);
+    out += ",\"upper\":";
+    AppendDoubles(out, fc.intervals[i].upper);
+    out += '}';
+  }
+  out += "],\"data\":";
+  out += CompactJson(data);
+  out += ",\"package_sha256\":";
+  json_out::String(out, lv.package_sha256);
+  out += ",\"notes\":[";
+  for (size_t i = 0; i < fc.notes.size(); ++i) {
+    if (i) out += ',';
+    json_out::String(out, fc.notes[i]);
+  }
+  out += "],";
+  return out;
+}
+
+std::string LevelsKey(const std::vector<double>& levels) {
+  std::string s;
+  for (double l : levels) {
+    json_out::Number(s, l);
+    s += ',';
+  }
+  return s;
+}
+
+// Refits the version's model spec on `target` and forecasts from its end.
+Result<models::Forecast> Refit(const models::ForecasterRegistry& registry, const LoadedVersion& lv,
+                               const TimeSeries& target, int horizon, const std::vector<double>& levels,
+                               std::string* method) {
+  models::ModelSpec spec;
+  if (!lv.manifest.model_spec.is_object() || !lv.manifest.model_spec.contains("type"))
+    return FailedPreconditionError("the package of " + lv.model + "@" + std::to_string(lv.version) +
+                                   " records no model spec");
+  spec.type = lv.manifest.model_spec.value("type", "");
+  spec.params = lv.manifest.model_spec.value("params", Json::object());
+  ALMANAC_ASSIGN_OR_RETURN(auto model, registry.Create(spec));
+  Status fit = model->Fit(models::ToFitInput(target));
+  if (!fit.ok()) return fit;
+  *method = model->Describe().method;
+  return model->Predict(horizon, levels);
+}
+
+}  // namespace
+
+Status HttpApi::Forecast(ApiCall& call) const {
+  const HttpRequest& req = call.req;
+  HttpResponse& res = call.res;
+  const std::string& rid = req.request_id;
+  auto fail = [](const Status& s) { return s; };
+  auto f = Fields::Parse(req.body, {"model", "version", "alias", "horizon", "levels", "as_of"}, false);
+  if (!f.ok()) return fail(f.status());
+  auto model = f->String("model");
+  if (!model.ok()) return fail(model.status());
+  auto ref = ParseVersionRef(*f);
+  if (!ref.ok()) return fail(ref.status());
+  auto horizon = ParseHorizon(*f);
+  if (!horizon.ok()) return fail(horizon.status());
+  std::optional<Date> as_of;
+  if (f->Has("as_of")) {
+    auto text = f->String("as_of");
+    if (!text.ok()) return fail(text.status());
+    auto d = ParseAsOf(*text, *ctx_.clock);
+    if (!d.ok()) return fail(d.status());
+    as_of = *d;
+  }
+  auto handle = ctx_.manager->Get(*model, *ref);
+  if (!handle.ok()) return fail(handle.status());
+  const LoadedVersion& lv = *handle->version;
+  auto levels = ParseLevels(*f, lv.manifest.levels);
+  if (!levels.ok()) return fail(levels.status());
+  if (as_of && !call.may_block) {
+    call.needs_worker = true;  // refits on data read from the store
+    return Status::Ok();
+  }
+
+  // Everything the answer depends on: the version (by content), the label it was served under,
+  // horizon, levels and as_of (whose data changes clear the cache).
+  std::string key;
+  const uint64_t generation = ctx_.cache->generation();
+  if (ctx_.cache->enabled()) {
+    key.reserve(lv.model.size() + 128);
+    key += lv.model;
+    key += '\x1f';
+    json_out::Int(key, lv.version);
+    key += '\x1f';
+    key += lv.package_sha256;
+    key += '\x1f';
+    key += handle->label;
+    key += '\x1f';
+    json_out::Int(key, *horizon);
+    key += '\x1f';
+    key += LevelsKey(*levels);
+    key += '\x1f';
+    if (as_of) key += as_of->ToString();
+    if (auto hit = ctx_.cache->Get(key)) {
+      if (ctx_.cache_hits) ctx_.cache_hits->Inc();
+      res.cache_hit = true;
+      Finish(res, *hit, rid);
+      return Status::Ok();
+    }
+    if (ctx_.cache_misses) ctx_.cache_misses->Inc();
+  }
+
+  Result<std::string> rendered = InternalError("unreachable");
+  if (!as_of) {
+    // The served model as fitted, forecasting from the end of its training data.
+    auto fc = lv.forecaster->Predict(*horizon, *levels);
+    if (!fc.ok()) return fail(fc.status());
+    Json data = {{"snapshot_id", lv.manifest.snapshot_id},
+                 {"as_of", lv.snapshot_as_of ? Json(lv.snapshot_as_of->ToString()) : Json(nullptr)},
+                 {"target", lv.manifest.target},
+                 {"history_end", lv.manifest.history_end},
+                 {"refit", false}};
+    rendered = RenderForecast(lv, handle->label, *horizon, lv.history_end + 1, *fc, lv.method, data);
+    if (rendered.ok() && ctx_.record_forecast && handle->label == "production") ctx_.record_forecast(lv, *fc);
+  } else {
+    // as_of: the version's model spec refitted on the target as known on that date (the
+    // recorded transforms applied to the input series read as of then); never data from later.
+    if (lv.input_series.empty())
+      return fail(FailedPreconditionError(
+          "cannot forecast " + lv.model + "@" + std::to_string(lv.version) + " as of a date: its training snapshot " +
+          lv.manifest.snapshot_id.substr(0, 12) + " is not in this store, so its input series are unknown"));
+    std::map<std::string, TimeSeries> inputs;
+    for (const auto& key_name : lv.input_series) {
+      auto ts = ctx_.store->series().ReadAsOf(key_name, *as_of);
+      if (!ts.ok()) return fail(ts.status().WithContext("as_of " + as_of->ToString()));
+      inputs[key_name] = std::move(*ts);
+    }
+    std::map<std::string, TimeSeries> all;
+    const bool has_transforms = lv.manifest.transforms.is_array() && !lv.manifest.transforms.empty();
+    if (has_transforms) {
+      if (ctx_.transform == nullptr || !*ctx_.transform)
+        return fail(FailedPreconditionError("this server cannot apply the transforms recorded in " + lv.model + "@" +
+                                            std::to_string(lv.version) +
+                                            "'s package, so it cannot refit as of a date"));
+      auto derived = (*ctx_.transform)(lv.manifest.transforms, inputs);
+      if (!derived.ok())
+        return fail(FailedPreconditionError("as_of " + as_of->ToString() + ": " + derived.status().message()));
+      all = std::move(*derived);
+    } else {
+      all = inputs;
+    }
+    auto it = all.find(lv.manifest.target);
+    if (it == all.end())
+      return fail(
+          FailedPreconditionError("the package's target " + lv.manifest.target + " cannot be derived from its inputs"));
+    const TimeSeries target = it->second.Trimmed();
+    if (target.size() < 4)
+      return fail(FailedPreconditionError("as of " + as_of->ToString() + ", the target " + lv.manifest.target +
+                                          " had " + std::to_string(target.size()) +
+                                          " observations; at least 4 are needed to refit"));
+    std::string method;
+    auto fc = Refit(*ctx_.models, lv, target, *horizon, *levels, &method);
+    if (!fc.ok())
+      return fail(FailedPreconditionError("refitting " + lv.model + "@" + std::to_string(lv.version) + " as of " +
+                                          as_of->ToString() + " failed: " + fc.status().message()));
+    std::vector<store::SnapshotSeries> content{{lv.manifest.target, target}};
+    auto target_id = store::SnapshotContentId(content);
+    Json data = {{"snapshot_id", nullptr},
+                 {"as_of", as_of->ToString()},
+                 {"target", lv.manifest.target},
+                 {"history_end", target.end().ToString()},
+                 {"observations", target.size()},
+                 {"target_sha256", target_id.ok() ? Json(*target_id) : Json(nullptr)},
+                 {"refit", true}};
+    rendered = RenderForecast(lv, handle->label, *horizon, target.end() + 1, *fc, method, data);
+  }
+  if (!rendered.ok()) return fail(rendered.status());
+  auto shared = std::make_shared<const std::string>(std::move(*rendered));
+  if (ctx_.cache->enabled()) ctx_.cache->Put(key, shared, generation);
+  Finish(res, *shared, rid);
+  return Status::Ok();
+}
+
+Status HttpApi::Predict(ApiCall& call) const {
+  const std::string& model = call.params[0];
+  const HttpRequest& req = call.req;
+  HttpResponse& res = call.res;
+  ALMANAC_RETURN_IF_ERROR(ValidateName(model, "model name"));
+  ALMANAC_ASSIGN_OR_RETURN(Fields f,
+                           Fields::Parse(req.body, {"version", "alias", "horizon", "levels", "history"}, false));
+  ALMANAC_ASSIGN_OR_RETURN(VersionRef ref, ParseVersionRef(f));
+  ALMANAC_ASSIGN_OR_RETURN(int horizon, ParseHorizon(f));
+  ALMANAC_ASSIGN_OR_RETURN(ServableHandle handle, ctx_.manager->Get(model, ref));
+  const LoadedVersion& lv = *handle.version;
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<double> levels, ParseLevels(f, lv.manifest.levels));
+  if (!f.Has("history"))
+    return InvalidArgumentError(
+        "missing field 'history' ({\"start\": \"2001Q1\", \"values\": [...]}, in the model's frequency " +
+        std::string(FrequencyCode(lv.frequency)) + ")");
+  const Json& h = f.Raw("history");
+  if (!h.is_object()) return InvalidArgumentError("field 'history' must be an object {\"start\", \"values\"}");
+  for (auto it = h.begin(); it != h.end(); ++it)
+    if (it.key() != "start" && it.key() != "values")
+      return InvalidArgumentError("unknown field " + QuoteForMessage("history." + it.key()) +
+                                  " (fields: start, values)");
+  if (!h.contains("start") || !h["start"].is_string())
+    return InvalidArgumentError("history.start must be a period, e.g. \"2001Q1\"");
+  auto start = Period::Parse(h["start"].get<std::string>(), lv.frequency);
+  if (!start.ok()) return InvalidArgumentError("history.start: " + start.status().message());
+  if (!h.contains("values") || !h["values"].is_array())
+    return InvalidArgumentError("history.values must be an array of numbers");
+  const Json& vals = h["values"];
+  if (vals.size() > kMaxHistory)
+    return InvalidArgumentError("history.values holds more than " + std::to_string(kMaxHistory) + " values");
+  std::vector<double> values;
+  values.reserve(vals.size());
+  for (size_t i = 0; i < vals.size(); ++i) {
+    if (vals[i].is_null()) {
+      values.push_back(TimeSeries::kMissing);
+    } else if (vals[i].is_number()) {
+      const double x = vals[i].get<double>();
+      if (!std::isfinite(x)) return InvalidArgumentError("history.values[" + std::to_string(i) + "] is not finite");
+      values.push_back(x);
+    } else {
+      return InvalidArgumentError("history.values[" + std::to_string(i) + "] must be a number or null");
+    }
+  }
+  ALMANAC_ASSIGN_OR_RETURN(TimeSeries history, TimeSeries::FromValues(*start, std::move(values)));
+  const TimeSeries target = history.Trimmed();
+  if (target.size() < 2) return InvalidArgumentError("history holds fewer than 2 observations");
+
+  std::vector<store::SnapshotSeries> content{{"history", target}};
+  ALMANAC_ASSIGN_OR_RETURN(std::string history_id, store::SnapshotContentId(content));
+  std::string key = "predict\x1f" + lv.model + '\x1f' + std::to_string(lv.version) + '\x1f' + lv.package_sha256 +
+                    '\x1f' + std::to_string(horizon) + '\x1f' + LevelsKey(levels) + '\x1f' + history_id;
+  const uint64_t generation = ctx_.cache->generation();
+  if (auto hit = ctx_.cache->Get(key)) {
+    if (ctx_.cache_hits) ctx_.cache_hits->Inc();
+    res.cache_hit = true;
+    Finish(res, *hit, req.request_id);
+    return Status::Ok();
+  }
+  if (ctx_.cache_misses && ctx_.cache->enabled()) ctx_.cache_misses->Inc();
+  std::string method;
+  auto fc = Refit(*ctx_.models, lv, target, horizon, levels, &method);
+  if (!fc.ok())
+    return fc.status().WithContext("refitting " + lv.model + "@" + std::to_string(lv.version) +
+                                   " on the given history");
+  Json data = {{"source", "request"},
+               {"history_start", target.start().ToString()},
+               {"history_end", target.end().ToString()},
+               {"observations", target.size()},
+               {"history_sha256", history_id},
+               {"refit", true}};
+  ALMANAC_ASSIGN_OR_RETURN(std::string rendered,
+                           RenderForecast(lv, handle.label, horizon, target.end() + 1, *fc, method, data));
+  auto shared = std::make_shared<const std::string>(std::move(rendered));
+  ctx_.cache->Put(key, shared, generation);
+  Finish(res, *shared, req.request_id);
+  return Status::Ok();
+}
+
+}  // namespace almanac::serve
