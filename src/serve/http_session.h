@@ -1,0 +1,331 @@
+// One client connection of `almanac serve` (serve-internal): the HTTP/1.1 protocol over a TCP
+// or TLS stream: deadlines for idle, header and body, 100-continue, keep-alive and pipelining,
+// handing each request to the API inline or on a worker, and graceful draining on shutdown.
+// Included by http_server.cc only.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <optional>
+
+#include "serve/json_out.h"
+#include "serve/server_impl.h"
+
+namespace almanac::serve {
+
+// A header value as is, except that line breaks (never sent by the API) cannot end the header.
+inline void AppendHeaderValue(std::string& out, std::string_view value) {
+  for (char c : value) out += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
+}
+
+inline bool ValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
+      return false;
+  return true;
+}
+
+// One connection: reads requests (idle, header and body deadlines), hands each to the API
+// inline or on a worker, writes the response, and keeps the connection alive when allowed.
+template <typename Stream>
+class Session : public Server::Impl::SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  template <typename... Args>
+  explicit Session(Server::Impl& srv, Args&&... args) : srv_(srv), stream_(std::forward<Args>(args)...) {}
+  ~Session() override { srv_.Unregister(this); }
+
+  void Start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(srv_.opt().header_timeout_ms));
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->Close(false);
+        self->ReadRequest();
+      });
+    } else {
+      ReadRequest();
+    }
+  }
+
+  Executor executor() { return stream_.get_executor(); }
+
+  void Drain() override {
+    net::post(executor(), [self = this->shared_from_this()] {
+      if (self->phase_ == Phase::kIdle && self->reading_) beast::get_lowest_layer(self->stream_).cancel();
+    });
+  }
+
+ private:
+  enum class Phase { kIdle, kHeader, kBody, kHandling, kClosed };
+
+  using Clock = SteadyClock;
+  const ServerOptions& opt() const { return srv_.opt(); }
+
+  void ReadRequest() {
+    if (srv_.draining() && buffer_.size() == 0) return Close(true);
+    parser_.emplace();
+    parser_->body_limit(static_cast<uint64_t>(opt().max_body_bytes));
+    parser_->header_limit(static_cast<uint32_t>(opt().max_header_bytes));
+    parser_->eager(true);
+    sent_continue_ = false;
+    phase_ = Phase::kIdle;
+    deadline_ = Clock::now() + std::chrono::milliseconds(opt().idle_timeout_ms);
+    if (buffer_.size() > 0) StartHeader();
+    Feed();
+  }
+
+  void StartHeader() {
+    phase_ = Phase::kHeader;
+    started_ = Clock::now();
+    deadline_ = started_ + std::chrono::milliseconds(opt().header_timeout_ms);
+  }
+
+  // Parses what is buffered; reads more, answers, or fails.
+  void Feed() {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      const size_t n = parser_->put(buffer_.data(), ec);
+      buffer_.consume(n);
+      if (ec == http::error::need_more) break;
+      if (ec) return ParseError(ec);
+      if (phase_ == Phase::kHeader && parser_->is_header_done()) {
+        phase_ = Phase::kBody;
+        deadline_ = Clock::now() + std::chrono::milliseconds(opt().read_timeout_ms);
+        if (!parser_->is_done() && !sent_continue_) {
+          auto expect = parser_->get()[http::field::expect];
+          if (beast::iequals(expect, "100-continue")) {
+            sent_continue_ = true;
+            return WriteContinue();
+          }
+        }
+      }
+      if (n == 0) break;
+    }
+    if (parser_->is_done()) return Handle();
+    if (phase_ == Phase::kHeader && buffer_.size() >= static_cast<size_t>(opt().max_header_bytes)) {
+      return ParseError(http::error::header_limit);
+    }
+    DoRead();
+  }
+
+  void DoRead() {
+    beast::get_lowest_layer(stream_).expires_at(deadline_);
+    reading_ = true;
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->reading_ = false;
+                              self->OnRead(ec, n);
+                            });
+  }
+
+  void OnRead(beast::error_code ec, size_t n) {
+    if (ec == beast::error::timeout) {
+      if (phase_ != Phase::kIdle) srv_.Rejected(phase_ == Phase::kHeader ? "header_timeout" : "read_timeout");
+      return Close(false);  // the stream closed the socket: a slow client holds nothing
+    }
+    if (ec) return Close(false);  // EOF, reset, or cancelled by a shutdown
+    buffer_.commit(n);
+    if (phase_ == Phase::kIdle) StartHeader();
+    Feed();
+  }
+
+  void WriteContinue() {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(opt().write_timeout_ms));
+    net::async_write(stream_, net::buffer(kContinue), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Close(false);
+      self->Feed();
+    });
+  }
+
+  void ParseError(beast::error_code ec) {
+    HttpResponse res;
+    const std::string id = srv_.NextRequestId();
+    if (ec == http::error::body_limit) {
+      srv_.Rejected("body_too_large");
+      HttpApi::Error(ResourceExhaustedError("the request body is larger than the limit of " +
+                                            std::to_string(opt().max_body_bytes) + " bytes"),
+                     id, res, /*request_too_large=*/true);
+    } else if (ec == http::error::header_limit) {
+      srv_.Rejected("header_too_large");
+      HttpApi::Error(ResourceExhaustedError("the request header is larger than the limit of " +
+                                            std::to_string(opt().max_header_bytes) + " bytes"),
+                     id, res, /*request_too_large=*/true);
+    } else {
+      srv_.Rejected("malformed");
+      HttpApi::Error(InvalidArgumentError("malformed HTTP request: " + ec.message()), id, res);
+    }
+    keep_alive_ = false;
+    linger_ = true;  // the client may still be sending: read it away before closing
+    request_id_ = id;
+    method_ = "";
+    counted_ = false;
+    Respond(std::move(res));
+  }
+
+  void Handle() {
+    phase_ = Phase::kHandling;
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive() && !srv_.draining();
+    http_version_ = req.version();
+    auto rid = req["X-Request-Id"];
+    request_id_ = ValidRequestId(rid) ? std::string(rid) : srv_.NextRequestId();
+    method_ = req.method_string();
+    http_req_.method = req.method_string();
+    http_req_.target = req.target();
+    http_req_.authorization = req[http::field::authorization];
+    http_req_.body = req.body();
+    http_req_.request_id = request_id_;
+    counted_ = true;
+    srv_.in_flight().Inc();
+    HttpResponse res;
+    if (srv_.api().Handle(http_req_, res, /*may_block=*/false) == HttpApi::Disposition::kDone)
+      return Respond(std::move(res));
+    // A store read or a refit: on a worker, then back on this connection's strand.
+    auto self = this->shared_from_this();
+    const bool queued = srv_.workers().TrySubmit([self] {
+      auto out = std::make_shared<HttpResponse>();
+      self->srv_.api().Handle(self->http_req_, *out, /*may_block=*/true);
+      net::post(self->executor(), [self, out] { self->Respond(std::move(*out)); });
+    });
+    if (!queued) {
+      srv_.Rejected("overloaded");
+      HttpResponse busy;
+      HttpApi::Error(UnavailableError("the server is overloaded (worker queue full); retry shortly"), request_id_,
+                     busy);
+      busy.headers.emplace_back("Retry-After", "1");
+      busy.route = res.route;
+      Respond(std::move(busy));
+    }
+  }
+
+  // The status line and headers are written into one reused string and sent with the body in
+  // one gathered write (Beast's serializer and field list cost an allocation per header and
+  // a type-erased buffer walk per request; measured in docs/benchmarks.md "Issue 5").
+  void Respond(HttpResponse out) {
+    if (srv_.draining()) keep_alive_ = false;
+    head_.clear();
+    head_ += "HTTP/1.1 ";
+    json_out::Int(head_, out.status);
+    head_ += ' ';
+    head_ += http::obsolete_reason(http::int_to_status(static_cast<unsigned>(out.status)));
+    head_ += "\r\nServer: almanac\r\nContent-Type: ";
+    AppendHeaderValue(head_, out.content_type);
+    head_ += "\r\nX-Request-Id: ";
+    head_ += request_id_;  // validated or generated: [A-Za-z0-9._-]
+    for (const auto& [k, v] : out.headers) {
+      head_ += "\r\n";
+      head_ += k;
+      head_ += ": ";
+      AppendHeaderValue(head_, v);
+    }
+    if (out.cache_hit) head_ += "\r\nX-Cache: hit";
+    if (!keep_alive_) {
+      head_ += "\r\nConnection: close";
+    } else if (http_version_ == 10) {
+      head_ += "\r\nConnection: keep-alive";  // HTTP/1.0 clients that asked for it
+    }
+    head_ += "\r\nContent-Length: ";
+    json_out::Int(head_, static_cast<int64_t>(out.body.size()));
+    head_ += "\r\n\r\n";
+    body_ = std::move(out.body);
+    if (counted_) {
+      srv_.in_flight().Dec();
+      const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+      srv_.RecordRequest(out.route, method_, out.status, seconds);
+      srv_.AccessLog(request_id_, method_, http_req_.target, out.status, out.user, seconds);
+    }
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(opt().write_timeout_ms));
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(stream_, buffers, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Close(false);
+      if (!self->keep_alive_) return self->Close(true);
+      self->ReadRequest();
+    });
+  }
+
+  // Ends the connection. `graceful`: TLS close_notify / TCP FIN, and for a refused request
+  // the rest of what the client sends is read away (bounded) so it sees the response.
+  void Close(bool graceful) {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    auto& sock = beast::get_lowest_layer(stream_).socket();
+    beast::error_code ec;
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      if (graceful) {
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
+        stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->stream_).socket().close(ignored);
+        });
+        return;
+      }
+    } else if (graceful && linger_) {
+      sock.shutdown(tcp::socket::shutdown_send, ec);
+      linger_deadline_ = Clock::now() + std::chrono::milliseconds(std::min(2000, opt().header_timeout_ms));
+      linger_bytes_ = 0;
+      return Linger();
+    } else if (graceful) {
+      sock.shutdown(tcp::socket::shutdown_send, ec);
+    }
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  void Linger() {
+    beast::get_lowest_layer(stream_).expires_at(linger_deadline_);
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->linger_bytes_ += n;
+                              if (ec || self->linger_bytes_ > (static_cast<size_t>(256) << 20)) {
+                                beast::error_code ignored;
+                                beast::get_lowest_layer(self->stream_).socket().close(ignored);
+                                return;
+                              }
+                              self->Linger();
+                            });
+  }
+
+  Server::Impl& srv_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string head_;  // the response's status line and headers
+  std::string body_;
+  unsigned http_version_ = 11;
+  HttpRequest http_req_;
+  std::string request_id_;
+  std::string method_;
+  Phase phase_ = Phase::kIdle;
+  bool reading_ = false;
+  bool keep_alive_ = true;
+  bool sent_continue_ = false;
+  bool counted_ = false;
+  bool linger_ = false;
+  size_t linger_bytes_ = 0;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point deadline_;
+  Clock::time_point linger_deadline_;
+};
+
+// Answers a connection over the limit with 503 and closes it.
+inline void RefuseConnection(Socket socket) {
+  static const std::string kBusy = [] {
+    const std::string body =
+        "{\"code\":\"UNAVAILABLE\",\"message\":\"too many open connections; retry shortly\",\"request_id\":\"\"}";
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: almanac\r\nContent-Type: application/json\r\nConnection: "
+           "close\r\n"
+           "Retry-After: 1\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  auto s = std::make_shared<Socket>(std::move(socket));
+  net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, size_t) {
+    beast::error_code ec;
+    s->shutdown(tcp::socket::shutdown_send, ec);
+    s->close(ec);
+  });
+}
+
+}  // namespace almanac::serve
