@@ -11,6 +11,7 @@
 #include "cli/commands_multi.h"
 #include "cli/commands_pipeline.h"
 #include "cli/commands_queue.h"
+#include "cli/commands_registry.h"
 #include "cli/commands_report.h"
 #include "cli/commands_serve.h"
 

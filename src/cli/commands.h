@@ -34,6 +34,8 @@ int ReportError(const Status& status);
 
 // Splits comma-separated items ("a,b" "c" -> a, b, c), trimming blanks and dropping empty parts.
 std::vector<std::string> SplitList(const std::vector<std::string>& items);
+// The first 12 characters of a content id or hash, as tables show them.
+std::string ShortId(const std::string& id);
 // Interval levels in percent from "80,95"; InvalidArgument naming --level for a part that is
 // not a number.
 Result<std::vector<double>> ParseLevelList(const std::string& text);

@@ -21,8 +21,6 @@ Result<std::unique_ptr<Workspace>> OpenWs(const GlobalOptions& g, bool write) {
 
 Json ValueJson(std::optional<double> v) { return v ? Json(*v) : Json(nullptr); }
 
-std::string ShortId(const std::string& id) { return id.substr(0, 12); }
-
 }  // namespace
 
 Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what) {
@@ -31,6 +29,8 @@ Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_vi
   if (!d.ok()) return d.status().WithContext(std::string(what));
   return std::optional<Date>(*d);
 }
+
+std::string ShortId(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
 
 Result<std::vector<double>> ParseLevelList(const std::string& text) {
   std::vector<double> out;

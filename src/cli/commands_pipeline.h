@@ -1,4 +1,5 @@
-// Pipeline, tracking, registry and audit commands (cli-internal).
+// Pipeline commands (run, validate, reproduce, scheduler) and the environment they and the
+// registry and queue commands open (cli-internal).
 #pragma once
 
 #include <string>
@@ -38,34 +39,6 @@ struct RunArgs {
 int RunPipeline(const GlobalOptions& g, const RunArgs& a);
 int RunReproduce(const GlobalOptions& g, const std::string& run_id);
 int RunValidatePipeline(const GlobalOptions& g, const std::vector<std::string>& files);
-
-struct RunsListArgs {
-  std::string experiment, pipeline, status;
-  int limit = 20;
-};
-int RunRunsList(const GlobalOptions& g, const RunsListArgs& a);
-int RunRunsShow(const GlobalOptions& g, const std::string& run_id);
-int RunRunsCompare(const GlobalOptions& g, const std::vector<std::string>& run_ids);
-
-int RunModelsList(const GlobalOptions& g);
-int RunModelsShow(const GlobalOptions& g, const std::string& name);
-int RunModelsVersions(const GlobalOptions& g, const std::string& name);
-struct PromoteArgs {
-  std::string ref;      // MODEL@VERSION (or MODEL with `version`)
-  std::string version;  // optional second positional
-  std::string to = "production";
-  std::string reason;
-};
-int RunModelsPromote(const GlobalOptions& g, const PromoteArgs& a);
-int RunModelsApprove(const GlobalOptions& g, const PromoteArgs& a, bool approve);
-int RunModelsRollback(const GlobalOptions& g, const std::string& name, const std::string& reason);
-int RunModelsCard(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& fields);
-int RunModelsExport(const GlobalOptions& g, const std::string& ref, const std::string& output);
-int RunLineage(const GlobalOptions& g, const std::string& ref);
-
-int RunAuditVerify(const GlobalOptions& g, const std::string& expect_head);
-int RunAuditExport(const GlobalOptions& g, const std::string& output);
-int RunAuditList(const GlobalOptions& g, int limit);
 
 struct SchedulerArgs {
   std::vector<std::string> files;
