@@ -202,7 +202,7 @@ TEST_F(PipelineCliTest, SubmitWorkerAndTasksCommands) {
   EXPECT_THAT(Run({"worker", "--concurrency", "0"}).err, HasSubstr("--concurrency"));
   EXPECT_THAT(Run({"worker", "--lease-seconds", "2", "--heartbeat-seconds", "5"}).err, HasSubstr("shorter than the lease"));
 
-  auto w = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "1"});
+  auto w = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "0.5"});
   ASSERT_EQ(w.exit_code, 0) << w.err;
   EXPECT_THAT(w.out, HasSubstr("1,us-inflation,1,done,"));
   EXPECT_THAT(w.out, Not(HasSubstr("\n2,")));  // cancelled: never run
@@ -210,7 +210,7 @@ TEST_F(PipelineCliTest, SubmitWorkerAndTasksCommands) {
   EXPECT_THAT(failed.out, HasSubstr("cancelled by alice: duplicate'; DROP TABLE tasks; --"));
   EXPECT_THAT(Run({"tasks", "retry", "1", "--reason", "why not"}).err, HasSubstr("only failed tasks"));
   ASSERT_EQ(Run({"tasks", "retry", "2", "--reason", "needed after all"}).exit_code, 0);
-  auto w2 = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "1"});
+  auto w2 = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "0.5"});
   ASSERT_EQ(w2.exit_code, 0) << w2.err;
   EXPECT_THAT(w2.out, HasSubstr("2,us-inflation,1,done,"));
   auto list = Run({"--format", "csv", "tasks", "list", "--state", "done"});
