@@ -70,10 +70,21 @@ struct CreatedToken {
   std::string secret;
 };
 // Creates a token for `user` with `role` ("alm_" + 64 hex characters from OpenSSL's CSPRNG)
-// and audits "token.create" by `actor` (the secret is never audited). InvalidArgument for a
-// bad user name.
+// and audits "token.create" by `actor` (the secret is never audited). `expires_at` (micros, 0 =
+// never) must be in the future. InvalidArgument for a bad user name or expiry.
 Result<CreatedToken> CreateToken(store::MetadataStore& metadata, const Clock& clock, Role role, std::string_view user,
-                                 std::string_view description, std::string_view actor);
+                                 std::string_view description, std::string_view actor, int64_t expires_at = 0);
+// Rotation without downtime: a new token with the old one's user, role, description and expiry
+// (when it has one, the same lifetime from now), while the old one stays valid for `grace_micros`
+// more (0: revoked at once; never extended), so clients switch at their own pace. Audits
+// "token.rotate" by `actor`. NotFound for an unknown id; FailedPrecondition for a revoked or
+// expired token.
+struct RotatedToken {
+  CreatedToken fresh;
+  store::ApiTokenRecord old;  // with its new expiry
+};
+Result<RotatedToken> RotateToken(store::MetadataStore& metadata, const Clock& clock, std::string_view id,
+                                 int64_t grace_micros, std::string_view actor);
 Result<std::vector<store::ApiTokenRecord>> ListTokens(store::MetadataStore& metadata);
 // Revokes by id and audits "token.revoke". NotFound for an unknown id; FailedPrecondition
 // when already revoked.
@@ -85,6 +96,7 @@ struct Principal {
   std::string user;
   Role role = Role::kViewer;
   std::string token_id;  // "" without auth
+  int64_t expires_at = 0;  // micros; 0 = never
 };
 
 // Checks "Authorization: Bearer <secret>" against the token table. Lookups are served from an
@@ -93,11 +105,12 @@ struct Principal {
 // Thread-safe.
 class Authenticator {
  public:
-  explicit Authenticator(store::MetadataStore& metadata) : metadata_(metadata) {}
+  explicit Authenticator(store::MetadataStore& metadata, const Clock& clock = SystemClock())
+      : metadata_(metadata), clock_(clock) {}
 
   enum class Outcome { kOk, kUnauthenticated, kNeedsStore };
   // Without touching the store: kOk (principal set), kUnauthenticated (message set: no or
-  // malformed header, unknown or revoked token), or kNeedsStore when the token is not in the
+  // malformed header, unknown, revoked or expired token), or kNeedsStore when the token is not in the
   // copy yet (call Lookup from a thread that may block).
   Outcome Check(std::string_view authorization, Principal* principal, std::string* message) const;
   // Reads one token from the store (a token created after the last refresh) and caches the
@@ -105,6 +118,10 @@ class Authenticator {
   Result<Principal> Lookup(std::string_view authorization);
   // Replaces the copy with the current table.
   Status Refresh();
+  // Writes the last-used times of the tokens used since the previous call (at most one write
+  // per token per `min_interval_micros`, so last_used_at is exact to that interval). The server
+  // calls it on every poll.
+  Status FlushLastUsed(int64_t min_interval_micros = 60'000'000);
 
  private:
   struct Entry {
@@ -113,11 +130,17 @@ class Authenticator {
     bool revoked = false;
   };
   static Result<std::string> SecretOf(std::string_view authorization);
+  // kUnauthenticated with the message when `e` may not be used at `now`.
+  static bool Refused(const Entry& e, int64_t now, std::string* message);
 
   store::MetadataStore& metadata_;
+  const Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> by_hash_;  // GUARDED_BY(mu_)
   size_t unknown_cached_ = 0;             // GUARDED_BY(mu_)
+  // Token id -> last use seen by Check (micros), and the last time written to the store.
+  mutable std::map<std::string, int64_t> used_;  // GUARDED_BY(mu_)
+  std::map<std::string, int64_t> written_;       // GUARDED_BY(mu_)
 };
 
 // ------------------------------------------------------------------------ version policy

@@ -205,6 +205,12 @@ class StoreLock {
   virtual ~StoreLock() = default;
 };
 
+// The database role a store's connections authenticate as (see Store::Login).
+struct DatabaseLogin {
+  std::string role;    // PostgreSQL: current_user
+  bool owner = false;  // a superuser or a member of the database owner's role
+};
+
 // The root of every back-end.
 class Store {
  public:
@@ -215,6 +221,11 @@ class Store {
   virtual const std::string& uri() const = 0;
   // The applied schema version (migrations are numbered and forward-only).
   virtual Result<int> SchemaVersion() = 0;
+  // The database login of a shared store (PostgreSQL: current_user). Unimplemented for
+  // back-ends without logins (SQLite, memory: the operating-system user is the identity).
+  virtual Result<DatabaseLogin> Login() {
+    return UnimplementedError("the store back-end " + uri() + " has no database logins");
+  }
   // Takes a named lock shared by every process and host using this store (PostgreSQL: a
   // session advisory lock on a connection of its own, released when the returned object is
   // destroyed or the process dies). Unavailable when another holder has it. Unimplemented on

@@ -14,6 +14,7 @@
 #include "cli/commands_registry.h"
 #include "cli/commands_report.h"
 #include "cli/commands_serve.h"
+#include "cli/commands_users.h"
 
 namespace almanac::cli {
 namespace {
@@ -491,6 +492,7 @@ Runner DefineTokens(CLI::App& cmd, GlobalOptions& g) {
   struct Args {
     TokenCreateArgs create;
     std::string id;
+    std::string grace = "24h";
   };
   auto a = std::make_shared<Args>();
   cmd.require_subcommand(1);
@@ -498,14 +500,42 @@ Runner DefineTokens(CLI::App& cmd, GlobalOptions& g) {
   create->add_option("--role", a->create.role, "viewer, analyst, modeler, approver or admin")->required();
   create->add_option("--user", a->create.user, "Whom requests with the token act as (the audit actor)")->required();
   create->add_option("--description", a->create.description, "What the token is for");
-  auto* list = cmd.add_subcommand("list", "List tokens (never their secrets)");
+  create->add_option("--expires", a->create.expires,
+                     "Valid for this long (90d, 12h, 2w) or until this date/time (2027-03-31); default: until revoked");
+  auto* list = cmd.add_subcommand("list", "List tokens (never their secrets), with expiry and last use");
   auto* revoke = cmd.add_subcommand("revoke", "Revoke a token by id (servers refuse it from their next poll)");
   revoke->add_option("id", a->id, "Token id (tok_...)")->required();
-  return [&g, a, create, list] {
+  auto* rotate = cmd.add_subcommand(
+      "rotate", "Replace a token without downtime: a new secret now, the old one valid for the grace period");
+  rotate->add_option("id", a->id, "Token id (tok_...)")->required();
+  rotate->add_option("--grace", a->grace, "How long the old secret keeps working (default 24h; 0s revokes it at once)");
+  return [&g, a, create, list, rotate] {
     if (*create) return RunTokensCreate(g, a->create);
     if (*list) return RunTokensList(g);
+    if (*rotate) return RunTokensRotate(g, a->id, a->grace);
     return RunTokensRevoke(g, a->id);
   };
+}
+
+Runner DefineUsers(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<UsersArgs>();
+  cmd.require_subcommand(1);
+  auto* list = cmd.add_subcommand("list", "List the store users (principal, user, admin, granted by)");
+  auto* grant = cmd.add_subcommand("grant", "Map a principal to a user and/or make it an admin (admins only)");
+  grant->add_option("principal", a->principal, "Operating-system user (local workspace) or PostgreSQL role")->required();
+  grant->add_option("--as", a->user, "The almanac user it acts as (default: its own name)");
+  grant->add_flag("--admin", a->admin, "May act as other users (--user) and grant users");
+  auto* revoke = cmd.add_subcommand("revoke", "Remove a principal's row (admins only; not the last admin)");
+  revoke->add_option("principal", a->principal, "Operating-system user or PostgreSQL role")->required();
+  return [&g, a, list, grant] {
+    if (*list) return RunUsersList(g);
+    if (*grant) return RunUsersGrant(g, *a);
+    return RunUsersRevoke(g, a->principal);
+  };
+}
+
+Runner DefineWhoami(CLI::App&, GlobalOptions& g) {
+  return [&g] { return RunWhoami(g); };
 }
 
 // One row per command, in the order `almanac --help` lists them: data, models, pipelines and
@@ -552,7 +582,9 @@ constexpr CommandDef kCommands[] = {
     {"monitor", "Realized accuracy of production forecasts against their backtests; flags degradation", DefineMonitor},
     {"report", "Model-risk report of MODEL@VERSION: one self-contained HTML file (and --pdf)", DefineReport},
     {"serve", "HTTP service: forecasts from the production versions, registry, data; tokens, metrics", DefineServe},
-    {"tokens", "API tokens of almanac serve: create, list, revoke", DefineTokens},
+    {"tokens", "API tokens of almanac serve: create, list, rotate, revoke", DefineTokens},
+    {"users", "Who may use the store: map OS users / database roles to users, grant admin", DefineUsers},
+    {"whoami", "Who you are to this store (the audit actor of your commands) and how that was decided", DefineWhoami},
 };
 
 }  // namespace

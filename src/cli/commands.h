@@ -22,6 +22,8 @@ inline constexpr int kExitInternal = 3;
 struct GlobalOptions {
   WorkspaceOptions workspace;
   OutputFormat format = OutputFormat::kTable;
+  // Whom the command acts as (the audit actor): --user, else the operating-system user until a
+  // workspace opens, which resolves and checks it (cli/identity.h) and writes it here.
   std::string user;
   bool quiet = false;
   // Logs of long-running processes (serve, scheduler): "text" on stderr or "json" (ECS, one

@@ -36,6 +36,9 @@ Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& tr
 int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   auto ws = Workspace::Open(g.workspace);
   if (!ws.ok()) return ReportError(ws.status());
+  // Requests act as their tokens' users, authenticated by the tokens: the server's own
+  // operating-system user is not recorded in their audit entries.
+  store::SetAuthenticatedUser("");
   auto artifacts = store::OpenArtifactStore((*ws)->artifacts_uri());
   if (!artifacts.ok()) return ReportError(artifacts.status());
   models::ForecasterRegistry models;
@@ -79,21 +82,54 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   return kExitOk;
 }
 
+namespace {
+
+// --expires: a duration from now ("90d") or a date/timestamp.
+Result<int64_t> ParseExpiry(const std::string& text) {
+  if (text.empty()) return int64_t{0};
+  if (auto d = ParseDuration(text); d.ok()) {
+    if (*d == 0) return InvalidArgumentError("--expires: a token cannot expire at once");
+    return SystemClock().NowMicros() + *d;
+  }
+  auto t = ParseTimestamp(text);
+  if (!t.ok())
+    return InvalidArgumentError("--expires " + QuoteForMessage(text) +
+                                ": expected a duration (90d, 12h, 2w) or a date (2027-03-31) or timestamp");
+  return *t;
+}
+
+// Tokens act as their user: only an admin of the store creates or changes another user's.
+Status MayManageTokensOf(const Workspace& ws, const std::string& token_user) {
+  if (token_user == ws.user() || ws.identity().admin) return Status::Ok();
+  return PermissionDeniedError(ws.user() + " may manage only their own tokens: a token for " + token_user +
+                               " needs an admin of the store (almanac users)");
+}
+
+}  // namespace
+
 int RunTokensCreate(const GlobalOptions& g, const TokenCreateArgs& a) {
   auto role = serve::ParseRole(a.role);
   if (!role.ok()) return ReportError(role.status().WithContext("--role"));
+  auto expires = ParseExpiry(a.expires);
+  if (!expires.ok()) return ReportError(expires.status());
   auto ws = Workspace::Open(g.workspace);
   if (!ws.ok()) return ReportError(ws.status());
+  if (Status s = MayManageTokensOf(**ws, a.user); !s.ok()) return ReportError(s);
   if (Status s = (*ws)->LockForWrite(); !s.ok()) return ReportError(s);
-  auto t = serve::CreateToken((*ws)->store().metadata(), SystemClock(), *role, a.user, a.description, g.user);
+  auto t = serve::CreateToken((*ws)->store().metadata(), SystemClock(), *role, a.user, a.description, g.user, *expires);
   if (!t.ok()) return ReportError(t.status());
   if (g.format == OutputFormat::kJson) {
-    std::cout << PrettyJson({{"id", t->record.id}, {"user", t->record.user}, {"role", t->record.role}, {"token", t->secret}})
+    std::cout << PrettyJson({{"id", t->record.id},
+                             {"user", t->record.user},
+                             {"role", t->record.role},
+                             {"expires_at", Ts(t->record.expires_at)},
+                             {"token", t->secret}})
               << "\n";
   } else if (g.quiet) {
     std::cout << t->secret << "\n";
   } else {
-    std::cout << "token " << t->record.id << " for " << t->record.user << " (role " << t->record.role << "):\n"
+    std::cout << "token " << t->record.id << " for " << t->record.user << " (role " << t->record.role
+              << (t->record.expires_at ? ", expires " + FormatTimestamp(t->record.expires_at) : std::string()) << "):\n"
               << t->secret << "\n";
     std::cerr << "Store it now: it is shown only this once (almanac keeps only its SHA-256). Use it as "
                  "'Authorization: Bearer <token>'; revoke with 'almanac tokens revoke "
@@ -107,10 +143,15 @@ int RunTokensList(const GlobalOptions& g) {
   if (!ws.ok()) return ReportError(ws.status());
   auto tokens = serve::ListTokens((*ws)->store().metadata());
   if (!tokens.ok()) return ReportError(tokens.status());
-  Table t{{"id", "user", "role", "status", "created_at", "created_by", "revoked_at", "revoked_by", "description"}, {}};
-  for (const auto& r : *tokens)
-    t.Add({r.id, r.user, r.role, r.revoked_at ? "revoked" : "active", Ts(r.created_at), r.created_by, Ts(r.revoked_at), r.revoked_by,
-           r.description});
+  Table t{{"id", "user", "role", "status", "created_at", "created_by", "expires_at", "last_used_at", "revoked_at",
+           "revoked_by", "description"},
+          {}};
+  const int64_t now = SystemClock().NowMicros();
+  for (const auto& r : *tokens) {
+    const char* status = r.revoked_at ? "revoked" : (r.expires_at && r.expires_at <= now) ? "expired" : "active";
+    t.Add({r.id, r.user, r.role, status, Ts(r.created_at), r.created_by, Ts(r.expires_at), Ts(r.last_used_at),
+           Ts(r.revoked_at), r.revoked_by, r.description});
+  }
   Print(std::cout, t, g.format);
   return kExitOk;
 }
@@ -119,11 +160,48 @@ int RunTokensRevoke(const GlobalOptions& g, const std::string& id) {
   auto ws = Workspace::Open(g.workspace);
   if (!ws.ok()) return ReportError(ws.status());
   if (Status s = (*ws)->LockForWrite(); !s.ok()) return ReportError(s);
+  if (auto rec = (*ws)->store().metadata().Transact<store::ApiTokenRecord>([&](store::MetadataTxn& t) { return t.GetToken(id); });
+      rec.ok()) {
+    if (Status s = MayManageTokensOf(**ws, rec->user); !s.ok()) return ReportError(s);
+  }
   auto r = serve::RevokeToken((*ws)->store().metadata(), SystemClock(), id, g.user);
   if (!r.ok()) return ReportError(r.status());
   if (!g.quiet)
     std::cout << "revoked " << r->id << " (" << r->user << ", " << r->role
               << "); servers refuse it from their next poll (--poll-seconds)\n";
+  return kExitOk;
+}
+
+int RunTokensRotate(const GlobalOptions& g, const std::string& id, const std::string& grace_text) {
+  auto grace = ParseDuration(grace_text);
+  if (!grace.ok()) return ReportError(grace.status().WithContext("--grace"));
+  auto ws = Workspace::Open(g.workspace);
+  if (!ws.ok()) return ReportError(ws.status());
+  if (Status s = (*ws)->LockForWrite(); !s.ok()) return ReportError(s);
+  auto rec = (*ws)->store().metadata().Transact<store::ApiTokenRecord>([&](store::MetadataTxn& t) { return t.GetToken(id); });
+  if (!rec.ok()) return ReportError(rec.status());
+  if (Status s = MayManageTokensOf(**ws, rec->user); !s.ok()) return ReportError(s);
+  auto r = serve::RotateToken((*ws)->store().metadata(), SystemClock(), id, *grace, g.user);
+  if (!r.ok()) return ReportError(r.status());
+  const auto& fresh = r->fresh;
+  if (g.format == OutputFormat::kJson) {
+    std::cout << PrettyJson({{"id", fresh.record.id},
+                             {"user", fresh.record.user},
+                             {"role", fresh.record.role},
+                             {"expires_at", Ts(fresh.record.expires_at)},
+                             {"token", fresh.secret},
+                             {"replaces", r->old.id},
+                             {"old_valid_until", Ts(r->old.expires_at)}})
+              << "\n";
+  } else if (g.quiet) {
+    std::cout << fresh.secret << "\n";
+  } else {
+    std::cout << "token " << fresh.record.id << " replaces " << r->old.id << " for " << fresh.record.user << " (role "
+              << fresh.record.role << "):\n"
+              << fresh.secret << "\n";
+    std::cerr << r->old.id << " keeps working until " << FormatTimestamp(r->old.expires_at)
+              << "; switch your clients to the new token before then. It is shown only this once.\n";
+  }
   return kExitOk;
 }
 

@@ -37,9 +37,11 @@ struct TokenCreateArgs {
   std::string role;
   std::string user;
   std::string description;
+  std::string expires;  // a duration ("90d") or a date/timestamp; "" = never
 };
 int RunTokensCreate(const GlobalOptions& g, const TokenCreateArgs& a);
 int RunTokensList(const GlobalOptions& g);
 int RunTokensRevoke(const GlobalOptions& g, const std::string& id);
+int RunTokensRotate(const GlobalOptions& g, const std::string& id, const std::string& grace);
 
 }  // namespace almanac::cli

@@ -12,14 +12,10 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/identity.h"
 
 namespace almanac::cli {
 namespace {
-
-std::string DefaultUser() {
-  if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') return u;
-  return "unknown";
-}
 
 // Global options that take a value (short and long names), for finding the command name
 // before CLI11 parses: the first argument that is neither an option nor such a value.
@@ -152,7 +148,9 @@ int Main(int argc, char** argv) {
                  config_env != nullptr && *config_env != 0);
   app.add_option("-f,--format", format, "Output format: table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
-  app.add_option("-u,--user", g.user, "Who is acting (recorded on every write; default $USER)")
+  app.add_option("-u,--user", g.workspace.user,
+                 "Act as this user (default: you, the operating-system user or database role; another user needs "
+                 "an admin grant, and the audit log records both)")
       ->envname("ALMANAC_USER");
   app.add_option("--lock-timeout", lock_timeout_s, "Seconds to wait for another writer to finish (default 0)");
   app.add_flag("-q,--quiet", g.quiet, "Print only results, no progress or summaries");
@@ -196,7 +194,8 @@ int Main(int argc, char** argv) {
   }
   g.format = *ParseOutputFormat(format);
   g.workspace.lock_timeout_ms = static_cast<int>(lock_timeout_s * 1000);
-  if (g.user.empty()) g.user = DefaultUser();
+  g.user = g.workspace.user.empty() ? OperatingSystemUser() : g.workspace.user;
+  g.workspace.resolved_user = &g.user;
 
   try {
     return run();

@@ -20,7 +20,26 @@ namespace {
 std::string DbUri(const WorkspaceOptions& o, const std::string& path) {
   return o.store_uri.empty() ? "sqlite:" + path + "/almanac.db" : o.store_uri;
 }
+
+// The SQLite file whose owner counts as the store's owner ("" for a shared store).
+std::string SqliteFile(const WorkspaceOptions& o, const std::string& path) {
+  if (store::IsPostgresUri(o.store_uri)) return "";
+  const std::string uri = DbUri(o, path);
+  return uri.rfind("sqlite:", 0) == 0 ? uri.substr(7) : "";
+}
 }  // namespace
+
+Status Workspace::ResolveUser(const WorkspaceOptions& o, bool created) {
+  ALMANAC_ASSIGN_OR_RETURN(identity_, ResolveIdentity(*store_, SqliteFile(o, shared_ ? "" : path_), o.user));
+  store::SetAuthenticatedUser(identity_.own_user);
+  if (created && identity_.admin_by_ownership) {
+    // Who creates a store becomes its first admin.
+    ALMANAC_RETURN_IF_ERROR(GrantStoreUser(*store_, identity_, identity_.principal, identity_.own_user, true));
+    identity_.admin_by_ownership = false;
+  }
+  if (o.resolved_user != nullptr) *o.resolved_user = identity_.user;
+  return Status::Ok();
+}
 
 Workspace::~Workspace() {
   store_.reset();
@@ -37,6 +56,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
     so.create_if_missing = true;
     ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, so));
     ws->path_ = ws->store_->uri();
+    ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, true));
     return ws;
   }
   std::error_code ec;
@@ -53,6 +73,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
   store::StoreOptions so;
   so.create_if_missing = true;
   ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
+  ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, true));
   Json meta = {{"format", "almanac-workspace"},
                {"format_version", 1},
                {"created_at", FormatTimestamp(SystemClock().NowMicros())}};
@@ -67,6 +88,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
     ws->store_uri_ = o.store_uri;
     ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, store::StoreOptions{}));
     ws->path_ = ws->store_->uri();
+    ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, false));
     return ws;
   }
   std::error_code ec;
@@ -79,6 +101,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
   ws->lock_timeout_ms_ = o.lock_timeout_ms;
   store::StoreOptions so;
   ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
+  ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, false));
   return ws;
 }
 

@@ -14,6 +14,7 @@
 
 #include "almanac/core.h"
 #include "almanac/store.h"
+#include "cli/identity.h"
 
 namespace almanac::cli {
 
@@ -21,12 +22,18 @@ struct WorkspaceOptions {
   std::string path;       // --workspace / ALMANAC_WORKSPACE / ./almanac-workspace
   std::string store_uri;  // --store / ALMANAC_STORE: overrides the workspace's database
   int lock_timeout_ms = 0;
+  std::string user;  // --user / ALMANAC_USER: whom to act as ("" = the caller's own user)
+  // Receives the resolved user when the workspace opens (GlobalOptions::user).
+  std::string* resolved_user = nullptr;
 };
 
 class Workspace {
  public:
   ~Workspace();
-  // Creates the folder and database. AlreadyExists when it is already a workspace.
+  // Open and Init resolve who runs the command (cli/identity.h): PermissionDenied when --user
+  // names someone else and the caller is not an admin of the store.
+  // Creates the folder and database. AlreadyExists when it is already a workspace. The first
+  // caller of a store without admins becomes its admin.
   static Result<std::unique_ptr<Workspace>> Init(const WorkspaceOptions& options);
   // Opens an existing workspace. NotFound (with a hint to run `almanac init`) otherwise.
   static Result<std::unique_ptr<Workspace>> Open(const WorkspaceOptions& options);
@@ -54,6 +61,9 @@ class Workspace {
   Result<PipelineLock> LockPipeline(const std::string& name);
 
   store::Store& store() { return *store_; }
+  const Identity& identity() const { return identity_; }
+  // Whom the command acts as (the audit actor).
+  const std::string& user() const { return identity_.user; }
   const std::string& path() const { return path_; }
   std::string artifacts_dir() const { return path_ + "/artifacts"; }
   // Where artifacts live: the folder (file:...) or, for a shared store, its database.
@@ -63,12 +73,14 @@ class Workspace {
 
  private:
   Workspace() = default;
+  Status ResolveUser(const WorkspaceOptions& o, bool created);
   std::string path_;
   std::unique_ptr<store::Store> store_;
   int lock_fd_ = -1;
   int lock_timeout_ms_ = 0;
   bool shared_ = false;
   std::string store_uri_;  // as given (with credentials), for opening the artifact store
+  Identity identity_;
 };
 
 }  // namespace almanac::cli

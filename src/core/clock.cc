@@ -96,4 +96,28 @@ Result<int64_t> ParseTimestamp(std::string_view raw) {
   return us + ((h * 60LL + m) * 60 + s) * 1000000LL + frac;
 }
 
+Result<int64_t> ParseDuration(std::string_view text) {
+  auto bad = [&] {
+    return InvalidArgumentError("duration " + QuoteForMessage(text) +
+                                ": expected a whole number and a unit, e.g. 45s, 30m, 12h, 90d or 2w");
+  };
+  if (text.size() < 2) return bad();
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1'000'000; break;
+    case 'm': unit = 60'000'000; break;
+    case 'h': unit = 3'600'000'000; break;
+    case 'd': unit = 86'400'000'000; break;
+    case 'w': unit = 7 * 86'400'000'000; break;
+    default: return bad();
+  }
+  int64_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return bad();
+    n = n * 10 + (c - '0');
+    if (n > 36500LL * 86'400'000'000 / unit) return bad();
+  }
+  return n * unit;
+}
+
 }  // namespace almanac

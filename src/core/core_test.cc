@@ -147,6 +147,11 @@ TEST(ClockTest, TimestampsRoundTrip) {
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(*ParseTimestamp("2024-05-01"), Date::Parse("2024-05-01")->days() * 86400000000LL);
   EXPECT_THAT(ParseTimestamp("2024-05-01T25:00:00Z"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_EQ(*ParseDuration("45s"), 45'000'000);
+  EXPECT_EQ(*ParseDuration("2w"), 14 * 86'400'000'000LL);
+  EXPECT_EQ(*ParseDuration("0s"), 0);
+  for (const char* bad : {"", "s", "90", "-1d", "1.5h", "1 h", "1y", "99999999999999d"})
+    EXPECT_THAT(ParseDuration(bad), StatusIs(StatusCode::kInvalidArgument)) << bad;
   FixedClock c(86400000000LL * 3 + 5);
   EXPECT_EQ(c.Today().ToString(), "1970-01-04");
 }

@@ -273,6 +273,8 @@ void ServeCore::OnServableEvent(const ServableEvent& e) {
 
 void ServeCore::Poll(bool force) {
   const bool new_forecasts = StorePendingForecasts();
+  // Tokens' last-used times (not audited: the audit head does not move).
+  if (Status s = auth_.FlushLastUsed(); !s.ok()) Log("ERROR: cannot record the tokens' last use: " + s.message());
   auto head = deps_.store->metadata().AuditHead();
   if (!head.ok()) {
     polls_->WithLabels({"failure"}).Inc();

@@ -83,8 +83,10 @@ bool RoleAllows(Role role, Permission p) {
 }
 
 Result<CreatedToken> CreateToken(store::MetadataStore& metadata, const Clock& clock, Role role, std::string_view user,
-                                 std::string_view description, std::string_view actor) {
+                                 std::string_view description, std::string_view actor, int64_t expires_at) {
   ALMANAC_RETURN_IF_ERROR(ValidateName(user, "token user"));
+  if (expires_at < 0 || (expires_at != 0 && expires_at <= clock.NowMicros()))
+    return InvalidArgumentError("a token's expiry must be in the future");
   CreatedToken out;
   ALMANAC_ASSIGN_OR_RETURN(std::string secret_hex, RandomHex(kSecretHexChars / 2));
   ALMANAC_ASSIGN_OR_RETURN(std::string id_hex, RandomHex(6));
@@ -96,10 +98,52 @@ Result<CreatedToken> CreateToken(store::MetadataStore& metadata, const Clock& cl
   out.record.description = std::string(description);
   out.record.created_at = clock.NowMicros();
   out.record.created_by = std::string(actor);
+  out.record.expires_at = expires_at;
   ALMANAC_RETURN_IF_ERROR(metadata.Run([&](store::MetadataTxn& t) -> Status {
     ALMANAC_RETURN_IF_ERROR(t.InsertToken(out.record));
-    return t.Audit({std::string(actor), "token.create", "token", out.record.id,
-                    {{"user", out.record.user}, {"role", out.record.role}, {"description", out.record.description}}})
+    Json details = {{"user", out.record.user}, {"role", out.record.role}, {"description", out.record.description}};
+    if (expires_at != 0) details["expires_at"] = FormatTimestamp(expires_at);
+    return t.Audit({std::string(actor), "token.create", "token", out.record.id, details}).status();
+  }));
+  return out;
+}
+
+Result<RotatedToken> RotateToken(store::MetadataStore& metadata, const Clock& clock, std::string_view id,
+                                 int64_t grace_micros, std::string_view actor) {
+  if (grace_micros < 0) return InvalidArgumentError("the grace period of a rotation cannot be negative");
+  RotatedToken out;
+  ALMANAC_ASSIGN_OR_RETURN(std::string secret_hex, RandomHex(kSecretHexChars / 2));
+  ALMANAC_ASSIGN_OR_RETURN(std::string id_hex, RandomHex(6));
+  ALMANAC_RETURN_IF_ERROR(metadata.Run([&](store::MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(store::ApiTokenRecord old, t.GetToken(id));
+    const int64_t now = clock.NowMicros();
+    if (old.revoked_at != 0) return FailedPreconditionError("token " + old.id + " was revoked: create a new one instead");
+    if (old.expires_at != 0 && old.expires_at <= now)
+      return FailedPreconditionError("token " + old.id + " expired at " + FormatTimestamp(old.expires_at) +
+                                     ": create a new one instead");
+    store::ApiTokenRecord& fresh = out.fresh.record;
+    out.fresh.secret = std::string(kTokenPrefix) + secret_hex;
+    fresh.id = "tok_" + id_hex;
+    fresh.token_sha256 = Sha256Hex(out.fresh.secret);
+    fresh.user = old.user;
+    fresh.role = old.role;
+    fresh.description = old.description;
+    fresh.created_at = now;
+    fresh.created_by = std::string(actor);
+    // A token with a lifetime keeps it: the new one lives as long from now as the old one did.
+    if (old.expires_at != 0) fresh.expires_at = now + (old.expires_at - old.created_at);
+    const int64_t until = now + grace_micros;
+    if (old.expires_at == 0 || until < old.expires_at) old.expires_at = until;
+    if (grace_micros == 0) {
+      old.revoked_at = now;
+      old.revoked_by = std::string(actor);
+    }
+    ALMANAC_RETURN_IF_ERROR(t.InsertToken(fresh));
+    ALMANAC_RETURN_IF_ERROR(t.UpdateToken(old));
+    out.old = old;
+    return t.Audit({std::string(actor), "token.rotate", "token", old.id,
+                    {{"user", old.user}, {"role", old.role}, {"new_token", fresh.id},
+                     {"old_valid_until", FormatTimestamp(old.expires_at)}}})
         .status();
   }));
   return out;
@@ -156,12 +200,48 @@ Authenticator::Outcome Authenticator::Check(std::string_view authorization, Prin
     *message = "invalid bearer token";
     return Outcome::kUnauthenticated;
   }
-  if (it->second.revoked) {
-    *message = "token " + it->second.principal.token_id + " was revoked";
-    return Outcome::kUnauthenticated;
-  }
+  const int64_t now = clock_.NowMicros();
+  if (Refused(it->second, now, message)) return Outcome::kUnauthenticated;
   *principal = it->second.principal;
+  used_[principal->token_id] = now;
   return Outcome::kOk;
+}
+
+bool Authenticator::Refused(const Entry& e, int64_t now, std::string* message) {
+  if (e.revoked) {
+    *message = "token " + e.principal.token_id + " was revoked";
+    return true;
+  }
+  if (e.principal.expires_at != 0 && now >= e.principal.expires_at) {
+    *message = "token " + e.principal.token_id + " expired at " + FormatTimestamp(e.principal.expires_at);
+    return true;
+  }
+  return false;
+}
+
+Status Authenticator::FlushLastUsed(int64_t min_interval_micros) {
+  std::vector<std::pair<std::string, int64_t>> due;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = used_.begin(); it != used_.end();) {
+      auto w = written_.find(it->first);
+      if (w == written_.end() || it->second - w->second >= min_interval_micros) {
+        due.emplace_back(it->first, it->second);
+        written_[it->first] = it->second;
+        it = used_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (due.empty()) return Status::Ok();
+  return metadata_.Run([&](store::MetadataTxn& t) -> Status {
+    for (const auto& [id, at] : due) {
+      Status s = t.TouchToken(id, at);
+      if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    }
+    return Status::Ok();
+  });
 }
 
 Result<Principal> Authenticator::Lookup(std::string_view authorization) {
@@ -174,7 +254,7 @@ Result<Principal> Authenticator::Lookup(std::string_view authorization) {
     if (!role.ok()) return role.status();
     e.known = true;
     e.revoked = rec->revoked_at != 0;
-    e.principal = {rec->user, *role, rec->id};
+    e.principal = {rec->user, *role, rec->id, rec->expires_at};
   } else if (rec.status().code() != StatusCode::kNotFound) {
     return rec.status();
   }
@@ -186,7 +266,12 @@ Result<Principal> Authenticator::Lookup(std::string_view authorization) {
     }
   }
   if (!e.known) return UnauthenticatedError("invalid bearer token");
-  if (e.revoked) return UnauthenticatedError("token " + e.principal.token_id + " was revoked");
+  const int64_t now = clock_.NowMicros();
+  if (std::string why; Refused(e, now, &why)) return UnauthenticatedError(why);
+  {
+    std::lock_guard lock(mu_);
+    used_[e.principal.token_id] = now;
+  }
   return e.principal;
 }
 
@@ -199,7 +284,7 @@ Status Authenticator::Refresh() {
     Entry e;
     e.known = true;
     e.revoked = t.revoked_at != 0;
-    e.principal = {t.user, *role, t.id};
+    e.principal = {t.user, *role, t.id, t.expires_at};
     fresh[t.token_sha256] = e;
   }
   std::lock_guard lock(mu_);

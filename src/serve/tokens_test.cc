@@ -71,5 +71,52 @@ TEST_F(TokensTest, AuthenticatorChecksLooksUpRefreshesAndHonoursRevocation) {
   EXPECT_EQ(audit.back().event.actor, "carol");
 }
 
+// Issue 19: expiry checked on every request, rotation with a grace period, last use flushed.
+TEST_F(TokensTest, ExpiryRotationAndLastUse) {
+  FixedClock clock(1'000'000'000);
+  Authenticator auth(store_->metadata(), clock);
+  EXPECT_THAT(CreateToken(store_->metadata(), clock, Role::kViewer, "vera", "", "admin", 999'000'000),
+              StatusIs(StatusCode::kInvalidArgument, "future"));
+  ASSERT_OK_AND_ASSIGN(CreatedToken t, CreateToken(store_->metadata(), clock, Role::kViewer, "vera", "d", "admin",
+                                                   clock.NowMicros() + 60'000'000));
+  ASSERT_OK(auth.Refresh());
+  const std::string header = "Bearer " + t.secret;
+  Principal p;
+  std::string why;
+  EXPECT_EQ(auth.Check(header, &p, &why), Authenticator::Outcome::kOk);
+  // Last use: written on the first flush, then at most once per interval.
+  ASSERT_OK(auth.FlushLastUsed());
+  EXPECT_EQ((*ListTokens(store_->metadata()))[0].last_used_at, 1'000'000'000);
+  clock.Advance(10'000'000);
+  EXPECT_EQ(auth.Check(header, &p, &why), Authenticator::Outcome::kOk);
+  ASSERT_OK(auth.FlushLastUsed());
+  EXPECT_EQ((*ListTokens(store_->metadata()))[0].last_used_at, 1'000'000'000);  // within the minute
+  ASSERT_OK(auth.FlushLastUsed(0));
+  EXPECT_EQ((*ListTokens(store_->metadata()))[0].last_used_at, 1'010'000'000);
+
+  // Rotation: both work during the grace period, the new one keeps the lifetime.
+  ASSERT_OK_AND_ASSIGN(RotatedToken r, RotateToken(store_->metadata(), clock, t.record.id, 5'000'000, "vera"));
+  EXPECT_EQ(r.fresh.record.user, "vera");
+  EXPECT_EQ(r.fresh.record.description, "d");
+  EXPECT_EQ(r.fresh.record.expires_at, clock.NowMicros() + 60'000'000);
+  EXPECT_EQ(r.old.expires_at, clock.NowMicros() + 5'000'000);
+  ASSERT_OK(auth.Refresh());
+  EXPECT_EQ(auth.Check(header, &p, &why), Authenticator::Outcome::kOk);
+  EXPECT_EQ(auth.Check("Bearer " + r.fresh.secret, &p, &why), Authenticator::Outcome::kOk);
+  clock.Advance(5'000'000);  // the grace period is over: refused without any refresh
+  EXPECT_EQ(auth.Check(header, &p, &why), Authenticator::Outcome::kUnauthenticated);
+  EXPECT_THAT(why, HasSubstr("expired at"));
+  EXPECT_EQ(auth.Check("Bearer " + r.fresh.secret, &p, &why), Authenticator::Outcome::kOk);
+  EXPECT_THAT(RotateToken(store_->metadata(), clock, t.record.id, 0, "vera"), StatusIs(StatusCode::kFailedPrecondition, "expired"));
+  EXPECT_THAT(RotateToken(store_->metadata(), clock, r.fresh.record.id, -1, "vera"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(RotateToken(store_->metadata(), clock, "tok_nope", 0, "vera"), StatusIs(StatusCode::kNotFound));
+  // --grace 0: the old one is revoked at once.
+  ASSERT_OK_AND_ASSIGN(RotatedToken r2, RotateToken(store_->metadata(), clock, r.fresh.record.id, 0, "vera"));
+  EXPECT_NE(r2.old.revoked_at, 0);
+  ASSERT_OK_AND_ASSIGN(auto audit, store_->metadata().ReadAudit(1, 0));
+  EXPECT_EQ(audit.back().event.action, "token.rotate");
+  EXPECT_EQ(audit.back().event.details["new_token"], r2.fresh.record.id);
+}
+
 }  // namespace
 }  // namespace almanac::serve

@@ -138,4 +138,23 @@ Result<AuditVerification> VerifyAuditChain(MetadataStore& store) {
   return out;
 }
 
+namespace {
+std::string& AuthenticatedUserSlot() {
+  static std::string user;
+  return user;
+}
+}  // namespace
+
+void SetAuthenticatedUser(std::string user) { AuthenticatedUserSlot() = std::move(user); }
+const std::string& AuthenticatedUser() { return AuthenticatedUserSlot(); }
+
+AuditEvent WithAuthenticatedUser(const AuditEvent& event) {
+  const std::string& who = AuthenticatedUser();
+  if (who.empty() || who == event.actor) return event;
+  AuditEvent out = event;
+  if (!out.details.is_object()) out.details = Json{{"details", event.details}};
+  out.details["authenticated_as"] = who;
+  return out;
+}
+
 }  // namespace almanac::store

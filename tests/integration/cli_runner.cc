@@ -1,6 +1,9 @@
 #include "integration/cli_runner.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +47,19 @@ std::vector<char*> Argv(const std::vector<std::string>& args, std::string& bin) 
 
 CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string& input,
                          const std::vector<std::string>& env) {
+  return RunAlmanacAs("", args, env, input);
+}
+
+CommandResult RunAlmanacAs(const std::string& os_user, const std::vector<std::string>& args,
+                           const std::vector<std::string>& env, const std::string& input) {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (!os_user.empty()) {
+    const struct passwd* pw = ::getpwnam(os_user.c_str());
+    if (pw == nullptr) return {127, "", "no operating-system user " + os_user};
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
   TempDir io;
   const std::string in = io / "in", out = io / "out", err = io / "err";
   WriteFile(in, input);
@@ -58,7 +74,14 @@ CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string
     ::dup2(fe, 2);
     ::unsetenv("ALMANAC_WORKSPACE");
     ::unsetenv("ALMANAC_STORE");
-    ::setenv("ALMANAC_USER", "tester", 1);
+    if (os_user.empty()) {
+      ::setenv("ALMANAC_USER", "tester", 1);
+    } else {
+      // Another OS user: files it creates stay writable by the others of the test.
+      ::unsetenv("ALMANAC_USER");
+      ::umask(0);
+      if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
+    }
     for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
     ::execv(argv[0], argv.data());
     ::_exit(127);

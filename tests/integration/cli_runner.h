@@ -17,6 +17,11 @@ struct CommandResult {
 // Runs ALMANAC_BINARY_PATH with `args`, feeding `input` on stdin, and waits.
 CommandResult RunAlmanac(const std::vector<std::string>& args, const std::string& input = "",
                          const std::vector<std::string>& env = {});
+// As RunAlmanac, but as the operating-system user `os_user` (the test must run as root) and
+// without ALMANAC_USER; with umask 0, so the users of a test share the files they create.
+// "" runs as RunAlmanac does.
+CommandResult RunAlmanacAs(const std::string& os_user, const std::vector<std::string>& args,
+                           const std::vector<std::string>& env = {}, const std::string& input = "");
 
 // Starts the binary without waiting; stderr goes to `err_path`, stdout to `out_path`. Returns
 // the pid. With `stdin_fd` non-null, the child's stdin is a pipe whose write end is stored there.

@@ -375,6 +375,49 @@ TEST_F(PgCliTest, WorkersSurviveAServerRestart) {
   EXPECT_EQ(Pg({"audit", "verify"}).exit_code, 0);
 }
 
+
+// Issue 19: on a shared store the CLI acts as its PostgreSQL role (current_user), mapped
+// through the store users; --user names another user only for an admin.
+TEST_F(PgCliTest, ActsAsItsDatabaseRoleMappedThroughStoreUsers) {
+  ASSERT_EQ(Pg({"init"}).exit_code, 0);  // as the superuser of the URI: the store's first admin
+  auto conn = store::pg::Conn::Connect(uri_, {});
+  ASSERT_TRUE(conn.ok());
+  // Roles are the server's, shared by every database: unique names per test.
+  const std::string db = uri_.substr(uri_.rfind('/') + 1);
+  const std::string alice = "alice_" + db, bob = "bob_" + db;
+  for (const std::string& role : {alice, bob}) {
+    ASSERT_TRUE((*conn)->Exec("CREATE ROLE " + role + " LOGIN PASSWORD 'pw-" + role + "'").ok());
+    ASSERT_TRUE((*conn)->Exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role).ok());
+    ASSERT_TRUE((*conn)->Exec("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role).ok());
+  }
+  const size_t at = uri_.find('@'), scheme = uri_.find("//");
+  ASSERT_NE(at, std::string::npos);
+  auto as_role = [&](const std::string& role, std::vector<std::string> args) {
+    const std::string uri = uri_.substr(0, scheme + 2) + role + ":pw-" + role + uri_.substr(at);
+    args.insert(args.begin(), {"--store", uri});
+    return RunAlmanacAs("", args, {"ALMANAC_USER="});
+  };
+  auto who = as_role(alice, {"--format", "json", "whoami"});
+  ASSERT_EQ(who.exit_code, 0) << who.err;
+  EXPECT_EQ(Json::parse(who.out)["user"], alice);
+  EXPECT_EQ(Json::parse(who.out)["authenticated_by"], "PostgreSQL role");
+  EXPECT_EQ(Json::parse(who.out)["admin"], false);
+  // alice's role cannot act as bob, nor make itself an admin.
+  auto as_bob = as_role(alice, {"--user", bob, "tokens", "create", "--role", "viewer", "--user", bob});
+  EXPECT_EQ(as_bob.exit_code, 1);
+  EXPECT_THAT(as_bob.err, HasSubstr("PostgreSQL role " + alice));
+  EXPECT_EQ(as_role(alice, {"users", "grant", alice, "--admin"}).exit_code, 1);
+  // The admin maps the role to a user name; its writes are then audited under that name.
+  ASSERT_EQ(Pg({"users", "grant", alice, "--as", "alice"}).exit_code, 0);
+  auto mapped = as_role(alice, {"--format", "json", "whoami"});
+  EXPECT_EQ(Json::parse(mapped.out)["user"], "alice");
+  auto t = as_role(alice, {"tokens", "create", "--role", "viewer", "--user", "alice"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE action = 'token.create' AND actor = 'alice' AND details NOT LIKE "
+                  "'%authenticated_as%'"),
+            1);
+  EXPECT_EQ(as_role(bob, {"tokens", "create", "--role", "viewer", "--user", "alice"}).exit_code, 1);
+}
 }  // namespace
 }  // namespace almanac::testing
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "almanac/core.h"
+#include "almanac/core/json.h"
 #include "integration/cli_runner.h"
 
 namespace almanac::testing {
@@ -275,5 +277,142 @@ TEST_F(PipelineCliTest, ShardsSplitASeriesSetDeterministically) {
   EXPECT_THAT(no_count.err, HasSubstr("ALMANAC_SHARD_COUNT"));
 }
 
+
+// Identities (issue 19): the CLI acts as the operating-system user; --user / ALMANAC_USER may
+// name someone else only for an admin of the store, and the audit log then records both. Two
+// real users of the machine play alice and bob: daemon and nobody (CI runs the tests as root,
+// which creates the workspace and is its first admin).
+class IdentityCliTest : public ::testing::Test {
+ protected:
+  static constexpr const char* kAlice = "daemon";
+  static constexpr const char* kBob = "nobody";
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run commands as other operating-system users";
+    ws_ = dir_ / "ws";
+    auto init = RunAlmanacAs("root", {"--workspace", ws_, "init"});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    auto r = RunAlmanacAs("root", {"--workspace", ws_, "ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--metadata",
+                                   kSrc + "/examples/data/us_macro_quarterly.meta.yaml", "--realtime-start", "2009-12-15"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // The workspace is shared by its users (a group-writable folder in real life).
+    std::error_code ec;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path(), ec))
+      std::filesystem::permissions(e.path(), std::filesystem::perms::all, ec);
+    std::filesystem::permissions(dir_.path(), std::filesystem::perms::all, ec);
+  }
+  CommandResult As(const std::string& os_user, std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(), {"--workspace", ws_});
+    return RunAlmanacAs(os_user, args, env);
+  }
+  std::string Head() {
+    auto v = As("root", {"--format", "json", "audit", "verify"});
+    return v.out;
+  }
+  TempDir dir_;
+  std::string ws_;
+};
+
+TEST_F(IdentityCliTest, AliceCannotApproveAsBobThroughTheCliOrTheQueue) {
+  auto who = As(kAlice, {"--format", "json", "whoami"});
+  ASSERT_EQ(who.exit_code, 0) << who.err;
+  EXPECT_EQ(Json::parse(who.out)["user"], kAlice);
+  EXPECT_EQ(Json::parse(who.out)["admin"], false);
+
+  // Through the queue: alice submits, bob's worker runs it as alice (the task's submitter).
+  const std::string pipeline = kSrc + "/examples/pipelines/us_gdp_growth.yaml";
+  auto as_bob = As(kAlice, {"--user", kBob, "submit", pipeline});
+  EXPECT_EQ(as_bob.exit_code, 1);
+  EXPECT_THAT(as_bob.err, HasSubstr("you are daemon"));
+  auto sub = As(kAlice, {"submit", pipeline});
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  auto w = As(kBob, {"worker", "--poll-ms", "20", "--idle-exit", "0.3"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  auto lineage = As(kAlice, {"--format", "json", "models", "list"});
+  ASSERT_EQ(lineage.exit_code, 0) << lineage.err;
+
+  // alice requested production; she cannot approve, neither as herself nor as bob.
+  const std::string before = Head();
+  auto self = As(kAlice, {"models", "approve", "us-gdp-growth@1", "--reason", "mine"});
+  EXPECT_EQ(self.exit_code, 1);
+  EXPECT_THAT(self.err, HasSubstr("four-eyes"));
+  auto by_option = As(kAlice, {"--user", kBob, "models", "approve", "us-gdp-growth@1", "--reason", "mine"});
+  EXPECT_EQ(by_option.exit_code, 1);
+  EXPECT_THAT(by_option.err, HasSubstr("you are daemon (operating-system user daemon); acting as 'nobody'"));
+  EXPECT_THAT(by_option.err, HasSubstr("needs an admin grant"));
+  auto by_env = As(kAlice, {"models", "approve", "us-gdp-growth@1", "--reason", "mine"}, {"ALMANAC_USER=nobody"});
+  EXPECT_EQ(by_env.exit_code, 1);
+  EXPECT_THAT(by_env.err, HasSubstr("needs an admin grant"));
+  EXPECT_EQ(Head(), before);  // nothing written
+  // nor grant herself admin rights
+  auto grant = As(kAlice, {"users", "grant", kAlice, "--admin"});
+  EXPECT_EQ(grant.exit_code, 1);
+  EXPECT_THAT(grant.err, HasSubstr("not an admin"));
+  // nor create a token that acts as bob
+  auto token = As(kAlice, {"tokens", "create", "--role", "approver", "--user", kBob});
+  EXPECT_EQ(token.exit_code, 1);
+  EXPECT_THAT(token.err, HasSubstr("only their own tokens"));
+  EXPECT_EQ(Head(), before);
+
+  auto ok = As(kBob, {"models", "approve", "us-gdp-growth@1", "--reason", "reviewed"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  auto audit = As(kBob, {"audit", "export"});
+  // The worker (bob) ran alice's task: its entries are alice's, authenticated as bob.
+  EXPECT_THAT(audit.out, HasSubstr(R"("action":"model.promote.request","actor":"daemon","details":{"authenticated_as":"nobody")"));
+  EXPECT_THAT(audit.out, HasSubstr(R"("action":"model.approve","actor":"nobody")"));
+}
+
+TEST_F(IdentityCliTest, AnAdminActsAsOthersAndTheAuditLogRecordsBoth) {
+  auto users = As("root", {"--format", "csv", "users", "list"});
+  ASSERT_EQ(users.exit_code, 0) << users.err;
+  EXPECT_THAT(users.out, HasSubstr("root,root,yes,root,"));  // who created the workspace
+  auto grant = As("root", {"users", "grant", kAlice, "--as", "alice", "--admin"});
+  ASSERT_EQ(grant.exit_code, 0) << grant.err;
+  auto who = As(kAlice, {"--format", "json", "whoami"});
+  EXPECT_EQ(Json::parse(who.out)["user"], "alice");
+  EXPECT_EQ(Json::parse(who.out)["principal"], kAlice);
+  EXPECT_EQ(Json::parse(who.out)["admin"], true);
+  auto snap = As(kAlice, {"--user", "carol", "snapshot", "create", "s1", "--series", "us:realgdp"});
+  ASSERT_EQ(snap.exit_code, 0) << snap.err;
+  auto audit = As("root", {"audit", "export"});
+  EXPECT_THAT(audit.out, HasSubstr(R"("authenticated_as":"alice")"));
+  EXPECT_THAT(audit.out, HasSubstr(R"("action":"snapshot.create","actor":"carol")"));
+  EXPECT_EQ(As("root", {"audit", "verify"}).exit_code, 0);
+
+  // Bad input: a principal or user name that is not a name; the last admin stays.
+  EXPECT_THAT(As("root", {"users", "grant", "a b"}).err, HasSubstr("principal"));
+  EXPECT_THAT(As("root", {"users", "grant", "x", "--as", "'; DROP TABLE store_users; --"}).err, HasSubstr("user"));
+  EXPECT_EQ(As("root", {"users", "revoke", "nobody-has-this"}).exit_code, 1);
+  ASSERT_EQ(As("root", {"users", "revoke", kAlice}).exit_code, 0);
+  auto last = As("root", {"users", "revoke", "root"});
+  EXPECT_EQ(last.exit_code, 1);
+  EXPECT_THAT(last.err, HasSubstr("last admin"));
+  EXPECT_EQ(As(kAlice, {"--user", "carol", "series", "list"}).exit_code, 1);  // no longer an admin
+}
+
+TEST_F(IdentityCliTest, TokensExpireRotateAndOnlyTheirUserOrAnAdminManagesThem) {
+  auto bad = As(kAlice, {"tokens", "create", "--role", "viewer", "--user", kAlice, "--expires", "soon"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("--expires 'soon'"));
+  EXPECT_THAT(As(kAlice, {"tokens", "create", "--role", "viewer", "--user", kAlice, "--expires", "2001-01-01"}).err,
+              HasSubstr("in the future"));
+  auto t = As(kAlice, {"--format", "json", "tokens", "create", "--role", "viewer", "--user", kAlice, "--expires", "90d"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const Json tok = Json::parse(t.out);
+  const std::string id = tok["id"];
+  EXPECT_THAT(tok["expires_at"].get<std::string>(), ::testing::StartsWith("20"));
+  EXPECT_EQ(As(kBob, {"tokens", "revoke", id}).exit_code, 1);  // not bob's token
+  EXPECT_EQ(As(kBob, {"tokens", "rotate", id}).exit_code, 1);
+  EXPECT_THAT(As(kAlice, {"tokens", "rotate", id, "--grace", "1 hour"}).err, HasSubstr("--grace"));
+  auto rot = As(kAlice, {"--format", "json", "tokens", "rotate", id, "--grace", "1h"});
+  ASSERT_EQ(rot.exit_code, 0) << rot.err;
+  const Json r = Json::parse(rot.out);
+  EXPECT_EQ(r["replaces"], tok["id"]);
+  EXPECT_NE(r["token"], tok["token"]);
+  auto list = As(kAlice, {"--format", "json", "tokens", "list"});
+  EXPECT_THAT(list.out, HasSubstr("\"last_used_at\""));
+  auto again = As(kAlice, {"tokens", "rotate", id, "--grace", "0s"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;  // the old one is still valid during its grace
+  EXPECT_THAT(As(kAlice, {"tokens", "rotate", id}).err, HasSubstr("revoked"));
+}
 }  // namespace
 }  // namespace almanac::testing

@@ -337,6 +337,55 @@ TEST_F(ServeTest, ScenarioForecastsMeetThePathAndMatchTheModelApi) {
       403);
 }
 
+// Issue 19: expiry on every request, rotation without downtime, last use written by the server.
+TEST_F(ServeTest, TokensExpireRotateWithoutDowntimeAndRecordTheirLastUse) {
+  TempDir d;
+  const std::string ws = CopyWorkspace(d);
+  const auto created_at = std::chrono::steady_clock::now();
+  auto shortlived = Cli({"--format", "json", "tokens", "create", "--role", "viewer", "--user", "carol", "--expires", "2s"}, "root", ws);
+  ASSERT_EQ(shortlived.exit_code, 0) << shortlived.err;
+  auto t = Cli({"--format", "json", "tokens", "create", "--role", "viewer", "--user", "carol"}, "root", ws);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const Json created = Parse(t.out);
+  const std::string old_secret = created["token"].get<std::string>(), id = created["id"].get<std::string>();
+  ServerProcess s(ws, {});  // polls every 0.1 s
+  ASSERT_TRUE(s.running()) << s.log();
+  const std::string brief = Parse(shortlived.out)["token"].get<std::string>();
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, brief).status, 200);
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, old_secret).status, 200);
+
+  auto rot = Cli({"--format", "json", "tokens", "rotate", id, "--grace", "1h"}, "root", ws);
+  ASSERT_EQ(rot.exit_code, 0) << rot.err;
+  const std::string new_secret = Parse(rot.out)["token"].get<std::string>();
+  // Both secrets work during the grace period: clients switch at their own pace.
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, new_secret).status, 200);
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, old_secret).status, 200);
+  // Ending the grace period (a rotation of the old token with --grace 0s) refuses the old one.
+  ASSERT_EQ(Cli({"tokens", "rotate", id, "--grace", "0s"}, "root", ws).exit_code, 0);
+  int status = 0;
+  for (int i = 0; i < 100 && status != 401; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, old_secret).status;
+  }
+  EXPECT_EQ(status, 401);
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, new_secret).status, 200);
+
+  // The 2 s token has expired by now (checked per request, not per poll).
+  std::this_thread::sleep_until(created_at + std::chrono::milliseconds(2200));
+  auto expired = HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, brief);
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_THAT(expired.body, HasSubstr("expired at"));
+
+  // Last use: written on the server's poll.
+  std::string list;
+  for (int i = 0; i < 50; ++i) {
+    list = Cli({"--format", "json", "tokens", "list"}, "root", ws).out;
+    if (list.find("\"last_used_at\": \"20") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_THAT(list, HasSubstr("\"last_used_at\": \"20"));
+}
+
 TEST_F(ServeTest, RevokedTokenIsRefusedFromTheNextPoll) {
   TempDir d;
   const std::string ws = CopyWorkspace(d);
@@ -685,6 +734,14 @@ TEST_F(ServeTest, RequesterCannotApproveAndPromotionRacesWithForecasts) {
                           std::string(Trim(alice_approver.out)));
   EXPECT_EQ(self.status, 409) << self.body;
   EXPECT_EQ(Parse(self.body)["code"], "FAILED_PRECONDITION");
+  // A request cannot name another user: the token's user is who acts (issue 19).
+  auto as_bob = HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/approve", R"({"reason":"mine","user":"bob"})",
+                            std::string(Trim(alice_approver.out)));
+  EXPECT_NE(as_bob.status, 200) << as_bob.body;
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/approve", R"({"reason":"mine"})",
+                        std::string(Trim(alice_approver.out)), "X-Almanac-User: bob\r\nX-Forwarded-User: bob\r\n")
+                .status,
+            409);
 
   // Forecasts stream on two keep-alive connections while bob approves.
   std::atomic<bool> stop{false};

@@ -40,5 +40,8 @@ std::string FormatTimestamp(int64_t micros);
 // Parses the form above (fraction optional) or a plain date (midnight UTC).
 // InvalidArgument otherwise.
 Result<int64_t> ParseTimestamp(std::string_view text);
+// A duration in microseconds from a whole number and a unit: "45s", "30m", "12h", "90d", "2w".
+// InvalidArgument for anything else (no unit, negative, fractions, overflow past 100 years).
+Result<int64_t> ParseDuration(std::string_view text);
 
 }  // namespace almanac

@@ -143,6 +143,22 @@ struct ApiTokenRecord {
   std::string created_by;
   int64_t revoked_at = 0;  // micros; 0 while valid
   std::string revoked_by;
+  int64_t expires_at = 0;    // micros; 0: never. Rotation sets it on the old token (a grace period)
+  int64_t last_used_at = 0;  // micros; 0: never used (written by serve at most every poll interval)
+};
+
+// ---------------------------------------------------------------------------- store users
+
+// Who an authenticated principal acts as, and whether it may act as others (docs/operations.md,
+// "Identities"). The principal is the operating-system user on a local workspace and the
+// PostgreSQL role (current_user) on a shared store. A principal without a row acts as itself,
+// without admin rights.
+struct StoreUserRecord {
+  std::string principal;  // OS user name or database role
+  std::string user;       // the almanac user it acts as (the audit actor)
+  bool admin = false;     // may act as another user (--user), grant and revoke store users
+  std::string granted_by;
+  int64_t granted_at = 0;  // micros
 };
 
 // ---------------------------------------------------------------------- issued forecasts
@@ -284,13 +300,23 @@ class MetadataTxn {
 
   // API tokens. InsertToken: AlreadyExists for a duplicate id or hash. GetTokenByHash:
   // NotFound when no token has that hash (revoked tokens are returned, with revoked_at set).
-  // UpdateToken changes the revocation fields only; NotFound for an unknown id.
+  // UpdateToken changes the revocation and expiry fields only; NotFound for an unknown id.
   virtual Status InsertToken(const ApiTokenRecord& token) = 0;
   virtual Status UpdateToken(const ApiTokenRecord& token) = 0;
   virtual Result<ApiTokenRecord> GetToken(std::string_view id) = 0;
   virtual Result<ApiTokenRecord> GetTokenByHash(std::string_view token_sha256) = 0;
   // Every token, oldest first.
   virtual Result<std::vector<ApiTokenRecord>> ListTokens() = 0;
+  // Sets last_used_at of the token to `at` when that is later than the stored time; NotFound
+  // for an unknown id.
+  virtual Status TouchToken(std::string_view id, int64_t at) = 0;
+
+  // Store users. PutStoreUser inserts or replaces the principal's row; GetStoreUser: NotFound
+  // when the principal has none; DeleteStoreUser: NotFound for an unknown principal.
+  virtual Status PutStoreUser(const StoreUserRecord& user) = 0;
+  virtual Result<StoreUserRecord> GetStoreUser(std::string_view principal) = 0;
+  virtual Result<std::vector<StoreUserRecord>> ListStoreUsers() = 0;
+  virtual Status DeleteStoreUser(std::string_view principal) = 0;
 
   // Schedules: claims the run of `pipeline` scheduled for `fired_at` (micros) for `holder`.
   // true for the first claim; false when another scheduler (any process or host) already
@@ -369,5 +395,16 @@ struct AuditVerification {
   std::string head_hash;
 };
 Result<AuditVerification> VerifyAuditChain(MetadataStore& store);
+
+// The user this process authenticated as (the CLI's operating-system user or database role,
+// mapped through the store users). Every audit entry written afterwards whose actor differs
+// records it in details["authenticated_as"], so an admin acting as another user, or a worker
+// running someone's task, is visible in the chain. Empty (the default): nothing is added. Set
+// once at start-up, before other threads write.
+void SetAuthenticatedUser(std::string user);
+const std::string& AuthenticatedUser();
+// `event` with details["authenticated_as"] added when AuthenticatedUser() is set and differs
+// from the actor (what every back-end appends).
+AuditEvent WithAuthenticatedUser(const AuditEvent& event);
 
 }  // namespace almanac::store

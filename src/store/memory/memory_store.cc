@@ -50,6 +50,7 @@ struct State {
   std::map<int64_t, PromotionRequestRecord> requests;
   std::vector<AuditEntry> audit;
   std::map<std::string, ApiTokenRecord> tokens;  // by id
+  std::map<std::string, StoreUserRecord> store_users;  // by principal
   std::map<std::pair<std::string, int64_t>, std::string> scheduled_runs;  // (pipeline, fired_at) -> holder
   std::map<std::tuple<std::string, int64_t, std::string>, IssuedForecastRecord> forecasts;  // (model, version, origin)
   std::map<int64_t, QuarantineRecord> quarantine;
@@ -62,7 +63,7 @@ Result<AuditEntry> AppendAudit(State& state, const Clock& clock, const AuditEven
   e.seq = static_cast<int64_t>(state.audit.size()) + 1;
   e.prev_hash = state.audit.empty() ? std::string(64, '0') : state.audit.back().hash;
   e.timestamp = clock.NowMicros();
-  e.event = event;
+  e.event = WithAuthenticatedUser(event);
   if (e.event.details.is_null()) e.event.details = Json::object();
   ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
   state.audit.push_back(e);
@@ -502,6 +503,7 @@ class MemoryTxn : public MetadataTxn {
     if (p == nullptr) return NotFoundError("no token " + t.id);
     p->revoked_at = t.revoked_at;
     p->revoked_by = t.revoked_by;
+    p->expires_at = t.expires_at;
     return Status::Ok();
   }
   Result<ApiTokenRecord> GetToken(std::string_view id) override {
@@ -521,6 +523,30 @@ class MemoryTxn : public MetadataTxn {
       return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
     });
     return out;
+  }
+  Status TouchToken(std::string_view id, int64_t at) override {
+    auto* p = FindOr(s_.tokens, std::string(id));
+    if (p == nullptr) return NotFoundError("no token " + QuoteForMessage(id));
+    p->last_used_at = std::max(p->last_used_at, at);
+    return Status::Ok();
+  }
+  Status PutStoreUser(const StoreUserRecord& u) override {
+    s_.store_users[u.principal] = u;
+    return Status::Ok();
+  }
+  Result<StoreUserRecord> GetStoreUser(std::string_view principal) override {
+    auto* p = FindOr(s_.store_users, std::string(principal));
+    if (p == nullptr) return NotFoundError("no store user " + QuoteForMessage(principal));
+    return *p;
+  }
+  Result<std::vector<StoreUserRecord>> ListStoreUsers() override {
+    std::vector<StoreUserRecord> out;
+    for (const auto& [principal, u] : s_.store_users) out.push_back(u);
+    return out;
+  }
+  Status DeleteStoreUser(std::string_view principal) override {
+    if (s_.store_users.erase(std::string(principal)) == 0) return NotFoundError("no store user " + QuoteForMessage(principal));
+    return Status::Ok();
   }
   Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) override {
     return s_.scheduled_runs.emplace(std::make_pair(std::string(pipeline), fired_at), std::string(holder)).second;

@@ -332,17 +332,18 @@ class Txn : public MetadataTxn {
     static constexpr std::string_view kRoles[] = {"viewer", "analyst", "modeler", "approver", "admin"};
     if (std::find(std::begin(kRoles), std::end(kRoles), t.role) == std::end(kRoles))
       return InvalidArgumentError("token " + t.id + ": unknown role " + QuoteForMessage(t.role));
-    Status s = Inserted(c_.Query("INSERT INTO api_tokens VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
+    Status s = Inserted(c_.Query("INSERT INTO api_tokens VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING",
                                  Params().Add(t.id).Add(t.token_sha256).Add(t.user).Add(t.role).Add(t.description)
-                                     .Add(t.created_at).Add(t.created_by).Add(t.revoked_at).Add(t.revoked_by)),
+                                     .Add(t.created_at).Add(t.created_by).Add(t.revoked_at).Add(t.revoked_by)
+                                     .Add(t.expires_at).Add(t.last_used_at)),
                         "token");
     if (s.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("token " + t.id + " (or its hash) already exists");
     return s;
   }
 
   Status UpdateToken(const ApiTokenRecord& t) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE api_tokens SET revoked_at=$2, revoked_by=$3 WHERE id=$1",
-                                                  Params().Add(t.id).Add(t.revoked_at).Add(t.revoked_by)));
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE api_tokens SET revoked_at=$2, revoked_by=$3, expires_at=$4 WHERE id=$1",
+                                                  Params().Add(t.id).Add(t.revoked_at).Add(t.revoked_by).Add(t.expires_at)));
     return Changed(q, "token " + t.id);
   }
 
@@ -363,6 +364,38 @@ class Txn : public MetadataTxn {
     std::vector<ApiTokenRecord> out;
     for (int i = 0; i < q.rows(); ++i) out.push_back(ReadToken(q, i));
     return out;
+  }
+
+  Status TouchToken(std::string_view id, int64_t at) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE api_tokens SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1",
+                                                  Params().Add(id).Add(at)));
+    return Changed(q, "token " + std::string(id));
+  }
+
+  Status PutStoreUser(const StoreUserRecord& u) override {
+    return c_.Query("INSERT INTO store_users VALUES ($1, $2, $3, $4, $5) ON CONFLICT (principal) DO UPDATE SET "
+                    "user_name = excluded.user_name, is_admin = excluded.is_admin, granted_by = excluded.granted_by, "
+                    "granted_at = excluded.granted_at",
+                    Params().Add(u.principal).Add(u.user).Add(u.admin).Add(u.granted_by).Add(u.granted_at))
+        .status();
+  }
+
+  Result<StoreUserRecord> GetStoreUser(std::string_view principal) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kStoreUserSelect) + " WHERE principal = $1", Params().Add(principal)));
+    if (q.rows() == 0) return NotFoundError("no store user " + QuoteForMessage(principal));
+    return ReadStoreUser(q, 0);
+  }
+
+  Result<std::vector<StoreUserRecord>> ListStoreUsers() override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kStoreUserSelect) + " ORDER BY principal"));
+    std::vector<StoreUserRecord> out;
+    for (int i = 0; i < q.rows(); ++i) out.push_back(ReadStoreUser(q, i));
+    return out;
+  }
+
+  Status DeleteStoreUser(std::string_view principal) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("DELETE FROM store_users WHERE principal = $1", Params().Add(principal)));
+    return Changed(q, "store user " + QuoteForMessage(principal));
   }
 
   Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) override {
@@ -556,7 +589,20 @@ class Txn : public MetadataTxn {
 
  private:
   static constexpr std::string_view kTokenSelect =
-      "SELECT id, token_sha256, \"user\", role, description, created_at, created_by, revoked_at, revoked_by FROM api_tokens";
+      "SELECT id, token_sha256, \"user\", role, description, created_at, created_by, revoked_at, revoked_by, expires_at, "
+      "last_used_at FROM api_tokens";
+  static constexpr std::string_view kStoreUserSelect =
+      "SELECT principal, user_name, is_admin, granted_by, granted_at FROM store_users";
+
+  static StoreUserRecord ReadStoreUser(const PgResult& q, int i) {
+    StoreUserRecord u;
+    u.principal = q.Text(i, 0);
+    u.user = q.Text(i, 1);
+    u.admin = q.Bool(i, 2);
+    u.granted_by = q.Text(i, 3);
+    u.granted_at = q.Int(i, 4);
+    return u;
+  }
   static constexpr std::string_view kRunSelect =
       "SELECT id, experiment, pipeline, status, start_time, end_time, \"user\", host, pipeline_hash, snapshot_id, "
       "git_commit, almanac_version, seed, error, reproduces FROM runs";
@@ -627,6 +673,8 @@ class Txn : public MetadataTxn {
     t.created_by = q.Text(i, 6);
     t.revoked_at = q.Int(i, 7);
     t.revoked_by = q.Text(i, 8);
+    t.expires_at = q.Int(i, 9);
+    t.last_used_at = q.Int(i, 10);
     return t;
   }
 

@@ -119,7 +119,7 @@ Result<AuditEntry> AppendAudit(Conn& conn, const Clock& clock, const AuditEvent&
   }
   e.seq += 1;
   e.timestamp = clock.NowMicros();
-  e.event = event;
+  e.event = WithAuthenticatedUser(event);
   if (e.event.details.is_null()) e.event.details = Json::object();
   ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
   ALMANAC_ASSIGN_OR_RETURN(std::string details, CanonicalJson(e.event.details));
@@ -688,6 +688,15 @@ class PgStore : public Store {
     ALMANAC_ASSIGN_OR_RETURN(Pool::Lease lease, pool_->Acquire());
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, lease->Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
     return static_cast<int>(r.Int(0, 0));
+  }
+
+  Result<DatabaseLogin> Login() override {
+    ALMANAC_ASSIGN_OR_RETURN(Pool::Lease lease, pool_->Acquire());
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult r, lease->Query("SELECT current_user::text, COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), "
+                                 "false) OR pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = "
+                                 "current_database()), 'MEMBER')"));
+    return DatabaseLogin{r.Text(0, 0), r.Bool(0, 1)};
   }
 
   Result<std::unique_ptr<StoreLock>> TryLock(std::string_view name) override {

@@ -256,6 +256,17 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_claimable ON tasks(state, id);
 )sql"},
+      {9, "store users (who an OS user or database role acts as, and admin grants); token expiry and last use", R"sql(
+CREATE TABLE store_users (
+  principal TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL,
+  is_admin INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+  granted_by TEXT NOT NULL,
+  granted_at INTEGER NOT NULL
+);
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

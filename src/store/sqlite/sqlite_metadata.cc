@@ -283,9 +283,9 @@ class Txn : public MetadataTxn {
   }
 
   Status InsertToken(const ApiTokenRecord& t) override {
-    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO api_tokens VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"));
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO api_tokens VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"));
     q.Bind(1, t.id).Bind(2, t.token_sha256).Bind(3, t.user).Bind(4, t.role).Bind(5, t.description).Bind(6, t.created_at)
-        .Bind(7, t.created_by).Bind(8, t.revoked_at).Bind(9, t.revoked_by);
+        .Bind(7, t.created_by).Bind(8, t.revoked_at).Bind(9, t.revoked_by).Bind(10, t.expires_at).Bind(11, t.last_used_at);
     Status s = q.Run();
     // The role CHECK constraint: a role the schema does not know.
     if (!s.ok() && s.message().find("CHECK") != std::string::npos)
@@ -295,8 +295,8 @@ class Txn : public MetadataTxn {
   }
 
   Status UpdateToken(const ApiTokenRecord& t) override {
-    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE api_tokens SET revoked_at=?2, revoked_by=?3 WHERE id=?1"));
-    q.Bind(1, t.id).Bind(2, t.revoked_at).Bind(3, t.revoked_by);
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE api_tokens SET revoked_at=?2, revoked_by=?3, expires_at=?4 WHERE id=?1"));
+    q.Bind(1, t.id).Bind(2, t.revoked_at).Bind(3, t.revoked_by).Bind(4, t.expires_at);
     ALMANAC_RETURN_IF_ERROR(q.Run());
     return Changed("token " + t.id);
   }
@@ -326,6 +326,45 @@ class Txn : public MetadataTxn {
       out.push_back(ReadToken(q));
     }
     return out;
+  }
+
+  Status TouchToken(std::string_view id, int64_t at) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE api_tokens SET last_used_at = max(last_used_at, ?2) WHERE id = ?1"));
+    q.Bind(1, id).Bind(2, at);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("token " + std::string(id));
+  }
+
+  Status PutStoreUser(const StoreUserRecord& u) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT OR REPLACE INTO store_users VALUES (?1, ?2, ?3, ?4, ?5)"));
+    q.Bind(1, u.principal).Bind(2, u.user).Bind(3, static_cast<int64_t>(u.admin ? 1 : 0)).Bind(4, u.granted_by).Bind(5, u.granted_at);
+    return q.Run();
+  }
+
+  Result<StoreUserRecord> GetStoreUser(std::string_view principal) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kStoreUserSelect) + " WHERE principal = ?1"));
+    q.Bind(1, principal);
+    ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+    ALMANAC_RETURN_IF_ERROR(NotFoundIfNoRow(row, "no store user " + QuoteForMessage(principal)));
+    return ReadStoreUser(q);
+  }
+
+  Result<std::vector<StoreUserRecord>> ListStoreUsers() override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, std::string(kStoreUserSelect) + " ORDER BY principal"));
+    std::vector<StoreUserRecord> out;
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.push_back(ReadStoreUser(q));
+    }
+    return out;
+  }
+
+  Status DeleteStoreUser(std::string_view principal) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "DELETE FROM store_users WHERE principal = ?1"));
+    q.Bind(1, principal);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("store user " + QuoteForMessage(principal));
   }
 
   Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) override {
@@ -545,7 +584,20 @@ class Txn : public MetadataTxn {
   }
 
   static constexpr std::string_view kTokenSelect =
-      "SELECT id, token_sha256, user, role, description, created_at, created_by, revoked_at, revoked_by FROM api_tokens";
+      "SELECT id, token_sha256, user, role, description, created_at, created_by, revoked_at, revoked_by, expires_at, "
+      "last_used_at FROM api_tokens";
+  static constexpr std::string_view kStoreUserSelect =
+      "SELECT principal, user_name, is_admin, granted_by, granted_at FROM store_users";
+
+  static StoreUserRecord ReadStoreUser(const Stmt& q) {
+    StoreUserRecord u;
+    u.principal = q.Text(0);
+    u.user = q.Text(1);
+    u.admin = q.Int(2) != 0;
+    u.granted_by = q.Text(3);
+    u.granted_at = q.Int(4);
+    return u;
+  }
 
   static ApiTokenRecord ReadToken(const Stmt& q) {
     ApiTokenRecord t;
@@ -558,6 +610,8 @@ class Txn : public MetadataTxn {
     t.created_by = q.Text(6);
     t.revoked_at = q.Int(7);
     t.revoked_by = q.Text(8);
+    t.expires_at = q.Int(9);
+    t.last_used_at = q.Int(10);
     return t;
   }
 
@@ -731,7 +785,7 @@ Result<AuditEntry> AppendAudit(sqlite3* db, const Clock& clock, const AuditEvent
   }
   e.seq += 1;
   e.timestamp = clock.NowMicros();
-  e.event = event;
+  e.event = WithAuthenticatedUser(event);
   if (e.event.details.is_null()) e.event.details = Json::object();
   ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
   ALMANAC_ASSIGN_OR_RETURN(std::string details, CanonicalJson(e.event.details));

@@ -217,8 +217,72 @@ TEST_P(MetadataStoreConformance, ApiTokensStoreHashesAndRevocations) {
     ApiTokenRecord ghost;
     ghost.id = "tok_zzz";
     EXPECT_THAT(t.UpdateToken(ghost), StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(t.TouchToken("tok_zzz", 5), StatusIs(StatusCode::kNotFound));
     return Status::Ok();
   }));
+  // Expiry (migration 9) is written by InsertToken and UpdateToken; last use only by
+  // TouchToken, which never moves it back.
+  ApiTokenRecord e{"tok_e", std::string(64, 'e'), "erin", "viewer", "", 40, "admin", 0, "", 1000, 0};
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertToken(e));
+    ALMANAC_RETURN_IF_ERROR(t.TouchToken("tok_e", 500));
+    ALMANAC_RETURN_IF_ERROR(t.TouchToken("tok_e", 400));
+    ApiTokenRecord later = e;
+    later.expires_at = 900;
+    later.last_used_at = 1;  // ignored
+    return t.UpdateToken(later);
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto got = t.GetToken("tok_e");
+    EXPECT_EQ(got->expires_at, 900);
+    EXPECT_EQ(got->last_used_at, 500);
+    return Status::Ok();
+  }));
+}
+
+TEST_P(MetadataStoreConformance, StoreUsersMapPrincipalsAndGrantAdmin) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    EXPECT_THAT(t.GetStoreUser("jdoe").status(), StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(*t.ListStoreUsers(), SizeIs(0));
+    ALMANAC_RETURN_IF_ERROR(t.PutStoreUser({"jdoe", "john.doe", false, "root", 10}));
+    ALMANAC_RETURN_IF_ERROR(t.PutStoreUser({"jane@corp", "jane", true, "root", 11}));
+    return t.PutStoreUser({"jdoe", "john.doe", true, "jane", 12});  // replaces
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto all = t.ListStoreUsers();
+    EXPECT_THAT(*all, SizeIs(2));
+    EXPECT_EQ((*all)[0].principal, "jane@corp");  // by principal
+    auto j = t.GetStoreUser("jdoe");
+    EXPECT_EQ(j->user, "john.doe");
+    EXPECT_TRUE(j->admin);
+    EXPECT_EQ(j->granted_by, "jane");
+    EXPECT_EQ(j->granted_at, 12);
+    // SQL metacharacters are data.
+    ALMANAC_RETURN_IF_ERROR(t.PutStoreUser({"x'; DROP TABLE store_users; --", "x", false, "root", 13}));
+    EXPECT_EQ(t.GetStoreUser("x'; DROP TABLE store_users; --")->user, "x");
+    ALMANAC_RETURN_IF_ERROR(t.DeleteStoreUser("jdoe"));
+    EXPECT_THAT(t.DeleteStoreUser("jdoe"), StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(*t.ListStoreUsers(), SizeIs(2));
+    return Status::Ok();
+  }));
+}
+
+// Entries written while an authenticated user is set record it when the actor differs.
+TEST_P(MetadataStoreConformance, AuditRecordsTheAuthenticatedUserWhenTheActorDiffers) {
+  auto& md = store_->metadata();
+  SetAuthenticatedUser("alice");
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.Audit({"alice", "x.same", "x", "1", {{"k", 1}}}).status());
+    return t.Audit({"bob", "x.other", "x", "2", {{"k", 2}}}).status();
+  }));
+  SetAuthenticatedUser("");
+  ASSERT_OK_AND_ASSIGN(auto entries, md.ReadAudit(1, 0));
+  ASSERT_THAT(entries, SizeIs(2));
+  EXPECT_FALSE(entries[0].event.details.contains("authenticated_as"));
+  EXPECT_EQ(entries[1].event.details["authenticated_as"], "alice");
+  EXPECT_EQ(entries[1].event.details["k"], 2);
+  EXPECT_OK(VerifyAuditChain(md).status());
 }
 
 }  // namespace almanac::store::testing
