@@ -87,7 +87,12 @@ schemas = {
                      "periods": {"type": "array", "items": {"type": "string"}},
                      "mean": number_array,
                      "intervals": {"type": "array", "items": ref("Interval")},
-                     "data": {"type": "object", "description": "The data used: snapshot_id, as_of, target, history_end, refit, ..."},
+                     "data": {"type": "object",
+                              "description": "The data used: snapshot_id, as_of, target, history_end, refit, ... "
+                                             "snapshot_id is the content id of the input series the answer was "
+                                             "computed from: the version's training snapshot, or with as_of the "
+                                             "inputs as known on as_of (the id `almanac snapshot create --series "
+                                             "... --as-of` gives them; not stored)"},
                      "package_sha256": {"type": "string"},
                      "notes": {"type": "array", "items": {"type": "string"}},
                      "request_id": {"type": "string"}},

@@ -488,6 +488,36 @@ TEST_F(ServeTest, AsOfRefitsHonestly) {
   EXPECT_EQ(none.status, 409) << none.body;
 }
 
+// Issue 19: an as_of forecast names the data it was computed from: the content id of its input
+// series as known on as_of, which is the id `almanac snapshot create --series ... --as-of`
+// gives them. On the training snapshot's date that is the served version's snapshot.
+TEST_F(ServeTest, Issue19AsOfForecastNamesItsSnapshot) {
+  TempDir copy;
+  const std::string ws = CopyWorkspace(copy);  // before the server runs (it writes forecasts)
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  const Json served = Parse(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer")).body);
+  ASSERT_TRUE(served["data"]["snapshot_id"].is_string()) << served.dump();
+  const std::string training = served["data"]["snapshot_id"].get<std::string>();
+  auto same = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"as_of":"2009-12-20"})",
+                          Token("viewer"));
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(Parse(same.body)["data"]["snapshot_id"], training) << same.body;
+  auto later = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"as_of":"2010-01-05"})",
+                           Token("viewer"));
+  ASSERT_EQ(later.status, 200) << later.body;
+  const Json lj = Parse(later.body);
+  ASSERT_TRUE(lj["data"]["snapshot_id"].is_string()) << later.body;
+  EXPECT_EQ(lj["data"]["snapshot_id"].get<std::string>().size(), 64u);
+  EXPECT_NE(lj["data"]["snapshot_id"], training);  // the revision of 2009-12-22 is in it
+  // The same id as a stored snapshot of the inputs on that date (made in a copy: it writes).
+  auto snap = Cli(
+      {"--format", "json", "snapshot", "create", "gdp-2010-01-05", "--series", "us:realgdp", "--as-of", "2010-01-05"},
+      "tester", ws);
+  ASSERT_EQ(snap.exit_code, 0) << snap.err;
+  EXPECT_EQ(Parse(snap.out)["id"], lj["data"]["snapshot_id"]);
+}
+
 TEST_F(ServeTest, PathsWithTraversalEncodedDotsSemicolonsNulAndOverlongSegments) {
   ServerProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
