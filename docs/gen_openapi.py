@@ -59,6 +59,10 @@ number_array = {"type": "array", "items": {"type": "number"}}
 levels = {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
           "maxItems": 10, "description": "Interval levels in percent, each in (0, 100); default: the package's levels"}
 horizon = {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Steps ahead"}
+series_info = {"key": {"type": "string"},
+               "frequency": {"type": "string", "enum": ["A", "Q", "M", "W", "D", "B"]},
+               "title": {"type": "string"}, "unit": {"type": "string"},
+               "seasonal_adjustment": {"type": "string"}, "source": {"type": "string"}}
 version_sel = {"version": {"type": "integer", "minimum": 1, "description": "A version number (served only if loaded)"},
                "alias": {"type": "string", "enum": ["production", "staging"],
                          "description": "Default production. Give version or alias, not both"}}
@@ -87,7 +91,12 @@ schemas = {
                      "periods": {"type": "array", "items": {"type": "string"}},
                      "mean": number_array,
                      "intervals": {"type": "array", "items": ref("Interval")},
-                     "data": {"type": "object", "description": "The data used: snapshot_id, as_of, target, history_end, refit, ..."},
+                     "data": {"type": "object",
+                              "description": "The data used: snapshot_id, as_of, target, history_end, refit, ... "
+                                             "snapshot_id is the content id of the input series the answer was "
+                                             "computed from: the version's training snapshot, or with as_of the "
+                                             "inputs as known on as_of (the id `almanac snapshot create --series "
+                                             "... --as-of` gives them; not stored)"},
                      "package_sha256": {"type": "string"},
                      "notes": {"type": "array", "items": {"type": "string"}},
                      "request_id": {"type": "string"}},
@@ -146,6 +155,33 @@ schemas = {
                       "actor": {"type": "string"}, "request": {"type": ["object", "null"]},
                       "archived_version": {"type": ["integer", "null"]}, "request_id": {"type": "string"}}, extra=True),
     "Object": {"type": "object", "additionalProperties": True},
+    # Series (issue 19): one shape for the API and `almanac --format json series ...`; values are
+    # columnar, as in forecasts: periods[i] has values[i].
+    "SeriesInfo": obj(series_info, list(series_info)),
+    "SeriesList": obj({"series": {"type": "array", "items": ref("SeriesInfo")}, "request_id": {"type": "string"}},
+                      ["series", "request_id"]),
+    "Series": obj({**series_info,
+                   "as_of": {"type": ["string", "null"], "format": "date",
+                             "description": "The date the values were known on; null: everything loaded"},
+                   "periods": {"type": "array", "items": {"type": "string"},
+                               "description": "Consecutive periods of the series' frequency, e.g. 2024Q1"},
+                   "values": {"type": "array", "items": {"type": ["number", "null"]},
+                              "description": "values[i] is the value of periods[i]; null: explicitly missing"},
+                   "request_id": {"type": "string"}},
+                  [*series_info, "as_of", "periods", "values", "request_id"],
+                  description="A series as known on as_of, columnar. `almanac --format json series show KEY "
+                              "[--as-of DATE]` prints the same object (without request_id)."),
+    "Vintage": obj({"id": {"type": "integer"},
+                    "realtime_start": {"type": "string", "format": "date",
+                                       "description": "The date the values became known (the provider's vintage date)"},
+                    "loaded_at": {"type": ["string", "null"], "format": "date-time", "description": "When almanac stored it"},
+                    "loader": {"type": "string"}, "source": {"type": "string"}, "source_sha256": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["load", "restate"],
+                             "description": "restate: re-records what a later vintage knew when an earlier one was back-filled"},
+                    "observations": {"type": "integer", "description": "Values this vintage changed"}},
+                   ["id", "realtime_start", "loaded_at", "loader", "source", "source_sha256", "kind", "observations"]),
+    "SeriesVintages": obj({"key": {"type": "string"}, "vintages": {"type": "array", "items": ref("Vintage")},
+                           "request_id": {"type": "string"}}, ["key", "vintages", "request_id"]),
     "IngestResult": obj({"load_id": {"type": "integer"}, "records": {"type": "integer"},
                          "series": {"type": "integer"}, "series_created": {"type": "integer"},
                          "series_unchanged": {"type": "integer"}, "vintages_created": {"type": "integer"},
@@ -188,15 +224,15 @@ paths = {
                     "realtime_start) and audited with the token's user. A bad line refuses the whole batch, naming "
                     "the line; nothing is stored.")},
     "/v1/series": {"get": op("Series and their metadata", "read",
-                             {**ok(ref("Object")), **errors("401", "403", "503")})},
+                             {**ok(ref("SeriesList")), **errors("401", "403", "503")})},
     "/v1/series/{key}": {"get": op(
         "A series as known on a date", "read",
-        {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+        {**ok(ref("Series")), **errors("400", "401", "403", "404", "503")},
         params=[KEY, {"name": "as_of", "in": "query", "required": False,
                       "description": "YYYY-MM-DD, not in the future (default: everything loaded)",
                       "schema": {"type": "string", "format": "date"}}])},
     "/v1/series/{key}/vintages": {"get": op("A series' vintages", "read",
-                                            {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+                                            {**ok(ref("SeriesVintages")), **errors("400", "401", "403", "404", "503")},
                                             params=[KEY])},
     "/v1/models": {"get": op("Registered models and the versions this server serves", "read",
                              {**ok(ref("Object")), **errors("401", "403", "503")})},

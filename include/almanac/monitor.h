@@ -219,8 +219,10 @@ class PipelineMetrics {
   // Work waiting to start, by queue ("scheduled": fires due but not started).
   void SetQueueDepth(std::string_view queue, int64_t depth);
   // A scheduled load of a source finished: almanac_source_loads_total{source,outcome} and
-  // almanac_source_load_duration_seconds{source,outcome} (outcome from pipeline::LoadOutcome).
-  void LoadFinished(std::string_view source, std::string_view outcome, double seconds);
+  // almanac_source_load_duration_seconds{source,outcome} (outcome from pipeline::LoadOutcome);
+  // a "committed" or "unchanged" one (the store holds what the provider serves) also sets
+  // almanac_source_last_success_timestamp_seconds{source} to `finished_micros`.
+  void LoadFinished(std::string_view source, std::string_view outcome, double seconds, int64_t finished_micros);
   // Task queue workers: a claimed task started (almanac_worker_busy_tasks + 1) or an attempt
   // ended (busy - 1, almanac_tasks_total{kind,outcome}, almanac_task_duration_seconds{kind,outcome};
   // outcomes from pipeline::WorkerOptions::on_task: done, retry, failed, lost).
@@ -236,6 +238,7 @@ class PipelineMetrics {
   Family<Gauge>& queue_depth_;
   Family<Counter>& source_loads_;
   Family<Histogram>& source_load_seconds_;
+  Family<Gauge>& source_last_success_;
   Family<Counter>& tasks_;
   Family<Histogram>& task_seconds_;
   Family<Gauge>& busy_;
@@ -243,8 +246,13 @@ class PipelineMetrics {
 
 // Data freshness per series and loads per source, read from the store by Refresh() and
 // exported from a copy, so that a scrape never touches the store:
-//   almanac_series_last_vintage_timestamp_seconds{series}  (age = time() - value)
+//   almanac_series_last_vintage_timestamp_seconds{series}  the newest realtime_start of the
+//       series' vintages (00:00 UTC): the date the provider published the newest data, so
+//       time() - value is the age of the data, whenever it was loaded
+//   almanac_series_last_load_timestamp_seconds{series}  the newest loaded_at: when a load last
+//       stored a new vintage (a load that changes nothing records no vintage)
 //   almanac_series_tracked, almanac_data_loads{source}
+// Restatement vintages (back-fill bookkeeping) count for neither timestamp.
 // Call Refresh on a background thread when the store changed (serve's poller does after every
 // audit-log move). Thread-safe.
 class StoreMetrics {
@@ -256,6 +264,7 @@ class StoreMetrics {
  private:
   store::SeriesStore& series_;
   Family<Gauge>& last_vintage_;
+  Family<Gauge>& last_load_;
   Family<Gauge>& tracked_;
   Family<Gauge>& loads_;
   std::mutex mu_;

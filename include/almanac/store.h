@@ -280,4 +280,20 @@ Result<std::string> SnapshotContentId(const std::vector<SnapshotSeries>& series)
 // Reads canonical content back (DataLoss when malformed).
 Result<std::vector<SnapshotSeries>> ParseSnapshotCanonicalContent(std::string_view bytes);
 
+// The JSON objects of series: one shape for the HTTP API (GET /v1/series, /v1/series/{key},
+// /v1/series/{key}/vintages; the API adds request_id) and `almanac --format json series
+// list|show|vintages`, described in docs/openapi.json (schemas SeriesList, Series,
+// SeriesVintages). Values are columnar, as in forecasts: periods[i] holds values[i].
+//   SeriesInfoJson: {key, frequency, title, unit, seasonal_adjustment, source}
+//   SeriesListJson: {series: [SeriesInfoJson...]}
+//   SeriesJson: SeriesInfoJson + {as_of (null: everything loaded), periods: ["2024Q1", ...],
+//               values: [number | null (explicitly missing), ...]}
+//   VintagesJson: {key, vintages: [{id, realtime_start, loaded_at (ISO 8601 UTC), loader,
+//                  source, source_sha256, kind, observations}]}
+// (Snapshot content keeps its own [period, value] pairs: its bytes are its id.)
+Json SeriesInfoJson(const SeriesInfo& info);
+Json SeriesListJson(const std::vector<SeriesInfo>& series);
+Json SeriesJson(const SeriesInfo& info, const TimeSeries& values, std::optional<Date> as_of);
+Json VintagesJson(std::string_view key, const std::vector<VintageInfo>& vintages);
+
 }  // namespace almanac::store

@@ -175,6 +175,10 @@ int RunSeriesList(const GlobalOptions& g) {
   if (!ws.ok()) return ReportError(ws.status());
   auto list = (*ws)->store().series().ListSeries();
   if (!list.ok()) return ReportError(list.status());
+  if (g.format == OutputFormat::kJson) {  // the API's object (GET /v1/series)
+    std::cout << PrettyJson(store::SeriesListJson(*list)) << "\n";
+    return kExitOk;
+  }
   Table t{{"key", "frequency", "title", "unit", "seasonal_adjustment", "source"}, {}};
   for (const auto& s : *list)
     t.Add({s.key, std::string(FrequencyCode(s.frequency)), s.title, s.unit, s.seasonal_adjustment, s.source});
@@ -191,18 +195,8 @@ int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::str
   if (!info.ok()) return ReportError(info.status());
   auto ts = (*ws)->store().series().ReadAsOf(key, *as_of);
   if (!ts.ok()) return ReportError(ts.status());
-  if (g.format == OutputFormat::kJson) {
-    Json obs = Json::array();
-    for (int64_t i = 0; i < ts->size(); ++i) obs.push_back({{"period", ts->PeriodAt(i).ToString()}, {"value", ValueJson(ts->at(i))}});
-    Json j = {{"key", info->key},
-              {"frequency", std::string(FrequencyCode(info->frequency))},
-              {"title", info->title},
-              {"unit", info->unit},
-              {"seasonal_adjustment", info->seasonal_adjustment},
-              {"source", info->source},
-              {"as_of", *as_of ? Json((*as_of)->ToString()) : Json(nullptr)},
-              {"observations", std::move(obs)}};
-    std::cout << PrettyJson(j) << "\n";
+  if (g.format == OutputFormat::kJson) {  // the API's object (GET /v1/series/{key}): columnar
+    std::cout << PrettyJson(store::SeriesJson(*info, *ts, *as_of)) << "\n";
     return kExitOk;
   }
   if (g.format == OutputFormat::kTable) {
@@ -221,6 +215,10 @@ int RunSeriesVintages(const GlobalOptions& g, const std::string& key) {
   if (!ws.ok()) return ReportError(ws.status());
   auto vs = (*ws)->store().series().ListVintages(key);
   if (!vs.ok()) return ReportError(vs.status());
+  if (g.format == OutputFormat::kJson) {  // the API's object (GET /v1/series/{key}/vintages)
+    std::cout << PrettyJson(store::VintagesJson(key, *vs)) << "\n";
+    return kExitOk;
+  }
   Table t{{"vintage", "realtime_start", "loaded_at", "kind", "observations", "loader", "source", "source_sha256"}, {}};
   for (const auto& v : *vs)
     t.Add({v.id, v.realtime_start.ToString(), FormatTimestamp(v.loaded_at), v.kind, v.num_observations, v.loader, v.source,

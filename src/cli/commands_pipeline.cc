@@ -242,7 +242,7 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
   so.log = [&m](const std::string& line) { m.log().Line(line); };
   so.on_queue = [&m](int64_t waiting) { m.pipeline().SetQueueDepth("scheduled", waiting); };
   so.on_load = [&m](const pipeline::ScheduledRun& load, double seconds, const data::SourceLoadResult*) {
-    m.pipeline().LoadFinished(load.source, load.outcome, seconds);
+    m.pipeline().LoadFinished(load.source, load.outcome, seconds, SystemClock().NowMicros());
   };
   so.on_run = [&m](const pipeline::ScheduledRun& run, double seconds, const pipeline::RunResult* result) {
     const char* outcome = run.skipped ? "skipped" : run.status == store::RunStatus::kFinished ? "success" : "failure";

@@ -3,6 +3,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <string>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -92,11 +95,17 @@ TEST(PipelineMetricsTest, RunsStepsAndQueueDepth) {
 TEST(PipelineMetricsTest, ScheduledLoadsBySourceAndOutcome) {
   MetricRegistry r;
   PipelineMetrics pm(r);
-  pm.LoadFinished("fred", "committed", 1.5);
-  pm.LoadFinished("fred", "unchanged", 0.25);
-  pm.LoadFinished("fred", "unchanged", 0.5);
-  pm.LoadFinished("ecb", "failed", 3);
+  pm.LoadFinished("fred", "committed", 1.5, 1'700'000'000'000'000);
+  pm.LoadFinished("fred", "unchanged", 0.25, 1'700'000'100'000'000);
+  pm.LoadFinished("fred", "unchanged", 0.5, 1'700'000'200'000'000);
+  pm.LoadFinished("ecb", "failed", 3, 1'700'000'300'000'000);
+  pm.LoadFinished("ons", "quarantined", 1, 1'700'000'400'000'000);
   const std::string text = r.Exposition();
+  // Issue 19: a loader's health is when it last succeeded (committed or unchanged), not when
+  // its series last changed; failed and quarantined loads do not count.
+  EXPECT_THAT(text, HasSubstr("almanac_source_last_success_timestamp_seconds{source=\"fred\"} 1700000200\n"));
+  EXPECT_THAT(text, Not(HasSubstr("almanac_source_last_success_timestamp_seconds{source=\"ecb\"}")));
+  EXPECT_THAT(text, Not(HasSubstr("almanac_source_last_success_timestamp_seconds{source=\"ons\"}")));
   EXPECT_THAT(text, HasSubstr("# TYPE almanac_source_loads_total counter\n"));
   EXPECT_THAT(text, HasSubstr("almanac_source_loads_total{source=\"fred\",outcome=\"committed\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("almanac_source_loads_total{source=\"fred\",outcome=\"unchanged\"} 2\n"));
@@ -104,7 +113,20 @@ TEST(PipelineMetricsTest, ScheduledLoadsBySourceAndOutcome) {
   EXPECT_THAT(text, HasSubstr("almanac_source_load_duration_seconds_sum{source=\"fred\",outcome=\"unchanged\"} 0.75\n"));
 }
 
-Status Load(store::Store& s, const std::string& key, const std::string& source, int n) {
+// The value of one sample (`name{labels}`) in an exposition; NaN when it is absent. Values are
+// compared as numbers: the exposition writes the shortest form (1.7e+09).
+double SampleValue(const std::string& text, const std::string& sample) {
+  const std::string needle = sample + " ";
+  size_t at = text.find("\n" + needle);
+  if (at == std::string::npos) return std::nan("");
+  at += 1 + needle.size();
+  return std::stod(text.substr(at, text.find('\n', at) - at));
+}
+
+// Loads n quarterly values from 2020Q1 (value 1 + i + shift), stamped `realtime_start`
+// (nullopt: the load's default, today by the store's clock).
+Status Load(store::Store& s, const std::string& key, const std::string& source, int n,
+            std::optional<Date> realtime_start = std::nullopt, double shift = 0) {
   ALMANAC_ASSIGN_OR_RETURN(auto session, s.series().BeginLoad(store::LoadOptions{.loader = "test", .source = "f.csv"}));
   store::SeriesInfo info;
   info.key = key;
@@ -112,7 +134,7 @@ Status Load(store::Store& s, const std::string& key, const std::string& source, 
   info.source = source;
   ALMANAC_RETURN_IF_ERROR(session->DeclareSeries(info));
   ALMANAC_ASSIGN_OR_RETURN(Period p, Period::Parse("2020Q1"));
-  for (int i = 0; i < n; ++i) ALMANAC_RETURN_IF_ERROR(session->Add(key, p + i, 1.0 + i, std::nullopt));
+  for (int i = 0; i < n; ++i) ALMANAC_RETURN_IF_ERROR(session->Add(key, p + i, 1.0 + i + shift, realtime_start));
   return session->Commit().status();
 }
 
@@ -132,11 +154,48 @@ TEST(StoreMetricsTest, FreshnessPerSeriesAndLoadsPerSource) {
   ASSERT_OK(Load(*s, "gdp", "fred", 5));
   ASSERT_OK(sm.Refresh());
   const std::string text = r.Exposition();
-  EXPECT_THAT(text, HasSubstr("almanac_series_last_vintage_timestamp_seconds{series=\"gdp\"} 1700007200\n"));
-  EXPECT_THAT(text, HasSubstr("almanac_series_last_vintage_timestamp_seconds{series=\"cpi\"} 1700003600\n"));
+  // Loaded without a realtime_start: the vintage date is the load's day (UTC): cpi on 2023-11-14,
+  // gdp's second load at 00:13 on 2023-11-15.
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_vintage_timestamp_seconds{series=\"gdp\"}"), 1700006400);
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_vintage_timestamp_seconds{series=\"cpi\"}"), 1699920000);
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_load_timestamp_seconds{series=\"gdp\"}"), 1700007200);
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_load_timestamp_seconds{series=\"cpi\"}"), 1700003600);
   EXPECT_THAT(text, HasSubstr("almanac_series_tracked 2\n"));
   EXPECT_THAT(text, HasSubstr("almanac_data_loads{source=\"fred\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("almanac_data_loads{source=\"ons\"} 1\n"));
+}
+
+// Issue 19: the vintage timestamp is the date the provider stamped on the data
+// (realtime_start), not when almanac loaded it; the load time is its own metric. An old
+// vintage loaded today (ALFRED history, a file with --realtime-start) is stale data, and a
+// back-filled vintage older than the newest does not move the vintage date back.
+TEST(StoreMetricsTest, Issue19VintageDateAndLoadTimeAreSeparate) {
+  FixedClock clock(1'700'000'000'000'000);  // 2023-11-14T22:13:20Z
+  store::StoreOptions so;
+  so.clock = &clock;
+  ASSERT_OK_AND_ASSIGN(auto s, store::OpenStore("memory:", so));
+  MetricRegistry r;
+  StoreMetrics sm(r, s->series());
+  ASSERT_OK(Load(*s, "fred:CPI", "fred", 4, *Date::Parse("2023-10-01")));
+  ASSERT_OK(sm.Refresh());
+  std::string text = r.Exposition();
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_vintage_timestamp_seconds{series=\"fred:CPI\"}"), 1696118400);
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_load_timestamp_seconds{series=\"fred:CPI\"}"), 1700000000);
+  EXPECT_THAT(text, HasSubstr("# TYPE almanac_series_last_load_timestamp_seconds gauge\n"));
+  // An hour later, a back-filled vintage dated 2023-09-01 with other values: a new load, but
+  // the newest data are still those published on 2023-10-01.
+  clock.Advance(3'600'000'000);
+  ASSERT_OK(Load(*s, "fred:CPI", "fred", 4, *Date::Parse("2023-09-01"), 0.5));
+  ASSERT_OK(sm.Refresh());
+  text = r.Exposition();
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_vintage_timestamp_seconds{series=\"fred:CPI\"}"), 1696118400);
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_load_timestamp_seconds{series=\"fred:CPI\"}"), 1700003600);
+  // A load that changes nothing records no vintage, so neither timestamp moves.
+  clock.Advance(3'600'000'000);
+  ASSERT_OK(Load(*s, "fred:CPI", "fred", 4, *Date::Parse("2023-10-01")));
+  ASSERT_OK(sm.Refresh());
+  text = r.Exposition();
+  EXPECT_EQ(SampleValue(text, "almanac_series_last_load_timestamp_seconds{series=\"fred:CPI\"}"), 1700003600);
 }
 
 }  // namespace

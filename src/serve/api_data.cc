@@ -11,12 +11,6 @@ namespace {
 
 using api::ParseAsOf;
 using api::Send;
-using api::TimestampJson;
-
-Json SeriesInfoJson(const store::SeriesInfo& s) {
-  return {{"key", s.key},   {"frequency", std::string(FrequencyCode(s.frequency))}, {"title", s.title},
-          {"unit", s.unit}, {"seasonal_adjustment", s.seasonal_adjustment},         {"source", s.source}};
-}
 
 }  // namespace
 
@@ -25,9 +19,7 @@ Status HttpApi::SeriesList(ApiCall& call) const {
   HttpResponse& res = call.res;
   store::Store& st = *ctx_.store;
   ALMANAC_ASSIGN_OR_RETURN(auto list, st.series().ListSeries());
-  Json a = Json::array();
-  for (const auto& s : list) a.push_back(SeriesInfoJson(s));
-  Send(res, {{"series", a}}, rid);
+  Send(res, store::SeriesListJson(list), rid);
   return Status::Ok();
 }
 
@@ -43,17 +35,7 @@ Status HttpApi::Series(ApiCall& call) const {
   }
   ALMANAC_ASSIGN_OR_RETURN(store::SeriesInfo info, st.series().GetSeries(params[0]));
   ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, st.series().ReadAsOf(params[0], as_of));
-  Json periods = Json::array(), values = Json::array();
-  for (int64_t i = 0; i < ts.size(); ++i) {
-    periods.push_back(ts.PeriodAt(i).ToString());
-    auto v = ts.at(i);
-    values.push_back(v ? Json(*v) : Json(nullptr));
-  }
-  Json j = SeriesInfoJson(info);
-  j["as_of"] = as_of ? Json(as_of->ToString()) : Json(nullptr);
-  j["periods"] = periods;
-  j["values"] = values;
-  Send(res, j, rid);
+  Send(res, store::SeriesJson(info, ts, as_of), rid);
   return Status::Ok();
 }
 
@@ -64,17 +46,7 @@ Status HttpApi::SeriesVintages(ApiCall& call) const {
   store::Store& st = *ctx_.store;
   ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(params[0]));
   ALMANAC_ASSIGN_OR_RETURN(auto vs, st.series().ListVintages(params[0]));
-  Json a = Json::array();
-  for (const auto& v : vs)
-    a.push_back({{"id", v.id},
-                 {"realtime_start", v.realtime_start.ToString()},
-                 {"loaded_at", TimestampJson(v.loaded_at)},
-                 {"loader", v.loader},
-                 {"source", v.source},
-                 {"source_sha256", v.source_hash},
-                 {"kind", v.kind},
-                 {"observations", v.num_observations}});
-  Send(res, {{"key", params[0]}, {"vintages", a}}, rid);
+  Send(res, store::VintagesJson(params[0], vs), rid);
   return Status::Ok();
 }
 

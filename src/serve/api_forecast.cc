@@ -206,6 +206,13 @@ Status HttpApi::Forecast(ApiCall& call) const {
       if (!ts.ok()) return fail(ts.status().WithContext("as_of " + as_of->ToString()));
       inputs[key_name] = std::move(*ts);
     }
+    // The data the answer is computed from, named as every answer names it: the content id
+    // of the input series as read (what `almanac snapshot create --series ... --as-of` stores
+    // under that id; on the training snapshot's date, the version's own snapshot_id).
+    std::vector<store::SnapshotSeries> as_read;
+    for (const auto& [key_name, ts] : inputs) as_read.push_back({key_name, ts});
+    auto snapshot_id = store::SnapshotContentId(as_read);
+    if (!snapshot_id.ok()) return fail(snapshot_id.status().WithContext("as_of " + as_of->ToString()));
     std::map<std::string, TimeSeries> all;
     const bool has_transforms = lv.manifest.transforms.is_array() && !lv.manifest.transforms.empty();
     if (has_transforms) {
@@ -236,7 +243,7 @@ Status HttpApi::Forecast(ApiCall& call) const {
                                           as_of->ToString() + " failed: " + fc.status().message()));
     std::vector<store::SnapshotSeries> content{{lv.manifest.target, target}};
     auto target_id = store::SnapshotContentId(content);
-    Json data = {{"snapshot_id", nullptr},
+    Json data = {{"snapshot_id", *snapshot_id},
                  {"as_of", as_of->ToString()},
                  {"target", lv.manifest.target},
                  {"history_end", target.end().ToString()},

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -535,6 +536,102 @@ TEST_F(ServeTest, AsOfRefitsHonestly) {
   // Before anything was known: refused, not invented.
   auto none = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"as_of":"1950-01-01"})", Token("viewer"));
   EXPECT_EQ(none.status, 409) << none.body;
+}
+
+// Issue 19: an as_of forecast names the data it was computed from: the content id of its input
+// series as known on as_of, which is the id `almanac snapshot create --series ... --as-of`
+// gives them. On the training snapshot's date that is the served version's snapshot.
+TEST_F(ServeTest, Issue19AsOfForecastNamesItsSnapshot) {
+  TempDir copy;
+  const std::string ws = CopyWorkspace(copy);  // before the server runs (it writes forecasts)
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  const Json served = Parse(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer")).body);
+  ASSERT_TRUE(served["data"]["snapshot_id"].is_string()) << served.dump();
+  const std::string training = served["data"]["snapshot_id"].get<std::string>();
+  auto same = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"as_of":"2009-12-20"})",
+                          Token("viewer"));
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(Parse(same.body)["data"]["snapshot_id"], training) << same.body;
+  auto later = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"gdp","horizon":8,"as_of":"2010-01-05"})",
+                           Token("viewer"));
+  ASSERT_EQ(later.status, 200) << later.body;
+  const Json lj = Parse(later.body);
+  ASSERT_TRUE(lj["data"]["snapshot_id"].is_string()) << later.body;
+  EXPECT_EQ(lj["data"]["snapshot_id"].get<std::string>().size(), 64u);
+  EXPECT_NE(lj["data"]["snapshot_id"], training);  // the revision of 2009-12-22 is in it
+  // The same id as a stored snapshot of the inputs on that date (made in a copy: it writes).
+  auto snap = Cli(
+      {"--format", "json", "snapshot", "create", "gdp-2010-01-05", "--series", "us:realgdp", "--as-of", "2010-01-05"},
+      "tester", ws);
+  ASSERT_EQ(snap.exit_code, 0) << snap.err;
+  EXPECT_EQ(Parse(snap.out)["id"], lj["data"]["snapshot_id"]);
+}
+
+// The names of an object's fields.
+std::set<std::string> Keys(const Json& j) {
+  std::set<std::string> out;
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it) out.insert(it.key());
+  return out;
+}
+
+// Issue 19: `almanac --format json series show|vintages|list` prints exactly what the HTTP API
+// answers for the same series (the API adds only request_id): one columnar shape,
+// periods[] with values[]. docs/openapi.json describes exactly those fields.
+TEST_F(ServeTest, Issue19CliAndApiPrintTheSameSeriesJson) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  auto api = [&](const std::string& path) {
+    auto r = HttpRequest(s.port(), "GET", path, "", Token("viewer"));
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    Json j = Parse(r.body);
+    EXPECT_TRUE(j.is_object() && j.contains("request_id")) << path << ": " << r.body;
+    if (j.is_object()) j.erase("request_id");
+    return j;
+  };
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--format", "json"});
+    auto r = Cli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Parse(r.out);
+  };
+  // us:realgdp has two vintages: the sample (2009-12-15) and the revision known from 2009-12-22.
+  const Json latest = api("/v1/series/us:realgdp");
+  EXPECT_EQ(cli({"series", "show", "us:realgdp"}), latest);
+  const Json then = api("/v1/series/us:realgdp?as_of=2009-12-20");
+  EXPECT_EQ(cli({"series", "show", "us:realgdp", "--as-of", "2009-12-20"}), then);
+  const Json vintages = api("/v1/series/us:realgdp/vintages");
+  EXPECT_EQ(cli({"series", "vintages", "us:realgdp"}), vintages);
+  const Json list = api("/v1/series");
+  EXPECT_EQ(cli({"series", "list"}), list);
+  // The columnar shape: periods[i] has values[i] (null: explicitly missing).
+  ASSERT_TRUE(then["periods"].is_array()) << then.dump();
+  EXPECT_EQ(then["periods"].size(), then["values"].size());
+  EXPECT_EQ(then["periods"][0], "1959Q1");
+  EXPECT_EQ(then["as_of"], "2009-12-20");
+  EXPECT_TRUE(latest["as_of"].is_null());
+  EXPECT_NE(then["values"], latest["values"]);
+
+  // docs/openapi.json names exactly the fields sent (request_id included).
+  Json doc = Parse(ReadFile(kSrc + "/docs/openapi.json"));  // not const: operator[] on a missing key
+  Json& schemas = doc["components"]["schemas"];
+  auto fields = [&](const std::string& schema) {
+    std::set<std::string> out = Keys(schemas[schema]["properties"]);
+    out.erase("request_id");
+    return out;
+  };
+  EXPECT_EQ(fields("Series"), Keys(latest));
+  EXPECT_EQ(fields("SeriesVintages"), Keys(vintages));
+  ASSERT_FALSE(vintages["vintages"].empty());
+  EXPECT_EQ(fields("Vintage"), Keys(vintages["vintages"][0]));
+  EXPECT_EQ(fields("SeriesList"), Keys(list));
+  ASSERT_FALSE(list["series"].empty());
+  EXPECT_EQ(fields("SeriesInfo"), Keys(list["series"][0]));
+  for (const char* path : {"/v1/series", "/v1/series/{key}", "/v1/series/{key}/vintages"})
+    EXPECT_NE(doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"].value("$ref", ""),
+              "#/components/schemas/Object")
+        << path;
 }
 
 TEST_F(ServeTest, PathsWithTraversalEncodedDotsSemicolonsNulAndOverlongSegments) {
