@@ -34,9 +34,14 @@ def obj(props, required=(), extra=False, description=None):
         o["description"] = description
     return o
 
+# Every route: the per-client limits (docs/serving.md "Fair service") answer before routing.
+TOO_MANY = {"description": "Too many requests (--rate-limit) or open connections (--max-connections-per-address) "
+                           "from this client address; retry after the Retry-After header's seconds",
+            "content": {"application/json": {"schema": ref("Error")}}}
+
 def op(summary, permission, responses, *, params=None, body=None, description=None, security=True,
        body_type="application/json"):
-    o = {"summary": summary, "x-almanac-permission": permission, "responses": responses}
+    o = {"summary": summary, "x-almanac-permission": permission, "responses": {**responses, "429": TOO_MANY}}
     if description:
         o["description"] = description
     if params:
@@ -282,7 +287,8 @@ doc = {
                             "(+ predict, scenarios, ingest), modeler (+ promote), approver (predict, scenarios + "
                             "approve/reject; not ingest), admin "
                             "(everything). x-almanac-permission names what each operation needs. Errors are "
-                            "{code, message, request_id}."},
+                            "{code, message, request_id}. Every response carries X-Request-Id and a W3C traceparent "
+                            "(the caller's trace when its traceparent is valid, with its tracestate passed back)."},
     "servers": [{"url": "http://127.0.0.1:8080"}],
     "security": [{"bearer": []}],
     "paths": paths,

@@ -20,13 +20,14 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -399,6 +400,15 @@ class Logger {
     // instead of one per access-log line; warnings and errors are written at once (with what
     // is pending), and the destructor writes the rest. A SIGKILL loses at most this window.
     int64_t buffer_ms = 0;
+    // > 0: a warn or error line is written at most this many times per second with the same
+    // level, message and `client.ip` field (lines without one count as one client); the
+    // repeats are counted instead, and when the second is over one line at the same level
+    // says "suppressed N similar lines: MESSAGE" (with the client.ip). The summary is written
+    // with the next warn or error line, by the flusher (buffer_ms), or by the destructor. So a
+    // flood of refused requests cannot fill the disk with warnings. Info lines (the access log
+    // of ordinary requests) are never suppressed. At most 4096 distinct (message, client)
+    // pairs are tracked per second; the lines of any others share one budget.
+    int repeat_limit = 0;
   };
   Logger() : Logger(Options{}) {}
   explicit Logger(Options options);
@@ -406,7 +416,11 @@ class Logger {
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
 
-  void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {}) const;
+  void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {}) const {
+    LogFields(level, message, std::span<const LogField>(fields.begin(), fields.size()));
+  }
+  // As Log, with a field list built at run time (e.g. optional fields left out).
+  void LogFields(LogLevel level, std::string_view message, std::span<const LogField> fields) const;
   void Info(std::string_view message, std::initializer_list<LogField> fields = {}) const {
     Log(LogLevel::kInfo, message, fields);
   }
@@ -420,14 +434,23 @@ class Logger {
   // start sets the level (and is dropped from the message in kJson); anything else is info.
   void Line(std::string_view line, std::initializer_list<LogField> fields = {}) const;
   // The line Log would write (no trailing newline), for tests and other sinks.
-  std::string Format(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const;
+  std::string Format(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
+    return FormatFields(level, message, std::span<const LogField>(fields.begin(), fields.size()));
+  }
+  std::string FormatFields(LogLevel level, std::string_view message, std::span<const LogField> fields) const;
 
   LogFormat format() const { return options_.format; }
   const std::string& service() const { return options_.service; }
+  // Writes the summaries of repeats whose second is over (see repeat_limit). Thread-safe.
+  void FlushSuppressed() const;
 
  private:
+  struct Repeats;             // the repeat_limit state (log.cc)
+  struct Suppressed;          // a summary line to write
   void WritePending() const;  // REQUIRES mu_
   void FlushLoop();
+  void Write(LogLevel level, std::string_view line) const;  // `line` ends with '\n'
+  void WriteSuppressed(const std::vector<Suppressed>& due) const;
 
   Options options_;
   std::string text_prefix_;  // "almanac serve: "
@@ -435,6 +458,7 @@ class Logger {
   mutable std::string pending_;  // GUARDED_BY(mu_): buffered lines
   mutable std::condition_variable flush_cv_;
   bool stop_ = false;  // GUARDED_BY(mu_)
+  std::unique_ptr<Repeats> repeats_;  // null without repeat_limit; has a lock of its own
   std::thread flusher_;
 };
 

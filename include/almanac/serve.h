@@ -338,6 +338,19 @@ struct ServerOptions {
   int workers = 2;                        // threads for requests that read the store or refit
   int max_queue = 64;                     // waiting worker jobs beyond this: 503
   int max_connections = 1024;             // open connections beyond this: 503 and close
+  // Fair service (docs/serving.md): open connections per client address (IPv6: per /64);
+  // beyond, a new connection is answered 429 and closed at accept, before anything is read.
+  // -1: a quarter of max_connections (at least 1), or no limit with trusted_proxies > 0 (the
+  // peers are then the proxies); 0: no limit.
+  int max_connections_per_address = -1;
+  // Requests per second per client address (a token bucket of rate_burst requests); beyond:
+  // 429 with Retry-After, before routing or authentication. 0: no limit.
+  double rate_limit = 0;
+  int rate_burst = 0;  // 0: twice rate_limit (at least 1)
+  // Proxies in front of the server that append the address they saw to X-Forwarded-For: the
+  // client is the trusted_proxies-th address from the right (the peer when the header has
+  // fewer or a bad one). 0: the header is ignored. At most 16.
+  int trusted_proxies = 0;
   int64_t max_body_bytes = 1 << 20;       // larger bodies: 413
   int max_header_bytes = 16 * 1024;       // larger headers: 413
   int header_timeout_ms = 10'000;         // first byte of a request to the end of its header
@@ -361,8 +374,9 @@ struct ServerOptions {
   // Log lines (start, reloads, errors); default: standard error. Ignored when `logger` is set.
   std::function<void(std::string_view line)> log;
   // Structured logs (ECS JSON or text, docs/monitoring.md): every line above, one access line
-  // per request (trace.id = the request id, method, path, status, duration, user) when
-  // `access_log`, and internal errors with the request's trace.id. Must outlive the server.
+  // per request (trace.id and span.id of its W3C trace context, http.request.id, client.ip,
+  // method, path, status, duration, user) when `access_log`, and internal errors with the
+  // request's trace.id. Must outlive the server.
   const monitor::Logger* logger = nullptr;
   bool access_log = true;
   // Accuracy monitoring: forecasts of production versions are stored (store::PutForecast, by

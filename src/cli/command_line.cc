@@ -481,6 +481,18 @@ Runner DefineServe(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--idle-timeout-ms", a->idle_timeout_ms,
                  "Keep-alive connections idle this long are closed (default 60000)");
   cmd.add_option("--max-connections", a->max_connections, "More open connections get 503 (default 1024)");
+  cmd.add_option("--max-connections-per-address", a->max_connections_per_address,
+                 "More open connections from one client address get 429 and are closed (default: a quarter of "
+                 "--max-connections, none with --trusted-proxies; 0: no limit)");
+  cmd.add_option("--rate-limit", a->rate_limit,
+                 "Requests per second per client address; more get 429 with Retry-After (default 0: no limit)");
+  cmd.add_option("--rate-burst", a->rate_burst,
+                 "Requests a client may send at once within --rate-limit (default: twice the rate)");
+  cmd.add_option("--trusted-proxies", a->trusted_proxies,
+                 "Proxies in front that append to X-Forwarded-For: the client is the Nth address from the right "
+                 "(default 0: ignore the header)");
+  cmd.add_option("--log-repeat-limit", a->log_repeat_limit,
+                 "Identical warnings per second per client before they are summarised (default 10; 0: no limit)");
   cmd.add_option("--max-queue", a->max_queue, "More waiting store reads or refits get 503 (default 64)");
   cmd.add_option("--cache-entries", a->cache_entries, "Forecast cache size (default 4096; 0 disables it)");
   cmd.add_option("--shutdown-timeout", a->shutdown_timeout_s,

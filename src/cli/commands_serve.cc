@@ -46,6 +46,7 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   auto policy = serve::ParseVersionPolicy(a.policy);
   if (!policy.ok()) return ReportError(policy.status());
   if (a.cache_entries < 0) return ReportError(InvalidArgumentError("--cache-entries must be >= 0"));
+  if (a.log_repeat_limit < 0) return ReportError(InvalidArgumentError("--log-repeat-limit must be >= 0 (0: no limit)"));
 
   serve::ServerOptions o;
   o.listen = a.listen;
@@ -63,12 +64,17 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   o.read_timeout_ms = a.read_timeout_ms;
   o.idle_timeout_ms = a.idle_timeout_ms;
   o.max_connections = a.max_connections;
+  o.max_connections_per_address = a.max_connections_per_address;
+  o.rate_limit = a.rate_limit;
+  o.rate_burst = a.rate_burst;
+  o.trusted_proxies = a.trusted_proxies;
   o.max_queue = a.max_queue;
   o.cache_entries = static_cast<size_t>(a.cache_entries);
   o.shutdown_timeout_ms = static_cast<int>(a.shutdown_timeout_s * 1000);
   o.transform = ApplyRecordedTransforms;
-  // Access logs are batched: one write per 100 ms instead of one per request.
-  auto logger = MakeLogger(g, "almanac-serve", 100);
+  // Access logs are batched: one write per 100 ms instead of one per request; identical
+  // warnings (refusals, 401/403/429 from one client) are summarised beyond the repeat limit.
+  auto logger = MakeLogger(g, "almanac-serve", 100, a.log_repeat_limit);
   if (!logger.ok()) return ReportError(logger.status());
   o.logger = logger->get();
   store::Store* st = &(*ws)->store();

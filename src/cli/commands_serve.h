@@ -22,6 +22,11 @@ struct ServeArgs {
   int read_timeout_ms = 30000;
   int idle_timeout_ms = 60000;
   int max_connections = 1024;
+  int max_connections_per_address = -1;  // -1: a quarter of max_connections (docs/serving.md)
+  double rate_limit = 0;
+  int rate_burst = 0;
+  int trusted_proxies = 0;
+  int log_repeat_limit = 10;
   int max_queue = 64;
   int64_t cache_entries = 4096;
   double shutdown_timeout_s = 10;

@@ -4,12 +4,14 @@
 
 namespace almanac::cli {
 
-Result<std::unique_ptr<monitor::Logger>> MakeLogger(const GlobalOptions& g, std::string_view service, int64_t buffer_ms) {
+Result<std::unique_ptr<monitor::Logger>> MakeLogger(const GlobalOptions& g, std::string_view service, int64_t buffer_ms,
+                                                    int repeat_limit) {
   ALMANAC_ASSIGN_OR_RETURN(monitor::LogFormat format, monitor::ParseLogFormat(g.log_format));
   monitor::Logger::Options o;
   o.format = format;
   o.service = std::string(service);
   o.buffer_ms = buffer_ms;
+  o.repeat_limit = repeat_limit;
   return std::make_unique<monitor::Logger>(std::move(o));
 }
 

@@ -59,7 +59,8 @@ class ProcessMonitoring {
 
 // The logger for `service` in the format of --log-format (InvalidArgument for a bad one);
 // buffer_ms > 0 batches info lines (monitor::Logger::Options::buffer_ms).
-Result<std::unique_ptr<monitor::Logger>> MakeLogger(const GlobalOptions& g, std::string_view service, int64_t buffer_ms = 0);
+Result<std::unique_ptr<monitor::Logger>> MakeLogger(const GlobalOptions& g, std::string_view service,
+                                                    int64_t buffer_ms = 0, int repeat_limit = 0);
 
 // Starts the logger, the metrics and (args.port >= 0) the endpoint; with a store, a thread
 // re-reads data freshness and (with `accuracy`) the production versions' accuracy whenever

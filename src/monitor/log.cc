@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <unordered_map>
 
 #include "almanac/monitor.h"
 
@@ -166,11 +167,97 @@ std::string RedactSecrets(std::string_view text) {
   return out;
 }
 
+// ------------------------------------------------------------------- repeated lines
+
+struct Logger::Suppressed {
+  LogLevel level;
+  std::string message;
+  std::string client_ip;
+  int64_t count;
+};
+
+// Per (level, message, client.ip): lines written and suppressed in the current second.
+// Keyed by a hash; the strings are kept to tell collisions apart (a colliding line is simply
+// not limited) and to write the summary.
+struct Logger::Repeats {
+  static constexpr size_t kMaxKeys = 4096;
+  static constexpr int64_t kWindowMicros = 1'000'000;
+  struct State {
+    LogLevel level = LogLevel::kWarning;
+    std::string message;
+    std::string client_ip;
+    int64_t window_start = 0;
+    int64_t written = 0;
+    int64_t suppressed = 0;
+  };
+  std::mutex mu;
+  std::unordered_map<uint64_t, State> states;  // GUARDED_BY(mu)
+  State overflow;                              // GUARDED_BY(mu): pairs beyond kMaxKeys
+  int64_t next_sweep = 0;                      // GUARDED_BY(mu)
+
+  static void Close(State& s, std::vector<Suppressed>* due) {
+    if (s.suppressed > 0) due->push_back({s.level, s.message, s.client_ip, s.suppressed});
+    s.written = 0;
+    s.suppressed = 0;
+  }
+  // Moves the summaries of every window that is over to *due and forgets idle pairs; at
+  // most once a second unless `force`d (the flusher, every buffer_ms).
+  void Sweep(int64_t now, std::vector<Suppressed>* due, bool force = false) {
+    if (now < next_sweep && !force) return;
+    next_sweep = now + kWindowMicros;
+    for (auto it = states.begin(); it != states.end();) {
+      if (now - it->second.window_start >= kWindowMicros) {
+        Close(it->second, due);
+        it = states.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (now - overflow.window_start >= kWindowMicros) Close(overflow, due);
+  }
+  // Whether a line may be written; counts it either way.
+  bool Admit(LogLevel level, std::string_view message, std::string_view client_ip, int limit, int64_t now,
+             std::vector<Suppressed>* due) {
+    Sweep(now, due);
+    uint64_t key = std::hash<std::string_view>()(message);
+    key ^= std::hash<std::string_view>()(client_ip) * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(level);
+    State* s = nullptr;
+    if (auto it = states.find(key); it != states.end()) {
+      s = &it->second;
+      if (s->level != level || s->message != message || s->client_ip != client_ip) return true;  // a collision
+    } else if (states.size() < kMaxKeys) {
+      s = &states[key];
+      s->level = level;
+      s->message = std::string(message);
+      s->client_ip = std::string(client_ip);
+      s->window_start = now;
+    } else {
+      s = &overflow;
+      if (s->written == 0 && s->suppressed == 0) {
+        s->level = level;
+        s->message = "(more distinct warnings than tracked)";
+        s->client_ip.clear();
+      }
+    }
+    if (now - s->window_start >= kWindowMicros) {
+      Close(*s, due);
+      s->window_start = now;
+    }
+    if (s->written < limit) {
+      ++s->written;
+      return true;
+    }
+    ++s->suppressed;
+    return false;
+  }
+};
+
 Logger::Logger(Options options) : options_(std::move(options)) {
   text_prefix_ = options_.service;
   for (char& c : text_prefix_)
     if (c == '-') c = ' ';
   text_prefix_ += ": ";
+  if (options_.repeat_limit > 0) repeats_ = std::make_unique<Repeats>();
   if (options_.buffer_ms > 0 && !options_.sink) flusher_ = std::thread([this] { FlushLoop(); });
 }
 
@@ -183,8 +270,42 @@ Logger::~Logger() {
     flush_cv_.notify_all();
     flusher_.join();
   }
-  std::lock_guard lock(mu_);
-  WritePending();
+  {
+    std::lock_guard lock(mu_);
+    WritePending();
+  }
+  if (repeats_) {
+    // Whatever was suppressed is reported, even if its second is not over.
+    std::vector<Suppressed> due;
+    {
+      std::lock_guard lock(repeats_->mu);
+      for (auto& [key, state] : repeats_->states) Repeats::Close(state, &due);
+      Repeats::Close(repeats_->overflow, &due);
+    }
+    WriteSuppressed(due);  // written at once: the flusher has stopped
+  }
+}
+
+void Logger::FlushSuppressed() const {
+  if (!repeats_) return;
+  const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock();
+  std::vector<Suppressed> due;
+  {
+    std::lock_guard lock(repeats_->mu);
+    repeats_->Sweep(clock.NowMicros(), &due, /*force=*/true);
+  }
+  WriteSuppressed(due);
+}
+
+void Logger::WriteSuppressed(const std::vector<Suppressed>& due) const {
+  for (const auto& d : due) {
+    const std::string message = "suppressed " + std::to_string(d.count) + " similar line" + (d.count == 1 ? "" : "s") +
+                                " in the last second: " + d.message;
+    std::string line =
+        d.client_ip.empty() ? Format(d.level, message, {}) : Format(d.level, message, {{"client.ip", d.client_ip}});
+    line += '\n';
+    Write(d.level, line);
+  }
 }
 
 void Logger::WritePending() const {
@@ -199,6 +320,11 @@ void Logger::FlushLoop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     flush_cv_.wait_for(lock, std::chrono::milliseconds(options_.buffer_ms));
+    if (repeats_) {
+      lock.unlock();  // lock order: repeats_->mu, then mu_
+      FlushSuppressed();
+      lock.lock();
+    }
     WritePending();
   }
 }
@@ -233,7 +359,7 @@ void AppendRedacted(std::string& out, std::string_view text) {
 
 }  // namespace
 
-std::string Logger::Format(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
+std::string Logger::FormatFields(LogLevel level, std::string_view message, std::span<const LogField> fields) const {
   const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock();
   const std::string ts = FormatTimestamp(clock.NowMicros());
   std::string out;
@@ -288,10 +414,29 @@ std::string Logger::Format(LogLevel level, std::string_view message, std::initia
   return out;
 }
 
-void Logger::Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
+void Logger::LogFields(LogLevel level, std::string_view message, std::span<const LogField> fields) const {
   if (static_cast<int>(level) < static_cast<int>(options_.min_level)) return;
-  std::string line = Format(level, message, fields);
+  if (repeats_ && static_cast<int>(level) >= static_cast<int>(LogLevel::kWarning)) {
+    std::string_view client_ip;
+    for (const auto& f : fields)
+      if (f.key == "client.ip")
+        if (const auto* v = std::get_if<std::string_view>(&f.value)) client_ip = *v;
+    const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock();
+    std::vector<Suppressed> due;
+    bool admit;
+    {
+      std::lock_guard lock(repeats_->mu);
+      admit = repeats_->Admit(level, message, client_ip, options_.repeat_limit, clock.NowMicros(), &due);
+    }
+    WriteSuppressed(due);
+    if (!admit) return;
+  }
+  std::string line = FormatFields(level, message, fields);
   line += '\n';
+  Write(level, line);
+}
+
+void Logger::Write(LogLevel level, std::string_view line) const {
   std::lock_guard lock(mu_);
   if (options_.sink) {
     options_.sink(line);

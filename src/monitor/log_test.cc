@@ -209,6 +209,82 @@ TEST(LoggerTest, BufferedLinesAreWrittenInOrderByWarningsAndTheDestructor) {
   EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 4);
 }
 
+// Issue 19: a flood of identical warnings (refused connections, 401s, 429s from one address)
+// writes at most repeat_limit lines per second per message and client, then one summary.
+TEST(LoggerTest, RepeatedWarningsAreSuppressedAndSummarised) {
+  FixedClock clock(kNow);
+  Captured out;
+  Logger::Options o;
+  o.format = LogFormat::kJson;
+  o.service = "almanac-serve";
+  o.clock = &clock;
+  o.repeat_limit = 3;
+  o.sink = [&out](std::string_view line) { out.lines.emplace_back(line); };
+  auto count = [&](std::string_view needle) {
+    return std::count_if(out.lines.begin(), out.lines.end(),
+                         [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+  };
+  {
+    Logger log(o);
+    for (int i = 0; i < 1000; ++i) {
+      log.Warn("GET /v1/models 401", {{"client.ip", "192.0.2.1"}, {"http.request.id", std::to_string(i)}});
+      clock.Advance(100);  // 1,000 lines in 0.1 s
+    }
+    EXPECT_EQ(count("GET /v1/models 401"), 3);
+    // Another client, another level, or info lines are not affected.
+    for (int i = 0; i < 5; ++i) {
+      log.Warn("GET /v1/models 401", {{"client.ip", "192.0.2.2"}});
+      log.Error("GET /v1/models 401", {{"client.ip", "192.0.2.1"}});
+      log.Info("GET /v1/models 200", {{"client.ip", "192.0.2.1"}});
+    }
+    EXPECT_EQ(count("\"client.ip\":\"192.0.2.2\""), 3);
+    EXPECT_EQ(count("\"log.level\":\"error\""), 3);
+    EXPECT_EQ(count("GET /v1/models 200"), 5);
+    EXPECT_EQ(count("suppressed"), 0);  // the second is not over yet
+    // The next second: the summaries first (one per message and client), then the line.
+    clock.Advance(1'000'000);
+    log.Warn("GET /v1/models 401", {{"client.ip", "192.0.2.1"}});
+    ASSERT_EQ(count("suppressed"), 3);
+    EXPECT_EQ(count("suppressed 997 similar lines in the last second: GET /v1/models 401"), 1);
+    const std::string& summary = *std::find_if(out.lines.begin(), out.lines.end(), [](const std::string& l) {
+      return l.find("suppressed 997") != std::string::npos;
+    });
+    auto j = nlohmann::json::parse(summary);
+    EXPECT_EQ(j["log.level"], "warn");
+    EXPECT_EQ(j["client.ip"], "192.0.2.1");
+    EXPECT_THAT(out.lines.back(), HasSubstr("\"message\":\"GET /v1/models 401\""));
+    // FlushSuppressed writes summaries without waiting for another warning; so does the
+    // destructor, even before the second is over.
+    for (int i = 0; i < 10; ++i) log.Warn("cannot reach the store");
+    EXPECT_EQ(count("suppressed 7 similar lines in the last second: cannot reach the store"), 0);
+    clock.Advance(1'000'000);
+    log.FlushSuppressed();
+    EXPECT_EQ(count("suppressed 7 similar lines in the last second: cannot reach the store"), 1);
+    for (int i = 0; i < 5; ++i) log.Warn("last words");
+  }
+  EXPECT_EQ(count("suppressed 2 similar lines in the last second: last words"), 1);
+}
+
+TEST(LoggerTest, ManyDistinctRepeatedWarningsShareOneBudget) {
+  FixedClock clock(kNow);
+  Captured out;
+  Logger::Options o;
+  o.clock = &clock;
+  o.repeat_limit = 2;
+  o.sink = [&out](std::string_view line) { out.lines.emplace_back(line); };
+  {
+    Logger log(o);
+    // 20,000 distinct clients, each repeating once: 4096 are tracked, the rest share a budget.
+    for (int i = 0; i < 20000; ++i) {
+      const std::string ip = "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+      log.Warn("refused", {{"client.ip", ip}});
+      log.Warn("refused", {{"client.ip", ip}});
+    }
+    EXPECT_EQ(out.lines.size(), 4096u * 2 + 2);
+  }
+  EXPECT_THAT(out.lines.back(), HasSubstr("(more distinct warnings than tracked)"));
+}
+
 TEST(LoggerTest, ParseLogFormat) {
   EXPECT_THAT(ParseLogFormat("json"), testing::IsOkAndHolds(LogFormat::kJson));
   EXPECT_THAT(ParseLogFormat("text"), testing::IsOkAndHolds(LogFormat::kText));

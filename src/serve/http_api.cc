@@ -271,7 +271,8 @@ HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, 
   } catch (const std::exception& e) {
     // Never a stack trace or exception text from a library in a response; the log has it.
     if (ctx_.logger != nullptr)
-      ctx_.logger->Error(std::string("internal error: ") + e.what(), {{"trace.id", req.request_id}});
+      ctx_.logger->Error(std::string("internal error: ") + e.what(),
+                         {{"trace.id", req.trace_id}, {"span.id", req.span_id}, {"http.request.id", req.request_id}});
     Error(InternalError("internal error (request " + req.request_id + ")"), req.request_id, res);
     return Disposition::kDone;
   }

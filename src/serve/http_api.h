@@ -42,6 +42,8 @@ struct HttpRequest {
   std::string_view authorization;
   std::string_view body;
   std::string request_id;
+  std::string_view trace_id;  // W3C trace context of the request (for log lines)
+  std::string_view span_id;
 };
 
 struct HttpResponse {

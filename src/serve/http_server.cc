@@ -64,6 +64,13 @@ Result<ListenAddress> ParseListen(std::string_view text) {
   return out;
 }
 
+// "100", "2.5", "0.25": a rate as the user would write it.
+std::string FormatRate(double rate) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", rate);
+  return buf;
+}
+
 }  // namespace
 
 Server::Impl::Impl(ServerOptions options, ServerDeps deps)
@@ -109,6 +116,8 @@ Status Server::Impl::Start() {
     return InvalidArgumentError("the version policy selects nothing");
   if (opt_.tls_cert_file.empty() != opt_.tls_key_file.empty())
     return InvalidArgumentError("--tls-cert and --tls-key go together");
+  ALMANAC_ASSIGN_OR_RETURN(ClientLimits limits, ClientLimitsFor(opt_));
+  limiter_ = std::make_unique<ClientLimiter>(limits);
   ALMANAC_ASSIGN_OR_RETURN(ListenAddress addr, ParseListen(opt_.listen));
   if (opt_.no_auth && !addr.address.is_loopback())
     return FailedPreconditionError("--no-auth is only allowed on a loopback address (127.0.0.1, ::1), not " +
@@ -167,13 +176,23 @@ Status Server::Impl::Start() {
   Log(std::string("listening on ") + (tls_ ? "https://" : "http://") +
       (addr.address.is_v6() ? "[" + addr.host + "]" : addr.host) + ":" + std::to_string(port_) + " (policy " +
       FormatVersionPolicy(opt_.policy) + ", " + std::to_string(opt_.threads) + " I/O threads, " +
-      std::to_string(opt_.workers) + " workers" + (opt_.no_auth ? ", NO AUTH" : "") + ")");
+      std::to_string(opt_.workers) + " workers" + (opt_.no_auth ? ", NO AUTH" : "") + "; per client address: " +
+      (limits.max_connections > 0 ? std::to_string(limits.max_connections) + " connections" : "no connection limit") +
+      ", " +
+      (limits.rate > 0
+           ? FormatRate(limits.rate) + " requests/s (burst " + std::to_string(static_cast<int64_t>(limits.burst)) + ")"
+           : "no rate limit") +
+      (opt_.trusted_proxies > 0 ? ", client from X-Forwarded-For behind " + std::to_string(opt_.trusted_proxies) +
+                                      " prox" + (opt_.trusted_proxies == 1 ? "y" : "ies")
+                                : "") +
+      ")");
   return Status::Ok();
 }
 
 void Server::Impl::Accept() {
   net::io_context& target = *iocs_[next_ioc_++ % iocs_.size()];
-  acceptor_.async_accept(target.get_executor(), [this](boost::system::error_code ec, Socket socket) {
+  // The overload with an endpoint: accept4 fills in the peer, no getpeername per connection.
+  acceptor_.async_accept(target.get_executor(), accept_peer_, [this](boost::system::error_code ec, Socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
       Accept();  // e.g. too many open files: keep accepting what we can
@@ -186,17 +205,35 @@ void Server::Impl::Accept() {
       if (tls_) {
         socket.close(ec);
       } else {
-        RefuseConnection(std::move(socket));
+        RefuseConnection(std::move(socket), 503);
       }
       return Accept();
     }
+    const net::ip::address a = accept_peer_.address();
+    // IPv4 clients of a dual-stack listener arrive as ::ffff:a.b.c.d, which is what
+    // ClientAddress holds IPv4 as anyway.
+    Peer peer{a.is_v4() ? ClientAddress::V4(a.to_v4().to_bytes()) : ClientAddress::V6(a.to_v6().to_bytes()), {}};
+    auto slot = limiter_->OpenConnection(peer.address, SteadyNanos(SteadyClock::now()));
+    if (!slot) {
+      // Refused before a byte is read: a flood from one address costs an accept and a write.
+      Rejected("address_connection_limit");
+      std::array<char, 48> text;
+      core_.RefusedConnection(peer.address.Format(text), limiter_->limits().max_connections);
+      if (tls_) {
+        socket.close(ec);  // no handshake for a refusal
+      } else {
+        RefuseConnection(std::move(socket), 429);
+      }
+      return Accept();
+    }
+    peer.slot = std::move(*slot);
     // The session starts on its own context's thread; this one goes on accepting.
     if (tls_) {
-      auto s = std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_);
+      auto s = std::make_shared<Session<TlsStream>>(*this, std::move(peer), std::move(socket), *tls_);
       Register(s);
       net::post(s->executor(), [s] { s->Start(); });
     } else {
-      auto s = std::make_shared<Session<TcpStream>>(*this, std::move(socket));
+      auto s = std::make_shared<Session<TcpStream>>(*this, std::move(peer), std::move(socket));
       Register(s);
       net::post(s->executor(), [s] { s->Start(); });
     }

@@ -1,5 +1,6 @@
 // One client connection of `almanac serve` (serve-internal): the HTTP/1.1 protocol over a TCP
 // or TLS stream: deadlines for idle, header and body, 100-continue, keep-alive and pipelining,
+// the request's client (X-Forwarded-For behind trusted proxies), rate limit and trace context,
 // handing each request to the API inline or on a worker, and graceful draining on shutdown.
 // Included by http_server.cc only.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "serve/json_out.h"
 #include "serve/server_impl.h"
+#include "serve/trace_context.h"
 
 namespace almanac::serve {
 
@@ -34,7 +36,10 @@ template <typename Stream>
 class Session : public Server::Impl::SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <typename... Args>
-  explicit Session(Server::Impl& srv, Args&&... args) : srv_(srv), stream_(std::forward<Args>(args)...) {}
+  Session(Server::Impl& srv, Peer peer, Args&&... args)
+      : srv_(srv), stream_(std::forward<Args>(args)...), peer_(std::move(peer)) {
+    peer_ip_ = peer_.address.Format(peer_ip_buf_);
+  }
   ~Session() override { srv_.Unregister(this); }
 
   void Start() {
@@ -142,7 +147,9 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
 
   void ParseError(beast::error_code ec) {
     HttpResponse res;
-    const std::string id = srv_.NextRequestId();
+    StartSpan("", 0, &trace_);
+    tracestate_.clear();
+    const std::string id(trace_.span());
     if (ec == http::error::body_limit) {
       srv_.Rejected("body_too_large");
       HttpApi::Error(ResourceExhaustedError("the request body is larger than the limit of " +
@@ -170,16 +177,29 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive() && !srv_.draining();
     http_version_ = req.version();
+    StartTrace(req);
     auto rid = req["X-Request-Id"];
-    request_id_ = ValidRequestId(rid) ? std::string(rid) : srv_.NextRequestId();
+    if (ValidRequestId(rid))
+      request_id_.assign(rid);
+    else
+      request_id_.assign(trace_.span());  // our span id: random, so the request id is too
     method_ = req.method_string();
     http_req_.method = req.method_string();
     http_req_.target = req.target();
     http_req_.authorization = req[http::field::authorization];
     http_req_.body = req.body();
     http_req_.request_id = request_id_;
+    http_req_.trace_id = trace_.trace();
+    http_req_.span_id = trace_.span();
     counted_ = true;
     srv_.in_flight().Inc();
+    // The client: the peer, or the address our trusted proxies forwarded. Rate-limited
+    // requests are answered before routing, authentication or any store access.
+    ClientLimiter::Entry* entry = ResolveClient(req);
+    int64_t wait_ns = 0;
+    if (entry != nullptr && srv_.limiter().limits_rate() &&
+        !srv_.limiter().AllowRequest(*entry, SteadyNanos(started_), &wait_ns))
+      return RateLimited(wait_ns);
     HttpResponse res;
     if (srv_.api().Handle(http_req_, res, /*may_block=*/false) == HttpApi::Disposition::kDone)
       return Respond(std::move(res));
@@ -201,6 +221,68 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     }
   }
 
+  // This request's span: the caller's trace when its traceparent is valid (with its
+  // tracestate, passed back as it came when printable and at most 512 bytes), else a new one.
+  void StartTrace(const http::request<http::string_body>& req) {
+    std::string_view traceparent;
+    int fields = 0;
+    for (auto [it, end] = req.equal_range("traceparent"); it != end; ++it, ++fields) traceparent = it->value();
+    StartSpan(traceparent, fields, &trace_);
+    tracestate_.clear();
+    if (!trace_.propagated) return;
+    for (auto [it, end] = req.equal_range("tracestate"); it != end; ++it) {
+      if (tracestate_.size() + it->value().size() + 1 > 512) {
+        tracestate_.clear();
+        return;
+      }
+      if (!tracestate_.empty()) tracestate_ += ',';
+      tracestate_.append(it->value());
+    }
+    if (!PassableTracestate(tracestate_)) tracestate_.clear();
+  }
+
+  // The limiter entry of this request's client (null: not limited) and its address for the
+  // log. Behind trusted proxies it comes from X-Forwarded-For, cached per connection: a proxy
+  // usually sends one client's requests on a connection in a row.
+  ClientLimiter::Entry* ResolveClient(const http::request<http::string_body>& req) {
+    client_ip_ = peer_ip_;
+    const int hops = opt().trusted_proxies;
+    if (hops == 0) return peer_.slot.entry();
+    std::array<std::string_view, 32> values;
+    size_t n = 0;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+      if (n == values.size()) return peer_.slot.entry();  // hostile: more fields than anyone sends
+      values[n++] = it->value();
+    }
+    const auto client = ForwardedClient(std::span<const std::string_view>(values.data(), n), hops);
+    if (!client) return peer_.slot.entry();  // no (trustworthy) header: the peer is the client
+    if (!forwarded_ || !(forwarded_->address == *client)) {
+      forwarded_.emplace();
+      forwarded_->address = *client;
+      forwarded_->ip = client->Format(forwarded_->ip_buf);
+      if (srv_.limiter().limits_rate()) forwarded_->entry = srv_.limiter().Find(*client, SteadyNanos(started_));
+    }
+    client_ip_ = forwarded_->ip;
+    return forwarded_->entry.get();
+  }
+
+  void RateLimited(int64_t wait_ns) {
+    srv_.Rejected("rate_limited");
+    const ClientLimits& l = srv_.limiter().limits();
+    // Whole seconds, rounded up: a client that waits as told is let through.
+    const int64_t seconds = std::max<int64_t>(1, (wait_ns + 999'999'999) / 1'000'000'000);
+    char rate[32];
+    std::snprintf(rate, sizeof(rate), "%g", l.rate);
+    HttpResponse res;
+    HttpApi::Error(
+        ResourceExhaustedError("too many requests from " + std::string(client_ip_) + ": the limit is " + rate +
+                               " per second (bursts of " + std::to_string(static_cast<int64_t>(l.burst)) +
+                               "); retry in " + std::to_string(seconds) + " s"),
+        request_id_, res);
+    res.headers.emplace_back("Retry-After", std::to_string(seconds));
+    Respond(std::move(res));
+  }
+
   // The status line and headers are written into one reused string and sent with the body in
   // one gathered write (Beast's serializer and field list cost an allocation per header and
   // a type-erased buffer walk per request; measured in docs/benchmarks.md "Issue 5").
@@ -215,6 +297,13 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     AppendHeaderValue(head_, out.content_type);
     head_ += "\r\nX-Request-Id: ";
     head_ += request_id_;  // validated or generated: [A-Za-z0-9._-]
+    std::array<char, 55> traceparent;
+    head_ += "\r\ntraceparent: ";
+    head_ += trace_.Traceparent(traceparent);
+    if (!tracestate_.empty()) {
+      head_ += "\r\ntracestate: ";
+      head_ += tracestate_;  // printable ASCII only (PassableTracestate)
+    }
     for (const auto& [k, v] : out.headers) {
       head_ += "\r\n";
       head_ += k;
@@ -235,7 +324,16 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
       srv_.in_flight().Dec();
       const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
       srv_.RecordRequest(out.route, method_, out.status, seconds);
-      srv_.AccessLog(request_id_, method_, http_req_.target, out.status, out.user, seconds);
+      srv_.AccessLog({.request_id = request_id_,
+                      .trace_id = trace_.trace(),
+                      .span_id = trace_.span(),
+                      .parent_id = trace_.parent(),
+                      .client_ip = client_ip_,
+                      .method = method_,
+                      .target = http_req_.target,
+                      .user = out.user,
+                      .status = out.status,
+                      .seconds = seconds});
     }
     beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(opt().write_timeout_ms));
     const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
@@ -288,8 +386,23 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
                             });
   }
 
+  // The client behind trusted proxies, as last resolved on this connection.
+  struct Forwarded {
+    ClientAddress address;
+    std::array<char, 48> ip_buf;
+    std::string_view ip;
+    ClientLimiter::EntryRef entry;  // null when no rate is set
+  };
+
   Server::Impl& srv_;
   Stream stream_;
+  Peer peer_;
+  std::array<char, 48> peer_ip_buf_;
+  std::string_view peer_ip_;  // peer_.address as text
+  std::optional<Forwarded> forwarded_;
+  std::string_view client_ip_;  // this request's client: peer_ip_ or forwarded_->ip
+  TraceContext trace_;
+  std::string tracestate_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string head_;  // the response's status line and headers
@@ -310,18 +423,23 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
   Clock::time_point linger_deadline_;
 };
 
-// Answers a connection over the limit with 503 and closes it.
-inline void RefuseConnection(Socket socket) {
-  static const std::string kBusy = [] {
+// Answers a connection over a limit and closes it, without reading anything: 503 over the
+// server's --max-connections, 429 over --max-connections-per-address.
+inline void RefuseConnection(Socket socket, int status) {
+  static const auto make = [](std::string_view status_line, std::string_view code, std::string_view message) {
     const std::string body =
-        "{\"code\":\"UNAVAILABLE\",\"message\":\"too many open connections; retry shortly\",\"request_id\":\"\"}";
-    return "HTTP/1.1 503 Service Unavailable\r\nServer: almanac\r\nContent-Type: application/json\r\nConnection: "
-           "close\r\n"
-           "Retry-After: 1\r\nContent-Length: " +
+        "{\"code\":\"" + std::string(code) + "\",\"message\":\"" + std::string(message) + "\",\"request_id\":\"\"}";
+    return "HTTP/1.1 " + std::string(status_line) +
+           "\r\nServer: almanac\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\n"
+           "Content-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
-  }();
+  };
+  static const std::string kBusy =
+      make("503 Service Unavailable", "UNAVAILABLE", "too many open connections; retry shortly");
+  static const std::string kTooMany =
+      make("429 Too Many Requests", "RESOURCE_EXHAUSTED", "too many open connections from your address");
   auto s = std::make_shared<Socket>(std::move(socket));
-  net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, size_t) {
+  net::async_write(*s, net::buffer(status == 429 ? kTooMany : kBusy), [s](beast::error_code, size_t) {
     beast::error_code ec;
     s->shutdown(tcp::socket::shutdown_send, ec);
     s->close(ec);

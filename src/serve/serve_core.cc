@@ -4,11 +4,11 @@
 #include <array>
 #include <cstdio>
 #include <iostream>
-#include <random>
 
 #include "almanac/core/hash.h"
 
 #include "serve/openapi.h"
+#include "serve/trace_context.h"
 
 namespace almanac::serve {
 namespace {
@@ -32,10 +32,7 @@ ServeCore::ServeCore(const ServerOptions& options, ServerDeps deps)
       cache_(opt_.cache_entries, opt_.cache_bytes),
       auth_(deps.store->metadata()),
       manager_(ManagerOptions(opt_.policy, [this](const ServableEvent& e) { OnServableEvent(e); }), *deps.artifacts,
-               *deps.models, &deps.store->series(), clock_) {
-  std::random_device rd;
-  request_prefix_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-}
+               *deps.models, &deps.store->series(), clock_) {}
 
 ServeCore::~ServeCore() { StopPolling(); }
 
@@ -80,12 +77,9 @@ void ServeCore::StopPolling() {
 }
 
 std::string ServeCore::NextRequestId() {
-  const uint64_t n = request_counter_.fetch_add(1, std::memory_order_relaxed);
-  // 16 hex digits of prefix ^ n: unique per process, not guessable across restarts.
-  const uint64_t v = request_prefix_ ^ n;
-  std::array<uint8_t, 8> bytes;
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
-  return ToHex(bytes.data(), bytes.size());
+  std::string id(16, '0');
+  HexU64(RandomU64(), id.data());
+  return id;
 }
 
 void ServeCore::Log(std::string_view line) const {
@@ -107,31 +101,41 @@ void ServeCore::RecordRequest(std::string_view route, std::string_view method, i
 
 void ServeCore::Rejected(std::string_view reason) { rejected_->WithLabels({reason}).Inc(); }
 
-void ServeCore::AccessLog(const std::string& request_id, std::string_view method, std::string_view target, int status,
-                          std::string_view user, double seconds) const {
+void ServeCore::AccessLog(const AccessRecord& r) const {
   if (opt_.logger == nullptr || !opt_.access_log) return;
   // The path only: a query string may carry data the caller did not mean to be logged.
-  const std::string_view path = target.substr(0, target.find('?'));
+  const std::string_view path = r.target.substr(0, r.target.find('?'));
   std::string message;
-  message.reserve(method.size() + path.size() + 8);
-  message.append(method).append(" ").append(path).append(" ").append(std::to_string(status));
-  const auto level = status >= 500 ? monitor::LogLevel::kError : monitor::LogLevel::kInfo;
-  const auto ns = static_cast<int64_t>(seconds * 1e9);
-  if (user.empty()) {
-    opt_.logger->Log(level, message,
-                     {{"trace.id", request_id},
-                      {"http.request.method", method},
-                      {"url.path", path},
-                      {"http.response.status_code", status},
-                      {"event.duration", ns}});
+  message.reserve(r.method.size() + path.size() + 8);
+  message.append(r.method).append(" ").append(path).append(" ").append(std::to_string(r.status));
+  // 4xx are the client's mistakes (info), except those that mean abuse or an attack.
+  const auto level = r.status >= 500                                         ? monitor::LogLevel::kError
+                     : r.status == 401 || r.status == 403 || r.status == 429 ? monitor::LogLevel::kWarning
+                                                                             : monitor::LogLevel::kInfo;
+  const auto ns = static_cast<int64_t>(r.seconds * 1e9);
+  monitor::LogField fields[] = {{"trace.id", r.trace_id},
+                                {"span.id", r.span_id},
+                                {"http.request.id", r.request_id},
+                                {"client.ip", r.client_ip},
+                                {"http.request.method", r.method},
+                                {"url.path", path},
+                                {"http.response.status_code", r.status},
+                                {"event.duration", ns},
+                                {"parent.id", r.parent_id},
+                                {"user.name", r.user}};
+  size_t n = 8;  // the optional ones last, present only when set
+  if (!r.parent_id.empty()) fields[n++] = fields[8];
+  if (!r.user.empty()) fields[n++] = fields[9];
+  opt_.logger->LogFields(level, message, std::span<const monitor::LogField>(fields, n));
+}
+
+void ServeCore::RefusedConnection(std::string_view client_ip, int limit) const {
+  const std::string message = "refused a connection: " + std::to_string(limit) +
+                              " connections are open from this address (--max-connections-per-address)";
+  if (opt_.logger != nullptr) {
+    opt_.logger->Warn(message, {{"client.ip", client_ip}});
   } else {
-    opt_.logger->Log(level, message,
-                     {{"trace.id", request_id},
-                      {"http.request.method", method},
-                      {"url.path", path},
-                      {"http.response.status_code", status},
-                      {"event.duration", ns},
-                      {"user.name", user}});
+    Log("WARNING: " + message + " client.ip=" + std::string(client_ip));
   }
 }
 

@@ -25,6 +25,20 @@
 
 namespace almanac::serve {
 
+// One request as its access-log line tells it (views valid for the call).
+struct AccessRecord {
+  std::string_view request_id;  // http.request.id
+  std::string_view trace_id;    // trace.id: the caller's W3C trace, or a new one
+  std::string_view span_id;     // span.id: this request's span
+  std::string_view parent_id;   // parent.id: the caller's span ("" when none came)
+  std::string_view client_ip;   // client.ip: the peer, or the client behind trusted proxies
+  std::string_view method;
+  std::string_view target;  // the path is logged, never the query string
+  std::string_view user;    // "" when none
+  int status = 0;
+  double seconds = 0;
+};
+
 class ServeCore {
  public:
   // `options` and the objects in `deps` outlive this.
@@ -44,16 +58,19 @@ class ServeCore {
   void FlushForecasts() { StorePendingForecasts(); }
 
   HttpApi& api() { return *api_; }
-  // 16 hex digits, unique per process and not guessable across restarts.
-  std::string NextRequestId();
+  // 16 random hex digits (trace_context.h: a per-thread generator, nothing sequential).
+  static std::string NextRequestId();
   // A line of the server's log (the structured logger, the test hook, or stderr).
   void Log(std::string_view line) const;
 
-  // Request metrics and the access log, recorded by the connections. Thread-safe.
+  // Request metrics and the access log, recorded by the connections. Thread-safe. The access
+  // line is an error for 5xx, a warning for the answers that mean abuse or an attack (401,
+  // 403, 429) and info otherwise; the logger's repeat_limit bounds the warnings per client.
   void RecordRequest(std::string_view route, std::string_view method, int status, double seconds);
   void Rejected(std::string_view reason);
-  void AccessLog(const std::string& request_id, std::string_view method, std::string_view target, int status,
-                 std::string_view user, double seconds) const;
+  void AccessLog(const AccessRecord& r) const;
+  // A connection refused because `limit` connections are open from `client_ip` (a warning).
+  void RefusedConnection(std::string_view client_ip, int limit) const;
   monitor::Gauge& in_flight() { return *in_flight_; }
   void SetOpenConnections(size_t n) { connections_open_->Set(static_cast<double>(n)); }
 
@@ -90,9 +107,6 @@ class ServeCore {
   std::string store_error_;  // GUARDED_BY(store_error_mu_)
   int pending_failures_ = 0;
   std::map<std::vector<std::string>, bool> info_labels_;  // labels set on the info metric
-
-  uint64_t request_prefix_ = 0;
-  std::atomic<uint64_t> request_counter_{1};
 
   // Metric families and children (owned by metrics_).
   monitor::Family<monitor::Counter>* requests_ = nullptr;

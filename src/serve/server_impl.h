@@ -26,6 +26,7 @@
 
 #include "almanac/serve.h"
 
+#include "serve/client_limiter.h"
 #include "serve/serve_core.h"
 #include "serve/worker_pool.h"
 
@@ -43,6 +44,17 @@ using Socket = net::basic_stream_socket<tcp, Executor>;
 using TcpStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 using TlsStream = beast::ssl_stream<TcpStream>;
 
+inline int64_t SteadyNanos(SteadyClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// Who is at the other end of a connection, as the acceptor saw it, and its slot in the
+// per-address connection count (held for the connection's life).
+struct Peer {
+  ClientAddress address;
+  ClientLimiter::Connection slot;
+};
+
 class Server::Impl {
  public:
   Impl(ServerOptions options, ServerDeps deps);
@@ -57,16 +69,14 @@ class Server::Impl {
   HttpApi& api() { return core_.api(); }
   WorkerPool& workers() { return *workers_; }
   bool draining() const { return draining_.load(std::memory_order_acquire); }
+  ClientLimiter& limiter() { return *limiter_; }
   std::string NextRequestId() { return core_.NextRequestId(); }
   void Log(std::string_view line) const { core_.Log(line); }
   void RecordRequest(std::string_view route, std::string_view method, int status, double seconds) {
     core_.RecordRequest(route, method, status, seconds);
   }
   void Rejected(std::string_view reason) { core_.Rejected(reason); }
-  void AccessLog(const std::string& request_id, std::string_view method, std::string_view target, int status,
-                 std::string_view user, double seconds) const {
-    core_.AccessLog(request_id, method, target, status, user, seconds);
-  }
+  void AccessLog(const AccessRecord& r) const { core_.AccessLog(r); }
   monitor::Gauge& in_flight() { return core_.in_flight(); }
 
   struct SessionBase {
@@ -83,6 +93,7 @@ class Server::Impl {
 
   ServerOptions opt_;
   ServeCore core_;
+  std::unique_ptr<ClientLimiter> limiter_;  // set by Start from the validated options
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<ssl::context> tls_;
   // Declared before the io_context: sessions destroyed with its pending handlers unregister.
@@ -93,6 +104,7 @@ class Server::Impl {
   std::vector<net::executor_work_guard<Executor>> guards_;
   size_t next_ioc_ = 0;  // the context of the next connection (used on the first context only)
   tcp::acceptor acceptor_;
+  tcp::endpoint accept_peer_;  // filled by the one pending accept
   net::signal_set signals_;
   net::steady_timer drain_timer_;
   SteadyClock::time_point drain_deadline_;

@@ -17,7 +17,8 @@ struct HttpResult {
 class HttpConnection {
  public:
   // Connects to 127.0.0.1:port; ok() is false when that fails. `timeout_ms` bounds every read.
-  explicit HttpConnection(int port, int timeout_ms = 5000);
+  // `source_ip` (e.g. "127.0.0.2"): the local address to connect from (any 127.x works on Linux).
+  explicit HttpConnection(int port, int timeout_ms = 5000, const std::string& source_ip = "");
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;

@@ -176,7 +176,7 @@ class MonitorTest : public ::testing::Test {
 
 constexpr const char* kForecast = R"({"model":"gdp","horizon":4,"levels":[80,95]})";
 
-TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdAndNoSecrets) {
+TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdTraceContextAndNoSecrets) {
   TempDir d;
   Process s(ServeArgs("json"), d.path(), "serve");
   const std::string port_text = s.WaitFor(kListening);
@@ -186,17 +186,30 @@ TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdAndNoSecrets) {
     HttpConnection c(port);
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(c.Request("POST", "/v1/forecast", kForecast, *token_, "X-Request-Id: req-forecast-1\r\n").status, 200);
+    // A caller's W3C trace context: its trace id and span (our parent) are logged.
+    EXPECT_EQ(c.Request("GET", "/healthz", "", "",
+                        "X-Request-Id: req-traced-5\r\n"
+                        "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n")
+                  .status,
+              200);
   }
   // An unknown query parameter is refused (400), and its value must not reach the log either.
   EXPECT_EQ(Get(port, "/v1/models?api_key=querysecret", *token_, "X-Request-Id: req-list-2\r\n").status, 400);
   const std::string wrong = "alm_" + std::string(64, 'f');
   EXPECT_EQ(Get(port, "/v1/models", wrong, "X-Request-Id: req-denied-3\r\n").status, 401);
   EXPECT_EQ(Get(port, "/v1/nothing", "", "X-Request-Id: req-missing-4\r\n").status, 404);
+  {
+    HttpConnection c(port);  // a viewer may not promote: 403
+    EXPECT_EQ(c.Request("POST", "/v1/models/gdp/versions/1/promote", R"({"to":"staging"})", *token_,
+                        "X-Request-Id: req-forbidden-6\r\n")
+                  .status,
+              403);
+  }
   ASSERT_EQ(s.Stop(), 0);
 
   const auto lines = Lines(s.out());
   ASSERT_GE(lines.size(), 6u) << s.out();
-  std::map<std::string, Json> by_trace;
+  std::map<std::string, Json> by_trace;  // access lines by http.request.id
   for (const auto& line : lines) {
     auto j = ParseJson(line);
     ASSERT_TRUE(j.ok()) << "not one JSON object: " << line;
@@ -207,7 +220,7 @@ TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdAndNoSecrets) {
     EXPECT_TRUE(std::regex_match((*j)["@timestamp"].get<std::string>(),
                                  std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")))
         << line;
-    if (j->contains("trace.id")) by_trace[(*j)["trace.id"].get<std::string>()] = *j;
+    if (j->contains("http.request.id")) by_trace[(*j)["http.request.id"].get<std::string>()] = *j;
     // Secrets never reach the log: the token, a wrong token, a query-string key.
     EXPECT_THAT(line, Not(HasSubstr(*token_)));
     EXPECT_THAT(line, Not(HasSubstr(wrong)));
@@ -221,13 +234,29 @@ TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdAndNoSecrets) {
   EXPECT_EQ(f["user.name"], "vera");
   EXPECT_EQ(f["log.level"], "info");
   EXPECT_GT(f["event.duration"].get<int64_t>(), 0);  // nanoseconds
+  // A new trace for a request without traceparent: 32 and 16 lowercase hex digits.
+  EXPECT_TRUE(std::regex_match(f["trace.id"].get<std::string>(), std::regex("[0-9a-f]{32}"))) << f.dump();
+  EXPECT_TRUE(std::regex_match(f["span.id"].get<std::string>(), std::regex("[0-9a-f]{16}"))) << f.dump();
+  EXPECT_FALSE(f.contains("parent.id"));
+  EXPECT_EQ(f["client.ip"], "127.0.0.1");
+  ASSERT_TRUE(by_trace.count("req-traced-5"));
+  EXPECT_EQ(by_trace["req-traced-5"]["trace.id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(by_trace["req-traced-5"]["parent.id"], "00f067aa0ba902b7");
+  EXPECT_NE(by_trace["req-traced-5"]["span.id"], "00f067aa0ba902b7");
   ASSERT_TRUE(by_trace.count("req-list-2"));
   EXPECT_EQ(by_trace["req-list-2"]["url.path"], "/v1/models");
   ASSERT_TRUE(by_trace.count("req-denied-3"));
   EXPECT_EQ(by_trace["req-denied-3"]["http.response.status_code"], 401);
   EXPECT_FALSE(by_trace["req-denied-3"].contains("user.name"));
+  // A failed authentication is a warning (possible abuse); a wrong path or parameter is not.
+  EXPECT_EQ(by_trace["req-denied-3"]["log.level"], "warn");
   ASSERT_TRUE(by_trace.count("req-missing-4"));
   EXPECT_EQ(by_trace["req-missing-4"]["http.response.status_code"], 404);
+  EXPECT_EQ(by_trace["req-missing-4"]["log.level"], "info");
+  EXPECT_EQ(by_trace["req-list-2"]["log.level"], "info");
+  ASSERT_TRUE(by_trace.count("req-forbidden-6"));
+  EXPECT_EQ(by_trace["req-forbidden-6"]["http.response.status_code"], 403);
+  EXPECT_EQ(by_trace["req-forbidden-6"]["log.level"], "warn");
   // Startup and shutdown lines are there too, in the same format.
   EXPECT_THAT(s.out(), HasSubstr("\"message\":\"serving gdp@1 as production\""));
   EXPECT_THAT(s.out(), HasSubstr("\"message\":\"stopped\""));
@@ -249,7 +278,8 @@ TEST_F(MonitorTest, TextLogsForPeopleOnStderr) {
   ASSERT_TRUE(std::regex_search(err, m, kListening)) << err;
   EXPECT_EQ(Get(std::stoi(m[1]), "/v1/models", *token_, "X-Request-Id: req-text-1\r\n").status, 200);
   ASSERT_EQ(s.Stop(), 0);
-  EXPECT_THAT(s.err(), HasSubstr("almanac serve: GET /v1/models 200 trace.id=req-text-1"));
+  EXPECT_THAT(s.err(), HasSubstr("almanac serve: GET /v1/models 200 trace.id="));
+  EXPECT_THAT(s.err(), HasSubstr("http.request.id=req-text-1 client.ip=127.0.0.1"));
   EXPECT_THAT(s.err(), HasSubstr("user.name=vera"));
   EXPECT_THAT(s.err(), Not(HasSubstr(*token_)));
   EXPECT_EQ(s.out(), "");

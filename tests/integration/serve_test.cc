@@ -2,6 +2,7 @@
 // bad input of issue 5, limits and timeouts, a promotion racing with a stream of forecasts,
 // graceful shutdown, TLS, metrics. The server runs as a child process of the built binary.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -797,7 +798,10 @@ TEST_F(ServeTest, SlowClientsAreCutOffAfterTheTimeouts) {
 }
 
 TEST_F(ServeTest, OverloadGets503) {
-  ServerProcess s(ws_, {"--max-connections", "3", "--workers", "1", "--max-queue", "0"});
+  // All from 127.0.0.1: without --max-connections-per-address 0 the default (a quarter of 3,
+  // so 1) would refuse the second connection before the global limit is reached.
+  ServerProcess s(
+      ws_, {"--max-connections", "3", "--max-connections-per-address", "0", "--workers", "1", "--max-queue", "0"});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection a(s.port()), b(s.port()), c(s.port());
   ASSERT_EQ(a.Request("GET", "/healthz").status, 200);
@@ -814,6 +818,190 @@ TEST_F(ServeTest, OverloadGets503) {
   EXPECT_EQ(Parse(busy.body)["code"], "UNAVAILABLE");
   // Loaded-model forecasts do not need the workers.
   EXPECT_EQ(c.Request("POST", "/v1/forecast", kForecast, Token("viewer")).status, 200);
+}
+
+// Raises RLIMIT_NOFILE to at least `need` (children inherit it); false when the hard limit is lower.
+bool EnsureOpenFiles(rlim_t need) {
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) return false;
+  if (nofile.rlim_cur >= need) return true;
+  if (nofile.rlim_max != RLIM_INFINITY && nofile.rlim_max < need) return false;
+  nofile.rlim_cur = need;
+  return ::setrlimit(RLIMIT_NOFILE, &nofile) == 0;
+}
+
+// Issue 19: 1,100 connections from 127.0.0.1 that send half a header and hold it took every
+// slot of --max-connections (1024), and everyone else got 503 until the header timeout (10 s)
+// cut the flood off. With the defaults, one address holds at most a quarter of the slots, the
+// rest of the flood is refused at accept, and a client at 127.0.0.2 is answered while the
+// flood is still open.
+TEST_F(ServeTest, Issue19SlowHeaderFloodFromOneAddressLeavesOthersServed) {
+  constexpr int kFlood = 1100;
+  // The flood's sockets in this process, and as many in the server (which inherits the limit).
+  if (!EnsureOpenFiles(kFlood + 512)) GTEST_SKIP() << "cannot raise RLIMIT_NOFILE to " << kFlood + 512;
+  ServerProcess s(ws_, {});  // default limits: 1024 connections, header timeout 10 s
+  ASSERT_TRUE(s.running()) << s.log();
+  const auto t0 = Clock::now();
+  std::vector<std::unique_ptr<HttpConnection>> flood;
+  for (int i = 0; i < kFlood; ++i) {
+    flood.push_back(std::make_unique<HttpConnection>(s.port(), 2000, "127.0.0.1"));
+    ASSERT_TRUE(flood.back()->ok()) << "connection " << i;
+    flood.back()->SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Never-Ends: ");  // refused ones may be reset
+  }
+  HttpConnection other(s.port(), 5000, "127.0.0.2");
+  ASSERT_TRUE(other.ok());
+  auto health = other.Request("GET", "/healthz");
+  EXPECT_EQ(health.status, 200) << health.body;
+  auto forecast = other.Request("POST", "/v1/forecast", kForecast, Token("viewer"));
+  EXPECT_EQ(forecast.status, 200) << forecast.body;
+  const std::string metrics = other.Request("GET", "/metrics").body;
+  // The flood is still open (well inside its header timeout): its first connections are held...
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 8.0);
+  EXPECT_FALSE(flood.front()->ClosedByPeer(50));
+  // ...and the connections over the per-address limit (256) were refused at once.
+  EXPECT_TRUE(flood.back()->ClosedByPeer(2000));
+  EXPECT_THAT(metrics, HasSubstr("almanac_http_rejected_total{reason=\"address_connection_limit\"} " +
+                                 std::to_string(kFlood - 256)));
+  EXPECT_THAT(metrics, HasSubstr("almanac_http_connections_open 257"));
+  flood.clear();
+  EXPECT_EQ(s.Stop(), 0);
+  // One warning per refusal would be 844 lines: the repeats are summarised.
+  const std::string log = s.log();
+  EXPECT_THAT(log, HasSubstr("WARNING: refused a connection: 256 connections are open from this address"));
+  EXPECT_THAT(log, HasSubstr("suppressed"));
+  EXPECT_LT(std::count(log.begin(), log.end(), '\n'), 100) << log.substr(0, 4000);
+}
+
+// Issue 19: over --rate-limit a client gets 429 with Retry-After (before authentication),
+// another address is not affected, and waiting as told is enough.
+TEST_F(ServeTest, Issue19RateLimitAnswers429WithRetryAfterPerClientAddress) {
+  ServerProcess s(ws_, {"--rate-limit", "1", "--rate-burst", "3"});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpConnection c(s.port(), 5000, "127.0.0.1");
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(c.Request("POST", "/v1/forecast", kForecast, Token("viewer")).status, 200) << i;
+  auto limited = c.Request("POST", "/v1/forecast", kForecast, Token("viewer"));
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(limited.headers["retry-after"], "1");
+  EXPECT_EQ(Parse(limited.body)["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(Parse(limited.body)["message"].get<std::string>(), HasSubstr("too many requests from 127.0.0.1"));
+  EXPECT_EQ(Parse(limited.body)["request_id"], limited.headers["x-request-id"]);
+  // Refused before the token is looked at: an unauthenticated flood gets 429, not 401.
+  EXPECT_EQ(c.Request("GET", "/v1/models", "", "alm_" + std::string(64, '0')).status, 429);
+  // Another address has a bucket of its own.
+  HttpConnection other(s.port(), 5000, "127.0.0.2");
+  EXPECT_EQ(other.Request("POST", "/v1/forecast", kForecast, Token("viewer")).status, 200);
+  // The keep-alive connection stays usable: after Retry-After, the next request is served.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1050));
+  EXPECT_EQ(c.Request("GET", "/healthz").status, 200);
+  EXPECT_THAT(other.Request("GET", "/metrics").body,
+              HasSubstr("almanac_http_rejected_total{reason=\"rate_limited\"} 2"));
+  EXPECT_EQ(s.Stop(), 0);
+  // 429 is logged as a warning (with the client), other answers as info.
+  EXPECT_THAT(s.log(), HasSubstr("WARNING: POST /v1/forecast 429"));
+  EXPECT_THAT(s.log(), HasSubstr("client.ip=127.0.0.1"));
+  EXPECT_THAT(s.log(), HasSubstr("almanac serve: POST /v1/forecast 200"));
+}
+
+// Issue 19: behind --trusted-proxies 1 the client is the last X-Forwarded-For address: clients
+// of one proxy connection are limited apart, what a client puts in the header itself is not
+// trusted, and a request without a usable header counts as the proxy's own.
+TEST_F(ServeTest, Issue19ForwardedClientsAreLimitedApartBehindATrustedProxy) {
+  ServerProcess s(ws_, {"--trusted-proxies", "1", "--rate-limit", "0.2", "--rate-burst", "2"});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpConnection proxy(s.port());
+  auto get = [&](const std::string& xff) { return proxy.Request("GET", "/healthz", "", "", xff); };
+  EXPECT_EQ(get("X-Forwarded-For: 203.0.113.7\r\n").status, 200);
+  EXPECT_EQ(get("X-Forwarded-For: 203.0.113.7\r\n").status, 200);
+  auto limited = get("X-Forwarded-For: 203.0.113.7\r\n");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_THAT(Parse(limited.body)["message"].get<std::string>(), HasSubstr("too many requests from 203.0.113.7"));
+  // A spoofed address left of what the proxy appended changes nothing.
+  EXPECT_EQ(get("X-Forwarded-For: 198.51.100.1, 203.0.113.7\r\n").status, 429);
+  // Another client on the same proxy connection; IPv6 with a port; two header fields.
+  EXPECT_EQ(get("X-Forwarded-For: 198.51.100.1\r\n").status, 200);
+  EXPECT_EQ(get("X-Forwarded-For: [2001:db8::7]:4711\r\n").status, 200);
+  EXPECT_EQ(get("X-Forwarded-For: 192.0.2.50\r\nX-Forwarded-For: 192.0.2.51\r\n").status, 200);
+  // Garbage, an empty header, no header: the proxy's own address (127.0.0.1), whose bucket
+  // holds 2.
+  EXPECT_EQ(get("X-Forwarded-For: <script>alert(1)</script>\r\n").status, 200);
+  EXPECT_EQ(get("X-Forwarded-For: \r\n").status, 200);
+  EXPECT_EQ(get("").status, 429);
+  EXPECT_EQ(s.Stop(), 0);
+  const std::string log = s.log();
+  EXPECT_THAT(log, HasSubstr("client.ip=203.0.113.7"));
+  EXPECT_THAT(log, HasSubstr("client.ip=2001:db8::7"));
+  EXPECT_THAT(log, HasSubstr("client.ip=192.0.2.51"));
+  EXPECT_THAT(log, Not(HasSubstr("<script>")));
+}
+
+// Issue 19: W3C trace context in and out, and random request ids.
+TEST_F(ServeTest, Issue19TraceContextIsPropagatedAndRequestIdsAreRandom) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpConnection c(s.port());
+  const std::regex traceparent("00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]");
+  std::smatch m;
+  // A valid traceparent: same trace, our own span, the caller's flags, tracestate passed back.
+  auto r = c.Request("GET", "/healthz", "", "",
+                     "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00\r\n"
+                     "tracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE\r\n");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_TRUE(std::regex_match(r.headers["traceparent"], m, traceparent)) << r.headers["traceparent"];
+  EXPECT_EQ(m[1], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_NE(m[2], "00f067aa0ba902b7");
+  EXPECT_EQ(r.headers["traceparent"].substr(53), "00");
+  EXPECT_EQ(r.headers["tracestate"], "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+  EXPECT_EQ(r.headers["x-request-id"], std::string(m[2]));  // the request id is our span id
+  // An invalid one (uppercase) is replaced by a new trace; its tracestate is dropped.
+  r = c.Request("GET", "/healthz", "", "",
+                "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01\r\n"
+                "tracestate: rojo=00f067aa0ba902b7\r\n");
+  ASSERT_TRUE(std::regex_match(r.headers["traceparent"], m, traceparent)) << r.headers["traceparent"];
+  EXPECT_NE(m[1], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(r.headers.count("tracestate"), 0u);
+  // Errors carry it too.
+  r = c.Request("GET", "/v1/nothing", "", "",
+                "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.headers["traceparent"], ::testing::StartsWith("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+  // Request ids: 16 hex digits, all different, and not a counter (consecutive ids far apart).
+  std::set<std::string> ids;
+  uint64_t last = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto h = c.Request("GET", "/healthz");
+    const std::string id = h.headers["x-request-id"];
+    ASSERT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{16}"))) << id;
+    const uint64_t v = std::stoull(id, nullptr, 16);
+    if (i > 0) {
+      EXPECT_GT(v > last ? v - last : last - v, uint64_t{1} << 32) << id;
+      EXPECT_GE(__builtin_popcountll(v ^ last), 8) << id;
+    }
+    last = v;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 50u);
+}
+
+// Issue 19: the options of the limits are validated before anything starts.
+TEST_F(ServeTest, Issue19FairServiceOptionsAreValidated) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--rate-burst", "5"}, "--rate-burst needs --rate-limit"},
+      {{"--rate-limit=-1"}, "--rate-limit must be in"},
+      {{"--rate-limit", "1", "--rate-burst=-3"}, "--rate-burst must be in"},
+      {{"--trusted-proxies", "17"}, "--trusted-proxies must be in 0..16"},
+      {{"--trusted-proxies=-1"}, "--trusted-proxies must be in 0..16"},
+      {{"--max-connections-per-address", "2000"}, "cannot exceed --max-connections (1024)"},
+      {{"--max-connections-per-address=-5"}, "--max-connections-per-address must be"},
+      {{"--log-repeat-limit=-1"}, "--log-repeat-limit must be >= 0"},
+      {{"--rate-limit", "fast"}, "--rate-limit"},
+  };
+  for (const auto& [flags, message] : bad) {
+    std::vector<std::string> args = {"--workspace", ws_, "serve", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto r = RunAlmanac(args);
+    EXPECT_NE(r.exit_code, 0) << flags[0];
+    EXPECT_THAT(r.err, HasSubstr(message)) << flags[0];
+  }
 }
 
 TEST_F(ServeTest, RequesterCannotApproveAndPromotionRacesWithForecasts) {
