@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "almanac/core/json.h"
+#include "cli/audit_anchoring.h"
 
 namespace almanac::cli {
 namespace fs = std::filesystem;
@@ -23,6 +24,10 @@ std::string DbUri(const WorkspaceOptions& o, const std::string& path) {
 }  // namespace
 
 Workspace::~Workspace() {
+  if (anchoring_ != nullptr && store_) {
+    auto head = store_->metadata().AuditHead();
+    if (!head.ok() || head->first != audit_head_at_open_) anchoring_->AfterWrites(*store_);
+  }
   store_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -37,6 +42,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
     so.create_if_missing = true;
     ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, so));
     ws->path_ = ws->store_->uri();
+    ws->WatchAuditHead(o);
     return ws;
   }
   std::error_code ec;
@@ -53,6 +59,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
   store::StoreOptions so;
   so.create_if_missing = true;
   ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
+  ws->WatchAuditHead(o);
   Json meta = {{"format", "almanac-workspace"},
                {"format_version", 1},
                {"created_at", FormatTimestamp(SystemClock().NowMicros())}};
@@ -67,6 +74,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
     ws->store_uri_ = o.store_uri;
     ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, store::StoreOptions{}));
     ws->path_ = ws->store_->uri();
+    ws->WatchAuditHead(o);
     return ws;
   }
   std::error_code ec;
@@ -79,7 +87,16 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
   ws->lock_timeout_ms_ = o.lock_timeout_ms;
   store::StoreOptions so;
   ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
+  ws->WatchAuditHead(o);
   return ws;
+}
+
+void Workspace::WatchAuditHead(const WorkspaceOptions& o) {
+  if (o.anchoring == nullptr || !o.anchoring->enabled()) return;
+  anchoring_ = o.anchoring;
+  // One single-row read; -1 when it fails, so that closing anchors whatever is new.
+  auto head = store_->metadata().AuditHead();
+  audit_head_at_open_ = head.ok() ? head->first : -1;
 }
 
 Status Workspace::LockForWrite() {

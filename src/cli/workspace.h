@@ -17,14 +17,20 @@
 
 namespace almanac::cli {
 
+class AuditAnchoring;
+
 struct WorkspaceOptions {
   std::string path;       // --workspace / ALMANAC_WORKSPACE / ./almanac-workspace
   std::string store_uri;  // --store / ALMANAC_STORE: overrides the workspace's database
   int lock_timeout_ms = 0;
+  // Automatic anchoring of the audit log (audit_anchoring.h), owned by main; nullptr: none.
+  AuditAnchoring* anchoring = nullptr;
 };
 
 class Workspace {
  public:
+  // With automatic anchoring on, a workspace whose store's audit head moved while it was open
+  // (the command wrote) appends audit anchors here (AuditAnchoring::AfterWrites).
   ~Workspace();
   // Creates the folder and database. AlreadyExists when it is already a workspace.
   static Result<std::unique_ptr<Workspace>> Init(const WorkspaceOptions& options);
@@ -63,12 +69,17 @@ class Workspace {
 
  private:
   Workspace() = default;
+  // Remembers the audit head when automatic anchoring is on.
+  void WatchAuditHead(const WorkspaceOptions& options);
+
   std::string path_;
   std::unique_ptr<store::Store> store_;
   int lock_fd_ = -1;
   int lock_timeout_ms_ = 0;
   bool shared_ = false;
   std::string store_uri_;  // as given (with credentials), for opening the artifact store
+  AuditAnchoring* anchoring_ = nullptr;
+  int64_t audit_head_at_open_ = -1;
 };
 
 }  // namespace almanac::cli
