@@ -17,8 +17,9 @@
 //
 // Back-ends: "sqlite:PATH" (embedded default), "postgresql://..." (shared by many processes and
 // hosts; any libpq connection URI), "memory:" (tests).
-// Split headers: almanac/store/metadata.h (tracking, registry, audit) and
-// almanac/store/artifacts.h (artifact blobs).
+// Split headers: almanac/store/metadata.h (tracking, registry, audit),
+// almanac/store/artifacts.h (artifact blobs) and almanac/store/audit_anchor.h (the audit
+// chain anchored outside the store: signing keys, the anchor file).
 #pragma once
 
 #include <chrono>
@@ -32,6 +33,7 @@
 
 #include "almanac/core.h"
 #include "almanac/store/artifacts.h"
+#include "almanac/store/audit_anchor.h"
 #include "almanac/store/metadata.h"
 
 namespace almanac::store {

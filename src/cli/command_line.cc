@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/commands_audit.h"
 #include "cli/commands_monitor.h"
 #include "cli/commands_multi.h"
 #include "cli/commands_pipeline.h"
@@ -353,20 +354,37 @@ Runner DefineLineage(CLI::App& cmd, GlobalOptions& g) {
 
 Runner DefineAudit(CLI::App& cmd, GlobalOptions& g) {
   struct Args {
-    std::string expect_head, output;
+    AuditVerifyArgs verify;
+    AuditAnchorArgs anchor;
+    std::string output, keygen_out;
     int limit = 50;
   };
   auto a = std::make_shared<Args>();
   cmd.require_subcommand(1);
-  auto* verify = cmd.add_subcommand("verify", "Check that no entry was edited, deleted or reordered");
-  verify->add_option("--expect-head", a->expect_head, "Also require this head hash (from an earlier verify or export)");
+  auto* verify = cmd.add_subcommand(
+      "verify", "Check that no entry was edited, deleted or reordered (with --anchors: against the signed anchors too)");
+  verify->add_option("--expect-head", a->verify.expect_head, "Also require this head hash (from an earlier verify or export)");
+  verify->add_option("--anchors", a->verify.anchors,
+                     "Check this anchor file: signatures, line chain, every anchored entry against the store "
+                     "(default --audit-anchors)");
+  verify->add_option("--public-key", a->verify.public_key,
+                     "The Ed25519 public key that signed the anchors (KEY.pub.pem; default: the public half of "
+                     "--audit-key)")
+      ->envname("ALMANAC_AUDIT_PUBLIC_KEY");
   auto* exp = cmd.add_subcommand("export", "Write every entry as JSON lines");
   exp->add_option("-o,--output", a->output, "Output file (default stdout)");
   auto* list = cmd.add_subcommand("list", "The latest entries");
   list->add_option("--limit", a->limit, "How many (default 50)");
-  return [&g, a, verify, exp] {
-    if (*verify) return RunAuditVerify(g, a->expect_head);
+  auto* anchor = cmd.add_subcommand("anchor", "Append a signed anchor of the entries since the file's last anchor");
+  anchor->add_option("--key", a->anchor.key, "Ed25519 private key (PEM, mode 0600; default --audit-key)");
+  anchor->add_option("--anchors", a->anchor.anchors, "Anchor file, appended to (default --audit-anchors)");
+  auto* keygen = cmd.add_subcommand("keygen", "Create an Ed25519 key for signing anchors: KEY.pem (0600) and KEY.pub.pem");
+  keygen->add_option("--out", a->keygen_out, "The private key file to create (never overwritten)")->required();
+  return [&g, a, verify, exp, anchor, keygen] {
+    if (*verify) return RunAuditVerify(g, a->verify);
     if (*exp) return RunAuditExport(g, a->output);
+    if (*anchor) return RunAuditAnchor(g, a->anchor);
+    if (*keygen) return RunAuditKeygen(g, a->keygen_out);
     return RunAuditList(g, a->limit);
   };
 }
@@ -580,7 +598,8 @@ constexpr CommandDef kCommands[] = {
     {"runs", "Tracked runs: list, show, compare", DefineRuns},
     {"models", "The model registry: versions, stages, four-eyes approvals", DefineModels},
     {"lineage", "The chain vintage -> snapshot -> run -> artifact -> version -> approvals", DefineLineage},
-    {"audit", "The hash-chained audit log", DefineAudit},
+    {"audit", "The hash-chained audit log: verify, export, list; signed anchors outside the store (anchor, keygen)",
+     DefineAudit},
     {"scheduler",
      "Run pipelines and source loads on their cron schedules, with retries and no overlaps; re-run "
      "pipelines with 'trigger: on_new_data' when a load brings new data",

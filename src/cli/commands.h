@@ -29,6 +29,12 @@ struct GlobalOptions {
   // Logs of long-running processes (serve, scheduler): "text" on stderr or "json" (ECS, one
   // object per line) on stdout.
   std::string log_format = "text";
+  // Anchoring of the audit log (docs/operations.md): the Ed25519 signing key and the anchor
+  // file (--audit-key / ALMANAC_AUDIT_KEY, --audit-anchors / ALMANAC_AUDIT_ANCHORS; both given:
+  // every write is anchored), and how often serve, scheduler and worker anchor.
+  std::string audit_key;
+  std::string audit_anchors;
+  double anchor_interval_s = 10;
 };
 
 // Prints "almanac: error: ..." and returns the exit code for the status.

@@ -12,6 +12,7 @@
 
 #include "almanac/pipeline.h"
 #include "almanac/tracking.h"
+#include "cli/audit_anchoring.h"
 #include "cli/commands_monitor.h"
 
 namespace almanac::cli {
@@ -239,6 +240,8 @@ int RunSchedulerCommand(const GlobalOptions& g, const SchedulerArgs& a) {
                                     [st, arts] { return EvaluateProductionAccuracy(*st, *arts, ""); });
   if (!mon.ok()) return ReportError(mon.status());
   ProcessMonitoring& m = **mon;
+  auto anchoring = StartPeriodicAnchoring(g, *st, m.log());
+  if (!anchoring.ok()) return ReportError(anchoring.status());
   so.log = [&m](const std::string& line) { m.log().Line(line); };
   so.on_queue = [&m](int64_t waiting) { m.pipeline().SetQueueDepth("scheduled", waiting); };
   so.on_load = [&m](const pipeline::ScheduledRun& load, double seconds, const data::SourceLoadResult*) {

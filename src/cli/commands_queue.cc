@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "almanac/pipeline.h"
+#include "cli/audit_anchoring.h"
 #include "cli/commands_pipeline.h"
 #include "cli/output.h"
 #include "cli/workspace.h"
@@ -110,6 +111,8 @@ int RunWorkerCommand(const GlobalOptions& g, const WorkerArgs& a) {
   auto mon = StartProcessMonitoring(g, "almanac-worker", a.metrics, st);
   if (!mon.ok()) return ReportError(mon.status());
   ProcessMonitoring& m = **mon;
+  auto anchoring = StartPeriodicAnchoring(g, *st, m.log());
+  if (!anchoring.ok()) return ReportError(anchoring.status());
   struct sigaction sa {};
   sa.sa_handler = OnWorkerStop;
   ::sigaction(SIGINT, &sa, nullptr);

@@ -1,5 +1,5 @@
-// runs, models, lineage and audit commands: tracked runs, the registry with its four-eyes
-// promotions, the lineage of a version and the audit log.
+// runs, models and lineage commands: tracked runs, the registry with its four-eyes
+// promotions and the lineage of a version (the audit log: commands_audit.cc).
 #include "cli/commands_registry.h"
 
 #include <fstream>
@@ -370,56 +370,6 @@ int RunLineage(const GlobalOptions& g, const std::string& ref_text) {
   for (const auto& e : l->audit)
     std::cout << "   #" << e.seq << " " << FormatTimestamp(e.timestamp) << " " << e.event.actor << " " << e.event.action << " "
               << e.event.object_id << "\n";
-  return kExitOk;
-}
-
-int RunAuditVerify(const GlobalOptions& g, const std::string& expect_head) {
-  auto ws = Workspace::Open(g.workspace);
-  if (!ws.ok()) return ReportError(ws.status());
-  auto v = store::VerifyAuditChain((*ws)->store().metadata());
-  if (!v.ok()) {
-    std::cerr << "almanac: error: " << v.status().message() << "\n";
-    return kExitUser;
-  }
-  if (!expect_head.empty() && expect_head != v->head_hash) {
-    std::cerr << "almanac: error: the audit log's head " << v->head_hash << " is not the expected " << expect_head
-              << " (entries were removed or added since that head was recorded)\n";
-    return kExitUser;
-  }
-  PrintRecord(std::cout, {{"status", "intact"}, {"entries", v->entries}, {"head", v->head_hash}}, g.format);
-  return kExitOk;
-}
-
-int RunAuditExport(const GlobalOptions& g, const std::string& output) {
-  auto ws = Workspace::Open(g.workspace);
-  if (!ws.ok()) return ReportError(ws.status());
-  auto entries = (*ws)->store().metadata().ReadAudit(1, 0);
-  if (!entries.ok()) return ReportError(entries.status());
-  auto target = OutputTarget::Open(output);
-  if (!target.ok()) return ReportError(target.status());
-  std::ostream* out = &(*target)->stream();
-  for (const auto& e : *entries) {
-    Json j = {{"seq", e.seq},          {"timestamp", FormatTimestamp(e.timestamp)}, {"timestamp_us", e.timestamp},
-              {"actor", e.event.actor}, {"action", e.event.action},                 {"object_type", e.event.object_type},
-              {"object_id", e.event.object_id}, {"details", e.event.details},        {"prev_hash", e.prev_hash},
-              {"hash", e.hash}};
-    *out << CompactJson(j) << "\n";
-  }
-  return kExitOk;
-}
-
-int RunAuditList(const GlobalOptions& g, int limit) {
-  auto ws = Workspace::Open(g.workspace);
-  if (!ws.ok()) return ReportError(ws.status());
-  auto head = (*ws)->store().metadata().AuditHead();
-  if (!head.ok()) return ReportError(head.status());
-  auto entries = (*ws)->store().metadata().ReadAudit(std::max<int64_t>(1, head->first - limit + 1), 0);
-  if (!entries.ok()) return ReportError(entries.status());
-  Table t{{"seq", "time", "actor", "action", "object", "hash"}, {}};
-  for (const auto& e : *entries)
-    t.Add({e.seq, Ts(e.timestamp), e.event.actor, e.event.action, e.event.object_type + ":" + e.event.object_id,
-           g.format == OutputFormat::kTable ? ShortId(e.hash) : e.hash});
-  Print(std::cout, t, g.format);
   return kExitOk;
 }
 

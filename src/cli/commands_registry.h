@@ -1,4 +1,4 @@
-// Tracking, registry, lineage and audit commands (cli-internal).
+// Tracking, registry and lineage commands (cli-internal).
 #pragma once
 
 #include <string>
@@ -31,9 +31,5 @@ int RunModelsRollback(const GlobalOptions& g, const std::string& name, const std
 int RunModelsCard(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& fields);
 int RunModelsExport(const GlobalOptions& g, const std::string& ref, const std::string& output);
 int RunLineage(const GlobalOptions& g, const std::string& ref);
-
-int RunAuditVerify(const GlobalOptions& g, const std::string& expect_head);
-int RunAuditExport(const GlobalOptions& g, const std::string& output);
-int RunAuditList(const GlobalOptions& g, int limit);
 
 }  // namespace almanac::cli

@@ -8,6 +8,7 @@
 
 #include "almanac/pipeline.h"
 #include "almanac/serve.h"
+#include "cli/audit_anchoring.h"
 #include "cli/commands_monitor.h"
 #include "cli/monitoring.h"
 
@@ -77,6 +78,8 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   auto logger = MakeLogger(g, "almanac-serve", 100, a.log_repeat_limit);
   if (!logger.ok()) return ReportError(logger.status());
   o.logger = logger->get();
+  auto anchoring = StartPeriodicAnchoring(g, (*ws)->store(), **logger);
+  if (!anchoring.ok()) return ReportError(anchoring.status());
   store::Store* st = &(*ws)->store();
   store::ArtifactStore* arts = artifacts->get();
   o.accuracy = [st, arts] { return EvaluateProductionAccuracy(*st, *arts, ""); };

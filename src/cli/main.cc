@@ -10,6 +10,7 @@
 
 #include "almanac/version.h"
 
+#include "cli/audit_anchoring.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/identity.h"
@@ -21,7 +22,8 @@ namespace {
 // before CLI11 parses: the first argument that is neither an option nor such a value.
 bool TakesValue(std::string_view arg) {
   for (std::string_view o :
-       {"-w", "--workspace", "--store", "--config", "-f", "--format", "-u", "--user", "--lock-timeout", "--log-format"})
+       {"-w", "--workspace", "--store", "--config", "-f", "--format", "-u", "--user", "--lock-timeout", "--log-format",
+        "--audit-key", "--audit-anchors", "--anchor-interval"})
     if (arg == o) return true;
   return false;
 }
@@ -158,6 +160,16 @@ int Main(int argc, char** argv) {
                  "Logs of serve and scheduler: text (default, stderr) or json (ECS, one object per line on stdout)")
       ->check(CLI::IsMember({"text", "json"}))
       ->envname("ALMANAC_LOG_FORMAT");
+  app.add_option("--audit-key", g.audit_key,
+                 "Ed25519 private key (PEM, mode 0600) that signs audit anchors; with --audit-anchors, every "
+                 "command that writes appends one (docs/operations.md)")
+      ->envname("ALMANAC_AUDIT_KEY");
+  app.add_option("--audit-anchors", g.audit_anchors,
+                 "Append-only file of signed audit anchors, kept away from the database (docs/operations.md)")
+      ->envname("ALMANAC_AUDIT_ANCHORS");
+  app.add_option("--anchor-interval", g.anchor_interval_s,
+                 "Seconds between audit anchors of serve, scheduler and worker (default 10)")
+      ->envname("ALMANAC_ANCHOR_INTERVAL");
 
   // Only the command on the command line declares its options; the others are listed by name.
   std::string name;
@@ -196,13 +208,26 @@ int Main(int argc, char** argv) {
   g.workspace.lock_timeout_ms = static_cast<int>(lock_timeout_s * 1000);
   g.user = g.workspace.user.empty() ? OperatingSystemUser() : g.workspace.user;
   g.workspace.resolved_user = &g.user;
+  if (!(g.anchor_interval_s > 0) || g.anchor_interval_s > 86400) {
+    std::cerr << "almanac: error: --anchor-interval must be more than 0 and at most 86400 seconds, not "
+              << FormatDouble(g.anchor_interval_s) << "\n";
+    return kExitUsage;
+  }
+  // Workspaces opened by the command anchor its writes when they close (audit_anchoring.h).
+  AuditAnchoring anchoring(g.audit_key, g.audit_anchors);
+  g.workspace.anchoring = &anchoring;
 
+  int code = kExitOk;
   try {
-    return run();
+    code = run();
   } catch (const std::exception& e) {
     std::cerr << "almanac: internal error: " << e.what() << "\n";
     return kExitInternal;
   }
+  // A command that succeeded but whose writes could not be anchored fails (the message said why).
+  if (const Status anchored = anchoring.failure(); code == kExitOk && !anchored.ok())
+    code = anchored.code() == StatusCode::kDataLoss ? kExitInternal : kExitUser;
+  return code;
 }
 
 }  // namespace

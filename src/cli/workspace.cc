@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "almanac/core/json.h"
+#include "cli/audit_anchoring.h"
 
 namespace almanac::cli {
 namespace fs = std::filesystem;
@@ -42,6 +43,10 @@ Status Workspace::ResolveUser(const WorkspaceOptions& o, bool created) {
 }
 
 Workspace::~Workspace() {
+  if (anchoring_ != nullptr && store_) {
+    auto head = store_->metadata().AuditHead();
+    if (!head.ok() || head->first != audit_head_at_open_) anchoring_->AfterWrites(*store_);
+  }
   store_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -56,6 +61,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
     so.create_if_missing = true;
     ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, so));
     ws->path_ = ws->store_->uri();
+    ws->WatchAuditHead(o);  // before ResolveUser: the first admin's grant is anchored too
     ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, true));
     return ws;
   }
@@ -73,6 +79,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Init(const WorkspaceOptions& o) {
   store::StoreOptions so;
   so.create_if_missing = true;
   ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
+  ws->WatchAuditHead(o);  // before ResolveUser: the first admin's grant is anchored too
   ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, true));
   Json meta = {{"format", "almanac-workspace"},
                {"format_version", 1},
@@ -89,6 +96,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
     ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(o.store_uri, store::StoreOptions{}));
     ws->path_ = ws->store_->uri();
     ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, false));
+    ws->WatchAuditHead(o);
     return ws;
   }
   std::error_code ec;
@@ -102,7 +110,16 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const WorkspaceOptions& o) {
   store::StoreOptions so;
   ALMANAC_ASSIGN_OR_RETURN(ws->store_, store::OpenStore(DbUri(o, ws->path_), so));
   ALMANAC_RETURN_IF_ERROR(ws->ResolveUser(o, false));
+  ws->WatchAuditHead(o);
   return ws;
+}
+
+void Workspace::WatchAuditHead(const WorkspaceOptions& o) {
+  if (o.anchoring == nullptr || !o.anchoring->enabled()) return;
+  anchoring_ = o.anchoring;
+  // One single-row read; -1 when it fails, so that closing anchors whatever is new.
+  auto head = store_->metadata().AuditHead();
+  audit_head_at_open_ = head.ok() ? head->first : -1;
 }
 
 Status Workspace::LockForWrite() {

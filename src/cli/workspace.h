@@ -18,6 +18,8 @@
 
 namespace almanac::cli {
 
+class AuditAnchoring;
+
 struct WorkspaceOptions {
   std::string path;       // --workspace / ALMANAC_WORKSPACE / ./almanac-workspace
   std::string store_uri;  // --store / ALMANAC_STORE: overrides the workspace's database
@@ -25,10 +27,14 @@ struct WorkspaceOptions {
   std::string user;  // --user / ALMANAC_USER: whom to act as ("" = the caller's own user)
   // Receives the resolved user when the workspace opens (GlobalOptions::user).
   std::string* resolved_user = nullptr;
+  // Automatic anchoring of the audit log (audit_anchoring.h), owned by main; nullptr: none.
+  AuditAnchoring* anchoring = nullptr;
 };
 
 class Workspace {
  public:
+  // With automatic anchoring on, a workspace whose store's audit head moved while it was open
+  // (the command wrote) appends audit anchors here (AuditAnchoring::AfterWrites).
   ~Workspace();
   // Open and Init resolve who runs the command (cli/identity.h): PermissionDenied when --user
   // names someone else and the caller is not an admin of the store.
@@ -74,6 +80,9 @@ class Workspace {
  private:
   Workspace() = default;
   Status ResolveUser(const WorkspaceOptions& o, bool created);
+  // Remembers the audit head when automatic anchoring is on.
+  void WatchAuditHead(const WorkspaceOptions& options);
+
   std::string path_;
   std::unique_ptr<store::Store> store_;
   int lock_fd_ = -1;
@@ -81,6 +90,8 @@ class Workspace {
   bool shared_ = false;
   std::string store_uri_;  // as given (with credentials), for opening the artifact store
   Identity identity_;
+  AuditAnchoring* anchoring_ = nullptr;
+  int64_t audit_head_at_open_ = -1;
 };
 
 }  // namespace almanac::cli

@@ -1,6 +1,7 @@
 // The CLI against a shared PostgreSQL store: the whole workflow without a workspace folder
 // (artifacts in the database), `almanac migrate` from SQLite with verification, identical
-// snapshot ids on both back-ends, and clear errors for bad connection strings.
+// snapshot ids on both back-ends, clear errors for bad connection strings, and the audit log
+// anchored outside the database (issue 19).
 #ifdef ALMANAC_WITH_POSTGRES
 
 #include <gmock/gmock.h>
@@ -16,6 +17,8 @@
 
 #include "almanac/core.h"
 #include "almanac/core/json.h"
+#include "almanac/store.h"
+#include "integration/audit_forgery.h"
 #include "integration/cli_runner.h"
 #include "integration/http_client.h"
 #include "store/postgres/pg_conn.h"
@@ -418,6 +421,58 @@ TEST_F(PgCliTest, ActsAsItsDatabaseRoleMappedThroughStoreUsers) {
             1);
   EXPECT_EQ(as_role(bob, {"tokens", "create", "--role", "viewer", "--user", "alice"}).exit_code, 1);
 }
+// Issue 19 on PostgreSQL: whoever can write the database edits an audit entry and recomputes
+// every later hash and the head; `audit verify` passes, the signed anchors name the entry.
+TEST_F(PgCliTest, Issue19AnEditWithTheChainRecomputedPassesVerifyButNotTheAnchors) {
+  const std::string key = dir_ / "audit.pem", pub = dir_ / "audit.pub.pem", anchors = dir_ / "audit.anchors";
+  ASSERT_EQ(Pg({"init"}).exit_code, 0);
+  ASSERT_EQ(RunAlmanac({"audit", "keygen", "--out", key}).exit_code, 0);
+  // Automatic anchoring after each write, as a production deployment would run.
+  const std::vector<std::string> anchored = {"--audit-key", key, "--audit-anchors", anchors};
+  auto with_anchoring = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), anchored.begin(), anchored.end());
+    return Pg(args);
+  };
+  auto ingest = with_anchoring({"ingest", kSrc + "/examples/data/us_macro_quarterly.csv", "--realtime-start", "2009-12-15"});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  ASSERT_EQ(with_anchoring({"tokens", "create", "--role", "admin", "--user", "mallory"}).exit_code, 0);
+  ASSERT_EQ(with_anchoring({"tokens", "create", "--role", "viewer", "--user", "bob"}).exit_code, 0);
+  auto before = Pg({"--format", "json", "audit", "verify", "--anchors", anchors, "--public-key", pub});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  const Json verified = Json::parse(before.out);
+  EXPECT_EQ(verified["anchored_through"], 3);
+  EXPECT_EQ(verified["anchor_lines"], 3);  // one per write
+
+  {
+    auto st = store::OpenStore(uri_, store::StoreOptions{});
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    auto forged = ForgeAuditEntry((*st)->metadata(), 2, [](store::AuditEntry& e) { e.event.details["role"] = "viewer"; });
+    ASSERT_TRUE(forged.ok()) << forged.status().ToString();
+    auto conn = store::pg::Conn::Connect(uri_, {});
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    for (const auto& e : forged->rewritten) {
+      auto r = (*conn)->Query("UPDATE audit_log SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+                              store::pg::Params().Add(CompactJson(e.event.details)).Add(e.prev_hash).Add(e.hash).Add(e.seq));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+    auto head = (*conn)->Query("UPDATE audit_head SET hash = $1", store::pg::Params().Add(forged->head_hash));
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+  }
+
+  auto plain = Pg({"audit", "verify"});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;  // the attack works on the in-store chain alone
+  EXPECT_THAT(plain.out, HasSubstr("intact"));
+  auto checked = Pg({"audit", "verify", "--anchors", anchors, "--public-key", pub});
+  EXPECT_EQ(checked.exit_code, 1);
+  EXPECT_THAT(checked.err, HasSubstr("entry 2 differs from what was anchored"));
+  EXPECT_THAT(checked.err, HasSubstr("token.create by alice on token tok_"));
+  EXPECT_THAT(checked.err, HasSubstr(anchors + " line 2"));
+  // The next write's anchor is refused (the command's write is committed, and it says so).
+  auto next = with_anchoring({"tokens", "create", "--role", "viewer", "--user", "carol"});
+  EXPECT_EQ(next.exit_code, 3);
+  EXPECT_THAT(next.err, HasSubstr("the audit anchor was not written: audit log: entry 3"));
+}
+
 }  // namespace
 }  // namespace almanac::testing
 
