@@ -72,7 +72,8 @@ Runner DefineIngest(CLI::App& cmd, GlobalOptions& g) {
   auto a = std::make_shared<IngestArgs>();
   cmd.add_option("files", a->files, "CSV files ('-' for standard input)")->required();
   cmd.add_option("--file-format", a->format, "auto (default), long, wide, fred or alfred");
-  cmd.add_option("--series", a->series, "Series key for a FRED file whose column is VALUE (or to rename it)");
+  cmd.add_option("--series", a->series,
+                 "Series key for a one-series file: a FRED file whose column is VALUE (or to rename its series)");
   cmd.add_option("--frequency", a->frequency, "Frequency of the series: A, Q, M, W, D or B");
   cmd.add_option("--title", a->title, "Series title");
   cmd.add_option("--unit", a->unit, "Unit of measure");
@@ -86,7 +87,13 @@ Runner DefineIngest(CLI::App& cmd, GlobalOptions& g) {
                "'-'; each batch is one load");
   cmd.add_option("--batch-lines", a->batch_lines, "With --follow: records per batch at most (default 1000)");
   cmd.add_option("--flush-ms", a->flush_ms, "With --follow: commit a batch after this much idle time (default 1000)");
-  cmd.add_flag("--any-day", a->any_day, "Accept any day within a period for date labels (default: first day)");
+  cmd.add_flag("--any-day", a->any_day,
+               "Accept any day within a period for date labels (default: the first day, or the last day for every "
+               "date of a series)");
+  cmd.add_option("--delimiter", a->delimiter,
+                 "Field separator: auto (default: ',' unless the header line uses only ';' or tabs), ',', ';' or tab");
+  cmd.add_option("--decimal", a->decimal, "Decimal mark of the values: '.' (default) or ','");
+  cmd.add_option("--thousands", a->thousands, "Thousands separator of the values: none (default), ',' or '.'");
   return [&g, a] { return a->follow ? RunIngestFollow(g, *a) : RunIngest(g, *a); };
 }
 

@@ -68,6 +68,10 @@ struct IngestArgs {
   std::string metadata_file;
   std::string realtime_start;
   bool any_day = false;
+  // How the file is written (data::ParseDelimiter & co.).
+  std::string delimiter = "auto";
+  std::string decimal = ".";
+  std::string thousands = "none";
   // --follow: NDJSON records from FILE (tail -f) or '-' until EOF/SIGTERM, in batches.
   bool follow = false;
   int batch_lines = 1000;

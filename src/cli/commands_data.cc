@@ -118,6 +118,16 @@ int RunIngest(const GlobalOptions& g, const IngestArgs& a) {
   auto fmt = data::ParseFileFormat(a.format);
   if (!fmt.ok()) return ReportError(fmt.status());
   opts.format = *fmt;
+  auto delimiter = data::ParseDelimiter(a.delimiter);
+  if (!delimiter.ok()) return ReportError(delimiter.status().WithContext("--delimiter"));
+  opts.delimiter = *delimiter;
+  auto decimal = data::ParseDecimalMark(a.decimal);
+  if (!decimal.ok()) return ReportError(decimal.status().WithContext("--decimal"));
+  auto thousands = data::ParseThousandsSeparator(a.thousands);
+  if (!thousands.ok()) return ReportError(thousands.status().WithContext("--thousands"));
+  if (*decimal == *thousands)
+    return ReportError(InvalidArgumentError(std::string("--decimal and --thousands are both '") + *decimal + "'"));
+  opts.numbers = data::NumberFormat{*decimal, *thousands};
   if (!a.frequency.empty()) {
     auto f = ParseFrequency(a.frequency);
     if (!f.ok()) return ReportError(f.status().WithContext("--frequency"));
@@ -162,6 +172,8 @@ int RunIngest(const GlobalOptions& g, const IngestArgs& a) {
     auto r = data::IngestFile(file, opts, (*ws)->store().series());
     if (tty && !g.quiet) std::cerr << "\r\033[K" << std::flush;
     if (!r.ok()) return ReportError(r.status());
+    if (!g.quiet)
+      for (const auto& note : r->notes) std::cerr << "almanac: note: " << note << "\n";
     const auto& rep = r->report;
     t.Add({file, std::string(data::FileFormatName(r->format)), rep.rows_read, rep.series_seen, rep.series_created,
            rep.series_unchanged, rep.vintages_created, rep.observations_written, r->source_hash});

@@ -17,8 +17,9 @@ CsvReader::~CsvReader() {
   if (own_fd_ && fd_ >= 0) ::close(fd_);
 }
 
-Result<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path) {
+Result<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path, char delimiter) {
   std::unique_ptr<CsvReader> r(new CsvReader());
+  r->delimiter_ = delimiter;
   r->name_ = path;
   if (path == "-") {
     r->fd_ = 0;
@@ -46,8 +47,9 @@ Result<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path) {
   return r;
 }
 
-std::unique_ptr<CsvReader> CsvReader::FromString(std::string data, std::string name) {
+std::unique_ptr<CsvReader> CsvReader::FromString(std::string data, std::string name, char delimiter) {
   std::unique_ptr<CsvReader> r(new CsvReader());
+  r->delimiter_ = delimiter;
   r->name_ = std::move(name);
   r->total_bytes_ = static_cast<int64_t>(data.size());
   r->hash_.Update(data);
@@ -95,6 +97,32 @@ Result<bool> CsvReader::Fill() {
   return true;
 }
 
+// Picks the separator from the first line: ';' or tab when the line has no comma outside
+// quotes and only one of the two, else ','. Reads until that line is in the buffer (at most a
+// chunk of it).
+Status CsvReader::DetectDelimiter() {
+  while (std::memchr(buf_.data() + pos_, '\n', end_ - pos_) == nullptr && end_ - pos_ < kChunk) {
+    ALMANAC_ASSIGN_OR_RETURN(bool more, Fill());
+    if (!more) break;
+  }
+  size_t commas = 0, semicolons = 0, tabs = 0;
+  bool quoted = false;
+  for (size_t i = pos_; i < end_; ++i) {
+    const char c = buf_[i];
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (!quoted) {
+      if (c == '\n' || c == '\r') break;
+      commas += c == ',';
+      semicolons += c == ';';
+      tabs += c == '\t';
+    }
+  }
+  delimiter_ = ',';
+  if (commas == 0 && (semicolons > 0) != (tabs > 0)) delimiter_ = semicolons > 0 ? ';' : '\t';
+  return Status::Ok();
+}
+
 Result<bool> CsvReader::Next(std::vector<std::string_view>* fields) {
   if (!checked_start_) {
     checked_start_ = true;
@@ -107,7 +135,9 @@ Result<bool> CsvReader::Next(std::vector<std::string_view>* fields) {
       pos_ += 3;
       bytes_consumed_ += 3;
     }
+    if (delimiter_ == 0) ALMANAC_RETURN_IF_ERROR(DetectDelimiter());
   }
+  const char sep = delimiter_;
   for (;;) {
     // Try to parse one complete record from buf_[pos_, end_).
     spans_.clear();
@@ -160,7 +190,7 @@ Result<bool> CsvReader::Next(std::vector<std::string_view>* fields) {
           break;  // need more input (or error)
         }
         newlines += nl;
-        if (j < end_ && buf_[j] != ',' && buf_[j] != '\n' && buf_[j] != '\r') {
+        if (j < end_ && buf_[j] != sep && buf_[j] != '\n' && buf_[j] != '\r') {
           error = InvalidArgumentError(name_ + ": line " + std::to_string(line_ + newlines) + ", column " +
                                        std::to_string(spans_.size() + 1) +
                                        ": unexpected characters after a closing quote");
@@ -178,7 +208,7 @@ Result<bool> CsvReader::Next(std::vector<std::string_view>* fields) {
         }
         // fallthrough to separator handling below
         c = buf_[i];
-        if (c == ',') {
+        if (c == sep) {
           ++i;
           field_start = i;
           in_field_start = true;
@@ -198,7 +228,7 @@ Result<bool> CsvReader::Next(std::vector<std::string_view>* fields) {
         break;
       }
       in_field_start = false;
-      if (c == ',') {
+      if (c == sep) {
         spans_.emplace_back(field_start, i - field_start);
         from_unescaped_.push_back(false);
         ++i;

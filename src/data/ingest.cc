@@ -9,6 +9,8 @@
 #include <unordered_map>
 
 #include "almanac/data.h"
+#include "data/csv_dialect.h"
+#include "data/date_labels.h"
 
 namespace almanac::data {
 namespace {
@@ -47,49 +49,27 @@ store::SeriesInfo MergeInfo(const std::string& key, Frequency f, const SeriesMet
   return info;
 }
 
-// Infers a frequency from consecutive period-start dates.
-Result<Frequency> InferFrequency(const std::vector<Date>& dates, const std::string& name) {
-  if (dates.size() < 2)
-    return InvalidArgumentError(name + ": cannot infer the frequency from fewer than two dates; pass --frequency");
-  int64_t min_days = INT64_MAX;
-  bool month_starts = true, weekdays_only = true;
-  for (size_t i = 0; i < dates.size(); ++i) {
-    if (dates[i].day() != 1) month_starts = false;
-    if (dates[i].weekday() > 5) weekdays_only = false;
-    if (i > 0) {
-      const int64_t gap = dates[i] - dates[i - 1];
-      if (gap <= 0)
-        return InvalidArgumentError(name + ": dates are not increasing (" + dates[i - 1].ToString() + " then " +
-                                    dates[i].ToString() + "); pass --frequency");
-      min_days = std::min(min_days, gap);
-    }
-  }
-  if (month_starts && min_days >= 28) {
-    int64_t min_months = INT64_MAX;
-    for (size_t i = 1; i < dates.size(); ++i)
-      min_months = std::min<int64_t>(min_months, (dates[i].year() - dates[i - 1].year()) * 12 +
-                                                     (dates[i].month() - dates[i - 1].month()));
-    if (min_months == 12) return Frequency::kAnnual;
-    if (min_months == 3) return Frequency::kQuarterly;
-    if (min_months == 1) return Frequency::kMonthly;
-  }
-  if (min_days == 7) return Frequency::kWeekly;
-  if (min_days == 1) return weekdays_only ? Frequency::kBusiness : Frequency::kDaily;
-  return InvalidArgumentError(name + ": cannot infer the frequency from dates " + dates[0].ToString() + ", " +
-                              dates[1].ToString() + ", ...; pass --frequency");
-}
-
 class Ingester {
  public:
   Ingester(CsvReader& reader, const IngestOptions& options, store::SeriesStore& store)
       : r_(reader), opts_(options), store_(store), start_(Clock::now()) {}
 
   Result<IngestResult> Run() {
+    const NumberFormat& nf = opts_.numbers;
+    if ((nf.decimal != '.' && nf.decimal != ',') || (nf.thousands != 0 && nf.thousands != ',' && nf.thousands != '.'))
+      return InvalidArgumentError("the decimal mark must be '.' or ',' and the thousands separator ',', '.' or none");
+    if (nf.decimal == nf.thousands)
+      return InvalidArgumentError(std::string("the decimal mark and the thousands separator are both '") + nf.decimal +
+                                  "'");
+    r_.set_delimiter(opts_.delimiter);
     std::vector<std::string_view> fields;
     ALMANAC_ASSIGN_OR_RETURN(bool any, r_.Next(&fields));
     if (!any) return InvalidArgumentError(r_.name() + " is empty (expected a CSV header line)");
     header_.assign(fields.begin(), fields.end());
     for (auto& h : header_) h = std::string(Trim(h));
+    if (opts_.delimiter == 0 && r_.delimiter() != ',')
+      notes_.push_back(r_.name() + ": fields are separated by " + (r_.delimiter() == '\t' ? "tabs" : "';'") +
+                       " (detected from the header; --delimiter chooses)");
     ALMANAC_ASSIGN_OR_RETURN(format_, Detect());
     store::LoadOptions lo;
     lo.loader = opts_.loader;
@@ -108,6 +88,19 @@ class Ingester {
     if (data_rows_ == 0) return InvalidArgumentError(r_.name() + " has a header but no data rows; nothing was loaded");
     IngestResult result;
     result.format = format_;
+    result.delimiter = r_.delimiter();
+    if (!end_keys_.empty()) {
+      // Wide forms date every series alike; long form says which series.
+      std::string whose;
+      if (format_ == FileFormat::kLong) {
+        whose = " of series ";
+        for (size_t i = 0; i < end_keys_.size() && i < 3; ++i) whose += (i > 0 ? ", " : "") + end_keys_[i];
+        if (end_keys_.size() > 3) whose += " and " + std::to_string(end_keys_.size() - 3) + " more";
+      }
+      notes_.push_back(r_.name() + ": dates" + whose + " are the last day of each period (" + end_example_ +
+                       "); each value is stored under the period its date ends");
+    }
+    result.notes = std::move(notes_);
     result.source_hash = r_.HexDigest();
     result.bytes = r_.bytes_read();
     session_->SetSourceHash(result.source_hash);
@@ -127,30 +120,42 @@ class Ingester {
     };
     const bool date_first = !lower.empty() && (lower[0] == "date" || lower[0] == "observation_date" ||
                                                 lower[0] == "period" || lower[0] == "time");
+    // A FRED download names its column by the series id (GDPC1, T10Y2Y); a column name in
+    // another form (us:gdp, gdp) is an almanac series key of a wide file.
+    auto fred_id = [](std::string_view h) {
+      return !h.empty() && std::all_of(h.begin(), h.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+      });
+    };
     bool alfred = date_first && header_.size() >= 2;
     for (size_t i = 1; alfred && i < header_.size(); ++i) {
       const auto& h = header_[i];
       const size_t us = h.rfind('_');
-      alfred = us != std::string::npos && us > 0 && h.size() - us == 9 &&
-               std::all_of(h.begin() + static_cast<std::ptrdiff_t>(us) + 1, h.end(), [](char c) { return c >= '0' && c <= '9'; });
+      alfred = us != std::string::npos && us > 0 && h.size() - us == 9 && fred_id(std::string_view(h).substr(0, us)) &&
+               std::all_of(h.begin() + static_cast<std::ptrdiff_t>(us) + 1, h.end(),
+                           [](char c) { return c >= '0' && c <= '9'; });
     }
     FileFormat f = opts_.format;
     if (f == FileFormat::kAuto) {
       if (has({"series", "key", "series_id"})) f = FileFormat::kLong;
       else if (alfred) f = FileFormat::kAlfred;
-      else if (date_first && header_.size() == 2 && (lower[0] == "observation_date" || lower[0] == "date")) f = FileFormat::kFred;
+      else if (date_first && header_.size() == 2 && (lower[0] == "observation_date" || lower[0] == "date") &&
+               (fred_id(header_[1]) || lower[1] == "value"))
+        f = FileFormat::kFred;
       else if (date_first && header_.size() >= 2) f = FileFormat::kWide;
       else
         return InvalidArgumentError(r_.name() + ": cannot tell the CSV form from the header " +
                                     QuoteForMessage(Join(header_), 120) +
                                     ": expected long (series,period,value[,realtime_start]), wide (date,SERIES,...), "
                                     "FRED (observation_date,SERIES) or ALFRED (observation_date,SERIES_YYYYMMDD,...); "
-                                    "or pass --format");
+                                    "or pass --file-format long, wide, fred or alfred" +
+                                    HeaderDelimiterHint(header_, r_.delimiter()));
     }
     if (f == FileFormat::kAlfred && !alfred)
       return InvalidArgumentError(r_.name() + ": ALFRED form needs a date column then SERIES_YYYYMMDD columns");
     if ((f == FileFormat::kWide || f == FileFormat::kFred) && header_.size() < 2)
-      return InvalidArgumentError(r_.name() + ": expected a date column and at least one value column");
+      return InvalidArgumentError(r_.name() + ": expected a date column and at least one value column" +
+                                  HeaderDelimiterHint(header_, r_.delimiter()));
     if (f == FileFormat::kFred && header_.size() != 2)
       return InvalidArgumentError(r_.name() + ": FRED form has exactly two columns (date, value), found " +
                                   std::to_string(header_.size()));
@@ -195,11 +200,18 @@ class Ingester {
     return session_->DeclareSeries(MergeInfo(key, f, opts_.defaults, it == opts_.metadata.end() ? nullptr : &it->second));
   }
 
-  Result<std::optional<double>> ParseValue(std::string_view text, size_t col) {
+  // A value as the file writes numbers; errors name the other formats it would parse in.
+  Result<double> ParseNumberText(std::string_view t) const {
+    auto v = ParseNumber(t, opts_.numbers);
+    if (!v.ok()) return Status(v.status().code(), v.status().message() + NumberFormatHint(t, opts_.numbers));
+    return v;
+  }
+
+  Result<std::optional<double>> ParseValue(std::string_view text, size_t col, int64_t line) const {
     std::string_view t = Trim(text);
     if (IsMissingText(t)) return std::optional<double>();
-    auto v = ParseFiniteDouble(t);
-    if (!v.ok()) return At(r_, col + 1, header_[col], v.status());
+    auto v = ParseNumberText(t);
+    if (!v.ok()) return AtLineNo(line, col + 1, header_[col], v.status());
     return std::optional<double>(*v);
   }
 
@@ -277,9 +289,19 @@ class Ingester {
     LongBatch batch = TakeFreeBatch();
     std::vector<std::string_view> f;
     std::string cur_key;
-    std::optional<Frequency> cur_freq;
+    SeriesLabels* cur = nullptr;  // labels_[cur_key]
     bool have_key = false;
     int64_t rows = 0;
+    // The first rows of a series dated by ISO dates whose frequency is neither given nor
+    // stored: held until its dates tell the frequency (kInferenceDates of them, the series'
+    // last row in a run, or kMaxHeldRows for many vintages of few dates).
+    struct HeldRow {
+      std::string period, value, rt;
+      int64_t line;
+    };
+    static constexpr size_t kMaxHeldRows = 4096;
+    std::vector<HeldRow> held;
+    std::set<Date> held_dates;
     auto push = [&](bool last) {
       batch.last = last;
       batch.bytes = r_.bytes_read();
@@ -300,22 +322,75 @@ class Ingester {
       if (batch.keys.empty() || batch.keys.back() != cur_key) batch.keys.push_back(cur_key);
       return static_cast<uint32_t>(batch.keys.size() - 1);
     };
+    // Adds a row of cur_key. False: stop (an error is queued, or the load stopped).
+    auto add = [&](std::string_view ptext, std::string_view vtext, std::string_view rtext, int64_t line) {
+      Result<Period> p = cur->frequency ? ParseDateLabel(ptext, *cur->frequency, &cur->anchor) : Period::Parse(ptext);
+      if (!p.ok()) {
+        fail(AtLineNo(line, c.period + 1, header_[c.period], p.status()));
+        return false;
+      }
+      if (!cur->frequency) cur->frequency = p->frequency();
+      if (cur->anchor == DateAnchor::kEnd && !cur->noted_end) {
+        cur->noted_end = true;
+        if (end_keys_.empty()) end_example_ = std::string(Trim(ptext)) + " is " + p->ToString();
+        end_keys_.push_back(cur_key);
+      }
+      LongItem item;
+      item.key = key_slot();
+      item.period = *p;
+      item.line = line;
+      auto v = ParseValue(vtext, c.value, line);
+      if (!v.ok()) {
+        fail(v.status());
+        return false;
+      }
+      if (*v) {
+        item.has_value = true;
+        item.value = **v;
+      }
+      rtext = Trim(rtext);
+      if (!rtext.empty()) {
+        auto d = Date::Parse(rtext);
+        if (!d.ok()) {
+          fail(AtLineNo(line, c.rt + 1, header_[c.rt], d.status()));
+          return false;
+        }
+        item.has_rt = true;
+        item.rt = *d;
+      }
+      batch.items.push_back(item);
+      return batch.items.size() < kBatchItems || push(false);
+    };
+    // Infers the frequency of cur_key from its held dates (as the wide form does; daily, as
+    // before inference, when they tell nothing else) and adds the held rows.
+    auto release_held = [&] {
+      if (held.empty()) return true;
+      auto inferred = InferDateFrequency(std::vector<Date>(held_dates.begin(), held_dates.end()), r_.name());
+      cur->frequency = inferred.ok() ? *inferred : Frequency::kDaily;
+      for (const HeldRow& h : held)
+        if (!add(h.period, h.value, h.rt, h.line)) return false;
+      held.clear();
+      held_dates.clear();
+      return true;
+    };
     for (;;) {
       auto more = r_.Next(&f);
       if (!more.ok()) return fail(more.status());
       if (!*more) break;
       data_rows_ = ++rows;
       if (f.size() != header_.size())
-        return fail(AtLine(r_, InvalidArgumentError("has " + std::to_string(f.size()) + " fields, the header has " +
-                                                    std::to_string(header_.size()))));
+        return fail(
+            AtLine(r_, InvalidArgumentError("has " + std::to_string(f.size()) + " fields, the header has " +
+                                            std::to_string(header_.size()) + DelimiterHint(f, r_.delimiter()))));
       std::string_view key = Trim(f[c.key]);
       if (!have_key || key != cur_key) {
+        if (!release_held()) return;
         Status ks = ValidateSeriesKey(key);
         if (!ks.ok()) return fail(At(r_, c.key + 1, header_[c.key], ks));
         cur_key = std::string(key);
         have_key = true;
-        auto known = freq_.find(cur_key);
-        if (known == freq_.end()) {
+        auto known = labels_.find(cur_key);
+        if (known == labels_.end()) {
           std::optional<Frequency> fq = GivenFrequency(cur_key);
           if (fq || HasMetadata(cur_key)) {
             if (!fq) {
@@ -334,36 +409,24 @@ class Ingester {
             auto stored = store_.GetSeries(cur_key);
             if (stored.ok()) fq = stored->frequency;
           }
-          known = freq_.emplace(cur_key, fq).first;
+          SeriesLabels labels;
+          labels.frequency = fq;
+          labels.anchor = opts_.any_day_in_period ? DateAnchor::kAnyDay : DateAnchor::kUnknown;
+          known = labels_.emplace(cur_key, labels).first;
         }
-        cur_freq = known->second;
+        cur = &known->second;
       }
-      std::string_view ptext = Trim(f[c.period]);
-      Result<Period> p = cur_freq ? Period::Parse(ptext, *cur_freq, !opts_.any_day_in_period) : Period::Parse(ptext);
-      if (!p.ok()) return fail(At(r_, c.period + 1, header_[c.period], p.status()));
-      if (!cur_freq) {
-        cur_freq = p->frequency();
-        freq_[cur_key] = cur_freq;
+      const std::string_view ptext = Trim(f[c.period]);
+      const std::string_view rtext = c.rt >= 0 ? f[c.rt] : std::string_view();
+      if (!cur->frequency && (!held.empty() || LooksLikeIsoDate(ptext))) {
+        held.push_back({std::string(ptext), std::string(f[c.value]), std::string(rtext), r_.line()});
+        if (auto d = Date::Parse(ptext); d.ok()) held_dates.insert(*d);  // a bad date fails when its row is added
+        if ((held_dates.size() >= kInferenceDates || held.size() >= kMaxHeldRows) && !release_held()) return;
+        continue;
       }
-      LongItem item;
-      item.key = key_slot();
-      item.period = *p;
-      item.line = r_.line();
-      auto v = ParseValue(f[c.value], c.value);
-      if (!v.ok()) return fail(v.status());
-      if (*v) {
-        item.has_value = true;
-        item.value = **v;
-      }
-      if (c.rt >= 0 && !Trim(f[c.rt]).empty()) {
-        auto d = Date::Parse(Trim(f[c.rt]));
-        if (!d.ok()) return fail(At(r_, c.rt + 1, header_[c.rt], d.status()));
-        item.has_rt = true;
-        item.rt = *d;
-      }
-      batch.items.push_back(item);
-      if (batch.items.size() >= kBatchItems && !push(false)) return;
+      if (!add(ptext, f[c.value], rtext, r_.line())) return;
     }
+    if (!release_held()) return;
     push(true);
   }
 
@@ -446,7 +509,8 @@ class Ingester {
           return InvalidArgumentError(r_.name() + ": the value column is named VALUE; pass --series KEY to name the series");
         else c.key = "fred:" + h;
       } else {
-        c.key = h;
+        // --series names the one series of a file (as it does a FRED download's).
+        c.key = !opts_.series_key.empty() && header_.size() == 2 ? opts_.series_key : h;
       }
       Status ks = ValidateSeriesKey(c.key);
       if (!ks.ok()) return At(r_, i + 1, h, ks);
@@ -464,7 +528,7 @@ class Ingester {
     std::vector<int64_t> ahead_lines;
     std::vector<std::string_view> f;
     bool eof = false;
-    while (ahead.size() < 13) {
+    while (ahead.size() < kInferenceDates) {
       ALMANAC_ASSIGN_OR_RETURN(bool more, r_.Next(&f));
       if (!more) {
         eof = true;
@@ -499,9 +563,12 @@ class Ingester {
             return Status(d.status().code(), r_.name() + ": line " + std::to_string(ahead_lines[k]) + ", column 1 (" +
                                                  header_[0] + "): " + d.status().message());
           }
+          if (!dates.empty() && *d <= dates.back())
+            return InvalidArgumentError(r_.name() + ": dates are not increasing (" + dates.back().ToString() +
+                                        " then " + d->ToString() + "); pass --frequency");
           dates.push_back(*d);
         }
-        ALMANAC_ASSIGN_OR_RETURN(freq, InferFrequency(dates, r_.name()));
+        ALMANAC_ASSIGN_OR_RETURN(freq, InferDateFrequency(dates, r_.name()));
       }
     }
     std::set<std::string> declared;
@@ -511,6 +578,7 @@ class Ingester {
         if (!s.ok()) return InvalidArgumentError(r_.name() + ": " + s.message());
       }
     }
+    DateAnchor anchor = opts_.any_day_in_period ? DateAnchor::kAnyDay : DateAnchor::kUnknown;
     size_t next_ahead = 0;
     std::vector<std::string_view> row;
     for (;;) {
@@ -533,17 +601,21 @@ class Ingester {
       };
       if (row.size() != header_.size())
         return InvalidArgumentError(where(0) + ": has " + std::to_string(row.size()) + " fields, the header has " +
-                                    std::to_string(header_.size()));
+                                    std::to_string(header_.size()) + DelimiterHint(row, r_.delimiter()));
       std::string_view ptext = Trim(row[0]);
-      Result<Period> p = Period::Parse(ptext, *freq, !opts_.any_day_in_period);
+      Result<Period> p = ParseDateLabel(ptext, *freq, &anchor);
       if (!p.ok()) return p.status().WithContext(where(1));
+      if (anchor == DateAnchor::kEnd && end_keys_.empty()) {
+        end_example_ = std::string(ptext) + " is " + p->ToString();
+        end_keys_.push_back(cols[0].key);
+      }
       for (size_t i = 0; i < cols.size(); ++i) {
         std::string_view t = Trim(row[i + 1]);
         if (t.empty()) continue;  // no observation for this series (or vintage) at this date
         if (format_ == FileFormat::kAlfred && IsMissingText(t)) continue;  // not in that vintage
         std::optional<double> v;
         if (!IsMissingText(t)) {
-          auto d = ParseFiniteDouble(t);
+          auto d = ParseNumberText(t);
           if (!d.ok()) return d.status().WithContext(where(i + 2));
           v = *d;
         }
@@ -562,7 +634,18 @@ class Ingester {
   std::vector<std::string> header_;
   FileFormat format_ = FileFormat::kAuto;
   std::unique_ptr<store::LoadSession> session_;
-  std::unordered_map<std::string, std::optional<Frequency>> freq_;
+  // Long form, per series: its frequency (given, stored, or from its first labels) and which
+  // day of the period its dates name.
+  struct SeriesLabels {
+    std::optional<Frequency> frequency;
+    DateAnchor anchor = DateAnchor::kUnknown;
+    bool noted_end = false;
+  };
+  std::unordered_map<std::string, SeriesLabels> labels_;
+  // Series dated by period ends, in the order first seen, and the first such date.
+  std::vector<std::string> end_keys_;
+  std::string end_example_;
+  std::vector<std::string> notes_;
   int64_t data_rows_ = 0;
   int64_t rows_added_ = 0;
   // The long form's parser thread and the calling thread (ParseLong / ApplyLong).

@@ -1,20 +1,21 @@
 // End-to-end tests of the almanac binary on the sample data: the quick-start path, output
 // formats, exit codes, an interrupted load, a workspace held by another process, and
 // `almanac forecast` with every model type and the edge cases of issue 3.
+#include <cctype>
+#include <chrono>
+#include <thread>
+
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "almanac/core.h"
+
 #include "integration/cli_runner.h"
 
 namespace almanac::testing {
@@ -383,6 +384,111 @@ TEST_F(CliTest, ForecastEdgeCases) {
   a = RunAlmanac({"forecast", "--input", dir_ / "annual.csv", "-m", "snaive", "-H", "2"});
   EXPECT_EQ(a.exit_code, 0) << a.err;
   EXPECT_THAT(a.err, HasSubstr("is the naive method"));
+}
+
+// ---- Issue 19: rough edges of `almanac ingest` for a new user, end to end.
+
+// Every option an ingest error suggests exists: it is in `almanac ingest --help`.
+TEST_F(CliTest, Issue19IngestHintsNameOptionsThatExist) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  const std::string help = Run({"ingest", "--help"}).out;
+  struct Case {
+    std::string csv, hint;
+  };
+  const std::vector<Case> cases = {
+      {"foo,bar\n1,2\n", "pass --file-format long, wide, fred or alfred"},
+      {"date;eu:x\n2020-01-01;1,5\n2020-02-01;2\n", "pass --decimal ,"},
+      {"date,us:x\n2020-01-01,\"1,600.5\"\n2020-02-01,2\n", "pass --thousands ,"},
+      {"date,a:m\n2020-01-31,1\n2020-02-29,2\n2020-03-15,3\n", "pass --frequency (with --any-day"},
+      {"series,period,value\nx:y;2020Q1;1\n", "pass --delimiter ';'"},
+      {"DATE,VALUE\n2020-01-01,1\n2020-02-01,2\n", "pass --series KEY"},
+  };
+  for (const Case& c : cases) {
+    WriteFile(dir_ / "bad.csv", c.csv);
+    auto r = Run({"ingest", dir_ / "bad.csv"});
+    EXPECT_EQ(r.exit_code, 1) << c.csv;
+    EXPECT_THAT(r.err, HasSubstr(c.hint)) << c.csv;
+    for (size_t at = r.err.find("--"); at != std::string::npos; at = r.err.find("--", at + 2)) {
+      size_t end = at + 2;
+      while (end < r.err.size() && (std::islower(static_cast<unsigned char>(r.err[end])) || r.err[end] == '-')) ++end;
+      const std::string option = r.err.substr(at, end - at);
+      EXPECT_THAT(help, HasSubstr(option + " ")) << option << " suggested by: " << r.err;
+    }
+  }
+  EXPECT_EQ(Run({"series", "list", "--format", "csv"}).out, "key,frequency,title,unit,seasonal_adjustment,source\n");
+}
+
+TEST_F(CliTest, Issue19IngestSeparatorsDecimalCommasAndPeriodEnds) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  auto state = [&] {
+    std::string s = Run({"series", "list", "--format", "csv"}).out;
+    for (const char* k : {"eu:x", "us:x", "t:x"}) s += Run({"series", "show", k, "--format", "csv"}).out;
+    return s;
+  };
+  const std::string empty = state();
+  // ';'-separated, "1.600,5", month-end dates: refused with the options to pass, then loaded
+  // with them; the detected separator and the period ends are said on stderr.
+  WriteFile(dir_ / "eu.csv", "date;eu:x\n2020-01-31;1.600,5\n2020-02-29;2,25\n2020-03-31;.\n2020-04-30;3\n");
+  auto refused = Run({"ingest", dir_ / "eu.csv"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("eu.csv: line 2, column 2 (eu:x): value '1.600,5' is not a number (it looks like "
+                                     "a decimal comma with '.' separating thousands: pass --decimal , --thousands .)"));
+  EXPECT_EQ(state(), empty);
+  auto loaded = Run({"ingest", dir_ / "eu.csv", "--decimal", ",", "--thousands", "."});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  EXPECT_THAT(loaded.err, HasSubstr("almanac: note: " + dir_ / "eu.csv" + ": fields are separated by ';'"));
+  EXPECT_THAT(loaded.err, HasSubstr("almanac: note: " + dir_ / "eu.csv" +
+                                    ": dates are the last day of each period (2020-01-31 is 2020-01)"));
+  EXPECT_EQ(Run({"series", "show", "eu:x", "--format", "csv"}).out,
+            "period,value\n2020-01,1600.5\n2020-02,2.25\n2020-03,\n2020-04,3\n");
+  // Quoted thousands in a comma file; a tab-separated file named explicitly; --quiet: no notes.
+  WriteFile(dir_ / "us.csv", "series,period,value\nus:x,2020-03-31,\"1,600.5\"\nus:x,2020-06-30,\"2,000\"\n");
+  auto us = Run({"--quiet", "ingest", dir_ / "us.csv", "--thousands", ","});
+  ASSERT_EQ(us.exit_code, 0) << us.err;
+  EXPECT_EQ(us.err, "");
+  EXPECT_EQ(Run({"series", "show", "us:x", "--format", "csv"}).out, "period,value\n2020Q1,1600.5\n2020Q2,2000\n");
+  WriteFile(dir_ / "t.tsv", "period\tt:x\n2020Q1\t1\n2020Q2\t2\n");
+  auto tsv = Run({"ingest", dir_ / "t.tsv", "--delimiter", "tab"});
+  ASSERT_EQ(tsv.exit_code, 0) << tsv.err;
+  EXPECT_THAT(tsv.err, Not(HasSubstr("note")));
+  EXPECT_EQ(Run({"series", "show", "t:x", "--format", "csv"}).out, "period,value\n2020Q1,1\n2020Q2,2\n");
+  // Bad option values: a clear error naming what is accepted, and nothing stored.
+  const std::string before = state();
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> bad = {
+      {{"--delimiter", "|"}, "--delimiter: unknown delimiter '|': expected auto, ',', ';' or tab"},
+      {{"--decimal", "x"}, "--decimal: unknown decimal mark 'x': expected '.' or ','"},
+      {{"--thousands", "_"}, "--thousands: unknown thousands separator '_': expected none, ',' or '.'"},
+      {{"--decimal", ",", "--thousands", ","}, "--decimal and --thousands are both ','"},
+      {{"--decimal", ","}, "value '1.600,5' is not a number with the decimal mark ',' and no thousands separator"},
+  };
+  for (const Case& c : bad) {
+    std::vector<std::string> args = {"ingest", dir_ / "eu.csv"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    WriteFile(dir_ / "eu.csv", "date;eu:x\n2020-05-31;1.600,5\n");
+    auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 1) << c.message;
+    EXPECT_THAT(r.err, HasSubstr(c.message));
+  }
+  EXPECT_EQ(state(), before);
+}
+
+// A one-series file with an almanac key is stored under that key; a long file of quarter
+// starts is quarterly without --frequency.
+TEST_F(CliTest, Issue19IngestKeepsAlmanacKeysAndInfersLongFormFrequency) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  WriteFile(dir_ / "one.csv", "date,x:c\n2020-01-01,1\n2020-02-01,2\n");
+  auto one = Run({"ingest", dir_ / "one.csv", "--format", "csv"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_THAT(one.out, HasSubstr(",wide,"));
+  WriteFile(dir_ / "long.csv", "series,period,value\nx:q,2020-01-01,1\nx:q,2020-04-01,2\nx:q,2020-07-01,3\n");
+  ASSERT_EQ(Run({"ingest", dir_ / "long.csv"}).exit_code, 0);
+  EXPECT_EQ(Run({"series", "list", "--format", "csv"}).out,
+            "key,frequency,title,unit,seasonal_adjustment,source\nx:c,M,,,,\nx:q,Q,,,,\n");
+  EXPECT_EQ(Run({"series", "show", "x:q", "--format", "csv"}).out, "period,value\n2020Q1,1\n2020Q2,2\n2020Q3,3\n");
 }
 
 }  // namespace
