@@ -78,7 +78,8 @@ class AuditCliTest : public ::testing::Test {
     args.insert(args.begin(), {"--audit-key", key_, "--audit-anchors", anchors_});
     return Run(args);
   }
-  // Three entries: a load, an admin token for mallory, a viewer token for bob.
+  // Entry 1 is init's (its creator becomes the first admin); Populate adds three: a load, an admin
+  // token for mallory, a viewer token for bob.
   void Populate() {
     auto ingest = Run({"ingest", kSample, "--realtime-start", "2009-12-15"});
     ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
@@ -107,8 +108,8 @@ TEST_F(AuditCliTest, Issue19AnEditWithTheChainRecomputedPassesVerifyButNotTheAnc
   Populate();
   auto anchor = Run({"audit", "anchor", "--key", key_, "--anchors", anchors_});
   ASSERT_EQ(anchor.exit_code, 0) << anchor.err;
-  EXPECT_THAT(anchor.out, HasSubstr("1..3"));
-  ForgeTokenEntry(2);
+  EXPECT_THAT(anchor.out, HasSubstr("1..4"));
+  ForgeTokenEntry(3);
 
   auto plain = Run({"audit", "verify"});
   EXPECT_EQ(plain.exit_code, 0) << plain.err;  // the attack works on the in-store chain alone
@@ -116,16 +117,16 @@ TEST_F(AuditCliTest, Issue19AnEditWithTheChainRecomputedPassesVerifyButNotTheAnc
 
   auto checked = Run({"audit", "verify", "--anchors", anchors_, "--public-key", pub_});
   EXPECT_EQ(checked.exit_code, 1);
-  EXPECT_THAT(checked.err, HasSubstr("entry 2 differs from what was anchored"));
+  EXPECT_THAT(checked.err, HasSubstr("entry 3 differs from what was anchored"));
   EXPECT_THAT(checked.err, HasSubstr("token.create by alice on token tok_"));
   EXPECT_THAT(checked.err, HasSubstr(R"("role":"viewer")"));
   EXPECT_THAT(checked.err, HasSubstr(anchors_ + " line 1"));
-  EXPECT_THAT(checked.err, Not(HasSubstr("entry 3")));
+  EXPECT_THAT(checked.err, Not(HasSubstr("entry 4")));
 
   // Anchoring refuses to sign on top of the forged log.
   auto again = Run({"audit", "anchor", "--key", key_, "--anchors", anchors_});
   EXPECT_EQ(again.exit_code, 3);
-  EXPECT_THAT(again.err, HasSubstr("entry 3 (token.create by alice"));
+  EXPECT_THAT(again.err, HasSubstr("entry 4 (token.create by alice"));
   EXPECT_THAT(again.err, HasSubstr("differs from what was anchored"));
   EXPECT_EQ(FileLines(anchors_).size(), 1u);
 }
@@ -141,11 +142,11 @@ TEST_F(AuditCliTest, VerifyReportsAnchoredAndNotYetAnchoredEntries) {
   ASSERT_EQ(v.exit_code, 0) << v.err;
   auto j = Json::parse(v.out);
   EXPECT_EQ(j["status"], "intact");
-  EXPECT_EQ(j["entries"], 4);
-  EXPECT_EQ(j["anchored_through"], 3);
+  EXPECT_EQ(j["entries"], 5);
+  EXPECT_EQ(j["anchored_through"], 4);
   EXPECT_EQ(j["not_anchored"], 1);
   EXPECT_EQ(j["anchor_lines"], 1);
-  EXPECT_THAT(v.err, HasSubstr("warning: 1 newer entry (4..4) not anchored yet"));
+  EXPECT_THAT(v.err, HasSubstr("warning: 1 newer entry (5..5) not anchored yet"));
 }
 
 TEST_F(AuditCliTest, VerifyNeedsTheOperatorsPublicKeyAndNamesAWrongOne) {
@@ -244,7 +245,7 @@ TEST_F(AuditCliTest, WritesAreAnchoredAutomaticallyWhenAKeyAndAnAnchorFileAreSet
   auto v = Run({"--format", "json", "audit", "verify"}, env);  // anchors and key from the environment
   ASSERT_EQ(v.exit_code, 0) << v.err;
   auto j = Json::parse(v.out);
-  EXPECT_EQ(j["anchored_through"], 2);
+  EXPECT_EQ(j["anchored_through"], 3);  // init's entry, the load, the token
   EXPECT_EQ(j["not_anchored"], 0);
 
   // A write whose anchor cannot be written is committed, and the command fails saying so.
@@ -260,7 +261,7 @@ TEST_F(AuditCliTest, WritesAreAnchoredAutomaticallyWhenAKeyAndAnAnchorFileAreSet
   ASSERT_EQ(Anchored({"tokens", "create", "--role", "viewer", "--user", "dave"}).exit_code, 0);
   auto all = Run({"--format", "json", "audit", "verify", "--anchors", anchors_, "--public-key", pub_});
   ASSERT_EQ(all.exit_code, 0) << all.err;
-  EXPECT_EQ(Json::parse(all.out)["anchored_through"], 4);
+  EXPECT_EQ(Json::parse(all.out)["anchored_through"], 5);
 }
 
 // Writers that anchor after each write and `audit anchor` runs, all at once: the file's lines
@@ -285,15 +286,15 @@ TEST_F(AuditCliTest, ConcurrentAnchoringFromManyProcessesKeepsOneChain) {
   auto v = Run({"--format", "json", "audit", "verify", "--anchors", anchors_, "--public-key", pub_});
   ASSERT_EQ(v.exit_code, 0) << v.err;
   auto j = Json::parse(v.out);
-  EXPECT_EQ(j["entries"], 11);
-  EXPECT_EQ(j["anchored_through"], 11);
+  EXPECT_EQ(j["entries"], 12);
+  EXPECT_EQ(j["anchored_through"], 12);
   int64_t next = 1;
   for (const auto& line : FileLines(anchors_)) {
     auto a = Json::parse(line);
     EXPECT_EQ(a["from_seq"], next);
     next = a["head_seq"].get<int64_t>() + 1;
   }
-  EXPECT_EQ(next, 12);
+  EXPECT_EQ(next, 13);
 }
 
 // A long-running process anchors other processes' writes every --anchor-interval seconds.
@@ -311,9 +312,9 @@ TEST_F(AuditCliTest, AWorkerAnchorsEveryInterval) {
     }
     return false;
   };
-  EXPECT_TRUE(wait_for(3)) << ReadFile(err);  // what was there when it started
+  EXPECT_TRUE(wait_for(4)) << ReadFile(err);  // what was there when it started
   ASSERT_EQ(Run({"tokens", "create", "--role", "viewer", "--user", "carol"}).exit_code, 0);  // not anchored by itself
-  EXPECT_TRUE(wait_for(4)) << ReadFile(err);
+  EXPECT_TRUE(wait_for(5)) << ReadFile(err);
   ::kill(worker, SIGTERM);
   int status = 0;
   ASSERT_EQ(::waitpid(worker, &status, 0), worker);

@@ -440,13 +440,13 @@ TEST_F(PgCliTest, Issue19AnEditWithTheChainRecomputedPassesVerifyButNotTheAnchor
   auto before = Pg({"--format", "json", "audit", "verify", "--anchors", anchors, "--public-key", pub});
   ASSERT_EQ(before.exit_code, 0) << before.err;
   const Json verified = Json::parse(before.out);
-  EXPECT_EQ(verified["anchored_through"], 3);
-  EXPECT_EQ(verified["anchor_lines"], 3);  // one per write
+  EXPECT_EQ(verified["anchored_through"], 4);  // init's admin grant, then the three writes
+  EXPECT_EQ(verified["anchor_lines"], 3);     // one per write (the first also covers init's entry)
 
   {
     auto st = store::OpenStore(uri_, store::StoreOptions{});
     ASSERT_TRUE(st.ok()) << st.status().ToString();
-    auto forged = ForgeAuditEntry((*st)->metadata(), 2, [](store::AuditEntry& e) { e.event.details["role"] = "viewer"; });
+    auto forged = ForgeAuditEntry((*st)->metadata(), 3, [](store::AuditEntry& e) { e.event.details["role"] = "viewer"; });
     ASSERT_TRUE(forged.ok()) << forged.status().ToString();
     auto conn = store::pg::Conn::Connect(uri_, {});
     ASSERT_TRUE(conn.ok()) << conn.status().ToString();
@@ -464,13 +464,13 @@ TEST_F(PgCliTest, Issue19AnEditWithTheChainRecomputedPassesVerifyButNotTheAnchor
   EXPECT_THAT(plain.out, HasSubstr("intact"));
   auto checked = Pg({"audit", "verify", "--anchors", anchors, "--public-key", pub});
   EXPECT_EQ(checked.exit_code, 1);
-  EXPECT_THAT(checked.err, HasSubstr("entry 2 differs from what was anchored"));
+  EXPECT_THAT(checked.err, HasSubstr("entry 3 differs from what was anchored"));
   EXPECT_THAT(checked.err, HasSubstr("token.create by alice on token tok_"));
   EXPECT_THAT(checked.err, HasSubstr(anchors + " line 2"));
   // The next write's anchor is refused (the command's write is committed, and it says so).
   auto next = with_anchoring({"tokens", "create", "--role", "viewer", "--user", "carol"});
   EXPECT_EQ(next.exit_code, 3);
-  EXPECT_THAT(next.err, HasSubstr("the audit anchor was not written: audit log: entry 3"));
+  EXPECT_THAT(next.err, HasSubstr("the audit anchor was not written: audit log: entry 4"));
 }
 
 }  // namespace
