@@ -29,12 +29,18 @@ std::string OperatingSystemUser() {
 Result<Identity> ResolveIdentity(store::Store& store, const std::string& sqlite_path, const std::string& requested) {
   Identity id;
   bool owner = false;
-  if (sqlite_path.empty()) {
-    auto login = store.Login();
-    if (!login.ok()) return login.status().WithContext("finding who is logged in to the store");
+  auto login = sqlite_path.empty() ? store.Login() : Result<store::DatabaseLogin>(store::DatabaseLogin{});
+  if (sqlite_path.empty() && login.ok()) {
     id.principal = login->role;
     id.via = "PostgreSQL role";
     owner = login->owner;
+  } else if (sqlite_path.empty() && login.status().code() != StatusCode::kUnimplemented) {
+    return login.status().WithContext("finding who is logged in to the store");
+  } else if (sqlite_path.empty()) {
+    // A store without logins or a file (memory:) belongs to the process that opened it.
+    id.principal = OperatingSystemUser();
+    id.via = "operating-system user";
+    owner = true;
   } else {
     id.principal = OperatingSystemUser();
     id.via = "operating-system user";
