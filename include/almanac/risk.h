@@ -2,13 +2,15 @@
 //
 // Investment risk on P&L samples (issue 24, the risk side): value at risk (VaR) and expected
 // shortfall (ES) by historical simulation, parametric normal and Student-t, Euler
-// contributions by position, and VaR backtests (Kupiec, Christoffersen, Basel traffic light).
+// contributions by position, VaR backtests (Kupiec, Christoffersen, Basel traffic light), and
+// a factor model (OLS of returns on macro factor changes with Newey-West standard errors).
 // docs/risk.md states every formula and convention.
 //
 //   std::vector<double> pnl = ...;                    // one P&L per scenario; a loss is < 0
 //   auto h = risk::HistoricalVaREs(pnl, 0.99);        // h->var, h->es: positive numbers = losses
 //   auto n = risk::ParametricVaREs(pnl, 0.99, {.distribution = risk::Distribution::kNormal});
 //   auto bt = risk::BacktestVaR(pnl_history, var_series, 0.99);  // Kupiec, Christoffersen, zone
+//   auto fit = risk::FitFactorModel(returns, {gdp_growth, rate_change}, {.lags = 4});
 //
 // Sign convention: P&L is positive for a gain; VaR and ES are reported as losses, i.e.
 // VaR = -(a low quantile of P&L), so a VaR of 12.5 means "lose 12.5 or more with probability
@@ -162,5 +164,37 @@ Result<VaRBacktest> BacktestVaR(std::span<const double> pnl, std::span<const dou
 
 // Basel zone of `exceptions` out of `observations` at `level` (as in BacktestExceptions).
 Result<TrafficLight> BaselZone(int64_t observations, int64_t exceptions, double level);
+
+// ---------------------------------------------------------------------------- factor model
+
+struct FactorModelOptions {
+  bool intercept = true;
+  // Newey-West lags L (Bartlett weights 1 - l / (L + 1)); -1: floor(4 (n / 100)^(2/9)).
+  int64_t lags = -1;
+  // Multiply the covariance by n / (n - k) (statsmodels' use_correction; off by default there).
+  bool small_sample_correction = false;
+};
+
+struct FactorFit {
+  int64_t observations = 0;
+  int64_t lags = 0;
+  // Intercept first (when asked for), then one per factor in the order given.
+  std::vector<double> coefficients;
+  std::vector<double> std_errors;  // Newey-West (HAC)
+  std::vector<double> t_stats;     // coefficient / standard error
+  std::vector<double> covariance;  // k x k, row-major, Newey-West
+  std::vector<double> residuals;
+  double residual_sd = 0;          // sqrt(SSR / (n - k))
+  double r_squared = 0;            // centred with an intercept, uncentred without
+};
+
+// OLS of `returns` on the factors (each a vector as long as `returns`) with the Newey-West
+// covariance (X'X)^-1 S (X'X)^-1, S = sum_{l=0..L} w_l (G_l + G_l') with G_0 counted once,
+// G_l = sum_t x_t u_t u_{t-l} x_{t-l}' — what statsmodels' OLS(...).fit(cov_type="HAC",
+// cov_kwds={"maxlags": L}) computes. InvalidArgument for sizes that disagree, NaN or
+// infinite values (naming the factor and index), too few observations (n <= k), lags >= n, or
+// collinear factors.
+Result<FactorFit> FitFactorModel(std::span<const double> returns, const std::vector<std::vector<double>>& factors,
+                                 const FactorModelOptions& options);
 
 }  // namespace almanac::risk

@@ -199,7 +199,7 @@ TEST(ContributionsTest, BadInput) {
 
 // ---------------------------------------------------------------------------- backtests
 
-TEST(BacktestTest, KupiecAndChristoffersenByHand) {
+TEST(VaRBacktestTest, KupiecAndChristoffersenByHand) {
   // 10 days at 90%: exceptions on days 0, 1, 4 (x = 3, p = 0.1).
   const std::vector<bool> e = {true, true, false, false, true, false, false, false, false, false};
   auto r = BacktestExceptions(e, 0.9);
@@ -226,7 +226,7 @@ TEST(BacktestTest, KupiecAndChristoffersenByHand) {
   EXPECT_NEAR(r->conditional_coverage.p_value, std::exp(-r->conditional_coverage.statistic / 2), 1e-12);
 }
 
-TEST(BacktestTest, EdgeCasesAreFinite) {
+TEST(VaRBacktestTest, EdgeCasesAreFinite) {
   // No exception: LR_uc = -2 n ln(1 - p); no 1-state so LR_ind = 0.
   auto none = BacktestExceptions(std::vector<bool>(250, false), 0.99);
   ASSERT_TRUE(none.ok());
@@ -248,7 +248,7 @@ TEST(BacktestTest, EdgeCasesAreFinite) {
   EXPECT_TRUE(std::isfinite(one->kupiec.statistic));
 }
 
-TEST(BacktestTest, BaselZonesFor250At99) {
+TEST(VaRBacktestTest, BaselZonesFor250At99) {
   for (int x = 0; x <= 250; ++x) {
     const TrafficLight want = x <= 4 ? TrafficLight::kGreen : x <= 9 ? TrafficLight::kYellow : TrafficLight::kRed;
     EXPECT_THAT(BaselZone(250, x, 0.99), IsOkAndHolds(want)) << x;
@@ -258,7 +258,7 @@ TEST(BacktestTest, BaselZonesFor250At99) {
   EXPECT_THAT(BaselZone(0, 0, 0.99), StatusIs(StatusCode::kInvalidArgument));
 }
 
-TEST(BacktestTest, FromPnlAndVaR) {
+TEST(VaRBacktestTest, FromPnlAndVaR) {
   // Loss exceeds VaR strictly: day 1 (loss 5 > 4) only; day 2's loss equals its VaR.
   const std::vector<double> pnl = {1, -5, -3, 2};
   const std::vector<double> var = {4, 4, 3, 4};
