@@ -24,7 +24,7 @@ done
 # other components' public headers: they are not part of the library.
 declare -A allowed=(
   [core]="core" [store]="core store" [data]="core store data" [models]="core models"
-  [eval]="core models eval" [tracking]="core store tracking" [registry]="core store registry"
+  [eval]="core models eval" [risk]="core models risk" [tracking]="core store tracking" [registry]="core store registry"
   [monitor]="core store models eval monitor" [pipeline]="core store data models eval tracking registry pipeline"
   [serve]="core store data models registry monitor serve"
 )

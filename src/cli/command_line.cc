@@ -14,6 +14,7 @@
 #include "cli/commands_queue.h"
 #include "cli/commands_registry.h"
 #include "cli/commands_report.h"
+#include "cli/commands_risk.h"
 #include "cli/commands_serve.h"
 #include "cli/commands_users.h"
 
@@ -486,6 +487,34 @@ Runner DefineMonitor(CLI::App& cmd, GlobalOptions& g) {
   return [&g, a] { return RunMonitor(g, *a); };
 }
 
+// ------------------------------------------------------------------------------------ risk
+
+Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
+  auto v = std::make_shared<RiskVarArgs>();
+  auto b = std::make_shared<RiskBacktestArgs>();
+  cmd.require_subcommand(1);
+  auto* var = cmd.add_subcommand("var", "VaR and expected shortfall of a P&L file (historical, normal, Student-t); "
+                                        "Euler contributions by position with --positions");
+  var->add_option("--pnl", v->pnl, "CSV file with a header: a P&L column, or one column per position")->required();
+  var->add_option("--column", v->column, "The P&L column (default: 'pnl', or the only column)");
+  var->add_option("--level", v->levels, "Confidence levels in (0, 1), comma-separated (default 0.95,0.99)");
+  var->add_option("--method", v->method, "historical, normal, t or all (default all)");
+  var->add_option("--dof", v->dof, "Student-t degrees of freedom, > 2 (default 5)");
+  var->add_flag("--positions", v->positions,
+                "Every column (but scenario, date, id) is a position's P&L: VaR/ES of their sum and contributions");
+  auto* backtest = cmd.add_subcommand("backtest", "Kupiec, Christoffersen and Basel traffic light of a P&L history "
+                                                  "against its VaR series");
+  backtest->add_option("--pnl", b->pnl, "CSV file with a header: the P&L and the VaR (or exception) columns")->required();
+  backtest->add_option("--pnl-column", b->pnl_column, "The P&L column (default pnl)");
+  backtest->add_option("--var-column", b->var_column, "The VaR column, as a positive loss");
+  backtest->add_option("--exception-column", b->exception_column, "Exception indicators (0/1) instead of a VaR column");
+  backtest->add_option("--level", b->level, "Confidence level of the VaR in (0, 1) (default 0.99)");
+  return [&g, v, b, var] {
+    if (*var) return RunRiskVar(g, *v);
+    return RunRiskBacktest(g, *b);
+  };
+}
+
 // -------------------------------------------------------------------------------- serving
 
 Runner DefineServe(CLI::App& cmd, GlobalOptions& g) {
@@ -617,6 +646,7 @@ constexpr CommandDef kCommands[] = {
      "worker died is re-run by another",
      DefineWorker},
     {"tasks", "The task queue: list, show, retry failed, cancel queued", DefineTasks},
+    {"risk", "Investment risk of P&L files: VaR and expected shortfall with contributions, VaR backtests", DefineRisk},
     {"monitor", "Realized accuracy of production forecasts against their backtests; flags degradation", DefineMonitor},
     {"report", "Model-risk report of MODEL@VERSION: one self-contained HTML file (and --pdf)", DefineReport},
     {"serve", "HTTP service: forecasts from the production versions, registry, data; tokens, metrics", DefineServe},
