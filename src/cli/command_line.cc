@@ -223,6 +223,7 @@ Runner DefineVar(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_flag("--parameter-uncertainty", a->parameter_uncertainty,
                "simulate (bvar): draw the coefficients from the posterior once per path");
   cmd.add_option("-o,--output", a->output, "simulate: write the paths as CSV to this file (default: stdout)");
+  cmd.add_option("--from", a->from, "simulate: from a model saved with --save (no fit, no series)");
   return [&g, a] { return RunVar(g, *a); };
 }
 

@@ -46,6 +46,7 @@ struct VarArgs {
   double dof = 5;
   bool parameter_uncertainty = false;
   std::string output;  // CSV file (default: stdout)
+  std::string from;    // simulate from a model saved with --save instead of fitting
 };
 int RunVar(const GlobalOptions& g, const VarArgs& a);
 

@@ -66,9 +66,10 @@ TEST_F(MultiCliTest, VarForecastMatchesStatsmodels) {
 
 TEST_F(MultiCliTest, VarSimulateWritesReproduciblePaths) {
   InitAndLoad();
-  const std::string file = dir_ / "paths.csv";
-  auto r = Run({"var", "simulate", kVars, "--transform", "dlog", "--lags", "2", "--paths", "50", "-H", "4", "--seed",
-                "7", "--shocks", "t", "--dof", "6", "-o", file, "--format", "json"});
+  const std::string file = dir_ / "paths.csv", model_file = dir_ / "model.json";
+  auto r = Run({"var", "simulate", kVars, "--transform", "dlog", "--lags",   "2",       "--paths",
+                "50",  "-H",       "4",   "--seed",      "7",    "--shocks", "t",       "--dof",
+                "6",   "-o",       file,  "--format",    "json", "--save",   model_file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Json out = ParseOut(r);
   EXPECT_EQ(out["paths"], 50);
@@ -82,6 +83,14 @@ TEST_F(MultiCliTest, VarSimulateWritesReproduciblePaths) {
                     "--seed", "7", "--shocks", "t", "--dof", "6"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.out, csv);
+  // From the saved model (no refit, no series): the same bytes again.
+  auto saved = Run({"var", "simulate", "--from", model_file, "--paths", "50", "-H", "4", "--seed", "7", "--shocks", "t",
+                    "--dof", "6"});
+  ASSERT_EQ(saved.exit_code, 0) << saved.err;
+  EXPECT_EQ(saved.out, csv);
+  auto missing = Run({"var", "simulate", "--from", dir_ / "nope.json"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.err, HasSubstr("cannot read model file"));
   auto bad = Run({"var", "simulate", kVars, "--transform", "dlog", "--shocks", "cauchy"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("unknown shock distribution"));
