@@ -199,7 +199,7 @@ void AddModelOptions(CLI::App& cmd, ModelArgs& m, const std::string& what) {
 
 Runner DefineVar(CLI::App& cmd, GlobalOptions& g) {
   auto a = std::make_shared<VarArgs>();
-  cmd.add_option("action", a->action, "forecast (default), coef, select, irf, fevd, granger or stability");
+  cmd.add_option("action", a->action, "forecast (default), coef, select, irf, fevd, granger, stability or simulate");
   cmd.add_option("series", a->data.series, "Series keys, in model order (comma-separated or separate)");
   AddDataOptions(cmd, a->data);
   cmd.add_option("-m,--model", a->model.model, "var (default), bvar or arimax");
@@ -213,11 +213,18 @@ Runner DefineVar(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--periods", a->periods, "IRF/FEVD horizon (default 10)");
   cmd.add_option("--bands", a->replications, "IRF error bands from this many bootstrap replications (default 0: none)");
   cmd.add_option("--band-level", a->band_level, "IRF band coverage in percent (default 95)");
-  cmd.add_option("--seed", a->seed, "Seed for IRF bands (default 42)");
+  cmd.add_option("--seed", a->seed, "Seed for IRF bands and simulated paths (default 42)");
   cmd.add_flag("--plain", a->plain_irf, "Non-orthogonalised impulse responses");
   cmd.add_option("--caused", a->caused, "Granger: the caused variable(s) (default: every pair)");
   cmd.add_option("--causing", a->causing, "Granger: the causing variable(s) (default: all others)");
   cmd.add_option("--save", a->save, "Write the fitted model (canonical JSON envelope) to this file");
+  cmd.add_option("--paths", a->paths, "simulate: number of joint paths (default 1000)");
+  cmd.add_option("--shocks", a->shocks, "simulate: gaussian (default), t or bootstrap");
+  cmd.add_option("--dof", a->dof, "simulate: degrees of freedom of t shocks, > 2 (default 5)");
+  cmd.add_flag("--parameter-uncertainty", a->parameter_uncertainty,
+               "simulate (bvar): draw the coefficients from the posterior once per path");
+  cmd.add_option("-o,--output", a->output, "simulate: write the paths as CSV to this file (default: stdout)");
+  cmd.add_option("--from", a->from, "simulate: from a model saved with --save (no fit, no series)");
   return [&g, a] { return RunVar(g, *a); };
 }
 

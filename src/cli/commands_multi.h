@@ -24,7 +24,7 @@ struct ModelArgs {
 };
 
 struct VarArgs {
-  std::string action = "forecast";  // forecast, coef, select, irf, fevd, granger, stability
+  std::string action = "forecast";  // forecast, coef, select, irf, fevd, granger, stability, simulate
   MultiDataArgs data;
   ModelArgs model{"var", {}, ""};
   int lags = -1;
@@ -40,6 +40,13 @@ struct VarArgs {
   bool plain_irf = false;                    // non-orthogonalised responses
   std::vector<std::string> caused, causing;  // granger
   std::string save;                          // write the fitted model envelope to this file
+  // simulate: joint paths (MultivariateForecaster::SimulatePaths), written as CSV
+  int paths = 1000;
+  std::string shocks = "gaussian";
+  double dof = 5;
+  bool parameter_uncertainty = false;
+  std::string output;  // CSV file (default: stdout)
+  std::string from;    // simulate from a model saved with --save instead of fitting
 };
 int RunVar(const GlobalOptions& g, const VarArgs& a);
 

@@ -2,8 +2,10 @@
 // tests and stability (issue 6).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "almanac/models.h"
 
@@ -46,17 +48,52 @@ Json SelectionJson(const models::LagOrderSelection& s) {
           {"selected", {{"aic", s.aic_order}, {"bic", s.bic_order}, {"hqic", s.hqic_order}, {"fpe", s.fpe_order}}}};
 }
 
+// `var simulate`: simulates and writes the paths as long CSV (stdout or a.output); with a
+// file, then prints `summary` plus the simulation fields.
+int WritePaths(const GlobalOptions& g, const VarArgs& a, const models::MultivariateForecaster& model,
+               const models::PathSimulationRequest& sim, Json summary) {
+  auto paths = model.SimulatePaths(sim);
+  if (!paths.ok()) return ReportError(paths.status());
+  std::ofstream file;
+  if (!a.output.empty()) {
+    file.open(a.output, std::ios::binary);
+    if (!file) return ReportError(UnavailableError("cannot write " + a.output));
+  }
+  std::ostream& csv = a.output.empty() ? std::cout : file;
+  csv << "path,period,h,variable,value\n";
+  for (int i = 0; i < paths->num_paths; ++i)
+    for (int h = 0; h < paths->horizon; ++h) {
+      const std::string period = paths->first_period ? (*paths->first_period + h).ToString() : std::string();
+      for (int v = 0; v < paths->num_vars; ++v)
+        csv << i + 1 << ',' << period << ',' << h + 1 << ',' << paths->names[v] << ','
+            << FormatDouble(paths->at(i, h, v)) << '\n';
+    }
+  if (!csv)
+    return ReportError(UnavailableError("cannot write the paths" + (a.output.empty() ? "" : " to " + a.output)));
+  if (!a.output.empty()) {
+    summary["paths"] = paths->num_paths;
+    summary["horizon"] = paths->horizon;
+    summary["simulation"] = paths->method;
+    summary["output"] = a.output;
+    if (g.format == OutputFormat::kJson)
+      std::cout << PrettyJson(summary) << "\n";
+    else if (!g.quiet)
+      std::cout << paths->method << "\nwrote " << a.output << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunVar(const GlobalOptions& g, const VarArgs& a) {
-  static const std::vector<std::string> kActions = {"forecast", "coef",    "select",   "irf",
-                                                    "fevd",     "granger", "stability"};
+  static const std::vector<std::string> kActions = {"forecast", "coef",    "select",    "irf",
+                                                    "fevd",     "granger", "stability", "simulate"};
   if (std::find(kActions.begin(), kActions.end(), a.action) == kActions.end()) {
     std::string msg = "unknown var action " + QuoteForMessage(a.action);
     const std::string hint = DidYouMean(a.action, kActions);
     if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
     return ReportError(
-        InvalidArgumentError(msg + "; expected forecast, coef, select, irf, fevd, granger or stability"));
+        InvalidArgumentError(msg + "; expected forecast, coef, select, irf, fevd, granger, stability or simulate"));
   }
   auto levels = ParseLevelList(a.levels);
   if (!levels.ok()) return ReportError(levels.status());
@@ -70,6 +107,28 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
   if (Status s = models::ValidateMultivariateSpec(spec); !s.ok()) return ReportError(s);
   if (a.action == "forecast")
     if (Status s = models::ValidatePredictArgs(a.horizon, *levels); !s.ok()) return ReportError(s);
+
+  models::PathSimulationRequest sim;
+  if (a.action == "simulate") {
+    auto shocks = models::ParseShockDistribution(a.shocks);
+    if (!shocks.ok()) return ReportError(shocks.status());
+    if (a.seed < 0) return ReportError(InvalidArgumentError("--seed must be non-negative"));
+    sim.num_paths = a.paths;
+    sim.horizon = a.horizon;
+    sim.shocks = *shocks;
+    sim.t_dof = a.dof;
+    sim.seed = static_cast<std::uint64_t>(a.seed);
+    sim.parameter_uncertainty = a.parameter_uncertainty;
+    if (!a.from.empty()) {
+      std::ifstream in(a.from, std::ios::binary);
+      if (!in) return ReportError(NotFoundError("cannot read model file " + a.from));
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      auto saved = models::DeserializeMultivariate(bytes.str());
+      if (!saved.ok()) return ReportError(Status(saved.status().code(), a.from + ": " + saved.status().message()));
+      return WritePaths(g, a, **saved, sim, Json{{"model", (*saved)->spec().type}, {"model_file", a.from}});
+    }
+  }
 
   auto ds = OpenData(g, a.data);
   if (!ds.ok()) return ReportError(ds.status());
@@ -129,6 +188,7 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
               {"sample", Span(*data)},
               {"as_of", ds->as_of ? Json(ds->as_of->ToString()) : Json(nullptr)},
               {"notes", desc->notes}};
+  if (a.action == "simulate") return WritePaths(g, a, **model, sim, std::move(out));
   Table t;
   if (a.action == "forecast") {
     auto fc = (*model)->Predict({.horizon = a.horizon, .levels = *levels});

@@ -185,6 +185,61 @@ struct CausalityTest {
   double crit_value = 0;  // at the 5% level
 };
 
+// ---- Joint path simulation (Monte Carlo macro paths) ----------------------------------------
+//
+//   PathSimulationRequest req{.num_paths = 100000, .horizon = 8, .shocks = ShockDistribution::kStudentT,
+//                             .t_dof = 5, .seed = 7};
+//   ALMANAC_ASSIGN_OR_RETURN(SimulatedPaths paths, model->SimulatePaths(req));
+//   double gdp_q3_path17 = paths.at(17, 2, 0);   // path 17, step h = 3, variable 0
+
+// Shock distributions of simulated paths (see src/models/var/README.md, "Simulated paths"):
+//   gaussian   u = P z, z ~ N(0, I), P the lower Cholesky factor of sigma_u;
+//   t          multivariate Student t with `t_dof` degrees of freedom scaled to covariance sigma_u:
+//              u = sqrt((nu - 2) / W) P z, W ~ chi2(nu) (one W per path and step);
+//   bootstrap  whole residual vectors (all variables of one in-sample period, centred) drawn
+//              with replacement, so cross-sectional dependence and fat tails are kept.
+enum class ShockDistribution { kGaussian, kStudentT, kBootstrap };
+// "gaussian" (or "normal"), "t" (or "student-t"), "bootstrap"; InvalidArgument otherwise.
+Result<ShockDistribution> ParseShockDistribution(std::string_view text);
+std::string_view ShockDistributionName(ShockDistribution shocks);
+
+struct PathSimulationRequest {
+  int num_paths = 1000;  // N >= 1
+  int horizon = 8;       // H in 1..kMaxHorizon
+  ShockDistribution shocks = ShockDistribution::kGaussian;
+  double t_dof = 5;  // degrees of freedom of t shocks; must be > 2 (finite covariance)
+  std::uint64_t seed = 42;
+  // Hard conditions (Waggoner & Zha 1999), as for Predict: the conditioned (step, variable)
+  // values are met exactly on every path and the free ones follow the conditional Gaussian
+  // distribution. Gaussian shocks only.
+  std::vector<PathCondition> conditions;
+  // bvar only: draw the coefficients from the posterior once per path (var: InvalidArgument,
+  // the OLS VAR has no posterior).
+  bool parameter_uncertainty = false;
+  int threads = 0;  // <= 0: HardwareThreads(); the result does not depend on it
+};
+
+// N paths x H steps x K variables, contiguous in [path][step][variable] order (row-major), so
+// one path is one contiguous H x K block. 8 bytes per value: 100,000 x 8 x 10 = 64 MB.
+struct SimulatedPaths {
+  std::vector<std::string> names;
+  std::optional<Period> first_period;  // the period of h = 1, when the input had a start
+  int num_paths = 0, horizon = 0, num_vars = 0;
+  std::vector<double> values;
+  std::string method;  // shocks, seed, generator, conditions, parameter uncertainty
+  std::vector<std::string> notes;
+
+  // Value of `var` at step h = step + 1 (0-based step) on path `path`.
+  double at(int path, int step, int var) const {
+    return values[(static_cast<size_t>(path) * static_cast<size_t>(horizon) + static_cast<size_t>(step)) *
+                      static_cast<size_t>(num_vars) +
+                  static_cast<size_t>(var)];
+  }
+};
+
+// The largest N x H x K simulated at once (2^27 values = 1 GiB of doubles).
+inline constexpr std::int64_t kMaxPathValues = std::int64_t{1} << 27;
+
 // A fitted multivariate model. Create with CreateMultivariate (or DeserializeMultivariate),
 // Fit once, then query. Deterministic: the same data and spec give the same state and the same
 // simulated numbers, bit for bit, independent of threads. Thread-compatible: const methods may
@@ -218,6 +273,19 @@ class MultivariateForecaster {
 
   // The fitted state as JSON (see SerializeMultivariate). FailedPrecondition before Fit.
   virtual Result<Json> SaveState() const = 0;
+
+  // Joint simulation of request.num_paths paths of request.horizon steps from the fitted model
+  // (var, bvar), with the shocks, conditions and parameter uncertainty of the request.
+  // Random numbers are counter-based (Philox4x32-10 keyed by the seed): the draws of path i at
+  // step h depend only on (seed, i, h), so the result is bit-identical for any thread count and
+  // the first n paths do not depend on num_paths. Runs on request.threads threads.
+  // FailedPrecondition before Fit; InvalidArgument for num_paths < 1, a horizon outside
+  // 1..kMaxHorizon, N x H x K > kMaxPathValues, t_dof <= 2 (or not finite), a residual
+  // covariance that is not positive definite, conditions with non-Gaussian shocks or on unknown
+  // variables or of the wrong length, contradictory conditions, or parameter uncertainty for a
+  // model without a posterior; Unimplemented for model types that do not simulate (arimax).
+  // Thread-safe (const).
+  virtual Result<SimulatedPaths> SimulatePaths(const PathSimulationRequest& request) const;
 };
 
 // One multivariate model type: name, description and declared parameters.

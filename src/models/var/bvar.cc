@@ -419,6 +419,18 @@ class BvarModel : public VarFamilyModel {
     return Status::Ok();
   }
 
+  // Posterior draws for SimulatePaths: the same transform as DrawCoefficients, from given
+  // normals (equation i uses z[i m .. i m + m - 1]).
+  std::function<void(const double* z, MatrixXd* b)> PosteriorSampler() const override {
+    return [this](const double* z, MatrixXd* b) {
+      const int m = static_cast<int>(b_.rows());
+      for (int i = 0; i < b_.cols(); ++i) {
+        const Eigen::Map<const VectorXd> zi(z + static_cast<size_t>(i) * m, m);
+        b->col(i) = b_.col(i) + factors_[i].matrixU().solve(zi);
+      }
+    };
+  }
+
   // b_i = mean_i + L_i^{-T} z with A_i = L_i L_i' the posterior precision.
   void DrawCoefficients(Rng& rng, MatrixXd* b) const {
     const int m = static_cast<int>(b_.rows());

@@ -65,6 +65,30 @@ Result<VarTrend> ParseVarTrend(std::string_view text) {
                               "': use n (none), c (constant) or ct (constant and trend)");
 }
 
+Result<ShockDistribution> ParseShockDistribution(std::string_view text) {
+  if (text == "gaussian" || text == "normal") return ShockDistribution::kGaussian;
+  if (text == "t" || text == "student-t") return ShockDistribution::kStudentT;
+  if (text == "bootstrap") return ShockDistribution::kBootstrap;
+  return InvalidArgumentError("unknown shock distribution '" + std::string(text) +
+                              "': use gaussian, t or bootstrap");
+}
+
+std::string_view ShockDistributionName(ShockDistribution shocks) {
+  switch (shocks) {
+    case ShockDistribution::kGaussian:
+      return "gaussian";
+    case ShockDistribution::kStudentT:
+      return "t";
+    case ShockDistribution::kBootstrap:
+      return "bootstrap";
+  }
+  return "gaussian";
+}
+
+Result<SimulatedPaths> MultivariateForecaster::SimulatePaths(const PathSimulationRequest&) const {
+  return UnimplementedError("model type '" + spec().type + "' does not simulate paths; use var or bvar");
+}
+
 std::string_view VarTrendName(VarTrend trend) {
   switch (trend) {
     case VarTrend::kNone:

@@ -8,6 +8,8 @@
 
 #include "almanac/core/time_series.h"
 
+#include "models/var/paths.h"
+
 namespace almanac::models::var {
 namespace {
 
@@ -179,6 +181,24 @@ Result<VarianceDecomposition> VarFamilyModel::Fevd(int periods) const {
     for (int i = 0; i < k; ++i)
       for (int j = 0; j < k; ++j) out.share[i][h][j] = acc(i, j) / mse[h](i, i);
   }
+  return out;
+}
+
+Result<SimulatedPaths> VarFamilyModel::SimulatePaths(const PathSimulationRequest& request) const {
+  ALMANAC_RETURN_IF_ERROR(RequireFitted());
+  PathModel m;
+  m.names = names_;
+  if (start_) m.first_period = *start_ + y_.rows();
+  m.y = &y_;
+  m.b = b_;
+  m.p = p_;
+  m.trend = trend_;
+  m.sigma = sigma_u_;
+  if (request.shocks == ShockDistribution::kBootstrap) m.resid = CentredResiduals(y_, b_, p_, trend_);
+  m.draw_coefficients = PosteriorSampler();
+  m.model_label = (spec_.type == "bvar" ? "BVAR(" : "VAR(") + std::to_string(p_) + ")";
+  ALMANAC_ASSIGN_OR_RETURN(SimulatedPaths out, SimulateVarPaths(m, request));
+  out.notes = CommonNotes();
   return out;
 }
 

@@ -4,6 +4,7 @@
 // intervals, IRF bands and serialization of their own state.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@ class VarFamilyModel : public MultivariateForecaster {
 
   const ModelSpec& spec() const override { return spec_; }
   Result<VarianceDecomposition> Fevd(int periods) const override;
+  // Joint paths (paths.cc); parameter uncertainty through PosteriorSampler().
+  Result<SimulatedPaths> SimulatePaths(const PathSimulationRequest& request) const override;
 
  protected:
   // Common checks of a predict request; fills the unconditional point forecast.
@@ -45,6 +48,9 @@ class VarFamilyModel : public MultivariateForecaster {
   Status RequireFitted() const;
   // Stability and notes after a fit.
   void Finish();
+  // A posterior draw of the m x K coefficients from m * K standard normals (equation by
+  // equation), or empty when the model has no posterior (the OLS VAR).
+  virtual std::function<void(const double* z, MatrixXd* b)> PosteriorSampler() const { return {}; }
 
   ModelSpec spec_;
   bool fitted_ = false;
