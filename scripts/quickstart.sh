@@ -18,6 +18,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "Create a workspace in $WS (a fresh one each run)"
 rm -rf "$WS"
 $A -w "$WS" init
+# Who creates a workspace is its first admin: the demo plays alice and bob with ALMANAC_USER,
+# which only an admin may do; every audit entry records both names (docs/operations.md).
+ALMANAC_USER= $A -w "$WS" whoami
 
 step "Ingest the sample data: 12 US quarterly series, known on 2009-12-15"
 $A -w "$WS" ingest examples/data/us_macro_quarterly.csv \
