@@ -47,6 +47,10 @@ std::string ShortId(const std::string& id);
 // Interval levels in percent from "80,95"; InvalidArgument naming --level for a part that is
 // not a number.
 Result<std::vector<double>> ParseLevelList(const std::string& text);
+// Model parameters: `base`, then the keys of --params JSON (an object; `example` shows one in
+// the error), then each --param KEY=VALUE (VALUE as JSON when it parses, else as a string).
+Result<Json> MergeModelParams(Json base, const std::string& params_json, const std::vector<std::string>& params,
+                              std::string_view example);
 // A date option: nullopt when `text` is empty; InvalidArgument naming `what` when it is not YYYY-MM-DD.
 Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what);
 

@@ -42,6 +42,25 @@ Result<std::vector<double>> ParseLevelList(const std::string& text) {
   return out;
 }
 
+Result<Json> MergeModelParams(Json base, const std::string& params_json, const std::vector<std::string>& params,
+                              std::string_view example) {
+  Json out = base.is_object() ? std::move(base) : Json::object();
+  if (!params_json.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(Json p, ParseJson(params_json));
+    if (!p.is_object()) return InvalidArgumentError("--params must be a JSON object, e.g. '" + std::string(example) + "'");
+    for (auto it = p.begin(); it != p.end(); ++it) out[it.key()] = it.value();
+  }
+  for (const auto& kv : params) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return InvalidArgumentError("--param " + QuoteForMessage(kv) + ": expected KEY=VALUE");
+    const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
+    auto parsed = ParseJson(text);
+    out[key] = parsed.ok() ? *parsed : Json(text);
+  }
+  return out;
+}
+
 std::vector<std::string> SplitList(const std::vector<std::string>& items) {
   std::vector<std::string> out;
   for (const auto& item : items) {

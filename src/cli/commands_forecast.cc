@@ -9,20 +9,7 @@ namespace almanac::cli {
 namespace {
 
 Result<Json> BuildParams(const ForecastArgs& a) {
-  Json params = Json::object();
-  if (!a.params_json.empty()) {
-    ALMANAC_ASSIGN_OR_RETURN(params, ParseJson(a.params_json));
-    if (!params.is_object()) return InvalidArgumentError("--params must be a JSON object, e.g. '{\"model\":\"AAN\"}'");
-  }
-  for (const auto& kv : a.params) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return InvalidArgumentError("--param " + QuoteForMessage(kv) + ": expected KEY=VALUE");
-    const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
-    auto parsed = ParseJson(text);
-    params[key] = parsed.ok() ? *parsed : Json(text);
-  }
-  return params;
+  return MergeModelParams(Json::object(), a.params_json, a.params, R"({"model":"AAN"})");
 }
 
 struct Job {

@@ -43,21 +43,7 @@ Result<TimeSeries> Transform(const TimeSeries& ts, const std::string& how, const
 }  // namespace
 
 Result<Json> BuildParams(const ModelArgs& a, Json base) {
-  Json params = base.is_object() ? base : Json::object();
-  if (!a.params_json.empty()) {
-    ALMANAC_ASSIGN_OR_RETURN(Json p, ParseJson(a.params_json));
-    if (!p.is_object()) return InvalidArgumentError("--params must be a JSON object, e.g. '{\"lags\":2}'");
-    for (auto it = p.begin(); it != p.end(); ++it) params[it.key()] = it.value();
-  }
-  for (const auto& kv : a.params) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return InvalidArgumentError("--param " + QuoteForMessage(kv) + ": expected KEY=VALUE");
-    const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
-    auto parsed = ParseJson(text);
-    params[key] = parsed.ok() ? *parsed : Json(text);
-  }
-  return params;
+  return MergeModelParams(std::move(base), a.params_json, a.params, R"({"lags":2})");
 }
 
 bool IsMultivariateType(const std::string& type) {

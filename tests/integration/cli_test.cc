@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "almanac/core.h"
+#include "almanac/store.h"
 
 #include "integration/cli_runner.h"
 
@@ -66,6 +68,28 @@ class CliTest : public ::testing::Test {
   TempDir dir_;
   std::string ws_;
 };
+
+// A store without admins (one written before migration 9) treats the owner of its file as an
+// admin; the owner's first grant makes the owner a named admin too, so ownership stops counting.
+TEST_F(CliTest, TheOwnerOfAStoreWithoutAdminsGrantsTheFirstAdmins) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  const struct passwd* pw = ::getpwuid(::geteuid());
+  ASSERT_NE(pw, nullptr);
+  const std::string me = pw->pw_name;
+  {
+    auto st = store::OpenStore("sqlite:" + ws_ + "/almanac.db", store::StoreOptions{});
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    ASSERT_TRUE((*st)->metadata().Run([&](store::MetadataTxn& t) { return t.DeleteStoreUser(me); }).ok());
+  }
+  auto who = Run({"whoami"}, "");
+  EXPECT_THAT(who.out, HasSubstr("yes (owner of a store without admins)"));
+  auto grant = Run({"users", "grant", "jane@corp", "--as", "jane"});
+  ASSERT_EQ(grant.exit_code, 0) << grant.err;
+  auto users = Run({"--format", "csv", "users", "list"});
+  EXPECT_THAT(users.out, HasSubstr("jane@corp,jane,no,tester,"));
+  EXPECT_THAT(users.out, HasSubstr(me + "," + me + ",yes,tester,"));
+  EXPECT_THAT(Run({"whoami"}).out, Not(HasSubstr("owner of a store without admins")));
+}
 
 TEST_F(CliTest, QuickStartPath) {
   InitAndLoad();

@@ -45,6 +45,23 @@ class MultiCliTest : public ::testing::Test {
   std::string ws_;
 };
 
+// --params and --param, shared by forecast, var, scenario and backtest: bad values are named.
+TEST_F(MultiCliTest, ModelParameterOptionsRejectMalformedValues) {
+  InitAndLoad();
+  auto var_array = Run({"var", "forecast", kVars, "--params", "[1,2]"});
+  EXPECT_EQ(var_array.exit_code, 1);
+  EXPECT_THAT(var_array.err, HasSubstr(R"(--params must be a JSON object, e.g. '{"lags":2}')"));
+  auto var_no_eq = Run({"var", "forecast", kVars, "--param", "lags"});
+  EXPECT_EQ(var_no_eq.exit_code, 1);
+  EXPECT_THAT(var_no_eq.err, HasSubstr("--param 'lags': expected KEY=VALUE"));
+  auto uni = RunAlmanac({"forecast", "--input", kSample, "us:unemp", "-m", "ets", "--params", "\"AAN\"", "-H", "2"});
+  EXPECT_EQ(uni.exit_code, 1);
+  EXPECT_THAT(uni.err, HasSubstr(R"(--params must be a JSON object, e.g. '{"model":"AAN"}')"));
+  auto uni_eq = RunAlmanac({"forecast", "--input", kSample, "us:unemp", "-m", "ets", "--param", "=AAN", "-H", "2"});
+  EXPECT_EQ(uni_eq.exit_code, 1);
+  EXPECT_THAT(uni_eq.err, HasSubstr("--param '=AAN': expected KEY=VALUE"));
+}
+
 TEST_F(MultiCliTest, VarForecastMatchesStatsmodels) {
   InitAndLoad();
   auto r = Run({"var", "forecast", kVars, "--transform", "dlog", "--lags", "2", "--level", "95", "--format", "json"});

@@ -420,6 +420,23 @@ TEST_F(PgCliTest, ActsAsItsDatabaseRoleMappedThroughStoreUsers) {
                   "'%authenticated_as%'"),
             1);
   EXPECT_EQ(as_role(bob, {"tokens", "create", "--role", "viewer", "--user", "alice"}).exit_code, 1);
+
+  // A role whose name is not a user name ('@') is refused with the way out: a mapping.
+  const std::string jane = "jane@" + db;
+  ASSERT_TRUE((*conn)->Exec("CREATE ROLE \"" + jane + "\" LOGIN PASSWORD 'pw-j'").ok());
+  ASSERT_TRUE((*conn)->Exec("GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"" + jane + "\"").ok());
+  auto as_jane = [&](std::vector<std::string> args) {
+    const std::string uri = uri_.substr(0, scheme + 2) + "jane%40" + db + ":pw-j" + uri_.substr(at);
+    args.insert(args.begin(), {"--store", uri});
+    return RunAlmanacAs("", args, {"ALMANAC_USER="});
+  };
+  auto unmapped = as_jane({"whoami"});
+  EXPECT_EQ(unmapped.exit_code, 1);
+  EXPECT_THAT(unmapped.err, HasSubstr("almanac users grant PRINCIPAL --as NAME"));
+  ASSERT_EQ(Pg({"users", "grant", jane, "--as", "jane"}).exit_code, 0);
+  auto mapped_jane = as_jane({"--format", "json", "whoami"});
+  ASSERT_EQ(mapped_jane.exit_code, 0) << mapped_jane.err;
+  EXPECT_EQ(Json::parse(mapped_jane.out)["user"], "jane");
 }
 // Issue 19 on PostgreSQL: whoever can write the database edits an audit entry and recomputes
 // every later hash and the head; `audit verify` passes, the signed anchors name the entry.
