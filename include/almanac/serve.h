@@ -374,9 +374,10 @@ struct ServerOptions {
   // Log lines (start, reloads, errors); default: standard error. Ignored when `logger` is set.
   std::function<void(std::string_view line)> log;
   // Structured logs (ECS JSON or text, docs/monitoring.md): every line above, one access line
-  // per request (trace.id and span.id of its W3C trace context, http.request.id, client.ip,
-  // method, path, status, duration, user) when `access_log`, and internal errors with the
-  // request's trace.id. Must outlive the server.
+  // per request (trace.id and span.id of its W3C trace context, http.request.id, client.ip and
+  // client.address, method, path, status, duration, user, user_agent.original, and for
+  // status >= 400 error.code and error.message) when `access_log`, and internal errors with
+  // the request's trace.id. Must outlive the server.
   const monitor::Logger* logger = nullptr;
   bool access_log = true;
   // Accuracy monitoring: forecasts of production versions are stored (store::PutForecast, by

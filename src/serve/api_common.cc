@@ -108,19 +108,36 @@ Result<int64_t> VersionParam(const std::string& text) {
 
 Json TimestampJson(int64_t micros) { return micros == 0 ? Json(nullptr) : Json(FormatTimestamp(micros)); }
 
-void Finish(HttpResponse& res, const std::string& prefix, const std::string& request_id) {
+Json RequestJson(const store::PromotionRequestRecord& r) {
+  return {{"id", r.id},
+          {"version", r.version},
+          {"target", std::string(store::StageName(r.target))},
+          {"requested_by", r.requested_by},
+          {"requested_at", TimestampJson(r.requested_at)},
+          {"reason", r.reason},
+          {"status", std::string(store::RequestStatusName(r.status))},
+          {"decided_by", r.decided_by},
+          {"decided_at", TimestampJson(r.decided_at)},
+          {"decision_reason", r.decision_reason}};
+}
+
+HttpResponse RenderedResponse(const std::string& prefix, const std::string& request_id) {
+  HttpResponse res;
   res.body.reserve(prefix.size() + request_id.size() + 20);
   res.body = prefix;
   res.body += "\"request_id\":";
   json_out::String(res.body, request_id);
   res.body += '}';
+  return res;
 }
 
-void Send(HttpResponse& res, const Json& j, const std::string& request_id, int status) {
+HttpResponse JsonResponse(const Json& j, const std::string& request_id, int status) {
   Json out = j;
   out["request_id"] = request_id;
+  HttpResponse res;
   res.status = status;
   res.body = CompactJson(out);
+  return res;
 }
 
 }  // namespace almanac::serve::api

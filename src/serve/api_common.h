@@ -1,5 +1,5 @@
-// Request parsing and response rendering shared by the endpoint groups of HttpApi
-// (serve-internal).
+// Request parsing and response rendering shared by the route families of HttpApi
+// (serve-internal). Errors are returned as Status; HttpApi::Error renders them.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "almanac/core/json.h"
 #include "almanac/serve.h"
+#include "almanac/store.h"
 
 #include "serve/http_api.h"
 
@@ -46,9 +47,13 @@ Result<int64_t> VersionParam(const std::string& text);
 // A timestamp as ISO 8601 text, null for 0 (not set).
 Json TimestampJson(int64_t micros);
 
-// res.body = `prefix` (a rendered object up to its last member and a comma) + the request id.
-void Finish(HttpResponse& res, const std::string& prefix, const std::string& request_id);
-// res.body = `j` with "request_id" added; res.status = `status`.
-void Send(HttpResponse& res, const Json& j, const std::string& request_id, int status = 200);
+// A promotion request as the models and lineage answers show it.
+Json RequestJson(const store::PromotionRequestRecord& r);
+
+// A 200 answer whose body is `prefix` (a rendered object up to its last member and a comma)
+// followed by the request id.
+HttpResponse RenderedResponse(const std::string& prefix, const std::string& request_id);
+// An answer with body `j` plus "request_id" and status `status`.
+HttpResponse JsonResponse(const Json& j, const std::string& request_id, int status = 200);
 
 }  // namespace almanac::serve::api

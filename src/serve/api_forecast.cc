@@ -13,11 +13,11 @@ namespace almanac::serve {
 namespace {
 
 using api::Fields;
-using api::Finish;
 using api::ParseAsOf;
 using api::ParseHorizon;
 using api::ParseLevels;
 using api::ParseVersionRef;
+using api::RenderedResponse;
 
 constexpr size_t kMaxHistory = 100000;
 
@@ -120,37 +120,85 @@ Result<models::Forecast> Refit(const models::ForecasterRegistry& registry, const
   return model->Predict(horizon, levels);
 }
 
+// The forecast of `lv`'s model spec refitted on its target as known on `as_of` (the recorded
+// transforms applied to the input series read as of then; never data from later), rendered
+// up to the request id. FailedPrecondition when that cannot be done, saying why.
+Result<std::string> RenderRefitAsOf(const ApiContext& ctx, const LoadedVersion& lv, const std::string& label,
+                                    int horizon, const std::vector<double>& levels, Date as_of) {
+  const std::string id = lv.model + "@" + std::to_string(lv.version);
+  if (lv.input_series.empty())
+    return FailedPreconditionError("cannot forecast " + id + " as of a date: its training snapshot " +
+                                   lv.manifest.snapshot_id.substr(0, 12) +
+                                   " is not in this store, so its input series are unknown");
+  std::map<std::string, TimeSeries> inputs;
+  for (const auto& key_name : lv.input_series) {
+    auto ts = ctx.store->series().ReadAsOf(key_name, as_of);
+    if (!ts.ok()) return ts.status().WithContext("as_of " + as_of.ToString());
+    inputs[key_name] = std::move(*ts);
+  }
+  // The data the answer is computed from, named as every answer names it: the content id
+  // of the input series as read (what `almanac snapshot create --series ... --as-of` stores
+  // under that id; on the training snapshot's date, the version's own snapshot_id).
+  std::vector<store::SnapshotSeries> as_read;
+  for (const auto& [key_name, ts] : inputs) as_read.push_back({key_name, ts});
+  auto snapshot_id = store::SnapshotContentId(as_read);
+  if (!snapshot_id.ok()) return snapshot_id.status().WithContext("as_of " + as_of.ToString());
+  std::map<std::string, TimeSeries> all;
+  const bool has_transforms = lv.manifest.transforms.is_array() && !lv.manifest.transforms.empty();
+  if (has_transforms) {
+    if (ctx.transform == nullptr || !*ctx.transform)
+      return FailedPreconditionError("this server cannot apply the transforms recorded in " + id +
+                                     "'s package, so it cannot refit as of a date");
+    auto derived = (*ctx.transform)(lv.manifest.transforms, inputs);
+    if (!derived.ok()) return FailedPreconditionError("as_of " + as_of.ToString() + ": " + derived.status().message());
+    all = std::move(*derived);
+  } else {
+    all = inputs;
+  }
+  auto it = all.find(lv.manifest.target);
+  if (it == all.end())
+    return FailedPreconditionError("the package's target " + lv.manifest.target + " cannot be derived from its inputs");
+  const TimeSeries target = it->second.Trimmed();
+  if (target.size() < 4)
+    return FailedPreconditionError("as of " + as_of.ToString() + ", the target " + lv.manifest.target + " had " +
+                                   std::to_string(target.size()) + " observations; at least 4 are needed to refit");
+  std::string method;
+  auto fc = Refit(*ctx.models, lv, target, horizon, levels, &method);
+  if (!fc.ok())
+    return FailedPreconditionError("refitting " + id + " as of " + as_of.ToString() +
+                                   " failed: " + fc.status().message());
+  std::vector<store::SnapshotSeries> content{{lv.manifest.target, target}};
+  auto target_id = store::SnapshotContentId(content);
+  Json data = {{"snapshot_id", *snapshot_id},
+               {"as_of", as_of.ToString()},
+               {"target", lv.manifest.target},
+               {"history_end", target.end().ToString()},
+               {"observations", target.size()},
+               {"target_sha256", target_id.ok() ? Json(*target_id) : Json(nullptr)},
+               {"refit", true}};
+  return RenderForecast(lv, label, horizon, target.end() + 1, *fc, method, data);
+}
+
 }  // namespace
 
-Status HttpApi::Forecast(ApiCall& call) const {
-  const HttpRequest& req = call.req;
-  HttpResponse& res = call.res;
-  const std::string& rid = req.request_id;
-  auto fail = [](const Status& s) { return s; };
-  auto f = Fields::Parse(req.body, {"model", "version", "alias", "horizon", "levels", "as_of"}, false);
-  if (!f.ok()) return fail(f.status());
-  auto model = f->String("model");
-  if (!model.ok()) return fail(model.status());
-  auto ref = ParseVersionRef(*f);
-  if (!ref.ok()) return fail(ref.status());
-  auto horizon = ParseHorizon(*f);
-  if (!horizon.ok()) return fail(horizon.status());
+Result<HttpResponse> HttpApi::Forecast(ApiCall& call) const {
+  const std::string& rid = call.req.request_id;
+  ALMANAC_ASSIGN_OR_RETURN(
+      Fields f, Fields::Parse(call.req.body, {"model", "version", "alias", "horizon", "levels", "as_of"}, false));
+  ALMANAC_ASSIGN_OR_RETURN(std::string model, f.String("model"));
+  ALMANAC_ASSIGN_OR_RETURN(VersionRef ref, ParseVersionRef(f));
+  ALMANAC_ASSIGN_OR_RETURN(int horizon, ParseHorizon(f));
   std::optional<Date> as_of;
-  if (f->Has("as_of")) {
-    auto text = f->String("as_of");
-    if (!text.ok()) return fail(text.status());
-    auto d = ParseAsOf(*text, *ctx_.clock);
-    if (!d.ok()) return fail(d.status());
-    as_of = *d;
+  if (f.Has("as_of")) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string text, f.String("as_of"));
+    ALMANAC_ASSIGN_OR_RETURN(as_of, ParseAsOf(text, *ctx_.clock));
   }
-  auto handle = ctx_.manager->Get(*model, *ref);
-  if (!handle.ok()) return fail(handle.status());
-  const LoadedVersion& lv = *handle->version;
-  auto levels = ParseLevels(*f, lv.manifest.levels);
-  if (!levels.ok()) return fail(levels.status());
+  ALMANAC_ASSIGN_OR_RETURN(ServableHandle handle, ctx_.manager->Get(model, ref));
+  const LoadedVersion& lv = *handle.version;
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<double> levels, ParseLevels(f, lv.manifest.levels));
   if (as_of && !call.may_block) {
     call.needs_worker = true;  // refits on data read from the store
-    return Status::Ok();
+    return HttpResponse();
   }
 
   // Everything the answer depends on: the version (by content), the label it was served under,
@@ -165,104 +213,45 @@ Status HttpApi::Forecast(ApiCall& call) const {
     key += '\x1f';
     key += lv.package_sha256;
     key += '\x1f';
-    key += handle->label;
+    key += handle.label;
     key += '\x1f';
-    json_out::Int(key, *horizon);
+    json_out::Int(key, horizon);
     key += '\x1f';
-    key += LevelsKey(*levels);
+    key += LevelsKey(levels);
     key += '\x1f';
     if (as_of) key += as_of->ToString();
     if (auto hit = ctx_.cache->Get(key)) {
       if (ctx_.cache_hits) ctx_.cache_hits->Inc();
+      HttpResponse res = RenderedResponse(*hit, rid);
       res.cache_hit = true;
-      Finish(res, *hit, rid);
-      return Status::Ok();
+      return res;
     }
     if (ctx_.cache_misses) ctx_.cache_misses->Inc();
   }
 
-  Result<std::string> rendered = InternalError("unreachable");
+  std::string rendered;
   if (!as_of) {
     // The served model as fitted, forecasting from the end of its training data.
-    auto fc = lv.forecaster->Predict(*horizon, *levels);
-    if (!fc.ok()) return fail(fc.status());
+    ALMANAC_ASSIGN_OR_RETURN(models::Forecast fc, lv.forecaster->Predict(horizon, levels));
     Json data = {{"snapshot_id", lv.manifest.snapshot_id},
                  {"as_of", lv.snapshot_as_of ? Json(lv.snapshot_as_of->ToString()) : Json(nullptr)},
                  {"target", lv.manifest.target},
                  {"history_end", lv.manifest.history_end},
                  {"refit", false}};
-    rendered = RenderForecast(lv, handle->label, *horizon, lv.history_end + 1, *fc, lv.method, data);
-    if (rendered.ok() && ctx_.record_forecast && handle->label == "production") ctx_.record_forecast(lv, *fc);
+    ALMANAC_ASSIGN_OR_RETURN(rendered,
+                             RenderForecast(lv, handle.label, horizon, lv.history_end + 1, fc, lv.method, data));
+    if (ctx_.record_forecast && handle.label == "production") ctx_.record_forecast(lv, fc);
   } else {
-    // as_of: the version's model spec refitted on the target as known on that date (the
-    // recorded transforms applied to the input series read as of then); never data from later.
-    if (lv.input_series.empty())
-      return fail(FailedPreconditionError(
-          "cannot forecast " + lv.model + "@" + std::to_string(lv.version) + " as of a date: its training snapshot " +
-          lv.manifest.snapshot_id.substr(0, 12) + " is not in this store, so its input series are unknown"));
-    std::map<std::string, TimeSeries> inputs;
-    for (const auto& key_name : lv.input_series) {
-      auto ts = ctx_.store->series().ReadAsOf(key_name, *as_of);
-      if (!ts.ok()) return fail(ts.status().WithContext("as_of " + as_of->ToString()));
-      inputs[key_name] = std::move(*ts);
-    }
-    // The data the answer is computed from, named as every answer names it: the content id
-    // of the input series as read (what `almanac snapshot create --series ... --as-of` stores
-    // under that id; on the training snapshot's date, the version's own snapshot_id).
-    std::vector<store::SnapshotSeries> as_read;
-    for (const auto& [key_name, ts] : inputs) as_read.push_back({key_name, ts});
-    auto snapshot_id = store::SnapshotContentId(as_read);
-    if (!snapshot_id.ok()) return fail(snapshot_id.status().WithContext("as_of " + as_of->ToString()));
-    std::map<std::string, TimeSeries> all;
-    const bool has_transforms = lv.manifest.transforms.is_array() && !lv.manifest.transforms.empty();
-    if (has_transforms) {
-      if (ctx_.transform == nullptr || !*ctx_.transform)
-        return fail(FailedPreconditionError("this server cannot apply the transforms recorded in " + lv.model + "@" +
-                                            std::to_string(lv.version) +
-                                            "'s package, so it cannot refit as of a date"));
-      auto derived = (*ctx_.transform)(lv.manifest.transforms, inputs);
-      if (!derived.ok())
-        return fail(FailedPreconditionError("as_of " + as_of->ToString() + ": " + derived.status().message()));
-      all = std::move(*derived);
-    } else {
-      all = inputs;
-    }
-    auto it = all.find(lv.manifest.target);
-    if (it == all.end())
-      return fail(
-          FailedPreconditionError("the package's target " + lv.manifest.target + " cannot be derived from its inputs"));
-    const TimeSeries target = it->second.Trimmed();
-    if (target.size() < 4)
-      return fail(FailedPreconditionError("as of " + as_of->ToString() + ", the target " + lv.manifest.target +
-                                          " had " + std::to_string(target.size()) +
-                                          " observations; at least 4 are needed to refit"));
-    std::string method;
-    auto fc = Refit(*ctx_.models, lv, target, *horizon, *levels, &method);
-    if (!fc.ok())
-      return fail(FailedPreconditionError("refitting " + lv.model + "@" + std::to_string(lv.version) + " as of " +
-                                          as_of->ToString() + " failed: " + fc.status().message()));
-    std::vector<store::SnapshotSeries> content{{lv.manifest.target, target}};
-    auto target_id = store::SnapshotContentId(content);
-    Json data = {{"snapshot_id", *snapshot_id},
-                 {"as_of", as_of->ToString()},
-                 {"target", lv.manifest.target},
-                 {"history_end", target.end().ToString()},
-                 {"observations", target.size()},
-                 {"target_sha256", target_id.ok() ? Json(*target_id) : Json(nullptr)},
-                 {"refit", true}};
-    rendered = RenderForecast(lv, handle->label, *horizon, target.end() + 1, *fc, method, data);
+    ALMANAC_ASSIGN_OR_RETURN(rendered, RenderRefitAsOf(ctx_, lv, handle.label, horizon, levels, *as_of));
   }
-  if (!rendered.ok()) return fail(rendered.status());
-  auto shared = std::make_shared<const std::string>(std::move(*rendered));
+  auto shared = std::make_shared<const std::string>(std::move(rendered));
   if (ctx_.cache->enabled()) ctx_.cache->Put(key, shared, generation);
-  Finish(res, *shared, rid);
-  return Status::Ok();
+  return RenderedResponse(*shared, rid);
 }
 
-Status HttpApi::Predict(ApiCall& call) const {
+Result<HttpResponse> HttpApi::Predict(ApiCall& call) const {
   const std::string& model = call.params[0];
   const HttpRequest& req = call.req;
-  HttpResponse& res = call.res;
   ALMANAC_RETURN_IF_ERROR(ValidateName(model, "model name"));
   ALMANAC_ASSIGN_OR_RETURN(Fields f,
                            Fields::Parse(req.body, {"version", "alias", "horizon", "levels", "history"}, false));
@@ -314,9 +303,9 @@ Status HttpApi::Predict(ApiCall& call) const {
   const uint64_t generation = ctx_.cache->generation();
   if (auto hit = ctx_.cache->Get(key)) {
     if (ctx_.cache_hits) ctx_.cache_hits->Inc();
+    HttpResponse res = RenderedResponse(*hit, req.request_id);
     res.cache_hit = true;
-    Finish(res, *hit, req.request_id);
-    return Status::Ok();
+    return res;
   }
   if (ctx_.cache_misses && ctx_.cache->enabled()) ctx_.cache_misses->Inc();
   std::string method;
@@ -334,8 +323,7 @@ Status HttpApi::Predict(ApiCall& call) const {
                            RenderForecast(lv, handle.label, horizon, target.end() + 1, *fc, method, data));
   auto shared = std::make_shared<const std::string>(std::move(rendered));
   ctx_.cache->Put(key, shared, generation);
-  Finish(res, *shared, req.request_id);
-  return Status::Ok();
+  return RenderedResponse(*shared, req.request_id);
 }
 
 }  // namespace almanac::serve

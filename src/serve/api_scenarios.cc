@@ -10,10 +10,10 @@ namespace almanac::serve {
 namespace {
 
 using api::Fields;
+using api::JsonResponse;
 using api::ParseAsOf;
 using api::ParseHorizon;
 using api::ParseLevels;
-using api::Send;
 
 // Bounds of one POST /v1/scenarios request. The work is a fit, the baseline and one forecast
 // per scenario. A conditional forecast solves for the shocks over all n = horizon x series
@@ -233,9 +233,8 @@ Result<Json> MultiForecastJson(const models::MultiForecast& fc, const std::vecto
 
 }  // namespace
 
-Status HttpApi::Scenarios(ApiCall& call) const {
+Result<HttpResponse> HttpApi::Scenarios(ApiCall& call) const {
   const HttpRequest& req = call.req;
-  HttpResponse& res = call.res;
   ALMANAC_ASSIGN_OR_RETURN(
       Fields f, Fields::Parse(req.body, {"series", "model", "params", "horizon", "levels", "as_of", "scenarios"},
                               /*allow_empty=*/false));
@@ -334,8 +333,7 @@ Status HttpApi::Scenarios(ApiCall& call) const {
             {"notes", desc.notes},
             {"baseline", std::move(*baseline)},
             {"scenarios", std::move(scenarios)}};
-  Send(res, j, req.request_id);
-  return Status::Ok();
+  return JsonResponse(j, req.request_id);
 }
 
 }  // namespace almanac::serve

@@ -1,5 +1,6 @@
-// Routing, authorization and the probes of the HTTP API. The endpoint groups are in
-// api_forecast.cc, api_scenarios.cc, api_data.cc and api_registry.cc.
+// Routing, authentication, authorization and error rendering of the HTTP API: the route
+// table and the dispatcher. The handlers live in one file per route family (api_*.cc; the
+// list is in http_api.h).
 #include "serve/http_api.h"
 
 #include <algorithm>
@@ -140,12 +141,13 @@ Status SplitTarget(std::string_view target, std::vector<std::string>* segments, 
   return Status::Ok();
 }
 
-void HttpApi::Error(const Status& status, const std::string& request_id, HttpResponse& res, bool request_too_large) {
+HttpResponse HttpApi::Error(const Status& status, const std::string& request_id, bool request_too_large) {
+  HttpResponse res;
   res.status = HttpStatusFor(status, request_too_large);
-  res.content_type = "application/json";
-  res.cache_hit = false;
+  res.error_code = StatusCodeName(status.code());
+  res.error_message = status.message();
   std::string body = "{\"code\":";
-  json_out::String(body, StatusCodeName(status.code()));
+  json_out::String(body, res.error_code);
   body += ",\"message\":";
   json_out::String(body, status.message());
   body += ",\"request_id\":";
@@ -153,171 +155,136 @@ void HttpApi::Error(const Status& status, const std::string& request_id, HttpRes
   body += '}';
   res.body = std::move(body);
   if (res.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"almanac\"");
+  return res;
 }
 
 HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, bool may_block) const {
+  std::string_view route = "unmatched";
+  std::string user;
+  bool needs_worker = false;
+  Result<HttpResponse> r = InternalError("unreachable");
   try {
-    std::vector<std::string> segs;
-    std::string query;
-    Status split = SplitTarget(req.target, &segs, &query);
-    if (!split.ok()) {
-      Error(split, req.request_id, res);
-      return Disposition::kDone;
-    }
-    // Match the path against every template, then the method.
-    const RouteInfo* match = nullptr;
-    std::vector<std::string> params;
-    std::string allow;
-    // Templates split once: {"v1", "models", "{name}", ...}.
-    static const std::vector<std::vector<std::string>> kTemplates = [] {
-      std::vector<std::vector<std::string>> out;
-      for (const auto& r : Routes()) {
-        std::vector<std::string> tpl;
-        for (size_t s = 1; s < r.path.size();) {
-          size_t e = r.path.find('/', s);
-          if (e == std::string_view::npos) e = r.path.size();
-          tpl.emplace_back(r.path.substr(s, e - s));
-          s = e + 1;
-        }
-        out.push_back(std::move(tpl));
-      }
-      return out;
-    }();
-    for (size_t ri = 0; ri < Routes().size(); ++ri) {
-      const RouteInfo& r = Routes()[ri];
-      const std::vector<std::string>& tpl = kTemplates[ri];
-      if (tpl.size() != segs.size()) continue;
-      std::vector<std::string> p;
-      bool ok = true;
-      for (size_t i = 0; i < tpl.size() && ok; ++i) {
-        if (!tpl[i].empty() && tpl[i][0] == '{')
-          p.push_back(segs[i]);
-        else
-          ok = tpl[i] == segs[i];
-      }
-      if (!ok) continue;
-      if (r.method != req.method) {
-        allow += (allow.empty() ? "" : ", ") + std::string(r.method);
-        continue;
-      }
-      match = &r;
-      params = std::move(p);
-      break;
-    }
-    if (match == nullptr) {
-      if (!allow.empty()) {
-        res.headers.emplace_back("Allow", allow);
-        Error(Status(StatusCode::kInvalidArgument,
-                     "method " + std::string(req.method) + " is not allowed here (allowed: " + allow + ")"),
-              req.request_id, res);
-        res.status = 405;
-        return Disposition::kDone;
-      }
-      Error(NotFoundError("no such endpoint: " + std::string(req.method) + " " +
-                          QuoteForMessage(req.target.substr(0, req.target.find('?')), 100) + " (see /openapi.json)"),
-            req.request_id, res);
-      return Disposition::kDone;
-    }
-    res.route = match->path;
-
-    Principal who;
-    if (match->permission != Permission::kPublic) {
-      if (ctx_.no_auth) {
-        who = {ctx_.no_auth_user, Role::kAdmin, ""};
-      } else {
-        std::string why;
-        switch (ctx_.auth->Check(req.authorization, &who, &why)) {
-          case Authenticator::Outcome::kOk:
-            break;
-          case Authenticator::Outcome::kUnauthenticated:
-            Error(UnauthenticatedError(why), req.request_id, res);
-            return Disposition::kDone;
-          case Authenticator::Outcome::kNeedsStore: {
-            if (!may_block) return Disposition::kNeedsWorker;
-            auto p = ctx_.auth->Lookup(req.authorization);
-            if (!p.ok()) {
-              Error(p.status().code() == StatusCode::kUnauthenticated
-                        ? p.status()
-                        : UnavailableError("cannot check the token: " + p.status().message()),
-                    req.request_id, res);
-              return Disposition::kDone;
-            }
-            who = *p;
-          }
-        }
-      }
-      res.user = who.user;
-      if (!RoleAllows(who.role, match->permission)) {
-        std::string roles;
-        for (Role r : {Role::kViewer, Role::kAnalyst, Role::kModeler, Role::kApprover, Role::kAdmin})
-          if (RoleAllows(r, match->permission)) roles += (roles.empty() ? "" : ", ") + std::string(RoleName(r));
-        Error(PermissionDeniedError("role " + std::string(RoleName(who.role)) + " of user " + who.user + " may not " +
-                                    std::string(PermissionName(match->permission)) + " (needs " + roles + ")"),
-              req.request_id, res);
-        return Disposition::kDone;
-      }
-    }
-    if (match->blocking && !may_block) return Disposition::kNeedsWorker;
-    auto q = ParseQuery(query, match->query);
-    if (!q.ok()) {
-      Error(q.status(), req.request_id, res);
-      return Disposition::kDone;
-    }
-    ApiCall call{match->id, req, res, std::move(params), std::move(*q), std::move(who), may_block};
-    const Status s = (this->*match->handler)(call);
-    if (call.needs_worker) return Disposition::kNeedsWorker;
-    if (!s.ok()) Error(s, req.request_id, res);
-    return Disposition::kDone;
+    r = Dispatch(req, may_block, &route, &user, &needs_worker);
   } catch (const std::exception& e) {
     // Never a stack trace or exception text from a library in a response; the log has it.
     if (ctx_.logger != nullptr)
       ctx_.logger->Error(std::string("internal error: ") + e.what(),
                          {{"trace.id", req.trace_id}, {"span.id", req.span_id}, {"http.request.id", req.request_id}});
-    Error(InternalError("internal error (request " + req.request_id + ")"), req.request_id, res);
-    return Disposition::kDone;
+    r = InternalError("internal error (request " + req.request_id + ")");
+    needs_worker = false;
   }
+  if (needs_worker) return Disposition::kNeedsWorker;
+  res = r.ok() ? std::move(*r) : Error(r.status(), req.request_id);
+  res.route = route;
+  res.user = std::move(user);
+  return Disposition::kDone;
 }
 
-// ------------------------------------------------------------------------------- probes
-
-Status HttpApi::Healthz(ApiCall& call) const {
-  call.res.body = "{\"status\":\"ok\"}";
-  return Status::Ok();
-}
-
-Status HttpApi::Readyz(ApiCall& call) const {
-  HttpResponse& res = call.res;
-  const std::string& rid = call.req.request_id;
-  auto [store_ok, store_error] = ctx_.store_status ? ctx_.store_status() : std::make_pair(true, std::string());
-  const bool models_ok = ctx_.manager->Ready();
-  Json models = Json::array();
-  for (const auto& s : ctx_.manager->Statuses()) {
-    if (s.state == ServableState::kDisabled) continue;
-    Json e = {{"model", s.model},
-              {"version", s.version},
-              {"state", std::string(ServableStateName(s.state))},
-              {"labels", s.labels}};
-    if (!s.error.empty()) e["error"] = s.error;
-    models.push_back(e);
+Result<HttpResponse> HttpApi::Dispatch(const HttpRequest& req, bool may_block, std::string_view* route,
+                                       std::string* user, bool* needs_worker) const {
+  std::vector<std::string> segs;
+  std::string query;
+  ALMANAC_RETURN_IF_ERROR(SplitTarget(req.target, &segs, &query));
+  // HEAD is GET without the body (RFC 9110 9.3.2): same routes, roles and status.
+  const std::string_view method = req.method == "HEAD" ? std::string_view("GET") : req.method;
+  // Match the path against every template, then the method.
+  const RouteInfo* match = nullptr;
+  std::vector<std::string> params;
+  std::string allow;
+  // Templates split once: {"v1", "models", "{name}", ...}.
+  static const std::vector<std::vector<std::string>> kTemplates = [] {
+    std::vector<std::vector<std::string>> out;
+    for (const auto& r : Routes()) {
+      std::vector<std::string> tpl;
+      for (size_t s = 1; s < r.path.size();) {
+        size_t e = r.path.find('/', s);
+        if (e == std::string_view::npos) e = r.path.size();
+        tpl.emplace_back(r.path.substr(s, e - s));
+        s = e + 1;
+      }
+      out.push_back(std::move(tpl));
+    }
+    return out;
+  }();
+  for (size_t ri = 0; ri < Routes().size(); ++ri) {
+    const RouteInfo& r = Routes()[ri];
+    const std::vector<std::string>& tpl = kTemplates[ri];
+    if (tpl.size() != segs.size()) continue;
+    std::vector<std::string> p;
+    bool ok = true;
+    for (size_t i = 0; i < tpl.size() && ok; ++i) {
+      if (!tpl[i].empty() && tpl[i][0] == '{')
+        p.push_back(segs[i]);
+      else
+        ok = tpl[i] == segs[i];
+    }
+    if (!ok) continue;
+    if (r.method != method) {
+      allow += (allow.empty() ? "" : ", ") + std::string(r.method);
+      if (r.method == "GET") allow += ", HEAD";
+      continue;
+    }
+    match = &r;
+    params = std::move(p);
+    break;
   }
-  Json j = {{"ready", store_ok && models_ok},
-            {"store", store_ok ? Json({{"reachable", true}}) : Json({{"reachable", false}, {"error", store_error}})},
-            {"models_loaded", models_ok},
-            {"policy", FormatVersionPolicy(ctx_.manager->policy())},
-            {"models", models}};
-  api::Send(res, j, rid, store_ok && models_ok ? 200 : 503);
-  return Status::Ok();
-}
+  if (match == nullptr) {
+    if (allow.empty())
+      return NotFoundError("no such endpoint: " + std::string(req.method) + " " +
+                           QuoteForMessage(req.target.substr(0, req.target.find('?')), 100) + " (see /openapi.json)");
+    // 405 is the router's answer, not a Status code's.
+    HttpResponse res = Error(Status(StatusCode::kInvalidArgument, "method " + std::string(req.method) +
+                                                                      " is not allowed here (allowed: " + allow + ")"),
+                             req.request_id);
+    res.status = 405;
+    res.headers.emplace_back("Allow", std::move(allow));
+    return res;
+  }
+  *route = match->path;
 
-Status HttpApi::Metrics(ApiCall& call) const {
-  call.res.body = ctx_.metrics->Exposition();
-  call.res.content_type = monitor::MetricRegistry::kContentType;
-  return Status::Ok();
-}
-
-Status HttpApi::OpenApi(ApiCall& call) const {
-  call.res.body = std::string(ctx_.openapi_json);
-  return Status::Ok();
+  Principal who;
+  if (match->permission != Permission::kPublic) {
+    if (ctx_.no_auth) {
+      who = {ctx_.no_auth_user, Role::kAdmin, ""};
+    } else {
+      std::string why;
+      switch (ctx_.auth->Check(req.authorization, &who, &why)) {
+        case Authenticator::Outcome::kOk:
+          break;
+        case Authenticator::Outcome::kUnauthenticated:
+          return UnauthenticatedError(why);
+        case Authenticator::Outcome::kNeedsStore: {
+          if (!may_block) {
+            *needs_worker = true;
+            return HttpResponse();
+          }
+          auto p = ctx_.auth->Lookup(req.authorization);
+          if (!p.ok())
+            return p.status().code() == StatusCode::kUnauthenticated
+                       ? p.status()
+                       : UnavailableError("cannot check the token: " + p.status().message());
+          who = *p;
+        }
+      }
+    }
+    *user = who.user;
+    if (!RoleAllows(who.role, match->permission)) {
+      std::string roles;
+      for (Role r : {Role::kViewer, Role::kAnalyst, Role::kModeler, Role::kApprover, Role::kAdmin})
+        if (RoleAllows(r, match->permission)) roles += (roles.empty() ? "" : ", ") + std::string(RoleName(r));
+      return PermissionDeniedError("role " + std::string(RoleName(who.role)) + " of user " + who.user + " may not " +
+                                   std::string(PermissionName(match->permission)) + " (needs " + roles + ")");
+    }
+  }
+  if (match->blocking && !may_block) {
+    *needs_worker = true;
+    return HttpResponse();
+  }
+  ALMANAC_ASSIGN_OR_RETURN(auto q, ParseQuery(query, match->query));
+  ApiCall call{match->id, req, std::move(params), std::move(q), std::move(who), may_block};
+  Result<HttpResponse> res = (this->*match->handler)(call);
+  *needs_worker = call.needs_worker;
+  return res;
 }
 
 }  // namespace almanac::serve

@@ -1,26 +1,38 @@
-// The HTTP handler (serve-internal): thin and stateless. It routes a request, checks the
-// token's role, validates input, asks the manager, registry or store, and renders JSON. It
-// owns nothing: the manager, stores, cache and metrics belong to the server. Independent of
-// the HTTP library (the Beast server in http_server.cc adapts to these plain structs), so it
-// is tested directly as well as over real HTTP.
+// The HTTP API (serve-internal): thin and stateless. It routes a request, checks the token's
+// role, validates input, asks the manager, registry or store, and renders JSON. It owns
+// nothing: the manager, tokens and cache belong to the Controller (controller.h), the stores
+// and metrics to the server. Independent of the HTTP library (the Beast transport in
+// http_server.cc adapts to these plain structs), so it is tested directly as well as over
+// real HTTP.
 //
-// Routes (docs/openapi.json documents each; http_api_test.cc checks the two agree):
-//   POST /v1/forecast                                  forecast from a served version
-//   POST /v1/models/{name}/predict                     refit on caller-supplied history
-//   POST /v1/scenarios                                 VAR/BVAR scenario (conditional) forecasts on stored series
-//   GET  /v1/series                                    series and metadata
-//   GET  /v1/series/{key}                              values (?as_of=YYYY-MM-DD)
-//   GET  /v1/series/{key}/vintages                     vintages
-//   POST /v1/ingest                                    NDJSON records as one load (?source=label)
-//   GET  /v1/models                                    registered models and what is served
-//   GET  /v1/models/{name}                             one model, its card and requests
-//   GET  /v1/models/{name}/versions                    its versions
-//   GET  /v1/runs/{id}                                 one tracked run
-//   GET  /v1/lineage/{name}/{version}                  vintages -> ... -> approvals, audit
-//   POST /v1/models/{name}/versions/{version}/promote  request a stage change
-//   POST /v1/models/{name}/versions/{version}/approve  approve a pending promotion
-//   POST /v1/models/{name}/versions/{version}/reject   reject a pending promotion
-//   GET  /healthz, /readyz, /metrics, /openapi.json    probes, Prometheus, this API's document
+// Routes (docs/openapi.json documents each; http_api_test.cc checks the two agree), one
+// route family per file:
+//   POST /v1/forecast                                  forecast from a served version      api_forecast.cc
+//   POST /v1/models/{name}/predict                     refit on caller-supplied history    api_forecast.cc
+//   POST /v1/scenarios                                 VAR/BVAR scenario forecasts         api_scenarios.cc
+//   GET  /v1/series                                    series and metadata                 api_series.cc
+//   GET  /v1/series/{key}                              values (?as_of=YYYY-MM-DD)          api_series.cc
+//   GET  /v1/series/{key}/vintages                     vintages                            api_series.cc
+//   POST /v1/ingest                                    NDJSON records as one load          api_ingest.cc
+//   GET  /v1/models                                    registered models, what is served   api_models.cc
+//   GET  /v1/models/{name}                             one model, its card and requests    api_models.cc
+//   GET  /v1/models/{name}/versions                    its versions                        api_models.cc
+//   POST /v1/models/{name}/versions/{version}/promote  request a stage change              api_models.cc
+//   POST /v1/models/{name}/versions/{version}/approve  approve a pending promotion         api_models.cc
+//   POST /v1/models/{name}/versions/{version}/reject   reject a pending promotion          api_models.cc
+//   GET  /v1/runs/{id}                                 one tracked run                     api_runs.cc
+//   GET  /v1/lineage/{name}/{version}                  vintages -> ... -> approvals, audit api_runs.cc
+//   GET  /healthz, /readyz, /metrics, /openapi.json    probes, Prometheus, this document   api_probes.cc
+// Every GET route also answers HEAD (same status and headers, no body; the transport drops
+// the body and keeps its Content-Length).
+//
+// Adding a route family (the coming MLflow and KServe V2 adapters are two): a file
+// api_<family>.cc with its handlers, declared below under a family comment; one RouteId and
+// one row of Routes() per endpoint; the endpoints in docs/openapi.json. A handler returns
+// Result<HttpResponse>: a response (api::JsonResponse) or a Status, which HttpApi::Error
+// renders, the one place that maps a Status to an HTTP status and an error body. A protocol
+// with its own error body (MLflow's {"error_code", "message"}, V2's {"error"}) adds its
+// format there, chosen by a field of its routes' RouteInfo, not in its handlers.
 #pragma once
 
 #include <functional>
@@ -54,6 +66,10 @@ struct HttpResponse {
   std::string_view route = "unmatched";                           // the route template, for metrics
   bool cache_hit = false;
   std::string user;  // the authenticated user, for the access log ("" when none)
+  // For the access log of an answer with status >= 400: the code and message of its error
+  // body (HttpApi::Error), or why /readyz is not ready.
+  std::string_view error_code;
+  std::string error_message;
 };
 
 enum class RouteId {
@@ -84,22 +100,26 @@ class HttpApi;
 struct ApiCall {
   RouteId route;
   const HttpRequest& req;
-  HttpResponse& res;
   std::vector<std::string> params;           // path parameters, in the template's order
   std::map<std::string, std::string> query;  // decoded; only the route's query parameters
   Principal who;                             // the authenticated caller (empty for public routes)
   bool may_block = false;                    // on a worker thread: may read the store or refit
-  bool needs_worker = false;                 // set by a handler that must be called again on a worker
+  // Set by a handler of a non-blocking route that finds on an I/O thread that this request
+  // must read the store or refit after all (a forecast as_of a date): it returns any value
+  // and is called again on a worker thread.
+  bool needs_worker = false;
 };
+
+// A handler: the response, or the error that HttpApi::Error renders.
+using Handler = Result<HttpResponse> (HttpApi::*)(ApiCall& call) const;
 
 struct RouteInfo {
   RouteId id;
-  std::string_view method;
-  std::string_view path;  // template, e.g. "/v1/models/{name}/versions"
+  std::string_view method;  // GET routes answer HEAD too
+  std::string_view path;    // template, e.g. "/v1/models/{name}/versions"
   Permission permission;
   bool blocking;  // reads the store or refits: runs on a worker thread
-  // Renders the response into call.res, or returns the error that HttpApi::Error renders.
-  Status (HttpApi::*handler)(ApiCall& call) const;
+  Handler handler;
   std::vector<std::string> query = {};  // the query parameters the route takes
 };
 
@@ -128,9 +148,6 @@ struct ApiContext {
   std::function<void(const LoadedVersion& version, const models::Forecast& forecast)> record_forecast;
 };
 
-// The handlers live in one file per endpoint group: http_api.cc (routing, authorization,
-// probes), api_forecast.cc, api_scenarios.cc, api_data.cc and api_registry.cc; api_common.h
-// holds the request parsing and rendering they share.
 class HttpApi {
  public:
   explicit HttpApi(ApiContext ctx) : ctx_(std::move(ctx)) {}
@@ -138,38 +155,46 @@ class HttpApi {
   enum class Disposition { kDone, kNeedsWorker };
   // Handles `req` into `res`. With may_block == false (an I/O thread) a request that must read
   // the store or refit a model is not handled: kNeedsWorker says to call again on a worker
-  // thread with may_block == true. Never throws; never exposes internals in a response.
+  // thread with may_block == true. HEAD is answered as GET (the caller drops the body). Never
+  // throws; never exposes internals in a response.
   Disposition Handle(const HttpRequest& req, HttpResponse& res, bool may_block) const;
 
   // Every route, in the order matched.
   static const std::vector<RouteInfo>& Routes();
 
-  // Renders {"code","message","request_id"} with the status from HttpStatusFor.
-  static void Error(const Status& status, const std::string& request_id, HttpResponse& res,
-                    bool request_too_large = false);
+  // The one place a Status becomes an answer: {"code","message","request_id"} with the
+  // status from HttpStatusFor (401 adds WWW-Authenticate); error_code and error_message set.
+  static HttpResponse Error(const Status& status, const std::string& request_id, bool request_too_large = false);
 
  private:
-  // Probes (http_api.cc).
-  Status Healthz(ApiCall& call) const;
-  Status Readyz(ApiCall& call) const;
-  Status Metrics(ApiCall& call) const;
-  Status OpenApi(ApiCall& call) const;
+  // Matches, authenticates and authorizes `req`, then calls the route's handler. Sets
+  // `*route` and `*user` as far as it got (for metrics and the log) and `*needs_worker`.
+  Result<HttpResponse> Dispatch(const HttpRequest& req, bool may_block, std::string_view* route, std::string* user,
+                                bool* needs_worker) const;
+
+  // Probes (api_probes.cc).
+  Result<HttpResponse> Healthz(ApiCall& call) const;
+  Result<HttpResponse> Readyz(ApiCall& call) const;
+  Result<HttpResponse> Metrics(ApiCall& call) const;
+  Result<HttpResponse> OpenApi(ApiCall& call) const;
   // Forecasts (api_forecast.cc, api_scenarios.cc).
-  Status Forecast(ApiCall& call) const;
-  Status Predict(ApiCall& call) const;
-  Status Scenarios(ApiCall& call) const;
-  // Data (api_data.cc).
-  Status SeriesList(ApiCall& call) const;
-  Status Series(ApiCall& call) const;
-  Status SeriesVintages(ApiCall& call) const;
-  Status Ingest(ApiCall& call) const;
-  // Registry and tracking (api_registry.cc).
-  Status Models(ApiCall& call) const;
-  Status Model(ApiCall& call) const;
-  Status ModelVersions(ApiCall& call) const;
-  Status Run(ApiCall& call) const;
-  Status Lineage(ApiCall& call) const;
-  Status ChangeStage(ApiCall& call) const;  // promote, approve, reject
+  Result<HttpResponse> Forecast(ApiCall& call) const;
+  Result<HttpResponse> Predict(ApiCall& call) const;
+  Result<HttpResponse> Scenarios(ApiCall& call) const;
+  // Series (api_series.cc).
+  Result<HttpResponse> SeriesList(ApiCall& call) const;
+  Result<HttpResponse> Series(ApiCall& call) const;
+  Result<HttpResponse> SeriesVintages(ApiCall& call) const;
+  // Ingest (api_ingest.cc).
+  Result<HttpResponse> Ingest(ApiCall& call) const;
+  // Models and their stages (api_models.cc).
+  Result<HttpResponse> Models(ApiCall& call) const;
+  Result<HttpResponse> Model(ApiCall& call) const;
+  Result<HttpResponse> ModelVersions(ApiCall& call) const;
+  Result<HttpResponse> ChangeStage(ApiCall& call) const;  // promote, approve, reject
+  // Runs and lineage (api_runs.cc).
+  Result<HttpResponse> Run(ApiCall& call) const;
+  Result<HttpResponse> Lineage(ApiCall& call) const;
 
   ApiContext ctx_;
 };

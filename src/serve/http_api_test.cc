@@ -1,6 +1,7 @@
 // The HTTP handler without a network: routing, path checks, input validation, roles, the
 // forecast cache, as_of refits, and the OpenAPI document kept in sync with the routes.
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -354,6 +355,96 @@ TEST_F(HttpApiTest, ReadEndpoints) {
   EXPECT_EQ(wrong_method.status, 405);
   EXPECT_EQ(Call("GET", "/v2/nothing").status, 404);
   EXPECT_EQ(Call("GET", "/v1/series/..").status, 400);
+}
+
+// Issue 27: HEAD is answered on every GET route as GET is (status, headers, the body whose
+// length the transport sends as Content-Length), with GET's authorization; the transport
+// drops the body (tests/integration/serve_test.cc checks that over real HTTP).
+TEST_F(HttpApiTest, Issue27HeadAnswersEveryGetRouteAsGet) {
+  auto run_id = Body(Call("GET", "/v1/models/gdp/versions"))["versions"][0]["run_id"].get<std::string>();
+  const std::vector<std::string> targets = {"/v1/series",
+                                            "/v1/series/us:gdp?as_of=2010-01-20",
+                                            "/v1/series/us:gdp/vintages",
+                                            "/v1/models",
+                                            "/v1/models/gdp",
+                                            "/v1/models/gdp/versions",
+                                            "/v1/runs/" + run_id,
+                                            "/v1/lineage/gdp/1",
+                                            "/healthz",
+                                            "/readyz",
+                                            "/openapi.json"};
+  for (const std::string& target : targets) {
+    const HttpResponse get = Call("GET", target, "", Role::kViewer);
+    const HttpResponse head = Call("HEAD", target, "", Role::kViewer);
+    ASSERT_EQ(get.status, 200) << target << ": " << get.body;
+    EXPECT_EQ(head.status, get.status) << target;
+    EXPECT_EQ(head.body, get.body) << target;
+    EXPECT_EQ(head.content_type, get.content_type) << target;
+    EXPECT_EQ(head.route, get.route) << target;
+  }
+  // Every GET route of the table is reachable with HEAD (none is refused as a method).
+  for (const auto& r : HttpApi::Routes())
+    if (r.method == "GET") {
+      std::string target(r.path);
+      for (const char* p : {"{name}", "{key}", "{id}", "{version}"})
+        if (auto at = target.find(p); at != std::string::npos) target.replace(at, std::strlen(p), "x");
+      EXPECT_NE(Call("HEAD", target).status, 405) << r.path;
+    }
+  const HttpResponse metrics = Call("HEAD", "/metrics", "", std::nullopt);
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_THAT(std::string(metrics.content_type), HasSubstr("version=0.0.4"));
+  EXPECT_EQ(metrics.body, Call("GET", "/metrics", "", std::nullopt).body);  // no metric is registered here
+  // The same errors as GET: no token 401 (with WWW-Authenticate), unknown series 404.
+  const HttpResponse anonymous = Call("HEAD", "/v1/series/us:gdp", "", std::nullopt);
+  EXPECT_EQ(anonymous.status, 401);
+  ASSERT_FALSE(anonymous.headers.empty());
+  EXPECT_EQ(anonymous.headers[0].first, "WWW-Authenticate");
+  EXPECT_EQ(Call("HEAD", "/v1/series/us:nope").status, 404);
+  // HEAD where only POST is routed: 405, and Allow names what is.
+  const HttpResponse post_only = Call("HEAD", "/v1/forecast");
+  EXPECT_EQ(post_only.status, 405);
+  ASSERT_EQ(post_only.headers.size(), 1u);
+  EXPECT_EQ(post_only.headers[0].first, "Allow");
+  EXPECT_EQ(post_only.headers[0].second, "POST");
+  EXPECT_THAT(Body(post_only)["message"].get<std::string>(), HasSubstr("method HEAD is not allowed here"));
+  // A 405 on a GET route lists HEAD with GET.
+  const HttpResponse wrong = Call("DELETE", "/v1/models");
+  EXPECT_EQ(wrong.status, 405);
+  ASSERT_EQ(wrong.headers.size(), 1u);
+  EXPECT_EQ(wrong.headers[0].second, "GET, HEAD");
+}
+
+// Issue 27: an error answer carries its code and message for the access log; others do not.
+TEST_F(HttpApiTest, Issue27ErrorAnswersCarryTheirReasonForTheAccessLog) {
+  const HttpResponse ok = Call("GET", "/v1/models");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.error_code, "");
+  EXPECT_EQ(ok.error_message, "");
+  const HttpResponse missing = Call("GET", "/v1/nothing");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.error_code, "NOT_FOUND");
+  EXPECT_THAT(missing.error_message, HasSubstr("no such endpoint: GET '/v1/nothing'"));
+  EXPECT_EQ(Body(missing)["message"], missing.error_message);
+  const HttpResponse anonymous = Call("GET", "/v1/models", "", std::nullopt);
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(anonymous.error_code, "UNAUTHENTICATED");
+  EXPECT_EQ(Body(anonymous)["message"], anonymous.error_message);
+  EXPECT_FALSE(anonymous.error_message.empty());
+  const HttpResponse bad = Call("POST", "/v1/forecast", R"({"model":"gdp","horizon":0})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.error_code, "INVALID_ARGUMENT");
+  EXPECT_THAT(bad.error_message, HasSubstr("horizon must be in 1.."));
+  EXPECT_EQ(bad.route, "/v1/forecast");  // the route is known even when the handler refuses
+  const HttpResponse forbidden = Call("POST", "/v1/models/gdp/versions/1/promote", "{}", Role::kViewer);
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(forbidden.error_code, "PERMISSION_DENIED");
+  EXPECT_EQ(forbidden.user, "viewer-user");  // the access line names who was refused
+  // The one mapping: the rendered body, the status and the fields agree.
+  const HttpResponse e = HttpApi::Error(FailedPreconditionError("four-eyes"), "rid-9");
+  EXPECT_EQ(e.status, 409);
+  EXPECT_EQ(Body(e), Json({{"code", "FAILED_PRECONDITION"}, {"message", "four-eyes"}, {"request_id", "rid-9"}}));
+  EXPECT_EQ(e.error_code, "FAILED_PRECONDITION");
+  EXPECT_EQ(e.error_message, "four-eyes");
 }
 
 // POST /v1/scenarios: a stable three-variable VAR(1) system stored as x:a, x:b, x:c (2000Q1,

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server: Boost.Asio + Beast (keep-alive, optional TLS) and a bounded worker pool
 // for requests that read the store or refit; what is served (models, tokens, cache, poller,
-// metrics) is the ServeCore (serve_core.h), one connection a Session (http_session.h).
+// metrics) is the ServeCore (serve_core.h: the Controller and the HttpApi), one connection a
+// Session (http_session.h). The only translation unit that includes Boost.Beast.
 //
 // Threads: `threads` I/O threads, each running its own io_context (accept, parse, route,
 // answer requests that need no store access: cached forecasts, forecasts from loaded models,

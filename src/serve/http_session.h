@@ -30,6 +30,10 @@ inline bool ValidRequestId(std::string_view id) {
   return true;
 }
 
+// The access log keeps this much of a User-Agent (the header itself may be up to the header
+// limit, 16 KiB by default).
+inline constexpr size_t kMaxLoggedUserAgent = 512;
+
 // One connection: reads requests (idle, header and body deadlines), hands each to the API
 // inline or on a worker, writes the response, and keeps the connection alive when allowed.
 template <typename Stream>
@@ -146,28 +150,29 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
   }
 
   void ParseError(beast::error_code ec) {
-    HttpResponse res;
     StartSpan("", 0, &trace_);
     tracestate_.clear();
     const std::string id(trace_.span());
+    HttpResponse res;
     if (ec == http::error::body_limit) {
       srv_.Rejected("body_too_large");
-      HttpApi::Error(ResourceExhaustedError("the request body is larger than the limit of " +
-                                            std::to_string(opt().max_body_bytes) + " bytes"),
-                     id, res, /*request_too_large=*/true);
+      res = HttpApi::Error(ResourceExhaustedError("the request body is larger than the limit of " +
+                                                  std::to_string(opt().max_body_bytes) + " bytes"),
+                           id, /*request_too_large=*/true);
     } else if (ec == http::error::header_limit) {
       srv_.Rejected("header_too_large");
-      HttpApi::Error(ResourceExhaustedError("the request header is larger than the limit of " +
-                                            std::to_string(opt().max_header_bytes) + " bytes"),
-                     id, res, /*request_too_large=*/true);
+      res = HttpApi::Error(ResourceExhaustedError("the request header is larger than the limit of " +
+                                                  std::to_string(opt().max_header_bytes) + " bytes"),
+                           id, /*request_too_large=*/true);
     } else {
       srv_.Rejected("malformed");
-      HttpApi::Error(InvalidArgumentError("malformed HTTP request: " + ec.message()), id, res);
+      res = HttpApi::Error(InvalidArgumentError("malformed HTTP request: " + ec.message()), id);
     }
     keep_alive_ = false;
     linger_ = true;  // the client may still be sending: read it away before closing
     request_id_ = id;
     method_ = "";
+    head_only_ = false;
     counted_ = false;
     Respond(std::move(res));
   }
@@ -184,6 +189,9 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     else
       request_id_.assign(trace_.span());  // our span id: random, so the request id is too
     method_ = req.method_string();
+    // A HEAD answer is GET's status and headers, Content-Length included, without the body.
+    head_only_ = req.method() == http::verb::head;
+    user_agent_.assign(req[http::field::user_agent].substr(0, kMaxLoggedUserAgent));
     http_req_.method = req.method_string();
     http_req_.target = req.target();
     http_req_.authorization = req[http::field::authorization];
@@ -212,9 +220,8 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     });
     if (!queued) {
       srv_.Rejected("overloaded");
-      HttpResponse busy;
-      HttpApi::Error(UnavailableError("the server is overloaded (worker queue full); retry shortly"), request_id_,
-                     busy);
+      HttpResponse busy =
+          HttpApi::Error(UnavailableError("the server is overloaded (worker queue full); retry shortly"), request_id_);
       busy.headers.emplace_back("Retry-After", "1");
       busy.route = res.route;
       Respond(std::move(busy));
@@ -273,12 +280,11 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     const int64_t seconds = std::max<int64_t>(1, (wait_ns + 999'999'999) / 1'000'000'000);
     char rate[32];
     std::snprintf(rate, sizeof(rate), "%g", l.rate);
-    HttpResponse res;
-    HttpApi::Error(
+    HttpResponse res = HttpApi::Error(
         ResourceExhaustedError("too many requests from " + std::string(client_ip_) + ": the limit is " + rate +
                                " per second (bursts of " + std::to_string(static_cast<int64_t>(l.burst)) +
                                "); retry in " + std::to_string(seconds) + " s"),
-        request_id_, res);
+        request_id_);
     res.headers.emplace_back("Retry-After", std::to_string(seconds));
     Respond(std::move(res));
   }
@@ -320,6 +326,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     json_out::Int(head_, static_cast<int64_t>(out.body.size()));
     head_ += "\r\n\r\n";
     body_ = std::move(out.body);
+    if (head_only_) body_.clear();  // after Content-Length: the length GET would send
     if (counted_) {
       srv_.in_flight().Dec();
       const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
@@ -332,6 +339,9 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
                       .method = method_,
                       .target = http_req_.target,
                       .user = out.user,
+                      .user_agent = user_agent_,
+                      .error_code = out.error_code,
+                      .error_message = out.error_message,
                       .status = out.status,
                       .seconds = seconds});
     }
@@ -411,9 +421,11 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
   HttpRequest http_req_;
   std::string request_id_;
   std::string method_;
+  std::string user_agent_;  // this request's User-Agent, for the access log
   Phase phase_ = Phase::kIdle;
   bool reading_ = false;
   bool keep_alive_ = true;
+  bool head_only_ = false;  // a HEAD request: the response is sent without its body
   bool sent_continue_ = false;
   bool counted_ = false;
   bool linger_ = false;

@@ -1,40 +1,36 @@
-// What `almanac serve` serves, apart from the network (serve-internal): the model manager and
-// its version policy, tokens, the forecast cache, the HTTP API over them, the poller that
-// follows registry, token and data changes in the store, production forecasts recorded for
-// accuracy monitoring, and the serve metrics. The Beast server (http_server.cc) owns one and
-// feeds it requests; nothing here depends on Boost.
+// What `almanac serve` serves, apart from the network (serve-internal): the Controller (the
+// control loop: manager, tokens, cache, poller, accuracy; controller.h), the HTTP API over it
+// (http_api.h), and the request side of telemetry (request metrics and the access log). The
+// transport (http_server.cc, the only place Beast is included) owns one and feeds it
+// requests; nothing here depends on Boost.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
-#include <vector>
 
 #include "almanac/monitor.h"
 #include "almanac/serve.h"
 
-#include "serve/forecast_cache.h"
+#include "serve/controller.h"
 #include "serve/http_api.h"
 
 namespace almanac::serve {
 
-// One request as its access-log line tells it (views valid for the call).
+// One request as its access-log line tells it (views valid for the call); ECS field names.
 struct AccessRecord {
   std::string_view request_id;  // http.request.id
   std::string_view trace_id;    // trace.id: the caller's W3C trace, or a new one
   std::string_view span_id;     // span.id: this request's span
   std::string_view parent_id;   // parent.id: the caller's span ("" when none came)
-  std::string_view client_ip;   // client.ip: the peer, or the client behind trusted proxies
+  // client.ip and client.address: the peer, or the client behind trusted proxies.
+  std::string_view client_ip;
   std::string_view method;
-  std::string_view target;  // the path is logged, never the query string
-  std::string_view user;    // "" when none
+  std::string_view target;         // the path is logged, never the query string
+  std::string_view user;           // user.name; "" when none
+  std::string_view user_agent;     // user_agent.original; "" when none was sent
+  std::string_view error_code;     // error.code of an answer >= 400 ("" when none)
+  std::string_view error_message;  // error.message of an answer >= 400
   int status = 0;
   double seconds = 0;
 };
@@ -43,19 +39,15 @@ class ServeCore {
  public:
   // `options` and the objects in `deps` outlive this.
   ServeCore(const ServerOptions& options, ServerDeps deps);
-  ~ServeCore();  // stops polling
+  ~ServeCore();
   ServeCore(const ServeCore&) = delete;
   ServeCore& operator=(const ServeCore&) = delete;
 
-  // Registers the metrics, builds the API and polls once, so that what the version policy
-  // selects is loaded before the port opens. Once, before anything else.
+  // Registers the metrics, builds the API and polls once (Controller::Init). Once, first.
   void Init();
-  // Polls the store on a thread of its own every poll_seconds, or at once when the store
-  // announces a change (PostgreSQL NOTIFY), until StopPolling().
-  void StartPolling();
-  void StopPolling();
-  // Writes the production forecasts answered since the last poll (at shutdown).
-  void FlushForecasts() { StorePendingForecasts(); }
+  void StartPolling() { controller_.StartPolling(); }
+  void StopPolling() { controller_.StopPolling(); }
+  void FlushForecasts() { controller_.FlushForecasts(); }
 
   HttpApi& api() { return *api_; }
   // 16 random hex digits (trace_context.h: a per-thread generator, nothing sequential).
@@ -76,55 +68,23 @@ class ServeCore {
 
  private:
   void SetUpMetrics();
-  void OnServableEvent(const ServableEvent& e);
-  // Queues a production forecast for the store (deduplicated by version and origin; the
-  // poller writes it).
-  void RecordForecast(const LoadedVersion& lv, const models::Forecast& fc);
-  // Writes the queued forecasts; true when one was new.
-  bool StorePendingForecasts();
-  void RefreshAccuracy();
-  void RefreshStoreMetrics();
-  void Poll(bool force);
-  void PollLoop();
 
   const ServerOptions& opt_;
   ServerDeps deps_;
   const Clock& clock_;
   std::unique_ptr<monitor::MetricRegistry> owned_metrics_;
   monitor::MetricRegistry& metrics_;
-  ForecastCache cache_;
-  Authenticator auth_;
-  ServableManager manager_;
+  Controller controller_;
   std::unique_ptr<HttpApi> api_;
 
-  std::thread poller_;
-  std::mutex poll_mu_;
-  std::condition_variable poll_cv_;
-  bool poll_stop_ = false;  // GUARDED_BY(poll_mu_)
-  std::optional<std::pair<int64_t, std::string>> last_head_;
-  std::atomic<bool> store_ok_{true};
-  mutable std::mutex store_error_mu_;
-  std::string store_error_;  // GUARDED_BY(store_error_mu_)
-  int pending_failures_ = 0;
-  std::map<std::vector<std::string>, bool> info_labels_;  // labels set on the info metric
-
-  // Metric families and children (owned by metrics_).
+  // Request metric families and children (owned by metrics_).
   monitor::Family<monitor::Counter>* requests_ = nullptr;
   monitor::Family<monitor::Histogram>* latency_ = nullptr;
   monitor::Family<monitor::Counter>* rejected_ = nullptr;
   monitor::Gauge* in_flight_ = nullptr;
   monitor::Gauge* connections_open_ = nullptr;
-  monitor::Family<monitor::Gauge>* model_info_ = nullptr;
-  monitor::Family<monitor::Counter>* lifecycle_ = nullptr;
-  monitor::Family<monitor::Counter>* reloads_ = nullptr;
-  monitor::Family<monitor::Counter>* polls_ = nullptr;
   monitor::Counter* cache_hits_ = nullptr;
   monitor::Counter* cache_misses_ = nullptr;
-  std::unique_ptr<monitor::StoreMetrics> store_metrics_;
-  std::unique_ptr<monitor::AccuracyMetrics> accuracy_metrics_;
-  std::mutex forecasts_mu_;
-  std::unordered_map<std::string, size_t> recorded_horizon_;    // GUARDED_BY(forecasts_mu_)
-  std::vector<store::IssuedForecastRecord> pending_forecasts_;  // GUARDED_BY(forecasts_mu_)
 };
 
 }  // namespace almanac::serve

@@ -64,7 +64,7 @@ bool HttpConnection::Fill() {
   return true;
 }
 
-HttpResult HttpConnection::ReadResponse() {
+HttpResult HttpConnection::ReadResponse(bool no_body) {
   HttpResult r;
   size_t end;
   while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
@@ -88,7 +88,7 @@ HttpResult HttpConnection::ReadResponse() {
     }
     pos = next;
   }
-  const size_t len = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+  const size_t len = no_body || !r.headers.count("content-length") ? 0 : std::stoul(r.headers["content-length"]);
   while (buf_.size() < len)
     if (!Fill()) break;
   r.body = buf_.substr(0, len);
@@ -103,7 +103,7 @@ HttpResult HttpConnection::Request(const std::string& method, const std::string&
   if (!body.empty() || method == "POST") req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   req += extra_headers + "\r\n" + body;
   if (!SendRaw(req)) return {};
-  return ReadResponse();
+  return ReadResponse(/*no_body=*/method == "HEAD");
 }
 
 bool HttpConnection::ClosedByPeer(int wait_ms) {

@@ -26,9 +26,10 @@ class HttpConnection {
   bool ok() const { return fd_ >= 0; }
   // Sends bytes as they are; false when the connection is broken.
   bool SendRaw(const std::string& bytes);
-  // Reads one response (status line, headers, Content-Length body).
-  HttpResult ReadResponse();
-  // A request on this connection (keep-alive).
+  // Reads one response (status line, headers, Content-Length body). `no_body`: the response
+  // to a HEAD request, whose Content-Length announces a body that is not sent.
+  HttpResult ReadResponse(bool no_body = false);
+  // A request on this connection (keep-alive); a HEAD request reads no body.
   HttpResult Request(const std::string& method, const std::string& target, const std::string& body = "",
                      const std::string& token = "", const std::string& extra_headers = "");
   // True when the server closed the connection (EOF or reset) within `wait_ms`.

@@ -185,7 +185,10 @@ TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdTraceContextAndNoSecr
   {
     HttpConnection c(port);
     ASSERT_TRUE(c.ok());
-    EXPECT_EQ(c.Request("POST", "/v1/forecast", kForecast, *token_, "X-Request-Id: req-forecast-1\r\n").status, 200);
+    EXPECT_EQ(c.Request("POST", "/v1/forecast", kForecast, *token_,
+                        "X-Request-Id: req-forecast-1\r\nUser-Agent: almanac-test/1.0 (monitor)\r\n")
+                  .status,
+              200);
     // A caller's W3C trace context: its trace id and span (our parent) are logged.
     EXPECT_EQ(c.Request("GET", "/healthz", "", "",
                         "X-Request-Id: req-traced-5\r\n"
@@ -239,6 +242,11 @@ TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdTraceContextAndNoSecr
   EXPECT_TRUE(std::regex_match(f["span.id"].get<std::string>(), std::regex("[0-9a-f]{16}"))) << f.dump();
   EXPECT_FALSE(f.contains("parent.id"));
   EXPECT_EQ(f["client.ip"], "127.0.0.1");
+  // Issue 27: ECS client.address and user_agent.original; no error fields on a success.
+  EXPECT_EQ(f["client.address"], "127.0.0.1");
+  EXPECT_EQ(f["user_agent.original"], "almanac-test/1.0 (monitor)");
+  EXPECT_FALSE(f.contains("error.code")) << f.dump();
+  EXPECT_FALSE(f.contains("error.message")) << f.dump();
   ASSERT_TRUE(by_trace.count("req-traced-5"));
   EXPECT_EQ(by_trace["req-traced-5"]["trace.id"], "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(by_trace["req-traced-5"]["parent.id"], "00f067aa0ba902b7");
@@ -250,13 +258,24 @@ TEST_F(MonitorTest, ServeWritesEcsJsonLinesWithTheRequestIdTraceContextAndNoSecr
   EXPECT_FALSE(by_trace["req-denied-3"].contains("user.name"));
   // A failed authentication is a warning (possible abuse); a wrong path or parameter is not.
   EXPECT_EQ(by_trace["req-denied-3"]["log.level"], "warn");
+  // Issue 27: a refused or failed answer says why, as its error body does.
+  EXPECT_EQ(by_trace["req-denied-3"]["error.code"], "UNAUTHENTICATED");
+  EXPECT_THAT(by_trace["req-denied-3"].value("error.message", ""), HasSubstr("token"));
+  EXPECT_EQ(by_trace["req-denied-3"]["client.address"], "127.0.0.1");
+  EXPECT_FALSE(by_trace["req-denied-3"].contains("user_agent.original"));  // none was sent
   ASSERT_TRUE(by_trace.count("req-missing-4"));
   EXPECT_EQ(by_trace["req-missing-4"]["http.response.status_code"], 404);
   EXPECT_EQ(by_trace["req-missing-4"]["log.level"], "info");
+  EXPECT_EQ(by_trace["req-missing-4"]["error.code"], "NOT_FOUND");
+  EXPECT_THAT(by_trace["req-missing-4"].value("error.message", ""), HasSubstr("no such endpoint: GET '/v1/nothing'"));
+  EXPECT_EQ(by_trace["req-list-2"]["error.code"], "INVALID_ARGUMENT");
+  EXPECT_THAT(by_trace["req-list-2"].value("error.message", ""), HasSubstr("unknown query parameter 'api_key'"));
   EXPECT_EQ(by_trace["req-list-2"]["log.level"], "info");
   ASSERT_TRUE(by_trace.count("req-forbidden-6"));
   EXPECT_EQ(by_trace["req-forbidden-6"]["http.response.status_code"], 403);
   EXPECT_EQ(by_trace["req-forbidden-6"]["log.level"], "warn");
+  EXPECT_EQ(by_trace["req-forbidden-6"]["error.code"], "PERMISSION_DENIED");
+  EXPECT_THAT(by_trace["req-forbidden-6"].value("error.message", ""), HasSubstr("may not promote"));
   // Startup and shutdown lines are there too, in the same format.
   EXPECT_THAT(s.out(), HasSubstr("\"message\":\"serving gdp@1 as production\""));
   EXPECT_THAT(s.out(), HasSubstr("\"message\":\"stopped\""));

@@ -982,6 +982,53 @@ TEST_F(ServeTest, Issue19TraceContextIsPropagatedAndRequestIdsAreRandom) {
   EXPECT_EQ(ids.size(), 50u);
 }
 
+// Issue 27: HEAD on every GET route, as HTTP/1.1 requires: GET's status and headers
+// (Content-Length of GET's body) and no body, with GET's authorization; 405 where only POST is
+// routed. The connection stays in step after each (no stray body bytes).
+TEST_F(ServeTest, Issue27HeadAnswersLikeGetWithoutABody) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpConnection c(s.port());
+  ASSERT_TRUE(c.ok());
+  auto head = c.Request("HEAD", "/metrics");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_THAT(head.headers["content-type"], HasSubstr("text/plain"));
+  ASSERT_TRUE(head.headers.count("content-length"));
+  EXPECT_GT(std::stoul(head.headers["content-length"]), 100u);
+  EXPECT_EQ(head.body, "");
+  auto health = c.Request("GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, R"({"status":"ok"})");
+
+  const auto get = c.Request("GET", "/v1/series/us:realgdp", "", Token("viewer"));
+  ASSERT_EQ(get.status, 200) << get.body;
+  head = c.Request("HEAD", "/v1/series/us:realgdp", "", Token("viewer"));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-type"], get.headers["content-type"]);
+  EXPECT_EQ(head.headers["content-length"], std::to_string(get.body.size()));  // same length request ids
+  EXPECT_EQ(head.body, "");
+  // Without a token: 401 as for GET, with its challenge and the length of its error body.
+  head = c.Request("HEAD", "/v1/series/us:realgdp");
+  EXPECT_EQ(head.status, 401);
+  EXPECT_EQ(head.headers["www-authenticate"], "Bearer realm=\"almanac\"");
+  EXPECT_GT(std::stoul(head.headers["content-length"]), 0u);
+  EXPECT_EQ(head.body, "");
+  EXPECT_EQ(c.Request("HEAD", "/v1/series/us:nothing", "", Token("viewer")).status, 404);
+  // A POST-only route: 405, and Allow says what is allowed.
+  head = c.Request("HEAD", "/v1/forecast", "", Token("viewer"));
+  EXPECT_EQ(head.status, 405);
+  EXPECT_EQ(head.headers["allow"], "POST");
+  EXPECT_EQ(head.body, "");
+  // A GET route refusing another method lists HEAD with GET.
+  EXPECT_EQ(c.Request("DELETE", "/metrics").headers["allow"], "GET, HEAD");
+  health = c.Request("GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, R"({"status":"ok"})");
+  // Counted under their own method.
+  EXPECT_THAT(c.Request("GET", "/metrics").body,
+              HasSubstr(R"(almanac_http_requests_total{route="/metrics",method="HEAD",status="200"} 1)"));
+}
+
 // Issue 19: the options of the limits are validated before anything starts.
 TEST_F(ServeTest, Issue19FairServiceOptionsAreValidated) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {

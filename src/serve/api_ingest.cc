@@ -1,63 +1,18 @@
-// The data endpoints: GET /v1/series, /v1/series/{key} (?as_of=), /v1/series/{key}/vintages,
-// and POST /v1/ingest (NDJSON records as one load).
-#include <optional>
-
+// POST /v1/ingest (?source=label): NDJSON records pushed as one load, audited with the
+// token's user.
 #include "almanac/data.h"
 
 #include "serve/api_common.h"
 
 namespace almanac::serve {
-namespace {
-
-using api::ParseAsOf;
-using api::Send;
-
-}  // namespace
-
-Status HttpApi::SeriesList(ApiCall& call) const {
-  const std::string& rid = call.req.request_id;
-  HttpResponse& res = call.res;
-  store::Store& st = *ctx_.store;
-  ALMANAC_ASSIGN_OR_RETURN(auto list, st.series().ListSeries());
-  Send(res, store::SeriesListJson(list), rid);
-  return Status::Ok();
-}
-
-Status HttpApi::Series(ApiCall& call) const {
-  const std::vector<std::string>& params = call.params;
-  const std::string& rid = call.req.request_id;
-  HttpResponse& res = call.res;
-  store::Store& st = *ctx_.store;
-  ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(params[0]));
-  std::optional<Date> as_of;
-  if (call.query.count("as_of")) {
-    ALMANAC_ASSIGN_OR_RETURN(as_of, ParseAsOf(call.query.at("as_of"), *ctx_.clock));
-  }
-  ALMANAC_ASSIGN_OR_RETURN(store::SeriesInfo info, st.series().GetSeries(params[0]));
-  ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, st.series().ReadAsOf(params[0], as_of));
-  Send(res, store::SeriesJson(info, ts, as_of), rid);
-  return Status::Ok();
-}
-
-Status HttpApi::SeriesVintages(ApiCall& call) const {
-  const std::vector<std::string>& params = call.params;
-  const std::string& rid = call.req.request_id;
-  HttpResponse& res = call.res;
-  store::Store& st = *ctx_.store;
-  ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(params[0]));
-  ALMANAC_ASSIGN_OR_RETURN(auto vs, st.series().ListVintages(params[0]));
-  Send(res, store::VintagesJson(params[0], vs), rid);
-  return Status::Ok();
-}
 
 // POST /v1/ingest: NDJSON records, one batch = one load (one transaction, one vintage per
 // series per realtime_start), audited with the token's user. Any bad line refuses the whole
 // batch, naming the line; nothing is stored.
-Status HttpApi::Ingest(ApiCall& call) const {
+Result<HttpResponse> HttpApi::Ingest(ApiCall& call) const {
   const HttpRequest& req = call.req;
   const std::map<std::string, std::string>& query = call.query;
   const Principal& who = call.who;
-  HttpResponse& res = call.res;
   std::string label = "api";
   if (auto it = query.find("source"); it != query.end()) {
     ALMANAC_RETURN_IF_ERROR(ValidateName(it->second, "source"));
@@ -94,8 +49,7 @@ Status HttpApi::Ingest(ApiCall& call) const {
             {"observations_written", r.observations_written},
             {"vintages", std::move(vintages)},
             {"user", who.user}};
-  Send(res, j, req.request_id, 200);
-  return Status::Ok();
+  return api::JsonResponse(j, req.request_id);
 }
 
 }  // namespace almanac::serve

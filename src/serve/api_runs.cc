@@ -1,0 +1,110 @@
+// The tracking endpoints: GET /v1/runs/{id} (a run's params, metrics, tags and artifacts)
+// and /v1/lineage/{name}/{version} (vintages -> snapshot -> run -> package -> approvals, and
+// the audit events of the version).
+#include "almanac/registry.h"
+
+#include "serve/api_common.h"
+
+namespace almanac::serve {
+namespace {
+
+using api::JsonResponse;
+using api::RequestJson;
+using api::TimestampJson;
+using api::VersionParam;
+
+}  // namespace
+
+Result<HttpResponse> HttpApi::Run(ApiCall& call) const {
+  const std::vector<std::string>& params = call.params;
+  const std::string& rid = call.req.request_id;
+  store::Store& st = *ctx_.store;
+  Json j;
+  ALMANAC_RETURN_IF_ERROR(st.metadata().Run([&](store::MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(store::RunRecord r, t.GetRun(params[0]));
+    ALMANAC_ASSIGN_OR_RETURN(auto ps, t.GetParams(r.id));
+    ALMANAC_ASSIGN_OR_RETURN(auto ms, t.GetMetrics(r.id));
+    ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetTags(r.id));
+    ALMANAC_ASSIGN_OR_RETURN(auto arts, t.GetArtifacts(r.id));
+    j = {{"id", r.id},
+         {"experiment", r.experiment},
+         {"pipeline", r.pipeline},
+         {"status", std::string(store::RunStatusName(r.status))},
+         {"start", TimestampJson(r.start_time)},
+         {"end", TimestampJson(r.end_time)},
+         {"user", r.user},
+         {"host", r.host},
+         {"pipeline_sha256", r.pipeline_hash},
+         {"snapshot_id", r.snapshot_id},
+         {"git_commit", r.git_commit},
+         {"almanac_version", r.almanac_version},
+         {"seed", r.seed},
+         {"error", r.error},
+         {"reproduces", r.reproduces}};
+    j["params"] = Json::object();
+    for (const auto& [k, v] : ps) j["params"][k] = v;
+    j["metrics"] = Json::object();
+    for (const auto& m : ms) j["metrics"][m.key] = m.value;  // ordered by step: the last wins
+    j["tags"] = Json::object();
+    for (const auto& [k, v] : tags) j["tags"][k] = v;
+    j["artifacts"] = Json::array();
+    for (const auto& a : arts)
+      j["artifacts"].push_back({{"name", a.name}, {"kind", a.kind}, {"sha256", a.sha256}, {"size", a.size}});
+    return Status::Ok();
+  }));
+  return JsonResponse(j, rid);
+}
+
+Result<HttpResponse> HttpApi::Lineage(ApiCall& call) const {
+  const std::vector<std::string>& params = call.params;
+  const std::string& rid = call.req.request_id;
+  registry::Registry reg(*ctx_.store, *ctx_.clock);
+  ALMANAC_RETURN_IF_ERROR(ValidateName(params[0], "model name"));
+  ALMANAC_ASSIGN_OR_RETURN(int64_t version, VersionParam(params[1]));
+  ALMANAC_ASSIGN_OR_RETURN(registry::Lineage l, reg.GetLineage(params[0], version));
+  Json vintages = Json::array();
+  for (const auto& v : l.vintages)
+    vintages.push_back({{"series", v.series_key},
+                        {"vintage", v.id},
+                        {"realtime_start", v.realtime_start.ToString()},
+                        {"loaded_at", TimestampJson(v.loaded_at)},
+                        {"source", v.source},
+                        {"source_sha256", v.source_hash}});
+  Json approvals = Json::array();
+  for (const auto& a : l.approvals) approvals.push_back(RequestJson(a));
+  Json artifacts = Json::array();
+  for (const auto& a : l.artifacts) artifacts.push_back({{"kind", a.kind}, {"name", a.name}, {"sha256", a.sha256}});
+  Json audit = Json::array();
+  for (const auto& e : l.audit)
+    audit.push_back({{"seq", e.seq},
+                     {"time", TimestampJson(e.timestamp)},
+                     {"actor", e.event.actor},
+                     {"action", e.event.action},
+                     {"object", e.event.object_type + ":" + e.event.object_id},
+                     {"hash", e.hash}});
+  Json j = {{"model", l.model.name},
+            {"version", l.version.version},
+            {"stage", std::string(store::StageName(l.version.stage))},
+            {"package", {{"name", l.version.artifact_name}, {"sha256", l.version.artifact_sha256}}},
+            {"run",
+             {{"id", l.run.id},
+              {"pipeline", l.run.pipeline},
+              {"pipeline_sha256", l.run.pipeline_hash},
+              {"git_commit", l.run.git_commit},
+              {"almanac_version", l.run.almanac_version},
+              {"user", l.run.user},
+              {"host", l.run.host},
+              {"start", TimestampJson(l.run.start_time)}}},
+            {"snapshot",
+             l.snapshot ? Json({{"id", l.snapshot->id},
+                                {"name", l.snapshot->name},
+                                {"as_of", l.snapshot->as_of ? Json(l.snapshot->as_of->ToString()) : Json(nullptr)}})
+                        : Json(nullptr)},
+            {"vintages", vintages},
+            {"artifacts", artifacts},
+            {"approvals", approvals},
+            {"audit", audit}};
+  return JsonResponse(j, rid);
+}
+
+}  // namespace almanac::serve
