@@ -1004,7 +1004,7 @@ TEST_F(ServeTest, Issue27HeadAnswersLikeGetWithoutABody) {
   ASSERT_EQ(get.status, 200) << get.body;
   head = c.Request("HEAD", "/v1/series/us:realgdp", "", Token("viewer"));
   EXPECT_EQ(head.status, 200);
-  EXPECT_EQ(head.headers["content-type"], get.headers["content-type"]);
+  EXPECT_EQ(head.headers["content-type"], get.headers.at("content-type"));
   EXPECT_EQ(head.headers["content-length"], std::to_string(get.body.size()));  // same length request ids
   EXPECT_EQ(head.body, "");
   // Without a token: 401 as for GET, with its challenge and the length of its error body.
