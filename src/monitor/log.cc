@@ -131,6 +131,15 @@ std::string RedactSecrets(std::string_view text) {
       out.append(text.substr(i, 7));
       i += 7;
       while (i < text.size() && text[i] == ' ') out += text[i++];
+      // The words of messages about tokens ("missing bearer token", "Bearer <token>") are
+      // not secrets; anything else after "bearer " is taken for one.
+      size_t end = i;
+      while (end < text.size() && text[end] != ' ' && text[end] != '\n' && text[end] != '"' && text[end] != ',' &&
+             text[end] != ';' && text[end] != ')' && text[end] != '\'')
+        ++end;
+      const std::string_view word = text.substr(i, end - i);
+      if ((word.size() == 5 && StartsWithIgnoreCase(word, 0, "token")) ||
+          (word.size() == 6 && StartsWithIgnoreCase(word, 0, "tokens")) || word == "<token>") continue;
       if (i < text.size() && text[i] != '\n' && text[i] != '"') {
         out += "[REDACTED]";
         while (i < text.size() && text[i] != ' ' && text[i] != '\n' && text[i] != '"' && text[i] != ',' && text[i] != ';') ++i;

@@ -115,6 +115,12 @@ TEST(LoggerTest, SecretsAreRedacted) {
   const std::string token = "alm_" + std::string(64, 'a');
   EXPECT_EQ(RedactSecrets("Authorization: Bearer " + token), "Authorization: Bearer [REDACTED]");
   EXPECT_EQ(RedactSecrets("authorization: bearer xyz, next"), "authorization: bearer [REDACTED], next");
+  // Messages about tokens keep their words; a secret after them is still taken.
+  EXPECT_EQ(RedactSecrets("invalid bearer token"), "invalid bearer token");
+  EXPECT_EQ(RedactSecrets("missing bearer token (send 'Authorization: Bearer <token>')"),
+            "missing bearer token (send 'Authorization: Bearer <token>')");
+  EXPECT_EQ(RedactSecrets("Bearer tokenXYZ"), "Bearer [REDACTED]");
+  EXPECT_EQ(RedactSecrets("Bearer token " + token), "Bearer token alm_[REDACTED]");
   EXPECT_EQ(RedactSecrets("token " + token + " revoked"), "token alm_[REDACTED] revoked");
   EXPECT_EQ(RedactSecrets("GET https://api.example/obs?series_id=GDP&api_key=0123abcd&file_type=json"),
             "GET https://api.example/obs?series_id=GDP&api_key=[REDACTED]&file_type=json");
