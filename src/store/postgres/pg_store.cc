@@ -110,31 +110,14 @@ Status Migrate(Conn& conn, bool create_if_missing) {
 }
 
 Result<AuditEntry> AppendAudit(Conn& conn, const Clock& clock, const AuditEvent& event) {
-  AuditEntry e;
-  {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult head, conn.Query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"));
-    if (head.rows() != 1) return DataLossError("the audit log's head row is missing");
-    e.seq = head.Int(0, 0);
-    e.prev_hash = head.Text(0, 1);
-  }
-  e.seq += 1;
-  e.timestamp = clock.NowMicros();
-  e.event = WithAuthenticatedUser(event);
-  if (e.event.details.is_null()) e.event.details = Json::object();
-  ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
+  ALMANAC_ASSIGN_OR_RETURN(PgResult head, conn.Query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"));
+  if (head.rows() != 1) return DataLossError("the audit log's head row is missing");
+  ALMANAC_ASSIGN_OR_RETURN(AuditEntry e, NextAuditEntry(head.Int(0, 0), head.Text(0, 1), clock, event));
   ALMANAC_ASSIGN_OR_RETURN(std::string details, CanonicalJson(e.event.details));
-  ALMANAC_RETURN_IF_ERROR(conn.Query("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                                     Params()
-                                         .Add(e.seq)
-                                         .Add(e.timestamp)
-                                         .Add(e.event.actor)
-                                         .Add(e.event.action)
-                                         .Add(e.event.object_type)
-                                         .Add(e.event.object_id)
-                                         .Add(details)
-                                         .Add(e.prev_hash)
-                                         .Add(e.hash))
-                              .status());
+  Params params;
+  ParamFields fields(params);
+  WriteAuditEntry(e, details, fields);
+  ALMANAC_RETURN_IF_ERROR(conn.Query("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", params).status());
   ALMANAC_RETURN_IF_ERROR(
       conn.Query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", Params().Add(e.seq).Add(e.hash)).status());
   // Serving replicas and schedulers LISTEN on this channel (payload: the new head's seq).
