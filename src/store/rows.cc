@@ -1,5 +1,7 @@
 #include "store/rows.h"
 
+#include <algorithm>
+
 #include "store/record_text.h"
 
 namespace almanac::store {
@@ -173,6 +175,50 @@ Result<TaskRecord> TaskFromRow(const Row& row) {
   t.result = row.Text(14);
   t.error = row.Text(15);
   return t;
+}
+
+Result<QuarantineRecord> QuarantineWithPayloadFromRow(const Row& row) {
+  ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, QuarantineFromRow(row));
+  r.payload = row.Text(kQuarantinePayloadColumn);
+  return r;
+}
+
+Result<TaskRecord> TaskWithPayloadFromRow(const Row& row) {
+  ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskFromRow(row));
+  t.payload = row.Text(kTaskPayloadColumn);
+  return t;
+}
+
+Result<SeriesInfo> SeriesInfoFromRow(const Row& row) {
+  SeriesInfo info;
+  info.key = row.Text(0);
+  ALMANAC_ASSIGN_OR_RETURN(info.frequency, ParseFrequency(row.Text(1)));
+  info.title = row.Text(2);
+  info.unit = row.Text(3);
+  info.seasonal_adjustment = row.Text(4);
+  info.source = row.Text(5);
+  info.created_at = row.Int(6);
+  return info;
+}
+
+SnapshotInfo SnapshotInfoFromRow(const Row& row) {
+  SnapshotInfo info;
+  info.id = row.Text(0);
+  info.name = row.Text(1);
+  if (!row.IsNull(2)) info.as_of = Date::FromDays(row.Int(2));
+  info.created_at = row.Int(3);
+  info.created_by = row.Text(4);
+  info.num_series = row.Int(5);
+  info.num_observations = row.Int(6);
+  return info;
+}
+
+std::vector<QuarantineRecord> InStates(std::vector<QuarantineRecord> all, const std::vector<QuarantineState>& states) {
+  if (states.empty()) return all;
+  std::vector<QuarantineRecord> out;
+  for (auto& r : all)
+    if (std::find(states.begin(), states.end(), r.state) != states.end()) out.push_back(std::move(r));
+  return out;
 }
 
 void WriteRun(const RunRecord& r, Fields& f) {

@@ -29,6 +29,7 @@ class Row {
   virtual double Double(int col) const = 0;
   // SQLite: an integer 0/1; PostgreSQL: a boolean.
   virtual bool Bool(int col) const = 0;
+  virtual bool IsNull(int col) const = 0;
 };
 
 // The parameters of one statement, added in order ($1, $2, ... / ?1, ?2, ...).
@@ -102,7 +103,16 @@ Result<IssuedForecastRecord> ForecastFromRow(const Row& row);
 // Details that do not parse are kept as a JSON string, so that verification reports the entry.
 AuditEntry AuditEntryFromRow(const Row& row);
 Result<QuarantineRecord> QuarantineFromRow(const Row& row);  // payload left empty
+Result<QuarantineRecord> QuarantineWithPayloadFromRow(const Row& row);
 Result<TaskRecord> TaskFromRow(const Row& row);              // payload left empty
+Result<TaskRecord> TaskWithPayloadFromRow(const Row& row);
+// key, frequency, title, unit, seasonal_adjustment, source, created_at.
+Result<SeriesInfo> SeriesInfoFromRow(const Row& row);
+// id, name, as_of (days, NULL: latest), created_at, created_by, num_series, num_observations.
+SnapshotInfo SnapshotInfoFromRow(const Row& row);
+
+// The entries of `all` in `states` (all of them when `states` is empty), in order.
+std::vector<QuarantineRecord> InStates(std::vector<QuarantineRecord> all, const std::vector<QuarantineState>& states);
 
 // ------------------------------------------------------------- records -> parameters
 

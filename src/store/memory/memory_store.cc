@@ -38,10 +38,7 @@ class MemoryLoadSession : public LoadSessionBase {
   Result<SeriesRef> ResolveSeries(const SeriesInfo& info, bool update) override {
     auto it = state_.series.find(info.key);
     if (it != state_.series.end()) {
-      if (it->second.info.frequency != info.frequency)
-        return FailedPreconditionError("series " + info.key + " is stored with frequency " +
-                                       std::string(FrequencyCode(it->second.info.frequency)) + ", not " +
-                                       std::string(FrequencyCode(info.frequency)));
+      ALMANAC_RETURN_IF_ERROR(CheckStoredFrequency(info.key, it->second.info.frequency, info.frequency));
       if (update) {
         auto& i = it->second.info;
         if (!info.title.empty()) i.title = info.title;

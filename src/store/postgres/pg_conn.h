@@ -190,6 +190,7 @@ class PgRow final : public Row {
   int64_t Int(int col) const override { return r_.Int(i_, col); }
   double Double(int col) const override { return r_.Double(i_, col); }
   bool Bool(int col) const override { return r_.Bool(i_, col); }
+  bool IsNull(int col) const override { return r_.IsNull(i_, col); }
 
  private:
   const PgResult& r_;

@@ -392,14 +392,14 @@ class Txn : public MetadataTxn {
                  "RETURNING " + std::string(kTaskColumns) + ", payload",
                  Params().Add(now).Add(worker).Add(lease_until).Add(TextArray(k))));
     if (q.rows() == 0) return std::optional<TaskRecord>();
-    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskWithPayload(PgRow(q, 0)));
+    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskWithPayloadFromRow(PgRow(q, 0)));
     return std::optional<TaskRecord>(std::move(t));
   }
 
   Result<TaskRecord> GetTask(int64_t id) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(std::string(kTaskColumns) + ", payload", "tasks", " WHERE id = $1"),
                                                   Params().Add(id)));
-    return OneRow(q, TaskWithPayload, "no task " + std::to_string(id));
+    return OneRow(q, TaskWithPayloadFromRow, "no task " + std::to_string(id));
   }
 
   Status UpdateTask(const TaskRecord& t) override {
@@ -437,20 +437,13 @@ class Txn : public MetadataTxn {
   Result<QuarantineRecord> GetQuarantine(int64_t id) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(std::string(kQuarantineColumns) + ", payload", "quarantine", " WHERE id = $1"),
                                                   Params().Add(id)));
-    return OneRow(q, [](const Row& row) -> Result<QuarantineRecord> {
-      ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, QuarantineFromRow(row));
-      r.payload = row.Text(kQuarantinePayloadColumn);
-      return r;
-    }, "no quarantined load " + std::to_string(id));
+    return OneRow(q, QuarantineWithPayloadFromRow, "no quarantined load " + std::to_string(id));
   }
 
   Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kQuarantineColumns, "quarantine", " ORDER BY id")));
     ALMANAC_ASSIGN_OR_RETURN(std::vector<QuarantineRecord> all, AllRows(q, QuarantineFromRow));
-    std::vector<QuarantineRecord> out;
-    for (auto& r : all)
-      if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end()) out.push_back(std::move(r));
-    return out;
+    return InStates(std::move(all), states);
   }
 
   Status UpdateQuarantine(const QuarantineRecord& r) override {
@@ -481,12 +474,6 @@ class Txn : public MetadataTxn {
   }
 
  private:
-  static Result<TaskRecord> TaskWithPayload(const Row& row) {
-    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskFromRow(row));
-    t.payload = row.Text(kTaskPayloadColumn);
-    return t;
-  }
-
   static Status Changed(const PgResult& q, const std::string& what) {
     if (q.Affected() == 0) return NotFoundError("no " + what);
     return Status::Ok();

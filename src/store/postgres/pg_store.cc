@@ -191,10 +191,7 @@ class PgLoadSession : public LoadSessionBase {
         return InvalidArgumentError("metadata of series " + info.key + " contains a NUL byte");
     ALMANAC_ASSIGN_OR_RETURN(auto found, FindSeries(info.key));
     if (found) {
-      if (found->frequency != info.frequency)
-        return FailedPreconditionError("series " + info.key + " is stored with frequency " +
-                                       std::string(FrequencyCode(found->frequency)) + ", not " +
-                                       std::string(FrequencyCode(info.frequency)));
+      ALMANAC_RETURN_IF_ERROR(CheckStoredFrequency(info.key, found->frequency, info.frequency));
       if (update) {
         ALMANAC_RETURN_IF_ERROR(lease_->Query("UPDATE series SET title = CASE WHEN $2 <> '' THEN $2 ELSE title END, "
                                               "unit = CASE WHEN $3 <> '' THEN $3 ELSE unit END, "
@@ -437,7 +434,7 @@ class PgSeriesStore : public SeriesStore {
     std::vector<SeriesInfo> out;
     out.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(SeriesInfo info, RowToInfo(r, i));
+      ALMANAC_ASSIGN_OR_RETURN(SeriesInfo info, SeriesInfoFromRow(PgRow(r, i)));
       out.push_back(std::move(info));
     }
     return out;
@@ -446,7 +443,7 @@ class PgSeriesStore : public SeriesStore {
   Result<SeriesInfo> GetSeries(std::string_view key) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSeriesSelect) + " WHERE key = $1", Params().Add(key)));
     if (r.rows() == 0) return NotFoundError("no series " + QuoteForMessage(key) + " in the store");
-    return RowToInfo(r, 0);
+    return SeriesInfoFromRow(PgRow(r, 0));
   }
 
   Result<TimeSeries> ReadAsOf(std::string_view key, std::optional<Date> as_of) override {
@@ -561,7 +558,7 @@ class PgSeriesStore : public SeriesStore {
   Result<std::vector<SnapshotInfo>> ListSnapshots() override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSnapshotSelect) + " ORDER BY s.created_at, s.name", Params()));
     std::vector<SnapshotInfo> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(RowToSnapshot(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(SnapshotInfoFromRow(PgRow(r, i)));
     return out;
   }
 
@@ -569,14 +566,14 @@ class PgSeriesStore : public SeriesStore {
     std::vector<SnapshotInfo> matches;
     {
       ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSnapshotSelect) + " WHERE s.name = $1", Params().Add(name_or_id)));
-      if (r.rows() > 0) matches.push_back(RowToSnapshot(r, 0));
+      if (r.rows() > 0) matches.push_back(SnapshotInfoFromRow(PgRow(r, 0)));
     }
     if (matches.empty() && name_or_id.size() >= 6) {
       ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSnapshotSelect) +
                                                     " WHERE left(s.snapshot_id, length($1)) = $1 ORDER BY s.created_at",
                                                 Params().Add(name_or_id)));
       for (int i = 0; i < r.rows(); ++i) {
-        SnapshotInfo info = RowToSnapshot(r, i);
+        SnapshotInfo info = SnapshotInfoFromRow(PgRow(r, i));
         const bool same_id = !matches.empty() && matches.front().id == info.id;
         if (!same_id) matches.push_back(info);
       }
@@ -609,30 +606,6 @@ class PgSeriesStore : public SeriesStore {
       last = r.status();
     }
     return last;
-  }
-
-  static Result<SeriesInfo> RowToInfo(const PgResult& r, int i) {
-    SeriesInfo info;
-    info.key = r.Text(i, 0);
-    ALMANAC_ASSIGN_OR_RETURN(info.frequency, ParseFrequency(r.Text(i, 1)));
-    info.title = r.Text(i, 2);
-    info.unit = r.Text(i, 3);
-    info.seasonal_adjustment = r.Text(i, 4);
-    info.source = r.Text(i, 5);
-    info.created_at = r.Int(i, 6);
-    return info;
-  }
-
-  static SnapshotInfo RowToSnapshot(const PgResult& r, int i) {
-    SnapshotInfo info;
-    info.id = r.Text(i, 0);
-    info.name = r.Text(i, 1);
-    if (!r.IsNull(i, 2)) info.as_of = Date::FromDays(r.Int(i, 2));
-    info.created_at = r.Int(i, 3);
-    info.created_by = r.Text(i, 4);
-    info.num_series = r.Int(i, 5);
-    info.num_observations = r.Int(i, 6);
-    return info;
   }
 
   std::shared_ptr<Pool> pool_;

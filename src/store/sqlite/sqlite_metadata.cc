@@ -358,20 +358,13 @@ class Txn : public MetadataTxn {
   Result<QuarantineRecord> GetQuarantine(int64_t id) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(std::string(kQuarantineColumns) + ", payload", "quarantine", " WHERE id = ?1")));
     q.Bind(1, id);
-    return OneRow(q, [](const Row& row) -> Result<QuarantineRecord> {
-      ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, QuarantineFromRow(row));
-      r.payload = row.Text(kQuarantinePayloadColumn);
-      return r;
-    }, "no quarantined load " + std::to_string(id));
+    return OneRow(q, QuarantineWithPayloadFromRow, "no quarantined load " + std::to_string(id));
   }
 
   Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(kQuarantineColumns, "quarantine", " ORDER BY id")));
     ALMANAC_ASSIGN_OR_RETURN(std::vector<QuarantineRecord> all, AllRows(q, QuarantineFromRow));
-    std::vector<QuarantineRecord> out;
-    for (auto& r : all)
-      if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end()) out.push_back(std::move(r));
-    return out;
+    return InStates(std::move(all), states);
   }
 
   Status UpdateQuarantine(const QuarantineRecord& r) override {
@@ -404,7 +397,7 @@ class Txn : public MetadataTxn {
     for (;;) {
       ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) return std::optional<TaskRecord>();
-      ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskWithPayload(StmtRow(q)));
+      ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskWithPayloadFromRow(StmtRow(q)));
       if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), t.kind) == kinds.end()) continue;
       t.state = TaskState::kRunning;
       t.lease_owner = std::string(worker);
@@ -419,7 +412,7 @@ class Txn : public MetadataTxn {
   Result<TaskRecord> GetTask(int64_t id) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(std::string(kTaskColumns) + ", payload", "tasks", " WHERE id = ?1")));
     q.Bind(1, id);
-    return OneRow(q, TaskWithPayload, "no task " + std::to_string(id));
+    return OneRow(q, TaskWithPayloadFromRow, "no task " + std::to_string(id));
   }
 
   Status UpdateTask(const TaskRecord& t) override {
@@ -442,12 +435,6 @@ class Txn : public MetadataTxn {
   }
 
  private:
-  static Result<TaskRecord> TaskWithPayload(const Row& row) {
-    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskFromRow(row));
-    t.payload = row.Text(kTaskPayloadColumn);
-    return t;
-  }
-
   Status Changed(const std::string& what) {
     if (sqlite3_changes(db_) == 0) return NotFoundError("no " + what);
     return Status::Ok();

@@ -98,6 +98,7 @@ class StmtRow final : public Row {
   int64_t Int(int col) const override { return q_.Int(col); }
   double Double(int col) const override { return q_.Double(col); }
   bool Bool(int col) const override { return q_.Int(col) != 0; }
+  bool IsNull(int col) const override { return q_.IsNull(col); }
 
  private:
   const Stmt& q_;
