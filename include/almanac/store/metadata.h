@@ -263,9 +263,9 @@ Result<std::string> AuditEntryHash(const AuditEntry& entry);
 // The primitives of one transaction, one small interface per concept. A back-end implements
 // them all in one class (MetadataTxn); code that needs one concept may take just its interface
 // (e.g. `TasksTxn&`). All are valid only during the MetadataStore::Run callback and are not
-// thread-safe. Errors: NotFound for missing objects; AlreadyExists for duplicate keys; a failed
-// call leaves the transaction usable (the caller decides whether to go on or fail the whole
-// transaction, which then rolls back).
+// thread-safe. Errors: NotFound for missing objects; AlreadyExists for duplicate keys. After
+// those two the transaction stays usable (a caller may go on); after any other error, return
+// it from the callback so that the whole transaction rolls back.
 
 // Tracking: runs and what they record.
 class RunsTxn {
