@@ -10,6 +10,12 @@ constexpr int64_t kMaxBufferedRows = 1 << 20;
 constexpr size_t kFlushOnSwitchRows = 4096;
 }  // namespace
 
+Status CheckStoredFrequency(const std::string& key, Frequency stored, Frequency given) {
+  if (stored == given) return Status::Ok();
+  return FailedPreconditionError("series " + key + " is stored with frequency " + std::string(FrequencyCode(stored)) +
+                                 ", not " + std::string(FrequencyCode(given)));
+}
+
 Result<AuditEvent> LoadAuditEvent(const LoadOptions& options, const LoadReport& report,
                                   const std::vector<VintageInfo>& vintages) {
   Json details = options.audit_details.is_object() ? options.audit_details : Json::object();

@@ -17,6 +17,9 @@ namespace almanac::store {
 Result<AuditEvent> LoadAuditEvent(const LoadOptions& options, const LoadReport& report,
                                   const std::vector<VintageInfo>& vintages);
 
+// FailedPrecondition when a series stored with frequency `stored` is loaded with `given`.
+Status CheckStoredFrequency(const std::string& key, Frequency stored, Frequency given);
+
 class LoadSessionBase : public LoadSession {
  public:
   LoadSessionBase(LoadOptions options, const Clock& clock);

@@ -54,6 +54,7 @@ std::string PostgresUnavailable() {
 }
 #endif
 
+using testing::FaultInjectionConformance;
 using testing::MetadataStoreConformance;
 using testing::SeriesStoreConformance;
 const auto kBackends = ::testing::Values(testing::StoreFactory{"sqlite", &OpenSqlite},
@@ -66,6 +67,8 @@ const auto kBackends = ::testing::Values(testing::StoreFactory{"sqlite", &OpenSq
 INSTANTIATE_TEST_SUITE_P(Backends, SeriesStoreConformance, kBackends,
                          [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreConformance, kBackends,
+                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, FaultInjectionConformance, kBackends,
                          [](const auto& info) { return info.param.name; });
 
 TEST(OpenStoreTest, UnknownSchemeIsInvalid) {

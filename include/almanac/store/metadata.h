@@ -259,15 +259,18 @@ Result<std::string> AuditEntryHashInput(const AuditEntry& entry);
 Result<std::string> AuditEntryHash(const AuditEntry& entry);
 
 // -------------------------------------------------------------------------- transactions
+//
+// The primitives of one transaction, one small interface per concept. A back-end implements
+// them all in one class (MetadataTxn); code that needs one concept may take just its interface
+// (e.g. `TasksTxn&`). All are valid only during the MetadataStore::Run callback and are not
+// thread-safe. Errors: NotFound for missing objects; AlreadyExists for duplicate keys. After
+// those two the transaction stays usable (a caller may go on); after any other error, return
+// it from the callback so that the whole transaction rolls back.
 
-// Primitive operations inside one transaction. Not thread-safe; valid only during the
-// Transact callback. NotFound for missing objects; AlreadyExists for duplicate keys.
-class MetadataTxn {
+// Tracking: runs and what they record.
+class RunsTxn {
  public:
-  virtual ~MetadataTxn() = default;
-  virtual const Clock& clock() const = 0;
-
-  // Tracking.
+  virtual ~RunsTxn() = default;
   virtual Status InsertRun(const RunRecord& run) = 0;
   virtual Status UpdateRun(const RunRecord& run) = 0;
   virtual Result<RunRecord> GetRun(std::string_view id) = 0;
@@ -280,10 +283,20 @@ class MetadataTxn {
   virtual Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) = 0;
   virtual Status InsertArtifact(std::string_view run_id, const ArtifactRecord& artifact) = 0;
   virtual Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) = 0;
+};
+
+// The step cache of pipelines.
+class CacheTxn {
+ public:
+  virtual ~CacheTxn() = default;
   virtual Result<std::optional<CacheEntry>> GetCache(std::string_view key) = 0;
   virtual Status PutCache(const CacheEntry& entry) = 0;
+};
 
-  // Registry.
+// The model registry: registered models, versions and promotion requests.
+class RegistryTxn {
+ public:
+  virtual ~RegistryTxn() = default;
   virtual Status InsertModel(const RegisteredModelRecord& model) = 0;
   virtual Status UpdateModel(const RegisteredModelRecord& model) = 0;
   virtual Result<RegisteredModelRecord> GetModel(std::string_view name) = 0;
@@ -297,10 +310,14 @@ class MetadataTxn {
   virtual Result<int64_t> InsertRequest(const PromotionRequestRecord& request) = 0;
   virtual Status UpdateRequest(const PromotionRequestRecord& request) = 0;
   virtual Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) = 0;
+};
 
-  // API tokens. InsertToken: AlreadyExists for a duplicate id or hash. GetTokenByHash:
-  // NotFound when no token has that hash (revoked tokens are returned, with revoked_at set).
-  // UpdateToken changes the revocation and expiry fields only; NotFound for an unknown id.
+// API tokens. InsertToken: AlreadyExists for a duplicate id or hash. GetTokenByHash:
+// NotFound when no token has that hash (revoked tokens are returned, with revoked_at set).
+// UpdateToken changes the revocation and expiry fields only; NotFound for an unknown id.
+class TokensTxn {
+ public:
+  virtual ~TokensTxn() = default;
   virtual Status InsertToken(const ApiTokenRecord& token) = 0;
   virtual Status UpdateToken(const ApiTokenRecord& token) = 0;
   virtual Result<ApiTokenRecord> GetToken(std::string_view id) = 0;
@@ -310,53 +327,101 @@ class MetadataTxn {
   // Sets last_used_at of the token to `at` when that is later than the stored time; NotFound
   // for an unknown id.
   virtual Status TouchToken(std::string_view id, int64_t at) = 0;
+};
 
-  // Store users. PutStoreUser inserts or replaces the principal's row; GetStoreUser: NotFound
-  // when the principal has none; DeleteStoreUser: NotFound for an unknown principal.
+// Store users. PutStoreUser inserts or replaces the principal's row; GetStoreUser: NotFound
+// when the principal has none; DeleteStoreUser: NotFound for an unknown principal.
+class UsersTxn {
+ public:
+  virtual ~UsersTxn() = default;
   virtual Status PutStoreUser(const StoreUserRecord& user) = 0;
   virtual Result<StoreUserRecord> GetStoreUser(std::string_view principal) = 0;
   virtual Result<std::vector<StoreUserRecord>> ListStoreUsers() = 0;
   virtual Status DeleteStoreUser(std::string_view principal) = 0;
+};
 
-  // Schedules: claims the run of `pipeline` scheduled for `fired_at` (micros) for `holder`.
-  // true for the first claim; false when another scheduler (any process or host) already
-  // claimed that fire, so that each scheduled run happens once however many schedulers run.
+// Schedules.
+class SchedulesTxn {
+ public:
+  virtual ~SchedulesTxn() = default;
+  // Claims the run of `pipeline` scheduled for `fired_at` (micros) for `holder`. true for the
+  // first claim; false when another scheduler (any process or host) already claimed that
+  // fire, so that each scheduled run happens once however many schedulers run.
   virtual Result<bool> ClaimScheduledRun(std::string_view pipeline, int64_t fired_at, std::string_view holder) = 0;
+};
 
-  // Audit: appends one hash-chained entry and returns it.
+// The audit log.
+class AuditTxn {
+ public:
+  virtual ~AuditTxn() = default;
+  // Appends one hash-chained entry and returns it. IMPORTANT: a failed append must fail the
+  // whole transaction (return its error from the Run callback): an unaudited write must not
+  // commit.
   virtual Result<AuditEntry> Audit(const AuditEvent& event) = 0;
+};
 
-  // Issued forecasts. PutForecast stores `f`, or replaces the stored row of the same (model,
-  // version, origin) when `f` has a longer horizon; true when it wrote. InvalidArgument when
-  // the sizes disagree (lower/upper per level, each as long as mean), a value is not finite,
-  // the horizon is 0 or the model, origin or target is empty.
+// Issued forecasts.
+class ForecastsTxn {
+ public:
+  virtual ~ForecastsTxn() = default;
+  // Stores `f`, or replaces the stored row of the same (model, version, origin) when `f` has a
+  // longer horizon; true when it wrote. InvalidArgument when the sizes disagree (lower/upper
+  // per level, each as long as mean), a value is not finite, the horizon is 0 or the model,
+  // origin or target is empty.
   virtual Result<bool> PutForecast(const IssuedForecastRecord& f) = 0;
   // The model's forecasts (of one version when version > 0), by version then origin.
   virtual Result<std::vector<IssuedForecastRecord>> ListForecasts(std::string_view model, int64_t version) = 0;
+};
 
-  // Quarantine. InsertQuarantine returns the new id (InvalidArgument for a record without
-  // source, reasons or payload). GetQuarantine: NotFound for an unknown id. ListQuarantine:
-  // the entries in `states` (all when empty), oldest first, without their payloads.
-  // UpdateQuarantine changes the state and decision fields only; NotFound for an unknown id.
+// Quarantine. InsertQuarantine returns the new id (InvalidArgument for a record without
+// source, reasons or payload). GetQuarantine: NotFound for an unknown id. ListQuarantine:
+// the entries in `states` (all when empty), oldest first, without their payloads.
+// UpdateQuarantine changes the state and decision fields only; NotFound for an unknown id.
+class QuarantineTxn {
+ public:
+  virtual ~QuarantineTxn() = default;
   virtual Result<int64_t> InsertQuarantine(const QuarantineRecord& q) = 0;
   virtual Result<QuarantineRecord> GetQuarantine(int64_t id) = 0;
   virtual Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) = 0;
   virtual Status UpdateQuarantine(const QuarantineRecord& q) = 0;
+};
 
-  // Task queue. InsertTask returns the new id; AlreadyExists when a task has the same
-  // dedupe_key; InvalidArgument without kind, name or dedupe_key. ClaimTask takes the oldest
-  // claimable task of `kinds` (all when empty): queued with not_before <= now, or running with
-  // an expired lease and attempts left; it sets running, the lease and attempts + 1 and returns
-  // it (nullopt when none). On PostgreSQL concurrent claims skip each other's rows
-  // (FOR UPDATE SKIP LOCKED). UpdateTask writes state, attempts, not_before, lease, started_at,
-  // finished_at, result and error; NotFound for an unknown id. ListTasks: in `states` (all when
-  // empty), by id, without payloads.
+// Task queue. InsertTask returns the new id; AlreadyExists when a task has the same
+// dedupe_key; InvalidArgument without kind, name or dedupe_key. ClaimTask takes the oldest
+// claimable task of `kinds` (all when empty): queued with not_before <= now, or running with
+// an expired lease and attempts left; it sets running, the lease and attempts + 1 and returns
+// it (nullopt when none). On PostgreSQL concurrent claims skip each other's rows
+// (FOR UPDATE SKIP LOCKED). UpdateTask writes state, attempts, not_before, lease, started_at,
+// finished_at, result and error; NotFound for an unknown id. ListTasks: in `states` (all when
+// empty), by id, without payloads.
+class TasksTxn {
+ public:
+  virtual ~TasksTxn() = default;
   virtual Result<int64_t> InsertTask(const TaskRecord& t) = 0;
   virtual Result<std::optional<TaskRecord>> ClaimTask(std::string_view worker, int64_t now, int64_t lease_until,
                                                       const std::vector<std::string>& kinds) = 0;
   virtual Result<TaskRecord> GetTask(int64_t id) = 0;
   virtual Status UpdateTask(const TaskRecord& t) = 0;
   virtual Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) = 0;
+};
+
+// Every concept of one transaction (what MetadataStore::Run hands its callback), with the
+// store's clock. A back-end implements this one class; the concepts stay separate interfaces
+// so that a wrapper (src/store/testing/fault_injecting_store.h) or a caller can deal with
+// one concept at a time.
+class MetadataTxn : public RunsTxn,
+                    public CacheTxn,
+                    public RegistryTxn,
+                    public TokensTxn,
+                    public UsersTxn,
+                    public SchedulesTxn,
+                    public AuditTxn,
+                    public ForecastsTxn,
+                    public QuarantineTxn,
+                    public TasksTxn {
+ public:
+  ~MetadataTxn() override = default;
+  virtual const Clock& clock() const = 0;
 };
 
 // The metadata store of a back-end. Thread-safe.

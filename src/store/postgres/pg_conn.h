@@ -21,6 +21,7 @@
 
 #include "almanac/core.h"
 #include "store/postgres/libpq.h"
+#include "store/rows.h"
 
 namespace almanac::store::pg {
 
@@ -180,5 +181,42 @@ class Pool {
 // COMMIT is not retried: its outcome is unknown, and the error says so.
 // `begin` is the statement that opens the transaction (e.g. "BEGIN ISOLATION LEVEL SERIALIZABLE").
 Status RunTransaction(Pool& pool, std::string_view begin, const std::function<Status(Conn&)>& body, int attempts = 8);
+
+// Row `i` of a result, for the shared row mapping (store/rows.h).
+class PgRow final : public Row {
+ public:
+  PgRow(const PgResult& r, int i) : r_(r), i_(i) {}
+  std::string Text(int col) const override { return r_.Text(i_, col); }
+  int64_t Int(int col) const override { return r_.Int(i_, col); }
+  double Double(int col) const override { return r_.Double(i_, col); }
+  bool Bool(int col) const override { return r_.Bool(i_, col); }
+  bool IsNull(int col) const override { return r_.IsNull(i_, col); }
+
+ private:
+  const PgResult& r_;
+  int i_;
+};
+
+// Adds fields to query parameters, in order (store/rows.h).
+class ParamFields final : public Fields {
+ public:
+  explicit ParamFields(Params& p) : p_(p) {}
+  Fields& Text(std::string_view v) override { p_.Add(v); return *this; }
+  Fields& Int(int64_t v) override { p_.Add(v); return *this; }
+  Fields& Real(double v) override { p_.Add(v); return *this; }
+  Fields& Bool(bool v) override { p_.Add(v); return *this; }
+
+ private:
+  Params& p_;
+};
+
+// The parameters `write` adds (e.g. WriteRun).
+template <typename Record>
+Params ParamsOf(void (*write)(const Record&, Fields&), const Record& record) {
+  Params p;
+  ParamFields f(p);
+  write(record, f);
+  return p;
+}
 
 }  // namespace almanac::store::pg

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "store/record_text.h"
+#include "store/rows.h"
 #include "store/postgres/pg_store.h"
 
 namespace almanac::store::pg {
@@ -55,6 +56,31 @@ std::string NumberArray(const std::vector<T>& items) {
   return out;
 }
 
+// "SELECT <columns> FROM <table><rest>".
+std::string Select(std::string_view columns, std::string_view table, std::string_view rest = "") {
+  return "SELECT " + std::string(columns) + " FROM " + std::string(table) + std::string(rest);
+}
+
+// The record of the first row (mapped by `read`, see store/rows.h), or NotFound(`missing`).
+template <typename Read>
+Result<RecordOf<Read>> OneRow(const PgResult& q, Read read, const std::string& missing) {
+  if (q.rows() == 0) return NotFoundError(missing);
+  return read(PgRow(q, 0));
+}
+
+// The records of every row, mapped by `read`.
+template <typename Read>
+Result<std::vector<RecordOf<Read>>> AllRows(const PgResult& q, Read read) {
+  std::vector<RecordOf<Read>> out;
+  out.reserve(static_cast<size_t>(q.rows()));
+  for (int i = 0; i < q.rows(); ++i) {
+    Result<RecordOf<Read>> record = read(PgRow(q, i));
+    if (!record.ok()) return record.status();
+    out.push_back(std::move(record).value());
+  }
+  return out;
+}
+
 class Txn : public MetadataTxn {
  public:
   Txn(Conn& conn, const Clock& clock) : c_(conn), clock_(clock) {}
@@ -62,10 +88,9 @@ class Txn : public MetadataTxn {
   const Clock& clock() const override { return clock_; }
 
   Status InsertRun(const RunRecord& r) override {
-    return Inserted(c_.Query("INSERT INTO runs (id, experiment, pipeline, status, start_time, end_time, \"user\", host, "
-                             "pipeline_hash, snapshot_id, git_commit, almanac_version, seed, error, reproduces) VALUES "
+    return Inserted(c_.Query("INSERT INTO runs (" + std::string(kRunColumns) + ") VALUES "
                              "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT DO NOTHING",
-                             RunParams(r)),
+                             ParamsOf(WriteRun, r)),
                     "run " + r.id);
   }
 
@@ -74,32 +99,26 @@ class Txn : public MetadataTxn {
                                                   "end_time=$6, \"user\"=$7, host=$8, pipeline_hash=$9, snapshot_id=$10, "
                                                   "git_commit=$11, almanac_version=$12, seed=$13, error=$14, reproduces=$15 "
                                                   "WHERE id=$1",
-                                                  RunParams(r)));
+                                                  ParamsOf(WriteRun, r)));
     return Changed(q, "run " + r.id);
   }
 
   Result<RunRecord> GetRun(std::string_view id) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kRunSelect) + " WHERE id = $1", Params().Add(id)));
-    if (q.rows() == 0) return NotFoundError("no run " + QuoteForMessage(id));
-    return ReadRun(q, 0);
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kRunColumns, "runs", " WHERE id = $1"), Params().Add(id)));
+    return OneRow(q, RunFromRow, "no run " + QuoteForMessage(id));
   }
 
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& f) override {
     ALMANAC_ASSIGN_OR_RETURN(
         PgResult q,
-        c_.Query(std::string(kRunSelect) + " WHERE ($1 = '' OR experiment = $1) AND ($2 = '' OR pipeline = $2) "
-                                           "AND ($3 = '' OR status = $3) ORDER BY start_time DESC, id DESC LIMIT $4",
+        c_.Query(Select(kRunColumns, "runs", " WHERE ($1 = '' OR experiment = $1) AND ($2 = '' OR pipeline = $2) "
+                                             "AND ($3 = '' OR status = $3) ORDER BY start_time DESC, id DESC LIMIT $4"),
                  Params()
                      .Add(f.experiment)
                      .Add(f.pipeline)
                      .Add(f.status ? RunStatusName(*f.status) : std::string_view(""))
                      .Add(int64_t{f.limit <= 0 ? 1000000 : f.limit})));
-    std::vector<RunRecord> out;
-    for (int i = 0; i < q.rows(); ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(RunRecord r, ReadRun(q, i));
-      out.push_back(std::move(r));
-    }
-    return out;
+    return AllRows(q, RunFromRow);
   }
 
   Status InsertParams(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& params) override {
@@ -139,13 +158,10 @@ class Txn : public MetadataTxn {
   }
 
   Result<std::vector<MetricPoint>> GetMetrics(std::string_view run_id) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT key, step, value, timestamp FROM run_metrics WHERE run_id = $1 "
-                                                  "ORDER BY key, step, id",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kMetricColumns, "run_metrics",
+                                                         " WHERE run_id = $1 ORDER BY key, step, id"),
                                                   Params().Add(run_id)));
-    std::vector<MetricPoint> out;
-    out.reserve(static_cast<size_t>(q.rows()));
-    for (int i = 0; i < q.rows(); ++i) out.push_back({q.Text(i, 0), q.Int(i, 1), q.Double(i, 2), q.Int(i, 3)});
-    return out;
+    return AllRows(q, MetricFromRow);
   }
 
   Status SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) override {
@@ -168,21 +184,16 @@ class Txn : public MetadataTxn {
   }
 
   Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT name, sha256, size, kind FROM run_artifacts WHERE run_id = $1 "
-                                                  "ORDER BY name",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kArtifactColumns, "run_artifacts", " WHERE run_id = $1 ORDER BY name"),
                                                   Params().Add(run_id)));
-    std::vector<ArtifactRecord> out;
-    for (int i = 0; i < q.rows(); ++i) out.push_back({q.Text(i, 0), q.Text(i, 1), q.Int(i, 2), q.Text(i, 3)});
-    return out;
+    return AllRows(q, ArtifactFromRow);
   }
 
   Result<std::optional<CacheEntry>> GetCache(std::string_view key) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT key, step, run_id, outputs, created_at FROM step_cache "
-                                                  "WHERE key = $1",
-                                                  Params().Add(key)));
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kCacheColumns, "step_cache", " WHERE key = $1"), Params().Add(key)));
     if (q.rows() == 0) return std::optional<CacheEntry>();
-    ALMANAC_ASSIGN_OR_RETURN(Json outputs, ParseStoredJson(q.Text(0, 3), "cache entry"));
-    return std::optional<CacheEntry>(CacheEntry{q.Text(0, 0), q.Text(0, 1), q.Text(0, 2), std::move(outputs), q.Int(0, 4)});
+    ALMANAC_ASSIGN_OR_RETURN(CacheEntry e, CacheEntryFromRow(PgRow(q, 0)));
+    return std::optional<CacheEntry>(std::move(e));
   }
 
   Status PutCache(const CacheEntry& e) override {
@@ -195,8 +206,7 @@ class Txn : public MetadataTxn {
 
   Status InsertModel(const RegisteredModelRecord& m) override {
     return Inserted(c_.Query("INSERT INTO registered_models VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                             Params().Add(m.name).Add(m.owner).Add(m.description).Add(JsonText(m.policy))
-                                 .Add(JsonText(m.card)).Add(m.created_at).Add(m.created_by)),
+                             ParamsOf(WriteModel, m)),
                     "model " + m.name);
   }
 
@@ -209,25 +219,19 @@ class Txn : public MetadataTxn {
   }
 
   Result<RegisteredModelRecord> GetModel(std::string_view name) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kModelSelect) + " WHERE name = $1", Params().Add(name)));
-    if (q.rows() == 0) return NotFoundError("no registered model " + QuoteForMessage(name));
-    return ReadModel(q, 0);
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kModelColumns, "registered_models", " WHERE name = $1"), Params().Add(name)));
+    return OneRow(q, ModelFromRow, "no registered model " + QuoteForMessage(name));
   }
 
   Result<std::vector<RegisteredModelRecord>> ListModels() override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kModelSelect) + " ORDER BY name"));
-    std::vector<RegisteredModelRecord> out;
-    for (int i = 0; i < q.rows(); ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(auto m, ReadModel(q, i));
-      out.push_back(std::move(m));
-    }
-    return out;
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kModelColumns, "registered_models", " ORDER BY name")));
+    return AllRows(q, ModelFromRow);
   }
 
   Status InsertVersion(const ModelVersionRecord& v) override {
     Status s = Inserted(c_.Query("INSERT INTO model_versions VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
                                  "ON CONFLICT DO NOTHING",
-                                 VersionParams(v)),
+                                 ParamsOf(WriteVersion, v)),
                         "version");
     if (s.code() == StatusCode::kAlreadyExists)
       return AlreadyExistsError("model " + v.model + " already has version " + std::to_string(v.version) +
@@ -246,7 +250,7 @@ class Txn : public MetadataTxn {
     auto q = c_.Query("UPDATE model_versions SET run_id=$3, artifact_name=$4, artifact_sha256=$5, snapshot_id=$6, "
                       "stage=$7, metrics=$8, description=$9, created_at=$10, created_by=$11, stage_changed_at=$12 "
                       "WHERE model=$1 AND version=$2",
-                      VersionParams(v));
+                      ParamsOf(WriteVersion, v));
     if (q.status().code() == StatusCode::kAlreadyExists)
       return FailedPreconditionError("model " + v.model + " already has a production version");
     if (!q.ok()) return q.status();
@@ -254,21 +258,15 @@ class Txn : public MetadataTxn {
   }
 
   Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kVersionSelect) + " WHERE model = $1 AND version = $2",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kVersionColumns, "model_versions", " WHERE model = $1 AND version = $2"),
                                                   Params().Add(model).Add(version)));
-    if (q.rows() == 0) return NotFoundError("model " + std::string(model) + " has no version " + std::to_string(version));
-    return ReadVersion(q, 0);
+    return OneRow(q, VersionFromRow, "model " + std::string(model) + " has no version " + std::to_string(version));
   }
 
   Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kVersionSelect) + " WHERE model = $1 ORDER BY version",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kVersionColumns, "model_versions", " WHERE model = $1 ORDER BY version"),
                                                   Params().Add(model)));
-    std::vector<ModelVersionRecord> out;
-    for (int i = 0; i < q.rows(); ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(auto v, ReadVersion(q, i));
-      out.push_back(std::move(v));
-    }
-    return out;
+    return AllRows(q, VersionFromRow);
   }
 
   Result<int64_t> MaxVersion(std::string_view model) override {
@@ -282,50 +280,21 @@ class Txn : public MetadataTxn {
         PgResult q,
         c_.Query("INSERT INTO promotion_requests (model, version, target, requested_by, requested_at, reason, status, "
                  "decided_by, decided_at, decision_reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id",
-                 Params()
-                     .Add(r.model)
-                     .Add(r.version)
-                     .Add(StageName(r.target))
-                     .Add(r.requested_by)
-                     .Add(r.requested_at)
-                     .Add(r.reason)
-                     .Add(RequestStatusName(r.status))
-                     .Add(r.decided_by)
-                     .Add(r.decided_at)
-                     .Add(r.decision_reason)));
+                 ParamsOf(WriteRequest, r)));
     return q.Int(0, 0);
   }
 
   Status UpdateRequest(const PromotionRequestRecord& r) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE promotion_requests SET status=$2, decided_by=$3, decided_at=$4, "
                                                   "decision_reason=$5 WHERE id=$1",
-                                                  Params().Add(r.id).Add(RequestStatusName(r.status)).Add(r.decided_by)
-                                                      .Add(r.decided_at).Add(r.decision_reason)));
+                                                  ParamsOf(WriteRequestDecision, r)));
     return Changed(q, "promotion request " + std::to_string(r.id));
   }
 
   Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT id, model, version, target, requested_by, requested_at, reason, "
-                                                  "status, decided_by, decided_at, decision_reason FROM promotion_requests "
-                                                  "WHERE model = $1 ORDER BY id",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kRequestColumns, "promotion_requests", " WHERE model = $1 ORDER BY id"),
                                                   Params().Add(model)));
-    std::vector<PromotionRequestRecord> out;
-    for (int i = 0; i < q.rows(); ++i) {
-      PromotionRequestRecord r;
-      r.id = q.Int(i, 0);
-      r.model = q.Text(i, 1);
-      r.version = q.Int(i, 2);
-      ALMANAC_ASSIGN_OR_RETURN(r.target, ParseStage(q.Text(i, 3)));
-      r.requested_by = q.Text(i, 4);
-      r.requested_at = q.Int(i, 5);
-      r.reason = q.Text(i, 6);
-      ALMANAC_ASSIGN_OR_RETURN(r.status, ParseRequestStatus(q.Text(i, 7)));
-      r.decided_by = q.Text(i, 8);
-      r.decided_at = q.Int(i, 9);
-      r.decision_reason = q.Text(i, 10);
-      out.push_back(std::move(r));
-    }
-    return out;
+    return AllRows(q, RequestFromRow);
   }
 
   Status InsertToken(const ApiTokenRecord& t) override {
@@ -333,9 +302,7 @@ class Txn : public MetadataTxn {
     if (std::find(std::begin(kRoles), std::end(kRoles), t.role) == std::end(kRoles))
       return InvalidArgumentError("token " + t.id + ": unknown role " + QuoteForMessage(t.role));
     Status s = Inserted(c_.Query("INSERT INTO api_tokens VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING",
-                                 Params().Add(t.id).Add(t.token_sha256).Add(t.user).Add(t.role).Add(t.description)
-                                     .Add(t.created_at).Add(t.created_by).Add(t.revoked_at).Add(t.revoked_by)
-                                     .Add(t.expires_at).Add(t.last_used_at)),
+                                 ParamsOf(WriteToken, t)),
                         "token");
     if (s.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("token " + t.id + " (or its hash) already exists");
     return s;
@@ -348,22 +315,18 @@ class Txn : public MetadataTxn {
   }
 
   Result<ApiTokenRecord> GetToken(std::string_view id) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTokenSelect) + " WHERE id = $1", Params().Add(id)));
-    if (q.rows() == 0) return NotFoundError("no token " + QuoteForMessage(id));
-    return ReadToken(q, 0);
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kTokenColumns, "api_tokens", " WHERE id = $1"), Params().Add(id)));
+    return OneRow(q, TokenFromRow, "no token " + QuoteForMessage(id));
   }
 
   Result<ApiTokenRecord> GetTokenByHash(std::string_view hash) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTokenSelect) + " WHERE token_sha256 = $1", Params().Add(hash)));
-    if (q.rows() == 0) return NotFoundError("no token with that hash");
-    return ReadToken(q, 0);
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kTokenColumns, "api_tokens", " WHERE token_sha256 = $1"), Params().Add(hash)));
+    return OneRow(q, TokenFromRow, "no token with that hash");
   }
 
   Result<std::vector<ApiTokenRecord>> ListTokens() override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTokenSelect) + " ORDER BY created_at, id"));
-    std::vector<ApiTokenRecord> out;
-    for (int i = 0; i < q.rows(); ++i) out.push_back(ReadToken(q, i));
-    return out;
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kTokenColumns, "api_tokens", " ORDER BY created_at, id")));
+    return AllRows(q, TokenFromRow);
   }
 
   Status TouchToken(std::string_view id, int64_t at) override {
@@ -376,21 +339,19 @@ class Txn : public MetadataTxn {
     return c_.Query("INSERT INTO store_users VALUES ($1, $2, $3, $4, $5) ON CONFLICT (principal) DO UPDATE SET "
                     "user_name = excluded.user_name, is_admin = excluded.is_admin, granted_by = excluded.granted_by, "
                     "granted_at = excluded.granted_at",
-                    Params().Add(u.principal).Add(u.user).Add(u.admin).Add(u.granted_by).Add(u.granted_at))
+                    ParamsOf(WriteStoreUser, u))
         .status();
   }
 
   Result<StoreUserRecord> GetStoreUser(std::string_view principal) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kStoreUserSelect) + " WHERE principal = $1", Params().Add(principal)));
-    if (q.rows() == 0) return NotFoundError("no store user " + QuoteForMessage(principal));
-    return ReadStoreUser(q, 0);
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kStoreUserColumns, "store_users", " WHERE principal = $1"),
+                                                  Params().Add(principal)));
+    return OneRow(q, StoreUserFromRow, "no store user " + QuoteForMessage(principal));
   }
 
   Result<std::vector<StoreUserRecord>> ListStoreUsers() override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kStoreUserSelect) + " ORDER BY principal"));
-    std::vector<StoreUserRecord> out;
-    for (int i = 0; i < q.rows(); ++i) out.push_back(ReadStoreUser(q, i));
-    return out;
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kStoreUserColumns, "store_users", " ORDER BY principal")));
+    return AllRows(q, StoreUserFromRow);
   }
 
   Status DeleteStoreUser(std::string_view principal) override {
@@ -412,23 +373,7 @@ class Txn : public MetadataTxn {
                       "lease_owner, lease_expires_at, created_at, created_by, started_at, finished_at, result, error) "
                       "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
                       "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                      Params()
-                          .Add(t.kind)
-                          .Add(t.name)
-                          .Add(t.payload)
-                          .Add(t.dedupe_key)
-                          .Add(TaskStateName(t.state))
-                          .Add(t.attempts)
-                          .Add(t.max_attempts)
-                          .Add(t.not_before)
-                          .Add(t.lease_owner)
-                          .Add(t.lease_expires_at)
-                          .Add(t.created_at)
-                          .Add(t.created_by)
-                          .Add(t.started_at)
-                          .Add(t.finished_at)
-                          .Add(t.result)
-                          .Add(t.error));
+                      ParamsOf(WriteTask, t));
     ALMANAC_RETURN_IF_ERROR(Inserted(q, "task " + t.dedupe_key));
     return q->Int(0, 0);
   }
@@ -444,49 +389,38 @@ class Txn : public MetadataTxn {
                  "started_at = $1 WHERE id = (SELECT id FROM tasks WHERE ((state = 'queued' AND not_before <= $1) OR "
                  "(state = 'running' AND lease_expires_at < $1 AND attempts < max_attempts)) AND "
                  "(cardinality($4::text[]) = 0 OR kind = ANY($4::text[])) ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) "
-                 "RETURNING " + std::string(kTaskSelect).substr(7) + ", payload",
+                 "RETURNING " + std::string(kTaskColumns) + ", payload",
                  Params().Add(now).Add(worker).Add(lease_until).Add(TextArray(k))));
     if (q.rows() == 0) return std::optional<TaskRecord>();
-    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q, 0));
-    t.payload = q.Text(0, 16);
+    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, TaskWithPayloadFromRow(PgRow(q, 0)));
     return std::optional<TaskRecord>(std::move(t));
   }
 
   Result<TaskRecord> GetTask(int64_t id) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kTaskSelect) + ", payload FROM tasks WHERE id = $1",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(std::string(kTaskColumns) + ", payload", "tasks", " WHERE id = $1"),
                                                   Params().Add(id)));
-    if (q.rows() == 0) return NotFoundError("no task " + std::to_string(id));
-    ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q, 0));
-    t.payload = q.Text(0, 16);
-    return t;
+    return OneRow(q, TaskWithPayloadFromRow, "no task " + std::to_string(id));
   }
 
   Status UpdateTask(const TaskRecord& t) override {
     ALMANAC_ASSIGN_OR_RETURN(
         PgResult q, c_.Query("UPDATE tasks SET state=$2, attempts=$3, not_before=$4, lease_owner=$5, lease_expires_at=$6, "
                              "started_at=$7, finished_at=$8, result=$9, error=$10 WHERE id=$1",
-                             Params().Add(t.id).Add(TaskStateName(t.state)).Add(t.attempts).Add(t.not_before)
-                                 .Add(t.lease_owner).Add(t.lease_expires_at).Add(t.started_at).Add(t.finished_at)
-                                 .Add(t.result).Add(t.error)));
+                             ParamsOf(WriteTaskProgress, t)));
     return Changed(q, "task " + std::to_string(t.id));
   }
 
   Result<std::vector<TaskRecord>> ListTasks(const std::vector<TaskState>& states) override {
     // Filtered in SQL: a worker samples the queued tasks every second, and done tasks pile up.
-    std::string sql = std::string(kTaskSelect) + " FROM tasks";
+    std::string where;
     Params params;
     for (size_t i = 0; i < states.size(); ++i) {
-      sql += (i == 0 ? " WHERE state IN ($" : ", $") + std::to_string(i + 1);
+      where += (i == 0 ? " WHERE state IN ($" : ", $") + std::to_string(i + 1);
       params.Add(std::string(TaskStateName(states[i])));
     }
-    if (!states.empty()) sql += ")";
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(sql + " ORDER BY id", params));
-    std::vector<TaskRecord> out;
-    for (int i = 0; i < q.rows(); ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(TaskRecord t, ReadTask(q, i));
-      out.push_back(std::move(t));
-    }
-    return out;
+    if (!states.empty()) where += ")";
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kTaskColumns, "tasks", where + " ORDER BY id"), params));
+    return AllRows(q, TaskFromRow);
   }
 
   Result<int64_t> InsertQuarantine(const QuarantineRecord& r) override {
@@ -496,47 +430,26 @@ class Txn : public MetadataTxn {
         c_.Query("INSERT INTO quarantine (source, state, reasons, series, observations, payload, payload_sha256, "
                  "created_at, created_by, decided_at, decided_by, decision_reason, load_id) "
                  "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
-                 Params()
-                     .Add(r.source)
-                     .Add(QuarantineStateName(r.state))
-                     .Add(StringsToJson(r.reasons))
-                     .Add(StringsToJson(r.series))
-                     .Add(r.observations)
-                     .Add(r.payload)
-                     .Add(r.payload_sha256)
-                     .Add(r.created_at)
-                     .Add(r.created_by)
-                     .Add(r.decided_at)
-                     .Add(r.decided_by)
-                     .Add(r.decision_reason)
-                     .Add(r.load_id)));
+                 ParamsOf(WriteQuarantine, r)));
     return q.Int(0, 0);
   }
 
   Result<QuarantineRecord> GetQuarantine(int64_t id) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kQuarantineSelect) + ", payload FROM quarantine WHERE id = $1",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(std::string(kQuarantineColumns) + ", payload", "quarantine", " WHERE id = $1"),
                                                   Params().Add(id)));
-    if (q.rows() == 0) return NotFoundError("no quarantined load " + std::to_string(id));
-    ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, ReadQuarantine(q, 0));
-    r.payload = q.Text(0, 13);
-    return r;
+    return OneRow(q, QuarantineWithPayloadFromRow, "no quarantined load " + std::to_string(id));
   }
 
   Result<std::vector<QuarantineRecord>> ListQuarantine(const std::vector<QuarantineState>& states) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(std::string(kQuarantineSelect) + " FROM quarantine ORDER BY id"));
-    std::vector<QuarantineRecord> out;
-    for (int i = 0; i < q.rows(); ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(QuarantineRecord r, ReadQuarantine(q, i));
-      if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end()) out.push_back(std::move(r));
-    }
-    return out;
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kQuarantineColumns, "quarantine", " ORDER BY id")));
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<QuarantineRecord> all, AllRows(q, QuarantineFromRow));
+    return InStates(std::move(all), states);
   }
 
   Status UpdateQuarantine(const QuarantineRecord& r) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE quarantine SET state=$2, decided_at=$3, decided_by=$4, "
                                                   "decision_reason=$5, load_id=$6 WHERE id=$1",
-                                                  Params().Add(r.id).Add(QuarantineStateName(r.state)).Add(r.decided_at)
-                                                      .Add(r.decided_by).Add(r.decision_reason).Add(r.load_id)));
+                                                  ParamsOf(WriteQuarantineDecision, r)));
     return Changed(q, "quarantined load " + std::to_string(r.id));
   }
 
@@ -549,205 +462,26 @@ class Txn : public MetadataTxn {
                  "ON CONFLICT (model, version, origin) DO UPDATE SET target = excluded.target, "
                  "horizon = excluded.horizon, mean = excluded.mean, levels = excluded.levels, lower = excluded.lower, "
                  "upper = excluded.upper WHERE excluded.horizon > issued_forecasts.horizon",
-                 Params()
-                     .Add(f.model)
-                     .Add(f.version)
-                     .Add(f.origin)
-                     .Add(f.target)
-                     .Add(static_cast<int64_t>(f.mean.size()))
-                     .Add(DoublesToJson(f.mean))
-                     .Add(DoublesToJson(f.levels))
-                     .Add(DoubleRowsToJson(f.lower))
-                     .Add(DoubleRowsToJson(f.upper))
-                     .Add(f.issued_at)
-                     .Add(f.issued_by)));
+                 ParamsOf(WriteForecast, f)));
     return q.Affected() > 0;
   }
 
   Result<std::vector<IssuedForecastRecord>> ListForecasts(std::string_view model, int64_t version) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT model, version, origin, target, mean, levels, lower, upper, "
-                                                  "issued_at, issued_by FROM issued_forecasts WHERE model = $1 AND "
-                                                  "($2 <= 0 OR version = $2) ORDER BY version, origin",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kForecastColumns, "issued_forecasts",
+                                                         " WHERE model = $1 AND ($2 <= 0 OR version = $2) ORDER BY version, origin"),
                                                   Params().Add(model).Add(version)));
-    std::vector<IssuedForecastRecord> out;
-    for (int i = 0; i < q.rows(); ++i) {
-      IssuedForecastRecord f;
-      f.model = q.Text(i, 0);
-      f.version = q.Int(i, 1);
-      f.origin = q.Text(i, 2);
-      f.target = q.Text(i, 3);
-      ALMANAC_ASSIGN_OR_RETURN(f.mean, DoublesFromJson(q.View(i, 4)));
-      ALMANAC_ASSIGN_OR_RETURN(f.levels, DoublesFromJson(q.View(i, 5)));
-      ALMANAC_ASSIGN_OR_RETURN(f.lower, DoubleRowsFromJson(q.View(i, 6)));
-      ALMANAC_ASSIGN_OR_RETURN(f.upper, DoubleRowsFromJson(q.View(i, 7)));
-      f.issued_at = q.Int(i, 8);
-      f.issued_by = q.Text(i, 9);
-      out.push_back(std::move(f));
-    }
-    return out;
+    return AllRows(q, ForecastFromRow);
   }
 
  private:
-  static constexpr std::string_view kTokenSelect =
-      "SELECT id, token_sha256, \"user\", role, description, created_at, created_by, revoked_at, revoked_by, expires_at, "
-      "last_used_at FROM api_tokens";
-  static constexpr std::string_view kStoreUserSelect =
-      "SELECT principal, user_name, is_admin, granted_by, granted_at FROM store_users";
-
-  static StoreUserRecord ReadStoreUser(const PgResult& q, int i) {
-    StoreUserRecord u;
-    u.principal = q.Text(i, 0);
-    u.user = q.Text(i, 1);
-    u.admin = q.Bool(i, 2);
-    u.granted_by = q.Text(i, 3);
-    u.granted_at = q.Int(i, 4);
-    return u;
-  }
-  static constexpr std::string_view kRunSelect =
-      "SELECT id, experiment, pipeline, status, start_time, end_time, \"user\", host, pipeline_hash, snapshot_id, "
-      "git_commit, almanac_version, seed, error, reproduces FROM runs";
-  static constexpr std::string_view kModelSelect =
-      "SELECT name, owner, description, policy, card, created_at, created_by FROM registered_models";
-  static constexpr std::string_view kVersionSelect =
-      "SELECT model, version, run_id, artifact_name, artifact_sha256, snapshot_id, stage, metrics, description, "
-      "created_at, created_by, stage_changed_at FROM model_versions";
-
-  static constexpr std::string_view kTaskSelect = "SELECT id, kind, name, dedupe_key, state, attempts, max_attempts, not_before, lease_owner, lease_expires_at, created_at, created_by, started_at, finished_at, result, error";
-
-  static Result<TaskRecord> ReadTask(const PgResult& q, int i) {
-    TaskRecord t;
-    t.id = q.Int(i, 0);
-    t.kind = q.Text(i, 1);
-    t.name = q.Text(i, 2);
-    t.dedupe_key = q.Text(i, 3);
-    ALMANAC_ASSIGN_OR_RETURN(t.state, ParseTaskState(q.Text(i, 4)));
-    t.attempts = q.Int(i, 5);
-    t.max_attempts = q.Int(i, 6);
-    t.not_before = q.Int(i, 7);
-    t.lease_owner = q.Text(i, 8);
-    t.lease_expires_at = q.Int(i, 9);
-    t.created_at = q.Int(i, 10);
-    t.created_by = q.Text(i, 11);
-    t.started_at = q.Int(i, 12);
-    t.finished_at = q.Int(i, 13);
-    t.result = q.Text(i, 14);
-    t.error = q.Text(i, 15);
-    return t;
-  }
-
-  static constexpr std::string_view kQuarantineSelect =
-      "SELECT id, source, state, reasons, series, observations, payload_sha256, created_at, created_by, decided_at, "
-      "decided_by, decision_reason, load_id";
-
-  static Result<QuarantineRecord> ReadQuarantine(const PgResult& q, int i) {
-    QuarantineRecord r;
-    r.id = q.Int(i, 0);
-    r.source = q.Text(i, 1);
-    ALMANAC_ASSIGN_OR_RETURN(r.state, ParseQuarantineState(q.Text(i, 2)));
-    ALMANAC_ASSIGN_OR_RETURN(r.reasons, StringsFromJson(q.Text(i, 3), "quarantine reasons"));
-    ALMANAC_ASSIGN_OR_RETURN(r.series, StringsFromJson(q.Text(i, 4), "quarantine series"));
-    r.observations = q.Int(i, 5);
-    r.payload_sha256 = q.Text(i, 6);
-    r.created_at = q.Int(i, 7);
-    r.created_by = q.Text(i, 8);
-    r.decided_at = q.Int(i, 9);
-    r.decided_by = q.Text(i, 10);
-    r.decision_reason = q.Text(i, 11);
-    r.load_id = q.Int(i, 12);
-    return r;
-  }
-
   static Status Changed(const PgResult& q, const std::string& what) {
     if (q.Affected() == 0) return NotFoundError("no " + what);
     return Status::Ok();
   }
 
-  static ApiTokenRecord ReadToken(const PgResult& q, int i) {
-    ApiTokenRecord t;
-    t.id = q.Text(i, 0);
-    t.token_sha256 = q.Text(i, 1);
-    t.user = q.Text(i, 2);
-    t.role = q.Text(i, 3);
-    t.description = q.Text(i, 4);
-    t.created_at = q.Int(i, 5);
-    t.created_by = q.Text(i, 6);
-    t.revoked_at = q.Int(i, 7);
-    t.revoked_by = q.Text(i, 8);
-    t.expires_at = q.Int(i, 9);
-    t.last_used_at = q.Int(i, 10);
-    return t;
-  }
-
-  static Params RunParams(const RunRecord& r) {
-    Params p;
-    p.Add(r.id).Add(r.experiment).Add(r.pipeline).Add(RunStatusName(r.status)).Add(r.start_time).Add(r.end_time)
-        .Add(r.user).Add(r.host).Add(r.pipeline_hash).Add(r.snapshot_id).Add(r.git_commit).Add(r.almanac_version)
-        .Add(r.seed).Add(r.error).Add(r.reproduces);
-    return p;
-  }
-
-  static Result<RunRecord> ReadRun(const PgResult& q, int i) {
-    RunRecord r;
-    r.id = q.Text(i, 0);
-    r.experiment = q.Text(i, 1);
-    r.pipeline = q.Text(i, 2);
-    ALMANAC_ASSIGN_OR_RETURN(r.status, ParseRunStatus(q.Text(i, 3)));
-    r.start_time = q.Int(i, 4);
-    r.end_time = q.Int(i, 5);
-    r.user = q.Text(i, 6);
-    r.host = q.Text(i, 7);
-    r.pipeline_hash = q.Text(i, 8);
-    r.snapshot_id = q.Text(i, 9);
-    r.git_commit = q.Text(i, 10);
-    r.almanac_version = q.Text(i, 11);
-    r.seed = q.Int(i, 12);
-    r.error = q.Text(i, 13);
-    r.reproduces = q.Text(i, 14);
-    return r;
-  }
-
-  static Result<RegisteredModelRecord> ReadModel(const PgResult& q, int i) {
-    RegisteredModelRecord m;
-    m.name = q.Text(i, 0);
-    m.owner = q.Text(i, 1);
-    m.description = q.Text(i, 2);
-    ALMANAC_ASSIGN_OR_RETURN(m.policy, ParseStoredJson(q.Text(i, 3), "model policy"));
-    ALMANAC_ASSIGN_OR_RETURN(m.card, ParseStoredJson(q.Text(i, 4), "model card"));
-    m.created_at = q.Int(i, 5);
-    m.created_by = q.Text(i, 6);
-    return m;
-  }
-
-  static Params VersionParams(const ModelVersionRecord& v) {
-    Params p;
-    p.Add(v.model).Add(v.version).Add(v.run_id).Add(v.artifact_name).Add(v.artifact_sha256).Add(v.snapshot_id)
-        .Add(StageName(v.stage)).Add(JsonText(v.metrics)).Add(v.description).Add(v.created_at).Add(v.created_by)
-        .Add(v.stage_changed_at);
-    return p;
-  }
-
-  static Result<ModelVersionRecord> ReadVersion(const PgResult& q, int i) {
-    ModelVersionRecord v;
-    v.model = q.Text(i, 0);
-    v.version = q.Int(i, 1);
-    v.run_id = q.Text(i, 2);
-    v.artifact_name = q.Text(i, 3);
-    v.artifact_sha256 = q.Text(i, 4);
-    v.snapshot_id = q.Text(i, 5);
-    ALMANAC_ASSIGN_OR_RETURN(v.stage, ParseStage(q.Text(i, 6)));
-    ALMANAC_ASSIGN_OR_RETURN(v.metrics, ParseStoredJson(q.Text(i, 7), "version metrics"));
-    v.description = q.Text(i, 8);
-    v.created_at = q.Int(i, 9);
-    v.created_by = q.Text(i, 10);
-    v.stage_changed_at = q.Int(i, 11);
-    return v;
-  }
-
   Result<std::vector<std::pair<std::string, std::string>>> KeyValues(std::string_view sql, std::string_view run_id) {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(sql, Params().Add(run_id)));
-    std::vector<std::pair<std::string, std::string>> out;
-    for (int i = 0; i < q.rows(); ++i) out.emplace_back(q.Text(i, 0), q.Text(i, 1));
-    return out;
+    return AllRows(q, [](const Row& row) { return std::make_pair(row.Text(0), row.Text(1)); });
   }
 
   Conn& c_;
@@ -767,27 +501,10 @@ class PgMetadataStore : public MetadataStore {
 
   Result<std::vector<AuditEntry>> ReadAudit(int64_t from, int64_t to) override {
     ALMANAC_ASSIGN_OR_RETURN(Pool::Lease lease, pool_->Acquire());
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, lease->Query("SELECT seq, timestamp, actor, action, object_type, object_id, "
-                                                      "details, prev_hash, hash FROM audit_log WHERE seq >= $1 AND "
-                                                      "($2 <= 0 OR seq <= $2) ORDER BY seq",
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, lease->Query(Select(kAuditColumns, "audit_log",
+                                                             " WHERE seq >= $1 AND ($2 <= 0 OR seq <= $2) ORDER BY seq"),
                                                       Params().Add(from).Add(to)));
-    std::vector<AuditEntry> out;
-    out.reserve(static_cast<size_t>(q.rows()));
-    for (int i = 0; i < q.rows(); ++i) {
-      AuditEntry e;
-      e.seq = q.Int(i, 0);
-      e.timestamp = q.Int(i, 1);
-      e.event.actor = q.Text(i, 2);
-      e.event.action = q.Text(i, 3);
-      e.event.object_type = q.Text(i, 4);
-      e.event.object_id = q.Text(i, 5);
-      auto details = ParseJson(q.Text(i, 6));
-      e.event.details = details.ok() ? *details : Json(q.Text(i, 6));
-      e.prev_hash = q.Text(i, 7);
-      e.hash = q.Text(i, 8);
-      out.push_back(std::move(e));
-    }
-    return out;
+    return AllRows(q, AuditEntryFromRow);
   }
 
   Result<std::pair<int64_t, std::string>> AuditHead() override {

@@ -110,31 +110,14 @@ Status Migrate(Conn& conn, bool create_if_missing) {
 }
 
 Result<AuditEntry> AppendAudit(Conn& conn, const Clock& clock, const AuditEvent& event) {
-  AuditEntry e;
-  {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult head, conn.Query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"));
-    if (head.rows() != 1) return DataLossError("the audit log's head row is missing");
-    e.seq = head.Int(0, 0);
-    e.prev_hash = head.Text(0, 1);
-  }
-  e.seq += 1;
-  e.timestamp = clock.NowMicros();
-  e.event = WithAuthenticatedUser(event);
-  if (e.event.details.is_null()) e.event.details = Json::object();
-  ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
+  ALMANAC_ASSIGN_OR_RETURN(PgResult head, conn.Query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"));
+  if (head.rows() != 1) return DataLossError("the audit log's head row is missing");
+  ALMANAC_ASSIGN_OR_RETURN(AuditEntry e, NextAuditEntry(head.Int(0, 0), head.Text(0, 1), clock, event));
   ALMANAC_ASSIGN_OR_RETURN(std::string details, CanonicalJson(e.event.details));
-  ALMANAC_RETURN_IF_ERROR(conn.Query("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                                     Params()
-                                         .Add(e.seq)
-                                         .Add(e.timestamp)
-                                         .Add(e.event.actor)
-                                         .Add(e.event.action)
-                                         .Add(e.event.object_type)
-                                         .Add(e.event.object_id)
-                                         .Add(details)
-                                         .Add(e.prev_hash)
-                                         .Add(e.hash))
-                              .status());
+  Params params;
+  ParamFields fields(params);
+  WriteAuditEntry(e, details, fields);
+  ALMANAC_RETURN_IF_ERROR(conn.Query("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", params).status());
   ALMANAC_RETURN_IF_ERROR(
       conn.Query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", Params().Add(e.seq).Add(e.hash)).status());
   // Serving replicas and schedulers LISTEN on this channel (payload: the new head's seq).
@@ -208,10 +191,7 @@ class PgLoadSession : public LoadSessionBase {
         return InvalidArgumentError("metadata of series " + info.key + " contains a NUL byte");
     ALMANAC_ASSIGN_OR_RETURN(auto found, FindSeries(info.key));
     if (found) {
-      if (found->frequency != info.frequency)
-        return FailedPreconditionError("series " + info.key + " is stored with frequency " +
-                                       std::string(FrequencyCode(found->frequency)) + ", not " +
-                                       std::string(FrequencyCode(info.frequency)));
+      ALMANAC_RETURN_IF_ERROR(CheckStoredFrequency(info.key, found->frequency, info.frequency));
       if (update) {
         ALMANAC_RETURN_IF_ERROR(lease_->Query("UPDATE series SET title = CASE WHEN $2 <> '' THEN $2 ELSE title END, "
                                               "unit = CASE WHEN $3 <> '' THEN $3 ELSE unit END, "
@@ -454,7 +434,7 @@ class PgSeriesStore : public SeriesStore {
     std::vector<SeriesInfo> out;
     out.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(SeriesInfo info, RowToInfo(r, i));
+      ALMANAC_ASSIGN_OR_RETURN(SeriesInfo info, SeriesInfoFromRow(PgRow(r, i)));
       out.push_back(std::move(info));
     }
     return out;
@@ -463,7 +443,7 @@ class PgSeriesStore : public SeriesStore {
   Result<SeriesInfo> GetSeries(std::string_view key) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSeriesSelect) + " WHERE key = $1", Params().Add(key)));
     if (r.rows() == 0) return NotFoundError("no series " + QuoteForMessage(key) + " in the store");
-    return RowToInfo(r, 0);
+    return SeriesInfoFromRow(PgRow(r, 0));
   }
 
   Result<TimeSeries> ReadAsOf(std::string_view key, std::optional<Date> as_of) override {
@@ -578,7 +558,7 @@ class PgSeriesStore : public SeriesStore {
   Result<std::vector<SnapshotInfo>> ListSnapshots() override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSnapshotSelect) + " ORDER BY s.created_at, s.name", Params()));
     std::vector<SnapshotInfo> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(RowToSnapshot(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(SnapshotInfoFromRow(PgRow(r, i)));
     return out;
   }
 
@@ -586,14 +566,14 @@ class PgSeriesStore : public SeriesStore {
     std::vector<SnapshotInfo> matches;
     {
       ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSnapshotSelect) + " WHERE s.name = $1", Params().Add(name_or_id)));
-      if (r.rows() > 0) matches.push_back(RowToSnapshot(r, 0));
+      if (r.rows() > 0) matches.push_back(SnapshotInfoFromRow(PgRow(r, 0)));
     }
     if (matches.empty() && name_or_id.size() >= 6) {
       ALMANAC_ASSIGN_OR_RETURN(PgResult r, Read(std::string(kSnapshotSelect) +
                                                     " WHERE left(s.snapshot_id, length($1)) = $1 ORDER BY s.created_at",
                                                 Params().Add(name_or_id)));
       for (int i = 0; i < r.rows(); ++i) {
-        SnapshotInfo info = RowToSnapshot(r, i);
+        SnapshotInfo info = SnapshotInfoFromRow(PgRow(r, i));
         const bool same_id = !matches.empty() && matches.front().id == info.id;
         if (!same_id) matches.push_back(info);
       }
@@ -626,30 +606,6 @@ class PgSeriesStore : public SeriesStore {
       last = r.status();
     }
     return last;
-  }
-
-  static Result<SeriesInfo> RowToInfo(const PgResult& r, int i) {
-    SeriesInfo info;
-    info.key = r.Text(i, 0);
-    ALMANAC_ASSIGN_OR_RETURN(info.frequency, ParseFrequency(r.Text(i, 1)));
-    info.title = r.Text(i, 2);
-    info.unit = r.Text(i, 3);
-    info.seasonal_adjustment = r.Text(i, 4);
-    info.source = r.Text(i, 5);
-    info.created_at = r.Int(i, 6);
-    return info;
-  }
-
-  static SnapshotInfo RowToSnapshot(const PgResult& r, int i) {
-    SnapshotInfo info;
-    info.id = r.Text(i, 0);
-    info.name = r.Text(i, 1);
-    if (!r.IsNull(i, 2)) info.as_of = Date::FromDays(r.Int(i, 2));
-    info.created_at = r.Int(i, 3);
-    info.created_by = r.Text(i, 4);
-    info.num_series = r.Int(i, 5);
-    info.num_observations = r.Int(i, 6);
-    return info;
   }
 
   std::shared_ptr<Pool> pool_;

@@ -292,6 +292,40 @@ TEST_F(PgStoreTest, ServerRestartIsSurvivedByReadsAndTransactions) {
   EXPECT_EQ(v.entries, 3);
 }
 
+// A connection lost during COMMIT (RunTransaction's one path that must not retry: the
+// server may have committed). A deferred constraint trigger makes the server end the session
+// while COMMIT runs; the transaction is neither retried nor reported as done.
+TEST_F(PgStoreTest, ConnectionLostDuringCommitIsReportedAsUnknownOutcomeAndNotRetried) {
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  {
+    ASSERT_OK_AND_ASSIGN(auto conn, pg::Conn::Connect(uri_, {}));
+    ASSERT_OK(conn->Exec(
+        "CREATE FUNCTION test_end_session() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$; "
+        "CREATE CONSTRAINT TRIGGER test_end_session_at_commit AFTER INSERT ON runs DEFERRABLE INITIALLY DEFERRED "
+        "FOR EACH ROW WHEN (NEW.experiment = 'end-session-at-commit') EXECUTE FUNCTION test_end_session()"));
+  }
+  int attempts = 0;
+  Status s = store->metadata().Run([&](MetadataTxn& t) -> Status {
+    ++attempts;
+    RunRecord r;
+    r.id = "r1";
+    r.experiment = "end-session-at-commit";
+    return t.InsertRun(r);  // succeeds: the trigger fires at COMMIT
+  });
+  EXPECT_THAT(s, StatusIs(StatusCode::kUnavailable, "lost while committing; the outcome of the transaction is unknown"));
+  EXPECT_EQ(attempts, 1);
+  // The broken connection was discarded: the next transactions run on a fresh one.
+  Status get = store->metadata().Run([](MetadataTxn& t) { return t.GetRun("r1").status(); });
+  EXPECT_THAT(get, StatusIs(StatusCode::kNotFound));  // the session ended before the commit completed
+  ASSERT_OK(store->metadata().Run([](MetadataTxn& t) {
+    RunRecord r;
+    r.id = "r2";
+    r.experiment = "exp";
+    return t.InsertRun(r);
+  }));
+}
+
 TEST_F(PgStoreTest, ArtifactsInTheDatabaseAreImmutableAndVerified) {
   ASSERT_OK(Open().status());
   ASSERT_OK_AND_ASSIGN(auto artifacts, OpenArtifactStore(uri_));

@@ -124,10 +124,7 @@ class SqliteLoadSession : public LoadSessionBase {
   Result<SeriesRef> ResolveSeries(const SeriesInfo& info, bool update) override {
     ALMANAC_ASSIGN_OR_RETURN(auto found, FindSeries(info.key));
     if (found) {
-      if (found->frequency != info.frequency)
-        return FailedPreconditionError("series " + info.key + " is stored with frequency " +
-                                       std::string(FrequencyCode(found->frequency)) + ", not " +
-                                       std::string(FrequencyCode(info.frequency)));
+      ALMANAC_RETURN_IF_ERROR(CheckStoredFrequency(info.key, found->frequency, info.frequency));
       if (update) {
         update_series_.Bind(1, found->id).Bind(2, info.title).Bind(3, info.unit).Bind(4, info.seasonal_adjustment).Bind(5, info.source);
         ALMANAC_RETURN_IF_ERROR(update_series_.Run());
@@ -257,7 +254,7 @@ class SqliteSeriesStore : public SeriesStore {
     for (;;) {
       ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      ALMANAC_ASSIGN_OR_RETURN(SeriesInfo info, RowToInfo(q));
+      ALMANAC_ASSIGN_OR_RETURN(SeriesInfo info, SeriesInfoFromRow(StmtRow(q)));
       out.push_back(std::move(info));
     }
     return out;
@@ -430,7 +427,7 @@ class SqliteSeriesStore : public SeriesStore {
     for (;;) {
       ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      out.push_back(RowToSnapshot(q));
+      out.push_back(SnapshotInfoFromRow(StmtRow(q)));
     }
     return out;
   }
@@ -442,7 +439,7 @@ class SqliteSeriesStore : public SeriesStore {
       ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_.get(), std::string(kSnapshotSelect) + " WHERE s.name = ?1"));
       q.Bind(1, name_or_id);
       ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (row) matches.push_back(RowToSnapshot(q));
+      if (row) matches.push_back(SnapshotInfoFromRow(StmtRow(q)));
     }
     if (matches.empty() && name_or_id.size() >= 6) {
       ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_.get(), std::string(kSnapshotSelect) +
@@ -452,7 +449,7 @@ class SqliteSeriesStore : public SeriesStore {
       for (;;) {
         ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
         if (!row) break;
-        SnapshotInfo info = RowToSnapshot(q);
+        SnapshotInfo info = SnapshotInfoFromRow(StmtRow(q));
         bool same_id = !matches.empty() && matches.front().id == info.id;
         if (!same_id) matches.push_back(info);
       }
@@ -473,30 +470,6 @@ class SqliteSeriesStore : public SeriesStore {
       "SELECT s.snapshot_id, s.name, s.as_of, s.created_at, s.created_by, c.num_series, c.num_observations "
       "FROM snapshots s JOIN snapshot_contents c ON c.id = s.snapshot_id";
 
-  static SnapshotInfo RowToSnapshot(const Stmt& q) {
-    SnapshotInfo info;
-    info.id = q.Text(0);
-    info.name = q.Text(1);
-    if (!q.IsNull(2)) info.as_of = Date::FromDays(q.Int(2));
-    info.created_at = q.Int(3);
-    info.created_by = q.Text(4);
-    info.num_series = q.Int(5);
-    info.num_observations = q.Int(6);
-    return info;
-  }
-
-  static Result<SeriesInfo> RowToInfo(const Stmt& q) {
-    SeriesInfo info;
-    info.key = q.Text(0);
-    ALMANAC_ASSIGN_OR_RETURN(info.frequency, FreqFromText(q.Text(1)));
-    info.title = q.Text(2);
-    info.unit = q.Text(3);
-    info.seasonal_adjustment = q.Text(4);
-    info.source = q.Text(5);
-    info.created_at = q.Int(6);
-    return info;
-  }
-
   Status Prepare(Stmt* stmt, std::string_view sql) {
     if (stmt_ready_.count(stmt)) return Status::Ok();
     ALMANAC_ASSIGN_OR_RETURN(*stmt, Stmt::Prepare(db_.get(), sql));
@@ -510,7 +483,7 @@ class SqliteSeriesStore : public SeriesStore {
     q.Bind(1, key);
     ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return NotFoundError("no series " + QuoteForMessage(key) + " in the store");
-    return RowToInfo(q);
+    return SeriesInfoFromRow(StmtRow(q));
   }
 
   // (id, frequency) of a series.

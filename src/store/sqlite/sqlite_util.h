@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "almanac/core.h"
+#include "store/rows.h"
 
 namespace almanac::store::sqlite {
 
@@ -88,5 +89,40 @@ class Stmt {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+// The current row of a statement, for the shared row mapping (store/rows.h).
+class StmtRow final : public Row {
+ public:
+  explicit StmtRow(const Stmt& q) : q_(q) {}
+  std::string Text(int col) const override { return q_.Text(col); }
+  int64_t Int(int col) const override { return q_.Int(col); }
+  double Double(int col) const override { return q_.Double(col); }
+  bool Bool(int col) const override { return q_.Int(col) != 0; }
+  bool IsNull(int col) const override { return q_.IsNull(col); }
+
+ private:
+  const Stmt& q_;
+};
+
+// Binds fields in order, from index `first` on (store/rows.h).
+class StmtFields final : public Fields {
+ public:
+  explicit StmtFields(Stmt& q, int first = 1) : q_(q), next_(first) {}
+  Fields& Text(std::string_view v) override { q_.Bind(next_++, v); return *this; }
+  Fields& Int(int64_t v) override { q_.Bind(next_++, v); return *this; }
+  Fields& Real(double v) override { q_.Bind(next_++, v); return *this; }
+  Fields& Bool(bool v) override { q_.Bind(next_++, int64_t{v ? 1 : 0}); return *this; }
+
+ private:
+  Stmt& q_;
+  int next_;
+};
+
+// Binds the fields `write` adds (e.g. WriteRun) from ?1 on.
+template <typename Record>
+void BindFields(Stmt& q, void (*write)(const Record&, Fields&), const Record& record) {
+  StmtFields f(q);
+  write(record, f);
+}
 
 }  // namespace almanac::store::sqlite

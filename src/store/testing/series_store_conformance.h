@@ -12,6 +12,7 @@
 #include <string>
 
 #include "almanac/store.h"
+#include "store/testing/fault_injecting_store.h"
 
 namespace almanac::store::testing {
 
@@ -41,5 +42,22 @@ class SeriesStoreConformance : public ::testing::TestWithParam<StoreFactory> {
 
 // The same fixture, for the MetadataStore tests (testing/metadata_store_conformance.cc).
 class MetadataStoreConformance : public SeriesStoreConformance {};
+
+}  // namespace almanac::store::testing
+
+namespace almanac::store::testing {
+
+// The same fixture, for the crash and retry tests through FaultInjectingStore
+// (testing/fault_injection_conformance.cc).
+// SetUp wraps the back-end in a FaultInjectingStore: store_ is the wrapper, faulty_ points to it.
+class FaultInjectionConformance : public SeriesStoreConformance {
+ protected:
+  void SetUp() override;
+  // Whether the back-end retries a transaction that failed with a retryable error
+  // (PostgreSQL's RunTransaction); the others return the error to the caller.
+  bool Retries() const { return GetParam().name == "postgresql"; }
+
+  FaultInjectingStore* faulty_ = nullptr;
+};
 
 }  // namespace almanac::store::testing
