@@ -4,8 +4,6 @@ namespace almanac::models {
 
 Status NotFittedError() { return FailedPreconditionError("model is not fitted"); }
 
-Status ForecasterBase::RequireFitted() const { return fitted_ ? Status::Ok() : NotFittedError(); }
-
 Result<Forecast> ForecasterBase::Predict(int horizon, std::span<const double> levels) const {
   ALMANAC_RETURN_IF_ERROR(RequireFitted());
   ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
@@ -16,8 +14,6 @@ Result<Json> ForecasterBase::SaveState() const {
   ALMANAC_RETURN_IF_ERROR(RequireFitted());
   return SaveFitted();
 }
-
-Status MultivariateBase::RequireFitted() const { return fitted_ ? Status::Ok() : NotFittedError(); }
 
 Result<MultiForecast> MultivariateBase::Predict(const MultiPredictRequest& request) const {
   ALMANAC_RETURN_IF_ERROR(RequireFitted());

@@ -22,11 +22,30 @@ namespace almanac::models {
 // FailedPrecondition "model is not fitted": the one message of every model used before Fit.
 Status NotFittedError();
 
-class ForecasterBase : public Forecaster {
+// The spec and whether the model is fitted, for either interface (ForecasterBase and
+// MultivariateBase below; a model derives from those).
+template <typename Interface>
+class FittedModel : public Interface {
  public:
-  explicit ForecasterBase(ModelSpec spec) : spec_(std::move(spec)) {}
+  explicit FittedModel(ModelSpec spec) : spec_(std::move(spec)) {}
 
   const ModelSpec& spec() const final { return spec_; }
+
+ protected:
+  bool is_fitted() const { return fitted_; }
+  void set_fitted(bool fitted) { fitted_ = fitted; }
+  // OK when fitted, else NotFittedError().
+  Status RequireFitted() const { return fitted_ ? Status::Ok() : NotFittedError(); }
+
+ private:
+  ModelSpec spec_;
+  bool fitted_ = false;
+};
+
+class ForecasterBase : public FittedModel<Forecaster> {
+ public:
+  using FittedModel::FittedModel;
+
   // FailedPrecondition before Fit; ValidatePredictArgs' errors; then PredictFitted().
   Result<Forecast> Predict(int horizon, std::span<const double> levels) const final;
   // FailedPrecondition before Fit; then SaveFitted().
@@ -35,22 +54,13 @@ class ForecasterBase : public Forecaster {
  protected:
   virtual Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const = 0;
   virtual Result<Json> SaveFitted() const = 0;
-
-  bool is_fitted() const { return fitted_; }
-  void set_fitted(bool fitted) { fitted_ = fitted; }
-  // OK when fitted, else NotFittedError().
-  Status RequireFitted() const;
-
- private:
-  ModelSpec spec_;
-  bool fitted_ = false;
 };
 
-class MultivariateBase : public MultivariateForecaster {
+// RequireFitted() also serves the analyses (IRF, FEVD, Granger, paths).
+class MultivariateBase : public FittedModel<MultivariateForecaster> {
  public:
-  explicit MultivariateBase(ModelSpec spec) : spec_(std::move(spec)) {}
+  using FittedModel::FittedModel;
 
-  const ModelSpec& spec() const final { return spec_; }
   // FailedPrecondition before Fit; ValidatePredictArgs' errors (horizon, levels); then
   // PredictFitted().
   Result<MultiForecast> Predict(const MultiPredictRequest& request) const final;
@@ -62,15 +72,6 @@ class MultivariateBase : public MultivariateForecaster {
   virtual Result<MultiForecast> PredictFitted(const MultiPredictRequest& request) const = 0;
   virtual Result<MultiDescription> DescribeFitted() const = 0;
   virtual Result<Json> SaveFitted() const = 0;
-
-  bool is_fitted() const { return fitted_; }
-  void set_fitted(bool fitted) { fitted_ = fitted; }
-  // OK when fitted, else NotFittedError(); for the analyses (IRF, FEVD, Granger, paths).
-  Status RequireFitted() const;
-
- private:
-  ModelSpec spec_;
-  bool fitted_ = false;
 };
 
 // The row of a multivariate (or exogenous) model type for the model-type table.

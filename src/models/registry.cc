@@ -214,25 +214,27 @@ Result<std::unique_ptr<MultivariateForecaster>> ForecasterRegistry::LoadMultivar
   }
 }
 
-Result<Json> ModelEnvelope(const Forecaster& model) {
+namespace {
+
+// The envelope and its canonical bytes, for models of either interface.
+template <typename Model>
+Result<Json> EnvelopeOf(const Model& model) {
   ALMANAC_ASSIGN_OR_RETURN(Json state, model.SaveState());
   return MakeEnvelope(model.spec(), std::move(state));
 }
 
-Result<std::string> SerializeModel(const Forecaster& model) {
-  ALMANAC_ASSIGN_OR_RETURN(Json env, ModelEnvelope(model));
+template <typename Model>
+Result<std::string> CanonicalEnvelopeOf(const Model& model) {
+  ALMANAC_ASSIGN_OR_RETURN(Json env, EnvelopeOf(model));
   return CanonicalJson(env);
 }
 
-Result<Json> MultivariateEnvelope(const MultivariateForecaster& model) {
-  ALMANAC_ASSIGN_OR_RETURN(Json state, model.SaveState());
-  return MakeEnvelope(model.spec(), std::move(state));
-}
+}  // namespace
 
-Result<std::string> SerializeMultivariate(const MultivariateForecaster& model) {
-  ALMANAC_ASSIGN_OR_RETURN(Json env, MultivariateEnvelope(model));
-  return CanonicalJson(env);
-}
+Result<Json> ModelEnvelope(const Forecaster& model) { return EnvelopeOf(model); }
+Result<std::string> SerializeModel(const Forecaster& model) { return CanonicalEnvelopeOf(model); }
+Result<Json> MultivariateEnvelope(const MultivariateForecaster& model) { return EnvelopeOf(model); }
+Result<std::string> SerializeMultivariate(const MultivariateForecaster& model) { return CanonicalEnvelopeOf(model); }
 
 std::vector<Result<std::unique_ptr<Forecaster>>> FitMany(const ForecasterRegistry& registry, const ModelSpec& spec,
                                                          std::span<const FitInput> inputs, int threads) {
