@@ -15,14 +15,13 @@ Json EncodeNumber(double v) {
 }
 
 double DecodeNumber(const Json& j) {
-  if (j.is_null()) return kNaN;
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     if (s == "Infinity") return std::numeric_limits<double>::infinity();
     if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
     throw Json::type_error::create(302, "unexpected string for a number: " + s, &j);
   }
-  return j.get<double>();
+  return NumberOrNaN(j);
 }
 
 Json EncodeNumbers(const std::vector<double>& v) {

@@ -212,8 +212,6 @@ bool IsConstant(std::span<const double> y) {
   return !(xy > kTol);
 }
 
-double NumberFromJson(const Json& j) { return j.is_null() ? kNaN : j.get<double>(); }
-
 class EtsForecaster : public ForecasterBase {
  public:
   EtsForecaster(ModelSpec spec, EtsOptions opts) : ForecasterBase(std::move(spec)), opts_(std::move(opts)) {}
@@ -607,16 +605,16 @@ Status EtsForecaster::Load(const Json& s) {
   x0_ = s.at("initial_state").get<std::vector<double>>();
   last_state_ = s.at("last_state").get<std::vector<double>>();
   sigma2_ = s.at("sigma2").get<double>();
-  loglik_ = NumberFromJson(s.at("loglik"));
-  aic_ = NumberFromJson(s.at("aic"));
-  aicc_ = NumberFromJson(s.at("aicc"));
-  bic_ = NumberFromJson(s.at("bic"));
+  loglik_ = NumberOrNaN(s.at("loglik"));
+  aic_ = NumberOrNaN(s.at("aic"));
+  aicc_ = NumberOrNaN(s.at("aicc"));
+  bic_ = NumberOrNaN(s.at("bic"));
   nobs_ = s.at("nobs").get<int>();
   offset_ = s.at("offset").get<int>();
   fit_start_ = s.at("fit_start").get<int>();
   input_length_ = s.at("input_length").get<int>();
   fitted_.clear();
-  for (const auto& v : s.at("fitted")) fitted_.push_back(NumberFromJson(v));
+  for (const auto& v : s.at("fitted")) fitted_.push_back(NumberOrNaN(v));
   notes_ = s.at("notes").get<std::vector<std::string>>();
   const size_t ns = static_cast<size_t>(form_.NumStates());
   if (x0_.size() != ns || last_state_.size() != ns || nobs_ < 1 || offset_ < 0 || fit_start_ < 0 ||

@@ -230,7 +230,7 @@ class Naive2Forecaster : public ForecasterBase {
   Result<Json> SaveFitted() const override {
     // An infinite sigma (one observation) is stored as null: canonical JSON has no infinity.
     return Json{{"last", last_},
-                {"sigma", std::isfinite(sigma_) ? Json(sigma_) : Json(nullptr)},
+                {"sigma", FiniteOrNull(sigma_)},
                 {"n", n_},
                 {"period", period_},
                 {"seasonal", seasonal_},

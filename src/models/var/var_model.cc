@@ -17,8 +17,6 @@ namespace {
 // on dense (HK x HK) matrices.
 constexpr int kMaxConditionalSize = 3000;
 
-double NanIfNull(const Json& v) { return v.is_number() ? v.get<double>() : kNaN; }
-
 }  // namespace
 
 // ---- VarFamilyModel --------------------------------------------------------------------------
@@ -646,11 +644,11 @@ class VarModel : public VarFamilyModel {
     draws_ = settings.draws;
     seed_ = settings.seed;
     ALMANAC_RETURN_IF_ERROR(LoadCommon(s));
-    criteria_.loglik = NanIfNull(s.at("loglik"));
-    criteria_.aic = NanIfNull(s.at("aic"));
-    criteria_.bic = NanIfNull(s.at("bic"));
-    criteria_.hqic = NanIfNull(s.at("hqic"));
-    criteria_.fpe = NanIfNull(s.at("fpe"));
+    criteria_.loglik = NumberOrNaN(s.at("loglik"));
+    criteria_.aic = NumberOrNaN(s.at("aic"));
+    criteria_.bic = NumberOrNaN(s.at("bic"));
+    criteria_.hqic = NumberOrNaN(s.at("hqic"));
+    criteria_.fpe = NumberOrNaN(s.at("fpe"));
     selection_.reset();
     if (!s.at("selection").is_null()) {
       selection_ = SelectionFromJson(s.at("selection"));
