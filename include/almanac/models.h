@@ -121,6 +121,7 @@ inline constexpr int kMaxHorizon = 10000;
 Status ValidatePredictArgs(int horizon, std::span<const double> levels);
 
 class ForecasterRegistry;
+class MultivariateForecaster;  // almanac/models/multivariate.h
 
 // Declares one parameter of a model type, for validation, help text and did-you-mean.
 struct ParamSpec {
@@ -130,7 +131,15 @@ struct ParamSpec {
   std::string description;
 };
 
-// One row of the registry.
+// What a model type forecasts, and so which interface its models implement.
+enum class ModelKind {
+  kUnivariate,    // one series (Forecaster): naive, ets, arima, ...
+  kMultivariate,  // a system of series (MultivariateForecaster): var, bvar
+  kExogenous,     // one target on regressors with known future paths (MultivariateForecaster): arimax
+};
+
+// One row of the registry. Univariate rows set `create` and `load`; multivariate and exogenous
+// rows set `create_multivariate` and `load_multivariate`.
 struct ModelType {
   std::string name;
   std::string description;
@@ -141,21 +150,33 @@ struct ModelType {
   std::function<Result<std::unique_ptr<Forecaster>>(const ModelSpec&, const Json& state,
                                                     const ForecasterRegistry&)>
       load;
+  ModelKind kind = ModelKind::kUnivariate;
+  std::function<Result<std::unique_ptr<MultivariateForecaster>>(const ModelSpec&)> create_multivariate;
+  std::function<Result<std::unique_ptr<MultivariateForecaster>>(const ModelSpec&, const Json& state)> load_multivariate;
+  // Optional checks of parameter values beyond their declared types (InvalidArgument naming
+  // the parameter), run by validation so that bad values fail before Fit.
+  std::function<Status(const Json& params)> check_params;
 };
 
-// Maps model type names to factories and loaders. Not a global: create one and pass it.
-// Thread-safe for concurrent const use after registration is done.
+// Maps model type names of every kind to factories and loaders: the one table of model types.
+// Not a global: create one and pass it. Thread-safe for concurrent const use after
+// registration is done.
 class ForecasterRegistry {
  public:
-  // AlreadyExists when the name is taken; InvalidArgument when a factory is missing.
+  // AlreadyExists when the name is taken (by a type of any kind); InvalidArgument when the
+  // factory or loader of the row's kind is missing.
   Status Register(ModelType type);
-  // nullptr when unknown.
+  // nullptr when unknown (any kind).
   const ModelType* Find(std::string_view name) const;
+  // The univariate type names, in registration order.
   std::vector<std::string> Names() const;
+  // The names of one kind, in registration order.
+  std::vector<std::string> Names(ModelKind kind) const;
+  // Every row, of every kind, in registration order.
   const std::vector<ModelType>& types() const { return types_; }
 
-  // Checks the type exists (NotFound with a did-you-mean) and every parameter is declared
-  // (InvalidArgument with a did-you-mean) and of its declared type.
+  // Univariate types. Checks the type exists (NotFound with a did-you-mean) and every
+  // parameter is declared (InvalidArgument with a did-you-mean) and of its declared type.
   Status Validate(const ModelSpec& spec) const;
   // Validates, then creates an unfitted model (wrapped in a Box-Cox transform when `lambda`
   // is set, and in the interval calibration when `calibrate` is set; a calibrated model keeps
@@ -167,11 +188,21 @@ class ForecasterRegistry {
   // Same, from the already-parsed envelope.
   Result<std::unique_ptr<Forecaster>> Load(const Json& envelope) const;
 
+  // Multivariate and exogenous types, with the same checks and envelope (see
+  // almanac/models/multivariate.h: ValidateMultivariateSpec and friends answer from the
+  // built-in rows).
+  Status ValidateMultivariate(const ModelSpec& spec) const;
+  Result<std::unique_ptr<MultivariateForecaster>> CreateMultivariate(const ModelSpec& spec) const;
+  Result<std::unique_ptr<MultivariateForecaster>> LoadMultivariate(const Json& envelope) const;
+
  private:
+  const ModelType* FindOf(std::string_view name, bool multivariate) const;
+
   std::vector<ModelType> types_;
 };
 
-// Adds every built-in model type (one row each; see src/models/builtin.cc).
+// Adds every built-in model type, univariate and multivariate (one row each; see
+// src/models/builtin.cc).
 void RegisterBuiltinModels(ForecasterRegistry& registry);
 
 // The self-describing serialized form (canonical JSON, so identical models give identical

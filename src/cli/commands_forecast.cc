@@ -161,6 +161,7 @@ int RunModelTypes(const GlobalOptions& g) {
   models::RegisterBuiltinModels(registry);
   Table t{{"type", "description", "parameters"}, {}};
   for (const auto& type : registry.types()) {
+    if (type.kind != models::ModelKind::kUnivariate) continue;
     std::string ps;
     for (const auto& p : type.params) ps += (ps.empty() ? "" : ", ") + p.name;
     t.Add({type.name, type.description, ps});

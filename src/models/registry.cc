@@ -50,46 +50,24 @@ Status ValidatePredictArgs(int horizon, std::span<const double> levels) {
   return Status::Ok();
 }
 
-Status ForecasterRegistry::Register(ModelType type) {
-  if (!type.create || !type.load) return InvalidArgumentError("model type '" + type.name + "' lacks a factory or loader");
-  if (Find(type.name) != nullptr) return AlreadyExistsError("model type '" + type.name + "' is already registered");
-  types_.push_back(std::move(type));
-  return Status::Ok();
-}
+namespace {
 
-const ModelType* ForecasterRegistry::Find(std::string_view name) const {
-  for (const auto& t : types_)
-    if (t.name == name) return &t;
-  return nullptr;
-}
+bool IsMultivariateKind(ModelKind kind) { return kind != ModelKind::kUnivariate; }
 
-std::vector<std::string> ForecasterRegistry::Names() const {
-  std::vector<std::string> names;
-  for (const auto& t : types_) names.push_back(t.name);
-  return names;
-}
-
-Status ForecasterRegistry::Validate(const ModelSpec& spec) const {
-  const ModelType* type = Find(spec.type);
-  if (type == nullptr) {
-    std::string msg = "unknown model type '" + spec.type + "'";
-    std::string hint = DidYouMean(spec.type, Names());
-    if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-    std::string all;
-    for (const auto& n : Names()) all += (all.empty() ? "" : ", ") + n;
-    return NotFoundError(msg + "; known types: " + all);
-  }
-  if (!spec.params.is_object() && !spec.params.is_null())
-    return InvalidArgumentError("parameters of model '" + spec.type + "' must be a mapping");
+// Checks spec.params against the declared parameters of `type` (plus `common`) and the type's
+// value checks.
+Status ValidateParams(const ModelType& type, const ModelSpec& spec, std::span<const ParamSpec> common) {
   if (spec.params.is_null()) return Status::Ok();
+  if (!spec.params.is_object())
+    return InvalidArgumentError("parameters of model '" + spec.type + "' must be a mapping");
   std::vector<std::string> known;
-  for (const auto& p : type->params) known.push_back(p.name);
-  for (const auto& p : CommonParams()) known.push_back(p.name);
+  for (const auto& p : type.params) known.push_back(p.name);
+  for (const auto& p : common) known.push_back(p.name);
   for (auto it = spec.params.begin(); it != spec.params.end(); ++it) {
     const ParamSpec* ps = nullptr;
-    for (const auto& p : type->params)
+    for (const auto& p : type.params)
       if (p.name == it.key()) ps = &p;
-    for (const auto& p : CommonParams())
+    for (const auto& p : common)
       if (p.name == it.key()) ps = &p;
     if (ps == nullptr) {
       std::string msg = "model '" + spec.type + "' has no parameter '" + it.key() + "'";
@@ -101,19 +79,32 @@ Status ForecasterRegistry::Validate(const ModelSpec& spec) const {
       return InvalidArgumentError("parameter '" + it.key() + "' of model '" + spec.type + "' must be of type " +
                                   ps->type + ", got " + CompactJson(it.value()));
   }
+  // Value checks use the same parsers as Fit, so bad values fail here rather than later.
+  if (type.check_params) return type.check_params(spec.params);
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Create(const ModelSpec& spec) const {
-  ALMANAC_RETURN_IF_ERROR(Validate(spec));
-  const ModelType* type = Find(spec.type);
-  // Calibration wraps everything else (it refits the rest, Box-Cox included, per origin).
-  if (CalibrationRequested(spec.params)) return CreateCalibrated(spec, *this);
-  if (BoxCoxRequested(spec.params)) return CreateBoxCox(spec, *type, *this);
-  return type->create(spec, *this);
+Status UnknownType(const ModelSpec& spec, std::string_view what, const std::vector<std::string>& names) {
+  std::string msg = "unknown " + std::string(what) + "model type '" + spec.type + "'";
+  std::string hint = DidYouMean(spec.type, names);
+  if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  return NotFoundError(msg + "; known types: " + all);
 }
 
-Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Load(const Json& env) const {
+// The envelope of every model: {"format":"almanac-model","format_version":1,"spec":..,"state":..}.
+Json MakeEnvelope(const ModelSpec& spec, Json state) {
+  Json env = Json::object();
+  env["format"] = "almanac-model";
+  env["format_version"] = kModelFormatVersion;
+  env["spec"] = {{"type", spec.type}, {"params", spec.params.is_null() ? Json::object() : spec.params}};
+  env["state"] = std::move(state);
+  return env;
+}
+
+// The spec of an envelope, after checking its format, version and shape (not the type).
+Result<ModelSpec> ParseEnvelope(const Json& env) {
   if (!env.is_object() || env.value("format", "") != "almanac-model")
     return InvalidArgumentError("not an almanac model: missing \"format\":\"almanac-model\"");
   if (!env.contains("format_version") || !env["format_version"].is_number_integer())
@@ -126,15 +117,69 @@ Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Load(const Json& env) co
       !env["spec"]["type"].is_string())
     return InvalidArgumentError("almanac model has no spec.type");
   if (!env.contains("state")) return InvalidArgumentError("almanac model has no state");
-  ModelSpec spec{env["spec"]["type"].get<std::string>(), env["spec"].value("params", Json::object())};
+  return ModelSpec{env["spec"]["type"].get<std::string>(), env["spec"].value("params", Json::object())};
+}
+
+Status MalformedState(const ModelSpec& spec, const Json::exception& e) {
+  return DataLossError("malformed state for model type '" + spec.type + "': " + e.what());
+}
+
+}  // namespace
+
+Status ForecasterRegistry::Register(ModelType type) {
+  const bool complete =
+      IsMultivariateKind(type.kind) ? type.create_multivariate && type.load_multivariate : type.create && type.load;
+  if (!complete) return InvalidArgumentError("model type '" + type.name + "' lacks a factory or loader");
+  if (Find(type.name) != nullptr) return AlreadyExistsError("model type '" + type.name + "' is already registered");
+  types_.push_back(std::move(type));
+  return Status::Ok();
+}
+
+const ModelType* ForecasterRegistry::Find(std::string_view name) const {
+  for (const auto& t : types_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+const ModelType* ForecasterRegistry::FindOf(std::string_view name, bool multivariate) const {
+  const ModelType* t = Find(name);
+  return t != nullptr && IsMultivariateKind(t->kind) == multivariate ? t : nullptr;
+}
+
+std::vector<std::string> ForecasterRegistry::Names() const { return Names(ModelKind::kUnivariate); }
+
+std::vector<std::string> ForecasterRegistry::Names(ModelKind kind) const {
+  std::vector<std::string> names;
+  for (const auto& t : types_)
+    if (t.kind == kind) names.push_back(t.name);
+  return names;
+}
+
+Status ForecasterRegistry::Validate(const ModelSpec& spec) const {
+  const ModelType* type = FindOf(spec.type, false);
+  if (type == nullptr) return UnknownType(spec, "", Names());
+  return ValidateParams(*type, spec, CommonParams());
+}
+
+Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Create(const ModelSpec& spec) const {
   ALMANAC_RETURN_IF_ERROR(Validate(spec));
-  const ModelType* type = Find(spec.type);
+  const ModelType* type = FindOf(spec.type, false);
+  // Calibration wraps everything else (it refits the rest, Box-Cox included, per origin).
+  if (CalibrationRequested(spec.params)) return CreateCalibrated(spec, *this);
+  if (BoxCoxRequested(spec.params)) return CreateBoxCox(spec, *type, *this);
+  return type->create(spec, *this);
+}
+
+Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Load(const Json& env) const {
+  ALMANAC_ASSIGN_OR_RETURN(ModelSpec spec, ParseEnvelope(env));
+  ALMANAC_RETURN_IF_ERROR(Validate(spec));
+  const ModelType* type = FindOf(spec.type, false);
   try {
     if (CalibrationRequested(spec.params)) return LoadCalibrated(spec, env["state"], *this);
     if (BoxCoxRequested(spec.params)) return LoadBoxCox(spec, env["state"], *type, *this);
     return type->load(spec, env["state"], *this);
   } catch (const Json::exception& e) {
-    return DataLossError("malformed state for model type '" + spec.type + "': " + e.what());
+    return MalformedState(spec, e);
   }
 }
 
@@ -143,20 +188,53 @@ Result<std::unique_ptr<Forecaster>> ForecasterRegistry::Deserialize(std::string_
   return Load(env);
 }
 
-Result<Json> ModelEnvelope(const Forecaster& model) {
-  ALMANAC_ASSIGN_OR_RETURN(Json state, model.SaveState());
-  Json env = Json::object();
-  env["format"] = "almanac-model";
-  env["format_version"] = kModelFormatVersion;
-  env["spec"] = {{"type", model.spec().type}, {"params", model.spec().params.is_null() ? Json::object() : model.spec().params}};
-  env["state"] = std::move(state);
-  return env;
+Status ForecasterRegistry::ValidateMultivariate(const ModelSpec& spec) const {
+  const ModelType* type = FindOf(spec.type, true);
+  if (type == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& t : types_)
+      if (IsMultivariateKind(t.kind)) names.push_back(t.name);
+    return UnknownType(spec, "multivariate ", names);
+  }
+  return ValidateParams(*type, spec, {});
 }
 
-Result<std::string> SerializeModel(const Forecaster& model) {
-  ALMANAC_ASSIGN_OR_RETURN(Json env, ModelEnvelope(model));
+Result<std::unique_ptr<MultivariateForecaster>> ForecasterRegistry::CreateMultivariate(const ModelSpec& spec) const {
+  ALMANAC_RETURN_IF_ERROR(ValidateMultivariate(spec));
+  return FindOf(spec.type, true)->create_multivariate(spec);
+}
+
+Result<std::unique_ptr<MultivariateForecaster>> ForecasterRegistry::LoadMultivariate(const Json& env) const {
+  ALMANAC_ASSIGN_OR_RETURN(ModelSpec spec, ParseEnvelope(env));
+  ALMANAC_RETURN_IF_ERROR(ValidateMultivariate(spec));
+  try {
+    return FindOf(spec.type, true)->load_multivariate(spec, env["state"]);
+  } catch (const Json::exception& e) {
+    return MalformedState(spec, e);
+  }
+}
+
+namespace {
+
+// The envelope and its canonical bytes, for models of either interface.
+template <typename Model>
+Result<Json> EnvelopeOf(const Model& model) {
+  ALMANAC_ASSIGN_OR_RETURN(Json state, model.SaveState());
+  return MakeEnvelope(model.spec(), std::move(state));
+}
+
+template <typename Model>
+Result<std::string> CanonicalEnvelopeOf(const Model& model) {
+  ALMANAC_ASSIGN_OR_RETURN(Json env, EnvelopeOf(model));
   return CanonicalJson(env);
 }
+
+}  // namespace
+
+Result<Json> ModelEnvelope(const Forecaster& model) { return EnvelopeOf(model); }
+Result<std::string> SerializeModel(const Forecaster& model) { return CanonicalEnvelopeOf(model); }
+Result<Json> MultivariateEnvelope(const MultivariateForecaster& model) { return EnvelopeOf(model); }
+Result<std::string> SerializeMultivariate(const MultivariateForecaster& model) { return CanonicalEnvelopeOf(model); }
 
 std::vector<Result<std::unique_ptr<Forecaster>>> FitMany(const ForecasterRegistry& registry, const ModelSpec& spec,
                                                          std::span<const FitInput> inputs, int threads) {

@@ -307,7 +307,7 @@ Result<HttpResponse> HttpApi::Scenarios(ApiCall& call) const {
     Json paths = Json::object();
     for (const auto& c : conditions) {
       Json p = Json::array();
-      for (double x : c.values) p.push_back(std::isnan(x) ? Json(nullptr) : Json(x));
+      for (double x : c.values) p.push_back(FiniteOrNull(x));
       paths[c.variable] = std::move(p);
     }
     (*j)["name"] = sc.name;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -37,5 +38,11 @@ std::string PrettyJson(const Json& value);
 std::string CompactJson(const Json& value);
 // A finite number as a JSON number; NaN (missing) and infinities, which JSON cannot hold, as null.
 inline Json FiniteOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+// The inverse, for reading numbers written by FiniteOrNull: null as NaN, a number as itself; any
+// other value throws Json::type_error (as get<double>() does), which model loaders report as
+// DataLoss.
+inline double NumberOrNaN(const Json& j) {
+  return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
+}
 
 }  // namespace almanac

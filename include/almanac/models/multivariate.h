@@ -27,8 +27,10 @@
 //
 // Serialized form: the same envelope as univariate models,
 //   {"format":"almanac-model","format_version":1,"spec":{"type":"var","params":{..}},"state":{..}}
-// in canonical JSON, so identical fits give identical bytes. ForecasterRegistry (univariate)
-// does not load these types; use DeserializeMultivariate.
+// in canonical JSON, so identical fits give identical bytes. Their rows are in the same
+// model-type table as the univariate types (ModelKind kMultivariate, kExogenous);
+// ForecasterRegistry::Load (univariate) does not load them: use DeserializeMultivariate (or
+// ForecasterRegistry::LoadMultivariate).
 #pragma once
 
 #include <cstdint>
@@ -288,12 +290,14 @@ class MultivariateForecaster {
   virtual Result<SimulatedPaths> SimulatePaths(const PathSimulationRequest& request) const;
 };
 
-// One multivariate model type: name, description and declared parameters.
-struct MultivariateModelType {
-  std::string name;
-  std::string description;
-  std::vector<ParamSpec> params;
-};
+// The functions below answer from the built-in rows of the one model-type table
+// (RegisterBuiltinModels; a ForecasterRegistry filled by it has the same answers in
+// ValidateMultivariate, CreateMultivariate and LoadMultivariate).
+
+// A multivariate model type is a row of the model-type table (kind kMultivariate or
+// kExogenous): name, description, declared parameters.
+using MultivariateModelType = ModelType;
+// The built-in multivariate and exogenous rows (var, bvar, arimax), in registration order.
 const std::vector<MultivariateModelType>& MultivariateModelTypes();
 
 // NotFound (with did-you-mean) for an unknown type; InvalidArgument for an undeclared

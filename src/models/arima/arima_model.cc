@@ -7,9 +7,11 @@
 #include "almanac/core/json.h"
 #include "almanac/core/time_series.h"
 #include "models/arima/arima.h"
+#include "models/arima/arima_codec.h"
 #include "models/arima/arima_fit.h"
 #include "models/arima/auto_arima.h"
 #include "models/arima/unit_root_tests.h"
+#include "models/model_base.h"
 
 namespace almanac::models {
 namespace {
@@ -18,34 +20,6 @@ using arima::ArimaFit;
 using arima::ArimaSpec;
 using arima::Method;
 using arima::Orders;
-
-// Non-finite numbers cannot appear in canonical JSON: NaN is stored as null and infinities
-// as the strings "Infinity" / "-Infinity".
-Json Num(double v) {
-  if (std::isfinite(v)) return v;
-  if (std::isnan(v)) return nullptr;
-  return v > 0 ? "Infinity" : "-Infinity";
-}
-double FromNum(const Json& j) {
-  if (j.is_null()) return kNaN;
-  if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    if (s == "Infinity") return std::numeric_limits<double>::infinity();
-    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
-    throw Json::type_error::create(302, "unexpected string for a number: " + s, &j);
-  }
-  return j.get<double>();
-}
-Json NumArray(const std::vector<double>& v) {
-  Json a = Json::array();
-  for (double x : v) a.push_back(Num(x));
-  return a;
-}
-std::vector<double> FromNumArray(const Json& j) {
-  std::vector<double> out;
-  for (const auto& x : j) out.push_back(FromNum(x));
-  return out;
-}
 
 Result<std::optional<std::vector<int>>> GetOrder(const Json& params, const std::string& name) {
   if (!params.is_object()) return std::optional<std::vector<int>>();
@@ -150,34 +124,30 @@ Result<arima::AutoArimaOptions> ParseAutoParams(const Json& params) {
   return o;
 }
 
-class ArimaForecaster : public Forecaster {
+class ArimaForecaster : public ForecasterBase {
  public:
-  ArimaForecaster(ModelSpec spec, bool automatic) : spec_(std::move(spec)), automatic_(automatic) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+  ArimaForecaster(ModelSpec spec, bool automatic) : ForecasterBase(std::move(spec)), automatic_(automatic) {}
 
   Status Fit(const FitInput& in) override {
-    fitted_ok_ = false;
+    set_fitted(false);
     notes_.clear();
     int nvalid = 0;
     for (size_t t = 0; t < in.y.size(); ++t) {
       if (std::isinf(in.y[t]))
-        return InvalidArgumentError(spec_.type + ": observation " + std::to_string(t + 1) + " is infinite");
+        return InvalidArgumentError(spec().type + ": observation " + std::to_string(t + 1) + " is infinite");
       nvalid += !std::isnan(in.y[t]);
     }
-    if (nvalid == 0) return InvalidArgumentError(spec_.type + ": the series has no observations");
+    if (nvalid == 0) return InvalidArgumentError(spec().type + ": the series has no observations");
     Status st = automatic_ ? FitAuto(in) : FitFixed(in);
     if (!st.ok()) return st;
     if (!(fit_.sigma2 >= 0) || !std::isfinite(fit_.sigma2))
-      return InvalidArgumentError(spec_.type + ": " + fit_.Description() +
+      return InvalidArgumentError(spec().type + ": " + fit_.Description() +
                                   ": too few observations to estimate the innovation variance");
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
-    ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override {
     Forecast f;
     f.notes = notes_;
     std::vector<double> se;
@@ -193,26 +163,26 @@ class ArimaForecaster : public Forecaster {
     }
     for (int h = 0; h < horizon; ++h)
       if (!std::isfinite(f.mean[h]) || !std::isfinite(se[h]))
-        return InternalError(spec_.type + ": the forecast at horizon " + std::to_string(h + 1) +
+        return InternalError(spec().type + ": the forecast at horizon " + std::to_string(h + 1) +
                              " is not finite (numerically unstable model " + fit_.Description() + ")");
     return f;
   }
 
   ModelDescription Describe() const override {
     ModelDescription d;
-    d.type = spec_.type;
+    d.type = spec().type;
     d.notes = notes_;
-    if (!fitted_ok_) return d;
+    if (!is_fitted()) return d;
     d.method = fit_.Description();
     Json params = Json::object();
-    for (size_t i = 0; i < fit_.coef.size(); ++i) params[fit_.coef_names[i]] = Num(fit_.coef[i]);
+    for (size_t i = 0; i < fit_.coef.size(); ++i) params[fit_.coef_names[i]] = arima::EncodeNumber(fit_.coef[i]);
     if (fit_.has_var) {
       Json se = Json::object();
       size_t k = 0;
       const size_t nf = static_cast<size_t>(fit_.npar - 1);
       for (size_t i = 0; i < fit_.coef.size(); ++i) {
         if (!fit_.mask[i]) continue;
-        se[fit_.coef_names[i]] = Num(std::sqrt(fit_.var_coef[k * nf + k]));
+        se[fit_.coef_names[i]] = arima::EncodeNumber(std::sqrt(fit_.var_coef[k * nf + k]));
         ++k;
       }
       params["se"] = se;
@@ -234,98 +204,26 @@ class ArimaForecaster : public Forecaster {
 
   std::vector<double> Fitted() const override { return fitted_; }
 
-  Result<Json> SaveState() const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
-    const Orders& o = fit_.orders;
+  Result<Json> SaveFitted() const override {
     Json s = Json::object();
-    s["orders"] = {o.p, o.d, o.q, o.P, o.D, o.Q, o.m};
-    s["method"] = arima::MethodName(fit_.method);
-    s["coef_names"] = fit_.coef_names;
-    s["coef"] = NumArray(fit_.coef);
-    std::vector<int> mask;
-    for (bool b : fit_.mask) mask.push_back(b ? 1 : 0);
-    s["mask"] = mask;
-    s["has_var"] = fit_.has_var;
-    s["var_bad"] = fit_.var_bad;
-    s["var_coef"] = NumArray(fit_.var_coef);
-    s["has_intercept"] = fit_.has_intercept;
-    s["has_drift"] = fit_.has_drift;
-    s["n"] = fit_.n;
-    s["n_used"] = fit_.n_used;
-    s["nstar"] = fit_.nstar;
-    s["npar"] = fit_.npar;
-    s["sigma2_css"] = Num(fit_.sigma2_css);
-    s["sigma2"] = Num(fit_.sigma2);
-    s["loglik"] = Num(fit_.loglik);
-    s["aic"] = Num(fit_.aic);
-    s["aicc"] = Num(fit_.aicc);
-    s["bic"] = Num(fit_.bic);
-    s["convergence"] = fit_.convergence;
-    s["phi"] = NumArray(fit_.phi);
-    s["theta"] = NumArray(fit_.theta);
-    s["delta"] = NumArray(fit_.delta);
-    s["state"] = NumArray(fit_.state);
-    s["state_cov"] = NumArray(fit_.state_cov);
-    s["fitted"] = NumArray(fitted_);
+    arima::EncodeArimaFit(fit_, s);
+    s["fitted"] = arima::EncodeNumbers(fitted_);
     s["notes"] = notes_;
     return s;
   }
 
   Status Load(const Json& s) {
-    const auto ord = s.at("orders").get<std::vector<int>>();
-    if (ord.size() != 7) return DataLossError("arima state: 'orders' must have 7 entries");
-    Orders o{ord[0], ord[1], ord[2], ord[3], ord[4], ord[5], ord[6]};
-    for (int v : ord)
-      if (v < 0) return DataLossError("arima state: negative order");
-    if (o.m < 1) return DataLossError("arima state: period must be at least 1");
-    ArimaFit f;
-    f.orders = o;
-    const std::string method = s.at("method").get<std::string>();
-    f.method = method == "CSS" ? Method::kCss : method == "ML" ? Method::kMl : Method::kCssMl;
-    f.coef_names = s.at("coef_names").get<std::vector<std::string>>();
-    f.coef = FromNumArray(s.at("coef"));
-    for (int b : s.at("mask").get<std::vector<int>>()) f.mask.push_back(b != 0);
-    f.has_var = s.at("has_var").get<bool>();
-    f.var_bad = s.at("var_bad").get<bool>();
-    f.var_coef = FromNumArray(s.at("var_coef"));
-    f.has_intercept = s.at("has_intercept").get<bool>();
-    f.has_drift = s.at("has_drift").get<bool>();
-    f.n = s.at("n").get<int>();
-    f.n_used = s.at("n_used").get<int>();
-    f.nstar = s.at("nstar").get<int>();
-    f.npar = s.at("npar").get<int>();
-    f.sigma2_css = FromNum(s.at("sigma2_css"));
-    f.sigma2 = FromNum(s.at("sigma2"));
-    f.loglik = FromNum(s.at("loglik"));
-    f.aic = FromNum(s.at("aic"));
-    f.aicc = FromNum(s.at("aicc"));
-    f.bic = FromNum(s.at("bic"));
-    f.convergence = s.at("convergence").get<int>();
-    f.phi = FromNumArray(s.at("phi"));
-    f.theta = FromNumArray(s.at("theta"));
-    f.delta = FromNumArray(s.at("delta"));
-    f.state = FromNumArray(s.at("state"));
-    f.state_cov = FromNumArray(s.at("state_cov"));
-    const size_t ncoef = static_cast<size_t>(o.narma()) + (f.has_intercept ? 1 : 0) + (f.has_drift ? 1 : 0);
-    const size_t r = static_cast<size_t>(o.r());
-    const size_t rd = r + static_cast<size_t>(o.nd());
-    size_t nfree = 0;
-    for (bool b : f.mask) nfree += b;
-    if (f.coef.size() != ncoef || f.coef_names.size() != ncoef || f.mask.size() != ncoef ||
-        f.phi.size() != static_cast<size_t>(o.p_full()) || f.theta.size() != static_cast<size_t>(o.q_full()) ||
-        f.delta.size() != static_cast<size_t>(o.nd()) || f.state.size() != rd || f.state_cov.size() != rd * rd ||
-        (f.has_var && f.var_coef.size() != nfree * nfree) || f.n < 1 || static_cast<int>(nfree) + 1 != f.npar)
-      return DataLossError("inconsistent " + spec_.type + " model state");
-    fitted_ = FromNumArray(s.at("fitted"));
+    ALMANAC_ASSIGN_OR_RETURN(ArimaFit f, arima::DecodeArimaFit(s, spec().type));
+    fitted_ = arima::DecodeNumbers(s.at("fitted"));
     notes_ = s.at("notes").get<std::vector<std::string>>();
     fit_ = std::move(f);
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
  private:
   Status FitFixed(const FitInput& in) {
-    ALMANAC_ASSIGN_OR_RETURN(ArimaParams p, ParseArimaParams(spec_.params));
+    ALMANAC_ASSIGN_OR_RETURN(ArimaParams p, ParseArimaParams(spec().params));
     const int n = static_cast<int>(in.y.size());
     const int m = p.period ? *p.period : std::max(1, in.period);
     ArimaSpec spec;
@@ -382,8 +280,8 @@ class ArimaForecaster : public Forecaster {
   }
 
   Status FitAuto(const FitInput& in) {
-    ALMANAC_ASSIGN_OR_RETURN(arima::AutoArimaOptions opt, ParseAutoParams(spec_.params));
-    ALMANAC_ASSIGN_OR_RETURN(std::optional<int> period, GetOptionalInt(spec_.params, "period"));
+    ALMANAC_ASSIGN_OR_RETURN(arima::AutoArimaOptions opt, ParseAutoParams(spec().params));
+    ALMANAC_ASSIGN_OR_RETURN(std::optional<int> period, GetOptionalInt(spec().params, "period"));
     if (period && *period < 1) return InvalidArgumentError("parameter 'period' must be at least 1");
     const int m = period ? *period : std::max(1, in.period);
     auto res = arima::AutoArima(in.y, m, opt);
@@ -396,9 +294,7 @@ class ArimaForecaster : public Forecaster {
     return Status::Ok();
   }
 
-  ModelSpec spec_;
   bool automatic_;
-  bool fitted_ok_ = false;
   ArimaFit fit_;
   std::vector<double> fitted_;
   std::vector<std::string> notes_;

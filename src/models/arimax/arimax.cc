@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "almanac/core/time_series.h"
+#include "models/arima/arima_codec.h"
 #include "models/arima/arima_fit.h"
+#include "models/model_base.h"
+#include "models/random.h"
 
 namespace almanac::models::arimax {
 namespace {
@@ -16,18 +18,6 @@ using arima::ArimaFit;
 using arima::ArimaSpec;
 using arima::Method;
 using arima::Orders;
-
-double FromNum(const Json& j) { return j.is_null() ? kNaN : j.get<double>(); }
-Json NumArray(const std::vector<double>& v) {
-  Json a = Json::array();
-  for (double x : v) a.push_back(FiniteOrNull(x));
-  return a;
-}
-std::vector<double> FromNumArray(const Json& j) {
-  std::vector<double> out;
-  for (const auto& x : j) out.push_back(FromNum(x));
-  return out;
-}
 
 struct Settings {
   std::string target;  // empty: the first variable
@@ -84,43 +74,14 @@ Result<Settings> Parse(const Json& params) {
   return s;
 }
 
-// Standard normal variates (Marsaglia polar on 53-bit uniforms of mt19937_64), for samples.
-class Normal {
+class ArimaxModel : public MultivariateBase {
  public:
-  explicit Normal(std::uint64_t seed) : engine_(seed) {}
-  double Next() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    double u, v, s;
-    do {
-      u = 2 * ((static_cast<double>(engine_() >> 11) + 0.5) * 0x1.0p-53) - 1;
-      v = 2 * ((static_cast<double>(engine_() >> 11) + 0.5) * 0x1.0p-53) - 1;
-      s = u * u + v * v;
-    } while (s >= 1 || s == 0);
-    const double f = std::sqrt(-2 * std::log(s) / s);
-    spare_ = v * f;
-    has_spare_ = true;
-    return u * f;
-  }
-
- private:
-  std::mt19937_64 engine_;
-  double spare_ = 0;
-  bool has_spare_ = false;
-};
-
-class ArimaxModel : public MultivariateForecaster {
- public:
-  explicit ArimaxModel(ModelSpec spec) : spec_(std::move(spec)) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+  explicit ArimaxModel(ModelSpec spec) : MultivariateBase(std::move(spec)) {}
 
   Status Fit(const MultiInput& data) override {
-    fitted_ = false;
+    set_fitted(false);
     notes_.clear();
-    ALMANAC_ASSIGN_OR_RETURN(Settings s, Parse(spec_.params));
+    ALMANAC_ASSIGN_OR_RETURN(Settings s, Parse(spec().params));
     settings_ = s;
     const int k = data.num_vars();
     if (k < 2) return InvalidArgumentError("arimax needs a target and at least one regressor (two or more variables)");
@@ -180,13 +141,11 @@ class ArimaxModel : public MultivariateForecaster {
     if (!(fit_.sigma2 >= 0) || !std::isfinite(fit_.sigma2))
       return InvalidArgumentError("arimax: too few observations to estimate the innovation variance");
     n_ = n;
-    fitted_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
-  Result<MultiForecast> Predict(const MultiPredictRequest& request) const override {
-    if (!fitted_) return FailedPreconditionError("model is not fitted");
-    ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(request.horizon, request.levels));
+  Result<MultiForecast> PredictFitted(const MultiPredictRequest& request) const override {
     const int horizon = request.horizon;
     const int k = static_cast<int>(names_.size());
     // Every regressor needs its full future path; the target cannot be conditioned.
@@ -243,22 +202,21 @@ class ArimaxModel : public MultivariateForecaster {
     }
     f.interval_method = "analytic: Gaussian, ARIMA error variance given the regressors' paths (R forecast.Arima)";
     if (request.keep_samples) {
-      Normal normal(settings_.seed);
+      Rng rng(settings_.seed);
       f.samples.assign(static_cast<size_t>(k), std::vector<std::vector<double>>(static_cast<size_t>(horizon)));
       for (int i = 0; i < k; ++i)
         for (int h = 0; h < horizon; ++h) {
           auto& v = f.samples[i][h];
           for (int d = 0; d < settings_.draws; ++d)
-            v.push_back(i == target_ ? mean[h] + se[h] * normal.Next() : future[i][h]);
+            v.push_back(i == target_ ? mean[h] + se[h] * rng.Normal() : future[i][h]);
         }
     }
     return f;
   }
 
-  Result<MultiDescription> Describe() const override {
-    if (!fitted_) return FailedPreconditionError("model is not fitted");
+  Result<MultiDescription> DescribeFitted() const override {
     MultiDescription d;
-    d.type = spec_.type;
+    d.type = spec().type;
     d.method = fit_.Description();
     d.names = names_;
     d.lags = fit_.orders.p;
@@ -305,48 +263,20 @@ class ArimaxModel : public MultivariateForecaster {
     return UnimplementedError("the Granger causality test is defined for var, not arimax");
   }
 
-  Result<Json> SaveState() const override {
-    if (!fitted_) return FailedPreconditionError("model is not fitted");
-    const Orders& o = fit_.orders;
+  Result<Json> SaveFitted() const override {
     Json s = Json::object();
     s["names"] = names_;
     s["target"] = target_;
     s["start"] = start_ ? Json(start_->ToString()) : Json(nullptr);
     s["start_frequency"] = start_ ? Json(std::string(FrequencyCode(start_->frequency()))) : Json(nullptr);
     s["n_input"] = n_;
-    s["orders"] = {o.p, o.d, o.q, o.P, o.D, o.Q, o.m};
-    s["method"] = arima::MethodName(fit_.method);
-    s["coef_names"] = fit_.coef_names;
-    s["coef"] = NumArray(fit_.coef);
-    std::vector<int> mask;
-    for (bool b : fit_.mask) mask.push_back(b ? 1 : 0);
-    s["mask"] = mask;
-    s["has_var"] = fit_.has_var;
-    s["var_bad"] = fit_.var_bad;
-    s["var_coef"] = NumArray(fit_.var_coef);
-    s["has_intercept"] = fit_.has_intercept;
-    s["has_drift"] = fit_.has_drift;
-    s["num_xreg"] = fit_.num_xreg;
-    s["n"] = fit_.n;
-    s["n_used"] = fit_.n_used;
-    s["nstar"] = fit_.nstar;
-    s["npar"] = fit_.npar;
-    s["sigma2"] = FiniteOrNull(fit_.sigma2);
-    s["loglik"] = FiniteOrNull(fit_.loglik);
-    s["aic"] = FiniteOrNull(fit_.aic);
-    s["aicc"] = FiniteOrNull(fit_.aicc);
-    s["bic"] = FiniteOrNull(fit_.bic);
-    s["phi"] = NumArray(fit_.phi);
-    s["theta"] = NumArray(fit_.theta);
-    s["delta"] = NumArray(fit_.delta);
-    s["state"] = NumArray(fit_.state);
-    s["state_cov"] = NumArray(fit_.state_cov);
+    arima::EncodeArimaFit(fit_, s);
     s["notes"] = notes_;
     return s;
   }
 
   Status Load(const Json& s) {
-    ALMANAC_ASSIGN_OR_RETURN(settings_, Parse(spec_.params));
+    ALMANAC_ASSIGN_OR_RETURN(settings_, Parse(spec().params));
     names_ = s.at("names").get<std::vector<std::string>>();
     target_ = s.at("target").get<int>();
     start_.reset();
@@ -356,54 +286,18 @@ class ArimaxModel : public MultivariateForecaster {
       start_ = p;
     }
     n_ = s.at("n_input").get<int>();
-    const auto ord = s.at("orders").get<std::vector<int>>();
-    if (ord.size() != 7) return DataLossError("arimax state: 'orders' must have 7 entries");
-    ArimaFit f;
-    f.orders = Orders{ord[0], ord[1], ord[2], ord[3], ord[4], ord[5], ord[6]};
-    const std::string method = s.at("method").get<std::string>();
-    f.method = method == "CSS" ? Method::kCss : method == "ML" ? Method::kMl : Method::kCssMl;
-    f.coef_names = s.at("coef_names").get<std::vector<std::string>>();
-    f.coef = FromNumArray(s.at("coef"));
-    for (int b : s.at("mask").get<std::vector<int>>()) f.mask.push_back(b != 0);
-    f.has_var = s.at("has_var").get<bool>();
-    f.var_bad = s.at("var_bad").get<bool>();
-    f.var_coef = FromNumArray(s.at("var_coef"));
-    f.has_intercept = s.at("has_intercept").get<bool>();
-    f.has_drift = s.at("has_drift").get<bool>();
-    f.num_xreg = s.at("num_xreg").get<int>();
-    f.n = s.at("n").get<int>();
-    f.n_used = s.at("n_used").get<int>();
-    f.nstar = s.at("nstar").get<int>();
-    f.npar = s.at("npar").get<int>();
-    f.sigma2 = FromNum(s.at("sigma2"));
-    f.loglik = FromNum(s.at("loglik"));
-    f.aic = FromNum(s.at("aic"));
-    f.aicc = FromNum(s.at("aicc"));
-    f.bic = FromNum(s.at("bic"));
-    f.phi = FromNumArray(s.at("phi"));
-    f.theta = FromNumArray(s.at("theta"));
-    f.delta = FromNumArray(s.at("delta"));
-    f.state = FromNumArray(s.at("state"));
-    f.state_cov = FromNumArray(s.at("state_cov"));
-    const Orders& o = f.orders;
-    const size_t ncoef = static_cast<size_t>(o.narma()) + (f.has_intercept ? 1 : 0) + (f.has_drift ? 1 : 0) +
-                         static_cast<size_t>(f.num_xreg);
-    const size_t rd = static_cast<size_t>(o.r() + o.nd());
+    ALMANAC_ASSIGN_OR_RETURN(ArimaFit f, arima::DecodeArimaFit(s, "arimax"));
     if (names_.size() < 2 || target_ < 0 || target_ >= static_cast<int>(names_.size()) ||
-        f.num_xreg + 1 != static_cast<int>(names_.size()) || f.coef.size() != ncoef || f.coef_names.size() != ncoef ||
-        f.mask.size() != ncoef || f.state.size() != rd || f.state_cov.size() != rd * rd ||
-        f.phi.size() != static_cast<size_t>(o.p_full()) || f.theta.size() != static_cast<size_t>(o.q_full()))
+        f.num_xreg + 1 != static_cast<int>(names_.size()))
       return DataLossError("inconsistent arimax model state");
     notes_ = s.at("notes").get<std::vector<std::string>>();
     fit_ = std::move(f);
-    fitted_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
  private:
-  ModelSpec spec_;
   Settings settings_;
-  bool fitted_ = false;
   std::vector<std::string> names_;
   std::optional<Period> start_;
   int target_ = 0;
@@ -425,6 +319,12 @@ Result<std::unique_ptr<MultivariateForecaster>> LoadArimaxModel(const ModelSpec&
 }
 
 Status CheckArimaxParams(const Json& params) { return Parse(params).status(); }
+
+ModelType ArimaxModelType() {
+  return MultivariateRow(
+      "arimax", "regression with ARIMA errors on exogenous regressors with known future paths (R Arima(xreg=))",
+      ModelKind::kExogenous, ArimaxParams(), NewArimaxModel, LoadArimaxModel, CheckArimaxParams);
+}
 
 std::vector<ParamSpec> ArimaxParams() {
   return {

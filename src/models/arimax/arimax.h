@@ -15,5 +15,7 @@ std::unique_ptr<MultivariateForecaster> NewArimaxModel(const ModelSpec& spec);
 Result<std::unique_ptr<MultivariateForecaster>> LoadArimaxModel(const ModelSpec& spec, const Json& state);
 std::vector<ParamSpec> ArimaxParams();
 Status CheckArimaxParams(const Json& params);
+// The row of the model-type table (ModelKind::kExogenous; listed in src/models/builtin.cc).
+ModelType ArimaxModelType();
 
 }  // namespace almanac::models::arimax

@@ -152,5 +152,71 @@ TEST(ArimaxTest, ErrorsNameTheProblem) {
   EXPECT_THAT(CreateMultivariate({"arimax", {{"order", {1, 0}}}}), StatusIs(StatusCode::kInvalidArgument, "order"));
 }
 
+// Issue 26: ARIMA and ARIMAX share one codec of the fitted state, so ARIMAX packages now keep
+// sigma2_css and convergence. Packages written before lack them; registered packages are
+// immutable, so those must still load and forecast the same numbers.
+TEST(ArimaxTest, Issue26PackageWithoutSigma2CssAndConvergenceStillLoads) {
+  ArimaxCase cs = Make(ArimaxGoldens()["cases"][2]);
+  auto m = CreateMultivariate({"arimax", cs.spec});
+  ASSERT_THAT(m, IsOk());
+  ASSERT_THAT((*m)->Fit(cs.train), IsOk());
+  auto env = MultivariateEnvelope(**m);
+  ASSERT_THAT(env, IsOk());
+  EXPECT_TRUE((*env)["state"]["sigma2_css"].is_number());
+  EXPECT_EQ((*env)["state"]["convergence"], 0);
+  const MultiPredictRequest request{.horizon = 12, .levels = {80, 95}, .conditions = cs.future};
+  auto expected = (*m)->Predict(request);
+  ASSERT_THAT(expected, IsOk());
+
+  Json old = *env;
+  old["state"].erase("sigma2_css");
+  old["state"].erase("convergence");
+  auto loaded = LoadMultivariate(old);
+  ASSERT_THAT(loaded, IsOk());
+  auto f = (*loaded)->Predict(request);
+  ASSERT_THAT(f, IsOk());
+  EXPECT_EQ(f->mean, expected->mean);
+  EXPECT_EQ(f->intervals[1].lower, expected->intervals[1].lower);
+  EXPECT_EQ((*loaded)->Describe()->loglik, (*m)->Describe()->loglik);
+
+  // A package in the old format, as stored (the same fit; see testdata/models/arimax/README.md).
+  std::ifstream in(std::string(ALMANAC_SOURCE_DIR) + "/testdata/models/arimax/package_before_issue26.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  ASSERT_FALSE(ss.str().empty());
+  ASSERT_EQ(ss.str().find("sigma2_css"), std::string::npos);
+  auto stored = DeserializeMultivariate(ss.str());
+  ASSERT_THAT(stored, IsOk());
+  auto g = (*stored)->Predict(request);
+  ASSERT_THAT(g, IsOk());
+  double scale = 0;
+  for (double v : expected->mean[0]) scale = std::max(scale, std::fabs(v));
+  for (int h = 0; h < 12; ++h) {
+    EXPECT_NEAR(g->mean[0][h], expected->mean[0][h], 1e-9 * scale) << "h " << h + 1;
+    EXPECT_NEAR(g->intervals[1].upper[0][h], expected->intervals[1].upper[0][h], 1e-9 * scale) << "h " << h + 1;
+  }
+  // Saved again, it is in the new format (sigma2_css unknown: null).
+  auto resaved = MultivariateEnvelope(**stored);
+  ASSERT_THAT(resaved, IsOk());
+  EXPECT_TRUE((*resaved)["state"]["sigma2_css"].is_null());
+  EXPECT_EQ((*resaved)["state"]["convergence"], 0);
+}
+
+TEST(ArimaxTest, IsARowOfTheOneModelTypeTable) {
+  ForecasterRegistry registry;
+  RegisterBuiltinModels(registry);
+  const ModelType* t = registry.Find("arimax");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->kind, ModelKind::kExogenous);
+  EXPECT_EQ(registry.Names(ModelKind::kMultivariate), (std::vector<std::string>{"var", "bvar"}));
+  // The univariate registry API does not create it; the multivariate one does.
+  EXPECT_THAT(registry.Create({"arimax", Json::object()}), StatusIs(StatusCode::kNotFound, "unknown model type"));
+  EXPECT_THAT(registry.CreateMultivariate({"arimax", Json::object()}), IsOk());
+  EXPECT_THAT(registry.CreateMultivariate({"arimx", Json::object()}),
+              StatusIs(StatusCode::kNotFound, "did you mean 'arimax'?"));
+  EXPECT_THAT(registry.ValidateMultivariate({"arimax", {{"draws", 1}}}),
+              StatusIs(StatusCode::kInvalidArgument, "draws"));
+}
+
 }  // namespace
 }  // namespace almanac::models

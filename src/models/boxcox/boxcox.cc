@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "models/model_base.h"
+
 namespace almanac::models {
 namespace {
 
@@ -77,12 +79,14 @@ double MeanSd(const std::vector<double>& v, double* sd) {
   return m;
 }
 
-class BoxCoxForecaster : public Forecaster {
+class BoxCoxForecaster : public ForecasterBase {
  public:
   BoxCoxForecaster(ModelSpec spec, std::unique_ptr<Forecaster> inner, bool auto_lambda, double lambda, bool biasadj)
-      : spec_(std::move(spec)), inner_(std::move(inner)), auto_(auto_lambda), lambda_(lambda), biasadj_(biasadj) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+      : ForecasterBase(std::move(spec)),
+        inner_(std::move(inner)),
+        auto_(auto_lambda),
+        lambda_(lambda),
+        biasadj_(biasadj) {}
 
   Status Fit(const FitInput& input) override {
     if (auto_) {
@@ -95,13 +99,11 @@ class BoxCoxForecaster : public Forecaster {
     }
     transformed_.resize(input.y.size());
     for (size_t i = 0; i < input.y.size(); ++i) transformed_[i] = BoxCox(input.y[i], lambda_);
-    fitted_ = true;
+    set_fitted(true);
     return inner_->Fit(FitInput{transformed_, input.period});
   }
 
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
-    if (!fitted_) return FailedPreconditionError("model is not fitted");
-    ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override {
     // The bias adjustment needs a forecast variance: take it from an 80% interval.
     std::vector<double> lv(levels.begin(), levels.end());
     const bool extra = biasadj_;
@@ -137,7 +139,7 @@ class BoxCoxForecaster : public Forecaster {
 
   ModelDescription Describe() const override {
     ModelDescription d = inner_->Describe();
-    d.type = spec_.type;
+    d.type = spec().type;
     d.params["lambda"] = lambda_;
     d.method = d.method + " with Box-Cox lambda=" + FormatFixed(lambda_, 4);
     return d;
@@ -149,21 +151,18 @@ class BoxCoxForecaster : public Forecaster {
     return f;
   }
 
-  Result<Json> SaveState() const override {
-    if (!fitted_) return FailedPreconditionError("model is not fitted");
+  Result<Json> SaveFitted() const override {
     ALMANAC_ASSIGN_OR_RETURN(Json inner, inner_->SaveState());
     return Json{{"lambda", lambda_}, {"inner", std::move(inner)}};
   }
 
-  void MarkFitted() { fitted_ = true; }
+  void MarkFitted() { set_fitted(true); }
 
  private:
-  ModelSpec spec_;
   std::unique_ptr<Forecaster> inner_;
   bool auto_;
   double lambda_;
   bool biasadj_;
-  bool fitted_ = false;
   std::vector<double> transformed_;
 };
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "models/model_base.h"
+
 namespace almanac::models {
 namespace {
 
@@ -79,20 +81,18 @@ double Quantile(const std::vector<double>& sorted, double p) {
   return sorted[lo] + frac * (sorted[hi] - sorted[lo]);
 }
 
-class CalibratedForecaster : public Forecaster {
+class CalibratedForecaster : public ForecasterBase {
  public:
   CalibratedForecaster(ModelSpec spec, Options options, std::unique_ptr<Forecaster> inner,
                        const ForecasterRegistry& registry)
-      : spec_(std::move(spec)),
-        inner_spec_{spec_.type, WithoutCalibrateParam(spec_.params)},
+      : ForecasterBase(std::move(spec)),
+        inner_spec_{this->spec().type, WithoutCalibrateParam(this->spec().params)},
         options_(options),
         inner_(std::move(inner)),
         registry_(&registry) {}
 
-  const ModelSpec& spec() const override { return spec_; }
-
   Status Fit(const FitInput& input) override {
-    fitted_ = false;
+    set_fitted(false);
     errors_.clear();
     steps_.clear();
     origins_used_ = origins_failed_ = 0;
@@ -127,12 +127,11 @@ class CalibratedForecaster : public Forecaster {
       }
     }
     Prepare();
-    fitted_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
-    if (!fitted_) return FailedPreconditionError("model is not fitted");
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override {
     ALMANAC_ASSIGN_OR_RETURN(Forecast f, inner_->Predict(horizon, levels));
     if (!Calibrated()) {
       f.notes.push_back(SkipNote());
@@ -154,7 +153,7 @@ class CalibratedForecaster : public Forecaster {
 
   ModelDescription Describe() const override {
     ModelDescription d = inner_->Describe();
-    d.type = spec_.type;
+    d.type = spec().type;
     Json c = {{"origins", origins_used_},
               {"origins_failed", origins_failed_},
               {"horizon", horizon_},
@@ -172,8 +171,7 @@ class CalibratedForecaster : public Forecaster {
 
   std::vector<double> Fitted() const override { return inner_->Fitted(); }
 
-  Result<Json> SaveState() const override {
-    if (!fitted_) return FailedPreconditionError("model is not fitted");
+  Result<Json> SaveFitted() const override {
     ALMANAC_ASSIGN_OR_RETURN(Json inner, inner_->SaveState());
     return Json{{"inner", std::move(inner)},
                 {"errors", errors_},
@@ -203,7 +201,7 @@ class CalibratedForecaster : public Forecaster {
     origins_failed_ = state.value("origins_failed", 0);
     horizon_ = state.value("horizon", 0);
     Prepare();
-    fitted_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
@@ -264,13 +262,11 @@ class CalibratedForecaster : public Forecaster {
            " failed; need " + std::to_string(options_.min_errors) + "); the model's own intervals are used";
   }
 
-  ModelSpec spec_;
   ModelSpec inner_spec_;
   Options options_;
   std::unique_ptr<Forecaster> inner_;
   // The registry outlives the model (see the header).
   const ForecasterRegistry* registry_;
-  bool fitted_ = false;
   std::vector<double> errors_;  // standardised absolute errors, in origin then step order
   std::vector<int> steps_;      // the forecast step (1-based) of each error
   std::vector<double> sorted_;  // errors_ sorted

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "models/model_base.h"
+
 namespace almanac::models {
 namespace {
 
@@ -57,14 +59,13 @@ Result<CombinationOptions> ParseOptions(const Json& params, const ForecasterRegi
   return o;
 }
 
-class CombinationForecaster : public Forecaster {
+class CombinationForecaster : public ForecasterBase {
  public:
   CombinationForecaster(ModelSpec spec, CombinationOptions options, const ForecasterRegistry& registry)
-      : spec_(std::move(spec)), options_(std::move(options)), registry_(&registry) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+      : ForecasterBase(std::move(spec)), options_(std::move(options)), registry_(&registry) {}
 
   Status Fit(const FitInput& input) override {
+    set_fitted(false);
     components_.clear();
     notes_.clear();
     std::string errors;
@@ -82,12 +83,11 @@ class CombinationForecaster : public Forecaster {
       components_.push_back(std::move(*model));
     }
     if (components_.empty()) return InvalidArgumentError("combination: no component could be fitted: " + errors);
+    set_fitted(true);
     return Status::Ok();
   }
 
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
-    if (components_.empty()) return FailedPreconditionError("model is not fitted");
-    ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override {
     Forecast out;
     out.notes = notes_;
     std::vector<Forecast> parts;
@@ -133,7 +133,7 @@ class CombinationForecaster : public Forecaster {
 
   ModelDescription Describe() const override {
     ModelDescription d;
-    d.type = spec_.type;
+    d.type = spec().type;
     d.params = Json{{"components", Json::array()}, {"intervals", options_.intervals}};
     std::string methods;
     for (const auto& c : components_) {
@@ -162,8 +162,7 @@ class CombinationForecaster : public Forecaster {
     return out;
   }
 
-  Result<Json> SaveState() const override {
-    if (components_.empty()) return FailedPreconditionError("model is not fitted");
+  Result<Json> SaveFitted() const override {
     Json comps = Json::array();
     for (const auto& c : components_) {
       ALMANAC_ASSIGN_OR_RETURN(Json env, ModelEnvelope(*c));
@@ -183,11 +182,11 @@ class CombinationForecaster : public Forecaster {
       components_.push_back(std::move(*m));
     }
     notes_ = state.value("notes", std::vector<std::string>{});
+    set_fitted(true);
     return Status::Ok();
   }
 
  private:
-  ModelSpec spec_;
   CombinationOptions options_;
   // The registry outlives the model: models are created from and loaded through it.
   const ForecasterRegistry* registry_;

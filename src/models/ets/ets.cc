@@ -19,6 +19,7 @@
 #include "models/ets/ets_core.h"
 #include "models/ets/ets_forecast.h"
 #include "models/ets/holt_winters.h"
+#include "models/model_base.h"
 
 namespace almanac::models {
 namespace {
@@ -211,20 +212,18 @@ bool IsConstant(std::span<const double> y) {
   return !(xy > kTol);
 }
 
-double NumberFromJson(const Json& j) { return j.is_null() ? kNaN : j.get<double>(); }
-
-class EtsForecaster : public Forecaster {
+class EtsForecaster : public ForecasterBase {
  public:
-  EtsForecaster(ModelSpec spec, EtsOptions opts) : spec_(std::move(spec)), opts_(std::move(opts)) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+  EtsForecaster(ModelSpec spec, EtsOptions opts) : ForecasterBase(std::move(spec)), opts_(std::move(opts)) {}
 
   Status Fit(const FitInput& in) override;
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override;
   ModelDescription Describe() const override;
   std::vector<double> Fitted() const override;
-  Result<Json> SaveState() const override;
   Status Load(const Json& s);
+
+ protected:
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override;
+  Result<Json> SaveFitted() const override;
 
  private:
   Status FitSeries(std::span<const double> y, int m);
@@ -232,10 +231,8 @@ class EtsForecaster : public Forecaster {
   Status FitShort(std::span<const double> y, int m, char t, char s);
   void TakeHoltWinters(const ets::HoltWintersFit& hw, std::span<const double> y);
 
-  ModelSpec spec_;
   EtsOptions opts_;
   // The fitted model.
-  bool fitted_ok_ = false;
   Form form_;
   Smoothing par_;
   std::vector<double> x0_, last_state_;
@@ -250,7 +247,7 @@ class EtsForecaster : public Forecaster {
 };
 
 Status EtsForecaster::Fit(const FitInput& in) {
-  fitted_ok_ = false;
+  set_fitted(false);
   notes_.clear();
   loglik_ = aic_ = aicc_ = bic_ = kNaN;
   const int n_in = static_cast<int>(in.y.size());
@@ -272,7 +269,7 @@ Status EtsForecaster::Fit(const FitInput& in) {
   const std::span<const double> y = in.y.subspan(static_cast<size_t>(first), static_cast<size_t>(last - first));
   const int m = opts_.period > 0 ? opts_.period : std::max(1, in.period);
   ALMANAC_RETURN_IF_ERROR(FitSeries(y, m));
-  fitted_ok_ = true;
+  set_fitted(true);
   return Status::Ok();
 }
 
@@ -465,9 +462,7 @@ Status EtsForecaster::FitSeries(std::span<const double> y, int m) {
   return Status::Ok();
 }
 
-Result<Forecast> EtsForecaster::Predict(int horizon, std::span<const double> levels) const {
-  if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
-  ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
+Result<Forecast> EtsForecaster::PredictFitted(int horizon, std::span<const double> levels) const {
   const int total = offset_ + horizon;
   Forecast f;
   f.notes = notes_;
@@ -527,8 +522,8 @@ Result<Forecast> EtsForecaster::Predict(int horizon, std::span<const double> lev
 
 ModelDescription EtsForecaster::Describe() const {
   ModelDescription d;
-  d.type = spec_.type;
-  if (!fitted_ok_) return d;
+  d.type = spec().type;
+  if (!is_fitted()) return d;
   d.method = form_.Name();
   d.params["alpha"] = par_.alpha;
   if (form_.trend != Comp::kN) d.params["beta"] = par_.beta;
@@ -559,8 +554,7 @@ std::vector<double> EtsForecaster::Fitted() const {
   return out;
 }
 
-Result<Json> EtsForecaster::SaveState() const {
-  if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
+Result<Json> EtsForecaster::SaveFitted() const {
   Json s = Json::object();
   s["form"] = form_.Code();
   s["m"] = form_.m;
@@ -611,22 +605,22 @@ Status EtsForecaster::Load(const Json& s) {
   x0_ = s.at("initial_state").get<std::vector<double>>();
   last_state_ = s.at("last_state").get<std::vector<double>>();
   sigma2_ = s.at("sigma2").get<double>();
-  loglik_ = NumberFromJson(s.at("loglik"));
-  aic_ = NumberFromJson(s.at("aic"));
-  aicc_ = NumberFromJson(s.at("aicc"));
-  bic_ = NumberFromJson(s.at("bic"));
+  loglik_ = NumberOrNaN(s.at("loglik"));
+  aic_ = NumberOrNaN(s.at("aic"));
+  aicc_ = NumberOrNaN(s.at("aicc"));
+  bic_ = NumberOrNaN(s.at("bic"));
   nobs_ = s.at("nobs").get<int>();
   offset_ = s.at("offset").get<int>();
   fit_start_ = s.at("fit_start").get<int>();
   input_length_ = s.at("input_length").get<int>();
   fitted_.clear();
-  for (const auto& v : s.at("fitted")) fitted_.push_back(NumberFromJson(v));
+  for (const auto& v : s.at("fitted")) fitted_.push_back(NumberOrNaN(v));
   notes_ = s.at("notes").get<std::vector<std::string>>();
   const size_t ns = static_cast<size_t>(form_.NumStates());
   if (x0_.size() != ns || last_state_.size() != ns || nobs_ < 1 || offset_ < 0 || fit_start_ < 0 ||
       fit_start_ + static_cast<int>(fitted_.size()) > input_length_ || !(sigma2_ >= 0))
     return DataLossError("inconsistent ets model state");
-  fitted_ok_ = true;
+  set_fitted(true);
   return Status::Ok();
 }
 

@@ -247,24 +247,6 @@ MeanVar AnalyticForecast(const Form& form, const Smoothing& par, std::span<const
   return {};
 }
 
-double NormalSource::Next() {
-  if (has_spare_) {
-    has_spare_ = false;
-    return spare_;
-  }
-  constexpr double kScale = 1.0 / 9007199254740992.0;  // 2^-53
-  double u, v, s;
-  do {
-    u = 2.0 * static_cast<double>(engine_() >> 11) * kScale - 1.0;
-    v = 2.0 * static_cast<double>(engine_() >> 11) * kScale - 1.0;
-    s = u * u + v * v;
-  } while (s >= 1.0 || s == 0.0);
-  const double f = std::sqrt(-2.0 * std::log(s) / s);
-  spare_ = v * f;
-  has_spare_ = true;
-  return u * f;
-}
-
 double Quantile8(std::vector<double>& v, double p) {
   const int n = static_cast<int>(v.size());
   if (n == 0) return kNaN;

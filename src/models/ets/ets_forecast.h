@@ -18,7 +18,6 @@
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "almanac/core/status.h"
 
 #include "models/ets/ets_core.h"
+#include "models/random.h"
 
 namespace almanac::models::ets {
 
@@ -51,18 +51,15 @@ struct SimBounds {
 SimBounds SimulateBounds(const Form& form, const Smoothing& par, std::span<const double> x, double sigma2, int h,
                          std::span<const double> levels, int nsim, std::uint64_t seed);
 
-// Standard normal variates from std::mt19937_64 (whose output the C++ standard fixes) by
-// the Marsaglia polar method on 53-bit uniforms, written out because
-// std::normal_distribution differs between standard libraries.
+// Standard normal variates for the simulated intervals: the models' generator (models/random.h)
+// on the grid ETS has always used, so the simulated bounds stay the same numbers.
 class NormalSource {
  public:
-  explicit NormalSource(std::uint64_t seed) : engine_(seed) {}
-  double Next();
+  explicit NormalSource(std::uint64_t seed) : rng_(seed, Rng::Grid::kFloor) {}
+  double Next() { return rng_.Normal(); }
 
  private:
-  std::mt19937_64 engine_;
-  double spare_ = 0;
-  bool has_spare_ = false;
+  Rng rng_;
 };
 
 // R's quantile(type = 8) of `v` at probability p; `v` is reordered.

@@ -4,6 +4,8 @@
 
 #include <boost/math/distributions/students_t.hpp>
 
+#include "models/model_base.h"
+
 namespace almanac::models {
 namespace {
 
@@ -21,11 +23,9 @@ const char* KindName(Kind k) {
 
 // State of all four methods: the values the forecast repeats (`future`, `lag` of them), a
 // per-step drift `b` with its standard error, and the residual standard deviation.
-class BenchmarkForecaster : public Forecaster {
+class BenchmarkForecaster : public ForecasterBase {
  public:
-  BenchmarkForecaster(ModelSpec spec, Kind kind) : spec_(std::move(spec)), kind_(kind) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+  BenchmarkForecaster(ModelSpec spec, Kind kind) : ForecasterBase(std::move(spec)), kind_(kind) {}
 
   Status Fit(const FitInput& in) override {
     const auto& y = in.y;
@@ -75,13 +75,11 @@ class BenchmarkForecaster : public Forecaster {
     for (double v : future_)
       if (std::isnan(v)) return InvalidArgumentError(std::string(KindName(kind_)) + ": the last season has no observations");
     nobs_ = nvalid;
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
-    ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override {
     Forecast f;
     f.notes = notes_;
     std::vector<double> se(static_cast<size_t>(horizon));
@@ -117,7 +115,7 @@ class BenchmarkForecaster : public Forecaster {
 
   ModelDescription Describe() const override {
     ModelDescription d;
-    d.type = spec_.type;
+    d.type = spec().type;
     d.nobs = nobs_;
     d.notes = notes_;
     switch (kind_) {
@@ -134,8 +132,7 @@ class BenchmarkForecaster : public Forecaster {
 
   std::vector<double> Fitted() const override { return fitted_; }
 
-  Result<Json> SaveState() const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
+  Result<Json> SaveFitted() const override {
     return Json{{"lag", lag_}, {"future", future_}, {"b", b_}, {"b_se", b_se_}, {"sigma", sigma_},
                 {"nobs", nobs_}, {"notes", notes_}};
   }
@@ -150,7 +147,7 @@ class BenchmarkForecaster : public Forecaster {
     notes_ = s.at("notes").get<std::vector<std::string>>();
     if (lag_ < 1 || static_cast<int>(future_.size()) != lag_ || nobs_ < 1)
       return DataLossError("inconsistent " + std::string(KindName(kind_)) + " model state");
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
@@ -169,17 +166,15 @@ class BenchmarkForecaster : public Forecaster {
     lag_ = 1;
     nobs_ = n;
     fitted_.assign(y.size(), m);
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
-  ModelSpec spec_;
   Kind kind_;
   int lag_ = 1;
   std::vector<double> future_;
   double b_ = 0, b_se_ = 0, sigma_ = 0;
   int nobs_ = 0;
-  bool fitted_ok_ = false;
   std::vector<double> fitted_;
   std::vector<std::string> notes_;
 };

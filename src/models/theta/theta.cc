@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "models/decompose/decompose.h"
+#include "models/model_base.h"
 #include "models/theta/ses.h"
 
 namespace almanac::models {
@@ -38,14 +39,12 @@ Result<std::string> SeasonalMode(const Json& params) {
   return mode;
 }
 
-class ThetaForecaster : public Forecaster {
+class ThetaForecaster : public ForecasterBase {
  public:
-  ThetaForecaster(ModelSpec spec, std::string mode) : spec_(std::move(spec)), mode_(std::move(mode)) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+  ThetaForecaster(ModelSpec spec, std::string mode) : ForecasterBase(std::move(spec)), mode_(std::move(mode)) {}
 
   Status Fit(const FitInput& in) override {
-    fitted_ok_ = false;
+    set_fitted(false);
     notes_.clear();
     if (in.period < 1)
       return InvalidArgumentError("theta: the seasonal period must be at least 1, got " + std::to_string(in.period));
@@ -85,13 +84,11 @@ class ThetaForecaster : public Forecaster {
     for (int t = 0; t < n; ++t) fitted_[offset + t] = f[t] * adj.Index(t);
     if (!std::isfinite(level_) || !std::isfinite(sigma2_) || !std::isfinite(drift_))
       return InvalidArgumentError("theta: the fit is not finite (values too large?)");
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
-    ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override {
     Forecast f;
     f.notes = notes_;
     const double a = alpha_;
@@ -119,7 +116,7 @@ class ThetaForecaster : public Forecaster {
 
   ModelDescription Describe() const override {
     ModelDescription d;
-    d.type = spec_.type;
+    d.type = spec().type;
     d.method = seasonal_ ? "Theta (multiplicative seasonal adjustment, m=" + std::to_string(period_) + ")" : "Theta";
     d.params = {{"alpha", alpha_}, {"drift", drift_}, {"l0", l0_}, {"level", level_}, {"seasonal", seasonal_}};
     if (seasonal_) d.params["seasonal_indices"] = figure_;
@@ -131,8 +128,7 @@ class ThetaForecaster : public Forecaster {
 
   std::vector<double> Fitted() const override { return fitted_; }
 
-  Result<Json> SaveState() const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
+  Result<Json> SaveFitted() const override {
     return Json{{"alpha", alpha_},   {"l0", l0_},      {"level", level_},   {"drift", drift_},
                 {"sigma2", sigma2_}, {"n", n_},        {"period", period_}, {"seasonal", seasonal_},
                 {"figure", figure_}, {"notes", notes_}};
@@ -152,14 +148,13 @@ class ThetaForecaster : public Forecaster {
     if (!(alpha_ > 0 && alpha_ <= 1) || n_ < kMinObservations || period_ < 1 || !(sigma2_ >= 0) ||
         (seasonal_ && static_cast<int>(figure_.size()) != period_))
       return DataLossError("inconsistent theta model state");
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
  private:
   double Index(long t) const { return seasonal_ ? figure_[static_cast<size_t>(t % period_)] : 1.0; }
 
-  ModelSpec spec_;
   std::string mode_;
   double alpha_ = 0, l0_ = 0, level_ = 0, drift_ = 0, sigma2_ = 0;
   int n_ = 0, period_ = 1;
@@ -167,18 +162,15 @@ class ThetaForecaster : public Forecaster {
   std::vector<double> figure_;
   std::vector<std::string> notes_;
   std::vector<double> fitted_;
-  bool fitted_ok_ = false;
 };
 
 // NAIVE2: the last seasonally adjusted value, reseasonalised.
-class Naive2Forecaster : public Forecaster {
+class Naive2Forecaster : public ForecasterBase {
  public:
-  Naive2Forecaster(ModelSpec spec, std::string mode) : spec_(std::move(spec)), mode_(std::move(mode)) {}
-
-  const ModelSpec& spec() const override { return spec_; }
+  Naive2Forecaster(ModelSpec spec, std::string mode) : ForecasterBase(std::move(spec)), mode_(std::move(mode)) {}
 
   Status Fit(const FitInput& in) override {
-    fitted_ok_ = false;
+    set_fitted(false);
     notes_.clear();
     if (in.period < 1)
       return InvalidArgumentError("naive2: the seasonal period must be at least 1, got " + std::to_string(in.period));
@@ -199,13 +191,11 @@ class Naive2Forecaster : public Forecaster {
     fitted_.assign(in.y.size(), std::nan(""));
     const size_t offset = in.y.size() - y.size();
     for (int t = 1; t < n; ++t) fitted_[offset + t] = adj.adjusted[t - 1] * adj.Index(t);
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
-  Result<Forecast> Predict(int horizon, std::span<const double> levels) const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
-    ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(horizon, levels));
+  Result<Forecast> PredictFitted(int horizon, std::span<const double> levels) const override {
     Forecast f;
     f.notes = notes_;
     for (int h = 1; h <= horizon; ++h) f.mean.push_back(last_ * Index(n_ - 1 + h));
@@ -225,7 +215,7 @@ class Naive2Forecaster : public Forecaster {
 
   ModelDescription Describe() const override {
     ModelDescription d;
-    d.type = spec_.type;
+    d.type = spec().type;
     d.method = seasonal_ ? "Naive2 (multiplicative seasonal adjustment, m=" + std::to_string(period_) + ")" : "Naive2";
     d.params = {{"last_adjusted", last_}, {"seasonal", seasonal_}};
     if (seasonal_) d.params["seasonal_indices"] = figure_;
@@ -237,11 +227,10 @@ class Naive2Forecaster : public Forecaster {
 
   std::vector<double> Fitted() const override { return fitted_; }
 
-  Result<Json> SaveState() const override {
-    if (!fitted_ok_) return FailedPreconditionError("model is not fitted");
+  Result<Json> SaveFitted() const override {
     // An infinite sigma (one observation) is stored as null: canonical JSON has no infinity.
     return Json{{"last", last_},
-                {"sigma", std::isfinite(sigma_) ? Json(sigma_) : Json(nullptr)},
+                {"sigma", FiniteOrNull(sigma_)},
                 {"n", n_},
                 {"period", period_},
                 {"seasonal", seasonal_},
@@ -259,14 +248,13 @@ class Naive2Forecaster : public Forecaster {
     notes_ = s.at("notes").get<std::vector<std::string>>();
     if (n_ < 1 || period_ < 1 || !(sigma_ >= 0) || (seasonal_ && static_cast<int>(figure_.size()) != period_))
       return DataLossError("inconsistent naive2 model state");
-    fitted_ok_ = true;
+    set_fitted(true);
     return Status::Ok();
   }
 
  private:
   double Index(long t) const { return seasonal_ ? figure_[static_cast<size_t>(t % period_)] : 1.0; }
 
-  ModelSpec spec_;
   std::string mode_;
   double last_ = 0, sigma_ = 0;
   int n_ = 0, period_ = 1;
@@ -274,7 +262,6 @@ class Naive2Forecaster : public Forecaster {
   std::vector<double> figure_;
   std::vector<std::string> notes_;
   std::vector<double> fitted_;
-  bool fitted_ok_ = false;
 };
 
 template <typename T>

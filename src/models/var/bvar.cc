@@ -89,9 +89,9 @@ class BvarModel : public VarFamilyModel {
   using VarFamilyModel::VarFamilyModel;
 
   Status Fit(const MultiInput& data) override {
-    fitted_ = false;
+    set_fitted(false);
     notes_.clear();
-    ALMANAC_ASSIGN_OR_RETURN(BvarSettings s, ParseBvarSettings(spec_.params));
+    ALMANAC_ASSIGN_OR_RETURN(BvarSettings s, ParseBvarSettings(spec().params));
     ALMANAC_ASSIGN_OR_RETURN(y_, ToMatrix(data));
     names_ = data.names;
     start_ = data.start;
@@ -149,7 +149,7 @@ class BvarModel : public VarFamilyModel {
     return Status::Ok();
   }
 
-  Result<MultiForecast> Predict(const MultiPredictRequest& request) const override {
+  Result<MultiForecast> PredictFitted(const MultiPredictRequest& request) const override {
     ALMANAC_RETURN_IF_ERROR(CheckPredict(request));
     const int k = static_cast<int>(names_.size());
     const int horizon = request.horizon;
@@ -189,8 +189,7 @@ class BvarModel : public VarFamilyModel {
     return f;
   }
 
-  Result<MultiDescription> Describe() const override {
-    ALMANAC_RETURN_IF_ERROR(RequireFitted());
+  Result<MultiDescription> DescribeFitted() const override {
     MultiDescription d;
     FillDescription(&d);
     d.method = "BVAR(" + std::to_string(p_) + "), Minnesota prior (lambda " + FormatDouble(hyper_.lambda) + ", theta " +
@@ -251,8 +250,7 @@ class BvarModel : public VarFamilyModel {
     return UnimplementedError("the Granger causality F test is an OLS test; fit model type 'var' for it");
   }
 
-  Result<Json> SaveState() const override {
-    ALMANAC_RETURN_IF_ERROR(RequireFitted());
+  Result<Json> SaveFitted() const override {
     Json s = SaveCommon();
     Json grid = Json::array();
     for (const auto& g : grid_) grid.push_back({g[0], g[1], g[2], g[3]});
@@ -267,7 +265,7 @@ class BvarModel : public VarFamilyModel {
   }
 
   Status Load(const Json& s) {
-    ALMANAC_ASSIGN_OR_RETURN(BvarSettings settings, ParseBvarSettings(spec_.params));
+    ALMANAC_ASSIGN_OR_RETURN(BvarSettings settings, ParseBvarSettings(spec().params));
     check_stability_ = settings.check_stability;
     draws_ = settings.draws;
     seed_ = settings.seed;
@@ -482,6 +480,12 @@ Result<std::unique_ptr<MultivariateForecaster>> LoadBvarModel(const ModelSpec& s
 }
 
 Status CheckBvarParams(const Json& params) { return ParseBvarSettings(params).status(); }
+
+ModelType BvarModelType() {
+  return MultivariateRow(
+      "bvar", "Bayesian VAR, Minnesota prior with hyperparameters by marginal likelihood; simulated intervals",
+      ModelKind::kMultivariate, BvarParams(), NewBvarModel, LoadBvarModel, CheckBvarParams);
+}
 
 std::vector<ParamSpec> BvarParams() {
   return {

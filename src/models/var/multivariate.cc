@@ -1,12 +1,11 @@
-// The public multivariate API: data alignment, enums, the two model types, validation and the
-// serialized envelope.
+// The public multivariate API: data alignment, enums, and the free functions over the built-in
+// multivariate rows of the model-type table (registry.cc holds validation and the envelope).
 #include <algorithm>
 #include <cmath>
 
 #include "almanac/models.h"
 
-#include "models/arimax/arimax.h"
-#include "models/param_types.h"
+#include "models/builtin.h"
 #include "models/var/var_model.h"
 
 namespace almanac::models {
@@ -142,108 +141,23 @@ Result<LagOrderSelection> SelectVarOrder(const MultiInput& data, int max_lags, V
 }
 
 const std::vector<MultivariateModelType>& MultivariateModelTypes() {
-  static const std::vector<MultivariateModelType> kTypes = {
-      {"var", "vector autoregression VAR(p) by OLS, lag selection by AIC/BIC/HQ/FPE (statsmodels conventions)",
-       var::VarParams()},
-      {"bvar", "Bayesian VAR, Minnesota prior with hyperparameters by marginal likelihood; simulated intervals",
-       var::BvarParams()},
-      {"arimax", "regression with ARIMA errors on exogenous regressors with known future paths (R Arima(xreg=))",
-       arimax::ArimaxParams()},
-  };
+  static const std::vector<MultivariateModelType> kTypes = [] {
+    std::vector<MultivariateModelType> out;
+    for (const auto& t : BuiltinModels().types())
+      if (t.kind != ModelKind::kUnivariate) out.push_back(t);
+    return out;
+  }();
   return kTypes;
 }
 
-namespace {
-
-const MultivariateModelType* FindType(std::string_view name) {
-  for (const auto& t : MultivariateModelTypes())
-    if (t.name == name) return &t;
-  return nullptr;
-}
-
-}  // namespace
-
-Status ValidateMultivariateSpec(const ModelSpec& spec) {
-  const MultivariateModelType* type = FindType(spec.type);
-  std::vector<std::string> names;
-  for (const auto& t : MultivariateModelTypes()) names.push_back(t.name);
-  if (type == nullptr) {
-    std::string msg = "unknown multivariate model type '" + spec.type + "'";
-    const std::string hint = DidYouMean(spec.type, names);
-    if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-    return NotFoundError(msg + "; known types: var, bvar, arimax");
-  }
-  if (spec.params.is_null()) return Status::Ok();
-  if (!spec.params.is_object())
-    return InvalidArgumentError("parameters of model '" + spec.type + "' must be a mapping");
-  std::vector<std::string> known;
-  for (const auto& p : type->params) known.push_back(p.name);
-  for (auto it = spec.params.begin(); it != spec.params.end(); ++it) {
-    const ParamSpec* ps = nullptr;
-    for (const auto& p : type->params)
-      if (p.name == it.key()) ps = &p;
-    if (ps == nullptr) {
-      std::string msg = "model '" + spec.type + "' has no parameter '" + it.key() + "'";
-      const std::string hint = DidYouMean(it.key(), known);
-      if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-      return InvalidArgumentError(msg);
-    }
-    if (!it.value().is_null() && !ParamTypeMatches(ps->type, it.value()))
-      return InvalidArgumentError("parameter '" + it.key() + "' of model '" + spec.type + "' must be of type " +
-                                  ps->type + ", got " + CompactJson(it.value()));
-  }
-  // Value checks use the same parsers as Fit, so bad values fail here rather than later.
-  if (spec.type == "var") return var::CheckVarParams(spec.params);
-  if (spec.type == "bvar") return var::CheckBvarParams(spec.params);
-  return arimax::CheckArimaxParams(spec.params);
-}
+Status ValidateMultivariateSpec(const ModelSpec& spec) { return BuiltinModels().ValidateMultivariate(spec); }
 
 Result<std::unique_ptr<MultivariateForecaster>> CreateMultivariate(const ModelSpec& spec) {
-  ALMANAC_RETURN_IF_ERROR(ValidateMultivariateSpec(spec));
-  if (spec.type == "var") return var::NewVarModel(spec);
-  if (spec.type == "bvar") return var::NewBvarModel(spec);
-  return arimax::NewArimaxModel(spec);
-}
-
-Result<Json> MultivariateEnvelope(const MultivariateForecaster& model) {
-  ALMANAC_ASSIGN_OR_RETURN(Json state, model.SaveState());
-  Json env = Json::object();
-  env["format"] = "almanac-model";
-  env["format_version"] = kModelFormatVersion;
-  env["spec"] = {{"type", model.spec().type},
-                 {"params", model.spec().params.is_null() ? Json::object() : model.spec().params}};
-  env["state"] = std::move(state);
-  return env;
-}
-
-Result<std::string> SerializeMultivariate(const MultivariateForecaster& model) {
-  ALMANAC_ASSIGN_OR_RETURN(Json env, MultivariateEnvelope(model));
-  return CanonicalJson(env);
+  return BuiltinModels().CreateMultivariate(spec);
 }
 
 Result<std::unique_ptr<MultivariateForecaster>> LoadMultivariate(const Json& env) {
-  if (!env.is_object() || env.value("format", "") != "almanac-model")
-    return InvalidArgumentError("not an almanac model: missing \"format\":\"almanac-model\"");
-  if (!env.contains("format_version") || !env["format_version"].is_number_integer())
-    return InvalidArgumentError("almanac model has no integer format_version");
-  const int v = env["format_version"].get<int>();
-  if (v != kModelFormatVersion)
-    return FailedPreconditionError("almanac model format version " + std::to_string(v) +
-                                   " is not supported by this build (supports " + std::to_string(kModelFormatVersion) +
-                                   ")");
-  if (!env.contains("spec") || !env["spec"].is_object() || !env["spec"].contains("type") ||
-      !env["spec"]["type"].is_string())
-    return InvalidArgumentError("almanac model has no spec.type");
-  if (!env.contains("state")) return InvalidArgumentError("almanac model has no state");
-  ModelSpec spec{env["spec"]["type"].get<std::string>(), env["spec"].value("params", Json::object())};
-  ALMANAC_RETURN_IF_ERROR(ValidateMultivariateSpec(spec));
-  try {
-    if (spec.type == "var") return var::LoadVarModel(spec, env["state"]);
-    if (spec.type == "bvar") return var::LoadBvarModel(spec, env["state"]);
-    return arimax::LoadArimaxModel(spec, env["state"]);
-  } catch (const Json::exception& e) {
-    return DataLossError("malformed state for model type '" + spec.type + "': " + e.what());
-  }
+  return BuiltinModels().LoadMultivariate(env);
 }
 
 Result<std::unique_ptr<MultivariateForecaster>> DeserializeMultivariate(std::string_view bytes) {

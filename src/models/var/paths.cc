@@ -8,6 +8,7 @@
 
 #include "almanac/core/thread_pool.h"
 
+#include "models/random.h"
 #include "models/var/var_core.h"
 
 namespace almanac::models::var {
@@ -18,8 +19,6 @@ namespace {
 constexpr int kPathsPerChunk = 256;
 // The dense conditional algebra works on (horizon x variables)^2 matrices (as Predict).
 constexpr int kMaxConditionalPathSize = 3000;
-
-double UniformFromBits(std::uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
 
 // The recursion y_t = c + trend * t + sum_j A_j y_{t-j} + u_t in flat arrays.
 struct PathRecursion {

@@ -7,7 +7,7 @@
 
 #include <Eigen/Eigenvalues>
 
-#include "models/var/random.h"
+#include "models/random.h"
 
 namespace almanac::models::var {
 

@@ -17,20 +17,11 @@ namespace {
 // on dense (HK x HK) matrices.
 constexpr int kMaxConditionalSize = 3000;
 
-double NanIfNull(const Json& v) { return v.is_number() ? v.get<double>() : kNaN; }
-
 }  // namespace
 
 // ---- VarFamilyModel --------------------------------------------------------------------------
 
-Status VarFamilyModel::RequireFitted() const {
-  if (!fitted_) return FailedPreconditionError("model is not fitted");
-  return Status::Ok();
-}
-
 Status VarFamilyModel::CheckPredict(const MultiPredictRequest& request) const {
-  ALMANAC_RETURN_IF_ERROR(RequireFitted());
-  ALMANAC_RETURN_IF_ERROR(ValidatePredictArgs(request.horizon, request.levels));
   if (!request.conditions.empty() && request.horizon * static_cast<int>(names_.size()) > kMaxConditionalSize)
     return InvalidArgumentError("conditional forecasts support at most " + std::to_string(kMaxConditionalSize) +
                                 " (horizon x variables) values; got horizon " + std::to_string(request.horizon) +
@@ -96,11 +87,11 @@ void VarFamilyModel::Finish() {
                        "); consider differencing those variables");
     }
   }
-  fitted_ = true;
+  set_fitted(true);
 }
 
 void VarFamilyModel::FillDescription(MultiDescription* d) const {
-  d->type = spec_.type;
+  d->type = spec().type;
   d->names = names_;
   d->lags = p_;
   d->trend = std::string(VarTrendName(trend_));
@@ -196,7 +187,7 @@ Result<SimulatedPaths> VarFamilyModel::SimulatePaths(const PathSimulationRequest
   m.sigma = sigma_u_;
   if (request.shocks == ShockDistribution::kBootstrap) m.resid = CentredResiduals(y_, b_, p_, trend_);
   m.draw_coefficients = PosteriorSampler();
-  m.model_label = (spec_.type == "bvar" ? "BVAR(" : "VAR(") + std::to_string(p_) + ")";
+  m.model_label = (spec().type == "bvar" ? "BVAR(" : "VAR(") + std::to_string(p_) + ")";
   ALMANAC_ASSIGN_OR_RETURN(SimulatedPaths out, SimulateVarPaths(m, request));
   out.notes = CommonNotes();
   return out;
@@ -367,10 +358,10 @@ class VarModel : public VarFamilyModel {
   using VarFamilyModel::VarFamilyModel;
 
   Status Fit(const MultiInput& data) override {
-    fitted_ = false;
+    set_fitted(false);
     notes_.clear();
     selection_.reset();
-    ALMANAC_ASSIGN_OR_RETURN(VarSettings s, ParseVarSettings(spec_.params));
+    ALMANAC_ASSIGN_OR_RETURN(VarSettings s, ParseVarSettings(spec().params));
     ALMANAC_ASSIGN_OR_RETURN(y_, ToMatrix(data));
     names_ = data.names;
     start_ = data.start;
@@ -416,7 +407,7 @@ class VarModel : public VarFamilyModel {
     return Status::Ok();
   }
 
-  Result<MultiForecast> Predict(const MultiPredictRequest& request) const override {
+  Result<MultiForecast> PredictFitted(const MultiPredictRequest& request) const override {
     ALMANAC_RETURN_IF_ERROR(CheckPredict(request));
     const int k = static_cast<int>(names_.size());
     const int horizon = request.horizon;
@@ -484,8 +475,7 @@ class VarModel : public VarFamilyModel {
     return f;
   }
 
-  Result<MultiDescription> Describe() const override {
-    ALMANAC_RETURN_IF_ERROR(RequireFitted());
+  Result<MultiDescription> DescribeFitted() const override {
     MultiDescription d;
     FillDescription(&d);
     d.method = "VAR(" + std::to_string(p_) + ")";
@@ -636,8 +626,7 @@ class VarModel : public VarFamilyModel {
     return t;
   }
 
-  Result<Json> SaveState() const override {
-    ALMANAC_RETURN_IF_ERROR(RequireFitted());
+  Result<Json> SaveFitted() const override {
     Json s = SaveCommon();
     s["loglik"] = FiniteOrNull(criteria_.loglik);
     s["aic"] = FiniteOrNull(criteria_.aic);
@@ -650,16 +639,16 @@ class VarModel : public VarFamilyModel {
   }
 
   Status Load(const Json& s) {
-    ALMANAC_ASSIGN_OR_RETURN(VarSettings settings, ParseVarSettings(spec_.params));
+    ALMANAC_ASSIGN_OR_RETURN(VarSettings settings, ParseVarSettings(spec().params));
     check_stability_ = settings.check_stability;
     draws_ = settings.draws;
     seed_ = settings.seed;
     ALMANAC_RETURN_IF_ERROR(LoadCommon(s));
-    criteria_.loglik = NanIfNull(s.at("loglik"));
-    criteria_.aic = NanIfNull(s.at("aic"));
-    criteria_.bic = NanIfNull(s.at("bic"));
-    criteria_.hqic = NanIfNull(s.at("hqic"));
-    criteria_.fpe = NanIfNull(s.at("fpe"));
+    criteria_.loglik = NumberOrNaN(s.at("loglik"));
+    criteria_.aic = NumberOrNaN(s.at("aic"));
+    criteria_.bic = NumberOrNaN(s.at("bic"));
+    criteria_.hqic = NumberOrNaN(s.at("hqic"));
+    criteria_.fpe = NumberOrNaN(s.at("fpe"));
     selection_.reset();
     if (!s.at("selection").is_null()) {
       selection_ = SelectionFromJson(s.at("selection"));
@@ -745,6 +734,12 @@ Result<std::unique_ptr<MultivariateForecaster>> LoadVarModel(const ModelSpec& sp
 }
 
 Status CheckVarParams(const Json& params) { return ParseVarSettings(params).status(); }
+
+ModelType VarModelType() {
+  return MultivariateRow(
+      "var", "vector autoregression VAR(p) by OLS, lag selection by AIC/BIC/HQ/FPE (statsmodels conventions)",
+      ModelKind::kMultivariate, VarParams(), NewVarModel, LoadVarModel, CheckVarParams);
+}
 
 std::vector<ParamSpec> VarParams() {
   return {

@@ -11,22 +11,23 @@
 
 #include "almanac/models.h"
 
-#include "models/var/random.h"
+#include "models/model_base.h"
+#include "models/random.h"
 #include "models/var/var_core.h"
 
 namespace almanac::models::var {
 
-class VarFamilyModel : public MultivariateForecaster {
+class VarFamilyModel : public MultivariateBase {
  public:
-  explicit VarFamilyModel(ModelSpec spec) : spec_(std::move(spec)) {}
+  explicit VarFamilyModel(ModelSpec spec) : MultivariateBase(std::move(spec)) {}
 
-  const ModelSpec& spec() const override { return spec_; }
   Result<VarianceDecomposition> Fevd(int periods) const override;
   // Joint paths (paths.cc); parameter uncertainty through PosteriorSampler().
   Result<SimulatedPaths> SimulatePaths(const PathSimulationRequest& request) const override;
 
  protected:
-  // Common checks of a predict request; fills the unconditional point forecast.
+  // The checks of a predict request beyond the base's (fitted, horizon, levels): the size of a
+  // conditional forecast.
   Status CheckPredict(const MultiPredictRequest& request) const;
   // The analytic Gaussian forecast (unconditional or conditional) for coefficients `b` and
   // shock covariance `sigma`: mean (H x K) and the stacked forecast-error covariance.
@@ -45,15 +46,12 @@ class VarFamilyModel : public MultivariateForecaster {
   void FillDescription(MultiDescription* d) const;
   Json SaveCommon() const;
   Status LoadCommon(const Json& state);
-  Status RequireFitted() const;
   // Stability and notes after a fit.
   void Finish();
   // A posterior draw of the m x K coefficients from m * K standard normals (equation by
   // equation), or empty when the model has no posterior (the OLS VAR).
   virtual std::function<void(const double* z, MatrixXd* b)> PosteriorSampler() const { return {}; }
 
-  ModelSpec spec_;
-  bool fitted_ = false;
   std::vector<std::string> names_;
   std::optional<Period> start_;
   MatrixXd y_;  // T x K data
@@ -84,6 +82,10 @@ Status CheckIrfOptions(const IrfOptions& o);
 void FillBands(std::vector<std::vector<std::vector<std::vector<double>>>>& draws, const IrfOptions& o,
                ImpulseResponse* out);
 Result<LagOrderSelection> SelectOrder(const MultiInput& data, int max_lags, VarTrend trend);
+
+// The rows of the model-type table (ModelKind::kMultivariate; listed in src/models/builtin.cc).
+ModelType VarModelType();
+ModelType BvarModelType();
 
 // The ParamSpecs of each type (for validation and help).
 std::vector<ParamSpec> VarParams();

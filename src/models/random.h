@@ -1,4 +1,7 @@
-// Seeded random numbers for the multivariate models (bootstrap, posterior simulation).
+// The seeded random numbers of the models (models-internal), in one place: VAR/BVAR bootstrap
+// and posterior simulation, ARIMAX forecast samples and ETS simulated intervals draw from Rng;
+// the counter-based Philox generator of joint path simulation (var/paths.h) forms its uniforms
+// with UniformFromBits below.
 // std::mt19937_64's output sequence is fixed by the C++ standard; the transforms below are
 // written out because std::normal_distribution and std::uniform_int_distribution differ
 // between standard libraries.
@@ -10,16 +13,25 @@
 #include <random>
 #include <vector>
 
-namespace almanac::models::var {
+namespace almanac::models {
+
+// Uniform on (0, 1) from the top 53 of 64 random bits (the midpoint of one of 2^53 cells, so
+// never exactly 0).
+inline double UniformFromBits(std::uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
 
 class Rng {
  public:
-  explicit Rng(std::uint64_t seed) : engine_(seed) {}
+  // The 53-bit uniforms behind Normal(): kMidpoint is UniformFromBits (never 0); kFloor is
+  // k / 2^53 (may be 0), which ETS' simulated intervals have always used, kept so their numbers
+  // do not change.
+  enum class Grid { kMidpoint, kFloor };
 
-  // Uniform on (0, 1) from the top 53 bits (never exactly 0).
+  explicit Rng(std::uint64_t seed, Grid grid = Grid::kMidpoint) : engine_(seed), grid_(grid) {}
+
+  // Uniform on (0, 1) (kMidpoint) or [0, 1) (kFloor) from the top 53 bits.
   double Uniform() {
-    std::uint64_t bits = engine_() >> 11;
-    return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+    const std::uint64_t bits = engine_();
+    return grid_ == Grid::kMidpoint ? UniformFromBits(bits) : static_cast<double>(bits >> 11) * 0x1.0p-53;
   }
 
   // Uniform integer in [0, n) without modulo bias (rejection on the top bits).
@@ -32,7 +44,8 @@ class Rng {
     return x % n;
   }
 
-  // Standard normal by the Marsaglia polar method.
+  // Standard normal by the Marsaglia polar method (pairs: the second value of a pair is kept
+  // for the next call).
   double Normal() {
     if (has_spare_) {
       has_spare_ = false;
@@ -52,6 +65,7 @@ class Rng {
 
  private:
   std::mt19937_64 engine_;
+  Grid grid_;
   double spare_ = 0;
   bool has_spare_ = false;
 };
@@ -68,4 +82,4 @@ inline double Quantile7(std::vector<double>& v, double p) {
   return a + (h - static_cast<double>(lo)) * (b - a);
 }
 
-}  // namespace almanac::models::var
+}  // namespace almanac::models
