@@ -116,8 +116,14 @@ class Forecaster {
 };
 
 inline constexpr int kMaxHorizon = 10000;
+// The horizon of a forecast when none is given: the CLI's --horizon, a pipeline's `horizon:`,
+// a package without one.
+inline constexpr int kDefaultHorizon = 8;
 
-// Checks a horizon and levels the way every Predict() does.
+// The one horizon rule: 1..kMaxHorizon. InvalidArgument "horizon must be at least 1, got H" or
+// "horizon H is larger than the maximum 10000".
+Status ValidateHorizon(int horizon);
+// Checks a horizon (ValidateHorizon) and levels the way every Predict() does.
 Status ValidatePredictArgs(int horizon, std::span<const double> levels);
 
 class ForecasterRegistry;

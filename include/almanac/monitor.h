@@ -40,6 +40,10 @@
 #include "almanac/core/json.h"
 #include "almanac/store.h"
 
+namespace almanac::models {
+class ForecasterRegistry;
+}  // namespace almanac::models
+
 namespace almanac::monitor {
 
 // A monotonically increasing value. Thread-safe (lock-free).
@@ -331,6 +335,32 @@ struct VersionAccuracy {
 Result<VersionAccuracy> EvaluateAccuracy(std::string_view model, int64_t version, const Json& backtest,
                                          const std::vector<store::IssuedForecastRecord>& forecasts,
                                          const TimeSeries& actuals, const AccuracyRule& rule);
+
+// Scores the stored forecasts of every production version (of `only_model` when not empty)
+// against its target as known now (data::TargetAsOf on the package's recorded target: its
+// input series with everything loaded, its transforms applied). What `almanac monitor`, the
+// scheduler's and serve's accuracy metrics report. NotFound for an unknown `only_model`;
+// errors reading a package or its actuals name the version ("actuals of gdp@3: ...").
+Result<std::vector<VersionAccuracy>> EvaluateProductionAccuracy(store::Store& store, store::ArtifactStore& artifacts,
+                                                                const std::string& only_model);
+
+// ------------------------------------------------------------------- model-risk report
+
+// One self-contained HTML file for model-risk review (SR 11-7, SS1/23) of `model`@`which`
+// (a version number or an alias: production, staging): model card, fan chart of the forecast
+// with history (inline SVG), backtests against naive and the production version, Diebold-
+// Mariano tests, lineage, approvals, audit entries and monitoring history. No scripts, fonts
+// or images from the network. `models` loads and refits the model types; `clock` dates the
+// report. NotFound for an unknown model or version; errors reading the version's package.
+// Parts that cannot be computed (a snapshot not in the store, no backtest) are said in the HTML.
+struct ModelRiskReport {
+  std::string model;
+  int64_t version = 0;
+  std::string html;
+};
+Result<ModelRiskReport> BuildModelRiskReport(store::Store& store, store::ArtifactStore& artifacts,
+                                             const models::ForecasterRegistry& models, const std::string& model,
+                                             const std::string& which, const Clock& clock);
 
 // Gauges of the latest evaluation, one series per production version:
 //   almanac_forecast_realized_mase, almanac_forecast_backtest_mase{model,version}

@@ -24,6 +24,7 @@
 #include "almanac/core.h"
 #include "almanac/core/json.h"
 #include "almanac/data.h"
+#include "almanac/data/transforms.h"
 #include "almanac/models.h"
 #include "almanac/registry.h"
 #include "almanac/store.h"
@@ -33,12 +34,8 @@ namespace almanac::pipeline {
 
 // --------------------------------------------------------------------------- the spec
 
-struct TransformSpec {
-  std::string name;   // the derived series' name
-  std::string op;     // log, diff, pct_change, yoy, resample, moving_average, lag, deflate, interpolate
-  std::string input;  // a data series or an earlier transform
-  Json params = Json::object();  // op-specific: periods, window, to, how, by, scale, base
-};
+// A `transforms:` entry; the operations and their engine are data's (almanac/data/transforms.h).
+using TransformSpec = data::TransformSpec;
 
 struct CandidateSpec {
   std::string name;
@@ -114,7 +111,7 @@ struct PipelineSpec {
   std::string snapshot;       // a snapshot name or id
   std::vector<TransformSpec> transforms;
   std::string target;
-  int horizon = 8;
+  int horizon = models::kDefaultHorizon;
   std::vector<double> levels{80, 95};
   std::vector<CandidateSpec> candidates;
   EvaluationSpec evaluation;
@@ -134,13 +131,6 @@ struct PipelineSpec {
 // did-you-mean for unknown keys, model types and parameters).
 Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file, const models::ForecasterRegistry& models);
 Result<PipelineSpec> LoadPipelineFile(const std::string& path, const models::ForecasterRegistry& models);
-
-// ---------------------------------------------------------------------------- transforms
-
-// Applies one transform. `inputs` holds every series available so far (data and earlier
-// transforms). InvalidArgument naming the transform for unknown inputs, bad parameters,
-// log of non-positive values, mismatched frequencies, ...
-Result<TimeSeries> ApplyTransform(const TransformSpec& t, const std::map<std::string, TimeSeries>& inputs);
 
 // ------------------------------------------------------------------------------- runner
 

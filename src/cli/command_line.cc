@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "almanac/data/transforms.h"
 #include "cli/commands_audit.h"
 #include "cli/commands_monitor.h"
 #include "cli/commands_multi.h"
@@ -162,7 +163,7 @@ Runner DefineForecast(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("series", f.series, "Series key (in the workspace, or in --input)");
   cmd.add_option("-i,--input", f.input, "Forecast from a CSV file (any ingest form) without a workspace");
   cmd.add_option("-m,--model", f.model, "Model type (see 'almanac model-types'; default auto_ets)");
-  cmd.add_option("-H,--horizon", f.horizon, "Steps ahead (default 8)");
+  cmd.add_option("-H,--horizon", f.horizon, "Steps ahead (default " + std::to_string(models::kDefaultHorizon) + ")");
   cmd.add_option("--level", a->levels, "Interval levels in percent, comma-separated (default 80,95)");
   cmd.add_option("--as-of", f.as_of, "Use the data known on this date (YYYY-MM-DD)");
   cmd.add_option("-p,--param", f.params, "Model parameter KEY=VALUE (repeatable; VALUE is JSON or text)");
@@ -188,8 +189,17 @@ void AddDataOptions(CLI::App& cmd, MultiDataArgs& d) {
   cmd.add_option("-i,--input", d.input, "Read the series from a CSV file (any ingest form) instead of the workspace");
   cmd.add_option("--frequency", d.frequency, "Frequency of --input data when it cannot be inferred");
   cmd.add_option("--as-of", d.as_of, "Use the data known on this date (YYYY-MM-DD)");
-  cmd.add_option("--transform", d.transform, "Transform every series first: none (default), log, diff, dlog, pct")
-      ->check(CLI::IsMember({"none", "log", "diff", "dlog", "pct"}));
+  // The transformations that need no parameters, by every name data accepts (pct, dlog, ...).
+  std::vector<std::string> names;
+  for (const auto& op : data::TransformOps()) {
+    if (op.needs_params) continue;
+    names.emplace_back(op.name);
+    for (auto alias : op.aliases) names.emplace_back(alias);
+  }
+  cmd.add_option("--transform", d.transform,
+                 "Transform every series first: none (default), log, diff, dlog (log_diff), pct (pct_change), yoy, lag, "
+                 "interpolate")
+      ->check(CLI::IsMember(names));
 }
 
 void AddModelOptions(CLI::App& cmd, ModelArgs& m, const std::string& what) {
@@ -208,7 +218,7 @@ Runner DefineVar(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--max-lags", a->max_lags, "Largest order for selection (select; or with --ic)");
   cmd.add_option("--ic", a->ic, "Choose the order by aic, bic, hqic or fpe");
   cmd.add_option("--trend", a->trend, "Deterministic terms: n, c (default) or ct");
-  cmd.add_option("-H,--horizon", a->horizon, "Steps ahead (default 8)");
+  cmd.add_option("-H,--horizon", a->horizon, "Steps ahead (default " + std::to_string(models::kDefaultHorizon) + ")");
   cmd.add_option("--level", a->levels, "Interval levels in percent, comma-separated (default 80,95)");
   cmd.add_option("--periods", a->periods, "IRF/FEVD horizon (default 10)");
   cmd.add_option("--bands", a->replications, "IRF error bands from this many bootstrap replications (default 0: none)");
@@ -235,7 +245,7 @@ Runner DefineScenario(CLI::App& cmd, GlobalOptions& g) {
   AddDataOptions(cmd, a->data);
   cmd.add_option("-m,--model", a->model.model, "var, bvar or arimax (default: the file's model, else var)");
   AddModelOptions(cmd, a->model, " (merged over the file's)");
-  cmd.add_option("-H,--horizon", a->horizon, "Steps ahead (default: the file's horizon, else 8)");
+  cmd.add_option("-H,--horizon", a->horizon, "Steps ahead (default: the file's horizon, else " + std::to_string(models::kDefaultHorizon) + ")");
   cmd.add_option("--level", a->levels, "Interval levels in percent (default 80,95)");
   cmd.add_option("--only", a->only, "Run only these scenarios (comma-separated)");
   return [&g, a] { return RunScenario(g, *a); };

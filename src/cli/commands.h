@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "almanac/core.h"
+#include "cli/arguments.h"
 #include "cli/output.h"
 #include "cli/workspace.h"
 
@@ -40,19 +41,12 @@ struct GlobalOptions {
 // Prints "almanac: error: ..." and returns the exit code for the status.
 int ReportError(const Status& status);
 
-// Splits comma-separated items ("a,b" "c" -> a, b, c), trimming blanks and dropping empty parts.
-std::vector<std::string> SplitList(const std::vector<std::string>& items);
 // The first 12 characters of a content id or hash, as tables show them.
 std::string ShortId(const std::string& id);
-// Interval levels in percent from "80,95"; InvalidArgument naming --level for a part that is
-// not a number.
-Result<std::vector<double>> ParseLevelList(const std::string& text);
 // Model parameters: `base`, then the keys of --params JSON (an object; `example` shows one in
 // the error), then each --param KEY=VALUE (VALUE as JSON when it parses, else as a string).
 Result<Json> MergeModelParams(Json base, const std::string& params_json, const std::vector<std::string>& params,
                               std::string_view example);
-// A date option: nullopt when `text` is empty; InvalidArgument naming `what` when it is not YYYY-MM-DD.
-Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what);
 
 int RunInit(const GlobalOptions& g);
 
@@ -129,7 +123,7 @@ struct ForecastArgs {
   std::string series;      // key in the workspace, or in --input
   std::string input;       // a CSV file (any ingest form): forecast without a workspace
   std::string model = "auto_ets";
-  int horizon = 8;
+  int horizon = models::kDefaultHorizon;
   std::vector<double> levels{80, 95};
   std::string as_of;
   std::vector<std::string> params;  // key=value (value parsed as JSON, else a string)

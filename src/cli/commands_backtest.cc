@@ -172,6 +172,7 @@ int RunBacktest(const GlobalOptions& g, const BacktestArgs& a) {
         InvalidArgumentError("unknown --window " + QuoteForMessage(a.window) + ": expected expanding or sliding"));
   auto levels = ParseLevelList(a.levels);
   if (!levels.ok()) return ReportError(levels.status());
+  if (Status s = CheckHorizon(a.horizon); !s.ok()) return ReportError(s);
   eval::BacktestSettings settings;
   settings.horizon = a.horizon;
   settings.origins = a.origins;

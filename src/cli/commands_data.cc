@@ -23,24 +23,7 @@ Json ValueJson(std::optional<double> v) { return v ? Json(*v) : Json(nullptr); }
 
 }  // namespace
 
-Result<std::optional<Date>> OptionalDate(const std::string& text, std::string_view what) {
-  if (text.empty()) return std::optional<Date>();
-  auto d = Date::Parse(text);
-  if (!d.ok()) return d.status().WithContext(std::string(what));
-  return std::optional<Date>(*d);
-}
-
 std::string ShortId(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
-
-Result<std::vector<double>> ParseLevelList(const std::string& text) {
-  std::vector<double> out;
-  for (const auto& part : SplitList({text})) {
-    auto v = ParseFiniteDouble(part);
-    if (!v.ok()) return v.status().WithContext("--level");
-    out.push_back(*v);
-  }
-  return out;
-}
 
 Result<Json> MergeModelParams(Json base, const std::string& params_json, const std::vector<std::string>& params,
                               std::string_view example) {
@@ -57,21 +40,6 @@ Result<Json> MergeModelParams(Json base, const std::string& params_json, const s
     const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
     auto parsed = ParseJson(text);
     out[key] = parsed.ok() ? *parsed : Json(text);
-  }
-  return out;
-}
-
-std::vector<std::string> SplitList(const std::vector<std::string>& items) {
-  std::vector<std::string> out;
-  for (const auto& item : items) {
-    size_t start = 0;
-    while (start <= item.size()) {
-      size_t comma = item.find(',', start);
-      if (comma == std::string::npos) comma = item.size();
-      std::string part(Trim(std::string_view(item).substr(start, comma - start)));
-      if (!part.empty()) out.push_back(part);
-      start = comma + 1;
-    }
   }
   return out;
 }
@@ -218,7 +186,7 @@ int RunSeriesList(const GlobalOptions& g) {
 }
 
 int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::string& as_of_text) {
-  auto as_of = OptionalDate(as_of_text, "--as-of");
+  auto as_of = ParseAsOfOption(as_of_text);
   if (!as_of.ok()) return ReportError(as_of.status());
   auto ws = OpenWs(g, false);
   if (!ws.ok()) return ReportError(ws.status());
@@ -274,7 +242,7 @@ int RunSeriesHistory(const GlobalOptions& g, const std::string& key, const std::
 }
 
 int RunSnapshotCreate(const GlobalOptions& g, const SnapshotCreateArgs& a) {
-  auto as_of = OptionalDate(a.as_of, "--as-of");
+  auto as_of = ParseAsOfOption(a.as_of);
   if (!as_of.ok()) return ReportError(as_of.status());
   auto ws = OpenWs(g, true);
   if (!ws.ok()) return ReportError(ws.status());

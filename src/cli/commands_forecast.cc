@@ -26,13 +26,11 @@ int RunForecast(const GlobalOptions& g, const ForecastArgs& a) {
   if (!params.ok()) return ReportError(params.status());
   const models::ModelSpec spec{a.model, *params};
   if (Status s = registry.Validate(spec); !s.ok()) return ReportError(s);
-  if (Status s = models::ValidatePredictArgs(a.horizon, a.levels); !s.ok()) return ReportError(s);
-  std::optional<Date> as_of;
-  if (!a.as_of.empty()) {
-    auto d = Date::Parse(a.as_of);
-    if (!d.ok()) return ReportError(d.status().WithContext("--as-of"));
-    as_of = *d;
-  }
+  if (Status s = CheckHorizon(a.horizon); !s.ok()) return ReportError(s);
+  if (Status s = CheckLevels(a.levels); !s.ok()) return ReportError(s);
+  auto as_of_option = ParseAsOfOption(a.as_of);
+  if (!as_of_option.ok()) return ReportError(as_of_option.status());
+  const std::optional<Date> as_of = *as_of_option;
 
   // The data: from the workspace, or from a file loaded into a throwaway in-memory store.
   std::unique_ptr<Workspace> ws;

@@ -32,11 +32,9 @@ int RunLoad(const GlobalOptions& g, const LoadArgs& a) {
   opts.loader = g.user;
   opts.force = a.force;
   opts.quarantine = !a.no_quarantine;
-  if (!a.since.empty()) {
-    auto d = Date::Parse(a.since);
-    if (!d.ok()) return ReportError(d.status().WithContext("--since"));
-    opts.since = *d;
-  }
+  auto since = OptionalDate(a.since, "--since");
+  if (!since.ok()) return ReportError(since.status());
+  opts.since = *since;
   const bool tty = ::isatty(2);
   if (!g.quiet) {
     opts.progress = [tty](const data::SourceProgress& p) {

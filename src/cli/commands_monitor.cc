@@ -1,78 +1,16 @@
+// `almanac monitor`: prints (and audits changes of) monitor::EvaluateProductionAccuracy.
 #include "cli/commands_monitor.h"
 
 #include <cmath>
 #include <iostream>
 
-#include "almanac/registry.h"
-#include "cli/commands_serve.h"
 
 namespace almanac::cli {
 namespace {
 
-// The target series of a version as known now.
-Result<TimeSeries> CurrentTarget(store::Store& store, const registry::PackageManifest& m) {
-  const bool has_transforms = m.transforms.is_array() && !m.transforms.empty();
-  if (!has_transforms) return store.series().ReadAsOf(m.target, std::nullopt);
-  ALMANAC_ASSIGN_OR_RETURN(store::Snapshot snap, store.series().GetSnapshot(m.snapshot_id));
-  std::map<std::string, TimeSeries> inputs;
-  for (const auto& s : snap.series) {
-    ALMANAC_ASSIGN_OR_RETURN(inputs[s.key], store.series().ReadAsOf(s.key, std::nullopt));
-  }
-  ALMANAC_ASSIGN_OR_RETURN(auto all, ApplyRecordedTransforms(m.transforms, std::move(inputs)));
-  auto it = all.find(m.target);
-  if (it == all.end()) return FailedPreconditionError("the package's target " + m.target + " cannot be derived from its inputs");
-  return it->second;
-}
-
 std::string FixedOrEmpty(double v, int digits) { return std::isfinite(v) ? FormatFixed(v, digits) : std::string(); }
 
 }  // namespace
-
-Result<std::vector<monitor::VersionAccuracy>> EvaluateProductionAccuracy(store::Store& store, store::ArtifactStore& artifacts,
-                                                                          const std::string& only_model) {
-  struct Item {
-    store::RegisteredModelRecord model;
-    store::ModelVersionRecord version;
-    std::vector<store::IssuedForecastRecord> forecasts;
-  };
-  std::vector<Item> items;
-  ALMANAC_RETURN_IF_ERROR(store.metadata().Run([&](store::MetadataTxn& txn) -> Status {
-    std::vector<store::RegisteredModelRecord> models;
-    if (only_model.empty()) {
-      ALMANAC_ASSIGN_OR_RETURN(models, txn.ListModels());
-    } else {
-      ALMANAC_ASSIGN_OR_RETURN(store::RegisteredModelRecord m, txn.GetModel(only_model));
-      models.push_back(std::move(m));
-    }
-    for (auto& m : models) {
-      ALMANAC_ASSIGN_OR_RETURN(auto versions, txn.ListVersions(m.name));
-      for (auto& v : versions) {
-        if (v.stage != store::Stage::kProduction) continue;
-        ALMANAC_ASSIGN_OR_RETURN(auto forecasts, txn.ListForecasts(m.name, v.version));
-        items.push_back({m, std::move(v), std::move(forecasts)});
-      }
-    }
-    return Status::Ok();
-  }));
-  std::vector<monitor::VersionAccuracy> out;
-  for (const auto& it : items) {
-    const std::string id = it.model.name + "@" + std::to_string(it.version.version);
-    auto rule = monitor::ParseAccuracyRule(it.model.policy);
-    if (!rule.ok()) return rule.status().WithContext("model " + it.model.name);
-    TimeSeries actuals;
-    if (!it.forecasts.empty()) {
-      ALMANAC_ASSIGN_OR_RETURN(std::string bytes, artifacts.Get(it.version.artifact_name, it.version.artifact_sha256));
-      ALMANAC_ASSIGN_OR_RETURN(registry::ParsedPackage pkg, registry::ParsePackage(bytes));
-      auto target = CurrentTarget(store, pkg.manifest);
-      if (!target.ok()) return target.status().WithContext("actuals of " + id);
-      actuals = target->Trimmed();
-    }
-    auto a = monitor::EvaluateAccuracy(it.model.name, it.version.version, it.version.metrics, it.forecasts, actuals, *rule);
-    if (!a.ok()) return a.status();
-    out.push_back(std::move(*a));
-  }
-  return out;
-}
 
 int RunMonitor(const GlobalOptions& g, const MonitorArgs& a) {
   auto ws = Workspace::Open(g.workspace);
@@ -80,7 +18,7 @@ int RunMonitor(const GlobalOptions& g, const MonitorArgs& a) {
   auto artifacts = store::OpenArtifactStore("file:" + (*ws)->artifacts_dir());
   if (!artifacts.ok()) return ReportError(artifacts.status());
   store::Store& st = (*ws)->store();
-  auto acc = EvaluateProductionAccuracy(st, **artifacts, a.model);
+  auto acc = monitor::EvaluateProductionAccuracy(st, **artifacts, a.model);
   if (!acc.ok()) return ReportError(acc.status());
   if (acc->empty()) {
     std::cerr << "almanac: no production versions" << (a.model.empty() ? "" : " of " + a.model) << " to monitor\n";

@@ -1,5 +1,5 @@
-// `almanac monitor`: accuracy of the production versions' forecasts (cli-internal), and the
-// evaluation that serve and the scheduler export as metrics.
+// `almanac monitor`: accuracy of the production versions' forecasts (cli-internal); the
+// evaluation itself is monitor::EvaluateProductionAccuracy, shared with serve and the scheduler.
 #pragma once
 
 #include <string>
@@ -10,12 +10,6 @@
 #include "cli/commands.h"
 
 namespace almanac::cli {
-
-// Scores the stored forecasts of every production version (of `only_model` when not empty)
-// against the target as known now: the package's input series with everything loaded, its
-// recorded transforms applied. NotFound for an unknown `only_model`.
-Result<std::vector<monitor::VersionAccuracy>> EvaluateProductionAccuracy(store::Store& store, store::ArtifactStore& artifacts,
-                                                                          const std::string& only_model);
 
 struct MonitorArgs {
   std::string model;  // "" : every model with a production version

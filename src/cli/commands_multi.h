@@ -14,7 +14,7 @@ struct MultiDataArgs {
   std::string input;                // a CSV file (any ingest form) instead of the workspace
   std::string frequency;            // for --input files whose frequency cannot be inferred
   std::string as_of;                // use the data known on this date
-  std::string transform = "none";   // none, log, diff, dlog (log-difference), pct (percent change)
+  std::string transform = "none";   // data::TransformOps: none, log, diff, dlog (log_diff), pct (pct_change), ...
 };
 
 struct ModelArgs {
@@ -31,7 +31,7 @@ struct VarArgs {
   int max_lags = -1;
   std::string ic;
   std::string trend;
-  int horizon = 8;
+  int horizon = models::kDefaultHorizon;
   std::string levels = "80,95";
   int periods = 10;      // irf, fevd
   int replications = 0;  // irf bands
@@ -54,7 +54,7 @@ struct ScenarioArgs {
   std::string file;
   MultiDataArgs data;
   ModelArgs model;  // empty model: the file's, else var
-  int horizon = 0;  // 0: the file's, else 8
+  int horizon = 0;  // 0: the file's, else models::kDefaultHorizon
   std::string levels = "80,95";
   std::vector<std::string> only;  // run only these scenarios
 };

@@ -1,4 +1,4 @@
-// Tracking, registry and lineage commands (cli-internal).
+// Tracking (runs: commands_runs.cc), registry and lineage commands (cli-internal).
 #pragma once
 
 #include <string>

@@ -25,8 +25,8 @@ int RunScenario(const GlobalOptions& g, const ScenarioArgs& a) {
   const models::ModelSpec spec{type, *params};
   if (Status s = models::ValidateMultivariateSpec(spec); !s.ok())
     return ReportError(s.WithContext(set->file + ": model"));
-  const int horizon = a.horizon > 0 ? a.horizon : set->horizon.value_or(8);
-  if (Status s = models::ValidatePredictArgs(horizon, *levels); !s.ok()) return ReportError(s);
+  const int horizon = HorizonOrDefault(a.horizon, set->horizon);
+  if (Status s = CheckHorizon(horizon); !s.ok()) return ReportError(s);
   const auto only = SplitList(a.only);
   for (const auto& name : only) {
     bool found = false;

@@ -1,38 +1,18 @@
 // serve and tokens commands: the composition root of the HTTP service (store, artifacts,
-// model types, pipeline transforms for as_of refits).
+// model types, data's transforms for as_of refits, monitor's accuracy evaluation).
 #include "cli/commands_serve.h"
 
 #include <algorithm>
 #include <iostream>
 #include <thread>
 
-#include "almanac/pipeline.h"
+#include "almanac/data/transforms.h"
+#include "almanac/monitor.h"
 #include "almanac/serve.h"
 #include "cli/audit_anchoring.h"
-#include "cli/commands_monitor.h"
 #include "cli/monitoring.h"
 
 namespace almanac::cli {
-
-// Applies a package's recorded transforms (the pipeline's TransformSpec list as JSON), in
-// order, with the pipeline's own code: an as_of refit derives the target exactly as the run did.
-Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& transforms, std::map<std::string, TimeSeries> series) {
-  if (!transforms.is_array()) return InvalidArgumentError("the package's transforms are not a list");
-  for (const auto& t : transforms) {
-    pipeline::TransformSpec spec;
-    try {
-      spec.name = t.at("name").get<std::string>();
-      spec.op = t.at("op").get<std::string>();
-      spec.input = t.at("input").get<std::string>();
-      spec.params = t.value("params", Json::object());
-    } catch (const Json::exception& e) {
-      return InvalidArgumentError(std::string("malformed transform in the package: ") + e.what());
-    }
-    ALMANAC_ASSIGN_OR_RETURN(TimeSeries out, pipeline::ApplyTransform(spec, series));
-    series[spec.name] = std::move(out);
-  }
-  return series;
-}
 
 int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   auto ws = Workspace::Open(g.workspace);
@@ -72,7 +52,7 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   o.max_queue = a.max_queue;
   o.cache_entries = static_cast<size_t>(a.cache_entries);
   o.shutdown_timeout_ms = static_cast<int>(a.shutdown_timeout_s * 1000);
-  o.transform = ApplyRecordedTransforms;
+  o.transform = data::ApplyRecordedTransforms;
   // Access logs are batched: one write per 100 ms instead of one per request; identical
   // warnings (refusals, 401/403/429 from one client) are summarised beyond the repeat limit.
   auto logger = MakeLogger(g, "almanac-serve", 100, a.log_repeat_limit);
@@ -82,7 +62,7 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   if (!anchoring.ok()) return ReportError(anchoring.status());
   store::Store* st = &(*ws)->store();
   store::ArtifactStore* arts = artifacts->get();
-  o.accuracy = [st, arts] { return EvaluateProductionAccuracy(*st, *arts, ""); };
+  o.accuracy = [st, arts] { return monitor::EvaluateProductionAccuracy(*st, *arts, ""); };
   serve::ServerDeps deps{&(*ws)->store(), artifacts->get(), &models, nullptr};
   auto server = serve::Server::Start(std::move(o), deps);
   if (!server.ok()) return ReportError(server.status());

@@ -1,10 +1,8 @@
 // serve and tokens commands (cli-internal).
 #pragma once
 
-#include <map>
 #include <string>
 
-#include "almanac/core/json.h"
 #include "cli/commands.h"
 
 namespace almanac::cli {
@@ -32,11 +30,6 @@ struct ServeArgs {
   double shutdown_timeout_s = 10;
 };
 int RunServe(const GlobalOptions& g, const ServeArgs& a);
-
-// Applies a package's recorded transforms (a JSON list) with the pipeline's code and returns
-// every series (inputs and derived). InvalidArgument for a malformed list.
-Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& transforms,
-                                                                  std::map<std::string, TimeSeries> series);
 
 struct TokenCreateArgs {
   std::string role;

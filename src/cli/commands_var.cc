@@ -106,7 +106,7 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
   const models::ModelSpec spec{a.model.model, *params};
   if (Status s = models::ValidateMultivariateSpec(spec); !s.ok()) return ReportError(s);
   if (a.action == "forecast")
-    if (Status s = models::ValidatePredictArgs(a.horizon, *levels); !s.ok()) return ReportError(s);
+    if (Status s = CheckHorizon(a.horizon); !s.ok()) return ReportError(s);
 
   models::PathSimulationRequest sim;
   if (a.action == "simulate") {

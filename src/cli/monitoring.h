@@ -25,7 +25,7 @@ struct MetricsArgs {
   double refresh_seconds = 5;      // how often the store is checked for new data
 };
 
-// Scores the production versions (EvaluateProductionAccuracy bound to a store).
+// Scores the production versions (monitor::EvaluateProductionAccuracy bound to a store).
 using AccuracyFn = std::function<Result<std::vector<monitor::VersionAccuracy>>()>;
 
 class ProcessMonitoring {

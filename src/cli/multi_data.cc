@@ -6,41 +6,9 @@
 #include <iostream>
 
 #include "almanac/data.h"
+#include "almanac/data/transforms.h"
 
 namespace almanac::cli {
-namespace {
-
-// Applies --transform. Missing values stay missing; log of a non-positive value is an error
-// naming the series and period.
-Result<TimeSeries> Transform(const TimeSeries& ts, const std::string& how, const std::string& key) {
-  if (how == "none" || how.empty()) return ts;
-  const bool uses_log = how == "log" || how == "dlog";
-  if (!uses_log && how != "diff" && how != "pct")
-    return InvalidArgumentError("unknown --transform " + QuoteForMessage(how) + ": use none, log, diff, dlog or pct");
-  std::vector<double> v(ts.values().begin(), ts.values().end());
-  if (uses_log) {
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (std::isnan(v[i])) continue;
-      if (!(v[i] > 0))
-        return InvalidArgumentError("--transform " + how + ": series " + key + " has a non-positive value at " +
-                                    ts.PeriodAt(static_cast<int64_t>(i)).ToString());
-      v[i] = std::log(v[i]);
-    }
-    if (how == "log") return TimeSeries::FromValues(ts.start(), std::move(v));
-  }
-  if (v.size() < 2) return InvalidArgumentError("--transform " + how + ": series " + key + " has fewer than 2 values");
-  std::vector<double> d;
-  for (size_t i = 1; i < v.size(); ++i) {
-    if (how == "pct") {
-      d.push_back(v[i - 1] == 0 ? kNaN : 100 * (v[i] / v[i - 1] - 1));
-    } else {
-      d.push_back(v[i] - v[i - 1]);
-    }
-  }
-  return TimeSeries::FromValues(ts.start() + 1, std::move(d));
-}
-
-}  // namespace
 
 Result<Json> BuildParams(const ModelArgs& a, Json base) {
   return MergeModelParams(std::move(base), a.params_json, a.params, R"({"lags":2})");
@@ -54,7 +22,8 @@ bool IsMultivariateType(const std::string& type) {
 
 Result<DataSource> OpenData(const GlobalOptions& g, const MultiDataArgs& a) {
   DataSource ds;
-  ALMANAC_ASSIGN_OR_RETURN(ds.as_of, OptionalDate(a.as_of, "--as-of"));
+  ALMANAC_ASSIGN_OR_RETURN(ds.as_of, ParseAsOfOption(a.as_of));
+  ALMANAC_RETURN_IF_ERROR(ParseTransformOption(a.transform).status());
   if (!a.input.empty()) {
     ALMANAC_ASSIGN_OR_RETURN(ds.mem, store::OpenStore("memory:", {}));
     data::IngestOptions io;
@@ -87,8 +56,9 @@ Result<TimeSeries> ReadOne(store::SeriesStore& store, const std::string& key, st
   if (ts.empty())
     return NotFoundError("series " + key + " has no observations" +
                          (as_of ? " known on " + as_of->ToString() : std::string()));
-  ALMANAC_ASSIGN_OR_RETURN(TimeSeries t, Transform(ts, transform, key));
-  return t.Trimmed();
+  auto t = data::TransformSeries(ts, transform, key);
+  if (!t.ok()) return t.status().WithContext("--transform");
+  return *t;
 }
 
 Result<models::MultiInput> ReadMulti(store::SeriesStore& store, const std::vector<std::string>& keys,

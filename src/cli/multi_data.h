@@ -35,8 +35,8 @@ struct DataSource {
 // every series of the file). InvalidArgument without keys on a workspace.
 Result<DataSource> OpenData(const GlobalOptions& g, const MultiDataArgs& a);
 
-// One series as known `as_of`, trimmed and transformed (--transform: none, log, diff, dlog,
-// pct). NotFound when it has no observations then.
+// One series as known `as_of`, trimmed and transformed (--transform: a name of
+// data::TransformOps, e.g. none, log, diff, dlog, pct). NotFound when it has no observations then.
 Result<TimeSeries> ReadOne(store::SeriesStore& store, const std::string& key, std::optional<Date> as_of,
                            const std::string& transform);
 // Several series, each as ReadOne, aligned on their common sample.

@@ -15,6 +15,20 @@ Date Clock::Today() const {
   return Date::FromDays(days);
 }
 
+Result<Date> ParseAsOfDate(std::string_view text, const Clock& clock, std::string_view what) {
+  auto d = Date::Parse(text);
+  if (!d.ok()) return InvalidArgumentError(std::string(what) + " " + QuoteForMessage(text) + " is not a date (YYYY-MM-DD)");
+  ALMANAC_RETURN_IF_ERROR(CheckAsOfDate(*d, clock, what));
+  return *d;
+}
+
+Status CheckAsOfDate(Date date, const Clock& clock, std::string_view what) {
+  const Date today = clock.Today();
+  if (date > today)
+    return InvalidArgumentError(std::string(what) + " " + date.ToString() + " is in the future (today is " + today.ToString() + ")");
+  return Status::Ok();
+}
+
 namespace {
 class RealClock : public Clock {
  public:

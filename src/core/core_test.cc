@@ -156,6 +156,19 @@ TEST(ClockTest, TimestampsRoundTrip) {
   EXPECT_EQ(c.Today().ToString(), "1970-01-04");
 }
 
+// One as-of rule for the CLI and serve: a date, and not after today.
+TEST(ClockTest, AsOfDatesAreDatesNotInTheFuture) {
+  FixedClock clock(Date::Parse("2024-05-01")->days() * 86400000000LL + 3600000000LL);  // 01:00 UTC
+  EXPECT_EQ(ParseAsOfDate("2024-05-01", clock)->ToString(), "2024-05-01");
+  EXPECT_EQ(ParseAsOfDate("1999-12-31", clock)->ToString(), "1999-12-31");
+  EXPECT_THAT(ParseAsOfDate("2024-05-02", clock),
+              StatusIs(StatusCode::kInvalidArgument, "as_of 2024-05-02 is in the future (today is 2024-05-01)"));
+  EXPECT_THAT(ParseAsOfDate("2024-13-01", clock, "--as-of"),
+              StatusIs(StatusCode::kInvalidArgument, "--as-of '2024-13-01' is not a date (YYYY-MM-DD)"));
+  for (const char* bad : {"", "2024-5-1", "20240501", "2024-02-30", "yesterday", "2024-05-01T00:00:00Z"})
+    EXPECT_THAT(ParseAsOfDate(bad, clock), StatusIs(StatusCode::kInvalidArgument, "is not a date")) << bad;
+}
+
 TEST(ThreadPoolTest, EveryIndexOnceWhateverTheThreadCount) {
   for (int threads : {1, 2, 7}) {
     std::vector<std::atomic<int>> hits(1000);

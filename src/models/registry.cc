@@ -38,11 +38,16 @@ FitInput ToFitInput(const TimeSeries& series) {
   return FitInput{series.values(), SeasonalPeriod(series.frequency())};
 }
 
-Status ValidatePredictArgs(int horizon, std::span<const double> levels) {
+Status ValidateHorizon(int horizon) {
   if (horizon < 1) return InvalidArgumentError("horizon must be at least 1, got " + std::to_string(horizon));
   if (horizon > kMaxHorizon)
     return InvalidArgumentError("horizon " + std::to_string(horizon) + " is larger than the maximum " +
                                 std::to_string(kMaxHorizon));
+  return Status::Ok();
+}
+
+Status ValidatePredictArgs(int horizon, std::span<const double> levels) {
+  ALMANAC_RETURN_IF_ERROR(ValidateHorizon(horizon));
   for (double l : levels) {
     if (!(l > 0 && l < 100))
       return InvalidArgumentError("interval level " + FormatDouble(l) + " is not in (0, 100) (levels are percentages)");

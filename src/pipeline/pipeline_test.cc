@@ -147,49 +147,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"NaNParam", "  - type: drift", "  - type: ets\n    params: {alpha: .nan}", "NaN"}),
     [](const auto& info) { return info.param.name; });
 
-// ---------------------------------------------------------------------------- transforms
-
-TimeSeries Q(const std::string& start, std::vector<double> v) { return *TimeSeries::FromValues(*Period::Parse(start), std::move(v)); }
-
-std::string Values(const TimeSeries& ts) {
-  std::string out;
-  for (int64_t i = 0; i < ts.size(); ++i)
-    out += (out.empty() ? "" : " ") + ts.PeriodAt(i).ToString() + "=" + (ts.at(i) ? FormatDouble(std::round(*ts.at(i) * 1e6) / 1e6) : ".");
-  return out;
-}
-
-Result<TimeSeries> Apply(const std::string& op, Json params, const std::map<std::string, TimeSeries>& in) {
-  return ApplyTransform({"out", op, "x", std::move(params)}, in);
-}
-
-TEST(TransformTest, EveryOperation) {
-  std::map<std::string, TimeSeries> in{{"x", Q("2023Q1", {100, 110, 121, 133.1, 146.41})},
-                                       {"p", Q("2023Q1", {1, 1.1, 1.21, 1.331, 1.4641})}};
-  EXPECT_EQ(Values(*Apply("diff", {}, in)), "2023Q2=10 2023Q3=11 2023Q4=12.1 2024Q1=13.31");
-  EXPECT_EQ(Values(*Apply("pct_change", {}, in)), "2023Q2=10 2023Q3=10 2023Q4=10 2024Q1=10");
-  EXPECT_EQ(Values(*Apply("yoy", {}, in)), "2024Q1=46.41");
-  EXPECT_EQ(Values(*Apply("lag", {{"periods", 1}}, in)), "2023Q2=100 2023Q3=110 2023Q4=121 2024Q1=133.1 2024Q2=146.41");
-  EXPECT_EQ(Values(*Apply("moving_average", {{"window", 2}}, in)), "2023Q2=105 2023Q3=115.5 2023Q4=127.05 2024Q1=139.755");
-  EXPECT_EQ(Values(*Apply("log", {}, in)).substr(0, 17), "2023Q1=4.60517 20");
-  EXPECT_EQ(Values(*Apply("deflate", {{"by", "p"}, {"base", 1}}, in)), "2023Q1=100 2023Q2=100 2023Q3=100 2023Q4=100 2024Q1=100");
-  std::map<std::string, TimeSeries> m{{"x", Q("2023-11", {1, 2, 3, 4, 5, 6, 7})}};  // Nov..May
-  EXPECT_EQ(Values(*Apply("resample", {{"to", "Q"}, {"how", "mean"}}, m)), "2024Q1=4");  // only complete quarters
-  EXPECT_EQ(Values(*Apply("resample", {{"to", "Q"}, {"how", "sum"}}, m)), "2024Q1=12");
-  std::map<std::string, TimeSeries> gap{{"x", Q("2024-01", {1, NAN, NAN, 4})}};
-  EXPECT_EQ(Values(*Apply("interpolate", {}, gap)), "2024-01=1 2024-02=2 2024-03=3 2024-04=4");
-}
-
-TEST(TransformTest, ErrorsNameTheTransform) {
-  std::map<std::string, TimeSeries> in{{"x", Q("2023Q1", {1, -2, 3})}, {"m", *TimeSeries::FromValues(*Period::Parse("2023-01"), {1, 2})}};
-  EXPECT_THAT(Apply("log", {}, in), StatusIs(StatusCode::kInvalidArgument, "transform 'out' (log of x): log of a non-positive value"));
-  EXPECT_THAT(Apply("deflate", {{"by", "m"}}, in), StatusIs(StatusCode::kInvalidArgument, "frequency"));
-  EXPECT_THAT(Apply("resample", {{"to", "M"}}, in), StatusIs(StatusCode::kInvalidArgument, "lower frequency"));
-  EXPECT_THAT(Apply("moving_average", {{"window", 10}}, in), StatusIs(StatusCode::kInvalidArgument, "at least 10"));
-  EXPECT_THAT(ApplyTransform({"out", "diff", "nope", {}}, in), StatusIs(StatusCode::kInvalidArgument, "not available"));
-  std::map<std::string, TimeSeries> zero{{"x", Q("2023Q1", {0, 1, 2})}};
-  EXPECT_THAT(Apply("pct_change", {}, zero), StatusIs(StatusCode::kInvalidArgument, "zero value"));
-}
-
 // --------------------------------------------------------------------------------- runner
 
 class RunnerTest : public ::testing::Test {
@@ -224,6 +181,31 @@ class RunnerTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ArtifactStore> artifacts_;
 };
+
+// data.as_of follows the as-of rule of the CLI and serve: not after today (the clock's).
+TEST_F(RunnerTest, RefusesAnAsOfDateInTheFuture) {
+  std::string text = kGood;
+  const std::string series = "  series: [us:gdp]\n";
+  text.replace(text.find(series), series.size(), series + "  as_of: 2024-05-02\n");
+  EXPECT_THAT(RunText(text), StatusIs(StatusCode::kInvalidArgument, "data.as_of 2024-05-02 is in the future (today is 2024-05-01)"));
+  text.replace(text.find("2024-05-02"), 10, "2024-05-01");
+  ASSERT_OK_AND_ASSIGN(RunResult today, RunText(text));
+  EXPECT_EQ(today.status, store::RunStatus::kFinished);
+}
+
+// The CLI's spellings of transformations work in a pipeline and are recorded by their
+// canonical names, so the step hashes are the same as with the canonical spelling.
+TEST(SpecTest, TransformAliasesAreRecordedByTheirCanonicalName) {
+  std::string text = kGood;
+  text.replace(text.find("op: pct_change"), 14, "op: pct");
+  ASSERT_OK_AND_ASSIGN(PipelineSpec s, ParsePipeline(text, "p.yaml", BuiltinModels()));
+  EXPECT_EQ(s.transforms[0].op, "pct_change");
+  text.replace(text.find("op: pct"), 7, "op: dlog");
+  ASSERT_OK_AND_ASSIGN(PipelineSpec d, ParsePipeline(text, "p.yaml", BuiltinModels()));
+  EXPECT_EQ(d.transforms[0].op, "log_diff");
+  text.replace(text.find("op: dlog"), 8, "op: dlog\n    scale: 2");
+  EXPECT_THAT(ParsePipeline(text, "p.yaml", BuiltinModels()), StatusIs(StatusCode::kInvalidArgument, "scale"));
+}
 
 TEST_F(RunnerTest, RunsCachesReproducesAndRegistersOnce) {
   ASSERT_OK_AND_ASSIGN(RunResult first, RunText(kGood));

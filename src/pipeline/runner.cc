@@ -22,12 +22,6 @@ Result<std::string> SeriesContent(const std::map<std::string, TimeSeries>& serie
   return store::SnapshotCanonicalContent(v);
 }
 
-Json TransformsJson(const std::vector<TransformSpec>& ts) {
-  Json a = Json::array();
-  for (const auto& t : ts) a.push_back({{"name", t.name}, {"op", t.op}, {"input", t.input}, {"params", t.params}});
-  return a;
-}
-
 Json ModelJson(const models::ModelSpec& m) { return {{"type", m.type}, {"params", m.params.is_null() ? Json::object() : m.params}}; }
 
 Json EvaluationJson(const EvaluationSpec& e) {
@@ -168,7 +162,7 @@ class Run {
     std::vector<std::pair<std::string, std::string>> params = {
         {"pipeline", spec_.name}, {"target", spec_.target}, {"horizon", std::to_string(spec_.horizon)},
         {"levels", CompactJson(spec_.levels)}, {"seed", std::to_string(spec_.seed)},
-        {"transforms", CompactJson(TransformsJson(spec_.transforms))},
+        {"transforms", CompactJson(data::TransformsToJson(spec_.transforms))},
         {"evaluation", CompactJson(EvaluationJson(spec_.evaluation))}};
     for (const auto& c : spec_.candidates) params.emplace_back("model." + c.name, CompactJson(ModelJson(c.model)));
     ALMANAC_RETURN_IF_ERROR(tracker_.LogParams(result_.run_id, params));
@@ -200,6 +194,9 @@ class Run {
     auto& ss = env_.store->series();
     std::string ref = !opts_.snapshot_override.empty() ? opts_.snapshot_override : spec_.snapshot;
     if (ref.empty()) {
+      // The as-of rule of every entry point: a date not after today (what is read "as of" a
+      // later date would change as data arrives, and the run could not be reproduced).
+      if (spec_.as_of) ALMANAC_RETURN_IF_ERROR(CheckAsOfDate(*spec_.as_of, *env_.clock, "data.as_of"));
       // Resolve the series as of the date, name the snapshot after its content.
       std::vector<store::SnapshotSeries> series;
       for (const auto& k : spec_.series) {
@@ -241,11 +238,11 @@ class Run {
   Status Transform(StepResult& sr) {
     std::string bytes;
     ALMANAC_RETURN_IF_ERROR(CachedOrCompute(
-        sr, "transform.json", {{"step", "transform"}, {"snapshot", result_.snapshot_id}, {"transforms", TransformsJson(spec_.transforms)}},
+        sr, "transform.json", {{"step", "transform"}, {"snapshot", result_.snapshot_id}, {"transforms", data::TransformsToJson(spec_.transforms)}},
         [&]() -> Result<std::string> {
           std::map<std::string, TimeSeries> all = data_, derived;
           for (const auto& t : spec_.transforms) {
-            ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, ApplyTransform(t, all));
+            ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, data::ApplyTransform(t, all));
             all[t.name] = ts;
             derived[t.name] = ts;
           }
@@ -455,7 +452,7 @@ class Run {
     m.horizon = spec_.horizon;
     m.levels = spec_.levels;
     m.metrics = result_.metrics.count(c.name) ? result_.metrics[c.name] : Json::object();
-    m.transforms = TransformsJson(spec_.transforms);
+    m.transforms = data::TransformsToJson(spec_.transforms);
     m.pipeline_hash = spec_.source_hash;
     m.almanac_version = CodeVersion();
     ALMANAC_ASSIGN_OR_RETURN(std::string package, registry::BuildPackage(m, envelope));

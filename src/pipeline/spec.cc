@@ -209,17 +209,6 @@ class Parser {
 
   Status ParseTransforms(const YAML::Node& ts, PipelineSpec& spec, std::set<std::string>& available) {
     if (!ts.IsSequence()) return Error(ts, "transforms", "expected a list of transforms");
-    static const std::map<std::string, std::vector<std::string>> kOps = {
-        {"log", {}},
-        {"diff", {"periods"}},
-        {"pct_change", {"periods", "scale"}},
-        {"yoy", {"scale"}},
-        {"resample", {"to", "how"}},
-        {"moving_average", {"window"}},
-        {"lag", {"periods"}},
-        {"deflate", {"by", "base"}},
-        {"interpolate", {"method"}},
-    };
     for (size_t i = 0; i < ts.size(); ++i) {
       const std::string path = "transforms[" + std::to_string(i) + "]";
       const YAML::Node& t = ts[i];
@@ -231,17 +220,16 @@ class Parser {
       if (Status st = ValidateSeriesKey(tr.name); !st.ok()) return Error(t["name"], path + ".name", st.message());
       if (available.count(tr.name)) return Error(t["name"], path + ".name", "'" + tr.name + "' is already defined");
       ALMANAC_ASSIGN_OR_RETURN(tr.op, String(t["op"], path + ".op"));
-      auto op = kOps.find(tr.op);
-      if (op == kOps.end()) {
-        std::vector<std::string> names;
-        for (const auto& [n, p] : kOps) names.push_back(n);
-        std::string msg = "unknown transformation '" + tr.op + "'";
-        std::string hint = DidYouMean(tr.op, names);
-        if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-        return Error(t["op"], path + ".op", msg);
-      }
+      // Aliases are recorded by their canonical name, so step hashes do not depend on the spelling.
+      auto canonical = data::CanonicalTransformName(tr.op);
+      if (!canonical.ok()) return Error(t["op"], path + ".op", canonical.status().message());
+      tr.op = *canonical;
+      const data::TransformOp* op = nullptr;
+      for (const auto& row : data::TransformOps())
+        if (row.name == tr.op) op = &row;
+      if (op == nullptr) return InternalError("transformation '" + tr.op + "' has no row in data::TransformOps");
       std::vector<std::string> known = {"name", "op", "input"};
-      known.insert(known.end(), op->second.begin(), op->second.end());
+      known.insert(known.end(), op->params.begin(), op->params.end());
       ALMANAC_RETURN_IF_ERROR(CheckKeys(t, path, known));
       ALMANAC_ASSIGN_OR_RETURN(tr.input, String(t["input"], path + ".input"));
       auto need = [&](const std::string& name, const YAML::Node& at) -> Status {
@@ -259,7 +247,8 @@ class Parser {
         return Error(at, path, msg);
       };
       ALMANAC_RETURN_IF_ERROR(need(tr.input, t["input"]));
-      for (const auto& p : op->second) {
+      for (const auto param : op->params) {
+        const std::string p(param);
         if (!t[p]) continue;
         ALMANAC_ASSIGN_OR_RETURN(tr.params[p], ToJson(t[p], path + "." + p));
       }

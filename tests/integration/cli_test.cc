@@ -167,6 +167,16 @@ TEST_F(CliTest, ExitCodesAndMessages) {
   auto bad_date = Run({"series", "show", "us:cpi", "--as-of", "2009-13-01"});
   EXPECT_EQ(bad_date.exit_code, 1);
   EXPECT_THAT(bad_date.err, HasSubstr("--as-of"));
+  // Issue 26: one as-of rule in every command, serve's: a date, not after today.
+  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+           {"series", "show", "us:cpi"}, {"snapshot", "create", "future"}, {"forecast", "us:cpi"},
+           {"var", "forecast", "us:cpi,us:realgdp"}, {"backtest", "us:cpi"}}) {
+    std::vector<std::string> args = cmd;
+    args.insert(args.end(), {"--as-of", "2999-01-01"});
+    auto future = Run(args);
+    EXPECT_EQ(future.exit_code, 1) << cmd[0];
+    EXPECT_THAT(future.err, HasSubstr("--as-of 2999-01-01 is in the future (today is ")) << cmd[0];
+  }
   auto bad_file = dir_ / "bad.csv";
   WriteFile(bad_file, "series,period,value\nus:cpi,2010Q1,1\nus:cpi,2010Q2,oops\n");
   const std::string before = State();

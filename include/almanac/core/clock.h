@@ -35,6 +35,14 @@ class FixedClock : public Clock {
   int64_t micros_;
 };
 
+// The one rule for an as-of date, wherever it is given (the CLI's --as-of, serve's as_of):
+// exactly YYYY-MM-DD and not after `clock`'s today, since data not yet known cannot be read and
+// a read "as of" a future date would change as data arrives. InvalidArgument
+// "WHAT 'TEXT' is not a date (YYYY-MM-DD)" or "WHAT DATE is in the future (today is TODAY)".
+Result<Date> ParseAsOfDate(std::string_view text, const Clock& clock, std::string_view what = "as_of");
+// The second half of that rule for a date already parsed (a pipeline's data.as_of at run time).
+Status CheckAsOfDate(Date date, const Clock& clock, std::string_view what = "as_of");
+
 // "2024-05-01T12:34:56.789012Z".
 std::string FormatTimestamp(int64_t micros);
 // Parses the form above (fraction optional) or a plain date (midnight UTC).
