@@ -16,4 +16,3 @@
 #include "almanac/core/status.h"
 #include "almanac/core/thread_pool.h"
 #include "almanac/core/time_series.h"
-#include "almanac/core/time_zone.h"

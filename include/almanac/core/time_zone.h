@@ -4,6 +4,7 @@
 // /usr/share/zoneinfo, Debian package tzdata): UTC offsets at an instant and the conversion of
 // a local wall-clock time to an instant, with a stated rule for daylight-saving gaps and
 // overlaps. GCC 12's libstdc++ has no std::chrono::tzdb, hence this small reader.
+// Not included by almanac/core.h (include it where zones are used), as almanac/core/json.h.
 //
 //   ALMANAC_ASSIGN_OR_RETURN(TimeZone ny, TimeZone::Load("America/New_York"));
 //   int64_t fire = ny.LocalToUtc(local_micros);        // 08:30 New York as UTC micros
