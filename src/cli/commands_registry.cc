@@ -60,7 +60,7 @@ int RunRunsList(const GlobalOptions& g, const RunsListArgs& a) {
   auto runs = tracker.ListRuns(f);
   if (!runs.ok()) return ReportError(runs.status());
   // Why each run happened, from its tags: schedule, on_new_data, catchup or backfill (with
-  // the as-of date it used), task N for a queued run, "" for `almanac run`.
+  // the as-of date it used), "task N" for a queued run ("backfill DATE (task N)"), "" for `almanac run`.
   auto triggers = (*env)->ws->store().metadata().Transact<std::vector<std::string>>(
       [&](store::MetadataTxn& x) -> Result<std::vector<std::string>> {
         std::vector<std::string> out;
@@ -73,7 +73,7 @@ int RunRunsList(const GlobalOptions& g, const RunsListArgs& a) {
             if (k == "almanac.task") task = v;
           }
           std::string shown = trigger + (as_of.empty() ? "" : " " + as_of);
-          if (!task.empty()) shown += (shown.empty() ? "" : ", ") + std::string("task ") + task;
+          if (!task.empty()) shown += shown.empty() ? "task " + task : " (task " + task + ")";
           out.push_back(shown);
         }
         return out;

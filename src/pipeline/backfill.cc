@@ -1,5 +1,4 @@
 // Backfills: a pipeline run once per past fire of its schedule, each on the data as then known.
-#include <atomic>
 #include <map>
 #include <mutex>
 

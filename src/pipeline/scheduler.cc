@@ -236,12 +236,15 @@ class Scheduler {
   }
 
   // The latest fire of `spec` that a scheduler recorded (a run tagged with kTagFire by a
-  // schedule or catch-up fire), or nullopt when none is recorded among its recent runs.
+  // schedule or catch-up fire), or nullopt when none is recorded. Runs come newest first and
+  // fires run in order, so the first such run holds it (backfill runs in between are passed).
   Result<std::optional<int64_t>> LastRecordedFire(const PipelineSpec& spec) {
     return env_.store->metadata().Transact<std::optional<int64_t>>([&](store::MetadataTxn& t) -> Result<std::optional<int64_t>> {
-      ALMANAC_ASSIGN_OR_RETURN(auto runs, t.ListRuns({"", spec.name, std::nullopt, 500}));
+      ALMANAC_ASSIGN_OR_RETURN(auto runs, t.ListRuns({"", spec.name, std::nullopt, 0}));
       std::optional<int64_t> last;
+      int64_t last_start = 0;
       for (const auto& r : runs) {
+        if (last && r.start_time < last_start) break;  // older than the newest fire's run (ties: all are read)
         ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetTags(r.id));
         std::string trigger, fire;
         for (const auto& [k, v] : tags) {
@@ -250,7 +253,10 @@ class Scheduler {
         }
         if ((trigger != "schedule" && trigger != "catchup") || fire.empty()) continue;
         auto at = ParseTimestamp(fire);
-        if (at.ok() && (!last || *at > *last)) last = *at;
+        if (at.ok() && (!last || *at > *last)) {
+          last = *at;
+          last_start = r.start_time;
+        }
       }
       return last;
     });

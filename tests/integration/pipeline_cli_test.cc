@@ -475,7 +475,7 @@ TEST_F(PipelineCliTest, Issue27BackfillInTheSchedulesTimeZone) {
   auto w = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "0.5"});
   ASSERT_EQ(w.exit_code, 0) << w.err;
   auto list2 = Run({"--format", "csv", "runs", "list", "--limit", "50"});
-  EXPECT_THAT(list2.out, HasSubstr(",backfill 2010-04-05, task 1"));
+  EXPECT_THAT(list2.out, HasSubstr(",backfill 2010-04-05 (task 1)"));
 
   // Bad input: a clear error, and nothing written.
   const std::string audit_before = Run({"--format", "csv", "audit", "list"}).out;
