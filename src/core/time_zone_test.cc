@@ -1,6 +1,8 @@
 // Time zones from the system tz database (package tzdata) and from hand-made TZif bytes.
 #include "almanac/core/time_zone.h"
 
+#include <stdlib.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -96,6 +98,30 @@ TEST(TimeZoneTest, FooterRulesAloneFollowThePosixRule) {
   EXPECT_EQ(s.OffsetAt(TzAt("2026-06-15T00:00:00Z") / 1000000), -3 * 3600);
   ASSERT_OK_AND_ASSIGN(TimeZone fixed, TimeZone::FromTzif("Test/Fixed", TzifWithRule("<+0530>-5:30")));
   EXPECT_EQ(fixed.FormatLocal(TzAt("2026-01-01T00:00:00Z")), "2026-01-01T05:30:00+05:30");  // a numeric abbreviation is not repeated
+}
+
+TEST(TimeZoneTest, AMissingDatabaseSaysToInstallTzdata) {
+  ::setenv("TZDIR", "/nonexistent/zoneinfo", 1);
+  auto z = TimeZone::Load("Europe/Berlin");
+  auto utc = TimeZone::Load("UTC");  // needs no file
+  ::unsetenv("TZDIR");
+  EXPECT_THAT(z, StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(z.status().message(), HasSubstr("install the tzdata package"));
+  EXPECT_TRUE(utc.ok());
+}
+
+TEST(TimeZoneTest, LeapSecondZonesAreRefused) {
+  // A v2 file counting one leap second (as the right/ zones do).
+  auto header = [](int leapcnt) {
+    std::string h = "TZif2";
+    h += std::string(15, '\0');
+    const int counts[6] = {0, 0, leapcnt, 0, 1, 4};
+    for (int c : counts) h += std::string{'\0', '\0', '\0', static_cast<char>(c)};
+    return h;
+  };
+  const std::string type = std::string(6, '\0') + std::string("UTC\0", 4);
+  const std::string bytes = header(1) + type + std::string(8, '\0') + header(1) + type + std::string(12, '\0') + "\nUTC0\n";
+  EXPECT_THAT(TimeZone::FromTzif("right/UTC", bytes), StatusIs(StatusCode::kUnimplemented, "leap seconds"));
 }
 
 TEST(TimeZoneTest, MalformedTzifIsDataLoss) {

@@ -492,6 +492,7 @@ TEST_F(PipelineCliTest, Issue27BackfillInTheSchedulesTimeZone) {
       {{"backfill", p, "--from", "2000-01-01", "--to", "2030-01-01"}, "more than 1000"},
       {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--max-points", "2"}, "more than 2"},
       {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--concurrency", "0"}, "--concurrency must be 1..64"},
+      {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--max-points", "0"}, "--max-points must be 1..100000"},
       {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--queue", "--concurrency", "2"}, "start workers"},
   };
   for (const auto& [args, message] : bad) {
@@ -512,6 +513,13 @@ TEST_F(PipelineCliTest, Issue27ScheduleTimeZoneIsValidated) {
   auto r = Run({"validate", dir_ / "bad.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("bad.yaml:17: timezone: unknown time zone 'Europe/Frankfurt'"));
+  // The scheduler shows the next fire in the schedule's zone (and in UTC); with catchup and no
+  // recorded fire yet, it makes nothing up.
+  auto s = Run({"scheduler", dir_ / "ok.yaml", "--run-for", "0.1"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_THAT(s.err, ::testing::ContainsRegex("pipeline weekly: schedule '0 11 \\* \\* 1' \\(Europe/Berlin\\), next run at "
+                                              "20[0-9-]+T11:00:00\\+0[12]:00 CES?T = 20[0-9-]+T(09|10):00:00"));
+  EXPECT_THAT(s.err, HasSubstr("pipeline weekly: catchup: no recorded fire yet"));
 }
 
 }  // namespace
