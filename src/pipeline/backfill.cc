@@ -1,4 +1,5 @@
 // Backfills: a pipeline run once per past fire of its schedule, each on the data as then known.
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -39,23 +40,24 @@ Result<std::vector<int64_t>> BackfillFires(const PipelineSpec& spec, Date from, 
   if (from > to) return InvalidArgumentError("--from " + from.ToString() + " is after --to " + to.ToString());
   const CronSchedule& cron = *spec.schedule;
   constexpr int64_t kDay = 86400000000LL;
-  // Fires whose local date is in [from, to]: scan the instants a day either side (offsets stay
-  // within +-26 h) and keep those whose local date matches.
-  auto wide = cron.Between(from.days() * kDay - 2 * kDay, (to.days() + 3) * kDay, max_points + 16);
+  // From two days before `from` (UTC offsets stay within +-26 h), keep the fires whose local
+  // date is in [from, to]; stop at the first one after `to`.
   std::vector<int64_t> out;
-  if (!wide.ok()) {
-    if (wide.status().code() != StatusCode::kOutOfRange) return wide.status();
-    return OutOfRangeError("schedule '" + cron.text() + "' fires more than " + std::to_string(max_points) + " times from " +
-                           from.ToString() + " to " + to.ToString() + "; backfill a shorter range (or raise --max-points)");
+  for (int64_t t = std::max<int64_t>(0, from.days() * kDay - 2 * kDay);;) {
+    auto next = cron.Next(t);
+    if (!next.ok()) {
+      if (next.status().code() == StatusCode::kOutOfRange) break;  // no further fire within five years
+      return next.status();
+    }
+    t = *next;
+    const Date d = FireDate(cron, t);
+    if (d > to) break;
+    if (d < from) continue;
+    if (out.size() >= max_points)
+      return OutOfRangeError("schedule '" + cron.text() + "' fires more than " + std::to_string(max_points) + " times from " +
+                             from.ToString() + " to " + to.ToString() + "; backfill a shorter range (or raise --max-points)");
+    out.push_back(t);
   }
-  for (int64_t f : *wide) {
-    const Date d = FireDate(cron, f);
-    if (d >= from && d <= to) out.push_back(f);
-  }
-  if (out.size() > max_points)
-    return OutOfRangeError("schedule '" + cron.text() + "' fires " + std::to_string(out.size()) + " times from " + from.ToString() +
-                           " to " + to.ToString() + ", more than " + std::to_string(max_points) +
-                           "; backfill a shorter range (or raise --max-points)");
   return out;
 }
 

@@ -1,4 +1,5 @@
 // Cron expressions (minute hour day-of-month month day-of-week), in UTC or a schedule's time zone.
+#include <algorithm>
 #include <sstream>
 
 #include "almanac/pipeline.h"
@@ -95,7 +96,7 @@ Result<int64_t> CronSchedule::NextWall(int64_t after) const {
   constexpr int64_t kMinute = 60000000LL;
   int64_t q = after / kMinute;
   if (after < 0 && after % kMinute != 0) --q;
-  int64_t t = (q + 1) * kMinute;  // next whole minute
+  int64_t t = std::max<int64_t>(0, (q + 1) * kMinute);  // next whole minute (schedules start in 1970)
   const int64_t limit = t + 5LL * 366 * 24 * 60 * kMinute;
   while (t < limit) {
     const Date d = Date::FromDays(t / (86400000000LL));

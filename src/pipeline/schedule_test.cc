@@ -137,6 +137,13 @@ TEST(ZonedSpecTest, BackfillFiresAreTheScheduleInTheRange) {
   EXPECT_EQ(FormatTimestamp(fires[4]).substr(0, 16), "2026-03-06T13:30");  // Friday, EST
   EXPECT_EQ(FormatTimestamp(fires[5]).substr(0, 16), "2026-03-09T12:30");  // Monday, EDT
   EXPECT_EQ(FireDate(*spec.schedule, fires[5]).ToString(), "2026-03-09");
+  // The bound counts only fires in the range: 41 days of an hourly schedule (984) fit in 1000.
+  PipelineSpec hourly = spec;
+  hourly.schedule = ZonedCron("0 * * * *", "America/New_York");
+  ASSERT_OK_AND_ASSIGN(auto hours, BackfillFires(hourly, *Date::Parse("2026-03-01"), *Date::Parse("2026-04-10"), 1000));
+  EXPECT_EQ(hours.size(), 41u * 24 - 1);  // 02:00 on 2026-03-08 does not exist: it is 03:00's fire
+  ASSERT_OK_AND_ASSIGN(auto early, BackfillFires(spec, *Date::Parse("1970-01-01"), *Date::Parse("1970-01-09"), 100));
+  EXPECT_EQ(early.size(), 7u);  // Thu 1, Fri 2, Mon 5 .. Fri 9
   // Errors: a reversed range, too many fires, no schedule, a fixed snapshot.
   EXPECT_THAT(BackfillFires(spec, *Date::Parse("2026-03-13"), *Date::Parse("2026-03-02"), 100),
               StatusIs(StatusCode::kInvalidArgument, "is after --to"));
