@@ -23,6 +23,7 @@
 
 #include "almanac/core.h"
 #include "almanac/core/json.h"
+#include "almanac/core/time_zone.h"
 #include "almanac/data.h"
 #include "almanac/data/transforms.h"
 #include "almanac/models.h"
@@ -81,18 +82,33 @@ struct PromoteSpec {
   Rule when;
 };
 
-// A cron expression (minute hour day-of-month month day-of-week), evaluated in UTC.
+// A cron expression (minute hour day-of-month month day-of-week), evaluated in UTC or in a
+// time zone (`timezone:` of a pipeline or source). In a zone the fields match local
+// wall-clock time; across daylight-saving changes every matching local time fires once: a
+// time skipped when clocks go forward fires at the first instant after the gap (e.g. 02:30 on
+// the spring-forward night of America/New_York fires at 03:00 EDT), and a time repeated when
+// clocks go back fires at its first occurrence only.
 class CronSchedule {
  public:
   // Five fields with *, lists, ranges, steps and names (JAN-DEC, SUN-SAT), or @hourly, @daily,
   // @weekly, @monthly, @yearly. InvalidArgument naming the field.
-  static Result<CronSchedule> Parse(std::string_view text);
-  // The first fire time strictly after `after_micros` (UTC). OutOfRange when none within 5 years.
+  static Result<CronSchedule> Parse(std::string_view text, TimeZone zone = TimeZone::Utc());
+  // The first fire time strictly after `after_micros` (UTC micros). OutOfRange when none
+  // within 5 years.
   Result<int64_t> Next(int64_t after_micros) const;
+  // The fire times t with from <= t <= to (UTC micros), in order. OutOfRange when there are
+  // more than `limit`.
+  Result<std::vector<int64_t>> Between(int64_t from, int64_t to, size_t limit) const;
   const std::string& text() const { return text_; }
+  const TimeZone& zone() const { return zone_; }
+  // A fire time as the schedule's zone shows it: "2026-03-09T08:30:00-04:00 EDT" (UTC: "...Z").
+  std::string Format(int64_t micros) const { return zone_.FormatLocal(micros); }
 
  private:
+  Result<int64_t> NextWall(int64_t after_wall_micros) const;
+
   std::string text_;
+  TimeZone zone_;
   std::vector<bool> minute_, hour_, dom_, month_, dow_;
   bool dom_star_ = true, dow_star_ = true;
 };
@@ -117,7 +133,10 @@ struct PipelineSpec {
   EvaluationSpec evaluation;
   RegisterSpec register_spec;
   PromoteSpec promote;
-  std::optional<CronSchedule> schedule;
+  std::optional<CronSchedule> schedule;  // with its time zone (`timezone:`, default UTC)
+  // `catchup: true`: at scheduler start, the fires missed since the last recorded one are run
+  // (each once, in order, with data.as_of = the fire's local date); false: they are not made up.
+  bool catchup = false;
   Trigger trigger = Trigger::kNone;  // a triggered pipeline needs no schedule
   int max_retries = 2;
   int64_t seed = 42;
@@ -151,9 +170,21 @@ struct RunOptions {
   std::string git_commit;     // of the repository holding the pipeline file
   // Live progress: called at the start and end of every step.
   std::function<void(const std::string& line)> progress;
-  // Tags set on the run when it starts (a worker tags its task: almanac.task=ID).
+  // Tags set on the run when it starts (a worker tags its task: almanac.task=ID; scheduled,
+  // catch-up and backfill runs: kTagTrigger, kTagFire, kTagAsOf).
   std::vector<std::pair<std::string, std::string>> tags;
+  // false: the register step builds the package but registers nothing and promote is skipped
+  // (backfills: a run on past data must not become the newest model version).
+  bool publish = true;
 };
+
+// Run tags that say why a run happened (docs/pipelines.md; `almanac runs list` shows them).
+inline constexpr const char* kTagTrigger = "almanac.trigger";  // schedule, on_new_data, catchup, backfill
+inline constexpr const char* kTagFire = "almanac.fire";        // the fire time (FormatTimestamp, UTC)
+inline constexpr const char* kTagAsOf = "almanac.as_of";       // catchup, backfill: the as-of date used
+
+// The as-of date of a fire: its date in the schedule's time zone.
+Date FireDate(const CronSchedule& cron, int64_t fire_micros);
 
 struct StepResult {
   std::string step;     // "train:ets"
@@ -225,8 +256,10 @@ struct ScheduledRun {
   int64_t load_id = 0;
   int64_t vintages_created = 0;
   // kind pipeline: the load whose new data triggered this run ("load:SOURCE@FIRED_AT (load ID)";
-  // empty for a run on the pipeline's own schedule).
+  // "catchup as_of DATE" for a fire made up at start (`catchup: true`); empty for a run on the
+  // pipeline's own schedule).
   std::string triggered_by;
+  std::optional<Date> as_of;  // catch-up runs: the data date used (the fire's local date)
 };
 
 // The outcome of a scheduled load, as history and metrics label it: "committed" (new
@@ -262,6 +295,11 @@ struct SchedulerOptions {
   // Fire every scheduled pipeline and source once at start (claimed at the start time), then
   // follow the schedules: a catch-up after downtime, and a first load without waiting.
   bool fire_now = false;
+  // Pipelines with `catchup: true`: at start, the fires since the last recorded one (the
+  // latest run tagged with kTagFire by a scheduler) up to now are run once each, in order,
+  // with data.as_of = the fire's local date; at most this many (the latest), the older ones
+  // are logged as dropped. No recorded fire: nothing is made up (see `almanac backfill`).
+  int max_catchup = 20;
   std::string user = "scheduler";
   std::function<void(const std::string& line)> log;
   // Sleeps until the given time (tests may advance a fake clock instead).
@@ -282,6 +320,44 @@ struct SchedulerOptions {
 // backoff. InvalidArgument naming the file (and source) for a bad pipeline file, source
 // configuration or source schedule; FailedPrecondition when nothing has a schedule.
 Result<std::vector<ScheduledRun>> RunScheduler(Environment env, const SchedulerOptions& options);
+
+// ---------------------------------------------------------------------------- backfill
+
+struct BackfillOptions {
+  Date from, to;            // the first and last local dates of the fires (inclusive)
+  int concurrency = 1;      // runs at once (1..64)
+  size_t max_points = 1000; // more fires than this in [from, to] is OutOfRange
+  std::string user;
+  // Submit one task per point to the store's queue instead of running (for `almanac worker`).
+  bool queue = false;
+  int max_attempts = 3;     // of each queued task
+  // Progress: one line per point when it starts and ends ("backfill 3/12 2026-01-05 ... done").
+  // Called from the worker threads, one call at a time.
+  std::function<void(const std::string& line)> progress;
+};
+
+struct BackfillPoint {
+  int64_t fire = 0;       // UTC micros
+  Date as_of;             // the fire's local date
+  std::string outcome;    // done, skipped (run or queued before), failed, queued
+  std::string run_id;     // done: the new run; skipped: the earlier run (if run locally)
+  int64_t task_id = 0;    // queued
+  std::string error;      // failed
+};
+
+// The fires of the pipeline's schedule whose local dates lie in [from, to], in order.
+// InvalidArgument when the pipeline has no schedule, reads a fixed snapshot, from > to, or a
+// date is before 1970; OutOfRange when there are more than max_points.
+Result<std::vector<int64_t>> BackfillFires(const PipelineSpec& spec, Date from, Date to, size_t max_points);
+
+// Runs the pipeline once per fire of BackfillFires with data.as_of = the fire's local date,
+// tagged kTagTrigger=backfill, kTagFire and kTagAsOf, without registering (publish = false).
+// Idempotent: a fire with a finished backfill or catch-up run of the same pipeline file (same
+// SHA-256) is skipped, and so is a queued task for it (dedupe key backfill:FIRE). Points run
+// concurrently (options.concurrency); a failed point does not stop the others. Audited
+// "pipeline.backfill" (the range and what happened). Errors of BackfillFires, and store
+// errors; a point's failure is in its BackfillPoint.
+Result<std::vector<BackfillPoint>> RunBackfill(Environment env, const PipelineSpec& spec, const BackfillOptions& options);
 
 // ---------------------------------------------------------------------------- sharding
 
@@ -311,6 +387,18 @@ std::string ShardKey(const PipelineSpec& spec);
 // CI job id): enqueueing the same run twice is AlreadyExists. Audited "task.submit".
 Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const models::ForecasterRegistry& models,
                                const std::string& path, const std::string& key, const std::string& user, int max_attempts);
+
+// What a queued run does differently from the file (travels in the task's payload; the worker
+// applies it): data.as_of, run tags and publish (see RunOptions).
+struct TaskOverrides {
+  std::optional<Date> as_of;
+  std::vector<std::pair<std::string, std::string>> tags;
+  bool publish = true;
+};
+// Queues `spec` (its file's bytes) as SubmitPipeline does, with overrides. The dedupe key is
+// the file's SHA-256 plus `key`: AlreadyExists when queued before. Audited "task.submit".
+Result<int64_t> SubmitPipelineSpec(store::MetadataStore& metadata, const PipelineSpec& spec, const std::string& key,
+                                   const std::string& user, int max_attempts, const TaskOverrides& overrides);
 
 struct WorkerOptions {
   std::string worker_id;          // unique per worker thread, e.g. host:pid:thread

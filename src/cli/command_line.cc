@@ -9,6 +9,7 @@
 
 #include "almanac/data/transforms.h"
 #include "cli/commands_audit.h"
+#include "cli/commands_backfill.h"
 #include "cli/commands_monitor.h"
 #include "cli/commands_multi.h"
 #include "cli/commands_pipeline.h"
@@ -435,6 +436,20 @@ Runner DefineScheduler(CLI::App& cmd, GlobalOptions& g) {
   return [&g, a] { return RunSchedulerCommand(g, *a); };
 }
 
+Runner DefineBackfill(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<BackfillArgs>();
+  cmd.add_option("pipeline", a->file, "Pipeline YAML file with a schedule (and timezone)")->required();
+  cmd.add_option("--from", a->from, "First date (YYYY-MM-DD, in the schedule's time zone)")->required();
+  cmd.add_option("--to", a->to, "Last date (inclusive)")->required();
+  cmd.add_option("--concurrency", a->concurrency, "Points run at once (default 1)");
+  cmd.add_option("--threads", a->threads, "Fitting threads per run (default: cores / concurrency)");
+  cmd.add_flag("--queue", a->queue, "Submit one task per point for 'almanac worker' instead of running here");
+  cmd.add_option("--max-attempts", a->max_attempts, "Attempts of each queued task (default 3)")->check(CLI::Range(1, 100));
+  cmd.add_option("--max-points", a->max_points, "Refuse a range with more fires than this (default 1000)");
+  cmd.add_flag("--dry-run", a->dry_run, "List the fires (as_of dates, local and UTC times); run nothing");
+  return [&g, a] { return RunBackfillCommand(g, *a); };
+}
+
 // ---------------------------------------------------------------------------- task queue
 
 Runner DefineSubmit(CLI::App& cmd, GlobalOptions& g) {
@@ -657,6 +672,10 @@ constexpr CommandDef kCommands[] = {
      "Run pipelines and source loads on their cron schedules, with retries and no overlaps; re-run "
      "pipelines with 'trigger: on_new_data' when a load brings new data",
      DefineScheduler},
+    {"backfill",
+     "Run a pipeline once per fire of its schedule between two dates, each on the data as then known "
+     "(as_of = the fire's date); idempotent, in parallel or through the queue",
+     DefineBackfill},
     {"submit", "Queue pipeline runs for 'almanac worker' processes (on any host sharing the store)", DefineSubmit},
     {"worker",
      "Run queued tasks: claim with a lease, renew it by heartbeats, retry failures with backoff; a task whose "

@@ -89,7 +89,8 @@ int RunSubmit(const GlobalOptions& g, const SubmitArgs& a) {
     const std::string k = a.key.empty() ? key + ":" + std::to_string(i) : key;
     auto id = pipeline::SubmitPipeline((*env)->ws->store().metadata(), (*env)->models, f, k, g.user, a.max_attempts);
     if (!id.ok()) {
-      Print(std::cout, t, g.format);  // what was queued before the failure
+      // What was queued before the failure; nothing (not an empty header) when nothing was.
+      if (!t.rows.empty()) Print(std::cout, t, g.format);
       return ReportError(id.status().code() == StatusCode::kAlreadyExists
                              ? AlreadyExistsError(f + " was already submitted with key '" + key + "' (nothing queued for it)")
                              : id.status());

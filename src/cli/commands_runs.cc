@@ -2,6 +2,7 @@
 #include <iostream>
 #include <map>
 
+#include "almanac/pipeline.h"
 #include "almanac/tracking.h"
 #include "cli/commands_registry.h"
 
@@ -21,11 +22,33 @@ int RunRunsList(const GlobalOptions& g, const RunsListArgs& a) {
   if (auto reaped = tracker.ReapDeadRuns(); !reaped.ok()) return ReportError(reaped.status());
   auto runs = tracker.ListRuns(f);
   if (!runs.ok()) return ReportError(runs.status());
-  Table t{{"run", "experiment", "pipeline", "status", "start", "seconds", "user", "snapshot", "reproduces"}, {}};
-  for (const auto& r : *runs)
+  // Why each run happened, from its tags: schedule, on_new_data, catchup or backfill (with
+  // the as-of date it used), "task N" for a queued run ("backfill DATE (task N)"), "" for `almanac run`.
+  auto triggers = (*env)->ws->store().metadata().Transact<std::vector<std::string>>(
+      [&](store::MetadataTxn& x) -> Result<std::vector<std::string>> {
+        std::vector<std::string> out;
+        for (const auto& r : *runs) {
+          ALMANAC_ASSIGN_OR_RETURN(auto tags, x.GetTags(r.id));
+          std::string trigger, as_of, task;
+          for (const auto& [k, v] : tags) {
+            if (k == pipeline::kTagTrigger) trigger = v;
+            if (k == pipeline::kTagAsOf) as_of = v;
+            if (k == "almanac.task") task = v;
+          }
+          std::string shown = trigger + (as_of.empty() ? "" : " " + as_of);
+          if (!task.empty()) shown += shown.empty() ? "task " + task : " (task " + task + ")";
+          out.push_back(shown);
+        }
+        return out;
+      });
+  if (!triggers.ok()) return ReportError(triggers.status());
+  Table t{{"run", "experiment", "pipeline", "status", "start", "seconds", "user", "snapshot", "reproduces", "trigger"}, {}};
+  for (size_t i = 0; i < runs->size(); ++i) {
+    const auto& r = (*runs)[i];
     t.Add({r.id, r.experiment, r.pipeline, std::string(store::RunStatusName(r.status)), Ts(r.start_time),
            r.end_time ? Json((r.end_time - r.start_time) / 1e6) : Json(nullptr), r.user,
-           g.format == OutputFormat::kTable ? ShortId(r.snapshot_id) : r.snapshot_id, r.reproduces});
+           g.format == OutputFormat::kTable ? ShortId(r.snapshot_id) : r.snapshot_id, r.reproduces, (*triggers)[i]});
+  }
   Print(std::cout, t, g.format);
   return kExitOk;
 }

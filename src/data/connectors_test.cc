@@ -367,6 +367,33 @@ TEST_F(LoadSourceTest, FredLoadThenUnchangedReloadCosts304) {
   EXPECT_EQ(*store_->series().ReadAsOf("fred:GDPC1", *Date::Parse("2024-05-15"))->at(4), 22758.752);
 }
 
+// Issue 27: a FRED series with `frequency:` configured needs no fred/series request, even on
+// its first load (docs/connectors.md); its title is the configured one.
+TEST_F(LoadSourceTest, Issue27FredFrequencySkipsTheSeriesRequest) {
+  SourceConfig src = Fred();
+  src.series[0].metadata.frequency = Frequency::kQuarterly;
+  src.series[0].metadata.title = "GDP (configured)";
+  ASSERT_OK_AND_ASSIGN(SourceLoadResult r, LoadSource(src, Opts(), *store_));
+  EXPECT_TRUE(r.committed);
+  EXPECT_EQ(r.requests, 1);  // observations only
+  ASSERT_EQ(paths_.size(), 1u);
+  EXPECT_THAT(paths_[0], HasSubstr("/fred/series/observations?"));
+  ASSERT_OK_AND_ASSIGN(auto info, store_->series().GetSeries("fred:GDPC1"));
+  EXPECT_EQ(info.title, "GDP (configured)");
+  EXPECT_EQ(info.frequency, Frequency::kQuarterly);
+  // Without it, the first load asks fred/series for the frequency.
+  paths_.clear();
+  ASSERT_OK(LoadSource(Fred({"GDPC1"}), Opts(), *store_).status());  // stored now: no fred/series either
+  for (const auto& p : paths_) EXPECT_THAT(p, Not(HasSubstr("/fred/series?")));
+  // A wrong configured frequency is caught by the dates, not silently stored.
+  SourceConfig annual = Fred({"NEWQ"});  // quarterly data configured as annual
+  annual.series[0].metadata.frequency = Frequency::kAnnual;
+  paths_.clear();
+  auto bad = LoadSource(annual, Opts(), *store_);
+  EXPECT_FALSE(bad.ok());
+  for (const auto& p : paths_) EXPECT_THAT(p, Not(HasSubstr("/fred/series?")));
+}
+
 TEST_F(LoadSourceTest, AlfredVintagesBecomeStoreVintages) {
   SourceConfig s = Fred();
   s.type = SourceType::kAlfred;

@@ -198,7 +198,11 @@ class SourceLoader {
       if (stored) {
         info = *stored;
         if (!freq) freq = stored->frequency;
-      } else {
+      } else if (!freq) {
+        // Only a new series without a configured `frequency:` needs fred/series (for its
+        // frequency; title, units and seasonal adjustment come along). With `frequency:` the
+        // descriptive fields are the configured ones (docs/connectors.md).
+
         const std::string url = Query()
                                     .Add("series_id", spec.id)
                                     .Add("api_key", api_key_)
@@ -209,7 +213,7 @@ class SourceLoader {
         info.title = m.title;
         info.unit = m.units;
         info.seasonal_adjustment = m.seasonal_adjustment;
-        if (!freq) freq = m.frequency;
+        freq = m.frequency;
       }
       info.frequency = *freq;
       info.source = src_.name;

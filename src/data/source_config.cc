@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "almanac/core/time_zone.h"
 #include "almanac/data.h"
 
 namespace almanac::data {
@@ -179,7 +180,7 @@ Result<SourceConfig> ReadSource(const Ctx& c, const YAML::Node& n, size_t index)
   static const std::vector<std::string> kKnown = {
       "name", "type", "base_url", "url", "key_prefix", "api_key_env", "format", "series", "rules", "params",
       "start_period", "updated_after", "realtime_start", "realtime_end", "page_size", "country", "mapping",
-      "schedule", "rate_limit_per_minute", "timeout_s", "connect_timeout_s", "retries", "max_body_mb"};
+      "schedule", "timezone", "rate_limit_per_minute", "timeout_s", "connect_timeout_s", "retries", "max_body_mb"};
   for (const auto& f : n) {
     const std::string name = f.first.as<std::string>("");
     const std::string w = where + ": " + name;
@@ -230,6 +231,9 @@ Result<SourceConfig> ReadSource(const Ctx& c, const YAML::Node& n, size_t index)
       ALMANAC_ASSIGN_OR_RETURN(s.country, Scalar(c, v, w));
     } else if (name == "schedule") {
       ALMANAC_ASSIGN_OR_RETURN(s.schedule, Scalar(c, v, w));
+    } else if (name == "timezone") {
+      ALMANAC_ASSIGN_OR_RETURN(s.timezone, Scalar(c, v, w));
+      if (auto z = TimeZone::Load(s.timezone); !z.ok()) return InvalidArgumentError(c.Where(v, w + ": " + z.status().message()));
     } else if (name == "rate_limit_per_minute") {
       ALMANAC_ASSIGN_OR_RETURN(double r, Number(c, v, w));
       if (r < 0) return InvalidArgumentError(c.Where(v, w + " must not be negative"));

@@ -1,4 +1,5 @@
-// Cron expressions (minute hour day-of-month month day-of-week), UTC.
+// Cron expressions (minute hour day-of-month month day-of-week), in UTC or a schedule's time zone.
+#include <algorithm>
 #include <sstream>
 
 #include "almanac/pipeline.h"
@@ -65,7 +66,7 @@ Status ParseField(const std::string& text, int field, std::vector<bool>& set) {
 
 }  // namespace
 
-Result<CronSchedule> CronSchedule::Parse(std::string_view raw) {
+Result<CronSchedule> CronSchedule::Parse(std::string_view raw, TimeZone zone) {
   std::string text(Trim(raw));
   static const std::pair<const char*, const char*> kMacros[] = {
       {"@hourly", "0 * * * *"}, {"@daily", "0 0 * * *"}, {"@weekly", "0 0 * * 0"}, {"@monthly", "0 0 1 * *"},
@@ -81,6 +82,7 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view raw) {
                                 "day-of-week), e.g. '0 6 * * 1'");
   CronSchedule c;
   c.text_ = text;
+  c.zone_ = std::move(zone);
   std::vector<bool>* sets[5] = {&c.minute_, &c.hour_, &c.dom_, &c.month_, &c.dow_};
   for (int i = 0; i < 5; ++i) ALMANAC_RETURN_IF_ERROR(ParseField(parts[static_cast<size_t>(i)], i, *sets[i]));
   c.dom_star_ = parts[2] == "*";
@@ -88,9 +90,13 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view raw) {
   return c;
 }
 
-Result<int64_t> CronSchedule::Next(int64_t after) const {
+// The wall-clock search: `after` and the result are micros since 1970-01-01T00:00 of the
+// schedule's local calendar (UTC for a UTC schedule).
+Result<int64_t> CronSchedule::NextWall(int64_t after) const {
   constexpr int64_t kMinute = 60000000LL;
-  int64_t t = (after / kMinute + 1) * kMinute;  // next whole minute
+  int64_t q = after / kMinute;
+  if (after < 0 && after % kMinute != 0) --q;
+  int64_t t = std::max<int64_t>(0, (q + 1) * kMinute);  // next whole minute (schedules start in 1970)
   const int64_t limit = t + 5LL * 366 * 24 * 60 * kMinute;
   while (t < limit) {
     const Date d = Date::FromDays(t / (86400000000LL));
@@ -121,6 +127,42 @@ Result<int64_t> CronSchedule::Next(int64_t after) const {
     return t;
   }
   return OutOfRangeError("cron expression '" + text_ + "' never fires within five years");
+}
+
+// Local schedules: the fire is the first cron wall-clock time w after `after`'s own wall-clock
+// time whose instant LocalToUtc(w) is later than `after`. LocalToUtc is non-decreasing in w, so
+// the instants come out in order, a time skipped by a spring-forward gap fires once at the end
+// of the gap (with any fire due then), and a time repeated when clocks go back fires once, at
+// its first occurrence.
+Result<int64_t> CronSchedule::Next(int64_t after) const {
+  if (zone_.IsUtc()) return NextWall(after);
+  int64_t w = zone_.UtcToLocal(after);
+  for (int guard = 0; guard < 100000; ++guard) {
+    ALMANAC_ASSIGN_OR_RETURN(w, NextWall(w));
+    const int64_t t = zone_.LocalToUtc(w);
+    if (t > after) return t;
+  }
+  return InternalError("cron expression '" + text_ + "' in " + zone_.name() + ": no fire time found after " + FormatTimestamp(after));
+}
+
+Result<std::vector<int64_t>> CronSchedule::Between(int64_t from, int64_t to, size_t limit) const {
+  std::vector<int64_t> out;
+  if (to < from) return out;
+  int64_t t = from - 1;
+  for (;;) {
+    auto next = Next(t);
+    if (!next.ok()) {
+      if (next.status().code() == StatusCode::kOutOfRange) break;  // never again within five years
+      return next.status();
+    }
+    if (*next > to) break;
+    if (out.size() >= limit)
+      return OutOfRangeError("schedule '" + text_ + "' fires more than " + std::to_string(limit) + " times between " +
+                             zone_.FormatLocal(from) + " and " + zone_.FormatLocal(to));
+    out.push_back(*next);
+    t = *next;
+  }
+  return out;
 }
 
 }  // namespace almanac::pipeline

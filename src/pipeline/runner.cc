@@ -182,6 +182,10 @@ class Run {
       result_.message = "reproduction: the package was rebuilt; registration and promotion skipped";
       return Status::Ok();
     }
+    if (!opts_.publish && spec_.register_spec.enabled) {
+      result_.message = "not published: the package was built; registration and promotion skipped";
+      return tracker_.SetTags(result_.run_id, {{"selected", result_.selected}});
+    }
     if (spec_.promote.enabled && result_.registered && !unchanged_)
       ALMANAC_RETURN_IF_ERROR(Step("promote", [&](StepResult& sr) { return Promote(sr); }));
     std::vector<std::pair<std::string, std::string>> tags = {{"selected", result_.selected}};
@@ -208,7 +212,10 @@ class Run {
       auto existing = ss.GetSnapshot(ref);
       if (!existing.ok()) {
         if (existing.status().code() != StatusCode::kNotFound) return existing.status();
-        ALMANAC_RETURN_IF_ERROR(ss.CreateSnapshot({ref, spec_.series, spec_.as_of, opts_.user}).status());
+        // Concurrent runs (a backfill's points) may resolve the same content at once.
+        if (auto created = ss.CreateSnapshot({ref, spec_.series, spec_.as_of, opts_.user});
+            !created.ok() && created.status().code() != StatusCode::kAlreadyExists)
+          return created.status();
       }
     }
     ALMANAC_ASSIGN_OR_RETURN(store::Snapshot snap, ss.GetSnapshot(ref));
@@ -432,7 +439,7 @@ class Run {
   Status Register(StepResult& sr) {
     std::string why = "reproduction";
     bool ok = true;
-    if (opts_.reproduces.empty()) {
+    if (opts_.reproduces.empty() && opts_.publish) {
       ALMANAC_ASSIGN_OR_RETURN(ok, Check(spec_.register_spec.when, &why));
     }
     if (!ok) {
@@ -458,8 +465,8 @@ class Run {
     ALMANAC_ASSIGN_OR_RETURN(std::string package, registry::BuildPackage(m, envelope));
     ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec, Output("package.json", package));
     sr.outputs.push_back(rec);
-    if (!opts_.reproduces.empty()) {
-      sr.summary = "package rebuilt (not registered: reproduction)";
+    if (!opts_.reproduces.empty() || !opts_.publish) {
+      sr.summary = !opts_.reproduces.empty() ? "package rebuilt (not registered: reproduction)" : "package built (not registered: not published)";
       return Status::Ok();
     }
     const auto& rs = spec_.register_spec;

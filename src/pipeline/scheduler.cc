@@ -71,6 +71,8 @@ class Scheduler {
     ALMANAC_RETURN_IF_ERROR(Prepare());
     const Clock& clock = *env_.clock;
     const int64_t start = clock.NowMicros();
+    for (auto& j : jobs_)
+      if (!j.is_load && j.spec->catchup) ALMANAC_RETURN_IF_ERROR(CatchUp(j, start));
     for (;;) {
       if (opts_.max_runs > 0 && static_cast<int>(history_.size()) >= opts_.max_runs) break;
       Job* due = &jobs_[0];
@@ -91,7 +93,7 @@ class Scheduler {
       if (due->is_load) {
         FireLoad(*due);
       } else {
-        FirePipeline(*due->spec, due->name, due->next, "");
+        FirePipeline(*due->spec, due->name, due->next, "", std::nullopt);
       }
       // Fires missed while the job was going are not made up: the next is after now.
       ALMANAC_ASSIGN_OR_RETURN(due->next, due->cron.Next(std::max(clock.NowMicros(), due->next)));
@@ -134,7 +136,13 @@ class Scheduler {
           Log("source " + src.name + " (" + f + ") has no schedule; skipped");
           continue;
         }
-        auto cron = CronSchedule::Parse(src.schedule);
+        TimeZone zone = TimeZone::Utc();
+        if (!src.timezone.empty()) {
+          auto z = TimeZone::Load(src.timezone);
+          if (!z.ok()) return InvalidArgumentError(f + ": source " + src.name + ": timezone: " + z.status().message());
+          zone = std::move(*z);
+        }
+        auto cron = CronSchedule::Parse(src.schedule, zone);
         if (!cron.ok()) return InvalidArgumentError(f + ": source " + src.name + ": schedule: " + cron.status().message());
         sources_.push_back(std::make_unique<data::SourceConfig>(std::move(src)));
         Job j;
@@ -171,8 +179,10 @@ class Scheduler {
       } else {
         ALMANAC_ASSIGN_OR_RETURN(j.next, j.cron.Next(clock.NowMicros()));
       }
-      Log(std::string(j.is_load ? "source " + j.source->name : "pipeline " + j.name) + ": schedule '" + j.cron.text() +
-          "', next " + (j.is_load ? "load" : "run") + " at " + FormatTimestamp(j.next));
+      Log(std::string(j.is_load ? "source " + j.source->name : "pipeline " + j.name) + ": schedule '" + j.cron.text() + "'" +
+          (j.cron.zone().IsUtc() ? std::string(" (UTC)") : " (" + j.cron.zone().name() + ")") + ", next " +
+          (j.is_load ? "load" : "run") + " at " + j.cron.Format(j.next) +
+          (j.cron.zone().IsUtc() ? std::string() : " = " + FormatTimestamp(j.next)));
     }
     return Status::Ok();
   }
@@ -225,13 +235,99 @@ class Scheduler {
     return last;
   }
 
-  void FirePipeline(const PipelineSpec& spec, const std::string& claim_name, int64_t fired_at, const std::string& triggered_by) {
-    const int64_t began = env_.clock->NowMicros();
+  // The latest fire of `spec` that a scheduler recorded (a run tagged with kTagFire by a
+  // schedule or catch-up fire), or nullopt when none is recorded. Runs come newest first and
+  // fires run in order, so the first such run holds it (backfill runs in between are passed).
+  Result<std::optional<int64_t>> LastRecordedFire(const PipelineSpec& spec) {
+    return env_.store->metadata().Transact<std::optional<int64_t>>([&](store::MetadataTxn& t) -> Result<std::optional<int64_t>> {
+      ALMANAC_ASSIGN_OR_RETURN(auto runs, t.ListRuns({"", spec.name, std::nullopt, 0}));
+      std::optional<int64_t> last;
+      int64_t last_start = 0;
+      for (const auto& r : runs) {
+        if (last && r.start_time < last_start) break;  // older than the newest fire's run (ties: all are read)
+        ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetTags(r.id));
+        std::string trigger, fire;
+        for (const auto& [k, v] : tags) {
+          if (k == kTagTrigger) trigger = v;
+          if (k == kTagFire) fire = v;
+        }
+        if ((trigger != "schedule" && trigger != "catchup") || fire.empty()) continue;
+        auto at = ParseTimestamp(fire);
+        if (at.ok() && (!last || *at > *last)) {
+          last = *at;
+          last_start = r.start_time;
+        }
+      }
+      return last;
+    });
+  }
+
+  // `catchup: true`: runs the fires missed since the last recorded one, in order, each with
+  // its local date as data.as_of; bounded by max_catchup (the latest are kept).
+  Status CatchUp(const Job& job, int64_t now) {
+    const PipelineSpec& spec = *job.spec;
     const std::string what = "pipeline " + spec.name;
+    ALMANAC_ASSIGN_OR_RETURN(std::optional<int64_t> last, LastRecordedFire(spec));
+    if (!last) {
+      Log(what + ": catchup: no recorded fire yet; nothing to make up (almanac backfill runs past dates)");
+      return Status::Ok();
+    }
+    constexpr size_t kScanLimit = 100000;
+    auto fires = job.cron.Between(*last + 1, now, kScanLimit);
+    if (!fires.ok()) {
+      Log(what + ": catchup: " + fires.status().message() + "; nothing made up (use almanac backfill)");
+      return Status::Ok();
+    }
+    // A fire at exactly `now` is the regular schedule's (fire_now) or the next loop's.
+    while (!fires->empty() && fires->back() >= now) fires->pop_back();
+    if (fires->empty()) {
+      Log(what + ": catchup: no fire missed since " + job.cron.Format(*last));
+      return Status::Ok();
+    }
+    const size_t limit = static_cast<size_t>(std::max(0, opts_.max_catchup));
+    size_t dropped = 0;
+    if (fires->size() > limit) {
+      dropped = fires->size() - limit;
+      fires->erase(fires->begin(), fires->begin() + static_cast<std::ptrdiff_t>(dropped));
+    }
+    Log(what + ": catchup: " + std::to_string(fires->size() + dropped) + " fire(s) missed since " + job.cron.Format(*last) +
+        (dropped > 0 ? "; making up the latest " + std::to_string(fires->size()) + " (max_catchup), dropping " +
+                           std::to_string(dropped) + " (almanac backfill can run them)"
+                     : "; making them up"));
+    Json listed = Json::array();
+    for (int64_t f : *fires) listed.push_back(FormatTimestamp(f));
+    ALMANAC_RETURN_IF_ERROR(env_.store->metadata().Run([&](store::MetadataTxn& t) -> Status {
+      store::AuditEvent ev;
+      ev.actor = opts_.user;
+      ev.action = "schedule.catchup";
+      ev.object_type = "pipeline";
+      ev.object_id = spec.name;
+      ev.details = Json{{"schedule", job.cron.text()}, {"timezone", job.cron.zone().name()}, {"last_fire", FormatTimestamp(*last)},
+                        {"fires", listed}, {"dropped", static_cast<int64_t>(dropped)}};
+      return t.Audit(ev).status();
+    }));
+    for (int64_t f : *fires) {
+      const Date as_of = FireDate(job.cron, f);
+      FirePipeline(spec, job.name, f, "catchup as_of " + as_of.ToString(), as_of);
+    }
+    return Status::Ok();
+  }
+
+  void FirePipeline(const PipelineSpec& file_spec, const std::string& claim_name, int64_t fired_at, const std::string& triggered_by,
+                    std::optional<Date> as_of) {
+    const int64_t began = env_.clock->NowMicros();
+    const std::string what = "pipeline " + file_spec.name;
+    PipelineSpec with_as_of;
+    if (as_of) {
+      with_as_of = file_spec;
+      with_as_of.as_of = as_of;
+    }
+    const PipelineSpec& spec = as_of ? with_as_of : file_spec;
     ScheduledRun sr;
     sr.pipeline = spec.name;
     sr.fired_at = fired_at;
     sr.triggered_by = triggered_by;
+    sr.as_of = as_of;
     std::optional<RunResult> last_ok;
     Gate gate = Enter(spec.name, claim_name, fired_at, what);
     if (!gate.skip.empty()) {
@@ -243,6 +339,13 @@ class Scheduler {
       Status s = WithRetries(what, spec.max_retries, &sr.attempts, [&]() -> Status {
         RunOptions ro;
         ro.user = opts_.user;
+        if (as_of) {
+          ro.tags = {{kTagTrigger, "catchup"}, {kTagFire, FormatTimestamp(fired_at)}, {kTagAsOf, as_of->ToString()}};
+        } else if (!triggered_by.empty()) {
+          ro.tags = {{kTagTrigger, "on_new_data"}};
+        } else {
+          ro.tags = {{kTagTrigger, "schedule"}, {kTagFire, FormatTimestamp(fired_at)}};
+        }
         auto r = runner_.Run(spec, ro);
         if (!r.ok()) return r.status();
         last_ok = *r;
@@ -320,7 +423,7 @@ class Scheduler {
       if (p->trigger != Trigger::kOnNewData) continue;
       bool hit = false;
       for (const auto& k : p->series) hit = hit || changed.count(k) > 0 || (all && MayLoad(src, k));
-      if (hit) FirePipeline(*p, p->name + "@load:" + src.name, load.fired_at, by);
+      if (hit) FirePipeline(*p, p->name + "@load:" + src.name, load.fired_at, by, std::nullopt);
     }
   }
 
@@ -334,6 +437,12 @@ class Scheduler {
 };
 
 }  // namespace
+
+Date FireDate(const CronSchedule& cron, int64_t fire_micros) {
+  const int64_t local = cron.zone().UtcToLocal(fire_micros);
+  constexpr int64_t kDay = 86400000000LL;
+  return Date::FromDays(local >= 0 ? local / kDay : -((-local + kDay - 1) / kDay));
+}
 
 std::string_view LoadOutcome(bool skipped, const data::SourceLoadResult* result, const Status& status) {
   if (skipped) return "skipped";

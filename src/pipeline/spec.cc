@@ -98,7 +98,7 @@ class Parser {
     if (!root.IsMap()) return InvalidArgumentError(file_ + ": a pipeline file is a mapping (name:, data:, models:, ...)");
     ALMANAC_RETURN_IF_ERROR(CheckKeys(root, "", {"name", "description", "experiment", "data", "transforms", "target",
                                                  "horizon", "levels", "models", "evaluation", "register", "promote",
-                                                 "schedule", "trigger", "max_retries", "seed"}));
+                                                 "schedule", "timezone", "catchup", "trigger", "max_retries", "seed"}));
     PipelineSpec spec;
     for (const char* req : {"name", "data", "target", "models"})
       if (!root[req]) return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
@@ -144,11 +144,28 @@ class Parser {
       if (!spec.register_spec.enabled) return Error(root["promote"], "promote", "needs a register section");
       ALMANAC_RETURN_IF_ERROR(ParsePromote(root["promote"], spec));
     }
+    TimeZone zone = TimeZone::Utc();
+    if (root["timezone"]) {
+      if (!root["schedule"]) return Error(root["timezone"], "timezone", "applies to a schedule; add 'schedule:'");
+      ALMANAC_ASSIGN_OR_RETURN(std::string name, String(root["timezone"], "timezone"));
+      auto z = TimeZone::Load(name);
+      if (!z.ok()) return Error(root["timezone"], "timezone", z.status().message());
+      zone = std::move(*z);
+    }
     if (root["schedule"]) {
       ALMANAC_ASSIGN_OR_RETURN(std::string cron, String(root["schedule"], "schedule"));
-      auto c = CronSchedule::Parse(cron);
+      auto c = CronSchedule::Parse(cron, zone);
       if (!c.ok()) return Error(root["schedule"], "schedule", c.status().message());
       spec.schedule = *c;
+    }
+    if (root["catchup"]) {
+      if (!root["schedule"]) return Error(root["catchup"], "catchup", "applies to a schedule; add 'schedule:'");
+      const YAML::Node& n = root["catchup"];
+      bool v = false;
+      if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) return Error(n, "catchup", "expected true or false");
+      if (v && !spec.snapshot.empty())
+        return Error(n, "catchup", "a pipeline on snapshot '" + spec.snapshot + "' gives the same run at every fire; nothing to catch up");
+      spec.catchup = v;
     }
     if (root["trigger"]) {
       ALMANAC_ASSIGN_OR_RETURN(std::string t, String(root["trigger"], "trigger"));

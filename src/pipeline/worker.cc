@@ -21,12 +21,25 @@ Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const models::For
   if (!in) return NotFoundError("cannot read pipeline file " + path);
   std::ostringstream ss;
   ss << in.rdbuf();
-  const std::string text = ss.str();
-  ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(text, path, models));
+  ALMANAC_ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(ss.str(), path, models));
+  return SubmitPipelineSpec(metadata, spec, key, user, max_attempts, TaskOverrides{});
+}
+
+Result<int64_t> SubmitPipelineSpec(store::MetadataStore& metadata, const PipelineSpec& spec, const std::string& key,
+                                   const std::string& user, int max_attempts, const TaskOverrides& overrides) {
+  if (max_attempts < 1) return InvalidArgumentError("max attempts must be at least 1");
+  const std::string& text = spec.source_bytes;
+  Json payload = {{"file", spec.file}, {"yaml", text}};
+  if (overrides.as_of) payload["as_of"] = overrides.as_of->ToString();
+  if (!overrides.tags.empty()) {
+    payload["tags"] = Json::object();
+    for (const auto& [k, v] : overrides.tags) payload["tags"][k] = v;
+  }
+  if (!overrides.publish) payload["publish"] = false;
   store::TaskRecord t;
   t.kind = "pipeline";
   t.name = spec.name;
-  t.payload = CompactJson(Json{{"file", path}, {"yaml", text}});
+  t.payload = CompactJson(payload);
   t.dedupe_key = "pipeline:" + Sha256Hex(text) + ":" + key;
   t.max_attempts = max_attempts;
   t.created_by = user;
@@ -39,12 +52,35 @@ Result<int64_t> SubmitPipeline(store::MetadataStore& metadata, const models::For
     ev.object_type = "task";
     ev.object_id = std::to_string(id);
     ev.details = Json{{"kind", t.kind}, {"name", t.name}, {"dedupe_key", t.dedupe_key}};
+    if (overrides.as_of) ev.details["as_of"] = overrides.as_of->ToString();
     ALMANAC_RETURN_IF_ERROR(x.Audit(ev).status());
     return id;
   });
 }
 
 namespace {
+
+// The payload's overrides (SubmitPipelineSpec): as_of, tags, publish. DataLoss when malformed.
+Status ApplyOverrides(const Json& payload, PipelineSpec& spec, RunOptions& ro) {
+  if (payload.contains("as_of")) {
+    if (!payload["as_of"].is_string()) return DataLossError("malformed payload: as_of");
+    auto d = Date::Parse(payload["as_of"].get<std::string>());
+    if (!d.ok()) return DataLossError("malformed payload: as_of: " + d.status().message());
+    spec.as_of = *d;
+  }
+  if (payload.contains("tags")) {
+    if (!payload["tags"].is_object()) return DataLossError("malformed payload: tags");
+    for (auto it = payload["tags"].begin(); it != payload["tags"].end(); ++it) {
+      if (!it.value().is_string()) return DataLossError("malformed payload: tag " + it.key());
+      ro.tags.emplace_back(it.key(), it.value().get<std::string>());
+    }
+  }
+  if (payload.contains("publish")) {
+    if (!payload["publish"].is_boolean()) return DataLossError("malformed payload: publish");
+    ro.publish = payload["publish"].get<bool>();
+  }
+  return Status::Ok();
+}
 
 // Renews a task's lease every heartbeat_ms until destroyed; `lost` turns true when the task
 // is no longer ours (another worker took it over after our lease expired).
@@ -161,14 +197,15 @@ Result<std::vector<store::TaskRecord>> RunWorker(Environment env, const WorkerOp
       } else {
         const std::string file = payload->value("file", task.name);
         auto spec = ParsePipeline((*payload)["yaml"].get<std::string>(), file, *env.models);
+        RunOptions ro;
+        if (spec.ok()) outcome = ApplyOverrides(*payload, *spec, ro);
         if (!spec.ok()) {
           outcome = spec.status();
-        } else {
-          RunOptions ro;
+        } else if (outcome.ok()) {
           ro.user = task.created_by;
-          ro.tags = {{"almanac.task", std::to_string(task.id)},
-                     {"almanac.task_attempt", std::to_string(task.attempts)},
-                     {"almanac.worker", o.worker_id}};
+          ro.tags.insert(ro.tags.begin(), {{"almanac.task", std::to_string(task.id)},
+                                           {"almanac.task_attempt", std::to_string(task.attempts)},
+                                           {"almanac.worker", o.worker_id}});
           ro.progress = [&](const std::string& line) { log(tag + ": " + line); };
           auto r = runner.Run(*spec, ro);
           if (r.ok()) {

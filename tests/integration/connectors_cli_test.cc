@@ -352,6 +352,7 @@ TEST(SchedulerCliTest, ScheduledLoadTriggersTheDependentPipeline) {
   ASSERT_EQ(runs.exit_code, 0) << runs.err;
   EXPECT_THAT(runs.out, HasSubstr("gdp_fc"));
   EXPECT_THAT(runs.out, HasSubstr("finished"));
+  EXPECT_THAT(runs.out, HasSubstr(",on_new_data"));  // why the run happened (issue 27)
   EXPECT_THAT(RunAlmanac({"--workspace", ws, "series", "show", "in:gdp", "--format", "csv"}).out, HasSubstr("2023Q4,"));
 
   // A bad source schedule: refused before anything is fetched, naming the file and source.
@@ -364,6 +365,18 @@ TEST(SchedulerCliTest, ScheduledLoadTriggersTheDependentPipeline) {
   auto bad = RunAlmanac({"--workspace", ws, "scheduler", "--sources", dir / "bad.yaml", "--max-runs", "1"}, "", env);
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr(dir / "bad.yaml" + ": source gdp: schedule:"));
+  EXPECT_EQ(server.requests(), 1);
+  // Issue 27: a source's schedule may name its time zone; an unknown one is refused when read.
+  WriteFile(dir / "badtz.yaml", "sources:\n"
+                                "  - name: gdp\n"
+                                "    type: http_csv\n"
+                                "    url: " + server.base_url() + "/gdp.csv\n"
+                                "    schedule: \"35 8 * * 1-5\"\n"
+                                "    timezone: America/New_Yrok\n"
+                                "    mapping: {period: period, value: value, series_key: in:gdp}\n");
+  auto badtz = RunAlmanac({"--workspace", ws, "scheduler", "--sources", dir / "badtz.yaml", "--max-runs", "1"}, "", env);
+  EXPECT_NE(badtz.exit_code, 0);
+  EXPECT_THAT(badtz.err, HasSubstr("timezone: unknown time zone 'America/New_Yrok'"));
   EXPECT_EQ(server.requests(), 1);
 }
 

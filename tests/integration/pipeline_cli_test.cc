@@ -414,5 +414,113 @@ TEST_F(IdentityCliTest, TokensExpireRotateAndOnlyTheirUserOrAnAdminManagesThem) 
   ASSERT_EQ(again.exit_code, 0) << again.err;  // the old one is still valid during its grace
   EXPECT_THAT(As(kAlice, {"tokens", "rotate", id}).err, HasSubstr("revoked"));
 }
+
+// Issue 27: a refused `submit --key` prints nothing on stdout (not an empty table header);
+// what a batch queued before the refusal is still listed.
+TEST_F(PipelineCliTest, Issue27RefusedSubmitKeyPrintsNothing) {
+  const std::string pipeline = kSrc + "/examples/pipelines/us_inflation.yaml";
+  ASSERT_EQ(Run({"submit", pipeline, "--key", "job-1"}).exit_code, 0);
+  auto again = Run({"submit", pipeline, "--key", "job-1"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.out, "");
+  EXPECT_THAT(again.err, HasSubstr("already submitted with key 'job-1'"));
+  WriteFile(dir_ / "copy.yaml", ReadFile(pipeline) + "# another file\n");
+  auto partial = Run({"--format", "csv", "submit", dir_ / "copy.yaml", pipeline, "--key", "job-1"});
+  EXPECT_EQ(partial.exit_code, 1);
+  EXPECT_THAT(partial.out, HasSubstr("2,us-inflation,"));  // copy.yaml was queued before the refusal
+}
+
+std::string WeeklyBerlin(const std::string& extra = "") {
+  return "name: weekly\ndata:\n  series: [us:realgdp]\ntarget: us:realgdp\nhorizon: 2\nlevels: [80]\nmodels:\n"
+         "  - type: naive\nevaluation:\n  origins: 2\n  horizon: 1\n  metrics: [mae]\n  select_by: mae\n"
+         "register:\n  model: weekly\nschedule: \"0 11 * * 1\"\ntimezone: Europe/Berlin\n" + extra;
+}
+
+// Issue 27: `almanac backfill` runs a pipeline once per fire of its schedule (Mondays 11:00
+// Frankfurt) with as_of = the fire's date, skips what it ran before, lists the runs as
+// backfill runs, can queue the points for workers, and refuses bad input without a trace.
+TEST_F(PipelineCliTest, Issue27BackfillInTheSchedulesTimeZone) {
+  const std::string p = dir_ / "weekly.yaml";
+  WriteFile(p, WeeklyBerlin());
+  // March 2010: five Mondays; clocks went forward in Frankfurt on the 28th.
+  auto dry = Run({"--format", "csv", "backfill", p, "--from", "2010-03-01", "--to", "2010-03-31", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("1,2010-03-01,2010-03-01T11:00:00+01:00 CET,2010-03-01T10:00:00"));
+  EXPECT_THAT(dry.out, HasSubstr("5,2010-03-29,2010-03-29T11:00:00+02:00 CEST,2010-03-29T09:00:00"));
+  EXPECT_EQ(Lines(dry.out).size(), 6u);
+  EXPECT_THAT(Run({"--format", "csv", "runs", "list"}).out, Not(HasSubstr("\nr")));  // a dry run runs nothing
+
+  auto bf = Run({"--format", "csv", "backfill", p, "--from", "2010-03-01", "--to", "2010-03-31", "--concurrency", "2"});
+  ASSERT_EQ(bf.exit_code, 0) << bf.err;
+  EXPECT_THAT(bf.err, HasSubstr("backfill weekly: 5 fire(s) of '0 11 * * 1' (Europe/Berlin)"));
+  EXPECT_THAT(bf.err, HasSubstr("backfill 3/5 2010-03-15 (fire 2010-03-15T11:00:00+01:00 CET): done (run r"));
+  EXPECT_THAT(bf.out, HasSubstr("5,2010-03-29,2010-03-29T11:00:00+02:00 CEST,done,r"));
+  auto again = Run({"--format", "csv", "backfill", p, "--from", "2010-03-01", "--to", "2010-03-31"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("backfill 1/5 2010-03-01"));
+  EXPECT_THAT(again.err, HasSubstr("skipped (run r"));
+  EXPECT_THAT(again.out, Not(HasSubstr(",done,")));
+  auto list = Run({"--format", "csv", "runs", "list", "--limit", "50"});
+  EXPECT_THAT(list.out, HasSubstr(",backfill 2010-03-01"));
+  EXPECT_THAT(list.out, HasSubstr(",backfill 2010-03-29"));
+  EXPECT_EQ(Run({"models", "versions", "weekly"}).exit_code, 1);  // a backfill registers nothing
+  auto audit = Run({"--format", "csv", "audit", "list"});
+  EXPECT_THAT(audit.out, HasSubstr("pipeline.backfill"));
+
+  // Through the queue: one task per point, run by a worker with its as_of.
+  auto q = Run({"--format", "csv", "backfill", p, "--from", "2010-04-01", "--to", "2010-04-12", "--queue"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_THAT(q.out, HasSubstr(",2010-04-05,2010-04-05T11:00:00+02:00 CEST,queued,,1,"));
+  EXPECT_THAT(q.out, HasSubstr(",2010-04-12,2010-04-12T11:00:00+02:00 CEST,queued,,2,"));
+  auto w = Run({"--format", "csv", "worker", "--poll-ms", "20", "--idle-exit", "0.5"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  auto list2 = Run({"--format", "csv", "runs", "list", "--limit", "50"});
+  EXPECT_THAT(list2.out, HasSubstr(",backfill 2010-04-05 (task 1)"));
+
+  // Bad input: a clear error, and nothing written.
+  const std::string audit_before = Run({"--format", "csv", "audit", "list"}).out;
+  WriteFile(dir_ / "unscheduled.yaml", "name: u\ndata:\n  series: [us:realgdp]\ntarget: us:realgdp\nmodels:\n  - type: naive\n");
+  WriteFile(dir_ / "mars.yaml", WeeklyBerlin().replace(WeeklyBerlin().find("Europe/Berlin"), 13, "Mars/Olympus"));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"backfill", p, "--from", "2010-04-01", "--to", "2010-03-01"}, "--from 2010-04-01 is after --to 2010-03-01"},
+      {{"backfill", p, "--from", "2010-13-01", "--to", "2010-03-01"}, "--from"},
+      {{"backfill", p, "--from", "yesterday", "--to", "2010-03-01"}, "--from"},
+      {{"backfill", p, "--from", "2010-01-01", "--to", "2010-31-12"}, "--to"},
+      {{"backfill", dir_ / "nope.yaml", "--from", "2010-01-01", "--to", "2010-02-01"}, "nope.yaml"},
+      {{"backfill", dir_ / "unscheduled.yaml", "--from", "2010-01-01", "--to", "2010-02-01"}, "has no schedule"},
+      {{"backfill", dir_ / "mars.yaml", "--from", "2010-01-01", "--to", "2010-02-01"}, "timezone: unknown time zone 'Mars/Olympus'"},
+      {{"backfill", p, "--from", "2000-01-01", "--to", "2030-01-01"}, "more than 1000"},
+      {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--max-points", "2"}, "more than 2"},
+      {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--concurrency", "0"}, "--concurrency must be 1..64"},
+      {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--max-points", "0"}, "--max-points must be 1..100000"},
+      {{"backfill", p, "--from", "2010-01-01", "--to", "2010-03-01", "--queue", "--concurrency", "2"}, "start workers"},
+  };
+  for (const auto& [args, message] : bad) {
+    auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 1) << args[1];
+    EXPECT_THAT(r.err, HasSubstr(message)) << args[1];
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_EQ(Run({"--format", "csv", "audit", "list"}).out, audit_before);
+  EXPECT_EQ(Run({"audit", "verify"}).exit_code, 0);
+}
+
+// Issue 27: a pipeline's timezone is checked when the file is read.
+TEST_F(PipelineCliTest, Issue27ScheduleTimeZoneIsValidated) {
+  WriteFile(dir_ / "ok.yaml", WeeklyBerlin("catchup: true\n"));
+  EXPECT_EQ(Run({"validate", dir_ / "ok.yaml"}).exit_code, 0);
+  WriteFile(dir_ / "bad.yaml", WeeklyBerlin().replace(WeeklyBerlin().find("Europe/Berlin"), 13, "Europe/Frankfurt"));
+  auto r = Run({"validate", dir_ / "bad.yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("bad.yaml:17: timezone: unknown time zone 'Europe/Frankfurt'"));
+  // The scheduler shows the next fire in the schedule's zone (and in UTC); with catchup and no
+  // recorded fire yet, it makes nothing up.
+  auto s = Run({"scheduler", dir_ / "ok.yaml", "--run-for", "0.1"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_THAT(s.err, ::testing::ContainsRegex("pipeline weekly: schedule '0 11 \\* \\* 1' \\(Europe/Berlin\\), next run at "
+                                              "20[0-9-]+T11:00:00\\+0[12]:00 CES?T = 20[0-9-]+T(09|10):00:00"));
+  EXPECT_THAT(s.err, HasSubstr("pipeline weekly: catchup: no recorded fire yet"));
+}
+
 }  // namespace
 }  // namespace almanac::testing

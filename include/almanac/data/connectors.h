@@ -234,6 +234,7 @@ struct SourceConfig {
   std::string country = "all"; // World Bank
   FieldMapping mapping;        // generic HTTP sources
   std::string schedule;        // cron expression run by the scheduler (may be empty)
+  std::string timezone;        // IANA zone of the schedule (empty: UTC); checked when read
   HttpClientOptions http;
 };
 
