@@ -40,4 +40,22 @@ for comp in "${!allowed[@]}"; do
   done < <(grep -rnE '#include "almanac/' "src/$comp" "include/almanac/$comp.h" ${comp:+include/almanac/$comp} 2>/dev/null |
            grep -vE '_test\.cc:|/testing/' || true)
 done
+# The table "component | may include" in docs/architecture.md is the written form of the map
+# above: both must say the same, so the documentation cannot drift from what is enforced.
+doc=docs/architecture.md
+declare -A documented=()
+while IFS='|' read -r _ comps deps _; do
+  deps=$(echo "$deps" | sed -E 's/\([^)]*\)//g; s/nothing of almanac//; s/,/ /g')
+  for comp in $(echo "$comps" | tr ',' ' '); do documented[$comp]="$deps"; done
+done < <(sed -n '/^| component | may include |$/,/^$/p' "$doc" | tail -n +3)
+[ "${#documented[@]}" -gt 0 ] || { echo "layout: $doc has no 'component | may include' table" >&2; status=1; }
+for comp in $(printf "%s\n" "${!allowed[@]}" "${!documented[@]}" | sort -u); do
+  [ "$comp" = "cli" ] && continue
+  want=$(echo "${allowed[$comp]:-}" | tr ' ' '\n' | { grep -vx "$comp" || true; } | { grep . || true; } | sort -u | tr '\n' ' ')
+  have=$(echo "${documented[$comp]:-}" | tr ' ' '\n' | { grep . || true; } | sort -u | tr '\n' ' ')
+  if [ "$want" != "$have" ]; then
+    echo "layout: $doc says '$comp' may include [${have% }] but this script allows [${want% }]" >&2
+    status=1
+  fi
+done
 exit $status

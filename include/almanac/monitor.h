@@ -1,9 +1,19 @@
 // File: almanac/monitor.h
 //
-// The monitor component (basics): counters, gauges and histograms with labels, kept in a
-// MetricRegistry object (not a global) and exported in the Prometheus text exposition format
-// 0.0.4 (what `GET /metrics` returns and `promtool check metrics` accepts).
+// The monitor component: what an operator or a model validator watches. In this order:
+//   1. metrics: counters, gauges and histograms with labels in a MetricRegistry object (not
+//      a global), exported in the Prometheus text exposition format 0.0.4;
+//   2. process metric helpers: the process collector, the /metrics endpoint of workers and
+//      schedulers, and the pipeline and store metric families;
+//   3. accuracy monitoring: rules, scores of stored production forecasts against the data that
+//      arrived since, their metrics, and EvaluateProductionAccuracy (the one service serve,
+//      the scheduler and `almanac monitor` call);
+//   4. the model-risk report (BuildModelRiskReport, what `almanac report` writes);
+//   5. logging: the structured (ECS JSON or text) Logger every long-running command and the
+//      server write through, with secrets redacted.
+// Each section starts with a "// ---" rule below.
 //
+// Metrics, for example (what `GET /metrics` returns and `promtool check metrics` accepts):
 //   monitor::MetricRegistry metrics;
 //   auto& requests = metrics.AddCounter("almanac_http_requests_total", "HTTP requests", {"route", "status"});
 //   requests.WithLabels({"/v1/forecast", "200"}).Inc();

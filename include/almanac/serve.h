@@ -326,12 +326,6 @@ int HttpStatusFor(const Status& status, bool request_too_large = false);
 
 // ------------------------------------------------------------------------------ server
 
-// Refits need the pipeline's transforms, which live in another component: the composition
-// root passes a function that applies the package's recorded transforms (a JSON array) to the
-// input series and returns every series (inputs and derived).
-using TransformFn =
-    std::function<Result<std::map<std::string, TimeSeries>>(const Json& transforms, std::map<std::string, TimeSeries> inputs)>;
-
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one (see port())
   int threads = 2;                        // I/O threads (parse, route, cached and loaded-model forecasts)
@@ -369,7 +363,6 @@ struct ServerOptions {
   std::string tls_cert_file;  // both set: HTTPS only (OpenSSL via Boost.Asio ssl)
   std::string tls_key_file;
   bool handle_signals = true;  // SIGTERM/SIGINT start a graceful shutdown
-  TransformFn transform;       // null: as_of refits of models with transforms are refused
   const Clock* clock = nullptr;  // default SystemClock()
   // Log lines (start, reloads, errors); default: standard error. Ignored when `logger` is set.
   std::function<void(std::string_view line)> log;

@@ -1,12 +1,11 @@
 // serve and tokens commands: the composition root of the HTTP service (store, artifacts,
-// model types, data's transforms for as_of refits, monitor's accuracy evaluation).
+// model types, monitor's accuracy evaluation).
 #include "cli/commands_serve.h"
 
 #include <algorithm>
 #include <iostream>
 #include <thread>
 
-#include "almanac/data/transforms.h"
 #include "almanac/monitor.h"
 #include "almanac/serve.h"
 #include "cli/audit_anchoring.h"
@@ -52,7 +51,6 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   o.max_queue = a.max_queue;
   o.cache_entries = static_cast<size_t>(a.cache_entries);
   o.shutdown_timeout_ms = static_cast<int>(a.shutdown_timeout_s * 1000);
-  o.transform = data::ApplyRecordedTransforms;
   // Access logs are batched: one write per 100 ms instead of one per request; identical
   // warnings (refusals, 401/403/429 from one client) are summarised beyond the repeat limit.
   auto logger = MakeLogger(g, "almanac-serve", 100, a.log_repeat_limit);

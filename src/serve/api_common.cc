@@ -92,12 +92,7 @@ Result<VersionRef> ParseVersionRef(const Fields& f) {
 }
 
 Result<Date> ParseAsOf(std::string_view text, const Clock& clock) {
-  auto d = Date::Parse(text);
-  if (!d.ok()) return InvalidArgumentError("as_of " + QuoteForMessage(text) + " is not a date (YYYY-MM-DD)");
-  if (*d > clock.Today())
-    return InvalidArgumentError("as_of " + d->ToString() + " is in the future (today is " + clock.Today().ToString() +
-                                ")");
-  return *d;
+  return ParseAsOfDate(text, clock);  // core's one as-of rule, as the CLI and pipelines
 }
 
 Result<int64_t> VersionParam(const std::string& text) {

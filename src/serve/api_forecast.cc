@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 
+#include "almanac/data/transforms.h"
+
 #include "serve/api_common.h"
 #include "serve/json_out.h"
 
@@ -130,35 +132,24 @@ Result<std::string> RenderRefitAsOf(const ApiContext& ctx, const LoadedVersion& 
     return FailedPreconditionError("cannot forecast " + id + " as of a date: its training snapshot " +
                                    lv.manifest.snapshot_id.substr(0, 12) +
                                    " is not in this store, so its input series are unknown");
-  std::map<std::string, TimeSeries> inputs;
-  for (const auto& key_name : lv.input_series) {
-    auto ts = ctx.store->series().ReadAsOf(key_name, as_of);
-    if (!ts.ok()) return ts.status().WithContext("as_of " + as_of.ToString());
-    inputs[key_name] = std::move(*ts);
+  // data's one "target as of a date": the input series read as of then, the package's
+  // recorded transforms applied. A transform that fails on the data of then is a
+  // precondition of the request (the same version refits on other dates).
+  data::TargetRecipe recipe{lv.manifest.target, lv.manifest.transforms, lv.input_series};
+  auto then = data::TargetAsOf(ctx.store->series(), recipe, as_of);
+  if (!then.ok()) {
+    if (then.status().code() == StatusCode::kInvalidArgument)
+      return FailedPreconditionError("as_of " + as_of.ToString() + ": " + then.status().message());
+    return then.status();
   }
   // The data the answer is computed from, named as every answer names it: the content id
   // of the input series as read (what `almanac snapshot create --series ... --as-of` stores
   // under that id; on the training snapshot's date, the version's own snapshot_id).
   std::vector<store::SnapshotSeries> as_read;
-  for (const auto& [key_name, ts] : inputs) as_read.push_back({key_name, ts});
+  for (const auto& [key_name, ts] : then->inputs) as_read.push_back({key_name, ts});
   auto snapshot_id = store::SnapshotContentId(as_read);
   if (!snapshot_id.ok()) return snapshot_id.status().WithContext("as_of " + as_of.ToString());
-  std::map<std::string, TimeSeries> all;
-  const bool has_transforms = lv.manifest.transforms.is_array() && !lv.manifest.transforms.empty();
-  if (has_transforms) {
-    if (ctx.transform == nullptr || !*ctx.transform)
-      return FailedPreconditionError("this server cannot apply the transforms recorded in " + id +
-                                     "'s package, so it cannot refit as of a date");
-    auto derived = (*ctx.transform)(lv.manifest.transforms, inputs);
-    if (!derived.ok()) return FailedPreconditionError("as_of " + as_of.ToString() + ": " + derived.status().message());
-    all = std::move(*derived);
-  } else {
-    all = inputs;
-  }
-  auto it = all.find(lv.manifest.target);
-  if (it == all.end())
-    return FailedPreconditionError("the package's target " + lv.manifest.target + " cannot be derived from its inputs");
-  const TimeSeries target = it->second.Trimmed();
+  const TimeSeries& target = then->target;
   if (target.size() < 4)
     return FailedPreconditionError("as of " + as_of.ToString() + ", the target " + lv.manifest.target + " had " +
                                    std::to_string(target.size()) + " observations; at least 4 are needed to refit");

@@ -132,7 +132,6 @@ struct ApiContext {
   ForecastCache* cache = nullptr;
   monitor::MetricRegistry* metrics = nullptr;
   const Clock* clock = nullptr;
-  const TransformFn* transform = nullptr;  // may point at an empty function
   bool no_auth = false;
   std::string no_auth_user;
   // Whether the last poll reached the store, and its error otherwise.

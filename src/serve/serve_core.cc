@@ -32,7 +32,6 @@ void ServeCore::Init() {
   ctx.cache = &controller_.cache();
   ctx.metrics = &metrics_;
   ctx.clock = &clock_;
-  ctx.transform = &opt_.transform;
   ctx.no_auth = opt_.no_auth;
   ctx.no_auth_user = opt_.no_auth_user;
   ctx.store_status = [this] { return controller_.StoreStatus(); };
