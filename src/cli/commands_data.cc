@@ -189,15 +189,19 @@ int RunSeriesList(const GlobalOptions& g) {
 namespace {
 
 // The `series` sheet of a workbook: the series' metadata.
-XlsxTable SeriesMetadataSheet(const std::vector<store::SeriesInfo>& infos, const std::vector<const TimeSeries*>& values) {
-  XlsxTable t{"series", {"key", "frequency", "title", "unit", "seasonal_adjustment", "source", "first", "last",
-                         "observations"}, {}, {}};
+XlsxTable SeriesMetadataSheet(const std::vector<store::SeriesInfo>& infos,
+                              const std::vector<const TimeSeries*>& values) {
+  XlsxTable t{"series",
+              {"key", "frequency", "title", "unit", "seasonal_adjustment", "source", "first", "last", "observations"},
+              {},
+              {}};
   for (size_t i = 0; i < infos.size(); ++i) {
     const auto& s = infos[i];
     const TimeSeries* v = values[i];
     const bool empty = v == nullptr || v->empty();
     t.rows.push_back({s.key, std::string(FrequencyCode(s.frequency)), s.title, s.unit, s.seasonal_adjustment, s.source,
-                      empty ? Json(nullptr) : Json(v->start().ToString()), empty ? Json(nullptr) : Json(v->end().ToString()),
+                      empty ? Json(nullptr) : Json(v->start().ToString()),
+                      empty ? Json(nullptr) : Json(v->end().ToString()),
                       v == nullptr ? Json(nullptr) : Json(v->size() - v->CountMissing())});
   }
   return t;
@@ -207,10 +211,14 @@ XlsxTable SeriesMetadataSheet(const std::vector<store::SeriesInfo>& infos, const
 Status PrintMatrix(const GlobalOptions& g, const PeriodMatrix& m, const std::string& output) {
   ALMANAC_ASSIGN_OR_RETURN(auto target, OutputTarget::Open(output));
   std::ostream& out = target->stream();
-  if (g.format == OutputFormat::kCsv) WriteMatrixCsv(out, m);
-  else Print(out, MatrixTable(m), g.format);
+  if (g.format == OutputFormat::kCsv)
+    WriteMatrixCsv(out, m);
+  else
+    Print(out, MatrixTable(m), g.format);
   out.flush();
-  if (!out) return ResourceExhaustedError("writing " + (output.empty() || output == "-" ? std::string("the output") : output) + " failed");
+  if (!out)
+    return ResourceExhaustedError("writing " + (output.empty() || output == "-" ? std::string("the output") : output) +
+                                  " failed");
   return Status::Ok();
 }
 
@@ -228,12 +236,15 @@ Status SeriesShow(const GlobalOptions& g, const SeriesShowArgs& a) {
     if (m.empty()) return FailedPreconditionError("series " + a.key + " has no observations in any vintage");
     if (!xlsx) return PrintMatrix(g, m, a.output);
     ALMANAC_ASSIGN_OR_RETURN(std::vector<store::VintageInfo> vs, series.ListVintages(a.key));
-    XlsxTable list{"vintage_list", {"realtime_start", "vintage", "loaded_at", "kind", "observations", "loader", "source",
-                                    "source_sha256"}, {}, {0}};
+    XlsxTable list{
+        "vintage_list",
+        {"realtime_start", "vintage", "loaded_at", "kind", "observations", "loader", "source", "source_sha256"},
+        {},
+        {0}};
     for (const auto& v : vs)
       if (!as_of || v.realtime_start <= *as_of)
-        list.rows.push_back({v.realtime_start.ToString(), v.id, FormatTimestamp(v.loaded_at), v.kind, v.num_observations,
-                             v.loader, v.source, v.source_hash});
+        list.rows.push_back({v.realtime_start.ToString(), v.id, FormatTimestamp(v.loaded_at), v.kind,
+                             v.num_observations, v.loader, v.source, v.source_hash});
     return WriteXlsx(a.output, {{"vintages", &m}}, {SeriesMetadataSheet({info}, {nullptr}), list});
   }
   ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, series.ReadAsOf(a.key, as_of));
@@ -385,8 +396,11 @@ Status SnapshotExport(const GlobalOptions& g, const SnapshotExportArgs& a) {
     }
     const auto& i = snap.info;
     XlsxTable about{"snapshot", {"field", "value"}, {}, {}};
-    about.rows = {{"name", i.name}, {"id", i.id}, {"as_of", i.as_of ? Json(i.as_of->ToString()) : Json("latest")},
-                  {"created_at", FormatTimestamp(i.created_at)}, {"created_by", i.created_by},
+    about.rows = {{"name", i.name},
+                  {"id", i.id},
+                  {"as_of", i.as_of ? Json(i.as_of->ToString()) : Json("latest")},
+                  {"created_at", FormatTimestamp(i.created_at)},
+                  {"created_by", i.created_by},
                   {"series", static_cast<int64_t>(snap.series.size())}};
     return WriteXlsx(a.output, {{"data", &m}}, {SeriesMetadataSheet(infos, values), about});
   }

@@ -47,8 +47,7 @@ Result<PeriodMatrix> SnapshotWideMatrix(const store::Snapshot& snapshot) {
       what += (what.empty() ? "" : "; ") + std::string(FrequencyCode(f)) + ": " + keys.front();
       if (keys.size() > 1) what += " and " + std::to_string(keys.size() - 1) + " more";
     }
-    return FailedPreconditionError("snapshot " + snapshot.info.name +
-                                   " mixes frequencies (" + what +
+    return FailedPreconditionError("snapshot " + snapshot.info.name + " mixes frequencies (" + what +
                                    "): a wide table has one row per period; export the long form (without --wide and "
                                    "--xlsx) or make a snapshot of one frequency (snapshot create --series)");
   }
@@ -90,9 +89,11 @@ Result<PeriodMatrix> VintageMatrix(store::SeriesStore& series, const std::string
   for (const auto& v : vintages)
     if (!as_of || v.realtime_start <= *as_of) dates.insert(v.realtime_start);
   if (dates.empty()) {
-    if (vintages.empty()) return FailedPreconditionError("series " + key + " has no vintages: nothing was loaded into it");
+    if (vintages.empty())
+      return FailedPreconditionError("series " + key + " has no vintages: nothing was loaded into it");
     return FailedPreconditionError("series " + key + " has no vintage with realtime_start on or before " +
-                                   as_of->ToString() + " (the first is " + vintages.front().realtime_start.ToString() + ")");
+                                   as_of->ToString() + " (the first is " + vintages.front().realtime_start.ToString() +
+                                   ")");
   }
   // Per period, the cell changes from one column to the next; `current` is the last column's.
   auto changes = std::make_shared<std::map<int64_t, std::vector<VintageChange>>>();
@@ -158,8 +159,10 @@ void WriteMatrixCsv(std::ostream& out, const PeriodMatrix& m) {
     out << p.StartDate().ToString() << "," << p.ToString();
     for (const auto& c : cells) {
       out << ",";
-      if (c.state == CellState::kValue) out << FormatDouble(c.value);
-      else if (c.state == CellState::kMissing) out << "NA";
+      if (c.state == CellState::kValue)
+        out << FormatDouble(c.value);
+      else if (c.state == CellState::kMissing)
+        out << "NA";
     }
     out << "\n";
   });
@@ -172,7 +175,9 @@ Table MatrixTable(const PeriodMatrix& m) {
   ForEachMatrixRow(m, [&](Period p, const std::vector<MatrixCell>& cells) {
     std::vector<Json> row{p.StartDate().ToString(), p.ToString()};
     for (const auto& c : cells)
-      row.push_back(c.state == CellState::kValue ? Json(c.value) : c.state == CellState::kMissing ? Json("NA") : Json(nullptr));
+      row.push_back(c.state == CellState::kValue     ? Json(c.value)
+                    : c.state == CellState::kMissing ? Json("NA")
+                                                     : Json(nullptr));
     t.Add(std::move(row));
   });
   return t;
@@ -193,7 +198,8 @@ Status WriteXlsx(const std::string& path, const std::vector<std::pair<std::strin
   for (const auto& [sheet, m] : matrices) {
     if (m->last - m->first + 2 > kXlsxMaxRows)
       return OutOfRangeError("sheet " + sheet + " would have " + std::to_string(m->last - m->first + 1) +
-                             " rows; Excel allows " + std::to_string(kXlsxMaxRows - 1) + " below the header: export CSV instead");
+                             " rows; Excel allows " + std::to_string(kXlsxMaxRows - 1) +
+                             " below the header: export CSV instead");
     if (static_cast<int64_t>(m->columns.size()) + 2 > kXlsxMaxColumns)
       return OutOfRangeError("sheet " + sheet + " would have " + std::to_string(m->columns.size() + 2) +
                              " columns; Excel allows " + std::to_string(kXlsxMaxColumns) + ": export CSV instead");
@@ -229,11 +235,14 @@ Status WriteXlsx(const std::string& path, const std::vector<std::pair<std::strin
       for (size_t c = 0; c < r.size(); ++c) {
         const Json& v = r[c];
         const bool is_date = std::find(t.date_columns.begin(), t.date_columns.end(), c) != t.date_columns.end();
-        if (v.is_null()) row.push_back(XlsxCell::Blank());
-        else if (v.is_number()) row.push_back(XlsxCell::Of(v.get<double>()));
+        if (v.is_null())
+          row.push_back(XlsxCell::Blank());
+        else if (v.is_number())
+          row.push_back(XlsxCell::Of(v.get<double>()));
         else if (v.is_string() && is_date && Date::Parse(v.get<std::string>()).ok())
           row.push_back(XlsxCell::Of(*Date::Parse(v.get<std::string>())));
-        else row.push_back(XlsxCell::Of(v.is_string() ? v.get<std::string>() : v.dump()));
+        else
+          row.push_back(XlsxCell::Of(v.is_string() ? v.get<std::string>() : v.dump()));
       }
       ALMANAC_RETURN_IF_ERROR(book->WriteRow(row).WithContext("sheet " + t.sheet));
     }

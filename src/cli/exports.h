@@ -17,6 +17,7 @@
 
 #include "almanac/core.h"
 #include "almanac/store.h"
+
 #include "cli/output.h"
 
 namespace almanac::cli {

@@ -131,7 +131,8 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& path
     return t;
   }
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return InvalidArgumentError("cannot write " + path + ": it is a directory");
+  if (std::filesystem::is_directory(path, ec))
+    return InvalidArgumentError("cannot write " + path + ": it is a directory");
   auto f = std::make_unique<std::ofstream>(path, std::ios::binary);
   if (!*f) return PermissionDeniedError("cannot write " + path);
   t->out_ = f.get();

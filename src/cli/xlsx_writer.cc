@@ -1,12 +1,11 @@
 #include "cli/xlsx_writer.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 
+#include <unistd.h>
 #include <xlsxwriter.h>
 
 namespace almanac::cli {
@@ -14,12 +13,12 @@ namespace {
 
 // The libxlsxwriter functions almanac uses, as (member, function).
 #define ALMANAC_LIBXLSX_FUNCTIONS(X)                                                                          \
-  X(workbook_new_opt, workbook_new_opt) X(workbook_add_worksheet, workbook_add_worksheet)                    \
-      X(workbook_add_format, workbook_add_format) X(workbook_close, workbook_close)                          \
-          X(format_set_bold, format_set_bold) X(format_set_num_format, format_set_num_format)                \
-              X(worksheet_write_number, worksheet_write_number) X(worksheet_write_string, worksheet_write_string) \
-                  X(worksheet_set_column, worksheet_set_column) X(worksheet_freeze_panes, worksheet_freeze_panes) \
-                      X(strerror, lxw_strerror)
+  X(workbook_new_opt, workbook_new_opt)                                                                       \
+  X(workbook_add_worksheet, workbook_add_worksheet) X(workbook_add_format, workbook_add_format)               \
+      X(workbook_close, workbook_close) X(format_set_bold, format_set_bold)                                   \
+          X(format_set_num_format, format_set_num_format) X(worksheet_write_number, worksheet_write_number)   \
+              X(worksheet_write_string, worksheet_write_string) X(worksheet_set_column, worksheet_set_column) \
+                  X(worksheet_freeze_panes, worksheet_freeze_panes) X(strerror, lxw_strerror)
 
 struct LibXlsx {
 #define ALMANAC_LIBXLSX_MEMBER(member, function) decltype(&::function) member = nullptr;
@@ -65,8 +64,7 @@ Result<std::unique_ptr<XlsxWorkbook>> XlsxWorkbook::Create(const std::string& pa
   if (!parent.empty() && !fs::is_directory(parent, ec))
     return PermissionDeniedError("cannot write " + path + ": no folder " + parent.string());
   ALMANAC_ASSIGN_OR_RETURN(const LibXlsx* lib, LoadLibXlsx());
-  std::unique_ptr<XlsxWorkbook> book(
-      new XlsxWorkbook(path, path + ".tmp-" + std::to_string(::getpid())));
+  std::unique_ptr<XlsxWorkbook> book(new XlsxWorkbook(path, path + ".tmp-" + std::to_string(::getpid())));
   lxw_workbook_options options{};
   options.constant_memory = LXW_TRUE;
   options.use_zip64 = LXW_TRUE;
@@ -119,12 +117,17 @@ Status XlsxWorkbook::WriteRow(const std::vector<XlsxCell>& cells) {
     const XlsxCell& cell = cells[c];
     lxw_error e = LXW_NO_ERROR;
     switch (cell.kind) {
-      case XlsxCell::Kind::kBlank: break;
-      case XlsxCell::Kind::kNumber: e = lib.worksheet_write_number(sheet_, row, col, cell.number, nullptr); break;
+      case XlsxCell::Kind::kBlank:
+        break;
+      case XlsxCell::Kind::kNumber:
+        e = lib.worksheet_write_number(sheet_, row, col, cell.number, nullptr);
+        break;
       case XlsxCell::Kind::kDate:
         e = lib.worksheet_write_number(sheet_, row, col, ExcelDateSerial(cell.date), date_);
         break;
-      case XlsxCell::Kind::kText: e = lib.worksheet_write_string(sheet_, row, col, cell.text.c_str(), nullptr); break;
+      case XlsxCell::Kind::kText:
+        e = lib.worksheet_write_string(sheet_, row, col, cell.text.c_str(), nullptr);
+        break;
     }
     if (e != LXW_NO_ERROR)
       return InvalidArgumentError("row " + std::to_string(row_ + 1) + ", column " + std::to_string(c + 1) + ": " +

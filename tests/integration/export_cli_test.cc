@@ -4,11 +4,11 @@
 // which must see real dates. Every refusal leaves the output file and the store as they were.
 #include <cstdio>
 #include <filesystem>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "integration/cli_runner.h"
 
@@ -57,8 +57,10 @@ std::vector<std::vector<std::string>> Cells(const std::string& csv) {
     }
     std::vector<std::string> cells{""};
     for (char d : line) {
-      if (d == ',') cells.emplace_back();
-      else cells.back() += d;
+      if (d == ',')
+        cells.emplace_back();
+      else
+        cells.back() += d;
     }
     rows.push_back(std::move(cells));
     line.clear();
@@ -219,7 +221,9 @@ TEST_F(ExportCliTest, BadInputIsRefusedAndWritesNothing) {
   const std::vector<Case> cases = {
       {{"snapshot", "export", "nope", "--wide", "-o", dir_ / "keep.csv"}, 1, "nope"},
       {{"snapshot", "export", "nope", "-o", dir_ / "keep.xlsx"}, 1, "nope"},
-      {{"snapshot", "export", "q", "--xlsx"}, 1, "an .xlsx workbook cannot be written to standard output: pass -o FILE.xlsx"},
+      {{"snapshot", "export", "q", "--xlsx"},
+       1,
+       "an .xlsx workbook cannot be written to standard output: pass -o FILE.xlsx"},
       {{"snapshot", "export", "q", "--xlsx", "-o", "-"}, 1, "cannot be written to standard output"},
       {{"snapshot", "export", "q", "-o", dir_ / "folder.xlsx"}, 1, "folder.xlsx: it is a directory"},
       {{"snapshot", "export", "q", "--wide", "-o", dir_ / "folder"}, 1, "folder: it is a directory"},
@@ -230,9 +234,11 @@ TEST_F(ExportCliTest, BadInputIsRefusedAndWritesNothing) {
       {{"--format", "json", "snapshot", "export", "q", "-o", dir_ / "keep.xlsx"}, 1, "excludes an .xlsx workbook"},
       {{"series", "show", "t:nope", "--vintages", "-o", dir_ / "keep.xlsx"}, 1, "t:nope"},
       {{"series", "show", "t:nope", "--wide", "-o", dir_ / "keep.csv"}, 1, "t:nope"},
-      {{"series", "show", "t:gdp", "--vintages", "--as-of", "2020-01-01", "-o", dir_ / "keep.csv"}, 1,
+      {{"series", "show", "t:gdp", "--vintages", "--as-of", "2020-01-01", "-o", dir_ / "keep.csv"},
+       1,
        "series t:gdp has no vintage with realtime_start on or before 2020-01-01 (the first is 2020-05-01)"},
-      {{"series", "show", "t:gdp", "--wide", "--as-of", "2020-01-01", "-o", dir_ / "keep.csv"}, 1,
+      {{"series", "show", "t:gdp", "--wide", "--as-of", "2020-01-01", "-o", dir_ / "keep.csv"},
+       1,
        "series t:gdp has no observations as of 2020-01-01: nothing to export"},
       {{"series", "show", "t:gdp", "--as-of", "2020-01-01", "-o", dir_ / "keep.xlsx"}, 1, "no observations"},
       {{"series", "show", "t:gdp", "--vintages", "--xlsx"}, 1, "standard output"},
@@ -263,7 +269,8 @@ TEST_F(ExportCliTest, MissingLibxlsxwriterIsAClearErrorOnlyForWorkbooks) {
   const std::vector<std::string> env = {"ALMANAC_LIBXLSXWRITER=/nonexistent/libxlsxwriter.so.4"};
   auto r = Run({"snapshot", "export", "q", "-o", dir_ / "q.xlsx"}, env);
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("cannot load /nonexistent/libxlsxwriter.so.4 (install the Debian package libxlsxwriter4)"));
+  EXPECT_THAT(r.err,
+              HasSubstr("cannot load /nonexistent/libxlsxwriter.so.4 (install the Debian package libxlsxwriter4)"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "q.xlsx"));
   r = Run({"snapshot", "export", "q", "--wide"}, env);
   EXPECT_EQ(r.exit_code, 0) << r.err;
