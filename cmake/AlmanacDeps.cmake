@@ -14,6 +14,9 @@ find_package(CURL REQUIRED)
 find_package(simdjson 3 REQUIRED)
 # NLopt: the C++ config (nlopt_cxx); the plain one lacks the C++-only algorithms.
 pkg_check_modules(NLOPT REQUIRED IMPORTED_TARGET nlopt_cxx)
+# libxlsxwriter (.xlsx exports): headers only, the library is opened on first use
+# (src/cli/xlsx_writer.h).
+pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
 
 # The PostgreSQL back-end uses libpq directly (src/store/postgres/pg_conn.h says why not libpqxx).
 if(ALMANAC_WITH_POSTGRES)

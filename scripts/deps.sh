@@ -10,13 +10,15 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
   libeigen3-dev libnlopt-cxx-dev libsqlite3-dev sqlite3 libpq-dev libyaml-cpp-dev
   libcli11-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
-  libsimdjson-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev curl)
+  libsimdjson-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev curl
+  libxlsxwriter-dev)
 # prometheus: promtool and a Prometheus server for the monitoring tests; openssl: TLS test
 # certificates; chromium: renders the model-risk report headless (and prints --pdf);
 # postgresql-15: the throwaway server of the PostgreSQL back-end's tests; clang-14 with its
 # sanitizer runtimes: the sanitizer pass (Clang builds it 2.5x faster than GCC at -O0);
 # tzdata: the IANA time zones of schedules (`timezone:`; also needed where such schedules run).
-TEST_PKGS=(python3 prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev tzdata)
+# python3-openpyxl: reads back the .xlsx exports in the export tests.
+TEST_PKGS=(python3 python3-openpyxl prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev tzdata)
 # nginx, FastAPI and uvicorn: the serving benchmark's reference ceiling and Python peer.
 BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels nginx python3-fastapi python3-uvicorn)
 

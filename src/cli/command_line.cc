@@ -103,13 +103,22 @@ Runner DefineIngest(CLI::App& cmd, GlobalOptions& g) {
 Runner DefineSeries(CLI::App& cmd, GlobalOptions& g) {
   struct Args {
     std::string key, as_of, period;
+    SeriesShowArgs show;
   };
   auto a = std::make_shared<Args>();
   cmd.require_subcommand(1);
   auto* list = cmd.add_subcommand("list", "List series");
-  auto* show = cmd.add_subcommand("show", "Show a series as of a date");
-  show->add_option("key", a->key, "Series key")->required();
-  show->add_option("--as-of", a->as_of, "Date (YYYY-MM-DD): values known then (default latest)");
+  auto* show = cmd.add_subcommand("show", "Show a series as of a date, or its vintages side by side");
+  show->add_option("key", a->show.key, "Series key")->required();
+  show->add_option("--as-of", a->show.as_of,
+                   "Date (YYYY-MM-DD): values known then (default latest); with --vintages, the vintages until then");
+  auto* wide = show->add_flag("--wide", a->show.wide, "Columns date,period,KEY: the period's first day and its label");
+  show->add_flag("--vintages", a->show.vintages,
+                 "One column per vintage (realtime_start), ALFRED style: the value known then, empty where the period "
+                 "was not known yet")
+      ->excludes(wide);
+  show->add_option("-o,--output", a->show.output, "Output file (default stdout); FILE.xlsx writes an Excel workbook");
+  show->add_flag("--xlsx", a->show.xlsx, "Write an Excel workbook (needs -o FILE)");
   auto* vintages = cmd.add_subcommand("vintages", "List a series' vintages");
   vintages->add_option("key", a->key, "Series key")->required();
   auto* history = cmd.add_subcommand("history", "Revision history of one period");
@@ -117,7 +126,7 @@ Runner DefineSeries(CLI::App& cmd, GlobalOptions& g) {
   history->add_option("period", a->period, "Period, e.g. 2024Q1")->required();
   return [&g, a, list, show, vintages] {
     if (*list) return RunSeriesList(g);
-    if (*show) return RunSeriesShow(g, a->key, a->as_of);
+    if (*show) return RunSeriesShow(g, a->show);
     if (*vintages) return RunSeriesVintages(g, a->key);
     return RunSeriesHistory(g, a->key, a->period);
   };
@@ -126,7 +135,8 @@ Runner DefineSeries(CLI::App& cmd, GlobalOptions& g) {
 Runner DefineSnapshot(CLI::App& cmd, GlobalOptions& g) {
   struct Args {
     SnapshotCreateArgs create;
-    std::string id, id2, output;
+    SnapshotExportArgs exp;
+    std::string id, id2;
   };
   auto a = std::make_shared<Args>();
   cmd.require_subcommand(1);
@@ -137,9 +147,12 @@ Runner DefineSnapshot(CLI::App& cmd, GlobalOptions& g) {
   auto* list = cmd.add_subcommand("list", "List snapshots");
   auto* show = cmd.add_subcommand("show", "Show a snapshot");
   show->add_option("snapshot", a->id, "Name, id or id prefix")->required();
-  auto* exp = cmd.add_subcommand("export", "Export a snapshot's data (csv: long form; json: canonical content)");
-  exp->add_option("snapshot", a->id, "Name, id or id prefix")->required();
-  exp->add_option("-o,--output", a->output, "Output file (default stdout)");
+  auto* exp = cmd.add_subcommand(
+      "export", "Export a snapshot's data (csv: long form, --wide: periods x series; json: canonical content; .xlsx)");
+  exp->add_option("snapshot", a->exp.id, "Name, id or id prefix")->required();
+  exp->add_option("-o,--output", a->exp.output, "Output file (default stdout); FILE.xlsx writes an Excel workbook");
+  exp->add_flag("--wide", a->exp.wide, "One row per period, one column per series (date,period,KEY...)");
+  exp->add_flag("--xlsx", a->exp.xlsx, "Write an Excel workbook: sheets data (wide), series, snapshot (needs -o FILE)");
   auto* diff = cmd.add_subcommand("diff", "Compare two snapshots value by value");
   diff->add_option("a", a->id, "First snapshot")->required();
   diff->add_option("b", a->id2, "Second snapshot")->required();
@@ -147,7 +160,7 @@ Runner DefineSnapshot(CLI::App& cmd, GlobalOptions& g) {
     if (*create) return RunSnapshotCreate(g, a->create);
     if (*list) return RunSnapshotList(g);
     if (*show) return RunSnapshotShow(g, a->id);
-    if (*exp) return RunSnapshotExport(g, a->id, a->output);
+    if (*exp) return RunSnapshotExport(g, a->exp);
     return RunSnapshotDiff(g, a->id, a->id2);
   };
 }

@@ -100,7 +100,14 @@ int RunQuarantineRelease(const GlobalOptions& g, const QuarantineArgs& a);
 int RunQuarantineDrop(const GlobalOptions& g, const QuarantineArgs& a);
 
 int RunSeriesList(const GlobalOptions& g);
-int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::string& as_of);
+// almanac series show KEY [--as-of DATE] [--wide | --vintages] [-o FILE] [--xlsx]
+struct SeriesShowArgs {
+  std::string key, as_of, output;
+  bool wide = false;      // date,period,KEY (docs/clients.md)
+  bool vintages = false;  // periods x vintages, ALFRED style
+  bool xlsx = false;      // an .xlsx workbook (also when the output file is named *.xlsx)
+};
+int RunSeriesShow(const GlobalOptions& g, const SeriesShowArgs& a);
 int RunSeriesVintages(const GlobalOptions& g, const std::string& key);
 int RunSeriesHistory(const GlobalOptions& g, const std::string& key, const std::string& period);
 
@@ -112,7 +119,13 @@ struct SnapshotCreateArgs {
 int RunSnapshotCreate(const GlobalOptions& g, const SnapshotCreateArgs& a);
 int RunSnapshotList(const GlobalOptions& g);
 int RunSnapshotShow(const GlobalOptions& g, const std::string& id);
-int RunSnapshotExport(const GlobalOptions& g, const std::string& id, const std::string& output);
+// almanac snapshot export ID [-o FILE] [--wide] [--xlsx]
+struct SnapshotExportArgs {
+  std::string id, output;
+  bool wide = false;  // periods x series instead of series,period,value
+  bool xlsx = false;  // an .xlsx workbook (also when the output file is named *.xlsx)
+};
+int RunSnapshotExport(const GlobalOptions& g, const SnapshotExportArgs& a);
 int RunSnapshotDiff(const GlobalOptions& g, const std::string& a, const std::string& b);
 
 }  // namespace almanac::cli

@@ -9,6 +9,7 @@
 
 #include "almanac/data.h"
 #include "cli/commands.h"
+#include "cli/exports.h"
 
 namespace almanac::cli {
 namespace {
@@ -185,28 +186,98 @@ int RunSeriesList(const GlobalOptions& g) {
   return kExitOk;
 }
 
-int RunSeriesShow(const GlobalOptions& g, const std::string& key, const std::string& as_of_text) {
-  auto as_of = ParseAsOfOption(as_of_text);
-  if (!as_of.ok()) return ReportError(as_of.status());
-  auto ws = OpenWs(g, false);
-  if (!ws.ok()) return ReportError(ws.status());
-  auto info = (*ws)->store().series().GetSeries(key);
-  if (!info.ok()) return ReportError(info.status());
-  auto ts = (*ws)->store().series().ReadAsOf(key, *as_of);
-  if (!ts.ok()) return ReportError(ts.status());
+namespace {
+
+// The `series` sheet of a workbook: the series' metadata.
+XlsxTable SeriesMetadataSheet(const std::vector<store::SeriesInfo>& infos,
+                              const std::vector<const TimeSeries*>& values) {
+  XlsxTable t{"series",
+              {"key", "frequency", "title", "unit", "seasonal_adjustment", "source", "first", "last", "observations"},
+              {},
+              {}};
+  for (size_t i = 0; i < infos.size(); ++i) {
+    const auto& s = infos[i];
+    const TimeSeries* v = values[i];
+    const bool empty = v == nullptr || v->empty();
+    t.rows.push_back({s.key, std::string(FrequencyCode(s.frequency)), s.title, s.unit, s.seasonal_adjustment, s.source,
+                      empty ? Json(nullptr) : Json(v->start().ToString()),
+                      empty ? Json(nullptr) : Json(v->end().ToString()),
+                      v == nullptr ? Json(nullptr) : Json(v->size() - v->CountMissing())});
+  }
+  return t;
+}
+
+// Writes a matrix to -o FILE or standard output: CSV, or the result table in --format.
+Status PrintMatrix(const GlobalOptions& g, const PeriodMatrix& m, const std::string& output) {
+  ALMANAC_ASSIGN_OR_RETURN(auto target, OutputTarget::Open(output));
+  std::ostream& out = target->stream();
+  if (g.format == OutputFormat::kCsv)
+    WriteMatrixCsv(out, m);
+  else
+    Print(out, MatrixTable(m), g.format);
+  out.flush();
+  if (!out)
+    return ResourceExhaustedError("writing " + (output.empty() || output == "-" ? std::string("the output") : output) +
+                                  " failed");
+  return Status::Ok();
+}
+
+Status SeriesShow(const GlobalOptions& g, const SeriesShowArgs& a) {
+  ALMANAC_ASSIGN_OR_RETURN(std::optional<Date> as_of, ParseAsOfOption(a.as_of));
+  ALMANAC_ASSIGN_OR_RETURN(bool xlsx, WantsXlsx(a.output, a.xlsx));
+  if (xlsx && g.format == OutputFormat::kJson)
+    return InvalidArgumentError("--format json and an .xlsx workbook exclude each other");
+  ALMANAC_ASSIGN_OR_RETURN(auto ws, OpenWs(g, false));
+  store::SeriesStore& series = ws->store().series();
+  ALMANAC_ASSIGN_OR_RETURN(store::SeriesInfo info, series.GetSeries(a.key));
+  if (a.vintages) {
+    std::vector<Date> dates;
+    ALMANAC_ASSIGN_OR_RETURN(PeriodMatrix m, VintageMatrix(series, a.key, as_of, &dates));
+    if (m.empty()) return FailedPreconditionError("series " + a.key + " has no observations in any vintage");
+    if (!xlsx) return PrintMatrix(g, m, a.output);
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<store::VintageInfo> vs, series.ListVintages(a.key));
+    XlsxTable list{
+        "vintage_list",
+        {"realtime_start", "vintage", "loaded_at", "kind", "observations", "loader", "source", "source_sha256"},
+        {},
+        {0}};
+    for (const auto& v : vs)
+      if (!as_of || v.realtime_start <= *as_of)
+        list.rows.push_back({v.realtime_start.ToString(), v.id, FormatTimestamp(v.loaded_at), v.kind,
+                             v.num_observations, v.loader, v.source, v.source_hash});
+    return WriteXlsx(a.output, {{"vintages", &m}}, {SeriesMetadataSheet({info}, {nullptr}), list});
+  }
+  ALMANAC_ASSIGN_OR_RETURN(TimeSeries ts, series.ReadAsOf(a.key, as_of));
+  if (a.wide || xlsx) {
+    if (ts.empty())
+      return FailedPreconditionError("series " + a.key + " has no observations as of " +
+                                     (as_of ? as_of->ToString() : std::string("now")) + ": nothing to export");
+    const PeriodMatrix m = SeriesWideMatrix(a.key, ts);
+    if (!xlsx) return PrintMatrix(g, m, a.output);
+    return WriteXlsx(a.output, {{"data", &m}}, {SeriesMetadataSheet({info}, {&ts})});
+  }
+  ALMANAC_ASSIGN_OR_RETURN(auto target, OutputTarget::Open(a.output));
+  std::ostream& out = target->stream();
   if (g.format == OutputFormat::kJson) {  // the API's object (GET /v1/series/{key}): columnar
-    std::cout << PrettyJson(store::SeriesJson(*info, *ts, *as_of)) << "\n";
-    return kExitOk;
+    out << PrettyJson(store::SeriesJson(info, ts, as_of)) << "\n";
+    return Status::Ok();
   }
   if (g.format == OutputFormat::kTable) {
-    std::cout << "# " << info->key << " (" << FrequencyCode(info->frequency) << ")"
-              << (info->title.empty() ? "" : " " + info->title) << (info->unit.empty() ? "" : ", " + info->unit)
-              << ", as of " << (*as_of ? (*as_of)->ToString() : std::string("latest")) << "\n";
+    out << "# " << info.key << " (" << FrequencyCode(info.frequency) << ")"
+        << (info.title.empty() ? "" : " " + info.title) << (info.unit.empty() ? "" : ", " + info.unit) << ", as of "
+        << (as_of ? as_of->ToString() : std::string("latest")) << "\n";
   }
   Table t{{"period", "value"}, {}};
-  for (int64_t i = 0; i < ts->size(); ++i) t.Add({ts->PeriodAt(i).ToString(), ValueJson(ts->at(i))});
-  Print(std::cout, t, g.format);
-  return kExitOk;
+  for (int64_t i = 0; i < ts.size(); ++i) t.Add({ts.PeriodAt(i).ToString(), ValueJson(ts.at(i))});
+  Print(out, t, g.format);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunSeriesShow(const GlobalOptions& g, const SeriesShowArgs& a) {
+  Status s = SeriesShow(g, a);
+  return s.ok() ? kExitOk : ReportError(s);
 }
 
 int RunSeriesVintages(const GlobalOptions& g, const std::string& key) {
@@ -305,29 +376,66 @@ int RunSnapshotShow(const GlobalOptions& g, const std::string& id) {
   return kExitOk;
 }
 
-int RunSnapshotExport(const GlobalOptions& g, const std::string& id, const std::string& output) {
-  auto ws = OpenWs(g, false);
-  if (!ws.ok()) return ReportError(ws.status());
-  auto snap = (*ws)->store().series().GetSnapshot(id);
-  if (!snap.ok()) return ReportError(snap.status());
-  auto target = OutputTarget::Open(output);
-  if (!target.ok()) return ReportError(target.status());
-  std::ostream* out = &(*target)->stream();
+namespace {
+
+Status SnapshotExport(const GlobalOptions& g, const SnapshotExportArgs& a) {
+  ALMANAC_ASSIGN_OR_RETURN(bool xlsx, WantsXlsx(a.output, a.xlsx));
+  if ((xlsx || a.wide) && g.format == OutputFormat::kJson)
+    return InvalidArgumentError(std::string("--format json writes the canonical content; it excludes ") +
+                                (xlsx ? "an .xlsx workbook" : "--wide"));
+  ALMANAC_ASSIGN_OR_RETURN(auto ws, OpenWs(g, false));
+  ALMANAC_ASSIGN_OR_RETURN(store::Snapshot snap, ws->store().series().GetSnapshot(a.id));
+  if (xlsx) {
+    ALMANAC_ASSIGN_OR_RETURN(PeriodMatrix m, SnapshotWideMatrix(snap));
+    std::vector<store::SeriesInfo> infos;
+    std::vector<const TimeSeries*> values;
+    for (const auto& s : snap.series) {
+      ALMANAC_ASSIGN_OR_RETURN(store::SeriesInfo info, ws->store().series().GetSeries(s.key));
+      infos.push_back(std::move(info));
+      values.push_back(&s.values);
+    }
+    const auto& i = snap.info;
+    XlsxTable about{"snapshot", {"field", "value"}, {}, {}};
+    about.rows = {{"name", i.name},
+                  {"id", i.id},
+                  {"as_of", i.as_of ? Json(i.as_of->ToString()) : Json("latest")},
+                  {"created_at", FormatTimestamp(i.created_at)},
+                  {"created_by", i.created_by},
+                  {"series", static_cast<int64_t>(snap.series.size())}};
+    return WriteXlsx(a.output, {{"data", &m}}, {SeriesMetadataSheet(infos, values), about});
+  }
+  if (a.wide) {
+    ALMANAC_ASSIGN_OR_RETURN(PeriodMatrix m, SnapshotWideMatrix(snap));
+    ALMANAC_ASSIGN_OR_RETURN(auto target, OutputTarget::Open(a.output));
+    WriteMatrixCsv(target->stream(), m);
+    target->stream().flush();
+    if (!target->stream()) return ResourceExhaustedError("writing the export failed");
+    return Status::Ok();
+  }
+  ALMANAC_ASSIGN_OR_RETURN(auto target, OutputTarget::Open(a.output));
+  std::ostream* out = &target->stream();
   if (g.format == OutputFormat::kJson) {
     // The canonical content: hashing this output (without the final newline) gives the id.
-    auto bytes = store::SnapshotCanonicalContent(snap->series);
-    if (!bytes.ok()) return ReportError(bytes.status());
-    *out << *bytes << "\n";
+    ALMANAC_ASSIGN_OR_RETURN(std::string bytes, store::SnapshotCanonicalContent(snap.series));
+    *out << bytes << "\n";
   } else {
     *out << "series,period,value\n";
-    for (const auto& s : snap->series)
+    for (const auto& s : snap.series)
       for (int64_t k = 0; k < s.values.size(); ++k) {
         auto v = s.values.at(k);
         *out << s.key << "," << s.values.PeriodAt(k).ToString() << "," << (v ? FormatDouble(*v) : ".") << "\n";
       }
   }
-  if (!*out) return ReportError(ResourceExhaustedError("writing the export failed"));
-  return kExitOk;
+  out->flush();
+  if (!*out) return ResourceExhaustedError("writing the export failed");
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunSnapshotExport(const GlobalOptions& g, const SnapshotExportArgs& a) {
+  Status s = SnapshotExport(g, a);
+  return s.ok() ? kExitOk : ReportError(s);
 }
 
 int RunSnapshotDiff(const GlobalOptions& g, const std::string& a_id, const std::string& b_id) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <ostream>
@@ -129,6 +130,9 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& path
     t->out_ = &std::cout;
     return t;
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return InvalidArgumentError("cannot write " + path + ": it is a directory");
   auto f = std::make_unique<std::ofstream>(path, std::ios::binary);
   if (!*f) return PermissionDeniedError("cannot write " + path);
   t->out_ = f.get();
