@@ -31,9 +31,12 @@ run <- function(id, client = default_client()) {
 print.almanac_run <- function(x, ...) {
   cat(sprintf("<almanac run %s> pipeline %s, %s, by %s, snapshot %s\n", x$id, x$pipeline, x$status,
               x$user, substr(scalar_or_na(x$snapshot_id, ""), 1, 12)))
-  if (length(x$metrics)) {
-    m <- unlist(x$metrics)
-    cat("metrics:", paste(sprintf("%s=%.4g", names(m), m), collapse = ", "), "\n")
+  m <- unlist(x$metrics)
+  if (length(m)) {
+    shown <- utils::head(m, 6)
+    cat(sprintf("%d params, %d metrics: %s%s\n", length(x$params), length(m),
+                paste(sprintf("%s=%.4g", names(shown), shown), collapse = ", "),
+                if (length(m) > length(shown)) ", ..." else ""))
   }
   invisible(x)
 }
