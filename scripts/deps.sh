@@ -14,8 +14,9 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
 # prometheus: promtool and a Prometheus server for the monitoring tests; openssl: TLS test
 # certificates; chromium: renders the model-risk report headless (and prints --pdf);
 # postgresql-15: the throwaway server of the PostgreSQL back-end's tests; clang-14 with its
-# sanitizer runtimes: the sanitizer pass (Clang builds it 2.5x faster than GCC at -O0).
-TEST_PKGS=(python3 prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev)
+# sanitizer runtimes: the sanitizer pass (Clang builds it 2.5x faster than GCC at -O0);
+# python3-pandas: the Python client's tests (clients/python).
+TEST_PKGS=(python3 python3-pandas prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev)
 # nginx, FastAPI and uvicorn: the serving benchmark's reference ceiling and Python peer.
 BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels nginx python3-fastapi python3-uvicorn)
 
