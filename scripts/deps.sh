@@ -14,9 +14,10 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
 # prometheus: promtool and a Prometheus server for the monitoring tests; openssl: TLS test
 # certificates; chromium: renders the model-risk report headless (and prints --pdf);
 # postgresql-15: the throwaway server of the PostgreSQL back-end's tests; clang-14 with its
-# sanitizer runtimes: the sanitizer pass (Clang builds it 2.5x faster than GCC at -O0).
-# R with curl, jsonlite, testthat and xts: the R client's package and its tests (clients/r).
-TEST_PKGS=(python3 prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev
+# sanitizer runtimes: the sanitizer pass (Clang builds it 2.5x faster than GCC at -O0);
+# python3-pandas: the Python client's tests (clients/python); R with curl, jsonlite, testthat
+# and xts: the R client's package and its tests (clients/r).
+TEST_PKGS=(python3 python3-pandas prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev
   r-base-core r-cran-curl r-cran-jsonlite r-cran-testthat r-cran-xts)
 # nginx, FastAPI and uvicorn: the serving benchmark's reference ceiling and Python peer.
 BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels nginx python3-fastapi python3-uvicorn)
