@@ -63,3 +63,11 @@ conditionMessage.almanac_error <- function(c) {
   if (!is.na(c$request_id)) where <- c(where, paste("request", c$request_id))
   paste0(c$code, ": ", c$message, if (length(where)) paste0(" [", paste(where, collapse = ", "), "]") else "")
 }
+
+# match.arg() that signals almanac_invalid_argument.
+one_of <- function(x, choices, name) {
+  if (identical(x, choices)) return(choices[[1L]])
+  if (!is.character(x) || length(x) != 1L || !(x %in% choices))
+    stop_client(sprintf("`%s` must be one of %s", name, paste0("\"", choices, "\"", collapse = ", ")))
+  x
+}

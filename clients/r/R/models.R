@@ -116,7 +116,7 @@ unclass_df <- function(x) {
 
 runs <- function(experiment = NULL, pipeline = NULL, status = NULL, limit = NULL,
                  client = default_client()) {
-  if (!is.null(status)) status <- match.arg(status, c("running", "finished", "failed", "killed"))
+  if (!is.null(status)) status <- one_of(status, c("running", "finished", "failed", "killed"), "status")
   if (!is.null(limit) && (!is.numeric(limit) || length(limit) != 1L || is.na(limit) || limit < 1))
     stop_client("`limit` must be one number >= 1")
   j <- api(client, "GET", "/v1/runs",
@@ -130,4 +130,25 @@ runs <- function(experiment = NULL, pipeline = NULL, status = NULL, limit = NULL
              git_commit = field(r, "git_commit"), almanac_version = field(r, "almanac_version"),
              seed = field(r, "seed", numeric(1)), error = field(r, "error"),
              reproduces = field(r, "reproduces"), stringsAsFactors = FALSE)
+}
+
+model <- function(name, client = default_client()) {
+  j <- api(client, "GET", paste0("/v1/models/", seg(name)))
+  j$created_at <- parse_time(list(j$created_at))
+  j
+}
+
+versions <- function(name, client = default_client()) {
+  j <- api(client, "GET", paste0("/v1/models/", seg(name), "/versions"))
+  v <- j$versions
+  df <- data.frame(version = field(v, "version", integer(1)), stage = field(v, "stage"),
+                   run_id = field(v, "run_id"), snapshot_id = field(v, "snapshot_id"),
+                   description = field(v, "description"),
+                   created_at = parse_time(lapply(v, `[[`, "created_at")),
+                   created_by = field(v, "created_by"),
+                   stage_changed_at = parse_time(lapply(v, `[[`, "stage_changed_at")),
+                   package_sha256 = vapply(v, function(x) scalar_or_na(x$package$sha256, NA_character_), character(1)),
+                   stringsAsFactors = FALSE)
+  df$metrics <- lapply(v, function(x) unlist(x$metrics))
+  df
 }

@@ -37,7 +37,7 @@ num_vec <- function(x) {
 chr_vec <- function(x) if (is.null(x) || length(x) == 0L) character(0) else as.character(unlist(x))
 
 series <- function(key, as_of = NULL, as = c("ts", "xts", "tsibble"), client = default_client()) {
-  as <- match.arg(as)
+  as <- one_of(as, c("ts", "xts", "tsibble"), "as")
   as_of <- as_date_arg(as_of, "as_of")
   j <- api(client, "GET", paste0("/v1/series/", seg(key)), query = list(as_of = as_of))
   meta <- list(key = j$key, frequency = j$frequency, title = j$title, unit = j$unit,
@@ -101,7 +101,7 @@ vintage_matrix <- function(key, limit = NULL, client = default_client()) {
 }
 
 snapshot <- function(id, as = c("ts", "xts", "tsibble"), client = default_client()) {
-  as <- match.arg(as)
+  as <- one_of(as, c("ts", "xts", "tsibble"), "as")
   if (!is.character(id) || length(id) != 1L || !grepl("^[0-9a-f]{6,64}$", id))
     stop_client("`id` must be a snapshot content id: 64 lowercase hex digits, or a unique prefix of at least 6")
   j <- api(client, "GET", paste0("/v1/snapshots/", id))

@@ -26,6 +26,7 @@ test_that("arguments are checked before anything is sent", {
   expect_error(ingest(data.frame(series = "a", period = "2024Q1", value = Inf), client = cl), "not finite")
   expect_error(series(c("a", "b"), client = cl), class = "almanac_invalid_argument")
   expect_error(series("a", client = list()), "made by client")
+  expect_error(series("a", as = "zoo", client = cl), "`as` must be one of", class = "almanac_invalid_argument")
 })
 
 test_that("periods map to ts frequency and start", {
