@@ -4,7 +4,6 @@
 // /v1/series/{key}/vintage-matrix (periods x vintages, ALFRED style) and /v1/snapshots/{id}
 // (a stored snapshot's content). All columnar, as every answer with values over periods.
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <optional>
 
