@@ -24,7 +24,10 @@ client <- function(url = Sys.getenv("ALMANAC_URL", "http://127.0.0.1:8080"),
   if (!num_ok(max_wait, 0)) stop_client("`max_wait` must be a number of seconds >= 0")
   cl <- structure(list(url = sub("/+$", "", url), token = token, timeout = timeout,
                        connect_timeout = connect_timeout, retries = as.integer(retries),
-                       backoff = backoff, max_wait = max_wait),
+                       backoff = backoff, max_wait = max_wait,
+                       # one curl handle per client, reused: its connection stays open
+                       # between requests (HTTP/1.1 keep-alive)
+                       state = new.env(parent = emptyenv())),
                   class = "almanac_client")
   if (isTRUE(set_default)) .almanac$client <- cl
   invisible(cl)
@@ -113,7 +116,13 @@ api <- function(cl, method, path, query = NULL, body = NULL,
   if (!is.null(body)) headers <- c(headers, `Content-Type` = content_type)
   attempt <- 0L
   repeat {
-    h <- curl::new_handle()
+    h <- cl$state$handle
+    if (is.null(h)) {
+      h <- curl::new_handle()
+      cl$state$handle <- h
+    } else {
+      curl::handle_reset(h)  # options go, the open connection stays
+    }
     curl::handle_setopt(h, customrequest = method, timeout_ms = round(cl$timeout * 1000),
                         connecttimeout_ms = round(cl$connect_timeout * 1000),
                         followlocation = FALSE)

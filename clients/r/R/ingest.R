@@ -5,8 +5,34 @@ json_str <- function(x) {
          USE.NAMES = FALSE)
 }
 
-ingest <- function(df, realtime_start = NULL, source = NULL, client = default_client()) {
-  if (!is.data.frame(df)) stop_client("`df` must be a data frame with columns series, period, value")
+# A univariate annual, quarterly or monthly ts as the rows of one series.
+ts_rows <- function(x, key) {
+  if (is.null(key) || !is.character(key) || length(key) != 1L || is.na(key) || !nzchar(key))
+    stop_client("a ts needs `key`: the series to store it as")
+  if (!is.null(dim(x)) && ncol(x) != 1L)
+    stop_client("a multivariate ts cannot be ingested as one series: give one column, or a data frame")
+  f <- stats::frequency(x)
+  code <- switch(as.character(f), "1" = "A", "4" = "Q", "12" = "M",
+                 stop_client(sprintf("a ts of frequency %g has no almanac period: use a data frame with periods", f)))
+  year <- floor(as.numeric(stats::time(x)) + 1e-8)
+  season <- as.integer(stats::cycle(x))
+  period <- switch(code, A = sprintf("%04d", as.integer(year)),
+                   Q = sprintf("%04dQ%d", as.integer(year), season),
+                   M = sprintf("%04d-%02d", as.integer(year), season))
+  data.frame(series = key, period = period, value = as.numeric(x), frequency = code,
+             stringsAsFactors = FALSE)
+}
+
+ingest <- function(df, realtime_start = NULL, source = NULL, key = NULL, client = default_client()) {
+  if (stats::is.ts(df)) {
+    df <- ts_rows(df, key)
+  } else if (is.data.frame(df) && !is.null(key)) {
+    if ("series" %in% names(df)) stop_client("give `key` or a `series` column, not both")
+    if (!is.character(key) || length(key) != 1L || is.na(key)) stop_client("`key` must be one series key")
+    df$series <- rep(key, nrow(df))
+  }
+  if (!is.data.frame(df))
+    stop_client("`df` must be a data frame with columns series, period, value (or a ts with `key`)")
   missing <- setdiff(c("series", "period", "value"), names(df))
   if (length(missing))
     stop_client(sprintf("`df` lacks the column%s %s (needed: series, period, value; optional: realtime_start, frequency)",
