@@ -78,7 +78,6 @@ setup_workspace <- function() {
   pfile <- file.path(dir, "gdp.yaml")
   writeLines(pipeline_yaml, pfile)
   cli("run", pfile, user = "alice")
-  cli("snapshot", "create", "macro-2009-12-20", "--series", "us:realgdp,us:cpi", "--as-of", "2009-12-20")
   .srv$tokens <- list()
   for (role in c("viewer", "analyst")) {
     .srv$tokens[[role]] <- tail(cli("--quiet", "tokens", "create", "--role", role, "--user", paste0("r-", role),
