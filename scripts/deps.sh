@@ -17,8 +17,11 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
 # postgresql-15: the throwaway server of the PostgreSQL back-end's tests; clang-14 with its
 # sanitizer runtimes: the sanitizer pass (Clang builds it 2.5x faster than GCC at -O0);
 # tzdata: the IANA time zones of schedules (`timezone:`; also needed where such schedules run).
-# python3-openpyxl: reads back the .xlsx exports in the export tests.
-TEST_PKGS=(python3 python3-openpyxl prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev tzdata)
+# python3-openpyxl: reads back the .xlsx exports in the export tests. python3-pandas: the
+# Python client's tests (clients/python); R with curl, jsonlite, testthat and xts: the R
+# client's package and its tests (clients/r).
+TEST_PKGS=(python3 python3-openpyxl python3-pandas prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev
+  tzdata r-base-core r-cran-curl r-cran-jsonlite r-cran-testthat r-cran-xts)
 # nginx, FastAPI and uvicorn: the serving benchmark's reference ceiling and Python peer.
 BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels nginx python3-fastapi python3-uvicorn)
 

@@ -1,5 +1,5 @@
-// The tracking endpoints: GET /v1/runs/{id} (a run's params, metrics, tags and artifacts)
-// and /v1/lineage/{name}/{version} (vintages -> snapshot -> run -> package -> approvals, and
+// The tracking endpoints: GET /v1/runs (the runs list, as `almanac runs list`), /v1/runs/{id}
+// (a run's params, metrics, tags and artifacts) and /v1/lineage/{name}/{version} (vintages -> snapshot -> run -> package -> approvals, and
 // the audit events of the version).
 #include "almanac/registry.h"
 
@@ -13,7 +13,62 @@ using api::RequestJson;
 using api::TimestampJson;
 using api::VersionParam;
 
+// The runs list: the default and largest ?limit.
+constexpr int64_t kRunsDefaultLimit = 100;
+constexpr int64_t kRunsMaxLimit = 1000;
+
+// A run's own fields, as GET /v1/runs/{id} and each entry of GET /v1/runs show them.
+Json RunJson(const store::RunRecord& r) {
+  return {{"id", r.id},
+          {"experiment", r.experiment},
+          {"pipeline", r.pipeline},
+          {"status", std::string(store::RunStatusName(r.status))},
+          {"start", TimestampJson(r.start_time)},
+          {"end", TimestampJson(r.end_time)},
+          {"user", r.user},
+          {"host", r.host},
+          {"pipeline_sha256", r.pipeline_hash},
+          {"snapshot_id", r.snapshot_id},
+          {"git_commit", r.git_commit},
+          {"almanac_version", r.almanac_version},
+          {"seed", r.seed},
+          {"error", r.error},
+          {"reproduces", r.reproduces}};
+}
+
 }  // namespace
+
+// ?experiment=&pipeline=&status=&limit=: newest first (by start time), at most `limit`
+// (default 100, at most 1000). Read-only: unlike `almanac runs list`, runs whose process
+// died are not marked killed here (that is a write); they show as the store has them.
+Result<HttpResponse> HttpApi::Runs(ApiCall& call) const {
+  store::RunFilter f;
+  f.limit = static_cast<int>(kRunsDefaultLimit);
+  if (auto it = call.query.find("experiment"); it != call.query.end()) f.experiment = it->second;
+  if (auto it = call.query.find("pipeline"); it != call.query.end()) f.pipeline = it->second;
+  if (auto it = call.query.find("status"); it != call.query.end() && !it->second.empty()) {
+    auto s = store::ParseRunStatus(it->second);
+    if (!s.ok())
+      return InvalidArgumentError("status " + QuoteForMessage(it->second, 40) +
+                                  " is not a run status (running, finished, failed, killed)");
+    f.status = *s;
+  }
+  if (auto it = call.query.find("limit"); it != call.query.end()) {
+    auto v = ParseInt(it->second);
+    if (!v.ok() || *v < 1 || *v > kRunsMaxLimit)
+      return InvalidArgumentError("limit must be an integer in 1.." + std::to_string(kRunsMaxLimit) + ", got " +
+                                  QuoteForMessage(it->second, 40));
+    f.limit = static_cast<int>(*v);
+  }
+  Json runs = Json::array();
+  ALMANAC_RETURN_IF_ERROR(ctx_.store->metadata().Run([&](store::MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(auto list, t.ListRuns(f));
+    for (const auto& r : list) runs.push_back(RunJson(r));
+    return Status::Ok();
+  }));
+  Json j = {{"runs", std::move(runs)}};
+  return JsonResponse(j, call.req.request_id);
+}
 
 Result<HttpResponse> HttpApi::Run(ApiCall& call) const {
   const std::vector<std::string>& params = call.params;
@@ -26,21 +81,7 @@ Result<HttpResponse> HttpApi::Run(ApiCall& call) const {
     ALMANAC_ASSIGN_OR_RETURN(auto ms, t.GetMetrics(r.id));
     ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetTags(r.id));
     ALMANAC_ASSIGN_OR_RETURN(auto arts, t.GetArtifacts(r.id));
-    j = {{"id", r.id},
-         {"experiment", r.experiment},
-         {"pipeline", r.pipeline},
-         {"status", std::string(store::RunStatusName(r.status))},
-         {"start", TimestampJson(r.start_time)},
-         {"end", TimestampJson(r.end_time)},
-         {"user", r.user},
-         {"host", r.host},
-         {"pipeline_sha256", r.pipeline_hash},
-         {"snapshot_id", r.snapshot_id},
-         {"git_commit", r.git_commit},
-         {"almanac_version", r.almanac_version},
-         {"seed", r.seed},
-         {"error", r.error},
-         {"reproduces", r.reproduces}};
+    j = RunJson(r);
     j["params"] = Json::object();
     for (const auto& [k, v] : ps) j["params"][k] = v;
     j["metrics"] = Json::object();

@@ -13,6 +13,9 @@
 //   GET  /v1/series                                    series and metadata                 api_series.cc
 //   GET  /v1/series/{key}                              values (?as_of=YYYY-MM-DD)          api_series.cc
 //   GET  /v1/series/{key}/vintages                     vintages                            api_series.cc
+//   GET  /v1/series/{key}/history                      one period in every vintage         api_series.cc
+//   GET  /v1/series/{key}/vintage-matrix               periods x vintages (ALFRED style)   api_series.cc
+//   GET  /v1/snapshots/{id}                            a stored snapshot's content         api_series.cc
 //   POST /v1/ingest                                    NDJSON records as one load          api_ingest.cc
 //   GET  /v1/models                                    registered models, what is served   api_models.cc
 //   GET  /v1/models/{name}                             one model, its card and requests    api_models.cc
@@ -20,6 +23,7 @@
 //   POST /v1/models/{name}/versions/{version}/promote  request a stage change              api_models.cc
 //   POST /v1/models/{name}/versions/{version}/approve  approve a pending promotion         api_models.cc
 //   POST /v1/models/{name}/versions/{version}/reject   reject a pending promotion          api_models.cc
+//   GET  /v1/runs                                      tracked runs, newest first          api_runs.cc
 //   GET  /v1/runs/{id}                                 one tracked run                     api_runs.cc
 //   GET  /v1/lineage/{name}/{version}                  vintages -> ... -> approvals, audit api_runs.cc
 //   GET  /healthz, /readyz, /metrics, /openapi.json    probes, Prometheus, this document   api_probes.cc
@@ -79,9 +83,13 @@ enum class RouteId {
   kSeriesList,
   kSeries,
   kSeriesVintages,
+  kSeriesHistory,
+  kSeriesVintageMatrix,
+  kSnapshot,
   kModels,
   kModel,
   kModelVersions,
+  kRuns,
   kRun,
   kLineage,
   kIngest,
@@ -184,6 +192,9 @@ class HttpApi {
   Result<HttpResponse> SeriesList(ApiCall& call) const;
   Result<HttpResponse> Series(ApiCall& call) const;
   Result<HttpResponse> SeriesVintages(ApiCall& call) const;
+  Result<HttpResponse> SeriesHistory(ApiCall& call) const;
+  Result<HttpResponse> SeriesVintageMatrix(ApiCall& call) const;
+  Result<HttpResponse> SnapshotContent(ApiCall& call) const;
   // Ingest (api_ingest.cc).
   Result<HttpResponse> Ingest(ApiCall& call) const;
   // Models and their stages (api_models.cc).
@@ -192,6 +203,7 @@ class HttpApi {
   Result<HttpResponse> ModelVersions(ApiCall& call) const;
   Result<HttpResponse> ChangeStage(ApiCall& call) const;  // promote, approve, reject
   // Runs and lineage (api_runs.cc).
+  Result<HttpResponse> Runs(ApiCall& call) const;
   Result<HttpResponse> Run(ApiCall& call) const;
   Result<HttpResponse> Lineage(ApiCall& call) const;
 

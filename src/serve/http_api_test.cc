@@ -357,6 +357,224 @@ TEST_F(HttpApiTest, ReadEndpoints) {
   EXPECT_EQ(Call("GET", "/v1/series/..").status, 400);
 }
 
+// Issue 23: the routes the Python and R clients need: one period in every vintage, the
+// vintage matrix, a snapshot's content and the runs list, with their bad inputs.
+TEST_F(HttpApiTest, Issue23HistoryOfOnePeriodInEveryVintage) {
+  Ingest("us:gdp", {30, 31, 32}, "2010-03-01", Period(Frequency::kQuarterly, 2009 * 4 + 1));  // 2009Q2..Q4
+  auto r = Call("GET", "/v1/series/us:gdp/history?period=2009Q3", "", Role::kViewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Body(r);
+  EXPECT_EQ(j["key"], "us:gdp");
+  EXPECT_EQ(j["frequency"], "Q");
+  EXPECT_EQ(j["period"], "2009Q3");
+  EXPECT_EQ(j["realtime_start"], Json({"2010-01-15", "2010-03-01"}));
+  EXPECT_EQ(j["values"][0].get<double>(), Growth(40)[38]);
+  EXPECT_EQ(j["values"][1].get<double>(), 31);
+  EXPECT_EQ(j["vintages"].size(), 2u);
+  EXPECT_EQ(j["loaded_at"].size(), 2u);
+  EXPECT_EQ(j["request_id"], "req-1");
+  // The first day of the period is the same period; a period never recorded has no entries.
+  EXPECT_EQ(Body(Call("GET", "/v1/series/us:gdp/history?period=2009-07-01"))["values"], j["values"]);
+  Json none = Body(Call("GET", "/v1/series/us:gdp/history?period=1990Q1"));
+  EXPECT_TRUE(none["values"].empty());
+  EXPECT_TRUE(none["realtime_start"].empty());
+  struct Bad {
+    std::string target;
+    int status;
+    std::string message;
+  };
+  const Bad cases[] = {
+      {"/v1/series/us:gdp/history", 400, "missing query parameter 'period'"},
+      {"/v1/series/us:gdp/history?period=", 400, "missing query parameter 'period'"},
+      {"/v1/series/us:gdp/history?period=2009Q5", 400, "is not a period of series us:gdp (frequency Q)"},
+      {"/v1/series/us:gdp/history?period=2009-03", 400, "is not a period of series us:gdp"},
+      {"/v1/series/us:gdp/history?period=2009-08-15", 400, "is not a period of series us:gdp"},
+      {"/v1/series/us:gdp/history?period=yesterday", 400, "is not a period"},
+      {"/v1/series/us:gdp/history?perod=2009Q3", 400, "unknown query parameter 'perod' (did you mean 'period'"},
+      {"/v1/series/us:nope/history?period=2009Q3", 404, "us:nope"},
+      {"/v1/series/us..gdp/history?period=2009Q3", 400, "must not contain"},
+      {"/v1/series/@gdp/history?period=2009Q3", 400, "must start with a letter or digit"},
+  };
+  for (const auto& c : cases) {
+    auto b = Call("GET", c.target);
+    EXPECT_EQ(b.status, c.status) << c.target << " -> " << b.body;
+    EXPECT_THAT(Body(b)["message"].get<std::string>(), HasSubstr(c.message)) << c.target;
+  }
+  EXPECT_EQ(Call("GET", "/v1/series/us:gdp/history?period=2009Q3", "", std::nullopt).status, 401);
+}
+
+TEST_F(HttpApiTest, Issue23VintageMatrixColumnsAreTheAsOfReads) {
+  Ingest("us:gdp", {30, 31, 32}, "2010-03-01", Period(Frequency::kQuarterly, 2009 * 4 + 1));
+  Ingest("us:gdp", {33}, "2010-04-01", Period(Frequency::kQuarterly, 2010 * 4));  // 2010Q1, new
+  Ingest("us:gdp", {34}, "2010-04-01", Period(Frequency::kQuarterly, 2010 * 4 + 1));  // same date: one column
+  auto r = Call("GET", "/v1/series/us:gdp/vintage-matrix", "", Role::kViewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json m = Body(r);
+  EXPECT_EQ(m["key"], "us:gdp");
+  EXPECT_EQ(m["frequency"], "Q");
+  EXPECT_EQ(m["vintages"], Json({"2010-01-15", "2010-03-01", "2010-04-01"}));
+  EXPECT_EQ(m["vintages_total"], 3);
+  EXPECT_EQ(m["truncated"], false);
+  ASSERT_EQ(m["periods"].size(), 42u);  // 2000Q1..2010Q2
+  EXPECT_EQ(m["periods"][0], "2000Q1");
+  EXPECT_EQ(m["periods"][41], "2010Q2");
+  ASSERT_EQ(m["values"].size(), 3u);
+  // Column j is exactly the series as of vintages[j], aligned on the matrix's periods.
+  for (size_t j = 0; j < 3; ++j) {
+    Json col = Body(Call("GET", "/v1/series/us:gdp?as_of=" + m["vintages"][j].get<std::string>()));
+    ASSERT_EQ(m["values"][j].size(), 42u);
+    for (size_t i = 0; i < 42; ++i) {
+      const auto p = std::find(col["periods"].begin(), col["periods"].end(), m["periods"][i]);
+      const Json expected = p == col["periods"].end() ? Json(nullptr) : col["values"][p - col["periods"].begin()];
+      EXPECT_EQ(m["values"][j][i], expected) << "vintage " << j << " period " << m["periods"][i];
+    }
+  }
+  EXPECT_TRUE(m["values"][0][40].is_null());  // 2010Q1 not known on 2010-01-15
+  EXPECT_EQ(m["values"][1][38], 31);
+  EXPECT_EQ(m["values"][2][41], 34);
+  // ?limit keeps the latest dates and says so.
+  Json last2 = Body(Call("GET", "/v1/series/us:gdp/vintage-matrix?limit=2"));
+  EXPECT_EQ(last2["vintages"], Json({"2010-03-01", "2010-04-01"}));
+  EXPECT_EQ(last2["vintages_total"], 3);
+  EXPECT_EQ(last2["truncated"], true);
+  EXPECT_EQ(last2["values"][1], m["values"][2]);
+  struct Bad {
+    std::string target;
+    int status;
+    std::string message;
+  };
+  const Bad cases[] = {
+      {"/v1/series/us:gdp/vintage-matrix?limit=0", 400, "limit must be an integer in 1..1000, got '0'"},
+      {"/v1/series/us:gdp/vintage-matrix?limit=1001", 400, "limit must be an integer in 1..1000"},
+      {"/v1/series/us:gdp/vintage-matrix?limit=-1", 400, "limit must be an integer in 1..1000"},
+      {"/v1/series/us:gdp/vintage-matrix?limit=ten", 400, "got 'ten'"},
+      {"/v1/series/us:gdp/vintage-matrix?limit=", 400, "limit must be"},
+      {"/v1/series/us:gdp/vintage-matrix?as_of=2010-01-01", 400, "unknown query parameter 'as_of'"},
+      {"/v1/series/us:nope/vintage-matrix", 404, "us:nope"},
+      {"/v1/series/_x/vintage-matrix", 400, "must start with a letter or digit"},
+  };
+  for (const auto& c : cases) {
+    auto b = Call("GET", c.target);
+    EXPECT_EQ(b.status, c.status) << c.target << " -> " << b.body;
+    EXPECT_THAT(Body(b)["message"].get<std::string>(), HasSubstr(c.message)) << c.target;
+  }
+  EXPECT_EQ(Call("GET", "/v1/series/us:gdp/vintage-matrix", "", std::nullopt).status, 401);
+}
+
+TEST_F(HttpApiTest, Issue23VintageMatrixOverTheCellLimitIsRefused) {
+  // 20,001 daily periods x 100 vintage dates (the default limit) = 2,000,100 cells > 2,000,000.
+  {
+    auto load = store_->series().BeginLoad({.loader = "test", .source = "test"});
+    ASSERT_TRUE(load.ok());
+    const Period start(Frequency::kDaily, 0);
+    for (int i = 0; i < 20001; ++i)
+      ASSERT_OK((*load)->Add("us:daily", start + i, 1.0 + i, Date::Parse("2020-01-01").value()));
+    ASSERT_OK((*load)->Commit().status());
+  }
+  for (int d = 1; d < 100; ++d) {
+    auto load = store_->series().BeginLoad({.loader = "test", .source = "test"});
+    ASSERT_TRUE(load.ok());
+    ASSERT_OK((*load)->Add("us:daily", Period(Frequency::kDaily, 0), 100.0 + d, Date::Parse("2020-01-01").value() + d));
+    ASSERT_OK((*load)->Commit().status());
+  }
+  auto r = Call("GET", "/v1/series/us:daily/vintage-matrix");
+  EXPECT_EQ(r.status, 400) << r.body.substr(0, 300);
+  EXPECT_THAT(Body(r)["message"].get<std::string>(),
+              HasSubstr("would hold 20001 periods x 100 vintages, over the limit of 2000000 cells: ask for fewer "
+                        "vintages with ?limit="));
+  auto fewer = Call("GET", "/v1/series/us:daily/vintage-matrix?limit=5");
+  ASSERT_EQ(fewer.status, 200);
+  Json m = Body(fewer);
+  EXPECT_EQ(m["truncated"], true);
+  EXPECT_EQ(m["vintages_total"], 100);
+  EXPECT_EQ(m["vintages"][4], "2020-04-09");
+  EXPECT_EQ(m["values"][4][0], 199.0);
+  EXPECT_EQ(m["values"][4][20000], 20001.0);
+}
+
+TEST_F(HttpApiTest, Issue23SnapshotContentByIdOrPrefix) {
+  auto snaps = *store_->series().ListSnapshots();
+  ASSERT_EQ(snaps.size(), 1u);
+  const std::string id = snaps[0].id;
+  auto r = Call("GET", "/v1/snapshots/" + id, "", Role::kViewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Body(r);
+  EXPECT_EQ(j["id"], id);
+  EXPECT_EQ(j["name"], snaps[0].name);
+  EXPECT_EQ(j["as_of"], "2010-02-01");
+  EXPECT_EQ(j["created_by"], "alice");
+  EXPECT_FALSE(j["created_at"].is_null());
+  ASSERT_EQ(j["series"].size(), 1u);
+  Json series = Body(Call("GET", "/v1/series/us:gdp?as_of=2010-02-01"));
+  EXPECT_EQ(j["series"][0]["key"], "us:gdp");
+  EXPECT_EQ(j["series"][0]["frequency"], "Q");
+  EXPECT_EQ(j["series"][0]["periods"], series["periods"]);
+  EXPECT_EQ(j["series"][0]["values"], series["values"]);
+  // The content id of what was sent is the snapshot's id.
+  auto stored = *store_->series().GetSnapshot(id);
+  EXPECT_EQ(*store::SnapshotContentId(stored.series), id);
+  EXPECT_EQ(Call("GET", "/v1/snapshots/" + id.substr(0, 8)).body, r.body);
+  struct Bad {
+    std::string id;
+    int status;
+    std::string message;
+  };
+  const Bad cases[] = {
+      {"abc", 400, "is not a content id"},
+      {"not-hex", 400, "is not a content id"},
+      {"ABCDEF0123", 400, "is not a content id"},
+      {id + "0", 400, "is not a content id"},
+      {snaps[0].name, 400, "is not a content id"},  // names are not looked up here
+      {std::string(64, '0') == id ? std::string(64, '1') : std::string(64, '0'), 404, "snapshot"},
+      {id.substr(0, 6) == "ffffff" ? "eeeeee" : "ffffff", 404, "snapshot"},
+  };
+  for (const auto& c : cases) {
+    auto b = Call("GET", "/v1/snapshots/" + c.id);
+    EXPECT_EQ(b.status, c.status) << c.id << " -> " << b.body;
+    EXPECT_THAT(Body(b)["message"].get<std::string>(), HasSubstr(c.message)) << c.id;
+  }
+  EXPECT_EQ(Call("GET", "/v1/snapshots/" + id, "", std::nullopt).status, 401);
+  EXPECT_EQ(Call("GET", "/v1/snapshots/" + id + "?x=1").status, 400);
+}
+
+TEST_F(HttpApiTest, Issue23RunsListFiltersAndLimits) {
+  Register("gdp", "naive", "us:gdp", "2010-02-01");  // a second run, started later
+  auto r = Call("GET", "/v1/runs", "", Role::kViewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Body(r);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  EXPECT_EQ(j["request_id"], "req-1");
+  const std::string newest = j["runs"][0]["id"].get<std::string>();
+  // Each entry is GET /v1/runs/{id} without params, metrics, tags and artifacts.
+  Json one = Body(Call("GET", "/v1/runs/" + newest));
+  for (const char* k : {"params", "metrics", "tags", "artifacts", "request_id"}) one.erase(k);
+  EXPECT_EQ(j["runs"][0], one);
+  EXPECT_EQ(Body(Call("GET", "/v1/runs?limit=1"))["runs"].size(), 1u);
+  EXPECT_EQ(Body(Call("GET", "/v1/runs?limit=1"))["runs"][0]["id"], newest);
+  EXPECT_EQ(Body(Call("GET", "/v1/runs?status=finished&experiment=test"))["runs"].size(), 2u);
+  EXPECT_EQ(Body(Call("GET", "/v1/runs?status=failed"))["runs"].size(), 0u);
+  EXPECT_EQ(Body(Call("GET", "/v1/runs?experiment=nope"))["runs"].size(), 0u);
+  EXPECT_EQ(Body(Call("GET", "/v1/runs?pipeline=nope"))["runs"].size(), 0u);
+  struct Bad {
+    std::string target;
+    std::string message;
+  };
+  const Bad cases[] = {
+      {"/v1/runs?status=done", "status 'done' is not a run status (running, finished, failed, killed)"},
+      {"/v1/runs?limit=0", "limit must be an integer in 1..1000, got '0'"},
+      {"/v1/runs?limit=5000", "limit must be an integer in 1..1000"},
+      {"/v1/runs?limit=1.5", "limit must be an integer"},
+      {"/v1/runs?user=alice", "unknown query parameter 'user'"},
+  };
+  for (const auto& c : cases) {
+    auto b = Call("GET", c.target);
+    EXPECT_EQ(b.status, 400) << c.target << " -> " << b.body;
+    EXPECT_THAT(Body(b)["message"].get<std::string>(), HasSubstr(c.message)) << c.target;
+  }
+  EXPECT_EQ(Call("GET", "/v1/runs", "", std::nullopt).status, 401);
+  EXPECT_EQ(Call("POST", "/v1/runs", "{}").status, 405);
+}
+
 // Issue 27: HEAD is answered on every GET route as GET is (status, headers, the body whose
 // length the transport sends as Content-Length), with GET's authorization; the transport
 // drops the body (tests/integration/serve_test.cc checks that over real HTTP).
@@ -365,6 +583,9 @@ TEST_F(HttpApiTest, Issue27HeadAnswersEveryGetRouteAsGet) {
   const std::vector<std::string> targets = {"/v1/series",
                                             "/v1/series/us:gdp?as_of=2010-01-20",
                                             "/v1/series/us:gdp/vintages",
+                                            "/v1/series/us:gdp/history?period=2009Q3",
+                                            "/v1/series/us:gdp/vintage-matrix?limit=5",
+                                            "/v1/runs?limit=3",
                                             "/v1/models",
                                             "/v1/models/gdp",
                                             "/v1/models/gdp/versions",

@@ -635,6 +635,99 @@ TEST_F(ServeTest, Issue19CliAndApiPrintTheSameSeriesJson) {
         << path;
 }
 
+// Issue 23: the routes the clients need answer over HTTP what the CLI prints: one period's
+// history, the vintage matrix (each column is `series show --as-of` that vintage's date), a
+// snapshot's content (`snapshot export`) and the runs list (`runs list`); bad input gets 400,
+// no token 401.
+TEST_F(ServeTest, Issue23ClientRoutesAgreeWithTheCli) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  auto api = [&](const std::string& path) {
+    auto r = HttpRequest(s.port(), "GET", path, "", Token("viewer"));
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return Parse(r.body);
+  };
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--format", "json"});
+    auto r = Cli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Parse(r.out);
+  };
+  // History: the sample (2009-12-15) and the revision (2009-12-22) of 2009Q3.
+  const Json h = api("/v1/series/us:realgdp/history?period=2009Q3");
+  const Json h_cli = cli({"series", "history", "us:realgdp", "2009Q3"});
+  ASSERT_EQ(h["values"].size(), 2u) << h.dump();
+  ASSERT_EQ(h_cli.size(), 2u) << h_cli.dump();
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(h["realtime_start"][i], h_cli[i]["realtime_start"]);
+    EXPECT_EQ(h["values"][i], h_cli[i]["value"]);
+    EXPECT_EQ(h["vintages"][i], h_cli[i]["vintage"]);
+  }
+  EXPECT_EQ(h["values"][1], 12971.884);
+  // The vintage matrix: one column per vintage date, each the CLI's as-of read.
+  const Json m = api("/v1/series/us:realgdp/vintage-matrix");
+  ASSERT_EQ(m["vintages"], Json({"2009-12-15", "2009-12-22"})) << m.dump().substr(0, 500);
+  EXPECT_EQ(m["truncated"], false);
+  for (size_t j = 0; j < m["vintages"].size(); ++j) {
+    const Json shown = cli({"series", "show", "us:realgdp", "--as-of", m["vintages"][j].get<std::string>()});
+    ASSERT_EQ(shown["periods"], m["periods"]);
+    EXPECT_EQ(shown["values"], m["values"][j]) << j;
+  }
+  // A snapshot's content: the training snapshot of gdp@1, as `snapshot export` has it.
+  const Json runs = api("/v1/runs");
+  const Json runs_cli = cli({"runs", "list"});
+  ASSERT_EQ(runs["runs"].size(), runs_cli.size());
+  ASSERT_FALSE(runs_cli.empty());
+  for (size_t i = 0; i < runs_cli.size(); ++i) {
+    EXPECT_EQ(runs["runs"][i]["id"], runs_cli[i]["run"]);
+    EXPECT_EQ(runs["runs"][i]["status"], runs_cli[i]["status"]);
+    EXPECT_EQ(runs["runs"][i]["snapshot_id"], runs_cli[i]["snapshot"]);
+  }
+  EXPECT_EQ(api("/v1/runs?limit=1")["runs"].size(), 1u);
+  EXPECT_EQ(api("/v1/runs?pipeline=gdp-serve-theta")["runs"].size(), 1u);
+  const std::string snapshot_id = runs["runs"][0]["snapshot_id"].get<std::string>();
+  const Json snap = api("/v1/snapshots/" + snapshot_id);
+  const Json exported = cli({"snapshot", "export", snapshot_id});
+  EXPECT_EQ(snap["id"], snapshot_id);
+  ASSERT_EQ(snap["series"].size(), exported["series"].size());
+  for (size_t k = 0; k < snap["series"].size(); ++k) {
+    const Json& a = snap["series"][k];
+    const Json& b = exported["series"][k];
+    EXPECT_EQ(a["key"], b["key"]);
+    EXPECT_EQ(a["frequency"], b["frequency"]);
+    ASSERT_EQ(a["periods"].size(), b["observations"].size());
+    for (size_t i = 0; i < b["observations"].size(); ++i) {
+      EXPECT_EQ(a["periods"][i], b["observations"][i][0]);
+      EXPECT_EQ(a["values"][i], b["observations"][i][1]);
+    }
+  }
+  // Bad input, unknown ids, no token.
+  const std::pair<std::string, int> bad[] = {
+      {"/v1/series/us:realgdp/history", 400},
+      {"/v1/series/us:realgdp/history?period=2009M07", 400},
+      {"/v1/series/us:nope/history?period=2009Q3", 404},
+      {"/v1/series/us:realgdp/vintage-matrix?limit=100000", 400},
+      {"/v1/series/us:nope/vintage-matrix", 404},
+      {"/v1/snapshots/not-an-id", 400},
+      {"/v1/snapshots/" + std::string(64, 'f'), 404},
+      {"/v1/runs?status=sleeping", 400},
+      {"/v1/runs?limit=0", 400},
+  };
+  for (const auto& [path, status] : bad) {
+    auto r = HttpRequest(s.port(), "GET", path, "", Token("viewer"));
+    EXPECT_EQ(r.status, status) << path << ": " << r.body;
+    EXPECT_FALSE(Parse(r.body)["message"].get<std::string>().empty()) << path;
+    EXPECT_EQ(Parse(r.body)["request_id"], r.headers["x-request-id"]) << path;
+  }
+  for (const std::string& path : {std::string("/v1/series/us:realgdp/history?period=2009Q3"),
+                                  std::string("/v1/series/us:realgdp/vintage-matrix"), "/v1/snapshots/" + snapshot_id,
+                                  std::string("/v1/runs")}) {
+    auto r = HttpRequest(s.port(), "GET", path);
+    EXPECT_EQ(r.status, 401) << path;
+    EXPECT_EQ(Parse(r.body)["code"], "UNAUTHENTICATED") << path;
+  }
+}
+
 TEST_F(ServeTest, PathsWithTraversalEncodedDotsSemicolonsNulAndOverlongSegments) {
   ServerProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();

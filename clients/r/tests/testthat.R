@@ -1,0 +1,4 @@
+library(testthat)
+library(almanacr)
+
+test_check("almanacr")

@@ -1,0 +1,58 @@
+test_that("ingest() pushes a data frame as new vintages, NA as explicitly missing", {
+  skip_without_server()
+  cl <- server_client("analyst")
+  df <- data.frame(series = "test:r-monthly", period = c("2024-01", "2024-02", "2024-03"),
+                   value = c(1.5, NA, 3.25), frequency = "M")
+  r <- ingest(df, realtime_start = "2024-04-02", source = "r-test", client = cl)
+  expect_equal(r$records, 3L)
+  expect_equal(r$vintages_created, 1L)
+  expect_equal(r$user, "r-analyst")
+  expect_equal(r$vintages$realtime_start, as.Date("2024-04-02"))
+  x <- series("test:r-monthly", client = cl)
+  expect_equal(stats::frequency(x), 12)
+  expect_equal(stats::start(x), c(2024, 1))
+  expect_equal(as.numeric(x), c(1.5, NA, 3.25))
+  # the same values again: no new vintage
+  expect_equal(ingest(df, realtime_start = "2024-04-03", client = cl)$vintages_created, 0L)
+  # a revision with its own realtime_start column and Date periods
+  rev <- data.frame(series = "test:r-monthly", period = as.Date("2024-03-01"), value = 3.5,
+                    realtime_start = as.Date("2024-05-02"))
+  expect_equal(ingest(rev, client = cl)$vintages_created, 1L)
+  v <- vintages("test:r-monthly", client = cl)
+  expect_equal(v$realtime_start, as.Date(c("2024-04-02", "2024-05-02")))
+  expect_equal(as.numeric(series("test:r-monthly", as_of = "2024-04-30", client = cl))[3], 3.25)
+  expect_equal(as.numeric(series("test:r-monthly", client = cl))[3], 3.5)
+})
+
+test_that("ingest() errors are typed: a viewer may not, a bad row refuses the batch", {
+  skip_without_server()
+  df <- data.frame(series = "test:r-refused", period = "2024-01", value = 1, frequency = "M")
+  e <- expect_error(ingest(df, client = server_client("viewer")), class = "almanac_permission_denied")
+  expect_equal(e$status, 403L)
+  bad <- data.frame(series = "test:r-refused", period = c("2024-01", "2024-13"), value = 1, frequency = "M")
+  e <- expect_error(ingest(bad, client = server_client("analyst")), class = "almanac_invalid_argument")
+  expect_equal(e$status, 400L)
+  expect_match(e$message, "record 2 .*2024-13")
+  expect_error(series("test:r-refused", client = server_client()), class = "almanac_not_found")
+})
+
+test_that("ingest() takes a quarterly or monthly ts with `key`", {
+  skip_without_server()
+  cl <- server_client("analyst")
+  x <- stats::ts(c(1.25, NA, 3), start = c(2020, 2), frequency = 4)
+  r <- ingest(x, key = "test:r-ts-q", realtime_start = as.Date("2021-01-15"), client = cl)
+  expect_equal(r$vintages_created, 1L)
+  back <- series("test:r-ts-q", client = cl)
+  expect_equal(stats::start(back), c(2020, 2))
+  expect_equal(stats::frequency(back), 4)
+  expect_equal(as.numeric(back), c(1.25, NA, 3))
+  m <- stats::ts(c(5, 6), start = c(2023, 12), frequency = 12)
+  ingest(m, key = "test:r-ts-m", client = cl)
+  expect_equal(attr(series("test:r-ts-m", client = cl), "periods"), c("2023-12", "2024-01"))
+  # a data frame without a series column, with key
+  ingest(data.frame(period = "2024-02", value = 7), key = "test:r-ts-m", client = cl)
+  expect_equal(as.numeric(series("test:r-ts-m", client = cl)), c(5, 6, 7))
+  expect_error(ingest(x, client = cl), "needs `key`", class = "almanac_invalid_argument")
+  expect_error(ingest(stats::ts(1:3, frequency = 7), key = "k", client = cl), "frequency 7")
+  expect_error(ingest(data.frame(series = "a", period = "2024-01", value = 1), key = "b", client = cl), "not both")
+})
