@@ -13,10 +13,13 @@
 namespace almanac::cli {
 
 int RunBackfillCommand(const GlobalOptions& g, const BackfillArgs& a) {
+  // --to follows the as-of rule of every command (core's ParseAsOfDate): a backfill runs
+  // fires that have passed, each with the data known on its day, and a fire after today has
+  // neither happened nor its data.
   auto from = Date::Parse(a.from);
   if (!from.ok()) return ReportError(from.status().WithContext("--from"));
-  auto to = Date::Parse(a.to);
-  if (!to.ok()) return ReportError(to.status().WithContext("--to"));
+  auto to = ParseAsOfDate(a.to, SystemClock(), "--to");
+  if (!to.ok()) return ReportError(to.status());
   if (a.concurrency < 1 || a.concurrency > 64) return ReportError(InvalidArgumentError("--concurrency must be 1..64"));
   if (a.max_points < 1 || a.max_points > 100000) return ReportError(InvalidArgumentError("--max-points must be 1..100000"));
   if (a.queue && a.concurrency != 1)
