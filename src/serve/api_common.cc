@@ -135,4 +135,15 @@ HttpResponse JsonResponse(const Json& j, const std::string& request_id, int stat
   return res;
 }
 
+Result<int64_t> IntParam(const std::map<std::string, std::string>& query, const std::string& name, int64_t fallback,
+                         int64_t lo, int64_t hi) {
+  auto it = query.find(name);
+  if (it == query.end()) return fallback;
+  auto v = ParseInt(it->second);
+  if (!v.ok() || *v < lo || *v > hi)
+    return InvalidArgumentError(name + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                ", got " + QuoteForMessage(it->second, 40));
+  return *v;
+}
+
 }  // namespace almanac::serve::api

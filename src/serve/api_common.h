@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,10 @@ Result<VersionRef> ParseVersionRef(const Fields& f);
 Result<Date> ParseAsOf(std::string_view text, const Clock& clock);
 // A path parameter that must be a positive version number.
 Result<int64_t> VersionParam(const std::string& text);
+// An integer query parameter in [lo, hi], `fallback` when absent. InvalidArgument "NAME must be
+// an integer in LO..HI, got '...'".
+Result<int64_t> IntParam(const std::map<std::string, std::string>& query, const std::string& name, int64_t fallback,
+                         int64_t lo, int64_t hi);
 
 // A timestamp as ISO 8601 text, null for 0 (not set).
 Json TimestampJson(int64_t micros);

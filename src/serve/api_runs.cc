@@ -43,7 +43,6 @@ Json RunJson(const store::RunRecord& r) {
 // died are not marked killed here (that is a write); they show as the store has them.
 Result<HttpResponse> HttpApi::Runs(ApiCall& call) const {
   store::RunFilter f;
-  f.limit = static_cast<int>(kRunsDefaultLimit);
   if (auto it = call.query.find("experiment"); it != call.query.end()) f.experiment = it->second;
   if (auto it = call.query.find("pipeline"); it != call.query.end()) f.pipeline = it->second;
   if (auto it = call.query.find("status"); it != call.query.end() && !it->second.empty()) {
@@ -53,13 +52,8 @@ Result<HttpResponse> HttpApi::Runs(ApiCall& call) const {
                                   " is not a run status (running, finished, failed, killed)");
     f.status = *s;
   }
-  if (auto it = call.query.find("limit"); it != call.query.end()) {
-    auto v = ParseInt(it->second);
-    if (!v.ok() || *v < 1 || *v > kRunsMaxLimit)
-      return InvalidArgumentError("limit must be an integer in 1.." + std::to_string(kRunsMaxLimit) + ", got " +
-                                  QuoteForMessage(it->second, 40));
-    f.limit = static_cast<int>(*v);
-  }
+  ALMANAC_ASSIGN_OR_RETURN(int64_t limit, api::IntParam(call.query, "limit", kRunsDefaultLimit, 1, kRunsMaxLimit));
+  f.limit = static_cast<int>(limit);
   Json runs = Json::array();
   ALMANAC_RETURN_IF_ERROR(ctx_.store->metadata().Run([&](store::MetadataTxn& t) -> Status {
     ALMANAC_ASSIGN_OR_RETURN(auto list, t.ListRuns(f));

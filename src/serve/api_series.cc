@@ -19,25 +19,6 @@ constexpr int64_t kMatrixDefaultVintages = 100;
 constexpr int64_t kMatrixMaxVintages = 1000;
 constexpr int64_t kMatrixMaxCells = 2000000;
 
-void ValueOrNull(std::string& out, double v) {
-  if (std::isfinite(v))
-    json_out::Number(out, v);
-  else
-    out += "null";
-}
-
-// An integer query parameter in [lo, hi], `fallback` when absent.
-Result<int64_t> IntParam(const std::map<std::string, std::string>& query, const std::string& name, int64_t fallback,
-                         int64_t lo, int64_t hi) {
-  auto it = query.find(name);
-  if (it == query.end()) return fallback;
-  auto v = ParseInt(it->second);
-  if (!v.ok() || *v < lo || *v > hi)
-    return InvalidArgumentError(name + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
-                                ", got " + QuoteForMessage(it->second, 40));
-  return *v;
-}
-
 bool IsHexId(std::string_view s) {
   if (s.size() < 6 || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -115,7 +96,7 @@ Result<HttpResponse> HttpApi::SeriesVintageMatrix(ApiCall& call) const {
   const std::string& key = call.params[0];
   ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(key));
   ALMANAC_ASSIGN_OR_RETURN(int64_t limit,
-                           IntParam(call.query, "limit", kMatrixDefaultVintages, 1, kMatrixMaxVintages));
+                           api::IntParam(call.query, "limit", kMatrixDefaultVintages, 1, kMatrixMaxVintages));
   store::SeriesStore& series = ctx_.store->series();
   ALMANAC_ASSIGN_OR_RETURN(store::SeriesInfo info, series.GetSeries(key));
   ALMANAC_ASSIGN_OR_RETURN(auto vs, series.ListVintages(key));
@@ -178,7 +159,7 @@ Result<HttpResponse> HttpApi::SeriesVintageMatrix(ApiCall& call) const {
       if (c.empty() || k < 0 || k >= c.size())
         out += "null";
       else
-        ValueOrNull(out, v[static_cast<size_t>(k)]);
+        json_out::NumberOrNull(out, v[static_cast<size_t>(k)]);
     }
     out += ']';
   }
@@ -249,7 +230,7 @@ Result<HttpResponse> HttpApi::SnapshotContent(ApiCall& call) const {
     out += '[';
     for (int64_t i = 0; i < ts.size(); ++i) {
       if (i) out += ',';
-      ValueOrNull(out, ts.values()[static_cast<size_t>(i)]);
+      json_out::NumberOrNull(out, ts.values()[static_cast<size_t>(i)]);
     }
     out += "]}";
   }

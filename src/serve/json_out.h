@@ -55,6 +55,15 @@ inline void Number(std::string& out, double v) {
   out.append(buf, ec == std::errc() ? p : buf);
 }
 
+// A number, or null when `v` is not finite (a missing value): the streaming form of
+// core/json.h's FiniteOrNull.
+inline void NumberOrNull(std::string& out, double v) {
+  if (std::isfinite(v))
+    Number(out, v);
+  else
+    out += "null";
+}
+
 inline void Int(std::string& out, int64_t v) {
   char buf[24];
   auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), v);
