@@ -1,3 +1,16 @@
+# ALMANAC_PRODUCT_CXX_FLAGS: extra compile flags for the product's own code (the component
+# libraries and the almanac binary), after the build type's. The ci preset compiles it at -O1: a
+# test build, where -O2 cost 9 % (Eigen-heavy models) to 22 % (store) more compile time; the
+# default preset, which quickstart and the benchmarks build, keeps -O2 (docs/benchmarks.md,
+# "The levers").
+set(ALMANAC_PRODUCT_CXX_FLAGS "" CACHE STRING "Extra compile flags for the product's code (e.g. -O1)")
+function(almanac_product_settings target)
+  if(ALMANAC_PRODUCT_CXX_FLAGS)
+    separate_arguments(flags UNIX_COMMAND "${ALMANAC_PRODUCT_CXX_FLAGS}")
+    target_compile_options(${target} PRIVATE ${flags})
+  endif()
+endfunction()
+
 # almanac_cc_library(NAME name [SRCS ...] [GLOB dir] DEPS ...)
 #   One static library per component, aliased almanac::<name>. Public headers live in
 #   include/almanac/<name>.h (and include/almanac/<name>/); everything under src/<name>/ is private.
@@ -19,6 +32,7 @@ function(almanac_cc_library)
       PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_BINARY_DIR}/generated
       PRIVATE ${PROJECT_SOURCE_DIR}/src)
     target_link_libraries(almanac_${ARG_NAME} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+    almanac_product_settings(almanac_${ARG_NAME})
   else()
     add_library(almanac_${ARG_NAME} INTERFACE)
     target_include_directories(almanac_${ARG_NAME}
