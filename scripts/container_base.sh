@@ -49,8 +49,9 @@ if [ "$force" = 1 ] || [ ! -s "$tar" ]; then
   find /var/tmp -maxdepth 1 -name 'almanac-deb12-*.tar' ! -path "$tar" -delete 2>/dev/null || true
   echo "container_base: mmdebstrap bookworm -> $tar" >&2
   # minbase as the official slim image: no documentation, man pages or apt lists (a Dockerfile
-  # runs apt-get update first anyway).
-  mmdebstrap --variant=minbase --quiet \
+  # runs apt-get update first anyway); /usr merged by mmdebstrap's hook instead of the usrmerge
+  # package, which would pull in perl (47 MB).
+  mmdebstrap --variant=minbase --quiet --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
