@@ -37,6 +37,21 @@ FROM ${ALMANAC_BIN_STAGE} AS bin
 
 # ----------------------------------------------------------------------------- runtime
 FROM ${DEBIAN_IMAGE} AS runtime
+# Only the shared libraries the binary links (ldd) and those it opens on first use: libpq5
+# (PostgreSQL store), libcurl4 (loaders), libxlsxwriter4 (.xlsx exports). tzdata: schedules'
+# time zones; ca-certificates: HTTPS loads; curl: the HEALTHCHECK.
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      libsimdjson14 libyaml-cpp0.7 libnlopt-cxx0 libsqlite3-0 libssl3 \
+      libpq5 libcurl4 libxlsxwriter4 tzdata ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+ && groupadd --system --gid 10001 almanac \
+ && useradd --system --uid 10001 --gid almanac --home-dir /var/lib/almanac --create-home \
+      --shell /usr/sbin/nologin almanac
+
+COPY --from=bin /out/almanac /usr/local/bin/almanac
+
+# Labels after the package layer, so that a new commit reuses it (podman build --layers).
 ARG ALMANAC_VERSION=0.0.0-dev
 ARG ALMANAC_COMMIT=unknown
 ARG ALMANAC_CREATED=unknown
@@ -48,19 +63,6 @@ LABEL org.opencontainers.image.title="almanac" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="docker.io/library/debian:bookworm-slim"
 
-# Only the shared libraries the binary links (ldd) and those it opens on first use: libpq5
-# (PostgreSQL store), libcurl4 (loaders), libxlsxwriter1 (.xlsx exports). tzdata: schedules'
-# time zones; ca-certificates: HTTPS loads; curl: the HEALTHCHECK.
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libsimdjson14 libyaml-cpp0.7 libnlopt-cxx0 libsqlite3-0 libssl3 \
-      libpq5 libcurl4 libxlsxwriter1 tzdata ca-certificates curl \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
- && groupadd --system --gid 10001 almanac \
- && useradd --system --uid 10001 --gid almanac --home-dir /var/lib/almanac --create-home \
-      --shell /usr/sbin/nologin almanac
-
-COPY --from=bin /out/almanac /usr/local/bin/almanac
 
 USER 10001:10001
 WORKDIR /var/lib/almanac

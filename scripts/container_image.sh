@@ -30,7 +30,14 @@ scripts/container_base.sh
 version=$(sed -n 's/^project(almanac VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt | head -n 1)
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 args=(--build-arg "ALMANAC_VERSION=${version:-0.0.0}" --build-arg "ALMANAC_COMMIT=$commit"
-      --build-arg "ALMANAC_CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --layers -t "$tag")
+      --build-arg "ALMANAC_CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --layers -t "$tag"
+      # Docker image format: the OCI format has no HEALTHCHECK.
+      --format docker)
+# The same values as labels of the final image: buildah 1.28 reuses a cached LABEL layer when
+# only a build argument changed, which would keep an old commit.
+created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+args+=(--label "org.opencontainers.image.version=${version:-0.0.0}" --label "org.opencontainers.image.revision=$commit"
+       --label "org.opencontainers.image.created=$created")
 
 if [ "$from_source" = 1 ]; then
   # RUN apt-get needs the host network to reach the mirror.
