@@ -11,6 +11,8 @@
 # The store comes from ALMANAC_STORE (postgresql://...), or a workspace under /var/lib/almanac.
 
 # Which stage provides /out/almanac: `build` (from source) or `prebuilt` (a binary from CI).
+# podman 4.3 (buildah 1.28) needs it as --build-arg even for the default (it does not expand
+# the default in FROM); scripts/container_image.sh passes it.
 ARG ALMANAC_BIN_STAGE=build
 ARG DEBIAN_IMAGE=docker.io/library/debian:bookworm-slim
 

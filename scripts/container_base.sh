@@ -20,7 +20,7 @@ force=0
 
 for tool in podman mmdebstrap runc; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "container_base: $tool is missing: scripts/deps.sh containers installs it" >&2
+    echo "container_base: $tool is missing: scripts/deps.sh test installs it" >&2
     exit 1
   fi
 done

@@ -41,7 +41,9 @@ args+=(--label "org.opencontainers.image.version=${version:-0.0.0}" --label "org
 
 if [ "$from_source" = 1 ]; then
   # RUN apt-get needs the host network to reach the mirror.
-  exec podman build --network host "${args[@]}" -f Dockerfile .
+  # ALMANAC_BIN_STAGE given explicitly: buildah 1.28 (podman 4.3) does not apply the ARG's
+  # default to `FROM ${ALMANAC_BIN_STAGE}` and looks for an image named "build".
+  exec podman build --network host "${args[@]}" --build-arg ALMANAC_BIN_STAGE=build -f Dockerfile .
 fi
 
 # A context of three files: the Dockerfile, an empty .dockerignore and the stripped binary.

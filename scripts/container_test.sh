@@ -54,6 +54,9 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
 }
 
 pipelines=(testdata/deploy/pipelines/*.yaml)
+# Free ports on 127.0.0.1 for the published ones (image, nginx, Prometheus, kube).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port_image=$(free_port) port_http=$(free_port) port_prom=$(free_port) port_kube=$(free_port)
 
 # A workspace with the sample data, the deploy pipelines' models in production and a token.
 make_workspace() {  # make_workspace DIR -> prints the token
@@ -128,7 +131,7 @@ phase_image() {
   podman image inspect "$image" --format '{{index .Labels "org.opencontainers.image.revision"}} {{.Config.User}} {{.Config.StopSignal}}' |
     grep -qx "$(git rev-parse HEAD 2>/dev/null || echo unknown) 10001:10001 SIGTERM" || fail "labels (revision), user or stop signal"
 
-  local ws=$tmp/ws token port=18470
+  local ws=$tmp/ws token port=$port_image
   token=$(make_workspace "$ws")
   chown -R 10001:10001 "$ws"
   local name=$project-serve
@@ -173,15 +176,15 @@ ALMANAC_NGINX_IMAGE=localhost/almanac-nginx:debian
 ALMANAC_PROMETHEUS_IMAGE=localhost/almanac-prometheus:debian
 ALMANAC_SECRETS_DIR=$tmp/secrets
 ALMANAC_PIPELINES_DIR=$tmp/pipelines
-ALMANAC_HTTP_PORT=18471
-ALMANAC_PROMETHEUS_PORT=18472
+ALMANAC_HTTP_PORT=$port_http
+ALMANAC_PROMETHEUS_PORT=$port_prom
 EOF
   compose up -d postgres >"$tmp/compose.log" 2>&1 || { cat "$tmp/compose.log"; fail "compose up postgres"; }
   wait_for 60 "PostgreSQL accepts connections" cexec postgres pg_isready -h 127.0.0.1 -U almanac -d almanac
   compose run --rm init >>"$tmp/compose.log" 2>&1 || { cat "$tmp/compose.log"; fail "almanac init in compose"; }
   # Grafana's image is not in Debian: every other service runs.
   compose up -d serve-1 serve-2 nginx worker scheduler prometheus >>"$tmp/compose.log" 2>&1 || { cat "$tmp/compose.log"; fail "compose up"; }
-  wait_for 30 "nginx answers" curl -fsS http://127.0.0.1:18471/readyz
+  wait_for 30 "nginx answers" curl -fsS http://127.0.0.1:$port_http/readyz
   # Data, then a pipeline submitted through replica 1, run by the worker.
   podman cp examples/data/us_macro_quarterly.csv "${project}_serve-1_1:/tmp/us_macro_quarterly.csv"
   podman cp testdata/deploy/pipelines/deploy_gdp.yaml "${project}_serve-1_1:/tmp/deploy_gdp.yaml"
@@ -193,10 +196,14 @@ EOF
   for r in serve-1 serve-2; do
     wait_for 30 "$r serves deploy-gdp" sh -c "podman exec ${project}_${r}_1 curl -fsS -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' -d '{\"model\":\"deploy-gdp\",\"horizon\":4}' http://127.0.0.1:8080/v1/forecast"
   done
-  forecast_ok http://127.0.0.1:18471 "$token" deploy-gdp || fail "forecast through nginx"
+  forecast_ok http://127.0.0.1:$port_http "$token" deploy-gdp || fail "forecast through nginx"
   # Prometheus: every target up (serve x2, worker, scheduler).
-  wait_for 60 "every Prometheus target is up" sh -c "curl -fsS http://127.0.0.1:18472/api/v1/targets | python3 -c 'import json,sys; t=json.load(sys.stdin)[\"data\"][\"activeTargets\"]; assert len(t)==4 and all(x[\"health\"]==\"up\" for x in t), [(x[\"scrapeUrl\"], x[\"health\"]) for x in t]'"
-  curl -fsS http://127.0.0.1:18472/api/v1/rules | grep -q '"type":"alerting"' || fail "Prometheus has not loaded the alert rules"
+  wait_for 60 "every Prometheus target is up" sh -c "curl -fsS http://127.0.0.1:$port_prom/api/v1/targets | python3 -c 'import json,sys; t=json.load(sys.stdin)[\"data\"][\"activeTargets\"]; assert len(t)==4 and all(x[\"health\"]==\"up\" for x in t), [(x[\"scrapeUrl\"], x[\"health\"]) for x in t]'"
+  curl -fsS http://127.0.0.1:$port_prom/api/v1/rules | grep -q '"type":"alerting"' || fail "Prometheus has not loaded the alert rules"
+  # bench/deploy/run.sh: the rolling restart under load (not in the test command).
+  if [ "${ALMANAC_DEPLOY_BENCH:-0}" = 1 ]; then
+    bench/deploy/rolling_restart.sh "$project" "$port_http" "$token" || fail "rolling restart"
+  fi
   phase_done compose
 }
 
@@ -225,14 +232,14 @@ phase_kube() {
     // Published on 127.0.0.1 only (podman kube play publishes container ports).
     c.ports = [{ name: "http", containerPort: 8080, hostIP: "127.0.0.1", hostPort: Number(port) }];
     fs.writeFileSync(out, keep.map((o) => YAML.stringify(o)).join("---\n"));
-  ' "$root/deploy/k8s/base" "$image" "$ws" "$tmp/kube.yaml" 18473)
+  ' "$root/deploy/k8s/base" "$image" "$ws" "$tmp/kube.yaml" "$port_kube")
   # The Secret almanac-store: podman 4.3 cannot read back a Secret that kube play stored from
   # YAML (podman issue 16269), so it is made as kube play reads it: the JSON of its data.
   printf '{"url":"%s"}' "$(printf 'sqlite:/tmp/almanac-workspace/almanac.db' | base64 -w0)" |
     podman secret create almanac-store - >/dev/null
   podman kube play "$tmp/kube.yaml" >"$tmp/kube.log" 2>&1 || { cat "$tmp/kube.log"; fail "podman kube play"; }
-  wait_for 30 "the kube-played pod is ready" curl -fsS "http://127.0.0.1:18473/readyz"
-  forecast_ok "http://127.0.0.1:18473" "$token" deploy-gdp || fail "forecast from the kube-played pod"
+  wait_for 30 "the kube-played pod is ready" curl -fsS "http://127.0.0.1:$port_kube/readyz"
+  forecast_ok "http://127.0.0.1:$port_kube" "$token" deploy-gdp || fail "forecast from the kube-played pod"
   podman kube down "$tmp/kube.yaml" >/dev/null
   podman secret rm almanac-store >/dev/null
 
