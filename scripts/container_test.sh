@@ -146,10 +146,10 @@ phase_image() {
   forecast_ok "http://127.0.0.1:$port" "$token" deploy-gdp || fail "forecast from the container"
   podman healthcheck run "$name" || fail "healthcheck"
   # Drain: a SIGTERM (podman stop) ends it cleanly, exit code 0, within the drain timeout.
-  podman stop -t 15 "$name" >/dev/null
+  podman stop -t 15 "$name" >/dev/null 2>&1
   [ "$(podman inspect "$name" --format '{{.State.ExitCode}}')" = 0 ] || fail "serve exited with $(podman inspect "$name" --format '{{.State.ExitCode}}') on SIGTERM"
   podman logs "$name" 2>&1 | grep -qi "drain\|shutting down\|stopp" || fail "no drain in the logs: $(podman logs "$name" 2>&1 | tail -n 3)"
-  podman rm -f "$name" >/dev/null
+  podman rm -f "$name" >/dev/null 2>&1
   phase_done image
 }
 

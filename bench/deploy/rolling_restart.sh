@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp /tmp/almanac-rolling-XXXXXX)
 trap 'rm -f "$out"' EXIT
 
-TOKEN=$token wrk -t2 -c8 -d"${duration}s" --timeout 10s --latency -s "$here/forecast.lua" "http://127.0.0.1:$port" >"$out" 2>&1 &
+TOKEN=$token wrk -t2 -c8 -d"${duration}s" --timeout 10s --latency -s "$here/forecast.lua" "http://127.0.0.1:$port/v1/forecast" >"$out" 2>&1 &
 wrk_pid=$!
 sleep 5
 for r in serve-1 serve-2; do

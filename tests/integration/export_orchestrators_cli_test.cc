@@ -18,21 +18,21 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const std::string kSrc = ALMANAC_SOURCE_DIR;
-const std::string kDeploy = kSrc + "/testdata/deploy/pipelines/";
+const std::string kExportSrc = ALMANAC_SOURCE_DIR;
+const std::string kExportDeploy = kExportSrc + "/testdata/deploy/pipelines/";
 
-std::vector<std::string> DeployPipelines() {
-  return {kDeploy + "deploy_cons.yaml", kDeploy + "deploy_cpi.yaml", kDeploy + "deploy_gdp.yaml",
-          kDeploy + "deploy_inv.yaml", kDeploy + "deploy_unemp.yaml"};
+std::vector<std::string> ExportTestPipelines() {
+  return {kExportDeploy + "deploy_cons.yaml", kExportDeploy + "deploy_cpi.yaml", kExportDeploy + "deploy_gdp.yaml",
+          kExportDeploy + "deploy_inv.yaml", kExportDeploy + "deploy_unemp.yaml"};
 }
 
-size_t Count(const std::string& text, const std::string& what) {
+size_t CountIn(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
   return n;
 }
 
-CommandResult Export(const std::string& kind, std::vector<std::string> files, std::vector<std::string> extra = {}) {
+CommandResult RunExport(const std::string& kind, std::vector<std::string> files, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"export", kind};
   args.insert(args.end(), files.begin(), files.end());
   args.insert(args.end(), extra.begin(), extra.end());
@@ -40,38 +40,38 @@ CommandResult Export(const std::string& kind, std::vector<std::string> files, st
 }
 
 TEST(ExportOrchestratorsTest, ArgoCronWorkflowPerScheduleWithShardsRetriesAndZone) {
-  auto files = DeployPipelines();
-  files.push_back(kSrc + "/examples/pipelines/us_gdp_growth.yaml");    // "0 6 * * 1", UTC
-  files.push_back(kSrc + "/examples/pipelines/us_inflation.yaml");     // "30 6 1 * *"
-  auto r = Export("argo", files, {"--shards", "3", "--image", "registry.example/almanac:1.2"});
+  auto files = ExportTestPipelines();
+  files.push_back(kExportSrc + "/examples/pipelines/us_gdp_growth.yaml");    // "0 6 * * 1", UTC
+  files.push_back(kExportSrc + "/examples/pipelines/us_inflation.yaml");     // "30 6 1 * *"
+  auto r = RunExport("argo", files, {"--shards", "3", "--image", "registry.example/almanac:1.2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The five deploy pipelines share schedule and zone: one CronWorkflow; the examples differ
   // (zone UTC; another cron): one each.
-  EXPECT_EQ(Count(r.out, "kind: CronWorkflow\n"), 3u) << r.out;
-  EXPECT_EQ(Count(r.out, "kind: Workflow\n"), 0u);
+  EXPECT_EQ(CountIn(r.out, "kind: CronWorkflow\n"), 3u) << r.out;
+  EXPECT_EQ(CountIn(r.out, "kind: Workflow\n"), 0u);
   EXPECT_THAT(r.out, HasSubstr("  name: deploy-cons-and-4-more\n"));
   EXPECT_THAT(r.out, HasSubstr("timezone: America/New_York\n"));
   EXPECT_THAT(r.out, HasSubstr("timezone: UTC\n"));
   EXPECT_THAT(r.out, HasSubstr("- \"30 6 1 * *\"\n"));
   // Fan-out over 3 shards for the group of five; a group of one pipeline is not sharded.
-  EXPECT_EQ(Count(r.out, "count: \"3\"\n"), 1u) << r.out;
+  EXPECT_EQ(CountIn(r.out, "count: \"3\"\n"), 1u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("- \"{{inputs.parameters.shard}}/3\"\n"));
   // max_retries: 1 in the deploy pipelines, the default 2 in the examples.
   EXPECT_THAT(r.out, HasSubstr("limit: \"1\"\n"));
   EXPECT_THAT(r.out, HasSubstr("limit: \"2\"\n"));
-  EXPECT_EQ(Count(r.out, "image: registry.example/almanac:1.2\n"), 3u);
+  EXPECT_EQ(CountIn(r.out, "image: \"registry.example/almanac:1.2\"\n"), 3u);
   // Each file's bytes are embedded (as a literal block), under its own file name.
   EXPECT_THAT(r.out, HasSubstr("path: /pipelines/deploy_unemp.yaml\n"));
   EXPECT_THAT(r.out, HasSubstr("                  name: deploy-unemp\n"));
-  EXPECT_EQ(Count(r.out, "secretKeyRef:\n"), 3u);
+  EXPECT_EQ(CountIn(r.out, "secretKeyRef:\n"), 3u);
 }
 
 TEST(ExportOrchestratorsTest, ArgoUnscheduledPipelineIsAWorkflowAndOutputGoesToAFile) {
   TempDir dir;
-  std::string text = ReadFile(kDeploy + "deploy_gdp.yaml");
+  std::string text = ReadFile(kExportDeploy + "deploy_gdp.yaml");
   text = std::regex_replace(text, std::regex("schedule: .*\n|timezone: .*\n"), "");
   WriteFile(dir / "manual.yaml", text);
-  auto r = Export("argo", {dir / "manual.yaml"}, {"-o", dir / "out.yaml", "--namespace", "forecasting"});
+  auto r = RunExport("argo", {dir / "manual.yaml"}, {"-o", dir / "out.yaml", "--namespace", "forecasting"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
   const std::string out = ReadFile(dir / "out.yaml");
@@ -83,7 +83,7 @@ TEST(ExportOrchestratorsTest, ArgoUnscheduledPipelineIsAWorkflowAndOutputGoesToA
 }
 
 TEST(ExportOrchestratorsTest, AirflowDagCarriesScheduleZoneRetriesAndShards) {
-  auto r = Export("airflow", DeployPipelines(), {"--shards", "2", "--binary", "/opt/almanac/bin/almanac"});
+  auto r = RunExport("airflow", ExportTestPipelines(), {"--shards", "2", "--binary", "/opt/almanac/bin/almanac"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("from airflow import DAG\n"));
   EXPECT_THAT(r.out, HasSubstr("ALMANAC_BIN = \"/opt/almanac/bin/almanac\"\n"));
@@ -93,12 +93,12 @@ TEST(ExportOrchestratorsTest, AirflowDagCarriesScheduleZoneRetriesAndShards) {
   EXPECT_THAT(r.out, HasSubstr("catchup=False,\n"));
   EXPECT_THAT(r.out, HasSubstr("\"retries\": 1,\n"));
   EXPECT_THAT(r.out, HasSubstr("for _shard in range(2):\n"));
-  EXPECT_EQ(Count(r.out, "(\"deploy_"), 5u);
+  EXPECT_EQ(CountIn(r.out, "(\"deploy_"), 5u);
 }
 
 TEST(ExportOrchestratorsTest, MissingFileIsAnErrorAndNothingIsWritten) {
   TempDir dir;
-  auto r = Export("argo", {kDeploy + "deploy_gdp.yaml", dir / "nope.yaml"}, {"-o", dir / "out.yaml"});
+  auto r = RunExport("argo", {kExportDeploy + "deploy_gdp.yaml", dir / "nope.yaml"}, {"-o", dir / "out.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("nope.yaml"));
   EXPECT_FALSE(std::filesystem::exists(dir / "out.yaml"));
@@ -107,7 +107,7 @@ TEST(ExportOrchestratorsTest, MissingFileIsAnErrorAndNothingIsWritten) {
 TEST(ExportOrchestratorsTest, BadYamlIsAnError) {
   TempDir dir;
   WriteFile(dir / "bad.yaml", "name: [unclosed\nmodels: {\n");
-  auto r = Export("airflow", {dir / "bad.yaml"});
+  auto r = RunExport("airflow", {dir / "bad.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("bad.yaml"));
   EXPECT_EQ(r.out, "");
@@ -116,48 +116,48 @@ TEST(ExportOrchestratorsTest, BadYamlIsAnError) {
 TEST(ExportOrchestratorsTest, FileThatIsNoValidPipelineIsAnError) {
   TempDir dir;
   // An unknown model type: the pipeline cannot be run, so it is not exported.
-  std::string text = ReadFile(kDeploy + "deploy_gdp.yaml");
+  std::string text = ReadFile(kExportDeploy + "deploy_gdp.yaml");
   text = std::regex_replace(text, std::regex("type: naive"), "type: naiv");
   WriteFile(dir / "typo.yaml", text);
-  auto r = Export("argo", {dir / "typo.yaml"});
+  auto r = RunExport("argo", {dir / "typo.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("naiv"));
   EXPECT_THAT(r.err, HasSubstr("did you mean"));
   // A YAML file that is no pipeline at all.
   WriteFile(dir / "sources.yaml", "sources:\n  - name: fred\n    type: fred\n");
-  r = Export("argo", {dir / "sources.yaml"});
+  r = RunExport("argo", {dir / "sources.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("sources.yaml"));
 }
 
 TEST(ExportOrchestratorsTest, DuplicatePipelinesAndFileNamesAreErrors) {
   TempDir dir;
-  auto r = Export("argo", {kDeploy + "deploy_gdp.yaml", kDeploy + "deploy_gdp.yaml"});
+  auto r = RunExport("argo", {kExportDeploy + "deploy_gdp.yaml", kExportDeploy + "deploy_gdp.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("pipeline 'deploy-gdp' is given twice"));
   // Another pipeline in a file of the same name elsewhere.
   std::filesystem::create_directories(dir / "other");
-  std::string text = ReadFile(kDeploy + "deploy_cpi.yaml");
+  std::string text = ReadFile(kExportDeploy + "deploy_cpi.yaml");
   text = std::regex_replace(text, std::regex("name: deploy-cpi"), "name: other-cpi");
   WriteFile(dir / "other/deploy_gdp.yaml", text);
-  r = Export("airflow", {kDeploy + "deploy_gdp.yaml", dir / "other/deploy_gdp.yaml"});
+  r = RunExport("airflow", {kExportDeploy + "deploy_gdp.yaml", dir / "other/deploy_gdp.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("have the same file name 'deploy_gdp.yaml'"));
 }
 
 TEST(ExportOrchestratorsTest, OutputPathProblems) {
   TempDir dir;
-  const std::string file = kDeploy + "deploy_gdp.yaml";
-  auto r = Export("argo", {file}, {"-o", dir / "missing/out.yaml"});
+  const std::string file = kExportDeploy + "deploy_gdp.yaml";
+  auto r = RunExport("argo", {file}, {"-o", dir / "missing/out.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("does not exist"));
   EXPECT_FALSE(std::filesystem::exists(dir / "missing"));
-  r = Export("airflow", {file}, {"-o", dir.path()});
+  r = RunExport("airflow", {file}, {"-o", dir.path()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("is a directory"));
   // An existing file is replaced whole.
   WriteFile(dir / "dag.py", "old content that is longer than nothing\n");
-  r = Export("airflow", {file}, {"-o", dir / "dag.py"});
+  r = RunExport("airflow", {file}, {"-o", dir / "dag.py"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(ReadFile(dir / "dag.py"), Not(HasSubstr("old content")));
   // Usage errors: no file, shards out of range, no kind.
