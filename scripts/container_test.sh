@@ -148,7 +148,9 @@ phase_image() {
   # Drain: a SIGTERM (podman stop) ends it cleanly, exit code 0, within the drain timeout.
   podman stop -t 15 "$name" >/dev/null 2>&1
   [ "$(podman inspect "$name" --format '{{.State.ExitCode}}')" = 0 ] || fail "serve exited with $(podman inspect "$name" --format '{{.State.ExitCode}}') on SIGTERM"
-  podman logs "$name" 2>&1 | grep -qi "drain\|shutting down\|stopp" || fail "no drain in the logs: $(podman logs "$name" 2>&1 | tail -n 3)"
+  podman logs "$name" >"$tmp/serve.log" 2>&1
+  grep -q "received SIGTERM: finishing in-flight requests" "$tmp/serve.log" && grep -q '"stopped"\|stopped$' "$tmp/serve.log" ||
+    fail "no drain in the logs: $(tail -n 3 "$tmp/serve.log")"
   podman rm -f "$name" >/dev/null 2>&1
   phase_done image
 }
