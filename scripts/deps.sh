@@ -22,6 +22,14 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
 # client's package and its tests (clients/r).
 TEST_PKGS=(python3 python3-openpyxl python3-pandas prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev
   tzdata r-base-core r-cran-curl r-cran-jsonlite r-cran-testthat r-cran-xts)
+# The deployment tests (issue 21, scripts/container_test.sh): podman with runc (crun cannot run
+# here), catatonit for pods, mmdebstrap for the Debian base image, podman-compose and the
+# CNI dnsname plugin (compose services find each other by name), nodejs and npm for the offline
+# manifest and workflow validators (deploy/validate, package-lock.json).
+TEST_PKGS+=(podman runc catatonit mmdebstrap uidmap slirp4netns fuse-overlayfs podman-compose
+  golang-github-containernetworking-plugin-dnsname nodejs)
+# Debian's npm only where no npm exists (a Node.js from elsewhere brings its own).
+command -v npm >/dev/null 2>&1 || TEST_PKGS+=(npm)
 # nginx, FastAPI and uvicorn: the serving benchmark's reference ceiling and Python peer.
 BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels nginx python3-fastapi python3-uvicorn)
 

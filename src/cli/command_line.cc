@@ -10,6 +10,7 @@
 #include "almanac/data/transforms.h"
 #include "cli/commands_audit.h"
 #include "cli/commands_backfill.h"
+#include "cli/commands_export.h"
 #include "cli/commands_monitor.h"
 #include "cli/commands_multi.h"
 #include "cli/commands_pipeline.h"
@@ -651,6 +652,29 @@ Runner DefineWhoami(CLI::App&, GlobalOptions& g) {
 
 // One row per command, in the order `almanac --help` lists them: data, models, pipelines and
 // registry, queue, monitoring, serving.
+// ------------------------------------------------------------------------------ export (issue 21)
+
+Runner DefineExport(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<ExportOrchestratorArgs>();
+  cmd.require_subcommand(1);
+  auto* argo = cmd.add_subcommand("argo", "Argo Workflows: a CronWorkflow per schedule, a Workflow for the rest (YAML)");
+  auto* airflow = cmd.add_subcommand("airflow", "Airflow: one DAG file (.py) with a DAG per schedule");
+  for (CLI::App* sub : {argo, airflow}) {
+    sub->add_option("pipelines", a->files, "Pipeline YAML files (checked first; nothing is written on an error)")
+        ->required();
+    sub->add_option("-o,--output", a->output, "Write to this file (default: standard output)");
+    sub->add_option("--shards", a->shards,
+                    "Run each schedule's pipelines as N parallel 'almanac run --shard I/N' (default 1)")
+        ->check(CLI::Range(1, 1000));
+  }
+  argo->add_option("--image", a->image, "Container image that runs almanac (default almanac:latest)");
+  argo->add_option("--store-secret", a->store_secret,
+                   "Secret whose key 'url' is the store URI (ALMANAC_STORE; default almanac-store)");
+  argo->add_option("--namespace", a->namespace_, "metadata.namespace of the workflows (default: none)");
+  airflow->add_option("--binary", a->binary, "The almanac binary on the Airflow workers (default: almanac on PATH)");
+  return [&g, a, argo] { return *argo ? RunExportArgo(g, *a) : RunExportAirflow(g, *a); };
+}
+
 constexpr CommandDef kCommands[] = {
     {"init", "Create a workspace (SQLite store and artifact folder), or the schema of a --store postgresql://... store",
      DefineInit},
@@ -675,6 +699,8 @@ constexpr CommandDef kCommands[] = {
      DefineBacktest},
     {"run", "Run pipeline files (load, validate, transform, train, evaluate, register, promote)", DefineRun},
     {"validate", "Check pipeline files against the schema without running them", DefineValidate},
+    {"export", "Pipelines as Argo Workflows (CronWorkflows) or an Airflow DAG file, with schedule, shards and retries",
+     DefineExport},
     {"reproduce", "Re-run a past run from its recorded inputs and compare every artifact", DefineReproduce},
     {"runs", "Tracked runs: list, show, compare", DefineRuns},
     {"models", "The model registry: versions, stages, four-eyes approvals", DefineModels},
