@@ -212,11 +212,10 @@ export function vintageIndexAsOf(starts: string[], date: string): number {
 
 // ----------------------------------------------------------------------------- formatting
 
-export function formatNumber(v: number | null | undefined, digits = 6): string {
+export function formatNumber(v: number | null | undefined, digits = 10): string {
   if (v === null || v === undefined || Number.isNaN(v)) return '';
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
-  const s = v.toPrecision(digits);
-  return s.includes('e') ? s : String(Number(s));
+  return String(Number(v.toPrecision(digits)));
 }
 
 // "2024-01-02T03:04:05.123456Z" -> "2024-01-02 03:04:05"
@@ -290,7 +289,7 @@ export function parsePrometheus(text: string): Sample[] {
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
+    if (!m || !/^([-+]?[0-9.]|[-+]?Inf|NaN)/.test(m[4])) continue;
     const labels: Record<string, string> = {};
     if (m[3]) {
       const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;

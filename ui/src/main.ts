@@ -52,6 +52,7 @@ document.getElementById('theme')!.addEventListener('click', () => {
   applyTheme(next);
   void route();
 });
+document.getElementById('skip')!.addEventListener('click', () => main.focus());
 signout.addEventListener('click', () => {
   setToken(null);
   session.me = null;
