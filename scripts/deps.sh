@@ -20,9 +20,7 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
 # python3-openpyxl: reads back the .xlsx exports in the export tests. python3-pandas: the
 # Python client's tests (clients/python); R with curl, jsonlite, testthat and xts: the R
 # client's package and its tests (clients/r).
-# nodejs and npm (issue 20): build the web console (ui/, Vite) and run its Vitest and Playwright
-# tests; Playwright drives the chromium above (no browser download).
-TEST_PKGS=(nodejs npm python3 python3-openpyxl python3-pandas prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev
+TEST_PKGS=(python3 python3-openpyxl python3-pandas prometheus openssl chromium postgresql-15 clang-14 libclang-rt-14-dev
   tzdata r-base-core r-cran-curl r-cran-jsonlite r-cran-testthat r-cran-xts)
 # nginx, FastAPI and uvicorn: the serving benchmark's reference ceiling and Python peer.
 BENCH_PKGS=(hyperfine wrk r-cran-forecast python3-statsmodels nginx python3-fastapi python3-uvicorn)
@@ -35,6 +33,13 @@ case "$what" in
   bench) pkgs+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
+
+# nodejs and npm (issue 20): build the web console (ui/, Vite) and run its Vitest and Playwright
+# tests (Playwright drives the chromium above; no browser download). Only when no npm is on the
+# PATH: a NodeSource nodejs bundles its own npm and conflicts with Debian's.
+if [ "$what" != build ] && ! command -v npm >/dev/null 2>&1; then
+  pkgs+=(nodejs npm)
+fi
 
 # ALMANAC_EXTRA_PACKAGES adds packages (also used by tests to exercise the "missing" path).
 read -r -a extra <<< "${ALMANAC_EXTRA_PACKAGES:-}"

@@ -120,7 +120,7 @@ async function step(name, fn) {
 async function shot(name) {
   const file = path.join(out, name);
   await page.screenshot({ path: file, fullPage: false });
-  if (docsImg) fs.copyFileSync(file, path.join(docsImg, name));
+  if (docsImg && name !== 'signin-refused.png') fs.copyFileSync(file, path.join(docsImg, 'ui-' + name));
 }
 function expect(cond, message) {
   if (!cond) throw new Error(message);
