@@ -49,7 +49,7 @@ export function lineChart(
         grid: { stroke: gridColor },
         values: useIndex ? (_u, splits) => splits.map((s) => periods[Math.round(s)] ?? '') : undefined,
       },
-      { stroke: axisColor, grid: { stroke: gridColor } },
+      { stroke: axisColor, grid: { stroke: gridColor }, size: 70 },
     ],
     series: [
       { label: 'period', value: (_u, v) => (v == null ? '' : useIndex ? periods[Math.round(v)] : periods[x.indexOf(v)] ?? '') },

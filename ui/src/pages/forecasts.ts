@@ -92,7 +92,7 @@ async function draw(out: HTMLElement, model: string, version: string, horizon: n
       { label: '95 % lower', values: pad(i95?.lower ?? [], n), color: 'var(--band95)', width: 1 },
       { label: '80 % upper', values: pad(i80?.upper ?? [], n), color: 'var(--band80)', width: 1 },
       { label: '80 % lower', values: pad(i80?.lower ?? [], n), color: 'var(--band80)', width: 1 },
-      { label: 'realized', values: pad(realized, n), color: 'var(--c3)', points: true, width: 0 },
+      { label: 'realized', values: pad(realized, n), color: 'var(--c3)', points: true, width: 1, dash: [2, 4] },
     ];
     const chart = h('div', { class: 'chart', 'data-testid': 'fan-chart' });
     const heading = h(

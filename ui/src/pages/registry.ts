@@ -74,7 +74,7 @@ async function model(main: HTMLElement, name: string): Promise<void> {
       ]);
       const pending = m.promotion_requests.filter((x) => x.status === 'pending');
       const act = async (version: number, verb: 'promote' | 'approve' | 'reject', to?: string) => {
-        const reason = h('input', { type: 'text', name: 'reason', required: true, 'aria-label': 'Reason' });
+        const reason = h('input', { type: 'text', name: 'reason', required: true });
         const dlg = h(
           'form',
           { class: 'dialog', 'data-testid': 'reason-form' },

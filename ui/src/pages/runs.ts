@@ -166,12 +166,12 @@ async function compare(main: HTMLElement, ids: string[]): Promise<void> {
         h('h2', {}, `${title} (${n} differ)`),
         rows.length === 0
           ? empty(`No ${title.toLowerCase()}.`)
-          : h(
+          : h('div', { class: 'table-wrap' }, h(
               'table',
               { class: 'compare', 'data-testid': 'compare-' + title.toLowerCase() },
               h('thead', {}, header.cloneNode(true)),
               h('tbody', {}, ...rows.map((r) => h('tr', { class: r.differs ? 'differs' : '' }, h('th', { scope: 'row' }, r.key), ...r.values.map((v) => h('td', {}, v ?? '—'))))),
-            ),
+            )),
       );
     };
     const summary = (r: RunDetail) => ({
