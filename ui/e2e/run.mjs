@@ -196,6 +196,42 @@ await step('series: search, as-of slider shows the value before the revision', a
   await page.locator('[data-testid=asof-info]', { hasText: `2009Q3 = ${oldValue}` }).waitFor();
 });
 
+await step('series: CSV download, sorting, dark theme', async () => {
+  await page.goto(`${base}/ui/#/series/us%3Arealgdp?as_of=2009-12-15`);
+  await page.locator('[data-testid=asof-info]', { hasText: `2009Q3 = ${oldValue}` }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  const csv = fs.readFileSync(await download.path(), 'utf8');
+  expect(download.suggestedFilename() === 'us_realgdp_asof_2009-12-15.csv', download.suggestedFilename());
+  expect(csv.startsWith('period,us:realgdp\r\n1959Q1,2710.349\r\n') && csv.includes(`2009Q3,${oldValue}\r\n`), 'CSV content');
+  // Sort the values by value, descending: the largest first.
+  const values = page.locator('[data-testid=values-table]');
+  await values.getByRole('button', { name: 'Value' }).click();
+  await values.getByRole('button', { name: 'Value ▲' }).click();
+  const first = await values.locator('tbody tr').first().locator('td').nth(1).textContent();
+  expect(first === String(13415.266), `largest value first, got ${first}`);
+  await page.getByRole('button', { name: 'Switch light or dark theme' }).click();
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(bg === 'rgb(20, 24, 30)' || bg === 'rgb(255, 255, 255)', bg);
+  await shot('series-theme.png');
+  await page.getByRole('button', { name: 'Switch light or dark theme' }).click();
+  const bg2 = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(bg2 !== bg, 'the theme did not switch');
+});
+
+await step('snapshots diff, lineage graph, monitoring', async () => {
+  await page.goto(`${base}/ui/#/snapshots`);
+  await page.locator('[data-testid=snapshots-table]').waitFor();
+  await page.getByRole('button', { name: 'Diff' }).click();
+  const diff = page.locator('[data-testid=snapshot-diff]');
+  await diff.filter({ hasText: '2009Q3' }).waitFor();
+  expect((await diff.textContent()).includes(String(newValue)), 'the revised value is not in the diff');
+  await page.goto(`${base}/ui/#/registry/console-gdp/1`);
+  await page.locator('.graph .node', { hasText: 'snapshot' }).waitFor();
+  expect((await page.locator('.graph').textContent()).includes('us:realgdp'), 'vintages missing from the lineage');
+  await page.goto(`${base}/ui/#/monitoring`);
+  await page.locator('[data-testid=alerts]').waitFor();
+});
+
 await step('runs: compare two runs', async () => {
   await page.goto(`${base}/ui/#/runs`);
   const boxes = page.locator('[data-testid=runs-table] input[type=checkbox]');
