@@ -51,6 +51,7 @@ cli('ingest', 'examples/data/us_gdp_revision_illustrative.csv');
 const token = cli('--quiet', 'tokens', 'create', '--role', 'viewer', '--user', 'bench');
 const log = path.join(ws, 'serve.log');
 const server = spawn(almanac, ['-w', ws, 'serve', '--listen', '127.0.0.1:0', '--ui-dir', dist], { env, stdio: ['ignore', 'ignore', fs.openSync(log, 'w')] });
+process.on('exit', () => server.exitCode === null && server.kill('SIGKILL'));
 let port = '';
 for (let i = 0; i < 300 && !port; i++) {
   await new Promise((r) => setTimeout(r, 100));

@@ -78,6 +78,8 @@ const server = spawn(almanac, ['-w', ws, 'serve', '--listen', '127.0.0.1:0', '--
   env: baseEnv,
   stdio: ['ignore', 'ignore', fs.openSync(serveLog, 'w')],
 });
+// Never leave the server behind, whatever fails below.
+process.on('exit', () => server.exitCode === null && server.kill('SIGKILL'));
 let port = '';
 for (let i = 0; i < 300 && !port; i++) {
   await new Promise((r) => setTimeout(r, 100));
