@@ -326,6 +326,15 @@ db=sqlite3.connect(sys.argv[1]); db.execute("UPDATE audit_log SET actor='mallory
 await browser.close();
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
+// No token in a log line.
+const serverLog = fs.readFileSync(serveLog, 'utf8');
+if (serverLog.includes(tokens.alice) || serverLog.includes(tokens.bob) || /alm_[0-9a-f]{16}/.test(serverLog)) {
+  failed++;
+  log('FAIL a token appears in the server log');
+} else {
+  passed++;
+  log('ok   no token in the server log');
+}
 fs.rmSync(ws, { recursive: true, force: true });
 log(`${passed} passed, ${failed} failed; screenshots and serve.log in ${out}`);
 process.exit(failed === 0 ? 0 : 1);
