@@ -395,6 +395,17 @@ paths.update({
                    "expires_at": {"type": ["string", "null"]}, "request_id": {"type": "string"}},
                   ["user", "role", "expires_at", "request_id"])),
          **errors("401", "403")})},
+    "/v1/snapshots": {"get": op(
+        "Stored snapshots, newest first (as `almanac snapshot list`); GET /v1/snapshots/{id} has the content", "read",
+        {**ok(obj({"snapshots": {"type": "array", "items": obj(
+                       {"id": {"type": "string"}, "name": {"type": "string"}, "as_of": {"type": ["string", "null"]},
+                        "created_at": {"type": ["string", "null"]}, "created_by": {"type": "string"},
+                        "series": {"type": "integer"}, "observations": {"type": "integer"}})},
+                   "total": {"type": "integer"}, "request_id": {"type": "string"}},
+                  ["snapshots", "total", "request_id"])),
+         **errors("400", "401", "403", "503")},
+        params=[{"name": "limit", "in": "query", "required": False, "description": "Default 1000",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}])},
 })
 
 doc = {

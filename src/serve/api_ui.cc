@@ -1,6 +1,6 @@
 // The web console (issue 20, docs/ui.md): GET /ui/... serves the built single-page app from a
 // directory (ServerOptions::ui_dir, installed beside the binary; `almanac serve --ui-dir`), and
-// GET /v1/audit gives the console's Audit page the log and its verify status.
+// GET /v1/audit, /v1/whoami and /v1/snapshots give its pages what no other route did.
 //
 // Static files: public (the data behind them needs a token), GET and HEAD only. Files under
 // /ui/assets/ carry a content hash in their name (Vite), so they are cached for a year;
@@ -10,6 +10,7 @@
 // Paths are checked segment by segment by SplitTarget ('.', '..', '/', '\', '%' and NUL
 // refused after decoding) and the file is opened only when its canonical path is inside the
 // canonical ui_dir (a symlink pointing out is refused too).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -195,6 +196,27 @@ Result<HttpResponse> HttpApi::Whoami(ApiCall& call) const {
             {"role", std::string(RoleName(call.who.role))},
             {"expires_at", api::TimestampJson(call.who.expires_at)}};
   return api::JsonResponse(j, call.req.request_id);
+}
+
+// GET /v1/snapshots: every stored snapshot (content id, name, as-of, size), newest first, as
+// `almanac snapshot list` shows them; GET /v1/snapshots/{id} has one's content.
+Result<HttpResponse> HttpApi::SnapshotList(ApiCall& call) const {
+  ALMANAC_ASSIGN_OR_RETURN(int64_t limit, api::IntParam(call.query, "limit", 1000, 1, 10000));
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<store::SnapshotInfo> all, ctx_.store->series().ListSnapshots());
+  std::stable_sort(all.begin(), all.end(),
+                   [](const store::SnapshotInfo& a, const store::SnapshotInfo& b) { return a.created_at > b.created_at; });
+  Json out = Json::array();
+  for (const store::SnapshotInfo& s : all) {
+    if (static_cast<int64_t>(out.size()) >= limit) break;
+    out.push_back({{"id", s.id},
+                   {"name", s.name},
+                   {"as_of", s.as_of ? Json(s.as_of->ToString()) : Json(nullptr)},
+                   {"created_at", api::TimestampJson(s.created_at)},
+                   {"created_by", s.created_by},
+                   {"series", s.num_series},
+                   {"observations", s.num_observations}});
+  }
+  return api::JsonResponse({{"snapshots", out}, {"total", static_cast<int64_t>(all.size())}}, call.req.request_id);
 }
 
 }  // namespace almanac::serve

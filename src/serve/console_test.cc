@@ -187,5 +187,33 @@ TEST_F(ConsoleTest, WhoamiAndAuditLogWithFiltersAndVerifyStatus) {
   EXPECT_EQ(Call("GET", "/v1/audit").status, 401);
 }
 
+TEST_F(ConsoleTest, SnapshotListNewestFirst) {
+  auto none = Call("GET", "/v1/snapshots", Role::kViewer);
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(ParseJson(none.body)->at("snapshots").size(), 0u);
+  Ingest("us:gdp", {1, 2, 3, 4, 5, 6}, "2010-01-15");
+  Register("gdp", "naive", "us:gdp", "2010-02-01");
+  Ingest("us:gdp", {1, 2, 3, 4, 5, 6, 7}, "2010-02-10");  // another content
+  Register("gdp", "naive", "us:gdp", "2010-02-15");
+  Json j = *ParseJson(Call("GET", "/v1/snapshots", Role::kViewer).body);
+  ASSERT_EQ(j["snapshots"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["total"], 2);
+  EXPECT_EQ(j["snapshots"][0]["name"], "gdp-snap-2");
+  EXPECT_EQ(j["snapshots"][0]["as_of"], "2010-02-15");
+  EXPECT_EQ(j["snapshots"][0]["series"], 1);
+  EXPECT_EQ(j["snapshots"][0]["observations"], 7);
+  EXPECT_EQ(j["snapshots"][0]["created_by"], "alice");
+  EXPECT_EQ(j["snapshots"][0]["id"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["snapshots"][1]["name"], "gdp-snap-1");
+  // The content route takes the listed id.
+  const std::string id = j["snapshots"][1]["id"];
+  EXPECT_EQ(Call("GET", "/v1/snapshots/" + id, Role::kViewer).status, 200);
+  Json one = *ParseJson(Call("GET", "/v1/snapshots?limit=1", Role::kViewer).body);
+  EXPECT_EQ(one["snapshots"].size(), 1u);
+  EXPECT_EQ(one["total"], 2);
+  EXPECT_EQ(Call("GET", "/v1/snapshots?limit=0", Role::kViewer).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/snapshots").status, 401);
+}
+
 }  // namespace
 }  // namespace almanac::serve

@@ -114,6 +114,7 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
       // The web console (api_ui.cc; its files under /ui/ are matched before this table).
       {RouteId::kAudit, "GET", "/v1/audit", P::kRead, true, &HttpApi::AuditLog, {"actor", "action", "object", "limit"}},
       {RouteId::kWhoami, "GET", "/v1/whoami", P::kRead, false, &HttpApi::Whoami},
+      {RouteId::kSnapshots, "GET", "/v1/snapshots", P::kRead, true, &HttpApi::SnapshotList, {"limit"}},
   };
   return kRoutes;
 }

@@ -29,6 +29,7 @@
 //   GET  /healthz, /readyz, /metrics, /openapi.json    probes, Prometheus, this document   api_probes.cc
 //   GET  /v1/audit                                     audit log (filters) and verify      api_ui.cc
 //   GET  /v1/whoami                                    the caller's user and role          api_ui.cc
+//   GET  /v1/snapshots                                 stored snapshots, newest first      api_ui.cc
 //   GET  /ui/...                                       the web console's files (docs/ui.md) api_ui.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
@@ -106,6 +107,7 @@ enum class RouteId {
   // The web console (api_ui.cc).
   kAudit,
   kWhoami,
+  kSnapshots,
 };
 
 class HttpApi;
@@ -220,6 +222,7 @@ class HttpApi {
   Result<HttpResponse> Console(const HttpRequest& req, std::string_view path) const;
   Result<HttpResponse> AuditLog(ApiCall& call) const;
   Result<HttpResponse> Whoami(ApiCall& call) const;
+  Result<HttpResponse> SnapshotList(ApiCall& call) const;
 
   ApiContext ctx_;
 };

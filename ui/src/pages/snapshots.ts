@@ -1,10 +1,19 @@
-// Snapshots: those the runs and model versions name (content id, series, as-of), one snapshot's
-// content, and the diff of two.
+// Snapshots: the stored snapshots (content id, name, as-of, size), one snapshot's content (its
+// series), and the diff of two.
 import { enc, get } from '../api';
 import { empty, field, h, withLoading } from '../dom';
 import { diffSnapshots, formatNumber, formatRoute, formatTime, Route, SnapshotSeries } from '../logic';
 import { table } from '../table';
 
+interface SnapshotRow {
+  id: string;
+  name: string;
+  as_of: string | null;
+  created_at: string | null;
+  created_by: string;
+  series: number;
+  observations: number;
+}
 interface Snapshot {
   id: string;
   name: string;
@@ -21,25 +30,25 @@ export async function snapshotsPage(main: HTMLElement, r: Route): Promise<void> 
   const body = h('div', {});
   main.append(body);
   await withLoading(body, async () => {
-    const { runs } = await get<{ runs: { id: string; snapshot_id: string }[] }>('/v1/runs?limit=1000');
-    const ids = [...new Set(runs.map((x) => x.snapshot_id).filter(Boolean))];
-    if (ids.length === 0) return empty('No snapshots used by runs yet (almanac snapshot create; pipelines take one).');
-    const snaps = await Promise.all(ids.map((id) => get<Snapshot>(`/v1/snapshots/${enc(id)}`)));
+    const { snapshots } = await get<{ snapshots: SnapshotRow[] }>('/v1/snapshots?limit=10000');
+    if (snapshots.length === 0) return empty('No snapshots yet (almanac snapshot create; every pipeline run takes one).');
+    const label = (s: SnapshotRow) => `${s.name || s.id.slice(0, 12)} (${s.as_of ?? 'latest'})`;
     const a = h('select', { name: 'a' });
     const b = h('select', { name: 'b' });
-    snaps.forEach((s, i) => {
-      a.append(h('option', { value: s.id, selected: i === 0 }, `${s.name || s.id.slice(0, 12)} (${s.as_of ?? 'latest'})`));
-      b.append(h('option', { value: s.id, selected: i === 1 }, `${s.name || s.id.slice(0, 12)} (${s.as_of ?? 'latest'})`));
+    snapshots.forEach((s, i) => {
+      a.append(h('option', { value: s.id, selected: i === 1 || snapshots.length === 1 }, label(s)));
+      b.append(h('option', { value: s.id, selected: i === 0 }, label(s)));
     });
     const form = h('form', { class: 'filters', onsubmit: (e: Event) => {
       e.preventDefault();
       location.hash = formatRoute('snapshots', ['diff'], { a: a.value, b: b.value });
     } }, field('Snapshot A', a), field('Snapshot B', b), h('button', { type: 'submit' }, 'Diff'));
-    return h('div', {}, form, table(snaps, [
+    return h('div', {}, form, table(snapshots, [
       { label: 'Content id', value: (s) => s.id, render: (s) => h('a', { href: formatRoute('snapshots', [s.id]) }, h('code', {}, s.id.slice(0, 16) + '…')) },
       { label: 'Name', value: (s) => s.name },
-      { label: 'Series', value: (s) => s.series.map((x) => x.key).join(', ') },
       { label: 'As of', value: (s) => s.as_of ?? 'latest' },
+      { label: 'Series', value: (s) => s.series, numeric: true },
+      { label: 'Observations', value: (s) => s.observations, numeric: true },
       { label: 'Created', value: (s) => formatTime(s.created_at) },
       { label: 'By', value: (s) => s.created_by },
     ], { testId: 'snapshots-table' }));
