@@ -126,7 +126,8 @@ async function step(name, fn) {
 async function shot(name) {
   const file = path.join(out, name);
   await page.screenshot({ path: file, fullPage: false });
-  if (docsImg && name !== 'signin-refused.png') fs.copyFileSync(file, path.join(docsImg, 'ui-' + name));
+  const forDocs = ['series.png', 'series-theme.png', 'runs-compare.png', 'registry-four-eyes.png', 'forecast.png', 'audit-broken.png'];
+  if (docsImg && forDocs.includes(name)) fs.copyFileSync(file, path.join(docsImg, 'ui-' + name));
 }
 function expect(cond, message) {
   if (!cond) throw new Error(message);
@@ -227,11 +228,14 @@ await step('snapshots diff, lineage graph, monitoring', async () => {
   const diff = page.locator('[data-testid=snapshot-diff]');
   await diff.filter({ hasText: '2009Q3' }).waitFor();
   expect((await diff.textContent()).includes(String(newValue)), 'the revised value is not in the diff');
+  await shot('snapshot-diff.png');
   await page.goto(`${base}/ui/#/registry/console-gdp/1`);
   await page.locator('.graph .node', { hasText: 'snapshot' }).waitFor();
   expect((await page.locator('.graph').textContent()).includes('us:realgdp'), 'vintages missing from the lineage');
+  await shot('lineage.png');
   await page.goto(`${base}/ui/#/monitoring`);
   await page.locator('[data-testid=alerts]').waitFor();
+  await shot('monitoring.png');
 });
 
 await step('runs: compare two runs', async () => {
