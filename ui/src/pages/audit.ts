@@ -1,5 +1,5 @@
 // Audit: the hash-chained log with filters, and whether the chain verifies.
-import { enc, get } from '../api';
+import { get } from '../api';
 import { field, h, withLoading } from '../dom';
 import { formatRoute, formatTime, Route } from '../logic';
 import { table } from '../table';
@@ -64,5 +64,4 @@ export async function auditPage(main: HTMLElement, r: Route): Promise<void> {
       ),
     );
   });
-  void enc;
 }
