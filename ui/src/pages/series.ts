@@ -180,9 +180,11 @@ async function seriesDetail(main: HTMLElement, key: string, q: Record<string, st
       const p = periodSel.value;
       if (!p) return;
       history.replaceState(null, '', formatRoute('series', [key], { as_of: date.value, period: p }));
+      let hist: History | null = null;
       await withLoading(revBox, async () => {
-        const hist = await get<History>(`/v1/series/${enc(key)}/history?period=${enc(p)}`);
-        const rows = hist.vintages.map((v, i) => ({ v, start: hist.realtime_start[i], loaded: hist.loaded_at[i], value: hist.values[i] }));
+        const got = await get<History>(`/v1/series/${enc(key)}/history?period=${enc(p)}`);
+        hist = got;
+        const rows = got.vintages.map((v, i) => ({ v, start: got.realtime_start[i], loaded: got.loaded_at[i], value: got.values[i] }));
         const out = h('div', {});
         out.append(
           table(
@@ -198,9 +200,10 @@ async function seriesDetail(main: HTMLElement, key: string, q: Record<string, st
         );
         return out;
       });
-      const hist = await get<History>(`/v1/series/${enc(key)}/history?period=${enc(p)}`).catch(() => null);
-      if (hist && hist.values.length > 0)
-        lineChart(revChart, hist.realtime_start, [{ label: `${p} across vintages`, values: hist.values, color: 'var(--c2)', points: true }]);
+      const shown = hist as History | null;
+      if (shown && shown.values.length > 0)
+        lineChart(revChart, shown.realtime_start, [{ label: `${p} across vintages`, values: shown.values, color: 'var(--c2)', points: true }]);
+      else revChart.textContent = '';
     };
     periodSel.addEventListener('change', () => void showHistory());
 
