@@ -367,6 +367,47 @@ paths = {
     "/openapi.json": {"get": op("This document", "public", ok(ref("Object")), security=False)},
 }
 
+# Issue 20, the web console (src/serve/api_ui.cc; its files under /ui/ are not API routes).
+paths.update({
+    "/v1/audit": {"get": op(
+        "The audit log, newest first, with filters, and whether its hash chain verifies", "read",
+        {**ok(obj({"entries": {"type": "array", "items": ref("Object")},
+                   "matched": {"type": "integer", "description": "entries matching the filters"},
+                   "total": {"type": "integer"},
+                   "verify": obj({"intact": {"type": "boolean"}, "entries": {"type": "integer"},
+                                  "head_hash": {"type": "string"},
+                                  "message": {"type": "string", "description": "the first bad entry, when broken"}},
+                                 ["intact"]),
+                   "request_id": {"type": "string"}}, ["entries", "matched", "total", "verify", "request_id"])),
+         **errors("400", "401", "403", "503")},
+        params=[{"name": "actor", "in": "query", "required": False, "schema": {"type": "string"}},
+                {"name": "action", "in": "query", "required": False, "description": "A prefix: model. matches model.*",
+                 "schema": {"type": "string"}},
+                {"name": "object", "in": "query", "required": False,
+                 "description": "An object type, or text in the object id", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "required": False, "description": "Default 200",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+        description="Entries as `almanac audit list` shows them; verify is `almanac audit verify` "
+                    "(intact, or the message naming the first bad entry).")},
+    "/v1/whoami": {"get": op(
+        "The user and role the bearer token acts as", "read",
+        {**ok(obj({"user": {"type": "string"}, "role": {"type": "string"},
+                   "expires_at": {"type": ["string", "null"]}, "request_id": {"type": "string"}},
+                  ["user", "role", "expires_at", "request_id"])),
+         **errors("401", "403")})},
+    "/v1/snapshots": {"get": op(
+        "Stored snapshots, newest first (as `almanac snapshot list`); GET /v1/snapshots/{id} has the content", "read",
+        {**ok(obj({"snapshots": {"type": "array", "items": obj(
+                       {"id": {"type": "string"}, "name": {"type": "string"}, "as_of": {"type": ["string", "null"]},
+                        "created_at": {"type": ["string", "null"]}, "created_by": {"type": "string"},
+                        "series": {"type": "integer"}, "observations": {"type": "integer"}})},
+                   "total": {"type": "integer"}, "request_id": {"type": "string"}},
+                  ["snapshots", "total", "request_id"])),
+         **errors("400", "401", "403", "503")},
+        params=[{"name": "limit", "in": "query", "required": False, "description": "Default 1000",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}])},
+})
+
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "almanac serve", "version": "1",

@@ -11,6 +11,18 @@ cmake --preset default >/dev/null
 cmake --build --preset default --target almanac
 
 A=build/default/src/cli/almanac
+
+# The web console (docs/ui.md): built with npm when it is there; the demo goes on without it.
+UI_ARGS=()
+if command -v npm >/dev/null 2>&1; then
+  if (cd ui && npm ci --prefer-offline --no-audit --no-fund --loglevel=error && npm run build --silent); then
+    UI_ARGS=(--ui-dir ui/dist)
+  else
+    echo "(the web console did not build; the demo goes on without it: docs/ui.md)" >&2
+  fi
+else
+  echo "(npm not found: the web console is not built; the demo goes on without it: docs/ui.md)" >&2
+fi
 WS=${ALMANAC_WORKSPACE:-almanac-workspace}
 export ALMANAC_USER=${ALMANAC_USER:-${USER:-demo}}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -73,7 +85,7 @@ $A -w "$WS" audit verify
 
 step "Serve the production model over HTTP: a token for a viewer, a forecast with curl, then SIGTERM"
 TOKEN=$($A -w "$WS" --quiet tokens create --role viewer --user dashboard)
-$A -w "$WS" serve --listen 127.0.0.1:0 --poll-seconds 1 2> "$WS/serve.log" &
+$A -w "$WS" serve --listen 127.0.0.1:0 --poll-seconds 1 "${UI_ARGS[@]}" 2> "$WS/serve.log" &
 SERVE_PID=$!
 trap 'kill $SERVE_PID 2>/dev/null || true' EXIT
 PORT=""
@@ -93,3 +105,9 @@ trap - EXIT
 cat "$WS/serve.log"
 
 printf '\nDone. The workspace is in %s; try: %s -w %s --help\n' "$WS" "$A" "$WS"
+if [ ${#UI_ARGS[@]} -gt 0 ]; then
+  printf 'Web console: %s -w %s serve --ui-dir ui/dist, then open http://127.0.0.1:8080/ui/\n' "$A" "$WS"
+  printf '  and sign in with a token (%s -w %s tokens create --role viewer --user you).\n' "$A" "$WS"
+else
+  printf 'Web console: not built (needs npm: cd ui && npm ci && npm run build; docs/ui.md).\n'
+fi

@@ -378,6 +378,9 @@ struct ServerOptions {
   // scores the production versions; its result is exported as the almanac_forecast_* metrics.
   // Null: forecasts are still stored, no accuracy metrics.
   std::function<Result<std::vector<monitor::VersionAccuracy>>()> accuracy;
+  // The built web console (issue 20, docs/ui.md), served under /ui/; "" or a directory
+  // without index.html: /ui/ answers a 404 page saying how to build it.
+  std::string ui_dir;
 };
 
 struct ServerDeps {

@@ -597,6 +597,9 @@ Runner DefineServe(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--cache-entries", a->cache_entries, "Forecast cache size (default 4096; 0 disables it)");
   cmd.add_option("--shutdown-timeout", a->shutdown_timeout_s,
                  "Seconds in-flight requests get after SIGTERM (default 10)");
+  cmd.add_option("--ui-dir", a->ui_dir,
+                 "The built web console served under /ui/ (default: $ALMANAC_UI_DIR, else ui/ or ../share/almanac/ui "
+                 "beside the binary; docs/ui.md)");
   return [&g, a] { return RunServe(g, *a); };
 }
 

@@ -3,7 +3,10 @@
 #include "cli/commands_serve.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <system_error>
 #include <thread>
 
 #include "almanac/monitor.h"
@@ -12,6 +15,25 @@
 #include "cli/monitoring.h"
 
 namespace almanac::cli {
+
+namespace {
+
+// Where the built web console is (docs/ui.md): --ui-dir, else $ALMANAC_UI_DIR, else installed
+// beside the binary (<exe dir>/ui, then <exe dir>/../share/almanac/ui). "" when none has an
+// index.html: /ui/ then answers a page saying how to build it.
+std::string ResolveUiDir(const std::string& flag) {
+  namespace fs = std::filesystem;
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("ALMANAC_UI_DIR"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (const fs::path& dir : {exe.parent_path() / "ui", exe.parent_path().parent_path() / "share" / "almanac" / "ui"})
+    if (fs::is_regular_file(dir / "index.html", ec)) return dir.string();
+  return "";
+}
+
+}  // namespace
 
 int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   auto ws = Workspace::Open(g.workspace);
@@ -51,6 +73,7 @@ int RunServe(const GlobalOptions& g, const ServeArgs& a) {
   o.max_queue = a.max_queue;
   o.cache_entries = static_cast<size_t>(a.cache_entries);
   o.shutdown_timeout_ms = static_cast<int>(a.shutdown_timeout_s * 1000);
+  o.ui_dir = ResolveUiDir(a.ui_dir);
   // Access logs are batched: one write per 100 ms instead of one per request; identical
   // warnings (refusals, 401/403/429 from one client) are summarised beyond the repeat limit.
   auto logger = MakeLogger(g, "almanac-serve", 100, a.log_repeat_limit);

@@ -28,6 +28,7 @@ struct ServeArgs {
   int max_queue = 64;
   int64_t cache_entries = 4096;
   double shutdown_timeout_s = 10;
+  std::string ui_dir;  // the built web console (docs/ui.md); "": $ALMANAC_UI_DIR or beside the binary
 };
 int RunServe(const GlobalOptions& g, const ServeArgs& a);
 

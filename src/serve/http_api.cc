@@ -111,6 +111,10 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
       {RouteId::kReadyz, "GET", "/readyz", P::kPublic, false, &HttpApi::Readyz},
       {RouteId::kMetrics, "GET", "/metrics", P::kPublic, false, &HttpApi::Metrics},
       {RouteId::kOpenApi, "GET", "/openapi.json", P::kPublic, false, &HttpApi::OpenApi},
+      // The web console (api_ui.cc; its files under /ui/ are matched before this table).
+      {RouteId::kAudit, "GET", "/v1/audit", P::kRead, true, &HttpApi::AuditLog, {"actor", "action", "object", "limit"}},
+      {RouteId::kWhoami, "GET", "/v1/whoami", P::kRead, false, &HttpApi::Whoami},
+      {RouteId::kSnapshots, "GET", "/v1/snapshots", P::kRead, true, &HttpApi::SnapshotList, {"limit"}},
   };
   return kRoutes;
 }
@@ -187,6 +191,16 @@ HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, 
 
 Result<HttpResponse> HttpApi::Dispatch(const HttpRequest& req, bool may_block, std::string_view* route,
                                        std::string* user, bool* needs_worker) const {
+  // The web console's files (api_ui.cc): public, read from disk on a worker thread.
+  if (const std::string_view path = req.target.substr(0, req.target.find('?'));
+      path == "/ui" || path.substr(0, 4) == "/ui/") {
+    *route = "/ui/";
+    if (!may_block) {
+      *needs_worker = true;
+      return HttpResponse();
+    }
+    return Console(req, path);
+  }
   std::vector<std::string> segs;
   std::string query;
   ALMANAC_RETURN_IF_ERROR(SplitTarget(req.target, &segs, &query));

@@ -27,6 +27,10 @@
 //   GET  /v1/runs/{id}                                 one tracked run                     api_runs.cc
 //   GET  /v1/lineage/{name}/{version}                  vintages -> ... -> approvals, audit api_runs.cc
 //   GET  /healthz, /readyz, /metrics, /openapi.json    probes, Prometheus, this document   api_probes.cc
+//   GET  /v1/audit                                     audit log (filters) and verify      api_ui.cc
+//   GET  /v1/whoami                                    the caller's user and role          api_ui.cc
+//   GET  /v1/snapshots                                 stored snapshots, newest first      api_ui.cc
+//   GET  /ui/...                                       the web console's files (docs/ui.md) api_ui.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -100,6 +104,10 @@ enum class RouteId {
   kReadyz,
   kMetrics,
   kOpenApi,
+  // The web console (api_ui.cc).
+  kAudit,
+  kWhoami,
+  kSnapshots,
 };
 
 class HttpApi;
@@ -150,6 +158,9 @@ struct ApiContext {
   monitor::Counter* cache_misses = nullptr;
   // Errors inside a request (with its trace.id); null: not logged.
   const monitor::Logger* logger = nullptr;
+  // The built web console served under /ui/ (api_ui.cc); "" or no index.html in it: /ui/
+  // answers a 404 page saying how to build it.
+  std::string ui_dir;
   // Called with every forecast a version serving as "production" computes from its own fit
   // (not as_of refits, not cache hits), for accuracy monitoring. Must not block.
   std::function<void(const LoadedVersion& version, const models::Forecast& forecast)> record_forecast;
@@ -206,6 +217,12 @@ class HttpApi {
   Result<HttpResponse> Runs(ApiCall& call) const;
   Result<HttpResponse> Run(ApiCall& call) const;
   Result<HttpResponse> Lineage(ApiCall& call) const;
+  // The web console (api_ui.cc): its files under /ui/ (`path` without the query), and the
+  // audit log with its verify status.
+  Result<HttpResponse> Console(const HttpRequest& req, std::string_view path) const;
+  Result<HttpResponse> AuditLog(ApiCall& call) const;
+  Result<HttpResponse> Whoami(ApiCall& call) const;
+  Result<HttpResponse> SnapshotList(ApiCall& call) const;
 
   ApiContext ctx_;
 };

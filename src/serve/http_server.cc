@@ -187,6 +187,8 @@ Status Server::Impl::Start() {
                                       " prox" + (opt_.trusted_proxies == 1 ? "y" : "ies")
                                 : "") +
       ")");
+  Log(opt_.ui_dir.empty() ? std::string("web console: not installed, /ui/ says how to build it (docs/ui.md)")
+                          : "web console: /ui/ from " + opt_.ui_dir);
   return Status::Ok();
 }
 

@@ -39,6 +39,7 @@ void ServeCore::Init() {
   ctx.cache_hits = cache_hits_;
   ctx.cache_misses = cache_misses_;
   ctx.logger = opt_.logger;
+  ctx.ui_dir = opt_.ui_dir;
   ctx.record_forecast = [this](const LoadedVersion& lv, const models::Forecast& fc) {
     controller_.RecordForecast(lv, fc);
   };
