@@ -862,6 +862,15 @@ TEST_F(HttpApiTest, Issue22V2InferIsTheForecastOfV1) {
     EXPECT_EQ(vj["outputs"][0]["data"], v1_90["intervals"][0]["upper"]);
     EXPECT_EQ(vj["outputs"][1]["data"], v1_90["mean"]);
   }
+  // Codec hints as MLServer and KServe clients send them (parameters.content_type on the
+  // request and on inputs) are accepted and passed back; flat and nested data are the same.
+  auto hinted = Call("POST", "/v2/models/gdp/infer",
+                     V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32","parameters":{"content_type":"np"},)"
+                             R"("data":[3]},{"name":"levels","shape":[1],"datatype":"FP64","data":[[90]]})",
+                             R"(,"parameters":{"content_type":"pd"},"outputs":[{"name":"upper_90"}])"));
+  ASSERT_EQ(hinted.status, 200) << hinted.body;
+  EXPECT_EQ(Body(hinted)["parameters"], Json({{"content_type", "pd"}}));
+  EXPECT_EQ(Body(hinted)["outputs"][0]["data"], v1_90["intervals"][0]["upper"]);
   // as_of: the refit on the data known then, as /v1/forecast refits (on a worker thread).
   const Json v1_as_of = Body(Call("POST", "/v1/forecast", R"({"model":"gdp","horizon":4,"as_of":"2010-01-20"})"));
   ASSERT_TRUE(v1_as_of.contains("mean")) << v1_as_of;
