@@ -871,6 +871,20 @@ TEST_F(HttpApiTest, Issue22V2InferIsTheForecastOfV1) {
   ASSERT_EQ(hinted.status, 200) << hinted.body;
   EXPECT_EQ(Body(hinted)["parameters"], Json({{"content_type", "pd"}}));
   EXPECT_EQ(Body(hinted)["outputs"][0]["data"], v1_90["intervals"][0]["upper"]);
+  // The one-pass reader of the common request and the general reader (which alone reads
+  // escaped strings: "\u0068orizon" is "horizon") give the same answer, byte for byte.
+  const std::string fast =
+      V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32","data":[5]},)"
+              R"({"name":"levels","shape":[2],"datatype":"FP64","data":[50,99.5]})",
+              R"(,"id":"a","parameters":{"x":1.5,"y":-2,"z":1e3,"s":"t","b":false,"big":12345678901},)"
+              R"("outputs":[{"name":"upper_99.5"},{"name":"periods"}])");
+  std::string general = fast;
+  general.replace(general.find("\"horizon\""), 9, R"("\u0068orizon")");
+  const HttpResponse by_fast = Call("POST", "/v2/models/gdp/infer", fast);
+  ASSERT_EQ(by_fast.status, 200) << by_fast.body;
+  EXPECT_EQ(Call("POST", "/v2/models/gdp/infer", general).body, by_fast.body);
+  EXPECT_EQ(Body(by_fast)["parameters"],
+            Json({{"x", 1.5}, {"y", -2}, {"z", 1000.0}, {"s", "t"}, {"b", false}, {"big", 12345678901}}));
   // as_of: the refit on the data known then, as /v1/forecast refits (on a worker thread).
   const Json v1_as_of = Body(Call("POST", "/v1/forecast", R"({"model":"gdp","horizon":4,"as_of":"2010-01-20"})"));
   ASSERT_TRUE(v1_as_of.contains("mean")) << v1_as_of;
