@@ -41,7 +41,9 @@
 // Result<HttpResponse>: a response (api::JsonResponse) or a Status, which HttpApi::Error
 // renders, the one place that maps a Status to an HTTP status and an error body. A protocol
 // with its own error body (MLflow's {"error_code", "message"}, V2's {"error"}) adds its
-// format there, chosen by a field of its routes' RouteInfo, not in its handlers.
+// format there, chosen by a field of its routes' RouteInfo, not in its handlers: a value of
+// ErrorFormat, a case in HttpApi::Error, and RouteInfo::error_format on each of its rows
+// (V2 is the example: api_v2.cc).
 #pragma once
 
 #include <functional>
