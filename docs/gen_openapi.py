@@ -408,6 +408,110 @@ paths.update({
                  "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}])},
 })
 
+# Open Inference Protocol (KServe V2) REST, issue 22 (docs/interop.md). Its errors are the
+# protocol's {"error": "..."} with the same statuses as the rest of the API.
+def v2_errors(*codes):
+    return {c: {**e, "content": {"application/json": {"schema": ref("V2Error")}}} for c, e in errors(*codes).items()}
+
+V2_VERSION = path_param("version", "Model version number (default, without /versions/: the served production version)",
+                        {"type": "string", "pattern": "^[1-9][0-9]*$"})
+v2_parameters = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]},
+                 "description": "$parameters: name -> string, number or boolean"}
+v2_tensor_meta = obj({"name": {"type": "string"},
+                      "datatype": {"type": "string", "enum": ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8",
+                                                              "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"]},
+                      "shape": {"type": "array", "items": {"type": "integer"}, "description": "-1: variable size"}},
+                     ["name", "datatype", "shape"])
+schemas.update({
+    "V2Error": obj({"error": {"type": "string"}}, ["error"],
+                   description="The Open Inference Protocol's error object (the request id is in X-Request-Id)"),
+    "V2ServerMetadata": obj({"name": {"type": "string"}, "version": {"type": "string"},
+                             "extensions": {"type": "array", "items": {"type": "string"}}},
+                            ["name", "version", "extensions"]),
+    "V2TensorMetadata": v2_tensor_meta,
+    "V2ModelMetadata": obj({"name": {"type": "string"},
+                            "versions": {"type": "array", "items": {"type": "string"},
+                                         "description": "The versions of the model this server serves"},
+                            "platform": {"type": "string", "description": "almanac_ + the model type, e.g. almanac_auto_ets"},
+                            "inputs": {"type": "array", "items": ref("V2TensorMetadata"),
+                                       "description": "horizon (INT32 [1]), as_of (BYTES [1]), levels (FP64 [-1])"},
+                            "outputs": {"type": "array", "items": ref("V2TensorMetadata"),
+                                        "description": "mean, lower_L and upper_L for the package's levels L "
+                                                       "(FP64 [-1]), periods (BYTES [-1])"},
+                            "parameters": v2_parameters},
+                           ["name", "platform", "inputs", "outputs"]),
+    "V2InferInput": obj({"name": {"type": "string", "enum": ["horizon", "as_of", "levels"]},
+                         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                         "datatype": {"type": "string"},
+                         "parameters": v2_parameters,
+                         "data": {"type": "array", "description": "Row-major, flat or nested"}},
+                        ["name", "shape", "datatype", "data"],
+                        description="horizon: INT32 or INT64, shape [1], 1..10000. as_of: BYTES, shape [1], "
+                                    "YYYY-MM-DD, not in the future (refit on the data known then, as /v1/forecast). "
+                                    "levels: FP64 or FP32, shape [k], 1 <= k <= 10, each in (0, 100)"),
+    "V2InferRequest": obj({"id": {"type": "string", "description": "Echoed in the response"},
+                           "parameters": v2_parameters,
+                           "inputs": {"type": "array", "items": ref("V2InferInput"), "minItems": 1},
+                           "outputs": {"type": "array", "items": obj({"name": {"type": "string"},
+                                                                      "parameters": v2_parameters}, ["name"]),
+                                       "description": "The outputs wanted, in this order (default: all)"}},
+                          ["inputs"]),
+    "V2Tensor": obj({"name": {"type": "string"}, "shape": {"type": "array", "items": {"type": "integer"}},
+                     "datatype": {"type": "string"}, "parameters": v2_parameters,
+                     "data": {"type": "array", "items": {"type": ["number", "string"]}}},
+                    ["name", "shape", "datatype", "data"]),
+    "V2InferResponse": obj({"model_name": {"type": "string"}, "model_version": {"type": "string"},
+                            "id": {"type": "string", "description": "The request's id, when it had one"},
+                            "parameters": {**v2_parameters, "description": "The request's parameters, passed back"},
+                            "outputs": {"type": "array", "items": ref("V2Tensor")}},
+                           ["model_name", "model_version", "outputs"]),
+})
+
+def v2_model(summary, *, version):
+    params = [NAME, V2_VERSION] if version else [NAME]
+    return {"get": op(summary, "read", {**ok(ref("V2ModelMetadata")), **v2_errors("400", "401", "403", "404")},
+                      params=params)}
+
+def v2_ready(version):
+    return {"get": op("Whether the model (version) is ready for inference", "read",
+                      {**ok(obj({"name": {"type": "string"}, "version": {"type": "string"},
+                                 "ready": {"type": "boolean"}}, ["name", "version", "ready"]), "Ready"),
+                       **{"400": {"description": "Known but not ready (loading, or failed to load)",
+                                  "content": {"application/json": {"schema": ref("V2Error")}}}},
+                       **v2_errors("401", "403", "404")},
+                      params=[NAME, V2_VERSION] if version else [NAME])}
+
+def v2_infer(version):
+    return {"post": op(
+        "Open Inference Protocol inference: a forecast, as POST /v1/forecast answers it", "forecast",
+        {**ok(ref("V2InferResponse")), **v2_errors("400", "401", "403", "404", "409", "413", "503")},
+        params=[NAME, V2_VERSION] if version else [NAME], body=ref("V2InferRequest"),
+        description="The same numbers, cache, metrics and roles as POST /v1/forecast with the same model, "
+                    "version, horizon, levels and as_of. Outputs: mean, lower_L, upper_L per level (FP64, shape "
+                    "[horizon]) and periods (BYTES). The binary tensor data extension is not supported.")}
+
+paths.update({
+    "/v2": {"get": op("Open Inference Protocol server metadata", "public", ok(ref("V2ServerMetadata")), security=False)},
+    "/v2/health/live": {"get": op("Open Inference Protocol liveness", "public",
+                                  ok(obj({"live": {"type": "boolean"}}, ["live"])), security=False)},
+    "/v2/health/ready": {"get": op(
+        "Open Inference Protocol readiness (as /readyz)", "public",
+        {**ok(obj({"ready": {"type": "boolean"}}, ["ready"])),
+         "400": {"description": "Not ready (the protocol's 4xx)", "content": {"application/json": {"schema": ref("V2Error")}}}},
+        security=False)},
+    "/v2/models/{name}": v2_model("Open Inference Protocol model metadata (the served production version)", version=False),
+    "/v2/models/{name}/versions/{version}": v2_model("Open Inference Protocol model metadata of one version",
+                                                     version=True),
+    "/v2/models/{name}/ready": v2_ready(False),
+    "/v2/models/{name}/versions/{version}/ready": v2_ready(True),
+    "/v2/models/{name}/infer": v2_infer(False),
+    "/v2/models/{name}/versions/{version}/infer": v2_infer(True),
+})
+for path, item in paths.items():
+    if path == "/v2" or path.startswith("/v2/"):
+        for operation in item.values():  # the per-client limits answer in the protocol's shape too
+            operation["responses"]["429"] = {**TOO_MANY, "content": {"application/json": {"schema": ref("V2Error")}}}
+
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "almanac serve", "version": "1",

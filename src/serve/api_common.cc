@@ -8,8 +8,6 @@
 namespace almanac::serve::api {
 namespace {
 
-constexpr size_t kMaxLevels = 10;
-
 std::string JoinFields(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
@@ -54,14 +52,27 @@ Result<int64_t> Fields::Int(const std::string& k) const {
 
 Result<int> ParseHorizon(const Fields& f) {
   ALMANAC_ASSIGN_OR_RETURN(int64_t h, f.Int("horizon"));
+  return CheckHorizon(h);
+}
+
+Result<int> CheckHorizon(int64_t h) {
   if (h < 1 || h > models::kMaxHorizon)
     return InvalidArgumentError("horizon must be in 1.." + std::to_string(models::kMaxHorizon) + ", got " +
                                 std::to_string(h));
   return static_cast<int>(h);
 }
 
+std::vector<double> DefaultLevels(const std::vector<double>& fallback) {
+  return fallback.empty() ? std::vector<double>{80, 95} : fallback;
+}
+
+Status CheckLevel(double x) {
+  if (!(x > 0 && x < 100)) return InvalidArgumentError("level " + FormatDouble(x) + " is outside (0, 100)");
+  return Status::Ok();
+}
+
 Result<std::vector<double>> ParseLevels(const Fields& f, const std::vector<double>& fallback) {
-  if (!f.Has("levels")) return fallback.empty() ? std::vector<double>{80, 95} : fallback;
+  if (!f.Has("levels")) return DefaultLevels(fallback);
   const Json& a = f.Raw("levels");
   if (!a.is_array()) return InvalidArgumentError("field 'levels' must be an array of numbers, e.g. [80, 95]");
   if (a.size() > kMaxLevels) return InvalidArgumentError("at most " + std::to_string(kMaxLevels) + " levels");
@@ -69,7 +80,7 @@ Result<std::vector<double>> ParseLevels(const Fields& f, const std::vector<doubl
   for (const auto& v : a) {
     if (!v.is_number()) return InvalidArgumentError("field 'levels' must hold numbers");
     const double x = v.get<double>();
-    if (!(x > 0 && x < 100)) return InvalidArgumentError("level " + FormatDouble(x) + " is outside (0, 100)");
+    ALMANAC_RETURN_IF_ERROR(CheckLevel(x));
     out.push_back(x);
   }
   return out;

@@ -34,10 +34,15 @@ class Fields {
   std::vector<std::string> allowed_;
 };
 
-// "horizon": 1..models::kMaxHorizon.
+// "horizon": 1..models::kMaxHorizon (CheckHorizon: the range check alone).
 Result<int> ParseHorizon(const Fields& f);
-// "levels": up to 10 numbers in (0, 100); `fallback` (else 80, 95) when absent.
+Result<int> CheckHorizon(int64_t horizon);
+// "levels": up to 10 numbers in (0, 100); `fallback` (else 80, 95) when absent. CheckLevel:
+// the range check of one; DefaultLevels: `fallback`, else 80, 95.
 Result<std::vector<double>> ParseLevels(const Fields& f, const std::vector<double>& fallback);
+Status CheckLevel(double level);
+std::vector<double> DefaultLevels(const std::vector<double>& fallback);
+inline constexpr size_t kMaxLevels = 10;
 // "version" (positive) or "alias" (production, staging), not both.
 Result<VersionRef> ParseVersionRef(const Fields& f);
 // A date that is not after the clock's today.

@@ -33,18 +33,12 @@ void AppendDoubles(std::string& out, const std::vector<double>& v) {
 }
 
 // The forecast response up to (not including) the request id: `{...,` so the caller appends
-// `"request_id":"..."}`. InternalError when the model produced a non-finite value.
-Result<std::string> RenderForecast(const LoadedVersion& lv, const std::string& label, int horizon, Period first,
-                                   const models::Forecast& fc, const std::string& method, const Json& data) {
-  auto finite = [](const std::vector<double>& v) {
-    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
-  };
-  if (static_cast<int>(fc.mean.size()) != horizon || !finite(fc.mean))
-    return InternalError("model " + lv.model + "@" + std::to_string(lv.version) + " produced a non-finite forecast");
-  for (const auto& pi : fc.intervals)
-    if (!finite(pi.lower) || !finite(pi.upper))
-      return InternalError("model " + lv.model + "@" + std::to_string(lv.version) +
-                           " produced non-finite interval bounds");
+// `"request_id":"..."}`.
+Result<std::string> RenderForecast(const ForecastParts& p) {
+  const LoadedVersion& lv = p.version;
+  const std::string& label = p.label;
+  const int horizon = p.horizon;
+  const models::Forecast& fc = p.forecast;
   std::string out;
   out.reserve(256 + static_cast<size_t>(horizon) * (24 + fc.intervals.size() * 48));
   out += '{';
@@ -60,7 +54,7 @@ Result<std::string> RenderForecast(const LoadedVersion& lv, const std::string& l
   out += ",\"model_type\":";
   json_out::String(out, lv.manifest.model_type);
   out += ",\"method\":";
-  json_out::String(out, method);
+  json_out::String(out, p.method);
   out += ",\"frequency\":";
   json_out::String(out, FrequencyCode(lv.frequency));
   out += ",\"horizon\":";
@@ -68,7 +62,7 @@ Result<std::string> RenderForecast(const LoadedVersion& lv, const std::string& l
   out += ",\"periods\":[";
   for (int i = 0; i < horizon; ++i) {
     if (i) out += ',';
-    json_out::String(out, (first + i).ToString());
+    json_out::String(out, (p.first + i).ToString());
   }
   out += "],\"mean\":";
   AppendDoubles(out, fc.mean);
@@ -84,7 +78,7 @@ Result<std::string> RenderForecast(const LoadedVersion& lv, const std::string& l
     out += '}';
   }
   out += "],\"data\":";
-  out += CompactJson(data);
+  out += CompactJson(p.data);
   out += ",\"package_sha256\":";
   json_out::String(out, lv.package_sha256);
   out += ",\"notes\":[";
@@ -122,11 +116,33 @@ Result<models::Forecast> Refit(const models::ForecasterRegistry& registry, const
   return model->Predict(horizon, levels);
 }
 
+// Every value of the forecast is finite (JSON has no NaN); InternalError otherwise.
+Status CheckFinite(const LoadedVersion& lv, int horizon, const models::Forecast& fc) {
+  auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  };
+  if (static_cast<int>(fc.mean.size()) != horizon || !finite(fc.mean))
+    return InternalError("model " + lv.model + "@" + std::to_string(lv.version) + " produced a non-finite forecast");
+  for (const auto& pi : fc.intervals)
+    if (static_cast<int>(pi.lower.size()) != horizon || static_cast<int>(pi.upper.size()) != horizon ||
+        !finite(pi.lower) || !finite(pi.upper))
+      return InternalError("model " + lv.model + "@" + std::to_string(lv.version) +
+                           " produced non-finite interval bounds");
+  return Status::Ok();
+}
+
+// Checks the forecast and renders it.
+Result<std::string> CheckAndRender(const ForecastRenderer& render, const ForecastParts& parts) {
+  ALMANAC_RETURN_IF_ERROR(CheckFinite(parts.version, parts.horizon, parts.forecast));
+  return render(parts);
+}
+
 // The forecast of `lv`'s model spec refitted on its target as known on `as_of` (the recorded
 // transforms applied to the input series read as of then; never data from later), rendered
-// up to the request id. FailedPrecondition when that cannot be done, saying why.
+// by `render`. FailedPrecondition when that cannot be done, saying why.
 Result<std::string> RenderRefitAsOf(const ApiContext& ctx, const LoadedVersion& lv, const std::string& label,
-                                    int horizon, const std::vector<double>& levels, Date as_of) {
+                                    int horizon, const std::vector<double>& levels, Date as_of,
+                                    const ForecastRenderer& render) {
   const std::string id = lv.model + "@" + std::to_string(lv.version);
   if (lv.input_series.empty())
     return FailedPreconditionError("cannot forecast " + id + " as of a date: its training snapshot " +
@@ -167,13 +183,12 @@ Result<std::string> RenderRefitAsOf(const ApiContext& ctx, const LoadedVersion& 
                {"observations", target.size()},
                {"target_sha256", target_id.ok() ? Json(*target_id) : Json(nullptr)},
                {"refit", true}};
-  return RenderForecast(lv, label, horizon, target.end() + 1, *fc, method, data);
+  return CheckAndRender(render, {lv, label, horizon, target.end() + 1, *fc, method, data});
 }
 
 }  // namespace
 
 Result<HttpResponse> HttpApi::Forecast(ApiCall& call) const {
-  const std::string& rid = call.req.request_id;
   ALMANAC_ASSIGN_OR_RETURN(
       Fields f, Fields::Parse(call.req.body, {"model", "version", "alias", "horizon", "levels", "as_of"}, false));
   ALMANAC_ASSIGN_OR_RETURN(std::string model, f.String("model"));
@@ -185,15 +200,30 @@ Result<HttpResponse> HttpApi::Forecast(ApiCall& call) const {
     ALMANAC_ASSIGN_OR_RETURN(as_of, ParseAsOf(text, *ctx_.clock));
   }
   ALMANAC_ASSIGN_OR_RETURN(ServableHandle handle, ctx_.manager->Get(model, ref));
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<double> levels, ParseLevels(f, handle.version->manifest.levels));
+  static const ForecastRenderer kRender = RenderForecast;
+  bool cache_hit = false;
+  ALMANAC_ASSIGN_OR_RETURN(auto rendered, ServeForecast(call, handle, horizon, levels, as_of, "", kRender, &cache_hit));
+  if (rendered == nullptr) return HttpResponse();  // call.needs_worker
+  HttpResponse res = RenderedResponse(*rendered, call.req.request_id);
+  res.cache_hit = cache_hit;
+  return res;
+}
+
+Result<std::shared_ptr<const std::string>> HttpApi::ServeForecast(ApiCall& call, const ServableHandle& handle,
+                                                                  int horizon, const std::vector<double>& levels,
+                                                                  const std::optional<Date>& as_of, std::string_view tag,
+                                                                  const ForecastRenderer& render,
+                                                                  bool* cache_hit) const {
+  *cache_hit = false;
   const LoadedVersion& lv = *handle.version;
-  ALMANAC_ASSIGN_OR_RETURN(std::vector<double> levels, ParseLevels(f, lv.manifest.levels));
   if (as_of && !call.may_block) {
     call.needs_worker = true;  // refits on data read from the store
-    return HttpResponse();
+    return std::shared_ptr<const std::string>();
   }
 
   // Everything the answer depends on: the version (by content), the label it was served under,
-  // horizon, levels and as_of (whose data changes clear the cache).
+  // horizon, levels and as_of (whose data changes clear the cache), and the rendering.
   std::string key;
   const uint64_t generation = ctx_.cache->generation();
   if (ctx_.cache->enabled()) {
@@ -211,11 +241,14 @@ Result<HttpResponse> HttpApi::Forecast(ApiCall& call) const {
     key += LevelsKey(levels);
     key += '\x1f';
     if (as_of) key += as_of->ToString();
+    if (!tag.empty()) {
+      key += '\x1f';
+      key += tag;
+    }
     if (auto hit = ctx_.cache->Get(key)) {
       if (ctx_.cache_hits) ctx_.cache_hits->Inc();
-      HttpResponse res = RenderedResponse(*hit, rid);
-      res.cache_hit = true;
-      return res;
+      *cache_hit = true;
+      return hit;
     }
     if (ctx_.cache_misses) ctx_.cache_misses->Inc();
   }
@@ -230,14 +263,14 @@ Result<HttpResponse> HttpApi::Forecast(ApiCall& call) const {
                  {"history_end", lv.manifest.history_end},
                  {"refit", false}};
     ALMANAC_ASSIGN_OR_RETURN(rendered,
-                             RenderForecast(lv, handle.label, horizon, lv.history_end + 1, fc, lv.method, data));
+                             CheckAndRender(render, {lv, handle.label, horizon, lv.history_end + 1, fc, lv.method, data}));
     if (ctx_.record_forecast && handle.label == "production") ctx_.record_forecast(lv, fc);
   } else {
-    ALMANAC_ASSIGN_OR_RETURN(rendered, RenderRefitAsOf(ctx_, lv, handle.label, horizon, levels, *as_of));
+    ALMANAC_ASSIGN_OR_RETURN(rendered, RenderRefitAsOf(ctx_, lv, handle.label, horizon, levels, *as_of, render));
   }
   auto shared = std::make_shared<const std::string>(std::move(rendered));
   if (ctx_.cache->enabled()) ctx_.cache->Put(key, shared, generation);
-  return RenderedResponse(*shared, rid);
+  return std::shared_ptr<const std::string>(std::move(shared));
 }
 
 Result<HttpResponse> HttpApi::Predict(ApiCall& call) const {
@@ -311,7 +344,7 @@ Result<HttpResponse> HttpApi::Predict(ApiCall& call) const {
                {"history_sha256", history_id},
                {"refit", true}};
   ALMANAC_ASSIGN_OR_RETURN(std::string rendered,
-                           RenderForecast(lv, handle.label, horizon, target.end() + 1, *fc, method, data));
+                           CheckAndRender(RenderForecast, {lv, handle.label, horizon, target.end() + 1, *fc, method, data}));
   auto shared = std::make_shared<const std::string>(std::move(rendered));
   ctx_.cache->Put(key, shared, generation);
   return RenderedResponse(*shared, req.request_id);

@@ -115,6 +115,21 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
       {RouteId::kAudit, "GET", "/v1/audit", P::kRead, true, &HttpApi::AuditLog, {"actor", "action", "object", "limit"}},
       {RouteId::kWhoami, "GET", "/v1/whoami", P::kRead, false, &HttpApi::Whoami},
       {RouteId::kSnapshots, "GET", "/v1/snapshots", P::kRead, true, &HttpApi::SnapshotList, {"limit"}},
+      // Open Inference Protocol (KServe V2): its own error body ({"error": "..."}).
+      {RouteId::kV2Server, "GET", "/v2", P::kPublic, false, &HttpApi::V2Server, {}, ErrorFormat::kV2},
+      {RouteId::kV2Live, "GET", "/v2/health/live", P::kPublic, false, &HttpApi::V2Live, {}, ErrorFormat::kV2},
+      {RouteId::kV2Ready, "GET", "/v2/health/ready", P::kPublic, false, &HttpApi::V2Ready, {}, ErrorFormat::kV2},
+      {RouteId::kV2Model, "GET", "/v2/models/{name}", P::kRead, false, &HttpApi::V2Model, {}, ErrorFormat::kV2},
+      {RouteId::kV2ModelVersion, "GET", "/v2/models/{name}/versions/{version}", P::kRead, false, &HttpApi::V2Model,
+       {}, ErrorFormat::kV2},
+      {RouteId::kV2ModelReady, "GET", "/v2/models/{name}/ready", P::kRead, false, &HttpApi::V2ModelReady, {},
+       ErrorFormat::kV2},
+      {RouteId::kV2ModelVersionReady, "GET", "/v2/models/{name}/versions/{version}/ready", P::kRead, false,
+       &HttpApi::V2ModelReady, {}, ErrorFormat::kV2},
+      {RouteId::kV2Infer, "POST", "/v2/models/{name}/infer", P::kForecast, false, &HttpApi::V2Infer, {},
+       ErrorFormat::kV2},
+      {RouteId::kV2InferVersion, "POST", "/v2/models/{name}/versions/{version}/infer", P::kForecast, false,
+       &HttpApi::V2Infer, {}, ErrorFormat::kV2},
   };
   return kRoutes;
 }
@@ -150,30 +165,59 @@ Status SplitTarget(std::string_view target, std::vector<std::string>* segments, 
   return Status::Ok();
 }
 
-HttpResponse HttpApi::Error(const Status& status, const std::string& request_id, bool request_too_large) {
+HttpResponse HttpApi::Error(const Status& status, const std::string& request_id, bool request_too_large,
+                            ErrorFormat format) {
   HttpResponse res;
   res.status = HttpStatusFor(status, request_too_large);
   res.error_code = StatusCodeName(status.code());
   res.error_message = status.message();
-  std::string body = "{\"code\":";
-  json_out::String(body, res.error_code);
-  body += ",\"message\":";
-  json_out::String(body, status.message());
-  body += ",\"request_id\":";
-  json_out::String(body, request_id);
-  body += '}';
+  std::string body;
+  switch (format) {
+    case ErrorFormat::kAlmanac:
+      body = "{\"code\":";
+      json_out::String(body, res.error_code);
+      body += ",\"message\":";
+      json_out::String(body, status.message());
+      body += ",\"request_id\":";
+      json_out::String(body, request_id);
+      body += '}';
+      break;
+    case ErrorFormat::kV2:  // the Open Inference Protocol's error object (the id is in X-Request-Id)
+      body = "{\"error\":";
+      json_out::String(body, status.message());
+      body += '}';
+      break;
+  }
   res.body = std::move(body);
   if (res.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"almanac\"");
   return res;
+}
+
+ErrorFormat HttpApi::ErrorFormatFor(std::string_view target) {
+  // First path segment -> the format its routes share (kAlmanac when they differ).
+  static const std::map<std::string, ErrorFormat, std::less<>> kByPrefix = [] {
+    std::map<std::string, ErrorFormat, std::less<>> out;
+    for (const auto& r : Routes()) {
+      const std::string_view first = r.path.substr(1, r.path.find('/', 1) - 1);
+      auto [it, added] = out.emplace(std::string(first), r.error_format);
+      if (!added && it->second != r.error_format) it->second = ErrorFormat::kAlmanac;
+    }
+    return out;
+  }();
+  if (target.empty() || target[0] != '/') return ErrorFormat::kAlmanac;
+  const std::string_view first = target.substr(1, target.find_first_of("/?", 1) - 1);
+  auto it = kByPrefix.find(first);
+  return it == kByPrefix.end() ? ErrorFormat::kAlmanac : it->second;
 }
 
 HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, bool may_block) const {
   std::string_view route = "unmatched";
   std::string user;
   bool needs_worker = false;
+  ErrorFormat format = ErrorFormat::kAlmanac;  // the matched route's; set by Dispatch
   Result<HttpResponse> r = InternalError("unreachable");
   try {
-    r = Dispatch(req, may_block, &route, &user, &needs_worker);
+    r = Dispatch(req, may_block, &route, &user, &needs_worker, &format);
   } catch (const std::exception& e) {
     // Never a stack trace or exception text from a library in a response; the log has it.
     if (ctx_.logger != nullptr)
@@ -183,14 +227,19 @@ HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, 
     needs_worker = false;
   }
   if (needs_worker) return Disposition::kNeedsWorker;
-  res = r.ok() ? std::move(*r) : Error(r.status(), req.request_id);
+  if (!r.ok()) {
+    // Unmatched (or an unreadable path): the format of the family the path falls in.
+    res = Error(r.status(), req.request_id, false, route == "unmatched" ? ErrorFormatFor(req.target) : format);
+  } else {
+    res = std::move(*r);
+  }
   res.route = route;
   res.user = std::move(user);
   return Disposition::kDone;
 }
 
 Result<HttpResponse> HttpApi::Dispatch(const HttpRequest& req, bool may_block, std::string_view* route,
-                                       std::string* user, bool* needs_worker) const {
+                                       std::string* user, bool* needs_worker, ErrorFormat* format) const {
   // The web console's files (api_ui.cc): public, read from disk on a worker thread.
   if (const std::string_view path = req.target.substr(0, req.target.find('?'));
       path == "/ui" || path.substr(0, 4) == "/ui/") {
@@ -254,12 +303,13 @@ Result<HttpResponse> HttpApi::Dispatch(const HttpRequest& req, bool may_block, s
     // 405 is the router's answer, not a Status code's.
     HttpResponse res = Error(Status(StatusCode::kInvalidArgument, "method " + std::string(req.method) +
                                                                       " is not allowed here (allowed: " + allow + ")"),
-                             req.request_id);
+                             req.request_id, false, ErrorFormatFor(req.target));
     res.status = 405;
     res.headers.emplace_back("Allow", std::move(allow));
     return res;
   }
   *route = match->path;
+  *format = match->error_format;
 
   Principal who;
   if (match->permission != Permission::kPublic) {

@@ -31,6 +31,11 @@
 //   GET  /v1/whoami                                    the caller's user and role          api_ui.cc
 //   GET  /v1/snapshots                                 stored snapshots, newest first      api_ui.cc
 //   GET  /ui/...                                       the web console's files (docs/ui.md) api_ui.cc
+// Open Inference Protocol (KServe V2, REST; docs/interop.md), errors as {"error": "..."}:
+//   GET  /v2, /v2/health/live, /v2/health/ready        server metadata, liveness, readiness api_v2.cc
+//   GET  /v2/models/{name}[/versions/{version}]        model metadata (tensor metadata)    api_v2.cc
+//   GET  /v2/models/{name}[/versions/{version}]/ready  model readiness                     api_v2.cc
+//   POST /v2/models/{name}[/versions/{version}]/infer  a forecast, as POST /v1/forecast    api_v2.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -40,11 +45,15 @@
 // Result<HttpResponse>: a response (api::JsonResponse) or a Status, which HttpApi::Error
 // renders, the one place that maps a Status to an HTTP status and an error body. A protocol
 // with its own error body (MLflow's {"error_code", "message"}, V2's {"error"}) adds its
-// format there, chosen by a field of its routes' RouteInfo, not in its handlers.
+// format there, chosen by a field of its routes' RouteInfo, not in its handlers: a value of
+// ErrorFormat, a case in HttpApi::Error, and RouteInfo::error_format on each of its rows
+// (V2 is the example: api_v2.cc).
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,6 +117,23 @@ enum class RouteId {
   kAudit,
   kWhoami,
   kSnapshots,
+  // Open Inference Protocol (KServe V2), api_v2.cc.
+  kV2Server,
+  kV2Live,
+  kV2Ready,
+  kV2Model,
+  kV2ModelVersion,
+  kV2ModelReady,
+  kV2ModelVersionReady,
+  kV2Infer,
+  kV2InferVersion,
+};
+
+// The error body of a route family (HttpApi::Error): almanac's {"code", "message",
+// "request_id"}, or the protocol's own for an adapter (V2: {"error": "..."}).
+enum class ErrorFormat {
+  kAlmanac,
+  kV2,
 };
 
 class HttpApi;
@@ -126,6 +152,20 @@ struct ApiCall {
   bool needs_worker = false;
 };
 
+// What a forecast renderer sees (HttpApi::ServeForecast): the version and the label it was
+// served under, the forecast (finite), its first period, the method and the data it used.
+struct ForecastParts {
+  const LoadedVersion& version;
+  const std::string& label;
+  int horizon;
+  Period first;
+  const models::Forecast& forecast;
+  const std::string& method;
+  const Json& data;
+};
+// Renders the cacheable part of an answer (without anything per request).
+using ForecastRenderer = std::function<Result<std::string>(const ForecastParts& parts)>;
+
 // A handler: the response, or the error that HttpApi::Error renders.
 using Handler = Result<HttpResponse> (HttpApi::*)(ApiCall& call) const;
 
@@ -137,6 +177,7 @@ struct RouteInfo {
   bool blocking;  // reads the store or refits: runs on a worker thread
   Handler handler;
   std::vector<std::string> query = {};  // the query parameters the route takes
+  ErrorFormat error_format = ErrorFormat::kAlmanac;  // the body of its errors
 };
 
 // Everything the handler uses; owned by the server.
@@ -182,13 +223,29 @@ class HttpApi {
 
   // The one place a Status becomes an answer: {"code","message","request_id"} with the
   // status from HttpStatusFor (401 adds WWW-Authenticate); error_code and error_message set.
-  static HttpResponse Error(const Status& status, const std::string& request_id, bool request_too_large = false);
+  // `format` selects a protocol adapter's body instead (V2: {"error": message}), same status.
+  static HttpResponse Error(const Status& status, const std::string& request_id, bool request_too_large = false,
+                            ErrorFormat format = ErrorFormat::kAlmanac);
+  // The error format of the route family `target` falls in (by its first path segment; the
+  // transport's own refusals, e.g. a full worker queue, use it too). kAlmanac when none.
+  static ErrorFormat ErrorFormatFor(std::string_view target);
 
  private:
   // Matches, authenticates and authorizes `req`, then calls the route's handler. Sets
   // `*route` and `*user` as far as it got (for metrics and the log) and `*needs_worker`.
   Result<HttpResponse> Dispatch(const HttpRequest& req, bool may_block, std::string_view* route, std::string* user,
-                                bool* needs_worker) const;
+                                bool* needs_worker, ErrorFormat* format) const;
+
+  // The path of POST /v1/forecast after parsing, shared by the protocol adapters that answer
+  // forecasts (V2 infer) so that their numbers, cache, metrics and accuracy records are those
+  // of /v1/forecast: the cache entry for (version, label, horizon, levels, as_of, `tag`), or
+  // the forecast computed (the served fit, or a refit as of `as_of`), checked finite, rendered
+  // by `render` and cached. `tag` names the rendering ("" for /v1/forecast's). Returns null
+  // with call.needs_worker set when an as_of refit must run on a worker thread.
+  Result<std::shared_ptr<const std::string>> ServeForecast(ApiCall& call, const ServableHandle& handle, int horizon,
+                                                           const std::vector<double>& levels,
+                                                           const std::optional<Date>& as_of, std::string_view tag,
+                                                           const ForecastRenderer& render, bool* cache_hit) const;
 
   // Probes (api_probes.cc).
   Result<HttpResponse> Healthz(ApiCall& call) const;
@@ -223,6 +280,13 @@ class HttpApi {
   Result<HttpResponse> AuditLog(ApiCall& call) const;
   Result<HttpResponse> Whoami(ApiCall& call) const;
   Result<HttpResponse> SnapshotList(ApiCall& call) const;
+  // Open Inference Protocol, KServe V2 (api_v2.cc).
+  Result<HttpResponse> V2Server(ApiCall& call) const;
+  Result<HttpResponse> V2Live(ApiCall& call) const;
+  Result<HttpResponse> V2Ready(ApiCall& call) const;
+  Result<HttpResponse> V2Model(ApiCall& call) const;
+  Result<HttpResponse> V2ModelReady(ApiCall& call) const;
+  Result<HttpResponse> V2Infer(ApiCall& call) const;
 
   ApiContext ctx_;
 };

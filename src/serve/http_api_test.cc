@@ -668,6 +668,328 @@ TEST_F(HttpApiTest, Issue27ErrorAnswersCarryTheirReasonForTheAccessLog) {
   EXPECT_EQ(e.error_message, "four-eyes");
 }
 
+// Issue 22: the Open Inference Protocol (KServe V2) adapter (api_v2.cc). Its infer answers
+// are /v1/forecast's numbers (one code path, HttpApi::ServeForecast); its errors are the
+// protocol's {"error": "..."} with the statuses of HttpStatusFor, chosen by the routes'
+// ErrorFormat; bad input changes nothing.
+std::string V2Infer(const std::string& inputs, const std::string& extra = "") {
+  return "{\"inputs\":[" + inputs + "]" + extra + "}";
+}
+const std::string kV2Horizon8 = R"({"name":"horizon","shape":[1],"datatype":"INT32","data":[8]})";
+
+// A V2 error body: exactly {"error": message}, the message containing `what`.
+void ExpectV2Error(const HttpResponse& r, int status, const std::string& what, const std::string& context) {
+  EXPECT_EQ(r.status, status) << context << " -> " << r.body;
+  auto j = ParseJson(r.body);
+  ASSERT_TRUE(j.ok()) << context << ": " << r.body;
+  ASSERT_TRUE(j->is_object()) << context;
+  EXPECT_EQ(j->size(), 1u) << context << ": " << r.body;
+  ASSERT_TRUE(j->contains("error") && (*j)["error"].is_string()) << context << ": " << r.body;
+  EXPECT_THAT((*j)["error"].get<std::string>(), HasSubstr(what)) << context;
+  EXPECT_EQ(r.error_message, (*j)["error"].get<std::string>()) << context;  // and the access log has it
+}
+
+TEST(ErrorFormatTest, Issue22ChosenByTheRouteFamilyOfThePath) {
+  EXPECT_EQ(HttpApi::ErrorFormatFor("/v2"), ErrorFormat::kV2);
+  EXPECT_EQ(HttpApi::ErrorFormatFor("/v2?x=1"), ErrorFormat::kV2);
+  EXPECT_EQ(HttpApi::ErrorFormatFor("/v2/models/gdp/infer"), ErrorFormat::kV2);
+  EXPECT_EQ(HttpApi::ErrorFormatFor("/v2/anything/else"), ErrorFormat::kV2);
+  EXPECT_EQ(HttpApi::ErrorFormatFor("/v1/forecast"), ErrorFormat::kAlmanac);
+  EXPECT_EQ(HttpApi::ErrorFormatFor("/healthz"), ErrorFormat::kAlmanac);
+  EXPECT_EQ(HttpApi::ErrorFormatFor("/v22/x"), ErrorFormat::kAlmanac);
+  EXPECT_EQ(HttpApi::ErrorFormatFor(""), ErrorFormat::kAlmanac);
+  const HttpResponse e = HttpApi::Error(NotFoundError("no model"), "rid", false, ErrorFormat::kV2);
+  EXPECT_EQ(e.status, 404);
+  EXPECT_EQ(e.body, R"({"error":"no model"})");
+  EXPECT_EQ(e.error_code, "NOT_FOUND");
+  const HttpResponse u = HttpApi::Error(UnauthenticatedError("no token"), "rid", false, ErrorFormat::kV2);
+  EXPECT_EQ(u.status, 401);
+  ASSERT_EQ(u.headers.size(), 1u);
+  EXPECT_EQ(u.headers[0].first, "WWW-Authenticate");
+}
+
+TEST_F(HttpApiTest, Issue22V2ServerHealthAndModelMetadata) {
+  auto server = Call("GET", "/v2", "", std::nullopt);
+  ASSERT_EQ(server.status, 200) << server.body;
+  Json s = Body(server);
+  EXPECT_EQ(s["name"], "almanac");
+  EXPECT_FALSE(s["version"].get<std::string>().empty());
+  EXPECT_EQ(s["extensions"], Json::array());
+  auto live = Call("GET", "/v2/health/live", "", std::nullopt);
+  EXPECT_EQ(live.status, 200);
+  EXPECT_EQ(Body(live), Json({{"live", true}}));
+  auto ready = Call("GET", "/v2/health/ready", "", std::nullopt);
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(Body(ready), Json({{"ready", true}}));
+
+  for (const std::string target : {"/v2/models/gdp", "/v2/models/gdp/versions/1"}) {
+    auto meta = Call("GET", target, "", Role::kViewer);
+    ASSERT_EQ(meta.status, 200) << target << ": " << meta.body;
+    Json m = Body(meta);
+    EXPECT_EQ(m["name"], "gdp");
+    EXPECT_EQ(m["versions"], Json::array({"1"}));
+    EXPECT_EQ(m["platform"], "almanac_auto_ets");
+    ASSERT_EQ(m["inputs"].size(), 3u);
+    EXPECT_EQ(m["inputs"][0], Json({{"name", "horizon"}, {"datatype", "INT32"}, {"shape", {1}}}));
+    EXPECT_EQ(m["inputs"][1], Json({{"name", "as_of"}, {"datatype", "BYTES"}, {"shape", {1}}}));
+    EXPECT_EQ(m["inputs"][2], Json({{"name", "levels"}, {"datatype", "FP64"}, {"shape", {-1}}}));
+    std::vector<std::string> outputs;
+    for (const auto& o : m["outputs"]) {
+      outputs.push_back(o["name"].get<std::string>());
+      EXPECT_EQ(o["datatype"], o["name"] == "periods" ? "BYTES" : "FP64");
+      EXPECT_EQ(o["shape"], Json::array({-1}));
+    }
+    EXPECT_EQ(outputs, (std::vector<std::string>{"mean", "lower_80", "upper_80", "lower_95", "upper_95", "periods"}));
+    EXPECT_EQ(m["parameters"]["version"], "1");
+    EXPECT_EQ(m["parameters"]["frequency"], "Q");
+    for (auto it = m["parameters"].begin(); it != m["parameters"].end(); ++it)
+      EXPECT_TRUE(it.value().is_string()) << it.key();  // $parameters are scalars
+  }
+  auto model_ready = Call("GET", "/v2/models/gdp/ready", "", Role::kViewer);
+  EXPECT_EQ(model_ready.status, 200) << model_ready.body;
+  EXPECT_EQ(Body(model_ready), Json({{"name", "gdp"}, {"version", "1"}, {"ready", true}}));
+  EXPECT_EQ(Call("GET", "/v2/models/gdp/versions/1/ready", "", Role::kViewer).status, 200);
+
+  // Errors in the protocol's shape, with almanac's statuses.
+  ExpectV2Error(Call("GET", "/v2/models/nope"), 404, "not served", "unknown model");
+  ExpectV2Error(Call("GET", "/v2/models/gdp/versions/9"), 404, "version 9 is not served", "unknown version");
+  ExpectV2Error(Call("GET", "/v2/models/gdp/versions/x"), 400, "not a positive integer", "bad version");
+  ExpectV2Error(Call("GET", "/v2/models/gdp/versions/0/ready"), 400, "not a positive integer", "version 0");
+  ExpectV2Error(Call("GET", "/v2/models/nope/ready"), 404, "not served", "unknown model ready");
+  ExpectV2Error(Call("GET", "/v2/models/gdp/versions/9/ready"), 404, "version 9", "unknown version ready");
+  ExpectV2Error(Call("GET", "/v2/models/gdp", "", std::nullopt), 401, "", "no token");
+  ExpectV2Error(Call("GET", "/v2/nothing"), 404, "no such endpoint", "unrouted");
+  ExpectV2Error(Call("GET", "/v2/models/a;b"), 400, "invalid character", "bad path");
+  auto wrong_method = Call("GET", "/v2/models/gdp/infer");
+  ExpectV2Error(wrong_method, 405, "method GET is not allowed here", "GET infer");
+  ASSERT_EQ(wrong_method.headers.size(), 1u);
+  EXPECT_EQ(wrong_method.headers[0].second, "POST");
+  // almanac's own routes keep almanac's errors.
+  EXPECT_EQ(Body(Call("GET", "/v1/nothing"))["code"], "NOT_FOUND");
+}
+
+TEST_F(HttpApiTest, Issue22V2ReadinessFollowsTheManager) {
+  // A version the policy wants that is not loaded (its package is missing): the server and
+  // the model are not ready, a 4xx as the protocol's health API says.
+  const int64_t v2 = Register("gdp", "theta", "us:gdp", "2010-02-01");
+  ServableManager::Options mo;
+  mo.policy = *ParseVersionPolicy("production,gdp@" + std::to_string(v2));
+  ServableManager broken(mo, *artifacts_, models_, &store_->series(), clock_);
+  auto versions = *ReadRegistryState(store_->metadata());
+  for (auto& v : versions)
+    if (v.version == v2) v.artifact_sha256 = std::string(64, '0');  // cannot be verified: fails to load
+  broken.Reconcile(versions);
+  ApiContext ctx;
+  ctx.manager = &broken;
+  ctx.store = store_.get();
+  ctx.models = &models_;
+  ctx.auth = auth_.get();
+  ctx.cache = cache_.get();
+  ctx.metrics = &metrics_;
+  ctx.clock = &clock_;
+  HttpApi api(ctx);
+  auto call = [&](const std::string& target) {
+    HttpRequest req;
+    req.method = "GET";
+    req.target = target;
+    const std::string auth = "Bearer " + tokens_[Role::kViewer];
+    req.authorization = auth;
+    req.request_id = "r";
+    HttpResponse res;
+    EXPECT_EQ(api.Handle(req, res, false), HttpApi::Disposition::kDone);
+    return res;
+  };
+  ExpectV2Error(call("/v2/health/ready"), 400, "not ready", "server ready");
+  EXPECT_EQ(call("/v2/health/live").status, 200);
+  EXPECT_EQ(call("/v2/models/gdp/ready").status, 200);  // production (v1) is served
+  ExpectV2Error(call("/v2/models/gdp/versions/" + std::to_string(v2) + "/ready"), 400, "is not ready: error",
+                "pinned version that failed");
+}
+
+TEST_F(HttpApiTest, Issue22V2InferIsTheForecastOfV1) {
+  const std::string v1_body = R"({"model":"gdp","horizon":8})";
+  const Json v1 = Body(Call("POST", "/v1/forecast", v1_body, Role::kViewer));
+  auto r = Call("POST", "/v2/models/gdp/infer",
+                V2Infer(kV2Horizon8, R"(,"id":"my-id-7","parameters":{"team":"macro","n":3,"flag":true})"),
+                Role::kViewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.cache_hit);
+  EXPECT_EQ(r.route, "/v2/models/{name}/infer");
+  Json j = Body(r);
+  EXPECT_EQ(j["model_name"], "gdp");
+  EXPECT_EQ(j["model_version"], "1");
+  EXPECT_EQ(j["id"], "my-id-7");
+  EXPECT_EQ(j["parameters"], Json({{"team", "macro"}, {"n", 3}, {"flag", true}}));
+  ASSERT_EQ(j["outputs"].size(), 6u);
+  std::map<std::string, Json> out;
+  for (const auto& o : j["outputs"]) {
+    EXPECT_EQ(o["shape"], Json::array({8})) << o["name"];
+    EXPECT_EQ(o["data"].size(), 8u) << o["name"];
+    out[o["name"].get<std::string>()] = o;
+  }
+  EXPECT_EQ(j["outputs"][0]["name"], "mean");
+  EXPECT_EQ(out["mean"]["datatype"], "FP64");
+  // The same numbers, to the last bit (the same rendering of the same doubles).
+  EXPECT_EQ(out["mean"]["data"], v1["mean"]);
+  EXPECT_EQ(out["lower_80"]["data"], v1["intervals"][0]["lower"]);
+  EXPECT_EQ(out["upper_80"]["data"], v1["intervals"][0]["upper"]);
+  EXPECT_EQ(out["lower_95"]["data"], v1["intervals"][1]["lower"]);
+  EXPECT_EQ(out["upper_95"]["data"], v1["intervals"][1]["upper"]);
+  EXPECT_EQ(out["periods"]["datatype"], "BYTES");
+  EXPECT_EQ(out["periods"]["data"], v1["periods"]);
+  // Cached as /v1/forecast is; the id and parameters are per request.
+  auto again = Call("POST", "/v2/models/gdp/infer", V2Infer(kV2Horizon8, R"(,"id":"other")"), Role::kViewer);
+  EXPECT_TRUE(again.cache_hit);
+  Json a = Body(again);
+  EXPECT_EQ(a["id"], "other");
+  EXPECT_FALSE(a.contains("parameters"));
+  EXPECT_EQ(a["outputs"], j["outputs"]);
+  EXPECT_FALSE(Body(Call("POST", "/v2/models/gdp/infer", V2Infer(kV2Horizon8))).contains("id"));
+
+  // A version by number, other levels (FP64 or FP32), INT64 horizon, nested data, and outputs
+  // chosen and ordered by the request.
+  const Json v1_90 = Body(Call("POST", "/v1/forecast", R"({"model":"gdp","version":1,"horizon":3,"levels":[90]})"));
+  for (const std::string levels_type : {"FP64", "FP32"}) {
+    auto v = Call("POST", "/v2/models/gdp/versions/1/infer",
+                  V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT64","data":[[3]]},)"
+                          R"({"name":"levels","shape":[1],"datatype":")" + levels_type + R"(","data":[90]})",
+                          R"(,"outputs":[{"name":"upper_90"},{"name":"mean","parameters":{"binary_data":false}}])"));
+    ASSERT_EQ(v.status, 200) << v.body;
+    Json vj = Body(v);
+    EXPECT_EQ(vj["model_version"], "1");
+    ASSERT_EQ(vj["outputs"].size(), 2u);
+    EXPECT_EQ(vj["outputs"][0]["name"], "upper_90");
+    EXPECT_EQ(vj["outputs"][0]["data"], v1_90["intervals"][0]["upper"]);
+    EXPECT_EQ(vj["outputs"][1]["data"], v1_90["mean"]);
+  }
+  // Codec hints as MLServer and KServe clients send them (parameters.content_type on the
+  // request and on inputs) are accepted and passed back; flat and nested data are the same.
+  auto hinted = Call("POST", "/v2/models/gdp/infer",
+                     V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32","parameters":{"content_type":"np"},)"
+                             R"("data":[3]},{"name":"levels","shape":[1],"datatype":"FP64","data":[[90]]})",
+                             R"(,"parameters":{"content_type":"pd"},"outputs":[{"name":"upper_90"}])"));
+  ASSERT_EQ(hinted.status, 200) << hinted.body;
+  EXPECT_EQ(Body(hinted)["parameters"], Json({{"content_type", "pd"}}));
+  EXPECT_EQ(Body(hinted)["outputs"][0]["data"], v1_90["intervals"][0]["upper"]);
+  // The one-pass reader of the common request and the general reader (which alone reads
+  // escaped strings: "\u0068orizon" is "horizon") give the same answer, byte for byte.
+  const std::string fast =
+      V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32","data":[5]},)"
+              R"({"name":"levels","shape":[2],"datatype":"FP64","data":[50,99.5]})",
+              R"(,"id":"a","parameters":{"x":1.5,"y":-2,"z":1e3,"s":"t","b":false,"big":12345678901},)"
+              R"("outputs":[{"name":"upper_99.5"},{"name":"periods"}])");
+  std::string general = fast;
+  general.replace(general.find("\"horizon\""), 9, R"("\u0068orizon")");
+  const HttpResponse by_fast = Call("POST", "/v2/models/gdp/infer", fast);
+  ASSERT_EQ(by_fast.status, 200) << by_fast.body;
+  EXPECT_EQ(Call("POST", "/v2/models/gdp/infer", general).body, by_fast.body);
+  EXPECT_EQ(Body(by_fast)["parameters"],
+            Json({{"x", 1.5}, {"y", -2}, {"z", 1000.0}, {"s", "t"}, {"b", false}, {"big", 12345678901}}));
+  // as_of: the refit on the data known then, as /v1/forecast refits (on a worker thread).
+  const Json v1_as_of = Body(Call("POST", "/v1/forecast", R"({"model":"gdp","horizon":4,"as_of":"2010-01-20"})"));
+  ASSERT_TRUE(v1_as_of.contains("mean")) << v1_as_of;
+  auto as_of = Call("POST", "/v2/models/gdp/infer",
+                    V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32","data":[4]},)"
+                            R"({"name":"as_of","shape":[1],"datatype":"BYTES","data":["2010-01-20"]})"));
+  ASSERT_EQ(as_of.status, 200) << as_of.body;
+  Json aj = Body(as_of);
+  EXPECT_EQ(aj["outputs"][0]["data"], v1_as_of["mean"]);
+  EXPECT_EQ(aj["outputs"][5]["data"], v1_as_of["periods"]);
+}
+
+TEST_F(HttpApiTest, Issue22V2InferBadInputsAreProtocolErrorsAndChangeNothing) {
+  const auto head_before = *store_->metadata().AuditHead();
+  cache_->Clear();
+  auto h = [](const std::string& datatype, const std::string& shape, const std::string& data) {
+    return R"({"name":"horizon","shape":)" + shape + R"(,"datatype":")" + datatype + R"(","data":)" + data + "}";
+  };
+  struct Bad {
+    std::string target;
+    std::string body;
+    int status;
+    std::string message;
+  };
+  const std::string infer = "/v2/models/gdp/infer";
+  const Bad cases[] = {
+      {infer, "", 400, "must be a JSON object"},
+      {infer, "{", 400, "malformed JSON"},
+      {infer, "[1]", 400, "must be a JSON object"},
+      {infer, "{}", 400, "missing field 'inputs'"},
+      {infer, R"({"inputs":{}})", 400, "missing field 'inputs'"},
+      {infer, R"({"inptus":[]})", 400, "unknown field 'inptus' (did you mean 'inputs'"},
+      {infer, V2Infer(""), 400, "missing input 'horizon'"},
+      {infer, V2Infer(R"({"name":"levels","shape":[1],"datatype":"FP64","data":[90]})"), 400, "missing input 'horizon'"},
+      {infer, V2Infer(h("FP32", "[1]", "[8]")), 400, "input 'horizon' must be INT32 or INT64, got FP32"},
+      {infer, V2Infer(h("BYTES", "[1]", R"(["8"])")), 400, "must be INT32 or INT64, got BYTES"},
+      {infer, V2Infer(h("INT31", "[1]", "[8]")), 400, "unknown datatype 'INT31'"},
+      {infer, V2Infer(h("INT32", "[2]", "[8]")), 400, "the shape says 2 elements, data has 1"},
+      {infer, V2Infer(h("INT32", "[1]", "[8,9]")), 400, "the shape says 1 elements, data has 2"},
+      {infer, V2Infer(h("INT32", "[2]", "[8,9]")), 400, "must have shape [1], got [2]"},
+      {infer, V2Infer(h("INT32", "[1,1]", "[[8]]")), 400, "must have shape [1], got [1,1]"},
+      {infer, V2Infer(h("INT32", "[-1]", "[8]")), 400, "non-negative integers"},
+      {infer, V2Infer(h("INT32", "1", "[8]")), 400, "shape must be an array"},
+      {infer, V2Infer(h("INT32", "[1]", "8")), 400, "data must be an array"},
+      {infer, V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32"})"), 400, "missing field 'data'"},
+      {infer, V2Infer(h("INT32", "[1]", "[8.5]")), 400, "must hold an integer"},
+      {infer, V2Infer(h("INT32", "[1]", R"(["8"])")), 400, "must hold an integer"},
+      {infer, V2Infer(h("INT32", "[1]", "[0]")), 400, "horizon must be in 1..10000, got 0"},
+      {infer, V2Infer(h("INT32", "[1]", "[-3]")), 400, "got -3"},
+      {infer, V2Infer(h("INT32", "[1]", "[1000000000]")), 400, "horizon must be in 1..10000, got 1000000000"},
+      {infer, V2Infer(h("INT32", "[1]", "[99999999999]")), 400, "99999999999 is not an INT32 value"},
+      {infer, V2Infer(h("INT64", "[1]", "[99999999999999999999]")), 400, "must hold an integer"},
+      {infer, V2Infer(kV2Horizon8 + "," + kV2Horizon8), 400, "input 'horizon' is given twice"},
+      {infer, V2Infer(R"({"name":"horizn","shape":[1],"datatype":"INT32","data":[8]})"), 400,
+       "unknown input 'horizn' (did you mean 'horizon'"},
+      {infer, V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32","data":[8],"x":1})"), 400,
+       "unknown field 'inputs[0].x'"},
+      {infer, V2Infer(R"({"shape":[1],"datatype":"INT32","data":[8]})"), 400, "inputs[0].name must be a string"},
+      {infer, V2Infer("7"), 400, "inputs[0] must be an object"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"as_of","shape":[1],"datatype":"FP64","data":[2010]})"), 400,
+       "input 'as_of' must be BYTES, got FP64"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"as_of","shape":[1],"datatype":"BYTES","data":["2099-01-01"]})"), 400,
+       "in the future"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"as_of","shape":[1],"datatype":"BYTES","data":["soon"]})"), 400,
+       "not a date"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"as_of","shape":[1],"datatype":"BYTES","data":[20100101]})"), 400,
+       "must hold a date as a string"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"as_of","shape":[1],"datatype":"BYTES","data":["1990-01-01"]})"), 409,
+       "0 observations"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"levels","shape":[1],"datatype":"FP64","data":[100]})"), 400,
+       "outside (0, 100)"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"levels","shape":[2],"datatype":"FP64","data":[80,80]})"), 400,
+       "level 80 twice"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"levels","shape":[1],"datatype":"INT32","data":[80]})"), 400,
+       "must be FP64 or FP32, got INT32"},
+      {infer, V2Infer(kV2Horizon8 + R"(,{"name":"levels","shape":[0],"datatype":"FP64","data":[]})"), 400,
+       "shape [k] with k in 1..10"},
+      {infer, V2Infer(kV2Horizon8, R"(,"outputs":[{"name":"lower_90"}])"), 400, "unknown output 'lower_90'"},
+      {infer, V2Infer(kV2Horizon8, R"(,"outputs":[{"name":"mean"},{"name":"mean"}])"), 400, "requested twice"},
+      {infer, V2Infer(kV2Horizon8, R"(,"outputs":[{"name":"mean","parameters":{"binary_data":true}}])"), 400,
+       "binary tensor data extension is not supported"},
+      {infer, V2Infer(kV2Horizon8, R"(,"parameters":{"binary_data_output":true})"), 400, "binary tensor data"},
+      {infer, V2Infer(kV2Horizon8, R"(,"parameters":{"nested":{"a":1}})"), 400,
+       "parameters.nested must be a string, a number or a boolean"},
+      {infer, V2Infer(kV2Horizon8, R"(,"parameters":[1])"), 400, "parameters must be an object"},
+      {infer, V2Infer(kV2Horizon8, R"(,"id":7)"), 400, "'id' must be a string"},
+      {"/v2/models/nope/infer", V2Infer(kV2Horizon8), 404, "not served"},
+      {"/v2/models/gdp/versions/9/infer", V2Infer(kV2Horizon8), 404, "version 9 is not served"},
+      {"/v2/models/gdp/versions/0/infer", V2Infer(kV2Horizon8), 400, "not a positive integer"},
+      {"/v2/models/gdp/versions/-1/infer", V2Infer(kV2Horizon8), 400, "not a positive integer"},
+  };
+  for (const auto& c : cases) ExpectV2Error(Call("POST", c.target, c.body), c.status, c.message, c.body);
+  // Nothing was cached, audited or stored.
+  EXPECT_EQ(cache_->entries(), 0u);
+  EXPECT_EQ(*store_->metadata().AuditHead(), head_before);
+  // Auth and roles as /v1/forecast: a viewer may infer, nobody without a token.
+  ExpectV2Error(Call("POST", infer, V2Infer(kV2Horizon8), std::nullopt), 401, "", "no token");
+  EXPECT_EQ(Call("POST", infer, V2Infer(kV2Horizon8), Role::kViewer).status, 200);
+  // A deeply nested body is refused without recursion trouble.
+  ExpectV2Error(Call("POST", infer, std::string(100000, '[') + std::string(100000, ']')), 400, "", "deep");
+  ExpectV2Error(Call("POST", infer, V2Infer(R"({"name":"horizon","shape":[1],"datatype":"INT32","data":)" +
+                                            std::string(20, '[') + "8" + std::string(20, ']') + "}")),
+                400, "nested too deeply", "deep data");
+}
+
 // POST /v1/scenarios: a stable three-variable VAR(1) system stored as x:a, x:b, x:c (2000Q1,
 // 80 quarters, known from 2010-01-15), a later revision of x:a's last four values (known from
 // 2015-01-01), an explosive series and one with a gap.

@@ -221,7 +221,8 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
     if (!queued) {
       srv_.Rejected("overloaded");
       HttpResponse busy =
-          HttpApi::Error(UnavailableError("the server is overloaded (worker queue full); retry shortly"), request_id_);
+          HttpApi::Error(UnavailableError("the server is overloaded (worker queue full); retry shortly"), request_id_,
+                         false, HttpApi::ErrorFormatFor(http_req_.target));
       busy.headers.emplace_back("Retry-After", "1");
       busy.route = res.route;
       Respond(std::move(busy));
@@ -284,7 +285,7 @@ class Session : public Server::Impl::SessionBase, public std::enable_shared_from
         ResourceExhaustedError("too many requests from " + std::string(client_ip_) + ": the limit is " + rate +
                                " per second (bursts of " + std::to_string(static_cast<int64_t>(l.burst)) +
                                "); retry in " + std::to_string(seconds) + " s"),
-        request_id_);
+        request_id_, false, HttpApi::ErrorFormatFor(http_req_.target));
     res.headers.emplace_back("Retry-After", std::to_string(seconds));
     Respond(std::move(res));
   }

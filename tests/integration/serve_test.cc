@@ -233,6 +233,157 @@ TEST_F(ServeTest, ForecastsWithTokensRolesAndHealth) {
   EXPECT_EQ(Parse(v.body)["code"], "PERMISSION_DENIED");
 }
 
+// Issue 22: the Open Inference Protocol (KServe V2) REST API over real HTTP, from the
+// protocol's documented requests and responses (inference_rest.md: health, server and
+// model metadata, inference request/response/error objects) adapted to a forecast model's
+// tensors, and the equality of V2 infer and /v1/forecast answers.
+std::string V2InferBody(int horizon, const std::string& more_inputs = "", const std::string& more = "") {
+  return R"({"inputs":[{"name":"horizon","shape":[1],"datatype":"INT32","data":[)" + std::to_string(horizon) + "]}" +
+         more_inputs + "]" + more + "}";
+}
+
+// The output tensors of a V2 infer response by name.
+std::map<std::string, Json> V2Outputs(const Json& response) {
+  std::map<std::string, Json> out;
+  for (const auto& o : response["outputs"]) out[o["name"].get<std::string>()] = o;
+  return out;
+}
+
+// `r` is the protocol's error object: exactly {"error": "..."}, with `status`.
+void ExpectV2Error(const HttpResult& r, int status, const std::string& what) {
+  EXPECT_EQ(r.status, status) << r.body;
+  const Json j = Parse(r.body);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_EQ(j.size(), 1u) << r.body;
+  ASSERT_TRUE(j.contains("error") && j["error"].is_string()) << r.body;
+  EXPECT_THAT(j["error"].get<std::string>(), HasSubstr(what));
+  auto header = [&](const std::string& name) {
+    auto it = r.headers.find(name);
+    return it == r.headers.end() ? std::string() : it->second;
+  };
+  EXPECT_THAT(header("content-type"), HasSubstr("application/json"));
+  EXPECT_FALSE(header("x-request-id").empty());
+}
+
+TEST_F(ServeTest, Issue22OpenInferenceProtocolConformance) {
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  HttpConnection c(s.port());
+  // Health: 200 is true. Server metadata: name, version, extensions.
+  auto live = c.Request("GET", "/v2/health/live");
+  EXPECT_EQ(live.status, 200);
+  EXPECT_EQ(Parse(live.body)["live"], true);
+  EXPECT_EQ(c.Request("GET", "/v2/health/ready").status, 200);
+  const Json server = Parse(c.Request("GET", "/v2").body);
+  EXPECT_EQ(server["name"], "almanac");
+  EXPECT_TRUE(server["version"].is_string());
+  EXPECT_TRUE(server["extensions"].is_array());
+  EXPECT_EQ(c.Request("HEAD", "/v2").status, 200);
+
+  // Model metadata and readiness: the served production version (gdp@1; gdp@2 waits for
+  // approval, so it is not served).
+  const std::string viewer = Token("viewer");
+  for (const std::string path : {"/v2/models/gdp", "/v2/models/gdp/versions/1"}) {
+    auto m = c.Request("GET", path, "", viewer);
+    ASSERT_EQ(m.status, 200) << path << ": " << m.body;
+    const Json meta = Parse(m.body);
+    EXPECT_EQ(meta["name"], "gdp");
+    EXPECT_EQ(meta["versions"], Json::array({"1"}));
+    EXPECT_TRUE(meta["platform"].is_string());
+    for (const char* list : {"inputs", "outputs"})
+      for (const auto& t : meta[list]) {
+        EXPECT_TRUE(t["name"].is_string());
+        EXPECT_TRUE(t["datatype"].is_string());
+        EXPECT_TRUE(t["shape"].is_array());
+      }
+    EXPECT_EQ(meta["inputs"][0]["name"], "horizon");
+    EXPECT_EQ(meta["outputs"][0]["name"], "mean");
+    EXPECT_EQ(c.Request("GET", path + "/ready", "", viewer).status, 200) << path;
+  }
+  ExpectV2Error(c.Request("GET", "/v2/models/gdp/versions/2", "", viewer), 404, "not served");
+  ExpectV2Error(c.Request("GET", "/v2/models/gdp/versions/2/ready", "", viewer), 404, "not served");
+  ExpectV2Error(c.Request("GET", "/v2/models/unknown", "", viewer), 404, "not served");
+
+  // The protocol's inference request example (an id, named input tensors, one requested
+  // output) and its response (the id echoed, the output tensor with name, shape, datatype, data).
+  auto ex = c.Request("POST", "/v2/models/gdp/infer",
+                      R"({"id":"42","inputs":[{"name":"horizon","shape":[1],"datatype":"INT32","data":[8]}],)"
+                      R"("outputs":[{"name":"mean"}]})",
+                      viewer, "Content-Type: application/json\r\n");
+  ASSERT_EQ(ex.status, 200) << ex.body;
+  EXPECT_THAT(ex.headers["content-type"], HasSubstr("application/json"));
+  const Json exj = Parse(ex.body);
+  EXPECT_EQ(exj["id"], "42");
+  EXPECT_EQ(exj["model_name"], "gdp");
+  EXPECT_EQ(exj["model_version"], "1");
+  ASSERT_EQ(exj["outputs"].size(), 1u);
+  EXPECT_EQ(exj["outputs"][0]["name"], "mean");
+  EXPECT_EQ(exj["outputs"][0]["shape"], Json::array({8}));
+  EXPECT_EQ(exj["outputs"][0]["datatype"], "FP64");
+  EXPECT_EQ(exj["outputs"][0]["data"].size(), 8u);
+  // The example's error: a tensor whose data does not fill its shape is a 400 error object.
+  ExpectV2Error(c.Request("POST", "/v2/models/gdp/infer",
+                          V2InferBody(8, R"(,{"name":"levels","shape":[3],"datatype":"FP64","data":[80]})"), viewer),
+                400, "the shape says 3 elements, data has 1");
+
+  // The same numbers as /v1/forecast: served fit, by version number, other levels, as_of refit.
+  struct Pair {
+    std::string v1;
+    std::string v2_path;
+    std::string v2_body;
+  };
+  const Pair pairs[] = {
+      {kForecast, "/v2/models/gdp/infer", V2InferBody(8)},
+      {R"({"model":"gdp","version":1,"horizon":5,"levels":[50,99]})", "/v2/models/gdp/versions/1/infer",
+       V2InferBody(5, R"(,{"name":"levels","shape":[2],"datatype":"FP64","data":[50,99]})")},
+      {R"({"model":"gdp","horizon":4,"as_of":"2009-12-20"})", "/v2/models/gdp/infer",
+       V2InferBody(4, R"(,{"name":"as_of","shape":[1],"datatype":"BYTES","data":["2009-12-20"]})")},
+  };
+  for (const auto& p : pairs) {
+    auto v1 = c.Request("POST", "/v1/forecast", p.v1, viewer);
+    auto v2 = c.Request("POST", p.v2_path, p.v2_body, viewer);
+    ASSERT_EQ(v1.status, 200) << v1.body;
+    ASSERT_EQ(v2.status, 200) << v2.body;
+    const Json a = Parse(v1.body);
+    const Json b = Parse(v2.body);
+    auto out = V2Outputs(b);
+    EXPECT_EQ(out["mean"]["data"], a["mean"]) << p.v1;
+    EXPECT_EQ(out["periods"]["data"], a["periods"]) << p.v1;
+    ASSERT_EQ(out.size(), 2 + 2 * a["intervals"].size()) << b;
+    for (const auto& interval : a["intervals"]) {
+      std::string level;
+      const double l = interval["level"].get<double>();
+      level = l == std::floor(l) ? std::to_string(static_cast<int>(l)) : interval["level"].dump();
+      EXPECT_EQ(out["lower_" + level]["data"], interval["lower"]) << p.v1 << " level " << level;
+      EXPECT_EQ(out["upper_" + level]["data"], interval["upper"]) << p.v1 << " level " << level;
+    }
+  }
+
+  // Auth as /v1/forecast: no token or a bad one is 401 in the protocol's shape.
+  for (const std::string tok : {"", "garbage"}) {
+    auto u = c.Request("POST", "/v2/models/gdp/infer", V2InferBody(8), tok);
+    ExpectV2Error(u, 401, "");
+    EXPECT_THAT(u.headers["www-authenticate"], HasSubstr("Bearer"));
+  }
+  ExpectV2Error(c.Request("GET", "/v2/models/gdp", "", ""), 401, "");
+  // Bad input: protocol errors.
+  ExpectV2Error(c.Request("POST", "/v2/models/gdp/infer", "{not json", viewer), 400, "malformed JSON");
+  ExpectV2Error(c.Request("POST", "/v2/models/gdp/infer", R"({"inputs":[]})", viewer), 400, "missing input 'horizon'");
+  ExpectV2Error(c.Request("POST", "/v2/models/gdp/infer",
+                          R"({"inputs":[{"name":"horizon","shape":[1],"datatype":"FP32","data":[8]}]})", viewer),
+                400, "must be INT32 or INT64");
+  ExpectV2Error(c.Request("POST", "/v2/models/gdp/infer", V2InferBody(-1), viewer), 400, "horizon must be in");
+  ExpectV2Error(c.Request("POST", "/v2/models/nope/infer", V2InferBody(8), viewer), 404, "not served");
+  ExpectV2Error(c.Request("POST", "/v2/models/gdp/versions/7/infer", V2InferBody(8), viewer), 404, "not served");
+  ExpectV2Error(c.Request("GET", "/v2/models/gdp/infer", "", viewer), 405, "not allowed");
+  ExpectV2Error(c.Request("GET", "/v2/nothing/here"), 404, "no such endpoint");
+
+  // Counted by route in /metrics like every route.
+  const std::string metrics = c.Request("GET", "/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr(R"(route="/v2/models/{name}/infer",method="POST",status="200")"));
+  EXPECT_THAT(metrics, HasSubstr(R"(route="/v2/models/{name}/versions/{version}/infer",method="POST",status="404")"));
+}
+
 std::vector<std::string> SplitCsvLine(const std::string& line) {
   std::vector<std::string> out;
   std::string field;

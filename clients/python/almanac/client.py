@@ -10,7 +10,7 @@ import time
 import urllib.parse
 
 from . import _periods
-from .errors import AlmanacError, ConnectionFailed, Timeout, error_for
+from .errors import AlmanacError, ConnectionFailed, InvalidArgument, Timeout, error_for
 
 __all__ = ["Client"]
 
@@ -225,13 +225,16 @@ class Client:
         try:
             j = json.loads(data)
             if isinstance(j, dict):
-                code, message = j.get("code"), j.get("message")
+                # almanac's {"code", "message", "request_id"}, or the V2 protocol's {"error"}
+                code, message = j.get("code"), j.get("message") or j.get("error")
                 request_id = j.get("request_id") or request_id
         except ValueError:
             pass
         if not code:
             code = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                    429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}.get(status, "UNKNOWN")
+                    405: "INVALID_ARGUMENT", 409: "FAILED_PRECONDITION", 413: "RESOURCE_EXHAUSTED",
+                    429: "RESOURCE_EXHAUSTED", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE",
+                    504: "DEADLINE_EXCEEDED"}.get(status, "UNKNOWN")
         if not message:
             message = f"{method} {path}: HTTP {status} {resp.reason}: {data[:200].decode('utf-8', 'replace')}"
         raise error_for(status, code, message, request_id)
@@ -556,3 +559,84 @@ class Client:
         if isinstance(version, bool) or not isinstance(version, int):
             raise TypeError("version must be an int")
         return self._strip(self._get(f"/v1/lineage/{self._seg(model, 'model')}/{version}"))
+
+    # ------------------------------------------------------------------ Open Inference Protocol (V2)
+
+    def v2_server_metadata(self):
+        """The Open Inference Protocol server metadata: {"name", "version", "extensions"}."""
+        return self._get("/v2")
+
+    def v2_live(self):
+        """True when the server answers its V2 liveness probe."""
+        return self._v2_health("/v2/health/live")
+
+    def v2_ready(self, model=None, version=None):
+        """V2 readiness: of the server (no `model`: the store reachable and every version the
+        policy selects loaded), or of `model` (its served production version, or `version`).
+        False for the protocol's not-ready answer (400); NotFound for a model or version this
+        server does not serve."""
+        if model is None:
+            if version is not None:
+                raise TypeError("version needs a model")
+            return self._v2_health("/v2/health/ready")
+        return self._v2_health(self._v2_model_path(model, version) + "/ready")
+
+    def v2_model_metadata(self, model, version=None):
+        """V2 model metadata: name, versions, platform, inputs and outputs (tensor metadata:
+        name, datatype, shape) and parameters (a dict)."""
+        return self._get(self._v2_model_path(model, version))
+
+    def v2_infer(self, model, horizon, as_of=None, levels=None, *, version=None, outputs=None, id=None,
+                 parameters=None):
+        """A forecast through the Open Inference Protocol: the same numbers as :meth:`forecast`
+        (docs/interop.md). Inputs: `horizon` (INT32), `as_of` (BYTES, a date) and `levels`
+        (FP64; default the package's levels). `outputs`: names to return (mean, lower_L,
+        upper_L, periods; default all). `id` is echoed; `parameters` (str, number or bool
+        values) are passed back.
+
+        pandas: a DataFrame indexed by the periods (a plain index of their names) with one
+        column per FP64 output; ``.attrs`` has model_name, model_version, id, parameters.
+        Without pandas: the server's response object."""
+        if isinstance(horizon, bool) or not isinstance(horizon, int):
+            raise TypeError("horizon must be an int")
+        inputs = [{"name": "horizon", "shape": [1], "datatype": "INT32", "data": [horizon]}]
+        if as_of is not None:
+            inputs.append({"name": "as_of", "shape": [1], "datatype": "BYTES", "data": [_date_text(as_of, "as_of")]})
+        if levels is not None:
+            levels = [float(x) for x in levels]
+            inputs.append({"name": "levels", "shape": [len(levels)], "datatype": "FP64", "data": levels})
+        body = {"inputs": inputs}
+        if id is not None:
+            body["id"] = id
+        if parameters is not None:
+            body["parameters"] = dict(parameters)
+        if outputs is not None:
+            body["outputs"] = [{"name": name} for name in outputs]
+        j = self._request("POST", self._v2_model_path(model, version) + "/infer", None, json.dumps(body).encode())
+        if not self.use_pandas:
+            return j
+        pd = _periods.pd
+        tensors = {o["name"]: o for o in j["outputs"]}
+        periods = tensors.get("periods", {}).get("data")
+        cols = {name: t["data"] for name, t in tensors.items() if t["datatype"] == "FP64"}
+        df = pd.DataFrame(cols, index=pd.Index(periods, name="period") if periods is not None else None,
+                          dtype="float64")
+        df.attrs = {k: j.get(k) for k in ("model_name", "model_version", "id", "parameters")}
+        return df
+
+    def _v2_model_path(self, model, version):
+        path = "/v2/models/" + self._seg(model, "model")
+        if version is not None:
+            if isinstance(version, bool) or not isinstance(version, int):
+                raise TypeError("version must be an int")
+            path += f"/versions/{version}"
+        return path
+
+    def _v2_health(self, path):
+        try:
+            self._get(path)
+            return True
+        except InvalidArgument as e:
+            if e.status == 400:  # the protocol's "not ready"
+                return False
+            raise

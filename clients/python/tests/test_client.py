@@ -395,6 +395,84 @@ class ErrorsTest(unittest.TestCase):
             self.assertIs(c._conn.sock, sock)
 
 
+class V2Test(unittest.TestCase):
+    """The Open Inference Protocol (KServe V2) calls, issue 22: the same numbers as forecast()."""
+
+    def test_health_metadata_and_infer_equal_the_forecast(self):
+        with viewer(use_pandas=False) as c:
+            self.assertTrue(c.v2_live())
+            self.assertTrue(c.v2_ready())
+            self.assertTrue(c.v2_ready("us-gdp-growth"))
+            self.assertTrue(c.v2_ready("us-gdp-growth", version=1))
+            server = c.v2_server_metadata()
+            self.assertEqual(server["name"], "almanac")
+            self.assertEqual(server["extensions"], [])
+            meta = c.v2_model_metadata("us-gdp-growth")
+            self.assertEqual(meta["name"], "us-gdp-growth")
+            self.assertEqual(meta["versions"], ["1"])
+            self.assertEqual([t["name"] for t in meta["inputs"]], ["horizon", "as_of", "levels"])
+            self.assertEqual([t["name"] for t in meta["outputs"]],
+                             ["mean", "lower_80", "upper_80", "lower_95", "upper_95", "periods"])
+            self.assertEqual(c.v2_model_metadata("us-gdp-growth", version=1)["versions"], ["1"])
+
+            fc = c.forecast("us-gdp-growth", 6)
+            r = c.v2_infer("us-gdp-growth", 6, id="abc", parameters={"team": "macro", "n": 2})
+            self.assertEqual(r["model_name"], "us-gdp-growth")
+            self.assertEqual(r["model_version"], "1")
+            self.assertEqual(r["id"], "abc")
+            self.assertEqual(r["parameters"], {"team": "macro", "n": 2})
+            out = {o["name"]: o for o in r["outputs"]}
+            self.assertEqual(out["mean"]["data"], fc["mean"])
+            self.assertEqual(out["mean"]["shape"], [6])
+            self.assertEqual(out["mean"]["datatype"], "FP64")
+            self.assertEqual(out["lower_80"]["data"], fc["intervals"][0]["lower"])
+            self.assertEqual(out["upper_95"]["data"], fc["intervals"][1]["upper"])
+            self.assertEqual(out["periods"]["data"], fc["periods"])
+            # By version, other levels, as of a date, chosen outputs in their order.
+            a = c.forecast("us-gdp-growth", 4, as_of="2009-12-20", levels=(90,), version=1)
+            b = c.v2_infer("us-gdp-growth", 4, as_of="2009-12-20", levels=(90,), version=1,
+                           outputs=["upper_90", "mean"])
+            self.assertEqual([o["name"] for o in b["outputs"]], ["upper_90", "mean"])
+            self.assertEqual(b["outputs"][0]["data"], a["intervals"][0]["upper"])
+            self.assertEqual(b["outputs"][1]["data"], a["mean"])
+
+            cases = [
+                (lambda: c.v2_infer("nope", 4), almanac.NotFound, 404, "not served"),
+                (lambda: c.v2_infer("us-gdp-growth", 0), almanac.InvalidArgument, 400, "horizon must be in 1.."),
+                (lambda: c.v2_infer("us-gdp-growth", 4, levels=(100,)), almanac.InvalidArgument, 400,
+                 "outside (0, 100)"),
+                (lambda: c.v2_infer("us-gdp-growth", 4, outputs=["median"]), almanac.InvalidArgument, 400,
+                 "unknown output 'median'"),
+                (lambda: c.v2_infer("us-gdp-growth", 4, as_of="1950-01-01"), almanac.Conflict, 409, "1950-01-01"),
+                (lambda: c.v2_ready("us-gdp-growth", version=9), almanac.NotFound, 404, "version 9"),
+                (lambda: c.v2_model_metadata("nope"), almanac.NotFound, 404, "not served"),
+            ]
+            for call, cls, status, text in cases:
+                with self.assertRaises(cls) as e:
+                    call()
+                self.assertEqual(e.exception.status, status, e.exception)
+                self.assertIn(text, e.exception.message)
+                self.assertRegex(e.exception.request_id or "", r"^[0-9a-f]{16}$")
+            with self.assertRaises(TypeError):
+                c.v2_infer("us-gdp-growth", 1.5)
+        with almanac.Client(S["url"], None) as anonymous:
+            self.assertTrue(anonymous.v2_live())  # the health probes need no token
+            with self.assertRaises(almanac.Unauthenticated):
+                anonymous.v2_infer("us-gdp-growth", 4)
+
+    @unittest.skipIf(pd is None, "pandas is not installed")
+    def test_infer_as_a_dataframe(self):
+        with viewer() as c:
+            df = c.v2_infer("us-gdp-growth", 3, id="x")
+            fc = c.forecast("us-gdp-growth", 3)
+            self.assertEqual(list(df.columns), ["mean", "lower_80", "upper_80", "lower_95", "upper_95"])
+            self.assertEqual(list(df.index), [str(p) for p in fc.index])
+            self.assertEqual(list(df["mean"]), list(fc["mean"]))
+            self.assertEqual(list(df["upper_95"]), list(fc["upper_95"]))
+            self.assertEqual(df.attrs["model_version"], "1")
+            self.assertEqual(df.attrs["id"], "x")
+
+
 class _Fake(http.server.BaseHTTPRequestHandler):
     """Answers from the server's script: a list of (status, headers, delay) per request."""
     protocol_version = "HTTP/1.1"
