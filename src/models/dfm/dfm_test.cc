@@ -108,7 +108,7 @@ TEST(DfmTest, NewsAndRevisionsSumToTheChangeOfTheNowcast) {
   const auto data = ReadDfmCsv("data.csv");
   const auto old = ReadDfmCsv("data_old.csv");
   DfmOptions o = GoldenOptions();
-  o.max_iterations = 20;
+  o.max_iterations = 5;
   auto m = DynamicFactorModel::Fit(data, o);
   ASSERT_THAT(m.status(), IsOk());
   const Period q4 = Period::Parse("2023Q4").value();
@@ -145,7 +145,7 @@ TEST(DfmTest, NewsAndRevisionsSumToTheChangeOfTheNowcast) {
 TEST(DfmTest, NowcastBeyondTheDataExtendsTheGrid) {
   const auto data = ReadDfmCsv("data.csv");
   DfmOptions o = GoldenOptions();
-  o.max_iterations = 10;
+  o.max_iterations = 5;
   auto m = DynamicFactorModel::Fit(data, o);
   ASSERT_THAT(m.status(), IsOk());
   auto next = m->NowcastOf(data, "gdp", Period::Parse("2024Q2").value());

@@ -189,6 +189,11 @@ def main():
     out["converged"] = {"tolerance": TOL, "iterations": int(res.mle_retvals.iter), "llf": float(res.llf),
                         "params": structured(mod, res.params), "factors": smoothed_factors(mod, res),
                         "nowcast_2023Q4": nowcast(mod, res, "2023-12")}
+    # The initial state of the final smoothing pass (EM initialization: the smoothed state at t = 0
+    # of the last E step), in the same state order as src/models/dfm/ (blocks in the given order).
+    init = res.mle_retvals.inits[-1]
+    out["converged"]["initial_state"] = {"mean": [[float(v)] for v in init.constant],
+                                         "cov": np.asarray(init.stationary_cov).tolist()}
     # News between the vintages with the converged parameters of the new vintage (NY Fed practice).
     mod_old = make_model(old)
     mod_old = DynamicFactorMQ(mod_old.data.orig_endog, k_endog_monthly=len(MONTHLY),
