@@ -239,3 +239,5 @@ inline double IntervalZ(double level) { return NormalQuantile(0.5 + level / 200.
 
 // Multivariate models (VAR, BVAR), their analysis and scenario files.
 #include "almanac/models/multivariate.h"
+// Hierarchical and grouped forecast reconciliation (issue 25).
+#include "almanac/models/reconcile.h"

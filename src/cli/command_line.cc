@@ -17,6 +17,7 @@
 #include "cli/commands_queue.h"
 #include "cli/commands_registry.h"
 #include "cli/commands_report.h"
+#include "cli/commands_reconcile.h"
 #include "cli/commands_risk.h"
 #include "cli/commands_serve.h"
 #include "cli/commands_users.h"
@@ -561,6 +562,21 @@ Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
   };
 }
 
+// ------------------------------------------------------------------------------ reconcile (issue 25)
+
+Runner DefineReconcile(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<ReconcileArgs>();
+  cmd.add_option("--hierarchy", a->hierarchy, "YAML file: bottom (series) and aggregates (name: [parts])")->required();
+  cmd.add_option("--forecasts", a->forecasts,
+                 "CSV file: one column of base forecasts per series of the hierarchy, one row per step; other "
+                 "columns are labels")
+      ->required();
+  cmd.add_option("--residuals", a->residuals,
+                 "CSV file in the same form: in-sample one-step errors (needed by wls_var and mint_shrink)");
+  cmd.add_option("--method", a->method, "bottom_up, ols, wls_struct, wls_var or mint_shrink (default mint_shrink)");
+  return [&g, a] { return RunReconcile(g, *a); };
+}
+
 // -------------------------------------------------------------------------------- serving
 
 Runner DefineServe(CLI::App& cmd, GlobalOptions& g) {
@@ -724,6 +740,9 @@ constexpr CommandDef kCommands[] = {
      "worker died is re-run by another",
      DefineWorker},
     {"tasks", "The task queue: list, show, retry failed, cancel queued", DefineTasks},
+    {"reconcile",
+     "Make base forecasts of a hierarchy or grouping coherent: bottom-up, OLS, WLS, MinT-shrink",
+     DefineReconcile},
     {"risk", "Investment risk of P&L files: VaR and expected shortfall with contributions, VaR backtests", DefineRisk},
     {"monitor", "Realized accuracy of production forecasts against their backtests; flags degradation", DefineMonitor},
     {"report", "Model-risk report of MODEL@VERSION: one self-contained HTML file (and --pdf)", DefineReport},

@@ -6,6 +6,7 @@
 #include "models/arimax/arimax.h"
 #include "models/combination/combination.h"
 #include "models/ets/ets.h"
+#include "models/mstl/mstl.h"
 #include "models/naive/naive.h"
 #include "models/theta/theta.h"
 #include "models/var/var_model.h"
@@ -26,6 +27,8 @@ void RegisterBuiltinModels(ForecasterRegistry& registry) {
       ThetaModelType(),
       Naive2ModelType(),
       CombinationModelType(),
+      // Issue 25: multiple-seasonal decomposition models.
+      MstlModelType(),
       // Multivariate and exogenous (MultivariateForecaster).
       var::VarModelType(),
       var::BvarModelType(),
