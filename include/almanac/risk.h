@@ -26,6 +26,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -336,5 +338,100 @@ Result<std::vector<RiskFigure>> HistoricalPortfolioRisk(const std::vector<Positi
                                                         const std::vector<std::string>& assets,
                                                         const std::vector<std::vector<double>>& asset_returns,
                                                         const PortfolioRiskOptions& options);
+
+// ------------------------------------------------------------------------------ stress test
+//
+// The whole chain in one call (used by `almanac risk portfolio`, the pipeline's `risk` step
+// and `POST /v1/risk/portfolio`): fit the macro model, fit the factor models on the asset
+// return history, simulate the macro paths unconditionally or under each scenario of a
+// scenario file (Waggoner-Zha conditional paths), and compute the portfolio's risk on each.
+
+// Asset returns by period: a CSV with a `period` (or `date`) column and one column per asset.
+struct AssetReturns {
+  std::vector<Period> periods;
+  std::vector<std::string> assets;
+  std::vector<std::vector<double>> values;  // [asset][row]
+};
+// InvalidArgument naming the file, line and column for an unparsable period, a non-numeric or
+// non-finite return, a duplicated period or asset column, or no asset column.
+Result<AssetReturns> ParseAssetReturns(std::string_view text, std::string_view file_name);
+
+struct StressTestRequest {
+  models::MultiInput data;  // the macro variables, aligned, with a start period
+  models::ModelSpec model{"var", Json{{"lags", 2}}};
+  std::vector<Position> positions;
+  FxRates fx;
+  AssetReturns returns;
+  std::vector<std::string> factors;  // model variables; empty: all of them
+  bool factor_changes = false;       // regress on the variables' period changes (not levels)
+  std::optional<models::ScenarioSet> scenarios;  // none: one unconditional run "unconditional"
+  std::vector<std::string> only;                 // run only these scenarios
+  int num_paths = 10000;
+  int horizon = 8;
+  models::ShockDistribution shocks = models::ShockDistribution::kGaussian;
+  double shock_dof = 5;
+  bool model_parameter_uncertainty = false;  // bvar: posterior coefficient draws per path
+  FactorModelOptions factor_options;
+  PortfolioRiskOptions risk;
+};
+
+struct StressTestResult {
+  std::string model_method;             // the macro model's description
+  std::vector<std::string> variables;
+  std::string sample;                   // "1959Q1..2009Q3 (203 obs)"
+  PortfolioFactorModel factor_model;
+  int64_t factor_observations = 0;      // periods used by the factor regressions
+  std::vector<RiskFigure> historical;   // one-period revaluation on the return history
+  std::vector<std::string> scenario_names;
+  std::vector<std::string> scenario_descriptions;
+  std::vector<PortfolioRisk> scenarios;  // one per scenario, in file order
+};
+
+// InvalidArgument for every bad input the parts report (positions, scenarios naming unknown
+// variables or of the wrong length, factors that are not model variables, too few periods
+// shared by the returns and the macro data, non-positive-definite covariances), each naming
+// the place; NotFound for an `only` scenario that is not in the file.
+Result<StressTestResult> RunStressTest(const StressTestRequest& request);
+
+// The result as JSON (docs/risk.md, "JSON report"): inputs, factor model, historical figures,
+// and per scenario the horizons with VaR/ES, contributions, percentiles and histogram.
+Json StressTestJson(const StressTestResult& result);
+
+// ------------------------------------------------------------------ as-of VaR backtest
+//
+// The VaR the model gave at each date, from the data as known then: for each origin period p,
+// the macro data as known on the first day after p (a vintage, through `data_as_of`; periods
+// after p are dropped, since they were not known), the factor models fitted on the returns of
+// the periods known then, the one-step-ahead Monte Carlo VaR of the portfolio for the period
+// after the last known one, and the P&L the positions realised in that period (from the return
+// history). The VaR series and the realised P&Ls feed BacktestVaR.
+
+struct AsOfBacktestRequest {
+  StressTestRequest base;  // positions, FX, returns, factors, model, paths, seed (data and
+                           // scenarios are ignored: each origin is unconditional, horizon 1)
+  std::vector<Period> origins;
+  // The macro data as known on `as_of` (e.g. SeriesStore::ReadAsOf through the CLI).
+  std::function<Result<models::MultiInput>(Date as_of)> data_as_of;
+  double level = 0.99;
+};
+
+struct AsOfVaRPoint {
+  Period origin;          // the period the VaR was computed at
+  Date as_of;             // the data as known on this date
+  Period target;          // the period the VaR is for (the one after the last known period)
+  double var = 0, es = 0;  // Monte Carlo, one step ahead
+  double pnl = 0;          // realised
+  bool exception = false;  // -pnl > var
+};
+
+struct AsOfBacktestResult {
+  std::vector<AsOfVaRPoint> points;
+  std::vector<std::string> skipped;  // origins without a realised return for their target
+  VaRBacktest backtest;
+};
+
+// InvalidArgument for no origin, no callback, or any error of RunStressTest at an origin
+// (with the origin named); FailedPrecondition when no origin has a realised P&L.
+Result<AsOfBacktestResult> BacktestPortfolioAsOf(const AsOfBacktestRequest& request);
 
 }  // namespace almanac::risk
