@@ -384,7 +384,7 @@ int RunRiskPortfolio(const GlobalOptions& g, const RiskPortfolioArgs& a) {
       for (const auto& f : h["figures"]) {
         if (f["method"] != "monte_carlo" || f["level"].get<double>() != top) continue;
         for (const auto& p : f["positions"]) c.Add({s["scenario"], h["h"], top, "position", p["position"], p["var"], p["es"]});
-        for (const auto& p : f["components"]) c.Add({s["scenario"], h["h"], top, "factor", p["component"], p["var"], p["es"]});
+        for (const auto& p : f["components"]) c.Add({s["scenario"], h["h"], top, "component", p["component"], p["var"], p["es"]});
       }
     }
     std::cout << "\n";

@@ -175,10 +175,14 @@ TEST_F(RiskCliTest, BadFilesAndOptionsNameThePlace) {
 const std::string kMacro = std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv";
 const std::string kPortfolio = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/portfolio/";
 
-std::vector<std::string> PortfolioArgs(std::vector<std::string> extra) {
+// The worked example's command; `positions` and `scenarios` replace the example's files.
+std::vector<std::string> PortfolioArgs(std::vector<std::string> extra, std::string positions = "",
+                                       std::string scenarios = "") {
+  if (positions.empty()) positions = kPortfolio + "positions.csv";
+  if (scenarios.empty()) scenarios = kPortfolio + "scenarios.yaml";
   std::vector<std::string> args = {"risk", "portfolio", "--input", kMacro,
-                                    "--positions", kPortfolio + "positions.csv", "--returns", kPortfolio + "asset_returns.csv",
-                                    "--fx", kPortfolio + "fx.csv", "--scenarios", kPortfolio + "scenarios.yaml",
+                                    "--positions", positions, "--returns", kPortfolio + "asset_returns.csv",
+                                    "--fx", kPortfolio + "fx.csv", "--scenarios", scenarios,
                                     "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths", "1000"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
@@ -196,7 +200,7 @@ TEST_F(RiskCliTest, PortfolioStressTestUnderThreeScenarios) {
   EXPECT_GT(mean8(1), mean8(2));
   EXPECT_EQ(out["inputs"]["positions"]["sha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(out["inputs"]["scenarios"]["sha256"].get<std::string>().size(), 64u);
-  EXPECT_EQ(out["positions"][1]["exposure"].get<double>(), 150000000 * 1.08);
+  EXPECT_EQ(out["positions"][1]["exposure"].get<double>(), 150 * 1.08);
   for (const auto& f : out["scenarios"][2]["horizons"][7]["figures"]) {
     double sum = 0;
     for (const auto& p : f["positions"]) sum += p["es"].get<double>();
@@ -217,32 +221,35 @@ TEST_F(RiskCliTest, PortfolioStressTestUnderThreeScenarios) {
 
 TEST_F(RiskCliTest, PortfolioBadInputNamesThePlaceAndWritesNothing) {
   const std::string report = dir_ / "report.json";
-  auto unknown = RunAlmanac(PortfolioArgs({"--positions", Write("p.csv", "asset,exposure\nus_equity,1\ngold,2\n"), "-o", report}));
+  auto unknown = RunAlmanac(PortfolioArgs({"-o", report}, Write("p.csv", "asset,exposure\nus_equity,1\ngold,2\n")));
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_THAT(unknown.err, HasSubstr("unknown asset 'gold'"));
-  auto exposure = RunAlmanac(PortfolioArgs({"--positions", Write("q.csv", "asset,exposure\nus_equity,lots\n"), "-o", report}));
+  auto exposure = RunAlmanac(PortfolioArgs({"-o", report}, Write("q.csv", "asset,exposure\nus_equity,lots\n")));
   EXPECT_NE(exposure.exit_code, 0);
   EXPECT_THAT(exposure.err, HasSubstr("q.csv:2: exposure 'lots' is not a finite number"));
   auto scen = RunAlmanac(PortfolioArgs(
-      {"--scenarios", Write("s.yaml", "horizon: 4\nscenarios:\n  x:\n    paths:\n      us:gdp: [1, 2, 3, 4]\n"), "-o", report}));
+      {"-o", report}, "", Write("s.yaml", "horizon: 4\nscenarios:\n  x:\n    paths:\n      us:gdp: [1, 2, 3, 4]\n")));
   EXPECT_NE(scen.exit_code, 0);
   EXPECT_THAT(scen.err, HasSubstr("s.yaml:5"));
   auto len = RunAlmanac(PortfolioArgs(
-      {"--scenarios", Write("l.yaml", "horizon: 4\nscenarios:\n  x:\n    paths:\n      us:unemp: [1, 2, 3]\n"), "-o", report}));
+      {"-o", report}, "", Write("l.yaml", "horizon: 4\nscenarios:\n  x:\n    paths:\n      us:unemp: [1, 2, 3]\n")));
   EXPECT_NE(len.exit_code, 0);
   EXPECT_THAT(len.err, HasSubstr("l.yaml:5"));
   EXPECT_FALSE(std::filesystem::exists(report));
 }
 
 TEST_F(RiskCliTest, VarBacktestFromDataAsKnownAtEachOrigin) {
-  auto r = RunAlmanac({"risk", "var-backtest", "--input", kMacro, "us:tbilrate", "us:unemp", "us:infl",
+  // First releases one month after each quarter (macro_vintages.csv): on 2006-04-01 the data
+  // end in 2005Q4, so the VaR made at origin 2006Q1 is for 2006Q1.
+  auto r = RunAlmanac({"risk", "var-backtest", "--input", kPortfolio + "macro_vintages.csv", "us:tbilrate", "us:unemp", "us:infl",
                        "--positions", kPortfolio + "positions.json", "--returns", kPortfolio + "asset_returns.csv",
                        "--fx", kPortfolio + "fx.csv", "--factors", "us:tbilrate,us:unemp", "--factor-changes",
                        "--paths", "500", "--from", "2006Q1", "--to", "2008Q4", "--level", "0.95", "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Json out = ParseOut(r);
   ASSERT_EQ(out["points"].size(), 12u);
-  EXPECT_EQ(out["points"][0]["target"], "2006Q2");
+  EXPECT_EQ(out["points"][0]["target"], "2006Q1");
+  EXPECT_EQ(out["points"][0]["as_of"], "2006-04-01");
   EXPECT_EQ(out["backtest"]["observations"], 12);
   int exceptions = 0;
   for (const auto& p : out["points"]) exceptions += p["exception"].get<bool>();

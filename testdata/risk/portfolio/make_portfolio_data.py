@@ -5,7 +5,7 @@ The macro side is the quick-start data (examples/data/us_macro_quarterly.csv, st
 macrodata). The asset returns are NOT market data: they are made up from the quarterly changes
 of the T-bill rate and the unemployment rate with fixed betas plus seeded Gaussian noise, so
 the factor model has something to find. Regenerate with
-  /usr/bin/python3 testdata/risk/portfolio/make_portfolio_data.py
+  /usr/bin/python3 testdata/risk/portfolio/make_portfolio_data.py   (writes asset_returns.csv, macro_vintages.csv)
 """
 import csv
 import os
@@ -37,3 +37,15 @@ with open(os.path.join(HERE, "asset_returns.csv"), "w", newline="") as f:
     w.writerow(["period"] + list(ASSETS))
     for i, p in enumerate(periods[start:]):
         w.writerow([p] + ["%.10f" % out[n][i] for n in ASSETS])
+
+# macro_vintages.csv: us:tbilrate, us:unemp and us:infl in long form with a realtime_start
+# (first release) on the first day of the second month after each quarter -- a simple, made-up
+# publication lag (no revisions), so that the as-of VaR backtest has vintages to read.
+with open(os.path.join(HERE, "macro_vintages.csv"), "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["series", "period", "value", "realtime_start"])
+    for key in ["us:tbilrate", "us:unemp", "us:infl"]:
+        for r in rows:
+            y, q = int(r["period"][:4]), int(r["period"][5])
+            m = 3 * q + 2
+            w.writerow([key, r["period"], r[key], "%04d-%02d-01" % (y + (m - 1) // 12, (m - 1) % 12 + 1)])
