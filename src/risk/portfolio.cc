@@ -601,7 +601,16 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
 
   std::vector<double> ph(N);
   std::vector<int> order(N);
-  Scratch s(eng);
+  // The k_max worst paths of each horizon (k_max: the largest tail count of the levels); the
+  // tail of every level is a prefix.
+  int64_t k_max = 0;
+  std::vector<int64_t> tail_counts;
+  for (double level : options.levels) {
+    ALMANAC_ASSIGN_OR_RETURN(int64_t k, TailCount(N, level));
+    tail_counts.push_back(k);
+    k_max = std::max(k_max, k);
+  }
+  std::vector<std::vector<int>> tails(H);
   for (int h = 0; h < H; ++h) {
     HorizonRisk hr;
     hr.h = h + 1;
@@ -622,6 +631,7 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
     // Order paths by (P&L, index): the tail sets of every level are prefixes.
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int a, int b) { return ph[a] < ph[b] || (ph[a] == ph[b] && a < b); });
+    tails[h].assign(order.begin(), order.begin() + k_max);
     for (double q : kPercentiles) {
       int64_t idx = static_cast<int64_t>(std::ceil(q * N - 1e-9)) - 1;
       idx = std::clamp<int64_t>(idx, 0, N - 1);
@@ -657,30 +667,6 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
       mc.components = components;
       mc.component_var.assign(components.size(), 0);
       mc.component_es.assign(components.size(), 0);
-      std::vector<double> tail_r(U, 0.0), comp(components.size());
-      for (int64_t t = 0; t < k; ++t) {
-        const int i = order[t];
-        eng.Factors(i, s.x.data());
-        eng.Returns(i, s.x.data(), s.r.data(), s.z.data(), s.b.data());
-        comp[0] = drift_w * (h + 1);
-        double rest = ph[i] - comp[0];
-        for (int f = 0; f < F; ++f) {
-          double cx = 0;
-          for (int s2 = 0; s2 <= h; ++s2) cx += s.x[s2 * F + f];
-          comp[1 + f] = w[f] * cx;
-          rest -= comp[1 + f];
-        }
-        comp.back() = rest;
-        for (int u = 0; u < U; ++u) tail_r[u] += s.r[u * H + h];
-        for (size_t c = 0; c < comp.size(); ++c) mc.component_es[c] -= comp[c] / static_cast<double>(k);
-        if (t == k - 1) {
-          for (size_t c = 0; c < comp.size(); ++c) mc.component_var[c] = -comp[c];
-          for (size_t j = 0; j < J; ++j)
-            mc.position_var[j] = -book.position_exposure[j] * s.r[book.position_used[j] * H + h];
-        }
-      }
-      for (size_t j = 0; j < J; ++j)
-        mc.position_es[j] = -book.position_exposure[j] * tail_r[book.position_used[j]] / static_cast<double>(k);
       hr.figures.push_back(std::move(mc));
       // Parametric normal and t on the simulated P&L's mean and sd, Euler by position.
       for (Distribution d : {Distribution::kNormal, Distribution::kStudentT}) {
@@ -707,6 +693,66 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
     }
     out.horizons.push_back(std::move(hr));
   }
+
+  // Monte Carlo contributions: recompute the asset returns of every path in some tail once
+  // (in path order, so the sums do not depend on anything but the inputs) and add them to the
+  // tails (horizon, level) it is in. ES_j = -exposure_j * mean over the tail of R_asset(j)(h);
+  // VaR_j from the k-th worst path alone; components likewise.
+  const size_t L = options.levels.size(), C = components.size();
+  struct Member {
+    int path, h;
+    int64_t rank;
+  };
+  std::vector<Member> members;
+  for (int h = 0; h < H; ++h)
+    for (int64_t t = 0; t < k_max; ++t) members.push_back({tails[h][t], h, t});
+  std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
+    return a.path < b.path || (a.path == b.path && a.h < b.h);
+  });
+  std::vector<double> tail_r(static_cast<size_t>(H) * L * U, 0.0), tail_c(static_cast<size_t>(H) * L * C, 0.0);
+  std::vector<double> comp(C);
+  Scratch s(eng);
+  int current = -1;
+  for (const Member& mb : members) {
+    if (mb.path != current) {
+      current = mb.path;
+      eng.Factors(current, s.x.data());
+      eng.Returns(current, s.x.data(), s.r.data(), s.z.data(), s.b.data());
+    }
+    const int h = mb.h;
+    const double p = pnl[static_cast<size_t>(current) * H + h];
+    comp[0] = drift_w * (h + 1);
+    double rest = p - comp[0];
+    for (int f = 0; f < F; ++f) {
+      double cx = 0;
+      for (int s2 = 0; s2 <= h; ++s2) cx += s.x[s2 * F + f];
+      comp[1 + f] = w[f] * cx;
+      rest -= comp[1 + f];
+    }
+    comp[C - 1] = rest;
+    for (size_t l = 0; l < L; ++l) {
+      if (mb.rank >= tail_counts[l]) continue;
+      double* tr = &tail_r[(static_cast<size_t>(h) * L + l) * U];
+      double* tc = &tail_c[(static_cast<size_t>(h) * L + l) * C];
+      for (int u = 0; u < U; ++u) tr[u] += s.r[u * H + h];
+      for (size_t c = 0; c < C; ++c) tc[c] += comp[c];
+      if (mb.rank == tail_counts[l] - 1) {
+        RiskFigure& mc = out.horizons[h].figures[l * 3];
+        for (size_t c = 0; c < C; ++c) mc.component_var[c] = -comp[c];
+        for (size_t j = 0; j < J; ++j)
+          mc.position_var[j] = -book.position_exposure[j] * s.r[book.position_used[j] * H + h];
+      }
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (size_t l = 0; l < L; ++l) {
+      RiskFigure& mc = out.horizons[h].figures[l * 3];
+      const double k = static_cast<double>(tail_counts[l]);
+      const double* tr = &tail_r[(static_cast<size_t>(h) * L + l) * U];
+      const double* tc = &tail_c[(static_cast<size_t>(h) * L + l) * C];
+      for (size_t j = 0; j < J; ++j) mc.position_es[j] = -book.position_exposure[j] * tr[book.position_used[j]] / k;
+      for (size_t c = 0; c < C; ++c) mc.component_es[c] = -tc[c] / k;
+    }
   return out;
 }
 

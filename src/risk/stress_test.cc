@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "almanac/core/json.h"
 #include "almanac/models.h"
 #include "almanac/risk.h"
 
@@ -192,6 +193,42 @@ TEST(AsOfBacktestTest, VaRFromTheDataKnownAtEachOriginFeedsTheBacktest) {
   EXPECT_EQ(d->scenarios[0].horizons[0].figures[0].var, r->points.front().var);
   req.origins.clear();
   EXPECT_THAT(BacktestPortfolioAsOf(req), StatusIs(StatusCode::kInvalidArgument, "no origin"));
+}
+
+// statsmodels (OLS, HAC) and numpy (historical VaR/ES, Euler ES) on the worked example's
+// files: testdata/risk/portfolio/make_portfolio_reference.py -> reference.json, to 1e-8.
+TEST(PortfolioReferenceTest, FactorModelAndHistoricalRiskMatchStatsmodelsAndNumpy) {
+  auto ref = ParseJson(ReadText("testdata/risk/portfolio/reference.json"));
+  ASSERT_THAT(ref, IsOk());
+  auto req = Request();
+  req.scenarios.reset();  // one unconditional run
+  req.num_paths = 100;
+  auto r = RunStressTest(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->factor_observations, (*ref)["observations"].get<int64_t>());
+  for (size_t a = 0; a < r->factor_model.assets.size(); ++a) {
+    SCOPED_TRACE(r->factor_model.assets[a]);
+    const Json& fit = (*ref)["factor_model"][r->factor_model.assets[a]];
+    const FactorFit& got = r->factor_model.fits[a];
+    EXPECT_EQ(got.lags, (*ref)["lags"].get<int64_t>());
+    for (size_t c = 0; c < 3; ++c) {
+      EXPECT_NEAR(got.coefficients[c], fit["coefficients"][c].get<double>(), 1e-8);
+      EXPECT_NEAR(got.std_errors[c], fit["std_errors"][c].get<double>(), 1e-8);
+    }
+  }
+  for (const Json& h : (*ref)["historical"]) {
+    const double level = h["level"].get<double>();
+    bool found = false;
+    for (const auto& f : r->historical) {
+      if (f.method != "historical" || f.level != level) continue;
+      found = true;
+      EXPECT_NEAR(f.var, h["var"].get<double>(), 1e-8);
+      EXPECT_NEAR(f.es, h["es"].get<double>(), 1e-8);
+      for (size_t j = 0; j < f.position_es.size(); ++j)
+        EXPECT_NEAR(f.position_es[j], h["es_by_position"][j].get<double>(), 1e-8);
+    }
+    EXPECT_TRUE(found) << level;
+  }
 }
 
 }  // namespace
