@@ -26,11 +26,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "almanac/core.h"
+#include "almanac/models.h"
 
 namespace almanac::risk {
 
@@ -196,5 +199,239 @@ struct FactorFit {
 // collinear factors.
 Result<FactorFit> FitFactorModel(std::span<const double> returns, const std::vector<std::vector<double>>& factors,
                                  const FactorModelOptions& options);
+
+// ------------------------------------------------------------------------------- portfolio
+//
+// A portfolio of positions on assets (or portfolio segments), each asset's per-period return
+// explained by macro factors through a factor model, and its P&L over the horizons of
+// simulated macro paths (docs/risk.md, "Portfolio"):
+//
+//   auto positions = risk::ReadPositionsFile("positions.csv");          // asset, exposure, currency
+//   auto model = risk::FitPortfolioFactorModel(asset_returns, factor_history, {"gdp", "rate"}, {});
+//   auto paths = var_model->SimulatePaths({.num_paths = 100000, .horizon = 8});
+//   auto report = risk::SimulatePortfolioRisk(*positions, fx, *model, *paths, {.seed = 7});
+
+// One position: `exposure` in `currency` (the amount whose P&L is exposure x the asset's
+// return), on `asset`.
+struct Position {
+  std::string id;        // unique; defaults to "<asset>" or "<asset>/<currency>"
+  std::string asset;
+  double exposure = 0;
+  std::string currency;  // empty: the reporting currency
+  int line = 0;          // where it was read (1-based line, or 1-based JSON array index)
+};
+
+// Positions from CSV (a header naming the columns asset, exposure and optionally id and
+// currency) or JSON (an array of {asset, exposure, id?, currency?} or {"positions": [...]}),
+// told apart by the first non-blank character. `file_name` is used in messages.
+// InvalidArgument naming the file and line (CSV) or index (JSON) for a missing column or key,
+// a non-numeric or non-finite exposure, an empty asset, a duplicated id (or the same asset and
+// currency twice when there is no id), or no position at all.
+Result<std::vector<Position>> ParsePositions(std::string_view text, std::string_view file_name);
+// Reads and parses a file (NotFound when it cannot be read).
+Result<std::vector<Position>> ReadPositionsFile(const std::string& path);
+
+// FX rates to the reporting currency: value in `base` of one unit of each currency.
+struct FxRates {
+  std::string base;                          // the reporting currency (rate 1)
+  std::vector<std::pair<std::string, double>> rates;
+  // The rate of `currency` (1 for the base or an empty currency). NotFound naming the currency.
+  Result<double> Rate(std::string_view currency) const;
+};
+// A CSV `currency,rate` file (header line required; rate = units of base per unit of the
+// currency, > 0 and finite). InvalidArgument naming file and line for bad or duplicated rows.
+Result<FxRates> ParseFxRates(std::string_view text, std::string_view file_name, std::string base);
+
+// Per-asset factor models sharing one list of factors: asset a's return in a period is
+//   r = alpha_a + sum_f beta_af x_f + e,  e ~ N(0, residual_sd_a^2) independent over time,
+// where x_f is the factor's value in that period (a model variable, or its change from the
+// previous period when `difference` is set).
+struct FactorSpec {
+  std::string variable;     // a variable of the simulated paths
+  bool difference = false;  // use x_t - x_{t-1} (the first step uses the last observed value)
+};
+struct PortfolioFactorModel {
+  std::vector<FactorSpec> factors;
+  std::vector<std::string> assets;
+  std::vector<FactorFit> fits;  // per asset: intercept then one coefficient per factor
+};
+
+// Fits one FitFactorModel (with intercept) per asset. `asset_returns[a]` and every
+// `factor_history[f]` are aligned period by period (the same length). InvalidArgument naming
+// the asset for too few observations, collinear factors or bad values; for a duplicated asset,
+// an empty list, or names and columns that disagree.
+Result<PortfolioFactorModel> FitPortfolioFactorModel(const std::vector<std::string>& assets,
+                                                     const std::vector<std::vector<double>>& asset_returns,
+                                                     const std::vector<FactorSpec>& factors,
+                                                     const std::vector<std::vector<double>>& factor_history,
+                                                     const FactorModelOptions& options);
+
+struct PortfolioRiskOptions {
+  std::vector<double> levels{0.95, 0.99};
+  // Draw each asset's coefficients once per path from N(coefficients, Newey-West covariance),
+  // so the estimation uncertainty of the factor model is in the P&L distribution.
+  bool parameter_uncertainty = true;
+  // Add the asset's residual e (independent across assets, periods and paths).
+  bool residuals = true;
+  double t_dof = 5;          // the Student-t of the parametric method (> 2)
+  std::uint64_t seed = 42;   // counter-based: the numbers of path i depend on (seed, i) only
+  int threads = 0;           // <= 0: HardwareThreads(); the result does not depend on it
+  // Last observed value of each factor variable (needed for `difference` factors; by name).
+  std::vector<std::pair<std::string, double>> last_values;
+  int histogram_bins = 20;   // of the P&L distribution per horizon (0: none)
+};
+
+// VaR/ES by one method at one level, with Euler contributions.
+struct RiskFigure {
+  std::string method;  // "monte_carlo", "normal", "t"
+  double level = 0;
+  double var = 0, es = 0;
+  std::vector<double> position_var, position_es;  // per position, summing to var / es
+  // Per component: "drift" (the intercepts), one per factor, "specific" (residuals and the
+  // coefficient draws); summing to var / es. Monte Carlo only (empty otherwise).
+  std::vector<std::string> components;
+  std::vector<double> component_var, component_es;
+};
+
+struct HorizonRisk {
+  int h = 0;
+  std::string period;   // of the paths' step h, when they have a start
+  double mean = 0, sd = 0;       // of the simulated P&L
+  double point = 0;     // P&L at the point coefficients on the mean factor path, no residual
+  std::vector<double> percentiles;  // P&L at 1, 5, 25, 50, 75, 95, 99 % (lower empirical)
+  std::vector<double> histogram_edges;  // bins + 1 edges
+  std::vector<int64_t> histogram_counts;
+  std::vector<RiskFigure> figures;  // for each level: monte_carlo, normal, t
+};
+
+struct PortfolioRisk {
+  std::string currency;
+  std::vector<std::string> position_ids;
+  std::vector<double> position_exposures;  // in the reporting currency
+  int num_paths = 0;
+  std::vector<HorizonRisk> horizons;  // h = 1..H (cumulative P&L to the end of step h)
+  std::string method;  // seed, draws, paths' method
+};
+
+// The P&L of `positions` over each horizon of `paths`: for path i and asset a,
+//   R_a(h) = sum_{s<=h} (alpha_a + beta_a' x_s + e_s)   (cumulative simple returns),
+//   P&L(h) = sum_j exposure_j * fx_j * R_asset(j)(h),
+// with the coefficients drawn per path when options.parameter_uncertainty. VaR/ES per horizon
+// and level by Monte Carlo (the historical estimator on the simulated P&Ls) and parametric
+// normal and t (mean and sd of the simulated P&Ls), each with Euler contributions by position;
+// the Monte Carlo ones also by component. Memory is O(paths x horizon + assets x horizon x
+// chunks): no path x position matrix is kept (contributions recompute the tail paths).
+// InvalidArgument for a position on an unknown asset (naming the position and its line), a
+// factor variable not in the paths, a missing last value for a difference factor, a
+// coefficient covariance that is not positive semi-definite (naming the asset), bad levels or
+// dof; NotFound for a currency without a rate.
+Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positions, const FxRates& fx,
+                                            const PortfolioFactorModel& model, const models::SimulatedPaths& paths,
+                                            const PortfolioRiskOptions& options);
+
+// Historical revaluation: the one-period P&L of today's positions under each historical
+// period's asset returns, `asset_returns[a][t]` aligned over t. VaR/ES by historical simulation,
+// normal and t, with Euler contributions by position (as HistoricalContributions and
+// ParametricContributions). Errors as SimulatePortfolioRisk, and InvalidArgument for returns of
+// different lengths.
+Result<std::vector<RiskFigure>> HistoricalPortfolioRisk(const std::vector<Position>& positions, const FxRates& fx,
+                                                        const std::vector<std::string>& assets,
+                                                        const std::vector<std::vector<double>>& asset_returns,
+                                                        const PortfolioRiskOptions& options);
+
+// ------------------------------------------------------------------------------ stress test
+//
+// The whole chain in one call (used by `almanac risk portfolio`, the pipeline's `risk` step
+// and `POST /v1/risk/portfolio`): fit the macro model, fit the factor models on the asset
+// return history, simulate the macro paths unconditionally or under each scenario of a
+// scenario file (Waggoner-Zha conditional paths), and compute the portfolio's risk on each.
+
+// Asset returns by period: a CSV with a `period` (or `date`) column and one column per asset.
+struct AssetReturns {
+  std::vector<Period> periods;
+  std::vector<std::string> assets;
+  std::vector<std::vector<double>> values;  // [asset][row]
+};
+// InvalidArgument naming the file, line and column for an unparsable period, a non-numeric or
+// non-finite return, a duplicated period or asset column, or no asset column.
+Result<AssetReturns> ParseAssetReturns(std::string_view text, std::string_view file_name);
+
+struct StressTestRequest {
+  models::MultiInput data;  // the macro variables, aligned, with a start period
+  models::ModelSpec model{"var", Json{{"lags", 2}}};
+  std::vector<Position> positions;
+  FxRates fx;
+  AssetReturns returns;
+  std::vector<std::string> factors;  // model variables; empty: all of them
+  bool factor_changes = false;       // regress on the variables' period changes (not levels)
+  std::optional<models::ScenarioSet> scenarios;  // none: one unconditional run "unconditional"
+  std::vector<std::string> only;                 // run only these scenarios
+  int num_paths = 10000;
+  int horizon = 8;
+  models::ShockDistribution shocks = models::ShockDistribution::kGaussian;
+  double shock_dof = 5;
+  bool model_parameter_uncertainty = false;  // bvar: posterior coefficient draws per path
+  FactorModelOptions factor_options;
+  PortfolioRiskOptions risk;
+};
+
+struct StressTestResult {
+  std::string model_method;             // the macro model's description
+  std::vector<std::string> variables;
+  std::string sample;                   // "1959Q1..2009Q3 (203 obs)"
+  PortfolioFactorModel factor_model;
+  int64_t factor_observations = 0;      // periods used by the factor regressions
+  std::vector<RiskFigure> historical;   // one-period revaluation on the return history
+  std::vector<std::string> scenario_names;
+  std::vector<std::string> scenario_descriptions;
+  std::vector<PortfolioRisk> scenarios;  // one per scenario, in file order
+};
+
+// InvalidArgument for every bad input the parts report (positions, scenarios naming unknown
+// variables or of the wrong length, factors that are not model variables, too few periods
+// shared by the returns and the macro data, non-positive-definite covariances), each naming
+// the place; NotFound for an `only` scenario that is not in the file.
+Result<StressTestResult> RunStressTest(const StressTestRequest& request);
+
+// The result as JSON (docs/risk.md, "JSON report"): inputs, factor model, historical figures,
+// and per scenario the horizons with VaR/ES, contributions, percentiles and histogram.
+Json StressTestJson(const StressTestResult& result);
+
+// ------------------------------------------------------------------ as-of VaR backtest
+//
+// The VaR the model gave at each date, from the data as known then: for each origin period p,
+// the macro data as known on the first day after p (a vintage, through `data_as_of`; periods
+// after p are dropped, since they were not known), the factor models fitted on the returns of
+// the periods known then, the one-step-ahead Monte Carlo VaR of the portfolio for the period
+// after the last known one, and the P&L the positions realised in that period (from the return
+// history). The VaR series and the realised P&Ls feed BacktestVaR.
+
+struct AsOfBacktestRequest {
+  StressTestRequest base;  // positions, FX, returns, factors, model, paths, seed (data and
+                           // scenarios are ignored: each origin is unconditional, horizon 1)
+  std::vector<Period> origins;
+  // The macro data as known on `as_of` (e.g. SeriesStore::ReadAsOf through the CLI).
+  std::function<Result<models::MultiInput>(Date as_of)> data_as_of;
+  double level = 0.99;
+};
+
+struct AsOfVaRPoint {
+  Period origin;          // the period the VaR was computed at
+  Date as_of;             // the data as known on this date
+  Period target;          // the period the VaR is for (the one after the last known period)
+  double var = 0, es = 0;  // Monte Carlo, one step ahead
+  double pnl = 0;          // realised
+  bool exception = false;  // -pnl > var
+};
+
+struct AsOfBacktestResult {
+  std::vector<AsOfVaRPoint> points;
+  std::vector<std::string> skipped;  // origins without a realised return for their target
+  VaRBacktest backtest;
+};
+
+// InvalidArgument for no origin, no callback, or any error of RunStressTest at an origin
+// (with the origin named); FailedPrecondition when no origin has a realised P&L.
+Result<AsOfBacktestResult> BacktestPortfolioAsOf(const AsOfBacktestRequest& request);
 
 }  // namespace almanac::risk

@@ -556,8 +556,64 @@ Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
   backtest->add_option("--var-column", b->var_column, "The VaR column, as a positive loss");
   backtest->add_option("--exception-column", b->exception_column, "Exception indicators (0/1) instead of a VaR column");
   backtest->add_option("--level", b->level, "Confidence level of the VaR in (0, 1) (default 0.99)");
-  return [&g, v, b, var] {
+  // issue 24: the portfolio stress test on simulated macro paths.
+  auto pf = std::make_shared<RiskPortfolioArgs>();
+  auto* portfolio = cmd.add_subcommand("portfolio", "Portfolio P&L, VaR/ES and contributions per horizon on simulated "
+                                                    "macro paths, unconditional or under each scenario of a YAML file");
+  portfolio->add_option("series", pf->data.series, "Macro series keys, in model order (default: the scenario file's)");
+  AddDataOptions(*portfolio, pf->data);
+  portfolio->add_option("-m,--model", pf->model.model, "var (default) or bvar; default: the scenario file's model");
+  AddModelOptions(*portfolio, pf->model, " (merged over the scenario file's)");
+  portfolio->add_option("--lags", pf->lags, "Lag order of the macro model");
+  portfolio->add_option("--positions", pf->positions, "Positions: CSV (asset,exposure[,currency][,id]) or JSON")->required();
+  portfolio->add_option("--returns", pf->returns, "Asset return history: CSV period,ASSET1,ASSET2,...")->required();
+  portfolio->add_option("--fx", pf->fx, "FX rates to the base currency: CSV currency,rate");
+  portfolio->add_option("--base-currency", pf->base_currency, "Reporting currency (default USD)");
+  portfolio->add_option("--scenarios", pf->scenarios, "Scenario YAML (as for almanac scenario); default: unconditional");
+  portfolio->add_option("--only", pf->only, "Run only these scenarios (comma-separated)");
+  portfolio->add_option("--factors", pf->factors, "Model variables used as factors (comma-separated; default all)");
+  portfolio->add_flag("--factor-changes", pf->factor_changes, "Regress returns on the factors' period changes");
+  portfolio->add_option("--nw-lags", pf->nw_lags, "Newey-West lags of the factor regressions (default: automatic)");
+  portfolio->add_option("--paths", pf->paths, "Simulated macro paths per scenario (default 10000)");
+  portfolio->add_option("-H,--horizon", pf->horizon, "Steps ahead (default: the scenario file's horizon, else 8)");
+  portfolio->add_option("--shocks", pf->shocks, "Macro shocks: gaussian (default), t or bootstrap (unconditional only)");
+  portfolio->add_option("--shock-dof", pf->shock_dof, "Degrees of freedom of t shocks (default 5)");
+  portfolio->add_flag("--model-parameter-uncertainty", pf->model_parameter_uncertainty,
+                      "bvar: draw the macro model's coefficients from the posterior per path");
+  portfolio->add_flag("--no-parameter-uncertainty", pf->no_parameter_uncertainty,
+                      "Keep the factor coefficients at their estimates (default: drawn per path)");
+  portfolio->add_flag("--no-residuals", pf->no_residuals, "Leave out the assets' residual returns");
+  portfolio->add_option("--level", pf->levels, "Confidence levels in (0, 1) (default 0.95,0.99)");
+  portfolio->add_option("--dof", pf->dof, "Student-t degrees of freedom of the parametric VaR (default 5)");
+  portfolio->add_option("--seed", pf->seed, "Seed (default 42); results do not depend on --threads");
+  portfolio->add_option("--threads", pf->threads, "Threads (default: all cores)");
+  portfolio->add_flag("--contributions", pf->contributions,
+                      "Also print contributions by position and factor (last horizon, highest level)");
+  portfolio->add_option("-o,--output", pf->output, "Write the full JSON report to this file");
+  auto vb = std::make_shared<RiskVarBacktestArgs>();
+  auto* var_backtest = cmd.add_subcommand("var-backtest", "Backtest of the portfolio's one-step-ahead VaR computed at "
+                                                          "each origin from the data as known then (vintages)");
+  var_backtest->add_option("series", vb->portfolio.data.series, "Macro series keys, in model order");
+  AddDataOptions(*var_backtest, vb->portfolio.data);
+  var_backtest->add_option("-m,--model", vb->portfolio.model.model, "var (default) or bvar");
+  AddModelOptions(*var_backtest, vb->portfolio.model, "");
+  var_backtest->add_option("--lags", vb->portfolio.lags, "Lag order of the macro model");
+  var_backtest->add_option("--positions", vb->portfolio.positions, "Positions: CSV or JSON")->required();
+  var_backtest->add_option("--returns", vb->portfolio.returns, "Asset return history: CSV period,ASSET,...")->required();
+  var_backtest->add_option("--fx", vb->portfolio.fx, "FX rates to the base currency: CSV currency,rate");
+  var_backtest->add_option("--base-currency", vb->portfolio.base_currency, "Reporting currency (default USD)");
+  var_backtest->add_option("--factors", vb->portfolio.factors, "Model variables used as factors (default all)");
+  var_backtest->add_flag("--factor-changes", vb->portfolio.factor_changes, "Regress returns on the factors' changes");
+  var_backtest->add_option("--paths", vb->portfolio.paths, "Simulated paths per origin (default 10000)");
+  var_backtest->add_option("--seed", vb->portfolio.seed, "Seed (default 42)");
+  var_backtest->add_option("--threads", vb->portfolio.threads, "Threads (default: all cores)");
+  var_backtest->add_option("--from", vb->from, "First origin period, e.g. 2005Q1")->required();
+  var_backtest->add_option("--to", vb->to, "Last origin period")->required();
+  var_backtest->add_option("--level", vb->level, "Confidence level in (0, 1) (default 0.99)");
+  return [&g, v, b, var, pf, portfolio, vb, var_backtest] {
     if (*var) return RunRiskVar(g, *v);
+    if (*portfolio) return RunRiskPortfolio(g, *pf);
+    if (*var_backtest) return RunRiskVarBacktest(g, *vb);
     return RunRiskBacktest(g, *b);
   };
 }

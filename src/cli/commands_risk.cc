@@ -2,14 +2,21 @@
 // (issue 24; docs/risk.md).
 #include "cli/commands_risk.h"
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "almanac/core/hash.h"
 #include "almanac/data.h"
+#include "almanac/models.h"
 #include "almanac/risk.h"
 #include "cli/csv_table.h"
+
+#include "cli/arguments.h"
+#include "cli/multi_data.h"
 
 namespace almanac::cli {
 namespace {
@@ -166,6 +173,218 @@ int RunRiskBacktest(const GlobalOptions& g, const RiskBacktestArgs& a) {
                {"binomial_cdf", bt->binomial_cdf},
                {"zone", std::string(risk::TrafficLightName(bt->zone))}},
               g.format);
+  return kExitOk;
+}
+
+namespace {
+
+Result<std::string> ReadInputFile(const std::string& path, std::string_view option) {
+  if (path.empty()) return InvalidArgumentError(std::string(option) + ": name a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(std::string(option) + ": cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The request of `risk portfolio` and `risk var-backtest` from the options and files (all but
+// the macro data); `inputs` gets each file's name and SHA-256, `data_args` the series to read.
+Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, Json& inputs, MultiDataArgs& data_args) {
+  risk::StressTestRequest req;
+  ALMANAC_ASSIGN_OR_RETURN(req.risk.levels, ParseLevels(a.levels, "--level"));
+  ALMANAC_ASSIGN_OR_RETURN(std::string positions_text, ReadInputFile(a.positions, "--positions"));
+  ALMANAC_ASSIGN_OR_RETURN(req.positions, risk::ParsePositions(positions_text, a.positions));
+  inputs["positions"] = {{"file", a.positions}, {"sha256", Sha256Hex(positions_text)}};
+  ALMANAC_ASSIGN_OR_RETURN(std::string returns_text, ReadInputFile(a.returns, "--returns"));
+  ALMANAC_ASSIGN_OR_RETURN(req.returns, risk::ParseAssetReturns(returns_text, a.returns));
+  inputs["returns"] = {{"file", a.returns}, {"sha256", Sha256Hex(returns_text)}};
+  if (!a.fx.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string fx_text, ReadInputFile(a.fx, "--fx"));
+    ALMANAC_ASSIGN_OR_RETURN(req.fx, risk::ParseFxRates(fx_text, a.fx, a.base_currency));
+    inputs["fx"] = {{"file", a.fx}, {"sha256", Sha256Hex(fx_text)}};
+  } else {
+    ALMANAC_ASSIGN_OR_RETURN(req.fx, risk::ParseFxRates("currency,rate\n", "(no --fx)", a.base_currency));
+  }
+  data_args = a.data;
+  std::string type = a.model.model;
+  Json base_params = Json::object();
+  std::optional<int> file_horizon;
+  if (!a.scenarios.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string text, ReadInputFile(a.scenarios, "--scenarios"));
+    ALMANAC_ASSIGN_OR_RETURN(req.scenarios, models::ParseScenarios(text, a.scenarios));
+    inputs["scenarios"] = {{"file", a.scenarios}, {"sha256", Sha256Hex(text)}};
+    if (data_args.series.empty()) data_args.series = req.scenarios->series;
+    if (type.empty() || type == req.scenarios->model_type.value_or("")) {
+      type = req.scenarios->model_type.value_or("var");
+      base_params = req.scenarios->model_params;
+    }
+    file_horizon = req.scenarios->horizon;
+  }
+  if (type.empty()) type = "var";
+  ALMANAC_ASSIGN_OR_RETURN(Json params, BuildParams(a.model, base_params));
+  if (a.lags >= 0) params["lags"] = a.lags;
+  req.model = {type, params};
+  ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(req.model));
+  req.horizon = HorizonOrDefault(a.horizon, file_horizon);
+  ALMANAC_RETURN_IF_ERROR(CheckHorizon(req.horizon));
+  req.only = SplitList({a.only});
+  req.factors = SplitList({a.factors});
+  req.factor_changes = a.factor_changes;
+  req.factor_options.lags = a.nw_lags;
+  if (a.paths < 2) return InvalidArgumentError("--paths: need at least 2 paths");
+  req.num_paths = a.paths;
+  ALMANAC_ASSIGN_OR_RETURN(req.shocks, models::ParseShockDistribution(a.shocks));
+  req.shock_dof = a.shock_dof;
+  req.model_parameter_uncertainty = a.model_parameter_uncertainty;
+  req.risk.parameter_uncertainty = !a.no_parameter_uncertainty;
+  req.risk.residuals = !a.no_residuals;
+  req.risk.t_dof = a.dof;
+  if (a.seed < 0) return InvalidArgumentError("--seed must be non-negative");
+  req.risk.seed = static_cast<std::uint64_t>(a.seed);
+  req.risk.threads = a.threads;
+  if (data_args.series.empty() && data_args.input.empty())
+    return InvalidArgumentError("name the macro series (arguments, or the scenario file's 'series' list)");
+  return req;
+}
+
+Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& a) {
+  Json inputs = Json::object();
+  MultiDataArgs data_args;
+  ALMANAC_ASSIGN_OR_RETURN(risk::StressTestRequest req, BuildStressRequest(a, inputs, data_args));
+  ALMANAC_ASSIGN_OR_RETURN(DataSource ds, OpenData(g, data_args));
+  ALMANAC_ASSIGN_OR_RETURN(req.data, ReadMulti(*ds.store, ds.keys, ds.as_of, data_args.transform));
+  ALMANAC_ASSIGN_OR_RETURN(risk::StressTestResult result, risk::RunStressTest(req));
+  Json report = risk::StressTestJson(result);
+  inputs["series"] = ds.keys;
+  inputs["as_of"] = ds.as_of ? Json(ds.as_of->ToString()) : Json(nullptr);
+  inputs["transform"] = data_args.transform;
+  report["inputs"] = inputs;
+  report["settings"] = {{"paths", req.num_paths},
+                        {"horizon", req.horizon},
+                        {"seed", req.risk.seed},
+                        {"shocks", std::string(models::ShockDistributionName(req.shocks))},
+                        {"factor_changes", req.factor_changes},
+                        {"parameter_uncertainty", req.risk.parameter_uncertainty},
+                        {"residuals", req.risk.residuals},
+                        {"levels", req.risk.levels},
+                        {"t_dof", req.risk.t_dof}};
+  return report;
+}
+
+}  // namespace
+
+int RunRiskPortfolio(const GlobalOptions& g, const RiskPortfolioArgs& a) {
+  auto report = PortfolioReport(g, a);
+  if (!report.ok()) return ReportError(report.status());
+  if (!a.output.empty()) {
+    std::ofstream out(a.output, std::ios::binary);
+    out << PrettyJson(*report) << "\n";
+    if (!out) return ReportError(UnavailableError("cannot write " + a.output));
+  }
+  if (g.format == OutputFormat::kJson) {
+    std::cout << PrettyJson(*report) << "\n";
+    return kExitOk;
+  }
+  const Json& r = *report;
+  if (!g.quiet) {
+    std::cerr << r["macro_model"]["method"].get<std::string>() << " on " << r["macro_model"]["sample"].get<std::string>()
+              << "; factor models on " << r["factor_model"]["observations"].get<int64_t>() << " periods; "
+              << r["settings"]["paths"].get<int>() << " paths per scenario, seed " << r["settings"]["seed"].get<uint64_t>()
+              << "\n";
+  }
+  // One row per scenario and horizon: the Monte Carlo figures at every level.
+  Table t{{"scenario", "h", "period", "mean", "point"}, {}};
+  const auto levels = r["settings"]["levels"].get<std::vector<double>>();
+  for (double l : levels) {
+    t.columns.push_back("var" + FormatDouble(l * 100));
+    t.columns.push_back("es" + FormatDouble(l * 100));
+  }
+  for (const auto& s : r["scenarios"])
+    for (const auto& h : s["horizons"]) {
+      std::vector<Json> row{s["scenario"], h["h"], h["period"], h["mean"], h["point"]};
+      for (double l : levels)
+        for (const auto& f : h["figures"])
+          if (f["method"] == "monte_carlo" && f["level"].get<double>() == l) {
+            row.push_back(f["var"]);
+            row.push_back(f["es"]);
+          }
+      t.Add(std::move(row));
+    }
+  Print(std::cout, t, g.format);
+  if (a.contributions) {
+    const double top = *std::max_element(levels.begin(), levels.end());
+    Table c{{"scenario", "h", "level", "kind", "name", "var", "es"}, {}};
+    for (const auto& s : r["scenarios"]) {
+      const Json& h = s["horizons"].back();
+      for (const auto& f : h["figures"]) {
+        if (f["method"] != "monte_carlo" || f["level"].get<double>() != top) continue;
+        for (const auto& p : f["positions"]) c.Add({s["scenario"], h["h"], top, "position", p["position"], p["var"], p["es"]});
+        for (const auto& p : f["components"]) c.Add({s["scenario"], h["h"], top, "component", p["component"], p["var"], p["es"]});
+      }
+    }
+    std::cout << "\n";
+    Print(std::cout, c, g.format);
+  }
+  return kExitOk;
+}
+
+int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a) {
+  Json inputs = Json::object();
+  MultiDataArgs data_args;
+  RiskPortfolioArgs pa = a.portfolio;
+  pa.levels = a.level;
+  auto req = BuildStressRequest(pa, inputs, data_args);
+  if (!req.ok()) return ReportError(req.status());
+  if (req->risk.levels.size() != 1) return ReportError(InvalidArgumentError("--level: give one level, e.g. 0.99"));
+  auto from = Period::Parse(a.from);
+  if (!from.ok()) return ReportError(from.status().WithContext("--from"));
+  auto to = Period::Parse(a.to);
+  if (!to.ok()) return ReportError(to.status().WithContext("--to"));
+  auto span = to->Diff(*from);
+  if (!span.ok() || *span < 0 || *span > 2000)
+    return ReportError(InvalidArgumentError("--from " + a.from + " --to " + a.to +
+                                            ": need periods of one frequency, --from not after --to (at most 2000)"));
+  auto ds = OpenData(g, data_args);
+  if (!ds.ok()) return ReportError(ds.status());
+  risk::AsOfBacktestRequest bt;
+  bt.base = std::move(*req);
+  bt.level = bt.base.risk.levels.front();
+  for (int64_t i = 0; i <= *span; ++i) bt.origins.push_back(*from + i);
+  const std::string transform = data_args.transform;
+  bt.data_as_of = [&](Date as_of) { return ReadMulti(*ds->store, ds->keys, as_of, transform); };
+  auto r = risk::BacktestPortfolioAsOf(bt);
+  if (!r.ok()) return ReportError(r.status());
+  Table t{{"origin", "as_of", "target", "var", "es", "pnl", "exception"}, {}};
+  Json points = Json::array();
+  for (const auto& p : r->points) {
+    t.Add({p.origin.ToString(), p.as_of.ToString(), p.target.ToString(), p.var, p.es, p.pnl, p.exception});
+    points.push_back({{"origin", p.origin.ToString()}, {"as_of", p.as_of.ToString()}, {"target", p.target.ToString()},
+                      {"var", p.var}, {"es", p.es}, {"pnl", p.pnl}, {"exception", p.exception}});
+  }
+  const risk::VaRBacktest& b = r->backtest;
+  Json summary = {{"observations", b.observations},
+                  {"level", b.level},
+                  {"exceptions", b.exceptions},
+                  {"expected_exceptions", b.expected_exceptions},
+                  {"kupiec_lr", b.kupiec.statistic},
+                  {"kupiec_p", b.kupiec.p_value},
+                  {"independence_lr", b.independence.statistic},
+                  {"independence_p", b.independence.p_value},
+                  {"conditional_coverage_lr", b.conditional_coverage.statistic},
+                  {"conditional_coverage_p", b.conditional_coverage.p_value},
+                  {"zone", std::string(risk::TrafficLightName(b.zone))}};
+  if (g.format == OutputFormat::kJson) {
+    std::cout << PrettyJson(Json{{"inputs", inputs}, {"points", points}, {"skipped", r->skipped}, {"backtest", summary}})
+              << "\n";
+    return kExitOk;
+  }
+  Print(std::cout, t, g.format);
+  std::cout << "\n";
+  std::vector<std::pair<std::string, Json>> fields;
+  for (const auto& [k, v] : summary.items()) fields.emplace_back(k, v);
+  PrintRecord(std::cout, fields, g.format);
+  if (!g.quiet)
+    for (const auto& s : r->skipped) std::cerr << "  note: skipped origin " << s << "\n";
   return kExitOk;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/commands_multi.h"
 
 namespace almanac::cli {
 
@@ -33,5 +34,48 @@ struct RiskBacktestArgs {
   std::string level = "0.99";
 };
 int RunRiskBacktest(const GlobalOptions& g, const RiskBacktestArgs& a);
+
+// almanac risk portfolio SERIES... --positions FILE --returns FILE [--fx FILE] [--scenarios FILE]
+// (issue 24): fits the macro model on the series, a factor model per asset on the return
+// history, simulates the macro paths (under each scenario) and prints the portfolio's P&L
+// distribution, VaR/ES and contributions per horizon (docs/risk.md, "Stress test").
+struct RiskPortfolioArgs {
+  MultiDataArgs data;
+  ModelArgs model{"", {}, ""};
+  int lags = -1;
+  std::string positions;       // CSV or JSON
+  std::string returns;         // CSV: period, one column per asset
+  std::string fx;              // CSV currency,rate (optional)
+  std::string base_currency = "USD";
+  std::string scenarios;       // scenario YAML (optional)
+  std::string only;            // comma-separated scenario names
+  std::string factors;         // comma-separated model variables (default: all)
+  bool factor_changes = false;
+  int nw_lags = -1;
+  int paths = 10000;
+  int horizon = -1;            // default: the scenario file's, else 8
+  std::string shocks = "gaussian";
+  double shock_dof = 5;
+  bool model_parameter_uncertainty = false;
+  bool no_parameter_uncertainty = false;
+  bool no_residuals = false;
+  std::string levels = "0.95,0.99";
+  double dof = 5;
+  int seed = 42;
+  int threads = 0;
+  bool contributions = false;  // print contribution tables (last horizon, highest level)
+  std::string output;          // write the full JSON report here
+};
+int RunRiskPortfolio(const GlobalOptions& g, const RiskPortfolioArgs& a);
+
+// almanac risk var-backtest SERIES... --positions FILE --returns FILE --from PERIOD --to PERIOD
+// [--level 0.99]: the one-step-ahead VaR the model gave at each origin from the data as known
+// then (vintages), against the realised P&L; Kupiec, Christoffersen and the Basel zone.
+struct RiskVarBacktestArgs {
+  RiskPortfolioArgs portfolio;
+  std::string from, to;  // origin periods
+  std::string level = "0.99";
+};
+int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a);
 
 }  // namespace almanac::cli

@@ -20,7 +20,7 @@ double LogLik(double zeros, double ones, double p) { return XLogY(zeros, 1 - p) 
 
 LrTest Lr(double statistic, int dof) {
   // Rounding can make a zero statistic slightly negative.
-  if (statistic < 0) statistic = 0;
+  if (!(statistic > 0)) statistic = 0;  // also turns -0 into +0
   const boost::math::chi_squared chi2(dof);
   return {.statistic = statistic, .p_value = boost::math::cdf(boost::math::complement(chi2, statistic)), .dof = dof};
 }

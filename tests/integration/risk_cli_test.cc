@@ -2,6 +2,8 @@
 // hand-made files, contributions summing to the total, and an error naming the place for
 // each kind of bad file.
 #include <cmath>
+#include <filesystem>
+#include <vector>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -166,6 +168,97 @@ TEST_F(RiskCliTest, BadFilesAndOptionsNameThePlace) {
     EXPECT_EQ(r.exit_code, 1) << message << ": " << r.err;
     EXPECT_THAT(r.err, HasSubstr(message));
   }
+}
+
+// ------------------------------------------------------------ portfolio stress test (issue 24)
+
+const std::string kMacro = std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv";
+const std::string kPortfolio = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/portfolio/";
+
+// The worked example's command; `positions` and `scenarios` replace the example's files.
+std::vector<std::string> PortfolioArgs(std::vector<std::string> extra, std::string positions = "",
+                                       std::string scenarios = "") {
+  if (positions.empty()) positions = kPortfolio + "positions.csv";
+  if (scenarios.empty()) scenarios = kPortfolio + "scenarios.yaml";
+  std::vector<std::string> args = {"risk", "portfolio", "--input", kMacro,
+                                    "--positions", positions, "--returns", kPortfolio + "asset_returns.csv",
+                                    "--fx", kPortfolio + "fx.csv", "--scenarios", scenarios,
+                                    "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths", "1000"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+TEST_F(RiskCliTest, PortfolioStressTestUnderThreeScenarios) {
+  const std::string report = dir_ / "report.json";
+  auto r = RunAlmanac(PortfolioArgs({"--format", "json", "--threads", "1", "-o", report}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json out = ParseOut(r);
+  ASSERT_EQ(out["scenarios"].size(), 3u);
+  EXPECT_EQ(out["scenarios"][0]["scenario"], "baseline");
+  const auto mean8 = [&](int s) { return out["scenarios"][s]["horizons"][7]["mean"].get<double>(); };
+  EXPECT_GT(mean8(0), mean8(1));
+  EXPECT_GT(mean8(1), mean8(2));
+  EXPECT_EQ(out["inputs"]["positions"]["sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(out["inputs"]["scenarios"]["sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(out["positions"][1]["exposure"].get<double>(), 150 * 1.08);
+  for (const auto& f : out["scenarios"][2]["horizons"][7]["figures"]) {
+    double sum = 0;
+    for (const auto& p : f["positions"]) sum += p["es"].get<double>();
+    EXPECT_NEAR(sum, f["es"].get<double>(), 1e-6 * std::abs(f["es"].get<double>()));
+  }
+  // The -o file holds the same report; two threads give the same numbers.
+  EXPECT_EQ(ParseJson(ReadFile(report)).value(), out);
+  auto two = RunAlmanac(PortfolioArgs({"--format", "json", "--threads", "2"}));
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(ParseOut(two)["scenarios"], out["scenarios"]);
+  // The table: one row per scenario and horizon.
+  auto table = RunAlmanac(PortfolioArgs({"--only", "adverse", "--contributions"}));
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("var99"));
+  EXPECT_THAT(table.out, HasSubstr("specific"));
+  EXPECT_THAT(table.out, HasSubstr("eq-eu"));
+}
+
+TEST_F(RiskCliTest, PortfolioBadInputNamesThePlaceAndWritesNothing) {
+  const std::string report = dir_ / "report.json";
+  auto unknown = RunAlmanac(PortfolioArgs({"-o", report}, Write("p.csv", "asset,exposure\nus_equity,1\ngold,2\n")));
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown asset 'gold'"));
+  auto exposure = RunAlmanac(PortfolioArgs({"-o", report}, Write("q.csv", "asset,exposure\nus_equity,lots\n")));
+  EXPECT_NE(exposure.exit_code, 0);
+  EXPECT_THAT(exposure.err, HasSubstr("q.csv:2: exposure 'lots' is not a finite number"));
+  auto scen = RunAlmanac(PortfolioArgs(
+      {"-o", report}, "", Write("s.yaml", "horizon: 4\nscenarios:\n  x:\n    paths:\n      us:gdp: [1, 2, 3, 4]\n")));
+  EXPECT_NE(scen.exit_code, 0);
+  EXPECT_THAT(scen.err, HasSubstr("s.yaml:5"));
+  auto len = RunAlmanac(PortfolioArgs(
+      {"-o", report}, "", Write("l.yaml", "horizon: 4\nscenarios:\n  x:\n    paths:\n      us:unemp: [1, 2, 3]\n")));
+  EXPECT_NE(len.exit_code, 0);
+  EXPECT_THAT(len.err, HasSubstr("l.yaml:5"));
+  EXPECT_FALSE(std::filesystem::exists(report));
+}
+
+TEST_F(RiskCliTest, VarBacktestFromDataAsKnownAtEachOrigin) {
+  // First releases one month after each quarter (macro_vintages.csv): on 2006-04-01 the data
+  // end in 2005Q4, so the VaR made at origin 2006Q1 is for 2006Q1.
+  auto r = RunAlmanac({"risk", "var-backtest", "--input", kPortfolio + "macro_vintages.csv", "us:tbilrate", "us:unemp", "us:infl",
+                       "--positions", kPortfolio + "positions.json", "--returns", kPortfolio + "asset_returns.csv",
+                       "--fx", kPortfolio + "fx.csv", "--factors", "us:tbilrate,us:unemp", "--factor-changes",
+                       "--paths", "500", "--from", "2006Q1", "--to", "2008Q4", "--level", "0.95", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json out = ParseOut(r);
+  ASSERT_EQ(out["points"].size(), 12u);
+  EXPECT_EQ(out["points"][0]["target"], "2006Q1");
+  EXPECT_EQ(out["points"][0]["as_of"], "2006-04-01");
+  EXPECT_EQ(out["backtest"]["observations"], 12);
+  int exceptions = 0;
+  for (const auto& p : out["points"]) exceptions += p["exception"].get<bool>();
+  EXPECT_EQ(out["backtest"]["exceptions"], exceptions);
+  auto bad = RunAlmanac({"risk", "var-backtest", "--input", kMacro, "us:tbilrate", "--positions", kPortfolio + "positions.csv",
+                         "--returns", kPortfolio + "asset_returns.csv", "--fx", kPortfolio + "fx.csv", "--from", "2008Q4",
+                         "--to", "2006Q1"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("--from"));
 }
 
 }  // namespace
