@@ -112,7 +112,9 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
       {RouteId::kMetrics, "GET", "/metrics", P::kPublic, false, &HttpApi::Metrics},
       {RouteId::kOpenApi, "GET", "/openapi.json", P::kPublic, false, &HttpApi::OpenApi},
   };
-  return kRoutes;
+  // MLflow's tracking and registry API (api_mlflow.cc), under both of its prefixes.
+  static const std::vector<RouteInfo> kAll = WithMlflowRoutes(kRoutes);
+  return kAll;
 }
 
 Status SplitTarget(std::string_view target, std::vector<std::string>* segments, std::string* query) {
@@ -146,7 +148,8 @@ Status SplitTarget(std::string_view target, std::vector<std::string>* segments, 
   return Status::Ok();
 }
 
-HttpResponse HttpApi::Error(const Status& status, const std::string& request_id, bool request_too_large) {
+HttpResponse HttpApi::Error(const Status& status, const std::string& request_id, bool request_too_large,
+                           ErrorFormat format) {
   HttpResponse res;
   res.status = HttpStatusFor(status, request_too_large);
   res.error_code = StatusCodeName(status.code());
@@ -160,8 +163,25 @@ HttpResponse HttpApi::Error(const Status& status, const std::string& request_id,
   body += '}';
   res.body = std::move(body);
   if (res.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"almanac\"");
+  if (format == ErrorFormat::kMlflow) return MlflowError(status, res.status, std::move(res));
   return res;
 }
+
+namespace {
+// The error format of a request: its route's, or for an unmatched target that of the route
+// family whose paths share its first segment (an unknown MLflow endpoint answers as MLflow).
+ErrorFormat ErrorFormatOf(std::string_view route, std::string_view target) {
+  for (const auto& r : HttpApi::Routes())
+    if (r.path == route) return r.errors;
+  const std::string_view path = target.substr(0, target.find('?'));
+  const size_t end = path.find('/', 1);
+  const std::string_view first = path.substr(0, end == std::string_view::npos ? path.size() : end + 1);
+  if (first.size() < 2 || first.back() != '/') return ErrorFormat::kAlmanac;
+  for (const auto& r : HttpApi::Routes())
+    if (r.errors != ErrorFormat::kAlmanac && r.path.substr(0, first.size()) == first) return r.errors;
+  return ErrorFormat::kAlmanac;
+}
+}  // namespace
 
 HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, bool may_block) const {
   std::string_view route = "unmatched";
@@ -179,7 +199,7 @@ HttpApi::Disposition HttpApi::Handle(const HttpRequest& req, HttpResponse& res, 
     needs_worker = false;
   }
   if (needs_worker) return Disposition::kNeedsWorker;
-  res = r.ok() ? std::move(*r) : Error(r.status(), req.request_id);
+  res = r.ok() ? std::move(*r) : Error(r.status(), req.request_id, false, ErrorFormatOf(route, req.target));
   res.route = route;
   res.user = std::move(user);
   return Disposition::kDone;

@@ -27,6 +27,9 @@
 //   GET  /v1/runs/{id}                                 one tracked run                     api_runs.cc
 //   GET  /v1/lineage/{name}/{version}                  vintages -> ... -> approvals, audit api_runs.cc
 //   GET  /healthz, /readyz, /metrics, /openapi.json    probes, Prometheus, this document   api_probes.cc
+//   GET/POST/PATCH /api/2.0/mlflow/... and /ajax-api/2.0/mlflow/...  MLflow tracking and    api_mlflow.cc
+//        model registry (experiments, runs, metrics, artifacts, registered-models, model-versions;
+//        the rows come from WithMlflowRoutes, errors in MLflow's shape)
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -100,7 +103,44 @@ enum class RouteId {
   kReadyz,
   kMetrics,
   kOpenApi,
+  // MLflow (api_mlflow.cc): one id per endpoint, shared by both of its prefixes.
+  kMlflowExperimentCreate,
+  kMlflowExperimentGet,
+  kMlflowExperimentGetByName,
+  kMlflowExperimentSearch,
+  kMlflowExperimentList,
+  kMlflowExperimentUpdate,
+  kMlflowExperimentDelete,
+  kMlflowExperimentRestore,
+  kMlflowExperimentSetTag,
+  kMlflowRunCreate,
+  kMlflowRunGet,
+  kMlflowRunUpdate,
+  kMlflowRunDelete,
+  kMlflowRunRestore,
+  kMlflowRunSearch,
+  kMlflowLogMetric,
+  kMlflowLogParam,
+  kMlflowLogBatch,
+  kMlflowSetTag,
+  kMlflowDeleteTag,
+  kMlflowMetricHistory,
+  kMlflowArtifactsList,
+  kMlflowModelCreate,
+  kMlflowModelGet,
+  kMlflowModelSearch,
+  kMlflowModelUpdate,
+  kMlflowLatestVersions,
+  kMlflowVersionCreate,
+  kMlflowVersionGet,
+  kMlflowVersionSearch,
+  kMlflowVersionUpdate,
+  kMlflowTransitionStage,
 };
+
+// The error body a route family answers with (HttpApi::Error): almanac's
+// {"code","message","request_id"}, or MLflow's {"error_code","message"}.
+enum class ErrorFormat { kAlmanac, kMlflow };
 
 class HttpApi;
 
@@ -129,6 +169,7 @@ struct RouteInfo {
   bool blocking;  // reads the store or refits: runs on a worker thread
   Handler handler;
   std::vector<std::string> query = {};  // the query parameters the route takes
+  ErrorFormat errors = ErrorFormat::kAlmanac;
 };
 
 // Everything the handler uses; owned by the server.
@@ -171,7 +212,8 @@ class HttpApi {
 
   // The one place a Status becomes an answer: {"code","message","request_id"} with the
   // status from HttpStatusFor (401 adds WWW-Authenticate); error_code and error_message set.
-  static HttpResponse Error(const Status& status, const std::string& request_id, bool request_too_large = false);
+  static HttpResponse Error(const Status& status, const std::string& request_id, bool request_too_large = false,
+                            ErrorFormat format = ErrorFormat::kAlmanac);
 
  private:
   // Matches, authenticates and authorizes `req`, then calls the route's handler. Sets
@@ -206,6 +248,10 @@ class HttpApi {
   Result<HttpResponse> Runs(ApiCall& call) const;
   Result<HttpResponse> Run(ApiCall& call) const;
   Result<HttpResponse> Lineage(ApiCall& call) const;
+  // MLflow tracking and registry (api_mlflow.cc): one handler, switching on call.route.
+  Result<HttpResponse> Mlflow(ApiCall& call) const;
+  // `base` followed by the MLflow routes, under both of MLflow's prefixes (api_mlflow.cc).
+  static std::vector<RouteInfo> WithMlflowRoutes(const std::vector<RouteInfo>& base);
 
   ApiContext ctx_;
 };
@@ -214,6 +260,10 @@ class HttpApi {
 // "." and ".." segments, characters outside [A-Za-z0-9_.:@-] (so ';', NUL, '/', '\' and '%'
 // after decoding), segments over 256 bytes and targets over 4096 bytes (InvalidArgument).
 Status SplitTarget(std::string_view target, std::vector<std::string>* segments, std::string* query);
+
+// `res` (status and error fields of almanac's rendering) as MLflow's error: its error_code
+// for the Status code, {"error_code","message"}, and MLflow's HTTP statuses.
+HttpResponse MlflowError(const Status& status, int http_status, HttpResponse res);
 
 // " (did you mean 'x'?)" for the closest candidate, or "".
 std::string Hint(std::string_view name, const std::vector<std::string>& candidates);

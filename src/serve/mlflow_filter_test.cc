@@ -105,7 +105,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_pair("params.x IN ('a')", "attributes only"),
                       std::make_pair("status NOT 'x'", "expected IN after NOT"),
                       std::make_pair("= 1", "expected an identifier"),
-                      std::make_pair("and", "expected a comparator")));
+                      std::make_pair("and", "invalid attribute key")));
 
 TEST(MlflowFilter, TargetsLimitWhatMayBeNamed) {
   EXPECT_THAT(ParseFilter("name LIKE 'gdp%' and tags.team = 'x'", FilterTarget::kExperiments).status(), IsOk());

@@ -342,6 +342,9 @@ CREATE TABLE experiments (
   tags TEXT NOT NULL DEFAULT '{}'
 );
 INSERT INTO experiments VALUES (0, 'Default', '', 'active', 0, 0, '{}');
+INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time, tags)
+  SELECT experiment, '', 'active', MIN(start_time), MAX(start_time), '{}' FROM runs
+  WHERE experiment <> 'Default' GROUP BY experiment ORDER BY MIN(start_time);
 ALTER TABLE runs ADD COLUMN name TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX runs_by_start ON runs(start_time, id);
