@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "store/record_text.h"
 #include "store/rows.h"
@@ -101,6 +102,27 @@ class MemoryTxn : public MetadataTxn {
     if (m == nullptr || m->erase(std::string(key)) == 0)
       return NotFoundError("no tag " + std::string(key) + " of run " + std::string(run_id));
     return Status::Ok();
+  }
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    if (op != "<" && op != "<=" && op != ">" && op != ">=" && op != "=")
+      return InvalidArgumentError("unsupported metric comparison " + QuoteForMessage(op));
+    std::vector<std::string> out;
+    for (const auto& [id, r] : s_.runs) {
+      if (r.experiment != experiment) continue;
+      auto* points = FindOr(s_.metrics, id);
+      if (points == nullptr) continue;
+      const MetricPoint* latest = nullptr;
+      for (const auto& p : *points)  // in write order: a later write wins a tie
+        if (p.key == key && (latest == nullptr || std::tie(p.step, p.timestamp) >= std::tie(latest->step, latest->timestamp)))
+          latest = &p;
+      if (latest == nullptr) continue;
+      const double v = latest->value;
+      const bool match = op == "<" ? v < value : op == "<=" ? v <= value : op == ">" ? v > value
+                                                : op == ">=" ? v >= value : v == value;
+      if (match) out.push_back(id);
+    }
+    return out;
   }
   Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
     for (const auto& [id, x] : s_.experiments)

@@ -182,6 +182,23 @@ class Txn : public MetadataTxn {
     return Changed(q, "tag " + std::string(key) + " of run " + std::string(run_id));
   }
 
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    if (op != "<" && op != "<=" && op != ">" && op != ">=" && op != "=")
+      return InvalidArgumentError("unsupported metric comparison " + QuoteForMessage(op));
+    if (std::isnan(value)) return std::vector<std::string>{};
+    // float8 orders NaN above every number (and NaN = NaN): excluded, as no comparison matches it.
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query("SELECT m.run_id FROM run_metrics m JOIN runs r ON r.id = m.run_id "
+                 "WHERE m.key = $2 AND m.value " + std::string(op) + " $3::float8 AND m.value <> 'NaN'::float8 "
+                 "AND r.experiment = $1 AND NOT EXISTS (SELECT 1 FROM run_metrics n WHERE n.run_id = m.run_id "
+                 "AND n.key = m.key AND (n.step > m.step OR (n.step = m.step AND (n.timestamp > m.timestamp OR "
+                 "(n.timestamp = m.timestamp AND n.id > m.id)))))",
+                 Params().Add(experiment).Add(key).Add(value)));
+    return AllRows(q, [](const Row& row) { return row.Text(0); });
+  }
+
   Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
     auto q = c_.Query("INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, "
                       "last_update_time, tags) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (name) DO NOTHING RETURNING id",

@@ -133,6 +133,21 @@ class Txn : public MetadataTxn {
     return Changed("tag " + std::string(key) + " of run " + std::string(run_id));
   }
 
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    if (op != "<" && op != "<=" && op != ">" && op != ">=" && op != "=")
+      return InvalidArgumentError("unsupported metric comparison " + QuoteForMessage(op));
+    // A NaN is stored as NULL, which no comparison matches.
+    ALMANAC_ASSIGN_OR_RETURN(
+        Stmt q, Stmt::Prepare(db_, "SELECT m.run_id FROM run_metrics m JOIN runs r ON r.id = m.run_id "
+                                   "WHERE m.key = ?2 AND m.value " + std::string(op) + " ?3 AND r.experiment = ?1 "
+                                   "AND NOT EXISTS (SELECT 1 FROM run_metrics n WHERE n.run_id = m.run_id "
+                                   "AND n.key = m.key AND (n.step > m.step OR (n.step = m.step AND "
+                                   "(n.timestamp > m.timestamp OR (n.timestamp = m.timestamp AND n.rowid > m.rowid)))))"));
+    q.Bind(1, experiment).Bind(2, key).Bind(3, value);
+    return AllRows(q, [](const Row& row) { return row.Text(0); });
+  }
+
   Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO experiments (name, artifact_location, "
                                                         "lifecycle_stage, creation_time, last_update_time, tags) "

@@ -64,6 +64,11 @@ class FaultInjectingTxn final : public MetadataTxn {
   Status DeleteTag(std::string_view run_id, std::string_view key) override {
     return Call<Status>("DeleteTag", [&] { return inner_.DeleteTag(run_id, key); });
   }
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    return Call<Result<std::vector<std::string>>>(
+        "RunsWithLatestMetric", [&] { return inner_.RunsWithLatestMetric(experiment, key, op, value); });
+  }
   Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
     return Call<Result<int64_t>>("InsertExperiment", [&] { return inner_.InsertExperiment(e); });
   }
@@ -246,7 +251,7 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> inner)
 FaultInjectingStore::~FaultInjectingStore() = default;
 
 const std::vector<std::string_view>& FaultInjectingStore::MethodNames() {
-  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "DeleteTag", "InsertExperiment", "UpdateExperiment", "GetExperiment", "GetExperimentByName", "ListExperiments", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
+  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "DeleteTag", "RunsWithLatestMetric", "InsertExperiment", "UpdateExperiment", "GetExperiment", "GetExperimentByName", "ListExperiments", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
   return kNames;
 }
 

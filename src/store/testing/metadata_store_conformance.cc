@@ -110,6 +110,39 @@ TEST_P(MetadataStoreConformance, MetricsKeepNanAndInfinities) {
   }));
 }
 
+// Issue 22: the indexed metric filter of the MLflow API's runs/search compares the latest
+// point of each run (highest step, then timestamp), within one experiment, never a NaN.
+TEST_P(MetadataStoreConformance, RunsWithLatestMetricComparesTheLatestPoint) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    for (const char* id : {"r1", "r2", "r3", "r4"}) ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun(id, 10)));
+    RunRecord other = NewRun("r5", 10);
+    other.experiment = "other";
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(other));
+    // r1: latest (step 2) 0.5 although step 0 was 5. r2: latest 3 (a later timestamp at step 1).
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r1", {{"rmse", 2, 0.5, 1}, {"rmse", 0, 5, 9}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r2", {{"rmse", 1, 3, 2}, {"rmse", 1, 0.1, 1}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r3", {{"rmse", 0, std::nan(""), 1}, {"mae", 0, 0.1, 1}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r4", {{"rmse", 0, 1.0, 1}}));
+    return t.InsertMetrics("r5", {{"rmse", 0, 0.1, 1}});
+  }));
+  auto ids = [&](std::string_view op, double v) {
+    auto r = md.Transact<std::vector<std::string>>(
+        [&](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", "rmse", op, v); });
+    EXPECT_OK(r.status());
+    std::vector<std::string> out = r.ok() ? *r : std::vector<std::string>{};
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids("<", 1), std::vector<std::string>{"r1"});
+  EXPECT_EQ(ids("<=", 1), (std::vector<std::string>{"r1", "r4"}));
+  EXPECT_EQ(ids(">", 2), std::vector<std::string>{"r2"});
+  EXPECT_EQ(ids(">=", 0), (std::vector<std::string>{"r1", "r2", "r4"}));
+  EXPECT_EQ(ids("=", 1), std::vector<std::string>{"r4"});
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", "rmse", "!=", 1).status(); }),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
 // Issue 22: run names and lifecycle, tag deletion, experiments with ids, tags and renames.
 TEST_P(MetadataStoreConformance, ExperimentsRunNamesAndTagDeletion) {
   auto& md = store_->metadata();
@@ -117,7 +150,9 @@ TEST_P(MetadataStoreConformance, ExperimentsRunNamesAndTagDeletion) {
   ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
     auto def = t.GetExperiment(0);
     EXPECT_OK(def.status());
-    if (def.ok()) EXPECT_EQ(def->name, "Default");
+    if (def.ok()) {
+      EXPECT_EQ(def->name, "Default");
+    }
     ExperimentRecord e;
     e.name = "exp";
     e.artifact_location = "runs:/exp";
@@ -177,7 +212,9 @@ TEST_P(MetadataStoreConformance, ExperimentsRunNamesAndTagDeletion) {
     EXPECT_THAT(t.GetExperiment(12345).status(), StatusIs(StatusCode::kNotFound));
     ALMANAC_ASSIGN_OR_RETURN(auto all, t.ListExperiments());
     EXPECT_THAT(all, SizeIs(2));
-    if (all.size() == 2) EXPECT_EQ(all[1].id, id);
+    if (all.size() == 2) {
+      EXPECT_EQ(all[1].id, id);
+    }
     return Status::Ok();
   }));
 }
