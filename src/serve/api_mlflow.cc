@@ -27,11 +27,10 @@
 #include "serve/mlflow_filter.h"
 
 namespace almanac::serve {
-namespace {
+// The helpers live in namespace mlflow (this family's own, with the filter grammar), not an
+// anonymous one: unity builds put several files of serve into one translation unit.
+namespace mlflow {
 
-using mlflow::FilterClause;
-using mlflow::FilterKind;
-using mlflow::FilterTarget;
 using store::ExperimentRecord;
 using store::MetadataTxn;
 using store::MetricPoint;
@@ -951,7 +950,7 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
       return InternalError("MLflow route without a handler");
   }
 }
-}  // namespace
+}  // namespace mlflow
 
 // ----------------------------------------------------------------------------- routes
 
@@ -1088,6 +1087,7 @@ HttpResponse MlflowError(const Status& status, int http_status, HttpResponse res
 // ---------------------------------------------------------------------------- handler
 
 Result<HttpResponse> HttpApi::Mlflow(ApiCall& call) const {
+  using namespace mlflow;  // NOLINT: this family's helpers, in function scope only
   ALMANAC_ASSIGN_OR_RETURN(Request req, Request::Of(call));
   store::MetadataStore& md = ctx_.store->metadata();
   const Clock& clock = *ctx_.clock;

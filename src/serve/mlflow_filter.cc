@@ -6,7 +6,8 @@
 #include <cmath>
 
 namespace almanac::serve::mlflow {
-namespace {
+// Helpers live in this file's own namespace, not an anonymous one: unity builds put several
+// files of serve into one translation unit.
 
 bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/'; }
 
@@ -217,8 +218,6 @@ Status ParseIdentifier(Scanner& sc, FilterTarget target, FilterKind* kind, std::
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 Result<std::vector<FilterClause>> ParseFilter(std::string_view text, FilterTarget target) {
   std::vector<FilterClause> out;
