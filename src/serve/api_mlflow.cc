@@ -12,6 +12,7 @@
 // a second user's approval (/v1/models/{name}/versions/{v}/approve or `almanac registry
 // approve`) moves it. A model version needs an almanac run (run_id), one version per run.
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -20,7 +21,6 @@
 
 #include "almanac/core/hash.h"
 #include "almanac/registry.h"
-#include "almanac/tracking.h"
 
 #include "serve/api_common.h"
 #include "serve/json_out.h"
@@ -57,6 +57,16 @@ constexpr int64_t kHistoryDefaultMax = 25000;
 // The tag on a model version whose production request waits for a second person.
 constexpr std::string_view kApprovalTag = "almanac.approval";
 constexpr std::string_view kHost = "mlflow-api";
+
+// A run id in tracking's format ("r" + 12 hex digits of the start in ms + 4 random), so runs
+// logged here sort with the others; serve may not depend on tracking (scripts/check_layout.sh).
+std::string NewMlflowRunId(const Clock& clock) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "r%012llx%04x", static_cast<unsigned long long>(clock.NowMicros() / 1000),
+                static_cast<unsigned>(rng() & 0xffff));
+  return buf;
+}
 
 // -------------------------------------------------------------------------- requests
 
@@ -651,9 +661,20 @@ Result<HttpResponse> SearchRuns(const ApiContext& ctx, const Request& req) {
     });
     Page page = PageOf(found.size(), offset, max, fp);
     next = page.next;
+    // Only the page's runs are read in full (what the filter did not need yet).
     for (size_t i = page.begin; i < page.end; ++i) {
-      ALMANAC_ASSIGN_OR_RETURN(RunView full, ReadRun(t, found[i].run, true));
-      runs.push_back(RunJson(full));
+      RunView& v = found[i];
+      if (!need_metrics) {
+        ALMANAC_ASSIGN_OR_RETURN(auto all, t.GetMetrics(v.run.id));
+        v.metrics = LatestMetrics(all);
+      }
+      if (!need_params) {
+        ALMANAC_ASSIGN_OR_RETURN(v.params, t.GetParams(v.run.id));
+      }
+      if (!need_tags) {
+        ALMANAC_ASSIGN_OR_RETURN(v.tags, t.GetTags(v.run.id));
+      }
+      runs.push_back(RunJson(v));
     }
     return Status::Ok();
   }));
@@ -1272,7 +1293,7 @@ Result<HttpResponse> HttpApi::Mlflow(ApiCall& call) const {
         if (e.deleted)
           return FailedPreconditionError("The experiment " + exp_id + " must be in the 'active' state.");
         RunRecord r;
-        r.id = tracking::NewRunId(clock);
+        r.id = NewMlflowRunId(clock);
         r.experiment = e.name;
         r.status = RunStatus::kRunning;
         if (start) {
