@@ -511,6 +511,63 @@ for path, item in paths.items():
     if path == "/v2" or path.startswith("/v2/"):
         for operation in item.values():  # the per-client limits answer in the protocol's shape too
             operation["responses"]["429"] = {**TOO_MANY, "content": {"application/json": {"schema": ref("V2Error")}}}
+# ---- Issue 22: MLflow's tracking and model-registry REST API (src/serve/api_mlflow.cc), under
+# both of MLflow's prefixes. Bodies and answers are MLflow's (its REST API reference); errors are
+# {error_code, message}. GET requests take their fields in the query string.
+schemas["MlflowError"] = obj({"error_code": {"type": "string", "description": "e.g. RESOURCE_DOES_NOT_EXIST, "
+                                             "INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS, INVALID_STATE"},
+                              "message": {"type": "string"}}, ["error_code", "message"])
+MLFLOW_ERRORS = {c: {"description": d, "content": {"application/json": {"schema": ref("MlflowError")}}}
+                 for c, d in {"400": "INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS or INVALID_STATE",
+                              "401": "UNAUTHENTICATED: missing or invalid Bearer token or Basic credentials",
+                              "403": "PERMISSION_DENIED: the token's role may not do this",
+                              "404": "RESOURCE_DOES_NOT_EXIST (or ENDPOINT_NOT_FOUND)"}.items()}
+MLFLOW = [
+    ("post", "experiments/create", "ingest", "Create an experiment"),
+    ("get", "experiments/get", "read", "An experiment by experiment_id"),
+    ("get", "experiments/get-by-name", "read", "An experiment by experiment_name"),
+    ("post", "experiments/search", "read", "Search experiments (filter, order_by, max_results, page_token)"),
+    ("get", "experiments/search", "read", "Search experiments (query-string form)"),
+    ("get", "experiments/list", "read", "List experiments (older clients)"),
+    ("post", "experiments/update", "ingest", "Rename an experiment"),
+    ("post", "experiments/delete", "ingest", "Mark an experiment deleted"),
+    ("post", "experiments/restore", "ingest", "Restore a deleted experiment"),
+    ("post", "experiments/set-experiment-tag", "ingest", "Set a tag on an experiment"),
+    ("post", "runs/create", "ingest", "Create a run (an ordinary almanac run)"),
+    ("get", "runs/get", "read", "A run by run_id (or run_uuid)"),
+    ("post", "runs/update", "ingest", "Update a run's status, end time or name"),
+    ("post", "runs/delete", "ingest", "Mark a run deleted"),
+    ("post", "runs/restore", "ingest", "Restore a deleted run"),
+    ("post", "runs/search", "read", "Search runs with MLflow's filter grammar, order_by and page tokens"),
+    ("post", "runs/log-metric", "ingest", "Log a metric (NaN and +-Infinity accepted)"),
+    ("post", "runs/log-parameter", "ingest", "Log a parameter"),
+    ("post", "runs/log-batch", "ingest", "Log up to 1000 metrics, 100 params and 100 tags (1000 in total) at once"),
+    ("post", "runs/set-tag", "ingest", "Set a tag on a run"),
+    ("post", "runs/delete-tag", "ingest", "Delete a tag of a run"),
+    ("get", "metrics/get-history", "read", "Every value of a metric of a run"),
+    ("get", "artifacts/list", "read", "A run's artifacts"),
+    ("post", "registered-models/create", "promote", "Create a registered model"),
+    ("get", "registered-models/get", "read", "A registered model with its latest versions"),
+    ("get", "registered-models/search", "read", "Search registered models by name"),
+    ("patch", "registered-models/update", "promote", "Update a registered model's description"),
+    ("post", "registered-models/get-latest-versions", "read", "The latest version per stage"),
+    ("get", "registered-models/get-latest-versions", "read", "The latest version per stage (query-string form)"),
+    ("post", "model-versions/create", "promote", "Create a model version from an almanac run"),
+    ("get", "model-versions/get", "read", "A model version"),
+    ("get", "model-versions/search", "read", "Search model versions (name, run_id, source)"),
+    ("patch", "model-versions/update", "promote", "Update a model version's description"),
+    ("post", "model-versions/transition-stage", "promote",
+     "Move a version to a stage; to Production of a four-eyes model it records a request (tag almanac.approval="
+     "pending) that a second person approves"),
+]
+for prefix in ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"):
+    for method, path, permission, summary in MLFLOW:
+        o = op(summary, permission, {**ok(ref("Object")), **MLFLOW_ERRORS},
+               body=ref("Object") if method != "get" else None,
+               description="MLflow REST API (docs/interop.md); fields, answers and errors as MLflow's reference")
+        o["security"] = [{"bearer": []}, {"basic": []}]
+        paths.setdefault(prefix + path, {})[method] = o
+
 
 doc = {
     "openapi": "3.1.0",
@@ -526,7 +583,10 @@ doc = {
     "security": [{"bearer": []}],
     "paths": paths,
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                  "description": "almanac tokens create --role ROLE --user NAME"}},
+                                                  "description": "almanac tokens create --role ROLE --user NAME"},
+                                       "basic": {"type": "http", "scheme": "basic",
+                                                 "description": "MLflow routes: user = the token's user, "
+                                                                "password = the token"}},
                    "schemas": schemas},
 }
 print(json.dumps(doc, indent=2))

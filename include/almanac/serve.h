@@ -99,7 +99,8 @@ struct Principal {
   int64_t expires_at = 0;  // micros; 0 = never
 };
 
-// Checks "Authorization: Bearer <secret>" against the token table. Lookups are served from an
+// Checks "Authorization: Bearer <secret>" (or HTTP basic "user:<secret>", user = the token's
+// user, as MLflow clients send it) against the token table. Lookups are served from an
 // in-memory copy keyed by the secret's SHA-256; Refresh() reloads it (the server does so
 // whenever the audit log moves, so a revocation takes effect within one poll interval).
 // Thread-safe.
@@ -130,6 +131,8 @@ class Authenticator {
     bool revoked = false;
   };
   static Result<std::string> SecretOf(std::string_view authorization);
+  // The user name of "Authorization: Basic base64(user:token)" ("" for other schemes).
+  static std::string BasicUser(std::string_view authorization);
   // kUnauthenticated with the message when `e` may not be used at `now`.
   static bool Refused(const Entry& e, int64_t now, std::string* message);
 

@@ -131,7 +131,9 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
       {RouteId::kV2InferVersion, "POST", "/v2/models/{name}/versions/{version}/infer", P::kForecast, false,
        &HttpApi::V2Infer, {}, ErrorFormat::kV2},
   };
-  return kRoutes;
+  // MLflow's tracking and registry API (api_mlflow.cc), under both of its prefixes.
+  static const std::vector<RouteInfo> kAll = WithMlflowRoutes(kRoutes);
+  return kAll;
 }
 
 Status SplitTarget(std::string_view target, std::vector<std::string>* segments, std::string* query) {
@@ -187,9 +189,12 @@ HttpResponse HttpApi::Error(const Status& status, const std::string& request_id,
       json_out::String(body, status.message());
       body += '}';
       break;
+    case ErrorFormat::kMlflow:  // MLflow's {"error_code", "message"}: MlflowError below
+      break;
   }
   res.body = std::move(body);
   if (res.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"almanac\"");
+  if (format == ErrorFormat::kMlflow) return MlflowError(status, res.status, std::move(res));
   return res;
 }
 

@@ -36,10 +36,14 @@
 //   GET  /v2/models/{name}[/versions/{version}]        model metadata (tensor metadata)    api_v2.cc
 //   GET  /v2/models/{name}[/versions/{version}]/ready  model readiness                     api_v2.cc
 //   POST /v2/models/{name}[/versions/{version}]/infer  a forecast, as POST /v1/forecast    api_v2.cc
+// MLflow tracking and model registry (docs/interop.md), errors as {"error_code", "message"}:
+//   GET/POST/PATCH /api/2.0/mlflow/... and /ajax-api/2.0/mlflow/...                       api_mlflow.cc
+//        experiments, runs, metrics, artifacts, registered-models, model-versions (the rows
+//        come from WithMlflowRoutes)
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
-// Adding a route family (the coming MLflow and KServe V2 adapters are two): a file
+// Adding a route family (the MLflow and KServe V2 adapters are two): a file
 // api_<family>.cc with its handlers, declared below under a family comment; one RouteId and
 // one row of Routes() per endpoint; the endpoints in docs/openapi.json. A handler returns
 // Result<HttpResponse>: a response (api::JsonResponse) or a Status, which HttpApi::Error
@@ -127,13 +131,47 @@ enum class RouteId {
   kV2ModelVersionReady,
   kV2Infer,
   kV2InferVersion,
+  // MLflow (api_mlflow.cc): one id per endpoint, shared by both of its prefixes.
+  kMlflowExperimentCreate,
+  kMlflowExperimentGet,
+  kMlflowExperimentGetByName,
+  kMlflowExperimentSearch,
+  kMlflowExperimentList,
+  kMlflowExperimentUpdate,
+  kMlflowExperimentDelete,
+  kMlflowExperimentRestore,
+  kMlflowExperimentSetTag,
+  kMlflowRunCreate,
+  kMlflowRunGet,
+  kMlflowRunUpdate,
+  kMlflowRunDelete,
+  kMlflowRunRestore,
+  kMlflowRunSearch,
+  kMlflowLogMetric,
+  kMlflowLogParam,
+  kMlflowLogBatch,
+  kMlflowSetTag,
+  kMlflowDeleteTag,
+  kMlflowMetricHistory,
+  kMlflowArtifactsList,
+  kMlflowModelCreate,
+  kMlflowModelGet,
+  kMlflowModelSearch,
+  kMlflowModelUpdate,
+  kMlflowLatestVersions,
+  kMlflowVersionCreate,
+  kMlflowVersionGet,
+  kMlflowVersionSearch,
+  kMlflowVersionUpdate,
+  kMlflowTransitionStage,
 };
 
 // The error body of a route family (HttpApi::Error): almanac's {"code", "message",
-// "request_id"}, or the protocol's own for an adapter (V2: {"error": "..."}).
+// "request_id"}, or the protocol's own for an adapter (V2: {"error": "..."}, MLflow: {"error_code", "message"}).
 enum class ErrorFormat {
   kAlmanac,
   kV2,
+  kMlflow,
 };
 
 class HttpApi;
@@ -287,6 +325,10 @@ class HttpApi {
   Result<HttpResponse> V2Model(ApiCall& call) const;
   Result<HttpResponse> V2ModelReady(ApiCall& call) const;
   Result<HttpResponse> V2Infer(ApiCall& call) const;
+  // MLflow tracking and registry (api_mlflow.cc): one handler, switching on call.route.
+  Result<HttpResponse> Mlflow(ApiCall& call) const;
+  // `base` followed by the MLflow routes, under both of MLflow's prefixes (api_mlflow.cc).
+  static std::vector<RouteInfo> WithMlflowRoutes(const std::vector<RouteInfo>& base);
 
   ApiContext ctx_;
 };
@@ -295,6 +337,10 @@ class HttpApi {
 // "." and ".." segments, characters outside [A-Za-z0-9_.:@-] (so ';', NUL, '/', '\' and '%'
 // after decoding), segments over 256 bytes and targets over 4096 bytes (InvalidArgument).
 Status SplitTarget(std::string_view target, std::vector<std::string>* segments, std::string* query);
+
+// `res` (status and error fields of almanac's rendering) as MLflow's error: its error_code
+// for the Status code, {"error_code","message"}, and MLflow's HTTP statuses.
+HttpResponse MlflowError(const Status& status, int http_status, HttpResponse res);
 
 // " (did you mean 'x'?)" for the closest candidate, or "".
 std::string Hint(std::string_view name, const std::vector<std::string>& candidates);

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "almanac/serve.h"
 
@@ -171,8 +172,66 @@ Result<store::ApiTokenRecord> RevokeToken(store::MetadataStore& metadata, const 
 
 // ------------------------------------------------------------------------ authenticator
 
+namespace {
+
+// Standard base64 (RFC 4648 section 4), padding optional; nullopt for anything else.
+std::optional<std::string> Base64Decode(std::string_view in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+bool HasScheme(std::string_view h, std::string_view scheme) {
+  return h.size() >= scheme.size() && std::equal(scheme.begin(), scheme.end(), h.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+}  // namespace
+
+std::string Authenticator::BasicUser(std::string_view h) {
+  if (!HasScheme(h, "Basic ")) return "";
+  auto decoded = Base64Decode(Trim(h.substr(6)));
+  if (!decoded) return "";
+  const size_t colon = decoded->find(':');
+  return colon == std::string::npos ? "" : decoded->substr(0, colon);
+}
+
 Result<std::string> Authenticator::SecretOf(std::string_view h) {
   if (h.empty()) return UnauthenticatedError("missing bearer token (send 'Authorization: Bearer <token>')");
+  // HTTP basic (what MLflow clients send with MLFLOW_TRACKING_USERNAME/PASSWORD): the password
+  // is the token; the user name must be the token's user (checked by Check and Lookup).
+  if (HasScheme(h, "Basic ")) {
+    auto decoded = Base64Decode(Trim(h.substr(6)));
+    const size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos || colon == 0)
+      return UnauthenticatedError("malformed Basic credentials (expected base64 of user:token)");
+    std::string_view secret = std::string_view(*decoded).substr(colon + 1);
+    if (secret.size() != kTokenPrefix.size() + kSecretHexChars || secret.substr(0, kTokenPrefix.size()) != kTokenPrefix)
+      return UnauthenticatedError("invalid token in the Basic credentials");
+    return std::string(secret);
+  }
   constexpr std::string_view kBearer = "Bearer ";
   if (h.size() < kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), h.begin(), [](char a, char b) {
         return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
@@ -202,6 +261,10 @@ Authenticator::Outcome Authenticator::Check(std::string_view authorization, Prin
   }
   const int64_t now = clock_.NowMicros();
   if (Refused(it->second, now, message)) return Outcome::kUnauthenticated;
+  if (const std::string basic = BasicUser(authorization); !basic.empty() && basic != it->second.principal.user) {
+    *message = "the user of the Basic credentials is not the token's user";
+    return Outcome::kUnauthenticated;
+  }
   *principal = it->second.principal;
   used_[principal->token_id] = now;
   return Outcome::kOk;
@@ -268,6 +331,8 @@ Result<Principal> Authenticator::Lookup(std::string_view authorization) {
   if (!e.known) return UnauthenticatedError("invalid bearer token");
   const int64_t now = clock_.NowMicros();
   if (std::string why; Refused(e, now, &why)) return UnauthenticatedError(why);
+  if (const std::string basic = BasicUser(authorization); !basic.empty() && basic != e.principal.user)
+    return UnauthenticatedError("the user of the Basic credentials is not the token's user");
   {
     std::lock_guard lock(mu_);
     used_[e.principal.token_id] = now;

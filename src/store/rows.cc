@@ -1,6 +1,7 @@
 #include "store/rows.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "store/record_text.h"
 
@@ -23,10 +24,34 @@ Result<RunRecord> RunFromRow(const Row& row) {
   r.seed = row.Int(12);
   r.error = row.Text(13);
   r.reproduces = row.Text(14);
+  r.name = row.Text(15);
+  r.deleted = row.Bool(16);
   return r;
 }
 
-MetricPoint MetricFromRow(const Row& row) { return {row.Text(0), row.Int(1), row.Double(2), row.Int(3)}; }
+MetricPoint MetricFromRow(const Row& row) {
+  return {row.Text(0), row.Int(1), row.IsNull(2) ? std::nan("") : row.Double(2), row.Int(3)};
+}
+
+Result<ExperimentRecord> ExperimentFromRow(const Row& row) {
+  ExperimentRecord e;
+  e.id = row.Int(0);
+  e.name = row.Text(1);
+  e.artifact_location = row.Text(2);
+  const std::string stage = row.Text(3);
+  if (stage != "active" && stage != "deleted")
+    return DataLossError("experiment " + std::to_string(e.id) + " has lifecycle stage " + QuoteForMessage(stage));
+  e.deleted = stage == "deleted";
+  e.created_at = row.Int(4);
+  e.updated_at = row.Int(5);
+  ALMANAC_ASSIGN_OR_RETURN(Json tags, ParseStoredJson(row.Text(6), "experiment tags"));
+  if (!tags.is_object()) return DataLossError("experiment " + std::to_string(e.id) + ": tags are not an object");
+  for (auto it = tags.begin(); it != tags.end(); ++it) {
+    if (!it.value().is_string()) return DataLossError("experiment " + std::to_string(e.id) + ": a tag is not text");
+    e.tags.emplace_back(it.key(), it.value().get<std::string>());
+  }
+  return e;
+}
 
 ArtifactRecord ArtifactFromRow(const Row& row) { return {row.Text(0), row.Text(1), row.Int(2), row.Text(3)}; }
 
@@ -224,7 +249,14 @@ std::vector<QuarantineRecord> InStates(std::vector<QuarantineRecord> all, const 
 void WriteRun(const RunRecord& r, Fields& f) {
   f.Text(r.id).Text(r.experiment).Text(r.pipeline).Text(RunStatusName(r.status)).Int(r.start_time).Int(r.end_time)
       .Text(r.user).Text(r.host).Text(r.pipeline_hash).Text(r.snapshot_id).Text(r.git_commit).Text(r.almanac_version)
-      .Int(r.seed).Text(r.error).Text(r.reproduces);
+      .Int(r.seed).Text(r.error).Text(r.reproduces).Text(r.name).Bool(r.deleted);
+}
+
+void WriteExperiment(const ExperimentRecord& e, Fields& f) {
+  Json tags = Json::object();
+  for (const auto& [k, v] : e.tags) tags[k] = v;
+  f.Text(e.name).Text(e.artifact_location).Text(e.deleted ? "deleted" : "active").Int(e.created_at).Int(e.updated_at)
+      .Text(JsonText(tags));
 }
 
 void WriteModel(const RegisteredModelRecord& m, Fields& f) {

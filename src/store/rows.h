@@ -46,7 +46,9 @@ class Fields {
 
 inline constexpr std::string_view kRunColumns =
     "id, experiment, pipeline, status, start_time, end_time, \"user\", host, pipeline_hash, snapshot_id, git_commit, "
-    "almanac_version, seed, error, reproduces";
+    "almanac_version, seed, error, reproduces, name, deleted";
+inline constexpr std::string_view kExperimentColumns =
+    "id, name, artifact_location, lifecycle_stage, creation_time, last_update_time, tags";
 inline constexpr std::string_view kMetricColumns = "key, step, value, timestamp";
 inline constexpr std::string_view kArtifactColumns = "name, sha256, size, kind";
 inline constexpr std::string_view kCacheColumns = "key, step, run_id, outputs, created_at";
@@ -91,7 +93,9 @@ template <typename Read>
 using RecordOf = typename RecordTypeOf<std::invoke_result_t<Read&, const Row&>>::type;
 
 Result<RunRecord> RunFromRow(const Row& row);
+// A NULL value reads as NaN (SQLite stores a NaN as NULL).
 MetricPoint MetricFromRow(const Row& row);
+Result<ExperimentRecord> ExperimentFromRow(const Row& row);
 ArtifactRecord ArtifactFromRow(const Row& row);
 Result<CacheEntry> CacheEntryFromRow(const Row& row);
 Result<RegisteredModelRecord> ModelFromRow(const Row& row);
@@ -116,8 +120,10 @@ std::vector<QuarantineRecord> InStates(std::vector<QuarantineRecord> all, const 
 
 // ------------------------------------------------------------- records -> parameters
 
-// kRunColumns, in order (15).
+// kRunColumns, in order (17).
 void WriteRun(const RunRecord& r, Fields& f);
+// kExperimentColumns without id, in order (6).
+void WriteExperiment(const ExperimentRecord& e, Fields& f);
 // kModelColumns, in order (7).
 void WriteModel(const RegisteredModelRecord& m, Fields& f);
 // kVersionColumns, in order (12).

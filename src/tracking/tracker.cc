@@ -40,6 +40,15 @@ Result<store::RunRecord> Tracker::StartRun(const RunContext& c) {
   r.seed = c.seed;
   r.reproduces = c.reproduces;
   ALMANAC_RETURN_IF_ERROR(metadata_.Run([&](store::MetadataTxn& t) -> Status {
+    // The experiment's record (its id for the MLflow API) exists from its first run on.
+    auto e = t.GetExperimentByName(r.experiment);
+    if (!e.ok() && e.status().code() != StatusCode::kNotFound) return e.status();
+    if (!e.ok()) {
+      store::ExperimentRecord x;
+      x.name = r.experiment;
+      x.created_at = x.updated_at = r.start_time;
+      ALMANAC_RETURN_IF_ERROR(t.InsertExperiment(x).status());
+    }
     ALMANAC_RETURN_IF_ERROR(t.InsertRun(r));
     ALMANAC_RETURN_IF_ERROR(t.SetTags(r.id, {{"almanac.pid", std::to_string(::getpid())}}));
     Json details = {{"experiment", r.experiment}, {"pipeline", r.pipeline}, {"pipeline_hash", r.pipeline_hash},

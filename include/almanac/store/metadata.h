@@ -48,8 +48,24 @@ struct RunRecord {
   int64_t seed = 0;
   std::string error;       // why a run failed
   std::string reproduces;  // id of the run this one re-runs ("" if none)
+  std::string name;        // display name (MLflow's run_name); "" when none
+  bool deleted = false;    // MLflow lifecycle_stage "deleted" (runs/delete; runs/restore clears it)
 };
 
+// An experiment as the MLflow API sees it (a named group of runs). Runs name their experiment
+// (RunRecord::experiment); this record adds an id, an artifact location, a lifecycle stage and
+// tags. Experiment 0, "Default", exists in every store (migration 10), as in MLflow.
+struct ExperimentRecord {
+  int64_t id = 0;  // assigned by InsertExperiment
+  std::string name;
+  std::string artifact_location;
+  bool deleted = false;  // lifecycle_stage "deleted"
+  int64_t created_at = 0;  // micros
+  int64_t updated_at = 0;  // micros
+  std::vector<std::pair<std::string, std::string>> tags;  // sorted by key, keys unique
+};
+
+// A metric value may be NaN or +-infinity (MLflow accepts them); stores keep them as they are.
 struct MetricPoint {
   std::string key;
   int64_t step = 0;
@@ -281,8 +297,31 @@ class RunsTxn {
   virtual Result<std::vector<MetricPoint>> GetMetrics(std::string_view run_id) = 0;
   virtual Status SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) = 0;
   virtual Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) = 0;
+  // NotFound when the run has no tag `key`.
+  virtual Status DeleteTag(std::string_view run_id, std::string_view key) = 0;
+  // Ids of the runs of `experiment` whose latest point of metric `key` (highest step, then
+  // timestamp, then the later write) compares to `value` by `op` ("<", "<=", ">", ">=", "=");
+  // a NaN never matches. Served by the index on (key, value), so a selective filter does not
+  // read every run (the MLflow API's runs/search). InvalidArgument for another `op`.
+  virtual Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                                std::string_view op, double value) = 0;
   virtual Status InsertArtifact(std::string_view run_id, const ArtifactRecord& artifact) = 0;
   virtual Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) = 0;
+};
+
+// Experiments (the MLflow API's). InsertExperiment assigns and returns the id; AlreadyExists
+// for a taken name. UpdateExperiment writes name, artifact location, lifecycle, update time
+// and tags; NotFound for an unknown id, AlreadyExists for a taken name; a rename also renames
+// the experiment of its runs (RunRecord::experiment), in the same transaction. GetExperiment*:
+// NotFound. ListExperiments: every experiment, by id.
+class ExperimentsTxn {
+ public:
+  virtual ~ExperimentsTxn() = default;
+  virtual Result<int64_t> InsertExperiment(const ExperimentRecord& e) = 0;
+  virtual Status UpdateExperiment(const ExperimentRecord& e) = 0;
+  virtual Result<ExperimentRecord> GetExperiment(int64_t id) = 0;
+  virtual Result<ExperimentRecord> GetExperimentByName(std::string_view name) = 0;
+  virtual Result<std::vector<ExperimentRecord>> ListExperiments() = 0;
 };
 
 // The step cache of pipelines.
@@ -410,6 +449,7 @@ class TasksTxn {
 // so that a wrapper (src/store/testing/fault_injecting_store.h) or a caller can deal with
 // one concept at a time.
 class MetadataTxn : public RunsTxn,
+                    public ExperimentsTxn,
                     public CacheTxn,
                     public RegistryTxn,
                     public TokensTxn,

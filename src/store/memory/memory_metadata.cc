@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "store/record_text.h"
 #include "store/rows.h"
@@ -74,9 +75,6 @@ class MemoryTxn : public MetadataTxn {
   }
   Status InsertMetrics(std::string_view run_id, const std::vector<MetricPoint>& points) override {
     ALMANAC_RETURN_IF_ERROR(GetRun(run_id).status());
-    for (const auto& p : points)
-      if (!std::isfinite(p.value))
-        return InvalidArgumentError("metric " + p.key + " of run " + std::string(run_id) + " is not finite");
     auto& v = s_.metrics[std::string(run_id)];
     v.insert(v.end(), points.begin(), points.end());
     return Status::Ok();
@@ -98,6 +96,69 @@ class MemoryTxn : public MetadataTxn {
     auto* m = FindOr(s_.tags, std::string(run_id));
     if (m == nullptr) return std::vector<std::pair<std::string, std::string>>{};
     return std::vector<std::pair<std::string, std::string>>(m->begin(), m->end());
+  }
+  Status DeleteTag(std::string_view run_id, std::string_view key) override {
+    auto* m = FindOr(s_.tags, std::string(run_id));
+    if (m == nullptr || m->erase(std::string(key)) == 0)
+      return NotFoundError("no tag " + std::string(key) + " of run " + std::string(run_id));
+    return Status::Ok();
+  }
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    if (op != "<" && op != "<=" && op != ">" && op != ">=" && op != "=")
+      return InvalidArgumentError("unsupported metric comparison " + QuoteForMessage(op));
+    std::vector<std::string> out;
+    for (const auto& [id, r] : s_.runs) {
+      if (r.experiment != experiment) continue;
+      auto* points = FindOr(s_.metrics, id);
+      if (points == nullptr) continue;
+      const MetricPoint* latest = nullptr;
+      for (const auto& p : *points)  // in write order: a later write wins a tie
+        if (p.key == key && (latest == nullptr || std::tie(p.step, p.timestamp) >= std::tie(latest->step, latest->timestamp)))
+          latest = &p;
+      if (latest == nullptr) continue;
+      const double v = latest->value;
+      const bool match = op == "<" ? v < value : op == "<=" ? v <= value : op == ">" ? v > value
+                                                : op == ">=" ? v >= value : v == value;
+      if (match) out.push_back(id);
+    }
+    return out;
+  }
+  Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
+    for (const auto& [id, x] : s_.experiments)
+      if (x.name == e.name) return AlreadyExistsError("experiment " + e.name + " already exists");
+    ExperimentRecord r = e;
+    r.id = s_.next_experiment++;
+    std::sort(r.tags.begin(), r.tags.end());
+    s_.experiments[r.id] = r;
+    return r.id;
+  }
+  Status UpdateExperiment(const ExperimentRecord& e) override {
+    auto* p = FindOr(s_.experiments, e.id);
+    if (p == nullptr) return NotFoundError("no experiment with id " + std::to_string(e.id));
+    for (const auto& [id, x] : s_.experiments)
+      if (id != e.id && x.name == e.name) return AlreadyExistsError("experiment " + e.name + " already exists");
+    if (p->name != e.name)
+      for (auto& [id, r] : s_.runs)
+        if (r.experiment == p->name) r.experiment = e.name;
+    *p = e;
+    std::sort(p->tags.begin(), p->tags.end());
+    return Status::Ok();
+  }
+  Result<ExperimentRecord> GetExperiment(int64_t id) override {
+    auto* p = FindOr(s_.experiments, id);
+    if (p == nullptr) return NotFoundError("no experiment with id " + std::to_string(id));
+    return *p;
+  }
+  Result<ExperimentRecord> GetExperimentByName(std::string_view name) override {
+    for (const auto& [id, x] : s_.experiments)
+      if (x.name == name) return x;
+    return NotFoundError("no experiment named " + QuoteForMessage(name));
+  }
+  Result<std::vector<ExperimentRecord>> ListExperiments() override {
+    std::vector<ExperimentRecord> out;
+    for (const auto& [id, x] : s_.experiments) out.push_back(x);
+    return out;
   }
   Status InsertArtifact(std::string_view run_id, const ArtifactRecord& a) override {
     ALMANAC_RETURN_IF_ERROR(GetRun(run_id).status());

@@ -45,6 +45,9 @@ struct State {
   int64_t next_load = 1;
   // Metadata.
   std::map<std::string, RunRecord> runs;
+  // Experiment 0, "Default", exists from the start (as migration 10 creates it in SQL stores).
+  std::map<int64_t, ExperimentRecord> experiments = {{0, ExperimentRecord{.id = 0, .name = "Default"}}};
+  int64_t next_experiment = 1;
   std::map<std::string, std::map<std::string, std::string>> params, tags;
   std::map<std::string, std::vector<MetricPoint>> metrics;
   std::map<std::string, std::map<std::string, ArtifactRecord>> artifacts;

@@ -19,12 +19,13 @@ namespace {
 // Tables in foreign-key order. schema_migrations is the destination's own; the PostgreSQL-only
 // artifact tables are filled from the artifact folder.
 constexpr const char* kTables[] = {"series",        "loads",        "vintages",          "observations",
-                                   "snapshot_contents", "snapshots", "runs",              "run_params",
+                                   "snapshot_contents", "snapshots", "experiments", "runs", "run_params",
                                    "run_metrics",   "run_tags",     "run_artifacts",     "step_cache",
                                    "registered_models", "model_versions", "promotion_requests", "audit_log",
                                    "audit_head",    "api_tokens",   "scheduled_runs", "issued_forecasts",
                                    "quarantine",    "tasks"};
-constexpr const char* kIdentityTables[] = {"series", "loads", "vintages", "promotion_requests", "quarantine", "tasks"};
+constexpr const char* kIdentityTables[] = {"series", "loads", "vintages", "promotion_requests", "quarantine", "tasks",
+                                           "experiments"};
 
 void AppendCopyText(std::string* out, std::string_view text) {
   for (char c : text) {
@@ -121,7 +122,10 @@ Result<int64_t> CopyTable(sqlite3* db, pg::Conn& conn, const std::string& table,
     for (int c = 0; c < static_cast<int>(cols.size()); ++c) {
       if (c) buf += '\t';
       switch (q.Type(c)) {
-        case SQLITE_NULL: buf += "\\N"; break;
+        case SQLITE_NULL:
+          // SQLite stores a NaN metric value as NULL (migration 10); PostgreSQL keeps the NaN.
+          buf += table == "run_metrics" && cols[static_cast<size_t>(c)] == "value" ? "NaN" : "\\N";
+          break;
         case SQLITE_INTEGER: buf += std::to_string(q.Int(c)); break;
         case SQLITE_FLOAT: {
           const int n = std::snprintf(num, sizeof num, "%.17g", q.Double(c));
@@ -180,8 +184,10 @@ Result<CopyReport> CopySqliteToPostgres(const std::string& sqlite_path, const st
   {
     std::string sql = "SELECT 0";
     for (const char* t : kTables)
-      if (std::string(t) != "audit_head") sql += " + (SELECT count(*) FROM " + std::string(t) + ")";
-    sql += " + (SELECT count(*) FROM artifacts)";
+      if (std::string(t) != "audit_head" && std::string(t) != "experiments")
+        sql += " + (SELECT count(*) FROM " + std::string(t) + ")";
+    // Experiment 0, Default, is created by the destination's migration 10.
+    sql += " + (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM experiments WHERE id <> 0)";
     ALMANAC_ASSIGN_OR_RETURN(pg::PgResult r, conn->Query(sql));
     if (r.Int(0, 0) != 0)
       return FailedPreconditionError("the destination store is not empty (" + dest->uri() +
@@ -200,6 +206,7 @@ Result<CopyReport> CopySqliteToPostgres(const std::string& sqlite_path, const st
       !r.ok())
     return fail(r.status());
   if (Status s = conn->Exec("DELETE FROM audit_head"); !s.ok()) return fail(s);
+  if (Status s = conn->Exec("DELETE FROM experiments"); !s.ok()) return fail(s);
   for (const char* t : kTables) {
     say("copying " + std::string(t));
     auto n = CopyTable(db.get(), *conn, t, progress);

@@ -89,7 +89,7 @@ class Txn : public MetadataTxn {
 
   Status InsertRun(const RunRecord& r) override {
     return Inserted(c_.Query("INSERT INTO runs (" + std::string(kRunColumns) + ") VALUES "
-                             "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT DO NOTHING",
+                             "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) ON CONFLICT DO NOTHING",
                              ParamsOf(WriteRun, r)),
                     "run " + r.id);
   }
@@ -97,8 +97,8 @@ class Txn : public MetadataTxn {
   Status UpdateRun(const RunRecord& r) override {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE runs SET experiment=$2, pipeline=$3, status=$4, start_time=$5, "
                                                   "end_time=$6, \"user\"=$7, host=$8, pipeline_hash=$9, snapshot_id=$10, "
-                                                  "git_commit=$11, almanac_version=$12, seed=$13, error=$14, reproduces=$15 "
-                                                  "WHERE id=$1",
+                                                  "git_commit=$11, almanac_version=$12, seed=$13, error=$14, reproduces=$15, "
+                                                  "name=$16, deleted=$17 WHERE id=$1",
                                                   ParamsOf(WriteRun, r)));
     return Changed(q, "run " + r.id);
   }
@@ -141,8 +141,7 @@ class Txn : public MetadataTxn {
     std::vector<int64_t> steps, stamps;
     std::vector<double> values;
     for (const auto& p : points) {
-      if (!std::isfinite(p.value))
-        return InvalidArgumentError("metric " + p.key + " of run " + std::string(run_id) + " is not finite");
+      // NaN and +-infinity pass as "nan" / "inf" in the array literal: float8 keeps them.
       if (p.key.find('\0') != std::string::npos) return InvalidArgumentError("a metric key contains a NUL byte");
       keys.push_back(p.key);
       steps.push_back(p.step);
@@ -175,6 +174,75 @@ class Txn : public MetadataTxn {
 
   Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) override {
     return KeyValues("SELECT key, value FROM run_tags WHERE run_id = $1 ORDER BY key", run_id);
+  }
+
+  Status DeleteTag(std::string_view run_id, std::string_view key) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("DELETE FROM run_tags WHERE run_id = $1 AND key = $2",
+                                                  Params().Add(run_id).Add(key)));
+    return Changed(q, "tag " + std::string(key) + " of run " + std::string(run_id));
+  }
+
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    if (op != "<" && op != "<=" && op != ">" && op != ">=" && op != "=")
+      return InvalidArgumentError("unsupported metric comparison " + QuoteForMessage(op));
+    if (std::isnan(value)) return std::vector<std::string>{};
+    // float8 orders NaN above every number (and NaN = NaN): excluded, as no comparison matches it.
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query("SELECT m.run_id FROM run_metrics m JOIN runs r ON r.id = m.run_id "
+                 "WHERE m.key = $2 AND m.value " + std::string(op) + " $3::float8 AND m.value <> 'NaN'::float8 "
+                 "AND r.experiment = $1 AND NOT EXISTS (SELECT 1 FROM run_metrics n WHERE n.run_id = m.run_id "
+                 "AND n.key = m.key AND (n.step > m.step OR (n.step = m.step AND (n.timestamp > m.timestamp OR "
+                 "(n.timestamp = m.timestamp AND n.id > m.id)))))",
+                 Params().Add(experiment).Add(key).Add(value)));
+    return AllRows(q, [](const Row& row) { return row.Text(0); });
+  }
+
+  Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
+    auto q = c_.Query("INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, "
+                      "last_update_time, tags) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (name) DO NOTHING RETURNING id",
+                      ParamsOf(WriteExperiment, e));
+    ALMANAC_RETURN_IF_ERROR(Inserted(q, "experiment " + e.name));
+    return q->Int(0, 0);
+  }
+
+  // The name is checked first: a unique violation would abort the PostgreSQL transaction,
+  // and AlreadyExists must leave it usable.
+  Status UpdateExperiment(const ExperimentRecord& e) override {
+    ALMANAC_ASSIGN_OR_RETURN(ExperimentRecord old, GetExperiment(e.id));
+    if (old.name != e.name) {
+      auto other = GetExperimentByName(e.name);
+      if (other.ok()) return AlreadyExistsError("experiment " + e.name + " already exists");
+      if (other.status().code() != StatusCode::kNotFound) return other.status();
+    }
+    Params p = ParamsOf(WriteExperiment, e);
+    p.Add(e.id);
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE experiments SET name=$1, artifact_location=$2, "
+                                                  "lifecycle_stage=$3, creation_time=$4, last_update_time=$5, tags=$6 "
+                                                  "WHERE id=$7",
+                                                  p));
+    ALMANAC_RETURN_IF_ERROR(Changed(q, "experiment with id " + std::to_string(e.id)));
+    if (old.name == e.name) return Status::Ok();
+    return c_.Query("UPDATE runs SET experiment = $1 WHERE experiment = $2", Params().Add(e.name).Add(old.name))
+        .status();
+  }
+
+  Result<ExperimentRecord> GetExperiment(int64_t id) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q,
+                             c_.Query(Select(kExperimentColumns, "experiments", " WHERE id = $1"), Params().Add(id)));
+    return OneRow(q, ExperimentFromRow, "no experiment with id " + std::to_string(id));
+  }
+
+  Result<ExperimentRecord> GetExperimentByName(std::string_view name) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kExperimentColumns, "experiments", " WHERE name = $1"),
+                                                  Params().Add(name)));
+    return OneRow(q, ExperimentFromRow, "no experiment named " + QuoteForMessage(name));
+  }
+
+  Result<std::vector<ExperimentRecord>> ListExperiments() override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kExperimentColumns, "experiments", " ORDER BY id"), Params()));
+    return AllRows(q, ExperimentFromRow);
   }
 
   Status InsertArtifact(std::string_view run_id, const ArtifactRecord& a) override {

@@ -267,6 +267,38 @@ CREATE TABLE store_users (
 ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
 )sql"},
+      // Issue 22 (MLflow tracking API): migrations 10.. in one block.
+      {10, "MLflow tracking: experiments (id, lifecycle, tags), run names and lifecycle, NaN metric values", R"sql(
+CREATE TABLE experiments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  artifact_location TEXT NOT NULL DEFAULT '',
+  lifecycle_stage TEXT NOT NULL CHECK (lifecycle_stage IN ('active','deleted')),
+  creation_time INTEGER NOT NULL,
+  last_update_time INTEGER NOT NULL,
+  tags TEXT NOT NULL DEFAULT '{}'
+);
+INSERT INTO experiments VALUES (0, 'Default', '', 'active', 0, 0, '{}');
+INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time, tags)
+  SELECT experiment, '', 'active', MIN(start_time), MAX(start_time), '{}' FROM runs
+  WHERE experiment <> 'Default' GROUP BY experiment ORDER BY MIN(start_time);
+ALTER TABLE runs ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1));
+CREATE INDEX runs_by_start ON runs(start_time, id);
+CREATE TABLE run_metrics_v10 (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  value REAL,
+  timestamp INTEGER NOT NULL
+);
+INSERT INTO run_metrics_v10 (run_id, key, step, value, timestamp)
+  SELECT run_id, key, step, value, timestamp FROM run_metrics ORDER BY rowid;
+DROP TABLE run_metrics;
+ALTER TABLE run_metrics_v10 RENAME TO run_metrics;
+CREATE INDEX run_metrics_by_run ON run_metrics(run_id, key, step);
+CREATE INDEX run_metrics_by_key_value ON run_metrics(key, value);
+)sql"},
   };
   return kMigrations;
 }

@@ -52,7 +52,7 @@ class Txn : public MetadataTxn {
 
   Status InsertRun(const RunRecord& r) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
-        "INSERT INTO runs (" + std::string(kRunColumns) + ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
+        "INSERT INTO runs (" + std::string(kRunColumns) + ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"));
     BindFields(q, WriteRun, r);
     return Named(q.Run(), "run " + r.id);
   }
@@ -60,8 +60,8 @@ class Txn : public MetadataTxn {
   Status UpdateRun(const RunRecord& r) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_,
         "UPDATE runs SET experiment=?2, pipeline=?3, status=?4, start_time=?5, end_time=?6, user=?7, host=?8, "
-        "pipeline_hash=?9, snapshot_id=?10, git_commit=?11, almanac_version=?12, seed=?13, error=?14, reproduces=?15 "
-        "WHERE id=?1"));
+        "pipeline_hash=?9, snapshot_id=?10, git_commit=?11, almanac_version=?12, seed=?13, error=?14, reproduces=?15, "
+        "name=?16, deleted=?17 WHERE id=?1"));
     BindFields(q, WriteRun, r);
     ALMANAC_RETURN_IF_ERROR(q.Run());
     return Changed("run " + r.id);
@@ -98,8 +98,7 @@ class Txn : public MetadataTxn {
   Status InsertMetrics(std::string_view run_id, const std::vector<MetricPoint>& points) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO run_metrics VALUES (?1, ?2, ?3, ?4, ?5)"));
     for (const auto& p : points) {
-      if (!std::isfinite(p.value))
-        return InvalidArgumentError("metric " + p.key + " of run " + std::string(run_id) + " is not finite");
+      // A NaN binds as NULL (SQLite has no NaN), which MetricFromRow reads back as NaN.
       q.Bind(1, run_id).Bind(2, p.key).Bind(3, p.step).Bind(4, p.value).Bind(5, p.timestamp);
       ALMANAC_RETURN_IF_ERROR(q.Run());
     }
@@ -125,6 +124,73 @@ class Txn : public MetadataTxn {
 
   Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) override {
     return KeyValues("SELECT key, value FROM run_tags WHERE run_id = ?1 ORDER BY key", run_id);
+  }
+
+  Status DeleteTag(std::string_view run_id, std::string_view key) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "DELETE FROM run_tags WHERE run_id = ?1 AND key = ?2"));
+    q.Bind(1, run_id).Bind(2, key);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("tag " + std::string(key) + " of run " + std::string(run_id));
+  }
+
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    if (op != "<" && op != "<=" && op != ">" && op != ">=" && op != "=")
+      return InvalidArgumentError("unsupported metric comparison " + QuoteForMessage(op));
+    // A NaN is stored as NULL, which no comparison matches.
+    ALMANAC_ASSIGN_OR_RETURN(
+        Stmt q, Stmt::Prepare(db_, "SELECT m.run_id FROM run_metrics m JOIN runs r ON r.id = m.run_id "
+                                   "WHERE m.key = ?2 AND m.value " + std::string(op) + " ?3 AND r.experiment = ?1 "
+                                   "AND NOT EXISTS (SELECT 1 FROM run_metrics n WHERE n.run_id = m.run_id "
+                                   "AND n.key = m.key AND (n.step > m.step OR (n.step = m.step AND "
+                                   "(n.timestamp > m.timestamp OR (n.timestamp = m.timestamp AND n.rowid > m.rowid)))))"));
+    q.Bind(1, experiment).Bind(2, key).Bind(3, value);
+    return AllRows(q, [](const Row& row) { return row.Text(0); });
+  }
+
+  Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO experiments (name, artifact_location, "
+                                                        "lifecycle_stage, creation_time, last_update_time, tags) "
+                                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    BindFields(q, WriteExperiment, e);
+    ALMANAC_RETURN_IF_ERROR(Named(q.Run(), "experiment " + e.name));
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Status UpdateExperiment(const ExperimentRecord& e) override {
+    ALMANAC_ASSIGN_OR_RETURN(ExperimentRecord old, GetExperiment(e.id));
+    if (old.name != e.name) {
+      auto other = GetExperimentByName(e.name);
+      if (other.ok()) return AlreadyExistsError("experiment " + e.name + " already exists");
+      if (other.status().code() != StatusCode::kNotFound) return other.status();
+    }
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE experiments SET name=?1, artifact_location=?2, "
+                                                        "lifecycle_stage=?3, creation_time=?4, last_update_time=?5, "
+                                                        "tags=?6 WHERE id=?7"));
+    BindFields(q, WriteExperiment, e);
+    q.Bind(7, e.id);
+    ALMANAC_RETURN_IF_ERROR(Named(q.Run(), "experiment " + e.name));
+    if (old.name == e.name) return Status::Ok();
+    ALMANAC_ASSIGN_OR_RETURN(Stmt r, Stmt::Prepare(db_, "UPDATE runs SET experiment = ?1 WHERE experiment = ?2"));
+    r.Bind(1, e.name).Bind(2, old.name);
+    return r.Run();
+  }
+
+  Result<ExperimentRecord> GetExperiment(int64_t id) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(kExperimentColumns, "experiments", " WHERE id = ?1")));
+    q.Bind(1, id);
+    return OneRow(q, ExperimentFromRow, "no experiment with id " + std::to_string(id));
+  }
+
+  Result<ExperimentRecord> GetExperimentByName(std::string_view name) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(kExperimentColumns, "experiments", " WHERE name = ?1")));
+    q.Bind(1, name);
+    return OneRow(q, ExperimentFromRow, "no experiment named " + QuoteForMessage(name));
+  }
+
+  Result<std::vector<ExperimentRecord>> ListExperiments() override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(kExperimentColumns, "experiments", " ORDER BY id")));
+    return AllRows(q, ExperimentFromRow);
   }
 
   Status InsertArtifact(std::string_view run_id, const ArtifactRecord& a) override {

@@ -61,6 +61,29 @@ class FaultInjectingTxn final : public MetadataTxn {
   Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) override {
     return Call<Result<std::vector<std::pair<std::string, std::string>>>>("GetTags", [&] { return inner_.GetTags(run_id); });
   }
+  Status DeleteTag(std::string_view run_id, std::string_view key) override {
+    return Call<Status>("DeleteTag", [&] { return inner_.DeleteTag(run_id, key); });
+  }
+  Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
+                                                        std::string_view op, double value) override {
+    return Call<Result<std::vector<std::string>>>(
+        "RunsWithLatestMetric", [&] { return inner_.RunsWithLatestMetric(experiment, key, op, value); });
+  }
+  Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
+    return Call<Result<int64_t>>("InsertExperiment", [&] { return inner_.InsertExperiment(e); });
+  }
+  Status UpdateExperiment(const ExperimentRecord& e) override {
+    return Call<Status>("UpdateExperiment", [&] { return inner_.UpdateExperiment(e); });
+  }
+  Result<ExperimentRecord> GetExperiment(int64_t id) override {
+    return Call<Result<ExperimentRecord>>("GetExperiment", [&] { return inner_.GetExperiment(id); });
+  }
+  Result<ExperimentRecord> GetExperimentByName(std::string_view name) override {
+    return Call<Result<ExperimentRecord>>("GetExperimentByName", [&] { return inner_.GetExperimentByName(name); });
+  }
+  Result<std::vector<ExperimentRecord>> ListExperiments() override {
+    return Call<Result<std::vector<ExperimentRecord>>>("ListExperiments", [&] { return inner_.ListExperiments(); });
+  }
   Status InsertArtifact(std::string_view run_id, const ArtifactRecord& artifact) override {
     return Call<Status>("InsertArtifact", [&] { return inner_.InsertArtifact(run_id, artifact); });
   }
@@ -228,7 +251,7 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> inner)
 FaultInjectingStore::~FaultInjectingStore() = default;
 
 const std::vector<std::string_view>& FaultInjectingStore::MethodNames() {
-  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
+  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "DeleteTag", "RunsWithLatestMetric", "InsertExperiment", "UpdateExperiment", "GetExperiment", "GetExperimentByName", "ListExperiments", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
   return kNames;
 }
 

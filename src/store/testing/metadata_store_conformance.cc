@@ -3,6 +3,8 @@
 #include <thread>
 #include <mutex>
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -82,9 +84,139 @@ TEST_P(MetadataStoreConformance, RunsParamsMetricsTagsArtifacts) {
   EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.InsertRun(NewRun("r1", 1)); }), StatusIs(StatusCode::kAlreadyExists));
   EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.InsertParams("r1", {{"model", "x"}}); }),
               StatusIs(StatusCode::kAlreadyExists));
-  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.InsertMetrics("r1", {{"bad", 0, std::nan(""), 0}}); }),
-              StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.InsertMetrics("nope", {{"m", 0, 1.0, 0}}); }),
+              ::testing::Not(IsOk()));
   EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.GetRun("nope").status(); }), StatusIs(StatusCode::kNotFound));
+}
+
+// Issue 22: MLflow accepts NaN and +-infinity as metric values, and so do the stores; several
+// values at one step keep their order.
+TEST_P(MetadataStoreConformance, MetricsKeepNanAndInfinities) {
+  auto& md = store_->metadata();
+  const double inf = std::numeric_limits<double>::infinity();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun("r1", 10)));
+    return t.InsertMetrics("r1", {{"m", 0, std::nan(""), 1}, {"m", 1, inf, 2}, {"m", 1, -inf, 3}, {"m", 2, -0.5, 4}});
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto m = *t.GetMetrics("r1");
+    EXPECT_THAT(m, SizeIs(4));
+    EXPECT_TRUE(std::isnan(m[0].value));
+    EXPECT_EQ(m[1].value, inf);
+    EXPECT_EQ(m[1].timestamp, 2);
+    EXPECT_EQ(m[2].value, -inf);
+    EXPECT_EQ(m[3].value, -0.5);
+    return Status::Ok();
+  }));
+}
+
+// Issue 22: the indexed metric filter of the MLflow API's runs/search compares the latest
+// point of each run (highest step, then timestamp), within one experiment, never a NaN.
+TEST_P(MetadataStoreConformance, RunsWithLatestMetricComparesTheLatestPoint) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    for (const char* id : {"r1", "r2", "r3", "r4"}) ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun(id, 10)));
+    RunRecord other = NewRun("r5", 10);
+    other.experiment = "other";
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(other));
+    // r1: latest (step 2) 0.5 although step 0 was 5. r2: latest 3 (a later timestamp at step 1).
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r1", {{"rmse", 2, 0.5, 1}, {"rmse", 0, 5, 9}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r2", {{"rmse", 1, 3, 2}, {"rmse", 1, 0.1, 1}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r3", {{"rmse", 0, std::nan(""), 1}, {"mae", 0, 0.1, 1}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r4", {{"rmse", 0, 1.0, 1}}));
+    return t.InsertMetrics("r5", {{"rmse", 0, 0.1, 1}});
+  }));
+  auto ids = [&](std::string_view op, double v) {
+    auto r = md.Transact<std::vector<std::string>>(
+        [&](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", "rmse", op, v); });
+    EXPECT_OK(r.status());
+    std::vector<std::string> out = r.ok() ? *r : std::vector<std::string>{};
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids("<", 1), std::vector<std::string>{"r1"});
+  EXPECT_EQ(ids("<=", 1), (std::vector<std::string>{"r1", "r4"}));
+  EXPECT_EQ(ids(">", 2), std::vector<std::string>{"r2"});
+  EXPECT_EQ(ids(">=", 0), (std::vector<std::string>{"r1", "r2", "r4"}));
+  EXPECT_EQ(ids("=", 1), std::vector<std::string>{"r4"});
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", "rmse", "!=", 1).status(); }),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
+// Issue 22: run names and lifecycle, tag deletion, experiments with ids, tags and renames.
+TEST_P(MetadataStoreConformance, ExperimentsRunNamesAndTagDeletion) {
+  auto& md = store_->metadata();
+  int64_t id = 0;
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    auto def = t.GetExperiment(0);
+    EXPECT_OK(def.status());
+    if (def.ok()) {
+      EXPECT_EQ(def->name, "Default");
+    }
+    ExperimentRecord e;
+    e.name = "exp";
+    e.artifact_location = "runs:/exp";
+    e.created_at = 5;
+    e.updated_at = 5;
+    e.tags = {{"team", "macro"}, {"b", "2"}};
+    ALMANAC_ASSIGN_OR_RETURN(id, t.InsertExperiment(e));
+    EXPECT_GT(id, 0);
+    // A taken name fails and leaves the transaction usable.
+    EXPECT_THAT(t.InsertExperiment(e).status(), StatusIs(StatusCode::kAlreadyExists));
+    RunRecord r = NewRun("r1", 10);
+    r.name = "first try";
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(r));
+    ALMANAC_RETURN_IF_ERROR(t.SetTags("r1", {{"a", "1"}, {"b", "2"}}));
+    return Status::Ok();
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(ExperimentRecord e, t.GetExperimentByName("exp"));
+    EXPECT_EQ(e.id, id);
+    EXPECT_EQ(e.artifact_location, "runs:/exp");
+    EXPECT_FALSE(e.deleted);
+    EXPECT_EQ(e.tags, (std::vector<std::pair<std::string, std::string>>{{"b", "2"}, {"team", "macro"}}));
+    ALMANAC_ASSIGN_OR_RETURN(RunRecord r, t.GetRun("r1"));
+    EXPECT_EQ(r.name, "first try");
+    EXPECT_FALSE(r.deleted);
+    r.deleted = true;
+    r.name = "renamed";
+    ALMANAC_RETURN_IF_ERROR(t.UpdateRun(r));
+    ALMANAC_RETURN_IF_ERROR(t.DeleteTag("r1", "a"));
+    EXPECT_THAT(t.DeleteTag("r1", "a"), StatusIs(StatusCode::kNotFound));
+    e.name = "exp2";
+    e.deleted = true;
+    e.updated_at = 9;
+    e.tags.emplace_back("c", "3");
+    ALMANAC_RETURN_IF_ERROR(t.UpdateExperiment(e));
+    ExperimentRecord clash = e;
+    clash.name = "Default";
+    EXPECT_THAT(t.UpdateExperiment(clash), StatusIs(StatusCode::kAlreadyExists));
+    ExperimentRecord missing = e;
+    missing.id = 999;
+    missing.name = "other";
+    EXPECT_THAT(t.UpdateExperiment(missing), StatusIs(StatusCode::kNotFound));
+    return Status::Ok();
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(RunRecord r, t.GetRun("r1"));
+    EXPECT_EQ(r.name, "renamed");
+    EXPECT_TRUE(r.deleted);
+    EXPECT_EQ(r.experiment, "exp2");  // the rename moved its runs
+    EXPECT_THAT(*t.GetTags("r1"), SizeIs(1));
+    ALMANAC_ASSIGN_OR_RETURN(ExperimentRecord e, t.GetExperiment(id));
+    EXPECT_EQ(e.name, "exp2");
+    EXPECT_TRUE(e.deleted);
+    EXPECT_EQ(e.updated_at, 9);
+    EXPECT_THAT(e.tags, SizeIs(3));
+    EXPECT_THAT(t.GetExperimentByName("exp").status(), StatusIs(StatusCode::kNotFound));
+    EXPECT_THAT(t.GetExperiment(12345).status(), StatusIs(StatusCode::kNotFound));
+    ALMANAC_ASSIGN_OR_RETURN(auto all, t.ListExperiments());
+    EXPECT_THAT(all, SizeIs(2));
+    if (all.size() == 2) {
+      EXPECT_EQ(all[1].id, id);
+    }
+    return Status::Ok();
+  }));
 }
 
 TEST_P(MetadataStoreConformance, FailedTransactionChangesNothing) {
