@@ -21,6 +21,7 @@
 
 #include "almanac/core/hash.h"
 #include "almanac/registry.h"
+#include "almanac/tracking.h"
 
 #include "serve/api_common.h"
 #include "serve/json_out.h"
@@ -57,16 +58,6 @@ constexpr int64_t kHistoryDefaultMax = 25000;
 // The tag on a model version whose production request waits for a second person.
 constexpr std::string_view kApprovalTag = "almanac.approval";
 constexpr std::string_view kHost = "mlflow-api";
-
-// A run id in tracking's format ("r" + 12 hex digits of the start in ms + 4 random), so runs
-// logged here sort with the others; serve may not depend on tracking (scripts/check_layout.sh).
-std::string NewMlflowRunId(const Clock& clock) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "r%012llx%04x", static_cast<unsigned long long>(clock.NowMicros() / 1000),
-                static_cast<unsigned>(rng() & 0xffff));
-  return buf;
-}
 
 // -------------------------------------------------------------------------- requests
 
@@ -1293,7 +1284,7 @@ Result<HttpResponse> HttpApi::Mlflow(ApiCall& call) const {
         if (e.deleted)
           return FailedPreconditionError("The experiment " + exp_id + " must be in the 'active' state.");
         RunRecord r;
-        r.id = NewMlflowRunId(clock);
+        r.id = tracking::NewRunId(clock);
         r.experiment = e.name;
         r.status = RunStatus::kRunning;
         if (start) {

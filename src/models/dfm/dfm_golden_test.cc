@@ -36,7 +36,7 @@ using dfm_testing::DfmGoldens;
 using dfm_testing::GoldenOptions;
 using dfm_testing::ReadDfmCsv;
 
-void ExpectNear(double actual, double expected, double rel, const std::string& what) {
+void ExpectRelNear(double actual, double expected, double rel, const std::string& what) {
   EXPECT_LE(std::fabs(actual - expected), rel * std::max(1.0, std::fabs(expected)))
       << what << ": " << actual << " vs " << expected;
 }
@@ -64,17 +64,17 @@ DfmParameters FromGolden(const Json& g, const DynamicFactorModel& shape_of) {
 void ExpectParams(const DfmParameters& actual, const DfmParameters& expected, double rel) {
   for (size_t i = 0; i < actual.variables.size(); ++i) {
     for (size_t f = 0; f < actual.factors.size(); ++f)
-      ExpectNear(actual.loadings[i][f], expected.loadings[i][f], rel,
+      ExpectRelNear(actual.loadings[i][f], expected.loadings[i][f], rel,
                  "loading " + actual.variables[i] + "/" + actual.factors[f]);
-    ExpectNear(actual.idio_ar[i], expected.idio_ar[i], rel, "idio_ar " + actual.variables[i]);
-    ExpectNear(actual.idio_var[i], expected.idio_var[i], rel, "idio_var " + actual.variables[i]);
+    ExpectRelNear(actual.idio_ar[i], expected.idio_ar[i], rel, "idio_ar " + actual.variables[i]);
+    ExpectRelNear(actual.idio_var[i], expected.idio_var[i], rel, "idio_var " + actual.variables[i]);
   }
   for (size_t b = 0; b < actual.factor_ar.size(); ++b)
     for (size_t r = 0; r < actual.factor_ar[b].size(); ++r) {
       for (size_t c = 0; c < actual.factor_ar[b][r].size(); ++c)
-        ExpectNear(actual.factor_ar[b][r][c], expected.factor_ar[b][r][c], rel, "factor_ar");
+        ExpectRelNear(actual.factor_ar[b][r][c], expected.factor_ar[b][r][c], rel, "factor_ar");
       for (size_t c = 0; c < actual.factor_cov[b][r].size(); ++c)
-        ExpectNear(actual.factor_cov[b][r][c], expected.factor_cov[b][r][c], rel, "factor_cov");
+        ExpectRelNear(actual.factor_cov[b][r][c], expected.factor_cov[b][r][c], rel, "factor_cov");
     }
 }
 
@@ -85,7 +85,7 @@ void ExpectFactors(const DynamicFactorModel& model, const MixedFrequencyData& da
     const auto expected = golden[model.params().factors[f]].get<std::vector<double>>();
     ASSERT_EQ(expected.size(), sm->factors[f].size());
     for (size_t t = 0; t < expected.size(); ++t)
-      ExpectNear(sm->factors[f][t], expected[t], rel, "factor " + model.params().factors[f] + " t=" + std::to_string(t));
+      ExpectRelNear(sm->factors[f][t], expected[t], rel, "factor " + model.params().factors[f] + " t=" + std::to_string(t));
   }
 }
 
@@ -107,8 +107,8 @@ TEST(DfmGoldenTest, StandardizationMatchesStatsmodels) {
   auto m = DynamicFactorModel::Fit(data, [] { auto o = GoldenOptions(); o.max_iterations = 1; return o; }());
   ASSERT_THAT(m.status(), IsOk());
   for (size_t i = 0; i < data.names.size(); ++i) {
-    ExpectNear(m->means()[i], DfmGoldens()["standardize"]["mean"][data.names[i]].get<double>(), 1e-12, "mean");
-    ExpectNear(m->stds()[i], DfmGoldens()["standardize"]["std"][data.names[i]].get<double>(), 1e-12, "std");
+    ExpectRelNear(m->means()[i], DfmGoldens()["standardize"]["mean"][data.names[i]].get<double>(), 1e-12, "mean");
+    ExpectRelNear(m->stds()[i], DfmGoldens()["standardize"]["std"][data.names[i]].get<double>(), 1e-12, "std");
   }
 }
 
@@ -119,13 +119,13 @@ TEST(DfmGoldenTest, ThreeEmIterationsFromStatsmodelsStartAreIdentical) {
   ASSERT_THAT(m.status(), IsOk());
   const auto path = g["llf_path"].get<std::vector<double>>();
   ASSERT_EQ(m->report().loglik_path.size(), path.size());
-  for (size_t i = 0; i < path.size(); ++i) ExpectNear(m->report().loglik_path[i], path[i], 1e-9, "llf path");
-  ExpectNear(m->report().loglik, g["llf"].get<double>(), 1e-9, "llf");
+  for (size_t i = 0; i < path.size(); ++i) ExpectRelNear(m->report().loglik_path[i], path[i], 1e-9, "llf path");
+  ExpectRelNear(m->report().loglik, g["llf"].get<double>(), 1e-9, "llf");
   ExpectParams(m->params(), FromGolden(g["params"], *m), 1e-6);
   ExpectFactors(*m, data, g["factors"], 1e-6);
   auto now = m->NowcastOf(data, "gdp", Period::Parse("2023Q4").value());
   ASSERT_THAT(now.status(), IsOk());
-  ExpectNear(now->value, g["nowcast_2023Q4"].get<double>(), 1e-6, "nowcast");
+  ExpectRelNear(now->value, g["nowcast_2023Q4"].get<double>(), 1e-6, "nowcast");
 }
 
 // statsmodels' converged parameters and the initial state of its final smoothing pass, loaded
@@ -149,21 +149,21 @@ TEST(DfmGoldenTest, ConvergedStatsmodelsParametersGiveTheSameSmoothAndNews) {
   ASSERT_THAT(m.status(), IsOk());
   auto sm = m->Smooth(data);
   ASSERT_THAT(sm.status(), IsOk());
-  ExpectNear(sm->loglik, g["llf"].get<double>(), 1e-9, "llf");
+  ExpectRelNear(sm->loglik, g["llf"].get<double>(), 1e-9, "llf");
   ExpectFactors(*m, data, g["factors"], 1e-6);
   auto now = m->NowcastOf(data, "gdp", Period::Parse("2023Q4").value());
   ASSERT_THAT(now.status(), IsOk());
-  ExpectNear(now->value, g["nowcast_2023Q4"].get<double>(), 1e-6, "nowcast");
+  ExpectRelNear(now->value, g["nowcast_2023Q4"].get<double>(), 1e-6, "nowcast");
 
   // News between the two vintages with these parameters, as statsmodels' results.news().
   const auto old = ReadDfmCsv("data_old.csv");
   const Json& gn = DfmGoldens()["news"];
   auto news = m->News(old, data, "gdp", Period::Parse("2023Q4").value());
   ASSERT_THAT(news.status(), IsOk());
-  ExpectNear(news->old_value, gn["old_nowcast"].get<double>(), 1e-6, "old nowcast");
-  ExpectNear(news->new_value, gn["new_nowcast"].get<double>(), 1e-6, "new nowcast");
-  ExpectNear(news->revision_impact, gn["revision_impact"].get<double>(), 1e-6, "revision impact");
-  ExpectNear(news->news_impact, gn["news_impact"].get<double>(), 1e-6, "news impact");
+  ExpectRelNear(news->old_value, gn["old_nowcast"].get<double>(), 1e-6, "old nowcast");
+  ExpectRelNear(news->new_value, gn["new_nowcast"].get<double>(), 1e-6, "new nowcast");
+  ExpectRelNear(news->revision_impact, gn["revision_impact"].get<double>(), 1e-6, "revision impact");
+  ExpectRelNear(news->news_impact, gn["news_impact"].get<double>(), 1e-6, "news impact");
   ASSERT_EQ(news->items.size(), gn["items"].size());
   std::map<std::string, Json> expected;
   for (const auto& item : gn["items"]) expected[item["variable"].get<std::string>() + "@" + item["period"].get<std::string>()] = item;
@@ -171,11 +171,11 @@ TEST(DfmGoldenTest, ConvergedStatsmodelsParametersGiveTheSameSmoothAndNews) {
     const std::string key = item.variable + "@" + item.period.ToString();
     ASSERT_TRUE(expected.count(key)) << key;
     const Json& e = expected[key];
-    ExpectNear(item.observed, e["observed"].get<double>(), 1e-9, key + " observed");
-    ExpectNear(item.forecast, e["forecast"].get<double>(), 1e-6, key + " forecast");
-    ExpectNear(item.news, e["news"].get<double>(), 1e-6, key + " news");
-    ExpectNear(item.weight, e["weight"].get<double>(), 1e-6, key + " weight");
-    ExpectNear(item.impact, e["impact"].get<double>(), 1e-6, key + " impact");
+    ExpectRelNear(item.observed, e["observed"].get<double>(), 1e-9, key + " observed");
+    ExpectRelNear(item.forecast, e["forecast"].get<double>(), 1e-6, key + " forecast");
+    ExpectRelNear(item.news, e["news"].get<double>(), 1e-6, key + " news");
+    ExpectRelNear(item.weight, e["weight"].get<double>(), 1e-6, key + " weight");
+    ExpectRelNear(item.impact, e["impact"].get<double>(), 1e-6, key + " impact");
   }
 }
 
