@@ -7,21 +7,10 @@
 #include <vector>
 
 #include "almanac/risk.h"
+#include "risk/csv_text.h"
 
 namespace almanac::risk {
 namespace {
-
-std::vector<std::string> SplitCsv(std::string_view line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t end = line.find(',', start);
-    out.emplace_back(Trim(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start)));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
 
 Json FigureJson(const RiskFigure& f, const std::vector<std::string>& position_ids) {
   Json positions = Json::array();
@@ -42,23 +31,10 @@ Json FigureJson(const RiskFigure& f, const std::vector<std::string>& position_id
 Result<AssetReturns> ParseAssetReturns(std::string_view text, std::string_view file_name) {
   const std::string file(file_name);
   AssetReturns out;
-  std::vector<std::pair<int, std::string>> lines;
-  {
-    int number = 0;
-    size_t start = 0;
-    while (start <= text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string_view::npos) end = text.size();
-      std::string_view line = text.substr(start, end - start);
-      ++number;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (!Trim(line).empty()) lines.emplace_back(number, std::string(line));
-      if (end == text.size()) break;
-      start = end + 1;
-    }
-  }
+  // Every non-blank line: a returns file has no comment lines.
+  const std::vector<std::pair<int, std::string>> lines = CsvLines(text, /*skip_comments=*/false);
   if (lines.empty()) return InvalidArgumentError(file + ": empty file, expected a header line period,ASSET,...");
-  const auto header = SplitCsv(lines[0].second);
+  const auto header = SplitCsvLine(lines[0].second);
   const std::string first = ToLower(header[0]);
   if (first != "period" && first != "date")
     return InvalidArgumentError(file + ":" + std::to_string(lines[0].first) +
@@ -75,7 +51,7 @@ Result<AssetReturns> ParseAssetReturns(std::string_view text, std::string_view f
   std::map<std::string, int> seen;
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::string where = file + ":" + std::to_string(lines[i].first);
-    const auto cells = SplitCsv(lines[i].second);
+    const auto cells = SplitCsvLine(lines[i].second);
     if (cells.size() != header.size())
       return InvalidArgumentError(where + ": " + std::to_string(cells.size()) + " fields, the header has " +
                                   std::to_string(header.size()));
