@@ -148,6 +148,20 @@ std::string ReleasePeriod(const models::MixedFrequencyData& d, const models::New
   return item.period.ToString();
 }
 
+// A "variable@period" of NewsDecomposition::revised with a quarterly variable's month shown as
+// its quarter ("gdp@2023-09" -> "gdp@2023Q3").
+std::string Revised(const models::MixedFrequencyData& d, const std::string& text) {
+  const size_t at = text.rfind('@');
+  if (at == std::string::npos) return text;
+  const std::string name = text.substr(0, at);
+  for (int i = 0; i < d.num_vars(); ++i)
+    if (d.names[static_cast<size_t>(i)] == name && d.quarterly[static_cast<size_t>(i)]) {
+      auto p = Period::Parse(text.substr(at + 1));
+      if (p.ok()) return name + "@" + p->Convert(Frequency::kQuarterly).ToString();
+    }
+  return text;
+}
+
 int Fail(const Status& s, const std::string& context) { return ReportError(s.WithContext(context)); }
 
 }  // namespace
@@ -228,6 +242,8 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
                   {"loglik", report.loglik},
                   {"notes", report.notes}}}};
     if (news) {
+      Json revised = Json::array();
+      for (const auto& r : news->revised) revised.push_back(Revised(*data, r));
       Json releases = Json::array();
       for (const auto& it : news->items)
         releases.push_back({{"series", it.variable},
@@ -243,7 +259,7 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
                      {"change", news->new_value - news->old_value},
                      {"revision_impact", news->revision_impact},
                      {"news_impact", news->news_impact},
-                     {"revised", news->revised},
+                     {"revised", revised},
                      {"releases", releases}};
     }
     std::cout << PrettyJson(out) << "\n";
@@ -261,7 +277,7 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
               << ") = revisions " << Signed(news->revision_impact) << " + news " << Signed(news->news_impact) << "\n";
     if (!news->revised.empty()) {
       std::cout << "revised:";
-      for (const auto& r : news->revised) std::cout << " " << r;
+      for (const auto& r : news->revised) std::cout << " " << Revised(*data, r);
       std::cout << "\n";
     }
     std::cout << "\n";
