@@ -590,6 +590,8 @@ Runner DefineNowcast(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--compare-as-of", a->compare_as_of,
                  "Also decompose the change of the nowcast since the vintage of DATE into news and revisions");
   cmd.add_option("--quarter", a->quarter, "Target quarter, e.g. 2024Q1 (default: the quarter of --as-of or today)");
+  cmd.add_option("--experiment", a->experiment,
+                 "Record a tracked run in this experiment: settings as params, the nowcast as metric, the model");
   return [&g, a] { return RunNowcast(g, *a); };
 }
 

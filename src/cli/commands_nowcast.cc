@@ -15,6 +15,8 @@
 
 #include "almanac/models/nowcast.h"
 #include "almanac/store.h"
+#include "almanac/tracking.h"
+#include "cli/commands_pipeline.h"
 
 namespace almanac::cli {
 namespace {
@@ -164,6 +166,51 @@ std::string Revised(const models::MixedFrequencyData& d, const std::string& text
 
 int Fail(const Status& s, const std::string& context) { return ReportError(s.WithContext(context)); }
 
+// A tracked run of the nowcast (--experiment): the settings as params, the nowcast (and the
+// news totals) as metrics, the fitted model as the artifact "model.json". Returns the run id.
+Result<std::string> TrackRun(const GlobalOptions& g, Env& env, const NowcastArgs& a, const NowcastConfig& c,
+                             const std::string& quarter, const models::DynamicFactorModel& model,
+                             const models::Nowcast& now, const models::NewsDecomposition* news) {
+  tracking::Tracker tracker(env.ws->store().metadata(), *env.artifacts, SystemClock());
+  ALMANAC_ASSIGN_OR_RETURN(store::RunRecord run, tracker.StartRun({.experiment = a.experiment, .user = g.user}));
+  auto record = [&]() -> Status {
+    std::string indicators;
+    for (const auto& k : c.indicators) indicators += (indicators.empty() ? "" : ",") + k;
+    Json blocks = Json::array();
+    for (const auto& b : c.options.blocks)
+      blocks.push_back({{"name", b.name}, {"factors", b.factors}, {"order", b.order}, {"variables", b.variables}});
+    ALMANAC_RETURN_IF_ERROR(tracker.LogParams(
+        run.id, {{"command", "nowcast"},
+                 {"config", a.config},
+                 {"target", c.target},
+                 {"indicators", indicators},
+                 {"blocks", blocks.dump()},
+                 {"max_iterations", std::to_string(c.options.max_iterations)},
+                 {"tolerance", FormatDouble(c.options.tolerance)},
+                 {"standardize", c.options.standardize ? "true" : "false"},
+                 {"quarter", quarter},
+                 {"as_of", a.as_of},
+                 {"compare_as_of", a.compare_as_of}}));
+    std::vector<store::MetricPoint> m = {{"nowcast", 0, now.value, 0},
+                                         {"nowcast_std_error", 0, now.std_error, 0},
+                                         {"loglik", 0, model.report().loglik, 0},
+                                         {"em_iterations", 0, static_cast<double>(model.report().iterations), 0}};
+    if (news != nullptr) {
+      m.push_back({"news_old_value", 0, news->old_value, 0});
+      m.push_back({"news_revision_impact", 0, news->revision_impact, 0});
+      m.push_back({"news_news_impact", 0, news->news_impact, 0});
+    }
+    ALMANAC_RETURN_IF_ERROR(tracker.LogMetrics(run.id, std::move(m)));
+    return tracker.LogArtifact(run.id, "model.json", model.ToJson().dump(), "model").status();
+  };
+  if (Status s = record(); !s.ok()) {
+    (void)tracker.FinishRun(run.id, store::RunStatus::kFailed, s.message());
+    return s;
+  }
+  ALMANAC_RETURN_IF_ERROR(tracker.FinishRun(run.id, store::RunStatus::kFinished, ""));
+  return run.id;
+}
+
 }  // namespace
 
 int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
@@ -195,9 +242,19 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
   }
   const Period through = quarter.Convert(Frequency::kMonthly, Anchor::kEnd);
 
-  auto ws = Workspace::Open(g.workspace);
-  if (!ws.ok()) return ReportError(ws.status());
-  store::SeriesStore& series = (*ws)->store().series();
+  // With --experiment the run is recorded, which needs the artifact store (and the write lock).
+  std::unique_ptr<Env> env;
+  if (!a.experiment.empty()) {
+    auto e = OpenEnv(g, true);
+    if (!e.ok()) return ReportError(e.status());
+    env = std::move(*e);
+  } else {
+    auto ws = Workspace::Open(g.workspace);
+    if (!ws.ok()) return ReportError(ws.status());
+    env = std::make_unique<Env>();
+    env->ws = std::move(*ws);
+  }
+  store::SeriesStore& series = env->ws->store().series();
   auto data = ReadVintage(series, *config, *as_of, through);
   if (!data.ok()) return ReportError(data.status());
   std::optional<models::MixedFrequencyData> old_data;
@@ -223,6 +280,13 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
     news = std::move(*n);
   }
 
+  std::string run_id;
+  if (env->artifacts) {
+    auto id = TrackRun(g, *env, a, *config, quarter.ToString(), *model, *now, news ? &*news : nullptr);
+    if (!id.ok()) return Fail(id.status(), "recording the run in experiment " + a.experiment);
+    run_id = *id;
+  }
+
   const auto& report = model->report();
   if (!g.quiet)
     for (const auto& note : report.notes) std::cerr << "  note: " << note << "\n";
@@ -241,6 +305,7 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
                   {"converged", report.converged},
                   {"loglik", report.loglik},
                   {"notes", report.notes}}}};
+    if (!run_id.empty()) out["run_id"] = run_id;
     if (news) {
       Json revised = Json::array();
       for (const auto& r : news->revised) revised.push_back(Revised(*data, r));
@@ -271,6 +336,7 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
             << model->params().factors.size() << ", EM " << report.iterations << " iterations ("
             << (report.converged ? "converged" : "not converged") << "), loglik " << FormatDouble(report.loglik)
             << "\n";
+  if (!run_id.empty()) std::cout << "run: " << run_id << " (experiment " << a.experiment << ")\n";
   if (news) {
     std::cout << "\nchange since " << compare->ToString() << ": " << FormatDouble(news->old_value) << " -> "
               << FormatDouble(news->new_value) << " (" << Signed(news->new_value - news->old_value)

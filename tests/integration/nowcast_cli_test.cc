@@ -163,9 +163,9 @@ TEST_F(NowcastCliTest, NowcastAndNewsEqualTheLibraryAndNewsSumsToTheChange) {
   EXPECT_NEAR(sum, n["change"].get<double>(), 1e-10);
   EXPECT_NEAR(n["new_value"].get<double>() - n["old_value"].get<double>(), n["change"].get<double>(), 1e-12);
 
-  // The table form prints the same decomposition.
+  // The table form prints the same decomposition; --experiment records the run.
   auto t = Run({"nowcast", "--config", config, "--as-of", "2024-01-25", "--compare-as-of", "2024-01-10", "--quarter",
-                "2023Q4"});
+                "2023Q4", "--experiment", "nowcast-gdp"});
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_THAT(t.out, HasSubstr("nowcast of sim:gdp 2023Q4 (data as known on 2024-01-25): " +
                                FormatDouble(now->value)));
@@ -173,6 +173,24 @@ TEST_F(NowcastCliTest, NowcastAndNewsEqualTheLibraryAndNewsSumsToTheChange) {
   EXPECT_THAT(t.out, HasSubstr("revised: sim:ip@2023-08 sim:gdp@2023Q3"));
   EXPECT_THAT(t.out, HasSubstr("series"));
   EXPECT_THAT(t.out, HasSubstr("impact"));
+
+  const size_t at = t.out.find("run: ");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  const std::string run_id = t.out.substr(at + 5, t.out.find(' ', at + 5) - at - 5);
+  auto shown = Run({"runs", "show", run_id, "--format", "json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  auto run = ParseJson(shown.out);
+  ASSERT_TRUE(run.ok()) << shown.out;
+  EXPECT_EQ((*run)["experiment"], "nowcast-gdp");
+  EXPECT_EQ((*run)["status"], "finished");
+  EXPECT_EQ((*run)["params"]["target"], "sim:gdp");
+  EXPECT_EQ((*run)["params"]["quarter"], "2023Q4");
+  EXPECT_EQ((*run)["params"]["compare_as_of"], "2024-01-10");
+  ExpectClose((*run)["metrics"]["nowcast"].get<double>(), now->value, "tracked nowcast");
+  ExpectClose((*run)["metrics"]["nowcast_std_error"].get<double>(), now->std_error, "tracked std error");
+  ExpectClose((*run)["metrics"]["news_revision_impact"].get<double>(), news->revision_impact, "tracked revisions");
+  ASSERT_EQ((*run)["artifacts"].size(), 1u);
+  EXPECT_EQ((*run)["artifacts"][0]["name"], "runs/" + run_id + "/model.json");
 }
 
 TEST_F(NowcastCliTest, BadInputFailsWithAClearMessage) {
