@@ -13,6 +13,7 @@
 #include "cli/commands_export.h"
 #include "cli/commands_monitor.h"
 #include "cli/commands_multi.h"
+#include "cli/commands_nowcast.h"
 #include "cli/commands_pipeline.h"
 #include "cli/commands_queue.h"
 #include "cli/commands_registry.h"
@@ -633,6 +634,23 @@ Runner DefineReconcile(CLI::App& cmd, GlobalOptions& g) {
   return [&g, a] { return RunReconcile(g, *a); };
 }
 
+// ------------------------------------------------------------------------------ nowcast (issue 25)
+
+Runner DefineNowcast(CLI::App& cmd, GlobalOptions& g) {
+  auto a = std::make_shared<NowcastArgs>();
+  cmd.add_option("--config", a->config,
+                 "YAML file: target (quarterly series), indicators (monthly series), blocks, EM options "
+                 "(docs/nowcasting.md)")
+      ->required();
+  cmd.add_option("--as-of", a->as_of, "Fit and nowcast on the data as known on DATE (default: everything loaded)");
+  cmd.add_option("--compare-as-of", a->compare_as_of,
+                 "Also decompose the change of the nowcast since the vintage of DATE into news and revisions");
+  cmd.add_option("--quarter", a->quarter, "Target quarter, e.g. 2024Q1 (default: the quarter of --as-of or today)");
+  cmd.add_option("--experiment", a->experiment,
+                 "Record a tracked run in this experiment: settings as params, the nowcast as metric, the model");
+  return [&g, a] { return RunNowcast(g, *a); };
+}
+
 // -------------------------------------------------------------------------------- serving
 
 Runner DefineServe(CLI::App& cmd, GlobalOptions& g) {
@@ -799,6 +817,8 @@ constexpr CommandDef kCommands[] = {
     {"reconcile",
      "Make base forecasts of a hierarchy or grouping coherent: bottom-up, OLS, WLS, MinT-shrink",
      DefineReconcile},
+    {"nowcast", "Nowcast a quarterly series from monthly indicators (dynamic factor model) with the news of each release",
+     DefineNowcast},
     {"risk", "Investment risk of P&L files: VaR and expected shortfall with contributions, VaR backtests", DefineRisk},
     {"monitor", "Realized accuracy of production forecasts against their backtests; flags degradation", DefineMonitor},
     {"report", "Model-risk report of MODEL@VERSION: one self-contained HTML file (and --pdf)", DefineReport},
