@@ -36,6 +36,8 @@
 //   GET  /v2/models/{name}[/versions/{version}]        model metadata (tensor metadata)    api_v2.cc
 //   GET  /v2/models/{name}[/versions/{version}]/ready  model readiness                     api_v2.cc
 //   POST /v2/models/{name}[/versions/{version}]/infer  a forecast, as POST /v1/forecast    api_v2.cc
+// Investment risk (issue 24; docs/risk.md, "REST"):
+//   POST /v1/risk/portfolio                            stress test: VaR/ES per scenario     api_risk.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -127,6 +129,8 @@ enum class RouteId {
   kV2ModelVersionReady,
   kV2Infer,
   kV2InferVersion,
+  // Investment risk (issue 24), api_risk.cc.
+  kRiskPortfolio,
 };
 
 // The error body of a route family (HttpApi::Error): almanac's {"code", "message",
@@ -287,6 +291,8 @@ class HttpApi {
   Result<HttpResponse> V2Model(ApiCall& call) const;
   Result<HttpResponse> V2ModelReady(ApiCall& call) const;
   Result<HttpResponse> V2Infer(ApiCall& call) const;
+  // Investment risk (api_risk.cc): risk::RunStressTest on the store's series.
+  Result<HttpResponse> RiskPortfolio(ApiCall& call) const;
 
   ApiContext ctx_;
 };
