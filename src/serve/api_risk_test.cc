@@ -226,11 +226,11 @@ TEST_F(RiskApiTest, BadInputsNameThePlaceAndStoreNothing) {
       {with("positions", 5), 400, "field 'positions' must be"},
       {with("scenarios", "horizon: 8\nseries: [us:tbilrate, us:unemp, us:infl]\nscenarios:\n  s:\n    paths:\n"
                          "      us:gdp: [1, 2, 3, 4, 5, 6, 7, 8]\n"),
-       400, "us:gdp"},
+       400, "scenarios.s.paths.us:gdp: unknown variable"},
       {with("scenarios", "horizon: 8\nseries: [us:tbilrate, us:unemp, us:infl]\nscenarios:\n  s:\n    paths:\n"
                          "      us:unemp: [1, 2, 3]\n"),
-       400, "scenarios"},
-      {with("returns", short_returns), 400, "asset"},
+       400, "scenarios:6: scenarios.s.paths.us:unemp: the path has 3 values but the horizon is 8"},
+      {with("returns", short_returns), 400, "asset 'us_equity': factor model: too few observations"},
       {with("returns", "period,us_equity\n2000Q1,abc\n"), 400, "returns:2, column 'us_equity'"},
       {with("paths", 1000000), 400, "field 'paths' must be an integer in 2..100000"},
       {with("paths", 100000), 400, "too large: 3 scenario(s) x 100000 paths x horizon 8 is over 800000"},
