@@ -569,6 +569,76 @@ for prefix in ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"):
         paths.setdefault(prefix + path, {})[method] = o
 
 
+# Investment risk (issue 24; docs/risk.md, "REST"): POST /v1/risk/portfolio.
+schemas.update({
+    "RiskPortfolioRequest": obj({
+        "series": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20, "uniqueItems": True,
+                   "description": "The macro model's series keys, read from the store as known on as_of; default: "
+                                  "the scenarios' series list"},
+        "as_of": {"type": "string", "format": "date",
+                  "description": "Use the series as known on this date (not in the future)"},
+        "model": {"type": "string", "enum": ["var", "bvar"], "description": "Default: the scenarios' model, else var"},
+        "params": {"type": "object", "additionalProperties": True,
+                   "description": "Model parameters as for `almanac var`, over the scenarios' (lags at most 12)"},
+        "positions": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}},
+                                {"type": "object"}],
+                      "description": "CSV text (asset, exposure, currency?, id?) or JSON: an array of "
+                                     "{asset, exposure, currency?, id?} or {positions: [...]}; at most 10000"},
+        "returns": {"type": "string",
+                    "description": "Asset return history as CSV text: period,ASSET1,ASSET2,... (one of returns "
+                                   "and return_series)"},
+        "return_series": {"type": "object", "additionalProperties": {"type": "string"},
+                          "description": "Asset -> series key of its return history in the store (as of as_of; "
+                                         "the periods where every asset has a value; assets in name order)"},
+        "fx": {"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "number"}}],
+               "description": "CSV text currency,rate or {currency: rate}: units of base_currency per unit"},
+        "base_currency": {"type": "string", "description": "Default USD"},
+        "scenarios": {"oneOf": [{"type": "string"}, {"type": "object"}],
+                      "description": "The scenario YAML of `almanac scenario` as text, or its mapping as JSON "
+                                     "(horizon, series, model, scenarios: {name: {description, paths}}); at most "
+                                     "10 scenarios. Absent: one unconditional run"},
+        "only": {"type": "array", "items": {"type": "string"}, "description": "Run only these scenarios"},
+        "factors": {"type": "array", "items": {"type": "string"},
+                    "description": "Model variables used as factors (default: all)"},
+        "factor_changes": {"type": "boolean", "description": "Regress on the factors' period changes"},
+        "nw_lags": {"type": "integer", "minimum": -1, "maximum": 100,
+                    "description": "Newey-West lags (-1: the default rule)"},
+        "paths": {"type": "integer", "minimum": 2, "maximum": 100000,
+                  "description": "Paths per scenario, default 10000; scenarios x paths x horizon at most 800000"},
+        "horizon": {"type": "integer", "minimum": 1, "description": "Default: the scenarios', else 8"},
+        "shocks": {"type": "string", "enum": ["gaussian", "t", "bootstrap"], "description": "Default gaussian"},
+        "shock_dof": {"type": "number"},
+        "model_parameter_uncertainty": {"type": "boolean", "description": "bvar: posterior draws per path"},
+        "parameter_uncertainty": {"type": "boolean", "description": "Draw factor coefficients per path (default true)"},
+        "residuals": {"type": "boolean", "description": "Add asset residuals (default true)"},
+        "levels": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                   "minItems": 1, "maxItems": 5, "description": "Confidence levels in (0, 1); default [0.95, 0.99]"},
+        "t_dof": {"type": "number", "description": "Student-t degrees of freedom of the parametric method (> 2)"},
+        "seed": {"type": "integer", "minimum": 0, "description": "Default 42; the answer depends only on the inputs "
+                                                                  "and the seed"}},
+        ["positions"]),
+    "RiskPortfolio": obj({
+        "macro_model": {"type": "object"}, "factor_model": {"type": "object"},
+        "historical": {"type": "array", "items": {"type": "object"}},
+        "scenarios": {"type": "array", "items": {"type": "object"},
+                      "description": "Per scenario: horizons with mean, point, percentiles, histogram and "
+                                     "figures (monte_carlo, normal, t per level, with contributions)"},
+        "inputs": {"type": "object", "description": "SHA-256 of each input, the series and as_of"},
+        "settings": {"type": "object"}, "request_id": {"type": "string"}},
+        ["macro_model", "factor_model", "historical", "scenarios", "inputs", "settings", "request_id"],
+        extra=True, description="The report of `almanac risk portfolio -o` (risk::StressTestJson)"),
+})
+paths.update({
+    "/v1/risk/portfolio": {"post": op(
+        "Stress test of a portfolio: VaR/ES per scenario and horizon from a VAR/BVAR on stored series", "predict",
+        {**ok(ref("RiskPortfolio")), **errors("400", "401", "403", "404", "409", "413", "503")},
+        body=ref("RiskPortfolioRequest"),
+        description="What `almanac risk portfolio` computes, with the files' content in the request. Bad input "
+                    "(unknown assets, duplicated or non-numeric exposures, scenarios naming unknown variables or of "
+                    "the wrong length, too few observations, too many paths) is a 400 naming the place. Nothing is "
+                    "stored; answers are not cached.")},
+})
+
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "almanac serve", "version": "1",

@@ -525,6 +525,7 @@ Runner DefineReport(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("ref", a->ref, "MODEL@VERSION (or MODEL@production)")->required();
   cmd.add_option("-o,--output", a->output, "HTML file (default MODEL-vVERSION-report.html)");
   cmd.add_option("--pdf", a->pdf, "Also print the report to this PDF (needs Chromium)");
+  cmd.add_option("--risk", a->risk, "Add a risk section from this portfolio risk report (JSON of risk portfolio -o)");
   return [&g, a] { return RunReport(g, *a); };
 }
 

@@ -9,9 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "almanac/models.h"
+#include "almanac/core/json.h"
 #include "almanac/monitor.h"
+#include "almanac/monitor/risk_report.h"
 
 namespace almanac::cli {
 
@@ -26,7 +29,18 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
   if (!artifacts.ok()) return ReportError(artifacts.status());
   models::ForecasterRegistry models;
   models::RegisterBuiltinModels(models);
-  auto report = monitor::BuildModelRiskReport((*ws)->store(), **artifacts, models, name, which, SystemClock());
+  monitor::ModelRiskReportOptions options;
+  if (!a.risk.empty()) {
+    std::ifstream in(a.risk, std::ios::binary);
+    if (!in) return ReportError(NotFoundError("--risk: cannot read " + a.risk));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto j = ParseJson(text.str());
+    if (!j.ok()) return ReportError(InvalidArgumentError("--risk " + a.risk + ": not valid JSON: " + j.status().message()));
+    options.risk = std::move(*j);
+    options.risk_source = a.risk;
+  }
+  auto report = monitor::BuildModelRiskReport((*ws)->store(), **artifacts, models, name, which, SystemClock(), options);
   if (!report.ok()) return ReportError(report.status());
   const std::string& h = report->html;
   const std::string out = a.output.empty() ? name + "-v" + std::to_string(report->version) + "-report.html" : a.output;

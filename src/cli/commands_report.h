@@ -11,6 +11,7 @@ struct ReportArgs {
   std::string ref;     // MODEL@VERSION or MODEL@production
   std::string output;  // default MODEL-vVERSION-report.html
   std::string pdf;     // also print to this PDF through headless Chromium
+  std::string risk;    // a portfolio risk report (risk portfolio -o) for the risk section
 };
 int RunReport(const GlobalOptions& g, const ReportArgs& a);
 

@@ -10,6 +10,7 @@
 #include "almanac/eval.h"
 #include "almanac/models.h"
 #include "almanac/monitor.h"
+#include "almanac/monitor/risk_report.h"
 #include "almanac/registry.h"
 #include "monitor/package_target.h"
 
@@ -161,6 +162,18 @@ void AccuracyCells(std::string& html, const eval::Accuracy& a) {
 Result<ModelRiskReport> BuildModelRiskReport(store::Store& st, store::ArtifactStore& artifacts,
                                              const models::ForecasterRegistry& models, const std::string& name,
                                              const std::string& which, const Clock& clock) {
+  return BuildModelRiskReport(st, artifacts, models, name, which, clock, ModelRiskReportOptions{});
+}
+
+Result<ModelRiskReport> BuildModelRiskReport(store::Store& st, store::ArtifactStore& artifacts,
+                                             const models::ForecasterRegistry& models, const std::string& name,
+                                             const std::string& which, const Clock& clock,
+                                             const ModelRiskReportOptions& options) {
+  // The risk section first: a bad risk report fails before any work.
+  std::string risk_section;
+  if (options.risk) {
+    ALMANAC_ASSIGN_OR_RETURN(risk_section, RiskSectionHtml(*options.risk, options.risk_source));
+  }
   registry::Registry reg(st, clock);
   ALMANAC_ASSIGN_OR_RETURN(const store::ModelVersionRecord v, reg.Resolve(name, which));
   ALMANAC_ASSIGN_OR_RETURN(const store::RegisteredModelRecord model, reg.GetModel(name));
@@ -413,6 +426,9 @@ Result<ModelRiskReport> BuildModelRiskReport(store::Store& st, store::ArtifactSt
     h += "<table id=\"monitoring-history\"><tr><th>at</th><th>verdict</th><th>reason</th></tr>\n" + history + "</table>\n";
   }
 
+  // Portfolio risk (issue 24), when a risk report was given.
+  h += risk_section;
+
   // Audit.
   h += "<h2 id=\"audit\">Audit entries for " + Esc(name) + "</h2>\n<table id=\"audit-table\"><tr><th>seq</th><th>at</th>"
        "<th>actor</th><th>action</th><th>object</th><th>hash</th></tr>\n";
@@ -423,6 +439,136 @@ Result<ModelRiskReport> BuildModelRiskReport(store::Store& st, store::ArtifactSt
   h += "</table>\n</body>\n</html>\n";
 
   return ModelRiskReport{name, v.version, std::move(h)};
+}
+
+// ------------------------------------------------------------ risk section (issue 24)
+
+namespace {
+
+double RiskNum(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
+}
+std::string RiskStr(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// A bar chart of one horizon's P&L histogram (edges, counts) as inline SVG.
+std::string RiskHistogramSvg(const Json& hist, const std::string& title, const std::string& id) {
+  if (!hist.is_object() || !hist.contains("edges") || !hist.contains("counts")) return "";
+  const Json& e = hist["edges"];
+  const Json& c = hist["counts"];
+  if (!e.is_array() || !c.is_array() || c.empty() || e.size() != c.size() + 1) return "";
+  double top = 0;
+  for (const auto& n : c) top = std::max(top, n.is_number() ? n.get<double>() : 0.0);
+  if (top <= 0) return "";
+  const double w = 560, h = 180, left = 50, bottom = 30;
+  const double bar = (w - left - 10) / static_cast<double>(c.size());
+  std::string s = "<svg id=\"" + Esc(id) + "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + FormatDouble(w) +
+                  "\" height=\"" + FormatDouble(h + bottom) + "\" role=\"img\" aria-label=\"" + Esc(title) + "\">\n";
+  s += "<title>" + Esc(title) + "</title>\n";
+  for (size_t i = 0; i < c.size(); ++i) {
+    const double n = c[i].is_number() ? c[i].get<double>() : 0.0;
+    const double bh = (h - 10) * n / top;
+    const double lo = e[i].is_number() ? e[i].get<double>() : NAN;
+    s += "<rect x=\"" + FormatFixed(left + bar * static_cast<double>(i), 1) + "\" y=\"" + FormatFixed(h - bh, 1) +
+         "\" width=\"" + FormatFixed(std::max(1.0, bar - 1), 1) + "\" height=\"" + FormatFixed(bh, 1) + "\" fill=\"" +
+         (std::isfinite(lo) && lo < 0 ? "#c53030" : "#3182ce") + "\"/>\n";
+  }
+  auto label = [&](size_t i, const char* anchor) {
+    const double x = left + bar * static_cast<double>(i);
+    s += "<text x=\"" + FormatFixed(x, 1) + "\" y=\"" + FormatDouble(h + 18) + "\" font-size=\"11\" text-anchor=\"" +
+         anchor + "\">" + HtmlNum(e[i].is_number() ? e[i].get<double>() : NAN, 1) + "</text>\n";
+  };
+  label(0, "start");
+  label(c.size(), "end");
+  s += "<line x1=\"" + FormatDouble(left) + "\" y1=\"" + FormatDouble(h) + "\" x2=\"" + FormatDouble(w - 10) +
+       "\" y2=\"" + FormatDouble(h) + "\" stroke=\"#4a5568\"/>\n</svg>\n";
+  return s;
+}
+
+}  // namespace
+
+Result<std::string> RiskSectionHtml(const Json& r, std::string_view source) {
+  const std::string src(source);
+  if (!r.is_object() || !r.contains("scenarios") || !r["scenarios"].is_array())
+    return InvalidArgumentError(src + ": not a risk report (expected the JSON of `almanac risk portfolio -o` or "
+                                      "POST /v1/risk/portfolio, with a 'scenarios' array)");
+  for (size_t s = 0; s < r["scenarios"].size(); ++s) {
+    const Json& sc = r["scenarios"][s];
+    if (!sc.is_object() || !sc.contains("horizons") || !sc["horizons"].is_array() || RiskStr(sc, "scenario").empty())
+      return InvalidArgumentError(src + ": scenarios[" + std::to_string(s) +
+                                  "] needs a 'scenario' name and a 'horizons' array");
+  }
+  std::vector<double> levels;
+  if (r.contains("settings") && r["settings"].is_object() && r["settings"].contains("levels") &&
+      r["settings"]["levels"].is_array())
+    for (const auto& l : r["settings"]["levels"])
+      if (l.is_number()) levels.push_back(l.get<double>());
+  if (levels.empty()) levels = {0.95, 0.99};
+  const std::string currency = RiskStr(r, "currency");
+
+  std::string h = "<h2 id=\"risk\">Portfolio risk under the scenarios</h2>\n";
+  const Json mm = r.contains("macro_model") ? r["macro_model"] : Json::object();
+  h += "<p class=\"muted\">From " + Esc(src) + ": " + Esc(RiskStr(mm, "method")) + " on " + Esc(RiskStr(mm, "sample"));
+  if (r.contains("settings") && r["settings"].is_object())
+    h += "; " + HtmlNum(RiskNum(r["settings"], "paths"), 0) + " paths per scenario, seed " +
+         HtmlNum(RiskNum(r["settings"], "seed"), 0);
+  h += ". P&amp;L in " + Esc(currency.empty() ? std::string("the reporting currency") : currency) +
+       "; VaR and ES are losses (Monte Carlo, docs/risk.md).</p>\n";
+  if (r.contains("inputs") && r["inputs"].is_object()) {
+    h += "<table id=\"risk-inputs\"><tr><th>input</th><th>SHA-256</th></tr>\n";
+    for (auto it = r["inputs"].begin(); it != r["inputs"].end(); ++it)
+      if (it.value().is_object() && it.value().contains("sha256"))
+        h += "<tr><td>" + Esc(it.key()) + "</td><td><code>" + Esc(RiskStr(it.value(), "sha256")) + "</code></td></tr>\n";
+    h += "</table>\n";
+  }
+
+  // Scenario table: per scenario and horizon, mean, point and the Monte Carlo VaR/ES.
+  h += "<table id=\"risk-scenarios\"><tr><th>scenario</th><th>h</th><th>period</th><th>mean</th><th>point</th>";
+  for (double l : levels)
+    h += "<th>VaR " + FormatDouble(l * 100) + "%</th><th>ES " + FormatDouble(l * 100) + "%</th>";
+  h += "</tr>\n";
+  for (const auto& sc : r["scenarios"])
+    for (const auto& hz : sc["horizons"]) {
+      h += "<tr><td>" + Esc(RiskStr(sc, "scenario")) + "</td><td class=\"num\">" + HtmlNum(RiskNum(hz, "h"), 0) +
+           "</td><td>" + Esc(RiskStr(hz, "period")) + "</td><td class=\"num\">" + HtmlNum(RiskNum(hz, "mean")) +
+           "</td><td class=\"num\">" + HtmlNum(RiskNum(hz, "point")) + "</td>";
+      for (double l : levels) {
+        double var = NAN, es = NAN;
+        if (hz.contains("figures") && hz["figures"].is_array())
+          for (const auto& f : hz["figures"])
+            if (RiskStr(f, "method") == "monte_carlo" && RiskNum(f, "level") == l) {
+              var = RiskNum(f, "var");
+              es = RiskNum(f, "es");
+            }
+        h += "<td class=\"num\">" + HtmlNum(var) + "</td><td class=\"num\">" + HtmlNum(es) + "</td>";
+      }
+      h += "</tr>\n";
+    }
+  h += "</table>\n";
+
+  // The P&L distribution of each scenario at its last horizon.
+  for (size_t s = 0; s < r["scenarios"].size(); ++s) {
+    const Json& sc = r["scenarios"][s];
+    if (sc["horizons"].empty()) continue;
+    const Json& last = sc["horizons"].back();
+    const std::string title = RiskStr(sc, "scenario") + ": P&L to " + RiskStr(last, "period") + " (h = " +
+                              HtmlNum(RiskNum(last, "h"), 0) + ")";
+    const std::string svg =
+        RiskHistogramSvg(last.contains("histogram") ? last["histogram"] : Json(), title, "risk-hist-" + std::to_string(s));
+    if (!svg.empty()) h += "<h3>" + Esc(title) + "</h3>\n" + svg;
+  }
+
+  // Historical revaluation.
+  if (r.contains("historical") && r["historical"].is_array() && !r["historical"].empty()) {
+    h += "<table id=\"risk-historical\"><tr><th>historical method</th><th>level</th><th>VaR</th><th>ES</th></tr>\n";
+    for (const auto& f : r["historical"])
+      h += "<tr><td>" + Esc(RiskStr(f, "method")) + "</td><td class=\"num\">" + HtmlNum(RiskNum(f, "level"), 3) +
+           "</td><td class=\"num\">" + HtmlNum(RiskNum(f, "var")) + "</td><td class=\"num\">" + HtmlNum(RiskNum(f, "es")) +
+           "</td></tr>\n";
+    h += "</table>\n";
+  }
+  return h;
 }
 
 }  // namespace almanac::monitor

@@ -130,6 +130,8 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
        ErrorFormat::kV2},
       {RouteId::kV2InferVersion, "POST", "/v2/models/{name}/versions/{version}/infer", P::kForecast, false,
        &HttpApi::V2Infer, {}, ErrorFormat::kV2},
+      // Investment risk (issue 24; api_risk.cc): a stress test, blocking (fits and simulates).
+      {RouteId::kRiskPortfolio, "POST", "/v1/risk/portfolio", P::kPredict, true, &HttpApi::RiskPortfolio},
   };
   // MLflow's tracking and registry API (api_mlflow.cc), under both of its prefixes.
   static const std::vector<RouteInfo> kAll = WithMlflowRoutes(kRoutes);

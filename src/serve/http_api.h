@@ -40,6 +40,8 @@
 //   GET/POST/PATCH /api/2.0/mlflow/... and /ajax-api/2.0/mlflow/...                       api_mlflow.cc
 //        experiments, runs, metrics, artifacts, registered-models, model-versions (the rows
 //        come from WithMlflowRoutes)
+// Investment risk (issue 24; docs/risk.md, "REST"):
+//   POST /v1/risk/portfolio                            stress test: VaR/ES per scenario     api_risk.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -164,6 +166,8 @@ enum class RouteId {
   kMlflowVersionSearch,
   kMlflowVersionUpdate,
   kMlflowTransitionStage,
+  // Investment risk (issue 24), api_risk.cc.
+  kRiskPortfolio,
 };
 
 // The error body of a route family (HttpApi::Error): almanac's {"code", "message",
@@ -329,6 +333,8 @@ class HttpApi {
   Result<HttpResponse> Mlflow(ApiCall& call) const;
   // `base` followed by the MLflow routes, under both of MLflow's prefixes (api_mlflow.cc).
   static std::vector<RouteInfo> WithMlflowRoutes(const std::vector<RouteInfo>& base);
+  // Investment risk (api_risk.cc): risk::RunStressTest on the store's series.
+  Result<HttpResponse> RiskPortfolio(ApiCall& call) const;
 
   ApiContext ctx_;
 };

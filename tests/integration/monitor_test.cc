@@ -632,6 +632,32 @@ TEST_F(MonitorTest, ReportRendersInHeadlessChromium) {
   EXPECT_EQ(ReadFile(d / "r.pdf").substr(0, 5), "%PDF-");
 }
 
+// Issue 24: `report --risk FILE` adds the portfolio stress test of `risk portfolio -o` as a
+// section (scenario table, P&L histograms); a file that is not such a report is refused,
+// naming it, and no report is written.
+TEST_F(MonitorTest, Issue24ReportWithARiskSection) {
+  TempDir d;
+  const std::string p = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/portfolio/";
+  auto r = Cli({"--quiet", "risk", "portfolio", "--input", std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv",
+                "--positions", p + "positions.csv", "--returns", p + "asset_returns.csv", "--fx", p + "fx.csv",
+                "--scenarios", p + "scenarios.yaml", "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths",
+                "300", "--seed", "7", "-o", d / "risk.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"--quiet", "report", "gdp@1", "-o", d / "report.html", "--risk", d / "risk.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = ReadFile(d / "report.html");
+  EXPECT_THAT(text, HasSubstr("<h2 id=\"risk\">Portfolio risk under the scenarios</h2>"));
+  EXPECT_THAT(text, HasSubstr("<table id=\"risk-scenarios\">"));
+  for (const char* s : {"baseline", "adverse", "severely_adverse"}) EXPECT_THAT(text, HasSubstr("<tr><td>" + std::string(s) + "</td>"));
+  EXPECT_THAT(text, HasSubstr("<svg id=\"risk-hist-2\""));
+  EXPECT_THAT(text, HasSubstr("<table id=\"audit-table\">"));  // the other sections are still there
+  WriteFile(d / "not-risk.json", "{\"model\": \"gdp\"}");
+  r = Cli({"report", "gdp@1", "-o", d / "x.html", "--risk", d / "not-risk.json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not-risk.json: not a risk report"));
+  EXPECT_FALSE(std::filesystem::exists(d / "x.html"));
+}
+
 TEST_F(MonitorTest, ReportForAVersionWithoutBacktestAndBadRefs) {
   TempDir d;
   const std::string ws = d / "ws";

@@ -1441,5 +1441,46 @@ TEST_F(ServeTest, TlsWithOpenSsl) {
   EXPECT_THAT(missing.err, HasSubstr("--tls-cert"));
 }
 
+
+// Issue 24: POST /v1/risk/portfolio over real HTTP answers what `almanac risk portfolio`
+// computes on the same inputs (the worked example of docs/risk.md on the suite's workspace);
+// bad input is a 400 naming the place, no token a 401.
+TEST_F(ServeTest, Issue24RiskPortfolioOverHttpEqualsTheCli) {
+  const std::string p = kSrc + "/testdata/risk/portfolio/";
+  auto cli = Cli({"--format", "json", "risk", "portfolio", "--positions", p + "positions.csv", "--returns",
+                  p + "asset_returns.csv", "--fx", p + "fx.csv", "--scenarios", p + "scenarios.yaml", "--factors",
+                  "us:tbilrate,us:unemp", "--factor-changes", "--paths", "500", "--seed", "7"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const Json want = Parse(cli.out);
+  ASSERT_TRUE(want.is_object()) << cli.out.substr(0, 300);
+
+  ServerProcess s(ws_, {});
+  ASSERT_TRUE(s.running()) << s.log();
+  const Json request = {{"positions", ReadFile(p + "positions.csv")},
+                        {"returns", ReadFile(p + "asset_returns.csv")},
+                        {"fx", ReadFile(p + "fx.csv")},
+                        {"scenarios", ReadFile(p + "scenarios.yaml")},
+                        {"factors", {"us:tbilrate", "us:unemp"}},
+                        {"factor_changes", true},
+                        {"paths", 500},
+                        {"seed", 7}};
+  auto r = HttpRequest(s.port(), "POST", "/v1/risk/portfolio", request.dump(), Token("analyst"));
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
+  Json got = Parse(r.body);
+  for (const char* key : {"macro_model", "factor_model", "historical", "scenarios", "settings"})
+    EXPECT_EQ(got[key], want[key]) << key;
+  for (const char* input : {"positions", "returns", "fx", "scenarios"})
+    EXPECT_EQ(got["inputs"][input]["sha256"], want["inputs"][input]["sha256"]) << input;
+  EXPECT_EQ(got["inputs"]["series"], want["inputs"]["series"]);
+  ASSERT_EQ(got["scenarios"].size(), 3u);
+
+  Json bad = request;
+  bad["positions"] = "asset,exposure\ngold,10\n";
+  r = HttpRequest(s.port(), "POST", "/v1/risk/portfolio", bad.dump(), Token("analyst"));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(Parse(r.body).value("message", ""), HasSubstr("position 'gold'"));
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/risk/portfolio", request.dump()).status, 401);
+}
+
 }  // namespace
 }  // namespace almanac::testing

@@ -1,0 +1,40 @@
+// File: almanac/monitor/risk_report.h
+//
+// The risk section of the model-risk report (issue 24): a portfolio stress test's report (the
+// JSON of `almanac risk portfolio -o` or POST /v1/risk/portfolio) rendered as HTML tables and
+// inline SVG charts, and the report built with it. Kept out of almanac/monitor.h so that the
+// files that do not render reports do not see it (part of the monitor component).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "almanac/core/json.h"
+#include "almanac/monitor.h"
+
+namespace almanac::monitor {
+
+struct ModelRiskReportOptions {
+  // A portfolio risk report to add as the section "Portfolio risk under the scenarios";
+  // `risk_source` names it (a file name) in the section and in errors.
+  std::optional<Json> risk;
+  std::string risk_source;
+};
+
+// BuildModelRiskReport with options; InvalidArgument (naming risk_source) for a risk report
+// that is not the JSON of a stress test.
+Result<ModelRiskReport> BuildModelRiskReport(store::Store& store, store::ArtifactStore& artifacts,
+                                             const models::ForecasterRegistry& models, const std::string& model,
+                                             const std::string& which, const Clock& clock,
+                                             const ModelRiskReportOptions& options);
+
+// The section (<h2 id="risk"> ...): the macro model and inputs' SHA-256, a scenario table
+// (per scenario and horizon: mean, point and the Monte Carlo VaR and ES at each level,
+// id="risk-scenarios"), the P&L histogram of each scenario's last horizon as inline SVG
+// (id="risk-hist-N"), and the historical revaluation's figures (id="risk-historical").
+// InvalidArgument naming `source` when `report` has no 'scenarios' array or a scenario lacks
+// its name or horizons.
+Result<std::string> RiskSectionHtml(const Json& report, std::string_view source);
+
+}  // namespace almanac::monitor

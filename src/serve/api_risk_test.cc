@@ -1,0 +1,265 @@
+// POST /v1/risk/portfolio without a network (issue 24): the answer is risk::RunStressTest's
+// report on the same inputs, returns from CSV text or from series of the store agree, roles,
+// and every kind of bad input is a 400 naming the place with nothing stored.
+#include <fstream>
+#include <sstream>
+
+#include "almanac/risk.h"
+#include "serve/http_api.h"
+#include "serve/openapi.h"
+#include "serve/testing/serve_fixture.h"
+
+namespace almanac::serve {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string RiskTestFile(const std::string& relative) {
+  std::ifstream f(std::string(ALMANAC_SOURCE_DIR) + "/" + relative, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> RiskCsvCells(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream s(line);
+  std::string cell;
+  while (std::getline(s, cell, ',')) out.push_back(cell);
+  return out;
+}
+
+class RiskApiTest : public testing::ServeFixture {
+ protected:
+  void SetUp() override {
+    ServeFixture::SetUp();
+    // The quick-start macro data (the worked example of docs/risk.md) and the example's asset
+    // returns as series of the store too (ret:<asset>).
+    IngestColumns(RiskTestFile("examples/data/us_macro_quarterly.csv"), {"us:tbilrate", "us:unemp", "us:infl"}, "");
+    returns_csv_ = RiskTestFile("testdata/risk/portfolio/asset_returns.csv");
+    IngestColumns(returns_csv_, {"us_equity", "us_treasury", "ig_credit", "eu_equity"}, "ret:");
+    positions_csv_ = RiskTestFile("testdata/risk/portfolio/positions.csv");
+    scenarios_yaml_ = RiskTestFile("testdata/risk/portfolio/scenarios.yaml");
+    ASSERT_FALSE(returns_csv_.empty() || positions_csv_.empty() || scenarios_yaml_.empty());
+    auth_ = std::make_unique<Authenticator>(store_->metadata());
+    for (Role r : {Role::kViewer, Role::kAnalyst}) {
+      auto t = CreateToken(store_->metadata(), clock_, r, std::string(RoleName(r)) + "-user", "", "admin");
+      ASSERT_TRUE(t.ok());
+      tokens_[r] = t->secret;
+    }
+    ASSERT_TRUE(auth_->Refresh().ok());
+    ApiContext ctx;
+    ctx.store = store_.get();
+    ctx.models = &models_;
+    ctx.auth = auth_.get();
+    ctx.metrics = &metrics_;
+    ctx.clock = &clock_;
+    ctx.openapi_json = OpenApiDocument();
+    api_ = std::make_unique<HttpApi>(ctx);
+  }
+
+  // Columns `names` of a CSV whose first column is a quarterly period, as series prefix+name.
+  void IngestColumns(const std::string& csv, const std::vector<std::string>& names, const std::string& prefix) {
+    std::stringstream s(csv);
+    std::string line;
+    std::getline(s, line);
+    const auto header = RiskCsvCells(line);
+    std::map<std::string, std::vector<double>> cols;
+    std::optional<Period> start;
+    while (std::getline(s, line)) {
+      if (line.empty()) continue;
+      const auto cells = RiskCsvCells(line);
+      if (!start) start = *Period::Parse(cells[0], Frequency::kQuarterly);
+      for (size_t c = 1; c < header.size(); ++c) cols[header[c]].push_back(std::stod(cells[c]));
+    }
+    for (const auto& n : names) {
+      ASSERT_TRUE(cols.count(n)) << n;
+      Ingest(prefix + n, cols[n], "2010-01-15", *start);
+    }
+  }
+
+  HttpResponse Call(const std::string& body, std::optional<Role> role = Role::kAnalyst) {
+    HttpRequest req;
+    req.method = "POST";
+    req.target = "/v1/risk/portfolio";
+    req.body = body;
+    const std::string auth = role ? "Bearer " + tokens_[*role] : "";
+    req.authorization = auth;
+    req.request_id = "req-risk";
+    HttpResponse res;
+    if (api_->Handle(req, res, /*may_block=*/false) == HttpApi::Disposition::kNeedsWorker) {
+      res = HttpResponse();
+      EXPECT_EQ(api_->Handle(req, res, /*may_block=*/true), HttpApi::Disposition::kDone);
+    }
+    return res;
+  }
+
+  // The worked example's request with `extra` members (", ..." JSON text) and `returns`.
+  std::string Request(const std::string& extra = "", const std::string& returns = "") const {
+    Json j = {{"positions", positions_csv_},
+              {"fx", {{"EUR", 1.08}}},
+              {"scenarios", scenarios_yaml_},
+              {"factors", {"us:tbilrate", "us:unemp"}},
+              {"factor_changes", true},
+              {"paths", 400},
+              {"seed", 7}};
+    if (returns.empty())
+      j["returns"] = returns_csv_;
+    else
+      j["return_series"] = *ParseJson(returns);
+    std::string text = j.dump();
+    if (!extra.empty()) text = text.substr(0, text.size() - 1) + "," + extra + "}";
+    return text;
+  }
+
+  std::string returns_csv_, positions_csv_, scenarios_yaml_;
+  std::unique_ptr<Authenticator> auth_;
+  monitor::MetricRegistry metrics_;
+  std::unique_ptr<HttpApi> api_;
+  std::map<Role, std::string> tokens_;
+};
+
+TEST_F(RiskApiTest, AnswerIsTheStressTestOfTheSameInputs) {
+  auto r = Call(Request());
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
+  Json got = *ParseJson(r.body);
+  EXPECT_EQ(got["request_id"], "req-risk");
+  EXPECT_EQ(got["settings"]["paths"], 400);
+  EXPECT_EQ(got["settings"]["seed"], 7);
+  EXPECT_EQ(got["inputs"]["positions"]["sha256"], Sha256Hex(positions_csv_));
+  EXPECT_EQ(got["inputs"]["returns"]["sha256"], Sha256Hex(returns_csv_));
+  EXPECT_EQ(got["inputs"]["scenarios"]["sha256"], Sha256Hex(scenarios_yaml_));
+
+  // The library call on the same inputs, as `almanac risk portfolio` makes it.
+  risk::StressTestRequest want;
+  const std::vector<std::string> keys = {"us:tbilrate", "us:unemp", "us:infl"};
+  std::vector<TimeSeries> series;
+  for (const auto& k : keys) series.push_back(store_->series().ReadAsOf(k, std::nullopt)->Trimmed());
+  want.data = *models::AlignSeries(keys, series);
+  want.positions = *risk::ParsePositions(positions_csv_, "positions");
+  want.fx = *risk::ParseFxRates("currency,rate\nEUR,1.08\n", "fx", "USD");
+  want.returns = *risk::ParseAssetReturns(returns_csv_, "returns");
+  want.scenarios = *models::ParseScenarios(scenarios_yaml_, "scenarios");
+  want.model = {"var", want.scenarios->model_params};
+  want.horizon = *want.scenarios->horizon;
+  want.factors = {"us:tbilrate", "us:unemp"};
+  want.factor_changes = true;
+  want.num_paths = 400;
+  want.risk.seed = 7;
+  want.risk.threads = 2;  // the result does not depend on the thread count
+  auto result = risk::RunStressTest(want);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  const Json direct = risk::StressTestJson(*result);
+  for (auto it = direct.begin(); it != direct.end(); ++it) EXPECT_EQ(got[it.key()], it.value()) << it.key();
+  ASSERT_EQ(got["scenarios"].size(), 3u);
+  EXPECT_EQ(got["scenarios"][2]["scenario"], "severely_adverse");
+
+  // The same returns read from the store give the same answer as the CSV with its columns in
+  // the assets' name order (the order of return_series; the random numbers of an asset
+  // depend on its index, so the order matters).
+  auto s = Call(Request("", R"({"us_equity":"ret:us_equity","us_treasury":"ret:us_treasury",
+                                "ig_credit":"ret:ig_credit","eu_equity":"ret:eu_equity"})"));
+  ASSERT_EQ(s.status, 200) << s.body.substr(0, 500);
+  Json from_store = *ParseJson(s.body);
+  std::string sorted_csv;
+  {
+    std::stringstream in(returns_csv_);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const auto c = RiskCsvCells(line);  // period,us_equity,us_treasury,ig_credit,eu_equity
+      ASSERT_EQ(c.size(), 5u) << line;
+      sorted_csv += c[0] + "," + c[4] + "," + c[3] + "," + c[1] + "," + c[2] + "\n";
+    }
+  }
+  Json sorted_request = *ParseJson(Request());
+  sorted_request["returns"] = sorted_csv;
+  auto sorted = Call(sorted_request.dump());
+  ASSERT_EQ(sorted.status, 200) << sorted.body.substr(0, 500);
+  Json from_csv = *ParseJson(sorted.body);
+  for (const char* key : {"scenarios", "factor_model", "historical", "positions"})
+    EXPECT_EQ(from_store[key], from_csv[key]) << key;
+  EXPECT_EQ(from_store["factor_model"]["assets"][0]["asset"], "eu_equity");
+
+  // Positions as JSON and a scenario subset.
+  auto p = Call(Request(R"("only":["adverse"],"levels":[0.975])"));
+  ASSERT_EQ(p.status, 200) << p.body.substr(0, 500);
+  Json sub = *ParseJson(p.body);
+  ASSERT_EQ(sub["scenarios"].size(), 1u);
+  EXPECT_EQ(sub["scenarios"][0]["scenario"], "adverse");
+  EXPECT_EQ(sub["settings"]["levels"], Json::array({0.975}));
+}
+
+TEST_F(RiskApiTest, RolesAndAuth) {
+  EXPECT_EQ(Call(Request(), std::nullopt).status, 401);
+  EXPECT_EQ(Call(Request(), Role::kViewer).status, 403);
+}
+
+TEST_F(RiskApiTest, BadInputsNameThePlaceAndStoreNothing) {
+  const auto before = store_->series().ListSeries();
+  ASSERT_TRUE(before.ok());
+  struct Bad {
+    std::string body;
+    int status;
+    std::string message;
+  };
+  auto with = [&](const std::string& key, const Json& value) {
+    Json j = *ParseJson(Request());
+    j[key] = value;
+    return j.dump();
+  };
+  auto without = [&](const std::string& key) {
+    Json j = *ParseJson(Request());
+    j.erase(key);
+    return j.dump();
+  };
+  std::string short_returns = "period,us_equity,us_treasury,ig_credit,eu_equity\n";
+  for (const char* q : {"2009Q1", "2009Q2", "2009Q3"}) short_returns += std::string(q) + ",0.01,0.02,0.03,0.04\n";
+  const Bad cases[] = {
+      {"", 400, "must be a JSON object"},
+      {without("positions"), 400, "missing field 'positions'"},
+      {with("positions", Json::array({{{"asset", "gold"}, {"exposure", 5}}})), 400, "position 'gold'"},
+      {with("positions", "asset,exposure\nus_equity,10\nus_equity,20\n"), 400, "positions:3: duplicated position"},
+      {with("positions", Json::array({{{"asset", "us_equity"}, {"exposure", "ten"}}})), 400,
+       "positions position 1: exposure 'ten' is not a finite number"},
+      {with("positions", "asset,exposure\nus_equity,ten\n"), 400, "positions:2: exposure 'ten' is not a finite number"},
+      {with("positions", 5), 400, "field 'positions' must be"},
+      {with("scenarios", "horizon: 8\nseries: [us:tbilrate, us:unemp, us:infl]\nscenarios:\n  s:\n    paths:\n"
+                         "      us:gdp: [1, 2, 3, 4, 5, 6, 7, 8]\n"),
+       400, "scenarios.s.paths.us:gdp: unknown variable"},
+      {with("scenarios", "horizon: 8\nseries: [us:tbilrate, us:unemp, us:infl]\nscenarios:\n  s:\n    paths:\n"
+                         "      us:unemp: [1, 2, 3]\n"),
+       400, "scenarios:6: scenarios.s.paths.us:unemp: the path has 3 values but the horizon is 8"},
+      {with("returns", short_returns), 400, "asset 'us_equity': factor model: too few observations"},
+      {with("returns", "period,us_equity\n2000Q1,abc\n"), 400, "returns:2, column 'us_equity'"},
+      {with("paths", 1000000), 400, "field 'paths' must be an integer in 2..100000"},
+      {with("paths", 100000), 400, "too large: 3 scenario(s) x 100000 paths x horizon 8 is over 800000"},
+      {with("paths", "many"), 400, "field 'paths' must be an integer"},
+      {with("levels", Json::array({99})), 400, "levels[0] must be a confidence level in (0, 1)"},
+      {with("fx", Json{{"EUR", "high"}}), 400, "fx.EUR must be a number"},
+      {with("fx", "currency,rate\nEUR,-1\n"), 400, "fx:2: rate '-1'"},
+      {with("return_series", Json{{"us_equity", "ret:us_equity"}}), 400, "exactly one of 'returns'"},
+      {without("returns"), 400, "exactly one of 'returns'"},
+      {with("model", "arima"), 400, "cannot run a stress test"},
+      {with("params", Json{{"lags", 40}}), 400, "params.lags is at most 12"},
+      {with("factors", Json::array({"us:gdp"})), 400, "factor 'us:gdp' is not a variable of the macro model"},
+      {with("series", Json::array({"us:tbilrate", "us:nope"})), 404, "us:nope"},
+      {with("as_of", "2099-01-01"), 400, "in the future"},
+      {with("seed", -1), 400, "field 'seed' must be an integer"},
+      {with("pathz", 3), 400, "unknown field 'pathz'"},
+  };
+  for (const auto& c : cases) {
+    auto r = Call(c.body);
+    EXPECT_EQ(r.status, c.status) << c.message << " -> " << r.body.substr(0, 400);
+    auto j = ParseJson(r.body);
+    ASSERT_TRUE(j.ok()) << r.body;
+    EXPECT_THAT(j->value("message", ""), HasSubstr(c.message)) << c.body.substr(0, 200);
+    EXPECT_EQ((*j)["request_id"], "req-risk");
+  }
+  const auto after = store_->series().ListSeries();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), before->size());
+}
+
+}  // namespace
+}  // namespace almanac::serve
