@@ -19,7 +19,13 @@ constexpr double kBreakdown = 1e-8;
 struct ObsStep {
   int i;
   double v, f;
-  Eigen::VectorXd M;  // P z'
+};
+
+// The observations used at one time step and their vectors M = P z' (columns of one
+// allocation per step rather than one per observation).
+struct TimeStep {
+  std::vector<ObsStep> obs;
+  Eigen::MatrixXd M;  // m x k, the first obs.size() columns used
 };
 
 }  // namespace
@@ -39,9 +45,10 @@ namespace {
 
 // M = P z' for a sparse z and a symmetric P of which only the lower triangle is read (the
 // filter's rank-one updates within a time step touch only the lower triangle, half the work).
-void TimesSparse(const Eigen::MatrixXd& P, const SparseRow& z, Eigen::VectorXd& M) {
+template <typename Vec>
+void TimesSparse(const Eigen::MatrixXd& P, const SparseRow& z, Vec&& M) {
   const int m = static_cast<int>(P.rows());
-  M.setZero(m);
+  M.setZero();  // M is sized m by the caller
   for (size_t q = 0; q < z.idx.size(); ++q) {
     const int j = z.idx[q];
     M.tail(m - j).noalias() += P.col(j).tail(m - j) * z.val[q];
@@ -50,7 +57,8 @@ void TimesSparse(const Eigen::MatrixXd& P, const SparseRow& z, Eigen::VectorXd& 
 }
 
 // P <- P - M M' / f on the lower triangle.
-void DowndateLower(Eigen::MatrixXd& P, const Eigen::VectorXd& M, double f) {
+template <typename Vec>
+void DowndateLower(Eigen::MatrixXd& P, const Vec& M, double f) {
   P.selfadjointView<Eigen::Lower>().rankUpdate(M, -1.0 / f);
 }
 
@@ -119,7 +127,7 @@ SmootherResult Smooth(const StateSpace& ss, const Eigen::MatrixXd& y, const Smoo
   std::vector<Eigen::MatrixXd> P_pred(static_cast<size_t>(n));
   // Full mode: P_{t|t}; entry mode: (T P_{t|t})[:, lag_cols].
   std::vector<Eigen::MatrixXd> P_filt(lag_cov ? static_cast<size_t>(n) : 0);
-  std::vector<std::vector<ObsStep>> steps(static_cast<size_t>(n));
+  std::vector<TimeStep> steps(static_cast<size_t>(n));
   const Eigen::SparseMatrix<double> Tt = ss.T.transpose();
   const SparseRowsList T_rows = RowsOf(ss.T), Tt_rows = RowsOf(Tt);
   const Eigen::MatrixXd RQR = 0.5 * (ss.RQR + ss.RQR.transpose());
@@ -132,23 +140,26 @@ SmootherResult Smooth(const StateSpace& ss, const Eigen::MatrixXd& y, const Smoo
     a_pred[static_cast<size_t>(t)] = a;
     P_pred[static_cast<size_t>(t)] = P;
     auto& st = steps[static_cast<size_t>(t)];
+    st.M.resize(m, k);
     for (int i = 0; i < k; ++i) {
       const double yi = y(i, t);
       if (std::isnan(yi)) continue;
       const auto& z = rows[static_cast<size_t>(i)];
       ObsStep s;
       s.i = i;
-      TimesSparse(P, z, s.M);
-      s.f = z.Dot(s.M);
+      auto M = st.M.col(static_cast<int>(st.obs.size()));
+      TimesSparse(P, z, M);
+      s.f = 0;
+      for (size_t q = 0; q < z.idx.size(); ++q) s.f += z.val[q] * M(z.idx[q]);
       if (!(s.f > kSkipVariance)) {
         if (!(s.f > -kBreakdown)) out.ok = false;
         continue;
       }
       s.v = yi - z.Dot(a);
-      a.noalias() += s.M * (s.v / s.f);
-      DowndateLower(P, s.M, s.f);
+      a.noalias() += M * (s.v / s.f);
+      DowndateLower(P, M, s.f);
       loglik -= 0.5 * (kLog2Pi + std::log(s.f) + s.v * s.v / s.f);
-      st.push_back(std::move(s));
+      st.obs.push_back(s);
     }
     MirrorLower(P);
     if (lag_cov) {
@@ -183,16 +194,18 @@ SmootherResult Smooth(const StateSpace& ss, const Eigen::MatrixXd& y, const Smoo
   const bool need_N = state_cov || lag_cov;
   for (int t = n - 1; t >= 0; --t) {
     const auto& st = steps[static_cast<size_t>(t)];
-    for (auto it = st.rbegin(); it != st.rend(); ++it) {
+    for (int j = static_cast<int>(st.obs.size()) - 1; j >= 0; --j) {
+      const ObsStep* it = &st.obs[static_cast<size_t>(j)];
+      const auto M = st.M.col(j);
       const auto& z = rows[static_cast<size_t>(it->i)];
-      const double Mr = it->M.dot(r);
+      const double Mr = M.dot(r);
       const double c = (it->v - Mr) / it->f;
       for (size_t q = 0; q < z.idx.size(); ++q) r(z.idx[q]) += z.val[q] * c;
       if (need_N) {
         // N <- N - (z u' + u z') / f + z z' (M'u / f^2 + 1 / f), u = N M: z is sparse, so only
         // the rows and columns of its nonzeros change.
-        u.noalias() = N * it->M;
-        const double Mu = it->M.dot(u);
+        u.noalias() = N * M;
+        const double Mu = M.dot(u);
         for (size_t q = 0; q < z.idx.size(); ++q) {
           const double zq = z.val[q] / it->f;
           N.row(z.idx[q]) -= zq * u.transpose();
@@ -273,7 +286,7 @@ LinearSmoother::LinearSmoother(const StateSpace& ss, const Eigen::MatrixXd& patt
     P_.push_back(P);
     for (int i = 0; i < k; ++i) {
       if (std::isnan(pattern(i, t))) continue;
-      Obs o{t, i, 0, {}};
+      Obs o{t, i, 0, Eigen::VectorXd(P.rows())};
       TimesSparse(P, rows_[static_cast<size_t>(i)], o.M);
       o.f = rows_[static_cast<size_t>(i)].Dot(o.M);
       if (!(o.f > kSkipVariance)) {
