@@ -396,19 +396,87 @@ Params StartValues(const Layout& L, const Eigen::MatrixXd& y) {
   return p;
 }
 
+// The entries of V_t and Vlag_t that the M step reads (the smoother computes only these): per
+// variable, the covariances among the states it loads on (its factors, or their five lags, and
+// its idiosyncratic state or states); the factor blocks' VAR moments; the idiosyncratic
+// AR(1) moments.
+struct EmEntries {
+  std::vector<std::pair<int, int>> cov, lag;
+  Eigen::MatrixXi cov_index, lag_index;  // m x m: the position in cov / lag, or -1
+
+  explicit EmEntries(const Layout& L) {
+    const int m = L.num_states;
+    cov_index = Eigen::MatrixXi::Constant(m, m, -1);
+    lag_index = Eigen::MatrixXi::Constant(m, m, -1);
+    auto add_cov = [&](int i, int j) {
+      if (cov_index(i, j) >= 0) return;
+      cov_index(i, j) = cov_index(j, i) = static_cast<int>(cov.size());
+      cov.emplace_back(i, j);
+    };
+    auto add_lag = [&](int i, int j) {
+      if (lag_index(i, j) >= 0) return;
+      lag_index(i, j) = static_cast<int>(lag.size());
+      lag.emplace_back(i, j);
+    };
+    for (int i = 0; i < L.num_vars; ++i) {
+      const std::vector<int> idx = VarStates(L, i);
+      for (int a : idx)
+        for (int b : idx) add_cov(a, b);
+      const int e = L.idio_state[static_cast<size_t>(i)];
+      add_cov(e, e);
+      add_lag(e, e);
+    }
+    for (const auto& B : L.blocks) {
+      const int kp = B.k * B.p;
+      for (int a = 0; a < kp; ++a)
+        for (int b = 0; b < kp; ++b) add_cov(B.offset + a, B.offset + b);
+      for (int a = 0; a < B.k; ++a)
+        for (int b = 0; b < kp; ++b) add_lag(B.offset + a, B.offset + b);
+    }
+  }
+
+  // The states whose moments the loading regression of variable i reads, ascending.
+  static std::vector<int> VarStates(const Layout& L, int i) {
+    std::vector<int> idx;
+    const bool q = L.quarterly[static_cast<size_t>(i)];
+    const int e = L.idio_state[static_cast<size_t>(i)];
+    for (int f : L.var_factors[static_cast<size_t>(i)]) {
+      if (q) {
+        for (int l = 0; l < 5; ++l) idx.push_back(L.FactorState(f, l));
+      } else {
+        idx.push_back(L.FactorState(f, 0));
+      }
+    }
+    for (int l = 0; l < (q ? 5 : 1); ++l) idx.push_back(e + l);
+    std::sort(idx.begin(), idx.end());
+    idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
+    return idx;
+  }
+};
+
 struct Moments {
   const SmootherResult& s;
+  const EmEntries& en;
   // E[alpha_t(i) alpha_t(j)]
-  double E(int t, int i, int j) const { return s.V[static_cast<size_t>(t)](i, j) + s.a(i, t) * s.a(j, t); }
+  double E(int t, int i, int j) const {
+    const int c = en.cov_index(i, j);
+    ALMANAC_DCHECK(c >= 0);
+    return s.cov_values[static_cast<size_t>(t)](c) + s.a(i, t) * s.a(j, t);
+  }
   // E[alpha_{t+1}(i) alpha_t(j)]
-  double E1(int t, int i, int j) const { return s.Vlag[static_cast<size_t>(t)](i, j) + s.a(i, t + 1) * s.a(j, t); }
+  double E1(int t, int i, int j) const {
+    const int c = en.lag_index(i, j);
+    ALMANAC_DCHECK(c >= 0);
+    return s.lag_values[static_cast<size_t>(t)](c) + s.a(i, t + 1) * s.a(j, t);
+  }
 };
 
 // The M step of statsmodels' DynamicFactorMQ._em_maximization_step (missing-data version, with
 // idiosyncratic AR(1) states): loadings by (restricted, for quarterly variables) least squares
 // over the observed months, factor VARs and idiosyncratic AR(1)s from the smoothed moments.
-Params MStep(const Layout& L, const Eigen::MatrixXd& y, const SmootherResult& s, const Params& old) {
-  const Moments mo{s};
+Params MStep(const Layout& L, const EmEntries& en, const Eigen::MatrixXd& y, const SmootherResult& s,
+             const Params& old) {
+  const Moments mo{s, en};
   const int n = static_cast<int>(y.cols());
   Params p = old;
   for (int i = 0; i < L.num_vars; ++i) {
@@ -465,12 +533,13 @@ Params MStep(const Layout& L, const Eigen::MatrixXd& y, const SmootherResult& s,
     const int kk = Bk.k, kp = Bk.k * Bk.p;
     Eigen::MatrixXd A = Eigen::MatrixXd::Zero(kp, kp), B = Eigen::MatrixXd::Zero(kk, kp), C = Eigen::MatrixXd::Zero(kk, kk);
     for (int t = 0; t + 1 < n; ++t) {
-      A += s.V[static_cast<size_t>(t)].block(Bk.offset, Bk.offset, kp, kp) +
-           s.a.col(t).segment(Bk.offset, kp) * s.a.col(t).segment(Bk.offset, kp).transpose();
-      B += s.Vlag[static_cast<size_t>(t)].block(Bk.offset, Bk.offset, kk, kp) +
-           s.a.col(t + 1).segment(Bk.offset, kk) * s.a.col(t).segment(Bk.offset, kp).transpose();
-      C += s.V[static_cast<size_t>(t + 1)].block(Bk.offset, Bk.offset, kk, kk) +
-           s.a.col(t + 1).segment(Bk.offset, kk) * s.a.col(t + 1).segment(Bk.offset, kk).transpose();
+      const int o = Bk.offset;
+      for (int a = 0; a < kp; ++a)
+        for (int b = 0; b < kp; ++b) A(a, b) += mo.E(t, o + a, o + b);
+      for (int a = 0; a < kk; ++a)
+        for (int b = 0; b < kp; ++b) B(a, b) += mo.E1(t, o + a, o + b);
+      for (int a = 0; a < kk; ++a)
+        for (int b = 0; b < kk; ++b) C(a, b) += mo.E(t + 1, o + a, o + b);
     }
     Eigen::MatrixXd fA = A.ldlt().solve(B.transpose()).transpose();
     Eigen::MatrixXd fQ = (C - fA * B.transpose()) / nobs;
@@ -601,9 +670,13 @@ Result<DynamicFactorModel> DynamicFactorModel::Fit(const MixedFrequencyData& dat
   bool terminate = false;
   Eigen::VectorXd a0 = impl->a0;
   Eigen::MatrixXd P0 = impl->P0;
+  const dfm::EmEntries entries(L);
+  dfm::SmootherOptions em_options;
+  em_options.cov_entries = entries.cov;
+  em_options.lag_entries = entries.lag;
   while (i < options.max_iterations && !terminate && (i < 1 || delta > options.tolerance)) {
     const auto ss = dfm::BuildStateSpace(L, history.back(), a0, P0);
-    const auto sm = dfm::Smooth(ss, y, {});
+    const auto sm = dfm::Smooth(ss, y, em_options);
     if (!sm.ok || !std::isfinite(sm.loglik))
       return InternalError("dfm: the Kalman filter broke down at EM iteration " + std::to_string(i + 1) +
                            " (a prediction-error variance is not positive)");
@@ -614,7 +687,7 @@ Result<DynamicFactorModel> DynamicFactorModel::Fit(const MixedFrequencyData& dat
       --i;
       terminate = true;
     } else {
-      dfm::Params next = dfm::MStep(L, y, sm, history.back());
+      dfm::Params next = dfm::MStep(L, entries, y, sm, history.back());
       bool finite = next.loadings.allFinite() && next.idio_ar.allFinite() && next.idio_var.allFinite();
       for (size_t b = 0; b < next.factor_ar.size(); ++b)
         finite = finite && next.factor_ar[b].allFinite() && next.factor_cov[b].allFinite();

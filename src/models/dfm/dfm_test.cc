@@ -1,7 +1,11 @@
 // Unit tests of the mixed-frequency DFM: input errors, the news identity, serialization,
-// alignment of monthly and quarterly series (statsmodels comparisons: dfm_golden_test.cc).
+// alignment of monthly and quarterly series (statsmodels comparisons: dfm_golden_test.cc);
+// the Kalman smoother's entry mode (used by EM) and mean-only LinearSmoother against the full
+// smoother.
 #include <cmath>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -9,6 +13,7 @@
 
 #include "almanac/models/nowcast.h"
 #include "core/testing/status_matchers.h"
+#include "models/dfm/kalman.h"
 #include "models/dfm/testing/dfm_testing.h"
 
 namespace almanac::models {
@@ -204,3 +209,109 @@ TEST(DfmTest, AlignsMonthlyAndQuarterlySeries) {
 
 }  // namespace
 }  // namespace almanac::models
+
+namespace almanac::models::dfm {
+namespace {
+
+// A small system shaped like the DFM's: two factors with a VAR(1) and lags, AR(1)
+// idiosyncratic states, a sparse Z (each series loads on the factors and its own state).
+struct KalmanFixture {
+  StateSpace ss;
+  Eigen::MatrixXd y;
+};
+
+KalmanFixture MakeKalmanFixture() {
+  const int k = 4, m = 2 * 2 + k, n = 40;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> z(0, 1);
+  KalmanFixture f;
+  auto& ss = f.ss;
+  ss.Z = Eigen::MatrixXd::Zero(k, m);
+  for (int i = 0; i < k; ++i) {
+    ss.Z(i, 0) = 0.5 + 0.1 * i;
+    ss.Z(i, 1) = (i % 2 == 0) ? 0.3 : -0.4;
+    if (i == k - 1) ss.Z(i, 2) = 0.7;  // a lag of the first factor
+    ss.Z(i, 4 + i) = 1;
+  }
+  std::vector<Eigen::Triplet<double>> trip = {{0, 0, 0.6}, {0, 1, 0.1}, {1, 0, -0.2}, {1, 1, 0.4},
+                                              {2, 0, 1.0}, {3, 1, 1.0}};
+  for (int i = 0; i < k; ++i) trip.emplace_back(4 + i, 4 + i, 0.2 + 0.1 * i);
+  ss.T.resize(m, m);
+  ss.T.setFromTriplets(trip.begin(), trip.end());
+  ss.RQR = Eigen::MatrixXd::Zero(m, m);
+  ss.RQR(0, 0) = 1.0;
+  ss.RQR(1, 1) = 0.8;
+  ss.RQR(0, 1) = ss.RQR(1, 0) = 0.2;
+  for (int i = 0; i < k; ++i) ss.RQR(4 + i, 4 + i) = 0.3 + 0.05 * i;
+  ss.a0 = Eigen::VectorXd::Zero(m);
+  ss.P0 = Eigen::MatrixXd::Identity(m, m);
+  f.y.resize(k, n);
+  for (int t = 0; t < n; ++t)
+    for (int i = 0; i < k; ++i) f.y(i, t) = ((t * 7 + i * 3) % 5 == 0) ? std::nan("") : z(rng);
+  return f;
+}
+
+TEST(DfmKalmanTest, EntryModeMatchesTheFullCovariances) {
+  const auto f = MakeKalmanFixture();
+  const int m = static_cast<int>(f.ss.a0.size()), n = static_cast<int>(f.y.cols());
+  const auto full = Smooth(f.ss, f.y, {});
+  ASSERT_TRUE(full.ok);
+  SmootherOptions opt;
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j <= i; ++j) opt.cov_entries.emplace_back(i, j);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j)
+      if ((i + j) % 3 != 1) opt.lag_entries.emplace_back(i, j);
+  const auto part = Smooth(f.ss, f.y, opt);
+  ASSERT_TRUE(part.ok);
+  EXPECT_DOUBLE_EQ(part.loglik, full.loglik);
+  EXPECT_LT((part.a - full.a).cwiseAbs().maxCoeff(), 1e-12);
+  ASSERT_EQ(part.V.size(), 1u);
+  EXPECT_LT((part.V[0] - full.V[0]).cwiseAbs().maxCoeff(), 1e-12);
+  ASSERT_EQ(part.cov_values.size(), static_cast<size_t>(n));
+  ASSERT_EQ(part.lag_values.size(), static_cast<size_t>(n - 1));
+  EXPECT_TRUE(part.Vlag.empty());
+  for (int t = 0; t < n; ++t) {
+    for (size_t e = 0; e < opt.cov_entries.size(); ++e) {
+      const auto [i, j] = opt.cov_entries[e];
+      EXPECT_NEAR(part.cov_values[static_cast<size_t>(t)](static_cast<int>(e)),
+                  full.V[static_cast<size_t>(t)](i, j), 1e-12)
+          << "V_" << t << "(" << i << "," << j << ")";
+    }
+    if (t + 1 == n) continue;
+    for (size_t e = 0; e < opt.lag_entries.size(); ++e) {
+      const auto [i, j] = opt.lag_entries[e];
+      EXPECT_NEAR(part.lag_values[static_cast<size_t>(t)](static_cast<int>(e)),
+                  full.Vlag[static_cast<size_t>(t)](i, j), 1e-12)
+          << "Vlag_" << t << "(" << i << "," << j << ")";
+    }
+  }
+}
+
+TEST(DfmKalmanTest, LinearSmootherMatchesTheFullSmootherForUnitData) {
+  const auto f = MakeKalmanFixture();
+  const int m = static_cast<int>(f.ss.a0.size()), n = static_cast<int>(f.y.cols());
+  LinearSmoother lin(f.ss, f.y);
+  ASSERT_TRUE(lin.ok());
+  const Eigen::VectorXd zero = Eigen::VectorXd::Zero(m);
+  StateSpace ss0 = f.ss;
+  ss0.a0 = zero;
+  // A unit datum late in the sample (the pass starts there) and one early, each read at a
+  // month before and after it.
+  for (const auto& [i, s] : std::vector<std::pair<int, int>>{{1, n - 2}, {0, 3}}) {
+    ASSERT_FALSE(std::isnan(f.y(i, s)));
+    Eigen::MatrixXd unit = f.y;
+    for (int t = 0; t < n; ++t)
+      for (int r = 0; r < unit.rows(); ++r)
+        if (!std::isnan(unit(r, t))) unit(r, t) = 0;
+    unit(i, s) = 1;
+    const auto full = Smooth(ss0, unit, {.state_cov = false, .lag_cov = false});
+    for (int t : {1, s - 1, s, n - 1}) {
+      const Eigen::VectorXd got = lin.StateAt(unit, zero, t);
+      EXPECT_LT((got - full.a.col(t)).cwiseAbs().maxCoeff(), 1e-12) << "unit at " << s << ", state at " << t;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace almanac::models::dfm
