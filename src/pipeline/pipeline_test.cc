@@ -327,10 +327,23 @@ TEST_F(RunnerTest, RecordsTheStepTimelineAndTheLog) {
   for (const auto& a : rep.artifacts) EXPECT_FALSE(tracking::IsRunRecordArtifact(a.name)) << a.name;
   EXPECT_EQ(records(rep.new_run).size(), 2u);
 
-  // A failing step: the failed step is on the timeline and the failure in the log.
-  std::string bad = kGood;
-  bad.replace(bad.find("series: [us:gdp]"), 16, "series: [us:nope]");
-  EXPECT_FALSE(RunText(bad).ok());
+  // A failing step: the failed step is on the timeline and the failure in the log. (The log
+  // of first differences fails: some differences are negative.)
+  const std::string bad = R"(name: gdp-bad
+data:
+  series: [us:gdp]
+transforms:
+  - name: d
+    op: diff
+    input: us:gdp
+  - name: lg
+    op: log
+    input: d
+target: lg
+models:
+  - type: naive
+)";
+  EXPECT_THAT(RunText(bad), StatusIs(StatusCode::kInvalidArgument, "step transform"));
   store::RunFilter only_failed;
   only_failed.status = store::RunStatus::kFailed;
   auto runs = *tracker.ListRuns(only_failed);
@@ -338,9 +351,11 @@ TEST_F(RunnerTest, RecordsTheStepTimelineAndTheLog) {
   auto failed = records(runs[0].id);
   ASSERT_OK_AND_ASSIGN(Json t3, ParseJson(failed["timeline.json"]));
   ASSERT_FALSE(t3.empty());
-  EXPECT_EQ(t3.back()["step"], "load");
+  EXPECT_EQ(t3.back()["step"], "transform");
   EXPECT_EQ(t3.back()["status"], "failed");
-  EXPECT_THAT(failed["run.log"], HasSubstr("[load] failed after"));
+  EXPECT_EQ(t3.front()["step"], "load");
+  EXPECT_EQ(t3.front()["status"], "ok");
+  EXPECT_THAT(failed["run.log"], HasSubstr("[transform] failed after"));
   EXPECT_THAT(failed["run.log"], HasSubstr("run " + runs[0].id + " failed: "));
 }
 

@@ -548,7 +548,8 @@ TEST_F(HttpApiTest, Issue20RunTimelineAndLog) {
   EXPECT_FALSE(before.contains("records_error"));
 
   auto run_of = [&](int64_t version) {
-    for (const auto& v : Body(Call("GET", "/v1/models/gdp/versions"))["versions"])
+    const Json list = Body(Call("GET", "/v1/models/gdp/versions"));
+    for (const auto& v : list["versions"])
       if (v["version"] == version) return v["run_id"].get<std::string>();
     return std::string();
   };
