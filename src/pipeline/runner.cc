@@ -71,7 +71,12 @@ class Run {
       tracker_.FinishRun(run.id, store::RunStatus::kFailed, s.message()).IgnoreError();
       return s.WithContext("run " + run.id);
     }
-    ALMANAC_RETURN_IF_ERROR(SaveRunRecords());
+    if (Status saved = SaveRunRecords(); !saved.ok()) {
+      // Never leave the run "running": it failed to record itself.
+      result_.status = store::RunStatus::kFailed;
+      tracker_.FinishRun(run.id, store::RunStatus::kFailed, "storing the timeline and log: " + saved.message()).IgnoreError();
+      return saved.WithContext("run " + run.id + ": storing the timeline and log");
+    }
     ALMANAC_RETURN_IF_ERROR(tracker_.FinishRun(run.id, store::RunStatus::kFinished, ""));
     return result_;
   }
