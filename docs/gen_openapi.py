@@ -256,6 +256,31 @@ schemas = {
                         ["load_id", "records", "vintages_created", "request_id"]),
 }
 
+# GET /v1/runs/{id}: the summary's fields plus the run's records. `timeline` and `log`
+# (issue 20) exist only for runs the pipeline runner recorded them for (not older runs).
+schemas["RunTimelineStep"] = obj(
+    {"step": {"type": "string", "description": "load, validate, transform, train:<model>, evaluate:<model>, register, promote"},
+     "start": {"type": "number", "description": "Seconds from the run's start to the step's start"},
+     "seconds": {"type": "number", "description": "Duration in seconds (train: including the parallel fit)"},
+     "cached": {"type": "boolean", "description": "Outputs served from the step cache"},
+     "status": {"type": "string", "enum": ["ok", "failed"]}},
+    ["step", "start", "seconds", "cached", "status"])
+schemas["RunDetail"] = obj(
+    {**schemas["RunSummary"]["properties"],
+     "params": {"type": "object", "additionalProperties": {"type": "string"}},
+     "metrics": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Latest value per key"},
+     "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+     "artifacts": {"type": "array", "items": obj({"name": {"type": "string"}, "kind": {"type": "string"},
+                                                  "sha256": {"type": "string"}, "size": {"type": "integer"}},
+                                                 ["name", "kind", "sha256", "size"])},
+     "timeline": {"type": "array", "items": ref("RunTimelineStep"),
+                  "description": "The steps in the order they ended (train steps overlap: fitted in parallel)"},
+     "log": {"type": "string", "description": "The run's progress lines, at most the last 64 KiB (whole lines)"},
+     "log_truncated": {"type": "boolean", "description": "Whether earlier lines were left out of `log`"},
+     "records_error": {"type": "string", "description": "Why the timeline or log could not be read (lost, altered)"},
+     "request_id": {"type": "string"}},
+    schemas["RunSummary"]["required"] + ["params", "metrics", "tags", "artifacts", "request_id"])
+
 paths = {
     "/v1/forecast": {"post": op(
         "Forecast from a served model version", "forecast",
@@ -335,8 +360,8 @@ paths = {
                  "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
         description="Read-only: a run whose process died shows as the store has it (`almanac runs list` marks "
                     "such runs killed first).")},
-    "/v1/runs/{id}": {"get": op("One tracked run: context, parameters, latest metrics, tags, artifacts", "read",
-                                {**ok(ref("Object")), **errors("400", "401", "403", "404", "503")},
+    "/v1/runs/{id}": {"get": op("One tracked run: context, parameters, latest metrics, tags, artifacts, steps, log", "read",
+                                {**ok(ref("RunDetail")), **errors("400", "401", "403", "404", "503")},
                                 params=[path_param("id", "Run id")])},
     "/v1/lineage/{name}/{version}": {"get": op(
         "Lineage: vintages, snapshot, run, artifacts, version, approvals, audit entries", "read",

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "almanac/core.h"
@@ -31,6 +32,13 @@ struct RunContext {
   int64_t seed = 0;
   std::string reproduces;
 };
+
+// The labels (artifact kinds) of a run's own diagnostic records (issue 20): the steps on a
+// timeline and the progress log. They are run-specific ("runs/<id>/..."), never content-
+// addressed, so a reproduction does not compare them (timings differ on every run).
+inline constexpr std::string_view kTimelineArtifact = "timeline.json";
+inline constexpr std::string_view kRunLogArtifact = "run.log";
+inline bool IsRunRecordArtifact(std::string_view kind) { return kind == kTimelineArtifact || kind == kRunLogArtifact; }
 
 struct RunDetails {
   store::RunRecord run;

@@ -271,6 +271,94 @@ register:
   EXPECT_THAT(runs[0].error, HasSubstr("log of a non-positive value"));
 }
 
+// Issue 20: every run records its steps on a timeline (timeline.json) and its progress lines
+// (run.log) as run-specific artifacts; a failed run too. A reproduction does not compare them.
+TEST_F(RunnerTest, RecordsTheStepTimelineAndTheLog) {
+  tracking::Tracker tracker(store_->metadata(), *artifacts_, clock_);
+  auto records = [&](const std::string& run_id) {
+    std::map<std::string, std::string> out;
+    auto d = tracker.GetRun(run_id);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    if (!d.ok()) return out;
+    for (const auto& a : d->artifacts) {
+      if (!tracking::IsRunRecordArtifact(a.kind)) continue;
+      EXPECT_EQ(a.name, "runs/" + run_id + "/" + a.kind);  // run-specific, not content-addressed
+      auto b = tracker.ReadArtifact(a);
+      EXPECT_TRUE(b.ok()) << b.status().ToString();
+      if (b.ok()) out[a.kind] = *b;
+    }
+    return out;
+  };
+  std::vector<std::string> printed;
+  ASSERT_OK_AND_ASSIGN(RunResult first, RunText(kGood, {.progress = [&](const std::string& l) { printed.push_back(l); }}));
+  auto rec = records(first.run_id);
+  ASSERT_EQ(rec.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(Json timeline, ParseJson(rec["timeline.json"]));
+  ASSERT_TRUE(timeline.is_array());
+  ASSERT_EQ(timeline.size(), first.steps.size());
+  for (size_t i = 0; i < first.steps.size(); ++i) {
+    const Json& e = timeline[i];
+    EXPECT_EQ(e["step"], first.steps[i].step);
+    EXPECT_EQ(e["cached"], false);
+    EXPECT_EQ(e["status"], "ok");
+    EXPECT_GE(e["start"].get<double>(), 0);
+    EXPECT_NEAR(e["seconds"].get<double>(), first.steps[i].seconds, 2e-4) << e;
+    if (i > 0 && first.steps[i].step.rfind("train:", 0) != 0) {
+      EXPECT_GE(e["start"].get<double>() + 1e-4, timeline[i - 1]["start"].get<double>()) << e;
+    }
+  }
+  EXPECT_EQ(timeline[0]["step"], "load");
+  std::string joined;
+  for (const auto& l : printed) joined += l + "\n";
+  EXPECT_EQ(rec["run.log"], joined);
+  EXPECT_THAT(rec["run.log"], HasSubstr("[train:naive] done"));
+
+  // The second run: cached steps are marked on its timeline.
+  clock_.Advance(1000000);
+  ASSERT_OK_AND_ASSIGN(RunResult second, RunText(kGood));
+  ASSERT_OK_AND_ASSIGN(Json t2, ParseJson(records(second.run_id)["timeline.json"]));
+  int cached = 0;
+  for (const auto& e : t2) cached += e["cached"].get<bool>();
+  EXPECT_EQ(cached, 5);
+
+  // A reproduction stays byte-identical: the timeline and log are not compared.
+  ASSERT_OK_AND_ASSIGN(ReproduceResult rep, Reproduce(Env(), first.run_id, {.user = "bob"}));
+  EXPECT_TRUE(rep.identical);
+  for (const auto& a : rep.artifacts) EXPECT_FALSE(tracking::IsRunRecordArtifact(a.name)) << a.name;
+  EXPECT_EQ(records(rep.new_run).size(), 2u);
+
+  // A failing step: the failed step is on the timeline and the failure in the log. (The log
+  // of first differences fails: some differences are negative.)
+  const std::string bad = R"(name: gdp-bad
+data:
+  series: [us:gdp]
+transforms:
+  - name: d
+    op: diff
+    input: us:gdp
+  - name: lg
+    op: log
+    input: d
+target: lg
+models:
+  - type: naive
+)";
+  EXPECT_THAT(RunText(bad), StatusIs(StatusCode::kInvalidArgument, "step transform"));
+  store::RunFilter only_failed;
+  only_failed.status = store::RunStatus::kFailed;
+  auto runs = *tracker.ListRuns(only_failed);
+  ASSERT_EQ(runs.size(), 1u);
+  auto failed = records(runs[0].id);
+  ASSERT_OK_AND_ASSIGN(Json t3, ParseJson(failed["timeline.json"]));
+  ASSERT_FALSE(t3.empty());
+  EXPECT_EQ(t3.back()["step"], "transform");
+  EXPECT_EQ(t3.back()["status"], "failed");
+  EXPECT_EQ(t3.front()["step"], "load");
+  EXPECT_EQ(t3.front()["status"], "ok");
+  EXPECT_THAT(failed["run.log"], HasSubstr("[transform] failed after"));
+  EXPECT_THAT(failed["run.log"], HasSubstr("run " + runs[0].id + " failed: "));
+}
+
 // A model whose saved state changes on every fit: not deterministic.
 class FlakyModel : public models::Forecaster {
  public:

@@ -37,7 +37,9 @@ Result<ReproduceResult> Reproduce(Environment env, std::string_view run_id, cons
     return FailedPreconditionError("run " + std::string(run_id) + " did not finish (" +
                                    std::string(store::RunStatusName(original.run.status)) + "); only finished runs can be reproduced");
   std::map<std::string, store::ArtifactRecord> before;
-  for (const auto& a : original.artifacts) before[a.kind] = a;
+  // The timeline and the log are the run's own records (timings differ on every run): not compared.
+  for (const auto& a : original.artifacts)
+    if (!tracking::IsRunRecordArtifact(a.kind)) before[a.kind] = a;
   auto pipeline_file = before.find("pipeline.yaml");
   if (pipeline_file == before.end())
     return FailedPreconditionError("run " + std::string(run_id) + " has no recorded pipeline file");
@@ -56,7 +58,8 @@ Result<ReproduceResult> Reproduce(Environment env, std::string_view run_id, cons
   ALMANAC_ASSIGN_OR_RETURN(RunResult rerun, runner.Run(spec, opts));
   ALMANAC_ASSIGN_OR_RETURN(tracking::RunDetails again, tracker.GetRun(rerun.run_id));
   std::map<std::string, store::ArtifactRecord> after;
-  for (const auto& a : again.artifacts) after[a.kind] = a;
+  for (const auto& a : again.artifacts)
+    if (!tracking::IsRunRecordArtifact(a.kind)) after[a.kind] = a;
   // Step inputs of both runs, to explain differences.
   Json steps_before = Json::object(), steps_after = Json::object();
   if (auto it = before.find("steps.json"); it != before.end())

@@ -59,32 +59,78 @@ class Run {
     ctx.seed = spec_.seed;
     ctx.reproduces = opts_.reproduces;
     ALMANAC_ASSIGN_OR_RETURN(store::RunRecord run, tracker_.StartRun(ctx));
+    run_t0_ = SteadyClock::now();
     result_.run_id = run.id;
     if (!opts_.tags.empty()) ALMANAC_RETURN_IF_ERROR(tracker_.SetTags(run.id, opts_.tags));
     Progress("run " + run.id + " of pipeline " + spec_.name + (opts_.reproduces.empty() ? "" : " (reproducing " + opts_.reproduces + ")"));
     Status s = Steps();
     if (!s.ok()) {
       result_.status = store::RunStatus::kFailed;
-      tracker_.FinishRun(run.id, store::RunStatus::kFailed, s.message()).IgnoreError();
       Progress("run " + run.id + " failed: " + s.message());
+      SaveRunRecords().IgnoreError();  // best effort: the step's error is what the caller needs
+      tracker_.FinishRun(run.id, store::RunStatus::kFailed, s.message()).IgnoreError();
       return s.WithContext("run " + run.id);
+    }
+    if (Status saved = SaveRunRecords(); !saved.ok()) {
+      // Never leave the run "running": it failed to record itself.
+      result_.status = store::RunStatus::kFailed;
+      tracker_.FinishRun(run.id, store::RunStatus::kFailed, "storing the timeline and log: " + saved.message()).IgnoreError();
+      return saved.WithContext("run " + run.id + ": storing the timeline and log");
     }
     ALMANAC_RETURN_IF_ERROR(tracker_.FinishRun(run.id, store::RunStatus::kFinished, ""));
     return result_;
   }
 
  private:
+  // Every progress line also goes to the run's log (run.log): these lines are user-facing
+  // already and carry no secrets.
   void Progress(const std::string& line) {
+    log_ += line;
+    log_ += '\n';
     if (opts_.progress) opts_.progress(line);
   }
 
-  // Runs a step function, timing it and reporting progress.
-  Status Step(const std::string& name, const std::function<Status(StepResult&)>& fn) {
+  // Seconds since the run started, rounded to 0.1 ms (steady clock: immune to clock changes).
+  double Offset(SteadyClock::time_point t) const {
+    return std::round(std::chrono::duration<double>(t - run_t0_).count() * 1e4) / 1e4;
+  }
+
+  // Work a step did before Step() was called (the parallel fits of the train steps).
+  struct EarlierWork {
+    SteadyClock::time_point began;
+    double seconds = 0;
+  };
+
+  // One entry of the run's timeline (timeline.json).
+  void AddToTimeline(const std::string& name, double start, double seconds, bool cached, bool ok) {
+    timeline_.push_back({{"step", name},
+                         {"start", start},
+                         {"seconds", std::round(seconds * 1e4) / 1e4},
+                         {"cached", cached},
+                         {"status", ok ? "ok" : "failed"}});
+  }
+
+  // Stores the timeline and the log on the run as run-specific artifacts (never content-
+  // addressed: they differ on every run, and steps.json must not).
+  Status SaveRunRecords() {
+    ALMANAC_ASSIGN_OR_RETURN(std::string timeline, CanonicalJson(timeline_));
+    ALMANAC_RETURN_IF_ERROR(tracker_
+                                .LogArtifact(result_.run_id, tracking::kTimelineArtifact, timeline,
+                                             tracking::kTimelineArtifact)
+                                .status());
+    return tracker_.LogArtifact(result_.run_id, tracking::kRunLogArtifact, log_, tracking::kRunLogArtifact).status();
+  }
+
+  // Runs a step function, timing it, reporting progress and adding it to the timeline.
+  Status Step(const std::string& name, const std::function<Status(StepResult&)>& fn, const EarlierWork* earlier = nullptr) {
     StepResult sr;
     sr.step = name;
     const auto t0 = SteadyClock::now();
     Status s = fn(sr);
     sr.seconds = std::round(std::chrono::duration<double>(SteadyClock::now() - t0).count() * 1e4) / 1e4;
+    const double start = Offset(earlier != nullptr ? earlier->began : t0);
+    const double total = sr.seconds + (earlier != nullptr ? earlier->seconds : 0.0);
+    AddToTimeline(name, start, total, s.ok() && sr.cached, s.ok());
     if (!s.ok()) {
       Progress("[" + name + "] failed after " + FormatFixed(sr.seconds, 2) + " s");
       return s.WithContext("step " + name);
@@ -306,29 +352,22 @@ class Run {
       need[i] = true;
     }
     std::vector<double> seconds(n, 0);
+    std::vector<SteadyClock::time_point> began(n);
     ParallelFor(n, env_.threads, [&](size_t i) {
       if (!need[i]) return;
-      const auto t0 = SteadyClock::now();
-      auto m = env_.models->Create(SeededSpec(spec_.candidates[i].model));
-      if (!m.ok()) {
-        status[i] = m.status();
-        return;
-      }
-      Status s = (*m)->Fit(models::ToFitInput(target_));
-      if (!s.ok()) {
-        status[i] = s;
-        return;
-      }
-      auto bytes = models::SerializeModel(**m);
-      if (!bytes.ok()) {
-        status[i] = bytes.status();
-        return;
-      }
-      models_[i] = std::move(*bytes);
-      seconds[i] = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+      began[i] = SteadyClock::now();
+      status[i] = [&]() -> Status {
+        ALMANAC_ASSIGN_OR_RETURN(auto m, env_.models->Create(SeededSpec(spec_.candidates[i].model)));
+        ALMANAC_RETURN_IF_ERROR(m->Fit(models::ToFitInput(target_)));
+        ALMANAC_ASSIGN_OR_RETURN(models_[i], models::SerializeModel(*m));
+        return Status::Ok();
+      }();
+      seconds[i] = std::chrono::duration<double>(SteadyClock::now() - began[i]).count();
     });
     for (size_t i = 0; i < n; ++i) {
       const auto& c = spec_.candidates[i];
+      // On the timeline a fitted candidate starts when its fit began (in parallel with others).
+      const EarlierWork fit{began[i], seconds[i]};
       ALMANAC_RETURN_IF_ERROR(Step("train:" + c.name, [&](StepResult& sr) -> Status {
         if (!status[i].ok()) return status[i].WithContext("model " + c.name + " (" + c.model.type + ")");
         sr = results[i];
@@ -340,7 +379,7 @@ class Run {
         ALMANAC_ASSIGN_OR_RETURN(auto model, env_.models->Deserialize(models_[i]));
         sr.summary = model->Describe().method;
         return Status::Ok();
-      }));
+      }, need[i] ? &fit : nullptr));
       result_.steps.back().seconds += seconds[i];
     }
     return Status::Ok();
@@ -539,6 +578,9 @@ class Run {
   Json current_inputs_ = Json::object();
   Json step_log_ = Json::object();
   std::set<std::string> recorded_;
+  SteadyClock::time_point run_t0_ = SteadyClock::now();
+  Json timeline_ = Json::array();  // one entry per step, in the order they finished
+  std::string log_;                // the progress lines
 };
 
 }  // namespace

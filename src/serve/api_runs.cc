@@ -1,6 +1,9 @@
 // The tracking endpoints: GET /v1/runs (the runs list, as `almanac runs list`), /v1/runs/{id}
 // (a run's params, metrics, tags and artifacts) and /v1/lineage/{name}/{version} (vintages -> snapshot -> run -> package -> approvals, and
 // the audit events of the version).
+#include <optional>
+
+#include "almanac/tracking.h"
 #include "almanac/registry.h"
 
 #include "serve/api_common.h"
@@ -12,6 +15,22 @@ using api::JsonResponse;
 using api::RequestJson;
 using api::TimestampJson;
 using api::VersionParam;
+
+// GET /v1/runs/{id} returns at most the last this many bytes of a run's log.
+constexpr size_t kRunLogMaxBytes = 64 * 1024;
+
+// The last `max` bytes of `log`, starting at a line boundary (so no line, nor a UTF-8
+// sequence, is cut); `*truncated` says whether anything was dropped.
+std::string LogTail(const std::string& log, size_t max, bool* truncated) {
+  *truncated = log.size() > max;
+  if (!*truncated) return log;
+  size_t from = log.size() - max;
+  if (log[from - 1] != '\n') {
+    const size_t nl = log.find('\n', from);
+    from = nl == std::string::npos ? log.size() : nl + 1;
+  }
+  return log.substr(from);
+}
 
 // The runs list: the default and largest ?limit.
 constexpr int64_t kRunsDefaultLimit = 100;
@@ -69,7 +88,10 @@ Result<HttpResponse> HttpApi::Run(ApiCall& call) const {
   const std::string& rid = call.req.request_id;
   store::Store& st = *ctx_.store;
   Json j;
+  std::optional<store::ArtifactRecord> timeline, log;
   ALMANAC_RETURN_IF_ERROR(st.metadata().Run([&](store::MetadataTxn& t) -> Status {
+    timeline.reset();
+    log.reset();
     ALMANAC_ASSIGN_OR_RETURN(store::RunRecord r, t.GetRun(params[0]));
     ALMANAC_ASSIGN_OR_RETURN(auto ps, t.GetParams(r.id));
     ALMANAC_ASSIGN_OR_RETURN(auto ms, t.GetMetrics(r.id));
@@ -83,10 +105,40 @@ Result<HttpResponse> HttpApi::Run(ApiCall& call) const {
     j["tags"] = Json::object();
     for (const auto& [k, v] : tags) j["tags"][k] = v;
     j["artifacts"] = Json::array();
-    for (const auto& a : arts)
+    for (const auto& a : arts) {
       j["artifacts"].push_back({{"name", a.name}, {"kind", a.kind}, {"sha256", a.sha256}, {"size", a.size}});
+      if (a.kind == tracking::kTimelineArtifact) timeline = a;
+      if (a.kind == tracking::kRunLogArtifact) log = a;
+    }
     return Status::Ok();
   }));
+  // The steps on a timeline and the progress log (issue 20), when the run recorded them (runs
+  // from before they existed have neither). A record that cannot be read (lost, altered) is
+  // named in `records_error` rather than failing the whole page.
+  if (ctx_.artifacts != nullptr) {
+    std::vector<std::string> errors;
+    if (timeline) {
+      auto bytes = ctx_.artifacts->Get(timeline->name, timeline->sha256);
+      Result<Json> parsed = bytes.ok() ? ParseJson(*bytes) : Result<Json>(bytes.status());
+      if (parsed.ok() && parsed->is_array()) j["timeline"] = std::move(*parsed);
+      else errors.push_back("timeline: " + (parsed.ok() ? std::string("not a JSON array") : parsed.status().message()));
+    }
+    if (log) {
+      auto bytes = ctx_.artifacts->Get(log->name, log->sha256);
+      if (bytes.ok()) {
+        bool truncated = false;
+        j["log"] = LogTail(*bytes, kRunLogMaxBytes, &truncated);
+        j["log_truncated"] = truncated;
+      } else {
+        errors.push_back("log: " + bytes.status().message());
+      }
+    }
+    if (!errors.empty()) {
+      std::string all;
+      for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+      j["records_error"] = all;
+    }
+  }
   return JsonResponse(j, rid);
 }
 

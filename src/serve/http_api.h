@@ -247,6 +247,9 @@ struct ApiContext {
   // Called with every forecast a version serving as "production" computes from its own fit
   // (not as_of refits, not cache hits), for accuracy monitoring. Must not block.
   std::function<void(const LoadedVersion& version, const models::Forecast& forecast)> record_forecast;
+  // Issue 20 timeline: reads a run's timeline.json and run.log for GET /v1/runs/{id}; null:
+  // the run has no `timeline` and `log` fields.
+  store::ArtifactStore* artifacts = nullptr;
 };
 
 class HttpApi {

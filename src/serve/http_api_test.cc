@@ -116,6 +116,7 @@ class HttpApiTest : public testing::ServeFixture {
     ApiContext ctx;
     ctx.manager = manager_.get();
     ctx.store = store_.get();
+    ctx.artifacts = artifacts_.get();
     ctx.models = &models_;
     ctx.auth = auth_.get();
     ctx.cache = cache_.get();
@@ -535,6 +536,69 @@ TEST_F(HttpApiTest, Issue23SnapshotContentByIdOrPrefix) {
   }
   EXPECT_EQ(Call("GET", "/v1/snapshots/" + id, "", std::nullopt).status, 401);
   EXPECT_EQ(Call("GET", "/v1/snapshots/" + id + "?x=1").status, 400);
+}
+
+// Issue 20: GET /v1/runs/{id} returns the run's timeline.json as `timeline` and its run.log as
+// `log` (the last 64 KiB, whole lines), neither for a run without them.
+TEST_F(HttpApiTest, Issue20RunTimelineAndLog) {
+  auto run_id = Body(Call("GET", "/v1/models/gdp/versions"))["versions"][0]["run_id"].get<std::string>();
+  Json before = Body(Call("GET", "/v1/runs/" + run_id, "", Role::kViewer));
+  EXPECT_FALSE(before.contains("timeline"));
+  EXPECT_FALSE(before.contains("log"));
+  EXPECT_FALSE(before.contains("records_error"));
+
+  auto run_of = [&](int64_t version) {
+    const Json list = Body(Call("GET", "/v1/models/gdp/versions"));
+    for (const auto& v : list["versions"])
+      if (v["version"] == version) return v["run_id"].get<std::string>();
+    return std::string();
+  };
+  auto record = [&](const std::string& run, const std::string& kind, const std::string& bytes) {
+    auto rec = artifacts_->Put("runs/" + run + "/" + kind, bytes);
+    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+    rec->kind = kind;
+    ASSERT_OK(store_->metadata().Run([&](store::MetadataTxn& t) { return t.InsertArtifact(run, *rec); }));
+  };
+  const Json timeline = Json::parse(R"([{"step":"load","start":0.001,"seconds":0.25,"cached":false,"status":"ok"},
+                                        {"step":"train:naive","start":0.3,"seconds":1.5,"cached":true,"status":"ok"}])");
+  record(run_id, "timeline.json", timeline.dump());
+  record(run_id, "run.log", "run " + run_id + " of pipeline gdp\n[load] done (0.250 s)\n");
+  Json j = Body(Call("GET", "/v1/runs/" + run_id, "", Role::kViewer));
+  EXPECT_EQ(j["timeline"], timeline);
+  EXPECT_EQ(j["log"], "run " + run_id + " of pipeline gdp\n[load] done (0.250 s)\n");
+  EXPECT_EQ(j["log_truncated"], false);
+  EXPECT_FALSE(j.contains("records_error"));
+  EXPECT_EQ(j["artifacts"].size(), before["artifacts"].size() + 2);
+
+  // A long log: only the last 64 KiB, starting at a whole line.
+  const int64_t v2 = Register("gdp", "naive", "us:gdp", "2010-02-01");
+  const std::string run2 = run_of(v2);
+  ASSERT_NE(run2, "");
+  std::string long_log;
+  for (int i = 0; long_log.size() < 100 * 1024; ++i) long_log += "line " + std::to_string(i) + " of the progress log\n";
+  record(run2, "run.log", long_log);
+  j = Body(Call("GET", "/v1/runs/" + run2));
+  const std::string tail = j["log"].get<std::string>();
+  EXPECT_EQ(j["log_truncated"], true);
+  EXPECT_LE(tail.size(), 64u * 1024);
+  EXPECT_GT(tail.size(), 63u * 1024);
+  EXPECT_EQ(tail.rfind("line ", 0), 0u) << tail.substr(0, 40);
+  EXPECT_EQ(long_log.substr(long_log.size() - tail.size()), tail);
+  EXPECT_FALSE(j.contains("timeline"));
+
+  // A record whose bytes were altered is named, the rest of the run still shows.
+  const int64_t v3 = Register("gdp", "naive", "us:gdp", "2010-02-01");
+  const std::string run3 = run_of(v3);
+  ASSERT_NE(run3, "");
+  auto rec = artifacts_->Put("runs/" + run3 + "/timeline.json", "[]");
+  ASSERT_TRUE(rec.ok());
+  rec->kind = "timeline.json";
+  rec->sha256 = std::string(64, '0');
+  ASSERT_OK(store_->metadata().Run([&](store::MetadataTxn& t) { return t.InsertArtifact(run3, *rec); }));
+  auto r3 = Call("GET", "/v1/runs/" + run3);
+  ASSERT_EQ(r3.status, 200) << r3.body;
+  EXPECT_FALSE(Body(r3).contains("timeline"));
+  EXPECT_THAT(Body(r3)["records_error"].get<std::string>(), HasSubstr("timeline: "));
 }
 
 TEST_F(HttpApiTest, Issue23RunsListFiltersAndLimits) {

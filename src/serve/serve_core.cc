@@ -27,6 +27,7 @@ void ServeCore::Init() {
   ApiContext ctx;
   ctx.manager = &controller_.manager();
   ctx.store = deps_.store;
+  ctx.artifacts = deps_.artifacts;
   ctx.models = deps_.models;
   ctx.auth = &controller_.auth();
   ctx.cache = &controller_.cache();

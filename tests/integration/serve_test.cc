@@ -208,7 +208,25 @@ TEST_F(ServeTest, ForecastsWithTokensRolesAndHealth) {
   }
   const std::string run =
       Parse(HttpRequest(s.port(), "GET", "/v1/models/gdp/versions", "", Token("viewer")).body)["versions"][0]["run_id"].get<std::string>();
-  EXPECT_EQ(HttpRequest(s.port(), "GET", "/v1/runs/" + run, "", Token("viewer")).status, 200);
+  auto run_page = HttpRequest(s.port(), "GET", "/v1/runs/" + run, "", Token("viewer"));
+  EXPECT_EQ(run_page.status, 200);
+  {
+    // Issue 20: the real runner's timeline.json and run.log reach the API (the labels agree).
+    Json rj = Parse(run_page.body);
+    ASSERT_TRUE(rj.contains("timeline")) << run_page.body;
+    std::set<std::string> steps;
+    for (const auto& e : rj["timeline"]) {
+      steps.insert(e["step"].get<std::string>());
+      EXPECT_GE(e["start"].get<double>(), 0) << e;
+      EXPECT_GE(e["seconds"].get<double>(), 0) << e;
+      EXPECT_EQ(e["status"], "ok") << e;
+    }
+    for (const char* want : {"load", "validate", "transform", "register"}) EXPECT_TRUE(steps.count(want)) << want;
+    EXPECT_TRUE(std::any_of(steps.begin(), steps.end(), [](const std::string& x) { return x.rfind("train:", 0) == 0; }));
+    EXPECT_THAT(rj["log"].get<std::string>(), HasSubstr("run " + run + " of pipeline"));
+    EXPECT_EQ(rj["log_truncated"], false);
+    EXPECT_FALSE(rj.contains("records_error")) << rj["records_error"];
+  }
   auto predict = HttpRequest(s.port(), "POST", "/v1/models/gdp/predict",
                              R"({"horizon":2,"history":{"start":"2001Q1","values":[1,0.5,0.8,1.2,0.9,0.7,1.1,0.6,0.4,0.9]}})",
                              Token("analyst"));

@@ -126,7 +126,7 @@ async function step(name, fn) {
 async function shot(name) {
   const file = path.join(out, name);
   await page.screenshot({ path: file, fullPage: false });
-  const forDocs = ['series.png', 'series-theme.png', 'runs-compare.png', 'registry-four-eyes.png', 'forecast.png', 'audit-broken.png'];
+  const forDocs = ['series.png', 'series-theme.png', 'runs-compare.png', 'run-timeline.png', 'registry-four-eyes.png', 'forecast.png', 'audit-broken.png'];
   if (docsImg && forDocs.includes(name)) fs.copyFileSync(file, path.join(docsImg, 'ui-' + name));
 }
 function expect(cond, message) {
@@ -251,6 +251,30 @@ await step('runs: compare two runs', async () => {
   expect((await params.locator('tr.differs').count()) > 0, 'no parameter difference highlighted');
   await page.locator('[data-testid=compare-metrics]').waitFor();
   await shot('runs-compare.png');
+});
+
+await step("runs: one run's steps on a timeline and its log", async () => {
+  // Run A (console_a.yaml): load, validate, transform, a train and an evaluate step per model,
+  // register and promote, each a bar on the timeline; the log is what `almanac run` printed.
+  const res = await fetch(`${base}/v1/runs?pipeline=console-gdp-a`, { headers: { Authorization: `Bearer ${tokens.alice}` } });
+  expect(res.ok, `GET /v1/runs: ${res.status}`);
+  const { runs } = await res.json();
+  expect(runs.length === 1, `expected one run of console-gdp-a, got ${runs.length}`);
+  const id = runs[0].id;
+  await page.goto(`${base}/ui/#/runs/${encodeURIComponent(id)}`);
+  const rows = page.locator('[data-testid=steps-timeline] li.step-row');
+  await rows.first().waitFor();
+  const steps = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
+  const want = ['load', 'validate', 'transform', 'train:naive', 'train:mean', 'evaluate:naive', 'evaluate:mean', 'register', 'promote'];
+  expect(JSON.stringify([...steps].sort()) === JSON.stringify([...want].sort()), `timeline steps ${JSON.stringify(steps)}, expected ${JSON.stringify(want)}`);
+  expect(steps[0] === 'load', `the first bar is ${steps[0]}, not load`);
+  // Every bar is drawn inside its track with a width.
+  const widths = await page.locator('[data-testid=steps-timeline] .step-bar').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+  expect(widths.length === want.length && widths.every((w) => w > 0), `bar widths ${JSON.stringify(widths)}`);
+  const logText = await page.locator('pre[data-testid=run-log]').innerText();
+  expect(logText.includes(`run ${id} of pipeline console-gdp-a`) && logText.includes('[train:naive] done'), `unexpected log:\n${logText}`);
+  expect((await page.getByRole('heading', { name: 'Log' }).count()) === 1, 'no Log heading');
+  await shot('run-timeline.png');
 });
 
 await step('registry: A requests production, A approving is refused (four-eyes)', async () => {

@@ -240,6 +240,51 @@ export function formatDuration(seconds: number | null): string {
   return `${m} min ${Math.round(seconds - m * 60)} s`;
 }
 
+// ----------------------------------------------------------------------------- run timeline
+// A run's steps as GET /v1/runs/{id} returns them in `timeline` (issue 20): the start offset
+// from the run's start and the duration, in seconds. Train steps overlap (fitted in parallel).
+
+export interface TimelineStep {
+  step: string;
+  start: number;
+  seconds: number;
+  cached: boolean;
+  status: string;
+}
+
+// One bar: left and width in percent of the span, never past 100; `width` at least `minWidth`
+// so that a step of 0.1 ms still shows.
+export interface TimelineBar extends TimelineStep {
+  left: number;
+  width: number;
+}
+
+export interface TimelineLayout {
+  total: number; // seconds from the run's start to the end of the last step
+  bars: TimelineBar[];
+}
+
+// Lays the steps out on one axis, in the order they started (then by name). Entries that are
+// not steps (a missing name, a negative or non-finite time) are left out.
+export function layoutTimeline(steps: unknown, minWidth = 0.5): TimelineLayout {
+  if (!Array.isArray(steps)) return { total: 0, bars: [] };
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const valid: TimelineStep[] = [];
+  for (const x of steps as Record<string, unknown>[]) {
+    if (x === null || typeof x !== 'object' || typeof x.step !== 'string' || x.step === '' || !ok(x.start) || !ok(x.seconds)) continue;
+    valid.push({ step: x.step, start: x.start, seconds: x.seconds, cached: x.cached === true, status: typeof x.status === 'string' ? x.status : '' });
+  }
+  valid.sort((a, b) => a.start - b.start || (a.step < b.step ? -1 : a.step > b.step ? 1 : 0));
+  const total = valid.reduce((m, x) => Math.max(m, x.start + x.seconds), 0);
+  const bars = valid.map((x) => {
+    let left = total > 0 ? (x.start / total) * 100 : 0;
+    const width = Math.max(minWidth, total > 0 ? (x.seconds / total) * 100 : 100);
+    if (left + width > 100) left = Math.max(0, 100 - width);
+    return { ...x, left, width: Math.min(width, 100) };
+  });
+  return { total, bars };
+}
+
 // RFC 4180: quote fields with a comma, quote or line break.
 export function toCsv(header: string[], rows: Cell[][]): string {
   const field = (c: Cell) => {

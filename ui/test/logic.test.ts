@@ -11,6 +11,7 @@ import {
   formatNumber,
   formatRoute,
   formatTime,
+  layoutTimeline,
   paginate,
   parsePrometheus,
   parseRoute,
@@ -149,5 +150,47 @@ describe('formatting', () => {
       { name: 'almanac_forecast_realized_mase', labels: { model: 'gdp', version: '3' }, value: 1.25 },
       { name: 'up', labels: {}, value: 1 },
     ]);
+  });
+});
+
+describe('run timeline', () => {
+  const step = (name: string, start: number, seconds: number, cached = false, status = 'ok') => ({ step: name, start, seconds, cached, status });
+
+  it('places bars by offset and duration on the run span', () => {
+    const t = layoutTimeline([step('load', 0, 1), step('transform', 1, 1, true), step('train:a', 2, 2)]);
+    expect(t.total).toBe(4);
+    expect(t.bars.map((b) => [b.step, b.left, b.width, b.cached])).toEqual([
+      ['load', 0, 25, false],
+      ['transform', 25, 25, true],
+      ['train:a', 50, 50, false],
+    ]);
+  });
+
+  it('orders by start, overlapping parallel steps keep their own offsets', () => {
+    const t = layoutTimeline([step('train:b', 1, 3), step('validate', 0.5, 0.5), step('train:a', 1, 2), step('load', 0, 0.5)]);
+    expect(t.bars.map((b) => b.step)).toEqual(['load', 'validate', 'train:a', 'train:b']);
+    expect(t.total).toBe(4);
+    expect(t.bars[2].left).toBe(25);
+    expect(t.bars[3].width).toBe(75);
+  });
+
+  it('gives instant steps a minimum width without going past the end', () => {
+    const t = layoutTimeline([step('load', 0, 10), step('promote', 10, 0)], 2);
+    expect(t.bars[1].width).toBe(2);
+    expect(t.bars[1].left).toBe(98);
+    expect(t.bars[1].left + t.bars[1].width).toBeLessThanOrEqual(100);
+  });
+
+  it('keeps failed status and all-zero runs drawable', () => {
+    const t = layoutTimeline([step('load', 0, 0, false, 'failed')]);
+    expect(t.total).toBe(0);
+    expect(t.bars[0]).toMatchObject({ left: 0, width: 100, status: 'failed' });
+  });
+
+  it('is empty for older runs and skips malformed entries', () => {
+    expect(layoutTimeline(undefined)).toEqual({ total: 0, bars: [] });
+    expect(layoutTimeline([])).toEqual({ total: 0, bars: [] });
+    const t = layoutTimeline([{ step: 'x', start: -1, seconds: 1 }, { start: 0, seconds: 1 }, null, step('load', 0, NaN), step('ok', 0, 1)]);
+    expect(t.bars.map((b) => b.step)).toEqual(['ok']);
   });
 });

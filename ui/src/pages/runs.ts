@@ -2,7 +2,7 @@
 // artifacts, reproduce status) and 2+ runs side by side with the differences highlighted.
 import { enc, get } from '../api';
 import { clear, empty, h, withLoading } from '../dom';
-import { compareMaps, durationSeconds, formatDuration, formatNumber, formatRoute, formatTime, Route } from '../logic';
+import { compareMaps, durationSeconds, formatDuration, formatNumber, formatRoute, formatTime, layoutTimeline, Route, TimelineStep } from '../logic';
 import { table } from '../table';
 
 interface RunSummary {
@@ -27,6 +27,11 @@ interface RunDetail extends RunSummary {
   metrics: Record<string, number>;
   tags: Record<string, string>;
   artifacts: { name: string; kind: string; sha256: string; size: number }[];
+  // Issue 20: absent on runs from before the runner recorded them.
+  timeline?: TimelineStep[];
+  log?: string;
+  log_truncated?: boolean;
+  records_error?: string;
 }
 
 const short = (s: string, n = 12) => (s && s.length > n ? s.slice(0, n) + '…' : s);
@@ -87,6 +92,46 @@ function kv(obj: Record<string, unknown>, label: string): HTMLElement {
   );
 }
 
+// The steps on a timeline (issue 20): one row per step, its bar placed by its start offset and
+// duration on the span of all steps; cached steps hatched and labelled, failed ones red.
+function stepsTimeline(run: RunDetail): HTMLElement {
+  const note = run.records_error ? h('p', { class: 'error-text' }, `The run's records could not be read: ${run.records_error}`) : null;
+  const { total, bars } = layoutTimeline(run.timeline);
+  if (bars.length === 0)
+    return h('div', { 'data-testid': 'steps-timeline' }, note, empty(run.timeline ? 'This run recorded no steps.' : 'No step timeline: this run is older than step timings (they are recorded since issue 20).'));
+  const rows = bars.map((b) => {
+    const what = `${b.step}: starts at ${formatDuration(b.start)}, takes ${formatDuration(b.seconds)}${b.cached ? ' (cached)' : ''}${b.status === 'failed' ? ' (failed)' : ''}`;
+    const bar = h('div', { class: 'step-bar' + (b.cached ? ' cached' : '') + (b.status === 'failed' ? ' failed' : ''), title: what });
+    bar.style.left = `${b.left}%`;
+    bar.style.width = `${b.width}%`;
+    return h(
+      'li',
+      { class: 'step-row', 'data-step': b.step, 'aria-label': what },
+      h('span', { class: 'step-name' }, b.step, b.cached ? h('span', { class: 'badge cached' }, 'cached') : null, b.status === 'failed' ? h('span', { class: 'badge failed' }, 'failed') : null),
+      h('span', { class: 'step-track' }, bar),
+      h('span', { class: 'step-time' }, formatDuration(b.seconds)),
+    );
+  });
+  return h(
+    'div',
+    { 'data-testid': 'steps-timeline' },
+    note,
+    h('ol', { class: 'steps', 'aria-label': `${bars.length} steps over ${formatDuration(total)}` }, ...rows),
+    h('p', { class: 'muted' }, `0 to ${formatDuration(total)} from the run's start; hatched bars were served from the step cache.`),
+  );
+}
+
+// The run's progress log (what `almanac run` printed), the last 64 KiB at most.
+function runLog(run: RunDetail): HTMLElement {
+  if (run.log === undefined) return h('div', { 'data-testid': 'run-log' }, empty('No log: this run is older than run logs.'));
+  return h(
+    'div',
+    {},
+    run.log_truncated ? h('p', { class: 'muted' }, 'Only the last 64 KiB of the log are shown.') : null,
+    h('pre', { class: 'run-log', 'data-testid': 'run-log', 'aria-labelledby': 'run-log-label', tabindex: '0' }, run.log || '(empty)'),
+  );
+}
+
 async function runDetail(main: HTMLElement, id: string): Promise<void> {
   main.append(h('p', {}, h('a', { href: formatRoute('runs') }, '← All runs')), h('h1', {}, `Run ${short(id, 20)}`));
   const body = h('div', {});
@@ -125,6 +170,10 @@ async function runDetail(main: HTMLElement, id: string): Promise<void> {
       {},
       h('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       timeline,
+      h('h2', {}, 'Steps'),
+      stepsTimeline(run),
+      h('h2', { id: 'run-log-label' }, 'Log'),
+      runLog(run),
       h('h2', {}, 'Params'),
       kv(run.params, 'Param'),
       h('h2', {}, 'Metrics'),
