@@ -3,8 +3,8 @@
 // the audit events of the version).
 #include <optional>
 
-#include "almanac/tracking.h"
 #include "almanac/registry.h"
+#include "almanac/tracking.h"
 
 #include "serve/api_common.h"
 
