@@ -126,10 +126,14 @@ export async function route(): Promise<void> {
   const page = pages[r.page] ? r.page : 'series';
   renderNav(page);
   document.title = `${titles[page]} · almanac`;
+  // Each route renders into a container of its own: a page whose calls are still running when
+  // the user navigates on keeps writing into its detached container, never over the new page.
+  const view = document.createElement('div');
+  main.append(view);
   try {
-    await pages[page](main, r);
+    await pages[page](view, r);
   } catch (e) {
-    main.append(errorBox(e));
+    view.append(errorBox(e));
   }
 }
 
