@@ -42,10 +42,11 @@ case "$what" in
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
-# nodejs and npm (issue 20): build the web console (ui/, Vite) and run its Vitest and Playwright
-# tests (Playwright drives the chromium above; no browser download). Only when no npm is on the
-# PATH: a NodeSource nodejs bundles its own npm and conflicts with Debian's.
-if [ "$what" != build ] && ! command -v npm >/dev/null 2>&1; then
+# nodejs and npm (issue 20): build the web console (ui/, Vite; the quick start builds it too) and
+# run its Vitest and Playwright tests (Playwright drives the chromium above; no browser download).
+# Only when no npm is on the PATH: a NodeSource nodejs bundles its own npm and conflicts with
+# Debian's.
+if ! command -v npm >/dev/null 2>&1; then
   pkgs+=(nodejs npm)
 fi
 
