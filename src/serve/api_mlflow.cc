@@ -2,7 +2,7 @@
 // /ajax-api/2.0/mlflow/, written from MLflow's REST API reference: the same request fields
 // (GET parameters in the query string, `run_uuid` accepted beside `run_id`), response shapes,
 // defaults and limits. Errors are rendered by HttpApi::Error in MLflow's
-// {"error_code", "message"} shape (RouteInfo::errors == ErrorFormat::kMlflow).
+// {"error_code", "message"} shape (RouteInfo::error_format == ErrorFormat::kMlflow).
 //
 // Runs logged here are ordinary almanac runs (RunRecord): `almanac runs list` and /v1/runs show
 // them. Every write is one store transaction with its audit entry, actor = the caller, so a
@@ -12,11 +12,9 @@
 // a second user's approval (/v1/models/{name}/versions/{v}/approve or `almanac registry
 // approve`) moves it. A model version needs an almanac run (run_id), one version per run.
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <optional>
-#include <random>
 #include <set>
 
 #include "almanac/core/hash.h"
@@ -267,23 +265,20 @@ Result<MetricPoint> MetricOf(const Json& m, const Clock& clock) {
 
 // ------------------------------------------------------------------------ page tokens
 
-// Opaque page tokens: the offset and a fingerprint of the query, with an HMAC-like tag
-// (SHA-256 over a per-process secret). A token that was not issued by this server, or was
-// issued for another query, is refused with INVALID_PARAMETER_VALUE; tokens do not survive a
-// restart of the server (the client starts the search again).
-const std::string& TokenSecret() {
-  static const std::string kSecret = [] {
-    std::random_device rd;
-    std::string s;
-    for (int i = 0; i < 8; ++i) s += std::to_string(rd());
-    return Sha256Hex(s);
-  }();
-  return kSecret;
+// Opaque page tokens: the offset with a tag, SHA-256 over a fixed domain string, the offset and
+// a fingerprint of the query. A token that was not issued for this query (made up, altered, or
+// sent with another filter or order) is refused with INVALID_PARAMETER_VALUE. The tag has no
+// per-process secret on purpose: a token stays valid across restarts and between the replicas
+// behind a load balancer (deploy/compose.yaml runs two), and one who forges a token can only
+// choose an offset in a search they may run anyway.
+const std::string& TokenDomain() {
+  static const std::string kDomain = "almanac mlflow page token v1";
+  return kDomain;
 }
 
 std::string IssuePageToken(int64_t offset, const std::string& fingerprint) {
   const std::string payload = std::to_string(offset);
-  const std::string tag = Sha256Hex(TokenSecret() + "|" + payload + "|" + Sha256Hex(fingerprint)).substr(0, 32);
+  const std::string tag = Sha256Hex(TokenDomain() + "|" + payload + "|" + Sha256Hex(fingerprint)).substr(0, 32);
   return "p1." + payload + "." + tag;
 }
 
@@ -299,7 +294,7 @@ Result<int64_t> ReadPageToken(const std::string& token, const std::string& finge
   int64_t offset = 0;
   auto [p, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), offset);
   if (payload.empty() || ec != std::errc() || p != payload.data() + payload.size() || offset < 0) return bad;
-  if (Sha256Hex(TokenSecret() + "|" + payload + "|" + Sha256Hex(fingerprint)).substr(0, 32) != tag) return bad;
+  if (Sha256Hex(TokenDomain() + "|" + payload + "|" + Sha256Hex(fingerprint)).substr(0, 32) != tag) return bad;
   return offset;
 }
 
