@@ -274,7 +274,11 @@ export function layoutTimeline(steps: unknown, minWidth = 0.5): TimelineLayout {
     if (x === null || typeof x !== 'object' || typeof x.step !== 'string' || x.step === '' || !ok(x.start) || !ok(x.seconds)) continue;
     valid.push({ step: x.step, start: x.start, seconds: x.seconds, cached: x.cached === true, status: typeof x.status === 'string' ? x.status : '' });
   }
-  valid.sort((a, b) => a.start - b.start || (a.step < b.step ? -1 : a.step > b.step ? 1 : 0));
+  // By start; steps starting together (offsets are rounded, an instant step and the next one
+  // share one) by end, so a step that took no time comes before the one after it; then by name.
+  valid.sort(
+    (a, b) => a.start - b.start || a.start + a.seconds - (b.start + b.seconds) || (a.step < b.step ? -1 : a.step > b.step ? 1 : 0),
+  );
   const total = valid.reduce((m, x) => Math.max(m, x.start + x.seconds), 0);
   const bars = valid.map((x) => {
     let left = total > 0 ? (x.start / total) * 100 : 0;

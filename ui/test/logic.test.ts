@@ -174,6 +174,11 @@ describe('run timeline', () => {
     expect(t.bars[3].width).toBe(75);
   });
 
+  it('puts an instant step before the step that starts at the same rounded offset', () => {
+    const t = layoutTimeline([step('load', 0, 0.004), step('transform', 0.024, 0.038), step('validate', 0.024, 0)]);
+    expect(t.bars.map((b) => b.step)).toEqual(['load', 'validate', 'transform']);
+  });
+
   it('gives instant steps a minimum width without going past the end', () => {
     const t = layoutTimeline([step('load', 0, 10), step('promote', 10, 0)], 2);
     expect(t.bars[1].width).toBe(2);
