@@ -10,6 +10,14 @@ export interface Route {
   query: Record<string, string>;
 }
 
+// Whether the URL's hash still shows `page` with `args`. A page that keeps its state in the URL
+// (history.replaceState) after an await must check it: the user may have navigated on while it
+// waited, and replacing the URL then would pull them back to the old page.
+export function routeStillShows(hash: string, page: string, args: string[]): boolean {
+  const r = parseRoute(hash);
+  return r.page === page && r.args.length === args.length && r.args.every((a, i) => a === args[i]);
+}
+
 export const PAGES = ['series', 'snapshots', 'runs', 'forecasts', 'registry', 'audit', 'monitoring'] as const;
 
 export function parseRoute(hash: string): Route {

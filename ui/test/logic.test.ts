@@ -16,6 +16,7 @@ import {
   parsePrometheus,
   parseRoute,
   periodToTime,
+  routeStillShows,
   SeriesInfo,
   sortRows,
   toCsv,
@@ -197,5 +198,16 @@ describe('run timeline', () => {
     expect(layoutTimeline([])).toEqual({ total: 0, bars: [] });
     const t = layoutTimeline([{ step: 'x', start: -1, seconds: 1 }, { start: 0, seconds: 1 }, null, step('load', 0, NaN), step('ok', 0, 1)]);
     expect(t.bars.map((b) => b.step)).toEqual(['ok']);
+  });
+});
+
+describe('routeStillShows', () => {
+  it('is true only while the hash shows the same page and object', () => {
+    expect(routeStillShows('#/series/us%3Arealgdp?as_of=2009-12-15', 'series', ['us:realgdp'])).toBe(true);
+    expect(routeStillShows('', 'series', [])).toBe(true);
+    expect(routeStillShows('#/series?q=gdp', 'series', [])).toBe(true);
+    expect(routeStillShows('#/snapshots', 'series', ['us:realgdp'])).toBe(false);
+    expect(routeStillShows('#/series/us%3Acpi', 'series', ['us:realgdp'])).toBe(false);
+    expect(routeStillShows('#/series', 'series', ['us:realgdp'])).toBe(false);
   });
 });

@@ -10,11 +10,18 @@ import {
   formatRoute,
   formatTime,
   Route,
+  routeStillShows,
   SeriesInfo,
   toCsv,
   vintageIndexAsOf,
 } from '../logic';
 import { table } from '../table';
+
+// The page's state (filters, as-of date, period) in the URL, a deep link, without re-rendering;
+// only while the URL still shows this page (it may be replaced after an await).
+function keepInUrl(args: string[], url: string): void {
+  if (routeStillShows(location.hash, 'series', args)) history.replaceState(null, '', url);
+}
 
 interface SeriesData extends SeriesInfo {
   as_of: string | null;
@@ -82,7 +89,7 @@ function seriesList(series: SeriesInfo[], q: Record<string, string>): HTMLElemen
       ),
     );
     // Keep the filter in the URL (a deep link) without re-rendering.
-    history.replaceState(null, '', formatRoute('series', [], { q: f.text, source: f.source, frequency: f.frequency, unit: f.unit }));
+    keepInUrl([], formatRoute('series', [], { q: f.text, source: f.source, frequency: f.frequency, unit: f.unit }));
   };
   for (const c of [text, source, freq, unit]) c.addEventListener('input', update);
   update();
@@ -127,7 +134,7 @@ async function seriesDetail(main: HTMLElement, key: string, q: Record<string, st
     let current: SeriesData = latest;
 
     const show = async (asOf: string) => {
-      history.replaceState(null, '', formatRoute('series', [key], { as_of: asOf, period: periodSel.value }));
+      keepInUrl([key], formatRoute('series', [key], { as_of: asOf, period: periodSel.value }));
       const idx = asOf ? vintageIndexAsOf(starts, asOf) : starts.length - 1;
       if (idx >= 0) slider.value = String(idx);
       sliderLabel.textContent = idx >= 0 ? `vintage ${idx + 1} of ${starts.length}: known from ${starts[idx]}` : 'before the first vintage';
@@ -179,7 +186,7 @@ async function seriesDetail(main: HTMLElement, key: string, q: Record<string, st
     const showHistory = async () => {
       const p = periodSel.value;
       if (!p) return;
-      history.replaceState(null, '', formatRoute('series', [key], { as_of: date.value, period: p }));
+      keepInUrl([key], formatRoute('series', [key], { as_of: date.value, period: p }));
       let hist: History | null = null;
       await withLoading(revBox, async () => {
         const got = await get<History>(`/v1/series/${enc(key)}/history?period=${enc(p)}`);
