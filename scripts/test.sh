@@ -35,7 +35,7 @@ phase "PostgreSQL start"
 cmake --preset ci >/dev/null
 phase "configure (ci)"
 cmake --build --preset ci -j "$JOBS"
-phase "build (ci, GCC -O2)"
+phase "build (ci, GCC, -O1)"
 ctest --preset ci -j "$JOBS" --timeout 900
 phase "tests (ci: all)"
 
