@@ -86,12 +86,7 @@ class RiskApiTest : public testing::ServeFixture {
     const std::string auth = role ? "Bearer " + tokens_[*role] : "";
     req.authorization = auth;
     req.request_id = "req-risk";
-    HttpResponse res;
-    if (api_->Handle(req, res, /*may_block=*/false) == HttpApi::Disposition::kNeedsWorker) {
-      res = HttpResponse();
-      EXPECT_EQ(api_->Handle(req, res, /*may_block=*/true), HttpApi::Disposition::kDone);
-    }
-    return res;
+    return testing::HandleAsTransport(*api_, req);
   }
 
   // The worked example's request with `extra` members (", ..." JSON text) and `returns`.

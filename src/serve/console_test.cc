@@ -68,12 +68,7 @@ class ConsoleTest : public testing::ServeFixture {
     const std::string auth = role ? "Bearer " + tokens_[*role] : "";
     req.authorization = auth;
     req.request_id = "req-ui";
-    HttpResponse res;
-    if (api_->Handle(req, res, /*may_block=*/false) == HttpApi::Disposition::kNeedsWorker) {
-      res = HttpResponse();
-      EXPECT_EQ(api_->Handle(req, res, /*may_block=*/true), HttpApi::Disposition::kDone);
-    }
-    return res;
+    return testing::HandleAsTransport(*api_, req);
   }
 
   std::filesystem::path dir_;

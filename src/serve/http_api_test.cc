@@ -135,12 +135,7 @@ class HttpApiTest : public testing::ServeFixture {
     const std::string auth = role ? "Bearer " + tokens_[*role] : "";
     req.authorization = auth;
     req.request_id = "req-1";
-    HttpResponse res;
-    if (api_->Handle(req, res, /*may_block=*/false) == HttpApi::Disposition::kNeedsWorker) {
-      res = HttpResponse();
-      EXPECT_EQ(api_->Handle(req, res, /*may_block=*/true), HttpApi::Disposition::kDone);
-    }
-    return res;
+    return testing::HandleAsTransport(*api_, req);
   }
   Json Body(const HttpResponse& r) { return *ParseJson(r.body); }
 

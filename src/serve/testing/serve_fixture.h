@@ -13,8 +13,20 @@
 #include "almanac/serve.h"
 #include "almanac/store.h"
 #include "core/testing/status_matchers.h"
+#include "serve/http_api.h"
 
 namespace almanac::serve::testing {
+
+// Handles `req` as the transport does: on the I/O thread first, then on a worker thread when
+// the route asks for one (a blocking route, or a forecast as of a date).
+inline HttpResponse HandleAsTransport(const HttpApi& api, const HttpRequest& req) {
+  HttpResponse res;
+  if (api.Handle(req, res, /*may_block=*/false) == HttpApi::Disposition::kNeedsWorker) {
+    res = HttpResponse();
+    EXPECT_EQ(api.Handle(req, res, /*may_block=*/true), HttpApi::Disposition::kDone);
+  }
+  return res;
+}
 
 class ServeFixture : public ::testing::Test {
  protected:
