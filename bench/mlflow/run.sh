@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # MLflow API benchmark (issue 22), not part of the test command:
 #   runs/log-batch with 1,000 metrics (target p99 < 20 ms) and runs/search with a metric filter
-#   over 100,000 runs (target < 50 ms), on SQLite and on a throwaway PostgreSQL.
-#   bench/mlflow/run.sh   (BUILD=build/default RUNS=100000 ROUNDS=100)
+#   over 100,000 runs (target < 50 ms), on SQLite and on a throwaway PostgreSQL. The stores are
+#   filled by populate.sh (one INSERT ... SELECT per table); bench.py measures ROUNDS rounds of
+#   CALLS log-batch and SEARCHES search calls, with the server's CPU time per request and the
+#   load average of each round.
+#   bench/mlflow/run.sh   (BUILD=build/default RUNS=100000 ROUNDS=5 CALLS=100 SEARCHES=20)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BUILD=${BUILD:-build/default}
 RUNS=${RUNS:-100000}
-ROUNDS=${ROUNDS:-100}
+ROUNDS=${ROUNDS:-5}
+export CALLS=${CALLS:-100} SEARCHES=${SEARCHES:-20}
+export EXPECT=$((RUNS / 1000 < 100 ? RUNS / 1000 : 100))
 if [ "$BUILD" = build/default ] && [ ! -f build/default/build.ninja ]; then cmake --preset default >/dev/null; fi
 cmake --build "$BUILD" --target almanac mlflow_populate >/dev/null
 A=$ROOT/$BUILD/src/cli/almanac
@@ -28,8 +33,8 @@ bench() {  # $1: label, then the global options selecting the store
   local token
   token=$("$A" "$@" --user root --quiet tokens create --role analyst --user bench)
   local t0=$SECONDS
-  "$P" "$STORE" "$RUNS"
-  echo "$label: populated $RUNS runs in $((SECONDS - t0)) s"
+  bench/mlflow/populate.sh "$P" "$STORE" "$RUNS" >/dev/null
+  echo "$label: populated $RUNS runs in $((SECONDS - t0)) s (load $(cut -d' ' -f1 /proc/loadavg))"
   "$A" "$@" --user operator serve --listen 127.0.0.1:0 >"$TMP/serve-$label.log" 2>&1 &
   PID=$!
   local url=
@@ -39,12 +44,14 @@ bench() {  # $1: label, then the global options selecting the store
     sleep 0.1
   done
   echo "== $label"
-  /usr/bin/python3 bench/mlflow/bench.py "$url" "$token" "$ROUNDS"
+  SERVER_PID=$PID PG_PID=$PG_PID /usr/bin/python3 bench/mlflow/bench.py "$url" "$token" "$ROUNDS"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 }
 
+PG_PID=
 STORE="sqlite:$TMP/ws/almanac.db"
 bench sqlite --workspace "$TMP/ws"
 PGDIR=$TMP/pg
 STORE=$(scripts/pg_test_server.sh start "$PGDIR")
+PG_PID=$(head -1 "$PGDIR/data/postmaster.pid")
 bench postgresql --workspace "$TMP/wspg" --store "$STORE"

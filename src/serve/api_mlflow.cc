@@ -452,6 +452,31 @@ Result<RunView> ReadRun(MetadataTxn& t, const RunRecord& r, bool with_data) {
   return v;
 }
 
+// Fills the latest metrics, params and/or tags of `views` with one batched read per table
+// (runs/search; RunsTxn::*OfRuns).
+Status ReadRunData(MetadataTxn& t, std::vector<RunView>& views, bool metrics, bool params, bool tags) {
+  if (views.empty() || !(metrics || params || tags)) return Status::Ok();
+  std::vector<std::string> ids;
+  ids.reserve(views.size());
+  for (const auto& v : views) ids.push_back(v.run.id);
+  if (metrics) {
+    ALMANAC_ASSIGN_OR_RETURN(auto all, t.GetMetricsOfRuns(ids));
+    for (auto& v : views)
+      if (auto it = all.find(v.run.id); it != all.end()) v.metrics = LatestMetrics(it->second);
+  }
+  if (params) {
+    ALMANAC_ASSIGN_OR_RETURN(auto all, t.GetParamsOfRuns(ids));
+    for (auto& v : views)
+      if (auto it = all.find(v.run.id); it != all.end()) v.params = std::move(it->second);
+  }
+  if (tags) {
+    ALMANAC_ASSIGN_OR_RETURN(auto all, t.GetTagsOfRuns(ids));
+    for (auto& v : views)
+      if (auto it = all.find(v.run.id); it != all.end()) v.tags = std::move(it->second);
+  }
+  return Status::Ok();
+}
+
 // An active run (MLflow refuses writes to deleted runs).
 Result<RunRecord> ActiveRun(MetadataTxn& t, const std::string& id) {
   auto r = t.GetRun(id);
@@ -602,31 +627,23 @@ Result<HttpResponse> SearchRuns(const ApiContext& ctx, const Request& req) {
       if (indexed != nullptr) {
         ALMANAC_ASSIGN_OR_RETURN(auto run_ids,
                                  t.RunsWithLatestMetric(e->name, indexed->key, indexed->op, indexed->number));
-        for (const auto& rid : run_ids) {
-          ALMANAC_ASSIGN_OR_RETURN(RunRecord r, t.GetRun(rid));
-          list.push_back(std::move(r));
-        }
+        ALMANAC_ASSIGN_OR_RETURN(list, t.GetRuns(run_ids));
       } else {
         ALMANAC_ASSIGN_OR_RETURN(list, t.ListRuns({e->name, "", std::nullopt, 0}));
       }
+      std::vector<RunView> candidates;
       for (auto& r : list) {
         if (!InView(view, r.deleted)) continue;
         RunView v;
         v.run = std::move(r);
         v.experiment_id = ExperimentId(e->id);
         v.artifact_uri = ArtifactLocation(*e) + "/" + v.run.id + "/artifacts";
-        if (need_metrics) {
-          ALMANAC_ASSIGN_OR_RETURN(auto all, t.GetMetrics(v.run.id));
-          v.metrics = LatestMetrics(all);
-        }
-        if (need_params) {
-          ALMANAC_ASSIGN_OR_RETURN(v.params, t.GetParams(v.run.id));
-        }
-        if (need_tags) {
-          ALMANAC_ASSIGN_OR_RETURN(v.tags, t.GetTags(v.run.id));
-        }
-        if (RunMatches(v, clauses)) found.push_back(std::move(v));
+        candidates.push_back(std::move(v));
       }
+      // What the filter and order need, for all candidates at once (one read per table).
+      ALMANAC_RETURN_IF_ERROR(ReadRunData(t, candidates, need_metrics, need_params, need_tags));
+      for (auto& v : candidates)
+        if (RunMatches(v, clauses)) found.push_back(std::move(v));
     }
     // order_by keys first, then MLflow's default: start time descending, then run id.
     std::stable_sort(found.begin(), found.end(), [&](const RunView& a, const RunView& b) {
@@ -648,20 +665,10 @@ Result<HttpResponse> SearchRuns(const ApiContext& ctx, const Request& req) {
     Page page = PageOf(found.size(), offset, max, fp);
     next = page.next;
     // Only the page's runs are read in full (what the filter did not need yet).
-    for (size_t i = page.begin; i < page.end; ++i) {
-      RunView& v = found[i];
-      if (!need_metrics) {
-        ALMANAC_ASSIGN_OR_RETURN(auto all, t.GetMetrics(v.run.id));
-        v.metrics = LatestMetrics(all);
-      }
-      if (!need_params) {
-        ALMANAC_ASSIGN_OR_RETURN(v.params, t.GetParams(v.run.id));
-      }
-      if (!need_tags) {
-        ALMANAC_ASSIGN_OR_RETURN(v.tags, t.GetTags(v.run.id));
-      }
-      runs.push_back(RunJson(v));
-    }
+    std::vector<RunView> shown(std::make_move_iterator(found.begin() + static_cast<std::ptrdiff_t>(page.begin)),
+                               std::make_move_iterator(found.begin() + static_cast<std::ptrdiff_t>(page.end)));
+    ALMANAC_RETURN_IF_ERROR(ReadRunData(t, shown, !need_metrics, !need_params, !need_tags));
+    for (const RunView& v : shown) runs.push_back(RunJson(v));
     return Status::Ok();
   }));
   Json out = {{"runs", std::move(runs)}};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "store/record_text.h"
 
@@ -330,6 +331,20 @@ Result<AuditEntry> NextAuditEntry(int64_t head_seq, std::string head_hash, const
   if (e.event.details.is_null()) e.event.details = Json::object();
   ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
   return e;
+}
+
+std::vector<RunRecord> RunsInIdOrder(const std::vector<std::string>& ids, std::vector<RunRecord> rows) {
+  std::map<std::string, size_t> by_id;  // own keys: the records are moved out below
+  for (size_t i = 0; i < rows.size(); ++i) by_id.emplace(rows[i].id, i);
+  std::vector<RunRecord> out;
+  out.reserve(rows.size());
+  for (const auto& id : ids) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;
+    out.push_back(std::move(rows[it->second]));
+    by_id.erase(it);  // a repeated id is returned once
+  }
+  return out;
 }
 
 }  // namespace almanac::store

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "almanac/store.h"
 
@@ -151,6 +152,10 @@ void WriteTask(const TaskRecord& t, Fields& f);
 // id, state, attempts, not_before, lease_owner, lease_expires_at, started_at, finished_at,
 // result, error (10): what UpdateTask writes.
 void WriteTaskProgress(const TaskRecord& t, Fields& f);
+
+// The runs of `rows` (read by id in any order) in the order of `ids`, each once: what
+// RunsTxn::GetRuns returns.
+std::vector<RunRecord> RunsInIdOrder(const std::vector<std::string>& ids, std::vector<RunRecord> rows);
 
 // ------------------------------------------------------------------------------ audit
 

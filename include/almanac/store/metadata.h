@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -283,6 +284,10 @@ Result<std::string> AuditEntryHash(const AuditEntry& entry);
 // those two the transaction stays usable (a caller may go on); after any other error, return
 // it from the callback so that the whole transaction rolls back.
 
+// Per run id: its metric points, or its (key, value) params or tags (RunsTxn::*OfRuns).
+using MetricsByRun = std::map<std::string, std::vector<MetricPoint>>;
+using KeyValuesByRun = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
+
 // Tracking: runs and what they record.
 class RunsTxn {
  public:
@@ -307,6 +312,16 @@ class RunsTxn {
                                                                 std::string_view op, double value) = 0;
   virtual Status InsertArtifact(std::string_view run_id, const ArtifactRecord& artifact) = 0;
   virtual Result<std::vector<ArtifactRecord>> GetArtifacts(std::string_view run_id) = 0;
+
+  // Batched reads of many runs (the MLflow API's runs/search): one statement per table on the
+  // SQL back-ends however many ids, instead of one round trip per run and table.
+  // GetRuns: the runs of `ids` that exist, in the order of `ids` (an unknown id is skipped, a
+  // repeated one returned once). The *OfRuns calls map each id that has rows to exactly what
+  // GetMetrics / GetParams / GetTags return for it (same order); ids without rows are absent.
+  virtual Result<std::vector<RunRecord>> GetRuns(const std::vector<std::string>& ids) = 0;
+  virtual Result<MetricsByRun> GetMetricsOfRuns(const std::vector<std::string>& ids) = 0;
+  virtual Result<KeyValuesByRun> GetParamsOfRuns(const std::vector<std::string>& ids) = 0;
+  virtual Result<KeyValuesByRun> GetTagsOfRuns(const std::vector<std::string>& ids) = 0;
 };
 
 // Experiments (the MLflow API's). InsertExperiment assigns and returns the id; AlreadyExists

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <tuple>
 
 #include "store/record_text.h"
@@ -170,6 +171,37 @@ class MemoryTxn : public MetadataTxn {
     std::vector<ArtifactRecord> out;
     if (auto* m = FindOr(s_.artifacts, std::string(run_id)))
       for (const auto& [n, a] : *m) out.push_back(a);
+    return out;
+  }
+  Result<std::vector<RunRecord>> GetRuns(const std::vector<std::string>& ids) override {
+    std::vector<RunRecord> out;
+    std::set<std::string_view> seen;
+    for (const auto& id : ids)
+      if (auto* r = FindOr(s_.runs, id); r != nullptr && seen.insert(id).second) out.push_back(*r);
+    return out;
+  }
+  Result<MetricsByRun> GetMetricsOfRuns(const std::vector<std::string>& ids) override {
+    MetricsByRun out;
+    for (const auto& id : ids) {
+      ALMANAC_ASSIGN_OR_RETURN(auto points, GetMetrics(id));
+      if (!points.empty()) out[id] = std::move(points);
+    }
+    return out;
+  }
+  Result<KeyValuesByRun> GetParamsOfRuns(const std::vector<std::string>& ids) override {
+    KeyValuesByRun out;
+    for (const auto& id : ids) {
+      ALMANAC_ASSIGN_OR_RETURN(auto kv, GetParams(id));
+      if (!kv.empty()) out[id] = std::move(kv);
+    }
+    return out;
+  }
+  Result<KeyValuesByRun> GetTagsOfRuns(const std::vector<std::string>& ids) override {
+    KeyValuesByRun out;
+    for (const auto& id : ids) {
+      ALMANAC_ASSIGN_OR_RETURN(auto kv, GetTags(id));
+      if (!kv.empty()) out[id] = std::move(kv);
+    }
     return out;
   }
   Result<std::optional<CacheEntry>> GetCache(std::string_view key) override {

@@ -5,6 +5,7 @@
 // processes and hosts, exactly as under SQLite's single writer.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <mutex>
 
 #include "store/record_text.h"
@@ -121,11 +122,28 @@ class Txn : public MetadataTxn {
     return AllRows(q, RunFromRow);
   }
 
+  // One statement for all params. As a row-by-row insert would, it writes the params before
+  // the first one whose key exists (in the run or earlier in `params`) and reports that one.
   Status InsertParams(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& params) override {
-    for (const auto& [k, v] : params)
-      ALMANAC_RETURN_IF_ERROR(Inserted(c_.Query("INSERT INTO run_params VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                                                Params().Add(run_id).Add(k).Add(v)),
-                                       "parameter " + k + " of run " + std::string(run_id)));
+    if (params.empty()) return Status::Ok();
+    std::vector<std::string_view> keys, values;
+    for (const auto& [k, v] : params) {
+      keys.push_back(k);
+      values.push_back(v);
+    }
+    ALMANAC_ASSIGN_OR_RETURN(
+        PgResult q,
+        c_.Query("WITH u AS (SELECT k, v, n FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(k, v, n)), "
+                 "first_taken AS (SELECT min(n) AS n FROM u WHERE EXISTS (SELECT 1 FROM run_params p "
+                 "WHERE p.run_id = $1 AND p.key = u.k) OR EXISTS (SELECT 1 FROM u w WHERE w.k = u.k AND w.n < u.n)) "
+                 "INSERT INTO run_params SELECT $1, k, v FROM u "
+                 "WHERE n < coalesce((SELECT n FROM first_taken), 9223372036854775807) ORDER BY n "
+                 "ON CONFLICT DO NOTHING",
+                 Params().Add(run_id).Add(TextArray(keys)).Add(TextArray(values))));
+    const int64_t written = q.Affected();
+    if (written < static_cast<int64_t>(params.size()))
+      return AlreadyExistsError("parameter " + params[static_cast<size_t>(written)].first + " of run " +
+                                std::string(run_id) + " already exists");
     return Status::Ok();
   }
 
@@ -163,13 +181,21 @@ class Txn : public MetadataTxn {
     return AllRows(q, MetricFromRow);
   }
 
+  // One statement for all tags; of a key given twice the last value wins (an upsert may not
+  // touch one row twice in a statement, so the duplicates are folded first).
   Status SetTags(std::string_view run_id, const std::vector<std::pair<std::string, std::string>>& tags) override {
-    for (const auto& [k, v] : tags)
-      ALMANAC_RETURN_IF_ERROR(c_.Query("INSERT INTO run_tags VALUES ($1, $2, $3) ON CONFLICT (run_id, key) DO UPDATE "
-                                       "SET value = excluded.value",
-                                       Params().Add(run_id).Add(k).Add(v))
-                                  .status());
-    return Status::Ok();
+    if (tags.empty()) return Status::Ok();
+    std::map<std::string_view, std::string_view> last;
+    for (const auto& [k, v] : tags) last[k] = v;
+    std::vector<std::string_view> keys, values;
+    for (const auto& [k, v] : last) {
+      keys.push_back(k);
+      values.push_back(v);
+    }
+    return c_.Query("INSERT INTO run_tags SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS u(k, v) "
+                    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                    Params().Add(run_id).Add(TextArray(keys)).Add(TextArray(values)))
+        .status();
   }
 
   Result<std::vector<std::pair<std::string, std::string>>> GetTags(std::string_view run_id) override {
@@ -197,6 +223,34 @@ class Txn : public MetadataTxn {
                  "(n.timestamp = m.timestamp AND n.id > m.id)))))",
                  Params().Add(experiment).Add(key).Add(value)));
     return AllRows(q, [](const Row& row) { return row.Text(0); });
+  }
+
+  // One statement per table for any number of ids (one round trip each): the ids go as one
+  // text[] parameter, and `= ANY($1)` probes the primary key or run_metrics_by_run per id.
+  Result<std::vector<RunRecord>> GetRuns(const std::vector<std::string>& ids) override {
+    if (ids.empty()) return std::vector<RunRecord>{};
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kRunColumns, "runs", " WHERE id = ANY($1::text[])"),
+                                                  Params().Add(IdArray(ids))));
+    ALMANAC_ASSIGN_OR_RETURN(auto rows, AllRows(q, RunFromRow));
+    return RunsInIdOrder(ids, std::move(rows));
+  }
+
+  Result<MetricsByRun> GetMetricsOfRuns(const std::vector<std::string>& ids) override {
+    MetricsByRun out;
+    if (ids.empty()) return out;
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT " + std::string(kMetricColumns) + ", run_id FROM run_metrics "
+                                                  "WHERE run_id = ANY($1::text[]) ORDER BY run_id, key, step, id",
+                                                  Params().Add(IdArray(ids))));
+    for (int i = 0; i < q.rows(); ++i) out[q.Text(i, 4)].push_back(MetricFromRow(PgRow(q, i)));
+    return out;
+  }
+
+  Result<KeyValuesByRun> GetParamsOfRuns(const std::vector<std::string>& ids) override {
+    return KeyValuesOfRuns("run_params", ids);
+  }
+
+  Result<KeyValuesByRun> GetTagsOfRuns(const std::vector<std::string>& ids) override {
+    return KeyValuesOfRuns("run_tags", ids);
   }
 
   Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
@@ -545,6 +599,21 @@ class Txn : public MetadataTxn {
   static Status Changed(const PgResult& q, const std::string& what) {
     if (q.Affected() == 0) return NotFoundError("no " + what);
     return Status::Ok();
+  }
+
+  Result<KeyValuesByRun> KeyValuesOfRuns(std::string_view table, const std::vector<std::string>& ids) {
+    KeyValuesByRun out;
+    if (ids.empty()) return out;
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT run_id, key, value FROM " + std::string(table) +
+                                                  " WHERE run_id = ANY($1::text[]) ORDER BY run_id, key",
+                                                  Params().Add(IdArray(ids))));
+    for (int i = 0; i < q.rows(); ++i) out[q.Text(i, 0)].emplace_back(q.Text(i, 1), q.Text(i, 2));
+    return out;
+  }
+
+  // The text[] literal of `ids` (NUL bytes are refused by Params::Add, as for a single id).
+  static std::string IdArray(const std::vector<std::string>& ids) {
+    return TextArray(std::vector<std::string_view>(ids.begin(), ids.end()));
   }
 
   Result<std::vector<std::pair<std::string, std::string>>> KeyValues(std::string_view sql, std::string_view run_id) {

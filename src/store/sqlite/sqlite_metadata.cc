@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 
 #include "store/record_text.h"
@@ -41,6 +42,32 @@ Result<std::vector<RecordOf<Read>>> AllRows(Stmt& q, Read read) {
     if (!record.ok()) return record.status();
     out.push_back(std::move(record).value());
   }
+  return out;
+}
+
+// A JSON array of strings, for `IN (SELECT value FROM json_each(?))`: SQLite has no array
+// parameter, and JSON1 is built in (3.38+), so any number of ids binds as one text value.
+std::string JsonStringArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (u < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", u);
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  out += ']';
   return out;
 }
 
@@ -146,6 +173,41 @@ class Txn : public MetadataTxn {
                                    "(n.timestamp > m.timestamp OR (n.timestamp = m.timestamp AND n.rowid > m.rowid)))))"));
     q.Bind(1, experiment).Bind(2, key).Bind(3, value);
     return AllRows(q, [](const Row& row) { return row.Text(0); });
+  }
+
+  // One statement per table for any number of ids: the ids bind as one JSON array, and the
+  // IN list probes the primary key or run_metrics_by_run once per id.
+  Result<std::vector<RunRecord>> GetRuns(const std::vector<std::string>& ids) override {
+    if (ids.empty()) return std::vector<RunRecord>{};
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(kRunColumns, "runs",
+                                                                " WHERE id IN (SELECT value FROM json_each(?1))")));
+    q.Bind(1, JsonStringArray(ids));
+    ALMANAC_ASSIGN_OR_RETURN(auto rows, AllRows(q, RunFromRow));
+    return RunsInIdOrder(ids, std::move(rows));
+  }
+
+  Result<MetricsByRun> GetMetricsOfRuns(const std::vector<std::string>& ids) override {
+    MetricsByRun out;
+    if (ids.empty()) return out;
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT " + std::string(kMetricColumns) +
+                                                            ", run_id FROM run_metrics WHERE run_id IN (SELECT value FROM "
+                                                            "json_each(?1)) ORDER BY run_id, key, step, rowid"));
+    q.Bind(1, JsonStringArray(ids));
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      StmtRow r(q);
+      out[r.Text(4)].push_back(MetricFromRow(r));
+    }
+    return out;
+  }
+
+  Result<KeyValuesByRun> GetParamsOfRuns(const std::vector<std::string>& ids) override {
+    return KeyValuesOfRuns("run_params", ids);
+  }
+
+  Result<KeyValuesByRun> GetTagsOfRuns(const std::vector<std::string>& ids) override {
+    return KeyValuesOfRuns("run_tags", ids);
   }
 
   Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
@@ -504,6 +566,22 @@ class Txn : public MetadataTxn {
   Status Changed(const std::string& what) {
     if (sqlite3_changes(db_) == 0) return NotFoundError("no " + what);
     return Status::Ok();
+  }
+
+  Result<KeyValuesByRun> KeyValuesOfRuns(std::string_view table, const std::vector<std::string>& ids) {
+    KeyValuesByRun out;
+    if (ids.empty()) return out;
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT run_id, key, value FROM " + std::string(table) +
+                                                            " WHERE run_id IN (SELECT value FROM json_each(?1)) "
+                                                            "ORDER BY run_id, key"));
+    q.Bind(1, JsonStringArray(ids));
+    for (;;) {
+      ALMANAC_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      StmtRow r(q);
+      out[r.Text(0)].emplace_back(r.Text(1), r.Text(2));
+    }
+    return out;
   }
 
   Result<std::vector<std::pair<std::string, std::string>>> KeyValues(std::string_view sql, std::string_view run_id) {

@@ -69,6 +69,18 @@ class FaultInjectingTxn final : public MetadataTxn {
     return Call<Result<std::vector<std::string>>>(
         "RunsWithLatestMetric", [&] { return inner_.RunsWithLatestMetric(experiment, key, op, value); });
   }
+  Result<std::vector<RunRecord>> GetRuns(const std::vector<std::string>& ids) override {
+    return Call<Result<std::vector<RunRecord>>>("GetRuns", [&] { return inner_.GetRuns(ids); });
+  }
+  Result<MetricsByRun> GetMetricsOfRuns(const std::vector<std::string>& ids) override {
+    return Call<Result<MetricsByRun>>("GetMetricsOfRuns", [&] { return inner_.GetMetricsOfRuns(ids); });
+  }
+  Result<KeyValuesByRun> GetParamsOfRuns(const std::vector<std::string>& ids) override {
+    return Call<Result<KeyValuesByRun>>("GetParamsOfRuns", [&] { return inner_.GetParamsOfRuns(ids); });
+  }
+  Result<KeyValuesByRun> GetTagsOfRuns(const std::vector<std::string>& ids) override {
+    return Call<Result<KeyValuesByRun>>("GetTagsOfRuns", [&] { return inner_.GetTagsOfRuns(ids); });
+  }
   Result<int64_t> InsertExperiment(const ExperimentRecord& e) override {
     return Call<Result<int64_t>>("InsertExperiment", [&] { return inner_.InsertExperiment(e); });
   }
@@ -251,7 +263,7 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> inner)
 FaultInjectingStore::~FaultInjectingStore() = default;
 
 const std::vector<std::string_view>& FaultInjectingStore::MethodNames() {
-  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "DeleteTag", "RunsWithLatestMetric", "InsertExperiment", "UpdateExperiment", "GetExperiment", "GetExperimentByName", "ListExperiments", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
+  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "DeleteTag", "RunsWithLatestMetric", "GetRuns", "GetMetricsOfRuns", "GetParamsOfRuns", "GetTagsOfRuns", "InsertExperiment", "UpdateExperiment", "GetExperiment", "GetExperimentByName", "ListExperiments", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
   return kNames;
 }
 

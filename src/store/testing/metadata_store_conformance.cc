@@ -143,6 +143,97 @@ TEST_P(MetadataStoreConformance, RunsWithLatestMetricComparesTheLatestPoint) {
               StatusIs(StatusCode::kInvalidArgument));
 }
 
+// Issue 22 (figures): the batched reads of runs/search return per run exactly what the single
+// reads do, skip unknown ids, return a repeated id once and keep the order of the ids.
+TEST_P(MetadataStoreConformance, BatchedRunReadsMatchSingleReads) {
+  auto& md = store_->metadata();
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::string> all;
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    for (int i = 0; i < 120; ++i) {
+      const std::string id = "run-" + std::to_string(i) + (i % 7 == 0 ? "\"q'\\" : "");
+      all.push_back(id);
+      ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun(id, i)));
+      if (i % 5 == 4) continue;  // no metrics, params or tags
+      // Two points at one step keep their write order; keys arrive out of order.
+      ALMANAC_RETURN_IF_ERROR(t.InsertMetrics(id, {{"rmse", 1, 0.25 * i, 2}, {"mae", 0, std::nan(""), 1},
+                                                   {"rmse", 1, -inf, 1}, {"rmse", 0, i + 0.5, 3}}));
+      if (i % 3 != 0) ALMANAC_RETURN_IF_ERROR(t.InsertParams(id, {{"z", "last"}, {"model", i % 2 ? "ets" : "arima"}}));
+      ALMANAC_RETURN_IF_ERROR(t.SetTags(id, {{"team", "macro"}, {"b", std::to_string(i)}, {"team", "risk"}}));
+    }
+    return Status::Ok();
+  }));
+  std::vector<std::string> ask = {all[17], "nope", all[3], all[17], all[0], all[4], all[119]};
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_ASSIGN_OR_RETURN(auto runs, t.GetRuns(ask));
+    std::vector<std::string> got;
+    for (const auto& r : runs) got.push_back(r.id);
+    EXPECT_EQ(got, (std::vector<std::string>{all[17], all[3], all[0], all[4], all[119]}));
+    EXPECT_EQ(runs[0].start_time, 17);
+    EXPECT_EQ(runs[0].user, "alice");
+    ALMANAC_ASSIGN_OR_RETURN(auto metrics, t.GetMetricsOfRuns(all));
+    ALMANAC_ASSIGN_OR_RETURN(auto params, t.GetParamsOfRuns(all));
+    ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetTagsOfRuns(all));
+    EXPECT_EQ(metrics.size(), 96u);
+    EXPECT_EQ(params.size(), 64u);
+    EXPECT_EQ(tags.size(), 96u);
+    for (const auto& id : all) {
+      ALMANAC_ASSIGN_OR_RETURN(auto m1, t.GetMetrics(id));
+      ALMANAC_ASSIGN_OR_RETURN(auto p1, t.GetParams(id));
+      ALMANAC_ASSIGN_OR_RETURN(auto t1, t.GetTags(id));
+      EXPECT_EQ(metrics.count(id), m1.empty() ? 0u : 1u) << id;
+      EXPECT_EQ(params.count(id), p1.empty() ? 0u : 1u) << id;
+      EXPECT_EQ(tags.count(id), t1.empty() ? 0u : 1u) << id;
+      const auto& m2 = metrics[id];
+      EXPECT_EQ(m2.size(), m1.size()) << id;
+      for (size_t k = 0; k < std::min(m1.size(), m2.size()); ++k) {
+        EXPECT_EQ(m2[k].key, m1[k].key) << id;
+        EXPECT_EQ(m2[k].step, m1[k].step) << id;
+        EXPECT_EQ(m2[k].timestamp, m1[k].timestamp) << id;
+        EXPECT_TRUE(m2[k].value == m1[k].value || (std::isnan(m2[k].value) && std::isnan(m1[k].value))) << id;
+      }
+      EXPECT_EQ(params[id], p1) << id;
+      EXPECT_EQ(tags[id], t1) << id;
+    }
+    // Spot checks against what was written, so that both sides cannot be wrong alike.
+    const auto& m = metrics[all[2]];
+    EXPECT_EQ(m.size(), 4u);
+    EXPECT_EQ(m[0].key, "mae");
+    EXPECT_TRUE(std::isnan(m[0].value));
+    EXPECT_EQ(m[1].value, 2.5);
+    EXPECT_EQ(m[2].value, 0.5);  // step 1, written first
+    EXPECT_EQ(m[3].value, -inf);
+    EXPECT_EQ(params[all[2]], (std::vector<std::pair<std::string, std::string>>{{"model", "arima"}, {"z", "last"}}));
+    EXPECT_EQ(tags[all[2]], (std::vector<std::pair<std::string, std::string>>{{"b", "2"}, {"team", "risk"}}));
+    EXPECT_EQ(params.count(all[3]), 0u);
+    EXPECT_EQ(metrics.count(all[4]), 0u);
+    ALMANAC_ASSIGN_OR_RETURN(auto none, t.GetRuns({}));
+    EXPECT_TRUE(none.empty());
+    ALMANAC_ASSIGN_OR_RETURN(auto unknown, t.GetMetricsOfRuns({"nope"}));
+    EXPECT_TRUE(unknown.empty());
+    return Status::Ok();
+  }));
+}
+
+// A batch of params stops at the first key already taken (in the run or earlier in the batch):
+// the params before it are written, that one and those after it are not, and the transaction
+// goes on.
+TEST_P(MetadataStoreConformance, InsertParamsStopsAtTheFirstTakenKey) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun("r1", 1)));
+    ALMANAC_RETURN_IF_ERROR(t.InsertParams("r1", {{"model", "ets"}}));
+    EXPECT_THAT(t.InsertParams("r1", {{"a", "1"}, {"model", "x"}, {"c", "3"}}),
+                StatusIs(StatusCode::kAlreadyExists, "parameter model of"));
+    EXPECT_THAT(t.InsertParams("r1", {{"d", "4"}, {"d", "5"}, {"e", "6"}}), StatusIs(StatusCode::kAlreadyExists, "parameter d of"));
+    return t.InsertParams("r1", {{"f", "7"}});
+  }));
+  auto params = md.Transact<std::vector<std::pair<std::string, std::string>>>(
+      [](MetadataTxn& t) { return t.GetParams("r1"); });
+  ASSERT_OK(params.status());
+  EXPECT_EQ(*params, (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"d", "4"}, {"f", "7"}, {"model", "ets"}}));
+}
+
 // Issue 22: run names and lifecycle, tag deletion, experiments with ids, tags and renames.
 TEST_P(MetadataStoreConformance, ExperimentsRunNamesAndTagDeletion) {
   auto& md = store_->metadata();
