@@ -5,13 +5,15 @@
 #   filled by populate.sh (one INSERT ... SELECT per table); bench.py measures ROUNDS rounds of
 #   CALLS log-batch and SEARCHES search calls, with the server's CPU time per request and the
 #   load average of each round.
-#   bench/mlflow/run.sh   (BUILD=build/default RUNS=100000 ROUNDS=5 CALLS=100 SEARCHES=20)
+#   bench/mlflow/run.sh   (BUILD=build/default RUNS=100000 ROUNDS=5 CALLS=100 SEARCHES=20
+#                          BACKENDS="sqlite postgresql")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BUILD=${BUILD:-build/default}
 RUNS=${RUNS:-100000}
 ROUNDS=${ROUNDS:-5}
+BACKENDS=${BACKENDS:-sqlite postgresql}
 export CALLS=${CALLS:-100} SEARCHES=${SEARCHES:-20}
 export EXPECT=$((RUNS / 1000 < 100 ? RUNS / 1000 : 100))
 if [ "$BUILD" = build/default ] && [ ! -f build/default/build.ninja ]; then cmake --preset default >/dev/null; fi
@@ -19,6 +21,7 @@ cmake --build "$BUILD" --target almanac mlflow_populate >/dev/null
 A=$ROOT/$BUILD/src/cli/almanac
 P=$ROOT/$BUILD/bench/mlflow_populate
 TMP=$(mktemp -d /tmp/almanac-mlflow-bench.XXXXXX)
+chmod 755 "$TMP"  # the PostgreSQL server runs as user postgres when started as root
 PID=
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
@@ -49,9 +52,13 @@ bench() {  # $1: label, then the global options selecting the store
 }
 
 PG_PID=
-STORE="sqlite:$TMP/ws/almanac.db"
-bench sqlite --workspace "$TMP/ws"
-PGDIR=$TMP/pg
-STORE=$(scripts/pg_test_server.sh start "$PGDIR")
-PG_PID=$(head -1 "$PGDIR/data/postmaster.pid")
-bench postgresql --workspace "$TMP/wspg" --store "$STORE"
+if [[ " $BACKENDS " == *" sqlite "* ]]; then
+  STORE="sqlite:$TMP/ws/almanac.db"
+  bench sqlite --workspace "$TMP/ws"
+fi
+if [[ " $BACKENDS " == *" postgresql "* ]]; then
+  PGDIR=$TMP/pg
+  STORE=$(scripts/pg_test_server.sh start "$PGDIR")
+  PG_PID=$(head -1 "$PGDIR/data/postmaster.pid")
+  bench postgresql --workspace "$TMP/wspg" --store "$STORE"
+fi

@@ -184,7 +184,7 @@ TEST_P(MetadataStoreConformance, BatchedRunReadsMatchSingleReads) {
       EXPECT_EQ(metrics.count(id), m1.empty() ? 0u : 1u) << id;
       EXPECT_EQ(params.count(id), p1.empty() ? 0u : 1u) << id;
       EXPECT_EQ(tags.count(id), t1.empty() ? 0u : 1u) << id;
-      const auto& m2 = metrics[id];
+      const auto m2 = metrics.count(id) ? metrics.at(id) : std::vector<MetricPoint>{};  // no operator[]: it inserts
       EXPECT_EQ(m2.size(), m1.size()) << id;
       for (size_t k = 0; k < std::min(m1.size(), m2.size()); ++k) {
         EXPECT_EQ(m2[k].key, m1[k].key) << id;
@@ -192,19 +192,19 @@ TEST_P(MetadataStoreConformance, BatchedRunReadsMatchSingleReads) {
         EXPECT_EQ(m2[k].timestamp, m1[k].timestamp) << id;
         EXPECT_TRUE(m2[k].value == m1[k].value || (std::isnan(m2[k].value) && std::isnan(m1[k].value))) << id;
       }
-      EXPECT_EQ(params[id], p1) << id;
-      EXPECT_EQ(tags[id], t1) << id;
+      EXPECT_EQ(params.count(id) ? params.at(id) : decltype(p1){}, p1) << id;
+      EXPECT_EQ(tags.count(id) ? tags.at(id) : decltype(t1){}, t1) << id;
     }
     // Spot checks against what was written, so that both sides cannot be wrong alike.
-    const auto& m = metrics[all[2]];
+    const auto& m = metrics.at(all[2]);
     EXPECT_EQ(m.size(), 4u);
     EXPECT_EQ(m[0].key, "mae");
     EXPECT_TRUE(std::isnan(m[0].value));
     EXPECT_EQ(m[1].value, 2.5);
     EXPECT_EQ(m[2].value, 0.5);  // step 1, written first
     EXPECT_EQ(m[3].value, -inf);
-    EXPECT_EQ(params[all[2]], (std::vector<std::pair<std::string, std::string>>{{"model", "arima"}, {"z", "last"}}));
-    EXPECT_EQ(tags[all[2]], (std::vector<std::pair<std::string, std::string>>{{"b", "2"}, {"team", "risk"}}));
+    EXPECT_EQ(params.at(all[2]), (std::vector<std::pair<std::string, std::string>>{{"model", "arima"}, {"z", "last"}}));
+    EXPECT_EQ(tags.at(all[2]), (std::vector<std::pair<std::string, std::string>>{{"b", "2"}, {"team", "risk"}}));
     EXPECT_EQ(params.count(all[3]), 0u);
     EXPECT_EQ(metrics.count(all[4]), 0u);
     ALMANAC_ASSIGN_OR_RETURN(auto none, t.GetRuns({}));
