@@ -5,7 +5,7 @@
 //      factor coefficients drawn per path and residuals (SimulatePortfolioRisk).
 // Targets: each under 1 s on 2 cores; peak memory under 1 GiB. Prints wall and process CPU time
 // (std::clock, summed over threads; on a shared machine the wall time includes waiting):
-//   /usr/bin/time -v ./build/ci/bench/portfolio_bench [paths] [positions] [assets] [threads]
+//   /usr/bin/time -v ./build/ci/bench/portfolio_bench [paths] [positions] [assets] [threads] [rounds]
 // The VAR(2) is fitted on a synthetic stationary 10-variable system (an LCG), and the factor
 // models are made up (3 factors per asset), so the program needs no data files.
 #include <chrono>
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   const int num_positions = argc > 2 ? std::atoi(argv[2]) : 1000;
   const int num_assets = argc > 3 ? std::atoi(argv[3]) : 100;
   const int threads = argc > 4 ? std::atoi(argv[4]) : 2;
+  const int rounds = argc > 5 ? std::atoi(argv[5]) : 1;  // repeats of the risk phase (same inputs)
   const int k = 10, n = 200;
   models::MultiInput d;
   for (int i = 0; i < k; ++i) d.names.push_back("x" + std::to_string(i));
@@ -82,21 +83,23 @@ int main(int argc, char** argv) {
   for (int j = 0; j < num_positions; ++j)
     positions.push_back({"p" + std::to_string(j), "asset" + std::to_string(j % num_assets), 1e6 * (1 + j % 13) * (j % 9 == 0 ? -1 : 1),
                          "", j + 2});
-  t0 = std::chrono::steady_clock::now();
-  c0 = std::clock();
-  auto r = risk::SimulatePortfolioRisk(positions, {}, fm, *paths,
-                                       {.levels = {0.95, 0.99}, .seed = 11, .threads = threads});
-  const double risk_s = Seconds(t0);
-  const double risk_cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
-  if (!r.ok()) {
-    std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
-    return 1;
-  }
-  const auto& last = r->horizons.back();
   std::printf("paths %d x 8 x %d variables (VAR(2)), %d threads: simulate %.3f s wall, %.3f s CPU (all threads)\n", num_paths, k,
               threads, sim_s, sim_cpu);
-  std::printf("%d positions on %d assets, 3 factors, 8 horizons x 2 levels x 3 methods + contributions: %.3f s wall, %.3f s CPU\n",
-              num_positions, num_assets, risk_s, risk_cpu);
-  std::printf("h=8: mean %.0f, MC VaR99 %.0f, ES99 %.0f\n", last.mean, last.figures[3].var, last.figures[3].es);
+  for (int round = 1; round <= rounds; ++round) {
+    t0 = std::chrono::steady_clock::now();
+    c0 = std::clock();
+    auto r = risk::SimulatePortfolioRisk(positions, {}, fm, *paths,
+                                         {.levels = {0.95, 0.99}, .seed = 11, .threads = threads});
+    const double risk_s = Seconds(t0);
+    const double risk_cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    const auto& last = r->horizons.back();
+    std::printf("round %d: %d positions on %d assets, 3 factors, 8 horizons x 2 levels x 3 methods + contributions: "
+                "%.3f s wall, %.3f s CPU; h=8: mean %.0f, MC VaR99 %.0f, ES99 %.0f\n",
+                round, num_positions, num_assets, risk_s, risk_cpu, last.mean, last.figures[3].var, last.figures[3].es);
+  }
   return 0;
 }

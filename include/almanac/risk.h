@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -373,6 +374,12 @@ struct StressTestRequest {
   bool model_parameter_uncertainty = false;  // bvar: posterior coefficient draws per path
   FactorModelOptions factor_options;
   PortfolioRiskOptions risk;
+  // When set, the paths come from this already fitted VAR/BVAR (e.g. one loaded from a model
+  // package with models::LoadMultivariate) instead of fitting `model` on `data`; `data` still
+  // gives the factor regressions and the difference factors' last values. InvalidArgument
+  // when its variables are not data.names (in that order) or its fit did not end where
+  // `data` ends (the paths would start elsewhere).
+  std::shared_ptr<const models::MultivariateForecaster> fitted_model;
 };
 
 struct StressTestResult {

@@ -592,6 +592,9 @@ Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
   portfolio->add_flag("--contributions", pf->contributions,
                       "Also print contributions by position and factor (last horizon, highest level)");
   portfolio->add_option("-o,--output", pf->output, "Write the full JSON report to this file");
+  portfolio->add_option("--model-file", pf->model_file,
+                        "Simulate from this fitted var/bvar (almanac var --save) instead of refitting; "
+                        "the series must be its variables");
   auto vb = std::make_shared<RiskVarBacktestArgs>();
   auto* var_backtest = cmd.add_subcommand("var-backtest", "Backtest of the portfolio's one-step-ahead VaR computed at "
                                                           "each origin from the data as known then (vintages)");

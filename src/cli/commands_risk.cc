@@ -253,6 +253,16 @@ Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& a)
   ALMANAC_ASSIGN_OR_RETURN(risk::StressTestRequest req, BuildStressRequest(a, inputs, data_args));
   ALMANAC_ASSIGN_OR_RETURN(DataSource ds, OpenData(g, data_args));
   ALMANAC_ASSIGN_OR_RETURN(req.data, ReadMulti(*ds.store, ds.keys, ds.as_of, data_args.transform));
+  // issue 24 (registered models, first step): a fitted VAR/BVAR from a file, not refitted.
+  if (!a.model_file.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(a.model_file, "--model-file"));
+    auto saved = models::DeserializeMultivariate(bytes);
+    if (!saved.ok())
+      return Status(saved.status().code(), "--model-file " + a.model_file + ": " + saved.status().message() +
+                                               " (expected a var or bvar saved by almanac var --save)");
+    req.fitted_model = std::move(*saved);
+    inputs["model_file"] = {{"file", a.model_file}, {"sha256", Sha256Hex(bytes)}};
+  }
   ALMANAC_ASSIGN_OR_RETURN(risk::StressTestResult result, risk::RunStressTest(req));
   Json report = risk::StressTestJson(result);
   inputs["series"] = ds.keys;

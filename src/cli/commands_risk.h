@@ -65,6 +65,9 @@ struct RiskPortfolioArgs {
   int threads = 0;
   bool contributions = false;  // print contribution tables (last horizon, highest level)
   std::string output;          // write the full JSON report here
+  // issue 24: simulate from this fitted VAR/BVAR (saved by `almanac var --save`) instead of
+  // refitting the macro model; its SHA-256 goes to the report's inputs.
+  std::string model_file;
 };
 int RunRiskPortfolio(const GlobalOptions& g, const RiskPortfolioArgs& a);
 

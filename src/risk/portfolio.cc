@@ -18,6 +18,7 @@
 #include "almanac/core/thread_pool.h"
 #include "almanac/risk.h"
 #include "risk/csv_text.h"
+#include "risk/random.h"
 
 namespace almanac::risk {
 namespace {
@@ -169,42 +170,6 @@ Result<std::string> ReadWholeFile(const std::string& path, std::string_view what
   return s.str();
 }
 
-// ------------------------------------------------------------------------- random numbers
-
-// SplitMix64's finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mix.
-inline std::uint64_t Mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// Counter-based normals: entry j of (seed, path, asset) is a pure function of the four, so a
-// path's numbers do not depend on the thread, the chunk or the number of paths.
-class CounterNormals {
- public:
-  CounterNormals(std::uint64_t seed, std::uint64_t path, std::uint64_t asset)
-      : key_(Mix64(Mix64(Mix64(seed) ^ path) ^ (asset * 0xd6e8feb86659fd93ULL))) {}
-  // Fills out[0..n) with standard normals (Box-Muller pairs: entries 2m, 2m + 1 share block m).
-  void Fill(int n, double* out) const {
-    for (int m = 0; 2 * m < n; ++m) {
-      const double u1 = Uniform(2 * static_cast<std::uint64_t>(m));
-      const double u2 = Uniform(2 * static_cast<std::uint64_t>(m) + 1);
-      const double r = std::sqrt(-2.0 * std::log(u1));
-      const double a = 6.283185307179586 * u2;
-      out[2 * m] = r * std::cos(a);
-      if (2 * m + 1 < n) out[2 * m + 1] = r * std::sin(a);
-    }
-  }
-
- private:
-  double Uniform(std::uint64_t j) const {
-    const std::uint64_t bits = Mix64(key_ ^ Mix64(j + 0x632be59bd9b4e019ULL));
-    return (static_cast<double>(bits >> 11) + 0.5) * (1.0 / 9007199254740992.0);  // in (0, 1)
-  }
-  std::uint64_t key_;
-};
-
 // ------------------------------------------------------------------------------ the engine
 
 Status CheckLevels(const std::vector<double>& levels) {
@@ -319,6 +284,17 @@ class PathEngine {
       sd_.push_back(fit.residual_sd);
       model_index_.push_back(static_cast<std::uint64_t>(book.used[u]));
     }
+    // The same tables with the asset innermost ([k * U + u], [(r * K + c) * U + u]), so the
+    // per-path loops below run over contiguous assets (and vectorise).
+    coef_t_.assign(static_cast<size_t>(K) * U, 0.0);
+    chol_t_.assign(static_cast<size_t>(K) * K * U, 0.0);
+    for (int u = 0; u < U; ++u)
+      for (int r = 0; r < K; ++r) {
+        coef_t_[static_cast<size_t>(r) * U + u] = coef_[static_cast<size_t>(u) * K + r];
+        for (int c = 0; c < K; ++c)
+          chol_t_[(static_cast<size_t>(r) * K + c) * U + u] = chol_[(static_cast<size_t>(u) * K + r) * K + c];
+      }
+    draws_ = (options.parameter_uncertainty ? K : 0) + (options.residuals ? H : 0);
     return Status::Ok();
   }
 
@@ -334,42 +310,65 @@ class PathEngine {
     }
   }
 
-  // r[u * H + s]: asset u's cumulative return to the end of step s on path i; x as Factors.
+  // r[s * U + u]: used asset u's cumulative return to the end of step s on path i; x as
+  // Factors. z (draws x U) and b (K x U) are scratch. Asset u's draws are its own counter-based
+  // stream (seed, path, model asset index): the coefficient normals first, then the residuals.
+  // Every sum below runs in a fixed order, so a path's returns are the same bits wherever it
+  // is computed.
   void Returns(int i, const double* x, double* r, double* z, double* b) const {
-    for (int u = 0; u < U; ++u) {
-      const double* bh = &coef_[static_cast<size_t>(u) * K];
-      const int draws = (options_->parameter_uncertainty ? K : 0) + (options_->residuals ? H : 0);
-      if (draws > 0) CounterNormals(options_->seed, static_cast<std::uint64_t>(i), model_index_[u]).Fill(draws, z);
-      if (options_->parameter_uncertainty) {
-        const double* l = &chol_[static_cast<size_t>(u) * K * K];
-        for (int r0 = 0; r0 < K; ++r0) {
-          double v = bh[r0];
-          for (int c = 0; c <= r0; ++c) v += l[r0 * K + c] * z[c];
-          b[r0] = v;
+    const size_t Us = static_cast<size_t>(U);
+    if (draws_ > 0) {
+      double d[64];
+      double* dz = draws_ <= 64 ? d : z + static_cast<size_t>(draws_) * Us;  // z has room after the draws
+      for (int u = 0; u < U; ++u) {
+        internal::NormalStream(zig_, internal::StreamKey(options_->seed, static_cast<std::uint64_t>(i), model_index_[u]))
+            .Fill(draws_, dz);
+        for (int j = 0; j < draws_; ++j) z[j * Us + u] = dz[j];
+      }
+    }
+    if (options_->parameter_uncertainty) {
+      for (int k = 0; k < K; ++k) {
+        double* bk = b + k * Us;
+        const double* ck = &coef_t_[k * Us];
+        for (size_t u = 0; u < Us; ++u) bk[u] = ck[u];
+        for (int c = 0; c <= k; ++c) {
+          const double* l = &chol_t_[(static_cast<size_t>(k) * K + c) * Us];
+          const double* zc = z + c * Us;
+          for (size_t u = 0; u < Us; ++u) bk[u] += l[u] * zc[u];
         }
-      } else {
-        std::copy(bh, bh + K, b);
       }
-      const double* e = z + (options_->parameter_uncertainty ? K : 0);
-      double cum = 0;
-      for (int s = 0; s < H; ++s) {
-        double v = b[0];
-        for (int f = 0; f < F; ++f) v += b[1 + f] * x[s * F + f];
-        if (options_->residuals) v += sd_[u] * e[s];
-        cum += v;
-        r[u * H + s] = cum;
+    } else {
+      std::copy(coef_t_.begin(), coef_t_.end(), b);
+    }
+    const double* e = z + (options_->parameter_uncertainty ? K : 0) * Us;
+    for (int s = 0; s < H; ++s) {
+      double* rs = r + s * Us;
+      const double* prev = s > 0 ? rs - Us : nullptr;
+      for (size_t u = 0; u < Us; ++u) rs[u] = b[u];
+      for (int f = 0; f < F; ++f) {
+        const double xf = x[s * F + f];
+        const double* bf = b + (1 + f) * Us;
+        for (size_t u = 0; u < Us; ++u) rs[u] += bf[u] * xf;
       }
+      if (options_->residuals) {
+        const double* es = e + s * Us;
+        for (size_t u = 0; u < Us; ++u) rs[u] += sd_[u] * es[u];
+      }
+      if (prev != nullptr)
+        for (size_t u = 0; u < Us; ++u) rs[u] += prev[u];
     }
   }
 
   const double* coef(int u) const { return &coef_[static_cast<size_t>(u) * K]; }
 
  private:
+  const internal::ZigguratTable& zig_ = internal::Ziggurat();
   const models::SimulatedPaths* paths_ = nullptr;
   const PortfolioRiskOptions* options_ = nullptr;
   std::vector<int> var_;
   std::vector<bool> diff_;
-  std::vector<double> last_, coef_, chol_, sd_;
+  std::vector<double> last_, coef_, chol_, sd_, coef_t_, chol_t_;
+  int draws_ = 0;
   std::vector<std::uint64_t> model_index_;
 };
 
@@ -379,11 +378,12 @@ struct Scratch {
   explicit Scratch(const PathEngine& e)
       : x(static_cast<size_t>(e.H) * std::max(e.F, 1)),
         r(static_cast<size_t>(e.U) * e.H),
-        z(static_cast<size_t>(e.K + e.H + 1)),
-        b(static_cast<size_t>(e.K)) {}
+        z(static_cast<size_t>(e.K + e.H + 1) * (e.U + 1)),
+        b(static_cast<size_t>(e.K) * e.U) {}
 };
 
 constexpr int kChunk = 1024;
+constexpr size_t kTailGroup = 512;  // tail paths per group of the contribution pass
 const double kPercentiles[] = {0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99};
 
 }  // namespace
@@ -500,14 +500,22 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
       eng.Factors(i, s.x.data());
       eng.Returns(i, s.x.data(), s.r.data(), s.z.data(), s.b.data());
       double* p = &pnl[static_cast<size_t>(i) * H];
+      // P(h) = sum_u E_u R_u(h), the H sums side by side (independent chains), each in asset order.
       for (int h = 0; h < H; ++h) p[h] = 0;
-      for (int u = 0; u < U; ++u)
-        for (int h = 0; h < H; ++h) p[h] += book.asset_exposure[u] * s.r[u * H + h];
-      for (int u = 0; u < U; ++u)
-        for (int h = 0; h < H; ++h) {
-          sr[u * H + h] += s.r[u * H + h];
-          srp[u * H + h] += s.r[u * H + h] * p[h];
+      for (int u = 0; u < U; ++u) {
+        const double eu = book.asset_exposure[u];
+        for (int h = 0; h < H; ++h) p[h] += eu * s.r[static_cast<size_t>(h) * U + u];
+      }
+      for (int h = 0; h < H; ++h) {
+        const double* rh = &s.r[static_cast<size_t>(h) * U];
+        double* srh = sr + static_cast<size_t>(h) * U;
+        double* srph = srp + static_cast<size_t>(h) * U;
+        const double ph = p[h];
+        for (int u = 0; u < U; ++u) {
+          srh[u] += rh[u];
+          srph[u] += rh[u] * ph;
         }
+      }
     }
   });
   std::vector<double> mean_r(UH, 0.0), mean_rp(UH, 0.0);
@@ -555,7 +563,6 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
   const size_t J = positions.size();
 
   std::vector<double> ph(N);
-  std::vector<int> order(N);
   // The k_max worst paths of each horizon (k_max: the largest tail count of the levels); the
   // tail of every level is a prefix.
   int64_t k_max = 0;
@@ -565,8 +572,20 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
     tail_counts.push_back(k);
     k_max = std::max(k_max, k);
   }
+  // Order the paths of each horizon by (P&L, index), a total order, so the result does not
+  // depend on the thread that sorts: the tail sets of every level are prefixes.
+  std::vector<std::vector<int>> orders(H);
+  ParallelFor(static_cast<size_t>(H), options.threads, [&](size_t h) {
+    std::vector<double> v(N);
+    for (int i = 0; i < N; ++i) v[i] = pnl[static_cast<size_t>(i) * H + h];
+    std::vector<int>& o = orders[h];
+    o.resize(N);
+    std::iota(o.begin(), o.end(), 0);
+    std::sort(o.begin(), o.end(), [&](int a, int b) { return v[a] < v[b] || (v[a] == v[b] && a < b); });
+  });
   std::vector<std::vector<int>> tails(H);
   for (int h = 0; h < H; ++h) {
+    const std::vector<int>& order = orders[h];
     HorizonRisk hr;
     hr.h = h + 1;
     if (paths.first_period) hr.period = (*paths.first_period + h).ToString();
@@ -583,9 +602,6 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
     for (int s2 = 0; s2 <= h; ++s2)
       for (int f = 0; f < F; ++f) cum_x_w += w[f] * mean_x[s2 * F + f];
     hr.point = drift_w * (h + 1) + cum_x_w;
-    // Order paths by (P&L, index): the tail sets of every level are prefixes.
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int a, int b) { return ph[a] < ph[b] || (ph[a] == ph[b] && a < b); });
     tails[h].assign(order.begin(), order.begin() + k_max);
     for (double q : kPercentiles) {
       int64_t idx = static_cast<int64_t>(std::ceil(q * N - 1e-9)) - 1;
@@ -603,7 +619,7 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
     // Parametric pieces: per position mean and covariance with the portfolio.
     std::vector<double> pos_mean(J), pos_cov(J);
     for (size_t j = 0; j < J; ++j) {
-      const size_t k = static_cast<size_t>(book.position_used[j]) * H + h;
+      const size_t k = static_cast<size_t>(h) * U + book.position_used[j];
       pos_mean[j] = book.position_exposure[j] * mean_r[k];
       pos_cov[j] = book.position_exposure[j] * (mean_rp[k] - mean_r[k] * m) * N / (N - 1);
     }
@@ -649,10 +665,11 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
     out.horizons.push_back(std::move(hr));
   }
 
-  // Monte Carlo contributions: recompute the asset returns of every path in some tail once
-  // (in path order, so the sums do not depend on anything but the inputs) and add them to the
-  // tails (horizon, level) it is in. ES_j = -exposure_j * mean over the tail of R_asset(j)(h);
-  // VaR_j from the k-th worst path alone; components likewise.
+  // Monte Carlo contributions: recompute the asset returns of every path in some tail once and
+  // add them to the tails (horizon, level) it is in. ES_j = -exposure_j * mean over the tail of
+  // R_asset(j)(h); VaR_j from the k-th worst path alone; components likewise. The tail paths,
+  // in path order, are cut into groups of kTailGroup paths (fixed boundaries) summed on their
+  // own and then added in group order, so the sums do not depend on the thread count.
   const size_t L = options.levels.size(), C = components.size();
   struct Member {
     int path, h;
@@ -664,40 +681,56 @@ Result<PortfolioRisk> SimulatePortfolioRisk(const std::vector<Position>& positio
   std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
     return a.path < b.path || (a.path == b.path && a.h < b.h);
   });
-  std::vector<double> tail_r(static_cast<size_t>(H) * L * U, 0.0), tail_c(static_cast<size_t>(H) * L * C, 0.0);
-  std::vector<double> comp(C);
-  Scratch s(eng);
-  int current = -1;
-  for (const Member& mb : members) {
-    if (mb.path != current) {
-      current = mb.path;
-      eng.Factors(current, s.x.data());
-      eng.Returns(current, s.x.data(), s.r.data(), s.z.data(), s.b.data());
-    }
-    const int h = mb.h;
-    const double p = pnl[static_cast<size_t>(current) * H + h];
-    comp[0] = drift_w * (h + 1);
-    double rest = p - comp[0];
-    for (int f = 0; f < F; ++f) {
-      double cx = 0;
-      for (int s2 = 0; s2 <= h; ++s2) cx += s.x[s2 * F + f];
-      comp[1 + f] = w[f] * cx;
-      rest -= comp[1 + f];
-    }
-    comp[C - 1] = rest;
-    for (size_t l = 0; l < L; ++l) {
-      if (mb.rank >= tail_counts[l]) continue;
-      double* tr = &tail_r[(static_cast<size_t>(h) * L + l) * U];
-      double* tc = &tail_c[(static_cast<size_t>(h) * L + l) * C];
-      for (int u = 0; u < U; ++u) tr[u] += s.r[u * H + h];
-      for (size_t c = 0; c < C; ++c) tc[c] += comp[c];
-      if (mb.rank == tail_counts[l] - 1) {
-        RiskFigure& mc = out.horizons[h].figures[l * 3];
-        for (size_t c = 0; c < C; ++c) mc.component_var[c] = -comp[c];
-        for (size_t j = 0; j < J; ++j)
-          mc.position_var[j] = -book.position_exposure[j] * s.r[book.position_used[j] * H + h];
+  std::vector<size_t> group_start{0};
+  for (size_t m = 1, distinct = 0; m < members.size(); ++m)
+    if (members[m].path != members[m - 1].path && ++distinct % kTailGroup == 0) group_start.push_back(m);
+  group_start.push_back(members.size());
+  const size_t groups = group_start.size() - 1;
+  const size_t TR = static_cast<size_t>(H) * L * U, TC = static_cast<size_t>(H) * L * C;
+  std::vector<double> group_r(groups * TR, 0.0), group_c(groups * TC, 0.0);
+  ParallelFor(groups, options.threads, [&](size_t g) {
+    Scratch s(eng);
+    std::vector<double> comp(C);
+    double* gr = &group_r[g * TR];
+    double* gc = &group_c[g * TC];
+    int current = -1;
+    for (size_t m = group_start[g]; m < group_start[g + 1]; ++m) {
+      const Member& mb = members[m];
+      if (mb.path != current) {
+        current = mb.path;
+        eng.Factors(current, s.x.data());
+        eng.Returns(current, s.x.data(), s.r.data(), s.z.data(), s.b.data());
+      }
+      const int h = mb.h;
+      const double p = pnl[static_cast<size_t>(current) * H + h];
+      comp[0] = drift_w * (h + 1);
+      double rest = p - comp[0];
+      for (int f = 0; f < F; ++f) {
+        double cx = 0;
+        for (int s2 = 0; s2 <= h; ++s2) cx += s.x[s2 * F + f];
+        comp[1 + f] = w[f] * cx;
+        rest -= comp[1 + f];
+      }
+      comp[C - 1] = rest;
+      const double* rh = &s.r[static_cast<size_t>(h) * U];
+      for (size_t l = 0; l < L; ++l) {
+        if (mb.rank >= tail_counts[l]) continue;
+        double* tr = gr + (static_cast<size_t>(h) * L + l) * U;
+        double* tc = gc + (static_cast<size_t>(h) * L + l) * C;
+        for (int u = 0; u < U; ++u) tr[u] += rh[u];
+        for (size_t c = 0; c < C; ++c) tc[c] += comp[c];
+        if (mb.rank == tail_counts[l] - 1) {  // the VaR scenario of (h, l): in exactly one group
+          RiskFigure& mc = out.horizons[h].figures[l * 3];
+          for (size_t c = 0; c < C; ++c) mc.component_var[c] = -comp[c];
+          for (size_t j = 0; j < J; ++j) mc.position_var[j] = -book.position_exposure[j] * rh[book.position_used[j]];
+        }
       }
     }
+  });
+  std::vector<double> tail_r(TR, 0.0), tail_c(TC, 0.0);
+  for (size_t g = 0; g < groups; ++g) {
+    for (size_t j = 0; j < TR; ++j) tail_r[j] += group_r[g * TR + j];
+    for (size_t j = 0; j < TC; ++j) tail_c[j] += group_c[g * TC + j];
   }
   for (int h = 0; h < H; ++h)
     for (size_t l = 0; l < L; ++l) {

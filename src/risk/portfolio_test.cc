@@ -275,6 +275,39 @@ TEST(PortfolioRiskTest, ParameterUncertaintyAndResidualsIdenticalForOneAndTwoThr
   EXPECT_NE(other->horizons[0].figures[0].es, one->horizons[0].figures[0].es);
 }
 
+TEST(PortfolioRiskTest, ManyChunksAndTailGroupsIdenticalForOneTwoAndThreeThreads) {
+  // 20,000 paths: 20 chunks of pass 1, and at 0.95 1,000 tail paths per horizon, so the
+  // contribution pass has several groups of 512 tail paths, split between the threads.
+  std::vector<double> f;
+  for (int i = 0; i < 20000; ++i) f.push_back(std::sin(0.37 * i) * 0.02);
+  const auto paths = OneFactorPaths(f, 3);
+  PortfolioRiskOptions o{.seed = 4, .threads = 1};
+  auto one = SimulatePortfolioRisk(Book(), Fx(), TwoAssets(), paths, o);
+  ASSERT_THAT(one, IsOk());
+  for (int threads : {2, 3}) {
+    o.threads = threads;
+    auto other = SimulatePortfolioRisk(Book(), Fx(), TwoAssets(), paths, o);
+    ASSERT_THAT(other, IsOk());
+    for (size_t h = 0; h < one->horizons.size(); ++h) {
+      EXPECT_EQ(one->horizons[h].percentiles, other->horizons[h].percentiles) << threads;
+      for (size_t i = 0; i < one->horizons[h].figures.size(); ++i) {
+        const auto &a = one->horizons[h].figures[i], &b = other->horizons[h].figures[i];
+        EXPECT_EQ(a.var, b.var) << threads;
+        EXPECT_EQ(a.es, b.es) << threads;
+        EXPECT_EQ(a.position_var, b.position_var) << threads;
+        EXPECT_EQ(a.position_es, b.position_es) << threads;
+        EXPECT_EQ(a.component_var, b.component_var) << threads;
+        EXPECT_EQ(a.component_es, b.component_es) << threads;
+      }
+    }
+  }
+  for (const auto& hr : one->horizons)
+    for (const auto& a : hr.figures) {
+      EXPECT_NEAR(Sum(a.position_es), a.es, 1e-9 * std::max(1.0, std::abs(a.es)));
+      EXPECT_NEAR(Sum(a.position_var), a.var, 1e-9 * std::max(1.0, std::abs(a.var)));
+    }
+}
+
 TEST(PortfolioRiskTest, MonteCarloErrorShrinksLikeOneOverSqrtN) {
   // Factor f = 0: the P&L at h = 1 is exposure * (alpha + draw + residual) ~ N(E alpha,
   // E^2 (var_alpha + sd^2)); the RMS error of the Monte Carlo ES over seeds shrinks by ~4 from

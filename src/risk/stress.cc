@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -139,9 +140,21 @@ Result<StressTestResult> RunStressTest(const StressTestRequest& req) {
     out.scenario_descriptions.push_back("no conditions");
     conditions.emplace_back();
   }
-  ALMANAC_ASSIGN_OR_RETURN(auto model, models::CreateMultivariate(req.model));
-  ALMANAC_RETURN_IF_ERROR(model->Fit(data));
+  std::unique_ptr<models::MultivariateForecaster> fitted_here;
+  const models::MultivariateForecaster* model = req.fitted_model.get();
+  if (model == nullptr) {
+    ALMANAC_ASSIGN_OR_RETURN(fitted_here, models::CreateMultivariate(req.model));
+    ALMANAC_RETURN_IF_ERROR(fitted_here->Fit(data));
+    model = fitted_here.get();
+  }
   ALMANAC_ASSIGN_OR_RETURN(auto desc, model->Describe());
+  if (req.fitted_model != nullptr && desc.names != data.names) {
+    std::string have, want;
+    for (const auto& n : desc.names) have += (have.empty() ? "" : ", ") + n;
+    for (const auto& n : data.names) want += (want.empty() ? "" : ", ") + n;
+    return InvalidArgumentError("stress test: the fitted " + desc.method + " has the variables (" + have +
+                                ") but the macro data have (" + want + "); give the model's series in its order");
+  }
   out.model_method = desc.method;
   PortfolioRiskOptions ro = req.risk;
   for (size_t f = 0; f < factor_var.size(); ++f)
@@ -157,6 +170,10 @@ Result<StressTestResult> RunStressTest(const StressTestRequest& req) {
                                       .threads = req.risk.threads};
     auto paths = model->SimulatePaths(sim);
     if (!paths.ok()) return paths.status().WithContext("scenario " + out.scenario_names[s]);
+    if (paths->first_period && *paths->first_period != first)
+      return InvalidArgumentError("stress test: the fitted " + desc.method + " simulates from " +
+                                  paths->first_period->ToString() + " but the macro data end before " +
+                                  first.ToString() + "; give the data the model was fitted on");
     auto risk = SimulatePortfolioRisk(req.positions, req.fx, out.factor_model, *paths, ro);
     if (!risk.ok()) return risk.status().WithContext("scenario " + out.scenario_names[s]);
     out.scenarios.push_back(std::move(*risk));

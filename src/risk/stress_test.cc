@@ -112,6 +112,48 @@ TEST(StressTestTest, ThreeScenariosOnTheQuickStartData) {
   EXPECT_EQ(j["scenarios"][2]["horizons"][7]["figures"][0]["components"].size(), 4u);  // drift, 2 factors, specific
 }
 
+TEST(StressTestTest, AFittedModelReloadedFromItsSerialisedFormGivesTheSameResult) {
+  // The path a registered VAR/BVAR will take: fit, serialise (the model-package envelope),
+  // load, and simulate from the loaded model instead of refitting. Same seed, same report.
+  for (const char* type : {"var", "bvar"}) {
+    StressTestRequest req = Request();
+    req.num_paths = 500;
+    req.model = {type, Json{{"lags", 2}}};
+    req.model_parameter_uncertainty = std::string(type) == "bvar";
+    auto refit = RunStressTest(req);
+    ASSERT_THAT(refit, IsOk()) << type;
+    auto model = models::CreateMultivariate(req.model);
+    ASSERT_THAT(model, IsOk());
+    ASSERT_THAT((*model)->Fit(req.data), IsOk());
+    auto bytes = models::SerializeMultivariate(**model);
+    ASSERT_THAT(bytes, IsOk());
+    auto loaded = models::LoadMultivariate(ParseJson(*bytes).value());
+    ASSERT_THAT(loaded, IsOk());
+    req.fitted_model = std::move(*loaded);
+    req.model = {"var", Json{{"lags", 7}}};  // ignored: the fitted model is used
+    auto registered = RunStressTest(req);
+    ASSERT_THAT(registered, IsOk()) << type;
+    EXPECT_EQ(StressTestJson(*registered).dump(), StressTestJson(*refit).dump()) << type;
+  }
+  // A model of other variables, or fitted on data that end elsewhere, is refused.
+  StressTestRequest req = Request();
+  req.num_paths = 50;
+  auto model = models::CreateMultivariate({"var", Json{{"lags", 2}}});
+  ASSERT_THAT(model, IsOk());
+  models::MultiInput shorter = req.data;
+  for (auto& v : shorter.values) v.pop_back();
+  ASSERT_THAT((*model)->Fit(shorter), IsOk());
+  req.fitted_model = std::move(*model);
+  EXPECT_THAT(RunStressTest(req), StatusIs(StatusCode::kInvalidArgument, "the macro data end before"));
+  models::MultiInput renamed = req.data;
+  renamed.names[2] = "us:cpi";
+  auto other = models::CreateMultivariate({"var", Json{{"lags", 2}}});
+  ASSERT_THAT(other, IsOk());
+  ASSERT_THAT((*other)->Fit(renamed), IsOk());
+  req.fitted_model = std::move(*other);
+  EXPECT_THAT(RunStressTest(req), StatusIs(StatusCode::kInvalidArgument, "us:cpi"));
+}
+
 TEST(StressTestTest, BadInputNamesThePlace) {
   {
     auto req = Request();

@@ -219,6 +219,30 @@ TEST_F(RiskCliTest, PortfolioStressTestUnderThreeScenarios) {
   EXPECT_THAT(table.out, HasSubstr("eq-eu"));
 }
 
+TEST_F(RiskCliTest, PortfolioFromASavedModelEqualsTheRefit) {
+  const std::string saved = dir_ / "var2.json";
+  auto fit = RunAlmanac({"var", "coef", "us:tbilrate", "us:unemp", "us:infl", "--input", kMacro, "--lags", "2",
+                         "--format", "json", "--save", saved});
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  auto refit = RunAlmanac(PortfolioArgs({"--format", "json", "--seed", "3"}));
+  ASSERT_EQ(refit.exit_code, 0) << refit.err;
+  auto from_file = RunAlmanac(PortfolioArgs({"--format", "json", "--seed", "3", "--model-file", saved}));
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  const Json a = ParseOut(refit), b = ParseOut(from_file);
+  EXPECT_EQ(a["scenarios"], b["scenarios"]);
+  EXPECT_EQ(a["macro_model"], b["macro_model"]);
+  EXPECT_EQ(b["inputs"]["model_file"]["sha256"].get<std::string>().size(), 64u);
+  EXPECT_FALSE(a["inputs"].contains("model_file"));
+  // Not a multivariate model, or a missing file: an error naming the option and the file.
+  auto bad = RunAlmanac(PortfolioArgs({"--model-file", Write("m.json", "{\"format\":\"almanac-model\"}")}));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("--model-file"));
+  EXPECT_THAT(bad.err, HasSubstr("m.json"));
+  auto missing = RunAlmanac(PortfolioArgs({"--model-file", dir_ / "none.json"}));
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.err, HasSubstr("none.json"));
+}
+
 TEST_F(RiskCliTest, PortfolioBadInputNamesThePlaceAndWritesNothing) {
   const std::string report = dir_ / "report.json";
   auto unknown = RunAlmanac(PortfolioArgs({"-o", report}, Write("p.csv", "asset,exposure\nus_equity,1\ngold,2\n")));
