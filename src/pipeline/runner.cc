@@ -207,10 +207,13 @@ class Run {
   Status Steps() {
     // Parameters: the whole spec, flattened.
     std::vector<std::pair<std::string, std::string>> params = {
-        {"pipeline", spec_.name}, {"target", spec_.target}, {"horizon", std::to_string(spec_.horizon)},
-        {"levels", CompactJson(spec_.levels)}, {"seed", std::to_string(spec_.seed)},
-        {"transforms", CompactJson(data::TransformsToJson(spec_.transforms))},
-        {"evaluation", CompactJson(EvaluationJson(spec_.evaluation))}};
+        {"pipeline", spec_.name}, {"seed", std::to_string(spec_.seed)},
+        {"transforms", CompactJson(data::TransformsToJson(spec_.transforms))}};
+    if (!spec_.candidates.empty()) {  // a risk-only pipeline forecasts nothing (issue 24)
+      params.insert(params.end(), {{"target", spec_.target}, {"horizon", std::to_string(spec_.horizon)},
+                                   {"levels", CompactJson(spec_.levels)},
+                                   {"evaluation", CompactJson(EvaluationJson(spec_.evaluation))}});
+    }
     for (const auto& c : spec_.candidates) params.emplace_back("model." + c.name, CompactJson(ModelJson(c.model)));
     ALMANAC_RETURN_IF_ERROR(tracker_.LogParams(result_.run_id, params));
     // The pipeline file itself, for reproduction.
