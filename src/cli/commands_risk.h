@@ -44,7 +44,8 @@ struct RiskPortfolioArgs {
   ModelArgs model{"", {}, ""};
   int lags = -1;
   std::string positions;       // CSV or JSON
-  std::string returns;         // CSV: period, one column per asset
+  std::string returns;         // CSV: period, one column per asset; or
+  std::string return_series;   // ASSET=SERIES,...: returns from the store (as of --as-of)
   std::string fx;              // CSV currency,rate (optional)
   std::string base_currency = "USD";
   std::string scenarios;       // scenario YAML (optional)
@@ -65,6 +66,7 @@ struct RiskPortfolioArgs {
   int threads = 0;
   bool contributions = false;  // print contribution tables (last horizon, highest level)
   std::string output;          // write the full JSON report here
+  std::string experiment;      // record a tracked run in this experiment (needs a workspace)
 };
 int RunRiskPortfolio(const GlobalOptions& g, const RiskPortfolioArgs& a);
 
