@@ -1,5 +1,7 @@
 // The risk steps of a pipeline (issue 24): the `risk:` and `var_backtest:` sections, the
 // tracked run (inputs' SHA-256 as params, artifacts, metrics, cache) and its reproduction.
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -371,6 +373,23 @@ TEST_F(RiskRunnerTest, ReturnsFromTheStoreAndBacktestAsOfBounds) {
   ASSERT_OK_AND_ASSIGN(RunResult ok, RunFile());
   EXPECT_EQ(ok.steps.back().step, "var_backtest");
   EXPECT_THAT(ok.steps.back().summary, HasSubstr("in 7 periods"));
+}
+
+TEST_F(RiskRunnerTest, BacktestNeedsDataSeriesAlsoWhenTheScenarioFileNamesThem) {
+  // risk.series not given: the scenario file's list names a transform.
+  WriteText(dir_ / "portfolio/scenarios.yaml",
+            "horizon: 4\nseries: [us:tbilrate, unemp_change]\nscenarios:\n  base:\n    description: none\n");
+  std::string text = Pipeline();
+  const std::string factors = "factors: [us:tbilrate, us:unemp]";
+  text.replace(text.find(factors), factors.size(), "factors: [us:tbilrate]");
+  WriteText(dir_ / "p.yaml", text);
+  EXPECT_THAT(RunFile(), StatusIs(StatusCode::kInvalidArgument,
+                                  "var_backtest: the macro variable 'unemp_change' is not in data.series"));
+  // Without the backtest the transform is a fine macro variable.
+  WriteText(dir_ / "p.yaml", text.substr(0, text.find("var_backtest:")));
+  ASSERT_OK_AND_ASSIGN(RunResult r, RunFile());
+  EXPECT_EQ(r.steps.back().step, "risk");
+  EXPECT_THAT(r.steps.back().summary, HasSubstr("1 scenario(s) x 200 paths, horizon 4"));
 }
 
 }  // namespace

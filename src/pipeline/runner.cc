@@ -1,5 +1,6 @@
 // The pipeline runner: load -> validate -> transform -> train -> evaluate -> register -> promote,
 // with content-addressed, cached step outputs and full tracking.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -512,6 +513,12 @@ class Run {
   // is reproducible; cached by the content of every vintage read.
   Status VarBacktest(StepResult& sr) {
     ALMANAC_ASSIGN_OR_RETURN(std::vector<Period> origins, VarBacktestOrigins(spec_.var_backtest));
+    // The vintages are the store's: the macro variables (here from the scenario file, when
+    // risk.series is not given) must be data series, not transforms.
+    for (const auto& k : risk_plan_.series)
+      if (std::find(spec_.series.begin(), spec_.series.end(), k) == spec_.series.end())
+        return InvalidArgumentError("var_backtest: the macro variable '" + k +
+                                    "' is not in data.series; the backtest reads each origin's vintage of it from the store");
     std::map<Date, models::MultiInput> vintages;
     Json vintage_ids = Json::object();
     for (const Period& origin : origins) {
