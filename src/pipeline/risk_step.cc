@@ -331,6 +331,15 @@ Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, cons
       return FailedPreconditionError(key + ": run " + options.reproduces + " did not store its file '" + name +
                                      "' (" + label + ")");
     } else {
+      // The parser refused absolute names and '..'; a symbolic link must not lead out either.
+      std::error_code e1, e2;
+      const std::filesystem::path base = std::filesystem::weakly_canonical(dir.empty() ? "." : dir, e1);
+      const std::filesystem::path target = std::filesystem::weakly_canonical(dir / name, e2);
+      if (e1 || e2) return NotFoundError(key + ": cannot resolve " + (dir / name).string());
+      const auto rel = target.lexically_relative(base);
+      if (rel.empty() || *rel.begin() == "..")
+        return InvalidArgumentError(key + ": file '" + name + "' resolves to " + target.string() +
+                                    ", outside the pipeline file's folder " + base.string());
       auto bytes = ReadFileBytes(dir / name);
       if (!bytes.ok()) return bytes.status().WithContext(key);
       f.bytes = std::move(*bytes);

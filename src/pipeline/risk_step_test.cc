@@ -322,6 +322,14 @@ TEST_F(RiskRunnerTest, BadInputFailsTheRunNamingThePlaceAndStoresNoResult) {
     }
     TearDown();
   }
+  // A symbolic link inside the folder that leads out of it is refused.
+  SetUp();
+  std::filesystem::remove(dir_ / "portfolio/fx.csv");
+  std::filesystem::create_symlink(kRiskDir + "/portfolio/fx.csv", dir_ / "portfolio/fx.csv");
+  auto linked = RunFile();
+  EXPECT_THAT(linked, StatusIs(StatusCode::kInvalidArgument, "outside the pipeline file's folder"));
+  EXPECT_THAT(linked.status().message(), HasSubstr("risk.fx: file 'portfolio/fx.csv' resolves to "));
+  TearDown();
   // A missing file: NotFound naming the key and the file.
   SetUp();
   std::filesystem::remove(dir_ / "portfolio/fx.csv");
