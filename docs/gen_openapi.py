@@ -664,6 +664,62 @@ paths.update({
                     "stored; answers are not cached.")},
 })
 
+# Investment risk (issue 24; docs/risk.md, "REST"): POST /v1/risk/var-backtest.
+schemas.update({
+    "RiskVarBacktestRequest": obj({
+        "series": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20, "uniqueItems": True,
+                   "description": "The macro model's series keys; at each origin read as known on the first day "
+                                  "after it (vintages)"},
+        "as_of": {"type": "string", "format": "date",
+                  "description": "Read return_series as known on this date (default: latest)"},
+        "model": {"type": "string", "enum": ["var", "bvar"], "description": "Default var"},
+        "params": {"type": "object", "additionalProperties": True,
+                   "description": "Model parameters as for `almanac var` (lags at most 12)"},
+        "positions": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}},
+                                {"type": "object"}],
+                      "description": "As for /v1/risk/portfolio"},
+        "returns": {"type": "string", "description": "CSV text period,ASSET1,... (one of returns and return_series)"},
+        "return_series": {"type": "object", "additionalProperties": {"type": "string"},
+                          "description": "Asset -> series key of its return history in the store"},
+        "fx": {"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "number"}}]},
+        "base_currency": {"type": "string", "description": "Default USD"},
+        "factors": {"type": "array", "items": {"type": "string"},
+                    "description": "Model variables used as factors (default: all)"},
+        "factor_changes": {"type": "boolean"},
+        "nw_lags": {"type": "integer", "minimum": -1, "maximum": 100},
+        "from": {"type": "string", "description": "First origin period, e.g. 2005Q1"},
+        "to": {"type": "string", "description": "Last origin period (its as-of date not in the future)"},
+        "level": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Default 0.99"},
+        "paths": {"type": "integer", "minimum": 2, "maximum": 100000,
+                  "description": "Paths per origin, default 2000; origins x paths at most 800000"},
+        "parameter_uncertainty": {"type": "boolean"}, "residuals": {"type": "boolean"},
+        "t_dof": {"type": "number"}, "seed": {"type": "integer", "minimum": 0, "description": "Default 42"}},
+        ["positions", "series", "from", "to"]),
+    "RiskVarBacktest": obj({
+        "inputs": {"type": "object", "description": "SHA-256 of each input, the series and as_of"},
+        "settings": {"type": "object"},
+        "points": {"type": "array", "items": {"type": "object"},
+                   "description": "Per origin: origin, as_of, target, var, es, pnl, exception"},
+        "skipped": {"type": "array", "items": {"type": "string"},
+                    "description": "Origins without a realised return for their target period"},
+        "backtest": {"type": "object",
+                     "description": "observations, exceptions, expected_exceptions, Kupiec, Christoffersen "
+                                    "independence and conditional coverage (LR and p), n00..n11, binomial_cdf, zone"},
+        "request_id": {"type": "string"}},
+        ["inputs", "settings", "points", "skipped", "backtest", "request_id"],
+        description="What `almanac --format json risk var-backtest` prints"),
+})
+paths.update({
+    "/v1/risk/var-backtest": {"post": op(
+        "As-of VaR backtest of a portfolio: the one-step VaR at each origin from the vintages known then, "
+        "Kupiec, Christoffersen and the Basel zone", "predict",
+        {**ok(ref("RiskVarBacktest")), **errors("400", "401", "403", "404", "409", "413", "503")},
+        body=ref("RiskVarBacktestRequest"),
+        description="What `almanac risk var-backtest` computes (risk::BacktestPortfolioAsOf), with the files' "
+                    "content in the request. Bad input is a 400 naming the place, an unknown series a 404. "
+                    "Nothing is stored; answers are not cached.")},
+})
+
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "almanac serve", "version": "1",

@@ -118,6 +118,50 @@ class CronSchedule {
 enum class Trigger { kNone, kOnNewData };
 std::string_view TriggerName(Trigger t);
 
+// `risk:` section (issue 24; docs/pipelines.md, "Risk steps"): a portfolio stress test
+// (risk::RunStressTest) on the pipeline's data, as `almanac risk portfolio` runs it. File
+// names are relative to the pipeline file's folder (absolute paths and '..' are refused);
+// their bytes are stored with the run, so `Reproduce` needs only the store.
+struct RiskStepSpec {
+  bool enabled = false;
+  std::string positions;  // CSV or JSON file
+  std::string returns;    // CSV file period,ASSET,...; or
+  // asset -> a data series or transform of this pipeline holding the asset's returns (read
+  // with the pipeline's data: as of data.as_of, or from the snapshot).
+  std::vector<std::pair<std::string, std::string>> return_series;
+  std::string fx;         // CSV currency,rate (optional)
+  std::string base_currency = "USD";
+  std::string scenarios;  // scenario YAML (optional: one unconditional run)
+  // The macro variables, in model order: data series or transforms (default: the scenario
+  // file's `series`).
+  std::vector<std::string> series;
+  std::string model_type;  // var or bvar (default: the scenario file's, else var)
+  Json model_params = Json::object();  // over the scenario file's
+  std::vector<std::string> only;
+  std::vector<std::string> factors;  // default: every model variable
+  bool factor_changes = false;
+  int nw_lags = -1;
+  int paths = 10000;
+  int horizon = 0;  // 0: the scenario file's, else 8
+  std::string shocks = "gaussian";
+  double shock_dof = 5;
+  bool parameter_uncertainty = true;
+  bool residuals = true;
+  std::vector<double> levels{0.95, 0.99};  // confidence levels in (0, 1)
+  double t_dof = 5;
+  std::optional<int64_t> seed;  // default: the pipeline's seed
+};
+
+// `var_backtest:` section: the as-of VaR backtest (risk::BacktestPortfolioAsOf) of the `risk:`
+// section's portfolio, origins `from`..`to`, the macro data as known after each origin read
+// from the store's vintages (each date no later than data.as_of).
+struct VarBacktestStepSpec {
+  bool enabled = false;
+  std::string from, to;  // origin periods, e.g. 2000Q1
+  double level = 0.99;
+  int paths = 2000;      // per origin
+};
+
 struct PipelineSpec {
   std::string name;
   std::string description;
@@ -140,6 +184,8 @@ struct PipelineSpec {
   Trigger trigger = Trigger::kNone;  // a triggered pipeline needs no schedule
   int max_retries = 2;
   int64_t seed = 42;
+  RiskStepSpec risk;                 // issue 24: optional risk steps
+  VarBacktestStepSpec var_backtest;
 
   std::string file;           // where it was read from
   std::string source_bytes;   // the file's bytes (hashed and stored with each run)
@@ -176,6 +222,9 @@ struct RunOptions {
   // false: the register step builds the package but registers nothing and promote is skipped
   // (backfills: a run on past data must not become the newest model version).
   bool publish = true;
+  // Reproduction: the input files the original run stored (artifact label, e.g.
+  // "input.risk.positions", -> bytes), used instead of reading the files again.
+  std::map<std::string, std::string> recorded_inputs;
 };
 
 // Run tags that say why a run happened (docs/pipelines.md; `almanac runs list` shows them).

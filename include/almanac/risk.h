@@ -357,6 +357,14 @@ struct AssetReturns {
 // non-finite return, a duplicated period or asset column, or no asset column.
 Result<AssetReturns> ParseAssetReturns(std::string_view text, std::string_view file_name);
 
+// Asset returns from series (e.g. read from the store as of a date): asset a's history is
+// series[a]; the rows are the periods where every asset has a finite value, in order.
+// InvalidArgument naming the asset for an empty series, an empty or duplicated asset name, a
+// frequency that differs from the first asset's, no common period, or fewer than
+// `min_periods` common periods; for names and series that disagree in number.
+Result<AssetReturns> AlignAssetReturns(const std::vector<std::string>& assets, const std::vector<TimeSeries>& series,
+                                       int64_t min_periods = 1);
+
 struct StressTestRequest {
   models::MultiInput data;  // the macro variables, aligned, with a start period
   models::ModelSpec model{"var", Json{{"lags", 2}}};
@@ -403,6 +411,12 @@ Result<StressTestResult> RunStressTest(const StressTestRequest& request);
 // The result as JSON (docs/risk.md, "JSON report"): inputs, factor model, historical figures,
 // and per scenario the horizons with VaR/ES, contributions, percentiles and histogram.
 Json StressTestJson(const StressTestResult& result);
+
+// The headline figures of a StressTestJson report as (name, value) pairs, for run metrics:
+// "risk.SCENARIO.hH.varLL" and "risk.SCENARIO.hH.esLL", the Monte Carlo VaR and ES of each
+// scenario, horizon h and level (LL = level x 100, e.g. var99, es97.5), in report order.
+// Entries the report lacks are skipped (never an error).
+std::vector<std::pair<std::string, double>> StressTestMetrics(const Json& report);
 
 // ------------------------------------------------------------------ as-of VaR backtest
 //

@@ -568,7 +568,11 @@ Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
   AddModelOptions(*portfolio, pf->model, " (merged over the scenario file's)");
   portfolio->add_option("--lags", pf->lags, "Lag order of the macro model");
   portfolio->add_option("--positions", pf->positions, "Positions: CSV (asset,exposure[,currency][,id]) or JSON")->required();
-  portfolio->add_option("--returns", pf->returns, "Asset return history: CSV period,ASSET1,ASSET2,...")->required();
+  portfolio->add_option("--returns", pf->returns, "Asset return history: CSV period,ASSET1,ASSET2,...");
+  portfolio->add_option("--return-series", pf->return_series,
+                        "Or the asset returns from the store: ASSET=SERIES,... (as of --as-of)");
+  portfolio->add_option("--experiment", pf->experiment,
+                        "Record a tracked run in this experiment (params, inputs' SHA-256, VaR/ES metrics, the report)");
   portfolio->add_option("--fx", pf->fx, "FX rates to the base currency: CSV currency,rate");
   portfolio->add_option("--base-currency", pf->base_currency, "Reporting currency (default USD)");
   portfolio->add_option("--scenarios", pf->scenarios, "Scenario YAML (as for almanac scenario); default: unconditional");
@@ -604,7 +608,11 @@ Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
   AddModelOptions(*var_backtest, vb->portfolio.model, "");
   var_backtest->add_option("--lags", vb->portfolio.lags, "Lag order of the macro model");
   var_backtest->add_option("--positions", vb->portfolio.positions, "Positions: CSV or JSON")->required();
-  var_backtest->add_option("--returns", vb->portfolio.returns, "Asset return history: CSV period,ASSET,...")->required();
+  var_backtest->add_option("--returns", vb->portfolio.returns, "Asset return history: CSV period,ASSET,...");
+  var_backtest->add_option("--return-series", vb->portfolio.return_series,
+                           "Or the asset returns from the store: ASSET=SERIES,...");
+  var_backtest->add_option("--experiment", vb->portfolio.experiment,
+                           "Record a tracked run in this experiment (params, inputs' SHA-256, backtest metrics, the report)");
   var_backtest->add_option("--fx", vb->portfolio.fx, "FX rates to the base currency: CSV currency,rate");
   var_backtest->add_option("--base-currency", vb->portfolio.base_currency, "Reporting currency (default USD)");
   var_backtest->add_option("--factors", vb->portfolio.factors, "Model variables used as factors (default all)");

@@ -92,7 +92,7 @@ int RunPipeline(const GlobalOptions& g, const RunArgs& a) {
   }
   Print(std::cout, t, g.format);
   if (g.format == OutputFormat::kTable) {
-    std::cout << "\nrun " << r->run_id << ": selected " << r->selected;
+    std::cout << "\nrun " << r->run_id << (r->selected.empty() ? std::string(": no forecasting model") : ": selected " + r->selected);
     if (!r->message.empty()) std::cout << "; " << r->message;
     std::cout << "\n";
   }

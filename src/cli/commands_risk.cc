@@ -13,6 +13,8 @@
 #include "almanac/data.h"
 #include "almanac/models.h"
 #include "almanac/risk.h"
+#include "almanac/tracking.h"
+#include "cli/commands_pipeline.h"
 #include "cli/csv_table.h"
 
 #include "cli/arguments.h"
@@ -187,17 +189,68 @@ Result<std::string> ReadInputFile(const std::string& path, std::string_view opti
   return s.str();
 }
 
+using ReturnSeries = std::vector<std::pair<std::string, std::string>>;  // asset, series key
+
+// --return-series ASSET=SERIES,...: the assets and their series keys, in the order given.
+Result<ReturnSeries> ParseReturnSeriesOption(const std::string& text) {
+  ReturnSeries out;
+  for (const auto& part : SplitList({text})) {
+    const size_t eq = part.find('=');
+    const std::string asset(Trim(part.substr(0, eq == std::string::npos ? 0 : eq)));
+    const std::string key(eq == std::string::npos ? "" : Trim(part.substr(eq + 1)));
+    if (asset.empty() || key.empty())
+      return InvalidArgumentError("--return-series: " + QuoteForMessage(part) +
+                                  " is not ASSET=SERIES (e.g. us_equity=mkt:us_equity)");
+    ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(key).WithContext("--return-series " + asset));
+    for (const auto& [a, k] : out)
+      if (a == asset) return InvalidArgumentError("--return-series: asset " + QuoteForMessage(asset) + " is named twice");
+    out.emplace_back(asset, key);
+  }
+  if (out.empty()) return InvalidArgumentError("--return-series: give ASSET=SERIES pairs, e.g. us_equity=mkt:us_equity");
+  return out;
+}
+
+// The assets' return histories from the store as known on `as_of`, on their common periods.
+Result<risk::AssetReturns> ReadStoreReturns(store::SeriesStore& store, const ReturnSeries& pairs,
+                                            std::optional<Date> as_of) {
+  std::vector<std::string> assets;
+  std::vector<TimeSeries> series;
+  for (const auto& [asset, key] : pairs) {
+    auto ts = store.ReadAsOf(key, as_of);
+    if (!ts.ok())
+      return ts.status().WithContext("--return-series " + asset + "=" + key +
+                                     (as_of ? " (as of " + as_of->ToString() + ")" : std::string()));
+    assets.push_back(asset);
+    series.push_back(std::move(*ts));
+  }
+  auto r = risk::AlignAssetReturns(assets, series, /*min_periods=*/3);
+  if (!r.ok()) return r.status().WithContext("--return-series");
+  return r;
+}
+
 // The request of `risk portfolio` and `risk var-backtest` from the options and files (all but
-// the macro data); `inputs` gets each file's name and SHA-256, `data_args` the series to read.
-Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, Json& inputs, MultiDataArgs& data_args) {
+// the macro data and store returns); `inputs` gets each file's name and SHA-256, `data_args`
+// the series to read, `return_series` the --return-series pairs (read once the store is open).
+Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, Json& inputs, MultiDataArgs& data_args,
+                                                   ReturnSeries& return_series) {
   risk::StressTestRequest req;
+  if (!a.experiment.empty()) ALMANAC_RETURN_IF_ERROR(ValidateName(a.experiment, "experiment").WithContext("--experiment"));
+  if (a.returns.empty() == a.return_series.empty())
+    return InvalidArgumentError("give exactly one of --returns FILE and --return-series ASSET=SERIES,...");
   ALMANAC_ASSIGN_OR_RETURN(req.risk.levels, ParseLevels(a.levels, "--level"));
   ALMANAC_ASSIGN_OR_RETURN(std::string positions_text, ReadInputFile(a.positions, "--positions"));
   ALMANAC_ASSIGN_OR_RETURN(req.positions, risk::ParsePositions(positions_text, a.positions));
   inputs["positions"] = {{"file", a.positions}, {"sha256", Sha256Hex(positions_text)}};
-  ALMANAC_ASSIGN_OR_RETURN(std::string returns_text, ReadInputFile(a.returns, "--returns"));
-  ALMANAC_ASSIGN_OR_RETURN(req.returns, risk::ParseAssetReturns(returns_text, a.returns));
-  inputs["returns"] = {{"file", a.returns}, {"sha256", Sha256Hex(returns_text)}};
+  if (!a.returns.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string returns_text, ReadInputFile(a.returns, "--returns"));
+    ALMANAC_ASSIGN_OR_RETURN(req.returns, risk::ParseAssetReturns(returns_text, a.returns));
+    inputs["returns"] = {{"file", a.returns}, {"sha256", Sha256Hex(returns_text)}};
+  } else {
+    ALMANAC_ASSIGN_OR_RETURN(return_series, ParseReturnSeriesOption(a.return_series));
+    Json named = Json::object();
+    for (const auto& [asset, key] : return_series) named[asset] = key;
+    inputs["return_series"] = named;
+  }
   if (!a.fx.empty()) {
     ALMANAC_ASSIGN_OR_RETURN(std::string fx_text, ReadInputFile(a.fx, "--fx"));
     ALMANAC_ASSIGN_OR_RETURN(req.fx, risk::ParseFxRates(fx_text, a.fx, a.base_currency));
@@ -247,10 +300,11 @@ Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, J
   return req;
 }
 
-Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& a) {
+Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& a, models::ModelSpec* model) {
   Json inputs = Json::object();
   MultiDataArgs data_args;
-  ALMANAC_ASSIGN_OR_RETURN(risk::StressTestRequest req, BuildStressRequest(a, inputs, data_args));
+  ReturnSeries return_series;
+  ALMANAC_ASSIGN_OR_RETURN(risk::StressTestRequest req, BuildStressRequest(a, inputs, data_args, return_series));
   ALMANAC_ASSIGN_OR_RETURN(DataSource ds, OpenData(g, data_args));
   ALMANAC_ASSIGN_OR_RETURN(req.data, ReadMulti(*ds.store, ds.keys, ds.as_of, data_args.transform));
   // issue 24 (registered models, first step): a fitted VAR/BVAR from a file, not refitted.
@@ -263,6 +317,14 @@ Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& a)
     req.fitted_model = std::move(*saved);
     inputs["model_file"] = {{"file", a.model_file}, {"sha256", Sha256Hex(bytes)}};
   }
+  if (!return_series.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(req.returns, ReadStoreReturns(*ds.store, return_series, ds.as_of));
+  }
+  if (!data_args.input.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string text, ReadInputFile(data_args.input, "--input"));
+    inputs["input"] = {{"file", data_args.input}, {"sha256", Sha256Hex(text)}};
+  }
+  *model = req.model;
   ALMANAC_ASSIGN_OR_RETURN(risk::StressTestResult result, risk::RunStressTest(req));
   Json report = risk::StressTestJson(result);
   inputs["series"] = ds.keys;
@@ -281,21 +343,76 @@ Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& a)
   return report;
 }
 
+// A report's inputs (file and SHA-256 of each, the series, the as-of date) and settings as
+// run params: "positions.sha256", "settings.paths", ...
+std::vector<std::pair<std::string, std::string>> RunParams(const std::string& command, const Json& inputs,
+                                                           const Json& settings, const models::ModelSpec& model) {
+  std::vector<std::pair<std::string, std::string>> out = {
+      {"command", command}, {"model", CompactJson({{"type", model.type}, {"params", model.params}})}};
+  auto text = [](const Json& v) { return v.is_string() ? v.get<std::string>() : CompactJson(v); };
+  for (const auto& [k, v] : inputs.items()) {
+    if (v.is_object() && v.contains("sha256")) {
+      out.emplace_back(k + ".sha256", text(v["sha256"]));
+      if (v.contains("file")) out.emplace_back(k + ".file", text(v["file"]));
+    } else {
+      out.emplace_back(k, text(v));
+    }
+  }
+  for (const auto& [k, v] : settings.items()) out.emplace_back("settings." + k, text(v));
+  return out;
+}
+
+// Records a finished run in `experiment` (almanac risk ... --experiment): params, metrics and
+// the report as the artifact `artifact`. Only called once everything else succeeded; a run
+// whose recording fails is marked failed. Returns the run id.
+Result<std::string> TrackRiskRun(const GlobalOptions& g, const std::string& experiment,
+                                 const std::vector<std::pair<std::string, std::string>>& params,
+                                 const std::vector<std::pair<std::string, double>>& metrics, const std::string& artifact,
+                                 const std::string& bytes) {
+  auto env = OpenEnv(g, true);
+  if (!env.ok()) return env.status().WithContext("--experiment: recording the run needs a workspace");
+  tracking::Tracker tracker((*env)->ws->store().metadata(), *(*env)->artifacts, SystemClock());
+  ALMANAC_ASSIGN_OR_RETURN(store::RunRecord run, tracker.StartRun({.experiment = experiment, .user = g.user}));
+  auto record = [&]() -> Status {
+    ALMANAC_RETURN_IF_ERROR(tracker.LogParams(run.id, params));
+    std::vector<store::MetricPoint> points;
+    for (const auto& [name, value] : metrics) points.push_back({name, 0, value, 0});
+    ALMANAC_RETURN_IF_ERROR(tracker.LogMetrics(run.id, std::move(points)));
+    return tracker.LogArtifact(run.id, artifact, bytes, "report").status();
+  };
+  if (Status s = record(); !s.ok()) {
+    (void)tracker.FinishRun(run.id, store::RunStatus::kFailed, s.message());
+    return s;
+  }
+  ALMANAC_RETURN_IF_ERROR(tracker.FinishRun(run.id, store::RunStatus::kFinished, ""));
+  return run.id;
+}
+
 }  // namespace
 
 int RunRiskPortfolio(const GlobalOptions& g, const RiskPortfolioArgs& a) {
-  auto report = PortfolioReport(g, a);
+  models::ModelSpec model;
+  auto report = PortfolioReport(g, a, &model);
   if (!report.ok()) return ReportError(report.status());
+  std::string run_id;
+  if (!a.experiment.empty()) {
+    auto id = TrackRiskRun(g, a.experiment, RunParams("risk portfolio", (*report)["inputs"], (*report)["settings"], model),
+                           risk::StressTestMetrics(*report), "risk_report.json", PrettyJson(*report) + "\n");
+    if (!id.ok()) return ReportError(id.status().WithContext("recording the run in experiment " + a.experiment));
+    run_id = *id;
+  }
   if (!a.output.empty()) {
     std::ofstream out(a.output, std::ios::binary);
     out << PrettyJson(*report) << "\n";
     if (!out) return ReportError(UnavailableError("cannot write " + a.output));
   }
   if (g.format == OutputFormat::kJson) {
+    if (!run_id.empty()) (*report)["run_id"] = run_id;
     std::cout << PrettyJson(*report) << "\n";
     return kExitOk;
   }
   const Json& r = *report;
+  if (!run_id.empty()) std::cout << "run: " << run_id << " (experiment " << a.experiment << ")\n";
   if (!g.quiet) {
     std::cerr << r["macro_model"]["method"].get<std::string>() << " on " << r["macro_model"]["sample"].get<std::string>()
               << "; factor models on " << r["factor_model"]["observations"].get<int64_t>() << " periods; "
@@ -343,7 +460,8 @@ int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a) {
   MultiDataArgs data_args;
   RiskPortfolioArgs pa = a.portfolio;
   pa.levels = a.level;
-  auto req = BuildStressRequest(pa, inputs, data_args);
+  ReturnSeries return_series;
+  auto req = BuildStressRequest(pa, inputs, data_args, return_series);
   if (!req.ok()) return ReportError(req.status());
   if (req->risk.levels.size() != 1) return ReportError(InvalidArgumentError("--level: give one level, e.g. 0.99"));
   auto from = Period::Parse(a.from);
@@ -356,6 +474,12 @@ int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a) {
                                             ": need periods of one frequency, --from not after --to (at most 2000)"));
   auto ds = OpenData(g, data_args);
   if (!ds.ok()) return ReportError(ds.status());
+  if (!return_series.empty()) {
+    auto returns = ReadStoreReturns(*ds->store, return_series, ds->as_of);
+    if (!returns.ok()) return ReportError(returns.status());
+    req->returns = std::move(*returns);
+  }
+  const models::ModelSpec model = req->model;
   risk::AsOfBacktestRequest bt;
   bt.base = std::move(*req);
   bt.level = bt.base.risk.levels.front();
@@ -383,11 +507,27 @@ int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a) {
                   {"conditional_coverage_lr", b.conditional_coverage.statistic},
                   {"conditional_coverage_p", b.conditional_coverage.p_value},
                   {"zone", std::string(risk::TrafficLightName(b.zone))}};
+  Json out{{"inputs", inputs}, {"points", points}, {"skipped", r->skipped}, {"backtest", summary}};
+  std::string run_id;
+  if (!pa.experiment.empty()) {
+    Json settings = {{"paths", bt.base.num_paths}, {"seed", bt.base.risk.seed}, {"from", a.from}, {"to", a.to},
+                     {"level", bt.level}, {"factors", bt.base.factors}, {"factor_changes", bt.base.factor_changes}};
+    std::vector<std::pair<std::string, double>> metrics;
+    for (const char* k : {"observations", "exceptions", "expected_exceptions", "kupiec_lr", "kupiec_p", "independence_lr",
+                          "independence_p", "conditional_coverage_lr", "conditional_coverage_p"})
+      metrics.emplace_back(std::string("var_backtest.") + k, summary[k].get<double>());
+    inputs["series"] = ds->keys;
+    auto id = TrackRiskRun(g, pa.experiment, RunParams("risk var-backtest", inputs, settings, model), metrics,
+                           "var_backtest.json", PrettyJson(out) + "\n");
+    if (!id.ok()) return ReportError(id.status().WithContext("recording the run in experiment " + pa.experiment));
+    run_id = *id;
+  }
   if (g.format == OutputFormat::kJson) {
-    std::cout << PrettyJson(Json{{"inputs", inputs}, {"points", points}, {"skipped", r->skipped}, {"backtest", summary}})
-              << "\n";
+    if (!run_id.empty()) out["run_id"] = run_id;
+    std::cout << PrettyJson(out) << "\n";
     return kExitOk;
   }
+  if (!run_id.empty()) std::cout << "run: " << run_id << " (experiment " << pa.experiment << ")\n";
   Print(std::cout, t, g.format);
   std::cout << "\n";
   std::vector<std::pair<std::string, Json>> fields;

@@ -44,7 +44,8 @@ struct RiskPortfolioArgs {
   ModelArgs model{"", {}, ""};
   int lags = -1;
   std::string positions;       // CSV or JSON
-  std::string returns;         // CSV: period, one column per asset
+  std::string returns;         // CSV: period, one column per asset; or
+  std::string return_series;   // ASSET=SERIES,...: returns from the store (as of --as-of)
   std::string fx;              // CSV currency,rate (optional)
   std::string base_currency = "USD";
   std::string scenarios;       // scenario YAML (optional)
@@ -68,6 +69,7 @@ struct RiskPortfolioArgs {
   // issue 24: simulate from this fitted VAR/BVAR (saved by `almanac var --save`) instead of
   // refitting the macro model; its SHA-256 goes to the report's inputs.
   std::string model_file;
+  std::string experiment;      // record a tracked run in this experiment (needs a workspace)
 };
 int RunRiskPortfolio(const GlobalOptions& g, const RiskPortfolioArgs& a);
 

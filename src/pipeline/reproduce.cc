@@ -7,6 +7,8 @@ namespace {
 // Which step produced an artifact label, for explaining differences.
 std::string StepOf(const std::string& label) {
   if (label == "transform.json") return "transform";
+  if (label == "risk.json" || label == "risk.quantiles.csv") return "risk";
+  if (label == "var_backtest.json") return "var_backtest";
   if (label.rfind("model.", 0) == 0) return "train:" + label.substr(6, label.size() - 11);
   if (label.rfind("metrics.", 0) == 0) return "evaluate:" + label.substr(8, label.size() - 13);
   return "";
@@ -54,6 +56,12 @@ Result<ReproduceResult> Reproduce(Environment env, std::string_view run_id, cons
   opts.snapshot_override = original.run.snapshot_id;
   opts.force = true;
   opts.git_commit = original.run.git_commit;
+  // Input files the original run stored (the risk step's, issue 24): the reproduction uses
+  // those bytes, not the files as they are now.
+  for (const auto& [label, a] : before)
+    if (label.rfind("input.", 0) == 0) {
+      ALMANAC_ASSIGN_OR_RETURN(opts.recorded_inputs[label], tracker.ReadArtifact(a));
+    }
   Runner runner(env);
   ALMANAC_ASSIGN_OR_RETURN(RunResult rerun, runner.Run(spec, opts));
   ALMANAC_ASSIGN_OR_RETURN(tracking::RunDetails again, tracker.GetRun(rerun.run_id));

@@ -1,5 +1,6 @@
 // The pipeline runner: load -> validate -> transform -> train -> evaluate -> register -> promote,
 // with content-addressed, cached step outputs and full tracking.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -7,6 +8,7 @@
 #include "almanac/pipeline.h"
 #include "almanac/version.h"
 #include "pipeline/evaluate.h"
+#include "pipeline/risk_step.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -206,10 +208,13 @@ class Run {
   Status Steps() {
     // Parameters: the whole spec, flattened.
     std::vector<std::pair<std::string, std::string>> params = {
-        {"pipeline", spec_.name}, {"target", spec_.target}, {"horizon", std::to_string(spec_.horizon)},
-        {"levels", CompactJson(spec_.levels)}, {"seed", std::to_string(spec_.seed)},
-        {"transforms", CompactJson(data::TransformsToJson(spec_.transforms))},
-        {"evaluation", CompactJson(EvaluationJson(spec_.evaluation))}};
+        {"pipeline", spec_.name}, {"seed", std::to_string(spec_.seed)},
+        {"transforms", CompactJson(data::TransformsToJson(spec_.transforms))}};
+    if (!spec_.candidates.empty()) {  // a risk-only pipeline forecasts nothing (issue 24)
+      params.insert(params.end(), {{"target", spec_.target}, {"horizon", std::to_string(spec_.horizon)},
+                                   {"levels", CompactJson(spec_.levels)},
+                                   {"evaluation", CompactJson(EvaluationJson(spec_.evaluation))}});
+    }
     for (const auto& c : spec_.candidates) params.emplace_back("model." + c.name, CompactJson(ModelJson(c.model)));
     ALMANAC_RETURN_IF_ERROR(tracker_.LogParams(result_.run_id, params));
     // The pipeline file itself, for reproduction.
@@ -221,6 +226,9 @@ class Run {
     ALMANAC_RETURN_IF_ERROR(Train());
     ALMANAC_RETURN_IF_ERROR(Evaluate());
     Select();
+    if (spec_.risk.enabled) ALMANAC_RETURN_IF_ERROR(Step("risk", [&](StepResult& sr) { return Risk(sr); }));
+    if (spec_.var_backtest.enabled)
+      ALMANAC_RETURN_IF_ERROR(Step("var_backtest", [&](StepResult& sr) { return VarBacktest(sr); }));
     ALMANAC_ASSIGN_OR_RETURN(std::string steps_bytes, CanonicalJson(step_log_));
     ALMANAC_RETURN_IF_ERROR(Output("steps.json", steps_bytes).status());
     if (spec_.register_spec.enabled) ALMANAC_RETURN_IF_ERROR(Step("register", [&](StepResult& sr) { return Register(sr); }));
@@ -234,9 +242,11 @@ class Run {
     }
     if (spec_.promote.enabled && result_.registered && !unchanged_)
       ALMANAC_RETURN_IF_ERROR(Step("promote", [&](StepResult& sr) { return Promote(sr); }));
-    std::vector<std::pair<std::string, std::string>> tags = {{"selected", result_.selected}};
+    std::vector<std::pair<std::string, std::string>> tags;
+    if (!result_.selected.empty()) tags.emplace_back("selected", result_.selected);
     if (result_.registered)
       tags.emplace_back("registered", result_.registered->model + "@" + std::to_string(result_.registered->version));
+    if (tags.empty()) return Status::Ok();
     return tracker_.SetTags(result_.run_id, tags);
   }
 
@@ -266,6 +276,7 @@ class Run {
     }
     ALMANAC_ASSIGN_OR_RETURN(store::Snapshot snap, ss.GetSnapshot(ref));
     result_.snapshot_id = snap.info.id;
+    snapshot_as_of_ = snap.info.as_of;
     for (auto& s : snap.series) data_[s.key] = std::move(s.values);
     ALMANAC_RETURN_IF_ERROR(tracker_.SetSnapshot(result_.run_id, snap.info.id));
     current_inputs_ = {{"snapshot", snap.info.id}};
@@ -300,12 +311,16 @@ class Run {
             derived[t.name] = ts;
           }
           // The target (derived or not) is what every later step uses.
-          derived[spec_.target] = all.at(spec_.target);
+          if (!spec_.target.empty()) derived[spec_.target] = all.at(spec_.target);
           return SeriesContent(derived);
         },
         &bytes));
     ALMANAC_ASSIGN_OR_RETURN(auto series, store::ParseSnapshotCanonicalContent(bytes));
     for (auto& s : series) derived_[s.key] = std::move(s.values);
+    if (spec_.target.empty()) {  // a risk-only pipeline: no forecasting target
+      sr.summary = std::to_string(spec_.transforms.size()) + " transform(s)";
+      return Status::Ok();
+    }
     auto it = derived_.find(spec_.target);
     if (it == derived_.end()) return InternalError("the transform output lacks the target " + spec_.target);
     target_ = it->second.Trimmed();
@@ -425,6 +440,7 @@ class Run {
 
   void Select() {
     selected_ = 0;
+    if (spec_.candidates.empty()) return;  // a risk-only pipeline
     const std::string& key = spec_.evaluation.select_by;
     double best = INFINITY;
     for (size_t i = 0; i < spec_.candidates.size(); ++i) {
@@ -438,6 +454,112 @@ class Run {
     }
     result_.selected = spec_.candidates[selected_].name;
     Progress("selected " + result_.selected + (result_.metrics.count(result_.selected) ? " by " + key : std::string()));
+  }
+
+  // The risk step (issue 24): the stress test of the `risk:` section on the pipeline's series.
+  // Its input files are stored with the run (input.risk.*), their SHA-256 recorded as params;
+  // the output risk.json is cached by the content of the series, files and settings.
+  Status Risk(StepResult& sr) {
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<RiskInputFile> files, ReadRiskInputs(spec_, opts_));
+    std::vector<std::pair<std::string, std::string>> params;
+    Json file_ids = Json::object();
+    for (const auto& f : files) {
+      ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec, Output(f.label, f.bytes));
+      params.emplace_back(f.label.substr(6) + ".sha256", rec.sha256);  // risk.positions.sha256
+      file_ids[f.label] = rec.sha256;
+    }
+    std::map<std::string, TimeSeries> all = data_;
+    for (const auto& [k, v] : derived_) all[k] = v;
+    ALMANAC_ASSIGN_OR_RETURN(risk_plan_, BuildRiskPlan(spec_, files, all, env_.threads));
+    std::map<std::string, TimeSeries> used;
+    for (const auto& k : risk_plan_.series) used[k] = all.at(k);
+    for (const auto& [asset, k] : spec_.risk.return_series) used[k] = all.at(k);
+    ALMANAC_ASSIGN_OR_RETURN(std::string content, SeriesContent(used));
+    const std::string data_sha = Sha256Hex(content);
+    params.emplace_back("risk.data.sha256", data_sha);
+    params.emplace_back("risk.settings", CompactJson(risk_plan_.settings));
+    ALMANAC_RETURN_IF_ERROR(tracker_.LogParams(result_.run_id, params));
+    risk_inputs_ = {{"data", data_sha}, {"files", file_ids}, {"settings", risk_plan_.settings},
+                    {"return_series", risk_plan_.inputs.value("return_series", Json(nullptr))}};
+    Json key = risk_inputs_;
+    key["step"] = "risk";
+    std::string bytes;
+    ALMANAC_RETURN_IF_ERROR(CachedOrCompute(sr, "risk.json", key, [&]() { return RiskReportBytes(risk_plan_); }, &bytes));
+    ALMANAC_ASSIGN_OR_RETURN(Json report, ParseJson(bytes));
+    ALMANAC_ASSIGN_OR_RETURN(std::string csv, RiskQuantilesCsv(report));
+    ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord qrec, Output("risk.quantiles.csv", csv));
+    sr.outputs.push_back(qrec);
+    ALMANAC_RETURN_IF_ERROR(tracker_.LogMetrics(result_.run_id, RiskMetrics(report)));
+    // The summary: the worst Monte Carlo ES at the highest level over scenarios and horizons.
+    double worst = -INFINITY, top = 0;
+    std::string where;
+    for (double l : risk_plan_.request.risk.levels) top = std::max(top, l);
+    for (const auto& s : report["scenarios"])
+      for (const auto& h : s["horizons"])
+        for (const auto& f : h["figures"])
+          if (f["method"] == "monte_carlo" && f["level"].get<double>() == top && f["es"].get<double>() > worst) {
+            worst = f["es"].get<double>();
+            where = s["scenario"].get<std::string>() + " h" + std::to_string(h["h"].get<int>());
+          }
+    sr.summary = std::to_string(report["scenarios"].size()) + " scenario(s) x " +
+                 std::to_string(risk_plan_.request.num_paths) + " paths, horizon " +
+                 std::to_string(risk_plan_.request.horizon) + "; highest ES" + FormatDouble(top * 100) + " " +
+                 FormatFixed(worst, 2) + " (" + where + ")";
+    return Status::Ok();
+  }
+
+  // The as-of VaR backtest (issue 24): the macro data as known after each origin are read from
+  // the store's vintages (never after the pipeline's as-of date, nor after today), so the step
+  // is reproducible; cached by the content of every vintage read.
+  Status VarBacktest(StepResult& sr) {
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<Period> origins, VarBacktestOrigins(spec_.var_backtest));
+    // The vintages are the store's: the macro variables (here from the scenario file, when
+    // risk.series is not given) must be data series, not transforms.
+    for (const auto& k : risk_plan_.series)
+      if (std::find(spec_.series.begin(), spec_.series.end(), k) == spec_.series.end())
+        return InvalidArgumentError("var_backtest: the macro variable '" + k +
+                                    "' is not in data.series; the backtest reads each origin's vintage of it from the store");
+    std::map<Date, models::MultiInput> vintages;
+    Json vintage_ids = Json::object();
+    for (const Period& origin : origins) {
+      const Date as_of = (origin + 1).StartDate();
+      if (vintages.count(as_of)) continue;
+      const std::string where = "var_backtest: origin " + origin.ToString();
+      if (snapshot_as_of_ && *snapshot_as_of_ < as_of)
+        return InvalidArgumentError(where + " needs the macro data as known on " + as_of.ToString() +
+                                    ", after the pipeline's data as of " + snapshot_as_of_->ToString());
+      ALMANAC_RETURN_IF_ERROR(CheckAsOfDate(as_of, *env_.clock, where));
+      std::map<std::string, TimeSeries> read;
+      std::vector<TimeSeries> aligned;
+      for (const auto& k : risk_plan_.series) {
+        auto ts = env_.store->series().ReadAsOf(k, as_of);
+        if (!ts.ok()) return ts.status().WithContext(where + ", as of " + as_of.ToString());
+        TimeSeries t = ts->Trimmed();
+        if (t.empty())
+          return InvalidArgumentError(where + ": series " + k + " has no observations known on " + as_of.ToString());
+        read[k] = t;
+        aligned.push_back(std::move(t));
+      }
+      ALMANAC_ASSIGN_OR_RETURN(std::string content, SeriesContent(read));
+      vintage_ids[as_of.ToString()] = Sha256Hex(content);
+      auto data = models::AlignSeries(risk_plan_.series, aligned);
+      if (!data.ok()) return data.status().WithContext(where);
+      vintages[as_of] = std::move(*data);
+    }
+    const auto& vb = spec_.var_backtest;
+    Json key = {{"step", "var_backtest"}, {"risk", risk_inputs_}, {"vintages", vintage_ids},
+                {"var_backtest", {{"from", vb.from}, {"to", vb.to}, {"level", vb.level}, {"paths", vb.paths}}}};
+    std::string bytes;
+    ALMANAC_RETURN_IF_ERROR(CachedOrCompute(sr, "var_backtest.json", key,
+                                            [&]() { return VarBacktestBytes(spec_, risk_plan_, vintages); }, &bytes));
+    ALMANAC_ASSIGN_OR_RETURN(Json report, ParseJson(bytes));
+    ALMANAC_RETURN_IF_ERROR(tracker_.LogMetrics(result_.run_id, VarBacktestMetrics(report)));
+    const Json& b = report["backtest"];
+    sr.summary = std::to_string(b["exceptions"].get<int64_t>()) + " exception(s) in " +
+                 std::to_string(b["observations"].get<int64_t>()) + " periods at " + FormatDouble(vb.level) +
+                 " (expected " + FormatFixed(b["expected_exceptions"].get<double>(), 1) + "), Kupiec p " +
+                 FormatFixed(b["kupiec_p"].get<double>(), 3) + ", zone " + b["zone"].get<std::string>();
+    return Status::Ok();
   }
 
   // Evaluates a rule on the selected candidate; explains the outcome in `why`.
@@ -578,6 +700,9 @@ class Run {
   Json current_inputs_ = Json::object();
   Json step_log_ = Json::object();
   std::set<std::string> recorded_;
+  std::optional<Date> snapshot_as_of_;
+  RiskPlan risk_plan_;        // the risk step's request, for the var_backtest step
+  Json risk_inputs_ = Json::object();
   SteadyClock::time_point run_t0_ = SteadyClock::now();
   Json timeline_ = Json::array();  // one entry per step, in the order they finished
   std::string log_;                // the progress lines

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "almanac/pipeline.h"
+#include "pipeline/risk_step.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -98,10 +99,17 @@ class Parser {
     if (!root.IsMap()) return InvalidArgumentError(file_ + ": a pipeline file is a mapping (name:, data:, models:, ...)");
     ALMANAC_RETURN_IF_ERROR(CheckKeys(root, "", {"name", "description", "experiment", "data", "transforms", "target",
                                                  "horizon", "levels", "models", "evaluation", "register", "promote",
-                                                 "schedule", "timezone", "catchup", "trigger", "max_retries", "seed"}));
+                                                 "schedule", "timezone", "catchup", "trigger", "max_retries", "seed",
+                                                 "risk", "var_backtest"}));
     PipelineSpec spec;
+    // A pipeline with a risk section (issue 24) may train no forecaster: target and models
+    // are then optional.
     for (const char* req : {"name", "data", "target", "models"})
-      if (!root[req]) return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
+      if (!root[req] && !(root["risk"] && (std::string(req) == "target" || std::string(req) == "models")))
+        return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
+    if (static_cast<bool>(root["target"]) != static_cast<bool>(root["models"]))
+      return InvalidArgumentError(file_ + ": " + (root["target"] ? "models" : "target") +
+                                  ": required key is missing (a forecasting target needs models, and models a target)");
     ALMANAC_ASSIGN_OR_RETURN(spec.name, String(root["name"], "name"));
     if (Status s = ValidateName(spec.name, "pipeline name"); !s.ok()) return Error(root["name"], "name", s.message());
     if (root["description"]) {
@@ -115,13 +123,16 @@ class Parser {
     ALMANAC_RETURN_IF_ERROR(ParseData(root["data"], spec));
     std::set<std::string> available(spec.series.begin(), spec.series.end());
     if (root["transforms"]) ALMANAC_RETURN_IF_ERROR(ParseTransforms(root["transforms"], spec, available));
-    ALMANAC_ASSIGN_OR_RETURN(spec.target, String(root["target"], "target"));
-    if (!available.count(spec.target)) {
-      std::vector<std::string> names(available.begin(), available.end());
-      std::string msg = "'" + spec.target + "' is neither a data series nor a transform";
-      std::string hint = DidYouMean(spec.target, names);
-      if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-      return Error(root["target"], "target", msg);
+    ALMANAC_RETURN_IF_ERROR(ParseRiskSections(root, file_, available, spec));
+    if (root["target"]) {
+      ALMANAC_ASSIGN_OR_RETURN(spec.target, String(root["target"], "target"));
+      if (!available.count(spec.target)) {
+        std::vector<std::string> names(available.begin(), available.end());
+        std::string msg = "'" + spec.target + "' is neither a data series nor a transform";
+        std::string hint = DidYouMean(spec.target, names);
+        if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+        return Error(root["target"], "target", msg);
+      }
     }
     if (root["horizon"]) {
       ALMANAC_ASSIGN_OR_RETURN(spec.horizon, Int(root["horizon"], "horizon", 1, models::kMaxHorizon));
@@ -136,9 +147,11 @@ class Parser {
         spec.levels.push_back(l);
       }
     }
-    ALMANAC_RETURN_IF_ERROR(ParseModels(root["models"], spec));
+    if (root["models"]) ALMANAC_RETURN_IF_ERROR(ParseModels(root["models"], spec));
     spec.evaluation.horizon = spec.horizon;
     if (root["evaluation"]) ALMANAC_RETURN_IF_ERROR(ParseEvaluation(root["evaluation"], spec));
+    if (root["register"] && spec.candidates.empty())
+      return Error(root["register"], "register", "needs models (there is nothing to register)");
     if (root["register"]) ALMANAC_RETURN_IF_ERROR(ParseRegister(root["register"], spec));
     if (root["promote"]) {
       if (!spec.register_spec.enabled) return Error(root["promote"], "promote", "needs a register section");

@@ -136,32 +136,130 @@ Result<risk::AssetReturns> ReadReturnSeries(const Json& spec, store::SeriesStore
     out.assets.push_back(it.key());
     all.push_back(std::move(t));
   }
-  const Frequency freq = all[0].start().frequency();
-  for (size_t a = 1; a < all.size(); ++a)
-    if (all[a].start().frequency() != freq)
-      return InvalidArgumentError("return_series." + out.assets[a] + ": its frequency differs from return_series." +
-                                  out.assets[0] + "'s");
   // The periods where every asset has a finite value, in order.
-  Period lo = all[0].start(), hi = all[0].end();
-  for (const auto& t : all) {
-    if (t.start() > lo) lo = t.start();
-    if (t.end() < hi) hi = t.end();
+  auto aligned = risk::AlignAssetReturns(out.assets, all);
+  if (!aligned.ok()) return aligned.status().WithContext("return_series");
+  return aligned;
+}
+
+// ---------------------------------------------------------- parts shared by the risk routes
+
+// Positions and FX rates: what both routes read first.
+Status ParsePortfolioFields(const Fields& f, risk::StressTestRequest& sreq, Json& inputs) {
+  if (!f.Has("positions"))
+    return InvalidArgumentError(
+        "missing field 'positions' (an array of {asset, exposure, currency?, id?}, or CSV text)");
+  ALMANAC_ASSIGN_OR_RETURN(std::string positions_text, RiskText(f, "positions", /*allow_json=*/true));
+  ALMANAC_ASSIGN_OR_RETURN(sreq.positions, risk::ParsePositions(positions_text, "positions"));
+  if (sreq.positions.size() > kMaxRiskPositions)
+    return InvalidArgumentError("at most " + std::to_string(kMaxRiskPositions) + " positions per request, got " +
+                                std::to_string(sreq.positions.size()));
+  inputs["positions"] = {{"sha256", Sha256Hex(positions_text)}};
+  std::string base = "USD";
+  if (f.Has("base_currency")) {
+    ALMANAC_ASSIGN_OR_RETURN(base, f.String("base_currency"));
   }
-  out.values.assign(all.size(), {});
-  for (Period p = lo; p <= hi; p = p + 1) {
-    bool complete = true;
-    std::vector<double> row;
-    for (const auto& t : all) {
-      const std::optional<double> x = t.at(p);
-      if (!x) complete = false;
-      row.push_back(x.value_or(0.0));
-    }
-    if (!complete) continue;
-    out.periods.push_back(p);
-    for (size_t a = 0; a < all.size(); ++a) out.values[a].push_back(row[a]);
+  ALMANAC_ASSIGN_OR_RETURN(sreq.fx, ParseRiskFx(f, base));
+  if (f.Has("fx"))
+    inputs["fx"] = {{"sha256", Sha256Hex(f.Raw("fx").is_string() ? f.Raw("fx").get<std::string>() : f.Raw("fx").dump())}};
+  return Status::Ok();
+}
+
+// The macro model: `model` and `params` over the scenario file's (type and params), if any.
+Result<models::ModelSpec> ParseModelFields(const Fields& f, const std::optional<models::ScenarioSet>& scenarios) {
+  std::string type;
+  Json base_params = Json::object();
+  if (f.Has("model")) {
+    ALMANAC_ASSIGN_OR_RETURN(type, f.String("model"));
   }
-  if (out.periods.empty()) return InvalidArgumentError("return_series: the assets have no period in common");
-  return out;
+  if (scenarios && (type.empty() || type == scenarios->model_type.value_or(""))) {
+    type = scenarios->model_type.value_or("var");
+    base_params = scenarios->model_params;
+  }
+  if (type.empty()) type = "var";
+  if (type != "var" && type != "bvar")
+    return InvalidArgumentError("model " + QuoteForMessage(type) + " cannot run a stress test" +
+                                Hint(type, {"var", "bvar"}) + "; use var or bvar");
+  Json params = base_params.is_object() ? base_params : Json::object();
+  if (f.Has("params")) {
+    const Json& p = f.Raw("params");
+    if (!p.is_object()) return InvalidArgumentError("field 'params' must be an object, e.g. {\"lags\": 2}");
+    for (auto it = p.begin(); it != p.end(); ++it) params[it.key()] = it.value();
+  }
+  models::ModelSpec spec{type, params};
+  ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(spec).WithContext("params"));
+  for (const char* key : {"lags", "max_lags"})
+    if (params.contains(key) && params[key].is_number() && params[key].get<double>() > kMaxRiskLags)
+      return InvalidArgumentError("params." + std::string(key) + " is at most " + std::to_string(kMaxRiskLags) +
+                                  " in a risk request");
+  if (type == "bvar" && params.contains("draws") && params["draws"].is_number() &&
+      params["draws"].get<double>() > 10000)
+    return InvalidArgumentError("params.draws is at most 10000 in a risk request");
+  return spec;
+}
+
+// The macro series keys (default: `fallback`, the scenario file's list) and `as_of`.
+Result<std::vector<std::string>> ParseSeriesField(const Fields& f, const std::vector<std::string>& fallback) {
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<std::string> keys, RiskStringList(f, "series"));
+  if (keys.empty()) keys = fallback;
+  if (keys.empty())
+    return InvalidArgumentError("missing field 'series' (the macro series keys; or the scenarios' 'series' list)");
+  if (keys.size() > kMaxRiskSeries)
+    return InvalidArgumentError("at most " + std::to_string(kMaxRiskSeries) + " series per risk request, got " +
+                                std::to_string(keys.size()));
+  for (const auto& k : keys) ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(k).WithContext("series"));
+  return keys;
+}
+
+// Factor and simulation settings common to both routes (the command's options and defaults).
+Status ParseFactorFields(const Fields& f, risk::StressTestRequest& sreq) {
+  ALMANAC_ASSIGN_OR_RETURN(sreq.factors, RiskStringList(f, "factors"));
+  ALMANAC_ASSIGN_OR_RETURN(sreq.factor_changes, RiskBool(f, "factor_changes", false));
+  ALMANAC_ASSIGN_OR_RETURN(int64_t nw_lags, RiskInt(f, "nw_lags", -1, -1, 100));
+  sreq.factor_options.lags = static_cast<int>(nw_lags);
+  ALMANAC_ASSIGN_OR_RETURN(sreq.risk.parameter_uncertainty, RiskBool(f, "parameter_uncertainty", true));
+  ALMANAC_ASSIGN_OR_RETURN(sreq.risk.residuals, RiskBool(f, "residuals", true));
+  ALMANAC_ASSIGN_OR_RETURN(sreq.risk.t_dof, RiskNumber(f, "t_dof", 5, 2.0001, 1000));
+  ALMANAC_ASSIGN_OR_RETURN(int64_t seed, RiskInt(f, "seed", 42, 0, INT64_MAX));
+  sreq.risk.seed = static_cast<std::uint64_t>(seed);
+  sreq.risk.threads = 1;  // one worker thread per request; the result does not depend on it
+  return Status::Ok();
+}
+
+// Asset returns: CSV text, or series of the store as known on `as_of`.
+Status ParseReturnsFields(const Fields& f, store::SeriesStore& series, const std::optional<Date>& as_of,
+                          risk::StressTestRequest& sreq, Json& inputs) {
+  if (f.Has("returns") == f.Has("return_series"))
+    return InvalidArgumentError(
+        "give exactly one of 'returns' (CSV text period,ASSET,...) and 'return_series' ({asset: series key})");
+  if (f.Has("returns")) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string text, RiskText(f, "returns", /*allow_json=*/false));
+    ALMANAC_ASSIGN_OR_RETURN(sreq.returns, risk::ParseAssetReturns(text, "returns"));
+    inputs["returns"] = {{"sha256", Sha256Hex(text)}};
+  } else {
+    ALMANAC_ASSIGN_OR_RETURN(sreq.returns, ReadReturnSeries(f.Raw("return_series"), series, as_of));
+    inputs["return_series"] = f.Raw("return_series");
+  }
+  if (sreq.returns.assets.size() > kMaxRiskAssets)
+    return InvalidArgumentError("at most " + std::to_string(kMaxRiskAssets) + " assets per request, got " +
+                                std::to_string(sreq.returns.assets.size()));
+  return Status::Ok();
+}
+
+// The macro data as known on `as_of`, as `almanac risk portfolio` reads the workspace.
+Result<models::MultiInput> ReadMacroSeries(store::SeriesStore& store, const std::vector<std::string>& keys,
+                                           const std::optional<Date>& as_of) {
+  std::vector<TimeSeries> series;
+  for (const auto& key : keys) {
+    Result<TimeSeries> ts = store.ReadAsOf(key, as_of);
+    if (!ts.ok()) return as_of ? ts.status().WithContext("as_of " + as_of->ToString()) : ts.status();
+    TimeSeries t = ts->Trimmed();
+    if (t.empty())
+      return InvalidArgumentError("series " + key + " has no observations" +
+                                  (as_of ? " known on " + as_of->ToString() : std::string()));
+    series.push_back(std::move(t));
+  }
+  return models::AlignSeries(keys, series);
 }
 
 }  // namespace
@@ -177,76 +275,24 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
                               /*allow_empty=*/false));
   risk::StressTestRequest sreq;
   Json inputs = Json::object();
-  auto sha = [](const std::string& text) { return Json{{"sha256", Sha256Hex(text)}}; };
-
-  // Positions.
-  if (!f.Has("positions"))
-    return InvalidArgumentError(
-        "missing field 'positions' (an array of {asset, exposure, currency?, id?}, or CSV text)");
-  ALMANAC_ASSIGN_OR_RETURN(std::string positions_text, RiskText(f, "positions", /*allow_json=*/true));
-  ALMANAC_ASSIGN_OR_RETURN(sreq.positions, risk::ParsePositions(positions_text, "positions"));
-  if (sreq.positions.size() > kMaxRiskPositions)
-    return InvalidArgumentError("at most " + std::to_string(kMaxRiskPositions) + " positions per request, got " +
-                                std::to_string(sreq.positions.size()));
-  inputs["positions"] = sha(positions_text);
-
-  // FX rates.
-  std::string base = "USD";
-  if (f.Has("base_currency")) {
-    ALMANAC_ASSIGN_OR_RETURN(base, f.String("base_currency"));
-  }
-  ALMANAC_ASSIGN_OR_RETURN(sreq.fx, ParseRiskFx(f, base));
-  if (f.Has("fx")) inputs["fx"] = sha(f.Raw("fx").is_string() ? f.Raw("fx").get<std::string>() : f.Raw("fx").dump());
+  ALMANAC_RETURN_IF_ERROR(ParsePortfolioFields(f, sreq, inputs));
 
   // Scenarios (the scenario YAML of `almanac scenario`, as text or as a JSON object).
   std::optional<int> file_horizon;
-  std::string type;
-  Json base_params = Json::object();
-  if (f.Has("model")) {
-    ALMANAC_ASSIGN_OR_RETURN(type, f.String("model"));
-  }
   if (f.Has("scenarios")) {
     ALMANAC_ASSIGN_OR_RETURN(std::string text, RiskText(f, "scenarios", /*allow_json=*/true));
     ALMANAC_ASSIGN_OR_RETURN(sreq.scenarios, models::ParseScenarios(text, "scenarios"));
     if (sreq.scenarios->scenarios.size() > kMaxRiskScenarios)
       return InvalidArgumentError("at most " + std::to_string(kMaxRiskScenarios) + " scenarios per request, got " +
                                   std::to_string(sreq.scenarios->scenarios.size()));
-    inputs["scenarios"] = sha(text);
-    if (type.empty() || type == sreq.scenarios->model_type.value_or("")) {
-      type = sreq.scenarios->model_type.value_or("var");
-      base_params = sreq.scenarios->model_params;
-    }
+    inputs["scenarios"] = {{"sha256", Sha256Hex(text)}};
     file_horizon = sreq.scenarios->horizon;
   }
-  if (type.empty()) type = "var";
-  if (type != "var" && type != "bvar")
-    return InvalidArgumentError("model " + QuoteForMessage(type) + " cannot run a stress test" +
-                                Hint(type, {"var", "bvar"}) + "; use var or bvar");
-  Json params = base_params.is_object() ? base_params : Json::object();
-  if (f.Has("params")) {
-    const Json& p = f.Raw("params");
-    if (!p.is_object()) return InvalidArgumentError("field 'params' must be an object, e.g. {\"lags\": 2}");
-    for (auto it = p.begin(); it != p.end(); ++it) params[it.key()] = it.value();
-  }
-  sreq.model = {type, params};
-  ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(sreq.model).WithContext("params"));
-  for (const char* key : {"lags", "max_lags"})
-    if (params.contains(key) && params[key].is_number() && params[key].get<double>() > kMaxRiskLags)
-      return InvalidArgumentError("params." + std::string(key) + " is at most " + std::to_string(kMaxRiskLags) +
-                                  " in a risk request");
-  if (type == "bvar" && params.contains("draws") && params["draws"].is_number() &&
-      params["draws"].get<double>() > 10000)
-    return InvalidArgumentError("params.draws is at most 10000 in a risk request");
+  ALMANAC_ASSIGN_OR_RETURN(sreq.model, ParseModelFields(f, sreq.scenarios));
 
   // Macro series.
-  ALMANAC_ASSIGN_OR_RETURN(std::vector<std::string> keys, RiskStringList(f, "series"));
-  if (keys.empty() && sreq.scenarios) keys = sreq.scenarios->series;
-  if (keys.empty())
-    return InvalidArgumentError("missing field 'series' (the macro series keys; or the scenarios' 'series' list)");
-  if (keys.size() > kMaxRiskSeries)
-    return InvalidArgumentError("at most " + std::to_string(kMaxRiskSeries) + " series per risk request, got " +
-                                std::to_string(keys.size()));
-  for (const auto& k : keys) ALMANAC_RETURN_IF_ERROR(ValidateSeriesKey(k).WithContext("series"));
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                           ParseSeriesField(f, sreq.scenarios ? sreq.scenarios->series : std::vector<std::string>{}));
   std::optional<Date> as_of;
   if (f.Has("as_of")) {
     ALMANAC_ASSIGN_OR_RETURN(std::string text, f.String("as_of"));
@@ -265,10 +311,7 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
                                 std::to_string(paths) + " paths x horizon " + std::to_string(horizon) + " is over " +
                                 std::to_string(kMaxRiskPathSteps) + "; use fewer paths, scenarios or steps");
   ALMANAC_ASSIGN_OR_RETURN(sreq.only, RiskStringList(f, "only"));
-  ALMANAC_ASSIGN_OR_RETURN(sreq.factors, RiskStringList(f, "factors"));
-  ALMANAC_ASSIGN_OR_RETURN(sreq.factor_changes, RiskBool(f, "factor_changes", false));
-  ALMANAC_ASSIGN_OR_RETURN(int64_t nw_lags, RiskInt(f, "nw_lags", -1, -1, 100));
-  sreq.factor_options.lags = static_cast<int>(nw_lags);
+  ALMANAC_RETURN_IF_ERROR(ParseFactorFields(f, sreq));
   std::string shocks = "gaussian";
   if (f.Has("shocks")) {
     ALMANAC_ASSIGN_OR_RETURN(shocks, f.String("shocks"));
@@ -276,12 +319,6 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
   ALMANAC_ASSIGN_OR_RETURN(sreq.shocks, models::ParseShockDistribution(shocks));
   ALMANAC_ASSIGN_OR_RETURN(sreq.shock_dof, RiskNumber(f, "shock_dof", 5, 2.0001, 1000));
   ALMANAC_ASSIGN_OR_RETURN(sreq.model_parameter_uncertainty, RiskBool(f, "model_parameter_uncertainty", false));
-  ALMANAC_ASSIGN_OR_RETURN(sreq.risk.parameter_uncertainty, RiskBool(f, "parameter_uncertainty", true));
-  ALMANAC_ASSIGN_OR_RETURN(sreq.risk.residuals, RiskBool(f, "residuals", true));
-  ALMANAC_ASSIGN_OR_RETURN(sreq.risk.t_dof, RiskNumber(f, "t_dof", 5, 2.0001, 1000));
-  ALMANAC_ASSIGN_OR_RETURN(int64_t seed, RiskInt(f, "seed", 42, 0, INT64_MAX));
-  sreq.risk.seed = static_cast<std::uint64_t>(seed);
-  sreq.risk.threads = 1;  // one worker thread per request; the result does not depend on it
   if (f.Has("levels")) {
     const Json& l = f.Raw("levels");
     if (!l.is_array() || l.empty() || l.size() > kMaxRiskLevels)
@@ -295,35 +332,8 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
       sreq.risk.levels.push_back(l[i].get<double>());
     }
   }
-
-  // Asset returns: CSV text, or series of the store.
-  if (f.Has("returns") == f.Has("return_series"))
-    return InvalidArgumentError(
-        "give exactly one of 'returns' (CSV text period,ASSET,...) and 'return_series' ({asset: series key})");
-  if (f.Has("returns")) {
-    ALMANAC_ASSIGN_OR_RETURN(std::string text, RiskText(f, "returns", /*allow_json=*/false));
-    ALMANAC_ASSIGN_OR_RETURN(sreq.returns, risk::ParseAssetReturns(text, "returns"));
-    inputs["returns"] = sha(text);
-  } else {
-    ALMANAC_ASSIGN_OR_RETURN(sreq.returns, ReadReturnSeries(f.Raw("return_series"), ctx_.store->series(), as_of));
-    inputs["return_series"] = f.Raw("return_series");
-  }
-  if (sreq.returns.assets.size() > kMaxRiskAssets)
-    return InvalidArgumentError("at most " + std::to_string(kMaxRiskAssets) + " assets per request, got " +
-                                std::to_string(sreq.returns.assets.size()));
-
-  // The macro data as known on as_of, as `almanac risk portfolio` reads the workspace.
-  std::vector<TimeSeries> series;
-  for (const auto& key : keys) {
-    Result<TimeSeries> ts = ctx_.store->series().ReadAsOf(key, as_of);
-    if (!ts.ok()) return as_of ? ts.status().WithContext("as_of " + as_of->ToString()) : ts.status();
-    TimeSeries t = ts->Trimmed();
-    if (t.empty())
-      return InvalidArgumentError("series " + key + " has no observations" +
-                                  (as_of ? " known on " + as_of->ToString() : std::string()));
-    series.push_back(std::move(t));
-  }
-  ALMANAC_ASSIGN_OR_RETURN(sreq.data, models::AlignSeries(keys, series));
+  ALMANAC_RETURN_IF_ERROR(ParseReturnsFields(f, ctx_.store->series(), as_of, sreq, inputs));
+  ALMANAC_ASSIGN_OR_RETURN(sreq.data, ReadMacroSeries(ctx_.store->series(), keys, as_of));
 
   ALMANAC_ASSIGN_OR_RETURN(risk::StressTestResult result, risk::RunStressTest(sreq));
   Json report = risk::StressTestJson(result);
@@ -340,6 +350,99 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
                         {"levels", sreq.risk.levels},
                         {"t_dof", sreq.risk.t_dof}};
   return JsonResponse(report, req.request_id);
+}
+
+// POST /v1/risk/var-backtest: risk::BacktestPortfolioAsOf, the as-of VaR backtest of
+// `almanac risk var-backtest`, on the store's vintages. Each origin's macro data are the
+// series as known on the first day after it (never after today); the returns are CSV text or
+// series read as of `as_of` (default: latest). Nothing is stored; answers are not cached.
+Result<HttpResponse> HttpApi::RiskVarBacktest(ApiCall& call) const {
+  const HttpRequest& req = call.req;
+  ALMANAC_ASSIGN_OR_RETURN(
+      Fields f, Fields::Parse(req.body,
+                              {"series", "as_of", "model", "params", "positions", "returns", "return_series", "fx",
+                               "base_currency", "factors", "factor_changes", "nw_lags", "paths", "from", "to", "level",
+                               "parameter_uncertainty", "residuals", "t_dof", "seed"},
+                              /*allow_empty=*/false));
+  risk::AsOfBacktestRequest bt;
+  risk::StressTestRequest& sreq = bt.base;
+  Json inputs = Json::object();
+  ALMANAC_RETURN_IF_ERROR(ParsePortfolioFields(f, sreq, inputs));
+  ALMANAC_ASSIGN_OR_RETURN(sreq.model, ParseModelFields(f, std::nullopt));
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<std::string> keys, ParseSeriesField(f, {}));
+  std::optional<Date> as_of;
+  if (f.Has("as_of")) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string text, f.String("as_of"));
+    ALMANAC_ASSIGN_OR_RETURN(as_of, ParseAsOf(text, *ctx_.clock));
+  }
+  // Origins.
+  for (const char* key : {"from", "to"})
+    if (!f.Has(key)) return InvalidArgumentError(std::string("missing field '") + key + "' (an origin period, e.g. 2005Q1)");
+  ALMANAC_ASSIGN_OR_RETURN(std::string from_text, f.String("from"));
+  ALMANAC_ASSIGN_OR_RETURN(std::string to_text, f.String("to"));
+  auto from = Period::Parse(from_text);
+  if (!from.ok()) return from.status().WithContext("field 'from'");
+  auto to = Period::Parse(to_text);
+  if (!to.ok()) return to.status().WithContext("field 'to'");
+  auto span = to->Diff(*from);
+  if (!span.ok()) return InvalidArgumentError("fields 'from' and 'to' must be periods of one frequency");
+  if (*span < 0) return InvalidArgumentError("field 'to' (" + to_text + ") is before 'from' (" + from_text + ")");
+  const Date last_as_of = (*to + 1).StartDate();
+  if (last_as_of > ctx_.clock->Today())
+    return InvalidArgumentError("field 'to': origin " + to_text + " needs the data as known on " +
+                                last_as_of.ToString() + ", which is in the future (today is " +
+                                ctx_.clock->Today().ToString() + ")");
+  ALMANAC_ASSIGN_OR_RETURN(int64_t paths, RiskInt(f, "paths", 2000, 2, kMaxRiskPaths));
+  if ((*span + 1) * paths > kMaxRiskPathSteps)
+    return InvalidArgumentError("the request is too large: " + std::to_string(*span + 1) + " origin(s) x " +
+                                std::to_string(paths) + " paths is over " + std::to_string(kMaxRiskPathSteps) +
+                                "; use fewer paths or origins");
+  sreq.num_paths = static_cast<int>(paths);
+  for (int64_t i = 0; i <= *span; ++i) bt.origins.push_back(*from + i);
+  ALMANAC_ASSIGN_OR_RETURN(bt.level, RiskNumber(f, "level", 0.99, 0, 1));
+  if (!(bt.level > 0 && bt.level < 1))
+    return InvalidArgumentError("field 'level' must be a confidence level in (0, 1), e.g. 0.99 (not 99)");
+  sreq.risk.levels = {bt.level};
+  ALMANAC_RETURN_IF_ERROR(ParseFactorFields(f, sreq));
+  ALMANAC_RETURN_IF_ERROR(ParseReturnsFields(f, ctx_.store->series(), as_of, sreq, inputs));
+  // Every series must exist before the origins are walked (a 404 names it).
+  for (const auto& key : keys) ALMANAC_RETURN_IF_ERROR(ctx_.store->series().ReadAsOf(key, std::nullopt).status());
+  store::SeriesStore& store = ctx_.store->series();
+  bt.data_as_of = [&](Date date) { return ReadMacroSeries(store, keys, date); };
+
+  ALMANAC_ASSIGN_OR_RETURN(risk::AsOfBacktestResult r, risk::BacktestPortfolioAsOf(bt));
+  Json points = Json::array();
+  for (const auto& p : r.points)
+    points.push_back({{"origin", p.origin.ToString()}, {"as_of", p.as_of.ToString()}, {"target", p.target.ToString()},
+                      {"var", p.var}, {"es", p.es}, {"pnl", p.pnl}, {"exception", p.exception}});
+  const risk::VaRBacktest& b = r.backtest;
+  inputs["series"] = keys;
+  inputs["as_of"] = as_of ? Json(as_of->ToString()) : Json(nullptr);
+  Json out = {{"inputs", inputs},
+              {"settings",
+               {{"from", from_text}, {"to", to_text}, {"level", bt.level}, {"paths", sreq.num_paths},
+                {"seed", sreq.risk.seed}, {"factors", sreq.factors}, {"factor_changes", sreq.factor_changes},
+                {"model", {{"type", sreq.model.type}, {"params", sreq.model.params}}}}},
+              {"points", points},
+              {"skipped", r.skipped},
+              {"backtest",
+               {{"observations", b.observations},
+                {"level", b.level},
+                {"exceptions", b.exceptions},
+                {"expected_exceptions", b.expected_exceptions},
+                {"kupiec_lr", b.kupiec.statistic},
+                {"kupiec_p", b.kupiec.p_value},
+                {"independence_lr", b.independence.statistic},
+                {"independence_p", b.independence.p_value},
+                {"conditional_coverage_lr", b.conditional_coverage.statistic},
+                {"conditional_coverage_p", b.conditional_coverage.p_value},
+                {"n00", b.n00},
+                {"n01", b.n01},
+                {"n10", b.n10},
+                {"n11", b.n11},
+                {"binomial_cdf", b.binomial_cdf},
+                {"zone", std::string(risk::TrafficLightName(b.zone))}}}};
+  return JsonResponse(out, req.request_id);
 }
 
 }  // namespace almanac::serve

@@ -78,10 +78,11 @@ class RiskApiTest : public testing::ServeFixture {
     }
   }
 
-  HttpResponse Call(const std::string& body, std::optional<Role> role = Role::kAnalyst) {
+  HttpResponse Call(const std::string& body, std::optional<Role> role = Role::kAnalyst,
+                    const std::string& target = "/v1/risk/portfolio") {
     HttpRequest req;
     req.method = "POST";
-    req.target = "/v1/risk/portfolio";
+    req.target = target;
     req.body = body;
     const std::string auth = role ? "Bearer " + tokens_[*role] : "";
     req.authorization = auth;
@@ -254,6 +255,155 @@ TEST_F(RiskApiTest, BadInputsNameThePlaceAndStoreNothing) {
   const auto after = store_->series().ListSeries();
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->size(), before->size());
+}
+
+// ------------------------------------------------------------- POST /v1/risk/var-backtest
+
+class RiskVarBacktestApiTest : public RiskApiTest {
+ protected:
+  void SetUp() override {
+    RiskApiTest::SetUp();
+    // The worked example's vintages (first releases one month after each quarter) as vin:*.
+    auto load = store_->series().BeginLoad({.loader = "test", .source = "test"});
+    ASSERT_TRUE(load.ok());
+    std::stringstream in(RiskTestFile("testdata/risk/portfolio/macro_vintages.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      const auto c = RiskCsvCells(line);
+      ASSERT_EQ(c.size(), 4u) << line;
+      ASSERT_TRUE((*load)->Add("vin:" + c[0].substr(3), *Period::Parse(c[1]), std::stod(c[2]), *Date::Parse(c[3])).ok());
+    }
+    ASSERT_TRUE((*load)->Commit().ok());
+  }
+  Json Body() const {
+    return {{"positions", positions_csv_}, {"returns", returns_csv_}, {"fx", {{"EUR", 1.08}}},
+            {"series", {"vin:tbilrate", "vin:unemp", "vin:infl"}}, {"factors", {"vin:tbilrate", "vin:unemp"}},
+            {"factor_changes", true}, {"paths", 200}, {"seed", 7}, {"from", "2008Q1"}, {"to", "2008Q4"},
+            {"level", 0.95}};
+  }
+  HttpResponse Backtest(const Json& body, std::optional<Role> role = Role::kAnalyst) {
+    return Call(body.dump(), role, "/v1/risk/var-backtest");
+  }
+};
+
+TEST_F(RiskVarBacktestApiTest, AnswerIsTheAsOfBacktestOfTheSameInputs) {
+  auto r = Backtest(Body());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_OK_AND_ASSIGN(Json j, ParseJson(r.body));
+  EXPECT_EQ(j["request_id"], "req-risk");
+  ASSERT_EQ(j["points"].size(), 4u);
+  EXPECT_EQ(j["points"][0]["as_of"], "2008-04-01");
+  EXPECT_EQ(j["points"][0]["target"], "2008Q1");
+  EXPECT_EQ(j["backtest"]["observations"], 4);
+  EXPECT_EQ(j["inputs"]["positions"]["sha256"], Sha256Hex(positions_csv_));
+
+  // The library on the same inputs, the vintages read the same way.
+  risk::AsOfBacktestRequest bt;
+  bt.base.positions = *risk::ParsePositions(positions_csv_, "positions");
+  bt.base.fx = *risk::ParseFxRates("currency,rate\nEUR,1.08\n", "fx", "USD");
+  bt.base.returns = *risk::ParseAssetReturns(returns_csv_, "returns");
+  bt.base.model = {"var", Json::object()};  // the route's default, as the command's
+  bt.base.factors = {"vin:tbilrate", "vin:unemp"};
+  bt.base.factor_changes = true;
+  bt.base.num_paths = 200;
+  bt.base.risk.seed = 7;
+  bt.base.risk.threads = 1;
+  bt.base.risk.levels = {0.95};
+  bt.level = 0.95;
+  for (int i = 0; i < 4; ++i) bt.origins.push_back(*Period::Parse("2008Q1") + i);
+  const std::vector<std::string> keys = {"vin:tbilrate", "vin:unemp", "vin:infl"};
+  bt.data_as_of = [&](Date d) -> Result<models::MultiInput> {
+    std::vector<TimeSeries> series;
+    for (const auto& k : keys) series.push_back(store_->series().ReadAsOf(k, d)->Trimmed());
+    return models::AlignSeries(keys, series);
+  };
+  ASSERT_OK_AND_ASSIGN(risk::AsOfBacktestResult want, risk::BacktestPortfolioAsOf(bt));
+  ASSERT_EQ(want.points.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(j["points"][i]["var"].get<double>(), want.points[i].var) << i;
+    EXPECT_EQ(j["points"][i]["pnl"].get<double>(), want.points[i].pnl) << i;
+  }
+  EXPECT_EQ(j["backtest"]["kupiec_p"].get<double>(), want.backtest.kupiec.p_value);
+  EXPECT_EQ(j["backtest"]["zone"], std::string(risk::TrafficLightName(want.backtest.zone)));
+
+  // Returns from series of the store give the same answer as the same returns as CSV.
+  Json from_store = Body();
+  from_store.erase("returns");
+  from_store["return_series"] = {{"us_equity", "ret:us_equity"}, {"us_treasury", "ret:us_treasury"},
+                                 {"ig_credit", "ret:ig_credit"}, {"eu_equity", "ret:eu_equity"}};
+  auto s = Backtest(from_store);
+  ASSERT_EQ(s.status, 200) << s.body;
+  ASSERT_OK_AND_ASSIGN(Json js, ParseJson(s.body));
+  EXPECT_EQ(js["backtest"]["observations"], 4);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(js["points"][i]["pnl"].get<double>(), want.points[i].pnl) << i;
+}
+
+TEST_F(RiskVarBacktestApiTest, RolesBadInputsAndNothingStored) {
+  EXPECT_EQ(Backtest(Body(), std::nullopt).status, 401);
+  EXPECT_EQ(Backtest(Body(), Role::kViewer).status, 403);
+  const auto before = store_->series().ListSeries();
+  ASSERT_TRUE(before.ok());
+  const auto audit_before = store_->metadata().AuditHead();
+  ASSERT_TRUE(audit_before.ok());
+  struct Bad {
+    std::string key;
+    Json value;  // null: remove the key
+    int status;
+    std::string message;
+  };
+  const Bad cases[] = {
+      {"from", nullptr, 400, "missing field 'from'"},
+      {"to", "2007Q4", 400, "field 'to' (2007Q4) is before 'from' (2008Q1)"},
+      {"to", "2008-12", 400, "one frequency"},
+      {"to", "2030Q1", 400, "in the future (today is 2025-01-01)"},
+      {"from", "2008Q5", 400, "field 'from'"},
+      {"level", 95, 400, "field 'level' must be in 0..1"},
+      {"level", "high", 400, "field 'level' must be a number"},
+      {"paths", 1000000, 400, "field 'paths' must be an integer in 2..100000"},
+      {"series", nullptr, 400, "missing field 'series'"},
+      {"series", Json::array({"vin:tbilrate", "vin:nope"}), 404, "vin:nope"},
+      {"series", Json::array({"vin:tbilrate", "vin:tbilrate"}), 400, "series[1]: 'vin:tbilrate' is named twice"},
+      {"positions", Json::array({{{"asset", "gold"}, {"exposure", 5}}}), 400, "position 'gold'"},
+      {"positions", "asset,exposure\nus_equity,nan\n", 400, "positions:2: exposure 'nan'"},
+      {"positions", "asset,exposure\nus_equity,1\nus_equity,2\n", 400, "positions:3: duplicated position"},
+      {"returns", "period,us_equity\n2000Q1,abc\n", 400, "returns:2, column 'us_equity'"},
+      {"return_series", Json{{"us_equity", "ret:nope"}}, 400, "exactly one of 'returns'"},
+      {"factors", Json::array({"us:gdp"}), 400, "origin 2008Q1"},
+      {"model", "ets", 400, "cannot run a stress test"},
+      {"seed", "seven", 400, "field 'seed' must be an integer"},
+      {"scenarios", "x", 400, "unknown field 'scenarios'"},
+  };
+  for (const auto& c : cases) {
+    Json body = Body();
+    if (c.value.is_null()) body.erase(c.key);
+    else body[c.key] = c.value;
+    auto r = Backtest(body);
+    EXPECT_EQ(r.status, c.status) << c.key << " -> " << r.body.substr(0, 400);
+    auto j = ParseJson(r.body);
+    ASSERT_TRUE(j.ok()) << r.body;
+    EXPECT_THAT(j->value("message", ""), HasSubstr(c.message)) << c.key;
+  }
+  // Origins x paths are bounded.
+  Json large = Body();
+  large["from"] = "1990Q1";
+  large["paths"] = 100000;
+  auto too_large = Backtest(large);
+  EXPECT_EQ(too_large.status, 400);
+  EXPECT_THAT(too_large.body, HasSubstr("too large: 76 origin(s) x 100000 paths is over 800000"));
+  // Unknown return series: a 404 naming it.
+  Json unknown = Body();
+  unknown.erase("returns");
+  unknown["return_series"] = {{"us_equity", "ret:nope"}};
+  auto r = Backtest(unknown);
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("return_series.us_equity"));
+  const auto after = store_->series().ListSeries();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), before->size());
+  const auto audit_after = store_->metadata().AuditHead();
+  ASSERT_TRUE(audit_after.ok());
+  EXPECT_EQ(audit_after->first, audit_before->first);  // nothing audited (as /v1/risk/portfolio)
 }
 
 }  // namespace

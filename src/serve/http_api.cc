@@ -132,6 +132,8 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
        &HttpApi::V2Infer, {}, ErrorFormat::kV2},
       // Investment risk (issue 24; api_risk.cc): a stress test, blocking (fits and simulates).
       {RouteId::kRiskPortfolio, "POST", "/v1/risk/portfolio", P::kPredict, true, &HttpApi::RiskPortfolio},
+      // The as-of VaR backtest (issue 24; api_risk.cc), blocking (one fit and simulation per origin).
+      {RouteId::kRiskVarBacktest, "POST", "/v1/risk/var-backtest", P::kPredict, true, &HttpApi::RiskVarBacktest},
   };
   // MLflow's tracking and registry API (api_mlflow.cc), under both of its prefixes.
   static const std::vector<RouteInfo> kAll = WithMlflowRoutes(kRoutes);

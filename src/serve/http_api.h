@@ -42,6 +42,7 @@
 //        come from WithMlflowRoutes)
 // Investment risk (issue 24; docs/risk.md, "REST"):
 //   POST /v1/risk/portfolio                            stress test: VaR/ES per scenario     api_risk.cc
+//   POST /v1/risk/var-backtest                         as-of VaR backtest from vintages     api_risk.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -168,6 +169,7 @@ enum class RouteId {
   kMlflowTransitionStage,
   // Investment risk (issue 24), api_risk.cc.
   kRiskPortfolio,
+  kRiskVarBacktest,
 };
 
 // The error body of a route family (HttpApi::Error): almanac's {"code", "message",
@@ -338,6 +340,8 @@ class HttpApi {
   static std::vector<RouteInfo> WithMlflowRoutes(const std::vector<RouteInfo>& base);
   // Investment risk (api_risk.cc): risk::RunStressTest on the store's series.
   Result<HttpResponse> RiskPortfolio(ApiCall& call) const;
+  // risk::BacktestPortfolioAsOf on the store's vintages (api_risk.cc).
+  Result<HttpResponse> RiskVarBacktest(ApiCall& call) const;
 
   ApiContext ctx_;
 };

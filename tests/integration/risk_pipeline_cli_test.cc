@@ -1,0 +1,238 @@
+// End-to-end tests of issue 24's tracked risk (in multi_cli_test): the sample risk pipeline
+// run and reproduced through `almanac run` / `almanac reproduce`, `risk portfolio
+// --experiment` recording a run, and asset returns read from series of the workspace.
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "almanac/core.h"
+#include "almanac/core/hash.h"
+#include "almanac/core/json.h"
+#include "integration/cli_runner.h"
+
+namespace almanac::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kRisk = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/";
+const std::string kBook = kRisk + "portfolio/";
+
+class RiskTrackingCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ws_ = dir_ / "ws";
+    ASSERT_EQ(Run({"init"}).exit_code, 0);
+    // The worked example's macro data with their (made-up) first-release dates.
+    auto r = Run({"ingest", kBook + "macro_vintages.csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  CommandResult Run(std::vector<std::string> args, const std::string& user = "alice") {
+    args.insert(args.begin(), {"--workspace", ws_, "--user", user});
+    return RunAlmanac(args);
+  }
+  // The run id printed after "run " (almanac run) or "run: " (risk ... --experiment).
+  static std::string RunIdAfter(const std::string& out, const std::string& marker) {
+    const size_t at = out.find(marker);
+    if (at == std::string::npos) return "";
+    return out.substr(at + marker.size(), 17);
+  }
+  Json ShowRun(const std::string& id) {
+    auto shown = Run({"runs", "show", id, "--format", "json"});
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    auto j = ParseJson(shown.out);
+    EXPECT_TRUE(j.ok()) << shown.out;
+    return j.ok() ? *j : Json();
+  }
+  int RunCount() {
+    auto list = Run({"runs", "list", "--format", "json"});
+    auto j = ParseJson(list.out);
+    return j.ok() && j->is_array() ? static_cast<int>(j->size()) : -1;
+  }
+  std::vector<std::string> PortfolioArgs(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"risk", "portfolio", "--as-of", "2010-01-15", "--positions", kBook + "positions.csv",
+                                      "--fx", kBook + "fx.csv", "--scenarios", kBook + "scenarios.yaml",
+                                      "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths", "400",
+                                      "--seed", "7"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  TempDir dir_;
+  std::string ws_;
+};
+
+TEST_F(RiskTrackingCliTest, Issue24SamplePipelineRunsCachesAndReproducesByteForByte) {
+  const std::string pipeline = kRisk + "pipeline.yaml";
+  auto r = Run({"run", pipeline});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("risk"));
+  EXPECT_THAT(r.out, HasSubstr("3 scenario(s) x 2000 paths, horizon 8"));
+  EXPECT_THAT(r.out, HasSubstr("var_backtest"));
+  EXPECT_THAT(r.out, HasSubstr("no forecasting model"));
+  const std::string id = RunIdAfter(r.out, "\nrun ");
+  ASSERT_EQ(id.size(), 17u) << r.out;
+  const Json run = ShowRun(id);
+  EXPECT_EQ(run["params"]["risk.positions.sha256"], Sha256Hex(ReadFile(kBook + "positions.csv")));
+  EXPECT_EQ(run["params"]["risk.scenarios.sha256"], Sha256Hex(ReadFile(kBook + "scenarios.yaml")));
+  EXPECT_EQ(run["params"]["risk.returns.sha256"], Sha256Hex(ReadFile(kBook + "asset_returns.csv")));
+  EXPECT_TRUE(run["metrics"].contains("risk.severely_adverse.h8.es99")) << run["metrics"].dump();
+  EXPECT_TRUE(run["metrics"].contains("var_backtest.kupiec_p"));
+  std::string artifacts = run["artifacts"].dump();
+  for (const char* a : {"risk.json", "risk.quantiles.csv", "var_backtest.json", "input.risk.positions"})
+    EXPECT_THAT(artifacts, HasSubstr(a));
+
+  // Again: both risk steps come from the cache.
+  auto again = Run({"run", pipeline, "--format", "csv"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("risk,cached"));
+  EXPECT_THAT(again.out, HasSubstr("var_backtest,cached"));
+
+  // Reproduction recomputes every step from the stored inputs: byte for byte.
+  auto rep = Run({"reproduce", id}, "auditor");
+  EXPECT_EQ(rep.exit_code, 0) << rep.out << rep.err;
+  EXPECT_THAT(rep.out, HasSubstr("every artifact is byte-identical"));
+  EXPECT_THAT(rep.out, HasSubstr("risk.json"));
+  EXPECT_THAT(rep.out, Not(HasSubstr("false")));
+}
+
+TEST_F(RiskTrackingCliTest, Issue24PipelineFileNamesStayInsideItsFolder) {
+  const std::string p = (dir_ / "p.yaml");
+  std::string text = ReadFile(kRisk + "pipeline.yaml");
+  text.replace(text.find("portfolio/positions.csv"), 23, "../../etc/passwd");
+  WriteFile(p, text);
+  auto r = Run({"run", p});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("risk.positions: file '../../etc/passwd' must not leave the pipeline file's folder"));
+  EXPECT_EQ(RunCount(), 0);
+}
+
+TEST_F(RiskTrackingCliTest, Issue24PortfolioWithExperimentRecordsATrackedRun) {
+  // Without --experiment nothing is recorded.
+  auto plain = Run(PortfolioArgs({"us:tbilrate", "us:unemp", "us:infl", "--returns", kBook + "asset_returns.csv",
+                                  "--format", "json"}));
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(RunCount(), 0);
+
+  auto r = Run(PortfolioArgs({"us:tbilrate", "us:unemp", "us:infl", "--returns", kBook + "asset_returns.csv",
+                              "--experiment", "book-stress"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string id = RunIdAfter(r.out, "run: ");
+  ASSERT_EQ(id.size(), 17u) << r.out;
+  const Json run = ShowRun(id);
+  EXPECT_EQ(run["experiment"], "book-stress");
+  EXPECT_EQ(run["status"], "finished");
+  EXPECT_EQ(run["params"]["command"], "risk portfolio");
+  EXPECT_EQ(run["params"]["positions.sha256"], Sha256Hex(ReadFile(kBook + "positions.csv")));
+  EXPECT_EQ(run["params"]["returns.sha256"], Sha256Hex(ReadFile(kBook + "asset_returns.csv")));
+  EXPECT_EQ(run["params"]["scenarios.sha256"], Sha256Hex(ReadFile(kBook + "scenarios.yaml")));
+  EXPECT_EQ(run["params"]["settings.paths"], "400");
+  // The metrics are the report's Monte Carlo figures.
+  const Json report = ParseJson(plain.out).value();
+  for (const auto& f : report["scenarios"][2]["horizons"][7]["figures"])
+    if (f["method"] == "monte_carlo" && f["level"] == 0.99) {
+      EXPECT_EQ(run["metrics"]["risk.severely_adverse.h8.es99"].get<double>(), f["es"].get<double>());
+    }
+  ASSERT_EQ(run["artifacts"].size(), 1u);
+  EXPECT_EQ(run["artifacts"][0]["name"], "runs/" + id + "/risk_report.json");
+
+  // Bad input with --experiment: an error naming the place, and no run.
+  const std::string bad = (dir_ / "bad.csv");
+  WriteFile(bad, "id,asset,exposure\neq,gold,10\n");
+  auto b = Run({"risk", "portfolio", "us:tbilrate", "us:unemp", "--positions", bad, "--returns",
+                kBook + "asset_returns.csv", "--paths", "50", "--experiment", "book-stress"});
+  EXPECT_NE(b.exit_code, 0);
+  EXPECT_THAT(b.err, HasSubstr("position 'eq' (line 2)"));
+  auto bad_name = Run(PortfolioArgs({"us:tbilrate", "us:unemp", "us:infl", "--returns", kBook + "asset_returns.csv",
+                                     "--experiment", "a b"}));
+  EXPECT_NE(bad_name.exit_code, 0);
+  EXPECT_THAT(bad_name.err, HasSubstr("--experiment"));
+  EXPECT_EQ(RunCount(), 1);
+
+  // var-backtest --experiment records its backtest too.
+  auto vb = Run({"risk", "var-backtest", "us:tbilrate", "us:unemp", "us:infl", "--positions", kBook + "positions.csv",
+                 "--returns", kBook + "asset_returns.csv", "--fx", kBook + "fx.csv", "--factors", "us:tbilrate,us:unemp",
+                 "--factor-changes", "--paths", "200", "--from", "2008Q1", "--to", "2008Q4", "--level", "0.95",
+                 "--experiment", "book-backtest"});
+  ASSERT_EQ(vb.exit_code, 0) << vb.err;
+  const Json bt = ShowRun(RunIdAfter(vb.out, "run: "));
+  EXPECT_EQ(bt["params"]["command"], "risk var-backtest");
+  EXPECT_EQ(bt["metrics"]["var_backtest.observations"].get<double>(), 4);
+}
+
+TEST_F(RiskTrackingCliTest, Issue24AssetReturnsFromSeriesOfTheWorkspace) {
+  // The example's returns as series ret:<asset> (long form, known from 2010-01-10).
+  std::istringstream in(ReadFile(kBook + "asset_returns.csv"));
+  std::string line, header;
+  std::getline(in, header);
+  std::vector<std::string> assets;
+  {
+    std::stringstream h(header);
+    std::string c;
+    std::getline(h, c, ',');
+    while (std::getline(h, c, ',')) assets.push_back(c);
+  }
+  std::string long_form = "series,period,value,realtime_start\n";
+  std::string short_form = long_form;
+  int row = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::stringstream l(line);
+    std::string period, v;
+    std::getline(l, period, ',');
+    for (size_t a = 0; std::getline(l, v, ','); ++a) {
+      long_form += "ret:" + assets[a] + "," + period + "," + v + ",2010-01-10\n";
+      if (row < 2) short_form += "few:" + assets[a] + "," + period + "," + v + ",2010-01-10\n";
+    }
+    ++row;
+  }
+  WriteFile(dir_ / "returns_long.csv", long_form);
+  WriteFile(dir_ / "few_long.csv", short_form);
+  ASSERT_EQ(Run({"ingest", dir_ / "returns_long.csv"}).exit_code, 0);
+  ASSERT_EQ(Run({"ingest", dir_ / "few_long.csv"}).exit_code, 0);
+
+  auto csv = Run(PortfolioArgs({"us:tbilrate", "us:unemp", "us:infl", "--returns", kBook + "asset_returns.csv",
+                                "--format", "json"}));
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  std::string pairs;
+  for (const auto& a : assets) pairs += (pairs.empty() ? "" : ",") + a + "=ret:" + a;
+  auto store = Run(PortfolioArgs({"us:tbilrate", "us:unemp", "us:infl", "--return-series", pairs, "--format", "json"}));
+  ASSERT_EQ(store.exit_code, 0) << store.err;
+  const Json a = ParseJson(csv.out).value(), b = ParseJson(store.out).value();
+  EXPECT_EQ(a["scenarios"], b["scenarios"]);
+  EXPECT_EQ(a["factor_model"], b["factor_model"]);
+  EXPECT_EQ(b["inputs"]["return_series"]["us_equity"], "ret:us_equity");
+
+  // As of a date before the returns were known: the error names the option and the series.
+  auto early = Run({"risk", "portfolio", "us:tbilrate", "us:unemp", "--as-of", "2009-06-01", "--positions",
+                    kBook + "positions.csv", "--fx", kBook + "fx.csv", "--return-series", pairs, "--paths", "50"});
+  EXPECT_NE(early.exit_code, 0);
+  EXPECT_THAT(early.err, HasSubstr("--return-series"));
+  struct Case {
+    std::string pairs, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"us_equity=ret:nope", "--return-series us_equity=ret:nope"},
+           {"us_equity", "--return-series: 'us_equity' is not ASSET=SERIES"},
+           {"us_equity=ret:us_equity,us_equity=ret:ig_credit", "asset 'us_equity' is named twice"},
+           {"us_equity=bad key", "--return-series us_equity"},
+           {"us_equity=few:us_equity", "have 2 period(s) in common, need at least 3"}}) {
+    auto r = Run({"risk", "portfolio", "us:tbilrate", "us:unemp", "--positions", kBook + "positions.csv", "--fx",
+                  kBook + "fx.csv", "--return-series", c.pairs, "--paths", "50"});
+    EXPECT_NE(r.exit_code, 0) << c.pairs;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.pairs;
+  }
+  auto both = Run({"risk", "portfolio", "us:tbilrate", "--positions", kBook + "positions.csv", "--returns",
+                   kBook + "asset_returns.csv", "--return-series", pairs});
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_THAT(both.err, HasSubstr("exactly one of --returns FILE and --return-series"));
+  EXPECT_EQ(RunCount(), 0);
+}
+
+}  // namespace
+}  // namespace almanac::testing
