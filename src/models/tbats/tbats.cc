@@ -16,6 +16,7 @@
 #include "models/boxcox/boxcox.h"
 #include "models/ets/nelder_mead.h"
 #include "models/model_base.h"
+#include "models/tbats/small_eigen.h"
 
 namespace almanac::models::tbats {
 
@@ -130,20 +131,25 @@ bool TbatsRootsOutside(const std::vector<double>& c) {
     if (std::fabs(c[i]) > 1e-8) p = static_cast<int>(i) + 1;
   if (p == 0) return true;
   // The reciprocal roots are the eigenvalues of the companion matrix of r^p + c_1 r^{p-1} + ...
-  Eigen::MatrixXd comp = Eigen::MatrixXd::Zero(p, p);
-  for (int j = 0; j < p; ++j) comp(0, j) = -c[static_cast<size_t>(j)];
-  for (int i = 1; i < p; ++i) comp(i, i - 1) = 1;
-  Eigen::EigenSolver<Eigen::MatrixXd> es(comp, false);
-  for (int i = 0; i < p; ++i)
-    if (std::abs(es.eigenvalues()(i)) * 1.01 > 1) return false;
+  std::vector<double> comp(static_cast<size_t>(p * p), 0.0);
+  for (int j = 0; j < p; ++j) comp[j] = -c[static_cast<size_t>(j)];
+  for (int i = 1; i < p; ++i) comp[static_cast<size_t>(i * p + i - 1)] = 1;
+  const auto ev = SmallEigenvalues(std::move(comp), p);
+  if (!ev) return false;
+  for (const auto& e : *ev)
+    if (std::abs(e) * 1.01 > 1) return false;
   return true;
 }
 
 bool TbatsStable(const Eigen::MatrixXd& d) {
-  Eigen::EigenSolver<Eigen::MatrixXd> es(d, false);
-  if (es.info() != Eigen::Success) return false;
-  for (int i = 0; i < d.rows(); ++i)
-    if (!(std::abs(es.eigenvalues()(i)) < 1.01)) return false;
+  const int m = static_cast<int>(d.rows());
+  std::vector<double> a(static_cast<size_t>(m * m));
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) a[static_cast<size_t>(i * m + j)] = d(i, j);
+  const auto ev = SmallEigenvalues(std::move(a), m);
+  if (!ev) return false;
+  for (const auto& e : *ev)
+    if (!(std::abs(e) < 1.01)) return false;
   return true;
 }
 
