@@ -213,5 +213,97 @@ TEST(TbatsSmallEigenTest, AgreesWithEigen) {
   }
 }
 
+// A small fixed-structure model through the registry: two non-integer periods, no search
+// over Box-Cox, trend or ARMA (fast), saved and loaded.
+std::vector<double> TwoPeriodSeries() {
+  std::vector<double> y;
+  for (int t = 0; t < 120; ++t)
+    y.push_back(50 + 0.1 * t + 3 * std::sin(2 * M_PI * t / 7.5) + 2 * std::cos(2 * M_PI * t / 30.4) +
+                0.3 * std::sin(1.7 * t * t));
+  return y;
+}
+
+TEST(TbatsTest, SavedModelPredictsTheSame) {
+  const std::vector<double> y = TwoPeriodSeries();
+  const ForecasterRegistry registry = testing::Builtins();
+  const Json params = {{"seasonal_periods", {30.4, 7.5}},
+                       {"use_box_cox", false},
+                       {"use_trend", true},
+                       {"use_damped_trend", false},
+                       {"use_arma_errors", false}};
+  auto model = registry.Create(ModelSpec{"tbats", params});
+  ASSERT_THAT(model, IsOk());
+  ASSERT_THAT((*model)->Fit(FitInput{y, 1}), IsOk());
+  const ModelDescription d = (*model)->Describe();
+  EXPECT_EQ(d.type, "tbats");
+  EXPECT_EQ(d.method.rfind("TBATS(1, {0,0}, 1, {<7.5,", 0), 0u) << d.method;
+  EXPECT_NE(d.method.find("<30.4,"), std::string::npos) << d.method;
+  EXPECT_TRUE(std::isfinite(d.aic));
+  EXPECT_EQ(d.nobs, 120);
+  auto bytes = SerializeModel(**model);
+  ASSERT_THAT(bytes, IsOk());
+  auto loaded = registry.Deserialize(*bytes);
+  ASSERT_THAT(loaded, IsOk());
+  auto a = (*model)->Predict(40, testing::kLevels);
+  auto b = (*loaded)->Predict(40, testing::kLevels);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(a->mean, b->mean);
+  EXPECT_EQ(a->intervals[1].upper, b->intervals[1].upper);
+  EXPECT_EQ((*model)->Fitted(), (*loaded)->Fitted());
+  EXPECT_EQ((*loaded)->Describe().method, d.method);
+  // The deterministic part is forecast well: within 1.5 of the noise-free continuation.
+  for (int h = 0; h < 40; ++h) {
+    const double t = 120 + h;
+    const double truth = 50 + 0.1 * t + 3 * std::sin(2 * M_PI * t / 7.5) + 2 * std::cos(2 * M_PI * t / 30.4);
+    EXPECT_NEAR(a->mean[h], truth, 1.5) << h;
+    EXPECT_LT(a->intervals[0].lower[h], a->mean[h]);
+    EXPECT_LT(a->intervals[1].lower[h], a->intervals[0].lower[h]);
+    EXPECT_GT(a->intervals[1].upper[h], a->intervals[0].upper[h]);
+  }
+  // A damaged state is DataLoss, not a crash.
+  Json env = ParseJson(*bytes).value();
+  env["state"]["seed"] = Json::array({1.0});
+  EXPECT_THAT(registry.Load(env), StatusIs(StatusCode::kDataLoss));
+}
+
+TEST(TbatsTest, Errors) {
+  const ForecasterRegistry registry = testing::Builtins();
+  for (const Json& bad : {Json{{"seasonal_periods", {12, 0}}}, Json{{"seasonal_periods", {-3.5}}},
+                          Json{{"seasonal_periods", Json::array()}}, Json{{"seasonal_periods", "weekly"}},
+                          Json{{"use_trend", "sometimes"}}, Json{{"use_arma_errors", 1}},
+                          Json{{"use_trend", false}, {"use_damped_trend", true}}})
+    EXPECT_THAT(registry.Validate(ModelSpec{"tbats", bad}), StatusIs(StatusCode::kInvalidArgument)) << bad.dump();
+  EXPECT_THAT(registry.Validate(ModelSpec{"tbats", Json{{"seasonal_periods", {7, 365.25}}, {"use_box_cox", "auto"}}}),
+              IsOk());
+
+  const std::vector<double> y = TwoPeriodSeries();
+  auto fit = [&](const Json& params, std::span<const double> data, int period = 1) {
+    auto m = registry.Create(ModelSpec{"tbats", params});
+    EXPECT_THAT(m, IsOk());
+    return (*m)->Fit(FitInput{data, period});
+  };
+  const Json fixed = {{"use_box_cox", false}, {"use_trend", false}, {"use_arma_errors", false}};
+  Json p = fixed;
+  p["seasonal_periods"] = {60};  // two cycles need more than 120 values
+  EXPECT_THAT(fit(p, y), StatusIs(StatusCode::kInvalidArgument));
+  p["seasonal_periods"] = {7.5};
+  std::vector<double> with_nan = y;
+  with_nan[10] = std::nan("");
+  EXPECT_THAT(fit(p, with_nan), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(fit(p, std::span<const double>(y).first(6)), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(fit(p, std::vector<double>(50, 3.0)), StatusIs(StatusCode::kInvalidArgument));  // constant
+  std::vector<double> negative = y;
+  negative[5] = -1;
+  Json bc = p;
+  bc["use_box_cox"] = true;
+  EXPECT_THAT(fit(bc, negative), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(fit(fixed, y, 1), StatusIs(StatusCode::kInvalidArgument));  // no period given or known
+  EXPECT_THAT(fit(fixed, y, 12), IsOk());                                 // the series' period
+  auto unfitted = registry.Create(ModelSpec{"tbats", p});
+  ASSERT_THAT(unfitted, IsOk());
+  EXPECT_THAT((*unfitted)->Predict(3, testing::kLevels), StatusIs(StatusCode::kFailedPrecondition));
+}
+
 }  // namespace
 }  // namespace almanac::models
