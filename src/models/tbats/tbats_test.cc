@@ -48,7 +48,7 @@ using testing::ReadGoldenCsv;
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 
-std::vector<double> SplitNumbers(const std::string& s) {
+std::vector<double> TbatsSplit(const std::string& s) {
   std::vector<double> out;
   if (s == "NA") return out;
   std::stringstream ss(s);
@@ -67,7 +67,7 @@ std::map<std::string, TbatsCase> TbatsCases() {
   std::map<std::string, TbatsCase> out;
   for (const CsvRow& row : ReadGoldenCsv("models/tbats/series.csv")) {
     TbatsCase& c = out[row.at("series")];
-    if (c.y.empty()) c.periods = SplitNumbers(row.at("periods"));
+    if (c.y.empty()) c.periods = TbatsSplit(row.at("periods"));
     c.y.push_back(Num(row, "value"));
   }
   for (const CsvRow& row : ReadGoldenCsv("models/tbats/fits.csv")) out[row.at("series")].fit[row.at("key")] = row.at("value");
@@ -75,32 +75,32 @@ std::map<std::string, TbatsCase> TbatsCases() {
   return out;
 }
 
-double FitNum(const TbatsCase& c, const std::string& key) {
+double TbatsFitNum(const TbatsCase& c, const std::string& key) {
   const std::string& v = c.fit.at(key);
   return v == "NA" ? std::nan("") : std::stod(v);
 }
 
 // R's selected model as our structure and parameters.
-void RModel(const TbatsCase& c, tbats::TbatsStructure* s, tbats::TbatsParams* p) {
-  s->periods = SplitNumbers(c.fit.at("seasonal_periods"));
-  for (double k : SplitNumbers(c.fit.at("k"))) s->k.push_back(static_cast<int>(k));
-  p->lambda = FitNum(c, "lambda");
+void TbatsRModel(const TbatsCase& c, tbats::TbatsStructure* s, tbats::TbatsParams* p) {
+  s->periods = TbatsSplit(c.fit.at("seasonal_periods"));
+  for (double k : TbatsSplit(c.fit.at("k"))) s->k.push_back(static_cast<int>(k));
+  p->lambda = TbatsFitNum(c, "lambda");
   s->box_cox = !std::isnan(p->lambda);
-  p->alpha = FitNum(c, "alpha");
-  p->beta = FitNum(c, "beta");
+  p->alpha = TbatsFitNum(c, "alpha");
+  p->beta = TbatsFitNum(c, "beta");
   s->trend = !std::isnan(p->beta);
-  p->phi = s->trend ? FitNum(c, "phi") : 1.0;
+  p->phi = s->trend ? TbatsFitNum(c, "phi") : 1.0;
   s->damped = s->trend && p->phi != 1;
   if (!s->trend) p->beta = 0;
-  p->gamma1 = SplitNumbers(c.fit.at("gamma1"));
-  p->gamma2 = SplitNumbers(c.fit.at("gamma2"));
-  p->ar = SplitNumbers(c.fit.at("ar"));
-  p->ma = SplitNumbers(c.fit.at("ma"));
+  p->gamma1 = TbatsSplit(c.fit.at("gamma1"));
+  p->gamma2 = TbatsSplit(c.fit.at("gamma2"));
+  p->ar = TbatsSplit(c.fit.at("ar"));
+  p->ma = TbatsSplit(c.fit.at("ma"));
   s->p = static_cast<int>(p->ar.size());
   s->q = static_cast<int>(p->ma.size());
 }
 
-double Rel(double a, double b) { return std::fabs(a - b) / std::max(1e-300, std::fabs(b)); }
+double TbatsRel(double a, double b) { return std::fabs(a - b) / std::max(1e-300, std::fabs(b)); }
 
 TEST(TbatsGoldenTest, LikelihoodAndForecastsAtRParametersMatchR) {
   const auto cases = TbatsCases();
@@ -108,15 +108,15 @@ TEST(TbatsGoldenTest, LikelihoodAndForecastsAtRParametersMatchR) {
   for (const auto& [name, c] : cases) {
     tbats::TbatsStructure s;
     tbats::TbatsParams p;
-    RModel(c, &s, &p);
-    const std::vector<double> seed = SplitNumbers(c.fit.at("seed"));
+    TbatsRModel(c, &s, &p);
+    const std::vector<double> seed = TbatsSplit(c.fit.at("seed"));
     auto fit = tbats::EvaluateTbats(c.y, s, p, seed);
     ASSERT_THAT(fit, IsOk()) << name;
-    EXPECT_LT(Rel(fit->likelihood, FitNum(c, "likelihood")), 1e-9) << name << ": " << fit->likelihood;
-    EXPECT_LT(Rel(fit->aic, FitNum(c, "aic")), 1e-9) << name << ": " << fit->aic;
-    EXPECT_LT(Rel(fit->variance, FitNum(c, "variance")), 1e-9) << name;
-    const std::vector<double> first = SplitNumbers(c.fit.at("fitted_first"));
-    for (size_t t = 0; t < first.size(); ++t) EXPECT_LT(Rel(fit->fitted[t], first[t]), 1e-9) << name << " t=" << t;
+    EXPECT_LT(TbatsRel(fit->likelihood, TbatsFitNum(c, "likelihood")), 1e-9) << name << ": " << fit->likelihood;
+    EXPECT_LT(TbatsRel(fit->aic, TbatsFitNum(c, "aic")), 1e-9) << name << ": " << fit->aic;
+    EXPECT_LT(TbatsRel(fit->variance, TbatsFitNum(c, "variance")), 1e-9) << name;
+    const std::vector<double> first = TbatsSplit(c.fit.at("fitted_first"));
+    for (size_t t = 0; t < first.size(); ++t) EXPECT_LT(TbatsRel(fit->fitted[t], first[t]), 1e-9) << name << " t=" << t;
     // R's method string names the same structure.
     std::string r_name = c.fit.at("method");
     for (char& ch : r_name)
@@ -141,12 +141,12 @@ TEST(TbatsGoldenTest, LikelihoodAndForecastsAtRParametersMatchR) {
       const CsvRow& row = c.forecasts[static_cast<size_t>(i)];
       const double sd = std::sqrt(tf.variance[i]);
       const auto back = [&](double v) { return s.box_cox ? InvBoxCox(v, p.lambda) : v; };
-      EXPECT_LT(Rel(back(tf.mean[i]), Num(row, "mean")), 1e-9) << name << " h=" << i + 1;
+      EXPECT_LT(TbatsRel(back(tf.mean[i]), Num(row, "mean")), 1e-9) << name << " h=" << i + 1;
       const double z80 = IntervalZ(80), z95 = IntervalZ(95);
-      EXPECT_LT(Rel(back(tf.mean[i] + z80 * sd), Num(row, "hi80")), 1e-9) << name << " h=" << i + 1;
-      EXPECT_LT(Rel(back(tf.mean[i] + z95 * sd), Num(row, "hi95")), 1e-9) << name << " h=" << i + 1;
-      EXPECT_LT(Rel(back(tf.mean[i] - z80 * sd), Num(row, "lo80")), 1e-9) << name << " h=" << i + 1;
-      EXPECT_LT(Rel(back(tf.mean[i] - z95 * sd), Num(row, "lo95")), 1e-9) << name << " h=" << i + 1;
+      EXPECT_LT(TbatsRel(back(tf.mean[i] + z80 * sd), Num(row, "hi80")), 1e-9) << name << " h=" << i + 1;
+      EXPECT_LT(TbatsRel(back(tf.mean[i] + z95 * sd), Num(row, "hi95")), 1e-9) << name << " h=" << i + 1;
+      EXPECT_LT(TbatsRel(back(tf.mean[i] - z80 * sd), Num(row, "lo80")), 1e-9) << name << " h=" << i + 1;
+      EXPECT_LT(TbatsRel(back(tf.mean[i] - z95 * sd), Num(row, "lo95")), 1e-9) << name << " h=" << i + 1;
     }
   }
 }
@@ -165,15 +165,15 @@ void ExpectAutoFitLikeR(const std::string& name) {
   for (char& ch : r_name)
     if (ch == ';') ch = ',';
   EXPECT_EQ(d.method, r_name) << name;
-  const double r_aic = FitNum(c, "aic");
-  EXPECT_LT(Rel(d.aic, r_aic), 1e-5) << name << ": ours " << d.aic << ", R " << r_aic;
+  const double r_aic = TbatsFitNum(c, "aic");
+  EXPECT_LT(TbatsRel(d.aic, r_aic), 1e-5) << name << ": ours " << d.aic << ", R " << r_aic;
   std::cout << "[ note ] " << name << ": ours " << d.method << " AIC " << d.aic << ", R " << r_name << " AIC " << r_aic
             << "\n";
   const int h = static_cast<int>(c.forecasts.size());
   auto f = (*model)->Predict(h, testing::kLevels);
   ASSERT_THAT(f, IsOk());
   double worst = 0;
-  for (int i = 0; i < h; ++i) worst = std::max(worst, Rel(f->mean[i], Num(c.forecasts[static_cast<size_t>(i)], "mean")));
+  for (int i = 0; i < h; ++i) worst = std::max(worst, TbatsRel(f->mean[i], Num(c.forecasts[static_cast<size_t>(i)], "mean")));
   EXPECT_LT(worst, 1e-3) << name;
   std::cout << "[ note ] " << name << ": largest relative forecast difference " << worst << "\n";
 }
@@ -215,7 +215,7 @@ TEST(TbatsSmallEigenTest, AgreesWithEigen) {
 
 // A small fixed-structure model through the registry: two non-integer periods, no search
 // over Box-Cox, trend or ARMA (fast), saved and loaded.
-std::vector<double> TwoPeriodSeries() {
+std::vector<double> TbatsTwoPeriodSeries() {
   std::vector<double> y;
   for (int t = 0; t < 120; ++t)
     y.push_back(50 + 0.1 * t + 3 * std::sin(2 * M_PI * t / 7.5) + 2 * std::cos(2 * M_PI * t / 30.4) +
@@ -224,7 +224,7 @@ std::vector<double> TwoPeriodSeries() {
 }
 
 TEST(TbatsTest, SavedModelPredictsTheSame) {
-  const std::vector<double> y = TwoPeriodSeries();
+  const std::vector<double> y = TbatsTwoPeriodSeries();
   const ForecasterRegistry registry = testing::Builtins();
   const Json params = {{"seasonal_periods", {30.4, 7.5}},
                        {"use_box_cox", false},
@@ -277,7 +277,7 @@ TEST(TbatsTest, Errors) {
   EXPECT_THAT(registry.Validate(ModelSpec{"tbats", Json{{"seasonal_periods", {7, 365.25}}, {"use_box_cox", "auto"}}}),
               IsOk());
 
-  const std::vector<double> y = TwoPeriodSeries();
+  const std::vector<double> y = TbatsTwoPeriodSeries();
   auto fit = [&](const Json& params, std::span<const double> data, int period = 1) {
     auto m = registry.Create(ModelSpec{"tbats", params});
     EXPECT_THAT(m, IsOk());
