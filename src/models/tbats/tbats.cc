@@ -494,8 +494,6 @@ Result<TbatsFit> AutoTbats(std::span<const double> y, const TbatsOptions& option
   if (o.use_trend == false) o.use_damped_trend = false;
   const std::vector<bool> box = TbatsChoices(o.use_box_cox), trend = TbatsChoices(o.use_trend),
                           damped = TbatsChoices(o.use_damped_trend);
-  if (o.use_damped_trend == true && o.use_trend == false)
-    return InvalidArgumentError("tbats: use_damped_trend needs a trend");
 
   const TbatsFit non_seasonal = TbatsNonSeasonal(y, o, box, trend, damped);
 
