@@ -8,6 +8,7 @@
 #include "models/ets/ets.h"
 #include "models/mstl/mstl.h"
 #include "models/naive/naive.h"
+#include "models/tbats/tbats.h"
 #include "models/theta/theta.h"
 #include "models/var/var_model.h"
 
@@ -29,6 +30,7 @@ void RegisterBuiltinModels(ForecasterRegistry& registry) {
       CombinationModelType(),
       // Issue 25: multiple-seasonal decomposition models.
       MstlModelType(),
+      TbatsModelType(),
       // Multivariate and exogenous (MultivariateForecaster).
       var::VarModelType(),
       var::BvarModelType(),
