@@ -13,6 +13,7 @@ OUT=${2:?usage: eval_bench.sh ALMANAC_BINARY OUT_DIR}
 FROM=${FROM:-2015-01-01}
 TO=${TO:-2019-12-31}
 REFIT=${REFIT:-every}
+MAXIT=${MAXIT:-200}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 mkdir -p "$OUT"
@@ -25,7 +26,7 @@ rm -rf "$OUT/ws" "$OUT/timings.txt"
   for i in $(seq 1 30); do printf "%sbench:ind%02d" "$([ "$i" -gt 1 ] && echo ', ')" "$i"; done
   echo "]"
   echo "blocks: [{name: global, factors: 1, order: 2}]"
-  echo "max_iterations: 200"
+  echo "max_iterations: $MAXIT"
   echo "tolerance: 1.0e-5"
 } > "$OUT/config.yaml"
 "$ALMANAC" --workspace "$OUT/ws" init > /dev/null
