@@ -14,6 +14,7 @@
 #include "cli/commands_monitor.h"
 #include "cli/commands_multi.h"
 #include "cli/commands_nowcast.h"
+#include "cli/commands_nowcast_eval.h"
 #include "cli/commands_pipeline.h"
 #include "cli/commands_queue.h"
 #include "cli/commands_registry.h"
@@ -652,15 +653,33 @@ Runner DefineNowcast(CLI::App& cmd, GlobalOptions& g) {
   auto a = std::make_shared<NowcastArgs>();
   cmd.add_option("--config", a->config,
                  "YAML file: target (quarterly series), indicators (monthly series), blocks, EM options "
-                 "(docs/nowcasting.md)")
-      ->required();
+                 "(docs/nowcasting.md); required");
   cmd.add_option("--as-of", a->as_of, "Fit and nowcast on the data as known on DATE (default: everything loaded)");
   cmd.add_option("--compare-as-of", a->compare_as_of,
                  "Also decompose the change of the nowcast since the vintage of DATE into news and revisions");
   cmd.add_option("--quarter", a->quarter, "Target quarter, e.g. 2024Q1 (default: the quarter of --as-of or today)");
   cmd.add_option("--experiment", a->experiment,
                  "Record a tracked run in this experiment: settings as params, the nowcast as metric, the model");
-  return [&g, a] { return RunNowcast(g, *a); };
+  // nowcast evaluate (issue 25): real-time accuracy against a random walk and an AR(2).
+  auto e = std::make_shared<NowcastEvalArgs>();
+  CLI::App* evaluate = cmd.add_subcommand(
+      "evaluate", "Nowcast each month end (or release) of a window on the data as then known; RMSE/MAE of the DFM, "
+                  "a random walk and an AR(2), Diebold-Mariano tests (docs/nowcasting.md, \"Evaluate\")");
+  evaluate->add_option("--config", e->config, "YAML file of the nowcast (as for 'almanac nowcast')")->required();
+  evaluate->add_option("--from", e->from, "First day of the evaluation window (YYYY-MM-DD)")->required();
+  evaluate->add_option("--to", e->to, "Last day of the evaluation window (YYYY-MM-DD)")->required();
+  evaluate->add_option("--every", e->every, "month (each month's last day, default) or release (each vintage date)");
+  evaluate->add_option("--mode", e->mode,
+                       "real-time (the stored vintage of each date, default) or pseudo (the latest data cut to the "
+                       "same publication pattern)");
+  evaluate->add_option("--refit", e->refit, "every (re-estimate the DFM at each date, default) or once (first date)");
+  evaluate->add_option("--outcome", e->outcome,
+                       "latest (the latest vintage's value, default) or first (the first release)");
+  return [&g, a, e, evaluate] {
+    if (*evaluate) return RunNowcastEvaluate(g, *e);
+    if (a->config.empty()) return ReportError(InvalidArgumentError("nowcast: --config is required"));
+    return RunNowcast(g, *a);
+  };
 }
 
 // -------------------------------------------------------------------------------- serving

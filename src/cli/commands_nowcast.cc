@@ -19,16 +19,9 @@
 #include "cli/commands_pipeline.h"
 
 namespace almanac::cli {
-namespace {
-
-struct NowcastConfig {
-  std::string target;                   // key of the quarterly series
-  std::vector<std::string> indicators;  // keys of the monthly series
-  models::DfmOptions options;
-};
 
 // The YAML file (docs/nowcasting.md, "Run it"). InvalidArgument naming the file, line and key.
-Result<NowcastConfig> ReadConfig(const std::string& path) {
+Result<NowcastConfig> ReadNowcastConfig(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("cannot read nowcast config " + path);
   std::stringstream text;
@@ -101,8 +94,8 @@ Result<NowcastConfig> ReadConfig(const std::string& path) {
 
 // The configured series as known `as_of`: indicators (monthly) then the target (quarterly),
 // on one monthly grid through `through`.
-Result<models::MixedFrequencyData> ReadVintage(store::SeriesStore& store, const NowcastConfig& c,
-                                               std::optional<Date> as_of, Period through) {
+Result<models::MixedFrequencyData> ReadNowcastVintage(store::SeriesStore& store, const NowcastConfig& c,
+                                                      std::optional<Date> as_of, Period through) {
   const std::string known = as_of ? " known on " + as_of->ToString() : std::string();
   std::vector<std::string> names = c.indicators;
   names.push_back(c.target);
@@ -126,6 +119,8 @@ Result<models::MixedFrequencyData> ReadVintage(store::SeriesStore& store, const 
   }
   return models::AlignMixedFrequency(names, series, through);
 }
+
+namespace {
 
 // `d` on the monthly grid of `size` months from `start` (missing months added; d must fit).
 models::MixedFrequencyData Regrid(const models::MixedFrequencyData& d, Period start, int64_t size) {
@@ -214,7 +209,7 @@ Result<std::string> TrackRun(const GlobalOptions& g, Env& env, const NowcastArgs
 }  // namespace
 
 int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
-  auto config = ReadConfig(a.config);
+  auto config = ReadNowcastConfig(a.config);
   if (!config.ok()) return ReportError(config.status());
   auto as_of = ParseAsOfOption(a.as_of);
   if (!as_of.ok()) return ReportError(as_of.status());
@@ -255,11 +250,11 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
     env->ws = std::move(*ws);
   }
   store::SeriesStore& series = env->ws->store().series();
-  auto data = ReadVintage(series, *config, *as_of, through);
+  auto data = ReadNowcastVintage(series, *config, *as_of, through);
   if (!data.ok()) return ReportError(data.status());
   std::optional<models::MixedFrequencyData> old_data;
   if (compare) {
-    auto d = ReadVintage(series, *config, compare, through);
+    auto d = ReadNowcastVintage(series, *config, compare, through);
     if (!d.ok()) return Fail(d.status(), "--compare-as-of " + compare->ToString());
     // One grid for both vintages: from the earlier start to the later end.
     const Period start = std::min(d->start, data->start);

@@ -18,6 +18,7 @@
 #include "almanac/models/nowcast.h"
 
 #include "integration/cli_runner.h"
+#include "integration/vintage_csv.h"
 
 namespace almanac::testing {
 namespace {
@@ -28,37 +29,8 @@ const std::string kDir = ALMANAC_SOURCE_DIR "/testdata/nowcast/";
 const std::vector<std::string> kIndicators = {"sim:ip",  "sim:sales", "sim:emp",   "sim:hours",
                                               "sim:cpi", "sim:ppi",   "sim:rates", "sim:spread"};
 
-// The series of vintages.csv as known on `as_of` (the latest realtime_start <= as_of per
-// period), computed here independently of the store.
-std::map<std::string, TimeSeries> VintageFromCsv(const std::string& as_of) {
-  std::ifstream in(kDir + "vintages.csv");
-  std::string line;
-  std::getline(in, line);  // series,period,value,realtime_start
-  std::map<std::string, std::map<Period, std::pair<std::string, double>>> cells;
-  while (std::getline(in, line)) {
-    std::stringstream ss(line);
-    std::string key, period, value, rt;
-    std::getline(ss, key, ',');
-    std::getline(ss, period, ',');
-    std::getline(ss, value, ',');
-    std::getline(ss, rt, ',');
-    if (rt > as_of) continue;
-    auto& cell = cells[key][Period::Parse(period).value()];
-    if (cell.first <= rt) cell = {rt, std::stod(value)};
-  }
-  std::map<std::string, TimeSeries> out;
-  for (const auto& [key, by_period] : cells) {
-    const Period start = by_period.begin()->first;
-    const int64_t n = by_period.rbegin()->first.ordinal() - start.ordinal() + 1;
-    std::vector<double> v(static_cast<size_t>(n), std::nan(""));
-    for (const auto& [p, c] : by_period) v[static_cast<size_t>(p.ordinal() - start.ordinal())] = c.second;
-    out.emplace(key, TimeSeries::FromValues(start, v).value());
-  }
-  return out;
-}
-
 models::MixedFrequencyData Aligned(const std::string& as_of) {
-  auto series = VintageFromCsv(as_of);
+  auto series = VintagesFromCsv(kDir + "vintages.csv", as_of);
   std::vector<std::string> names = kIndicators;
   names.push_back("sim:gdp");
   std::vector<TimeSeries> list;
