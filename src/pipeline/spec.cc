@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "almanac/pipeline.h"
+#include "pipeline/nowcast.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -98,10 +99,12 @@ class Parser {
     if (!root.IsMap()) return InvalidArgumentError(file_ + ": a pipeline file is a mapping (name:, data:, models:, ...)");
     ALMANAC_RETURN_IF_ERROR(CheckKeys(root, "", {"name", "description", "experiment", "data", "transforms", "target",
                                                  "horizon", "levels", "models", "evaluation", "register", "promote",
-                                                 "schedule", "timezone", "catchup", "trigger", "max_retries", "seed"}));
+                                                 "schedule", "timezone", "catchup", "trigger", "max_retries", "seed",
+                                                 "nowcast"}));
     PipelineSpec spec;
+    const bool nowcast = root["nowcast"].IsDefined();  // issue 25: no target or models of its own
     for (const char* req : {"name", "data", "target", "models"})
-      if (!root[req]) return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
+      if (!root[req] && !(nowcast && std::string_view(req) != "name" && std::string_view(req) != "data")) return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
     ALMANAC_ASSIGN_OR_RETURN(spec.name, String(root["name"], "name"));
     if (Status s = ValidateName(spec.name, "pipeline name"); !s.ok()) return Error(root["name"], "name", s.message());
     if (root["description"]) {
@@ -113,6 +116,10 @@ class Parser {
       if (Status s = ValidateName(spec.experiment, "experiment"); !s.ok()) return Error(root["experiment"], "experiment", s.message());
     }
     ALMANAC_RETURN_IF_ERROR(ParseData(root["data"], spec));
+    if (nowcast) {  // issue 25: a nowcast pipeline (src/pipeline/nowcast.cc)
+      ALMANAC_RETURN_IF_ERROR(ParseNowcastSection(root, file_, spec));
+      return Tail(root, std::move(spec), std::string(yaml));
+    }
     std::set<std::string> available(spec.series.begin(), spec.series.end());
     if (root["transforms"]) ALMANAC_RETURN_IF_ERROR(ParseTransforms(root["transforms"], spec, available));
     ALMANAC_ASSIGN_OR_RETURN(spec.target, String(root["target"], "target"));
@@ -144,6 +151,11 @@ class Parser {
       if (!spec.register_spec.enabled) return Error(root["promote"], "promote", "needs a register section");
       ALMANAC_RETURN_IF_ERROR(ParsePromote(root["promote"], spec));
     }
+    return Tail(root, std::move(spec), std::string(yaml));
+  }
+
+  // The schedule and run settings, common to forecast and nowcast pipelines.
+  Result<PipelineSpec> Tail(const YAML::Node& root, PipelineSpec spec, const std::string& yaml) {
     TimeZone zone = TimeZone::Utc();
     if (root["timezone"]) {
       if (!root["schedule"]) return Error(root["timezone"], "timezone", "applies to a schedule; add 'schedule:'");

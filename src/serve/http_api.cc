@@ -132,6 +132,8 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
        &HttpApi::V2Infer, {}, ErrorFormat::kV2},
       // Investment risk (issue 24; api_risk.cc): a stress test, blocking (fits and simulates).
       {RouteId::kRiskPortfolio, "POST", "/v1/risk/portfolio", P::kPredict, true, &HttpApi::RiskPortfolio},
+      // Nowcasting (issue 25; api_nowcast.cc): reads runs and their artifacts, blocking.
+      {RouteId::kNowcast, "GET", "/v1/nowcast/{model}", P::kPredict, true, &HttpApi::Nowcast, {"as_of"}},
   };
   // MLflow's tracking and registry API (api_mlflow.cc), under both of its prefixes.
   static const std::vector<RouteInfo> kAll = WithMlflowRoutes(kRoutes);

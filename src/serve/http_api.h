@@ -42,6 +42,8 @@
 //        come from WithMlflowRoutes)
 // Investment risk (issue 24; docs/risk.md, "REST"):
 //   POST /v1/risk/portfolio                            stress test: VaR/ES per scenario     api_risk.cc
+// Nowcasting (issue 25; docs/nowcasting.md, "Platform"):
+//   GET  /v1/nowcast/{model}                           latest nowcast and news (?as_of=)    api_nowcast.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -168,6 +170,8 @@ enum class RouteId {
   kMlflowTransitionStage,
   // Investment risk (issue 24), api_risk.cc.
   kRiskPortfolio,
+  // Nowcasting (issue 25), api_nowcast.cc.
+  kNowcast,
 };
 
 // The error body of a route family (HttpApi::Error): almanac's {"code", "message",
@@ -338,6 +342,8 @@ class HttpApi {
   static std::vector<RouteInfo> WithMlflowRoutes(const std::vector<RouteInfo>& base);
   // Investment risk (api_risk.cc): risk::RunStressTest on the store's series.
   Result<HttpResponse> RiskPortfolio(ApiCall& call) const;
+  // Nowcasting (api_nowcast.cc): the latest nowcast and news a nowcast pipeline's run stored.
+  Result<HttpResponse> Nowcast(ApiCall& call) const;
 
   ApiContext ctx_;
 };
