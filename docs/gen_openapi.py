@@ -720,6 +720,56 @@ paths.update({
                     "Nothing is stored; answers are not cached.")},
 })
 
+# Nowcasting (issue 25; docs/nowcasting.md, "Platform"): GET /v1/nowcast/{model}.
+nowcast_news = obj({
+    "compare_run": {"type": "string", "description": "The earlier run whose vintage the change is measured from"},
+    "compare_snapshot": {"type": "string"}, "compare_as_of": {"type": ["string", "null"], "format": "date"},
+    "old_value": {"type": "number"}, "new_value": {"type": "number"}, "change": {"type": "number"},
+    "revision_impact": {"type": "number", "description": "The effect of revised values"},
+    "news_impact": {"type": "number", "description": "The sum of the releases' impacts"},
+    "revised": {"type": "array", "items": {"type": "string"}, "description": "series@period of each revision"},
+    "releases": {"type": "array", "items": obj({
+        "series": {"type": "string"}, "period": {"type": "string"}, "actual": {"type": "number"},
+        "forecast": {"type": "number"}, "news": {"type": "number"}, "weight": {"type": "number"},
+        "impact": {"type": "number", "description": "news x weight"}},
+        ["series", "period", "actual", "forecast", "news", "weight", "impact"])}},
+    ["compare_run", "compare_snapshot", "compare_as_of", "old_value", "new_value", "change", "revision_impact",
+     "news_impact", "revised", "releases"])
+schemas.update({
+    "Nowcast": obj({
+        "name": {"type": "string", "description": "The nowcast pipeline's name"},
+        "run_id": {"type": "string"}, "finished": {"type": ["string", "null"]},
+        "type": {"type": "string", "enum": ["dfm_nowcast"]},
+        "target": {"type": "string"}, "quarter": {"type": "string"},
+        "as_of": {"type": ["string", "null"], "format": "date",
+                  "description": "The as-of date of the data (null: the latest data when the run read it)"},
+        "snapshot_id": {"type": "string"},
+        "nowcast": obj({"value": {"type": "number"}, "std_error": {"type": "number"}}, ["value", "std_error"]),
+        "model": obj({"variables": {"type": "array", "items": {"type": "string"}},
+                      "factors": {"type": "array", "items": {"type": "string"}},
+                      "sample": {"type": "string"}, "iterations": {"type": "integer"},
+                      "converged": {"type": "boolean"}, "loglik": {"type": "number"},
+                      "notes": {"type": "array", "items": {"type": "string"}}},
+                     ["variables", "factors", "sample", "iterations", "converged", "loglik", "notes"]),
+        "news": {"oneOf": [nowcast_news, {"type": "null"}],
+                 "description": "The change since the previous run's vintage: revisions and each release's news, "
+                                "weight and impact (null for a pipeline's first run)"},
+        "request_id": {"type": "string"}},
+        ["name", "run_id", "finished", "type", "target", "quarter", "as_of", "snapshot_id", "nowcast", "model", "news",
+         "request_id"]),
+})
+paths.update({
+    "/v1/nowcast/{model}": {"get": op(
+        "The latest nowcast of a nowcast pipeline, with its news decomposition", "predict",
+        {**ok(ref("Nowcast")), **errors("400", "401", "403", "404", "503")},
+        params=[path_param("model", "The nowcast pipeline's name (a pipeline file with a nowcast: section)"),
+                {"name": "as_of", "in": "query", "required": False,
+                 "description": "The newest nowcast made on data as known on this date (not in the future)",
+                 "schema": {"type": "string", "format": "date"}}],
+        description="What the newest finished run of the pipeline stored (its nowcast.json artifact, as "
+                    "`almanac nowcast --format json` prints it). 404 for a name with no such run.")},
+})
+
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "almanac serve", "version": "1",

@@ -27,6 +27,7 @@
 #include "almanac/data.h"
 #include "almanac/data/transforms.h"
 #include "almanac/models.h"
+#include "almanac/models/nowcast.h"
 #include "almanac/registry.h"
 #include "almanac/store.h"
 #include "almanac/tracking.h"
@@ -161,6 +162,24 @@ struct VarBacktestStepSpec {
   double level = 0.99;
   int paths = 2000;      // per origin
 };
+// Issue 25: a nowcast pipeline (`nowcast:` instead of `target:` and `models:`;
+// docs/nowcasting.md, "Platform"). The runner fits the mixed-frequency dynamic factor model on
+// the data section's snapshot, nowcasts the target's quarter and decomposes the change since
+// the previous run's vintage into revisions and the news of each release.
+struct NowcastSpec {
+  std::string type = "dfm_nowcast";     // the one nowcast model type
+  std::string target;                   // a quarterly series of data.series
+  std::vector<std::string> indicators;  // monthly series of data.series (default: all the others)
+  models::DfmOptions options;           // blocks name series keys (the target or indicators)
+  // The quarter nowcast; default: the quarter after the target's last observation.
+  std::optional<Period> quarter;
+};
+// The artifacts of a nowcast run: the fitted model (DynamicFactorModel::ToJson) and the
+// nowcast with its news (docs/nowcasting.md, "Platform").
+inline constexpr const char* kNowcastModelArtifact = "nowcast_model.json";
+inline constexpr const char* kNowcastArtifact = "nowcast.json";
+// The JSON of a NowcastSpec (params and step inputs).
+Json NowcastSpecJson(const NowcastSpec& spec);
 
 struct PipelineSpec {
   std::string name;
@@ -186,6 +205,7 @@ struct PipelineSpec {
   int64_t seed = 42;
   RiskStepSpec risk;                 // issue 24: optional risk steps
   VarBacktestStepSpec var_backtest;
+  std::optional<NowcastSpec> nowcast;  // issue 25: set for a nowcast pipeline (no candidates)
 
   std::string file;           // where it was read from
   std::string source_bytes;   // the file's bytes (hashed and stored with each run)

@@ -9,6 +9,7 @@
 #include "almanac/version.h"
 #include "pipeline/evaluate.h"
 #include "pipeline/risk_step.h"
+#include "pipeline/nowcast.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -206,6 +207,7 @@ class Run {
   }
 
   Status Steps() {
+    if (spec_.nowcast) return NowcastSteps();  // issue 25
     // Parameters: the whole spec, flattened.
     std::vector<std::pair<std::string, std::string>> params = {
         {"pipeline", spec_.name}, {"seed", std::to_string(spec_.seed)},
@@ -685,6 +687,133 @@ class Run {
     return Status::Ok();
   }
 
+  // ------------------------------------------------ issue 25: nowcast pipelines (`nowcast:`)
+  // load -> validate -> nowcast:fit -> nowcast (docs/nowcasting.md, "Platform"); the
+  // computation is in nowcast.cc.
+
+  // The vintage to explain the change against: the newest earlier finished run of this
+  // pipeline (not a reproduction) that stored a nowcast on another snapshot. A reproduction
+  // uses the one its original recorded, so that it gives the same bytes.
+  Result<std::optional<NowcastBaseline>> FindBaseline() {
+    if (!opts_.reproduces.empty()) {
+      ALMANAC_ASSIGN_OR_RETURN(tracking::RunDetails original, tracker_.GetRun(opts_.reproduces));
+      for (const auto& a : original.artifacts) {
+        if (a.kind != kNowcastArtifact) continue;
+        ALMANAC_ASSIGN_OR_RETURN(std::string bytes, tracker_.ReadArtifact(a));
+        ALMANAC_ASSIGN_OR_RETURN(Json doc, ParseJson(bytes));
+        if (!doc.contains("news") || !doc["news"].is_object()) return std::optional<NowcastBaseline>();
+        const Json& n = doc["news"];
+        if (!n.contains("compare_run") || !n["compare_run"].is_string() || !n.contains("compare_snapshot") ||
+            !n["compare_snapshot"].is_string())
+          return DataLossError("the nowcast of run " + opts_.reproduces + " does not name the run it was compared with");
+        return std::optional<NowcastBaseline>(NowcastBaseline{n["compare_run"].get<std::string>(),
+                                                              n["compare_snapshot"].get<std::string>(), std::nullopt});
+      }
+      return std::optional<NowcastBaseline>();
+    }
+    store::RunFilter filter;
+    filter.pipeline = spec_.name;
+    filter.status = store::RunStatus::kFinished;
+    filter.limit = 50;
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<store::RunRecord> runs, tracker_.ListRuns(filter));
+    for (const auto& r : runs) {  // newest first
+      if (r.id == result_.run_id || !r.reproduces.empty() || r.snapshot_id.empty() || r.snapshot_id == result_.snapshot_id)
+        continue;
+      ALMANAC_ASSIGN_OR_RETURN(tracking::RunDetails details, tracker_.GetRun(r.id));
+      for (const auto& a : details.artifacts)
+        if (a.kind == kNowcastArtifact) return std::optional<NowcastBaseline>(NowcastBaseline{r.id, r.snapshot_id, std::nullopt});
+    }
+    return std::optional<NowcastBaseline>();
+  }
+
+  Status NowcastSteps() {
+    const NowcastSpec& nc = *spec_.nowcast;
+    ALMANAC_RETURN_IF_ERROR(tracker_.LogParams(result_.run_id, {{"pipeline", spec_.name},
+                                                                {"nowcast", CompactJson(NowcastSpecJson(nc))},
+                                                                {"seed", std::to_string(spec_.seed)}}));
+    ALMANAC_RETURN_IF_ERROR(Output("pipeline.yaml", spec_.source_bytes).status());
+    ALMANAC_RETURN_IF_ERROR(Step("load", [&](StepResult& sr) { return Load(sr); }));
+    ALMANAC_RETURN_IF_ERROR(Step("validate", [&](StepResult& sr) { return Validate(sr); }));
+    std::optional<NowcastBaseline> baseline;
+    NowcastGrid grid;
+    std::string model_json;
+    const std::string ours = "snapshot " + result_.snapshot_id.substr(0, 12);
+    ALMANAC_RETURN_IF_ERROR(Step("nowcast:fit", [&](StepResult& sr) -> Status {
+      ALMANAC_ASSIGN_OR_RETURN(grid, BuildNowcastGrid(nc, data_, nullptr, ours, ""));  // this run's data errors first
+      ALMANAC_ASSIGN_OR_RETURN(baseline, FindBaseline());
+      if (baseline) {
+        ALMANAC_ASSIGN_OR_RETURN(store::Snapshot old, env_.store->series().GetSnapshot(baseline->snapshot_id));
+        baseline->as_of = old.info.as_of;
+        NowcastSeries before;
+        for (auto& s : old.series) before[s.key] = std::move(s.values);
+        const std::string theirs = "snapshot " + baseline->snapshot_id.substr(0, 12) + " of run " + baseline->run_id;
+        auto both = BuildNowcastGrid(nc, data_, &before, ours, theirs);
+        if (both.ok()) {
+          grid = std::move(*both);
+        } else {
+          if (!opts_.reproduces.empty()) return both.status();
+          // The previous run read other series (the file changed): a nowcast without news.
+          Progress("no news decomposition: " + both.status().message());
+          baseline.reset();
+        }
+      }
+      ALMANAC_RETURN_IF_ERROR(CachedOrCompute(
+          sr, kNowcastModelArtifact,
+          {{"step", "nowcast:fit"},
+           {"snapshot", result_.snapshot_id},
+           {"baseline", baseline ? Json(baseline->snapshot_id) : Json(nullptr)},
+           {"nowcast", NowcastSpecJson(nc)}},
+          [&]() { return FitNowcastModel(nc, grid); }, &model_json));
+      sr.summary = nc.type + " on " + std::to_string(grid.now.num_vars()) + " series, " + grid.now.start.ToString() + ".." +
+                   (grid.now.start + (grid.now.size() - 1)).ToString();
+      return Status::Ok();
+    }));
+    std::string doc_bytes;
+    ALMANAC_RETURN_IF_ERROR(Step("nowcast", [&](StepResult& sr) -> Status {
+      ALMANAC_RETURN_IF_ERROR(CachedOrCompute(
+          sr, kNowcastArtifact,
+          {{"step", "nowcast"},
+           {"model", Sha256Hex(model_json)},
+           {"snapshot", result_.snapshot_id},
+           {"as_of", snapshot_as_of_ ? Json(snapshot_as_of_->ToString()) : Json(nullptr)},
+           {"baseline", baseline ? Json({{"run", baseline->run_id}, {"snapshot", baseline->snapshot_id}}) : Json(nullptr)},
+           {"nowcast", NowcastSpecJson(nc)}},
+          [&]() { return NowcastDocument(nc, grid, model_json, result_.snapshot_id, snapshot_as_of_, baseline); },
+          &doc_bytes));
+      ALMANAC_ASSIGN_OR_RETURN(Json doc, ParseJson(doc_bytes));
+      const double value = doc["nowcast"]["value"].get<double>();
+      std::vector<store::MetricPoint> m = {{"nowcast", 0, value, 0},
+                                           {"nowcast_std_error", 0, doc["nowcast"]["std_error"].get<double>(), 0},
+                                           {"loglik", 0, doc["model"]["loglik"].get<double>(), 0},
+                                           {"em_iterations", 0, doc["model"]["iterations"].get<double>(), 0}};
+      sr.summary = nc.target + " " + doc["quarter"].get<std::string>() + ": " + FormatDouble(value);
+      if (doc["news"].is_object()) {
+        const Json& n = doc["news"];
+        m.push_back({"news_old_value", 0, n["old_value"].get<double>(), 0});
+        m.push_back({"news_revision_impact", 0, n["revision_impact"].get<double>(), 0});
+        m.push_back({"news_news_impact", 0, n["news_impact"].get<double>(), 0});
+        sr.summary += " (" + std::string(n["change"].get<double>() >= 0 ? "+" : "") + FormatDouble(n["change"].get<double>()) +
+                      " since run " + n["compare_run"].get<std::string>() + ": revisions " +
+                      FormatDouble(n["revision_impact"].get<double>()) + ", " + std::to_string(n["releases"].size()) +
+                      " releases " + FormatDouble(n["news_impact"].get<double>()) + ")";
+      }
+      Json metrics = Json::object();
+      for (const auto& p : m) metrics[p.key] = p.value;
+      result_.metrics[nc.type] = metrics;
+      ALMANAC_RETURN_IF_ERROR(tracker_.LogMetrics(result_.run_id, std::move(m)));
+      result_.message = sr.summary;
+      return Status::Ok();
+    }));
+    result_.selected = nc.type;
+    ALMANAC_ASSIGN_OR_RETURN(std::string steps_bytes, CanonicalJson(step_log_));
+    ALMANAC_RETURN_IF_ERROR(Output("steps.json", steps_bytes).status());
+    if (!opts_.reproduces.empty()) return Status::Ok();
+    return tracker_.SetTags(result_.run_id, {{"selected", nc.type}, {"nowcast.target", nc.target},
+                                             {"nowcast.quarter", grid.quarter.ToString()}});
+  }
+
+  std::optional<Date> snapshot_as_of_;  // of the snapshot the run read (nowcast.json, var_backtest)
+
   const Environment& env_;
   const PipelineSpec& spec_;
   const RunOptions& opts_;
@@ -700,7 +829,6 @@ class Run {
   Json current_inputs_ = Json::object();
   Json step_log_ = Json::object();
   std::set<std::string> recorded_;
-  std::optional<Date> snapshot_as_of_;
   RiskPlan risk_plan_;        // the risk step's request, for the var_backtest step
   Json risk_inputs_ = Json::object();
   SteadyClock::time_point run_t0_ = SteadyClock::now();

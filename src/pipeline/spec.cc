@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "almanac/pipeline.h"
+#include "pipeline/nowcast.h"
 #include "pipeline/risk_step.h"
 
 namespace almanac::pipeline {
@@ -100,14 +101,20 @@ class Parser {
     ALMANAC_RETURN_IF_ERROR(CheckKeys(root, "", {"name", "description", "experiment", "data", "transforms", "target",
                                                  "horizon", "levels", "models", "evaluation", "register", "promote",
                                                  "schedule", "timezone", "catchup", "trigger", "max_retries", "seed",
-                                                 "risk", "var_backtest"}));
+                                                 "risk", "var_backtest", "nowcast"}));
     PipelineSpec spec;
-    // A pipeline with a risk section (issue 24) may train no forecaster: target and models
-    // are then optional.
-    for (const char* req : {"name", "data", "target", "models"})
-      if (!root[req] && !(root["risk"] && (std::string(req) == "target" || std::string(req) == "models")))
+    // A nowcast pipeline (issue 25) has no target or models of its own; a pipeline with a risk
+    // section (issue 24) may train no forecaster: target and models are then optional.
+    const bool nowcast = root["nowcast"].IsDefined();
+    for (const char* req : {"name", "data", "target", "models"}) {
+      const bool optional = std::string_view(req) == "target" || std::string_view(req) == "models";
+      if (!root[req] && !(optional && (nowcast || root["risk"])))
         return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
-    if (static_cast<bool>(root["target"]) != static_cast<bool>(root["models"]))
+    }
+    if (nowcast && (root["risk"] || root["var_backtest"]))
+      return Error(root["risk"] ? root["risk"] : root["var_backtest"], root["risk"] ? "risk" : "var_backtest",
+                   "a nowcast pipeline has no risk steps (put them in a pipeline of their own)");
+    if (!nowcast && static_cast<bool>(root["target"]) != static_cast<bool>(root["models"]))
       return InvalidArgumentError(file_ + ": " + (root["target"] ? "models" : "target") +
                                   ": required key is missing (a forecasting target needs models, and models a target)");
     ALMANAC_ASSIGN_OR_RETURN(spec.name, String(root["name"], "name"));
@@ -121,6 +128,10 @@ class Parser {
       if (Status s = ValidateName(spec.experiment, "experiment"); !s.ok()) return Error(root["experiment"], "experiment", s.message());
     }
     ALMANAC_RETURN_IF_ERROR(ParseData(root["data"], spec));
+    if (nowcast) {  // issue 25: a nowcast pipeline (src/pipeline/nowcast.cc)
+      ALMANAC_RETURN_IF_ERROR(ParseNowcastSection(root, file_, spec));
+      return Tail(root, std::move(spec), std::string(yaml));
+    }
     std::set<std::string> available(spec.series.begin(), spec.series.end());
     if (root["transforms"]) ALMANAC_RETURN_IF_ERROR(ParseTransforms(root["transforms"], spec, available));
     ALMANAC_RETURN_IF_ERROR(ParseRiskSections(root, file_, available, spec));
@@ -157,6 +168,11 @@ class Parser {
       if (!spec.register_spec.enabled) return Error(root["promote"], "promote", "needs a register section");
       ALMANAC_RETURN_IF_ERROR(ParsePromote(root["promote"], spec));
     }
+    return Tail(root, std::move(spec), std::string(yaml));
+  }
+
+  // The schedule and run settings, common to forecast and nowcast pipelines.
+  Result<PipelineSpec> Tail(const YAML::Node& root, PipelineSpec spec, const std::string& yaml) {
     TimeZone zone = TimeZone::Utc();
     if (root["timezone"]) {
       if (!root["schedule"]) return Error(root["timezone"], "timezone", "applies to a schedule; add 'schedule:'");

@@ -134,6 +134,8 @@ const std::vector<RouteInfo>& HttpApi::Routes() {
       {RouteId::kRiskPortfolio, "POST", "/v1/risk/portfolio", P::kPredict, true, &HttpApi::RiskPortfolio},
       // The as-of VaR backtest (issue 24; api_risk.cc), blocking (one fit and simulation per origin).
       {RouteId::kRiskVarBacktest, "POST", "/v1/risk/var-backtest", P::kPredict, true, &HttpApi::RiskVarBacktest},
+      // Nowcasting (issue 25; api_nowcast.cc): reads runs and their artifacts, blocking.
+      {RouteId::kNowcast, "GET", "/v1/nowcast/{model}", P::kPredict, true, &HttpApi::Nowcast, {"as_of"}},
   };
   // MLflow's tracking and registry API (api_mlflow.cc), under both of its prefixes.
   static const std::vector<RouteInfo> kAll = WithMlflowRoutes(kRoutes);

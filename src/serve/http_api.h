@@ -43,6 +43,8 @@
 // Investment risk (issue 24; docs/risk.md, "REST"):
 //   POST /v1/risk/portfolio                            stress test: VaR/ES per scenario     api_risk.cc
 //   POST /v1/risk/var-backtest                         as-of VaR backtest from vintages     api_risk.cc
+// Nowcasting (issue 25; docs/nowcasting.md, "Platform"):
+//   GET  /v1/nowcast/{model}                           latest nowcast and news (?as_of=)    api_nowcast.cc
 // Every GET route also answers HEAD (same status and headers, no body; the transport drops
 // the body and keeps its Content-Length).
 //
@@ -170,6 +172,8 @@ enum class RouteId {
   // Investment risk (issue 24), api_risk.cc.
   kRiskPortfolio,
   kRiskVarBacktest,
+  // Nowcasting (issue 25), api_nowcast.cc.
+  kNowcast,
 };
 
 // The error body of a route family (HttpApi::Error): almanac's {"code", "message",
@@ -342,6 +346,8 @@ class HttpApi {
   Result<HttpResponse> RiskPortfolio(ApiCall& call) const;
   // risk::BacktestPortfolioAsOf on the store's vintages (api_risk.cc).
   Result<HttpResponse> RiskVarBacktest(ApiCall& call) const;
+  // Nowcasting (api_nowcast.cc): the latest nowcast and news a nowcast pipeline's run stored.
+  Result<HttpResponse> Nowcast(ApiCall& call) const;
 
   ApiContext ctx_;
 };
