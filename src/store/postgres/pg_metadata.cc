@@ -446,8 +446,11 @@ class Txn : public MetadataTxn {
         "UPDATE model_aliases SET model = $2 WHERE model = $1",
         "UPDATE issued_forecasts SET model = $2 WHERE model = $1",
         "DELETE FROM registered_models WHERE name = $1"};
-    for (const std::string& sql : statements)
-      ALMANAC_RETURN_IF_ERROR(c_.Query(sql, Params().Add(model).Add(new_name)).status());
+    for (const std::string& sql : statements) {
+      // PostgreSQL refuses a parameter that the statement does not use.
+      const Params params = sql.find("$2") == std::string::npos ? Params().Add(model) : Params().Add(model).Add(new_name);
+      ALMANAC_RETURN_IF_ERROR(c_.Query(sql, params).status());
+    }
     return Status::Ok();
   }
 
