@@ -646,9 +646,24 @@ TEST_F(MlflowApiTest, Issue22RegistryTagsAliasesRenameDelete) {
               "INVALID_PARAMETER_VALUE");
   ExpectError(Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"1"})", "viewer"), 403,
               "PERMISSION_DENIED");
-  ExpectError(Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"1"})", ""), 401,
+  ExpectError(Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"2"})", ""), 401,
               "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "registered-models/delete", R"({"name":"reg-tags"})", ""), 401, "UNAUTHENTICATED");
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"reg-tags","new_name":"reg-x"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"reg-tags","new_name":"reg-x"})", "viewer"), 403,
+              "PERMISSION_DENIED");
+  ExpectError(Call("POST", "model-versions/set-tag", R"({"name":"reg-tags","version":"2","key":"k","value":"v"})", ""),
+              401, "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "model-versions/delete-tag", R"({"name":"reg-tags","version":"2","key":"k"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "registered-models/alias", R"({"name":"reg-tags","alias":"champion"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "registered-models/alias", R"({"name":"reg-tags","alias":"champion"})", "analyst"), 403,
+              "PERMISSION_DENIED");
   EXPECT_EQ(AuditEntries(), audit4);
+  EXPECT_EQ(Ok(Call("GET", "registered-models/alias?name=reg-tags&alias=champion"))["model_version"]["version"], "2");
+  EXPECT_EQ(Ok(Call("GET", "model-versions/get?name=reg-tags&version=2"))["model_version"]["current_stage"], "None");
   auto approve = HttpRequest(server_->port(), "POST", "/v1/models/reg-tags/versions/1/approve", R"({"reason":"ok"})",
                              Token("approver"));
   ASSERT_EQ(approve.status, 200) << approve.body;
