@@ -584,6 +584,22 @@ MLFLOW = [
     ("post", "model-versions/transition-stage", "promote",
      "Move a version to a stage; to Production of a four-eyes model it records a request (tag almanac.approval="
      "pending) that a second person approves"),
+    # Issue 22, second part: rename, delete, tags, aliases. DELETE bodies are JSON objects (as
+    # MLflow's clients send them); the query string works too.
+    ("post", "registered-models/rename", "promote",
+     "Rename a registered model (refused when a version was approved, is pending or may have been served)"),
+    ("delete", "registered-models/delete", "promote",
+     "Delete a registered model with its versions (refused when a version was approved, is pending or may have been "
+     "served)"),
+    ("post", "registered-models/set-tag", "promote", "Set a tag on a registered model (keys almanac.* are reserved)"),
+    ("delete", "registered-models/delete-tag", "promote", "Delete a tag of a registered model"),
+    ("post", "registered-models/alias", "promote", "Point an alias at a version (name, alias, version)"),
+    ("delete", "registered-models/alias", "promote", "Delete an alias"),
+    ("get", "registered-models/alias", "read", "The version an alias points at: {model_version}"),
+    ("delete", "model-versions/delete", "promote",
+     "Delete a version (a tombstone; refused when approved, pending, in Production, archived or it issued forecasts)"),
+    ("post", "model-versions/set-tag", "promote", "Set a tag on a model version (keys almanac.* are reserved)"),
+    ("delete", "model-versions/delete-tag", "promote", "Delete a tag of a model version"),
 ]
 for prefix in ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"):
     for method, path, permission, summary in MLFLOW:
@@ -591,6 +607,8 @@ for prefix in ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"):
                body=ref("Object") if method != "get" else None,
                description="MLflow REST API (docs/interop.md); fields, answers and errors as MLflow's reference")
         o["security"] = [{"bearer": []}, {"basic": []}]
+        if method == "delete":
+            o["requestBody"]["required"] = False  # the fields may come in the query string instead
         paths.setdefault(prefix + path, {})[method] = o
 
 

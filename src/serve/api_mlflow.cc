@@ -114,7 +114,10 @@ class Request {
       return r;
     }
     if (Trim(call.req.body).empty()) {
+      // A DELETE may carry its fields in the query string instead of a body.
       r.j_ = Json::object();
+      for (const auto& [k, v] : call.query) r.j_[k] = v;
+      r.from_query_ = !call.query.empty();
       return r;
     }
     auto j = ParseJson(QuoteNonFiniteTokens(call.req.body));
@@ -702,8 +705,32 @@ Result<store::Stage> ParseMlflowStage(const std::string& s) {
   return BadValue("stage", "expected None, Staging, Production or Archived, got " + QuoteForMessage(s, 40));
 }
 
-Json VersionJson(const store::ModelVersionRecord& v, const std::vector<store::PromotionRequestRecord>& requests) {
+// Tags and aliases of one model (migration 11), read in the answer's transaction.
+struct ModelExtras {
+  std::vector<std::pair<std::string, std::string>> tags;                        // of the model
+  std::map<int64_t, std::vector<std::pair<std::string, std::string>>> version_tags;  // by version
+  std::vector<std::pair<std::string, int64_t>> aliases;                         // (alias, version), by alias
+};
+
+Result<ModelExtras> ReadExtras(MetadataTxn& t, const std::string& model,
+                               const std::vector<store::ModelVersionRecord>& versions) {
+  ModelExtras x;
+  ALMANAC_ASSIGN_OR_RETURN(x.tags, t.GetModelTags(model, 0));
+  ALMANAC_ASSIGN_OR_RETURN(x.aliases, t.ListAliases(model));
+  for (const auto& v : versions) {
+    ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetModelTags(model, v.version));
+    if (!tags.empty()) x.version_tags[v.version] = std::move(tags);
+  }
+  return x;
+}
+
+Json VersionJson(const store::ModelVersionRecord& v, const std::vector<store::PromotionRequestRecord>& requests,
+                 const ModelExtras& extras) {
   Json tags = Json::array();
+  if (auto it = extras.version_tags.find(v.version); it != extras.version_tags.end()) tags = TagsJson(it->second);
+  Json aliases = Json::array();
+  for (const auto& [alias, version] : extras.aliases)
+    if (version == v.version) aliases.push_back(alias);
   for (const auto& r : requests)
     if (r.version == v.version && r.status == store::RequestStatus::kPending) {
       tags.push_back({{"key", std::string(kApprovalTag)}, {"value", "pending"}});
@@ -722,7 +749,7 @@ Json VersionJson(const store::ModelVersionRecord& v, const std::vector<store::Pr
           {"status", "READY"},
           {"run_link", ""},
           {"tags", tags},
-          {"aliases", Json::array()}};
+          {"aliases", aliases}};
 }
 
 // The latest version in each stage (of `stages`, all when empty), by stage.
@@ -740,19 +767,22 @@ std::vector<store::ModelVersionRecord> LatestPerStage(const std::vector<store::M
 }
 
 Json ModelJson(const store::RegisteredModelRecord& m, const std::vector<store::ModelVersionRecord>& versions,
-               const std::vector<store::PromotionRequestRecord>& requests) {
+               const std::vector<store::PromotionRequestRecord>& requests, const ModelExtras& extras) {
   int64_t updated = m.created_at;
   for (const auto& v : versions) updated = std::max({updated, v.created_at, v.stage_changed_at});
   Json latest = Json::array();
-  for (const auto& v : LatestPerStage(versions, {})) latest.push_back(VersionJson(v, requests));
+  for (const auto& v : LatestPerStage(versions, {})) latest.push_back(VersionJson(v, requests, extras));
+  Json aliases = Json::array();
+  for (const auto& [alias, version] : extras.aliases)
+    aliases.push_back({{"alias", alias}, {"version", std::to_string(version)}});
   return {{"name", m.name},
           {"creation_timestamp", m.created_at / 1000},
           {"last_updated_timestamp", updated / 1000},
           {"user_id", m.created_by},
           {"description", m.description},
           {"latest_versions", latest},
-          {"tags", Json::array()},
-          {"aliases", Json::array()}};
+          {"tags", TagsJson(extras.tags)},
+          {"aliases", aliases}};
 }
 
 Status ModelMissing(const std::string& name) {
@@ -773,11 +803,70 @@ Result<store::ModelVersionRecord> GetVersion(MetadataTxn& t, const std::string& 
   return v;
 }
 
-Status NoTags(const Request& req, std::string_view what) {
-  if (req.Has("tags") && !(req.Raw("tags").is_array() && req.Raw("tags").empty()))
-    return BadValue("tags", "tags on " + std::string(what) +
-                                " are not supported by almanac (its registry keeps owner, description, policy and card)");
+// Tag keys starting with "almanac." are almanac's own (the approval tags above): a client may
+// not set or delete them, so a pending approval cannot be faked or hidden.
+constexpr std::string_view kReservedTagPrefix = "almanac.";
+// MLflow's alias rules: 1..255 characters, not "latest" and not a version reference ("v3").
+constexpr size_t kMaxAlias = 255;
+
+Status ValidateRegistryTagKey(const std::string& key) {
+  if (key.empty()) return Missing("key");
+  if (key.size() > kMaxKey) return BadValue("key", "must have 1.." + std::to_string(kMaxKey) + " bytes");
+  if (key.rfind(kReservedTagPrefix, 0) == 0)
+    return BadValue("key", "tags starting with 'almanac.' are set by almanac itself (" + QuoteForMessage(key, 60) + ")");
   return Status::Ok();
+}
+
+// The `tags` of a create request, validated (duplicates: the last value wins).
+Result<std::vector<std::pair<std::string, std::string>>> RegistryTags(const Request& req) {
+  ALMANAC_ASSIGN_OR_RETURN(auto tags, KeyValues(req, "tags", kMaxTagValue));
+  for (const auto& [k, v] : tags) ALMANAC_RETURN_IF_ERROR(ValidateRegistryTagKey(k).WithContext("tags"));
+  return tags;
+}
+
+Status SetRegistryTags(MetadataTxn& t, const Principal& who, const std::string& model, int64_t version,
+                       const std::vector<std::pair<std::string, std::string>>& tags) {
+  if (tags.empty()) return Status::Ok();
+  Json details = Json::object();
+  for (const auto& [k, v] : tags) {
+    ALMANAC_RETURN_IF_ERROR(t.SetModelTag(model, version, k, v));
+    details["tags"][k] = v;
+  }
+  return version == 0 ? Audit(t, who, "model.tag.set", "model", model, details)
+                      : Audit(t, who, "model.version.tag.set", "model_version", model + "@" + std::to_string(version),
+                              details);
+}
+
+Status ValidateAlias(const std::string& alias) {
+  if (alias.empty()) return Missing("alias");
+  if (alias.size() > kMaxAlias) return BadValue("alias", "must have 1.." + std::to_string(kMaxAlias) + " characters");
+  std::string lower = alias;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "latest") return BadValue("alias", "'latest' is reserved and cannot be used as an alias");
+  if (lower.size() > 1 && lower[0] == 'v' &&
+      std::all_of(lower.begin() + 1, lower.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return BadValue("alias", QuoteForMessage(alias, 40) + " looks like a version reference (v<number>) and cannot be an alias");
+  return Status::Ok();
+}
+
+// Why almanac keeps version `v` (its name and its row), or "" when it may be deleted or its
+// model renamed: nothing that was approved, is waiting for approval or may have been served
+// (production, archived, or forecasts issued) goes.
+Result<std::string> WhyKept(MetadataTxn& t, const store::ModelVersionRecord& v,
+                            const std::vector<store::PromotionRequestRecord>& requests) {
+  const std::string id = "version " + std::to_string(v.version);
+  if (v.stage == store::Stage::kProduction) return id + " is in Production";
+  if (v.stage == store::Stage::kArchived) return id + " is archived (it may have been in Production)";
+  for (const auto& r : requests) {
+    if (r.version != v.version) continue;
+    if (r.status == store::RequestStatus::kPending)
+      return id + " has a promotion request by " + r.requested_by + " waiting for approval";
+    if (r.status == store::RequestStatus::kApproved)
+      return id + " was approved for " + std::string(MlflowStage(r.target)) + " by " + r.decided_by;
+  }
+  ALMANAC_ASSIGN_OR_RETURN(auto forecasts, t.ListForecasts(v.model, v.version));
+  if (!forecasts.empty()) return id + " issued forecasts";
+  return std::string();
 }
 
 Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, const Request& req) {
@@ -789,7 +878,7 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
     case RouteId::kMlflowModelCreate: {
       ALMANAC_ASSIGN_OR_RETURN(std::string name, req.Str("name"));
       ALMANAC_ASSIGN_OR_RETURN(std::string description, req.OptStr("description", ""));
-      ALMANAC_RETURN_IF_ERROR(NoTags(req, "registered models"));
+      ALMANAC_ASSIGN_OR_RETURN(auto tags, RegistryTags(req));
       ALMANAC_RETURN_IF_ERROR(ValidateName(name, "registered model name"));
       auto existing = reg.GetModel(name);
       if (existing.ok()) return AlreadyExistsError("Registered Model (name=" + name + ") already exists.");
@@ -798,7 +887,13 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
       m.name = name;
       m.description = description;
       ALMANAC_ASSIGN_OR_RETURN(m, reg.EnsureModel(m, who.user));
-      out["registered_model"] = ModelJson(m, {}, {});
+      ModelExtras extras;
+      ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
+        ALMANAC_RETURN_IF_ERROR(SetRegistryTags(t, who, name, 0, tags));
+        ALMANAC_ASSIGN_OR_RETURN(extras, ReadExtras(t, name, {}));
+        return Status::Ok();
+      }));
+      out["registered_model"] = ModelJson(m, {}, {}, extras);
       return Answer(out);
     }
     case RouteId::kMlflowModelGet:
@@ -826,11 +921,13 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
         }
         ALMANAC_ASSIGN_OR_RETURN(auto versions, t.ListVersions(name));
         ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(name));
+        ALMANAC_ASSIGN_OR_RETURN(ModelExtras extras, ReadExtras(t, name, versions));
         if (call.route == RouteId::kMlflowLatestVersions) {
           out["model_versions"] = Json::array();
-          for (const auto& v : LatestPerStage(versions, stages)) out["model_versions"].push_back(VersionJson(v, requests));
+          for (const auto& v : LatestPerStage(versions, stages))
+            out["model_versions"].push_back(VersionJson(v, requests, extras));
         } else {
-          out["registered_model"] = ModelJson(m, versions, requests);
+          out["registered_model"] = ModelJson(m, versions, requests, extras);
         }
         return Status::Ok();
       }));
@@ -842,8 +939,6 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
       const FilterTarget target = versions_search ? FilterTarget::kModelVersions : FilterTarget::kModels;
       ALMANAC_ASSIGN_OR_RETURN(std::string filter, req.OptStr("filter", ""));
       ALMANAC_ASSIGN_OR_RETURN(auto clauses, mlflow::ParseFilter(filter, target));
-      for (const auto& c : clauses)
-        if (c.kind == FilterKind::kTag) return BadValue("filter", "tags are not supported on registered models");
       ALMANAC_ASSIGN_OR_RETURN(int64_t max, MaxResults(req, versions_search ? 10000 : kModelsDefaultMax,
                                                        versions_search ? 200000 : kModelsMax));
       ALMANAC_ASSIGN_OR_RETURN(auto order_by, req.Strings("order_by"));
@@ -866,20 +961,33 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
         for (const auto& m : models) {
           ALMANAC_ASSIGN_OR_RETURN(auto versions, t.ListVersions(m.name));
           ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(m.name));
+          ALMANAC_ASSIGN_OR_RETURN(ModelExtras extras, ReadExtras(t, m.name, versions));
+          // tags.<key> clauses: absent tags never match (as in MLflow).
+          auto tag_value = [](const std::vector<std::pair<std::string, std::string>>& tags,
+                              const std::string& key) -> std::optional<std::string> {
+            for (const auto& [k, v] : tags)
+              if (k == key) return v;
+            return std::nullopt;
+          };
           if (!versions_search) {
             bool ok = true;
-            for (const auto& c : clauses) ok = ok && mlflow::MatchString(c, m.name);
-            if (ok) found.push_back(ModelJson(m, versions, requests));
+            for (const auto& c : clauses)
+              ok = ok && mlflow::MatchString(c, c.kind == FilterKind::kTag ? tag_value(extras.tags, c.key)
+                                                                          : std::optional<std::string>(m.name));
+            if (ok) found.push_back(ModelJson(m, versions, requests, extras));
             continue;
           }
           std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) { return a.version > b.version; });
           for (const auto& v : versions) {
             bool ok = true;
             for (const auto& c : clauses) {
-              if (c.key == "version_number") ok = ok && mlflow::MatchNumber(c, static_cast<double>(v.version));
+              if (c.kind == FilterKind::kTag) {
+                auto it = extras.version_tags.find(v.version);
+                ok = ok && mlflow::MatchString(c, it == extras.version_tags.end() ? std::nullopt : tag_value(it->second, c.key));
+              } else if (c.key == "version_number") ok = ok && mlflow::MatchNumber(c, static_cast<double>(v.version));
               else ok = ok && mlflow::MatchString(c, c.key == "name" ? v.model : c.key == "run_id" ? v.run_id : v.artifact_name);
             }
-            if (ok) found.push_back(VersionJson(v, requests));
+            if (ok) found.push_back(VersionJson(v, requests, extras));
           }
         }
         return Status::Ok();
@@ -896,7 +1004,7 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
       ALMANAC_ASSIGN_OR_RETURN(std::string source, req.Str("source"));
       ALMANAC_ASSIGN_OR_RETURN(std::string run_id, req.OptStr("run_id", ""));
       ALMANAC_ASSIGN_OR_RETURN(std::string description, req.OptStr("description", ""));
-      ALMANAC_RETURN_IF_ERROR(NoTags(req, "model versions"));
+      ALMANAC_ASSIGN_OR_RETURN(auto tags, RegistryTags(req));
       if (run_id.empty())
         return BadValue("run_id", "almanac creates a model version from a run: run_id is required");
       registry::NewVersion nv;
@@ -913,7 +1021,13 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
         return r.status();
       }));
       ALMANAC_ASSIGN_OR_RETURN(store::ModelVersionRecord v, reg.CreateVersion(nv, who.user));
-      out["model_version"] = VersionJson(v, {});
+      ModelExtras extras;
+      ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
+        ALMANAC_RETURN_IF_ERROR(SetRegistryTags(t, who, name, v.version, tags));
+        ALMANAC_ASSIGN_OR_RETURN(extras, ReadExtras(t, name, {v}));
+        return Status::Ok();
+      }));
+      out["model_version"] = VersionJson(v, {}, extras);
       return Answer(out);
     }
     case RouteId::kMlflowVersionGet:
@@ -933,7 +1047,8 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
                                         name + "@" + std::to_string(version), {{"description", v.description}}));
         }
         ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(name));
-        out["model_version"] = VersionJson(v, requests);
+        ALMANAC_ASSIGN_OR_RETURN(ModelExtras extras, ReadExtras(t, name, {v}));
+        out["model_version"] = VersionJson(v, requests, extras);
         return Status::Ok();
       }));
       return Answer(out);
@@ -955,8 +1070,157 @@ Result<HttpResponse> MlflowRegistry(const ApiContext& ctx, const ApiCall& call, 
       ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
         ALMANAC_ASSIGN_OR_RETURN(store::ModelVersionRecord v, GetVersion(t, name, version));
         ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(name));
-        out["model_version"] = VersionJson(v, requests);
+        ALMANAC_ASSIGN_OR_RETURN(ModelExtras extras, ReadExtras(t, name, {v}));
+        out["model_version"] = VersionJson(v, requests, extras);
         return Status::Ok();
+      }));
+      return Answer(out);
+    }
+    // ------------------------------------------------- rename, delete, tags, aliases
+    // Each one store transaction with its audit entry: a refused request changes nothing.
+    case RouteId::kMlflowModelRename: {
+      ALMANAC_ASSIGN_OR_RETURN(std::string name, req.Str("name"));
+      ALMANAC_ASSIGN_OR_RETURN(std::string new_name, req.Str("new_name"));
+      ALMANAC_RETURN_IF_ERROR(ValidateName(new_name, "new_name"));
+      ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
+        ALMANAC_RETURN_IF_ERROR(GetModel(t, name).status());
+        if (new_name != name) {
+          ALMANAC_ASSIGN_OR_RETURN(auto versions, t.ListVersions(name));
+          ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(name));
+          for (const auto& v : versions) {
+            ALMANAC_ASSIGN_OR_RETURN(std::string why, WhyKept(t, v, requests));
+            if (!why.empty())
+              return BadValue("name", "almanac does not rename registered model " + QuoteForMessage(name) + ": " + why +
+                                          ", and its approvals, forecasts and audit trail refer to it by name");
+          }
+          Status renamed = t.RenameModel(name, new_name);
+          if (renamed.code() == StatusCode::kAlreadyExists)
+            return AlreadyExistsError("Registered Model (name=" + new_name + ") already exists.");
+          ALMANAC_RETURN_IF_ERROR(renamed);
+          ALMANAC_RETURN_IF_ERROR(Audit(t, who, "model.rename", "model", name, {{"new_name", new_name}}));
+        }
+        ALMANAC_ASSIGN_OR_RETURN(store::RegisteredModelRecord m, GetModel(t, new_name));
+        ALMANAC_ASSIGN_OR_RETURN(auto versions, t.ListVersions(new_name));
+        ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(new_name));
+        ALMANAC_ASSIGN_OR_RETURN(ModelExtras extras, ReadExtras(t, new_name, versions));
+        out["registered_model"] = ModelJson(m, versions, requests, extras);
+        return Status::Ok();
+      }));
+      return Answer(out);
+    }
+    case RouteId::kMlflowModelDelete: {
+      ALMANAC_ASSIGN_OR_RETURN(std::string name, req.Str("name"));
+      ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
+        ALMANAC_RETURN_IF_ERROR(GetModel(t, name).status());
+        ALMANAC_ASSIGN_OR_RETURN(auto versions, t.ListVersions(name));
+        ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(name));
+        Json removed = Json::array();
+        for (const auto& v : versions) {
+          ALMANAC_ASSIGN_OR_RETURN(std::string why, WhyKept(t, v, requests));
+          if (!why.empty())
+            return BadValue("name", "almanac does not delete registered model " + QuoteForMessage(name) + ": " + why +
+                                        " (archive versions instead; approved and served versions stay for the audit trail)");
+          removed.push_back({{"version", v.version}, {"run_id", v.run_id}, {"source", v.artifact_name},
+                             {"sha256", v.artifact_sha256}, {"stage", std::string(store::StageName(v.stage))}});
+        }
+        ALMANAC_ASSIGN_OR_RETURN(auto tags, t.GetModelTags(name, 0));
+        ALMANAC_RETURN_IF_ERROR(t.DeleteModel(name));
+        Json tag_json = Json::object();
+        for (const auto& [k, v] : tags) tag_json[k] = v;
+        return Audit(t, who, "model.delete", "model", name, {{"versions", removed}, {"tags", tag_json}});
+      }));
+      return Answer(out);
+    }
+    case RouteId::kMlflowVersionDelete: {
+      ALMANAC_ASSIGN_OR_RETURN(std::string name, req.Str("name"));
+      ALMANAC_ASSIGN_OR_RETURN(int64_t version, req.Int("version"));
+      ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
+        ALMANAC_ASSIGN_OR_RETURN(store::ModelVersionRecord v, GetVersion(t, name, version));
+        ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(name));
+        ALMANAC_ASSIGN_OR_RETURN(std::string why, WhyKept(t, v, requests));
+        if (!why.empty())
+          return BadValue("version", "almanac does not delete " + name + "@" + std::to_string(version) + ": " + why +
+                                         " (archive it instead; approved and served versions stay for the audit trail)");
+        ALMANAC_RETURN_IF_ERROR(t.DeleteVersion(name, version, ctx.clock->NowMicros()));
+        return Audit(t, who, "model.version.delete", "model_version", name + "@" + std::to_string(version),
+                     {{"run_id", v.run_id}, {"source", v.artifact_name}, {"sha256", v.artifact_sha256},
+                      {"stage", std::string(store::StageName(v.stage))}});
+      }));
+      return Answer(out);
+    }
+    case RouteId::kMlflowModelSetTag:
+    case RouteId::kMlflowVersionSetTag:
+    case RouteId::kMlflowModelDeleteTag:
+    case RouteId::kMlflowVersionDeleteTag: {
+      const bool of_version = call.route == RouteId::kMlflowVersionSetTag || call.route == RouteId::kMlflowVersionDeleteTag;
+      const bool set = call.route == RouteId::kMlflowModelSetTag || call.route == RouteId::kMlflowVersionSetTag;
+      ALMANAC_ASSIGN_OR_RETURN(std::string name, req.Str("name"));
+      int64_t version = 0;
+      if (of_version) {
+        ALMANAC_ASSIGN_OR_RETURN(version, req.Int("version"));
+      }
+      ALMANAC_ASSIGN_OR_RETURN(std::string key, req.Str("key"));
+      ALMANAC_RETURN_IF_ERROR(ValidateRegistryTagKey(key));
+      std::string value;
+      if (set) {
+        ALMANAC_ASSIGN_OR_RETURN(value, req.Str("value"));
+        if (value.size() > kMaxTagValue)
+          return BadValue("value", "longer than " + std::to_string(kMaxTagValue) + " bytes");
+      }
+      ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
+        if (of_version) {
+          ALMANAC_RETURN_IF_ERROR(GetVersion(t, name, version).status());
+        } else {
+          ALMANAC_RETURN_IF_ERROR(GetModel(t, name).status());
+        }
+        if (set) return SetRegistryTags(t, who, name, version, {{key, value}});
+        Status deleted = t.DeleteModelTag(name, version, key);
+        // Deleting a tag that is not there changes nothing and is not an error (MLflow's store).
+        if (deleted.code() == StatusCode::kNotFound) return Status::Ok();
+        ALMANAC_RETURN_IF_ERROR(deleted);
+        return of_version ? Audit(t, who, "model.version.tag.delete", "model_version",
+                                  name + "@" + std::to_string(version), {{"key", key}})
+                          : Audit(t, who, "model.tag.delete", "model", name, {{"key", key}});
+      }));
+      return Answer(out);
+    }
+    case RouteId::kMlflowAliasSet:
+    case RouteId::kMlflowAliasDelete:
+    case RouteId::kMlflowAliasGet: {
+      ALMANAC_ASSIGN_OR_RETURN(std::string name, req.Str("name"));
+      ALMANAC_ASSIGN_OR_RETURN(std::string alias, req.Str("alias"));
+      ALMANAC_RETURN_IF_ERROR(ValidateAlias(alias));
+      int64_t version = 0;
+      if (call.route == RouteId::kMlflowAliasSet) {
+        ALMANAC_ASSIGN_OR_RETURN(version, req.Int("version"));
+      }
+      ALMANAC_RETURN_IF_ERROR(md.Run([&](MetadataTxn& t) -> Status {
+        ALMANAC_RETURN_IF_ERROR(GetModel(t, name).status());
+        ALMANAC_ASSIGN_OR_RETURN(auto aliases, t.ListAliases(name));
+        std::optional<int64_t> current;
+        for (const auto& [a, v] : aliases)
+          if (a == alias) current = v;
+        switch (call.route) {
+          case RouteId::kMlflowAliasSet: {
+            ALMANAC_RETURN_IF_ERROR(GetVersion(t, name, version).status());
+            ALMANAC_RETURN_IF_ERROR(t.SetAlias(name, alias, version));
+            return Audit(t, who, "model.alias.set", "model", name,
+                         {{"alias", alias}, {"version", version}, {"previous", current ? Json(*current) : Json(nullptr)}});
+          }
+          case RouteId::kMlflowAliasDelete: {
+            if (!current) return Status::Ok();  // nothing to delete: not an error (MLflow's store)
+            ALMANAC_RETURN_IF_ERROR(t.DeleteAlias(name, alias));
+            return Audit(t, who, "model.alias.delete", "model", name, {{"alias", alias}, {"version", *current}});
+          }
+          default: {
+            if (!current) return NotFoundError("Registered model alias " + alias + " not found.");
+            ALMANAC_ASSIGN_OR_RETURN(store::ModelVersionRecord v, GetVersion(t, name, *current));
+            ALMANAC_ASSIGN_OR_RETURN(auto requests, t.ListRequests(name));
+            ALMANAC_ASSIGN_OR_RETURN(ModelExtras extras, ReadExtras(t, name, {v}));
+            out["model_version"] = VersionJson(v, requests, extras);
+            return Status::Ok();
+          }
+        }
       }));
       return Answer(out);
     }
@@ -1018,6 +1282,17 @@ std::vector<RouteInfo> HttpApi::WithMlflowRoutes(const std::vector<RouteInfo>& b
        {"filter", "max_results", "order_by", "page_token"}},
       {RouteId::kMlflowVersionUpdate, "PATCH", "model-versions/update", P::kPromote, {}},
       {RouteId::kMlflowTransitionStage, "POST", "model-versions/transition-stage", P::kPromote, {}},
+      // DELETE requests carry their fields in a JSON body (MLflow's clients) or the query string.
+      {RouteId::kMlflowModelRename, "POST", "registered-models/rename", P::kPromote, {}},
+      {RouteId::kMlflowModelDelete, "DELETE", "registered-models/delete", P::kPromote, {"name"}},
+      {RouteId::kMlflowModelSetTag, "POST", "registered-models/set-tag", P::kPromote, {}},
+      {RouteId::kMlflowModelDeleteTag, "DELETE", "registered-models/delete-tag", P::kPromote, {"name", "key"}},
+      {RouteId::kMlflowAliasSet, "POST", "registered-models/alias", P::kPromote, {}},
+      {RouteId::kMlflowAliasDelete, "DELETE", "registered-models/alias", P::kPromote, {"name", "alias"}},
+      {RouteId::kMlflowAliasGet, "GET", "registered-models/alias", P::kRead, {"name", "alias"}},
+      {RouteId::kMlflowVersionDelete, "DELETE", "model-versions/delete", P::kPromote, {"name", "version"}},
+      {RouteId::kMlflowVersionSetTag, "POST", "model-versions/set-tag", P::kPromote, {}},
+      {RouteId::kMlflowVersionDeleteTag, "DELETE", "model-versions/delete-tag", P::kPromote, {"name", "version", "key"}},
   };
   // The route table keeps string_views: the paths live as long as the process.
   static std::vector<std::string> paths = [&] {

@@ -37,7 +37,7 @@
 //   GET  /v2/models/{name}[/versions/{version}]/ready  model readiness                     api_v2.cc
 //   POST /v2/models/{name}[/versions/{version}]/infer  a forecast, as POST /v1/forecast    api_v2.cc
 // MLflow tracking and model registry (docs/interop.md), errors as {"error_code", "message"}:
-//   GET/POST/PATCH /api/2.0/mlflow/... and /ajax-api/2.0/mlflow/...                       api_mlflow.cc
+//   GET/POST/PATCH/DELETE /api/2.0/mlflow/... and /ajax-api/2.0/mlflow/...                api_mlflow.cc
 //        experiments, runs, metrics, artifacts, registered-models, model-versions (the rows
 //        come from WithMlflowRoutes)
 // Investment risk (issue 24; docs/risk.md, "REST"):
@@ -174,6 +174,17 @@ enum class RouteId {
   kRiskVarBacktest,
   // Nowcasting (issue 25), api_nowcast.cc.
   kNowcast,
+  // MLflow registry, second part (issue 22), api_mlflow.cc: rename, delete, tags, aliases.
+  kMlflowModelRename,
+  kMlflowModelDelete,
+  kMlflowModelSetTag,
+  kMlflowModelDeleteTag,
+  kMlflowAliasSet,
+  kMlflowAliasDelete,
+  kMlflowAliasGet,
+  kMlflowVersionDelete,
+  kMlflowVersionSetTag,
+  kMlflowVersionDeleteTag,
 };
 
 // The error body of a route family (HttpApi::Error): almanac's {"code", "message",

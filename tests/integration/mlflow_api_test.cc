@@ -482,5 +482,234 @@ TEST_F(MlflowApiTest, RegistryAndFourEyesTransitionToProduction) {
   EXPECT_EQ(Ok(Call("GET", "registered-models/get?name=gdp-mlflow"))["registered_model"]["description"], "GDP growth");
 }
 
+// Issue 22, second part: tags, aliases, rename and delete of registered models and versions.
+// What was approved, is waiting for approval or may have been served is neither deleted nor
+// renamed (INVALID_PARAMETER_VALUE, nothing changed); every other change is audited.
+TEST_F(MlflowApiTest, Issue22RegistryTagsAliasesRenameDelete) {
+  const std::string exp = NewExperiment("exp-registry-2");
+  std::vector<std::string> runs;
+  for (int i = 0; i < 6; ++i) runs.push_back(NewRun(exp, "r" + std::to_string(i)));
+  auto new_version = [&](const std::string& model, const std::string& run, const Json& tags = Json::array()) {
+    return Ok(Call("POST", "model-versions/create",
+                   Json({{"name", model}, {"source", "runs:/" + run + "/model"}, {"run_id", run}, {"tags", tags}}).dump(),
+                   "modeler"))["model_version"];
+  };
+  auto tag_map = [](const Json& tags) {
+    std::map<std::string, std::string> out;
+    for (const auto& t : tags) out[t["key"].get<std::string>()] = t["value"].get<std::string>();
+    return out;
+  };
+  const std::string sql = "x'); DROP TABLE model_tags; --";
+
+  // Create with tags; a reserved tag key is refused and nothing is created.
+  const size_t audit0 = AuditEntries();
+  ExpectError(Call("POST", "registered-models/create",
+                   R"({"name":"reg-tags","tags":[{"key":"almanac.approval","value":"approved"}]})", "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/create", R"({"name":"reg-tags","tags":[{"key":"k","value":7}]})", "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("GET", "registered-models/get?name=reg-tags"), 404, "RESOURCE_DOES_NOT_EXIST");
+  EXPECT_EQ(AuditEntries(), audit0);
+  Json m = Ok(Call("POST", "registered-models/create", R"({"name":"reg-tags","tags":[{"key":"team","value":"macro"}]})",
+                   "modeler"))["registered_model"];
+  EXPECT_EQ(tag_map(m["tags"]), (std::map<std::string, std::string>{{"team", "macro"}}));
+  EXPECT_EQ(m["aliases"], Json::array());
+  Json v1 = new_version("reg-tags", runs[0], Json::array({{{"key", "data"}, {"value", "2024Q1"}}}));
+  EXPECT_EQ(tag_map(v1["tags"]), (std::map<std::string, std::string>{{"data", "2024Q1"}}));
+  new_version("reg-tags", runs[1]);
+  new_version("reg-tags", runs[2]);
+
+  // registered-models/set-tag and model-versions/set-tag: {} answers, values stored as sent.
+  EXPECT_EQ(Ok(Call("POST", "registered-models/set-tag", Json({{"name", "reg-tags"}, {"key", "owner"}, {"value", sql}}).dump(),
+                    "modeler")),
+            Json::object());
+  EXPECT_EQ(Ok(Call("POST", "model-versions/set-tag",
+                    R"({"name":"reg-tags","version":"2","key":"validated","value":"yes"})", "modeler")),
+            Json::object());
+  m = Ok(Call("GET", "registered-models/get?name=reg-tags"))["registered_model"];
+  EXPECT_EQ(tag_map(m["tags"]), (std::map<std::string, std::string>{{"owner", sql}, {"team", "macro"}}));
+  EXPECT_EQ(tag_map(Ok(Call("GET", "model-versions/get?name=reg-tags&version=2"))["model_version"]["tags"]),
+            (std::map<std::string, std::string>{{"validated", "yes"}}));
+  // Tags filter searches.
+  EXPECT_EQ(Ok(Call("GET", "registered-models/search?filter=tags.team%3D%27macro%27"))["registered_models"].size(), 1u);
+  EXPECT_EQ(Ok(Call("GET", "model-versions/search?filter=tags.validated%3D%27yes%27"))["model_versions"].size(), 1u);
+  // Failures: unknown model or version, missing fields, wrong types, reserved keys, roles.
+  const size_t audit1 = AuditEntries();
+  ExpectError(Call("POST", "registered-models/set-tag", R"({"name":"nope","key":"k","value":"v"})", "modeler"), 404,
+              "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("POST", "registered-models/set-tag", Json({{"name", sql}, {"key", "k"}, {"value", "v"}}).dump(), "modeler"),
+              404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("POST", "registered-models/set-tag", R"({"name":"reg-tags","value":"v"})", "modeler"), 400,
+              "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/set-tag", R"({"name":"reg-tags","key":"k","value":7})", "modeler"), 400,
+              "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/set-tag", R"({"name":"reg-tags","key":"almanac.approval","value":"v"})",
+                   "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "model-versions/set-tag", R"({"name":"reg-tags","version":"9","key":"k","value":"v"})",
+                   "modeler"),
+              404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("POST", "model-versions/set-tag", R"({"name":"reg-tags","version":"two","key":"k","value":"v"})",
+                   "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/set-tag", R"({"name":"reg-tags","key":"k","value":"v"})", "viewer"), 403,
+              "PERMISSION_DENIED");
+  ExpectError(Call("POST", "registered-models/set-tag", R"({"name":"reg-tags","key":"k","value":"v"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "registered-models/delete-tag", R"({"name":"reg-tags","key":"team"})", ""), 401,
+              "UNAUTHENTICATED");
+  EXPECT_EQ(AuditEntries(), audit1);
+  EXPECT_EQ(tag_map(Ok(Call("GET", "registered-models/get?name=reg-tags"))["registered_model"]["tags"]).size(), 2u);
+
+  // delete-tag: a JSON body (MLflow's clients) or the query string; an absent tag is no error.
+  EXPECT_EQ(Ok(Call("DELETE", "registered-models/delete-tag", R"({"name":"reg-tags","key":"owner"})", "modeler")),
+            Json::object());
+  EXPECT_EQ(Ok(Call("DELETE", "model-versions/delete-tag?name=reg-tags&version=2&key=validated", "", "modeler")),
+            Json::object());
+  const size_t audit2 = AuditEntries();
+  EXPECT_EQ(audit2, audit1 + 2);
+  Ok(Call("DELETE", "registered-models/delete-tag", R"({"name":"reg-tags","key":"owner"})", "modeler"));
+  EXPECT_EQ(AuditEntries(), audit2);  // nothing changed, nothing audited
+  ExpectError(Call("DELETE", "model-versions/delete-tag", R"({"name":"reg-tags","version":"9","key":"k"})", "modeler"),
+              404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("DELETE", "registered-models/delete-tag", R"({"name":"reg-tags"})", "modeler"), 400,
+              "INVALID_PARAMETER_VALUE");
+  EXPECT_EQ(tag_map(Ok(Call("GET", "registered-models/get?name=reg-tags"))["registered_model"]["tags"]),
+            (std::map<std::string, std::string>{{"team", "macro"}}));
+  EXPECT_TRUE(Ok(Call("GET", "model-versions/get?name=reg-tags&version=2"))["model_version"]["tags"].empty());
+
+  // Aliases: set (POST), get-by-alias (GET), delete (DELETE) on registered-models/alias.
+  EXPECT_EQ(Ok(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"champion","version":"1"})",
+                    "modeler")),
+            Json::object());
+  Json byalias = Ok(Call("GET", "registered-models/alias?name=reg-tags&alias=champion"));
+  ASSERT_EQ(byalias.size(), 1u) << byalias;
+  EXPECT_EQ(byalias["model_version"]["version"], "1");
+  EXPECT_EQ(byalias["model_version"]["aliases"], Json::array({"champion"}));
+  Ok(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"champion","version":"2"})", "modeler"));
+  Ok(Call("POST", "registered-models/alias", Json({{"name", "reg-tags"}, {"alias", sql}, {"version", "3"}}).dump(),
+          "modeler"));
+  EXPECT_EQ(Ok(Call("GET", "registered-models/alias?name=reg-tags&alias=champion", "", "viewer",
+                    "/ajax-api/2.0/mlflow/"))["model_version"]["version"],
+            "2");
+  m = Ok(Call("GET", "registered-models/get?name=reg-tags"))["registered_model"];
+  EXPECT_EQ(m["aliases"], Json::parse(R"([{"alias":"champion","version":"2"},{"alias":")" + sql +
+                                      R"(","version":"3"}])"))
+      << m;
+  EXPECT_EQ(Ok(Call("GET", "model-versions/get?name=reg-tags&version=2"))["model_version"]["aliases"],
+            Json::array({"champion"}));
+  EXPECT_EQ(Ok(Call("GET", "model-versions/get?name=reg-tags&version=1"))["model_version"]["aliases"], Json::array());
+  const size_t audit3 = AuditEntries();
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"latest","version":"1"})", "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"v2","version":"1"})", "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"a","version":"9"})", "modeler"),
+              404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"nope","alias":"a","version":"1"})", "modeler"), 404,
+              "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"reg-tags","version":"1"})", "modeler"), 400,
+              "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"a","version":[1]})", "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"a","version":"1"})", "analyst"),
+              403, "PERMISSION_DENIED");
+  ExpectError(Call("POST", "registered-models/alias", R"({"name":"reg-tags","alias":"a","version":"1"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("GET", "registered-models/alias?name=reg-tags&alias=nope"), 404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("GET", "registered-models/alias?name=nope&alias=champion"), 404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("GET", "registered-models/alias?name=reg-tags&alias=champion", "", ""), 401, "UNAUTHENTICATED");
+  EXPECT_EQ(AuditEntries(), audit3);
+  EXPECT_EQ(Ok(Call("DELETE", "registered-models/alias", Json({{"name", "reg-tags"}, {"alias", sql}}).dump(), "modeler")),
+            Json::object());
+  ExpectError(Call("GET", "registered-models/alias?name=reg-tags&alias=" + std::string("x%27%29%3B%20DROP%20TABLE%20model_tags%3B%20--")),
+              404, "RESOURCE_DOES_NOT_EXIST");
+  EXPECT_EQ(AuditEntries(), audit3 + 1);
+
+  // model-versions/delete: version 3 (None, never approved) goes; its number is not given again.
+  EXPECT_EQ(Ok(Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"3"})", "modeler")), Json::object());
+  ExpectError(Call("GET", "model-versions/get?name=reg-tags&version=3"), 404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"3"})", "modeler"), 404,
+              "RESOURCE_DOES_NOT_EXIST");
+  EXPECT_EQ(Ok(Call("GET", "model-versions/search?filter=name%3D%27reg-tags%27"))["model_versions"].size(), 2u);
+  EXPECT_EQ(new_version("reg-tags", runs[3])["version"], "4");
+  // Version 1 with a pending production request, then in Production: kept, nothing changed.
+  Ok(Call("POST", "model-versions/transition-stage", R"({"name":"reg-tags","version":"1","stage":"Production"})",
+          "modeler"));
+  const size_t audit4 = AuditEntries();
+  auto refused = Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"1"})", "modeler");
+  ExpectError(refused, 400, "INVALID_PARAMETER_VALUE");
+  EXPECT_THAT(refused.body, HasSubstr("waiting for approval"));
+  ExpectError(Call("DELETE", "registered-models/delete", R"({"name":"reg-tags"})", "modeler"), 400,
+              "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"reg-tags","new_name":"reg-other"})", "modeler"), 400,
+              "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"1"})", "viewer"), 403,
+              "PERMISSION_DENIED");
+  ExpectError(Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"2"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "registered-models/delete", R"({"name":"reg-tags"})", ""), 401, "UNAUTHENTICATED");
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"reg-tags","new_name":"reg-x"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"reg-tags","new_name":"reg-x"})", "viewer"), 403,
+              "PERMISSION_DENIED");
+  ExpectError(Call("POST", "model-versions/set-tag", R"({"name":"reg-tags","version":"2","key":"k","value":"v"})", ""),
+              401, "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "model-versions/delete-tag", R"({"name":"reg-tags","version":"2","key":"k"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "registered-models/alias", R"({"name":"reg-tags","alias":"champion"})", ""), 401,
+              "UNAUTHENTICATED");
+  ExpectError(Call("DELETE", "registered-models/alias", R"({"name":"reg-tags","alias":"champion"})", "analyst"), 403,
+              "PERMISSION_DENIED");
+  EXPECT_EQ(AuditEntries(), audit4);
+  EXPECT_EQ(Ok(Call("GET", "registered-models/alias?name=reg-tags&alias=champion"))["model_version"]["version"], "2");
+  EXPECT_EQ(Ok(Call("GET", "model-versions/get?name=reg-tags&version=2"))["model_version"]["current_stage"], "None");
+  auto approve = HttpRequest(server_->port(), "POST", "/v1/models/reg-tags/versions/1/approve", R"({"reason":"ok"})",
+                             Token("approver"));
+  ASSERT_EQ(approve.status, 200) << approve.body;
+  refused = Call("DELETE", "model-versions/delete", R"({"name":"reg-tags","version":"1"})", "modeler");
+  ExpectError(refused, 400, "INVALID_PARAMETER_VALUE");
+  EXPECT_THAT(refused.body, HasSubstr("Production"));
+  EXPECT_EQ(Ok(Call("GET", "model-versions/get?name=reg-tags&version=1"))["model_version"]["current_stage"], "Production");
+
+  // Rename and delete a model whose versions were never approved.
+  Ok(Call("POST", "registered-models/create", R"({"name":"reg-draft","tags":[{"key":"k","value":"v"}]})", "modeler"));
+  new_version("reg-draft", runs[4]);
+  Ok(Call("POST", "registered-models/alias", R"({"name":"reg-draft","alias":"candidate","version":"1"})", "modeler"));
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"reg-draft","new_name":"reg-tags"})", "modeler"), 400,
+              "RESOURCE_ALREADY_EXISTS");
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"reg-draft"})", "modeler"), 400,
+              "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/rename", Json({{"name", "reg-draft"}, {"new_name", sql}}).dump(), "modeler"),
+              400, "INVALID_PARAMETER_VALUE");
+  ExpectError(Call("POST", "registered-models/rename", R"({"name":"nope","new_name":"x"})", "modeler"), 404,
+              "RESOURCE_DOES_NOT_EXIST");
+  m = Ok(Call("POST", "registered-models/rename", R"({"name":"reg-draft","new_name":"reg-final"})", "modeler"))
+          ["registered_model"];
+  EXPECT_EQ(m["name"], "reg-final");
+  ASSERT_EQ(m["latest_versions"].size(), 1u);
+  EXPECT_EQ(m["latest_versions"][0]["name"], "reg-final");
+  EXPECT_EQ(tag_map(m["tags"]), (std::map<std::string, std::string>{{"k", "v"}}));
+  EXPECT_EQ(m["aliases"], Json::parse(R"([{"alias":"candidate","version":"1"}])"));
+  ExpectError(Call("GET", "registered-models/get?name=reg-draft"), 404, "RESOURCE_DOES_NOT_EXIST");
+  EXPECT_EQ(Ok(Call("GET", "registered-models/alias?name=reg-final&alias=candidate"))["model_version"]["run_id"], runs[4]);
+  const size_t audit5 = AuditEntries();
+  EXPECT_EQ(Ok(Call("DELETE", "registered-models/delete?name=reg-final", "", "modeler")), Json::object());
+  EXPECT_EQ(AuditEntries(), audit5 + 1);
+  ExpectError(Call("GET", "registered-models/get?name=reg-final"), 404, "RESOURCE_DOES_NOT_EXIST");
+  ExpectError(Call("DELETE", "registered-models/delete", R"({"name":"reg-final"})", "modeler"), 404,
+              "RESOURCE_DOES_NOT_EXIST");
+  // The name is free again; the new model starts empty.
+  m = Ok(Call("POST", "registered-models/create", R"({"name":"reg-final"})", "modeler"))["registered_model"];
+  EXPECT_TRUE(m["tags"].empty());
+  EXPECT_TRUE(m["aliases"].empty());
+  // The deletions are in almanac's audit log with what was removed.
+  auto audit = Cli({"audit", "export"});
+  EXPECT_THAT(audit.out, HasSubstr("model.version.delete"));
+  EXPECT_THAT(audit.out, HasSubstr("model.delete"));
+  EXPECT_THAT(audit.out, HasSubstr("model.rename"));
+  EXPECT_THAT(audit.out, HasSubstr(runs[4]));
+}
+
 }  // namespace
 }  // namespace almanac::testing

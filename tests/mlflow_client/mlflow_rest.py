@@ -169,3 +169,23 @@ class MlflowRest:
     def latest_versions(self, name, stages=()):
         return self.call("POST", "registered-models/get-latest-versions",
                          {"name": name, "stages": list(stages)}).get("model_versions", [])
+
+    # ---------------------------------------------------------------- aliases and tags
+    # The reference's shapes: set answers {}, get-by-alias {"model_version": ...}; DELETE
+    # requests carry their fields in a JSON body.
+
+    def set_registered_model_alias(self, name, alias, version):
+        return self.call("POST", "registered-models/alias", {"name": name, "alias": alias, "version": str(version)})
+
+    def get_model_version_by_alias(self, name, alias):
+        return self.call("GET", "registered-models/alias", params={"name": name, "alias": alias})["model_version"]
+
+    def delete_registered_model_alias(self, name, alias):
+        return self.call("DELETE", "registered-models/alias", {"name": name, "alias": alias})
+
+    def set_model_version_tag(self, name, version, key, value):
+        return self.call("POST", "model-versions/set-tag",
+                         {"name": name, "version": str(version), "key": key, "value": value})
+
+    def get_registered_model(self, name):
+        return self.call("GET", "registered-models/get", params={"name": name})["registered_model"]

@@ -1,6 +1,7 @@
 """The MLflow REST client of this folder against a real `almanac serve` on 127.0.0.1 (issue 22):
 log a run with params, metrics over steps, tags and a batch, search it back with a filter,
-register a version and move it to Production through almanac's four-eyes approval.
+register a version and move it to Production through almanac's four-eyes approval, then set an
+alias and read the version back by it.
 
 Run: ALMANAC_BINARY=build/dev/src/cli/almanac python3 -m unittest discover -s tests/mlflow_client
 """
@@ -114,6 +115,19 @@ class MlflowClientTest(unittest.TestCase):
             self.assertEqual(r.status, 200)
         self.assertEqual(modeler.get_model_version("py-gdp", 1)["current_stage"], "Production")
         self.assertEqual([x["version"] for x in modeler.latest_versions("py-gdp", ["Production"])], ["1"])
+        # An alias and a tag on the version; the version read back by its alias.
+        self.assertEqual(modeler.set_registered_model_alias("py-gdp", "champion", 1), {})
+        self.assertEqual(modeler.set_model_version_tag("py-gdp", 1, "validated_by", "bob"), {})
+        by_alias = c.get_model_version_by_alias("py-gdp", "champion")
+        self.assertEqual(by_alias["version"], "1")
+        self.assertEqual(by_alias["run_id"], first)
+        self.assertEqual(by_alias["aliases"], ["champion"])
+        self.assertIn({"key": "validated_by", "value": "bob"}, by_alias["tags"])
+        self.assertEqual(modeler.get_registered_model("py-gdp")["aliases"], [{"alias": "champion", "version": "1"}])
+        self.assertEqual(modeler.delete_registered_model_alias("py-gdp", "champion"), {})
+        with self.assertRaises(MlflowError) as e:
+            c.get_model_version_by_alias("py-gdp", "champion")
+        self.assertEqual((e.exception.status, e.exception.error_code), (404, "RESOURCE_DOES_NOT_EXIST"))
         # The runs are ordinary almanac runs.
         listed = cli("runs", "list", "--experiment", "py-client")
         for run in runs:

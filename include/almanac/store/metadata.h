@@ -364,6 +364,35 @@ class RegistryTxn {
   virtual Result<int64_t> InsertRequest(const PromotionRequestRecord& request) = 0;
   virtual Status UpdateRequest(const PromotionRequestRecord& request) = 0;
   virtual Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) = 0;
+
+  // MLflow's registry (issue 22, migration 11): tags, aliases, deletion and renaming. The
+  // checks of what may be deleted or renamed (nothing that was approved or served) are the
+  // caller's; these only keep the rows consistent.
+  //
+  // Tags of a registered model (version 0) or of one of its versions: SetModelTag inserts or
+  // replaces; DeleteModelTag: NotFound when there is no such tag; GetModelTags: sorted by key
+  // (bytewise). Neither checks that the model or version exists.
+  virtual Status SetModelTag(std::string_view model, int64_t version, std::string_view key, std::string_view value) = 0;
+  virtual Status DeleteModelTag(std::string_view model, int64_t version, std::string_view key) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> GetModelTags(std::string_view model,
+                                                                               int64_t version) = 0;
+  // Aliases: a name pointing at one version of a model. SetAlias inserts or moves it (NotFound
+  // when the version does not exist or was deleted); DeleteAlias: NotFound when the model has no
+  // such alias; ListAliases: (alias, version) sorted by alias (bytewise).
+  virtual Status SetAlias(std::string_view model, std::string_view alias, int64_t version) = 0;
+  virtual Status DeleteAlias(std::string_view model, std::string_view alias) = 0;
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> ListAliases(std::string_view model) = 0;
+  // Marks a version deleted at `at` (micros) and drops its tags and the aliases pointing at it.
+  // A deleted version is a tombstone: GetVersion answers NotFound and ListVersions leaves it
+  // out, but MaxVersion still counts it, so its number is never given again, and its promotion
+  // requests stay. NotFound for an unknown or already deleted version.
+  virtual Status DeleteVersion(std::string_view model, int64_t version, int64_t at) = 0;
+  // Removes the model with every row under its name: versions (tombstones too), promotion
+  // requests, tags and aliases. NotFound for an unknown model.
+  virtual Status DeleteModel(std::string_view model) = 0;
+  // Renames the model and moves every row under its name to `new_name`. NotFound for an
+  // unknown model, AlreadyExists when `new_name` is taken.
+  virtual Status RenameModel(std::string_view model, std::string_view new_name) = 0;
 };
 
 // API tokens. InsertToken: AlreadyExists for a duplicate id or hash. GetTokenByHash:

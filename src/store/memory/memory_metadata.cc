@@ -254,13 +254,14 @@ class MemoryTxn : public MetadataTxn {
   }
   Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) override {
     auto* p = FindOr(s_.versions, std::make_pair(std::string(model), version));
-    if (p == nullptr) return NotFoundError("model " + std::string(model) + " has no version " + std::to_string(version));
+    if (p == nullptr || s_.deleted_versions.count({std::string(model), version}))
+      return NotFoundError("model " + std::string(model) + " has no version " + std::to_string(version));
     return *p;
   }
   Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) override {
     std::vector<ModelVersionRecord> out;
     for (const auto& [k, v] : s_.versions)
-      if (v.model == model) out.push_back(v);
+      if (v.model == model && !s_.deleted_versions.count(k)) out.push_back(v);
     return out;
   }
   Result<int64_t> MaxVersion(std::string_view model) override {
@@ -286,6 +287,93 @@ class MemoryTxn : public MetadataTxn {
     for (const auto& [id, r] : s_.requests)
       if (r.model == model) out.push_back(r);
     return out;
+  }
+
+  // MLflow registry (migration 11): tags, aliases, tombstones, delete, rename.
+  Status SetModelTag(std::string_view model, int64_t version, std::string_view key, std::string_view value) override {
+    s_.model_tags[{std::string(model), version, std::string(key)}] = std::string(value);
+    return Status::Ok();
+  }
+  Status DeleteModelTag(std::string_view model, int64_t version, std::string_view key) override {
+    if (s_.model_tags.erase({std::string(model), version, std::string(key)}) == 0)
+      return NotFoundError("no tag " + std::string(key) + " of " + std::string(model) + "@" + std::to_string(version));
+    return Status::Ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> GetModelTags(std::string_view model, int64_t version) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [k, v] : s_.model_tags)
+      if (std::get<0>(k) == model && std::get<1>(k) == version) out.emplace_back(std::get<2>(k), v);
+    return out;
+  }
+  Status SetAlias(std::string_view model, std::string_view alias, int64_t version) override {
+    ALMANAC_RETURN_IF_ERROR(GetVersion(model, version).status());
+    s_.model_aliases[{std::string(model), std::string(alias)}] = version;
+    return Status::Ok();
+  }
+  Status DeleteAlias(std::string_view model, std::string_view alias) override {
+    if (s_.model_aliases.erase({std::string(model), std::string(alias)}) == 0)
+      return NotFoundError("no alias " + std::string(alias) + " of model " + std::string(model));
+    return Status::Ok();
+  }
+  Result<std::vector<std::pair<std::string, int64_t>>> ListAliases(std::string_view model) override {
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const auto& [k, v] : s_.model_aliases)
+      if (k.first == model) out.emplace_back(k.second, v);
+    return out;
+  }
+  Status DeleteVersion(std::string_view model, int64_t version, int64_t at) override {
+    ALMANAC_RETURN_IF_ERROR(GetVersion(model, version).status());
+    s_.deleted_versions[{std::string(model), version}] = std::max<int64_t>(at, 1);
+    std::erase_if(s_.model_tags, [&](const auto& e) { return std::get<0>(e.first) == model && std::get<1>(e.first) == version; });
+    std::erase_if(s_.model_aliases, [&](const auto& e) { return e.first.first == model && e.second == version; });
+    return Status::Ok();
+  }
+  Status DeleteModel(std::string_view model) override {
+    ALMANAC_RETURN_IF_ERROR(GetModel(model).status());
+    std::erase_if(s_.model_aliases, [&](const auto& e) { return e.first.first == model; });
+    std::erase_if(s_.model_tags, [&](const auto& e) { return std::get<0>(e.first) == model; });
+    std::erase_if(s_.requests, [&](const auto& e) { return e.second.model == model; });
+    std::erase_if(s_.deleted_versions, [&](const auto& e) { return e.first.first == model; });
+    std::erase_if(s_.versions, [&](const auto& e) { return e.first.first == model; });
+    s_.models.erase(std::string(model));
+    return Status::Ok();
+  }
+  Status RenameModel(std::string_view model, std::string_view new_name) override {
+    ALMANAC_ASSIGN_OR_RETURN(RegisteredModelRecord m, GetModel(model));
+    if (s_.models.count(std::string(new_name))) return AlreadyExistsError("model " + std::string(new_name) + " already exists");
+    const std::string from(model), to(new_name);
+    m.name = to;
+    s_.models.erase(from);
+    s_.models[to] = m;
+    auto rekey = [&](auto& map, auto key_of) {
+      std::remove_reference_t<decltype(map)> moved;
+      for (auto it = map.begin(); it != map.end();) {
+        if (key_of(it->first) == from) {
+          auto node = map.extract(it++);
+          moved.insert(std::move(node));
+        } else {
+          ++it;
+        }
+      }
+      return moved;
+    };
+    for (auto& [k, v] : rekey(s_.versions, [](const auto& k) { return k.first; })) {
+      ModelVersionRecord copy = v;
+      copy.model = to;
+      s_.versions[{to, k.second}] = copy;
+    }
+    for (auto& [k, v] : rekey(s_.deleted_versions, [](const auto& k) { return k.first; })) s_.deleted_versions[{to, k.second}] = v;
+    for (auto& [k, v] : rekey(s_.model_tags, [](const auto& k) { return std::get<0>(k); }))
+      s_.model_tags[{to, std::get<1>(k), std::get<2>(k)}] = v;
+    for (auto& [k, v] : rekey(s_.model_aliases, [](const auto& k) { return k.first; })) s_.model_aliases[{to, k.second}] = v;
+    for (auto& [id, r] : s_.requests)
+      if (r.model == from) r.model = to;
+    for (auto& [k, f] : rekey(s_.forecasts, [](const auto& k) { return std::get<0>(k); })) {
+      IssuedForecastRecord copy = f;
+      copy.model = to;
+      s_.forecasts[{to, std::get<1>(k), std::get<2>(k)}] = copy;
+    }
+    return Status::Ok();
   }
   Status InsertToken(const ApiTokenRecord& t) override {
     for (const auto& [id, other] : s_.tokens)

@@ -55,6 +55,11 @@ struct State {
   std::map<std::string, RegisteredModelRecord> models;
   std::map<std::pair<std::string, int64_t>, ModelVersionRecord> versions;
   std::map<int64_t, PromotionRequestRecord> requests;
+  // MLflow registry (migration 11): deleted versions (tombstones, still in `versions`), tags by
+  // (model, version or 0 for the model, key), aliases by (model, alias).
+  std::map<std::pair<std::string, int64_t>, int64_t> deleted_versions;
+  std::map<std::tuple<std::string, int64_t, std::string>, std::string> model_tags;
+  std::map<std::pair<std::string, std::string>, int64_t> model_aliases;
   std::vector<AuditEntry> audit;
   std::map<std::string, ApiTokenRecord> tokens;  // by id
   std::map<std::string, StoreUserRecord> store_users;  // by principal

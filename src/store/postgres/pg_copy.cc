@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kTables[] = {"series",        "loads",        "vintages",          "observations",
                                    "snapshot_contents", "snapshots", "experiments", "runs", "run_params",
                                    "run_metrics",   "run_tags",     "run_artifacts",     "step_cache",
-                                   "registered_models", "model_versions", "promotion_requests", "audit_log",
+                                   "registered_models", "model_versions", "promotion_requests", "model_tags", "model_aliases", "audit_log",
                                    "audit_head",    "api_tokens",   "scheduled_runs", "issued_forecasts",
                                    "quarantine",    "tasks"};
 constexpr const char* kIdentityTables[] = {"series", "loads", "vintages", "promotion_requests", "quarantine", "tasks",

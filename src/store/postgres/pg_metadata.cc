@@ -351,7 +351,8 @@ class Txn : public MetadataTxn {
   }
 
   Status InsertVersion(const ModelVersionRecord& v) override {
-    Status s = Inserted(c_.Query("INSERT INTO model_versions VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
+    Status s = Inserted(c_.Query("INSERT INTO model_versions (" + std::string(kVersionColumns) +
+                                     ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
                                  "ON CONFLICT DO NOTHING",
                                  ParamsOf(WriteVersion, v)),
                         "version");
@@ -380,13 +381,13 @@ class Txn : public MetadataTxn {
   }
 
   Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kVersionColumns, "model_versions", " WHERE model = $1 AND version = $2"),
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kVersionColumns, "model_versions", " WHERE model = $1 AND version = $2 AND deleted_at = 0"),
                                                   Params().Add(model).Add(version)));
     return OneRow(q, VersionFromRow, "model " + std::string(model) + " has no version " + std::to_string(version));
   }
 
   Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) override {
-    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kVersionColumns, "model_versions", " WHERE model = $1 ORDER BY version"),
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kVersionColumns, "model_versions", " WHERE model = $1 AND deleted_at = 0 ORDER BY version"),
                                                   Params().Add(model)));
     return AllRows(q, VersionFromRow);
   }
@@ -417,6 +418,94 @@ class Txn : public MetadataTxn {
     ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query(Select(kRequestColumns, "promotion_requests", " WHERE model = $1 ORDER BY id"),
                                                   Params().Add(model)));
     return AllRows(q, RequestFromRow);
+  }
+
+  // MLflow registry (migration 11): tags, aliases, tombstones, delete, rename. Keys and aliases
+  // sort bytewise (COLLATE "C"), as in the other back-ends.
+  Status SetModelTag(std::string_view model, int64_t version, std::string_view key, std::string_view value) override {
+    return c_.Query("INSERT INTO model_tags VALUES ($1, $2, $3, $4) ON CONFLICT (model, version, key) DO UPDATE "
+                    "SET value = excluded.value",
+                    Params().Add(model).Add(version).Add(key).Add(value))
+        .status();
+  }
+
+  Status DeleteModelTag(std::string_view model, int64_t version, std::string_view key) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("DELETE FROM model_tags WHERE model = $1 AND version = $2 AND key = $3",
+                                                  Params().Add(model).Add(version).Add(key)));
+    return Changed(q, "tag " + std::string(key) + " of " + std::string(model) + "@" + std::to_string(version));
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> GetModelTags(std::string_view model, int64_t version) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT key, value FROM model_tags WHERE model = $1 AND version = $2 "
+                                                  "ORDER BY key COLLATE \"C\"",
+                                                  Params().Add(model).Add(version)));
+    return AllRows(q, [](const Row& row) { return std::make_pair(row.Text(0), row.Text(1)); });
+  }
+
+  Status SetAlias(std::string_view model, std::string_view alias, int64_t version) override {
+    ALMANAC_RETURN_IF_ERROR(GetVersion(model, version).status());
+    return c_.Query("INSERT INTO model_aliases VALUES ($1, $2, $3) ON CONFLICT (model, alias) DO UPDATE "
+                    "SET version = excluded.version",
+                    Params().Add(model).Add(alias).Add(version))
+        .status();
+  }
+
+  Status DeleteAlias(std::string_view model, std::string_view alias) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("DELETE FROM model_aliases WHERE model = $1 AND alias = $2",
+                                                  Params().Add(model).Add(alias)));
+    return Changed(q, "alias " + std::string(alias) + " of model " + std::string(model));
+  }
+
+  Result<std::vector<std::pair<std::string, int64_t>>> ListAliases(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("SELECT alias, version FROM model_aliases WHERE model = $1 "
+                                                  "ORDER BY alias COLLATE \"C\"",
+                                                  Params().Add(model)));
+    return AllRows(q, [](const Row& row) { return std::make_pair(row.Text(0), row.Int(1)); });
+  }
+
+  Status DeleteVersion(std::string_view model, int64_t version, int64_t at) override {
+    ALMANAC_ASSIGN_OR_RETURN(PgResult q, c_.Query("UPDATE model_versions SET deleted_at = $3 "
+                                                  "WHERE model = $1 AND version = $2 AND deleted_at = 0",
+                                                  Params().Add(model).Add(version).Add(std::max<int64_t>(at, 1))));
+    ALMANAC_RETURN_IF_ERROR(Changed(q, "version " + std::to_string(version) + " of model " + std::string(model)));
+    for (const char* sql : {"DELETE FROM model_tags WHERE model = $1 AND version = $2",
+                            "DELETE FROM model_aliases WHERE model = $1 AND version = $2"})
+      ALMANAC_RETURN_IF_ERROR(c_.Query(sql, Params().Add(model).Add(version)).status());
+    return Status::Ok();
+  }
+
+  Status DeleteModel(std::string_view model) override {
+    ALMANAC_RETURN_IF_ERROR(GetModel(model).status());
+    for (const char* sql : {"DELETE FROM model_aliases WHERE model = $1", "DELETE FROM model_tags WHERE model = $1",
+                            "DELETE FROM promotion_requests WHERE model = $1", "DELETE FROM model_versions WHERE model = $1",
+                            "DELETE FROM registered_models WHERE name = $1"})
+      ALMANAC_RETURN_IF_ERROR(c_.Query(sql, Params().Add(model)).status());
+    return Status::Ok();
+  }
+
+  Status RenameModel(std::string_view model, std::string_view new_name) override {
+    ALMANAC_RETURN_IF_ERROR(GetModel(model).status());
+    // Checked first: a violated key would abort the whole transaction.
+    if (GetModel(new_name).ok()) return AlreadyExistsError("model " + std::string(new_name) + " already exists");
+    // Copy, repoint, then drop the old rows: the foreign keys hold after every statement.
+    const std::string model_columns(kModelColumns), version_columns(kVersionColumns);
+    const std::string statements[] = {
+        "INSERT INTO registered_models (" + model_columns + ") SELECT $2" +
+            model_columns.substr(model_columns.find(',')) + " FROM registered_models WHERE name = $1",
+        "INSERT INTO model_versions (" + version_columns + ", deleted_at) SELECT $2" +
+            version_columns.substr(version_columns.find(',')) + ", deleted_at FROM model_versions WHERE model = $1",
+        "UPDATE promotion_requests SET model = $2 WHERE model = $1",
+        "DELETE FROM model_versions WHERE model = $1",
+        "UPDATE model_tags SET model = $2 WHERE model = $1",
+        "UPDATE model_aliases SET model = $2 WHERE model = $1",
+        "UPDATE issued_forecasts SET model = $2 WHERE model = $1",
+        "DELETE FROM registered_models WHERE name = $1"};
+    for (const std::string& sql : statements) {
+      // PostgreSQL refuses a parameter that the statement does not use.
+      const Params params = sql.find("$2") == std::string::npos ? Params().Add(model) : Params().Add(model).Add(new_name);
+      ALMANAC_RETURN_IF_ERROR(c_.Query(sql, params).status());
+    }
+    return Status::Ok();
   }
 
   Status InsertToken(const ApiTokenRecord& t) override {

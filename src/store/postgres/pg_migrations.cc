@@ -350,6 +350,22 @@ ALTER TABLE runs ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX runs_by_start ON runs(start_time, id);
 CREATE INDEX run_metrics_by_key_value ON run_metrics(key, value);
 )sql"},
+      {11, "MLflow model registry: tags of registered models and versions, aliases, deleted versions (tombstones)", R"sql(
+CREATE TABLE model_tags (
+  model TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model, version, key)
+);
+CREATE TABLE model_aliases (
+  model TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  PRIMARY KEY (model, alias)
+);
+ALTER TABLE model_versions ADD COLUMN deleted_at BIGINT NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

@@ -299,6 +299,22 @@ ALTER TABLE run_metrics_v10 RENAME TO run_metrics;
 CREATE INDEX run_metrics_by_run ON run_metrics(run_id, key, step);
 CREATE INDEX run_metrics_by_key_value ON run_metrics(key, value);
 )sql"},
+      {11, "MLflow model registry: tags of registered models and versions, aliases, deleted versions (tombstones)", R"sql(
+CREATE TABLE model_tags (
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model, version, key)
+) WITHOUT ROWID;
+CREATE TABLE model_aliases (
+  model TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (model, alias)
+) WITHOUT ROWID;
+ALTER TABLE model_versions ADD COLUMN deleted_at INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

@@ -311,7 +311,8 @@ class Txn : public MetadataTxn {
   }
 
   Status InsertVersion(const ModelVersionRecord& v) override {
-    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO model_versions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"));
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO model_versions (" + std::string(kVersionColumns) +
+                                                            ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"));
     BindFields(q, WriteVersion, v);
     Status s = q.Run();
     if (s.code() == StatusCode::kAlreadyExists)
@@ -334,14 +335,14 @@ class Txn : public MetadataTxn {
 
   Result<ModelVersionRecord> GetVersion(std::string_view model, int64_t version) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(kVersionColumns, "model_versions",
-                                                                " WHERE model = ?1 AND version = ?2")));
+                                                                " WHERE model = ?1 AND version = ?2 AND deleted_at = 0")));
     q.Bind(1, model).Bind(2, version);
     return OneRow(q, VersionFromRow, "model " + std::string(model) + " has no version " + std::to_string(version));
   }
 
   Result<std::vector<ModelVersionRecord>> ListVersions(std::string_view model) override {
     ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, Select(kVersionColumns, "model_versions",
-                                                                " WHERE model = ?1 ORDER BY version")));
+                                                                " WHERE model = ?1 AND deleted_at = 0 ORDER BY version")));
     q.Bind(1, model);
     return AllRows(q, VersionFromRow);
   }
@@ -375,6 +376,101 @@ class Txn : public MetadataTxn {
                                                                 " WHERE model = ?1 ORDER BY id")));
     q.Bind(1, model);
     return AllRows(q, RequestFromRow);
+  }
+
+  // MLflow registry (migration 11): tags, aliases, tombstones, delete, rename.
+  Status SetModelTag(std::string_view model, int64_t version, std::string_view key, std::string_view value) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO model_tags VALUES (?1, ?2, ?3, ?4) ON CONFLICT "
+                                                        "(model, version, key) DO UPDATE SET value = excluded.value"));
+    q.Bind(1, model).Bind(2, version).Bind(3, key).Bind(4, value);
+    return q.Run();
+  }
+
+  Status DeleteModelTag(std::string_view model, int64_t version, std::string_view key) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "DELETE FROM model_tags WHERE model = ?1 AND version = ?2 AND key = ?3"));
+    q.Bind(1, model).Bind(2, version).Bind(3, key);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("tag " + std::string(key) + " of " + std::string(model) + "@" + std::to_string(version));
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> GetModelTags(std::string_view model, int64_t version) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT key, value FROM model_tags WHERE model = ?1 AND version = ?2 "
+                                                        "ORDER BY key"));
+    q.Bind(1, model).Bind(2, version);
+    return AllRows(q, [](const Row& row) { return std::make_pair(row.Text(0), row.Text(1)); });
+  }
+
+  Status SetAlias(std::string_view model, std::string_view alias, int64_t version) override {
+    ALMANAC_RETURN_IF_ERROR(GetVersion(model, version).status());
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "INSERT INTO model_aliases VALUES (?1, ?2, ?3) ON CONFLICT "
+                                                        "(model, alias) DO UPDATE SET version = excluded.version"));
+    q.Bind(1, model).Bind(2, alias).Bind(3, version);
+    return q.Run();
+  }
+
+  Status DeleteAlias(std::string_view model, std::string_view alias) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "DELETE FROM model_aliases WHERE model = ?1 AND alias = ?2"));
+    q.Bind(1, model).Bind(2, alias);
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    return Changed("alias " + std::string(alias) + " of model " + std::string(model));
+  }
+
+  Result<std::vector<std::pair<std::string, int64_t>>> ListAliases(std::string_view model) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "SELECT alias, version FROM model_aliases WHERE model = ?1 ORDER BY alias"));
+    q.Bind(1, model);
+    return AllRows(q, [](const Row& row) { return std::make_pair(row.Text(0), row.Int(1)); });
+  }
+
+  Status DeleteVersion(std::string_view model, int64_t version, int64_t at) override {
+    ALMANAC_ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(db_, "UPDATE model_versions SET deleted_at = ?3 "
+                                                        "WHERE model = ?1 AND version = ?2 AND deleted_at = 0"));
+    q.Bind(1, model).Bind(2, version).Bind(3, std::max<int64_t>(at, 1));
+    ALMANAC_RETURN_IF_ERROR(q.Run());
+    ALMANAC_RETURN_IF_ERROR(Changed("version " + std::to_string(version) + " of model " + std::string(model)));
+    for (const char* sql : {"DELETE FROM model_tags WHERE model = ?1 AND version = ?2",
+                            "DELETE FROM model_aliases WHERE model = ?1 AND version = ?2"}) {
+      ALMANAC_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, sql));
+      d.Bind(1, model).Bind(2, version);
+      ALMANAC_RETURN_IF_ERROR(d.Run());
+    }
+    return Status::Ok();
+  }
+
+  Status DeleteModel(std::string_view model) override {
+    ALMANAC_RETURN_IF_ERROR(GetModel(model).status());
+    for (const char* sql : {"DELETE FROM model_aliases WHERE model = ?1", "DELETE FROM model_tags WHERE model = ?1",
+                            "DELETE FROM promotion_requests WHERE model = ?1", "DELETE FROM model_versions WHERE model = ?1",
+                            "DELETE FROM registered_models WHERE name = ?1"}) {
+      ALMANAC_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, sql));
+      d.Bind(1, model);
+      ALMANAC_RETURN_IF_ERROR(d.Run());
+    }
+    return Status::Ok();
+  }
+
+  Status RenameModel(std::string_view model, std::string_view new_name) override {
+    ALMANAC_RETURN_IF_ERROR(GetModel(model).status());
+    if (GetModel(new_name).ok()) return AlreadyExistsError("model " + std::string(new_name) + " already exists");
+    // Copy, repoint, then drop the old rows: the foreign keys hold after every statement.
+    const std::string version_columns(kVersionColumns);
+    const std::string copy_versions = "INSERT INTO model_versions (" + version_columns + ", deleted_at) SELECT ?2" +
+                                      version_columns.substr(version_columns.find(',')) +
+                                      ", deleted_at FROM model_versions WHERE model = ?1";
+    for (const std::string& sql :
+         {std::string("INSERT INTO registered_models (") + std::string(kModelColumns) + ") SELECT ?2" +
+              std::string(kModelColumns).substr(std::string(kModelColumns).find(',')) +
+              " FROM registered_models WHERE name = ?1",
+          copy_versions, std::string("UPDATE promotion_requests SET model = ?2 WHERE model = ?1"),
+          std::string("DELETE FROM model_versions WHERE model = ?1"),
+          std::string("UPDATE model_tags SET model = ?2 WHERE model = ?1"),
+          std::string("UPDATE model_aliases SET model = ?2 WHERE model = ?1"),
+          std::string("UPDATE issued_forecasts SET model = ?2 WHERE model = ?1"),
+          std::string("DELETE FROM registered_models WHERE name = ?1")}) {
+      ALMANAC_ASSIGN_OR_RETURN(Stmt d, Stmt::Prepare(db_, sql));
+      d.Bind(1, model).Bind(2, new_name);
+      ALMANAC_RETURN_IF_ERROR(d.Run());
+    }
+    return Status::Ok();
   }
 
   Status InsertToken(const ApiTokenRecord& t) override {

@@ -144,6 +144,34 @@ class FaultInjectingTxn final : public MetadataTxn {
   Result<std::vector<PromotionRequestRecord>> ListRequests(std::string_view model) override {
     return Call<Result<std::vector<PromotionRequestRecord>>>("ListRequests", [&] { return inner_.ListRequests(model); });
   }
+  Status SetModelTag(std::string_view model, int64_t version, std::string_view key, std::string_view value) override {
+    return Call<Status>("SetModelTag", [&] { return inner_.SetModelTag(model, version, key, value); });
+  }
+  Status DeleteModelTag(std::string_view model, int64_t version, std::string_view key) override {
+    return Call<Status>("DeleteModelTag", [&] { return inner_.DeleteModelTag(model, version, key); });
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> GetModelTags(std::string_view model, int64_t version) override {
+    return Call<Result<std::vector<std::pair<std::string, std::string>>>>(
+        "GetModelTags", [&] { return inner_.GetModelTags(model, version); });
+  }
+  Status SetAlias(std::string_view model, std::string_view alias, int64_t version) override {
+    return Call<Status>("SetAlias", [&] { return inner_.SetAlias(model, alias, version); });
+  }
+  Status DeleteAlias(std::string_view model, std::string_view alias) override {
+    return Call<Status>("DeleteAlias", [&] { return inner_.DeleteAlias(model, alias); });
+  }
+  Result<std::vector<std::pair<std::string, int64_t>>> ListAliases(std::string_view model) override {
+    return Call<Result<std::vector<std::pair<std::string, int64_t>>>>("ListAliases", [&] { return inner_.ListAliases(model); });
+  }
+  Status DeleteVersion(std::string_view model, int64_t version, int64_t at) override {
+    return Call<Status>("DeleteVersion", [&] { return inner_.DeleteVersion(model, version, at); });
+  }
+  Status DeleteModel(std::string_view model) override {
+    return Call<Status>("DeleteModel", [&] { return inner_.DeleteModel(model); });
+  }
+  Status RenameModel(std::string_view model, std::string_view new_name) override {
+    return Call<Status>("RenameModel", [&] { return inner_.RenameModel(model, new_name); });
+  }
   Status InsertToken(const ApiTokenRecord& token) override {
     return Call<Status>("InsertToken", [&] { return inner_.InsertToken(token); });
   }
@@ -263,7 +291,7 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> inner)
 FaultInjectingStore::~FaultInjectingStore() = default;
 
 const std::vector<std::string_view>& FaultInjectingStore::MethodNames() {
-  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "DeleteTag", "RunsWithLatestMetric", "GetRuns", "GetMetricsOfRuns", "GetParamsOfRuns", "GetTagsOfRuns", "InsertExperiment", "UpdateExperiment", "GetExperiment", "GetExperimentByName", "ListExperiments", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
+  static const std::vector<std::string_view> kNames = {"InsertRun", "UpdateRun", "GetRun", "ListRuns", "InsertParams", "GetParams", "InsertMetrics", "GetMetrics", "SetTags", "GetTags", "DeleteTag", "RunsWithLatestMetric", "GetRuns", "GetMetricsOfRuns", "GetParamsOfRuns", "GetTagsOfRuns", "InsertExperiment", "UpdateExperiment", "GetExperiment", "GetExperimentByName", "ListExperiments", "InsertArtifact", "GetArtifacts", "GetCache", "PutCache", "InsertModel", "UpdateModel", "GetModel", "ListModels", "InsertVersion", "UpdateVersion", "GetVersion", "ListVersions", "MaxVersion", "InsertRequest", "UpdateRequest", "ListRequests", "SetModelTag", "DeleteModelTag", "GetModelTags", "SetAlias", "DeleteAlias", "ListAliases", "DeleteVersion", "DeleteModel", "RenameModel", "InsertToken", "UpdateToken", "GetToken", "GetTokenByHash", "ListTokens", "TouchToken", "PutStoreUser", "GetStoreUser", "ListStoreUsers", "DeleteStoreUser", "ClaimScheduledRun", "Audit", "PutForecast", "ListForecasts", "InsertQuarantine", "GetQuarantine", "ListQuarantine", "UpdateQuarantine", "InsertTask", "ClaimTask", "GetTask", "UpdateTask", "ListTasks"};
   return kNames;
 }
 

@@ -395,7 +395,6 @@ TEST_P(MetadataStoreConformance, AuditChainCoversLoadsSnapshotsAndTransactions) 
   EXPECT_EQ(v.head_hash, entries[2].hash);
 }
 
-}  // namespace almanac::store::testing
 
 namespace almanac::store::testing {
 
@@ -817,6 +816,139 @@ TEST_P(MetadataStoreConformance, ConcurrentWorkersClaimEachTaskOnce) {
   std::sort(claimed.begin(), claimed.end());
   EXPECT_EQ(claimed.size(), static_cast<size_t>(kTasks));
   EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end());  // no task twice
+}
+
+}  // namespace almanac::store::testing
+
+// Issue 22 (MLflow registry, migration 11): tags of models and versions, aliases, deleted
+// versions as tombstones, deleting and renaming a model with every row under its name.
+TEST_P(MetadataStoreConformance, Issue22RegistryTagsAliasesDeleteRename) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    for (const char* id : {"m1", "m2", "m3"}) ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun(id, 10)));
+    RegisteredModelRecord m;
+    m.name = "gdp";
+    m.owner = "alice";
+    m.created_by = "alice";
+    ALMANAC_RETURN_IF_ERROR(t.InsertModel(m));
+    m.name = "cpi";
+    ALMANAC_RETURN_IF_ERROR(t.InsertModel(m));
+    ModelVersionRecord v;
+    v.model = "gdp";
+    v.artifact_name = "a";
+    v.artifact_sha256 = "b";
+    for (int64_t i = 1; i <= 3; ++i) {
+      v.version = i;
+      v.run_id = "m" + std::to_string(i);
+      ALMANAC_RETURN_IF_ERROR(t.InsertVersion(v));
+    }
+    PromotionRequestRecord r;
+    r.model = "gdp";
+    r.version = 2;
+    r.requested_by = "alice";
+    r.status = RequestStatus::kRejected;
+    return t.InsertRequest(r).status();
+  }));
+  // Tags: version 0 is the model itself; values with quotes and SQL are stored as given.
+  const std::string sql_text = "x'); DROP TABLE model_tags; --";
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.SetModelTag("gdp", 0, "team", "macro"));
+    ALMANAC_RETURN_IF_ERROR(t.SetModelTag("gdp", 0, "Area", sql_text));
+    ALMANAC_RETURN_IF_ERROR(t.SetModelTag("gdp", 0, "team", "nowcast"));  // replaces
+    ALMANAC_RETURN_IF_ERROR(t.SetModelTag("gdp", 2, "team", "v2"));
+    return t.SetModelTag("cpi", 0, "team", "prices");
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    using KV = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(*t.GetModelTags("gdp", 0), (KV{{"Area", sql_text}, {"team", "nowcast"}}));  // bytewise order
+    EXPECT_EQ(*t.GetModelTags("gdp", 2), (KV{{"team", "v2"}}));
+    EXPECT_TRUE(t.GetModelTags("gdp", 1)->empty());
+    EXPECT_THAT(t.DeleteModelTag("gdp", 0, "nope"), StatusIs(StatusCode::kNotFound));
+    EXPECT_OK(t.DeleteModelTag("gdp", 0, "Area"));
+    EXPECT_EQ(*t.GetModelTags("gdp", 0), (KV{{"team", "nowcast"}}));
+    return Status::Ok();
+  }));
+  // Aliases: set, move, delete; an alias needs a live version.
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.SetAlias("gdp", "champion", 1));
+    ALMANAC_RETURN_IF_ERROR(t.SetAlias("gdp", "Challenger", 2));
+    ALMANAC_RETURN_IF_ERROR(t.SetAlias("gdp", "champion", 2));  // moves
+    return t.SetAlias("gdp", "old", 3);
+  }));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.SetAlias("gdp", "x", 9); }), StatusIs(StatusCode::kNotFound));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    using AV = std::vector<std::pair<std::string, int64_t>>;
+    EXPECT_EQ(*t.ListAliases("gdp"), (AV{{"Challenger", 2}, {"champion", 2}, {"old", 3}}));
+    EXPECT_TRUE(t.ListAliases("cpi")->empty());
+    EXPECT_THAT(t.DeleteAlias("gdp", "nope"), StatusIs(StatusCode::kNotFound));
+    EXPECT_OK(t.DeleteAlias("gdp", "Challenger"));
+    EXPECT_EQ(*t.ListAliases("gdp"), (AV{{"champion", 2}, {"old", 3}}));
+    return Status::Ok();
+  }));
+  // A deleted version is a tombstone: gone from reads, its tags and aliases dropped, its number
+  // still counted, its run still taken, its promotion requests kept.
+  ASSERT_OK(md.Run([](MetadataTxn& t) { return t.DeleteVersion("gdp", 2, 500); }));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.DeleteVersion("gdp", 2, 600); }), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.DeleteVersion("gdp", 7, 600); }), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.SetAlias("gdp", "champion", 2); }), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) -> Status {
+    ModelVersionRecord v;
+    v.model = "gdp";
+    v.version = 4;
+    v.run_id = "m2";
+    return t.InsertVersion(v);
+  }),
+              StatusIs(StatusCode::kAlreadyExists));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    EXPECT_THAT(t.GetVersion("gdp", 2), StatusIs(StatusCode::kNotFound));
+    auto versions = t.ListVersions("gdp");
+    EXPECT_THAT(*versions, SizeIs(2));
+    EXPECT_EQ((*versions)[0].version, 1);
+    EXPECT_EQ((*versions)[1].version, 3);
+    EXPECT_EQ(*t.MaxVersion("gdp"), 3);
+    EXPECT_TRUE(t.GetModelTags("gdp", 2)->empty());
+    using AV = std::vector<std::pair<std::string, int64_t>>;
+    EXPECT_EQ(*t.ListAliases("gdp"), (AV{{"old", 3}}));
+    EXPECT_THAT(*t.ListRequests("gdp"), SizeIs(1));
+    return Status::Ok();
+  }));
+  // Rename moves every row; the old name is free, the new one must be.
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.RenameModel("gdp", "cpi"); }), StatusIs(StatusCode::kAlreadyExists));
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.RenameModel("nope", "x"); }), StatusIs(StatusCode::kNotFound));
+  ASSERT_OK(md.Run([](MetadataTxn& t) { return t.RenameModel("gdp", "gdp_real"); }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    EXPECT_THAT(t.GetModel("gdp"), StatusIs(StatusCode::kNotFound));
+    EXPECT_EQ(t.GetModel("gdp_real")->owner, "alice");
+    EXPECT_TRUE(t.ListVersions("gdp")->empty());
+    auto versions = t.ListVersions("gdp_real");
+    EXPECT_THAT(*versions, SizeIs(2));
+    EXPECT_EQ((*versions)[0].model, "gdp_real");
+    EXPECT_THAT(t.GetVersion("gdp_real", 2), StatusIs(StatusCode::kNotFound));  // still deleted
+    EXPECT_EQ(*t.MaxVersion("gdp_real"), 3);
+    EXPECT_THAT(*t.ListRequests("gdp_real"), SizeIs(1));
+    EXPECT_TRUE(t.ListRequests("gdp")->empty());
+    EXPECT_THAT(*t.GetModelTags("gdp_real", 0), SizeIs(1));
+    EXPECT_THAT(*t.ListAliases("gdp_real"), SizeIs(1));
+    EXPECT_TRUE(t.ListAliases("gdp")->empty());
+    return Status::Ok();
+  }));
+  // Delete removes the model with everything under its name; the name can be used again.
+  EXPECT_THAT(md.Run([](MetadataTxn& t) { return t.DeleteModel("gdp"); }), StatusIs(StatusCode::kNotFound));
+  ASSERT_OK(md.Run([](MetadataTxn& t) { return t.DeleteModel("gdp_real"); }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    EXPECT_THAT(t.GetModel("gdp_real"), StatusIs(StatusCode::kNotFound));
+    EXPECT_TRUE(t.ListVersions("gdp_real")->empty());
+    EXPECT_EQ(*t.MaxVersion("gdp_real"), 0);
+    EXPECT_TRUE(t.ListRequests("gdp_real")->empty());
+    EXPECT_TRUE(t.GetModelTags("gdp_real", 0)->empty());
+    EXPECT_TRUE(t.ListAliases("gdp_real")->empty());
+    EXPECT_EQ(*t.GetModelTags("cpi", 0), (std::vector<std::pair<std::string, std::string>>{{"team", "prices"}}));
+    RegisteredModelRecord m;
+    m.name = "gdp_real";
+    m.owner = "bob";
+    m.created_by = "bob";
+    return t.InsertModel(m);
+  }));
 }
 
 }  // namespace almanac::store::testing
