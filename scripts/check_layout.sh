@@ -25,7 +25,7 @@ done
 declare -A allowed=(
   [core]="core" [store]="core store" [data]="core store data" [models]="core models"
   [eval]="core models eval" [risk]="core models risk" [tracking]="core store tracking" [registry]="core store registry"
-  [monitor]="core store data models eval registry monitor" [pipeline]="core store data models eval tracking registry risk pipeline"
+  [monitor]="core store data models eval registry monitor" [pipeline]="core store data models eval tracking registry risk monitor pipeline"
   [serve]="core store data models tracking registry monitor risk serve"
 )
 for comp in "${!allowed[@]}"; do

@@ -178,6 +178,8 @@ struct NowcastSpec {
 // nowcast with its news (docs/nowcasting.md, "Platform").
 inline constexpr const char* kNowcastModelArtifact = "nowcast_model.json";
 inline constexpr const char* kNowcastArtifact = "nowcast.json";
+// With news (not on a pipeline's first run): the news chart, monitor::NewsChartSvg of nowcast.json's news.
+inline constexpr const char* kNowcastNewsChartArtifact = "nowcast_news.svg";
 // The JSON of a NowcastSpec (params and step inputs).
 Json NowcastSpecJson(const NowcastSpec& spec);
 

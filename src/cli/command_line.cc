@@ -660,6 +660,9 @@ Runner DefineNowcast(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("--quarter", a->quarter, "Target quarter, e.g. 2024Q1 (default: the quarter of --as-of or today)");
   cmd.add_option("--experiment", a->experiment,
                  "Record a tracked run in this experiment: settings as params, the nowcast as metric, the model");
+  cmd.add_option("--chart", a->chart,
+                 "Write the news chart (SVG: revisions and each series' impact) of the update to FILE; needs "
+                 "--compare-as-of");
   // nowcast evaluate (issue 25): real-time accuracy against a random walk and an AR(2).
   auto e = std::make_shared<NowcastEvalArgs>();
   CLI::App* evaluate = cmd.add_subcommand(

@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "almanac/models/nowcast.h"
+#include "almanac/monitor/news_chart.h"
 #include "almanac/store.h"
 #include "almanac/tracking.h"
 #include "cli/commands_pipeline.h"
@@ -223,6 +224,9 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
                                               " must be before the vintage of the nowcast (" + newer.ToString() + ")"));
     compare = *d;
   }
+  if (!a.chart.empty() && !compare) {
+    return ReportError(InvalidArgumentError("--chart draws the news of an update: it needs --compare-as-of DATE"));
+  }
   Period quarter{Frequency::kQuarterly, 0};
   if (!a.quarter.empty()) {
     auto q = Period::Parse(a.quarter);
@@ -275,6 +279,39 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
     news = std::move(*n);
   }
 
+  Json news_json;
+  if (news) {
+    Json revised = Json::array();
+    for (const auto& r : news->revised) revised.push_back(Revised(*data, r));
+    Json releases = Json::array();
+    for (const auto& it : news->items)
+      releases.push_back({{"series", it.variable},
+                          {"period", ReleasePeriod(*data, it)},
+                          {"actual", it.observed},
+                          {"forecast", it.forecast},
+                          {"news", it.news},
+                          {"weight", it.weight},
+                          {"impact", it.impact}});
+    news_json = {{"compare_as_of", compare->ToString()},
+                 {"old_value", news->old_value},
+                 {"new_value", news->new_value},
+                 {"change", news->new_value - news->old_value},
+                 {"revision_impact", news->revision_impact},
+                 {"news_impact", news->news_impact},
+                 {"revised", revised},
+                 {"releases", releases}};
+  }
+  if (!a.chart.empty()) {  // the news chart of this update (include/almanac/monitor/news_chart.h)
+    auto svg = monitor::NewsChartSvg(news_json, config->target + " " + quarter.ToString() + ": news since " +
+                                                    compare->ToString() + " (data as known on " +
+                                                    (*as_of ? (*as_of)->ToString() : std::string("latest")) + ")");
+    if (!svg.ok()) return ReportError(svg.status());
+    std::ofstream chart(a.chart, std::ios::binary);
+    chart << *svg;
+    if (!chart.flush()) return ReportError(UnavailableError("--chart: cannot write " + a.chart));
+  }
+
+  // Recorded after everything that can fail, so a failed command stores nothing.
   std::string run_id;
   if (env->artifacts) {
     auto id = TrackRun(g, *env, a, *config, quarter.ToString(), *model, *now, news ? &*news : nullptr);
@@ -301,27 +338,7 @@ int RunNowcast(const GlobalOptions& g, const NowcastArgs& a) {
                   {"loglik", report.loglik},
                   {"notes", report.notes}}}};
     if (!run_id.empty()) out["run_id"] = run_id;
-    if (news) {
-      Json revised = Json::array();
-      for (const auto& r : news->revised) revised.push_back(Revised(*data, r));
-      Json releases = Json::array();
-      for (const auto& it : news->items)
-        releases.push_back({{"series", it.variable},
-                            {"period", ReleasePeriod(*data, it)},
-                            {"actual", it.observed},
-                            {"forecast", it.forecast},
-                            {"news", it.news},
-                            {"weight", it.weight},
-                            {"impact", it.impact}});
-      out["news"] = {{"compare_as_of", compare->ToString()},
-                     {"old_value", news->old_value},
-                     {"new_value", news->new_value},
-                     {"change", news->new_value - news->old_value},
-                     {"revision_impact", news->revision_impact},
-                     {"news_impact", news->news_impact},
-                     {"revised", revised},
-                     {"releases", releases}};
-    }
+    if (news) out["news"] = news_json;
     std::cout << PrettyJson(out) << "\n";
     return kExitOk;
   }

@@ -29,13 +29,14 @@ Result<models::MixedFrequencyData> ReadNowcastVintage(store::SeriesStore& store,
                                                       std::optional<Date> as_of, Period through);
 
 // almanac nowcast --config FILE.yaml [--as-of DATE] [--compare-as-of DATE] [--quarter 2024Q1]
-//                 [--experiment NAME]
+//                 [--experiment NAME] [--chart news.svg]
 struct NowcastArgs {
   std::string config;         // YAML: target, indicators, blocks, EM options
   std::string as_of;          // the vintage to fit and nowcast on ("" = everything loaded, today)
   std::string compare_as_of;  // the earlier vintage of the news decomposition
   std::string quarter;        // the target quarter ("" = the quarter of --as-of, else of today)
   std::string experiment;     // record a tracked run in this experiment ("" = none)
+  std::string chart;          // write the news chart (SVG) here; needs compare_as_of
 };
 int RunNowcast(const GlobalOptions& g, const NowcastArgs& a);
 

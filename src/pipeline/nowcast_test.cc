@@ -126,6 +126,7 @@ TEST_F(NowcastPipelineTest, RunStoresModelNowcastAndNewsAgainstThePreviousRunsVi
 
   ASSERT_OK_AND_ASSIGN(std::string first_doc, Artifact(first.run_id, kNowcastArtifact));
   EXPECT_TRUE((*ParseJson(first_doc))["news"].is_null());  // no earlier run
+  EXPECT_THAT(Artifact(first.run_id, kNowcastNewsChartArtifact), StatusIs(StatusCode::kNotFound));  // no news, no chart
   ASSERT_OK_AND_ASSIGN(std::string doc_bytes, Artifact(second.run_id, kNowcastArtifact));
   ASSERT_OK_AND_ASSIGN(Json doc, ParseJson(doc_bytes));
   EXPECT_EQ(doc["quarter"], "2023Q4");  // the quarter after the last GDP observation (2023Q3)
@@ -133,6 +134,13 @@ TEST_F(NowcastPipelineTest, RunStoresModelNowcastAndNewsAgainstThePreviousRunsVi
   EXPECT_EQ(doc["snapshot_id"], second.snapshot_id);
   const Json& news = doc["news"];
   ASSERT_TRUE(news.is_object());
+  // The update's chart: one bar for the revisions, one per series, the total change.
+  ASSERT_OK_AND_ASSIGN(std::string chart, Artifact(second.run_id, kNowcastNewsChartArtifact));
+  EXPECT_THAT(chart, ::testing::HasSubstr("data-label=\"revisions\" data-impact=\"" +
+                                          FormatDouble(news["revision_impact"].get<double>()) + "\""));
+  EXPECT_THAT(chart, ::testing::HasSubstr("data-label=\"total change\" data-impact=\"" +
+                                          FormatDouble(news["new_value"].get<double>() - news["old_value"].get<double>()) +
+                                          "\""));
   EXPECT_EQ(news["compare_run"], first.run_id);
   EXPECT_EQ(news["compare_snapshot"], first.snapshot_id);
   EXPECT_EQ(news["compare_as_of"], "2024-01-10");

@@ -5,11 +5,12 @@
 #include <cmath>
 #include <set>
 
+#include "almanac/monitor/news_chart.h"
 #include "almanac/pipeline.h"
 #include "almanac/version.h"
 #include "pipeline/evaluate.h"
-#include "pipeline/risk_step.h"
 #include "pipeline/nowcast.h"
+#include "pipeline/risk_step.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -792,6 +793,11 @@ class Run {
         m.push_back({"news_old_value", 0, n["old_value"].get<double>(), 0});
         m.push_back({"news_revision_impact", 0, n["revision_impact"].get<double>(), 0});
         m.push_back({"news_news_impact", 0, n["news_impact"].get<double>(), 0});
+        // The chart of this update (docs/nowcasting.md): revisions and each series' impact.
+        ALMANAC_ASSIGN_OR_RETURN(
+            std::string svg, monitor::NewsChartSvg(n, nc.target + " " + doc["quarter"].get<std::string>() +
+                                                          ": news since run " + n["compare_run"].get<std::string>()));
+        ALMANAC_RETURN_IF_ERROR(Output(kNowcastNewsChartArtifact, svg).status());
         sr.summary += " (" + std::string(n["change"].get<double>() >= 0 ? "+" : "") + FormatDouble(n["change"].get<double>()) +
                       " since run " + n["compare_run"].get<std::string>() + ": revisions " +
                       FormatDouble(n["revision_impact"].get<double>()) + ", " + std::to_string(n["releases"].size()) +

@@ -5,11 +5,13 @@
 // with a message naming the series, date or key.
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <iterator>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -86,8 +88,9 @@ class NowcastCliTest : public ::testing::Test {
 
 TEST_F(NowcastCliTest, NowcastAndNewsEqualTheLibraryAndNewsSumsToTheChange) {
   const std::string config = Config(kFastConfig);
+  const std::string chart = dir_ / "news.svg";
   auto r = Run({"nowcast", "--config", config, "--as-of", "2024-01-25", "--compare-as-of", "2024-01-10", "--quarter",
-                "2023Q4", "--format", "json"});
+                "2023Q4", "--format", "json", "--chart", chart});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto out = ParseJson(r.out);
   ASSERT_TRUE(out.ok()) << r.out;
@@ -134,6 +137,15 @@ TEST_F(NowcastCliTest, NowcastAndNewsEqualTheLibraryAndNewsSumsToTheChange) {
   EXPECT_EQ(n["revised"], Json({"sim:ip@2023-08", "sim:gdp@2023Q3"}));
   EXPECT_NEAR(sum, n["change"].get<double>(), 1e-10);
   EXPECT_NEAR(n["new_value"].get<double>() - n["old_value"].get<double>(), n["change"].get<double>(), 1e-12);
+  // --chart: the news chart, one bar per series with releases (summed) between revisions and the total.
+  std::ifstream chart_in(chart);
+  const std::string svg((std::istreambuf_iterator<char>(chart_in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(svg, HasSubstr("<svg class=\"news-chart\""));
+  std::map<std::string, double> by_series;
+  for (const auto& it : n["releases"]) by_series[it["series"].get<std::string>()] += it["impact"].get<double>();
+  for (const auto& [series, impact] : by_series)
+    EXPECT_THAT(svg, HasSubstr("data-label=\"" + series + "\" data-impact=\"" + FormatDouble(impact) + "\""));
+  EXPECT_THAT(svg, HasSubstr("data-label=\"total change\""));
 
   // The table form prints the same decomposition; --experiment records the run.
   auto t = Run({"nowcast", "--config", config, "--as-of", "2024-01-25", "--compare-as-of", "2024-01-10", "--quarter",
@@ -179,6 +191,8 @@ TEST_F(NowcastCliTest, BadInputFailsWithAClearMessage) {
       {{"--config", kDir + "nowcast.yaml", "--as-of", "2999-01-01"}, "--as-of 2999-01-01 is in the future"},
       {{"--config", kDir + "nowcast.yaml", "--as-of", "2024-01-10", "--compare-as-of", "2024-01-25"},
        "--compare-as-of 2024-01-25 must be before the vintage of the nowcast (2024-01-10)"},
+      {{"--config", kDir + "nowcast.yaml", "--as-of", "2024-01-10", "--chart", "news.svg"},
+       "--chart draws the news of an update: it needs --compare-as-of DATE"},
       {{"--config", kDir + "nowcast.yaml", "--as-of", "2023-12-31"}, "series sim:ip has no observations known on 2023-12-31"},
       {{"--config", kDir + "nowcast.yaml", "--quarter", "2023-11"}, "--quarter '2023-11' is not a quarter"},
       {{"--config", Config("target: sim:gdp\nindicators: [sim:ip]\nfactor: 2\n")}, "unknown key 'factor'"},
