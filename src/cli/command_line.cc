@@ -527,6 +527,9 @@ Runner DefineReport(CLI::App& cmd, GlobalOptions& g) {
   cmd.add_option("-o,--output", a->output, "HTML file (default MODEL-vVERSION-report.html)");
   cmd.add_option("--pdf", a->pdf, "Also print the report to this PDF (needs Chromium)");
   cmd.add_option("--risk", a->risk, "Add a risk section from this portfolio risk report (JSON of risk portfolio -o)");
+  cmd.add_option("--var-backtest", a->var_backtest,
+                 "Add a VaR backtest section from this file (JSON of risk var-backtest --format json, or a "
+                 "pipeline's var_backtest.json)");
   return [&g, a] { return RunReport(g, *a); };
 }
 

@@ -30,15 +30,27 @@ int RunReport(const GlobalOptions& g, const ReportArgs& a) {
   models::ForecasterRegistry models;
   models::RegisterBuiltinModels(models);
   monitor::ModelRiskReportOptions options;
-  if (!a.risk.empty()) {
-    std::ifstream in(a.risk, std::ios::binary);
-    if (!in) return ReportError(NotFoundError("--risk: cannot read " + a.risk));
+  // The optional risk files (JSON), read before any work.
+  auto read_json = [](const std::string& option, const std::string& file) -> Result<Json> {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return NotFoundError(option + ": cannot read " + file);
     std::stringstream text;
     text << in.rdbuf();
     auto j = ParseJson(text.str());
-    if (!j.ok()) return ReportError(InvalidArgumentError("--risk " + a.risk + ": not valid JSON: " + j.status().message()));
+    if (!j.ok()) return InvalidArgumentError(option + " " + file + ": not valid JSON: " + j.status().message());
+    return std::move(*j);
+  };
+  if (!a.risk.empty()) {
+    auto j = read_json("--risk", a.risk);
+    if (!j.ok()) return ReportError(j.status());
     options.risk = std::move(*j);
     options.risk_source = a.risk;
+  }
+  if (!a.var_backtest.empty()) {
+    auto j = read_json("--var-backtest", a.var_backtest);
+    if (!j.ok()) return ReportError(j.status());
+    options.var_backtest = std::move(*j);
+    options.var_backtest_source = a.var_backtest;
   }
   auto report = monitor::BuildModelRiskReport((*ws)->store(), **artifacts, models, name, which, SystemClock(), options);
   if (!report.ok()) return ReportError(report.status());

@@ -12,6 +12,7 @@ struct ReportArgs {
   std::string output;  // default MODEL-vVERSION-report.html
   std::string pdf;     // also print to this PDF through headless Chromium
   std::string risk;    // a portfolio risk report (risk portfolio -o) for the risk section
+  std::string var_backtest;  // a VaR backtest (risk var-backtest --format json) for its section
 };
 int RunReport(const GlobalOptions& g, const ReportArgs& a);
 

@@ -174,6 +174,11 @@ Result<ModelRiskReport> BuildModelRiskReport(store::Store& st, store::ArtifactSt
   if (options.risk) {
     ALMANAC_ASSIGN_OR_RETURN(risk_section, RiskSectionHtml(*options.risk, options.risk_source));
   }
+  if (options.var_backtest) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string section,
+                             VarBacktestSectionHtml(*options.var_backtest, options.var_backtest_source));
+    risk_section += section;
+  }
   registry::Registry reg(st, clock);
   ALMANAC_ASSIGN_OR_RETURN(const store::ModelVersionRecord v, reg.Resolve(name, which));
   ALMANAC_ASSIGN_OR_RETURN(const store::RegisteredModelRecord model, reg.GetModel(name));
@@ -568,6 +573,77 @@ Result<std::string> RiskSectionHtml(const Json& r, std::string_view source) {
            "</td></tr>\n";
     h += "</table>\n";
   }
+  return h;
+}
+
+// ------------------------------------------------------------ VaR backtest section (issue 24)
+
+Result<std::string> VarBacktestSectionHtml(const Json& r, std::string_view source) {
+  const std::string src(source);
+  if (!r.is_object() || !r.contains("backtest") || !r["backtest"].is_object() || !r.contains("points") ||
+      !r["points"].is_array())
+    return InvalidArgumentError(src + ": not a VaR backtest (expected the JSON of `almanac risk var-backtest "
+                                      "--format json`, with a 'backtest' object and a 'points' array)");
+  const Json& pts = r["points"];
+  std::vector<double> var(pts.size()), pnl(pts.size());
+  std::vector<bool> exception(pts.size());
+  for (size_t i = 0; i < pts.size(); ++i) {
+    var[i] = RiskNum(pts[i], "var");
+    pnl[i] = RiskNum(pts[i], "pnl");
+    if (!std::isfinite(var[i]) || !std::isfinite(pnl[i]))
+      return InvalidArgumentError(src + ": points[" + std::to_string(i) + "] needs finite 'var' and 'pnl'");
+    exception[i] = pts[i].contains("exception") && pts[i]["exception"].is_boolean() ? pts[i]["exception"].get<bool>()
+                                                                                    : pnl[i] < -var[i];
+  }
+  const Json& b = r["backtest"];
+  const std::string zone = RiskStr(b, "zone");
+  std::string h = "<h2 id=\"var-backtest\">VaR backtest</h2>\n";
+  h += "<p class=\"muted\">From " + Esc(src) + ": the one-step VaR at " + HtmlNum(RiskNum(b, "level") * 100, 1) +
+       "% computed at each origin from the data as then known, against the realised P&amp;L of the next period.</p>\n";
+  h += "<table id=\"var-backtest-summary\"><tr><th>observations</th><th>exceptions</th><th>expected</th>"
+       "<th>Kupiec LR (p)</th><th>independence LR (p)</th><th>conditional coverage LR (p)</th><th>Basel zone</th></tr>\n";
+  auto lr = [&](const char* stat, const char* p) {
+    return HtmlNum(RiskNum(b, stat), 3) + " (" + HtmlNum(RiskNum(b, p), 3) + ")";
+  };
+  const char* zone_colour = zone == "green" ? "#2f855a" : zone == "yellow" ? "#b7791f" : zone == "red" ? "#c53030" : "#444";
+  h += "<tr><td class=\"num\">" + HtmlNum(RiskNum(b, "observations"), 0) + "</td><td class=\"num\">" +
+       HtmlNum(RiskNum(b, "exceptions"), 0) + "</td><td class=\"num\">" + HtmlNum(RiskNum(b, "expected_exceptions"), 2) +
+       "</td><td class=\"num\">" + lr("kupiec_lr", "kupiec_p") + "</td><td class=\"num\">" +
+       lr("independence_lr", "independence_p") + "</td><td class=\"num\">" +
+       lr("conditional_coverage_lr", "conditional_coverage_p") + "</td><td><b style=\"color:" + zone_colour + "\">" +
+       Esc(zone.empty() ? std::string("-") : zone) + "</b></td></tr>\n</table>\n";
+  if (pts.empty()) return h;
+  // The chart: P&L points and the -VaR line over the origins.
+  double lo = 0, hi = 0;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    lo = std::min({lo, pnl[i], -var[i]});
+    hi = std::max({hi, pnl[i], -var[i]});
+  }
+  if (hi - lo <= 0) hi = lo + 1;
+  const double w = 640, ht = 220, left = 56, right = 10, top = 10, bottom = 28;
+  const double n = static_cast<double>(pts.size());
+  auto x = [&](size_t i) { return left + (w - left - right) * (n == 1 ? 0.5 : static_cast<double>(i) / (n - 1)); };
+  auto y = [&](double v) { return top + (ht - top - bottom) * (hi - v) / (hi - lo); };
+  h += "<svg id=\"var-backtest-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + FormatDouble(w) +
+       "\" height=\"" + FormatDouble(ht) + "\" role=\"img\" aria-label=\"Realised P&amp;L against minus the VaR\">\n";
+  h += "<title>Realised P&amp;L against minus the VaR</title>\n";
+  h += "<line x1=\"" + FormatDouble(left) + "\" y1=\"" + FormatFixed(y(0), 1) + "\" x2=\"" + FormatDouble(w - right) +
+       "\" y2=\"" + FormatFixed(y(0), 1) + "\" stroke=\"#a0aec0\"/>\n";
+  for (double v : {lo, hi})
+    h += "<text x=\"" + FormatDouble(left - 6) + "\" y=\"" + FormatFixed(y(v) + 4, 1) +
+         "\" font-size=\"11\" text-anchor=\"end\">" + HtmlNum(v, 1) + "</text>\n";
+  std::string line;
+  for (size_t i = 0; i < pts.size(); ++i) line += FormatFixed(x(i), 1) + "," + FormatFixed(y(-var[i]), 1) + " ";
+  h += "<polyline class=\"minus-var\" points=\"" + line + "\" fill=\"none\" stroke=\"#2d3748\" stroke-width=\"1.5\"/>\n";
+  for (size_t i = 0; i < pts.size(); ++i)
+    h += "<circle class=\"" + std::string(exception[i] ? "exception" : "pnl") + "\" cx=\"" + FormatFixed(x(i), 1) +
+         "\" cy=\"" + FormatFixed(y(pnl[i]), 1) + "\" r=\"3\" fill=\"" + (exception[i] ? "#c53030" : "#3182ce") +
+         "\"><title>" + Esc(RiskStr(pts[i], "target")) + ": P&amp;L " + HtmlNum(pnl[i], 2) + ", VaR " +
+         HtmlNum(var[i], 2) + "</title></circle>\n";
+  const std::string first = RiskStr(pts[0], "target"), last = RiskStr(pts[pts.size() - 1], "target");
+  h += "<text x=\"" + FormatDouble(left) + "\" y=\"" + FormatDouble(ht - 8) + "\" font-size=\"11\">" + Esc(first) +
+       "</text><text x=\"" + FormatDouble(w - right) + "\" y=\"" + FormatDouble(ht - 8) +
+       "\" font-size=\"11\" text-anchor=\"end\">" + Esc(last) + "</text>\n</svg>\n";
   return h;
 }
 

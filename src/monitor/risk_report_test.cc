@@ -1,5 +1,7 @@
 // The risk section of the model-risk report (issue 24): tables and charts from a stress
 // test's JSON report, and errors naming the file for anything else.
+#include <limits>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -67,6 +69,53 @@ TEST(RiskSectionTest, AnythingButAStressTestReportIsRefusedNamingTheFile) {
   auto r = RiskSectionHtml(bad, "x.json");
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("x.json: scenarios[0] needs a 'scenario' name and a 'horizons' array"));
+}
+
+Json VarBacktestSample() {
+  Json pts = Json::array();
+  // Four origins; the third is an exception (loss of 12 beyond a VaR of 10).
+  const double var[] = {10, 10, 10, 10}, pnl[] = {3, -4, -12, 1};
+  for (int i = 0; i < 4; ++i)
+    pts.push_back({{"origin", "2005Q" + std::to_string(i + 1)}, {"target", "T<" + std::to_string(i) + ">"},
+                   {"var", var[i]}, {"es", 12.0}, {"pnl", pnl[i]}, {"exception", pnl[i] < -var[i]}});
+  return {{"inputs", Json::object()}, {"skipped", Json::array()}, {"points", pts},
+          {"backtest", {{"observations", 4}, {"level", 0.99}, {"exceptions", 1}, {"expected_exceptions", 0.04},
+                        {"kupiec_lr", 4.3281}, {"kupiec_p", 0.0376}, {"independence_lr", 0.0}, {"independence_p", 1.0},
+                        {"conditional_coverage_lr", 4.3281}, {"conditional_coverage_p", 0.1149}, {"zone", "green"}}}};
+}
+
+TEST(VarBacktestSectionTest, TableAndChartWithTheExceptionsMarked) {
+  auto html = VarBacktestSectionHtml(VarBacktestSample(), "bt.json");
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_THAT(*html, HasSubstr("<h2 id=\"var-backtest\">VaR backtest</h2>"));
+  EXPECT_THAT(*html, HasSubstr("From bt.json: the one-step VaR at 99.0%"));
+  EXPECT_THAT(*html, HasSubstr("<tr><td class=\"num\">4</td><td class=\"num\">1</td><td class=\"num\">0.04</td>"
+                               "<td class=\"num\">4.328 (0.038)</td><td class=\"num\">0.000 (1.000)</td>"
+                               "<td class=\"num\">4.328 (0.115)</td><td><b style=\"color:#2f855a\">green</b></td></tr>"));
+  size_t exceptions = 0, points = 0;
+  for (size_t at = html->find("<circle class=\"exception\""); at != std::string::npos;
+       at = html->find("<circle class=\"exception\"", at + 1))
+    ++exceptions;
+  for (size_t at = html->find("<circle class=\"pnl\""); at != std::string::npos; at = html->find("<circle class=\"pnl\"", at + 1))
+    ++points;
+  EXPECT_EQ(exceptions, 1u);
+  EXPECT_EQ(points, 3u);
+  EXPECT_THAT(*html, HasSubstr("<polyline class=\"minus-var\""));
+  EXPECT_THAT(*html, HasSubstr("T&lt;2&gt;: P&amp;L -12.00, VaR 10.00"));  // escaped, the exception's tooltip
+  EXPECT_THAT(*html, Not(HasSubstr("<script")));
+}
+
+TEST(VarBacktestSectionTest, AnythingElseIsRefusedNamingTheFile) {
+  EXPECT_THAT(VarBacktestSectionHtml(Json::array(), "x.json").status().message(), HasSubstr("x.json: not a VaR backtest"));
+  Json j = VarBacktestSample();
+  j.erase("backtest");
+  EXPECT_THAT(VarBacktestSectionHtml(j, "x.json").status().message(), HasSubstr("not a VaR backtest"));
+  j = VarBacktestSample();
+  j["points"][2]["pnl"] = "twelve";
+  EXPECT_THAT(VarBacktestSectionHtml(j, "x.json").status().message(), HasSubstr("x.json: points[2] needs finite"));
+  j = VarBacktestSample();
+  j["points"][1]["var"] = std::numeric_limits<double>::infinity();
+  EXPECT_THAT(VarBacktestSectionHtml(j, "x.json").status().message(), HasSubstr("points[1]"));
 }
 
 }  // namespace

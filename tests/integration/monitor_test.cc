@@ -658,6 +658,35 @@ TEST_F(MonitorTest, Issue24ReportWithARiskSection) {
   EXPECT_FALSE(std::filesystem::exists(d / "x.html"));
 }
 
+// Issue 24: `report --var-backtest FILE` adds a VaR backtest's section (the JSON `risk
+// var-backtest --format json` prints; written by hand here: the section's content is checked
+// in risk_report_test.cc); a file that is not one is refused, naming it, and nothing written.
+TEST_F(MonitorTest, Issue24ReportWithAVarBacktestSection) {
+  TempDir d;
+  WriteFile(d / "bt.json",
+            R"({"inputs": {}, "skipped": [], "points": [
+                 {"origin": "2005Q1", "target": "2005Q2", "var": 10.0, "pnl": 2.0, "exception": false},
+                 {"origin": "2005Q2", "target": "2005Q3", "var": 11.0, "pnl": -12.5, "exception": true}],
+               "backtest": {"observations": 2, "level": 0.99, "exceptions": 1, "expected_exceptions": 0.02,
+                            "kupiec_lr": 5.1, "kupiec_p": 0.024, "independence_lr": 0.0, "independence_p": 1.0,
+                            "conditional_coverage_lr": 5.1, "conditional_coverage_p": 0.078, "zone": "green"}})");
+  auto r = Cli({"--quiet", "report", "gdp@1", "-o", d / "report.html", "--var-backtest", d / "bt.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = ReadFile(d / "report.html");
+  EXPECT_THAT(text, HasSubstr("<h2 id=\"var-backtest\">VaR backtest</h2>"));
+  EXPECT_THAT(text, HasSubstr("<svg id=\"var-backtest-chart\""));
+  EXPECT_THAT(text, HasSubstr("<circle class=\"exception\""));
+  EXPECT_THAT(text, HasSubstr("<table id=\"audit-table\">"));  // the other sections are still there
+  WriteFile(d / "not-bt.json", "{\"points\": []}");
+  r = Cli({"report", "gdp@1", "-o", d / "x.html", "--var-backtest", d / "not-bt.json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not-bt.json: not a VaR backtest"));
+  r = Cli({"report", "gdp@1", "-o", d / "x.html", "--var-backtest", d / "missing.json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--var-backtest: cannot read"));
+  EXPECT_FALSE(std::filesystem::exists(d / "x.html"));
+}
+
 TEST_F(MonitorTest, ReportForAVersionWithoutBacktestAndBadRefs) {
   TempDir d;
   const std::string ws = d / "ws";

@@ -20,6 +20,10 @@ struct ModelRiskReportOptions {
   // `risk_source` names it (a file name) in the section and in errors.
   std::optional<Json> risk;
   std::string risk_source;
+  // A VaR backtest (the JSON of `almanac risk var-backtest --format json`, a pipeline's
+  // var_backtest.json or POST /v1/risk/var-backtest) to add as the section "VaR backtest".
+  std::optional<Json> var_backtest;
+  std::string var_backtest_source;
 };
 
 // BuildModelRiskReport with options; InvalidArgument (naming risk_source) for a risk report
@@ -36,5 +40,13 @@ Result<ModelRiskReport> BuildModelRiskReport(store::Store& store, store::Artifac
 // InvalidArgument naming `source` when `report` has no 'scenarios' array or a scenario lacks
 // its name or horizons.
 Result<std::string> RiskSectionHtml(const Json& report, std::string_view source);
+
+// The section (<h2 id="var-backtest"> ...): the test table (observations, exceptions against
+// expected, Kupiec, Christoffersen independence and conditional coverage with p-values, the
+// Basel zone; id="var-backtest-summary") and the realised P&L of each origin against minus its
+// VaR as inline SVG (id="var-backtest-chart"; exceptions drawn red, class="exception").
+// InvalidArgument naming `source` when `report` has no 'backtest' object or 'points' array, or
+// a point lacks a finite var or pnl.
+Result<std::string> VarBacktestSectionHtml(const Json& report, std::string_view source);
 
 }  // namespace almanac::monitor
