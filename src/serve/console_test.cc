@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "serve/http_api.h"
 #include "serve/openapi.h"
 #include "serve/testing/serve_fixture.h"
@@ -30,7 +32,9 @@ class ConsoleTest : public testing::ServeFixture {
   void SetUp() override {
     ServeFixture::SetUp();
     dir_ = std::filesystem::temp_directory_path() /
-           ("almanac-console-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+           // The process id: ctest runs each test in its own process, two at a time, and the
+           // seed (time-based) and `this` (deterministic under ASan) alone collided.
+           ("almanac-console-test-" + std::to_string(::getpid()) + "-" +
             std::to_string(reinterpret_cast<uintptr_t>(this)));
     std::filesystem::remove_all(dir_);
     WriteConsoleFile(dir_ / "ui" / "index.html", "<!doctype html><title>console</title>");
