@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "store/record_text.h"
 
@@ -331,6 +332,18 @@ Result<AuditEntry> NextAuditEntry(int64_t head_seq, std::string head_hash, const
   if (e.event.details.is_null()) e.event.details = Json::object();
   ALMANAC_ASSIGN_OR_RETURN(e.hash, AuditEntryHash(e));
   return e;
+}
+
+std::vector<MetricPoint> LatestPointPerKey(const std::vector<MetricPoint>& points) {
+  std::map<std::string_view, const MetricPoint*> latest;
+  for (const auto& p : points) {
+    const MetricPoint*& l = latest[p.key];
+    if (l == nullptr || std::tie(p.step, p.timestamp) >= std::tie(l->step, l->timestamp)) l = &p;
+  }
+  std::vector<MetricPoint> out;
+  out.reserve(latest.size());
+  for (const auto& [key, p] : latest) out.push_back(*p);
+  return out;
 }
 
 std::vector<RunRecord> RunsInIdOrder(const std::vector<std::string>& ids, std::vector<RunRecord> rows) {

@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sqlite3.h>
+
 #include "almanac/store.h"
 #include "core/testing/status_matchers.h"
+#include "store/sqlite/migrations.h"
 #include "store/testing/series_store_conformance.h"
 #ifdef ALMANAC_WITH_POSTGRES
 #include "store/testing/pg_server.h"
@@ -115,6 +118,51 @@ TEST(OpenStoreTest, ReopenKeepsDataAndSchemaVersion) {
   EXPECT_EQ(v, CurrentSchemaVersion());
   ASSERT_OK_AND_ASSIGN(TimeSeries ts, s->series().ReadAsOf("a:b", std::nullopt));
   EXPECT_EQ(ts.size(), 1);
+}
+
+// Migration 12 (issue 22): a store written at version 11 gets the latest point of each run and
+// key into run_latest_metrics (highest step, then timestamp, then the later row), and the metric
+// filter compares those after the upgrade; NaN latest points (NULL in SQLite) match nothing.
+TEST(OpenStoreTest, Version12FillsTheLatestMetricsOfAVersion11Store) {
+  const std::string path = TempDbPath();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string sql = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+                      "applied_at TEXT NOT NULL);";
+    for (const auto& m : sqlite::Migrations()) {
+      if (m.version > 11) break;
+      sql += std::string(m.sql) + "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", 'm', 'now');";
+    }
+    sql += "INSERT INTO runs (id, experiment, status, start_time, user, host, almanac_version) VALUES "
+           "('r1', 'exp', 'finished', 1, 'u', 'h', 'v'), ('r2', 'exp', 'finished', 2, 'u', 'h', 'v'), "
+           "('r3', 'exp', 'finished', 3, 'u', 'h', 'v'), ('r4', 'other', 'finished', 4, 'u', 'h', 'v');"
+           "INSERT INTO run_metrics (run_id, key, step, value, timestamp) VALUES "
+           "('r1', 'rmse', 2, 0.5, 1), ('r1', 'rmse', 0, 5, 9), ('r1', 'mae', 0, 3, 1), "
+           "('r2', 'rmse', 1, 3, 2), ('r2', 'rmse', 1, 0.1, 2), "  // the same step and time: the later row
+           "('r3', 'rmse', 0, 0.2, 1), ('r3', 'rmse', 1, NULL, 1), ('r4', 'rmse', 0, 0.1, 1);";
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_close(db);
+  }
+  ASSERT_OK_AND_ASSIGN(auto s, OpenStore("sqlite:" + path, {}));
+  ASSERT_OK_AND_ASSIGN(int v, s->SchemaVersion());
+  EXPECT_EQ(v, CurrentSchemaVersion());
+  auto ids = [&](std::string_view key, std::string_view op, double value) {
+    auto r = s->metadata().Transact<std::vector<std::string>>(
+        [&](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", key, op, value); });
+    EXPECT_OK(r.status());
+    std::vector<std::string> out = r.ok() ? *r : std::vector<std::string>{};
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids("rmse", "<", 1), (std::vector<std::string>{"r1", "r2"}));
+  EXPECT_EQ(ids("rmse", "=", 0.1), std::vector<std::string>{"r2"});
+  EXPECT_EQ(ids("rmse", ">=", 0), (std::vector<std::string>{"r1", "r2"}));  // r3's latest is a NaN
+  EXPECT_EQ(ids("mae", "=", 3), std::vector<std::string>{"r1"});
+  // Writes after the upgrade keep the table up to date.
+  ASSERT_OK(s->metadata().Run([](MetadataTxn& t) { return t.InsertMetrics("r3", {{"rmse", 2, 0.3, 1}}); }));
+  EXPECT_EQ(ids("rmse", "<", 1), (std::vector<std::string>{"r1", "r2", "r3"}));
 }
 
 // Series stored before schema 4 have no latest-view digest: loads take the full path, record

@@ -306,8 +306,9 @@ class RunsTxn {
   virtual Status DeleteTag(std::string_view run_id, std::string_view key) = 0;
   // Ids of the runs of `experiment` whose latest point of metric `key` (highest step, then
   // timestamp, then the later write) compares to `value` by `op` ("<", "<=", ">", ">=", "=");
-  // a NaN never matches. Served by the index on (key, value), so a selective filter does not
-  // read every run (the MLflow API's runs/search). InvalidArgument for another `op`.
+  // a NaN never matches. Served by the (key, value) index of the latest points (table
+  // run_latest_metrics, schema 12), so a selective filter does not read every run (the MLflow
+  // API's runs/search). InvalidArgument for another `op`.
   virtual Result<std::vector<std::string>> RunsWithLatestMetric(std::string_view experiment, std::string_view key,
                                                                 std::string_view op, double value) = 0;
   virtual Status InsertArtifact(std::string_view run_id, const ArtifactRecord& artifact) = 0;

@@ -20,7 +20,7 @@ namespace {
 // artifact tables are filled from the artifact folder.
 constexpr const char* kTables[] = {"series",        "loads",        "vintages",          "observations",
                                    "snapshot_contents", "snapshots", "experiments", "runs", "run_params",
-                                   "run_metrics",   "run_tags",     "run_artifacts",     "step_cache",
+                                   "run_metrics",   "run_latest_metrics", "run_tags",     "run_artifacts",     "step_cache",
                                    "registered_models", "model_versions", "promotion_requests", "model_tags", "model_aliases", "audit_log",
                                    "audit_head",    "api_tokens",   "scheduled_runs", "issued_forecasts",
                                    "quarantine",    "tasks"};
@@ -124,7 +124,7 @@ Result<int64_t> CopyTable(sqlite3* db, pg::Conn& conn, const std::string& table,
       switch (q.Type(c)) {
         case SQLITE_NULL:
           // SQLite stores a NaN metric value as NULL (migration 10); PostgreSQL keeps the NaN.
-          buf += table == "run_metrics" && cols[static_cast<size_t>(c)] == "value" ? "NaN" : "\\N";
+          buf += (table == "run_metrics" || table == "run_latest_metrics") && cols[static_cast<size_t>(c)] == "value" ? "NaN" : "\\N";
           break;
         case SQLITE_INTEGER: buf += std::to_string(q.Int(c)); break;
         case SQLITE_FLOAT: {

@@ -166,9 +166,28 @@ class Txn : public MetadataTxn {
       values.push_back(p.value);
       stamps.push_back(p.timestamp);
     }
-    return c_.Query("INSERT INTO run_metrics (run_id, key, step, value, timestamp) SELECT $1, k, s, v, t FROM "
-                    "unnest($2::text[], $3::bigint[], $4::float8[], $5::bigint[]) WITH ORDINALITY AS u(k, s, v, t, n) "
-                    "ORDER BY n",
+    ALMANAC_RETURN_IF_ERROR(
+        c_.Query("INSERT INTO run_metrics (run_id, key, step, value, timestamp) SELECT $1, k, s, v, t FROM "
+                 "unnest($2::text[], $3::bigint[], $4::float8[], $5::bigint[]) WITH ORDINALITY AS u(k, s, v, t, n) "
+                 "ORDER BY n",
+                 Params().Add(run_id).Add(TextArray(keys)).Add(NumberArray(steps)).Add(NumberArray(values))
+                     .Add(NumberArray(stamps)))
+            .status());
+    // The latest point per key (migration 12), one row per key of the write (an upsert may
+    // not touch a row twice in a statement), replacing the stored latest when at least as late.
+    keys.clear(), steps.clear(), values.clear(), stamps.clear();
+    const std::vector<MetricPoint> latest = LatestPointPerKey(points);
+    for (const auto& p : latest) {
+      keys.push_back(p.key);
+      steps.push_back(p.step);
+      values.push_back(p.value);
+      stamps.push_back(p.timestamp);
+    }
+    return c_.Query("INSERT INTO run_latest_metrics AS l (run_id, key, step, timestamp, value) SELECT $1, k, s, t, v "
+                    "FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::bigint[]) AS u(k, s, v, t) "
+                    "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, "
+                    "value = excluded.value WHERE excluded.step > l.step OR (excluded.step = l.step AND "
+                    "excluded.timestamp >= l.timestamp)",
                     Params().Add(run_id).Add(TextArray(keys)).Add(NumberArray(steps)).Add(NumberArray(values))
                         .Add(NumberArray(stamps)))
         .status();
@@ -216,11 +235,9 @@ class Txn : public MetadataTxn {
     // float8 orders NaN above every number (and NaN = NaN): excluded, as no comparison matches it.
     ALMANAC_ASSIGN_OR_RETURN(
         PgResult q,
-        c_.Query("SELECT m.run_id FROM run_metrics m JOIN runs r ON r.id = m.run_id "
+        c_.Query("SELECT m.run_id FROM run_latest_metrics m JOIN runs r ON r.id = m.run_id "
                  "WHERE m.key = $2 AND m.value " + std::string(op) + " $3::float8 AND m.value <> 'NaN'::float8 "
-                 "AND r.experiment = $1 AND NOT EXISTS (SELECT 1 FROM run_metrics n WHERE n.run_id = m.run_id "
-                 "AND n.key = m.key AND (n.step > m.step OR (n.step = m.step AND (n.timestamp > m.timestamp OR "
-                 "(n.timestamp = m.timestamp AND n.id > m.id)))))",
+                 "AND r.experiment = $1",
                  Params().Add(experiment).Add(key).Add(value)));
     return AllRows(q, [](const Row& row) { return row.Text(0); });
   }

@@ -366,6 +366,22 @@ CREATE TABLE model_aliases (
 );
 ALTER TABLE model_versions ADD COLUMN deleted_at BIGINT NOT NULL DEFAULT 0;
 )sql"},
+      // As SQLite's migration 12: only the latest point per (run, key) is indexed by value.
+      {12, "latest metric value per run and key, indexed for metric filters", R"sql(
+CREATE TABLE run_latest_metrics (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key TEXT NOT NULL,
+  step BIGINT NOT NULL,
+  timestamp BIGINT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (run_id, key)
+);
+INSERT INTO run_latest_metrics (run_id, key, step, timestamp, value)
+  SELECT DISTINCT ON (run_id, key) run_id, key, step, timestamp, value FROM run_metrics
+  ORDER BY run_id, key, step DESC, timestamp DESC, id DESC;
+CREATE INDEX run_latest_metrics_by_key_value ON run_latest_metrics(key, value);
+DROP INDEX run_metrics_by_key_value;
+)sql"},
   };
   return kMigrations;
 }

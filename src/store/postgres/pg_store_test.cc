@@ -193,6 +193,53 @@ TEST_F(PgStoreTest, ConcurrentMigrationsOfAnEmptyDatabaseApplyEachStepOnce) {
   EXPECT_EQ(r.Int(0, 1), CurrentSchemaVersion());
 }
 
+// Migration 12 (issue 22) on a store with metrics written at version 11: the store is taken
+// back to version 11 (run_latest_metrics dropped, the (key, value) index on every point back),
+// points are written as version 11 wrote them, and reopening fills the latest point per run and
+// key (highest step, then timestamp, then the later row; a NaN latest matches nothing).
+TEST_F(PgStoreTest, Version12FillsTheLatestMetricsOfAVersion11Store) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto s, Open());
+    ASSERT_OK(s->metadata().Run([](MetadataTxn& t) -> Status {
+      for (const char* id : {"r1", "r2", "r3"}) {
+        RunRecord r;
+        r.id = id;
+        r.experiment = "exp";
+        r.status = RunStatus::kFinished;
+        r.start_time = 1;
+        r.user = r.host = r.almanac_version = "x";
+        ALMANAC_RETURN_IF_ERROR(t.InsertRun(r));
+      }
+      return Status::Ok();
+    }));
+  }
+  ASSERT_OK_AND_ASSIGN(auto conn, pg::Conn::Connect(uri_, {}));
+  ASSERT_OK(conn->Exec("DROP TABLE run_latest_metrics; CREATE INDEX run_metrics_by_key_value ON run_metrics(key, value); "
+                       "DELETE FROM schema_migrations WHERE version = 12; "
+                       "INSERT INTO run_metrics (run_id, key, step, value, timestamp) VALUES "
+                       "('r1', 'rmse', 2, 0.5, 1), ('r1', 'rmse', 0, 5, 9), ('r1', 'mae', 0, 3, 1), "
+                       "('r2', 'rmse', 1, 3, 2), ('r2', 'rmse', 1, 0.1, 2), "
+                       "('r3', 'rmse', 0, 0.2, 1), ('r3', 'rmse', 1, 'NaN', 1)"));
+  ASSERT_OK_AND_ASSIGN(auto s, Open());
+  ASSERT_OK_AND_ASSIGN(int v, s->SchemaVersion());
+  EXPECT_EQ(v, CurrentSchemaVersion());
+  auto ids = [&](std::string_view key, std::string_view op, double value) {
+    auto r = s->metadata().Transact<std::vector<std::string>>(
+        [&](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", key, op, value); });
+    EXPECT_OK(r.status());
+    std::vector<std::string> out = r.ok() ? *r : std::vector<std::string>{};
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids("rmse", "<", 1), (std::vector<std::string>{"r1", "r2"}));
+  EXPECT_EQ(ids("rmse", "=", 0.1), std::vector<std::string>{"r2"});
+  EXPECT_EQ(ids("rmse", ">=", 0), (std::vector<std::string>{"r1", "r2"}));
+  EXPECT_EQ(ids("mae", "=", 3), std::vector<std::string>{"r1"});
+  ASSERT_OK_AND_ASSIGN(pg::PgResult idx, conn->Query("SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                                     "'run_metrics_by_key_value'"));
+  EXPECT_EQ(idx.Int(0, 0), 0);
+}
+
 TEST_F(PgStoreTest, ConcurrentWritersKeepOneIntactAuditChain) {
   // Several "processes" (stores with their own pools) append at once: serialization failures
   // are retried, so every transaction lands once and the chain verifies.

@@ -129,6 +129,18 @@ class Txn : public MetadataTxn {
       q.Bind(1, run_id).Bind(2, p.key).Bind(3, p.step).Bind(4, p.value).Bind(5, p.timestamp);
       ALMANAC_RETURN_IF_ERROR(q.Run());
     }
+    // The latest point per key (migration 12): one upsert per key of the write, replacing the
+    // stored latest when this one is at least as late (it was written after it).
+    ALMANAC_ASSIGN_OR_RETURN(
+        Stmt u, Stmt::Prepare(db_, "INSERT INTO run_latest_metrics (run_id, key, step, timestamp, value) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (run_id, key) DO UPDATE SET "
+                                   "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value "
+                                   "WHERE excluded.step > run_latest_metrics.step OR (excluded.step = "
+                                   "run_latest_metrics.step AND excluded.timestamp >= run_latest_metrics.timestamp)"));
+    for (const auto& p : LatestPointPerKey(points)) {
+      u.Bind(1, run_id).Bind(2, p.key).Bind(3, p.step).Bind(4, p.timestamp).Bind(5, p.value);
+      ALMANAC_RETURN_IF_ERROR(u.Run());
+    }
     return Status::Ok();
   }
 
@@ -166,11 +178,8 @@ class Txn : public MetadataTxn {
       return InvalidArgumentError("unsupported metric comparison " + QuoteForMessage(op));
     // A NaN is stored as NULL, which no comparison matches.
     ALMANAC_ASSIGN_OR_RETURN(
-        Stmt q, Stmt::Prepare(db_, "SELECT m.run_id FROM run_metrics m JOIN runs r ON r.id = m.run_id "
-                                   "WHERE m.key = ?2 AND m.value " + std::string(op) + " ?3 AND r.experiment = ?1 "
-                                   "AND NOT EXISTS (SELECT 1 FROM run_metrics n WHERE n.run_id = m.run_id "
-                                   "AND n.key = m.key AND (n.step > m.step OR (n.step = m.step AND "
-                                   "(n.timestamp > m.timestamp OR (n.timestamp = m.timestamp AND n.rowid > m.rowid)))))"));
+        Stmt q, Stmt::Prepare(db_, "SELECT m.run_id FROM run_latest_metrics m JOIN runs r ON r.id = m.run_id "
+                                   "WHERE m.key = ?2 AND m.value " + std::string(op) + " ?3 AND r.experiment = ?1"));
     q.Bind(1, experiment).Bind(2, key).Bind(3, value);
     return AllRows(q, [](const Row& row) { return row.Text(0); });
   }

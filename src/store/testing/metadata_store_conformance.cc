@@ -143,6 +143,44 @@ TEST_P(MetadataStoreConformance, RunsWithLatestMetricComparesTheLatestPoint) {
               StatusIs(StatusCode::kInvalidArgument));
 }
 
+// Issue 22 (figures): the latest point that the metric filter compares is kept per (run, key)
+// across separate writes (migration 12's run_latest_metrics on SQL): a later write of an earlier
+// step does not replace it, a later write of the same step and timestamp does, and a NaN that
+// becomes the latest point takes the run out of every comparison.
+TEST_P(MetadataStoreConformance, LatestMetricFollowsLaterWrites) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    for (const char* id : {"r1", "r2", "r3", "r4"}) ALMANAC_RETURN_IF_ERROR(t.InsertRun(NewRun(id, 10)));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r1", {{"rmse", 3, 0.2, 5}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r2", {{"rmse", 0, 7, 1}}));
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r3", {{"rmse", 0, 0.01, 1}}));
+    return t.InsertMetrics("r4", {{"rmse", 4, 0.4, 1}, {"mae", 9, 100, 1}});
+  }));
+  ASSERT_OK(md.Run([&](MetadataTxn& t) -> Status {
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r1", {{"rmse", 1, 9, 10}}));  // an earlier step: not the latest
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r2", {{"rmse", 0, 0.05, 2}}));  // a later timestamp: the latest
+    ALMANAC_RETURN_IF_ERROR(t.InsertMetrics("r3", {{"rmse", 1, std::nan(""), 2}}));  // a NaN latest
+    return t.InsertMetrics("r4", {{"mae", 10, 0.5, 1}});  // another key: rmse unchanged
+  }));
+  auto ids = [&](std::string_view key, std::string_view op, double v) {
+    auto r = md.Transact<std::vector<std::string>>(
+        [&](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", key, op, v); });
+    EXPECT_OK(r.status());
+    std::vector<std::string> out = r.ok() ? *r : std::vector<std::string>{};
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids("rmse", "<", 1), (std::vector<std::string>{"r1", "r2", "r4"}));
+  EXPECT_EQ(ids("rmse", ">=", 0), (std::vector<std::string>{"r1", "r2", "r4"}));
+  EXPECT_EQ(ids("rmse", "=", 0.2), std::vector<std::string>{"r1"});
+  EXPECT_EQ(ids("mae", "<", 1), std::vector<std::string>{"r4"});
+  ASSERT_OK(md.Run([&](MetadataTxn& t) {  // the same step and timestamp, written later: the latest
+    return t.InsertMetrics("r1", {{"rmse", 3, 0.3, 5}});
+  }));
+  EXPECT_EQ(ids("rmse", "=", 0.3), std::vector<std::string>{"r1"});
+  EXPECT_TRUE(ids("rmse", "=", 0.2).empty());
+}
+
 // Issue 22 (figures): the batched reads of runs/search return per run exactly what the single
 // reads do, skip unknown ids, return a repeated id once and keep the order of the ids.
 TEST_P(MetadataStoreConformance, BatchedRunReadsMatchSingleReads) {
