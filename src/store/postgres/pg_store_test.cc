@@ -194,7 +194,8 @@ TEST_F(PgStoreTest, ConcurrentMigrationsOfAnEmptyDatabaseApplyEachStepOnce) {
 }
 
 // Migration 12 (issue 22) on a store with metrics written at version 11: the store is taken
-// back to version 11 (run_latest_metrics dropped, the (key, value) index on every point back),
+// back to version 11 (run_latest_metrics dropped, the (key, value) index on every point and the
+// foreign key of run_metrics back),
 // points are written as version 11 wrote them, and reopening fills the latest point per run and
 // key (highest step, then timestamp, then the later row; a NaN latest matches nothing).
 TEST_F(PgStoreTest, Version12FillsTheLatestMetricsOfAVersion11Store) {
@@ -215,6 +216,8 @@ TEST_F(PgStoreTest, Version12FillsTheLatestMetricsOfAVersion11Store) {
   }
   ASSERT_OK_AND_ASSIGN(auto conn, pg::Conn::Connect(uri_, {}));
   ASSERT_OK(conn->Exec("DROP TABLE run_latest_metrics; CREATE INDEX run_metrics_by_key_value ON run_metrics(key, value); "
+                       "ALTER TABLE run_metrics ADD CONSTRAINT run_metrics_run_id_fkey FOREIGN KEY (run_id) "
+                       "REFERENCES runs(id); "
                        "DELETE FROM schema_migrations WHERE version = 12; "
                        "INSERT INTO run_metrics (run_id, key, step, value, timestamp) VALUES "
                        "('r1', 'rmse', 2, 0.5, 1), ('r1', 'rmse', 0, 5, 9), ('r1', 'mae', 0, 3, 1), "
@@ -238,6 +241,9 @@ TEST_F(PgStoreTest, Version12FillsTheLatestMetricsOfAVersion11Store) {
   ASSERT_OK_AND_ASSIGN(pg::PgResult idx, conn->Query("SELECT count(*) FROM pg_indexes WHERE indexname = "
                                                      "'run_metrics_by_key_value'"));
   EXPECT_EQ(idx.Int(0, 0), 0);
+  ASSERT_OK_AND_ASSIGN(pg::PgResult fk, conn->Query("SELECT count(*) FROM pg_constraint WHERE conname = "
+                                                    "'run_metrics_run_id_fkey'"));
+  EXPECT_EQ(fk.Int(0, 0), 0);
 }
 
 TEST_F(PgStoreTest, ConcurrentWritersKeepOneIntactAuditChain) {

@@ -181,6 +181,23 @@ TEST_P(MetadataStoreConformance, LatestMetricFollowsLaterWrites) {
   EXPECT_TRUE(ids("rmse", "=", 0.2).empty());
 }
 
+// Points of a run that does not exist are refused as a whole and nothing is stored (on
+// PostgreSQL through run_latest_metrics' foreign key since schema 12, see pg_migrations.cc).
+TEST_P(MetadataStoreConformance, MetricsOfAnUnknownRunAreRefused) {
+  auto& md = store_->metadata();
+  ASSERT_OK(md.Run([&](MetadataTxn& t) { return t.InsertRun(NewRun("r1", 10)); }));
+  EXPECT_FALSE(md.Run([&](MetadataTxn& t) {
+                   return t.InsertMetrics("r-nosuch", {{"rmse", 0, 1, 1}, {"rmse", 1, 0.5, 2}, {"mae", 0, 2, 1}});
+                 }).ok());
+  auto points = md.Transact<std::vector<MetricPoint>>([](MetadataTxn& t) { return t.GetMetrics("r-nosuch"); });
+  ASSERT_OK(points.status());
+  EXPECT_TRUE(points->empty());
+  auto ids = md.Transact<std::vector<std::string>>(
+      [](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", "rmse", ">=", 0); });
+  ASSERT_OK(ids.status());
+  EXPECT_TRUE(ids->empty());
+}
+
 // Issue 22 (figures): the batched reads of runs/search return per run exactly what the single
 // reads do, skip unknown ids, return a repeated id once and keep the order of the ids.
 TEST_P(MetadataStoreConformance, BatchedRunReadsMatchSingleReads) {
