@@ -7,7 +7,7 @@ PG_PID names its postmaster), read from /proc before and after each batch of cal
 average; then the medians over the rounds and the p99 of all calls pooled. On a shared machine
 the wall-clock figures follow the load; the CPU time per request much less.
 Usage: bench.py URL TOKEN [ROUNDS]   env: SERVER_PID, PG_PID, CALLS=100, SEARCHES=20, EXPECT (runs
-the search must find; checked)"""
+the search must find; checked), SHOW_SLOW=1 (list the calls over 3 times the round's median)"""
 import http.client
 import json
 import os
@@ -23,6 +23,7 @@ SEARCHES = int(os.environ.get("SEARCHES", "20"))
 EXPECT = os.environ.get("EXPECT")
 SERVER_PID = os.environ.get("SERVER_PID")
 PG_PID = os.environ.get("PG_PID")
+SHOW_SLOW = os.environ.get("SHOW_SLOW") == "1"
 TICK = os.sysconf("SC_CLK_TCK")
 
 u = urllib.parse.urlparse(URL)
@@ -131,6 +132,9 @@ for rnd in range(1, ROUNDS + 1):
                 sys.exit(f"runs/search found {found} runs, expected {EXPECT}")
         print(f"round {rnd}/{ROUNDS} {name}: p50 {pct(times, 50):.1f} ms, p99 {pct(times, 99):.1f} ms, "
               f"CPU {cpu_ms:.1f} ms/request, load {la:.1f} ({len(times)} calls)", flush=True)
+        if SHOW_SLOW:  # which calls of the round took more than 3 times the median, and how long
+            slow = [f"#{i} {t * 1000:.0f}" for i, t in enumerate(times) if t * 1000 > 3 * pct(times, 50)]
+            print(f"  slow calls (ms): {', '.join(slow) or 'none'}", flush=True)
 
 for name, s in stats.items():
     what = "runs/log-batch, 1,000 metrics" if name == "log-batch" else f"runs/search metrics.rmse < 0.001 ({found} runs)"
