@@ -580,7 +580,7 @@ std::vector<ContributionBar> ContributionBars(const Json& list, const char* name
 std::string ContributionChartSvg(const std::vector<ContributionBar>& bars, double total_var, double total_es,
                                  const std::string& noun, const std::string& measure, const std::string& title,
                                  const std::string& id) {
-  const double w = 640, label_right = 150, plot_left = 160, plot_right = 540, value_right = 632;
+  const double w = 640, label_right = 150, plot_left = 160, plot_right = 540, value_right = 606;
   const double row = 20, bar_h = 13, top = 8, axis_h = 24;
   double lo = std::min(0.0, total_es), hi = std::max(0.0, total_es);
   for (const auto& b : bars) {
@@ -638,7 +638,7 @@ std::string ContributionChartSvg(const std::vector<ContributionBar>& bars, doubl
   };
   if (lo < 0) tick(lo, "start");
   // Zero's label unless an end's label is too close to it.
-  if ((lo == 0 || x(0) - x(lo) > 40) && (hi == 0 || x(hi) - x(0) > 40)) tick(0, lo == 0 ? "start" : hi == 0 ? "end" : "middle");
+  if ((lo == 0 || x(0) - x(lo) > 60) && (hi == 0 || x(hi) - x(0) > 60)) tick(0, lo == 0 ? "start" : hi == 0 ? "end" : "middle");
   if (hi > 0) tick(hi, "end");
   s += "</svg>\n";
   return s;
