@@ -232,8 +232,13 @@ Result<DecodedMacroPaths> DecodeMacroPaths(std::string_view bytes) {
   try {
     out.scenarios = h.at("scenarios").get<std::vector<std::string>>();
     out.variables = h.at("variables").get<std::vector<std::string>>();
-    out.num_paths = h.at("num_paths").get<int>();
-    out.horizon = h.at("horizon").get<int>();
+    const Json& n = h.at("num_paths");
+    const Json& hz = h.at("horizon");
+    if (!n.is_number_integer() || !hz.is_number_integer() || n.get<int64_t>() < 1 || hz.get<int64_t>() < 1 ||
+        n.get<int64_t>() > kMaxStoredPathValues || hz.get<int64_t>() > kMaxStoredPathValues)
+      return DataLossError("stored paths: num_paths and horizon must be positive integers");
+    out.num_paths = static_cast<int>(n.get<int64_t>());
+    out.horizon = static_cast<int>(hz.get<int64_t>());
   } catch (const std::exception& e) {
     return DataLossError(std::string("stored paths: header: ") + e.what());
   }

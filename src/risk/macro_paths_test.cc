@@ -177,6 +177,20 @@ TEST(MacroPathsTest, DecodeRefusesForeignOrDamagedBytes) {
   EXPECT_THAT(DecodeMacroPaths("PK\x03\x04 not paths"), StatusIs(StatusCode::kDataLoss, "no ALMPATH1 magic"));
   EXPECT_THAT(DecodeMacroPaths(bytes.substr(0, bytes.size() - 4)), StatusIs(StatusCode::kDataLoss));
   EXPECT_THAT(DecodeMacroPaths(bytes.substr(0, 20)), StatusIs(StatusCode::kDataLoss));
+  // Headers whose sizes are not positive integers, or that do not match the values.
+  auto file = [](const std::string& header, size_t values) {
+    std::string out = "ALMPATH1";
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xFF));
+    return out + header + std::string(4 * values, '\0');
+  };
+  const std::string head = R"("byte_order":"little","dtype":"float32","scenarios":["u"],"variables":["x","y"])";
+  EXPECT_THAT(DecodeMacroPaths(file("{" + head + R"(,"num_paths":2,"horizon":3})", 12)), IsOk());
+  EXPECT_THAT(DecodeMacroPaths(file("{" + head + R"(,"num_paths":-2,"horizon":3})", 12)),
+              StatusIs(StatusCode::kDataLoss, "num_paths and horizon must be positive integers"));
+  EXPECT_THAT(DecodeMacroPaths(file("{" + head + R"(,"num_paths":2.5,"horizon":3})", 12)), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeMacroPaths(file("{" + head + R"(,"num_paths":1e300,"horizon":3})", 12)), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeMacroPaths(file("{" + head + R"(,"num_paths":2,"horizon":3})", 11)),
+              StatusIs(StatusCode::kDataLoss, "44 bytes of values, expected 48"));
   // Two scenarios of different shapes cannot share a file; an exploding value is named.
   models::SimulatedPaths other = paths;
   other.horizon = 2;
