@@ -162,6 +162,29 @@ struct VarBacktestStepSpec {
   double level = 0.99;
   int paths = 2000;      // per origin
 };
+
+// Issue 24: `simulate:` section: Monte Carlo macro paths from a VAR/BVAR (fitted on the
+// pipeline's series, or read from `model_file`), unconditional or under each scenario of a
+// scenario file, stored as the run artifact paths.f32 (risk::EncodeMacroPaths) with
+// paths.summary.json (quantiles per scenario, variable and period) and metrics
+// (docs/pipelines.md, "Simulate step"; docs/risk.md, "Stored macro paths").
+struct SimulateStepSpec {
+  bool enabled = false;
+  // The macro variables, in model order: data series or transforms (default: the scenario
+  // file's `series`).
+  std::vector<std::string> series;
+  std::string model_type;              // var or bvar (default: the scenario file's, else var)
+  Json model_params = Json::object();  // over the scenario file's
+  std::string model_file;  // a fitted var/bvar saved by `almanac var --save` (instead of model/params)
+  std::string scenarios;   // scenario YAML (optional: one unconditional run)
+  std::vector<std::string> only;
+  int paths = 1000;
+  int horizon = 0;  // 0: the scenario file's, else 8
+  std::string shocks = "gaussian";
+  double shock_dof = 5;
+  bool parameter_uncertainty = false;  // bvar: posterior coefficient draws per path
+  std::optional<int64_t> seed;         // default: the pipeline's seed
+};
 // Issue 25: a nowcast pipeline (`nowcast:` instead of `target:` and `models:`;
 // docs/nowcasting.md, "Platform"). The runner fits the mixed-frequency dynamic factor model on
 // the data section's snapshot, nowcasts the target's quarter and decomposes the change since
@@ -207,6 +230,7 @@ struct PipelineSpec {
   int64_t seed = 42;
   RiskStepSpec risk;                 // issue 24: optional risk steps
   VarBacktestStepSpec var_backtest;
+  SimulateStepSpec simulate;         // issue 24: optional stored macro paths
   std::optional<NowcastSpec> nowcast;  // issue 25: set for a nowcast pipeline (no candidates)
 
   std::string file;           // where it was read from

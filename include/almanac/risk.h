@@ -455,4 +455,124 @@ struct AsOfBacktestResult {
 // (with the origin named); FailedPrecondition when no origin has a realised P&L.
 Result<AsOfBacktestResult> BacktestPortfolioAsOf(const AsOfBacktestRequest& request);
 
+
+// ------------------------------------------------------------ macro scenario paths (issue 24)
+//
+// The macro side of a stress test on its own: fit the VAR/BVAR on the data (or take an already
+// fitted one), resolve every scenario of a scenario file (Waggoner-Zha conditions), simulate
+// each scenario's joint paths. RunStressTest uses it; so do the pipeline's `simulate` step and
+// `almanac risk simulate`, which store the paths (docs/risk.md, "Stored macro paths"):
+//
+//   ALMANAC_ASSIGN_OR_RETURN(auto sim, risk::MacroScenarioSimulator::Create(request));
+//   for (size_t s = 0; s < sim.scenario_names().size(); ++s) {
+//     ALMANAC_ASSIGN_OR_RETURN(models::SimulatedPaths paths, sim.Simulate(s));
+//     ...
+//   }
+
+struct MacroSimulationRequest {
+  models::MultiInput data;  // the macro variables, aligned, with a start period
+  models::ModelSpec model{"var", Json{{"lags", 2}}};
+  // When set, the paths come from this fitted VAR/BVAR instead of fitting `model` on `data`
+  // (its variables must be data.names in that order and its fit must end where `data` ends).
+  std::shared_ptr<const models::MultivariateForecaster> fitted_model;
+  std::optional<models::ScenarioSet> scenarios;  // none: one unconditional run "unconditional"
+  std::vector<std::string> only;                 // run only these scenarios
+  int num_paths = 10000;
+  int horizon = 8;
+  models::ShockDistribution shocks = models::ShockDistribution::kGaussian;
+  double shock_dof = 5;
+  bool model_parameter_uncertainty = false;  // bvar: posterior coefficient draws per path
+  std::uint64_t seed = 42;
+  int threads = 0;  // the result does not depend on it
+};
+
+// Not copyable (holds the fitted model); movable. Thread-compatible: Simulate is const.
+class MacroScenarioSimulator {
+ public:
+  // Resolves every scenario first (so a bad one fails before any fit or simulation), then fits
+  // the model or checks the fitted one. InvalidArgument for data without periods or with fewer
+  // than 2 observations, a scenario naming an unknown variable, of the wrong length or with a
+  // period outside the horizon (naming file, line and key), a fitted model whose variables are
+  // not data.names; NotFound for an `only` scenario that is not in the file; the model's errors
+  // for the fit.
+  static Result<MacroScenarioSimulator> Create(const MacroSimulationRequest& request);
+
+  const std::string& model_method() const { return model_method_; }  // "VAR(2), constant"
+  const std::vector<std::string>& variables() const { return variables_; }
+  const std::string& sample() const { return sample_; }  // "1959Q1..2009Q3 (203 obs)"
+  Period first_period() const { return first_; }           // the period of h = 1
+  const std::vector<std::string>& scenario_names() const { return names_; }
+  const std::vector<std::string>& scenario_descriptions() const { return descriptions_; }
+
+  // The paths of scenario `s` (0-based, in file order). The model's SimulatePaths errors
+  // (e.g. N x H x K > models::kMaxPathValues, conditions with non-Gaussian shocks) with the
+  // scenario named; InvalidArgument when a fitted model simulates from another period than
+  // first_period(); OutOfRange for s >= scenario_names().size().
+  Result<models::SimulatedPaths> Simulate(size_t s) const;
+
+ private:
+  MacroScenarioSimulator() = default;
+  std::shared_ptr<const models::MultivariateForecaster> model_;
+  std::string model_method_, sample_;
+  std::vector<std::string> variables_;
+  Period first_;
+  std::vector<std::string> names_, descriptions_;
+  std::vector<std::vector<models::PathCondition>> conditions_;
+  MacroSimulationRequest settings_;  // num_paths, horizon, shocks, seed, ... (data cleared)
+};
+
+// Stored paths (the `simulate` step's artifact, `almanac risk simulate -o`): float32
+// little-endian values after a JSON header (docs/risk.md, "Stored macro paths"):
+//   bytes 0..7   "ALMPATH1"
+//   bytes 8..11  header length L, uint32 little-endian
+//   next L bytes the header, canonical JSON: format, dtype "float32", byte_order "little",
+//                layout "scenario,path,step,variable", scenarios, variables, num_paths,
+//                horizon, first_period, model, seed, shocks
+//   then         S x N x H x K float32 values, in that order (4 bytes per value)
+// So one path of one scenario is H x K x 4 bytes (8 quarters x 10 variables: 320 bytes).
+inline constexpr std::string_view kMacroPathsMagic = "ALMPATH1";
+// The cap on S x N x H x K stored values: 2^25 (128 MiB of float32). Above it
+// MacroPathsSizeCheck refuses before anything is simulated.
+inline constexpr std::int64_t kMaxStoredPathValues = std::int64_t{1} << 25;
+
+// InvalidArgument naming the numbers and the cap when scenarios x paths x horizon x
+// variables > kMaxStoredPathValues (or any of them < 1).
+Status MacroPathsSizeCheck(int64_t scenarios, int64_t paths, int64_t horizon, int64_t variables);
+
+// Writes the stored form: `header` (an object: the caller's fields, e.g. model and seed) gets
+// the format fields added; then the scenarios' values as float32. InvalidArgument when the
+// scenarios' shapes or variables differ or the size check fails; values that do not fit a
+// float32 (|x| > 3.4e38) are InvalidArgument naming scenario, path, step and variable.
+Result<std::string> EncodeMacroPaths(const std::vector<std::string>& scenario_names,
+                                     const std::vector<models::SimulatedPaths>& paths, Json header);
+
+// The paths of every scenario of `request` in the stored form, and their summary
+// {"model", "sample", "variables", "first_period", "scenarios": [MacroPathsSummary + "description"]}:
+// MacroScenarioSimulator::Create, then MacroPathsSizeCheck before anything is simulated, then
+// one scenario at a time (peak memory: the float32 file, 4 bytes per value of every scenario,
+// plus one scenario's paths in double, 8 bytes per value). `header` as for EncodeMacroPaths ("model" and
+// "sample" are added). Errors of Create, MacroPathsSizeCheck, Simulate and EncodeMacroPaths.
+struct StoredMacroPaths {
+  std::string bytes;
+  Json summary;
+};
+Result<StoredMacroPaths> SimulateMacroPathsForStorage(const MacroSimulationRequest& request, Json header);
+
+struct DecodedMacroPaths {
+  Json header;
+  std::vector<std::string> scenarios, variables;
+  int num_paths = 0, horizon = 0;
+  std::vector<float> values;  // [scenario][path][step][variable]
+};
+// DataLoss for a bad magic, a truncated file, a header that is not such JSON, or a value
+// count that does not match the header.
+Result<DecodedMacroPaths> DecodeMacroPaths(std::string_view bytes);
+
+// Summary of one scenario's paths per variable and step: mean, sd (n - 1) and the 1, 5, 25,
+// 50, 75, 95 and 99 % quantiles (the lower empirical quantile x(ceil(n p)), as the P&L
+// percentiles), computed from the double values:
+//   {"scenario": S, "variables": [{"variable": V, "periods": [{"h", "period", "mean", "sd",
+//    "p01", ..., "p99"}]}]}
+Json MacroPathsSummary(const std::string& scenario, const models::SimulatedPaths& paths);
+
 }  // namespace almanac::risk

@@ -21,6 +21,7 @@
 #include "cli/commands_report.h"
 #include "cli/commands_reconcile.h"
 #include "cli/commands_risk.h"
+#include "cli/commands_simulate.h"
 #include "cli/commands_serve.h"
 #include "cli/commands_users.h"
 
@@ -627,7 +628,30 @@ Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
   var_backtest->add_option("--from", vb->from, "First origin period, e.g. 2005Q1")->required();
   var_backtest->add_option("--to", vb->to, "Last origin period")->required();
   var_backtest->add_option("--level", vb->level, "Confidence level in (0, 1) (default 0.99)");
-  return [&g, v, b, var, pf, portfolio, vb, var_backtest] {
+  // issue 24: the macro paths themselves, stored as the pipeline's simulate step stores them.
+  auto sm = std::make_shared<RiskSimulateArgs>();
+  auto* simulate = cmd.add_subcommand("simulate", "Simulated macro paths (unconditional or under each scenario of a "
+                                                  "YAML file) written as float32 with a JSON header, and their quantiles");
+  simulate->add_option("series", sm->data.series, "Macro series keys, in model order (default: the scenario file's)");
+  AddDataOptions(*simulate, sm->data);
+  simulate->add_option("-m,--model", sm->model.model, "var (default) or bvar; default: the scenario file's model");
+  AddModelOptions(*simulate, sm->model, " (merged over the scenario file's)");
+  simulate->add_option("--lags", sm->lags, "Lag order of the macro model");
+  simulate->add_option("--model-file", sm->model_file, "Simulate from this fitted var/bvar (almanac var --save)");
+  simulate->add_option("--scenarios", sm->scenarios, "Scenario YAML (as for almanac scenario); default: unconditional");
+  simulate->add_option("--only", sm->only, "Only these scenarios (comma-separated)");
+  simulate->add_option("--paths", sm->paths, "Paths per scenario (default 1000; at most 2^25 values in all)");
+  simulate->add_option("-H,--horizon", sm->horizon, "Steps ahead (default: the scenario file's horizon, else 8)");
+  simulate->add_option("--shocks", sm->shocks, "gaussian (default), t or bootstrap (unconditional only)");
+  simulate->add_option("--shock-dof", sm->shock_dof, "Degrees of freedom of t shocks (default 5)");
+  simulate->add_flag("--model-parameter-uncertainty", sm->model_parameter_uncertainty,
+                     "bvar: draw the coefficients from the posterior per path");
+  simulate->add_option("--seed", sm->seed, "Seed (default 42); the paths do not depend on --threads");
+  simulate->add_option("--threads", sm->threads, "Threads (default: all cores)");
+  simulate->add_option("-o,--output", sm->output, "The paths file (float32 little-endian after a JSON header)")->required();
+  simulate->add_option("--summary", sm->summary, "Also write the quantile summary as JSON to this file");
+  return [&g, v, b, var, pf, portfolio, vb, var_backtest, sm, simulate] {
+    if (*simulate) return RunRiskSimulate(g, *sm);
     if (*var) return RunRiskVar(g, *v);
     if (*portfolio) return RunRiskPortfolio(g, *pf);
     if (*var_backtest) return RunRiskVarBacktest(g, *vb);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "almanac/data/transforms.h"
 #include "almanac/eval.h"
@@ -491,6 +492,158 @@ std::string RiskHistogramSvg(const Json& hist, const std::string& title, const s
   return s;
 }
 
+// ---- Euler contribution charts (issue 24) ----
+//
+// One chart per scenario and kind (position, component): the Monte Carlo ES contributions at
+// the highest level of the scenario's last horizon as horizontal bars from zero (a
+// contribution that adds to the loss goes right in red, one that offsets it left in blue),
+// largest |ES contribution| first, at most kContributionBars bars and the rest summed in one
+// "others" bar, so the bars still add up to the total, drawn last. Each bar carries its numbers
+// as data-* attributes (full precision) and a tooltip.
+
+constexpr size_t kContributionBars = 15;
+
+struct ContributionBar {
+  std::string name;
+  double var = 0, es = 0;
+  size_t members = 1;  // > 1: the "others" bar
+};
+
+// Checks the contributions of one figure (`key` "positions" or "components", each entry
+// {NAME_KEY, var, es}). Absent: fine (no chart). Present: an array of such objects.
+Status CheckContributionList(const Json& figure, const char* key, const char* name_key, const std::string& where) {
+  if (!figure.is_object() || !figure.contains(key)) return Status::Ok();
+  const Json& list = figure[key];
+  if (!list.is_array()) return InvalidArgumentError(where + "." + key + " must be an array of contributions");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Json& c = list[i];
+    const std::string at = where + "." + key + "[" + std::to_string(i) + "]";
+    if (!c.is_object() || RiskStr(c, name_key).empty())
+      return InvalidArgumentError(at + " needs a '" + name_key + "' name");
+    if (!std::isfinite(RiskNum(c, "var")) || !std::isfinite(RiskNum(c, "es")))
+      return InvalidArgumentError(at + " ('" + RiskStr(c, name_key) + "') needs finite 'var' and 'es'");
+  }
+  return Status::Ok();
+}
+
+// The index of the figure whose contributions are charted: Monte Carlo at the highest level.
+std::optional<size_t> ChartedFigure(const Json& horizon) {
+  std::optional<size_t> best;
+  if (!horizon.is_object() || !horizon.contains("figures") || !horizon["figures"].is_array()) return best;
+  const Json& figs = horizon["figures"];
+  for (size_t i = 0; i < figs.size(); ++i)
+    if (RiskStr(figs[i], "method") == "monte_carlo" && std::isfinite(RiskNum(figs[i], "level")) &&
+        (!best || RiskNum(figs[i], "level") > RiskNum(figs[*best], "level")))
+      best = i;
+  return best;
+}
+
+// The contributions must add up to the figure's VaR and ES (Euler allocation); a file where
+// they do not would draw a chart that lies. Tolerance: 1e-6 of the largest magnitude involved.
+Status CheckContributionSums(const Json& figure, const char* key, const std::string& where) {
+  const Json& list = figure[key];
+  for (const char* measure : {"var", "es"}) {
+    const double total = RiskNum(figure, measure);
+    if (!std::isfinite(total))
+      return InvalidArgumentError(where + " has contributions but no finite '" + measure + "'");
+    double sum = 0, scale = std::max(1.0, std::abs(total));
+    for (const auto& c : list) {
+      sum += RiskNum(c, measure);
+      scale = std::max(scale, std::abs(RiskNum(c, measure)));
+    }
+    if (std::abs(sum - total) > 1e-6 * scale)
+      return InvalidArgumentError(where + "." + key + ": the " + (std::string_view(measure) == "es" ? "ES" : "VaR") +
+                                  " contributions add up to " + FormatDouble(sum) + ", not the figure's " + measure +
+                                  " " + FormatDouble(total));
+  }
+  return Status::Ok();
+}
+
+// The bars: sorted by |ES contribution| (stable), the tail beyond kContributionBars summed.
+std::vector<ContributionBar> ContributionBars(const Json& list, const char* name_key) {
+  std::vector<ContributionBar> bars;
+  for (const auto& c : list) bars.push_back({RiskStr(c, name_key), RiskNum(c, "var"), RiskNum(c, "es"), 1});
+  std::stable_sort(bars.begin(), bars.end(),
+                   [](const ContributionBar& a, const ContributionBar& b) { return std::abs(a.es) > std::abs(b.es); });
+  if (bars.size() > kContributionBars) {
+    ContributionBar others{"others", 0, 0, bars.size() - kContributionBars};
+    for (size_t i = kContributionBars; i < bars.size(); ++i) {
+      others.var += bars[i].var;
+      others.es += bars[i].es;
+    }
+    bars.resize(kContributionBars);
+    bars.push_back(std::move(others));
+  }
+  return bars;
+}
+
+std::string ContributionChartSvg(const std::vector<ContributionBar>& bars, double total_var, double total_es,
+                                 const std::string& noun, const std::string& measure, const std::string& title,
+                                 const std::string& id) {
+  const double w = 640, label_right = 150, plot_left = 160, plot_right = 540, value_right = 606;
+  const double row = 20, bar_h = 13, top = 8, axis_h = 24;
+  double lo = std::min(0.0, total_es), hi = std::max(0.0, total_es);
+  for (const auto& b : bars) {
+    lo = std::min(lo, b.es);
+    hi = std::max(hi, b.es);
+  }
+  if (hi - lo <= 0) hi = lo + 1;
+  auto x = [&](double v) { return plot_left + (plot_right - plot_left) * (v - lo) / (hi - lo); };
+  const double rows = static_cast<double>(bars.size()) + 1.4;  // the bars, a gap, the total
+  const double ht = top + rows * row + axis_h;
+  std::string s = "<svg id=\"" + Esc(id) + "\" class=\"contributions\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                  FormatDouble(w) + "\" height=\"" + FormatFixed(ht, 0) + "\" role=\"img\" aria-label=\"" + Esc(title) +
+                  "\">\n<title>" + Esc(title) + "</title>\n";
+  auto bar = [&](double y, const std::string& cls, const std::string& name, const std::string& label, double var,
+                 double es, const std::string& fill, const std::string& tip) {
+    const double x0 = x(std::min(0.0, es)), x1 = x(std::max(0.0, es));
+    std::string shown = label.size() > 24 ? label.substr(0, 22) + "\xE2\x80\xA6" : label;
+    s += "<g class=\"" + cls + "\"><title>" + Esc(tip) + "</title>";
+    s += "<text x=\"" + FormatDouble(label_right) + "\" y=\"" + FormatFixed(y + bar_h - 2, 1) +
+         "\" font-size=\"11\" text-anchor=\"end\">" + Esc(shown) + "</text>";
+    s += "<rect x=\"" + FormatFixed(x0, 2) + "\" y=\"" + FormatFixed(y, 1) + "\" width=\"" +
+         FormatFixed(std::max(0.5, x1 - x0), 2) + "\" height=\"" + FormatDouble(bar_h) + "\" fill=\"" + fill +
+         "\" data-name=\"" + Esc(name) + "\" data-es=\"" + FormatDouble(es) + "\" data-var=\"" + FormatDouble(var) + "\"/>";
+    s += "<text x=\"" + FormatDouble(value_right) + "\" y=\"" + FormatFixed(y + bar_h - 2, 1) +
+         "\" font-size=\"11\" text-anchor=\"end\">" + HtmlNum(es, 2) + "</text></g>\n";
+  };
+  auto share = [&](double es) {
+    return total_es != 0 ? " (" + FormatFixed(100 * es / total_es, 1) + "% of the " + measure + " " + FormatFixed(total_es, 2) + ")"
+                         : std::string();
+  };
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const ContributionBar& b = bars[i];
+    const double y = top + static_cast<double>(i) * row;
+    const bool others = b.members > 1;
+    const std::string label = others ? "others (" + std::to_string(b.members) + " " + noun + "s)" : b.name;
+    const std::string fill = b.es >= 0 ? (others ? "#e69a9a" : "#c53030") : (others ? "#90bde6" : "#3182ce");
+    bar(y, others ? "bar others" : "bar", b.name, label, b.var, b.es, fill,
+        label + ": " + measure + " contribution " + FormatFixed(b.es, 2) + share(b.es) + "; VaR contribution " +
+            FormatFixed(b.var, 2));
+  }
+  const double ty = top + (static_cast<double>(bars.size()) + 0.4) * row;
+  s += "<line x1=\"" + FormatDouble(plot_left) + "\" y1=\"" + FormatFixed(ty - 0.2 * row, 1) + "\" x2=\"" +
+       FormatDouble(value_right) + "\" y2=\"" + FormatFixed(ty - 0.2 * row, 1) + "\" stroke=\"#cbd5e0\"/>\n";
+  bar(ty, "total", "total", "total", total_var, total_es, "#2d3748",
+      "total: " + measure + " " + FormatFixed(total_es, 2) + ", VaR " + FormatFixed(total_var, 2));
+  // Zero line and the axis: the domain's ends and zero.
+  const double axis_y = top + rows * row;
+  s += "<line class=\"zero\" x1=\"" + FormatFixed(x(0), 2) + "\" y1=\"" + FormatDouble(top - 4) + "\" x2=\"" +
+       FormatFixed(x(0), 2) + "\" y2=\"" + FormatFixed(axis_y, 1) + "\" stroke=\"#4a5568\"/>\n";
+  s += "<line x1=\"" + FormatDouble(plot_left) + "\" y1=\"" + FormatFixed(axis_y, 1) + "\" x2=\"" +
+       FormatDouble(plot_right) + "\" y2=\"" + FormatFixed(axis_y, 1) + "\" stroke=\"#a0aec0\"/>\n";
+  auto tick = [&](double v, const char* anchor) {
+    s += "<text x=\"" + FormatFixed(x(v), 1) + "\" y=\"" + FormatFixed(axis_y + 15, 1) +
+         "\" font-size=\"11\" fill=\"#4a5568\" text-anchor=\"" + anchor + "\">" + HtmlNum(v, 1) + "</text>\n";
+  };
+  if (lo < 0) tick(lo, "start");
+  // Zero's label unless an end's label is too close to it.
+  if ((lo == 0 || x(0) - x(lo) > 60) && (hi == 0 || x(hi) - x(0) > 60)) tick(0, lo == 0 ? "start" : hi == 0 ? "end" : "middle");
+  if (hi > 0) tick(hi, "end");
+  s += "</svg>\n";
+  return s;
+}
+
 }  // namespace
 
 Result<std::string> RiskSectionHtml(const Json& r, std::string_view source) {
@@ -503,6 +656,28 @@ Result<std::string> RiskSectionHtml(const Json& r, std::string_view source) {
     if (!sc.is_object() || !sc.contains("horizons") || !sc["horizons"].is_array() || RiskStr(sc, "scenario").empty())
       return InvalidArgumentError(src + ": scenarios[" + std::to_string(s) +
                                   "] needs a 'scenario' name and a 'horizons' array");
+    // Contributions (optional): well-formed wherever they are, and adding up where charted.
+    for (size_t k = 0; k < sc["horizons"].size(); ++k) {
+      const Json& hz = sc["horizons"][k];
+      if (!hz.is_object() || !hz.contains("figures")) continue;
+      if (!hz["figures"].is_array())
+        return InvalidArgumentError(src + ": scenarios[" + std::to_string(s) + "].horizons[" + std::to_string(k) +
+                                    "].figures must be an array");
+      for (size_t f = 0; f < hz["figures"].size(); ++f) {
+        const std::string where = src + ": scenarios[" + std::to_string(s) + "].horizons[" + std::to_string(k) +
+                                  "].figures[" + std::to_string(f) + "]";
+        ALMANAC_RETURN_IF_ERROR(CheckContributionList(hz["figures"][f], "positions", "position", where));
+        ALMANAC_RETURN_IF_ERROR(CheckContributionList(hz["figures"][f], "components", "component", where));
+      }
+    }
+    const size_t k = sc["horizons"].empty() ? 0 : sc["horizons"].size() - 1;
+    if (const auto f = sc["horizons"].empty() ? std::nullopt : ChartedFigure(sc["horizons"][k])) {
+      const Json* fig = &sc["horizons"][k]["figures"][*f];
+      const std::string where = src + ": scenarios[" + std::to_string(s) + "].horizons[" + std::to_string(k) +
+                                "].figures[" + std::to_string(*f) + "]";
+      for (const char* key : {"positions", "components"})
+        if (fig->contains(key) && !(*fig)[key].empty()) ALMANAC_RETURN_IF_ERROR(CheckContributionSums(*fig, key, where));
+    }
   }
   std::vector<double> levels;
   if (r.contains("settings") && r["settings"].is_object() && r["settings"].contains("levels") &&
@@ -562,6 +737,22 @@ Result<std::string> RiskSectionHtml(const Json& r, std::string_view source) {
     const std::string svg =
         RiskHistogramSvg(last.contains("histogram") ? last["histogram"] : Json(), title, "risk-hist-" + std::to_string(s));
     if (!svg.empty()) h += "<h3>" + Esc(title) + "</h3>\n" + svg;
+    // Where the tail comes from: Euler contributions by position and by component.
+    const auto charted = ChartedFigure(last);
+    if (!charted) continue;
+    const Json* fig = &last["figures"][*charted];
+    const std::string measure = "ES " + FormatDouble(RiskNum(*fig, "level") * 100) + "%";
+    for (const auto& [key, name_key, noun, id] :
+         {std::tuple{"positions", "position", "position", "risk-contrib-pos-"},
+          std::tuple{"components", "component", "component", "risk-contrib-factor-"}}) {
+      if (!fig->contains(key) || (*fig)[key].empty()) continue;
+      const std::string chart_title = RiskStr(sc, "scenario") + ": contributions to the " + measure + " to " +
+                                      RiskStr(last, "period") + " by " +
+                                      (std::string_view(noun) == "position" ? "position" : "factor (drift, factors, specific)");
+      h += "<h3>" + Esc(chart_title) + "</h3>\n" +
+           ContributionChartSvg(ContributionBars((*fig)[key], name_key), RiskNum(*fig, "var"), RiskNum(*fig, "es"), noun,
+                                measure, chart_title, id + std::to_string(s));
+    }
   }
 
   // Historical revaluation.

@@ -1,6 +1,11 @@
 // The risk section of the model-risk report (issue 24): tables and charts from a stress
 // test's JSON report, and errors naming the file for anything else.
+#include <cmath>
+#include <functional>
 #include <limits>
+#include <regex>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -69,6 +74,194 @@ TEST(RiskSectionTest, AnythingButAStressTestReportIsRefusedNamingTheFile) {
   auto r = RiskSectionHtml(bad, "x.json");
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("x.json: scenarios[0] needs a 'scenario' name and a 'horizons' array"));
+}
+
+// ------------------------------------------------------------ contribution charts (issue 24)
+
+// A report whose last horizon has Monte Carlo contributions: 20 positions (every third one a
+// hedge, negative) and 4 components, each list adding up to the figure's VaR and ES.
+Json ContributionSample(int positions = 20) {
+  Json pos = Json::array();
+  double var = 0, es = 0;
+  for (int j = 0; j < positions; ++j) {
+    const double e = (j % 3 == 0 ? -1.0 : 1.0) * (j + 1) * 1.5, v = e * 0.8;
+    pos.push_back({{"position", "pos<" + std::to_string(j) + ">"}, {"var", v}, {"es", e}});
+    var += v;
+    es += e;
+  }
+  Json comps = Json::array({Json{{"component", "drift"}, {"var", -10.0}, {"es", -10.0}},
+                            Json{{"component", "us:tbilrate"}, {"var", 30.0}, {"es", 31.0}},
+                            Json{{"component", "us:unemp"}, {"var", -5.0}, {"es", -4.0}}});
+  comps.push_back({{"component", "specific"}, {"var", var - 15.0}, {"es", es - 17.0}});
+  Json r = RiskReportSample();
+  Json& last = r["scenarios"][0]["horizons"][1];
+  // The charted figure is the Monte Carlo one at the highest level (0.99), not the 0.95 one.
+  last["figures"][1] = {{"method", "monte_carlo"}, {"level", 0.99}, {"var", var}, {"es", es},
+                        {"positions", pos}, {"components", comps}};
+  last["figures"][0]["positions"] = Json::array({Json{{"position", "ignored"}, {"var", 1.0}, {"es", 1.0}}});
+  return r;
+}
+
+struct Bar {
+  std::string cls, name;
+  double x = 0, width = 0, es = 0, var = 0;
+};
+
+std::string SvgById(const std::string& html, const std::string& id) {
+  const size_t at = html.find("<svg id=\"" + id + "\"");
+  if (at == std::string::npos) return "";
+  return html.substr(at, html.find("</svg>", at) - at);
+}
+
+std::vector<Bar> BarsOf(const std::string& svg) {
+  static const std::regex re(
+      "<g class=\"([a-z ]+)\"><title>[^<]*</title><text[^>]*>[^<]*</text><rect x=\"([-0-9.]+)\" y=\"[-0-9.]+\" "
+      "width=\"([0-9.]+)\" height=\"[0-9.]+\" fill=\"#[0-9a-f]+\" data-name=\"([^\"]*)\" data-es=\"([^\"]+)\" "
+      "data-var=\"([^\"]+)\"/>");
+  std::vector<Bar> out;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator(); ++it)
+    out.push_back({(*it)[1], (*it)[4], std::stod((*it)[2]), std::stod((*it)[3]), std::stod((*it)[5]), std::stod((*it)[6])});
+  return out;
+}
+
+double ZeroX(const std::string& svg) {
+  static const std::regex re("<line class=\"zero\" x1=\"([-0-9.]+)\"");
+  std::smatch m;
+  return std::regex_search(svg, m, re) ? std::stod(m[1]) : NAN;
+}
+
+TEST(RiskContributionChartTest, ByPositionTopFifteenThenOthersAddingUpToTheTotal) {
+  const Json r = ContributionSample();
+  auto html = RiskSectionHtml(r, "report.json");
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  const Json& fig = r["scenarios"][0]["horizons"][1]["figures"][1];
+  const std::string svg = SvgById(*html, "risk-contrib-pos-0");
+  ASSERT_FALSE(svg.empty());
+  EXPECT_THAT(*html, HasSubstr("<h3>severe&lt;1&gt;: contributions to the ES 99% to 2010Q1 by position</h3>"));
+  const std::vector<Bar> bars = BarsOf(svg);
+  ASSERT_EQ(bars.size(), 17u);  // 15 positions, others, total
+  EXPECT_EQ(bars[15].cls, "bar others");
+  EXPECT_EQ(bars[16].cls, "total");
+  EXPECT_DOUBLE_EQ(bars[16].es, fig["es"].get<double>());
+  EXPECT_DOUBLE_EQ(bars[16].var, fig["var"].get<double>());
+  // The bars (others included) add up to the total, for the ES and the VaR.
+  double es = 0, var = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    es += bars[i].es;
+    var += bars[i].var;
+  }
+  EXPECT_NEAR(es, bars[16].es, 1e-9);
+  EXPECT_NEAR(var, bars[16].var, 1e-9);
+  // Largest |ES contribution| first: positions 19, 18, ..., 5 (|es| = 1.5 (j + 1)); the other
+  // five (0..4: -1.5 + 3 + 4.5 - 6 + 7.5 = 7.5) are summed in "others".
+  for (size_t i = 0; i < 15; ++i) {
+    EXPECT_EQ(bars[i].name, "pos&lt;" + std::to_string(19 - i) + "&gt;") << i;
+    if (i > 0) {
+      EXPECT_GE(std::abs(bars[i - 1].es), std::abs(bars[i].es));
+    }
+  }
+  EXPECT_DOUBLE_EQ(bars[15].es, 7.5);
+  EXPECT_THAT(svg, HasSubstr(">others (5 positions)</text>"));
+  // Negative bars end at zero, positive ones start there; widths are proportional to |ES|.
+  const double zero = ZeroX(svg);
+  ASSERT_TRUE(std::isfinite(zero));
+  const double px_per_unit = bars[0].width / std::abs(bars[0].es);
+  for (const Bar& b : bars) {
+    if (b.es < 0) {
+      EXPECT_NEAR(b.x + b.width, zero, 0.02) << b.name;
+    } else {
+      EXPECT_NEAR(b.x, zero, 0.02) << b.name;
+    }
+    EXPECT_NEAR(b.width, std::max(0.5, std::abs(b.es) * px_per_unit), 0.03) << b.name;
+  }
+  // Tooltips with the values; the 0.95 figure's contributions are not charted.
+  EXPECT_THAT(svg, HasSubstr("<title>pos&lt;19&gt;: ES 99% contribution 30.00 ("));
+  EXPECT_THAT(svg, HasSubstr("; VaR contribution 24.00</title>"));
+  EXPECT_THAT(*html, Not(HasSubstr("ignored")));
+  EXPECT_THAT(*html, Not(HasSubstr("<script")));
+}
+
+TEST(RiskContributionChartTest, ByFactorAllComponentsSortedWithTheirSigns) {
+  auto html = RiskSectionHtml(ContributionSample(), "report.json");
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  const std::string svg = SvgById(*html, "risk-contrib-factor-0");
+  ASSERT_FALSE(svg.empty());
+  const std::vector<Bar> bars = BarsOf(svg);
+  ASSERT_EQ(bars.size(), 5u);  // 4 components, no "others", the total
+  std::vector<std::string> names;
+  for (const Bar& b : bars) names.push_back(b.name);
+  // ES 105 (the positions' sum) = specific 88 + us:tbilrate 31 + drift -10 + us:unemp -4.
+  EXPECT_EQ(names, (std::vector<std::string>{"specific", "us:tbilrate", "drift", "us:unemp", "total"}));
+  double total = 0;
+  for (size_t i = 0; i < 4; ++i) total += bars[i].es;
+  EXPECT_NEAR(total, bars[4].es, 1e-9);
+  EXPECT_DOUBLE_EQ(bars[4].es, 105.0);
+  EXPECT_DOUBLE_EQ(bars[0].es, 88.0);
+  EXPECT_THAT(svg, Not(HasSubstr("others")));
+  // drift (-10) and us:unemp (-4) are drawn left of zero in blue.
+  EXPECT_THAT(svg, HasSubstr("fill=\"#3182ce\" data-name=\"drift\""));
+  EXPECT_THAT(svg, HasSubstr("fill=\"#c53030\" data-name=\"us:tbilrate\""));
+}
+
+TEST(RiskContributionChartTest, FifteenOrFewerPositionsHaveNoOthersBar) {
+  auto html = RiskSectionHtml(ContributionSample(15), "report.json");
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  const std::vector<Bar> bars = BarsOf(SvgById(*html, "risk-contrib-pos-0"));
+  ASSERT_EQ(bars.size(), 16u);
+  for (const Bar& b : bars) EXPECT_NE(b.cls, "bar others");
+}
+
+TEST(RiskContributionChartTest, AReportWithoutContributionsHasNoChartAndNoError) {
+  // The sample's figures have empty position lists and no components.
+  auto html = RiskSectionHtml(RiskReportSample(), "report.json");
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_THAT(*html, Not(HasSubstr("risk-contrib")));
+  // No contribution keys at all, or no Monte Carlo figure: the same.
+  Json r = RiskReportSample();
+  for (auto& hz : r["scenarios"][0]["horizons"])
+    for (auto& f : hz["figures"]) f.erase("positions");
+  html = RiskSectionHtml(r, "report.json");
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_THAT(*html, Not(HasSubstr("risk-contrib")));
+  r = ContributionSample();
+  r["scenarios"][0]["horizons"][1].erase("figures");
+  html = RiskSectionHtml(r, "report.json");
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_THAT(*html, Not(HasSubstr("risk-contrib")));
+}
+
+TEST(RiskContributionChartTest, MalformedContributionsAreRefusedNamingTheFile) {
+  struct Case {
+    std::function<void(Json&)> spoil;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& f) { f["positions"] = "eq-us"; },
+       "r.json: scenarios[0].horizons[1].figures[1].positions must be an array"},
+      {[](Json& f) { f["positions"][3]["es"] = "lots"; },
+       "r.json: scenarios[0].horizons[1].figures[1].positions[3] ('pos<3>') needs finite 'var' and 'es'"},
+      {[](Json& f) { f["positions"][2].erase("position"); },
+       "r.json: scenarios[0].horizons[1].figures[1].positions[2] needs a 'position' name"},
+      {[](Json& f) { f["components"][0] = 7; },
+       "r.json: scenarios[0].horizons[1].figures[1].components[0] needs a 'component' name"},
+      {[](Json& f) { f["components"][1]["es"] = 99.0; },
+       "r.json: scenarios[0].horizons[1].figures[1].components: the ES contributions add up to"},
+      {[](Json& f) { f["positions"][0]["var"] = 1e6; },
+       "r.json: scenarios[0].horizons[1].figures[1].positions: the VaR contributions add up to"},
+      {[](Json& f) { f.erase("es"); }, "r.json: scenarios[0].horizons[1].figures[1] has contributions but no finite 'es'"},
+  };
+  for (const auto& c : cases) {
+    Json r = ContributionSample();
+    c.spoil(r["scenarios"][0]["horizons"][1]["figures"][1]);
+    auto html = RiskSectionHtml(r, "r.json");
+    EXPECT_EQ(html.status().code(), StatusCode::kInvalidArgument) << c.message;
+    EXPECT_THAT(html.status().message(), HasSubstr(c.message));
+  }
+  // A malformed list in a figure that is not charted (horizon 1) is refused too.
+  Json r = ContributionSample();
+  r["scenarios"][0]["horizons"][0]["figures"][0]["components"] = Json::object();
+  EXPECT_THAT(RiskSectionHtml(r, "r.json").status().message(),
+              HasSubstr("r.json: scenarios[0].horizons[0].figures[0].components must be an array"));
 }
 
 Json VarBacktestSample() {

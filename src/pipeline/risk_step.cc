@@ -8,122 +8,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "pipeline/section_parser.h"
+
 namespace almanac::pipeline {
 namespace {
 
-// Errors in the form of the rest of the pipeline file: "FILE:LINE: KEY: problem".
-class SectionParser {
+// The risk sections; the helpers (errors "FILE:LINE: KEY: problem", scalars, file names) are
+// section_parser.h's, shared with the simulate step.
+class RiskSections : public SectionParser {
  public:
-  SectionParser(const std::string& file, const std::set<std::string>& available) : file_(file), available_(available) {}
-
-  Status Error(const YAML::Node& node, const std::string& key, const std::string& msg) const {
-    std::string where = file_;
-    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
-    return InvalidArgumentError(where + ": " + key + ": " + msg);
-  }
-
-  Status Keys(const YAML::Node& map, const std::string& path, const std::vector<std::string>& known) const {
-    if (!map.IsMap()) return Error(map, path, "expected a mapping");
-    for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>("");
-      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
-      std::string msg = "unknown key '" + k + "'";
-      const std::string hint = DidYouMean(k, known);
-      if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-      return Error(kv.first, path + "." + k, msg);
-    }
-    return Status::Ok();
-  }
-
-  Result<std::string> Text(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) return Error(n, key, "expected a text value");
-    const std::string s = n.as<std::string>();
-    if (s.empty()) return Error(n, key, "must not be empty");
-    return s;
-  }
-
-  // A file name relative to the pipeline file's folder: no absolute path, no '..'.
-  Result<std::string> FileName(const YAML::Node& n, const std::string& key) const {
-    ALMANAC_ASSIGN_OR_RETURN(std::string s, Text(n, key));
-    if (s.find('\0') != std::string::npos || s.find('\\') != std::string::npos)
-      return Error(n, key, "file name " + QuoteForMessage(s) + " has a backslash or NUL");
-    const std::filesystem::path p(s);
-    if (p.is_absolute() || s[0] == '/' || s[0] == '~')
-      return Error(n, key, "file " + QuoteForMessage(s) + " must be relative to the pipeline file's folder");
-    for (const auto& part : p)
-      if (part == "..")
-        return Error(n, key, "file " + QuoteForMessage(s) + " must not leave the pipeline file's folder ('..')");
-    return s;
-  }
-
-  Result<int64_t> Int(const YAML::Node& n, const std::string& key, int64_t lo, int64_t hi) const {
-    if (!n.IsScalar()) return Error(n, key, "expected an integer");
-    auto v = ParseInt(n.as<std::string>());
-    if (!v.ok()) return Error(n, key, "expected an integer, got '" + n.as<std::string>() + "'");
-    if (*v < lo || *v > hi) return Error(n, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return *v;
-  }
-
-  Result<double> Number(const YAML::Node& n, const std::string& key, double lo, double hi, bool open) const {
-    if (!n.IsScalar()) return Error(n, key, "expected a number");
-    auto v = ParseFiniteDouble(n.as<std::string>());
-    if (!v.ok()) return Error(n, key, v.status().message());
-    const bool inside = open ? (*v > lo && *v < hi) : (*v >= lo && *v <= hi);
-    if (!inside)
-      return Error(n, key, "must be in " + std::string(open ? "(" : "[") + FormatDouble(lo) + ", " + FormatDouble(hi) +
-                               (open ? ")" : "]") + ", got " + n.as<std::string>());
-    return *v;
-  }
-
-  Result<bool> Bool(const YAML::Node& n, const std::string& key) const {
-    bool v = false;
-    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) return Error(n, key, "expected true or false");
-    return v;
-  }
-
-  // A data series or transform of the pipeline.
-  Status Known(const YAML::Node& n, const std::string& key, const std::string& name) const {
-    if (available_.count(name)) return Status::Ok();
-    std::vector<std::string> names(available_.begin(), available_.end());
-    std::string msg = "'" + name + "' is neither a data series nor a transform of this pipeline";
-    const std::string hint = DidYouMean(name, names);
-    if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-    return Error(n, key, msg);
-  }
-
-  Result<std::vector<std::string>> Names(const YAML::Node& n, const std::string& key, bool must_be_known) const {
-    if (!n.IsSequence() || n.size() == 0) return Error(n, key, "expected a list of names");
-    std::vector<std::string> out;
-    for (size_t i = 0; i < n.size(); ++i) {
-      const std::string k = key + "[" + std::to_string(i) + "]";
-      ALMANAC_ASSIGN_OR_RETURN(std::string s, Text(n[i], k));
-      if (std::find(out.begin(), out.end(), s) != out.end()) return Error(n[i], k, "'" + s + "' is listed twice");
-      if (must_be_known) ALMANAC_RETURN_IF_ERROR(Known(n[i], k, s));
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
-
-  // YAML params as JSON: numbers, booleans and text (what the model parameters take).
-  Result<Json> Params(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsMap()) return Error(n, key, "expected a mapping of parameters");
-    Json o = Json::object();
-    for (const auto& kv : n) {
-      const std::string k = kv.first.as<std::string>("");
-      const YAML::Node& v = kv.second;
-      if (!v.IsScalar()) return Error(v, key + "." + k, "expected a number, true/false or a text value");
-      const std::string s = v.as<std::string>();
-      bool b = false;
-      if (v.Tag() == "!") o[k] = s;
-      else if (auto i = ParseInt(s); i.ok()) o[k] = *i;
-      else if (auto d = ParseFiniteDouble(s); d.ok()) o[k] = *d;
-      else if (ToLower(s).find("nan") != std::string::npos || ToLower(s).find("inf") != std::string::npos)
-        return Error(v, key + "." + k, "NaN and infinities are not allowed");
-      else if (YAML::convert<bool>::decode(v, b)) o[k] = b;
-      else o[k] = s;
-    }
-    return o;
-  }
+  using SectionParser::SectionParser;
 
   Status ParseRisk(const YAML::Node& r, PipelineSpec& spec) {
     ALMANAC_RETURN_IF_ERROR(Keys(r, "risk",
@@ -281,20 +175,7 @@ class SectionParser {
                                             "from the store, so the macro variables must be data series");
     return Status::Ok();
   }
-
- private:
-  std::string file_;
-  const std::set<std::string>& available_;
 };
-
-Result<std::string> ReadFileBytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read " + path.string());
-  std::stringstream s;
-  s << in.rdbuf();
-  if (in.bad()) return NotFoundError("cannot read " + path.string());
-  return s.str();
-}
 
 const RiskInputFile* FindInput(const std::vector<RiskInputFile>& files, const std::string& label) {
   for (const auto& f : files)
@@ -308,7 +189,7 @@ std::string LevelName(double level) { return FormatDouble(std::round(level * 100
 
 Status ParseRiskSections(const YAML::Node& root, const std::string& file, const std::set<std::string>& available,
                          PipelineSpec& spec) {
-  SectionParser p(file, available);
+  RiskSections p(file, available);
   if (root["risk"]) ALMANAC_RETURN_IF_ERROR(p.ParseRisk(root["risk"], spec));
   if (root["var_backtest"]) ALMANAC_RETURN_IF_ERROR(p.ParseVarBacktest(root["var_backtest"], spec));
   return Status::Ok();
@@ -317,7 +198,6 @@ Status ParseRiskSections(const YAML::Node& root, const std::string& file, const 
 Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, const RunOptions& options) {
   const RiskStepSpec& rs = spec.risk;
   std::vector<RiskInputFile> out;
-  const std::filesystem::path dir = std::filesystem::path(spec.file).parent_path();
   for (const auto& [label, key, name] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"input.risk.positions", "risk.positions", rs.positions},
            {"input.risk.returns", "risk.returns", rs.returns},
@@ -325,25 +205,7 @@ Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, cons
            {"input.risk.scenarios", "risk.scenarios", rs.scenarios}}) {
     if (name.empty()) continue;
     RiskInputFile f{label, name, ""};
-    if (auto it = options.recorded_inputs.find(label); it != options.recorded_inputs.end()) {
-      f.bytes = it->second;
-    } else if (!options.reproduces.empty()) {
-      return FailedPreconditionError(key + ": run " + options.reproduces + " did not store its file '" + name +
-                                     "' (" + label + ")");
-    } else {
-      // The parser refused absolute names and '..'; a symbolic link must not lead out either.
-      std::error_code e1, e2;
-      const std::filesystem::path base = std::filesystem::weakly_canonical(dir.empty() ? "." : dir, e1);
-      const std::filesystem::path target = std::filesystem::weakly_canonical(dir / name, e2);
-      if (e1 || e2) return NotFoundError(key + ": cannot resolve " + (dir / name).string());
-      const auto rel = target.lexically_relative(base);
-      if (rel.empty() || *rel.begin() == "..")
-        return InvalidArgumentError(key + ": file '" + name + "' resolves to " + target.string() +
-                                    ", outside the pipeline file's folder " + base.string());
-      auto bytes = ReadFileBytes(dir / name);
-      if (!bytes.ok()) return bytes.status().WithContext(key);
-      f.bytes = std::move(*bytes);
-    }
+    ALMANAC_ASSIGN_OR_RETURN(f.bytes, ReadSectionInputFile(spec, options, label, key, name));
     out.push_back(std::move(f));
   }
   return out;

@@ -11,6 +11,7 @@
 #include "pipeline/evaluate.h"
 #include "pipeline/nowcast.h"
 #include "pipeline/risk_step.h"
+#include "pipeline/simulate_step.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -229,6 +230,7 @@ class Run {
     ALMANAC_RETURN_IF_ERROR(Train());
     ALMANAC_RETURN_IF_ERROR(Evaluate());
     Select();
+    if (spec_.simulate.enabled) ALMANAC_RETURN_IF_ERROR(Step("simulate", [&](StepResult& sr) { return Simulate(sr); }));
     if (spec_.risk.enabled) ALMANAC_RETURN_IF_ERROR(Step("risk", [&](StepResult& sr) { return Risk(sr); }));
     if (spec_.var_backtest.enabled)
       ALMANAC_RETURN_IF_ERROR(Step("var_backtest", [&](StepResult& sr) { return VarBacktest(sr); }));
@@ -508,6 +510,59 @@ class Run {
                  std::to_string(risk_plan_.request.num_paths) + " paths, horizon " +
                  std::to_string(risk_plan_.request.horizon) + "; highest ES" + FormatDouble(top * 100) + " " +
                  FormatFixed(worst, 2) + " (" + where + ")";
+    return Status::Ok();
+  }
+
+  // The simulate step (issue 24): the macro paths of the `simulate:` section stored as
+  // paths.f32 (float32 after a JSON header, risk::EncodeMacroPaths) and their quantiles as
+  // paths.summary.json, both cached by the content of the series, files and settings; the
+  // paths' SHA-256 is a param of the run (simulate.paths.sha256).
+  Status Simulate(StepResult& sr) {
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<RiskInputFile> files, ReadSimulateInputs(spec_, opts_));
+    std::vector<std::pair<std::string, std::string>> params;
+    Json file_ids = Json::object();
+    for (const auto& f : files) {
+      ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec, Output(f.label, f.bytes));
+      params.emplace_back(f.label.substr(6) + ".sha256", rec.sha256);  // simulate.scenarios.sha256
+      file_ids[f.label] = rec.sha256;
+    }
+    std::map<std::string, TimeSeries> all = data_;
+    for (const auto& [k, v] : derived_) all[k] = v;
+    ALMANAC_ASSIGN_OR_RETURN(SimulatePlan plan, BuildSimulatePlan(spec_, files, all, env_.threads));
+    std::map<std::string, TimeSeries> used;
+    for (const auto& k : plan.series) used[k] = all.at(k);
+    ALMANAC_ASSIGN_OR_RETURN(std::string content, SeriesContent(used));
+    const Json base = {{"data", Sha256Hex(content)}, {"files", file_ids}, {"settings", plan.settings}};
+    // One simulation gives both artifacts; it runs again only if one of them was cached alone.
+    std::optional<risk::StoredMacroPaths> computed;
+    auto simulate = [&]() -> Status {
+      if (computed) return Status::Ok();
+      ALMANAC_ASSIGN_OR_RETURN(computed, risk::SimulateMacroPathsForStorage(plan.request, {{"seed", plan.request.seed}}));
+      return Status::Ok();
+    };
+    Json key = base;
+    key["step"] = "simulate";
+    std::string paths_bytes, summary_bytes;
+    ALMANAC_RETURN_IF_ERROR(CachedOrCompute(sr, "paths.f32", key, [&]() -> Result<std::string> {
+      ALMANAC_RETURN_IF_ERROR(simulate());
+      return std::move(computed->bytes);
+    }, &paths_bytes));
+    const store::ArtifactRecord paths_rec = sr.outputs.back();
+    key["step"] = "simulate:summary";
+    ALMANAC_RETURN_IF_ERROR(CachedOrCompute(sr, "paths.summary.json", key, [&]() -> Result<std::string> {
+      ALMANAC_RETURN_IF_ERROR(simulate());
+      return CanonicalJson(computed->summary);
+    }, &summary_bytes));
+    ALMANAC_ASSIGN_OR_RETURN(Json summary, ParseJson(summary_bytes));
+    params.emplace_back("simulate.data.sha256", base["data"].get<std::string>());
+    params.emplace_back("simulate.settings", CompactJson(plan.settings));
+    params.emplace_back("simulate.paths.sha256", paths_rec.sha256);
+    ALMANAC_RETURN_IF_ERROR(tracker_.LogParams(result_.run_id, params));
+    ALMANAC_RETURN_IF_ERROR(tracker_.LogMetrics(result_.run_id, SimulateMetrics(summary)));
+    sr.summary = std::to_string(summary["scenarios"].size()) + " scenario(s) x " + std::to_string(plan.request.num_paths) +
+                 " paths x " + std::to_string(plan.request.horizon) + " periods x " + std::to_string(plan.series.size()) +
+                 " variables; paths.f32 " + FormatFixed(static_cast<double>(paths_bytes.size()) / (1 << 20), 2) + " MiB (" +
+                 paths_rec.sha256.substr(0, 12) + ")";
     return Status::Ok();
   }
 

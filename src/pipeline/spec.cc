@@ -8,6 +8,7 @@
 #include "almanac/pipeline.h"
 #include "pipeline/nowcast.h"
 #include "pipeline/risk_step.h"
+#include "pipeline/simulate_step.h"
 
 namespace almanac::pipeline {
 namespace {
@@ -101,16 +102,18 @@ class Parser {
     ALMANAC_RETURN_IF_ERROR(CheckKeys(root, "", {"name", "description", "experiment", "data", "transforms", "target",
                                                  "horizon", "levels", "models", "evaluation", "register", "promote",
                                                  "schedule", "timezone", "catchup", "trigger", "max_retries", "seed",
-                                                 "risk", "var_backtest", "nowcast"}));
+                                                 "risk", "var_backtest", "nowcast", "simulate"}));
     PipelineSpec spec;
     // A nowcast pipeline (issue 25) has no target or models of its own; a pipeline with a risk
     // section (issue 24) may train no forecaster: target and models are then optional.
     const bool nowcast = root["nowcast"].IsDefined();
     for (const char* req : {"name", "data", "target", "models"}) {
       const bool optional = std::string_view(req) == "target" || std::string_view(req) == "models";
-      if (!root[req] && !(optional && (nowcast || root["risk"])))
+      if (!root[req] && !(optional && (nowcast || root["risk"] || root["simulate"])))
         return InvalidArgumentError(file_ + ": " + req + ": required key is missing");
     }
+    if (nowcast && root["simulate"])
+      return Error(root["simulate"], "simulate", "a nowcast pipeline has no simulate step (put it in a pipeline of its own)");
     if (nowcast && (root["risk"] || root["var_backtest"]))
       return Error(root["risk"] ? root["risk"] : root["var_backtest"], root["risk"] ? "risk" : "var_backtest",
                    "a nowcast pipeline has no risk steps (put them in a pipeline of their own)");
@@ -135,6 +138,7 @@ class Parser {
     std::set<std::string> available(spec.series.begin(), spec.series.end());
     if (root["transforms"]) ALMANAC_RETURN_IF_ERROR(ParseTransforms(root["transforms"], spec, available));
     ALMANAC_RETURN_IF_ERROR(ParseRiskSections(root, file_, available, spec));
+    ALMANAC_RETURN_IF_ERROR(ParseSimulateSection(root, file_, available, spec));  // issue 24: stored macro paths
     if (root["target"]) {
       ALMANAC_ASSIGN_OR_RETURN(spec.target, String(root["target"], "target"));
       if (!available.count(spec.target)) {

@@ -119,62 +119,29 @@ Result<StressTestResult> RunStressTest(const StressTestRequest& req) {
                            FitPortfolioFactorModel(req.returns.assets, returns, specs, history, req.factor_options));
   ALMANAC_ASSIGN_OR_RETURN(out.historical, HistoricalPortfolioRisk(req.positions, req.fx, req.returns.assets, returns, req.risk));
 
-  // Scenarios: resolve them all before simulating, so a bad one fails before any work.
-  const Period first = *data.start + data.size();
-  std::vector<std::vector<models::PathCondition>> conditions;
-  if (req.scenarios) {
-    for (const auto& name : req.only) {
-      bool found = false;
-      for (const auto& sc : req.scenarios->scenarios) found = found || sc.name == name;
-      if (!found) return NotFoundError(req.scenarios->file + ": no scenario named " + QuoteForMessage(name));
-    }
-    for (const auto& sc : req.scenarios->scenarios) {
-      if (!req.only.empty() && std::find(req.only.begin(), req.only.end(), sc.name) == req.only.end()) continue;
-      ALMANAC_ASSIGN_OR_RETURN(auto conds, models::ResolveScenario(*req.scenarios, sc, data.names, first, req.horizon));
-      out.scenario_names.push_back(sc.name);
-      out.scenario_descriptions.push_back(sc.description);
-      conditions.push_back(std::move(conds));
-    }
-  } else {
-    out.scenario_names.push_back("unconditional");
-    out.scenario_descriptions.push_back("no conditions");
-    conditions.emplace_back();
-  }
-  std::unique_ptr<models::MultivariateForecaster> fitted_here;
-  const models::MultivariateForecaster* model = req.fitted_model.get();
-  if (model == nullptr) {
-    ALMANAC_ASSIGN_OR_RETURN(fitted_here, models::CreateMultivariate(req.model));
-    ALMANAC_RETURN_IF_ERROR(fitted_here->Fit(data));
-    model = fitted_here.get();
-  }
-  ALMANAC_ASSIGN_OR_RETURN(auto desc, model->Describe());
-  if (req.fitted_model != nullptr && desc.names != data.names) {
-    std::string have, want;
-    for (const auto& n : desc.names) have += (have.empty() ? "" : ", ") + n;
-    for (const auto& n : data.names) want += (want.empty() ? "" : ", ") + n;
-    return InvalidArgumentError("stress test: the fitted " + desc.method + " has the variables (" + have +
-                                ") but the macro data have (" + want + "); give the model's series in its order");
-  }
-  out.model_method = desc.method;
+  // The macro model and scenarios (macro_paths.cc): every scenario resolved before any work.
+  MacroSimulationRequest macro{.data = data,
+                               .model = req.model,
+                               .fitted_model = req.fitted_model,
+                               .scenarios = req.scenarios,
+                               .only = req.only,
+                               .num_paths = req.num_paths,
+                               .horizon = req.horizon,
+                               .shocks = req.shocks,
+                               .shock_dof = req.shock_dof,
+                               .model_parameter_uncertainty = req.model_parameter_uncertainty,
+                               .seed = req.risk.seed,
+                               .threads = req.risk.threads};
+  ALMANAC_ASSIGN_OR_RETURN(MacroScenarioSimulator sim, MacroScenarioSimulator::Create(macro));
+  out.scenario_names = sim.scenario_names();
+  out.scenario_descriptions = sim.scenario_descriptions();
+  out.model_method = sim.model_method();
   PortfolioRiskOptions ro = req.risk;
   for (size_t f = 0; f < factor_var.size(); ++f)
     ro.last_values.emplace_back(factor_names[f], data.values[factor_var[f]].back());
-  for (size_t s = 0; s < conditions.size(); ++s) {
-    models::PathSimulationRequest sim{.num_paths = req.num_paths,
-                                      .horizon = req.horizon,
-                                      .shocks = req.shocks,
-                                      .t_dof = req.shock_dof,
-                                      .seed = req.risk.seed,
-                                      .conditions = conditions[s],
-                                      .parameter_uncertainty = req.model_parameter_uncertainty,
-                                      .threads = req.risk.threads};
-    auto paths = model->SimulatePaths(sim);
-    if (!paths.ok()) return paths.status().WithContext("scenario " + out.scenario_names[s]);
-    if (paths->first_period && *paths->first_period != first)
-      return InvalidArgumentError("stress test: the fitted " + desc.method + " simulates from " +
-                                  paths->first_period->ToString() + " but the macro data end before " +
-                                  first.ToString() + "; give the data the model was fitted on");
-    auto risk = SimulatePortfolioRisk(req.positions, req.fx, out.factor_model, *paths, ro);
+  for (size_t s = 0; s < out.scenario_names.size(); ++s) {
+    ALMANAC_ASSIGN_OR_RETURN(models::SimulatedPaths paths, sim.Simulate(s));
+    auto risk = SimulatePortfolioRisk(req.positions, req.fx, out.factor_model, paths, ro);
     if (!risk.ok()) return risk.status().WithContext("scenario " + out.scenario_names[s]);
     out.scenarios.push_back(std::move(*risk));
   }

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <filesystem>
 #include <regex>
@@ -655,6 +656,73 @@ TEST_F(MonitorTest, Issue24ReportWithARiskSection) {
   r = Cli({"report", "gdp@1", "-o", d / "x.html", "--risk", d / "not-risk.json"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("not-risk.json: not a risk report"));
+  EXPECT_FALSE(std::filesystem::exists(d / "x.html"));
+}
+
+// Issue 24: the risk section's contribution charts from a real `risk portfolio -o` report: one
+// chart by position and one by factor per scenario, whose bars add up to the scenario's 99 %
+// Monte Carlo ES at its last horizon; a report without contributions gets no chart (no error);
+// malformed contributions are refused naming the file, and no report is written.
+TEST_F(MonitorTest, Issue24ReportContributionCharts) {
+  TempDir d;
+  const std::string p = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/portfolio/";
+  auto r = Cli({"--quiet", "risk", "portfolio", "--input", std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv",
+                "--positions", p + "positions.csv", "--returns", p + "asset_returns.csv", "--fx", p + "fx.csv",
+                "--scenarios", p + "scenarios.yaml", "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths",
+                "300", "--seed", "7", "-o", d / "risk.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"--quiet", "report", "gdp@1", "-o", d / "report.html", "--risk", d / "risk.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = ReadFile(d / "report.html");
+  auto risk = ParseJson(ReadFile(d / "risk.json"));
+  ASSERT_TRUE(risk.ok());
+  const std::regex bar_re("<rect [^>]*data-name=\"([^\"]*)\" data-es=\"([^\"]+)\"");
+  for (size_t s = 0; s < 3; ++s) {
+    const Json& last = (*risk)["scenarios"][s]["horizons"].back();
+    double es99 = NAN;
+    for (const auto& f : last["figures"])
+      if (f["method"] == "monte_carlo" && f["level"].get<double>() == 0.99) es99 = f["es"].get<double>();
+    ASSERT_TRUE(std::isfinite(es99));
+    for (const std::string kind : {"pos", "factor"}) {
+      const std::string id = "risk-contrib-" + kind + "-" + std::to_string(s);
+      const size_t at = text.find("<svg id=\"" + id + "\"");
+      ASSERT_NE(at, std::string::npos) << id;
+      const std::string svg = text.substr(at, text.find("</svg>", at) - at);
+      double sum = 0, total = NAN;
+      size_t bars = 0;
+      for (auto it = std::sregex_iterator(svg.begin(), svg.end(), bar_re); it != std::sregex_iterator(); ++it) {
+        if ((*it)[1] == "total") {
+          total = std::stod((*it)[2]);
+        } else {
+          sum += std::stod((*it)[2]);
+          ++bars;
+        }
+      }
+      EXPECT_EQ(bars, kind == "pos" ? 5u : 4u) << id;  // 5 positions; drift, 2 factors, specific
+      EXPECT_NEAR(total, es99, 1e-9 * std::max(1.0, std::abs(es99))) << id;
+      EXPECT_NEAR(sum, total, 1e-6 * std::max(1.0, std::abs(total))) << id;
+    }
+  }
+  // Without contributions: the section, no chart.
+  Json bare = *risk;
+  for (auto& sc : bare["scenarios"])
+    for (auto& hz : sc["horizons"])
+      for (auto& f : hz["figures"]) {
+        f.erase("positions");
+        f.erase("components");
+      }
+  WriteFile(d / "bare.json", CompactJson(bare));
+  r = Cli({"--quiet", "report", "gdp@1", "-o", d / "bare.html", "--risk", d / "bare.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ReadFile(d / "bare.html"), HasSubstr("<table id=\"risk-scenarios\">"));
+  EXPECT_THAT(ReadFile(d / "bare.html"), Not(HasSubstr("risk-contrib")));
+  // Malformed: a non-numeric contribution; the error names the file and the place.
+  Json bad = *risk;
+  bad["scenarios"][1]["horizons"][7]["figures"][0]["positions"][2]["es"] = "n/a";
+  WriteFile(d / "bad.json", CompactJson(bad));
+  r = Cli({"report", "gdp@1", "-o", d / "x.html", "--risk", d / "bad.json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("bad.json: scenarios[1].horizons[7].figures[0].positions[2]"));
   EXPECT_FALSE(std::filesystem::exists(d / "x.html"));
 }
 

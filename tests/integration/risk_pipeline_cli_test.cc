@@ -1,6 +1,7 @@
 // End-to-end tests of issue 24's tracked risk (in multi_cli_test): the sample risk pipeline
 // run and reproduced through `almanac run` / `almanac reproduce`, `risk portfolio
 // --experiment` recording a run, and asset returns read from series of the workspace.
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -99,6 +100,75 @@ TEST_F(RiskTrackingCliTest, Issue24SamplePipelineRunsCachesAndReproducesByteForB
   EXPECT_THAT(rep.out, HasSubstr("every artifact is byte-identical"));
   EXPECT_THAT(rep.out, HasSubstr("risk.json"));
   EXPECT_THAT(rep.out, Not(HasSubstr("false")));
+}
+
+// Issue 24: the sample simulate pipeline stores the macro paths (paths.f32) with their content
+// id as a param; `almanac risk simulate` with the same data, scenarios and seed writes the
+// same bytes; cached and reproduced; bad input is refused with nothing written.
+TEST_F(RiskTrackingCliTest, Issue24SimulateStepAndCliStoreTheSamePaths) {
+  const std::string pipeline = kRisk + "simulate.yaml";
+  auto r = Run({"run", pipeline});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("3 scenario(s) x 500 paths x 8 periods x 3 variables; paths.f32"));
+  const std::string id = RunIdAfter(r.out, "\nrun ");
+  ASSERT_EQ(id.size(), 17u) << r.out;
+  const Json run = ShowRun(id);
+  const std::string paths_sha = run["params"].value("simulate.paths.sha256", "");
+  ASSERT_EQ(paths_sha.size(), 64u) << run["params"].dump();
+  EXPECT_EQ(run["params"]["simulate.scenarios.sha256"], Sha256Hex(ReadFile(kBook + "scenarios.yaml")));
+  EXPECT_TRUE(run["metrics"].contains("simulate.severely_adverse.us:unemp.p50")) << run["metrics"].dump();
+  const std::string artifacts = run["artifacts"].dump();
+  for (const char* a : {"paths.f32", "paths.summary.json", "input.simulate.scenarios", paths_sha.c_str()})
+    EXPECT_THAT(artifacts, HasSubstr(a));
+
+  // The command line: the same bytes, and the summary.
+  r = Run({"--quiet", "risk", "simulate", "--as-of", "2010-01-15", "--scenarios", kBook + "scenarios.yaml", "--paths",
+           "500", "--seed", "7", "-o", dir_ / "paths.f32", "--summary", dir_ / "summary.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Sha256Hex(ReadFile(dir_ / "paths.f32")), paths_sha);
+  EXPECT_THAT(r.out, HasSubstr("severely_adverse  us:unemp"));
+  auto summary = ParseJson(ReadFile(dir_ / "summary.json"));
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ((*summary)["paths_file"]["sha256"], paths_sha);
+  EXPECT_EQ((*summary)["scenarios"][2]["variables"][1]["periods"][7]["p50"], 12.5);  // conditioned on the scenario
+
+  // Again: from the cache; reproduced byte for byte.
+  auto again = Run({"run", pipeline, "--format", "csv"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("simulate,cached"));
+  auto rep = Run({"reproduce", id}, "auditor");
+  EXPECT_EQ(rep.exit_code, 0) << rep.out << rep.err;
+  EXPECT_THAT(rep.out, HasSubstr("every artifact is byte-identical"));
+  EXPECT_THAT(rep.out, HasSubstr("paths.f32"));
+
+  // Bad input: a clear error and no file.
+  WriteFile(dir_ / "bad.yaml", "horizon: 8\nseries: [us:tbilrate, us:unemp, us:infl]\nscenarios:\n  x:\n    paths:\n"
+                               "      us:gdp: [1, 2, 3, 4, 5, 6, 7, 8]\n");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--paths", "1000000"}, "exceed the cap of 33554432 values (128 MiB); at most 466033 paths"},
+      {{"--seed", "-3"}, "--seed must be a non-negative integer"},
+      {{"-H", "0"}, "horizon must be at least 1, got 0"},
+      {{"-H", "4"}, "scenarios.yaml:13: scenarios.adverse.paths.us:unemp: the path has 8 values but the horizon is 4"},
+      {{"--scenarios", dir_ / "bad.yaml"}, "bad.yaml:6"},
+      {{"--only", "mild"}, "no scenario named 'mild'"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"risk", "simulate", "--as-of", "2010-01-15", "-o", dir_ / "x.f32"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    // The defaults of the case, where it does not set them.
+    for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--scenarios", kBook + "scenarios.yaml"}, {"--paths", "50"}, {"--seed", "7"}})
+      if (std::find(c.args.begin(), c.args.end(), option) == c.args.end()) args.insert(args.end(), {option, value});
+    auto bad = Run(args);
+    EXPECT_NE(bad.exit_code, 0) << c.message;
+    EXPECT_THAT(bad.err, HasSubstr(c.message));
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "x.f32")) << c.message;
+    std::filesystem::remove(dir_ / "x.f32");
+  }
 }
 
 TEST_F(RiskTrackingCliTest, Issue24PipelineFileNamesStayInsideItsFolder) {

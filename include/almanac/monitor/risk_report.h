@@ -36,9 +36,14 @@ Result<ModelRiskReport> BuildModelRiskReport(store::Store& store, store::Artifac
 // The section (<h2 id="risk"> ...): the macro model and inputs' SHA-256, a scenario table
 // (per scenario and horizon: mean, point and the Monte Carlo VaR and ES at each level,
 // id="risk-scenarios"), the P&L histogram of each scenario's last horizon as inline SVG
-// (id="risk-hist-N"), and the historical revaluation's figures (id="risk-historical").
-// InvalidArgument naming `source` when `report` has no 'scenarios' array or a scenario lacks
-// its name or horizons.
+// (id="risk-hist-N"), the Euler contributions to the ES of that horizon's highest-level Monte
+// Carlo figure as horizontal bar charts by position (id="risk-contrib-pos-N") and by component
+// (id="risk-contrib-factor-N"; largest first, beyond 15 summed as "others", the total last;
+// none when the report has no contributions), and the historical revaluation's figures
+// (id="risk-historical"). InvalidArgument naming `source` when `report` has no 'scenarios'
+// array, a scenario lacks its name or horizons, a contribution list is not an array of
+// {name, finite var, finite es}, or the charted contributions do not add up to the figure's
+// VaR or ES (naming the scenario, horizon and figure).
 Result<std::string> RiskSectionHtml(const Json& report, std::string_view source);
 
 // The section (<h2 id="var-backtest"> ...): the test table (observations, exceptions against
