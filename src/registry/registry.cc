@@ -61,6 +61,7 @@ Result<std::string> BuildPackage(const PackageManifest& m, const Json& envelope)
                    {"transforms", m.transforms},
                    {"pipeline_hash", m.pipeline_hash},
                    {"almanac_version", m.almanac_version}};
+  if (!m.variables.empty()) manifest["variables"] = m.variables;
   return CanonicalJson({{"format", "almanac-model-package"},
                         {"format_version", kPackageFormatVersion},
                         {"manifest", manifest},
@@ -93,6 +94,20 @@ Result<ParsedPackage> ParsePackage(std::string_view bytes) {
     p.manifest.transforms = mj.at("transforms");
     p.manifest.pipeline_hash = mj.at("pipeline_hash").get<std::string>();
     p.manifest.almanac_version = mj.at("almanac_version").get<std::string>();
+    if (mj.contains("variables")) {
+      const Json& vars = mj["variables"];
+      if (!vars.is_array()) return InvalidArgumentError("malformed model package manifest: variables must be a list");
+      for (size_t i = 0; i < vars.size(); ++i) {
+        if (!vars[i].is_string() || vars[i].get<std::string>().empty())
+          return InvalidArgumentError("malformed model package manifest: variables[" + std::to_string(i) +
+                                      "] must be a non-empty string");
+        std::string name = vars[i].get<std::string>();
+        if (std::find(p.manifest.variables.begin(), p.manifest.variables.end(), name) != p.manifest.variables.end())
+          return InvalidArgumentError("malformed model package manifest: variable " + QuoteForMessage(name) +
+                                      " is listed twice");
+        p.manifest.variables.push_back(std::move(name));
+      }
+    }
     p.model_envelope = j["model"];
     return p;
   } catch (const Json::exception& e) {
