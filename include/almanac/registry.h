@@ -144,4 +144,22 @@ class Registry {
   const Clock& clock_;
 };
 
+// ------------------------------------------------------- a version's package, by reference
+
+// "NAME@VERSION" split at the last '@': VERSION is a number or production, staging, latest.
+// InvalidArgument naming the reference when either part is empty or there is no '@'.
+Result<std::pair<std::string, std::string>> SplitVersionRef(std::string_view ref);
+
+struct VersionPackage {
+  ModelVersionRecord version;
+  ParsedPackage package;
+  std::string id;     // "NAME@N", the resolved number
+  std::string bytes;  // the package as stored (its SHA-256 is version.artifact_sha256)
+};
+// Resolves `ref` ("NAME@VERSION", SplitVersionRef) with registry.Resolve, reads the package
+// from `artifacts` by the SHA-256 the registry recorded (DataLoss when the bytes differ) and
+// parses it (ParsePackage). NotFound for an unknown model or version; InvalidArgument for a
+// malformed reference. Reads only.
+Result<VersionPackage> ReadVersionPackage(Registry& registry, store::ArtifactStore& artifacts, std::string_view ref);
+
 }  // namespace almanac::registry

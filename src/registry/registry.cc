@@ -377,4 +377,31 @@ Result<Lineage> Registry::GetLineage(std::string_view model, int64_t version) {
   return l;
 }
 
+// ------------------------------------------------------- a version's package, by reference
+
+Result<std::pair<std::string, std::string>> SplitVersionRef(std::string_view ref) {
+  const size_t at = ref.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == ref.size())
+    return InvalidArgumentError("model version " + QuoteForMessage(ref) +
+                                " is not NAME@VERSION (e.g. macro@3, or macro@production)");
+  return std::make_pair(std::string(ref.substr(0, at)), std::string(ref.substr(at + 1)));
+}
+
+Result<VersionPackage> ReadVersionPackage(Registry& registry, store::ArtifactStore& artifacts, std::string_view ref) {
+  ALMANAC_ASSIGN_OR_RETURN(auto parts, SplitVersionRef(ref));
+  const auto& [name, which] = parts;
+  Result<ModelVersionRecord> v = registry.Resolve(name, which);
+  if (!v.ok()) return v.status().WithContext(std::string(ref));
+  VersionPackage out;
+  out.version = *v;
+  out.id = VersionId(v->model, v->version);
+  auto bytes = artifacts.Get(v->artifact_name, v->artifact_sha256);
+  if (!bytes.ok()) return bytes.status().WithContext("the package of " + out.id);
+  auto package = ParsePackage(*bytes);
+  if (!package.ok()) return package.status().WithContext("the package of " + out.id);
+  out.package = std::move(*package);
+  out.bytes = std::move(*bytes);
+  return out;
+}
+
 }  // namespace almanac::registry
