@@ -620,9 +620,17 @@ schemas.update({
                                   "the scenarios' series list"},
         "as_of": {"type": "string", "format": "date",
                   "description": "Use the series as known on this date (not in the future)"},
-        "model": {"type": "string", "enum": ["var", "bvar"], "description": "Default: the scenarios' model, else var"},
+        "model": {"type": "string",
+                  "description": "var or bvar (default: the scenarios' model, else var), or NAME@VERSION as "
+                                 "registered_model"},
+        "registered_model": {"type": "string",
+                             "description": "NAME@VERSION (a number, production, staging or latest) of a var/bvar "
+                                            "registered with `almanac var ... --register`: simulated as fitted, no "
+                                            "refit; the series default to its variables; 404 for an unknown model "
+                                            "or version, 409 for a univariate one"},
         "params": {"type": "object", "additionalProperties": True,
-                   "description": "Model parameters as for `almanac var`, over the scenarios' (lags at most 12)"},
+                   "description": "Model parameters as for `almanac var`, over the scenarios' (lags at most 12); "
+                                  "not with registered_model"},
         "positions": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}},
                                 {"type": "object"}],
                       "description": "CSV text (asset, exposure, currency?, id?) or JSON: an array of "
@@ -722,7 +730,8 @@ schemas.update({
                     "description": "Origins without a realised return for their target period"},
         "backtest": {"type": "object",
                      "description": "observations, exceptions, expected_exceptions, Kupiec, Christoffersen "
-                                    "independence and conditional coverage (LR and p), n00..n11, binomial_cdf, zone"},
+                                    "independence and conditional coverage (LR and p), zone (risk::AsOfBacktestJson, as the "
+                                    "CLI and the pipeline's var_backtest.json)"},
         "request_id": {"type": "string"}},
         ["inputs", "settings", "points", "skipped", "backtest", "request_id"],
         description="What `almanac --format json risk var-backtest` prints"),

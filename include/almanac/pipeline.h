@@ -138,6 +138,9 @@ struct RiskStepSpec {
   std::vector<std::string> series;
   std::string model_type;  // var or bvar (default: the scenario file's, else var)
   Json model_params = Json::object();  // over the scenario file's
+  // issue 24: `model: NAME@VERSION`, a registered var/bvar simulated as it was fitted (no
+  // refit; model_type and model_params stay empty). Its package is stored with the run.
+  std::string registered_model;
   std::vector<std::string> only;
   std::vector<std::string> factors;  // default: every model variable
   bool factor_changes = false;

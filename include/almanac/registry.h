@@ -38,7 +38,7 @@ struct PackageManifest {
   std::string model_type;        // e.g. "auto_ets"
   Json model_spec;               // {"type":..., "params":...}
   std::string snapshot_id;       // training data
-  std::string target;            // series the model forecasts
+  std::string target;            // series the model forecasts ("" for a multivariate model)
   std::string frequency;         // "Q"
   std::string history_end;       // last period of the training data
   int horizon = 0;
@@ -47,6 +47,10 @@ struct PackageManifest {
   Json transforms = Json::array();  // how the target was derived
   std::string pipeline_hash;
   std::string almanac_version;
+  // A multivariate model (var, bvar): its variables, the series in model order (issue 24).
+  // Empty for univariate models, whose packages then have no "variables" key at all, so
+  // their bytes (and SHA-256) are those of packages written before the field existed.
+  std::vector<std::string> variables;
 };
 
 // The package: {"format":"almanac-model-package","format_version":1,"manifest":{...},
@@ -57,7 +61,9 @@ struct ParsedPackage {
   Json model_envelope;
 };
 // Parses and checks the structure. Never executes anything: the envelope is returned as data
-// for models::ForecasterRegistry::Load. InvalidArgument / FailedPrecondition (newer format).
+// for models::ForecasterRegistry::Load (or LoadMultivariate when manifest.variables is not
+// empty). InvalidArgument / FailedPrecondition (newer format). "variables" is optional (older
+// packages lack it) and, when present, must be a list of distinct non-empty strings.
 Result<ParsedPackage> ParsePackage(std::string_view bytes);
 
 // ---------------------------------------------------------------------------- registry
@@ -137,5 +143,23 @@ class Registry {
   store::Store& store_;
   const Clock& clock_;
 };
+
+// ------------------------------------------------------- a version's package, by reference
+
+// "NAME@VERSION" split at the last '@': VERSION is a number or production, staging, latest.
+// InvalidArgument naming the reference when either part is empty or there is no '@'.
+Result<std::pair<std::string, std::string>> SplitVersionRef(std::string_view ref);
+
+struct VersionPackage {
+  ModelVersionRecord version;
+  ParsedPackage package;
+  std::string id;     // "NAME@N", the resolved number
+  std::string bytes;  // the package as stored (its SHA-256 is version.artifact_sha256)
+};
+// Resolves `ref` ("NAME@VERSION", SplitVersionRef) with registry.Resolve, reads the package
+// from `artifacts` by the SHA-256 the registry recorded (DataLoss when the bytes differ) and
+// parses it (ParsePackage). NotFound for an unknown model or version; InvalidArgument for a
+// malformed reference. Reads only.
+Result<VersionPackage> ReadVersionPackage(Registry& registry, store::ArtifactStore& artifacts, std::string_view ref);
 
 }  // namespace almanac::registry

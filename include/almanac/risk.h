@@ -390,6 +390,16 @@ struct StressTestRequest {
   std::shared_ptr<const models::MultivariateForecaster> fitted_model;
 };
 
+// The macro model of a registered version, for StressTestRequest.fitted_model: `envelope` is
+// its package's model envelope (registry::ParsedPackage::model_envelope), `id` its
+// "NAME@VERSION" and `model_type` its manifest's model_type, for messages. FailedPrecondition
+// naming the version and its type when the envelope's type does not simulate macro paths (a
+// univariate model such as auto_ets, or arimax): only var and bvar versions do. Errors of
+// models::LoadMultivariate (InvalidArgument, DataLoss) otherwise, with the version named.
+Result<std::shared_ptr<const models::MultivariateForecaster>> LoadMacroModel(std::string_view id,
+                                                                             std::string_view model_type,
+                                                                             const Json& envelope);
+
 struct StressTestResult {
   std::string model_method;             // the macro model's description
   std::vector<std::string> variables;
@@ -574,5 +584,14 @@ Result<DecodedMacroPaths> DecodeMacroPaths(std::string_view bytes);
 //   {"scenario": S, "variables": [{"variable": V, "periods": [{"h", "period", "mean", "sd",
 //    "p01", ..., "p99"}]}]}
 Json MacroPathsSummary(const std::string& scenario, const models::SimulatedPaths& paths);
+// The result as JSON, as `almanac risk var-backtest --format json`, POST /v1/risk/var-backtest
+// and the pipeline's var_backtest.json give it (one builder for the three):
+//   {"points": [{"origin","as_of","target","var","es","pnl","exception"}, ...],
+//    "skipped": [origin, ...],
+//    "backtest": {"observations","level","exceptions","expected_exceptions","kupiec_lr",
+//                 "kupiec_p","independence_lr","independence_p","conditional_coverage_lr",
+//                 "conditional_coverage_p","zone"}}
+// Callers add "inputs" (and "settings") of their own.
+Json AsOfBacktestJson(const AsOfBacktestResult& result);
 
 }  // namespace almanac::risk

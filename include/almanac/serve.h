@@ -200,7 +200,7 @@ struct ServableEvent {
   int64_t version = 0;
   ServableState state = ServableState::kNew;
   std::vector<std::string> labels;
-  std::string error;  // kError only
+  std::string error;  // kError; for kDisabled, why a version is not served (multivariate)
 };
 
 // ------------------------------------------------------------------------------ loader
@@ -222,12 +222,17 @@ struct LoadedVersion {
   std::vector<std::string> input_series;
   std::optional<Date> snapshot_as_of;
   int64_t loaded_at = 0;
+  // issue 24: set for a multivariate (var, bvar) package, which /v1/forecast cannot serve:
+  // why, naming the version and its type. IMPORTANT: `forecaster` is null then; the manager
+  // never hands such a version out (Get answers FailedPrecondition with this text).
+  std::string not_servable;
 };
 
 // Loads one version: reads the package through `artifacts` (NotFound when missing, DataLoss
 // when its bytes do not match the registered SHA-256), parses it (InvalidArgument /
 // FailedPrecondition for a malformed or newer package) and deserializes the model (never
 // executing anything from it). `series` (optional) supplies the snapshot's keys and date.
+// A multivariate package loads as a version with `not_servable` set and no forecaster.
 Result<std::shared_ptr<const LoadedVersion>> LoadVersion(const AspiredVersion& version, store::ArtifactStore& artifacts,
                                                          const models::ForecasterRegistry& models,
                                                          store::SeriesStore* series, const Clock& clock);
@@ -285,7 +290,8 @@ class ServableManager {
 
   // NotFound when the model is not served, the alias has no loaded version, or the version
   // is not loaded by this server (the message says which versions are). InvalidArgument for
-  // an unknown alias.
+  // an unknown alias. FailedPrecondition naming the version and its type when the version
+  // asked for (by number or alias) is multivariate (LoadedVersion::not_servable).
   Result<ServableHandle> Get(std::string_view model, const VersionRef& ref) const;
   // Versions loaded now, by model.
   std::map<std::string, std::vector<ServableHandle>> Loaded() const;
@@ -301,6 +307,9 @@ class ServableManager {
     // model -> label -> version; model -> version number -> loaded version
     std::map<std::string, std::map<std::string, int64_t>> labels;
     std::map<std::string, std::map<int64_t, std::shared_ptr<const LoadedVersion>>> versions;
+    // Aspired versions that are not servable (multivariate), and the labels they hold.
+    std::map<std::string, std::map<int64_t, std::shared_ptr<const LoadedVersion>>> not_servable;
+    std::map<std::string, std::map<std::string, int64_t>> not_servable_labels;
   };
   void Publish(const std::string& model, int64_t version, ServableState state, const std::vector<std::string>& labels,
                const std::string& error);

@@ -254,6 +254,10 @@ Runner DefineVar(CLI::App& cmd, GlobalOptions& g) {
                "simulate (bvar): draw the coefficients from the posterior once per path");
   cmd.add_option("-o,--output", a->output, "simulate: write the paths as CSV to this file (default: stdout)");
   cmd.add_option("--from", a->from, "simulate: from a model saved with --save (no fit, no series)");
+  cmd.add_option("--register", a->register_model,
+                 "Register the fitted var/bvar as the next version of this model (a tracked run; "
+                 "almanac risk portfolio --model NAME@VERSION simulates from it)");
+  cmd.add_option("--experiment", a->experiment, "With --register: the run's experiment (default: the model's name)");
   return [&g, a] { return RunVar(g, *a); };
 }
 

@@ -47,6 +47,10 @@ struct VarArgs {
   bool parameter_uncertainty = false;
   std::string output;  // CSV file (default: stdout)
   std::string from;    // simulate from a model saved with --save instead of fitting
+  // issue 24: register the fitted var/bvar as the next version of this model (a tracked run in
+  // `experiment`, default the model's name; the package's manifest lists the variables).
+  std::string register_model;
+  std::string experiment;
 };
 int RunVar(const GlobalOptions& g, const VarArgs& a);
 

@@ -6,12 +6,16 @@
 #include <iostream>
 #include <sstream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "almanac/core/hash.h"
 #include "almanac/data.h"
+#include "almanac/data/transforms.h"
 #include "almanac/models.h"
+#include "almanac/registry.h"
 #include "almanac/risk.h"
 #include "almanac/tracking.h"
 #include "cli/commands_pipeline.h"
@@ -300,11 +304,67 @@ Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, J
   return req;
 }
 
-Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& a, models::ModelSpec* model) {
+// A registered var/bvar version (--model NAME@VERSION, issue 24), loaded for the stress test.
+struct RegisteredMacro {
+  std::shared_ptr<const models::MultivariateForecaster> model;
+  std::string id;      // NAME@N
+  std::string sha256;  // of the package
+};
+
+// Resolves --model NAME@VERSION in the workspace's registry, reads the package by its SHA-256
+// and loads the model (risk::LoadMacroModel: FailedPrecondition for a univariate version).
+// Adjusts `a` to it: the model type, the series (default: the package's variables) and the
+// transform the version was fitted on. Reads only.
+Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, RiskPortfolioArgs& a) {
+  const std::string ref = a.model.model;
+  if (!a.model_file.empty())
+    return InvalidArgumentError("give one of --model " + ref + " and --model-file " + a.model_file);
+  if (!a.model.params.empty() || !a.model.params_json.empty() || a.lags >= 0)
+    return InvalidArgumentError("--params and --lags do not apply to the registered model " + ref +
+                                " (it is simulated as it was fitted)");
+  ALMANAC_ASSIGN_OR_RETURN(std::unique_ptr<Env> env, OpenEnv(g, false));
+  registry::Registry reg(env->ws->store(), SystemClock());
+  ALMANAC_ASSIGN_OR_RETURN(registry::VersionPackage vp, registry::ReadVersionPackage(reg, *env->artifacts, ref));
+  const registry::PackageManifest& m = vp.package.manifest;
+  RegisteredMacro out;
+  ALMANAC_ASSIGN_OR_RETURN(out.model, risk::LoadMacroModel(vp.id, m.model_type, vp.package.model_envelope));
+  out.id = vp.id;
+  out.sha256 = vp.version.artifact_sha256;
+  a.model.model = out.model->spec().type;
+  if (a.data.series.empty() && a.data.input.empty()) a.data.series = m.variables;
+  // The transform the version's variables were derived with (almanac var --transform).
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<data::TransformSpec> ts, data::TransformsFromJson(m.transforms));
+  std::string fitted_op = "none";
+  for (const auto& t : ts) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string op, data::CanonicalTransformName(t.op));
+    fitted_op = op;
+  }
+  ALMANAC_ASSIGN_OR_RETURN(std::string given_op, data::CanonicalTransformName(a.data.transform.empty() ? "none"
+                                                                                                      : a.data.transform));
+  if (given_op == "none") {
+    a.data.transform = fitted_op;
+  } else if (given_op != fitted_op) {
+    return InvalidArgumentError("--transform " + a.data.transform + ": " + vp.id + " was fitted on " + fitted_op +
+                                " of its series");
+  }
+  return out;
+}
+
+Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& args, models::ModelSpec* model) {
   Json inputs = Json::object();
   MultiDataArgs data_args;
   ReturnSeries return_series;
+  RiskPortfolioArgs a = args;
+  std::optional<RegisteredMacro> registered;
+  if (a.model.model.find('@') != std::string::npos) {
+    ALMANAC_ASSIGN_OR_RETURN(registered, LoadRegisteredMacro(g, a));
+  }
   ALMANAC_ASSIGN_OR_RETURN(risk::StressTestRequest req, BuildStressRequest(a, inputs, data_args, return_series));
+  if (registered) {
+    req.model = registered->model->spec();
+    req.fitted_model = registered->model;
+    inputs["registered_model"] = {{"version", registered->id}, {"sha256", registered->sha256}};
+  }
   ALMANAC_ASSIGN_OR_RETURN(DataSource ds, OpenData(g, data_args));
   ALMANAC_ASSIGN_OR_RETURN(req.data, ReadMulti(*ds.store, ds.keys, ds.as_of, data_args.transform));
   // issue 24 (registered models, first step): a fitted VAR/BVAR from a file, not refitted.
@@ -353,7 +413,8 @@ std::vector<std::pair<std::string, std::string>> RunParams(const std::string& co
   for (const auto& [k, v] : inputs.items()) {
     if (v.is_object() && v.contains("sha256")) {
       out.emplace_back(k + ".sha256", text(v["sha256"]));
-      if (v.contains("file")) out.emplace_back(k + ".file", text(v["file"]));
+      for (const char* extra : {"file", "version"})
+        if (v.contains(extra)) out.emplace_back(k + "." + extra, text(v[extra]));
     } else {
       out.emplace_back(k, text(v));
     }
@@ -461,6 +522,10 @@ int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a) {
   RiskPortfolioArgs pa = a.portfolio;
   pa.levels = a.level;
   ReturnSeries return_series;
+  if (pa.model.model.find('@') != std::string::npos)
+    return ReportError(InvalidArgumentError("--model " + pa.model.model +
+                                            ": var-backtest refits the macro model at every origin on the data known "
+                                            "then; a registered version cannot be used (give var or bvar)"));
   auto req = BuildStressRequest(pa, inputs, data_args, return_series);
   if (!req.ok()) return ReportError(req.status());
   if (req->risk.levels.size() != 1) return ReportError(InvalidArgumentError("--level: give one level, e.g. 0.99"));
@@ -489,25 +554,11 @@ int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a) {
   auto r = risk::BacktestPortfolioAsOf(bt);
   if (!r.ok()) return ReportError(r.status());
   Table t{{"origin", "as_of", "target", "var", "es", "pnl", "exception"}, {}};
-  Json points = Json::array();
-  for (const auto& p : r->points) {
+  for (const auto& p : r->points)
     t.Add({p.origin.ToString(), p.as_of.ToString(), p.target.ToString(), p.var, p.es, p.pnl, p.exception});
-    points.push_back({{"origin", p.origin.ToString()}, {"as_of", p.as_of.ToString()}, {"target", p.target.ToString()},
-                      {"var", p.var}, {"es", p.es}, {"pnl", p.pnl}, {"exception", p.exception}});
-  }
-  const risk::VaRBacktest& b = r->backtest;
-  Json summary = {{"observations", b.observations},
-                  {"level", b.level},
-                  {"exceptions", b.exceptions},
-                  {"expected_exceptions", b.expected_exceptions},
-                  {"kupiec_lr", b.kupiec.statistic},
-                  {"kupiec_p", b.kupiec.p_value},
-                  {"independence_lr", b.independence.statistic},
-                  {"independence_p", b.independence.p_value},
-                  {"conditional_coverage_lr", b.conditional_coverage.statistic},
-                  {"conditional_coverage_p", b.conditional_coverage.p_value},
-                  {"zone", std::string(risk::TrafficLightName(b.zone))}};
-  Json out{{"inputs", inputs}, {"points", points}, {"skipped", r->skipped}, {"backtest", summary}};
+  Json out = risk::AsOfBacktestJson(*r);
+  out["inputs"] = inputs;
+  const Json& summary = out["backtest"];
   std::string run_id;
   if (!pa.experiment.empty()) {
     Json settings = {{"paths", bt.base.num_paths}, {"seed", bt.base.risk.seed}, {"from", a.from}, {"to", a.to},

@@ -41,7 +41,7 @@ int RunRiskBacktest(const GlobalOptions& g, const RiskBacktestArgs& a);
 // distribution, VaR/ES and contributions per horizon (docs/risk.md, "Stress test").
 struct RiskPortfolioArgs {
   MultiDataArgs data;
-  ModelArgs model{"", {}, ""};
+  ModelArgs model{"", {}, ""};  // var or bvar; or NAME@VERSION, a registered var/bvar (issue 24)
   int lags = -1;
   std::string positions;       // CSV or JSON
   std::string returns;         // CSV: period, one column per asset; or

@@ -5,11 +5,19 @@
 #include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
+#include "almanac/core/hash.h"
+#include "almanac/data.h"
+#include "almanac/data/transforms.h"
 #include "almanac/models.h"
+#include "almanac/registry.h"
+#include "almanac/tracking.h"
+#include "almanac/version.h"
 
 #include "cli/commands_multi.h"
+#include "cli/commands_pipeline.h"
 #include "cli/multi_data.h"
 
 namespace almanac::cli {
@@ -83,6 +91,106 @@ int WritePaths(const GlobalOptions& g, const VarArgs& a, const models::Multivari
   return kExitOk;
 }
 
+// What --register made: the version (possibly an existing one with the identical package) and
+// the run that recorded the fit.
+struct Registration {
+  store::ModelVersionRecord version;
+  std::string run_id;
+  bool unchanged = false;  // an identical package was already registered
+};
+
+// Params and metrics of the tracked run, the package, the version: `almanac var ... --register
+// NAME` (issue 24). The snapshot of the workspace series (as of --as-of) is stored so that the
+// version's lineage shows its data; --input data are recorded by the file's SHA-256. A run whose
+// recording fails is marked failed and nothing is registered.
+Result<Registration> RegisterFit(const GlobalOptions& g, const VarArgs& a, const DataSource& ds,
+                                 const models::MultiInput& data, const models::MultivariateForecaster& model,
+                                 const models::MultiDescription& desc, const std::vector<double>& levels) {
+  ALMANAC_RETURN_IF_ERROR(ValidateName(a.register_model, "model name").WithContext("--register"));
+  const std::string experiment = a.experiment.empty() ? a.register_model : a.experiment;
+  ALMANAC_RETURN_IF_ERROR(ValidateName(experiment, "experiment").WithContext("--experiment"));
+  ALMANAC_ASSIGN_OR_RETURN(Json envelope, models::MultivariateEnvelope(model));
+  std::string input_sha;
+  if (!a.data.input.empty()) {
+    std::ifstream in(a.data.input, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (!in) return NotFoundError("--input: cannot read " + a.data.input);
+    input_sha = Sha256Hex(bytes.str());
+  }
+  auto env_or = OpenEnv(g, true);
+  if (!env_or.ok()) return env_or.status().WithContext("--register: registering a version needs a workspace");
+  Env& env = **env_or;
+  tracking::Tracker tracker(env.ws->store().metadata(), *env.artifacts, SystemClock());
+  registry::Registry reg(env.ws->store(), SystemClock());
+  ALMANAC_ASSIGN_OR_RETURN(store::RunRecord run, tracker.StartRun({.experiment = experiment, .user = g.user}));
+  Registration out;
+  out.run_id = run.id;
+  auto record = [&]() -> Status {
+    registry::PackageManifest m;
+    m.model_type = model.spec().type;
+    m.model_spec = {{"type", model.spec().type}, {"params", model.spec().params}};
+    if (a.data.input.empty()) {
+      store::SnapshotRequest sr{"var-" + run.id, ds.keys, ds.as_of, g.user};
+      ALMANAC_ASSIGN_OR_RETURN(store::SnapshotInfo snap, env.ws->store().series().CreateSnapshot(sr));
+      m.snapshot_id = snap.id;
+      ALMANAC_RETURN_IF_ERROR(tracker.SetSnapshot(run.id, snap.id));
+    }
+    m.frequency = std::string(FrequencyCode(data.start->frequency()));
+    m.history_end = (*data.start + (data.size() - 1)).ToString();
+    m.horizon = a.horizon;
+    m.levels = levels;
+    m.metrics = Json::object();
+    for (const auto& [k, v] : {std::pair<const char*, double>{"aic", desc.aic}, {"bic", desc.bic}, {"hqic", desc.hqic},
+                               {"fpe", desc.fpe}, {"loglik", desc.loglik}})
+      if (std::isfinite(v)) m.metrics[k] = v;
+    ALMANAC_ASSIGN_OR_RETURN(std::string op, data::CanonicalTransformName(a.data.transform.empty() ? "none"
+                                                                                                    : a.data.transform));
+    if (op != "none") {
+      std::vector<data::TransformSpec> ts;
+      for (const auto& key : ds.keys) ts.push_back({key, op, key, Json::object()});
+      m.transforms = data::TransformsToJson(ts);
+    }
+    m.almanac_version = std::string(ALMANAC_VERSION) + "+" + ALMANAC_GIT_COMMIT;
+    m.variables = desc.names;
+    ALMANAC_ASSIGN_OR_RETURN(std::string package, registry::BuildPackage(m, envelope));
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"command", "var"},
+        {"model", CompactJson(m.model_spec)},
+        {"series", CompactJson(Json(ds.keys))},
+        {"as_of", ds.as_of ? ds.as_of->ToString() : std::string()},
+        {"transform", op},
+        {"sample", Span(data)},
+        {"method", desc.method}};
+    if (!input_sha.empty()) {
+      params.emplace_back("input.file", a.data.input);
+      params.emplace_back("input.sha256", input_sha);
+    }
+    ALMANAC_RETURN_IF_ERROR(tracker.LogParams(run.id, params));
+    std::vector<store::MetricPoint> points;
+    for (const auto& [k, v] : m.metrics.items()) points.push_back({k, 0, v.get<double>(), 0});
+    ALMANAC_RETURN_IF_ERROR(tracker.LogMetrics(run.id, std::move(points)));
+    // Content-addressed, as the pipeline's register step stores packages.
+    ALMANAC_ASSIGN_OR_RETURN(store::ArtifactRecord rec,
+                             env.artifacts->Put(store::ContentAddressedName(Sha256Hex(package)), package));
+    rec.kind = "package.json";
+    ALMANAC_RETURN_IF_ERROR(tracker.RecordArtifact(run.id, rec));
+    ALMANAC_RETURN_IF_ERROR(reg.EnsureModel({a.register_model, "", "", Json::object()}, g.user).status());
+    registry::NewVersion nv{a.register_model, run.id, rec, m.snapshot_id, m.metrics,
+                            desc.method + " on " + Span(data) + " (almanac var --register)"};
+    nv.reuse_identical_package = true;
+    ALMANAC_ASSIGN_OR_RETURN(out.version, reg.CreateVersion(nv, g.user));
+    out.unchanged = out.version.run_id != run.id;
+    return Status::Ok();
+  };
+  if (Status s = record(); !s.ok()) {
+    (void)tracker.FinishRun(run.id, store::RunStatus::kFailed, s.message());
+    return s;
+  }
+  ALMANAC_RETURN_IF_ERROR(tracker.FinishRun(run.id, store::RunStatus::kFinished, ""));
+  return out;
+}
+
 }  // namespace
 
 int RunVar(const GlobalOptions& g, const VarArgs& a) {
@@ -95,6 +203,8 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
     return ReportError(
         InvalidArgumentError(msg + "; expected forecast, coef, select, irf, fevd, granger, stability or simulate"));
   }
+  if (!a.register_model.empty() && (a.action == "select" || !a.from.empty()))
+    return ReportError(InvalidArgumentError("--register needs a fit: not with var select or simulate --from"));
   auto levels = ParseLevelList(a.levels);
   if (!levels.ok()) return ReportError(levels.status());
   auto params = BuildParams(a.model);
@@ -170,6 +280,15 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
   if (Status s = (*model)->Fit(*data); !s.ok()) return ReportError(s);
   auto desc = (*model)->Describe();
   if (!desc.ok()) return ReportError(desc.status());
+  std::optional<Registration> registered;
+  if (!a.register_model.empty()) {
+    if (a.model.model != "var" && a.model.model != "bvar")
+      return ReportError(InvalidArgumentError("--register: only var and bvar models are registered (got " +
+                                              QuoteForMessage(a.model.model) + ")"));
+    auto r = RegisterFit(g, a, *ds, *data, **model, *desc, *levels);
+    if (!r.ok()) return ReportError(r.status());
+    registered = std::move(*r);
+  }
   if (!a.save.empty()) {
     auto bytes = models::SerializeMultivariate(**model);
     if (!bytes.ok()) return ReportError(bytes.status());
@@ -188,6 +307,18 @@ int RunVar(const GlobalOptions& g, const VarArgs& a) {
               {"sample", Span(*data)},
               {"as_of", ds->as_of ? Json(ds->as_of->ToString()) : Json(nullptr)},
               {"notes", desc->notes}};
+  if (registered) {
+    const std::string id = registered->version.model + "@" + std::to_string(registered->version.version);
+    out["registered"] = {{"model", registered->version.model},
+                         {"version", registered->version.version},
+                         {"run_id", registered->run_id},
+                         {"sha256", registered->version.artifact_sha256},
+                         {"unchanged", registered->unchanged}};
+    // On standard error in the other formats: standard output holds the table or the paths.
+    if (g.format != OutputFormat::kJson)
+      std::cerr << (registered->unchanged ? "unchanged: the package is identical to " : "registered ") << id
+                << " (run " << registered->run_id << ", package sha256 " << registered->version.artifact_sha256 << ")\n";
+  }
   if (a.action == "simulate") return WritePaths(g, a, **model, sim, std::move(out));
   Table t;
   if (a.action == "forecast") {

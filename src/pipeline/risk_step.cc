@@ -60,10 +60,19 @@ class RiskSections : public SectionParser {
     }
     if (r["series"]) {
       ALMANAC_ASSIGN_OR_RETURN(rs.series, Names(r["series"], "risk.series", /*must_be_known=*/true));
-    } else if (rs.scenarios.empty()) {
-      return Error(r, "risk.series", "required without a scenarios file (the macro variables, in model order)");
+    } else if (rs.scenarios.empty() &&
+               !(r["model"] && r["model"].IsScalar() && r["model"].as<std::string>().find('@') != std::string::npos)) {
+      return Error(r, "risk.series",
+                   "required without a scenarios file or a registered model (the macro variables, in model order)");
     }
-    if (r["model"]) {
+    if (r["model"] && r["model"].IsScalar() && r["model"].as<std::string>().find('@') != std::string::npos) {
+      ALMANAC_ASSIGN_OR_RETURN(rs.registered_model, Text(r["model"], "risk.model"));
+      if (auto ref = registry::SplitVersionRef(rs.registered_model); !ref.ok())
+        return Error(r["model"], "risk.model", ref.status().message());
+      if (r["params"])
+        return Error(r["params"], "risk.params",
+                     "does not apply to the registered model " + rs.registered_model + " (it is simulated as it was fitted)");
+    } else if (r["model"]) {
       ALMANAC_ASSIGN_OR_RETURN(rs.model_type, Text(r["model"], "risk.model"));
       if (rs.model_type != "var" && rs.model_type != "bvar") {
         const std::string hint = DidYouMean(rs.model_type, {"var", "bvar"});
@@ -146,6 +155,10 @@ class RiskSections : public SectionParser {
   Status ParseVarBacktest(const YAML::Node& b, PipelineSpec& spec) {
     ALMANAC_RETURN_IF_ERROR(Keys(b, "var_backtest", {"from", "to", "level", "paths"}));
     if (!spec.risk.enabled) return Error(b, "var_backtest", "needs a risk section (the portfolio to backtest)");
+    if (!spec.risk.registered_model.empty())
+      return Error(b, "var_backtest",
+                   "refits the macro model at every origin on the data known then; it cannot use the registered "
+                   "model " + spec.risk.registered_model + " of risk.model (give var or bvar there)");
     VarBacktestStepSpec& vb = spec.var_backtest;
     vb.enabled = true;
     for (const char* req : {"from", "to"})
@@ -195,7 +208,8 @@ Status ParseRiskSections(const YAML::Node& root, const std::string& file, const 
   return Status::Ok();
 }
 
-Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, const RunOptions& options) {
+Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, const RunOptions& options,
+                                                  const VersionPackageReader& read_package) {
   const RiskStepSpec& rs = spec.risk;
   std::vector<RiskInputFile> out;
   for (const auto& [label, key, name] : std::vector<std::tuple<std::string, std::string, std::string>>{
@@ -206,6 +220,22 @@ Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, cons
     if (name.empty()) continue;
     RiskInputFile f{label, name, ""};
     ALMANAC_ASSIGN_OR_RETURN(f.bytes, ReadSectionInputFile(spec, options, label, key, name));
+    out.push_back(std::move(f));
+  }
+  if (!rs.registered_model.empty()) {
+    const std::string label = "input.risk.model";
+    RiskInputFile f{label, rs.registered_model, ""};
+    if (auto it = options.recorded_inputs.find(label); it != options.recorded_inputs.end()) {
+      f.bytes = it->second;
+    } else if (!options.reproduces.empty()) {
+      return FailedPreconditionError("risk.model: run " + options.reproduces + " did not store the package of " +
+                                     rs.registered_model + " (" + label + ")");
+    } else {
+      if (!read_package) return InternalError("risk.model: no registry to read " + rs.registered_model + " from");
+      Result<registry::VersionPackage> vp = read_package(rs.registered_model);
+      if (!vp.ok()) return vp.status().WithContext("risk.model");
+      f.bytes = std::move(vp->bytes);
+    }
     out.push_back(std::move(f));
   }
   return out;
@@ -248,6 +278,22 @@ Result<RiskPlan> BuildRiskPlan(const PipelineSpec& spec, const std::vector<RiskI
   Json params = base_params.is_object() ? base_params : Json::object();
   for (auto it = rs.model_params.begin(); it != rs.model_params.end(); ++it) params[it.key()] = it.value();
   req.model = {type, params};
+  if (const RiskInputFile* pkg = FindInput(files, "input.risk.model")) {
+    // A registered var/bvar (issue 24): simulated as it was fitted; the series default to its
+    // variables and must be them, in its order (RunStressTest checks).
+    Result<registry::ParsedPackage> parsed_or = registry::ParsePackage(pkg->bytes);
+    if (!parsed_or.ok()) return parsed_or.status().WithContext("risk.model " + pkg->name);
+    const registry::ParsedPackage& parsed = *parsed_or;
+    ALMANAC_ASSIGN_OR_RETURN(req.fitted_model,
+                             risk::LoadMacroModel(pkg->name, parsed.manifest.model_type, parsed.model_envelope));
+    if (!parsed.manifest.transforms.empty() && !parsed.manifest.transforms.is_null())
+      return FailedPreconditionError("risk.model: " + pkg->name + " was fitted on transformed series (" +
+                                     CompactJson(parsed.manifest.transforms) +
+                                     "); a pipeline's risk step simulates versions fitted on its series as they are");
+    req.model = req.fitted_model->spec();
+    if (rs.series.empty()) plan.series = parsed.manifest.variables;
+    plan.inputs["registered_model"] = {{"version", pkg->name}, {"sha256", Sha256Hex(pkg->bytes)}};
+  }
   ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(req.model).WithContext("risk.params"));
   if (plan.series.empty()) return InvalidArgumentError("risk.series: no macro variable (name them, or list them in the scenarios file)");
 
@@ -305,7 +351,10 @@ Result<RiskPlan> BuildRiskPlan(const PipelineSpec& spec, const std::vector<RiskI
   req.risk.threads = threads;  // the result does not depend on it
 
   plan.inputs["series"] = plan.series;
-  plan.settings = {{"model", {{"type", req.model.type}, {"params", req.model.params}}},
+  plan.settings = {{"model", rs.registered_model.empty() ? Json{{"type", req.model.type}, {"params", req.model.params}}
+                                                          : Json{{"type", req.model.type},
+                                                                 {"params", req.model.params},
+                                                                 {"registered", rs.registered_model}}},
                    {"paths", req.num_paths},
                    {"horizon", req.horizon},
                    {"seed", req.risk.seed},
@@ -382,30 +431,14 @@ Result<std::string> VarBacktestBytes(const PipelineSpec& spec, const RiskPlan& p
     return it->second;
   };
   ALMANAC_ASSIGN_OR_RETURN(risk::AsOfBacktestResult r, risk::BacktestPortfolioAsOf(bt));
-  Json points = Json::array();
-  for (const auto& p : r.points)
-    points.push_back({{"origin", p.origin.ToString()}, {"as_of", p.as_of.ToString()}, {"target", p.target.ToString()},
-                      {"var", p.var}, {"es", p.es}, {"pnl", p.pnl}, {"exception", p.exception}});
-  const risk::VaRBacktest& b = r.backtest;
-  Json summary = {{"observations", b.observations},
-                  {"level", b.level},
-                  {"exceptions", b.exceptions},
-                  {"expected_exceptions", b.expected_exceptions},
-                  {"kupiec_lr", b.kupiec.statistic},
-                  {"kupiec_p", b.kupiec.p_value},
-                  {"independence_lr", b.independence.statistic},
-                  {"independence_p", b.independence.p_value},
-                  {"conditional_coverage_lr", b.conditional_coverage.statistic},
-                  {"conditional_coverage_p", b.conditional_coverage.p_value},
-                  {"binomial_cdf", b.binomial_cdf},
-                  {"zone", std::string(risk::TrafficLightName(b.zone))}};
-  Json settings = plan.settings;
-  settings["paths"] = bt.base.num_paths;
-  settings["from"] = spec.var_backtest.from;
-  settings["to"] = spec.var_backtest.to;
-  settings["level"] = bt.level;
-  return CanonicalJson(
-      {{"inputs", plan.inputs}, {"settings", settings}, {"points", points}, {"skipped", r.skipped}, {"backtest", summary}});
+  Json out = risk::AsOfBacktestJson(r);
+  out["inputs"] = plan.inputs;
+  out["settings"] = plan.settings;
+  out["settings"]["paths"] = bt.base.num_paths;
+  out["settings"]["from"] = spec.var_backtest.from;
+  out["settings"]["to"] = spec.var_backtest.to;
+  out["settings"]["level"] = bt.level;
+  return CanonicalJson(out);
 }
 
 std::vector<store::MetricPoint> VarBacktestMetrics(const Json& report) {

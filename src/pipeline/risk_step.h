@@ -5,12 +5,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "almanac/pipeline.h"
+#include "almanac/registry.h"
 #include "almanac/risk.h"
 
 namespace almanac::pipeline {
@@ -30,10 +32,16 @@ struct RiskInputFile {
   std::string bytes;
 };
 
+// Reads a registered version's package ("NAME@VERSION"), e.g. registry::ReadVersionPackage.
+using VersionPackageReader = std::function<Result<registry::VersionPackage>(const std::string& ref)>;
+
 // The risk step's files, read relative to the folder of spec.file, or taken from
-// options.recorded_inputs (reproduction). NotFound for a file that cannot be read;
+// options.recorded_inputs (reproduction). With risk.model NAME@VERSION, the version's package
+// too ("input.risk.model", named as written, read with `read_package`; a reproduction uses the
+// recorded one). NotFound for a file that cannot be read or an unknown model or version;
 // FailedPrecondition when a reproduction lacks a recorded input.
-Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, const RunOptions& options);
+Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, const RunOptions& options,
+                                                  const VersionPackageReader& read_package = nullptr);
 
 // The stress test's request built from the section, its files and the pipeline's series
 // (data and transforms, by name), with the report's `inputs` and `settings`.

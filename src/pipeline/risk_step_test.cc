@@ -9,7 +9,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "almanac/models.h"
 #include "almanac/pipeline.h"
+#include "almanac/registry.h"
 #include "almanac/tracking.h"
 #include "core/testing/status_matchers.h"
 #include "pipeline/testing/pipeline_testing.h"
@@ -136,7 +138,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadRisk{"BacktestLevelInPercent", "level: 0.95", "level: 95", "var_backtest.level: must be in (0, 1)"},
         BadRisk{"RootKeyDidYouMean", "risk:\n", "riskk:\n", "unknown key 'riskk' (did you mean 'risk'?)"},
         BadRisk{"RegisterWithoutModels", "var_backtest:", "register:\n  model: book\nvar_backtest:", "register: needs models"},
-        BadRisk{"TargetWithoutModels", "risk:\n", "target: us:infl\nrisk:\n", "models: required key is missing"}),
+        BadRisk{"TargetWithoutModels", "risk:\n", "target: us:infl\nrisk:\n", "models: required key is missing"},
+        // issue 24: a registered var/bvar (model: NAME@VERSION).
+        BadRisk{"RegisteredWithParams", "  paths: 200", "  model: macro@1\n  params: {lags: 3}",
+                "risk.params: does not apply to the registered model macro@1"},
+        BadRisk{"RegisteredWithBacktest", "  paths: 200", "  model: macro@1",
+                "var_backtest: refits the macro model at every origin on the data known then; it cannot use the "
+                "registered model macro@1"},
+        BadRisk{"RegisteredWithoutVersion", "  paths: 200", "  model: macro@", "p.yaml:15: risk.model: model version "
+                "'macro@' is not NAME@VERSION"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(RiskSpecTest, BacktestNeedsRiskAndDataSeries) {
@@ -398,6 +408,102 @@ TEST_F(RiskRunnerTest, BacktestNeedsDataSeriesAlsoWhenTheScenarioFileNamesThem) 
   ASSERT_OK_AND_ASSIGN(RunResult r, RunFile());
   EXPECT_EQ(r.steps.back().step, "risk");
   EXPECT_THAT(r.steps.back().summary, HasSubstr("1 scenario(s) x 200 paths, horizon 4"));
+}
+
+// Issue 24: `model: NAME@VERSION` simulates a registered var as it was fitted: the same report
+// as the refit with the same seed, the package stored with the run and reproduced byte for byte.
+class RegisteredRiskRunnerTest : public RiskRunnerTest {
+ protected:
+  // Registers `envelope` with `manifest` as the next version of `model`; returns its SHA-256.
+  std::string RegisterPackage(const std::string& model, registry::PackageManifest manifest, const Json& envelope) {
+    registry::Registry reg(*store_, clock_);
+    EXPECT_TRUE(reg.EnsureModel({model, "alice", "", {{"four_eyes", false}}}, "alice").ok());
+    tracking::Tracker tracker(store_->metadata(), *artifacts_, clock_);
+    auto run = tracker.StartRun({.experiment = model, .user = "alice"});
+    EXPECT_TRUE(run.ok());
+    const std::string bytes = *registry::BuildPackage(manifest, envelope);
+    auto rec = *artifacts_->Put(store::ContentAddressedName(Sha256Hex(bytes)), bytes);
+    EXPECT_TRUE(tracker.FinishRun(run->id, store::RunStatus::kFinished, "").ok());
+    auto v = reg.CreateVersion({model, run->id, rec, "", {}, ""}, "alice");
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return rec.sha256;
+  }
+  // The VAR(2) of the scenario file, fitted on the pipeline's data (as known on 2010-01-15).
+  std::string RegisterVar() {
+    const std::vector<std::string> keys = {"us:tbilrate", "us:unemp", "us:infl"};
+    std::vector<TimeSeries> series;
+    for (const auto& k : keys) series.push_back(store_->series().ReadAsOf(k, *Date::Parse("2010-01-15"))->Trimmed());
+    auto data = *models::AlignSeries(keys, series);
+    auto model = *models::CreateMultivariate({"var", Json{{"lags", 2}}});
+    EXPECT_TRUE(model->Fit(data).ok());
+    registry::PackageManifest m;
+    m.model_type = "var";
+    m.model_spec = {{"type", "var"}, {"params", {{"lags", 2}}}};
+    m.frequency = "Q";
+    m.history_end = (*data.start + static_cast<int64_t>(data.size() - 1)).ToString();
+    m.variables = keys;
+    return RegisterPackage("macro", m, *models::MultivariateEnvelope(*model));
+  }
+  std::string WithModel(const std::string& model) {
+    std::string text = Pipeline();
+    text = text.substr(0, text.find("var_backtest:"));
+    return text.insert(text.find("  paths: 200"), "  model: " + model + "\n");
+  }
+  Json Report(const std::string& run_id) {
+    tracking::Tracker tracker(store_->metadata(), *artifacts_, clock_);
+    return *ParseJson(*tracker.ReadArtifact(Artifacts(run_id).at("risk.json")));
+  }
+};
+
+TEST_F(RegisteredRiskRunnerTest, SameReportAsTheRefitAndReproducible) {
+  const std::string sha = RegisterVar();
+  // The registered run first, so that none of its steps comes from the cache (steps.json
+  // records that, and the reproduction recomputes every step).
+  WriteText(dir_ / "p.yaml", WithModel("macro@1"));
+  ASSERT_OK_AND_ASSIGN(RunResult registered, RunFile());
+  EXPECT_EQ(registered.status, store::RunStatus::kFinished);
+  clock_.Advance(1000000);
+  std::string refit_text = Pipeline();
+  WriteText(dir_ / "p.yaml", refit_text.substr(0, refit_text.find("var_backtest:")));
+  ASSERT_OK_AND_ASSIGN(RunResult refit, RunFile());
+  const Json a = Report(refit.run_id), b = Report(registered.run_id);
+  for (const char* key : {"scenarios", "macro_model", "factor_model", "historical"}) EXPECT_EQ(a[key], b[key]) << key;
+  EXPECT_EQ(b["inputs"]["registered_model"], (Json{{"version", "macro@1"}, {"sha256", sha}}));
+  EXPECT_EQ(b["settings"]["model"]["registered"], "macro@1");
+  EXPECT_EQ(Param(registered.run_id, "risk.model.sha256"), sha);
+  EXPECT_TRUE(Artifacts(registered.run_id).count("input.risk.model"));
+  // A reproduction uses the stored package (not the registry) and gives the same bytes.
+  clock_.Advance(1000000);
+  ASSERT_OK_AND_ASSIGN(ReproduceResult rep, Reproduce(Env(), registered.run_id, {.user = "auditor"}));
+  EXPECT_TRUE(rep.identical);
+  for (const auto& art : rep.artifacts) EXPECT_TRUE(art.identical) << art.name << ": " << art.why;
+}
+
+TEST_F(RegisteredRiskRunnerTest, UnknownAndUnivariateVersionsFailTheRunAndStoreNoResult) {
+  RegisterVar();
+  registry::PackageManifest uni;
+  uni.model_type = "naive";
+  uni.model_spec = {{"type", "naive"}, {"params", Json::object()}};
+  uni.target = "us:infl";
+  RegisterPackage("infl", uni, {{"format", "almanac-model"}, {"format_version", 1},
+                                {"spec", {{"type", "naive"}, {"params", Json::object()}}}, {"state", Json::object()}});
+  struct Case {
+    std::string model;
+    StatusCode code;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{{"nosuch@1", StatusCode::kNotFound, "nosuch"},
+                                         {"macro@7", StatusCode::kNotFound, "macro@7"},
+                                         {"infl@1", StatusCode::kFailedPrecondition, "infl@1 is a naive model (univariate)"}}) {
+    WriteText(dir_ / "p.yaml", WithModel(c.model));
+    clock_.Advance(1000000);
+    auto r = RunFile();
+    EXPECT_THAT(r, StatusIs(c.code, c.message)) << c.model;
+  }
+  // No run stored a report.
+  auto runs = tracking::Tracker(store_->metadata(), *artifacts_, clock_).ListRuns({});
+  ASSERT_TRUE(runs.ok());
+  for (const auto& run : *runs) EXPECT_FALSE(Artifacts(run.id).count("risk.json")) << run.id;
 }
 
 }  // namespace

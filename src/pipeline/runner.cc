@@ -465,7 +465,10 @@ class Run {
   // Its input files are stored with the run (input.risk.*), their SHA-256 recorded as params;
   // the output risk.json is cached by the content of the series, files and settings.
   Status Risk(StepResult& sr) {
-    ALMANAC_ASSIGN_OR_RETURN(std::vector<RiskInputFile> files, ReadRiskInputs(spec_, opts_));
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<RiskInputFile> files,
+                             ReadRiskInputs(spec_, opts_, [&](const std::string& ref) {
+                               return registry::ReadVersionPackage(registry_, *env_.artifacts, ref);
+                             }));
     std::vector<std::pair<std::string, std::string>> params;
     Json file_ids = Json::object();
     for (const auto& f : files) {

@@ -61,6 +61,7 @@ Result<std::string> BuildPackage(const PackageManifest& m, const Json& envelope)
                    {"transforms", m.transforms},
                    {"pipeline_hash", m.pipeline_hash},
                    {"almanac_version", m.almanac_version}};
+  if (!m.variables.empty()) manifest["variables"] = m.variables;
   return CanonicalJson({{"format", "almanac-model-package"},
                         {"format_version", kPackageFormatVersion},
                         {"manifest", manifest},
@@ -93,6 +94,20 @@ Result<ParsedPackage> ParsePackage(std::string_view bytes) {
     p.manifest.transforms = mj.at("transforms");
     p.manifest.pipeline_hash = mj.at("pipeline_hash").get<std::string>();
     p.manifest.almanac_version = mj.at("almanac_version").get<std::string>();
+    if (mj.contains("variables")) {
+      const Json& vars = mj["variables"];
+      if (!vars.is_array()) return InvalidArgumentError("malformed model package manifest: variables must be a list");
+      for (size_t i = 0; i < vars.size(); ++i) {
+        if (!vars[i].is_string() || vars[i].get<std::string>().empty())
+          return InvalidArgumentError("malformed model package manifest: variables[" + std::to_string(i) +
+                                      "] must be a non-empty string");
+        std::string name = vars[i].get<std::string>();
+        if (std::find(p.manifest.variables.begin(), p.manifest.variables.end(), name) != p.manifest.variables.end())
+          return InvalidArgumentError("malformed model package manifest: variable " + QuoteForMessage(name) +
+                                      " is listed twice");
+        p.manifest.variables.push_back(std::move(name));
+      }
+    }
     p.model_envelope = j["model"];
     return p;
   } catch (const Json::exception& e) {
@@ -360,6 +375,33 @@ Result<Lineage> Registry::GetLineage(std::string_view model, int64_t version) {
         (e.event.object_type == "model" && e.event.object_id == model))
       l.audit.push_back(e);
   return l;
+}
+
+// ------------------------------------------------------- a version's package, by reference
+
+Result<std::pair<std::string, std::string>> SplitVersionRef(std::string_view ref) {
+  const size_t at = ref.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == ref.size())
+    return InvalidArgumentError("model version " + QuoteForMessage(ref) +
+                                " is not NAME@VERSION (e.g. macro@3, or macro@production)");
+  return std::make_pair(std::string(ref.substr(0, at)), std::string(ref.substr(at + 1)));
+}
+
+Result<VersionPackage> ReadVersionPackage(Registry& registry, store::ArtifactStore& artifacts, std::string_view ref) {
+  ALMANAC_ASSIGN_OR_RETURN(auto parts, SplitVersionRef(ref));
+  const auto& [name, which] = parts;
+  Result<ModelVersionRecord> v = registry.Resolve(name, which);
+  if (!v.ok()) return v.status().WithContext(std::string(ref));
+  VersionPackage out;
+  out.version = *v;
+  out.id = VersionId(v->model, v->version);
+  auto bytes = artifacts.Get(v->artifact_name, v->artifact_sha256);
+  if (!bytes.ok()) return bytes.status().WithContext("the package of " + out.id);
+  auto package = ParsePackage(*bytes);
+  if (!package.ok()) return package.status().WithContext("the package of " + out.id);
+  out.package = std::move(*package);
+  out.bytes = std::move(*bytes);
+  return out;
 }
 
 }  // namespace almanac::registry

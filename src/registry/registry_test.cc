@@ -180,5 +180,48 @@ TEST(PackageTest, RoundTripAndRejections) {
               StatusIs(StatusCode::kInvalidArgument, "malformed"));
 }
 
+// Issue 24: multivariate packages carry their variables; univariate packages are unchanged.
+TEST(PackageTest, VariablesRoundTripAndUnivariatePackagesAreUnchanged) {
+  PackageManifest uni;
+  uni.model_type = "auto_ets";
+  uni.model_spec = {{"type", "auto_ets"}, {"params", Json::object()}};
+  uni.target = "us:gdp";
+  ASSERT_OK_AND_ASSIGN(std::string uni_bytes, BuildPackage(uni, {{"format", "almanac-model"}}));
+  EXPECT_EQ(uni_bytes.find("variables"), std::string::npos) << uni_bytes;
+  // A package written before the field existed (these exact bytes) still parses, and
+  // rebuilding it gives the same bytes.
+  const std::string old =
+      "{\"format\":\"almanac-model-package\",\"format_version\":1,\"manifest\":{\"almanac_version\":\"0.1\","
+      "\"frequency\":\"Q\",\"history_end\":\"2009Q3\",\"horizon\":8,\"levels\":[],\"metrics\":{},"
+      "\"model_spec\":{\"params\":{},\"type\":\"naive\"},\"model_type\":\"naive\",\"pipeline_hash\":\"\","
+      "\"snapshot_id\":\"\",\"target\":\"us:gdp\",\"transforms\":[]},\"model\":{\"format\":\"almanac-model\"}}";
+  ASSERT_OK_AND_ASSIGN(ParsedPackage old_parsed, ParsePackage(old));
+  EXPECT_TRUE(old_parsed.manifest.variables.empty());
+  EXPECT_EQ(*BuildPackage(old_parsed.manifest, old_parsed.model_envelope), old);
+
+  PackageManifest multi = uni;
+  multi.model_type = "var";
+  multi.model_spec = {{"type", "var"}, {"params", {{"lags", 2}}}};
+  multi.target = "";
+  multi.variables = {"us:gdp", "us:cpi", "us:rate"};
+  ASSERT_OK_AND_ASSIGN(std::string bytes, BuildPackage(multi, {{"format", "almanac-model"}}));
+  ASSERT_OK_AND_ASSIGN(ParsedPackage p, ParsePackage(bytes));
+  EXPECT_EQ(p.manifest.variables, multi.variables);  // in model order, not sorted
+  EXPECT_EQ(p.manifest.model_type, "var");
+  EXPECT_EQ(*BuildPackage(p.manifest, p.model_envelope), bytes);
+
+  auto with_variables = [&](const Json& vars) {
+    Json j = *ParseJson(bytes);
+    j["manifest"]["variables"] = vars;
+    return ParsePackage(j.dump());
+  };
+  EXPECT_THAT(with_variables("us:gdp"), StatusIs(StatusCode::kInvalidArgument, "variables must be a list"));
+  EXPECT_THAT(with_variables(Json::array({"a", 1})), StatusIs(StatusCode::kInvalidArgument, "variables[1]"));
+  EXPECT_THAT(with_variables(Json::array({"a", ""})), StatusIs(StatusCode::kInvalidArgument, "variables[1]"));
+  EXPECT_THAT(with_variables(Json::array({"a", "b", "a"})), StatusIs(StatusCode::kInvalidArgument, "listed twice"));
+  ASSERT_OK_AND_ASSIGN(ParsedPackage empty, with_variables(Json::array()));
+  EXPECT_TRUE(empty.manifest.variables.empty());
+}
+
 }  // namespace
 }  // namespace almanac::registry

@@ -148,6 +148,27 @@ Result<StressTestResult> RunStressTest(const StressTestRequest& req) {
   return out;
 }
 
+Result<std::shared_ptr<const models::MultivariateForecaster>> LoadMacroModel(std::string_view id,
+                                                                             std::string_view model_type,
+                                                                             const Json& envelope) {
+  std::string type(model_type);
+  if (envelope.is_object() && envelope.contains("spec") && envelope["spec"].is_object() &&
+      envelope["spec"].contains("type") && envelope["spec"]["type"].is_string())
+    type = envelope["spec"]["type"].get<std::string>();
+  const bool simulates = type == "var" || type == "bvar";
+  if (!simulates) {
+    bool multivariate = false;
+    for (const auto& t : models::MultivariateModelTypes()) multivariate |= t.name == type;
+    return FailedPreconditionError(
+        std::string(id) + " is " + (type.empty() ? std::string("a model of unknown type") : "a " + type + " model") +
+        (multivariate ? " (it does not simulate macro paths)" : " (univariate)") +
+        ": only var and bvar versions can drive a stress test; register one with almanac var ... --register NAME");
+  }
+  auto model = models::LoadMultivariate(envelope);
+  if (!model.ok()) return model.status().WithContext(std::string(id));
+  return std::shared_ptr<const models::MultivariateForecaster>(std::move(*model));
+}
+
 Json StressTestJson(const StressTestResult& r) {
   Json fm = Json::array();
   for (size_t a = 0; a < r.factor_model.assets.size(); ++a) {
@@ -200,6 +221,31 @@ Json StressTestJson(const StressTestResult& r) {
           {"factor_model", {{"observations", r.factor_observations}, {"assets", fm}}},
           {"historical", hist},
           {"scenarios", scen}};
+}
+
+Json AsOfBacktestJson(const AsOfBacktestResult& r) {
+  Json points = Json::array();
+  for (const auto& p : r.points)
+    points.push_back({{"origin", p.origin.ToString()},
+                      {"as_of", p.as_of.ToString()},
+                      {"target", p.target.ToString()},
+                      {"var", p.var},
+                      {"es", p.es},
+                      {"pnl", p.pnl},
+                      {"exception", p.exception}});
+  const VaRBacktest& b = r.backtest;
+  Json summary = {{"observations", b.observations},
+                  {"level", b.level},
+                  {"exceptions", b.exceptions},
+                  {"expected_exceptions", b.expected_exceptions},
+                  {"kupiec_lr", b.kupiec.statistic},
+                  {"kupiec_p", b.kupiec.p_value},
+                  {"independence_lr", b.independence.statistic},
+                  {"independence_p", b.independence.p_value},
+                  {"conditional_coverage_lr", b.conditional_coverage.statistic},
+                  {"conditional_coverage_p", b.conditional_coverage.p_value},
+                  {"zone", std::string(TrafficLightName(b.zone))}};
+  return {{"points", points}, {"skipped", r.skipped}, {"backtest", summary}};
 }
 
 Result<AsOfBacktestResult> BacktestPortfolioAsOf(const AsOfBacktestRequest& req) {

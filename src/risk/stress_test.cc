@@ -273,5 +273,63 @@ TEST(PortfolioReferenceTest, FactorModelAndHistoricalRiskMatchStatsmodelsAndNump
   }
 }
 
+// Issue 24: a registered version's envelope drives the stress test only when it is a var/bvar.
+TEST(StressTestTest, LoadMacroModelAcceptsVarAndBvarAndNamesTheVersionOtherwise) {
+  StressTestRequest req = Request();
+  auto model = models::CreateMultivariate({"var", Json{{"lags", 2}}});
+  ASSERT_THAT(model, IsOk());
+  ASSERT_THAT((*model)->Fit(req.data), IsOk());
+  auto envelope = models::MultivariateEnvelope(**model);
+  ASSERT_THAT(envelope, IsOk());
+  auto loaded = LoadMacroModel("macro@1", "var", *envelope);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ((*loaded)->spec().type, "var");
+  // A univariate envelope: FailedPrecondition naming the version and its type.
+  const Json ets = {{"format", "almanac-model"}, {"format_version", 1},
+                    {"spec", {{"type", "auto_ets"}, {"params", Json::object()}}}, {"state", Json::object()}};
+  EXPECT_THAT(LoadMacroModel("gdp@3", "auto_ets", ets),
+              StatusIs(StatusCode::kFailedPrecondition, "gdp@3 is a auto_ets model (univariate)"));
+  Json arimax = ets;
+  arimax["spec"]["type"] = "arimax";
+  EXPECT_THAT(LoadMacroModel("x@2", "arimax", arimax), StatusIs(StatusCode::kFailedPrecondition, "does not simulate"));
+  // A var envelope with a broken state: the loader's error, with the version named.
+  Json broken = *envelope;
+  broken["state"] = Json::object();
+  auto bad = LoadMacroModel("macro@4", "var", broken);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("macro@4"));
+}
+
+TEST(StressTestTest, AsOfBacktestJsonHasThePointsTheSkippedOriginsAndTheSummary) {
+  AsOfBacktestResult r;
+  AsOfVaRPoint p;
+  p.origin = *Period::Parse("2006Q1");
+  p.as_of = p.origin.EndDate() + 1;
+  p.target = p.origin + 1;
+  p.var = 2.5;
+  p.es = 3;
+  p.pnl = -4;
+  p.exception = true;
+  r.points.push_back(p);
+  r.skipped = {"2006Q2"};
+  auto bt = BacktestExceptions({true, false, false, false}, 0.95);
+  ASSERT_THAT(bt, IsOk());
+  r.backtest = *bt;
+  const Json j = AsOfBacktestJson(r);
+  ASSERT_EQ(j["points"].size(), 1u);
+  EXPECT_EQ(j["points"][0], (Json{{"origin", "2006Q1"}, {"as_of", p.as_of.ToString()}, {"target", "2006Q2"},
+                                  {"var", 2.5}, {"es", 3.0}, {"pnl", -4.0}, {"exception", true}}));
+  EXPECT_EQ(j["skipped"], Json::array({"2006Q2"}));
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j["backtest"].items()) keys.push_back(k);
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre("observations", "level", "exceptions", "expected_exceptions",
+                                                    "kupiec_lr", "kupiec_p", "independence_lr", "independence_p",
+                                                    "conditional_coverage_lr", "conditional_coverage_p", "zone"));
+  EXPECT_EQ(j["backtest"]["exceptions"], 1);
+  EXPECT_EQ(j["backtest"]["observations"], 4);
+  EXPECT_EQ(j["backtest"]["zone"], std::string(TrafficLightName(bt->zone)));
+  EXPECT_FALSE(j.contains("inputs"));  // the callers' own
+}
+
 }  // namespace
 }  // namespace almanac::risk

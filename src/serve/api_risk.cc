@@ -9,6 +9,9 @@
 #include <set>
 
 #include "almanac/core.h"
+#include "almanac/data.h"
+#include "almanac/data/transforms.h"
+#include "almanac/registry.h"
 #include "almanac/risk.h"
 
 #include "serve/api_common.h"
@@ -246,9 +249,10 @@ Status ParseReturnsFields(const Fields& f, store::SeriesStore& series, const std
   return Status::Ok();
 }
 
-// The macro data as known on `as_of`, as `almanac risk portfolio` reads the workspace.
+// The macro data as known on `as_of`, as `almanac risk portfolio` reads the workspace, each
+// series transformed by `transform` (a registered version's, e.g. dlog; "none" by default).
 Result<models::MultiInput> ReadMacroSeries(store::SeriesStore& store, const std::vector<std::string>& keys,
-                                           const std::optional<Date>& as_of) {
+                                           const std::optional<Date>& as_of, const std::string& transform = "none") {
   std::vector<TimeSeries> series;
   for (const auto& key : keys) {
     Result<TimeSeries> ts = store.ReadAsOf(key, as_of);
@@ -257,9 +261,57 @@ Result<models::MultiInput> ReadMacroSeries(store::SeriesStore& store, const std:
     if (t.empty())
       return InvalidArgumentError("series " + key + " has no observations" +
                                   (as_of ? " known on " + as_of->ToString() : std::string()));
+    if (transform != "none") {
+      ALMANAC_ASSIGN_OR_RETURN(t, data::TransformSeries(t, transform, key));
+    }
     series.push_back(std::move(t));
   }
   return models::AlignSeries(keys, series);
+}
+
+// A registered var/bvar version named by "registered_model" (or by "model") as NAME@VERSION
+// (issue 24): the model, its variables and the transform they were fitted on.
+struct RegisteredMacro {
+  std::shared_ptr<const models::MultivariateForecaster> model;
+  std::string id;  // NAME@N
+  std::string sha256;
+  std::vector<std::string> variables;
+  std::string transform = "none";
+};
+
+// Null when the request names no registered version. NotFound for an unknown model or
+// version, FailedPrecondition naming the version and its type for a univariate one;
+// InvalidArgument when 'params' is also given. Reads only.
+Result<std::optional<RegisteredMacro>> ParseRegisteredModel(const Fields& f, store::Store& store,
+                                                            store::ArtifactStore* artifacts, const Clock& clock) {
+  std::string ref;
+  if (f.Has("registered_model")) {
+    ALMANAC_ASSIGN_OR_RETURN(ref, f.String("registered_model"));
+    if (f.Has("model"))
+      return InvalidArgumentError("give one of 'model' (var or bvar, fitted on the series) and 'registered_model'");
+  } else if (f.Has("model") && f.Raw("model").is_string() &&
+             f.Raw("model").get<std::string>().find('@') != std::string::npos) {
+    ref = f.Raw("model").get<std::string>();
+  } else {
+    return std::optional<RegisteredMacro>();
+  }
+  if (f.Has("params"))
+    return InvalidArgumentError("field 'params' does not apply to the registered model " + ref +
+                                " (it is simulated as it was fitted)");
+  if (artifacts == nullptr) return UnavailableError("this server has no artifact store to read " + ref + " from");
+  registry::Registry reg(store, clock);
+  ALMANAC_ASSIGN_OR_RETURN(registry::VersionPackage vp, registry::ReadVersionPackage(reg, *artifacts, ref));
+  RegisteredMacro out;
+  ALMANAC_ASSIGN_OR_RETURN(out.model,
+                           risk::LoadMacroModel(vp.id, vp.package.manifest.model_type, vp.package.model_envelope));
+  out.id = vp.id;
+  out.sha256 = vp.version.artifact_sha256;
+  out.variables = vp.package.manifest.variables;
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<data::TransformSpec> ts, data::TransformsFromJson(vp.package.manifest.transforms));
+  for (const auto& t : ts) {
+    ALMANAC_ASSIGN_OR_RETURN(out.transform, data::CanonicalTransformName(t.op));
+  }
+  return std::optional<RegisteredMacro>(std::move(out));
 }
 
 }  // namespace
@@ -268,10 +320,11 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
   const HttpRequest& req = call.req;
   ALMANAC_ASSIGN_OR_RETURN(
       Fields f, Fields::Parse(req.body,
-                              {"series", "as_of", "model", "params", "positions", "returns", "return_series", "fx",
-                               "base_currency", "scenarios", "only", "factors", "factor_changes", "nw_lags", "paths",
-                               "horizon", "shocks", "shock_dof", "model_parameter_uncertainty",
-                               "parameter_uncertainty", "residuals", "levels", "t_dof", "seed"},
+                              {"series", "as_of", "model", "registered_model", "params", "positions", "returns",
+                               "return_series", "fx", "base_currency", "scenarios", "only", "factors",
+                               "factor_changes", "nw_lags", "paths", "horizon", "shocks", "shock_dof",
+                               "model_parameter_uncertainty", "parameter_uncertainty", "residuals", "levels", "t_dof",
+                               "seed"},
                               /*allow_empty=*/false));
   risk::StressTestRequest sreq;
   Json inputs = Json::object();
@@ -288,11 +341,21 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
     inputs["scenarios"] = {{"sha256", Sha256Hex(text)}};
     file_horizon = sreq.scenarios->horizon;
   }
-  ALMANAC_ASSIGN_OR_RETURN(sreq.model, ParseModelFields(f, sreq.scenarios));
+  ALMANAC_ASSIGN_OR_RETURN(std::optional<RegisteredMacro> registered,
+                           ParseRegisteredModel(f, *ctx_.store, ctx_.artifacts, *ctx_.clock));
+  if (registered) {
+    sreq.model = registered->model->spec();
+    sreq.fitted_model = registered->model;
+    inputs["registered_model"] = {{"version", registered->id}, {"sha256", registered->sha256}};
+  } else {
+    ALMANAC_ASSIGN_OR_RETURN(sreq.model, ParseModelFields(f, sreq.scenarios));
+  }
 
-  // Macro series.
-  ALMANAC_ASSIGN_OR_RETURN(std::vector<std::string> keys,
-                           ParseSeriesField(f, sreq.scenarios ? sreq.scenarios->series : std::vector<std::string>{}));
+  // Macro series (default: the registered version's variables, else the scenarios' list).
+  ALMANAC_ASSIGN_OR_RETURN(
+      std::vector<std::string> keys,
+      ParseSeriesField(f, registered ? registered->variables
+                                     : sreq.scenarios ? sreq.scenarios->series : std::vector<std::string>{}));
   std::optional<Date> as_of;
   if (f.Has("as_of")) {
     ALMANAC_ASSIGN_OR_RETURN(std::string text, f.String("as_of"));
@@ -333,7 +396,8 @@ Result<HttpResponse> HttpApi::RiskPortfolio(ApiCall& call) const {
     }
   }
   ALMANAC_RETURN_IF_ERROR(ParseReturnsFields(f, ctx_.store->series(), as_of, sreq, inputs));
-  ALMANAC_ASSIGN_OR_RETURN(sreq.data, ReadMacroSeries(ctx_.store->series(), keys, as_of));
+  ALMANAC_ASSIGN_OR_RETURN(sreq.data, ReadMacroSeries(ctx_.store->series(), keys, as_of,
+                                                      registered ? registered->transform : std::string("none")));
 
   ALMANAC_ASSIGN_OR_RETURN(risk::StressTestResult result, risk::RunStressTest(sreq));
   Json report = risk::StressTestJson(result);
@@ -411,37 +475,13 @@ Result<HttpResponse> HttpApi::RiskVarBacktest(ApiCall& call) const {
   bt.data_as_of = [&](Date date) { return ReadMacroSeries(store, keys, date); };
 
   ALMANAC_ASSIGN_OR_RETURN(risk::AsOfBacktestResult r, risk::BacktestPortfolioAsOf(bt));
-  Json points = Json::array();
-  for (const auto& p : r.points)
-    points.push_back({{"origin", p.origin.ToString()}, {"as_of", p.as_of.ToString()}, {"target", p.target.ToString()},
-                      {"var", p.var}, {"es", p.es}, {"pnl", p.pnl}, {"exception", p.exception}});
-  const risk::VaRBacktest& b = r.backtest;
   inputs["series"] = keys;
   inputs["as_of"] = as_of ? Json(as_of->ToString()) : Json(nullptr);
-  Json out = {{"inputs", inputs},
-              {"settings",
-               {{"from", from_text}, {"to", to_text}, {"level", bt.level}, {"paths", sreq.num_paths},
-                {"seed", sreq.risk.seed}, {"factors", sreq.factors}, {"factor_changes", sreq.factor_changes},
-                {"model", {{"type", sreq.model.type}, {"params", sreq.model.params}}}}},
-              {"points", points},
-              {"skipped", r.skipped},
-              {"backtest",
-               {{"observations", b.observations},
-                {"level", b.level},
-                {"exceptions", b.exceptions},
-                {"expected_exceptions", b.expected_exceptions},
-                {"kupiec_lr", b.kupiec.statistic},
-                {"kupiec_p", b.kupiec.p_value},
-                {"independence_lr", b.independence.statistic},
-                {"independence_p", b.independence.p_value},
-                {"conditional_coverage_lr", b.conditional_coverage.statistic},
-                {"conditional_coverage_p", b.conditional_coverage.p_value},
-                {"n00", b.n00},
-                {"n01", b.n01},
-                {"n10", b.n10},
-                {"n11", b.n11},
-                {"binomial_cdf", b.binomial_cdf},
-                {"zone", std::string(risk::TrafficLightName(b.zone))}}}};
+  Json out = risk::AsOfBacktestJson(r);
+  out["inputs"] = inputs;
+  out["settings"] = {{"from", from_text}, {"to", to_text}, {"level", bt.level}, {"paths", sreq.num_paths},
+                     {"seed", sreq.risk.seed}, {"factors", sreq.factors}, {"factor_changes", sreq.factor_changes},
+                     {"model", {{"type", sreq.model.type}, {"params", sreq.model.params}}}};
   return JsonResponse(out, req.request_id);
 }
 

@@ -55,6 +55,7 @@ class RiskApiTest : public testing::ServeFixture {
     ctx.metrics = &metrics_;
     ctx.clock = &clock_;
     ctx.openapi_json = OpenApiDocument();
+    ctx.artifacts = artifacts_.get();  // registered versions' packages (issue 24)
     api_ = std::make_unique<HttpApi>(ctx);
   }
 
@@ -184,6 +185,59 @@ TEST_F(RiskApiTest, AnswerIsTheStressTestOfTheSameInputs) {
   ASSERT_EQ(sub["scenarios"].size(), 1u);
   EXPECT_EQ(sub["scenarios"][0]["scenario"], "adverse");
   EXPECT_EQ(sub["settings"]["levels"], Json::array({0.975}));
+}
+
+// Issue 24: a registered var simulates the same paths as the refit with the same seed; the
+// package's SHA-256 is in the inputs; unknown and univariate versions are 404 and 409.
+TEST_F(RiskApiTest, ARegisteredVarGivesTheReportOfTheRefit) {
+  const int64_t v = RegisterVar("macro", {"us:tbilrate", "us:unemp", "us:infl"}, "2010-02-01");
+  ASSERT_EQ(v, 1);
+  auto refit = Call(Request());
+  ASSERT_EQ(refit.status, 200) << refit.body.substr(0, 500);
+  auto registered = Call(Request(R"("registered_model":"macro@1")"));
+  ASSERT_EQ(registered.status, 200) << registered.body.substr(0, 500);
+  const Json a = *ParseJson(refit.body), b = *ParseJson(registered.body);
+  for (const char* key : {"scenarios", "macro_model", "factor_model", "historical", "positions"})
+    EXPECT_EQ(a[key], b[key]) << key;
+  ASSERT_OK_AND_ASSIGN(auto version, registry_->Resolve("macro", "1"));
+  EXPECT_EQ(b["inputs"]["registered_model"], (Json{{"version", "macro@1"}, {"sha256", version.artifact_sha256}}));
+  EXPECT_FALSE(a["inputs"].contains("registered_model"));
+  // "model": "NAME@VERSION" is the same; the series default to the version's variables.
+  Json by_model = *ParseJson(Request(R"("model":"macro@latest")"));
+  by_model.erase("scenarios");
+  auto latest = Call(by_model.dump());
+  ASSERT_EQ(latest.status, 200) << latest.body.substr(0, 500);
+  const Json c = *ParseJson(latest.body);
+  EXPECT_EQ(c["inputs"]["series"], Json::array({"us:tbilrate", "us:unemp", "us:infl"}));
+  EXPECT_EQ(c["scenarios"][0]["horizons"][0], a["scenarios"][0]["horizons"][0]);  // baseline = unconditional
+
+  const auto versions_before = registry_->ListVersions("macro");
+  ASSERT_TRUE(versions_before.ok());
+  const auto series_before = store_->series().ListSeries();
+  ASSERT_TRUE(series_before.ok());
+  Ingest("us:gdp", Growth(40), "2010-01-15");
+  Register("gdp", "naive", "us:gdp", "2010-02-01");
+  struct Bad {
+    std::string extra;
+    int status;
+    std::string message;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {R"("registered_model":"nosuch@1")", 404, "nosuch"},
+           {R"("registered_model":"macro@9")", 404, "macro@9"},
+           {R"("registered_model":"gdp@1")", 409, "gdp@1 is a naive model (univariate)"},
+           {R"("registered_model":"macro")", 400, "NAME@VERSION"},
+           {R"("registered_model":"macro@1","params":{"lags":3})", 400, "does not apply to the registered model"},
+           {R"("registered_model":"macro@1","model":"var")", 400, "give one of 'model'"},
+       }) {
+    auto r = Call(Request(bad.extra));
+    EXPECT_EQ(r.status, bad.status) << bad.extra << ": " << r.body;
+    EXPECT_THAT(r.body, HasSubstr(bad.message)) << bad.extra;
+  }
+  auto after = registry_->ListVersions("macro");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), versions_before->size());  // nothing registered or stored by a request
+  EXPECT_EQ(store_->series().ListSeries()->size(), series_before->size() + 1);  // us:gdp, ingested above
 }
 
 TEST_F(RiskApiTest, RolesAndAuth) {

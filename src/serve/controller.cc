@@ -95,7 +95,7 @@ void Controller::OnServableEvent(const ServableEvent& e) {
       reloads_->WithLabels({"failure"}).Inc();
       break;
     case ServableState::kDisabled:
-      Log("unloaded " + id);
+      Log(e.error.empty() ? "unloaded " + id : "not serving " + id + ": " + e.error);
       break;
     default:
       break;

@@ -1281,5 +1281,23 @@ TEST_F(ScenarioApiTest, BadInputs) {
   }
 }
 
+// Issue 24: a registered var in production is not servable by /v1/forecast: a 409 naming the
+// version and its type, while the other models are still served.
+TEST_F(HttpApiTest, ForecastOfAMultivariateVersionIsAConflictNamingIt) {
+  std::vector<double> cpi;  // not collinear with us:gdp's Growth pattern
+  for (int i = 0; i < 40; ++i) cpi.push_back(3 + 0.2 * i + ((i * 3) % 7) * 0.4);
+  Ingest("us:cpi", cpi, "2010-01-15");
+  RegisterVar("macro", {"us:gdp", "us:cpi"}, "2010-02-01");
+  Promote("macro", 1);
+  const auto report = manager_->Reconcile(*ReadRegistryState(store_->metadata()));
+  EXPECT_EQ(report.failed, 0);
+  auto r = Call("POST", "/v1/forecast", R"({"model":"macro","horizon":4})", Role::kViewer);
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("macro@1 is a var model (multivariate: us:gdp, us:cpi)"));
+  EXPECT_THAT(r.body, HasSubstr("not servable by /v1/forecast"));
+  EXPECT_EQ(Call("POST", "/v1/forecast", R"({"model":"gdp","horizon":4})", Role::kViewer).status, 200);
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
+}
+
 }  // namespace
 }  // namespace almanac::serve

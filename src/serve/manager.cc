@@ -71,6 +71,29 @@ Result<std::shared_ptr<const LoadedVersion>> LoadVersion(const AspiredVersion& v
   if (!bytes.ok()) return bytes.status().WithContext("loading " + id);
   auto package = registry::ParsePackage(*bytes);
   if (!package.ok()) return package.status().WithContext("loading " + id);
+  // A var/bvar version (issue 24) is for the risk routes, not for /v1/forecast: recorded as
+  // not servable rather than failed, so that it neither errors nor blocks readiness.
+  std::string type = package->manifest.model_type;
+  const Json& env = package->model_envelope;
+  if (env.contains("spec") && env["spec"].is_object() && env["spec"].contains("type") && env["spec"]["type"].is_string())
+    type = env["spec"]["type"].get<std::string>();
+  const models::ModelType* row = models.Find(type);
+  if (!package->manifest.variables.empty() || (row != nullptr && row->kind != models::ModelKind::kUnivariate)) {
+    auto lv = std::make_shared<LoadedVersion>();
+    lv->model = v.model;
+    lv->version = v.version;
+    lv->artifact_name = v.artifact_name;
+    lv->package_sha256 = v.artifact_sha256;
+    lv->manifest = std::move(package->manifest);
+    lv->method = type;
+    std::string vars;
+    for (const auto& n : lv->manifest.variables) vars += (vars.empty() ? "" : ", ") + n;
+    lv->not_servable = id + " is a " + type + " model (multivariate" + (vars.empty() ? "" : ": " + vars) +
+                       "), not servable by /v1/forecast; simulate from it with POST /v1/risk/portfolio "
+                       "(registered_model " + id + ") or almanac risk portfolio --model " + id;
+    lv->loaded_at = clock.NowMicros();
+    return std::shared_ptr<const LoadedVersion>(std::move(lv));
+  }
   auto model = models.Load(package->model_envelope);
   if (!model.ok()) return model.status().WithContext("loading " + id);
 
@@ -154,6 +177,13 @@ ServableManager::ReconcileReport ServableManager::Reconcile(const std::vector<Re
       next->versions[a.model][a.version] = have;
       continue;
     }
+    if (auto m = cur->not_servable.find(a.model); m != cur->not_servable.end()) {
+      auto nv = m->second.find(a.version);
+      if (nv != m->second.end() && nv->second->package_sha256 == a.artifact_sha256) {
+        next->not_servable[a.model][a.version] = nv->second;  // said once, when it was read
+        continue;
+      }
+    }
     if (auto f = failed_at_.find(key); f != failed_at_.end() && now - f->second < options_.retry_after_micros) {
       ++report.failed;
       continue;  // reported when it failed; retried later
@@ -174,6 +204,11 @@ ServableManager::ReconcileReport ServableManager::Reconcile(const std::vector<Re
       continue;
     }
     failed_at_.erase(key);
+    if (!(*loaded)->not_servable.empty()) {
+      next->not_servable[a.model][a.version] = *loaded;
+      Publish(a.model, a.version, ServableState::kDisabled, a.labels, (*loaded)->not_servable);
+      continue;
+    }
     ++report.loaded;
     newly_loaded.push_back(key);
     next->versions[a.model][a.version] = *loaded;
@@ -183,6 +218,10 @@ ServableManager::ReconcileReport ServableManager::Reconcile(const std::vector<Re
   for (const auto& a : aspired) {
     for (const auto& label : a.labels) {
       if (label == "pinned") continue;
+      if (auto m = next->not_servable.find(a.model); m != next->not_servable.end() && m->second.count(a.version)) {
+        next->not_servable_labels[a.model][label] = a.version;  // asked for, answered with why not
+        continue;
+      }
       if (next->versions[a.model].count(a.version)) {
         next->labels[a.model][label] = a.version;
         continue;
@@ -207,7 +246,8 @@ ServableManager::ReconcileReport ServableManager::Reconcile(const std::vector<Re
       auto m = next->versions.find(model);
       if (m == next->versions.end() || !m->second.count(version) || m->second.at(version) != lv) gone.emplace_back(model, version);
     }
-  bool changed = !gone.empty() || report.loaded > 0 || next->labels != cur->labels;
+  bool changed = !gone.empty() || report.loaded > 0 || next->labels != cur->labels ||
+                 next->not_servable != cur->not_servable || next->not_servable_labels != cur->not_servable_labels;
   for (const auto& [model, version] : gone) Publish(model, version, ServableState::kUnloading, {}, "");
   if (changed) {
     map_.store(std::shared_ptr<const ServingMap>(std::move(next)));
@@ -246,6 +286,16 @@ ServableManager::ReconcileReport ServableManager::Reconcile(const std::vector<Re
 
 Result<ServableHandle> ServableManager::Get(std::string_view model, const VersionRef& ref) const {
   const std::shared_ptr<const ServingMap> m = map_.load();
+  // A multivariate version asked for by number or alias: why it is not served.
+  if (auto ns = m->not_servable.find(std::string(model)); ns != m->not_servable.end()) {
+    std::optional<int64_t> asked = ref.version;
+    if (!asked) {
+      const std::string alias = ref.alias.empty() ? "production" : ref.alias;
+      auto nl = m->not_servable_labels.find(std::string(model));
+      if (nl != m->not_servable_labels.end() && nl->second.count(alias)) asked = nl->second.at(alias);
+    }
+    if (asked && ns->second.count(*asked)) return FailedPreconditionError(ns->second.at(*asked)->not_servable);
+  }
   auto mv = m->versions.find(std::string(model));
   if (mv == m->versions.end()) {
     std::vector<std::string> served;
@@ -309,6 +359,8 @@ bool ServableManager::Ready() const {
   const std::shared_ptr<const ServingMap> m = map_.load();
   std::lock_guard lock(status_mu_);
   for (const auto& a : aspired_) {
+    // A multivariate version is settled once read (not servable, said why).
+    if (auto ns = m->not_servable.find(a.model); ns != m->not_servable.end() && ns->second.count(a.version)) continue;
     for (const auto& label : a.labels) {
       if (label == "pinned") {
         auto mv = m->versions.find(a.model);

@@ -130,6 +130,44 @@ TEST_F(ManagerTest, AVersionThatFailsToLoadIsReportedAndThePreviousStays) {
   EXPECT_THAT(TakeEvents(), ElementsAre("gdp@2:loading", "gdp@2:error"));
 }
 
+// Issue 24: a registered var is for the risk routes; the loader skips it (not an error), the
+// server is ready, other models are served, and asking for it says why it is not served.
+TEST_F(ManagerTest, AMultivariateVersionIsSkippedAndOtherModelsAreServed) {
+  Ingest("us:gdp", Growth(40), "2010-01-15");
+  std::vector<double> cpi;  // not collinear with us:gdp's Growth pattern
+  for (int i = 0; i < 40; ++i) cpi.push_back(3 + 0.2 * i + ((i * 3) % 7) * 0.4);
+  Ingest("us:cpi", cpi, "2010-01-15");
+  const int64_t gdp = Register("gdp", "naive", "us:gdp", "2010-02-01");
+  Promote("gdp", gdp);
+  const int64_t macro = RegisterVar("macro", {"us:gdp", "us:cpi"}, "2010-02-01");
+  Promote("macro", macro);
+  auto m = NewManager("production,macro@1");
+  auto r = Reconcile(*m);
+  EXPECT_EQ(r.loaded, 1);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_THAT(TakeEvents(), ::testing::UnorderedElementsAre("gdp@1:new", "gdp@1:loading", "gdp@1:ready", "macro@1:new",
+                                                            "macro@1:loading", "macro@1:disabled"));
+  EXPECT_TRUE(m->Ready());
+  EXPECT_EQ(m->Get("gdp", {})->version->version, gdp);
+  EXPECT_THAT(m->Get("macro", {}), StatusIs(StatusCode::kFailedPrecondition, "macro@1 is a var model (multivariate"));
+  EXPECT_THAT(m->Get("macro", {.version = macro}), StatusIs(StatusCode::kFailedPrecondition, "not servable by /v1/forecast"));
+  EXPECT_EQ(m->Loaded().count("macro"), 0u);
+  bool said = false;
+  for (const auto& s : m->Statuses())
+    if (s.model == "macro" && s.state == ServableState::kDisabled) said = s.error.find("us:gdp, us:cpi") != std::string::npos;
+  EXPECT_TRUE(said);
+  // Read once: the next reconcile neither reloads nor reports it again.
+  const uint64_t gen = m->generation();
+  r = Reconcile(*m);
+  EXPECT_FALSE(r.changed);
+  EXPECT_EQ(m->generation(), gen);
+  EXPECT_THAT(TakeEvents(), ElementsAre());
+  clock_.Advance(31'000'000);
+  Reconcile(*m);
+  EXPECT_THAT(TakeEvents(), ElementsAre());
+}
+
 TEST_F(ManagerTest, AFirstVersionThatFailsLeavesTheServerNotReady) {
   ASSERT_OK(registry_->EnsureModel({"gdp", "t", "", {{"four_eyes", false}}}, "alice").status());
   ASSERT_OK(store_->metadata().Run([](store::MetadataTxn& t) {

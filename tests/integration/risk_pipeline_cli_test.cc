@@ -304,5 +304,91 @@ TEST_F(RiskTrackingCliTest, Issue24AssetReturnsFromSeriesOfTheWorkspace) {
   EXPECT_EQ(RunCount(), 0);
 }
 
+// Issue 24: `almanac var ... --register NAME` makes a tracked run and a version whose package
+// lists the variables; `risk portfolio --model NAME@VERSION` simulates from it: the same report
+// as the refit with the same seed, the package's SHA-256 in the inputs and the run's params.
+TEST_F(RiskTrackingCliTest, Issue24PortfolioFromARegisteredVarEqualsTheRefit) {
+  auto reg = Run({"var", "coef", "us:tbilrate", "us:unemp", "us:infl", "--as-of", "2010-01-15", "--lags", "2",
+                  "--register", "macro", "--format", "json"});
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
+  auto fit_or = ParseJson(reg.out);
+  ASSERT_TRUE(fit_or.ok()) << reg.out;
+  const Json fit = *fit_or;
+  EXPECT_EQ(fit["registered"]["model"], "macro");
+  EXPECT_EQ(fit["registered"]["version"], 1);
+  EXPECT_EQ(fit["registered"]["unchanged"], false);
+  const std::string sha = fit["registered"]["sha256"].get<std::string>();
+  ASSERT_EQ(sha.size(), 64u);
+  // The tracked run: the fit's settings as params, the package as its artifact.
+  const Json run = ShowRun(fit["registered"]["run_id"].get<std::string>());
+  EXPECT_EQ(run["params"]["command"], "var");
+  EXPECT_EQ(run["params"]["as_of"], "2010-01-15");
+  EXPECT_THAT(run["artifacts"].dump(), HasSubstr(sha));
+  // The same fit again: the identical package is not registered twice.
+  auto again = Run({"var", "coef", "us:tbilrate", "us:unemp", "us:infl", "--as-of", "2010-01-15", "--lags", "2",
+                    "--register", "macro"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("unchanged: the package is identical to macro@1"));
+  // The package lists the variables in model order.
+  auto exported = Run({"models", "export", "macro@1"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto package_or = ParseJson(exported.out);
+  ASSERT_TRUE(package_or.ok()) << exported.out;
+  const Json package = *package_or;
+  EXPECT_EQ(package["manifest"]["variables"], Json::array({"us:tbilrate", "us:unemp", "us:infl"}));
+
+  auto refit = Run(PortfolioArgs({"--returns", kBook + "asset_returns.csv", "--format", "json"}));
+  ASSERT_EQ(refit.exit_code, 0) << refit.err;
+  auto registered = Run(PortfolioArgs(
+      {"--returns", kBook + "asset_returns.csv", "--format", "json", "--model", "macro@1", "--experiment", "stress"}));
+  ASSERT_EQ(registered.exit_code, 0) << registered.err;
+  auto a_or = ParseJson(refit.out);
+  ASSERT_TRUE(a_or.ok()) << refit.out;
+  const Json a = *a_or;
+  auto b_or = ParseJson(registered.out);
+  ASSERT_TRUE(b_or.ok()) << registered.out;
+  const Json b = *b_or;
+  for (const char* key : {"scenarios", "macro_model", "factor_model", "historical"}) EXPECT_EQ(a[key], b[key]) << key;
+  EXPECT_EQ(b["inputs"]["registered_model"], (Json{{"version", "macro@1"}, {"sha256", sha}}));
+  const Json tracked = ShowRun(b["run_id"].get<std::string>());
+  EXPECT_EQ(tracked["params"]["registered_model.sha256"], sha);
+  EXPECT_EQ(tracked["params"]["registered_model.version"], "macro@1");
+
+  // Errors, with nothing stored: unknown model or version (NotFound), options that do not apply.
+  const int runs = RunCount();
+  for (const auto& [model, message] : std::vector<std::pair<std::string, std::string>>{
+           {"nosuch@1", "nosuch"}, {"macro@4", "macro@4"}, {"macro@", "is not NAME@VERSION"}}) {
+    auto bad =
+        Run(PortfolioArgs({"--returns", kBook + "asset_returns.csv", "--model", model, "--experiment", "stress"}));
+    EXPECT_NE(bad.exit_code, 0) << model;
+    EXPECT_THAT(bad.err, HasSubstr(message)) << model;
+  }
+  auto with_lags = Run(PortfolioArgs({"--returns", kBook + "asset_returns.csv", "--model", "macro@1", "--lags", "3"}));
+  EXPECT_NE(with_lags.exit_code, 0);
+  EXPECT_THAT(with_lags.err, HasSubstr("do not apply to the registered model macro@1"));
+  auto backtest = Run({"risk", "var-backtest", "us:tbilrate", "us:unemp", "us:infl", "--model", "macro@1", "--positions",
+                       kBook + "positions.csv", "--returns", kBook + "asset_returns.csv", "--from", "2008Q1", "--to",
+                       "2008Q2"});
+  EXPECT_NE(backtest.exit_code, 0);
+  EXPECT_THAT(backtest.err, HasSubstr("a registered version cannot be used"));
+  EXPECT_EQ(RunCount(), runs);
+}
+
+// Issue 24: a univariate version cannot drive the stress test (FailedPrecondition naming it).
+TEST_F(RiskTrackingCliTest, Issue24PortfolioFromAUnivariateVersionIsRefused) {
+  const std::string p = dir_ / "infl.yaml";
+  WriteFile(p, "name: infl\ndata:\n  series: [us:infl]\n  as_of: 2010-01-15\ntarget: us:infl\nhorizon: 2\n"
+               "levels: [80]\nmodels:\n  - type: naive\nevaluation:\n  origins: 2\n  horizon: 1\n  metrics: [mae]\n"
+               "  select_by: mae\nregister:\n  model: infl\n");
+  auto r = Run({"run", p});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const int runs = RunCount();
+  auto bad =
+      Run(PortfolioArgs({"--returns", kBook + "asset_returns.csv", "--model", "infl@1", "--experiment", "stress"}));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("infl@1 is a naive model (univariate)"));
+  EXPECT_EQ(RunCount(), runs);
+}
+
 }  // namespace
 }  // namespace almanac::testing

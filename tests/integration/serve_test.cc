@@ -1500,5 +1500,46 @@ TEST_F(ServeTest, Issue24RiskPortfolioOverHttpEqualsTheCli) {
   EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/risk/portfolio", request.dump()).status, 401);
 }
 
+// Issue 24: a registered var (almanac var --register) in the policy: the server starts, says
+// why it does not serve it, is ready and serves gdp; /v1/forecast on it is a 409 naming it;
+// POST /v1/risk/portfolio with registered_model gives the CLI's report from the same version.
+TEST_F(ServeTest, Issue24ServeStartsWithAMultivariateVersionAndRiskUsesIt) {
+  TempDir d;
+  const std::string ws = CopyWorkspace(d);
+  auto reg = Cli({"var", "coef", "us:tbilrate", "us:unemp", "us:infl", "--lags", "2", "--register", "macro"}, "alice", ws);
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
+  EXPECT_THAT(reg.err, HasSubstr("registered macro@1"));
+  const std::string p = kSrc + "/testdata/risk/portfolio/";
+  auto cli = Cli({"--format", "json", "risk", "portfolio", "--model", "macro@1", "--positions", p + "positions.csv",
+                  "--returns", p + "asset_returns.csv", "--fx", p + "fx.csv", "--scenarios", p + "scenarios.yaml",
+                  "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths", "300", "--seed", "7"},
+                 "tester", ws);
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const Json want = Parse(cli.out);
+
+  ServerProcess s(ws, {"--policy", "production,macro@1"});
+  ASSERT_TRUE(s.running()) << s.log();
+  EXPECT_THAT(s.log(), HasSubstr("not serving macro@1: macro@1 is a var model (multivariate"));
+  EXPECT_EQ(HttpRequest(s.port(), "GET", "/readyz").status, 200) << s.log();
+  EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer")).status, 200);
+  auto r = HttpRequest(s.port(), "POST", "/v1/forecast", R"({"model":"macro","version":1,"horizon":4})", Token("viewer"));
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_THAT(Parse(r.body).value("message", ""), HasSubstr("macro@1 is a var model"));
+  const Json request = {{"registered_model", "macro@1"},
+                        {"positions", ReadFile(p + "positions.csv")},
+                        {"returns", ReadFile(p + "asset_returns.csv")},
+                        {"fx", ReadFile(p + "fx.csv")},
+                        {"scenarios", ReadFile(p + "scenarios.yaml")},
+                        {"factors", {"us:tbilrate", "us:unemp"}},
+                        {"factor_changes", true},
+                        {"paths", 300},
+                        {"seed", 7}};
+  r = HttpRequest(s.port(), "POST", "/v1/risk/portfolio", request.dump(), Token("analyst"));
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
+  const Json got = Parse(r.body);
+  for (const char* key : {"macro_model", "factor_model", "historical", "scenarios"}) EXPECT_EQ(got[key], want[key]) << key;
+  EXPECT_EQ(got["inputs"]["registered_model"], want["inputs"]["registered_model"]);
+}
+
 }  // namespace
 }  // namespace almanac::testing

@@ -92,6 +92,49 @@ class ServeFixture : public ::testing::Test {
     return v.ok() ? v->version : 0;
   }
 
+  // Issue 24: fits a var (or bvar) on `keys` as known at `as_of` and registers it as the next
+  // version of `model`, as `almanac var ... --register` does: the package lists the variables.
+  int64_t RegisterVar(const std::string& model, const std::vector<std::string>& keys, const std::string& as_of,
+                      const std::string& type = "var", Json params = Json{{"lags", 2}}) {
+    EXPECT_TRUE(registry_->EnsureModel({model, "team", "macro model", {{"four_eyes", false}}}, "alice").ok());
+    clock_.Advance(1000000);
+    std::vector<TimeSeries> series;
+    for (const auto& k : keys) series.push_back(store_->series().ReadAsOf(k, Date::Parse(as_of).value())->Trimmed());
+    auto data = models::AlignSeries(keys, series);
+    EXPECT_TRUE(data.ok()) << data.status().ToString();
+    auto m = models::CreateMultivariate({type, params});
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    const Status fit = (*m)->Fit(*data);
+    EXPECT_TRUE(fit.ok()) << fit.ToString();
+    registry::PackageManifest man;
+    man.model_type = type;
+    man.model_spec = {{"type", type}, {"params", params}};
+    man.frequency = "Q";
+    man.history_end = (*data->start + static_cast<int64_t>(data->size() - 1)).ToString();
+    man.horizon = 8;
+    man.variables = keys;
+    man.pipeline_hash = "test-var-" + std::to_string(++counter_);
+    auto package = *registry::BuildPackage(man, *models::MultivariateEnvelope(**m));
+    auto art = artifacts_->Put(store::ContentAddressedName(Sha256Hex(package)), package);
+    EXPECT_TRUE(art.ok()) << art.status().ToString();
+    const std::string run_id = "r" + std::to_string(2000000000000000 + counter_);
+    EXPECT_TRUE(store_->metadata()
+                    .Run([&](store::MetadataTxn& t) {
+                      store::RunRecord r;
+                      r.id = run_id;
+                      r.experiment = "test";
+                      r.user = "alice";
+                      r.host = "h";
+                      r.almanac_version = "test";
+                      r.status = store::RunStatus::kFinished;
+                      return t.InsertRun(r);
+                    })
+                    .ok());
+    auto v = registry_->CreateVersion({model, run_id, *art, "", {}, ""}, "alice");
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? v->version : 0;
+  }
+
   void Promote(const std::string& model, int64_t version, store::Stage stage = store::Stage::kProduction) {
     clock_.Advance(1000000);
     auto p = registry_->Promote(model, version, stage, "alice", "test");
