@@ -179,6 +179,7 @@ struct SimulateStepSpec {
   std::string model_type;              // var or bvar (default: the scenario file's, else var)
   Json model_params = Json::object();  // over the scenario file's
   std::string model_file;  // a fitted var/bvar saved by `almanac var --save` (instead of model/params)
+  std::string registered_model;  // "NAME@VERSION": a registered var/bvar (`model: NAME@VERSION`)
   std::string scenarios;   // scenario YAML (optional: one unconditional run)
   std::vector<std::string> only;
   int paths = 1000;

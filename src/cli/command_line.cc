@@ -638,7 +638,9 @@ Runner DefineRisk(CLI::App& cmd, GlobalOptions& g) {
                                                   "YAML file) written as float32 with a JSON header, and their quantiles");
   simulate->add_option("series", sm->data.series, "Macro series keys, in model order (default: the scenario file's)");
   AddDataOptions(*simulate, sm->data);
-  simulate->add_option("-m,--model", sm->model.model, "var (default) or bvar; default: the scenario file's model");
+  simulate->add_option("-m,--model", sm->model.model,
+                       "var (default) or bvar; default: the scenario file's model; or NAME@VERSION, a registered "
+                       "var/bvar (almanac var ... --register) simulated as it was fitted");
   AddModelOptions(*simulate, sm->model, " (merged over the scenario file's)");
   simulate->add_option("--lags", sm->lags, "Lag order of the macro model");
   simulate->add_option("--model-file", sm->model_file, "Simulate from this fitted var/bvar (almanac var --save)");

@@ -304,22 +304,13 @@ Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, J
   return req;
 }
 
-// A registered var/bvar version (--model NAME@VERSION, issue 24), loaded for the stress test.
-struct RegisteredMacro {
-  std::shared_ptr<const models::MultivariateForecaster> model;
-  std::string id;      // NAME@N
-  std::string sha256;  // of the package
-};
+}  // namespace
 
-// Resolves --model NAME@VERSION in the workspace's registry, reads the package by its SHA-256
-// and loads the model (risk::LoadMacroModel: FailedPrecondition for a univariate version).
-// Adjusts `a` to it: the model type, the series (default: the package's variables) and the
-// transform the version was fitted on. Reads only.
-Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, RiskPortfolioArgs& a) {
-  const std::string ref = a.model.model;
-  if (!a.model_file.empty())
-    return InvalidArgumentError("give one of --model " + ref + " and --model-file " + a.model_file);
-  if (!a.model.params.empty() || !a.model.params_json.empty() || a.lags >= 0)
+Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, ModelArgs& model, int lags,
+                                            const std::string& model_file, MultiDataArgs& data) {
+  const std::string ref = model.model;
+  if (!model_file.empty()) return InvalidArgumentError("give one of --model " + ref + " and --model-file " + model_file);
+  if (!model.params.empty() || !model.params_json.empty() || lags >= 0)
     return InvalidArgumentError("--params and --lags do not apply to the registered model " + ref +
                                 " (it is simulated as it was fitted)");
   ALMANAC_ASSIGN_OR_RETURN(std::unique_ptr<Env> env, OpenEnv(g, false));
@@ -330,8 +321,8 @@ Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, RiskPortfoli
   ALMANAC_ASSIGN_OR_RETURN(out.model, risk::LoadMacroModel(vp.id, m.model_type, vp.package.model_envelope));
   out.id = vp.id;
   out.sha256 = vp.version.artifact_sha256;
-  a.model.model = out.model->spec().type;
-  if (a.data.series.empty() && a.data.input.empty()) a.data.series = m.variables;
+  model.model = out.model->spec().type;
+  if (data.series.empty() && data.input.empty()) data.series = m.variables;
   // The transform the version's variables were derived with (almanac var --transform).
   ALMANAC_ASSIGN_OR_RETURN(std::vector<data::TransformSpec> ts, data::TransformsFromJson(m.transforms));
   std::string fitted_op = "none";
@@ -339,16 +330,18 @@ Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, RiskPortfoli
     ALMANAC_ASSIGN_OR_RETURN(std::string op, data::CanonicalTransformName(t.op));
     fitted_op = op;
   }
-  ALMANAC_ASSIGN_OR_RETURN(std::string given_op, data::CanonicalTransformName(a.data.transform.empty() ? "none"
-                                                                                                      : a.data.transform));
+  ALMANAC_ASSIGN_OR_RETURN(std::string given_op,
+                           data::CanonicalTransformName(data.transform.empty() ? "none" : data.transform));
   if (given_op == "none") {
-    a.data.transform = fitted_op;
+    data.transform = fitted_op;
   } else if (given_op != fitted_op) {
-    return InvalidArgumentError("--transform " + a.data.transform + ": " + vp.id + " was fitted on " + fitted_op +
+    return InvalidArgumentError("--transform " + data.transform + ": " + vp.id + " was fitted on " + fitted_op +
                                 " of its series");
   }
   return out;
 }
+
+namespace {
 
 Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& args, models::ModelSpec* model) {
   Json inputs = Json::object();
@@ -357,7 +350,7 @@ Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& ar
   RiskPortfolioArgs a = args;
   std::optional<RegisteredMacro> registered;
   if (a.model.model.find('@') != std::string::npos) {
-    ALMANAC_ASSIGN_OR_RETURN(registered, LoadRegisteredMacro(g, a));
+    ALMANAC_ASSIGN_OR_RETURN(registered, LoadRegisteredMacro(g, a.model, a.lags, a.model_file, a.data));
   }
   ALMANAC_ASSIGN_OR_RETURN(risk::StressTestRequest req, BuildStressRequest(a, inputs, data_args, return_series));
   if (registered) {

@@ -3,8 +3,10 @@
 // against its VaR series. Both read a CSV file with a header line and need no workspace.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "almanac/models.h"
 #include "cli/commands.h"
 #include "cli/commands_multi.h"
 
@@ -82,5 +84,19 @@ struct RiskVarBacktestArgs {
   std::string level = "0.99";
 };
 int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a);
+
+// A registered var/bvar version (--model NAME@VERSION, issue 24), for `risk portfolio` and
+// `risk simulate`: resolved in the workspace's registry, the package read by its SHA-256 and
+// loaded (risk::LoadMacroModel: FailedPrecondition for a univariate version, NotFound for an
+// unknown model or version). Adjusts the arguments to it: `model.model` becomes the type, the
+// series default to the package's variables, the transform to the one it was fitted on.
+// InvalidArgument with a model file, params or lags. Reads only.
+struct RegisteredMacro {
+  std::shared_ptr<const models::MultivariateForecaster> model;
+  std::string id;      // NAME@N
+  std::string sha256;  // of the package
+};
+Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, ModelArgs& model, int lags,
+                                            const std::string& model_file, MultiDataArgs& data);
 
 }  // namespace almanac::cli

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "almanac/models.h"
 #include "almanac/risk.h"
 #include "cli/arguments.h"
+#include "cli/commands_risk.h"
 #include "cli/multi_data.h"
 #include "cli/output.h"
 
@@ -35,7 +37,12 @@ Result<risk::StoredMacroPaths> SimulateFromArgs(const GlobalOptions& g, const Ri
     return InvalidArgumentError("--model-file: give either a fitted model file or a model to fit (-m, --lags, --param), not both");
   risk::MacroSimulationRequest req;
   MultiDataArgs data_args = a.data;
-  std::string type = a.model.model;
+  ModelArgs model_args = a.model;
+  std::optional<RegisteredMacro> registered;
+  if (model_args.model.find('@') != std::string::npos) {
+    ALMANAC_ASSIGN_OR_RETURN(registered, LoadRegisteredMacro(g, model_args, a.lags, a.model_file, data_args));
+  }
+  std::string type = model_args.model;
   Json base_params = Json::object();
   std::optional<int> file_horizon;
   if (!a.scenarios.empty()) {
@@ -50,10 +57,16 @@ Result<risk::StoredMacroPaths> SimulateFromArgs(const GlobalOptions& g, const Ri
     file_horizon = req.scenarios->horizon;
   }
   if (type.empty()) type = "var";
-  ALMANAC_ASSIGN_OR_RETURN(Json params, BuildParams(a.model, base_params));
+  ALMANAC_ASSIGN_OR_RETURN(Json params, BuildParams(model_args, base_params));
   if (a.lags >= 0) params["lags"] = a.lags;
   req.model = {type, params};
-  if (a.model_file.empty()) ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(req.model));
+  if (registered) {
+    req.model = registered->model->spec();
+    req.fitted_model = registered->model;
+    inputs["registered_model"] = {{"version", registered->id}, {"sha256", registered->sha256}};
+  } else if (a.model_file.empty()) {
+    ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(req.model));
+  }
   // -H as given (0 or a negative number is an error, not the default), else the file's or 8.
   req.horizon = a.horizon == -1 ? HorizonOrDefault(a.horizon, file_horizon) : a.horizon;
   ALMANAC_RETURN_IF_ERROR(CheckHorizon(req.horizon));

@@ -223,21 +223,43 @@ Result<std::vector<RiskInputFile>> ReadRiskInputs(const PipelineSpec& spec, cons
     out.push_back(std::move(f));
   }
   if (!rs.registered_model.empty()) {
-    const std::string label = "input.risk.model";
-    RiskInputFile f{label, rs.registered_model, ""};
-    if (auto it = options.recorded_inputs.find(label); it != options.recorded_inputs.end()) {
-      f.bytes = it->second;
-    } else if (!options.reproduces.empty()) {
-      return FailedPreconditionError("risk.model: run " + options.reproduces + " did not store the package of " +
-                                     rs.registered_model + " (" + label + ")");
-    } else {
-      if (!read_package) return InternalError("risk.model: no registry to read " + rs.registered_model + " from");
-      Result<registry::VersionPackage> vp = read_package(rs.registered_model);
-      if (!vp.ok()) return vp.status().WithContext("risk.model");
-      f.bytes = std::move(vp->bytes);
-    }
+    ALMANAC_ASSIGN_OR_RETURN(RiskInputFile f, ReadRegisteredModelInput("input.risk.model", "risk.model",
+                                                                       rs.registered_model, options, read_package));
     out.push_back(std::move(f));
   }
+  return out;
+}
+
+Result<RiskInputFile> ReadRegisteredModelInput(const std::string& label, const std::string& key, const std::string& ref,
+                                               const RunOptions& options, const VersionPackageReader& read_package) {
+  RiskInputFile f{label, ref, ""};
+  if (auto it = options.recorded_inputs.find(label); it != options.recorded_inputs.end()) {
+    f.bytes = it->second;
+  } else if (!options.reproduces.empty()) {
+    return FailedPreconditionError(key + ": run " + options.reproduces + " did not store the package of " + ref +
+                                   " (" + label + ")");
+  } else {
+    if (!read_package) return InternalError(key + ": no registry to read " + ref + " from");
+    Result<registry::VersionPackage> vp = read_package(ref);
+    if (!vp.ok()) return vp.status().WithContext(key);
+    f.bytes = std::move(vp->bytes);
+  }
+  return f;
+}
+
+Result<RegisteredMacroModel> LoadRegisteredMacroModel(const RiskInputFile& package, const std::string& key) {
+  Result<registry::ParsedPackage> parsed_or = registry::ParsePackage(package.bytes);
+  if (!parsed_or.ok()) return parsed_or.status().WithContext(key + " " + package.name);
+  const registry::ParsedPackage& parsed = *parsed_or;
+  RegisteredMacroModel out;
+  ALMANAC_ASSIGN_OR_RETURN(out.model,
+                           risk::LoadMacroModel(package.name, parsed.manifest.model_type, parsed.model_envelope));
+  if (!parsed.manifest.transforms.empty() && !parsed.manifest.transforms.is_null())
+    return FailedPreconditionError(key + ": " + package.name + " was fitted on transformed series (" +
+                                   CompactJson(parsed.manifest.transforms) +
+                                   "); a pipeline simulates versions fitted on its series as they are");
+  out.variables = parsed.manifest.variables;
+  out.input = {{"version", package.name}, {"sha256", Sha256Hex(package.bytes)}};
   return out;
 }
 
@@ -281,18 +303,11 @@ Result<RiskPlan> BuildRiskPlan(const PipelineSpec& spec, const std::vector<RiskI
   if (const RiskInputFile* pkg = FindInput(files, "input.risk.model")) {
     // A registered var/bvar (issue 24): simulated as it was fitted; the series default to its
     // variables and must be them, in its order (RunStressTest checks).
-    Result<registry::ParsedPackage> parsed_or = registry::ParsePackage(pkg->bytes);
-    if (!parsed_or.ok()) return parsed_or.status().WithContext("risk.model " + pkg->name);
-    const registry::ParsedPackage& parsed = *parsed_or;
-    ALMANAC_ASSIGN_OR_RETURN(req.fitted_model,
-                             risk::LoadMacroModel(pkg->name, parsed.manifest.model_type, parsed.model_envelope));
-    if (!parsed.manifest.transforms.empty() && !parsed.manifest.transforms.is_null())
-      return FailedPreconditionError("risk.model: " + pkg->name + " was fitted on transformed series (" +
-                                     CompactJson(parsed.manifest.transforms) +
-                                     "); a pipeline's risk step simulates versions fitted on its series as they are");
+    ALMANAC_ASSIGN_OR_RETURN(RegisteredMacroModel reg, LoadRegisteredMacroModel(*pkg, "risk.model"));
+    req.fitted_model = reg.model;
     req.model = req.fitted_model->spec();
-    if (rs.series.empty()) plan.series = parsed.manifest.variables;
-    plan.inputs["registered_model"] = {{"version", pkg->name}, {"sha256", Sha256Hex(pkg->bytes)}};
+    if (rs.series.empty()) plan.series = reg.variables;
+    plan.inputs["registered_model"] = reg.input;
   }
   ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(req.model).WithContext("risk.params"));
   if (plan.series.empty()) return InvalidArgumentError("risk.series: no macro variable (name them, or list them in the scenarios file)");

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +35,23 @@ struct RiskInputFile {
 
 // Reads a registered version's package ("NAME@VERSION"), e.g. registry::ReadVersionPackage.
 using VersionPackageReader = std::function<Result<registry::VersionPackage>(const std::string& ref)>;
+
+// The package of a registered version ("NAME@VERSION") as an input file with `label`: the
+// recorded one of a reproduction (FailedPrecondition when it was not recorded), else read with
+// `read_package`. Errors carry `key` (e.g. "risk.model"). Shared by the risk and simulate steps.
+Result<RiskInputFile> ReadRegisteredModelInput(const std::string& label, const std::string& key, const std::string& ref,
+                                               const RunOptions& options, const VersionPackageReader& read_package);
+
+// A registered var/bvar loaded from its package file: the fitted model, its variables (model
+// order) and {"version", "sha256"} for a report's inputs. FailedPrecondition for a univariate
+// version and for a version fitted on transformed series (a pipeline simulates versions fitted
+// on its series as they are); errors carry `key`.
+struct RegisteredMacroModel {
+  std::shared_ptr<const models::MultivariateForecaster> model;
+  std::vector<std::string> variables;
+  Json input = Json::object();
+};
+Result<RegisteredMacroModel> LoadRegisteredMacroModel(const RiskInputFile& package, const std::string& key);
 
 // The risk step's files, read relative to the folder of spec.file, or taken from
 // options.recorded_inputs (reproduction). With risk.model NAME@VERSION, the version's package

@@ -479,6 +479,35 @@ TEST_F(RegisteredRiskRunnerTest, SameReportAsTheRefitAndReproducible) {
   for (const auto& art : rep.artifacts) EXPECT_TRUE(art.identical) << art.name << ": " << art.why;
 }
 
+// The simulate step with `model: NAME@VERSION`: the same stored paths as the refit with the
+// same seed (series defaulting to the version's variables), the package stored with the run, a
+// reproduction identical; params with a registered model and an unknown version are refused.
+TEST_F(RegisteredRiskRunnerTest, SimulateStepFromARegisteredVersionStoresThePathsOfTheRefit) {
+  const std::string sha = RegisterVar();
+  const std::string head = "name: paths\ndata:\n  series: [us:tbilrate, us:unemp, us:infl]\n  as_of: 2010-01-15\n"
+                           "simulate:\n  scenarios: portfolio/scenarios.yaml\n  paths: 40\n  seed: 7\n";
+  WriteText(dir_ / "p.yaml", head + "  model: macro@1\n");
+  ASSERT_OK_AND_ASSIGN(RunResult registered, RunFile());
+  EXPECT_EQ(registered.steps.back().step, "simulate");
+  clock_.Advance(1000000);
+  WriteText(dir_ / "p.yaml", head);
+  ASSERT_OK_AND_ASSIGN(RunResult refit, RunFile());
+  const auto a = Artifacts(refit.run_id), b = Artifacts(registered.run_id);
+  EXPECT_EQ(a.at("paths.f32").sha256, b.at("paths.f32").sha256);
+  EXPECT_EQ(a.at("paths.summary.json").sha256, b.at("paths.summary.json").sha256);
+  EXPECT_EQ(Param(registered.run_id, "simulate.model.sha256"), sha);
+  EXPECT_TRUE(b.count("input.simulate.model"));
+  clock_.Advance(1000000);
+  ASSERT_OK_AND_ASSIGN(ReproduceResult rep, Reproduce(Env(), registered.run_id, {.user = "auditor"}));
+  EXPECT_TRUE(rep.identical);
+  for (const auto& art : rep.artifacts) EXPECT_TRUE(art.identical) << art.name << ": " << art.why;
+
+  WriteText(dir_ / "p.yaml", head + "  model: macro@1\n  params: {lags: 1}\n");
+  EXPECT_THAT(RunFile(), StatusIs(StatusCode::kInvalidArgument, "simulate.params: does not apply to the registered model macro@1"));
+  WriteText(dir_ / "p.yaml", head + "  model: macro@9\n");
+  EXPECT_THAT(RunFile(), StatusIs(StatusCode::kNotFound, "simulate.model"));
+}
+
 TEST_F(RegisteredRiskRunnerTest, UnknownAndUnivariateVersionsFailTheRunAndStoreNoResult) {
   RegisterVar();
   registry::PackageManifest uni;

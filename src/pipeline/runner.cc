@@ -521,7 +521,10 @@ class Run {
   // paths.summary.json, both cached by the content of the series, files and settings; the
   // paths' SHA-256 is a param of the run (simulate.paths.sha256).
   Status Simulate(StepResult& sr) {
-    ALMANAC_ASSIGN_OR_RETURN(std::vector<RiskInputFile> files, ReadSimulateInputs(spec_, opts_));
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<RiskInputFile> files,
+                             ReadSimulateInputs(spec_, opts_, [&](const std::string& ref) {
+                               return registry::ReadVersionPackage(registry_, *env_.artifacts, ref);
+                             }));
     std::vector<std::pair<std::string, std::string>> params;
     Json file_ids = Json::object();
     for (const auto& f : files) {

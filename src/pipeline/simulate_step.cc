@@ -24,10 +24,13 @@ class SimulateSection : public SectionParser {
     if (n["scenarios"]) {
       ALMANAC_ASSIGN_OR_RETURN(ss.scenarios, FileName(n["scenarios"], "simulate.scenarios"));
     }
+    const bool registered =
+        n["model"] && n["model"].IsScalar() && n["model"].as<std::string>().find('@') != std::string::npos;
     if (n["series"]) {
       ALMANAC_ASSIGN_OR_RETURN(ss.series, Names(n["series"], "simulate.series", /*must_be_known=*/true));
-    } else if (ss.scenarios.empty()) {
-      return Error(n, "simulate.series", "required without a scenarios file (the macro variables, in model order)");
+    } else if (ss.scenarios.empty() && !registered) {
+      return Error(n, "simulate.series",
+                   "required without a scenarios file or a registered model (the macro variables, in model order)");
     }
     if (n["model_file"]) {
       if (n["model"] || n["params"])
@@ -35,7 +38,14 @@ class SimulateSection : public SectionParser {
                      "give either a fitted model file or model/params to fit, not both");
       ALMANAC_ASSIGN_OR_RETURN(ss.model_file, FileName(n["model_file"], "simulate.model_file"));
     }
-    if (n["model"]) {
+    if (registered) {
+      ALMANAC_ASSIGN_OR_RETURN(ss.registered_model, Text(n["model"], "simulate.model"));
+      if (auto ref = registry::SplitVersionRef(ss.registered_model); !ref.ok())
+        return Error(n["model"], "simulate.model", ref.status().message());
+      if (n["params"])
+        return Error(n["params"], "simulate.params",
+                     "does not apply to the registered model " + ss.registered_model + " (it is simulated as it was fitted)");
+    } else if (n["model"]) {
       ALMANAC_ASSIGN_OR_RETURN(ss.model_type, Text(n["model"], "simulate.model"));
       if (ss.model_type != "var" && ss.model_type != "bvar") {
         const std::string hint = DidYouMean(ss.model_type, {"var", "bvar"});
@@ -93,7 +103,8 @@ Status ParseSimulateSection(const YAML::Node& root, const std::string& file, con
   return SimulateSection(file, available).Parse(root["simulate"], spec);
 }
 
-Result<std::vector<RiskInputFile>> ReadSimulateInputs(const PipelineSpec& spec, const RunOptions& options) {
+Result<std::vector<RiskInputFile>> ReadSimulateInputs(const PipelineSpec& spec, const RunOptions& options,
+                                                      const VersionPackageReader& read_package) {
   std::vector<RiskInputFile> out;
   for (const auto& [label, key, name] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"input.simulate.scenarios", "simulate.scenarios", spec.simulate.scenarios},
@@ -101,6 +112,12 @@ Result<std::vector<RiskInputFile>> ReadSimulateInputs(const PipelineSpec& spec, 
     if (name.empty()) continue;
     RiskInputFile f{label, name, ""};
     ALMANAC_ASSIGN_OR_RETURN(f.bytes, ReadSectionInputFile(spec, options, label, key, name));
+    out.push_back(std::move(f));
+  }
+  if (!spec.simulate.registered_model.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(RiskInputFile f,
+                             ReadRegisteredModelInput("input.simulate.model", "simulate.model",
+                                                      spec.simulate.registered_model, options, read_package));
     out.push_back(std::move(f));
   }
   return out;
@@ -138,6 +155,14 @@ Result<SimulatePlan> BuildSimulatePlan(const PipelineSpec& spec, const std::vect
     req.fitted_model = std::move(*saved);
     req.model = req.fitted_model->spec();
     plan.inputs["model_file"] = sha(*mf);
+  } else if (const RiskInputFile* pkg = FindSimulateInput(files, "input.simulate.model")) {
+    // A registered var/bvar: simulated as it was fitted; the series default to its variables
+    // and must be them, in its order (the simulator checks).
+    ALMANAC_ASSIGN_OR_RETURN(RegisteredMacroModel reg, LoadRegisteredMacroModel(*pkg, "simulate.model"));
+    req.fitted_model = reg.model;
+    req.model = req.fitted_model->spec();
+    if (ss.series.empty()) plan.series = reg.variables;
+    plan.inputs["registered_model"] = reg.input;
   } else {
     ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(req.model).WithContext("simulate.params"));
   }

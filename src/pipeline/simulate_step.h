@@ -23,8 +23,10 @@ Status ParseSimulateSection(const YAML::Node& root, const std::string& file, con
                             PipelineSpec& spec);
 
 // The step's files (input.simulate.scenarios, input.simulate.model_file), read as the risk
-// step's are (ReadSectionInputFile).
-Result<std::vector<RiskInputFile>> ReadSimulateInputs(const PipelineSpec& spec, const RunOptions& options);
+// step's are (ReadSectionInputFile), and with `model: NAME@VERSION` the version's package
+// (input.simulate.model, ReadRegisteredModelInput).
+Result<std::vector<RiskInputFile>> ReadSimulateInputs(const PipelineSpec& spec, const RunOptions& options,
+                                                      const VersionPackageReader& read_package = nullptr);
 
 struct SimulatePlan {
   risk::MacroSimulationRequest request;

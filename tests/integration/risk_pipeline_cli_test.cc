@@ -354,6 +354,23 @@ TEST_F(RiskTrackingCliTest, Issue24PortfolioFromARegisteredVarEqualsTheRefit) {
   EXPECT_EQ(tracked["params"]["registered_model.sha256"], sha);
   EXPECT_EQ(tracked["params"]["registered_model.version"], "macro@1");
 
+  // `risk simulate --model macro@1`: the same paths file as the refit with the same seed and
+  // as-of (the series default to the version's variables), the package in the inputs.
+  auto sim_refit = Run({"risk", "simulate", "us:tbilrate", "us:unemp", "us:infl", "--as-of", "2010-01-15", "--lags",
+                        "2", "--paths", "30", "-H", "4", "-o", dir_ / "refit.f32"});
+  ASSERT_EQ(sim_refit.exit_code, 0) << sim_refit.err;
+  auto sim_reg = Run({"risk", "simulate", "--model", "macro@1", "--as-of", "2010-01-15", "--paths", "30", "-H", "4",
+                      "-o", dir_ / "registered.f32", "--format", "json"});
+  ASSERT_EQ(sim_reg.exit_code, 0) << sim_reg.err;
+  EXPECT_EQ(ReadFile(dir_ / "refit.f32"), ReadFile(dir_ / "registered.f32"));
+  auto sim_or = ParseJson(sim_reg.out);
+  ASSERT_TRUE(sim_or.ok()) << sim_reg.out;
+  EXPECT_EQ((*sim_or)["inputs"]["registered_model"], (Json{{"version", "macro@1"}, {"sha256", sha}}));
+  auto sim_bad = Run({"risk", "simulate", "--model", "macro@1", "--lags", "1", "-o", dir_ / "bad.f32"});
+  EXPECT_NE(sim_bad.exit_code, 0);
+  EXPECT_THAT(sim_bad.err, HasSubstr("do not apply to the registered model macro@1"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.f32"));
+
   // Errors, with nothing stored: unknown model or version (NotFound), options that do not apply.
   const int runs = RunCount();
   for (const auto& [model, message] : std::vector<std::pair<std::string, std::string>>{
