@@ -15,6 +15,7 @@
 
 #include "almanac/models/nowcast.h"
 #include "almanac/pipeline.h"
+#include "core/testing/sanitizers.h"
 #include "core/testing/status_matchers.h"
 #include "data/testing/fixture_server.h"
 #include "pipeline/testing/pipeline_testing.h"
@@ -54,8 +55,12 @@ std::vector<CsvRow> ReadVintagesCsv() {
   return rows;
 }
 
-// The blocks of testdata/nowcast/nowcast.yaml, with few EM iterations: the tests compare the
-// same computation along two paths, which needs no convergence (and -O0 is slow).
+// EM iterations of the tests' fits: they compare the same computation along two paths, which
+// needs no convergence (and -O0 is slow); two under the sanitizers, where the fits took most
+// of the 15 s of RunStoresModelNowcast... (docs/benchmarks.md, "The levers").
+constexpr int kEmIterations = almanac::testing::SanitizerSize(5, 2);
+
+// The blocks of testdata/nowcast/nowcast.yaml, with few EM iterations (kEmIterations).
 std::string NowcastPipeline(const std::string& as_of, const std::string& extra = "") {
   return "name: gdp_nowcast\n"
          "data:\n"
@@ -67,7 +72,7 @@ std::string NowcastPipeline(const std::string& as_of, const std::string& extra =
          "  blocks:\n"
          "    - {name: global, factors: 1, order: 2}\n"
          "    - {name: real, factors: 1, order: 1, variables: [sim:ip, sim:sales, sim:emp, sim:hours, sim:gdp]}\n"
-         "  max_iterations: 5\n" +
+         "  max_iterations: " + std::to_string(kEmIterations) + "\n" +
          extra;
 }
 
@@ -155,7 +160,7 @@ TEST_F(NowcastPipelineTest, RunStoresModelNowcastAndNewsAgainstThePreviousRunsVi
   ASSERT_EQ(now.size(), old.size());
   models::DfmOptions options;
   options.blocks = {{"global", 1, 2, {}}, {"real", 1, 1, {"sim:ip", "sim:sales", "sim:emp", "sim:hours", "sim:gdp"}}};
-  options.max_iterations = 5;
+  options.max_iterations = kEmIterations;
   ASSERT_OK_AND_ASSIGN(models::DynamicFactorModel model, models::DynamicFactorModel::Fit(now, options));
   ASSERT_OK_AND_ASSIGN(std::string model_json, Artifact(second.run_id, kNowcastModelArtifact));
   EXPECT_EQ(model_json, *CanonicalJson(model.ToJson()));

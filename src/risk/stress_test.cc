@@ -12,6 +12,7 @@
 #include "almanac/models.h"
 #include "almanac/risk.h"
 
+#include "core/testing/sanitizers.h"
 #include "core/testing/status_matchers.h"
 
 namespace almanac::risk {
@@ -117,7 +118,8 @@ TEST(StressTestTest, AFittedModelReloadedFromItsSerialisedFormGivesTheSameResult
   // load, and simulate from the loaded model instead of refitting. Same seed, same report.
   for (const char* type : {"var", "bvar"}) {
     StressTestRequest req = Request();
-    req.num_paths = 500;
+    // Any number of paths shows it; fewer under the sanitizers (4 runs took 10 s there).
+    req.num_paths = almanac::testing::SanitizerSize(500, 100);
     req.model = {type, Json{{"lags", 2}}};
     req.model_parameter_uncertainty = std::string(type) == "bvar";
     auto refit = RunStressTest(req);

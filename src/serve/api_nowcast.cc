@@ -2,9 +2,11 @@
 // answers the latest nowcast of a nowcast pipeline (a pipeline file with a `nowcast:`
 // section, named {model}) with its news decomposition, as its newest finished run stored it;
 // ?as_of=YYYY-MM-DD the newest one made on data as known on that date.
+#include <limits>
 #include <optional>
+#include <set>
 
-#include "almanac/tracking.h"
+#include "almanac/store.h"
 
 #include "serve/api_common.h"
 
@@ -12,9 +14,13 @@ namespace almanac::serve {
 namespace {
 
 // The run artifact holding a nowcast and its news: pipeline::kNowcastArtifact (serve reads
-// runs through tracking and does not include the pipeline component).
+// runs from the store and does not include the pipeline component).
 constexpr std::string_view kNowcastDocument = "nowcast.json";
-// How many of a pipeline's newest runs are searched for one with a nowcast.
+// The metric the pipeline logs with every nowcast.json (its "nowcast" step): the index that
+// finds nowcast runs without reading each run's artifacts.
+constexpr std::string_view kNowcastMetric = "nowcast";
+// How many of a pipeline's newest finished runs are searched for one with a nowcast (one
+// indexed read of run records, not of their details).
 constexpr int kNowcastRunsSearched = 1000;
 
 // The date of the data a nowcast used: its snapshot's as-of date, or (latest data) the day
@@ -36,20 +42,42 @@ Result<HttpResponse> HttpApi::Nowcast(ApiCall& call) const {
     ALMANAC_ASSIGN_OR_RETURN(as_of, api::ParseAsOf(it->second, *ctx_.clock));
   }
   if (ctx_.artifacts == nullptr) return UnavailableError("this server has no artifact store to read nowcasts from");
-  tracking::Tracker tracker(ctx_.store->metadata(), *ctx_.artifacts, *ctx_.clock);
-  store::RunFilter filter;
-  filter.pipeline = name;
-  filter.status = store::RunStatus::kFinished;
-  filter.limit = kNowcastRunsSearched;
-  ALMANAC_ASSIGN_OR_RETURN(std::vector<store::RunRecord> runs, tracker.ListRuns(filter));
+  store::MetadataStore& md = ctx_.store->metadata();
+  // One read transaction finds the candidates by index, without reading any run's details: the
+  // pipeline's newest finished runs (runs_by_pipeline) and, per experiment they belong to, the
+  // runs that logged the nowcast metric (run_metrics_by_key_value); a nowcast's value is always
+  // a finite number (it is JSON), so ">= lowest" matches every one. Only the candidates'
+  // artifacts are then read, newest first: usually one run's.
+  ALMANAC_ASSIGN_OR_RETURN(
+      std::vector<store::RunRecord> runs,
+      md.Transact<std::vector<store::RunRecord>>([&](store::MetadataTxn& t) -> Result<std::vector<store::RunRecord>> {
+        store::RunFilter filter;
+        filter.pipeline = name;
+        filter.status = store::RunStatus::kFinished;
+        filter.limit = kNowcastRunsSearched;
+        ALMANAC_ASSIGN_OR_RETURN(std::vector<store::RunRecord> finished, t.ListRuns(filter));
+        std::set<std::string> experiments;
+        for (const auto& r : finished) experiments.insert(r.experiment);
+        std::set<std::string> with_nowcast;
+        for (const auto& e : experiments) {
+          ALMANAC_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                                   t.RunsWithLatestMetric(e, kNowcastMetric, ">=", std::numeric_limits<double>::lowest()));
+          with_nowcast.insert(ids.begin(), ids.end());
+        }
+        std::vector<store::RunRecord> out;
+        for (auto& r : finished)  // newest first
+          if (r.reproduces.empty() && with_nowcast.count(r.id) > 0) out.push_back(std::move(r));
+        return out;
+      }));
   std::optional<Date> earliest;
   for (const auto& r : runs) {  // newest first
-    if (!r.reproduces.empty()) continue;  // a reproduction repeats an earlier run's nowcast
-    ALMANAC_ASSIGN_OR_RETURN(tracking::RunDetails details, tracker.GetRun(r.id));
+    ALMANAC_ASSIGN_OR_RETURN(std::vector<store::ArtifactRecord> artifacts,
+                             md.Transact<std::vector<store::ArtifactRecord>>(
+                                 [&](store::MetadataTxn& t) { return t.GetArtifacts(r.id); }));
     std::optional<Json> doc;
-    for (const auto& a : details.artifacts) {
+    for (const auto& a : artifacts) {
       if (a.kind != kNowcastDocument) continue;
-      ALMANAC_ASSIGN_OR_RETURN(std::string bytes, tracker.ReadArtifact(a));
+      ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ctx_.artifacts->Get(a.name, a.sha256));
       ALMANAC_ASSIGN_OR_RETURN(doc, ParseJson(bytes));
       if (!doc->is_object() || !doc->contains("nowcast"))
         return DataLossError("the nowcast of run " + r.id + " is not a nowcast document");

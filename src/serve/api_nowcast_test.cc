@@ -1,12 +1,14 @@
 // GET /v1/nowcast/{model} (issue 25) without a network: which run's nowcast is answered
 // (newest, ?as_of=, reproductions and runs without a nowcast skipped), the answer is the stored
 // document, and the errors: unknown model 404, bad dates 400, roles, a server without an
-// artifact store, a broken document. The end-to-end comparison with `almanac nowcast` is
+// artifact store, a broken document; and that the runs are found by index (no run without a
+// nowcast is read). The end-to-end comparison with `almanac nowcast` is
 // tests/integration/nowcast_serve_test.cc.
 #include "almanac/tracking.h"
 #include "serve/http_api.h"
 #include "serve/openapi.h"
 #include "serve/testing/serve_fixture.h"
+#include "store/testing/fault_injecting_store.h"
 
 namespace almanac::serve {
 namespace {
@@ -17,6 +19,10 @@ class NowcastApiTest : public testing::ServeFixture {
  protected:
   void SetUp() override {
     ServeFixture::SetUp();
+    // Counts the store's calls (the fixture's registry keeps the inner store, which lives on).
+    auto counting = std::make_unique<store::testing::FaultInjectingStore>(std::move(store_));
+    calls_ = counting.get();
+    store_ = std::move(counting);
     auth_ = std::make_unique<Authenticator>(store_->metadata());
     for (Role r : {Role::kViewer, Role::kAnalyst}) {
       auto t = CreateToken(store_->metadata(), clock_, r, std::string(RoleName(r)) + "-user", "", "admin");
@@ -39,15 +45,22 @@ class NowcastApiTest : public testing::ServeFixture {
     return std::make_unique<HttpApi>(ctx);
   }
 
-  // A finished run of pipeline `pipeline` with `doc` as its nowcast.json (none when empty).
+  // A finished run of pipeline `pipeline` with `doc` as its nowcast.json and, as the pipeline
+  // logs with it, the metric "nowcast" (neither when `doc` is empty). Other runs log other
+  // metrics (`metric`), as a forecasting pipeline does.
   std::string AddRun(const std::string& pipeline, const std::string& doc, const std::string& reproduces = "",
-                     store::RunStatus status = store::RunStatus::kFinished) {
+                     store::RunStatus status = store::RunStatus::kFinished, const std::string& metric = "mase") {
     clock_.Advance(1000000);
     tracking::Tracker t(store_->metadata(), *artifacts_, clock_);
     auto run = t.StartRun({.experiment = pipeline, .pipeline = pipeline, .user = "alice", .reproduces = reproduces});
     EXPECT_TRUE(run.ok());
     if (!doc.empty()) {
       EXPECT_TRUE(t.LogArtifact(run->id, "nowcast.json", doc, "nowcast.json").ok());
+      auto parsed = ParseJson(doc);
+      const double value = parsed.ok() && parsed->is_object() ? (*parsed)["nowcast"]["value"].get<double>() : 0.0;
+      EXPECT_TRUE(t.LogMetrics(run->id, {{"nowcast", 0, value, 0}}).ok());
+    } else {
+      EXPECT_TRUE(t.LogMetrics(run->id, {{metric, 0, 1.5, 0}}).ok());
     }
     EXPECT_TRUE(t.FinishRun(run->id, status, "").ok());
     return run->id;
@@ -75,6 +88,7 @@ class NowcastApiTest : public testing::ServeFixture {
     return testing::HandleAsTransport(api != nullptr ? *api : *api_, req);
   }
 
+  store::testing::FaultInjectingStore* calls_ = nullptr;
   std::unique_ptr<Authenticator> auth_;
   monitor::MetricRegistry metrics_;
   std::unique_ptr<HttpApi> api_;
@@ -133,6 +147,34 @@ TEST_F(NowcastApiTest, ErrorsAreThoseOfTheOtherRoutes) {
   // A stored document that is not a nowcast is reported, not served.
   AddRun("broken", "[1, 2]");
   EXPECT_EQ(Get("/v1/nowcast/broken").status, 500);
+}
+
+// The route finds nowcast runs by index: however many runs of a pipeline stored no nowcast
+// (a forecasting pipeline, or a nowcast pipeline's newest runs after the file changed), it reads
+// no run's details and only the artifacts of the run it answers.
+TEST_F(NowcastApiTest, FindsTheNowcastRunsByIndexWithoutReadingOtherRuns) {
+  const std::string nowcast = AddRun("gdp", Doc("2024-01-25", 3.0));
+  for (int i = 0; i < 15; ++i) AddRun("gdp", "");
+  for (int i = 0; i < 15; ++i) AddRun("gdp_forecast", "", "", store::RunStatus::kFinished, "nowcast_like");
+  const int get_runs = calls_->calls("GetRun");
+  const int get_artifacts = calls_->calls("GetArtifacts");
+
+  HttpResponse r = Get("/v1/nowcast/gdp");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ParseJson(r.body).value()["run_id"], nowcast);
+  EXPECT_EQ(calls_->calls("GetRun") - get_runs, 0);
+  EXPECT_EQ(calls_->calls("GetArtifacts") - get_artifacts, 1);  // the answered run's only
+
+  r = Get("/v1/nowcast/gdp_forecast");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("nowcast model 'gdp_forecast' not found"));
+  EXPECT_EQ(calls_->calls("GetRun") - get_runs, 0);
+  EXPECT_EQ(calls_->calls("GetArtifacts") - get_artifacts, 1);  // none more
+  // A metric named "nowcast" alone does not make a run a nowcast: it needs its nowcast.json.
+  AddRun("gdp_metric_only", "", "", store::RunStatus::kFinished, "nowcast");
+  r = Get("/v1/nowcast/gdp_metric_only");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(calls_->calls("GetArtifacts") - get_artifacts, 2);
 }
 
 }  // namespace

@@ -4,14 +4,8 @@
 // pagination with our page tokens (tampered ones refused), the filter grammar, NaN/Infinity
 // metric values, log-batch limits, HTTP basic auth, roles, the four-eyes transition to
 // Production, and that every refused request leaves the store (and its audit log) unchanged.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <regex>
 #include <sstream>
-#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,51 +14,17 @@
 #include "almanac/core/json.h"
 #include "integration/cli_runner.h"
 #include "integration/http_client.h"
+#include "integration/serve_process.h"
 
 namespace almanac::testing {
 namespace {
 
 using ::testing::HasSubstr;
-using SteadyClock = std::chrono::steady_clock;
 
 Json Parse(const std::string& body) {
   auto j = ParseJson(body);
   return j.ok() ? *j : Json();
 }
-
-// A running `almanac serve` on an ephemeral port; SIGTERM on destruction.
-class Server {
- public:
-  Server(const std::string& ws, const std::string& log) : log_(log) {
-    pid_ = StartAlmanac({"--workspace", ws, "--user", "operator", "serve", "--listen", "127.0.0.1:0", "--poll-seconds",
-                         "0.1"},
-                        log_);
-    static const std::regex kListening(R"(listening on https?://127\.0\.0\.1:(\d+))");
-    const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
-    while (SteadyClock::now() < deadline) {
-      std::smatch m;
-      const std::string text = ReadFile(log_);
-      if (std::regex_search(text, m, kListening)) {
-        port_ = std::stoi(m[1]);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  ~Server() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  int port() const { return port_; }
-  std::string log() const { return ReadFile(log_); }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 class MlflowApiTest : public ::testing::Test {
  protected:
@@ -78,7 +38,7 @@ class MlflowApiTest : public ::testing::Test {
       ASSERT_EQ(t.exit_code, 0) << t.err;
       (*tokens_)[role] = std::string(Trim(t.out));
     }
-    server_ = new Server(ws_, *dir_ / "serve.log");
+    server_ = new ServeProcess(ws_);
     ASSERT_GT(server_->port(), 0) << server_->log();
   }
   static void TearDownTestSuite() {
@@ -127,7 +87,7 @@ class MlflowApiTest : public ::testing::Test {
 
   static inline TempDir* dir_ = nullptr;
   static inline std::string ws_;
-  static inline Server* server_ = nullptr;
+  static inline ServeProcess* server_ = nullptr;
   static inline std::map<std::string, std::string>* tokens_ = new std::map<std::string, std::string>();
 };
 

@@ -3,14 +3,8 @@
 // `almanac serve` over real HTTP on 127.0.0.1 at GET /v1/nowcast/{model}, whose answer equals
 // `almanac nowcast --compare-as-of` on the same data; `almanac reproduce` is byte-identical;
 // unknown models, dates and roles fail as the other routes do.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -20,6 +14,7 @@
 #include "almanac/core/json.h"
 #include "integration/cli_runner.h"
 #include "integration/http_client.h"
+#include "integration/serve_process.h"
 
 namespace almanac::testing {
 namespace {
@@ -51,40 +46,6 @@ const char* kCliConfig =
     "  - {name: real, factors: 1, order: 1, variables: [sim:ip, sim:sales, sim:emp, sim:hours, sim:gdp]}\n"
     "max_iterations: 10\n"
     "tolerance: 1.0e-6\n";
-
-// A running `almanac serve` on an ephemeral port of 127.0.0.1; SIGTERM on destruction.
-class NowcastServer {
- public:
-  NowcastServer(const std::string& ws, const std::string& log) : log_(log) {
-    pid_ = StartAlmanac({"--workspace", ws, "--user", "operator", "serve", "--listen", "127.0.0.1:0", "--poll-seconds",
-                         "0.2"},
-                        log_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::smatch m;
-      const std::string text = ReadFile(log_);
-      if (std::regex_search(text, m, kListening)) {
-        port_ = std::stoi(m[1]);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  ~NowcastServer() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  int port() const { return port_; }
-  std::string log() const { return ReadFile(log_); }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 class NowcastServeTest : public ::testing::Test {
  protected:
@@ -126,7 +87,7 @@ TEST_F(NowcastServeTest, Issue25RestNowcastEqualsTheCliAndTheRunReproduces) {
   auto viewer = Cli({"--quiet", "tokens", "create", "--role", "viewer", "--user", "vic"});
   ASSERT_EQ(viewer.exit_code, 0) << viewer.err;
   const std::string analyst_token(Trim(token.out)), viewer_token(Trim(viewer.out));
-  NowcastServer server(ws_, dir_ / "serve.log");
+  ServeProcess server(ws_);
   ASSERT_GT(server.port(), 0) << server.log();
 
   HttpResult h = HttpRequest(server.port(), "GET", "/v1/nowcast/gdp_nowcast", "", analyst_token);

@@ -27,6 +27,7 @@
 #include "almanac/models.h"
 #include "integration/cli_runner.h"
 #include "integration/http_client.h"
+#include "integration/serve_process.h"
 
 namespace almanac::testing {
 namespace {
@@ -55,69 +56,6 @@ Json Parse(const std::string& body) {
   auto j = ParseJson(body);
   return j.ok() ? *j : Json();
 }
-
-// A running `almanac serve`; stopped (SIGTERM) by the destructor.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& ws, std::vector<std::string> extra, const std::string& user = "operator") {
-    log_ = ws + "/../serve-" + std::to_string(++count_) + ".log";
-    std::vector<std::string> args = {"--workspace", ws, "--user", user, "serve", "--listen", "127.0.0.1:0", "--poll-seconds", "0.1"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = StartAlmanac(args, log_);
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    static const std::regex kListening(R"(listening on https?://127\.0\.0\.1:(\d+))");
-    while (Clock::now() < deadline) {
-      std::smatch m;
-      const std::string text = ReadFile(log_);
-      if (std::regex_search(text, m, kListening)) {
-        port_ = std::stoi(m[1]);
-        return;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  ~ServerProcess() { Stop(); }
-
-  int port() const { return port_; }
-  bool running() const { return pid_ > 0 && port_ > 0; }
-  std::string log() const { return ReadFile(log_); }
-  // SIGTERM, then the exit code (waits up to `wait_s`).
-  int Stop(int wait_s = 20) {
-    if (pid_ <= 0) return exit_code_;
-    ::kill(pid_, SIGTERM);
-    return Wait(wait_s);
-  }
-  void Signal(int sig) { ::kill(pid_, sig); }
-  int Wait(int wait_s) {
-    const auto deadline = Clock::now() + std::chrono::seconds(wait_s);
-    int status = 0;
-    while (Clock::now() < deadline) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        return exit_code_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return exit_code_ = -999;
-  }
-
- private:
-  static inline int count_ = 0;
-  std::string log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int exit_code_ = -1;
-};
 
 // One workspace for the suite: sample data, gdp@1 in production (alice requested, bob
 // approved), gdp@2 registered with a pending production request by alice, and tokens.
@@ -184,7 +122,7 @@ std::string PredictRequest(const std::string& token, int n) {
 }
 
 TEST_F(ServeTest, ForecastsWithTokensRolesAndHealth) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   auto r = HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer"));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -284,7 +222,7 @@ void ExpectV2Error(const HttpResult& r, int status, const std::string& what) {
 }
 
 TEST_F(ServeTest, Issue22OpenInferenceProtocolConformance) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection c(s.port());
   // Health: 200 is true. Server metadata: name, version, extensions.
@@ -432,7 +370,7 @@ models::MultiInput SampleColumns(const std::vector<std::string>& keys) {
 }
 
 TEST_F(ServeTest, ScenarioForecastsMeetThePathAndMatchTheModelApi) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   const std::vector<std::string> keys = {"us:infl", "us:tbilrate", "us:unemp"};
   auto r = HttpRequest(s.port(), "POST", "/v1/scenarios",
@@ -519,7 +457,7 @@ TEST_F(ServeTest, TokensExpireRotateWithoutDowntimeAndRecordTheirLastUse) {
   ASSERT_EQ(t.exit_code, 0) << t.err;
   const Json created = Parse(t.out);
   const std::string old_secret = created["token"].get<std::string>(), id = created["id"].get<std::string>();
-  ServerProcess s(ws, {});  // polls every 0.1 s
+  ServeProcess s(ws, {});  // polls every 0.1 s
   ASSERT_TRUE(s.running()) << s.log();
   const std::string brief = Parse(shortlived.out)["token"].get<std::string>();
   EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, brief).status, 200);
@@ -564,7 +502,7 @@ TEST_F(ServeTest, RevokedTokenIsRefusedFromTheNextPoll) {
   ASSERT_EQ(t.exit_code, 0) << t.err;
   const Json created = Parse(t.out);
   const std::string secret = created["token"].get<std::string>(), id = created["id"].get<std::string>();
-  ServerProcess s(ws, {});
+  ServeProcess s(ws, {});
   ASSERT_TRUE(s.running()) << s.log();
   EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, secret).status, 200);
   ASSERT_EQ(Cli({"tokens", "revoke", id}, "root", ws).exit_code, 0);
@@ -584,7 +522,7 @@ TEST_F(ServeTest, RevokedTokenIsRefusedFromTheNextPoll) {
 TEST_F(ServeTest, PushIngestStoresEachBatchAsOneLoadAndRefusesBadBatches) {
   TempDir d;
   const std::string ws = CopyWorkspace(d);
-  ServerProcess s(ws, {});
+  ServeProcess s(ws, {});
   ASSERT_TRUE(s.running()) << s.log();
   const std::string batch =
       "{\"series\":\"push:cpi\",\"period\":\"2024-01\",\"value\":100.5,\"frequency\":\"M\"}\n"
@@ -652,7 +590,7 @@ TEST_F(ServeTest, PushIngestStoresEachBatchAsOneLoadAndRefusesBadBatches) {
 }
 
 TEST_F(ServeTest, EveryBadInputGetsAJsonErrorWithARequestId) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   struct Case {
     std::string body;
@@ -688,7 +626,7 @@ TEST_F(ServeTest, EveryBadInputGetsAJsonErrorWithARequestId) {
 }
 
 TEST_F(ServeTest, AsOfRefitsHonestly) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   const Json served = Parse(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer")).body);
   // As of the training data's date: the recorded transforms and model spec reproduce the served numbers.
@@ -714,7 +652,7 @@ TEST_F(ServeTest, AsOfRefitsHonestly) {
 TEST_F(ServeTest, Issue19AsOfForecastNamesItsSnapshot) {
   TempDir copy;
   const std::string ws = CopyWorkspace(copy);  // before the server runs (it writes forecasts)
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   const Json served = Parse(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer")).body);
   ASSERT_TRUE(served["data"]["snapshot_id"].is_string()) << served.dump();
@@ -750,7 +688,7 @@ std::set<std::string> Keys(const Json& j) {
 // answers for the same series (the API adds only request_id): one columnar shape,
 // periods[] with values[]. docs/openapi.json describes exactly those fields.
 TEST_F(ServeTest, Issue19CliAndApiPrintTheSameSeriesJson) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   auto api = [&](const std::string& path) {
     auto r = HttpRequest(s.port(), "GET", path, "", Token("viewer"));
@@ -809,7 +747,7 @@ TEST_F(ServeTest, Issue19CliAndApiPrintTheSameSeriesJson) {
 // snapshot's content (`snapshot export`) and the runs list (`runs list`); bad input gets 400,
 // no token 401.
 TEST_F(ServeTest, Issue23ClientRoutesAgreeWithTheCli) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   auto api = [&](const std::string& path) {
     auto r = HttpRequest(s.port(), "GET", path, "", Token("viewer"));
@@ -898,7 +836,7 @@ TEST_F(ServeTest, Issue23ClientRoutesAgreeWithTheCli) {
 }
 
 TEST_F(ServeTest, PathsWithTraversalEncodedDotsSemicolonsNulAndOverlongSegments) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   for (const std::string& path :
        std::vector<std::string>{"/v1/series/../../etc/passwd", "/v1/series/%2e%2e/%2e%2e/etc/passwd", "/v1/series/%2E%2E",
@@ -930,12 +868,12 @@ TEST_F(ServeTest, ResponsesFromEveryIoThreadKeepAlivePipeliningAndHttp10) {
     EXPECT_THAT(refused.err, HasSubstr("--threads")) << bad;
   }
   {
-    ServerProcess d(ws_, {});
+    ServeProcess d(ws_, {});
     ASSERT_TRUE(d.running()) << d.log();
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     EXPECT_THAT(d.log(), HasSubstr(" " + std::to_string(std::min(cores, 64u)) + " I/O threads"));
   }
-  ServerProcess s(ws_, {"--threads", "3"});
+  ServeProcess s(ws_, {"--threads", "3"});
   ASSERT_TRUE(s.running()) << s.log();
   EXPECT_THAT(s.log(), HasSubstr("3 I/O threads"));
   const std::string token = Token("viewer");
@@ -1005,7 +943,7 @@ TEST_F(ServeTest, ResponsesFromEveryIoThreadKeepAlivePipeliningAndHttp10) {
 }
 
 TEST_F(ServeTest, HundredMegabyteBodyGets413) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection c(s.port());
   const size_t total = 100u << 20;
@@ -1029,7 +967,7 @@ TEST_F(ServeTest, HundredMegabyteBodyGets413) {
 }
 
 TEST_F(ServeTest, SlowClientsAreCutOffAfterTheTimeouts) {
-  ServerProcess s(ws_, {"--header-timeout-ms", "1500", "--read-timeout-ms", "1500", "--idle-timeout-ms", "1500"});
+  ServeProcess s(ws_, {"--header-timeout-ms", "1500", "--read-timeout-ms", "1500", "--idle-timeout-ms", "1500"});
   ASSERT_TRUE(s.running()) << s.log();
   // A request dribbled one byte a second: closed after the header timeout, long before it ends.
   HttpConnection c(s.port(), 10000);
@@ -1062,7 +1000,7 @@ TEST_F(ServeTest, SlowClientsAreCutOffAfterTheTimeouts) {
 TEST_F(ServeTest, OverloadGets503) {
   // All from 127.0.0.1: without --max-connections-per-address 0 the default (a quarter of 3,
   // so 1) would refuse the second connection before the global limit is reached.
-  ServerProcess s(
+  ServeProcess s(
       ws_, {"--max-connections", "3", "--max-connections-per-address", "0", "--workers", "1", "--max-queue", "0"});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection a(s.port()), b(s.port()), c(s.port());
@@ -1101,7 +1039,7 @@ TEST_F(ServeTest, Issue19SlowHeaderFloodFromOneAddressLeavesOthersServed) {
   constexpr int kFlood = 1100;
   // The flood's sockets in this process, and as many in the server (which inherits the limit).
   if (!EnsureOpenFiles(kFlood + 512)) GTEST_SKIP() << "cannot raise RLIMIT_NOFILE to " << kFlood + 512;
-  ServerProcess s(ws_, {});  // default limits: 1024 connections, header timeout 10 s
+  ServeProcess s(ws_, {});  // default limits: 1024 connections, header timeout 10 s
   ASSERT_TRUE(s.running()) << s.log();
   const auto t0 = Clock::now();
   std::vector<std::unique_ptr<HttpConnection>> flood;
@@ -1137,7 +1075,7 @@ TEST_F(ServeTest, Issue19SlowHeaderFloodFromOneAddressLeavesOthersServed) {
 // Issue 19: over --rate-limit a client gets 429 with Retry-After (before authentication),
 // another address is not affected, and waiting as told is enough.
 TEST_F(ServeTest, Issue19RateLimitAnswers429WithRetryAfterPerClientAddress) {
-  ServerProcess s(ws_, {"--rate-limit", "1", "--rate-burst", "3"});
+  ServeProcess s(ws_, {"--rate-limit", "1", "--rate-burst", "3"});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection c(s.port(), 5000, "127.0.0.1");
   for (int i = 0; i < 3; ++i) ASSERT_EQ(c.Request("POST", "/v1/forecast", kForecast, Token("viewer")).status, 200) << i;
@@ -1168,7 +1106,7 @@ TEST_F(ServeTest, Issue19RateLimitAnswers429WithRetryAfterPerClientAddress) {
 // of one proxy connection are limited apart, what a client puts in the header itself is not
 // trusted, and a request without a usable header counts as the proxy's own.
 TEST_F(ServeTest, Issue19ForwardedClientsAreLimitedApartBehindATrustedProxy) {
-  ServerProcess s(ws_, {"--trusted-proxies", "1", "--rate-limit", "0.2", "--rate-burst", "2"});
+  ServeProcess s(ws_, {"--trusted-proxies", "1", "--rate-limit", "0.2", "--rate-burst", "2"});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection proxy(s.port());
   auto get = [&](const std::string& xff) { return proxy.Request("GET", "/healthz", "", "", xff); };
@@ -1198,7 +1136,7 @@ TEST_F(ServeTest, Issue19ForwardedClientsAreLimitedApartBehindATrustedProxy) {
 
 // Issue 19: W3C trace context in and out, and random request ids.
 TEST_F(ServeTest, Issue19TraceContextIsPropagatedAndRequestIdsAreRandom) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection c(s.port());
   const std::regex traceparent("00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]");
@@ -1248,7 +1186,7 @@ TEST_F(ServeTest, Issue19TraceContextIsPropagatedAndRequestIdsAreRandom) {
 // (Content-Length of GET's body) and no body, with GET's authorization; 405 where only POST is
 // routed. The connection stays in step after each (no stray body bytes).
 TEST_F(ServeTest, Issue27HeadAnswersLikeGetWithoutABody) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   HttpConnection c(s.port());
   ASSERT_TRUE(c.ok());
@@ -1316,7 +1254,7 @@ TEST_F(ServeTest, Issue19FairServiceOptionsAreValidated) {
 TEST_F(ServeTest, RequesterCannotApproveAndPromotionRacesWithForecasts) {
   TempDir d;
   const std::string ws = CopyWorkspace(d);
-  ServerProcess s(ws, {"--threads", "2"});
+  ServeProcess s(ws, {"--threads", "2"});
   ASSERT_TRUE(s.running()) << s.log();
   // alice (modeler) requested production for gdp@2 in the pipeline; she cannot approve it.
   auto own = HttpRequest(s.port(), "POST", "/v1/models/gdp/versions/2/approve", R"({"reason":"mine"})", Token("modeler"));
@@ -1386,7 +1324,7 @@ TEST_F(ServeTest, RequesterCannotApproveAndPromotionRacesWithForecasts) {
 }
 
 TEST_F(ServeTest, SigtermFinishesInFlightRequestsAndExitsZero) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   // A slow request (a refit on a long history) in flight when SIGTERM arrives.
   HttpConnection slow(s.port(), 20000);
@@ -1409,14 +1347,14 @@ TEST_F(ServeTest, NoAuthOnlyOnLoopbackAndLoudly) {
   auto refused = RunAlmanac({"--workspace", ws_, "serve", "--listen", "0.0.0.0:0", "--no-auth"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.err, HasSubstr("only allowed on a loopback address"));
-  ServerProcess s(ws_, {"--no-auth"}, "dev");
+  ServeProcess s(ws_, {"--no-auth"}, "dev");
   ASSERT_TRUE(s.running()) << s.log();
   EXPECT_THAT(s.log(), HasSubstr("WARNING: --no-auth"));
   EXPECT_EQ(HttpRequest(s.port(), "POST", "/v1/forecast", kForecast).status, 200);
 }
 
 TEST_F(ServeTest, MetricsPassPromtool) {
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   HttpRequest(s.port(), "POST", "/v1/forecast", kForecast, Token("viewer"));
   HttpRequest(s.port(), "GET", "/v1/nothing", "", Token("viewer"));
@@ -1441,7 +1379,7 @@ TEST_F(ServeTest, TlsWithOpenSsl) {
                          cert + " >/dev/null 2>&1")
                             .c_str()),
             0);
-  ServerProcess s(ws_, {"--tls-cert", cert, "--tls-key", key});
+  ServeProcess s(ws_, {"--tls-cert", cert, "--tls-key", key});
   ASSERT_TRUE(s.running()) << s.log();
   const std::string out = d / "out.json";
   const std::string curl = "curl -sk -o " + out + " -w '%{http_code}' -H 'Authorization: Bearer " + Token("viewer") +
@@ -1472,7 +1410,7 @@ TEST_F(ServeTest, Issue24RiskPortfolioOverHttpEqualsTheCli) {
   const Json want = Parse(cli.out);
   ASSERT_TRUE(want.is_object()) << cli.out.substr(0, 300);
 
-  ServerProcess s(ws_, {});
+  ServeProcess s(ws_, {});
   ASSERT_TRUE(s.running()) << s.log();
   const Json request = {{"positions", ReadFile(p + "positions.csv")},
                         {"returns", ReadFile(p + "asset_returns.csv")},

@@ -17,6 +17,7 @@ namespace {
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using arima::testing::GNum;
+using arima::testing::GoldenCaseNames;
 using arima::testing::Goldens;
 using arima::testing::GVec;
 using arima::testing::MaxRelDiff;
@@ -117,14 +118,19 @@ TEST_P(ArimaGoldenTest, MatchesR) {
   CompareWithR(*model, *golden, s.y, /*same_model=*/true);
 }
 
-std::vector<std::string> ArimaCaseNames() {
-  std::vector<std::string> names;
-  for (const auto& c : Goldens()["arima"]) names.push_back(c["name"].get<std::string>());
-  return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(R, ArimaGoldenTest, ::testing::ValuesIn(ArimaCaseNames()),
+INSTANTIATE_TEST_SUITE_P(R, ArimaGoldenTest, ::testing::ValuesIn(GoldenCaseNames("arima")),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// The case names the golden suites register (scanned from the text) are those of the parsed file.
+TEST(ArimaGoldens, GoldenCaseNamesAgreeWithTheParsedFile) {
+  for (const std::string section : {"arima", "auto_arima", "series", "auto_arima_full"}) {
+    std::vector<std::string> parsed;
+    for (const auto& c : Goldens()[section]) parsed.push_back(c["name"].get<std::string>());
+    EXPECT_FALSE(parsed.empty()) << section;
+    EXPECT_EQ(GoldenCaseNames(section), parsed) << section;
+  }
+  EXPECT_TRUE(GoldenCaseNames("no_such_section").empty());
+}
 
 TEST(ArimaModel, SerializationRoundTripIsByteIdentical) {
   auto s = Series("logair");

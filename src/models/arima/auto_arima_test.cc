@@ -16,6 +16,7 @@ namespace {
 using ::almanac::testing::IsOk;
 using ::almanac::testing::StatusIs;
 using arima::testing::GNum;
+using arima::testing::GoldenCaseNames;
 using arima::testing::Goldens;
 using arima::testing::GVec;
 using arima::testing::MaxRelDiff;
@@ -85,13 +86,7 @@ class AutoArimaGoldenTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AutoArimaGoldenTest, MatchesR) { CheckAgainstR("auto_arima", GetParam(), Json::object()); }
 
-std::vector<std::string> AutoNames() {
-  std::vector<std::string> names;
-  for (const auto& c : Goldens()["auto_arima"]) names.push_back(c["name"].get<std::string>());
-  return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(R, AutoArimaGoldenTest, ::testing::ValuesIn(AutoNames()),
+INSTANTIATE_TEST_SUITE_P(R, AutoArimaGoldenTest, ::testing::ValuesIn(GoldenCaseNames("auto_arima")),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 TEST(AutoArima, FullSearchMatchesR) {
