@@ -182,8 +182,6 @@ int RunRiskBacktest(const GlobalOptions& g, const RiskBacktestArgs& a) {
   return kExitOk;
 }
 
-namespace {
-
 Result<std::string> ReadInputFile(const std::string& path, std::string_view option) {
   if (path.empty()) return InvalidArgumentError(std::string(option) + ": name a file");
   std::ifstream in(path, std::ios::binary);
@@ -192,6 +190,8 @@ Result<std::string> ReadInputFile(const std::string& path, std::string_view opti
   s << in.rdbuf();
   return s.str();
 }
+
+namespace {
 
 using ReturnSeries = std::vector<std::pair<std::string, std::string>>;  // asset, series key
 
@@ -263,25 +263,11 @@ Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, J
     ALMANAC_ASSIGN_OR_RETURN(req.fx, risk::ParseFxRates("currency,rate\n", "(no --fx)", a.base_currency));
   }
   data_args = a.data;
-  std::string type = a.model.model;
-  Json base_params = Json::object();
-  std::optional<int> file_horizon;
-  if (!a.scenarios.empty()) {
-    ALMANAC_ASSIGN_OR_RETURN(std::string text, ReadInputFile(a.scenarios, "--scenarios"));
-    ALMANAC_ASSIGN_OR_RETURN(req.scenarios, models::ParseScenarios(text, a.scenarios));
-    inputs["scenarios"] = {{"file", a.scenarios}, {"sha256", Sha256Hex(text)}};
-    if (data_args.series.empty()) data_args.series = req.scenarios->series;
-    if (type.empty() || type == req.scenarios->model_type.value_or("")) {
-      type = req.scenarios->model_type.value_or("var");
-      base_params = req.scenarios->model_params;
-    }
-    file_horizon = req.scenarios->horizon;
-  }
-  if (type.empty()) type = "var";
-  ALMANAC_ASSIGN_OR_RETURN(Json params, BuildParams(a.model, base_params));
-  if (a.lags >= 0) params["lags"] = a.lags;
-  req.model = {type, params};
+  ALMANAC_ASSIGN_OR_RETURN(MacroModelChoice choice, ChooseMacroModel(a.scenarios, a.model, a.lags, data_args, inputs));
+  req.scenarios = std::move(choice.scenarios);
+  req.model = choice.model;
   ALMANAC_RETURN_IF_ERROR(models::ValidateMultivariateSpec(req.model));
+  const std::optional<int> file_horizon = choice.file_horizon;
   req.horizon = HorizonOrDefault(a.horizon, file_horizon);
   ALMANAC_RETURN_IF_ERROR(CheckHorizon(req.horizon));
   req.only = SplitList({a.only});
@@ -305,6 +291,29 @@ Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, J
 }
 
 }  // namespace
+
+Result<MacroModelChoice> ChooseMacroModel(const std::string& scenarios_file, const ModelArgs& model, int lags,
+                                          MultiDataArgs& data, Json& inputs) {
+  MacroModelChoice out;
+  std::string type = model.model;
+  Json base_params = Json::object();
+  if (!scenarios_file.empty()) {
+    ALMANAC_ASSIGN_OR_RETURN(std::string text, ReadInputFile(scenarios_file, "--scenarios"));
+    ALMANAC_ASSIGN_OR_RETURN(out.scenarios, models::ParseScenarios(text, scenarios_file));
+    inputs["scenarios"] = {{"file", scenarios_file}, {"sha256", Sha256Hex(text)}};
+    if (data.series.empty()) data.series = out.scenarios->series;
+    if (type.empty() || type == out.scenarios->model_type.value_or("")) {
+      type = out.scenarios->model_type.value_or("var");
+      base_params = out.scenarios->model_params;
+    }
+    out.file_horizon = out.scenarios->horizon;
+  }
+  if (type.empty()) type = "var";
+  ALMANAC_ASSIGN_OR_RETURN(Json params, BuildParams(model, base_params));
+  if (lags >= 0) params["lags"] = lags;
+  out.model = {type, params};
+  return out;
+}
 
 Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, ModelArgs& model, int lags,
                                             const std::string& model_file, MultiDataArgs& data) {

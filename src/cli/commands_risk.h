@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "almanac/models.h"
 #include "cli/commands.h"
@@ -84,6 +86,23 @@ struct RiskVarBacktestArgs {
   std::string level = "0.99";
 };
 int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a);
+
+// The bytes of an input file of a risk command; InvalidArgument naming `option` for an empty
+// path, NotFound for a file that cannot be read.
+Result<std::string> ReadInputFile(const std::string& path, std::string_view option);
+
+// The scenario file (when given; its SHA-256 into `inputs["scenarios"]`, its `series` the
+// default of `data.series`) and the macro model to fit: `model.model` or the file's type (else
+// var), params over the file's when the types agree, `lags` (>= 0) over both. Not validated
+// (a registered version or a model file replaces it). Shared by risk portfolio, risk
+// var-backtest and risk simulate.
+struct MacroModelChoice {
+  std::optional<models::ScenarioSet> scenarios;
+  models::ModelSpec model;
+  std::optional<int> file_horizon;
+};
+Result<MacroModelChoice> ChooseMacroModel(const std::string& scenarios_file, const ModelArgs& model, int lags,
+                                          MultiDataArgs& data, Json& inputs);
 
 // A registered var/bvar version (--model NAME@VERSION, issue 24), for `risk portfolio` and
 // `risk simulate`: resolved in the workspace's registry, the package read by its SHA-256 and

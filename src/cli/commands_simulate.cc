@@ -20,14 +20,6 @@
 namespace almanac::cli {
 namespace {
 
-Result<std::string> ReadSimulateFile(const std::string& path, std::string_view option) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(std::string(option) + ": cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The request and the report's inputs; nothing is written here.
 Result<risk::StoredMacroPaths> SimulateFromArgs(const GlobalOptions& g, const RiskSimulateArgs& a, Json& inputs) {
   if (a.output.empty()) return InvalidArgumentError("-o/--output: name the file for the paths");
@@ -42,24 +34,10 @@ Result<risk::StoredMacroPaths> SimulateFromArgs(const GlobalOptions& g, const Ri
   if (model_args.model.find('@') != std::string::npos) {
     ALMANAC_ASSIGN_OR_RETURN(registered, LoadRegisteredMacro(g, model_args, a.lags, a.model_file, data_args));
   }
-  std::string type = model_args.model;
-  Json base_params = Json::object();
-  std::optional<int> file_horizon;
-  if (!a.scenarios.empty()) {
-    ALMANAC_ASSIGN_OR_RETURN(std::string text, ReadSimulateFile(a.scenarios, "--scenarios"));
-    ALMANAC_ASSIGN_OR_RETURN(req.scenarios, models::ParseScenarios(text, a.scenarios));
-    inputs["scenarios"] = {{"file", a.scenarios}, {"sha256", Sha256Hex(text)}};
-    if (data_args.series.empty()) data_args.series = req.scenarios->series;
-    if (type.empty() || type == req.scenarios->model_type.value_or("")) {
-      type = req.scenarios->model_type.value_or("var");
-      base_params = req.scenarios->model_params;
-    }
-    file_horizon = req.scenarios->horizon;
-  }
-  if (type.empty()) type = "var";
-  ALMANAC_ASSIGN_OR_RETURN(Json params, BuildParams(model_args, base_params));
-  if (a.lags >= 0) params["lags"] = a.lags;
-  req.model = {type, params};
+  ALMANAC_ASSIGN_OR_RETURN(MacroModelChoice choice, ChooseMacroModel(a.scenarios, model_args, a.lags, data_args, inputs));
+  req.scenarios = std::move(choice.scenarios);
+  req.model = choice.model;
+  const std::optional<int> file_horizon = choice.file_horizon;
   if (registered) {
     req.model = registered->model->spec();
     req.fitted_model = registered->model;
@@ -82,7 +60,7 @@ Result<risk::StoredMacroPaths> SimulateFromArgs(const GlobalOptions& g, const Ri
   ALMANAC_ASSIGN_OR_RETURN(DataSource ds, OpenData(g, data_args));
   ALMANAC_ASSIGN_OR_RETURN(req.data, ReadMulti(*ds.store, ds.keys, ds.as_of, data_args.transform));
   if (!a.model_file.empty()) {
-    ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ReadSimulateFile(a.model_file, "--model-file"));
+    ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(a.model_file, "--model-file"));
     auto saved = models::DeserializeMultivariate(bytes);
     if (!saved.ok())
       return Status(saved.status().code(), "--model-file " + a.model_file + ": " + saved.status().message() +

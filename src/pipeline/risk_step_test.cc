@@ -21,22 +21,12 @@ namespace {
 
 using ::almanac::pipeline::testing::At;
 using ::almanac::pipeline::testing::BuiltinModels;
+using ::almanac::pipeline::testing::ReadText;
+using ::almanac::pipeline::testing::WriteText;
 using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 
 const std::string kRiskDir = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk";
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteText(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 const char* kRisk = R"(name: book
 data:

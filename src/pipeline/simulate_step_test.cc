@@ -23,22 +23,12 @@ namespace {
 
 using ::almanac::pipeline::testing::At;
 using ::almanac::pipeline::testing::BuiltinModels;
+using ::almanac::pipeline::testing::ReadText;
+using ::almanac::pipeline::testing::WriteText;
 using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 
 const std::string kSimRiskDir = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk";
-
-std::string SimReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void SimWriteText(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 const char* kSimulate = R"(name: paths
 data:
@@ -130,7 +120,7 @@ class SimulateRunnerTest : public ::testing::Test {
     store_ = *store::OpenStore("memory:", o);
     artifacts_ = *store::OpenArtifactStore("memory:");
     auto load = *store_->series().BeginLoad({.loader = "test"});
-    std::istringstream in(SimReadText(kSimRiskDir + "/portfolio/macro_vintages.csv"));
+    std::istringstream in(ReadText(kSimRiskDir + "/portfolio/macro_vintages.csv"));
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
@@ -141,8 +131,8 @@ class SimulateRunnerTest : public ::testing::Test {
       ASSERT_OK(load->Add(f[0], *Period::Parse(f[1]), std::stod(f[2]), *Date::Parse(f[3])));
     }
     ASSERT_OK(load->Commit());
-    SimWriteText(dir_ / "portfolio/scenarios.yaml", SimReadText(kSimRiskDir + "/portfolio/scenarios.yaml"));
-    SimWriteText(dir_ / "p.yaml", kSimulate);
+    WriteText(dir_ / "portfolio/scenarios.yaml", ReadText(kSimRiskDir + "/portfolio/scenarios.yaml"));
+    WriteText(dir_ / "p.yaml", kSimulate);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -192,7 +182,7 @@ TEST_F(SimulateRunnerTest, StoresThePathsTracksCachesAndReproduces) {
   // The paths' content id is a param of the run, as are the scenario file's and the data's.
   EXPECT_EQ(Param(first.run_id, "simulate.paths.sha256"), arts.at("paths.f32").sha256);
   EXPECT_EQ(Param(first.run_id, "simulate.scenarios.sha256"),
-            Sha256Hex(SimReadText(kSimRiskDir + "/portfolio/scenarios.yaml")));
+            Sha256Hex(ReadText(kSimRiskDir + "/portfolio/scenarios.yaml")));
   EXPECT_EQ(Param(first.run_id, "simulate.data.sha256").size(), 64u);
   EXPECT_THAT(Param(first.run_id, "simulate.settings"), HasSubstr("\"paths\":60"));
 
@@ -237,7 +227,7 @@ TEST_F(SimulateRunnerTest, StoresThePathsTracksCachesAndReproduces) {
   EXPECT_EQ(Artifacts(second.run_id).at("paths.f32").sha256, arts.at("paths.f32").sha256);
   // Another seed: other paths.
   std::string text = kSimulate;
-  SimWriteText(dir_ / "p.yaml", text.replace(text.find("seed: 7"), 7, "seed: 8"));
+  WriteText(dir_ / "p.yaml", text.replace(text.find("seed: 7"), 7, "seed: 8"));
   clock_.Advance(1000000);
   ASSERT_OK_AND_ASSIGN(RunResult third, RunFile());
   EXPECT_FALSE(third.steps[3].cached);
@@ -275,8 +265,8 @@ TEST_F(SimulateRunnerTest, BadInputFailsTheRunClearlyAndStoresNoPaths) {
     SetUp();
     std::string text = kSimulate;
     if (!c.pipeline_from.empty()) text.replace(text.find(c.pipeline_from), c.pipeline_from.size(), c.pipeline_to);
-    SimWriteText(dir_ / "p.yaml", text);
-    if (!c.scenarios.empty()) SimWriteText(dir_ / "portfolio/scenarios.yaml", c.scenarios);
+    WriteText(dir_ / "p.yaml", text);
+    if (!c.scenarios.empty()) WriteText(dir_ / "portfolio/scenarios.yaml", c.scenarios);
     auto r = RunFile();
     EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument, c.message)) << c.message;
     EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument, "step simulate")) << c.message;
@@ -306,9 +296,9 @@ TEST_F(SimulateRunnerTest, FromASavedModelFileTheSamePathsAsTheFit) {
   ASSERT_OK_AND_ASSIGN(auto model, models::CreateMultivariate({"var", Json{{"lags", 2}}}));
   ASSERT_OK(model->Fit(data));
   ASSERT_OK_AND_ASSIGN(std::string saved, models::SerializeMultivariate(*model));
-  SimWriteText(dir_ / "var.json", saved);
+  WriteText(dir_ / "var.json", saved);
   std::string text = kSimulate;
-  SimWriteText(dir_ / "p.yaml", text.replace(text.find("  seed: 7"), 9, "  seed: 7\n  model_file: var.json"));
+  WriteText(dir_ / "p.yaml", text.replace(text.find("  seed: 7"), 9, "  seed: 7\n  model_file: var.json"));
   clock_.Advance(1000000);
   ASSERT_OK_AND_ASSIGN(RunResult from_file, RunFile());
   EXPECT_EQ(Param(from_file.run_id, "simulate.model_file.sha256"), Sha256Hex(saved));
@@ -316,7 +306,7 @@ TEST_F(SimulateRunnerTest, FromASavedModelFileTheSamePathsAsTheFit) {
   ASSERT_TRUE(file_paths.ok());
   EXPECT_EQ(file_paths->values, fitted_paths->values);
   // A file that is not a saved model: a clear error.
-  SimWriteText(dir_ / "var.json", "{\"not\": \"a model\"}");
+  WriteText(dir_ / "var.json", "{\"not\": \"a model\"}");
   clock_.Advance(1000000);
   auto bad = RunFile();
   ASSERT_FALSE(bad.ok());
