@@ -465,7 +465,6 @@ struct AsOfBacktestResult {
 // (with the origin named); FailedPrecondition when no origin has a realised P&L.
 Result<AsOfBacktestResult> BacktestPortfolioAsOf(const AsOfBacktestRequest& request);
 
-
 // ------------------------------------------------------------ macro scenario paths (issue 24)
 //
 // The macro side of a stress test on its own: fit the VAR/BVAR on the data (or take an already
@@ -584,8 +583,10 @@ Result<DecodedMacroPaths> DecodeMacroPaths(std::string_view bytes);
 //   {"scenario": S, "variables": [{"variable": V, "periods": [{"h", "period", "mean", "sd",
 //    "p01", ..., "p99"}]}]}
 Json MacroPathsSummary(const std::string& scenario, const models::SimulatedPaths& paths);
-// The result as JSON, as `almanac risk var-backtest --format json`, POST /v1/risk/var-backtest
-// and the pipeline's var_backtest.json give it (one builder for the three):
+
+// An as-of VaR backtest's result as JSON, as `almanac risk var-backtest --format json`,
+// POST /v1/risk/var-backtest and the pipeline's var_backtest.json give it (one builder for the
+// three):
 //   {"points": [{"origin","as_of","target","var","es","pnl","exception"}, ...],
 //    "skipped": [origin, ...],
 //    "backtest": {"observations","level","exceptions","expected_exceptions","kupiec_lr",

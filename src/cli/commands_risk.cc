@@ -292,6 +292,17 @@ Result<risk::StressTestRequest> BuildStressRequest(const RiskPortfolioArgs& a, J
 
 }  // namespace
 
+Result<std::shared_ptr<const models::MultivariateForecaster>> ReadMacroModelFile(const std::string& path,
+                                                                                 Json& inputs) {
+  ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(path, "--model-file"));
+  auto saved = models::DeserializeMultivariate(bytes);
+  if (!saved.ok())
+    return Status(saved.status().code(), "--model-file " + path + ": " + saved.status().message() +
+                                             " (expected a var or bvar saved by almanac var --save)");
+  inputs["model_file"] = {{"file", path}, {"sha256", Sha256Hex(bytes)}};
+  return std::shared_ptr<const models::MultivariateForecaster>(std::move(*saved));
+}
+
 Result<MacroModelChoice> ChooseMacroModel(const std::string& scenarios_file, const ModelArgs& model, int lags,
                                           MultiDataArgs& data, Json& inputs) {
   MacroModelChoice out;
@@ -371,13 +382,7 @@ Result<Json> PortfolioReport(const GlobalOptions& g, const RiskPortfolioArgs& ar
   ALMANAC_ASSIGN_OR_RETURN(req.data, ReadMulti(*ds.store, ds.keys, ds.as_of, data_args.transform));
   // issue 24 (registered models, first step): a fitted VAR/BVAR from a file, not refitted.
   if (!a.model_file.empty()) {
-    ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(a.model_file, "--model-file"));
-    auto saved = models::DeserializeMultivariate(bytes);
-    if (!saved.ok())
-      return Status(saved.status().code(), "--model-file " + a.model_file + ": " + saved.status().message() +
-                                               " (expected a var or bvar saved by almanac var --save)");
-    req.fitted_model = std::move(*saved);
-    inputs["model_file"] = {{"file", a.model_file}, {"sha256", Sha256Hex(bytes)}};
+    ALMANAC_ASSIGN_OR_RETURN(req.fitted_model, ReadMacroModelFile(a.model_file, inputs));
   }
   if (!return_series.empty()) {
     ALMANAC_ASSIGN_OR_RETURN(req.returns, ReadStoreReturns(*ds.store, return_series, ds.as_of));

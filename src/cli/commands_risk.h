@@ -91,6 +91,12 @@ int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a);
 // path, NotFound for a file that cannot be read.
 Result<std::string> ReadInputFile(const std::string& path, std::string_view option);
 
+// A fitted var/bvar saved by `almanac var --save` (--model-file), not refitted; its SHA-256
+// into `inputs["model_file"]`. NotFound for an unreadable file, the loader's error (naming the
+// file) for one that is not such a model.
+Result<std::shared_ptr<const models::MultivariateForecaster>> ReadMacroModelFile(const std::string& path,
+                                                                                 Json& inputs);
+
 // The scenario file (when given; its SHA-256 into `inputs["scenarios"]`, its `series` the
 // default of `data.series`) and the macro model to fit: `model.model` or the file's type (else
 // var), params over the file's when the types agree, `lags` (>= 0) over both. Not validated

@@ -60,13 +60,7 @@ Result<risk::StoredMacroPaths> SimulateFromArgs(const GlobalOptions& g, const Ri
   ALMANAC_ASSIGN_OR_RETURN(DataSource ds, OpenData(g, data_args));
   ALMANAC_ASSIGN_OR_RETURN(req.data, ReadMulti(*ds.store, ds.keys, ds.as_of, data_args.transform));
   if (!a.model_file.empty()) {
-    ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(a.model_file, "--model-file"));
-    auto saved = models::DeserializeMultivariate(bytes);
-    if (!saved.ok())
-      return Status(saved.status().code(), "--model-file " + a.model_file + ": " + saved.status().message() +
-                                               " (expected a var or bvar saved by almanac var --save)");
-    req.fitted_model = std::move(*saved);
-    inputs["model_file"] = {{"file", a.model_file}, {"sha256", Sha256Hex(bytes)}};
+    ALMANAC_ASSIGN_OR_RETURN(req.fitted_model, ReadMacroModelFile(a.model_file, inputs));
   }
   inputs["series"] = ds.keys;
   inputs["as_of"] = ds.as_of ? Json(ds.as_of->ToString()) : Json(nullptr);

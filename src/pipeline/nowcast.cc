@@ -7,44 +7,17 @@
 #include <limits>
 #include <set>
 
+#include "pipeline/section_parser.h"
+
 namespace almanac::pipeline {
 namespace {
 
-class NowcastParser {
+// The `nowcast:` section, in the error form and scalar rules of the other step sections
+// (section_parser.h). Its names are checked against data.series by SeriesList, not by the
+// base's `Known`, so the base gets no names.
+class NowcastParser : public SectionParser {
  public:
-  explicit NowcastParser(const std::string& file) : file_(file) {}
-
-  Status Error(const YAML::Node& node, const std::string& key, const std::string& msg) const {
-    std::string where = file_;
-    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
-    return InvalidArgumentError(where + ": " + key + ": " + msg);
-  }
-
-  Result<std::string> Text(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar() || n.Scalar().empty()) return Error(n, key, "expected a text value");
-    return n.Scalar();
-  }
-
-  Result<int> Int(const YAML::Node& n, const std::string& key, int lo, int hi) const {
-    if (!n.IsScalar()) return Error(n, key, "expected an integer");
-    auto v = ParseInt(n.Scalar());
-    if (!v.ok()) return Error(n, key, "expected an integer, got '" + n.Scalar() + "'");
-    if (*v < lo || *v > hi) return Error(n, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return static_cast<int>(*v);
-  }
-
-  Status Keys(const YAML::Node& map, const std::string& path, const std::vector<std::string>& known) const {
-    if (!map.IsMap()) return Error(map, path, "expected a mapping");
-    for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>("");
-      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
-      std::string msg = "unknown key '" + k + "'";
-      const std::string hint = DidYouMean(k, known);
-      if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-      return Error(kv.first, path + "." + k, msg);
-    }
-    return Status::Ok();
-  }
+  explicit NowcastParser(const std::string& file) : SectionParser(file, NoNames()) {}
 
   // A list of series keys, each one of `allowed` (named `what` in errors), none twice.
   Result<std::vector<std::string>> SeriesList(const YAML::Node& n, const std::string& key,
@@ -171,7 +144,10 @@ class NowcastParser {
   }
 
  private:
-  std::string file_;
+  static const std::set<std::string>& NoNames() {
+    static const std::set<std::string> none;
+    return none;
+  }
 };
 
 // `d` on the monthly grid of `size` months from `start` (missing months added; d must fit).

@@ -22,6 +22,9 @@ using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 
 using ::almanac::pipeline::testing::BuiltinModels;
+using ::almanac::pipeline::testing::ApplySpecEdit;
+using ::almanac::pipeline::testing::SpecEdit;
+using ::almanac::pipeline::testing::SpecEditName;
 
 // --------------------------------------------------------------------------- rules, cron
 
@@ -100,21 +103,13 @@ TEST(SpecTest, ParsesAGoodFile) {
   EXPECT_TRUE(s.schedule.has_value());
 }
 
-struct BadSpec {
-  std::string name;
-  std::string from, to;  // replace in kGood
-  std::string message;
-};
+using BadSpec = SpecEdit;  // replaces in kGood
 
 class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
 
 TEST_P(BadSpecTest, NamesFileLineAndKey) {
-  std::string text = kGood;
-  const auto& p = GetParam();
-  const size_t at = text.find(p.from);
-  ASSERT_NE(at, std::string::npos) << p.from;
-  text.replace(at, p.from.size(), p.to);
-  EXPECT_THAT(ParsePipeline(text, "p.yaml", BuiltinModels()), StatusIs(StatusCode::kInvalidArgument, p.message));
+  EXPECT_THAT(ParsePipeline(ApplySpecEdit(kGood, GetParam()), "p.yaml", BuiltinModels()),
+              StatusIs(StatusCode::kInvalidArgument, GetParam().message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -145,7 +140,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"DuplicateCandidates", "  - type: drift", "  - type: naive", "two candidates are named 'naive'"},
         BadSpec{"MissingModels", "models:\n  - name: naive\n    type: naive\n  - type: drift\n", "", "models: required key is missing"},
         BadSpec{"NaNParam", "  - type: drift", "  - type: ets\n    params: {alpha: .nan}", "NaN"}),
-    [](const auto& info) { return info.param.name; });
+    SpecEditName);
 
 // --------------------------------------------------------------------------------- runner
 

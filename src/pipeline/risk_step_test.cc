@@ -21,6 +21,10 @@ namespace {
 
 using ::almanac::pipeline::testing::At;
 using ::almanac::pipeline::testing::BuiltinModels;
+using ::almanac::pipeline::testing::LoadVintagesCsv;
+using ::almanac::pipeline::testing::ApplySpecEdit;
+using ::almanac::pipeline::testing::SpecEdit;
+using ::almanac::pipeline::testing::SpecEditName;
 using ::almanac::pipeline::testing::ReadText;
 using ::almanac::pipeline::testing::WriteText;
 using ::almanac::testing::StatusIs;
@@ -70,21 +74,13 @@ TEST(RiskSpecTest, ParsesTheSections) {
   EXPECT_TRUE(sample.var_backtest.enabled);
 }
 
-struct BadRisk {
-  std::string name;
-  std::string from, to;  // replace in kRisk
-  std::string message;
-};
+using BadRisk = SpecEdit;  // replaces in kRisk
 
 class BadRiskSpecTest : public ::testing::TestWithParam<BadRisk> {};
 
 TEST_P(BadRiskSpecTest, NamesFileLineAndKey) {
-  std::string text = kRisk;
-  const auto& p = GetParam();
-  const size_t at = text.find(p.from);
-  ASSERT_NE(at, std::string::npos) << p.from;
-  text.replace(at, p.from.size(), p.to);
-  EXPECT_THAT(ParsePipeline(text, "p.yaml", BuiltinModels()), StatusIs(StatusCode::kInvalidArgument, p.message));
+  EXPECT_THAT(ParsePipeline(ApplySpecEdit(kRisk, GetParam()), "p.yaml", BuiltinModels()),
+              StatusIs(StatusCode::kInvalidArgument, GetParam().message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -137,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "registered model macro@1"},
         BadRisk{"RegisteredWithoutVersion", "  paths: 200", "  model: macro@", "p.yaml:15: risk.model: model version "
                 "'macro@' is not NAME@VERSION"}),
-    [](const auto& info) { return info.param.name; });
+    SpecEditName);
 
 TEST(RiskSpecTest, BacktestNeedsRiskAndDataSeries) {
   std::string no_risk = std::string(kRisk);
@@ -162,18 +158,7 @@ class RiskRunnerTest : public ::testing::Test {
     store_ = *store::OpenStore("memory:", o);
     artifacts_ = *store::OpenArtifactStore("memory:");
     // The worked example's macro vintages (first releases one month after each quarter).
-    auto load = *store_->series().BeginLoad({.loader = "test"});
-    std::istringstream in(ReadText(kRiskDir + "/portfolio/macro_vintages.csv"));
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::vector<std::string> f;
-      std::stringstream ls(line);
-      for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
-      ASSERT_EQ(f.size(), 4u) << line;
-      ASSERT_OK(load->Add(f[0], *Period::Parse(f[1]), std::stod(f[2]), *Date::Parse(f[3])));
-    }
-    ASSERT_OK(load->Commit());
+    ASSERT_OK(LoadVintagesCsv(*store_, kRiskDir + "/portfolio/macro_vintages.csv"));
     // A folder with the pipeline and copies of the portfolio files, for tests that alter them.
     for (const char* name : {"positions.csv", "asset_returns.csv", "fx.csv", "scenarios.yaml"})
       WriteText(dir_ / "portfolio" / name, ReadText(kRiskDir + "/portfolio/" + name));

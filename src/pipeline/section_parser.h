@@ -1,5 +1,5 @@
 // Parsing helpers for the optional step sections of a pipeline file (pipeline-internal): the
-// `risk:`, `var_backtest:` (risk_step.cc) and `simulate:` (simulate_step.cc) sections share
+// `risk:`, `var_backtest:` (risk_step.cc), `simulate:` (simulate_step.cc) and `nowcast:` (nowcast.cc) sections share
 // their error form, scalar rules, file-name rules and the reading of their input files.
 #pragma once
 

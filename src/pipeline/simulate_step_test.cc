@@ -23,6 +23,10 @@ namespace {
 
 using ::almanac::pipeline::testing::At;
 using ::almanac::pipeline::testing::BuiltinModels;
+using ::almanac::pipeline::testing::LoadVintagesCsv;
+using ::almanac::pipeline::testing::ApplySpecEdit;
+using ::almanac::pipeline::testing::SpecEdit;
+using ::almanac::pipeline::testing::SpecEditName;
 using ::almanac::pipeline::testing::ReadText;
 using ::almanac::pipeline::testing::WriteText;
 using ::almanac::testing::StatusIs;
@@ -62,21 +66,13 @@ TEST(SimulateSpecTest, ParsesTheSection) {
   EXPECT_TRUE(full.simulate.parameter_uncertainty);
 }
 
-struct BadSimulate {
-  std::string name;
-  std::string from, to;  // replace in kSimulate
-  std::string message;
-};
+using BadSimulate = SpecEdit;  // replaces in kSimulate
 
 class BadSimulateSpecTest : public ::testing::TestWithParam<BadSimulate> {};
 
 TEST_P(BadSimulateSpecTest, NamesFileLineAndKey) {
-  std::string text = kSimulate;
-  const auto& p = GetParam();
-  const size_t at = text.find(p.from);
-  ASSERT_NE(at, std::string::npos) << p.from;
-  text.replace(at, p.from.size(), p.to);
-  EXPECT_THAT(ParsePipeline(text, "p.yaml", BuiltinModels()), StatusIs(StatusCode::kInvalidArgument, p.message));
+  EXPECT_THAT(ParsePipeline(ApplySpecEdit(kSimulate, GetParam()), "p.yaml", BuiltinModels()),
+              StatusIs(StatusCode::kInvalidArgument, GetParam().message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -102,7 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
                     "simulate.model_file: file '../var.json' must not leave the pipeline file's folder"},
         BadSimulate{"OnlyWithoutScenarios", "  scenarios: portfolio/scenarios.yaml\n",
                     "  series: [us:unemp]\n  only: [adverse]\n", "simulate.only: needs a scenarios file"}),
-    [](const auto& info) { return info.param.name; });
+    SpecEditName);
 
 TEST(SimulateSpecTest, ANowcastPipelineHasNoSimulateStep) {
   EXPECT_THAT(ParsePipeline("name: n\ndata:\n  series: [a]\nnowcast:\n  target: a\nsimulate:\n  series: [a]\n", "p.yaml",
@@ -119,18 +115,7 @@ class SimulateRunnerTest : public ::testing::Test {
     o.clock = &clock_;
     store_ = *store::OpenStore("memory:", o);
     artifacts_ = *store::OpenArtifactStore("memory:");
-    auto load = *store_->series().BeginLoad({.loader = "test"});
-    std::istringstream in(ReadText(kSimRiskDir + "/portfolio/macro_vintages.csv"));
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::vector<std::string> f;
-      std::stringstream ls(line);
-      for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
-      ASSERT_EQ(f.size(), 4u) << line;
-      ASSERT_OK(load->Add(f[0], *Period::Parse(f[1]), std::stod(f[2]), *Date::Parse(f[3])));
-    }
-    ASSERT_OK(load->Commit());
+    ASSERT_OK(LoadVintagesCsv(*store_, kSimRiskDir + "/portfolio/macro_vintages.csv"));
     WriteText(dir_ / "portfolio/scenarios.yaml", ReadText(kSimRiskDir + "/portfolio/scenarios.yaml"));
     WriteText(dir_ / "p.yaml", kSimulate);
   }

@@ -45,7 +45,7 @@ Result<HttpResponse> HttpApi::Nowcast(ApiCall& call) const {
   store::MetadataStore& md = ctx_.store->metadata();
   // One read transaction finds the candidates by index, without reading any run's details: the
   // pipeline's newest finished runs (runs_by_pipeline) and, per experiment they belong to, the
-  // runs that logged the nowcast metric (run_metrics_by_key_value); a nowcast's value is always
+  // runs that logged the nowcast metric (run_latest_metrics_by_key_value); a nowcast's value is always
   // a finite number (it is JSON), so ">= lowest" matches every one. Only the candidates'
   // artifacts are then read, newest first: usually one run's.
   ALMANAC_ASSIGN_OR_RETURN(

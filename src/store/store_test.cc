@@ -9,6 +9,7 @@
 #include "almanac/store.h"
 #include "core/testing/status_matchers.h"
 #include "store/sqlite/migrations.h"
+#include "store/testing/latest_metrics_testing.h"
 #include "store/testing/series_store_conformance.h"
 #ifdef ALMANAC_WITH_POSTGRES
 #include "store/testing/pg_server.h"
@@ -148,21 +149,10 @@ TEST(OpenStoreTest, Version12FillsTheLatestMetricsOfAVersion11Store) {
   ASSERT_OK_AND_ASSIGN(auto s, OpenStore("sqlite:" + path, {}));
   ASSERT_OK_AND_ASSIGN(int v, s->SchemaVersion());
   EXPECT_EQ(v, CurrentSchemaVersion());
-  auto ids = [&](std::string_view key, std::string_view op, double value) {
-    auto r = s->metadata().Transact<std::vector<std::string>>(
-        [&](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", key, op, value); });
-    EXPECT_OK(r.status());
-    std::vector<std::string> out = r.ok() ? *r : std::vector<std::string>{};
-    std::sort(out.begin(), out.end());
-    return out;
-  };
-  EXPECT_EQ(ids("rmse", "<", 1), (std::vector<std::string>{"r1", "r2"}));
-  EXPECT_EQ(ids("rmse", "=", 0.1), std::vector<std::string>{"r2"});
-  EXPECT_EQ(ids("rmse", ">=", 0), (std::vector<std::string>{"r1", "r2"}));  // r3's latest is a NaN
-  EXPECT_EQ(ids("mae", "=", 3), std::vector<std::string>{"r1"});
+  testing::ExpectTheLatestMetricsOfTheVersion11Rows(*s);
   // Writes after the upgrade keep the table up to date.
   ASSERT_OK(s->metadata().Run([](MetadataTxn& t) { return t.InsertMetrics("r3", {{"rmse", 2, 0.3, 1}}); }));
-  EXPECT_EQ(ids("rmse", "<", 1), (std::vector<std::string>{"r1", "r2", "r3"}));
+  EXPECT_EQ(testing::RunsOfExpWithLatestMetric(*s, "rmse", "<", 1), (std::vector<std::string>{"r1", "r2", "r3"}));
 }
 
 // Series stored before schema 4 have no latest-view digest: loads take the full path, record

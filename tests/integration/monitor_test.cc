@@ -166,6 +166,16 @@ class MonitorTest : public ::testing::Test {
     args.insert(args.begin(), {"--workspace", ws_, "--user", "tester"});
     return RunAlmanac(args);
   }
+  // Issue 24: `risk portfolio -o DIR/risk.json`, the worked example's stress test (300 paths),
+  // for the report's risk section.
+  static CommandResult RiskPortfolioReport(const TempDir& dir) {
+    const std::string p = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/portfolio/";
+    return Cli({"--quiet", "risk", "portfolio", "--input",
+                std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv", "--positions",
+                p + "positions.csv", "--returns", p + "asset_returns.csv", "--fx", p + "fx.csv", "--scenarios",
+                p + "scenarios.yaml", "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths", "300",
+                "--seed", "7", "-o", dir / "risk.json"});
+  }
   static std::vector<std::string> ServeArgs(const std::string& format) {
     return {"--workspace", ws_, "--log-format", format, "serve", "--listen", "127.0.0.1:0", "--poll-seconds", "0.1"};
   }
@@ -638,11 +648,7 @@ TEST_F(MonitorTest, ReportRendersInHeadlessChromium) {
 // naming it, and no report is written.
 TEST_F(MonitorTest, Issue24ReportWithARiskSection) {
   TempDir d;
-  const std::string p = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/portfolio/";
-  auto r = Cli({"--quiet", "risk", "portfolio", "--input", std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv",
-                "--positions", p + "positions.csv", "--returns", p + "asset_returns.csv", "--fx", p + "fx.csv",
-                "--scenarios", p + "scenarios.yaml", "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths",
-                "300", "--seed", "7", "-o", d / "risk.json"});
+  auto r = RiskPortfolioReport(d);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Cli({"--quiet", "report", "gdp@1", "-o", d / "report.html", "--risk", d / "risk.json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -665,11 +671,7 @@ TEST_F(MonitorTest, Issue24ReportWithARiskSection) {
 // malformed contributions are refused naming the file, and no report is written.
 TEST_F(MonitorTest, Issue24ReportContributionCharts) {
   TempDir d;
-  const std::string p = std::string(ALMANAC_SOURCE_DIR) + "/testdata/risk/portfolio/";
-  auto r = Cli({"--quiet", "risk", "portfolio", "--input", std::string(ALMANAC_SOURCE_DIR) + "/examples/data/us_macro_quarterly.csv",
-                "--positions", p + "positions.csv", "--returns", p + "asset_returns.csv", "--fx", p + "fx.csv",
-                "--scenarios", p + "scenarios.yaml", "--factors", "us:tbilrate,us:unemp", "--factor-changes", "--paths",
-                "300", "--seed", "7", "-o", d / "risk.json"});
+  auto r = RiskPortfolioReport(d);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Cli({"--quiet", "report", "gdp@1", "-o", d / "report.html", "--risk", d / "risk.json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

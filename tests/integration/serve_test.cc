@@ -1455,7 +1455,7 @@ TEST_F(ServeTest, Issue24ServeStartsWithAMultivariateVersionAndRiskUsesIt) {
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
   const Json want = Parse(cli.out);
 
-  ServerProcess s(ws, {"--policy", "production,macro@1"});
+  ServeProcess s(ws, {"--policy", "production,macro@1"});
   ASSERT_TRUE(s.running()) << s.log();
   EXPECT_THAT(s.log(), HasSubstr("not serving macro@1: macro@1 is a var model (multivariate"));
   EXPECT_EQ(HttpRequest(s.port(), "GET", "/readyz").status, 200) << s.log();

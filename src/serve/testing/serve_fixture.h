@@ -74,19 +74,7 @@ class ServeFixture : public ::testing::Test {
     auto art = artifacts_->Put(store::ContentAddressedName(Sha256Hex(package)), package);
     EXPECT_TRUE(art.ok()) << art.status().ToString();
     const std::string run_id = "r" + std::to_string(1000000000000000 + counter_);
-    EXPECT_TRUE(store_->metadata()
-                    .Run([&](store::MetadataTxn& t) {
-                      store::RunRecord r;
-                      r.id = run_id;
-                      r.experiment = "test";
-                      r.user = "alice";
-                      r.host = "h";
-                      r.almanac_version = "test";
-                      r.snapshot_id = snap->id;
-                      r.status = store::RunStatus::kFinished;
-                      return t.InsertRun(r);
-                    })
-                    .ok());
+    InsertFinishedRun(run_id, snap->id);
     auto v = registry_->CreateVersion({model, run_id, *art, snap->id, {{"mase", 0.9}}, ""}, "alice");
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? v->version : 0;
@@ -118,21 +106,26 @@ class ServeFixture : public ::testing::Test {
     auto art = artifacts_->Put(store::ContentAddressedName(Sha256Hex(package)), package);
     EXPECT_TRUE(art.ok()) << art.status().ToString();
     const std::string run_id = "r" + std::to_string(2000000000000000 + counter_);
-    EXPECT_TRUE(store_->metadata()
-                    .Run([&](store::MetadataTxn& t) {
-                      store::RunRecord r;
-                      r.id = run_id;
-                      r.experiment = "test";
-                      r.user = "alice";
-                      r.host = "h";
-                      r.almanac_version = "test";
-                      r.status = store::RunStatus::kFinished;
-                      return t.InsertRun(r);
-                    })
-                    .ok());
+    InsertFinishedRun(run_id, "");
     auto v = registry_->CreateVersion({model, run_id, *art, "", {}, ""}, "alice");
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? v->version : 0;
+  }
+
+  // A finished run of experiment "test" by alice, for a version to be made from.
+  void InsertFinishedRun(const std::string& run_id, const std::string& snapshot_id) {
+    const Status inserted = store_->metadata().Run([&](store::MetadataTxn& t) {
+      store::RunRecord r;
+      r.id = run_id;
+      r.experiment = "test";
+      r.user = "alice";
+      r.host = "h";
+      r.almanac_version = "test";
+      r.snapshot_id = snapshot_id;
+      r.status = store::RunStatus::kFinished;
+      return t.InsertRun(r);
+    });
+    EXPECT_TRUE(inserted.ok()) << inserted.ToString();
   }
 
   void Promote(const std::string& model, int64_t version, store::Stage stage = store::Stage::kProduction) {

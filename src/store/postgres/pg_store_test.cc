@@ -19,6 +19,7 @@
 #include "almanac/store.h"
 #include "core/testing/status_matchers.h"
 #include "store/postgres/pg_conn.h"
+#include "store/testing/latest_metrics_testing.h"
 #include "store/testing/pg_server.h"
 
 namespace almanac::store {
@@ -226,18 +227,7 @@ TEST_F(PgStoreTest, Version12FillsTheLatestMetricsOfAVersion11Store) {
   ASSERT_OK_AND_ASSIGN(auto s, Open());
   ASSERT_OK_AND_ASSIGN(int v, s->SchemaVersion());
   EXPECT_EQ(v, CurrentSchemaVersion());
-  auto ids = [&](std::string_view key, std::string_view op, double value) {
-    auto r = s->metadata().Transact<std::vector<std::string>>(
-        [&](MetadataTxn& t) { return t.RunsWithLatestMetric("exp", key, op, value); });
-    EXPECT_OK(r.status());
-    std::vector<std::string> out = r.ok() ? *r : std::vector<std::string>{};
-    std::sort(out.begin(), out.end());
-    return out;
-  };
-  EXPECT_EQ(ids("rmse", "<", 1), (std::vector<std::string>{"r1", "r2"}));
-  EXPECT_EQ(ids("rmse", "=", 0.1), std::vector<std::string>{"r2"});
-  EXPECT_EQ(ids("rmse", ">=", 0), (std::vector<std::string>{"r1", "r2"}));
-  EXPECT_EQ(ids("mae", "=", 3), std::vector<std::string>{"r1"});
+  testing::ExpectTheLatestMetricsOfTheVersion11Rows(*s);
   ASSERT_OK_AND_ASSIGN(pg::PgResult idx, conn->Query("SELECT count(*) FROM pg_indexes WHERE indexname = "
                                                      "'run_metrics_by_key_value'"));
   EXPECT_EQ(idx.Int(0, 0), 0);
