@@ -155,6 +155,9 @@ TEST_F(RiskTrackingCliTest, Issue24SimulateStepAndCliStoreTheSamePaths) {
       {{"-H", "4"}, "scenarios.yaml:13: scenarios.adverse.paths.us:unemp: the path has 8 values but the horizon is 4"},
       {{"--scenarios", dir_ / "bad.yaml"}, "bad.yaml:6"},
       {{"--only", "mild"}, "no scenario named 'mild'"},
+      {{"--scenarios", dir_ / "none.yaml"}, "--scenarios: cannot read"},
+      {{"--model-file", dir_ / "none.json"}, "--model-file: cannot read"},
+      {{"--model-file", dir_ / "bad.yaml"}, "(expected a var or bvar saved by almanac var --save)"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = {"risk", "simulate", "--as-of", "2010-01-15", "-o", dir_ / "x.f32"};
