@@ -87,7 +87,7 @@ struct RiskVarBacktestArgs {
 };
 int RunRiskVarBacktest(const GlobalOptions& g, const RiskVarBacktestArgs& a);
 
-// The bytes of an input file of a risk command; InvalidArgument naming `option` for an empty
+// The bytes of an input file of a risk or var command; InvalidArgument naming `option` for an empty
 // path, NotFound for a file that cannot be read.
 Result<std::string> ReadInputFile(const std::string& path, std::string_view option);
 

@@ -18,6 +18,7 @@
 
 #include "cli/commands_multi.h"
 #include "cli/commands_pipeline.h"
+#include "cli/commands_risk.h"
 #include "cli/multi_data.h"
 
 namespace almanac::cli {
@@ -112,11 +113,8 @@ Result<Registration> RegisterFit(const GlobalOptions& g, const VarArgs& a, const
   ALMANAC_ASSIGN_OR_RETURN(Json envelope, models::MultivariateEnvelope(model));
   std::string input_sha;
   if (!a.data.input.empty()) {
-    std::ifstream in(a.data.input, std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    if (!in) return NotFoundError("--input: cannot read " + a.data.input);
-    input_sha = Sha256Hex(bytes.str());
+    ALMANAC_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(a.data.input, "--input"));
+    input_sha = Sha256Hex(bytes);
   }
   auto env_or = OpenEnv(g, true);
   if (!env_or.ok()) return env_or.status().WithContext("--register: registering a version needs a workspace");
