@@ -307,6 +307,28 @@ TEST_F(RiskTrackingCliTest, Issue24AssetReturnsFromSeriesOfTheWorkspace) {
   EXPECT_EQ(RunCount(), 0);
 }
 
+// Issue 24: a version fitted on transformed series (`var --transform diff --register`) is
+// simulated on the same transform of its series without being told (the paths equal the refit's
+// with --transform diff); another --transform is refused naming the version's, and no file is
+// written.
+TEST_F(RiskTrackingCliTest, Issue24RegisteredVarOnTransformedSeriesKeepsItsTransform) {
+  auto reg = Run({"var", "coef", "us:tbilrate", "us:unemp", "--as-of", "2010-01-15", "--lags", "1", "--transform", "diff",
+                  "--register", "macrod"});
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
+  auto refit = Run({"risk", "simulate", "us:tbilrate", "us:unemp", "--as-of", "2010-01-15", "--lags", "1", "--transform",
+                    "diff", "--paths", "30", "-H", "4", "-o", dir_ / "refit.f32"});
+  ASSERT_EQ(refit.exit_code, 0) << refit.err;
+  auto registered = Run({"risk", "simulate", "--model", "macrod@1", "--as-of", "2010-01-15", "--paths", "30", "-H", "4",
+                         "-o", dir_ / "registered.f32"});
+  ASSERT_EQ(registered.exit_code, 0) << registered.err;
+  EXPECT_EQ(ReadFile(dir_ / "refit.f32"), ReadFile(dir_ / "registered.f32"));
+  auto other = Run({"risk", "simulate", "--model", "macrod@1", "--as-of", "2010-01-15", "--transform", "pct_change",
+                    "-o", dir_ / "other.f32"});
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_THAT(other.err, HasSubstr("--transform pct_change: macrod@1 was fitted on diff of its series"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "other.f32"));
+}
+
 // Issue 24: `almanac var ... --register NAME` makes a tracked run and a version whose package
 // lists the variables; `risk portfolio --model NAME@VERSION` simulates from it: the same report
 // as the refit with the same seed, the package's SHA-256 in the inputs and the run's params.
