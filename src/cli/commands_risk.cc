@@ -344,12 +344,7 @@ Result<RegisteredMacro> LoadRegisteredMacro(const GlobalOptions& g, ModelArgs& m
   model.model = out.model->spec().type;
   if (data.series.empty() && data.input.empty()) data.series = m.variables;
   // The transform the version's variables were derived with (almanac var --transform).
-  ALMANAC_ASSIGN_OR_RETURN(std::vector<data::TransformSpec> ts, data::TransformsFromJson(m.transforms));
-  std::string fitted_op = "none";
-  for (const auto& t : ts) {
-    ALMANAC_ASSIGN_OR_RETURN(std::string op, data::CanonicalTransformName(t.op));
-    fitted_op = op;
-  }
+  ALMANAC_ASSIGN_OR_RETURN(const std::string fitted_op, data::RecordedSeriesTransform(m.transforms));
   ALMANAC_ASSIGN_OR_RETURN(std::string given_op,
                            data::CanonicalTransformName(data.transform.empty() ? "none" : data.transform));
   if (given_op == "none") {

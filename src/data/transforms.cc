@@ -280,6 +280,15 @@ Result<std::vector<TransformSpec>> TransformsFromJson(const Json& transforms) {
   return out;
 }
 
+Result<std::string> RecordedSeriesTransform(const Json& transforms) {
+  ALMANAC_ASSIGN_OR_RETURN(std::vector<TransformSpec> specs, TransformsFromJson(transforms));
+  std::string op = "none";
+  for (const auto& spec : specs) {
+    ALMANAC_ASSIGN_OR_RETURN(op, CanonicalTransformName(spec.op));
+  }
+  return op;
+}
+
 Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& transforms,
                                                                   std::map<std::string, TimeSeries> series) {
   ALMANAC_ASSIGN_OR_RETURN(std::vector<TransformSpec> specs, TransformsFromJson(transforms));

@@ -11,6 +11,7 @@ namespace almanac::data {
 namespace {
 
 using ::almanac::testing::IsOk;
+using ::almanac::testing::IsOkAndHolds;
 using ::almanac::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -126,6 +127,19 @@ TEST(RecordedTransformsTest, RoundTripAndMalformedLists) {
   ASSERT_OK_AND_ASSIGN(auto all, ApplyRecordedTransforms(j, in));
   EXPECT_EQ(all.size(), 3u);
   EXPECT_EQ(Values(all.at("m")), "2023Q3=10 2023Q4=10");
+}
+
+// What `almanac var --register --transform dlog` records (one spec per variable) gives the
+// canonical op back; none recorded is "none"; an unknown op or a malformed list is an error.
+TEST(RecordedTransformsTest, SeriesTransformOfAMultivariatePackage) {
+  const Json dlog =
+      TransformsToJson({{"us:gdp", "dlog", "us:gdp", Json::object()}, {"us:cpi", "dlog", "us:cpi", Json::object()}});
+  EXPECT_THAT(RecordedSeriesTransform(dlog), IsOkAndHolds(std::string("log_diff")));
+  EXPECT_THAT(RecordedSeriesTransform(Json(nullptr)), IsOkAndHolds(std::string("none")));
+  EXPECT_THAT(RecordedSeriesTransform(Json::array()), IsOkAndHolds(std::string("none")));
+  EXPECT_THAT(RecordedSeriesTransform(TransformsToJson({{"x", "cube", "x", Json::object()}})),
+              StatusIs(StatusCode::kInvalidArgument, "unknown transformation 'cube'"));
+  EXPECT_THAT(RecordedSeriesTransform(Json::object()), StatusIs(StatusCode::kInvalidArgument, "not a list"));
 }
 
 // ------------------------------------------------------------------- a package's target

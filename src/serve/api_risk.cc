@@ -307,10 +307,7 @@ Result<std::optional<RegisteredMacro>> ParseRegisteredModel(const Fields& f, sto
   out.id = vp.id;
   out.sha256 = vp.version.artifact_sha256;
   out.variables = vp.package.manifest.variables;
-  ALMANAC_ASSIGN_OR_RETURN(std::vector<data::TransformSpec> ts, data::TransformsFromJson(vp.package.manifest.transforms));
-  for (const auto& t : ts) {
-    ALMANAC_ASSIGN_OR_RETURN(out.transform, data::CanonicalTransformName(t.op));
-  }
+  ALMANAC_ASSIGN_OR_RETURN(out.transform, data::RecordedSeriesTransform(vp.package.manifest.transforms));
   return std::optional<RegisteredMacro>(std::move(out));
 }
 

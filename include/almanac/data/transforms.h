@@ -70,6 +70,12 @@ Json TransformsToJson(const std::vector<TransformSpec>& transforms);
 // than a list of such objects (null is an empty list).
 Result<std::vector<TransformSpec>> TransformsFromJson(const Json& transforms);
 
+// The operation recorded transforms derive a model's variables with, as a multivariate model's
+// package records it (`almanac var --register --transform OP`: one spec per variable, all with
+// OP): the canonical name of the last spec's op, "none" when there are none. Errors as
+// TransformsFromJson and CanonicalTransformName (for any spec's op).
+Result<std::string> RecordedSeriesTransform(const Json& transforms);
+
 // Applies recorded transforms (TransformsToJson form) in order and returns every series:
 // the inputs and the derived ones. Errors as TransformsFromJson and ApplyTransform.
 Result<std::map<std::string, TimeSeries>> ApplyRecordedTransforms(const Json& transforms,
