@@ -50,12 +50,6 @@ std::vector<std::string> Names(const std::vector<CLI::App*>& apps) {
   return out;
 }
 
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // The deepest command that was given on the command line ("almanac series show" -> show).
 CLI::App* DeepestParsed(CLI::App* app) {
   for (CLI::App* sub : app->get_subcommands())
@@ -97,13 +91,13 @@ int UsageError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
   auto unknown_subcommand = [&](const std::string& typed) {
     message = "'" + path + "' has no subcommand '" + typed + "'";
     if (std::string hint = DidYouMean(typed, subs); !hint.empty()) message += " (did you mean '" + hint + "'?)";
-    message += "; subcommands: " + JoinNames(subs);
+    message += "; subcommands: " + JoinList(subs);
   };
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !subs.empty()) {
     if (std::string typed = ArgAfter(at, argc, argv); !typed.empty())
       unknown_subcommand(typed);
     else
-      message = "'" + path + "' needs a subcommand: " + JoinNames(subs);
+      message = "'" + path + "' needs a subcommand: " + JoinList(subs);
   } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && message.ends_with(" is required")) {
     const std::string what = message.substr(0, message.size() - std::string_view(" is required").size());
     message =

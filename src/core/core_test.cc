@@ -113,6 +113,13 @@ TEST(CanonicalJsonTest, RejectsNonFiniteAndInvalidUtf8) {
   EXPECT_THAT(bad.message(), ::testing::Not(::testing::HasSubstr("exception")));
 }
 
+TEST(FormatTest, JoinList) {
+  EXPECT_EQ(JoinList({}), "");
+  EXPECT_EQ(JoinList({"us:gdp"}), "us:gdp");
+  EXPECT_EQ(JoinList({"us:gdp", "us:cpi", "us:unemp"}), "us:gdp, us:cpi, us:unemp");
+  EXPECT_EQ(JoinList({"a", "b"}, " | "), "a | b");
+}
+
 TEST(FormatTest, NumbersAndKeys) {
   EXPECT_EQ(FormatDouble(0.1), "0.1");
   EXPECT_EQ(*ParseFiniteDouble(" +1.5e3 "), 1500);

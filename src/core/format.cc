@@ -112,6 +112,15 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::string JoinList(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
 std::string QuoteForMessage(std::string_view s, size_t max_len) {
   std::string out = "'";
   size_t n = 0;

@@ -14,12 +14,6 @@
 namespace almanac::risk {
 namespace {
 
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 void PutU32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
@@ -79,8 +73,8 @@ Result<MacroScenarioSimulator> MacroScenarioSimulator::Create(const MacroSimulat
   }
   ALMANAC_ASSIGN_OR_RETURN(auto desc, out.model_->Describe());
   if (req.fitted_model != nullptr && desc.names != data.names)
-    return InvalidArgumentError("stress test: the fitted " + desc.method + " has the variables (" + JoinNames(desc.names) +
-                                ") but the macro data have (" + JoinNames(data.names) +
+    return InvalidArgumentError("stress test: the fitted " + desc.method + " has the variables (" + JoinList(desc.names) +
+                                ") but the macro data have (" + JoinList(data.names) +
                                 "); give the model's series in its order");
   out.model_method_ = desc.method;
   out.settings_ = req;

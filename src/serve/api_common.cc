@@ -6,15 +6,6 @@
 #include "serve/json_out.h"
 
 namespace almanac::serve::api {
-namespace {
-
-std::string JoinFields(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
-}  // namespace
 
 Result<Fields> Fields::Parse(std::string_view body, std::vector<std::string> allowed, bool allow_empty) {
   Fields f;
@@ -31,7 +22,7 @@ Result<Fields> Fields::Parse(std::string_view body, std::vector<std::string> all
   for (auto it = f.j_.begin(); it != f.j_.end(); ++it)
     if (std::find(f.allowed_.begin(), f.allowed_.end(), it.key()) == f.allowed_.end())
       return InvalidArgumentError("unknown field " + QuoteForMessage(it.key()) + Hint(it.key(), f.allowed_) +
-                                  " (fields: " + JoinFields(f.allowed_) + ")");
+                                  " (fields: " + JoinList(f.allowed_) + ")");
   return f;
 }
 

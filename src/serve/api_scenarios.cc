@@ -44,12 +44,6 @@ struct RequestedScenario {
   std::vector<RequestedPath> paths;
 };
 
-std::string JoinNames(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
 Result<std::vector<std::string>> ParseSeriesList(const Fields& f) {
   if (!f.Has("series"))
     return InvalidArgumentError(
@@ -139,7 +133,7 @@ Result<std::vector<RequestedScenario>> ParseScenarioPaths(const Fields& f, const
       const std::string pw = where + "." + var;
       if (std::find(series.begin(), series.end(), var) == series.end())
         return InvalidArgumentError(pw + ": unknown variable" + Hint(var, series) +
-                                    "; the request's series are: " + JoinNames(series));
+                                    "; the request's series are: " + JoinList(series));
       RequestedPath rp{var, {}, {}, true};
       const Json& v = p.value();
       if (v.is_array()) {
@@ -290,7 +284,7 @@ Result<HttpResponse> HttpApi::Scenarios(ApiCall& call) const {
   ALMANAC_ASSIGN_OR_RETURN(models::MultiInput data, models::AlignSeries(keys, series));
   ALMANAC_ASSIGN_OR_RETURN(std::string data_id, store::SnapshotContentId(content));
   ALMANAC_ASSIGN_OR_RETURN(std::unique_ptr<models::MultivariateForecaster> model, models::CreateMultivariate(spec));
-  ALMANAC_RETURN_IF_ERROR(model->Fit(data).WithContext("fitting " + spec.type + " on " + JoinNames(keys)));
+  ALMANAC_RETURN_IF_ERROR(model->Fit(data).WithContext("fitting " + spec.type + " on " + JoinList(keys)));
   ALMANAC_ASSIGN_OR_RETURN(models::MultiDescription desc, model->Describe());
   const Period first = *data.start + data.size();
 

@@ -86,8 +86,7 @@ Result<std::shared_ptr<const LoadedVersion>> LoadVersion(const AspiredVersion& v
     lv->package_sha256 = v.artifact_sha256;
     lv->manifest = std::move(package->manifest);
     lv->method = type;
-    std::string vars;
-    for (const auto& n : lv->manifest.variables) vars += (vars.empty() ? "" : ", ") + n;
+    const std::string vars = JoinList(lv->manifest.variables);
     lv->not_servable = id + " is a " + type + " model (multivariate" + (vars.empty() ? "" : ": " + vars) +
                        "), not servable by /v1/forecast; simulate from it with POST /v1/risk/portfolio "
                        "(registered_model " + id + ") or almanac risk portfolio --model " + id;

@@ -30,6 +30,8 @@ std::string ToLower(std::string_view s);
 bool IsValidUtf8(std::string_view s);
 // Quotes a value for messages: printable ASCII kept, others escaped, long text truncated.
 std::string QuoteForMessage(std::string_view s, size_t max_len = 80);
+// The parts with `sep` between them ("a, b, c"), for lists in messages; "" for none.
+std::string JoinList(const std::vector<std::string>& parts, std::string_view sep = ", ");
 
 // The candidate closest to `name` within a small edit distance (Levenshtein), else "".
 // For "did you mean" hints on unknown keys, types and names.
